@@ -1,0 +1,158 @@
+/**
+ * A tiny HTTP/1.1 server and client over the emulated TCP, enough for the seed
+ * scenario: nginx pods that answer "Hello World, Kubernetes!" with their pod name,
+ * and clients that record each response (status, body, virtual timings, which pod
+ * answered). Keep-alive is honoured; requests are parsed strictly enough that a
+ * malformed one gets `400 Bad Request`, never an exception.
+ */
+import type { NetNamespace } from '../stack/net-namespace.ts';
+import type { TcpConnection, TcpCloseReason, TcpListener } from '../stack/tcp.ts';
+import type { Ipv4Addr } from '../wire/addr.ts';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export interface HttpServerOptions {
+  port?: number;
+  /** Shown in the body, like the seed's pages served per pod. */
+  podName: string;
+  /** `Server:` header (default `nginx/1.27.0`). */
+  server?: string;
+  /** Body override; default `Hello World, Kubernetes! from <podName>\n`. */
+  body?: string;
+}
+
+export interface HttpServer {
+  readonly listener: TcpListener;
+  /** Requests answered. */
+  requests: number;
+  close(): void;
+}
+
+/** Start an nginx-like responder on `port` (default 80). */
+export function startHttpServer(ns: NetNamespace, opts: HttpServerOptions): HttpServer {
+  const body = opts.body ?? `Hello World, Kubernetes! from ${opts.podName}\n`;
+  const server: HttpServer = {
+    requests: 0,
+    listener: ns.tcp.listen(opts.port ?? 80, (c) => serve(c)),
+    close: () => server.listener.close(),
+  };
+  const serve = (c: TcpConnection): void => {
+    let buf = '';
+    c.onData = (data) => {
+      buf += dec.decode(data);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) {
+          if (buf.length > 8192) {
+            respond(c, 400, 'Bad Request', '<html><body><h1>400 Bad Request</h1></body></html>\n', false);
+            buf = '';
+          }
+          return;
+        }
+        const head = buf.slice(0, end);
+        buf = buf.slice(end + 4);
+        const lines = head.split('\r\n');
+        const m = /^(GET|HEAD|POST|PUT|DELETE) (\S+) HTTP\/1\.([01])$/.exec(lines[0] ?? '');
+        if (m === null) {
+          respond(c, 400, 'Bad Request', '<html><body><h1>400 Bad Request</h1></body></html>\n', false);
+          return;
+        }
+        const headers = new Map(lines.slice(1).map((l) => {
+          const i = l.indexOf(':');
+          return [l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim().toLowerCase()] as const;
+        }));
+        const keepAlive = m[3] === '1' ? headers.get('connection') !== 'close' : headers.get('connection') === 'keep-alive';
+        server.requests++;
+        const path = m[2] as string;
+        if (path === '/' || path === '/hello.html' || path === '/index.html' || path === '/healthz') respond(c, 200, 'OK', m[1] === 'HEAD' ? '' : body, keepAlive);
+        else respond(c, 404, 'Not Found', '<html><body><h1>404 Not Found</h1></body></html>\n', keepAlive);
+        if (!keepAlive) return;
+      }
+    };
+    c.onEnd = () => c.end();
+  };
+  const respond = (c: TcpConnection, status: number, reason: string, text: string, keepAlive: boolean): void => {
+    const bytes = enc.encode(text);
+    c.send(`HTTP/1.1 ${status} ${reason}\r\nServer: ${opts.server ?? 'nginx/1.27.0'}\r\nContent-Type: text/plain\r\nContent-Length: ${bytes.length}\r\nConnection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`);
+    if (bytes.length > 0) c.send(bytes);
+    if (!keepAlive) c.end();
+  };
+  return server;
+}
+
+export interface HttpResult {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: ReadonlyMap<string, string>;
+  /** Virtual time the request was sent and the response completed. */
+  readonly sentAt: number;
+  readonly doneAt: number;
+}
+
+export interface HttpClientSession {
+  readonly conn: TcpConnection;
+  readonly results: HttpResult[];
+  /** Set when the connection failed before all responses arrived. */
+  error: TcpCloseReason | undefined;
+  errorDetail: string;
+  done: boolean;
+}
+
+/**
+ * Open one connection to `dst:port` and send `requests` GETs on it one after another
+ * (keep-alive when more than one), then close.
+ */
+export function httpGet(ns: NetNamespace, dst: Ipv4Addr, port: number, opts: { path?: string; host?: string; requests?: number; onDone?: (s: HttpClientSession) => void } = {}): HttpClientSession {
+  const total = opts.requests ?? 1;
+  const conn = ns.tcp.connect(dst, port);
+  const session: HttpClientSession = { conn, results: [], error: undefined, errorDetail: '', done: false };
+  let buf = new Uint8Array(0);
+  let sentAt = 0;
+  const clock = ns.sim.clock;
+  const request = (): void => {
+    const last = session.results.length + 1 === total;
+    sentAt = clock.now();
+    conn.send(`GET ${opts.path ?? '/'} HTTP/1.1\r\nHost: ${opts.host ?? 'netsim'}\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n${last ? 'Connection: close\r\n' : ''}\r\n`);
+  };
+  const finish = (): void => {
+    if (session.done) return;
+    session.done = true;
+    opts.onDone?.(session);
+  };
+  conn.onConnect = request;
+  conn.onData = (data) => {
+    const nb = new Uint8Array(buf.length + data.length);
+    nb.set(buf);
+    nb.set(data, buf.length);
+    buf = nb;
+    for (;;) {
+      const text = dec.decode(buf);
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const lines = text.slice(0, end).split('\r\n');
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
+      const headers = new Map(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()] as const));
+      const len = Number(headers.get('content-length') ?? 0);
+      const headBytes = enc.encode(text.slice(0, end + 4)).length;
+      if (buf.length < headBytes + len) return;
+      const body = dec.decode(buf.subarray(headBytes, headBytes + len));
+      buf = buf.slice(headBytes + len);
+      session.results.push({ status, body, headers, sentAt, doneAt: clock.now() });
+      if (session.results.length < total) request();
+      else {
+        conn.end();
+        finish();
+        return;
+      }
+    }
+  };
+  conn.onClose = (reason, detail) => {
+    if (session.results.length < total) {
+      session.error = reason === 'closed' ? 'reset' : reason;
+      session.errorDetail = detail;
+    }
+    finish();
+  };
+  return session;
+}

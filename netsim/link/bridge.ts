@@ -1,0 +1,201 @@
+/**
+ * Linux bridge (net/bridge), e.g. `docker0` or `cni0`.
+ *
+ * A frame entering a port (br_handle_frame): the source MAC is learned; a frame for
+ * the bridge's own MAC (or a port's MAC) goes up the bridge device's own stack;
+ * broadcast/multicast is flooded to every other port and also delivered locally; a
+ * known unicast destination is forwarded to its port; unknown unicast is flooded.
+ * A frame is never sent back out the port it came in on unless that port has
+ * hairpin mode on (`bridge link set dev X hairpin on`, what the CNI bridge plugin's
+ * `hairpinMode` sets so a pod can reach itself through a service VIP).
+ *
+ * With bridge-nf-call-iptables enabled in the namespace (br_netfilter), IPv4 frames
+ * being bridged between ports also traverse the iptables PREROUTING/FORWARD/
+ * POSTROUTING hooks, which is what lets kube-proxy's DNAT see pod-to-pod traffic
+ * on the same bridge.
+ *
+ * Not modelled: STP (ports are always forwarding), VLAN filtering, multicast
+ * snooping (multicast is flooded), IPv6.
+ */
+import type { Sim } from '../sim.ts';
+import type { Packet } from '../packet/packet.ts';
+import { clonePacket } from '../packet/packet.ts';
+import type { MacAddr } from '../wire/addr.ts';
+import { formatMac } from '../wire/addr.ts';
+import { readU16, readU48 } from '../wire/field.ts';
+import { NetDevice } from './net-device.ts';
+import type { BridgeMaster } from './net-device.ts';
+import { ForwardingDatabase } from './fdb.ts';
+
+export interface BridgePortConfig {
+  hairpin: boolean;
+  learning: boolean;
+}
+
+/** How the bridge consults netfilter for bridged IPv4 frames (implemented by NetNamespace). */
+export interface BridgeNetfilter {
+  /** bridge-nf-call-iptables is on. */
+  enabled(): boolean;
+  /**
+   * Run the IPv4 hooks for a frame bridged from `inPort` to `outPort` (IP header at
+   * pkt.off + 14). Returns false when netfilter dropped it (it then traced the drop).
+   */
+  bridged(pkt: Packet, bridge: Bridge, inPort: NetDevice, outPort: NetDevice): boolean;
+}
+
+const ETH_P_IP = 0x0800;
+
+export class Bridge extends NetDevice implements BridgeMaster {
+  readonly fdb = new ForwardingDatabase();
+  private readonly ports: NetDevice[] = [];
+  private readonly portConfig = new Map<NetDevice, BridgePortConfig>();
+  netfilter: BridgeNetfilter | undefined = undefined;
+
+  constructor(sim: Sim, name: string, mac: MacAddr, mtu = 1500) {
+    super(sim, name, 'bridge', 'ether', mac, mtu);
+    // The bridge's own address is a local entry: frames for it go up its stack.
+    this.fdb.addLocal(mac, this, sim.clock.now());
+  }
+
+  /** `ip link set PORT master BRIDGE`. */
+  addPort(port: NetDevice, cfg: Partial<BridgePortConfig> = {}): void {
+    if (port.master !== undefined) throw new Error(`${port.name} is already enslaved to ${port.master.name}`);
+    if (port.linkType !== 'ether') throw new Error(`${port.name}: only Ethernet devices can be bridge ports`);
+    port.master = this;
+    this.ports.push(port);
+    this.portConfig.set(port, { hairpin: cfg.hairpin ?? false, learning: cfg.learning ?? true });
+    this.fdb.addLocal(port.mac, port, this.sim.clock.now());
+    // The bridge takes the smallest port MTU unless set explicitly; Linux does this too.
+    if (port.mtu < this.mtu) this.mtu = port.mtu;
+  }
+
+  removePort(port: NetDevice): void {
+    const i = this.ports.indexOf(port);
+    if (i < 0) return;
+    this.ports.splice(i, 1);
+    this.portConfig.delete(port);
+    this.fdb.flushPort(port);
+    port.master = undefined;
+  }
+
+  portList(): readonly NetDevice[] {
+    return this.ports;
+  }
+
+  config(port: NetDevice): BridgePortConfig | undefined {
+    return this.portConfig.get(port);
+  }
+
+  setHairpin(port: NetDevice, on: boolean): void {
+    const c = this.portConfig.get(port);
+    if (c === undefined) throw new Error(`${port.name} is not a port of ${this.name}`);
+    c.hairpin = on;
+  }
+
+  /** Implements {@link BridgeMaster.handleFrame} (br_handle_frame). */
+  handleFrame(inPort: NetDevice, pkt: Packet): void {
+    const now = this.sim.clock.now();
+    if (pkt.len < 14) {
+      this.drop(pkt, 'malformed', `${this.name}: runt frame of ${pkt.len} bytes on ${inPort.name}`);
+      return;
+    }
+    const b = pkt.buf;
+    const o = pkt.off;
+    const dst = readU48(b, o);
+    const src = readU48(b, o + 6);
+    const cfg = this.portConfig.get(inPort);
+    const srcMulticast = (b[o + 6] as number) & 1;
+    if (cfg?.learning === true && srcMulticast === 0) {
+      const r = this.fdb.learn(src, inPort, now);
+      if ((r === 'new' || r === 'moved') && this.sim.tracer.enabled) {
+        this.traceBridge(pkt, 'learn', inPort.name, src, `learned ${formatMac(src)} on ${inPort.name}${r === 'moved' ? ' (moved)' : ''}`);
+      }
+    }
+    const dstMulticast = (b[o] as number) & 1;
+    if (dstMulticast !== 0) {
+      this.flood(pkt, inPort, true);
+      return;
+    }
+    const e = this.fdb.lookup(dst, now);
+    if (e === undefined) {
+      this.flood(pkt, inPort, false);
+      return;
+    }
+    if (e.local) {
+      // For the bridge's own address (or a port's): up the bridge device's stack.
+      if (this.sim.tracer.enabled) this.traceBridge(pkt, 'local', inPort.name, dst, `to ${this.name} itself`);
+      this.deliverLocal(pkt);
+      return;
+    }
+    if (e.port === inPort && !(cfg?.hairpin ?? false)) {
+      if (this.sim.tracer.enabled) this.traceBridge(pkt, 'no-reflect', inPort.name, dst, `${formatMac(dst)} is behind ingress port ${inPort.name}, hairpin off: not sent back`);
+      return;
+    }
+    if (this.sim.tracer.enabled) this.traceBridge(pkt, 'forward', e.port.name, dst, `${formatMac(dst)} → ${e.port.name}`);
+    this.forwardTo(pkt, inPort, e.port);
+  }
+
+  /** The bridge device's own stack transmits (br_dev_xmit). */
+  protected xmit(pkt: Packet): void {
+    const now = this.sim.clock.now();
+    const b = pkt.buf;
+    const o = pkt.off;
+    if (((b[o] as number) & 1) === 0) {
+      const e = this.fdb.lookup(readU48(b, o), now);
+      if (e !== undefined && !e.local) {
+        if (this.sim.tracer.enabled) this.traceBridge(pkt, 'forward', e.port.name, e.mac, `${formatMac(e.mac)} → ${e.port.name}`);
+        e.port.transmit(pkt);
+        return;
+      }
+    }
+    this.flood(pkt, undefined, false);
+  }
+
+  private forwardTo(pkt: Packet, inPort: NetDevice, outPort: NetDevice): void {
+    if (this.netfilter !== undefined && this.netfilter.enabled() && readU16(pkt.buf, pkt.off + 12) === ETH_P_IP) {
+      if (this.sim.tracer.enabled) this.traceBridge(pkt, 'nf-call', outPort.name, undefined, 'bridge-nf-call-iptables: IPv4 hooks for bridged frame');
+      if (!this.netfilter.bridged(pkt, this, inPort, outPort)) return;
+    }
+    outPort.transmit(pkt);
+  }
+
+  /** Send to every port except the ingress (unless hairpin); `alsoLocal` delivers a copy up the stack. */
+  private flood(pkt: Packet, inPort: NetDevice | undefined, alsoLocal: boolean): void {
+    const targets: NetDevice[] = [];
+    for (const p of this.ports) {
+      if (p === inPort && !(this.portConfig.get(p)?.hairpin ?? false)) continue;
+      if (!p.operational()) continue;
+      targets.push(p);
+    }
+    if (this.sim.tracer.enabled) {
+      this.traceBridge(pkt, 'flood', inPort?.name, readU48(pkt.buf, pkt.off), `flood to ${targets.length === 0 ? 'no port' : targets.map((t) => t.name).join(', ')}${alsoLocal && inPort !== undefined ? ` and ${this.name}` : ''}`);
+    }
+    const local = alsoLocal && inPort !== undefined;
+    for (let i = 0; i < targets.length; i++) {
+      const last = i === targets.length - 1 && !local;
+      const copy = last ? pkt : clonePacket(pkt);
+      const t = targets[i] as NetDevice;
+      if (inPort !== undefined) this.forwardTo(copy, inPort, t);
+      else t.transmit(copy);
+    }
+    if (local) this.deliverLocal(pkt);
+  }
+
+  private deliverLocal(pkt: Packet): void {
+    if (!this.up) {
+      this.drop(pkt, 'link-down', `${this.name} is down`);
+      return;
+    }
+    this.stats.rxPackets++;
+    this.stats.rxBytes += pkt.len;
+    if (this.sim.tracer.enabled) this.traceRxTx('rx', pkt);
+    this.deliverUp(pkt);
+  }
+
+  private traceBridge(pkt: Packet, action: 'learn' | 'forward' | 'flood' | 'local' | 'no-reflect' | 'nf-call', port: string | undefined, mac: MacAddr | undefined, detail: string): void {
+    this.sim.tracer.emit({
+      kind: 'bridge', t: this.sim.clock.now(), node: this.owner?.node ?? '', netns: this.owner?.name ?? '', pkt: pkt.id,
+      bridge: this.name, action, ...(port !== undefined ? { port } : {}), ...(mac !== undefined ? { mac: formatMac(mac) } : {}), detail,
+    });
+  }
+}

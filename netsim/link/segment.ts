@@ -1,0 +1,131 @@
+/**
+ * The underlay: nodes' physical NICs (`eth0`) on a shared L2 segment — in effect a
+ * learning switch with wires that have latency, bandwidth and loss.
+ *
+ * A frame transmitted by a NIC is serialised at the sending port's bandwidth (one
+ * frame at a time: a port busy sending queues the next, up to `queueLimit` frames,
+ * beyond which frames are dropped, like a full txqueue), then arrives after the
+ * link latency at the switch's chosen port(s): the port that learned the destination
+ * MAC, or every other port for broadcast and unknown unicast. Loss is drawn from the
+ * run's seeded RNG, so the same seed loses the same frames.
+ *
+ * An "outside" network is another Segment; a router between them is a namespace
+ * with two NICs and ip_forward=1 (built by the layers above). Not modelled: the
+ * switch's own ageing (learned entries never expire), duplex collisions, jitter.
+ */
+import type { Sim } from '../sim.ts';
+import type { Packet } from '../packet/packet.ts';
+import { clonePacket } from '../packet/packet.ts';
+import type { MacAddr } from '../wire/addr.ts';
+import { readU48 } from '../wire/field.ts';
+import type { Rng } from '../time/rng.ts';
+import { NetDevice } from './net-device.ts';
+
+export interface LinkProps {
+  /** One-way latency in virtual nanoseconds. */
+  latencyNs: number;
+  /** Bits per second; 0 means unlimited (no serialisation delay). */
+  bandwidthBps: number;
+  /** Probability in [0, 1] that a frame is lost. */
+  loss: number;
+  /** Frames that may wait behind the one being serialised before tail drop. */
+  queueLimit: number;
+}
+
+export const DEFAULT_LINK: LinkProps = { latencyNs: 0, bandwidthBps: 0, loss: 0, queueLimit: 1000 };
+
+/** A NIC attached to a {@link Segment} (the node's `eth0`). */
+export class EtherDevice extends NetDevice {
+  segment: Segment | undefined = undefined;
+  /** Per-port overrides of the segment's link properties. */
+  link: Partial<LinkProps> = {};
+  /** Virtual time at which this port finishes serialising what it has queued. */
+  busyUntil = 0;
+  queued = 0;
+
+  constructor(sim: Sim, name: string, mac: MacAddr, mtu = 1500) {
+    super(sim, name, 'ether', 'ether', mac, mtu);
+  }
+
+  override carrier(): boolean {
+    return this.segment !== undefined;
+  }
+
+  protected xmit(pkt: Packet): void {
+    (this.segment as Segment).carry(this, pkt);
+  }
+}
+
+export class Segment {
+  private readonly ports: EtherDevice[] = [];
+  private readonly table = new Map<MacAddr, EtherDevice>();
+  private readonly rng: Rng;
+
+  constructor(readonly sim: Sim, readonly name: string, public props: LinkProps = { ...DEFAULT_LINK }) {
+    this.rng = sim.rng.fork(`segment:${name}`);
+  }
+
+  attach(nic: EtherDevice, link: Partial<LinkProps> = {}): void {
+    if (nic.segment !== undefined) throw new Error(`${nic.name} is already attached to ${nic.segment.name}`);
+    nic.segment = this;
+    nic.link = link;
+    this.ports.push(nic);
+  }
+
+  detach(nic: EtherDevice): void {
+    const i = this.ports.indexOf(nic);
+    if (i >= 0) this.ports.splice(i, 1);
+    for (const [mac, p] of this.table) if (p === nic) this.table.delete(mac);
+    nic.segment = undefined;
+  }
+
+  /** Carry a frame sent by `from` to its destination port(s). */
+  carry(from: EtherDevice, pkt: Packet): void {
+    const clock = this.sim.clock;
+    const now = clock.now();
+    const latency = from.link.latencyNs ?? this.props.latencyNs;
+    const bw = from.link.bandwidthBps ?? this.props.bandwidthBps;
+    const loss = from.link.loss ?? this.props.loss;
+    const qlimit = from.link.queueLimit ?? this.props.queueLimit;
+    const b = pkt.buf;
+    const o = pkt.off;
+    if (((b[o + 6] as number) & 1) === 0) this.table.set(readU48(b, o + 6), from);
+
+    let departs = now;
+    if (bw > 0) {
+      if (from.busyUntil > now && from.queued >= qlimit) {
+        this.dropOnWire(from, pkt, 'queue-overflow', `${this.name}: ${from.name} transmit queue full (${qlimit} frames)`);
+        return;
+      }
+      const start = Math.max(now, from.busyUntil);
+      departs = start + Math.ceil((pkt.len * 8 * 1e9) / bw);
+      from.busyUntil = departs;
+      from.queued++;
+      clock.at(departs, () => { from.queued--; });
+    }
+    if (loss > 0 && this.rng.next() < loss) {
+      this.dropOnWire(from, pkt, 'link-loss', `${this.name}: frame lost on the wire (loss ${loss})`);
+      return;
+    }
+    const arrives = departs + latency;
+    const dst = readU48(b, o);
+    const known = ((b[o] as number) & 1) === 0 ? this.table.get(dst) : undefined;
+    if (known !== undefined) {
+      if (known !== from) clock.at(arrives, () => known.receive(pkt));
+      return;
+    }
+    const targets = this.ports.filter((p) => p !== from);
+    targets.forEach((t, i) => {
+      const copy = i === targets.length - 1 ? pkt : clonePacket(pkt);
+      clock.at(arrives, () => t.receive(copy));
+    });
+  }
+
+  portList(): readonly EtherDevice[] {
+    return this.ports;
+  }
+
+  private dropOnWire(from: EtherDevice, pkt: Packet, reason: 'link-loss' | 'queue-overflow', detail: string): void {
+    if (from.owner !== undefined) from.owner.traceDrop(pkt, reason, detail, from.name);
+  }
+}

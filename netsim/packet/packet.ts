@@ -1,0 +1,88 @@
+/**
+ * A packet as the emulated kernel holds it (Linux: struct sk_buff).
+ *
+ * The bytes live in `buf[off, off + len)`. Packets are made with headroom in front
+ * of the first header so a device can prepend an Ethernet header, or an overlay an
+ * outer IP/UDP(/VXLAN) header, without copying (skb_push). Metadata that is never
+ * on the wire (mark, conntrack reference, ingress device) travels beside the bytes.
+ *
+ * Ownership: a packet handed to a device or stack function belongs to the callee;
+ * the caller must not touch it again. Whoever needs two copies (a bridge flooding,
+ * a capture tap) calls {@link clonePacket} — two devices never share mutable bytes.
+ */
+
+/** Bytes reserved in front of new packets: Ethernet 14 + outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14, rounded up. */
+export const DEFAULT_HEADROOM = 96;
+
+export class Packet {
+  /** Stable id across hops, NAT and encapsulation: the trace id (ns-3 Packet::GetUid). */
+  id: number;
+  buf: Uint8Array;
+  off: number;
+  len: number;
+  /** skb->mark (e.g. 0x4000 set by KUBE-MARK-MASQ). */
+  mark = 0;
+  /** Conntrack entry this packet belongs to, set by the netfilter layer (opaque to the stack). */
+  ct: unknown = undefined;
+  /** Conntrack direction/state info, opaque to the stack (netfilter's ctinfo). */
+  ctInfo = 0;
+  /** Name of the device the packet arrived on in the current namespace ('' when locally generated). */
+  inDev = '';
+
+  constructor(id: number, buf: Uint8Array, off: number, len: number) {
+    this.id = id;
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+  }
+
+  /** The packet's bytes as a view (allocates a view object; not for the per-packet hot path). */
+  bytes(): Uint8Array {
+    return this.buf.subarray(this.off, this.off + this.len);
+  }
+
+  /** Make room for `n` more bytes in front (skb_push); reallocates only when headroom is short. */
+  push(n: number): number {
+    if (this.off < n) {
+      const head = Math.max(DEFAULT_HEADROOM, n);
+      const nb = new Uint8Array(head + this.len);
+      nb.set(this.buf.subarray(this.off, this.off + this.len), head);
+      this.buf = nb;
+      this.off = head;
+    }
+    this.off -= n;
+    this.len += n;
+    return this.off;
+  }
+
+  /** Drop `n` bytes from the front (skb_pull). */
+  pull(n: number): void {
+    if (n > this.len) throw new RangeError(`packet ${this.id}: pull ${n} > len ${this.len}`);
+    this.off += n;
+    this.len -= n;
+  }
+
+  /** Cut the packet to `len` bytes (skb_trim), e.g. to drop Ethernet padding beyond the IP total length. */
+  trim(len: number): void {
+    if (len < this.len) this.len = len;
+  }
+}
+
+/** A packet holding a copy of `bytes`, with headroom. */
+export function packetFromBytes(id: number, bytes: Uint8Array, headroom = DEFAULT_HEADROOM): Packet {
+  const buf = new Uint8Array(headroom + bytes.length);
+  buf.set(bytes, headroom);
+  return new Packet(id, buf, headroom, bytes.length);
+}
+
+/** A deep copy: same id and metadata, its own bytes. */
+export function clonePacket(p: Packet): Packet {
+  const buf = new Uint8Array(p.off + p.len);
+  buf.set(p.buf.subarray(p.off, p.off + p.len), p.off);
+  const c = new Packet(p.id, buf, p.off, p.len);
+  c.mark = p.mark;
+  c.ct = p.ct;
+  c.ctInfo = p.ctInfo;
+  c.inDev = p.inDev;
+  return c;
+}

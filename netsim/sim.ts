@@ -1,0 +1,64 @@
+/**
+ * The per-run context shared by every device and namespace: the virtual clock,
+ * the seeded RNG, the trace bus, packet ids, and the receive backlog.
+ */
+import { Scheduler } from './time/scheduler.ts';
+import { Rng } from './time/rng.ts';
+import { Tracer } from './trace/tracer.ts';
+import type { Packet } from './packet/packet.ts';
+
+/** Something that can take a packet arriving from its medium (a device's receive side). */
+export interface PacketSink {
+  receive(pkt: Packet): void;
+}
+
+export class Sim {
+  readonly clock: Scheduler;
+  readonly rng: Rng;
+  readonly tracer: Tracer;
+  private packetIds = 0;
+  // The backlog (Linux: per-CPU input_pkt_queue, drained in NET_RX softirq): devices that
+  // hand a packet to a peer queue it here instead of calling the peer, so a pod-to-pod
+  // exchange never recurses and packets keep FIFO order. Parallel arrays, no per-packet
+  // allocation once grown.
+  private backlogSinks: PacketSink[] = [];
+  private backlogPkts: Packet[] = [];
+  private backlogHead = 0;
+  private draining = false;
+  private readonly drain = (): void => this.drainBacklog();
+
+  constructor(opts: { seed?: number | string; clock?: Scheduler; tracer?: Tracer } = {}) {
+    this.clock = opts.clock ?? new Scheduler();
+    this.rng = new Rng(opts.seed ?? 1);
+    this.tracer = opts.tracer ?? new Tracer();
+  }
+
+  /** A new packet id (trace id). */
+  nextPacketId(): number {
+    return ++this.packetIds;
+  }
+
+  /** Queue `pkt` for `sink.receive` at the current instant (netif_rx). */
+  enqueue(sink: PacketSink, pkt: Packet): void {
+    this.backlogSinks.push(sink);
+    this.backlogPkts.push(pkt);
+    if (!this.draining) {
+      this.draining = true;
+      this.clock.soonest(this.drain);
+    }
+  }
+
+  private drainBacklog(): void {
+    while (this.backlogHead < this.backlogSinks.length) {
+      const i = this.backlogHead++;
+      const sink = this.backlogSinks[i] as PacketSink;
+      const pkt = this.backlogPkts[i] as Packet;
+      (this.backlogPkts as unknown[])[i] = undefined;
+      sink.receive(pkt);
+    }
+    this.backlogSinks.length = 0;
+    this.backlogPkts.length = 0;
+    this.backlogHead = 0;
+    this.draining = false;
+  }
+}

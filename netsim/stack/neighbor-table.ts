@@ -1,0 +1,120 @@
+/**
+ * The neighbour (ARP) table of one namespace (net/core/neighbour.c, net/ipv4/arp.c).
+ *
+ * States follow Linux: INCOMPLETE while an ARP request is outstanding (packets wait
+ * in a per-entry queue), REACHABLE after a reply, STALE after `reachableTime` without
+ * confirmation (still used; the first use moves it to DELAY and, if nothing confirms it
+ * within `delayFirstProbe`, unicast probes follow — PROBE — and then FAILED), PERMANENT
+ * for static entries (`ip neigh add ... nud permanent`, what flannel's VXLAN backend
+ * installs). Unresolved requests are retried every `retransTime` up to `mcastSolicit`
+ * times before FAILED.
+ *
+ * Timers are evaluated against the virtual clock; the table itself schedules only the
+ * retransmissions (through its owner). Not modelled: gc thresholds, proxy ARP, upper-
+ * layer confirmation (TCP forward progress) — entries go STALE on time alone.
+ */
+import type { Instant } from '../time/scheduler.ts';
+import { SECOND } from '../time/scheduler.ts';
+import type { Ipv4Addr, MacAddr } from '../wire/addr.ts';
+import { formatIpv4, formatMac } from '../wire/addr.ts';
+import type { Packet } from '../packet/packet.ts';
+
+export type NeighState = 'INCOMPLETE' | 'REACHABLE' | 'STALE' | 'DELAY' | 'PROBE' | 'FAILED' | 'PERMANENT' | 'NOARP';
+
+export interface NeighParams {
+  /** base_reachable_time: 30 s. */
+  reachableTime: number;
+  /** retrans_time: 1 s. */
+  retransTime: number;
+  /** delay_first_probe_time: 5 s. */
+  delayFirstProbe: number;
+  /** mcast_solicit: 3. */
+  mcastSolicit: number;
+  /** ucast_solicit: 3. */
+  ucastSolicit: number;
+  /** Packets queued per unresolved entry (unres_qlen; Linux counts bytes since 3.3, ~101 packets of 2 KiB). */
+  unresQlen: number;
+}
+
+export const DEFAULT_NEIGH_PARAMS: NeighParams = {
+  reachableTime: 30 * SECOND,
+  retransTime: 1 * SECOND,
+  delayFirstProbe: 5 * SECOND,
+  mcastSolicit: 3,
+  ucastSolicit: 3,
+  unresQlen: 101,
+};
+
+export interface NeighEntry {
+  readonly ip: Ipv4Addr;
+  readonly dev: string;
+  mac: MacAddr | undefined;
+  state: NeighState;
+  /** Last confirmation (reply received) or creation. */
+  confirmed: Instant;
+  /** Packets waiting for resolution. */
+  queue: Packet[];
+  probes: number;
+  timer: number | undefined;
+}
+
+export class NeighborTable {
+  private readonly byDev = new Map<string, Map<Ipv4Addr, NeighEntry>>();
+
+  constructor(readonly params: NeighParams = { ...DEFAULT_NEIGH_PARAMS }) {}
+
+  get(dev: string, ip: Ipv4Addr): NeighEntry | undefined {
+    return this.byDev.get(dev)?.get(ip);
+  }
+
+  create(dev: string, ip: Ipv4Addr, state: NeighState, mac: MacAddr | undefined, now: Instant): NeighEntry {
+    let m = this.byDev.get(dev);
+    if (m === undefined) {
+      m = new Map();
+      this.byDev.set(dev, m);
+    }
+    const e: NeighEntry = { ip, dev, mac, state, confirmed: now, queue: [], probes: 0, timer: undefined };
+    m.set(ip, e);
+    return e;
+  }
+
+  remove(dev: string, ip: Ipv4Addr): NeighEntry | undefined {
+    const m = this.byDev.get(dev);
+    const e = m?.get(ip);
+    if (e !== undefined) m?.delete(ip);
+    return e;
+  }
+
+  flushDev(dev: string): NeighEntry[] {
+    const m = this.byDev.get(dev);
+    this.byDev.delete(dev);
+    return m === undefined ? [] : [...m.values()];
+  }
+
+  /** The state as seen now: REACHABLE entries past reachableTime read as STALE. */
+  effectiveState(e: NeighEntry, now: Instant): NeighState {
+    if (e.state === 'REACHABLE' && now - e.confirmed > this.params.reachableTime) e.state = 'STALE';
+    return e.state;
+  }
+
+  entries(now: Instant, dev?: string): NeighEntry[] {
+    const out: NeighEntry[] = [];
+    for (const [d, m] of this.byDev) {
+      if (dev !== undefined && d !== dev) continue;
+      for (const e of m.values()) {
+        this.effectiveState(e, now);
+        out.push(e);
+      }
+    }
+    return out;
+  }
+}
+
+/** One entry as `ip neigh show` prints it (`dev` omitted when listing a single device). */
+export function formatNeigh(e: NeighEntry, withDev = true): string {
+  const parts = [formatIpv4(e.ip)];
+  if (withDev) parts.push('dev', e.dev);
+  if (e.mac !== undefined && e.state !== 'INCOMPLETE' && e.state !== 'FAILED') parts.push('lladdr', formatMac(e.mac));
+  parts.push(e.state);
+  return parts.join(' ');
+}

@@ -1,0 +1,686 @@
+/**
+ * A network namespace: its devices, addresses, routing tables, neighbour table,
+ * sysctls, netfilter hooks and sockets, and the IPv4 paths between them
+ * (net/ipv4/ip_input.c, ip_forward.c, ip_output.c, arp.c, icmp.c).
+ *
+ * Receive:  device → [ARP] | ip_rcv (validate) → PREROUTING → route →
+ *           INPUT → local delivery (ICMP / UDP / TCP)
+ *           FORWARD (TTL, MTU) → POSTROUTING → neighbour → device
+ * Send:     socket → route (source selection) → OUTPUT → [re-route] → POSTROUTING → neighbour → device
+ *
+ * Not modelled: IPv6, IP fragmentation and reassembly (oversized packets without DF
+ * are dropped with reason `fragmentation-unsupported`), ICMP redirects, ICMP rate
+ * limiting, policy routing rules beyond local-then-main, multipath routes, rp_filter,
+ * multicast delivery.
+ */
+import type { Sim } from '../sim.ts';
+import { Packet, DEFAULT_HEADROOM } from '../packet/packet.ts';
+import type { NetDevice, DeviceOwner } from '../link/net-device.ts';
+import { LoopbackDevice } from '../link/loopback.ts';
+import type { Bridge, BridgeNetfilter } from '../link/bridge.ts';
+import type { DropReason } from '../trace/trace-event.ts';
+import { NetsimError } from '../errors.ts';
+import { Ipv4Cidr, Ipv4Interface, formatIpv4, formatMac, maskOf, MAC_BROADCAST } from '../wire/addr.ts';
+import type { Ipv4Addr, MacAddr } from '../wire/addr.ts';
+import { readU16, readU32, readU48, writeU16, writeU48 } from '../wire/field.ts';
+import { internetChecksum } from '../wire/checksum.ts';
+import { IpProtocol, ipv4DecrementTtl } from '../wire/ipv4.ts';
+import { formatIpv4Packet } from '../wire/pretty.ts';
+import { RoutingTable, RT_TABLE_LOCAL, RT_TABLE_MAIN, formatRoute } from './routing-table.ts';
+import type { Route, RouteScope, RouteType, RouteProto } from './routing-table.ts';
+import { NeighborTable } from './neighbor-table.ts';
+import type { NeighEntry } from './neighbor-table.ts';
+import { NF_ACCEPT } from './netfilter-hooks.ts';
+import type { NetfilterHooks, NfHook } from './netfilter-hooks.ts';
+import { ArpLayer } from './arp.ts';
+import { IcmpLayer } from './icmp.ts';
+import { UdpLayer } from './udp.ts';
+import { TcpLayer } from './tcp.ts';
+
+export interface Sysctls {
+  /** net.ipv4.ip_forward (0 in a new namespace; Docker and kubelet set 1 on nodes). */
+  ipForward: boolean;
+  /** net.ipv4.conf.all.route_localnet: accept 127/8 from the wire (kube-proxy sets it for NodePorts on localhost). */
+  routeLocalnet: boolean;
+  /** net.bridge.bridge-nf-call-iptables: bridged IPv4 frames traverse iptables. */
+  bridgeNfCallIptables: boolean;
+  /** net.ipv4.conf.all.arp_ignore: 0 answers for any local address on any device; 1 only for addresses on the receiving device. */
+  arpIgnore: 0 | 1;
+  /** net.ipv4.ip_default_ttl: 64. */
+  defaultTtl: number;
+  /** net.ipv4.ip_local_port_range: 32768 60999. */
+  localPortRange: [number, number];
+  /** net.ipv4.icmp_echo_ignore_all. */
+  icmpEchoIgnoreAll: boolean;
+}
+
+export const DEFAULT_SYSCTLS: Sysctls = {
+  ipForward: false,
+  routeLocalnet: false,
+  bridgeNfCallIptables: false,
+  arpIgnore: 0,
+  defaultTtl: 64,
+  localPortRange: [32768, 60999],
+  icmpEchoIgnoreAll: false,
+};
+
+/** An address on a device (`ip addr`). */
+export interface IfAddr {
+  readonly dev: string;
+  readonly addr: Ipv4Addr;
+  readonly prefixLen: number;
+  readonly broadcast: Ipv4Addr | undefined;
+  readonly scope: RouteScope;
+  readonly secondary: boolean;
+}
+
+/** Result of a route lookup (what `ip route get` answers). */
+export interface RouteResult {
+  readonly type: RouteType;
+  readonly route: Route;
+  readonly dev: NetDevice | undefined;
+  readonly gateway: Ipv4Addr | undefined;
+  /** Preferred source address for packets sent on this route. */
+  readonly prefsrc: Ipv4Addr | undefined;
+}
+
+export interface RouteSpec {
+  dst: string | Ipv4Cidr;
+  via?: string | Ipv4Addr;
+  dev?: string;
+  src?: string | Ipv4Addr;
+  type?: RouteType;
+  table?: number;
+  metric?: number;
+  scope?: RouteScope;
+  proto?: RouteProto;
+  onlink?: boolean;
+}
+
+/** Outcome of a local send: 'sent' or why not (the errno a real socket would see, as a drop reason). */
+export type SendResult = 'sent' | DropReason;
+
+const ETH_P_IP = 0x0800;
+const ETH_P_ARP = 0x0806;
+
+export class NetNamespace implements DeviceOwner, BridgeNetfilter {
+  readonly devices = new Map<string, NetDevice>();
+  readonly addrs: IfAddr[] = [];
+  readonly tables = new Map<number, RoutingTable>();
+  readonly neigh = new NeighborTable();
+  readonly sysctl: Sysctls;
+  /** Filled in by the netfilter layer; absent means every hook accepts. */
+  hooks: NetfilterHooks | undefined = undefined;
+  readonly lo: LoopbackDevice;
+  readonly arp: ArpLayer;
+  readonly icmp: IcmpLayer;
+  readonly udp: UdpLayer;
+  readonly tcp: TcpLayer;
+
+  private nextIfindex = 1;
+  private readonly local = new Map<Ipv4Addr, IfAddr>();
+  private routeCache = new Map<Ipv4Addr, RouteResult | undefined>();
+  private ipIdent = 0;
+
+  constructor(readonly sim: Sim, readonly name: string, readonly node: string = name, sysctl: Partial<Sysctls> = {}) {
+    this.sysctl = { ...DEFAULT_SYSCTLS, ...sysctl, localPortRange: [...(sysctl.localPortRange ?? DEFAULT_SYSCTLS.localPortRange)] };
+    this.tables.set(RT_TABLE_LOCAL, new RoutingTable(RT_TABLE_LOCAL));
+    this.tables.set(RT_TABLE_MAIN, new RoutingTable(RT_TABLE_MAIN));
+    this.arp = new ArpLayer(this);
+    this.icmp = new IcmpLayer(this);
+    this.udp = new UdpLayer(this);
+    this.tcp = new TcpLayer(this);
+    this.lo = new LoopbackDevice(sim);
+    this.addDevice(this.lo);
+    this.addAddress('lo', '127.0.0.1/8');
+    this.setUp('lo', true);
+  }
+
+  // ---------------------------------------------------------------- devices
+
+  addDevice(dev: NetDevice): NetDevice {
+    if (this.devices.has(dev.name)) throw new NetsimError('NETSIM_ERR_DUPLICATE_DEVICE', `${this.name}: device ${dev.name} already exists`);
+    if (dev.owner !== undefined) throw new NetsimError('NETSIM_ERR_BAD_ARGUMENT', `${dev.name} already belongs to namespace ${dev.owner.name}`);
+    dev.owner = this;
+    dev.ifindex = this.nextIfindex++;
+    this.devices.set(dev.name, dev);
+    if (dev.kind === 'bridge') (dev as Bridge).netfilter = this;
+    this.invalidate();
+    return dev;
+  }
+
+  device(name: string): NetDevice {
+    const d = this.devices.get(name);
+    if (d === undefined) throw new NetsimError('NETSIM_ERR_NO_DEVICE', `${this.name}: no device ${name} (have ${[...this.devices.keys()].join(', ')})`);
+    return d;
+  }
+
+  /** Remove a device with its addresses, routes and neighbours (`ip link del`). */
+  removeDevice(name: string): NetDevice {
+    const dev = this.device(name);
+    this.setUp(name, false);
+    for (const a of this.addrs.filter((x) => x.dev === name)) this.delAddress(name, new Ipv4Interface(a.addr, a.prefixLen));
+    for (const t of this.tables.values()) t.delete((r) => r.dev === name);
+    this.devices.delete(name);
+    dev.owner = undefined;
+    this.invalidate();
+    return dev;
+  }
+
+  /** `ip link set DEV netns OTHER` (addresses and routes are lost, as on Linux). */
+  moveDevice(name: string, to: NetNamespace, newName?: string): NetDevice {
+    const dev = this.removeDevice(name);
+    if (newName !== undefined) dev.name = newName;
+    to.addDevice(dev);
+    return dev;
+  }
+
+  /** `ip link set DEV up|down`. Bringing a device down removes every route through it. */
+  setUp(name: string, up: boolean): void {
+    const dev = this.device(name);
+    if (dev.up === up) return;
+    dev.up = up;
+    if (up) {
+      for (const a of this.addrs) if (a.dev === name) this.addPrefixRoute(a);
+    } else {
+      for (const t of this.tables.values()) t.delete((r) => r.dev === name && !(r.table === RT_TABLE_LOCAL && (r.type === 'local' || r.type === 'broadcast')));
+      for (const e of this.neigh.flushDev(name)) this.arp.failQueued(e, 'link-down');
+    }
+    this.invalidate();
+  }
+
+  setMtu(name: string, mtu: number): void {
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65536) throw new NetsimError('NETSIM_ERR_BAD_ARGUMENT', `mtu ${mtu} out of range 68-65536`);
+    this.device(name).mtu = mtu;
+  }
+
+  // -------------------------------------------------------------- addresses
+
+  /** `ip addr add A/LEN dev DEV`: also the local/broadcast routes and (when up) the prefix route. */
+  addAddress(devName: string, cidr: string | Ipv4Interface, opts: { scope?: RouteScope; noPrefixRoute?: boolean } = {}): IfAddr {
+    const dev = this.device(devName);
+    const ifc = typeof cidr === 'string' ? Ipv4Interface.parse(cidr) : cidr;
+    if (this.addrs.some((a) => a.dev === devName && a.addr === ifc.addr)) {
+      throw new NetsimError('NETSIM_ERR_ADDR_EXISTS', `${this.name}: ${ifc.toString()} already on ${devName}`);
+    }
+    const net = Ipv4Cidr.of(ifc.addr, ifc.prefixLen);
+    const secondary = this.addrs.some((a) => a.dev === devName && a.prefixLen === ifc.prefixLen && net.contains(a.addr));
+    const scope: RouteScope = opts.scope ?? (dev.kind === 'loopback' || (ifc.addr >>> 24) === 127 ? 'host' : 'global');
+    const broadcast = ifc.prefixLen < 31 ? (net.network | ~net.mask) >>> 0 : undefined;
+    const a: IfAddr = { dev: devName, addr: ifc.addr, prefixLen: ifc.prefixLen, broadcast, scope, secondary };
+    this.addrs.push(a);
+    if (!this.local.has(a.addr)) this.local.set(a.addr, a);
+    const localT = this.table(RT_TABLE_LOCAL);
+    localT.add({ table: RT_TABLE_LOCAL, type: 'local', dst: Ipv4Cidr.of(a.addr, 32), dev: devName, src: a.addr, scope: 'host', proto: 'kernel', metric: 0, onlink: false });
+    if (broadcast !== undefined) {
+      localT.add({ table: RT_TABLE_LOCAL, type: 'broadcast', dst: Ipv4Cidr.of(broadcast, 32), dev: devName, src: a.addr, scope: 'link', proto: 'kernel', metric: 0, onlink: false });
+    }
+    if (dev.up && opts.noPrefixRoute !== true) this.addPrefixRoute(a);
+    this.invalidate();
+    return a;
+  }
+
+  delAddress(devName: string, cidr: string | Ipv4Interface): void {
+    const ifc = typeof cidr === 'string' ? Ipv4Interface.parse(cidr) : cidr;
+    const i = this.addrs.findIndex((a) => a.dev === devName && a.addr === ifc.addr);
+    if (i < 0) throw new NetsimError('NETSIM_ERR_NO_ADDR', `${this.name}: ${ifc.toString()} is not on ${devName}`);
+    const a = this.addrs[i] as IfAddr;
+    this.addrs.splice(i, 1);
+    this.local.delete(a.addr);
+    const other = this.addrs.find((x) => x.addr === a.addr);
+    if (other !== undefined) this.local.set(a.addr, other);
+    for (const t of this.tables.values()) t.delete((r) => r.dev === devName && r.proto === 'kernel' && r.src === a.addr);
+    this.invalidate();
+  }
+
+  /** Addresses of a device, primary first. */
+  addressesOf(devName: string): IfAddr[] {
+    return this.addrs.filter((a) => a.dev === devName);
+  }
+
+  /** Whether `addr` is one of this namespace's own addresses (route type local). */
+  isLocalAddress(addr: Ipv4Addr): boolean {
+    if (this.local.has(addr)) return true;
+    const r = this.table(RT_TABLE_LOCAL).lookup(addr);
+    return r !== undefined && r.type === 'local';
+  }
+
+  /** The first address of a device, e.g. a pod's eth0 IP. */
+  primaryAddress(devName: string): Ipv4Addr | undefined {
+    return this.addrs.find((a) => a.dev === devName && !a.secondary)?.addr;
+  }
+
+  private addPrefixRoute(a: IfAddr): void {
+    if (a.prefixLen >= 32 || a.secondary) return;
+    const dev = this.device(a.dev);
+    const net = Ipv4Cidr.of(a.addr, a.prefixLen);
+    if (dev.kind === 'loopback') {
+      this.table(RT_TABLE_LOCAL).add({ table: RT_TABLE_LOCAL, type: 'local', dst: net, dev: a.dev, src: a.addr, scope: 'host', proto: 'kernel', metric: 0, onlink: false });
+    } else {
+      this.table(RT_TABLE_MAIN).add({ table: RT_TABLE_MAIN, type: 'unicast', dst: net, dev: a.dev, src: a.addr, scope: 'link', proto: 'kernel', metric: 0, onlink: false });
+    }
+  }
+
+  // ----------------------------------------------------------------- routes
+
+  table(id: number): RoutingTable {
+    let t = this.tables.get(id);
+    if (t === undefined) {
+      t = new RoutingTable(id);
+      this.tables.set(id, t);
+    }
+    return t;
+  }
+
+  /** `ip route add`. Gateways must be reachable on the device unless `onlink`. */
+  addRoute(spec: RouteSpec): Route {
+    const dst = typeof spec.dst === 'string' ? (spec.dst === 'default' ? Ipv4Cidr.parse('0.0.0.0/0') : Ipv4Cidr.parse(spec.dst.includes('/') ? spec.dst : `${spec.dst}/32`)) : spec.dst;
+    const type = spec.type ?? 'unicast';
+    const gateway = spec.via === undefined ? undefined : typeof spec.via === 'string' ? Ipv4Interface.parse(`${spec.via}/32`).addr : spec.via;
+    const src = spec.src === undefined ? undefined : typeof spec.src === 'string' ? Ipv4Interface.parse(`${spec.src}/32`).addr : spec.src;
+    let devName = spec.dev;
+    const onlink = spec.onlink ?? false;
+    if (type === 'unicast' || type === 'local' || type === 'broadcast') {
+      if (gateway !== undefined && !onlink) {
+        // The gateway must be directly reachable: a link-scope route covers it.
+        const via = this.table(RT_TABLE_MAIN).lookup(gateway, (r) => r.scope === 'link' && r.gateway === undefined && (devName === undefined || r.dev === devName));
+        if (via === undefined) throw new NetsimError('NETSIM_ERR_BAD_GATEWAY', `${this.name}: Nexthop has invalid gateway ${formatIpv4(gateway)}`);
+        devName = devName ?? via.dev;
+      }
+      if (devName === undefined) throw new NetsimError('NETSIM_ERR_BAD_ARGUMENT', `${this.name}: route to ${dst.toString()} needs a device or a gateway`);
+      const dev = this.device(devName);
+      if (!dev.up) throw new NetsimError('NETSIM_ERR_BAD_ARGUMENT', `${this.name}: Network is down (${devName})`);
+    }
+    if (src !== undefined && !this.local.has(src)) throw new NetsimError('NETSIM_ERR_BAD_ARGUMENT', `${this.name}: Invalid prefsrc ${formatIpv4(src)}: not a local address`);
+    const table = spec.table ?? (type === 'local' || type === 'broadcast' ? RT_TABLE_LOCAL : RT_TABLE_MAIN);
+    const scope: RouteScope = spec.scope ?? (type === 'local' ? 'host' : gateway === undefined && type === 'unicast' ? 'link' : 'global');
+    const r: Route = {
+      table, type, dst, scope, proto: spec.proto ?? 'boot', metric: spec.metric ?? 0, onlink,
+      ...(gateway !== undefined ? { gateway } : {}), ...(devName !== undefined ? { dev: devName } : {}), ...(src !== undefined ? { src } : {}),
+    };
+    if (!this.table(table).add(r)) throw new NetsimError('NETSIM_ERR_ROUTE_EXISTS', `${this.name}: RTNETLINK answers: File exists (${formatRoute(r)})`);
+    this.invalidate();
+    return r;
+  }
+
+  /** `ip route del DST [table T]`; returns the number of routes removed. */
+  delRoute(dst: string | Ipv4Cidr, opts: { table?: number; dev?: string; via?: Ipv4Addr } = {}): number {
+    const cidr = typeof dst === 'string' ? Ipv4Cidr.parse(dst === 'default' ? '0.0.0.0/0' : dst.includes('/') ? dst : `${dst}/32`) : dst;
+    const n = this.table(opts.table ?? RT_TABLE_MAIN).delete((r) => (opts.dev === undefined || r.dev === opts.dev) && (opts.via === undefined || r.gateway === opts.via), cidr);
+    if (n === 0) throw new NetsimError('NETSIM_ERR_NO_ROUTE', `${this.name}: RTNETLINK answers: No such process (${cidr.toString()})`);
+    this.invalidate();
+    return n;
+  }
+
+  /** Route lookup for a destination: local table, then main. Cached until configuration changes. */
+  lookupRoute(dst: Ipv4Addr): RouteResult | undefined {
+    const cached = this.routeCache.get(dst);
+    if (cached !== undefined || this.routeCache.has(dst)) return cached;
+    const res = this.resolveRoute(dst);
+    if (this.routeCache.size > 65536) this.routeCache.clear();
+    this.routeCache.set(dst, res);
+    return res;
+  }
+
+  private resolveRoute(dst: Ipv4Addr): RouteResult | undefined {
+    const r = this.table(RT_TABLE_LOCAL).lookup(dst) ?? this.table(RT_TABLE_MAIN).lookup(dst);
+    if (r === undefined) return undefined;
+    const dev = r.dev !== undefined ? this.devices.get(r.dev) : undefined;
+    return { type: r.type, route: r, dev, gateway: r.gateway, prefsrc: this.selectSource(r, dst) };
+  }
+
+  /** Source address selection (fib_result_prefsrc / inet_select_addr). */
+  selectSource(r: Route, dst: Ipv4Addr): Ipv4Addr | undefined {
+    if (r.src !== undefined) return r.src;
+    if (r.type === 'local') return dst;
+    const target = r.gateway ?? dst;
+    let first: IfAddr | undefined;
+    for (const a of this.addrs) {
+      if (a.dev !== r.dev || a.secondary) continue;
+      if (a.scope === 'host' && r.dev !== 'lo') continue;
+      first ??= a;
+      const mask = maskOf(a.prefixLen);
+      if (((a.addr & mask) >>> 0) === ((target & mask) >>> 0)) return a.addr;
+    }
+    if (first !== undefined) return first.addr;
+    // No address on the device: any global address of the namespace (Linux does the same).
+    for (const a of this.addrs) if (a.scope === 'global' && !a.secondary) return a.addr;
+    return undefined;
+  }
+
+  /** What `ip route get DST` prints. */
+  routeGet(dst: Ipv4Addr): string {
+    const res = this.lookupRoute(dst);
+    if (res === undefined) return 'RTNETLINK answers: Network is unreachable';
+    const r = res.route;
+    if (r.type === 'unreachable' || r.type === 'prohibit' || r.type === 'blackhole') {
+      return `${r.type} ${formatIpv4(dst)} ${r.table === RT_TABLE_MAIN ? '' : `table ${r.table} `}uid 0\n    cache `.replace('  ', ' ');
+    }
+    const parts: string[] = [];
+    if (r.type === 'local') parts.push('local');
+    if (r.type === 'broadcast') parts.push('broadcast');
+    parts.push(formatIpv4(dst));
+    if (res.gateway !== undefined) parts.push('via', formatIpv4(res.gateway));
+    parts.push('dev', r.type === 'local' ? 'lo' : (r.dev ?? '?'));
+    if (r.table === RT_TABLE_LOCAL) parts.push('table', 'local');
+    if (res.prefsrc !== undefined) parts.push('src', formatIpv4(res.prefsrc));
+    parts.push('uid', '0');
+    const cacheFlags = r.type === 'local' ? ' <local>' : r.type === 'broadcast' ? ' <local,brd>' : '';
+    return `${parts.join(' ')}\n    cache${cacheFlags} `;
+  }
+
+  private invalidate(): void {
+    if (this.routeCache.size > 0) this.routeCache = new Map();
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  /** Implements {@link DeviceOwner.deliverFromDevice} (netif_receive_skb → protocol handler). */
+  deliverFromDevice(dev: NetDevice, pkt: Packet): void {
+    if (dev.linkType === 'raw-ip') {
+      this.ipRcv(dev, pkt);
+      return;
+    }
+    if (pkt.len < 14) {
+      this.traceDrop(pkt, 'malformed', `runt frame (${pkt.len} bytes)`, dev.name);
+      return;
+    }
+    const b = pkt.buf;
+    const o = pkt.off;
+    if (((b[o] as number) & 1) === 0 && !dev.promisc && dev.kind !== 'loopback' && dev.kind !== 'bridge') {
+      // A unicast frame for another host (PACKET_OTHERHOST): ip_rcv drops it.
+      if (readU48(b, o) !== dev.mac) {
+        this.traceDrop(pkt, 'not-for-us', `frame for ${formatMac(readU48(b, o))} on ${dev.name} (${formatMac(dev.mac)})`, dev.name);
+        return;
+      }
+    }
+    const etherType = readU16(b, o + 12);
+    if (etherType === ETH_P_IP) {
+      pkt.pull(14);
+      this.ipRcv(dev, pkt);
+    } else if (etherType === ETH_P_ARP) {
+      this.arp.input(dev, pkt);
+    } else {
+      this.traceDrop(pkt, 'unsupported-protocol', `EtherType 0x${etherType.toString(16).padStart(4, '0')}`, dev.name);
+    }
+  }
+
+  /** ip_rcv + ip_rcv_finish: validate, PREROUTING, route, then local delivery or forwarding. */
+  ipRcv(dev: NetDevice, pkt: Packet): void {
+    const b = pkt.buf;
+    const o = pkt.off;
+    const len = pkt.len;
+    if (len < 20 || (b[o] as number) >> 4 !== 4) {
+      this.traceDrop(pkt, 'malformed', len < 20 ? `IPv4 header truncated (${len} bytes)` : `IP version ${(b[o] as number) >> 4}`, dev.name);
+      return;
+    }
+    const hl = ((b[o] as number) & 0x0f) * 4;
+    const total = readU16(b, o + 2);
+    if (hl < 20 || hl > len || total < hl || total > len) {
+      this.traceDrop(pkt, 'malformed', `bad IPv4 lengths (ihl ${hl}, total ${total}, have ${len})`, dev.name);
+      return;
+    }
+    if (internetChecksum(b, o, o + hl) !== 0) {
+      this.traceDrop(pkt, 'bad-checksum', 'IPv4 header checksum mismatch', dev.name);
+      return;
+    }
+    pkt.trim(total);
+    const src = readU32(b, o + 12);
+    const dst0 = readU32(b, o + 16);
+    if (src >= 0xe0000000 || (dev.kind !== 'loopback' && !this.sysctl.routeLocalnet && ((src >>> 24) === 127 || (dst0 >>> 24) === 127))) {
+      this.traceDrop(pkt, 'martian', `martian ${formatIpv4(src)} → ${formatIpv4(dst0)} on ${dev.name}`, dev.name);
+      return;
+    }
+    pkt.inDev = dev.name;
+    if (this.hooks !== undefined && this.hooks.run('PREROUTING', pkt, { hook: 'PREROUTING', inDev: dev, outDev: undefined }) !== NF_ACCEPT) return;
+    const dst = readU32(b, o + 16);
+    const res = dst === 0xffffffff ? undefined : this.lookupRoute(dst);
+    if (dst === 0xffffffff || (res !== undefined && (res.type === 'local' || res.type === 'broadcast'))) {
+      if (this.sim.tracer.enabled) this.traceRoute(pkt, dst, res);
+      this.ipLocalDeliver(dev, pkt);
+      return;
+    }
+    if (dst >= 0xe0000000) {
+      this.traceDrop(pkt, 'unsupported-protocol', `multicast ${formatIpv4(dst)} not modelled`, dev.name);
+      return;
+    }
+    if (!this.sysctl.ipForward) {
+      this.traceDrop(pkt, 'not-forwarding', `${formatIpv4(dst)} is not local and ip_forward=0`, dev.name);
+      return;
+    }
+    if (this.sim.tracer.enabled) this.traceRoute(pkt, dst, res);
+    if (res === undefined) {
+      this.icmp.sendError(pkt, 3, 0, 0);
+      this.traceDrop(pkt, 'no-route', `no route to ${formatIpv4(dst)}`, dev.name);
+      return;
+    }
+    if (res.type !== 'unicast') {
+      this.routeTypeDrop(pkt, res, dev.name);
+      return;
+    }
+    this.ipForward(dev, pkt, res);
+  }
+
+  /** ip_forward: TTL, MTU, FORWARD hook, then output. */
+  private ipForward(inDev: NetDevice, pkt: Packet, res: RouteResult): void {
+    const b = pkt.buf;
+    const o = pkt.off;
+    const out = res.dev as NetDevice;
+    const ttl = b[o + 8] as number;
+    if (ttl <= 1) {
+      this.icmp.sendError(pkt, 11, 0, 0);
+      this.traceDrop(pkt, 'ttl-exceeded', `TTL ${ttl} would reach 0 forwarding to ${out.name}`, inDev.name);
+      return;
+    }
+    if (pkt.len > out.mtu) {
+      if (((b[o + 6] as number) & 0x40) !== 0) {
+        this.icmp.sendError(pkt, 3, 4, out.mtu);
+        this.traceDrop(pkt, 'mtu-exceeded', `${pkt.len} bytes > mtu ${out.mtu} of ${out.name}, DF set: ICMP fragmentation needed`, inDev.name);
+      } else {
+        this.traceDrop(pkt, 'fragmentation-unsupported', `${pkt.len} bytes > mtu ${out.mtu} of ${out.name}; fragmentation is not modelled`, inDev.name);
+      }
+      return;
+    }
+    const newTtl = ipv4DecrementTtl(b, o);
+    if (this.sim.tracer.enabled) this.emitTtl(pkt, ttl, newTtl, 'forward');
+    if (this.hooks !== undefined && this.hooks.run('FORWARD', pkt, { hook: 'FORWARD', inDev, outDev: out }) !== NF_ACCEPT) return;
+    this.ipFinishOutput(pkt, res, inDev);
+  }
+
+  /** ip_local_deliver: INPUT hook, then the transport protocol. */
+  ipLocalDeliver(inDev: NetDevice, pkt: Packet): void {
+    if (this.hooks !== undefined && this.hooks.run('INPUT', pkt, { hook: 'INPUT', inDev, outDev: undefined }) !== NF_ACCEPT) return;
+    const proto = pkt.buf[pkt.off + 9] as number;
+    if (proto === IpProtocol.UDP) this.udp.input(inDev, pkt);
+    else if (proto === IpProtocol.TCP) this.tcp.input(inDev, pkt);
+    else if (proto === IpProtocol.ICMP) this.icmp.input(inDev, pkt);
+    else {
+      this.icmp.sendError(pkt, 3, 2, 0);
+      this.traceDrop(pkt, 'unsupported-protocol', `IP protocol ${proto} has no handler`, inDev.name);
+    }
+  }
+
+  // ----------------------------------------------------------------- output
+
+  /** Next IPv4 identification value (per namespace, like a per-host counter). */
+  nextIpId(): number {
+    this.ipIdent = (this.ipIdent + 1) & 0xffff;
+    return this.ipIdent;
+  }
+
+  /**
+   * Send a locally generated IPv4 packet (`pkt.off` at a complete header with source set):
+   * route, OUTPUT, re-route after NAT, POSTROUTING, neighbour. Returns what a socket
+   * would learn synchronously.
+   */
+  sendIp(pkt: Packet): SendResult {
+    const b = pkt.buf;
+    const o = pkt.off;
+    pkt.inDev = '';
+    let dst = readU32(b, o + 16);
+    let res = dst === 0xffffffff ? this.broadcastRoute() : this.lookupRoute(dst);
+    if (this.sim.tracer.enabled) this.traceRoute(pkt, dst, res);
+    if (res === undefined) {
+      this.traceDrop(pkt, 'no-route', `no route to ${formatIpv4(dst)} (ENETUNREACH)`);
+      return 'no-route';
+    }
+    if (res.type === 'unreachable' || res.type === 'prohibit' || res.type === 'blackhole') {
+      this.routeTypeDrop(pkt, res, undefined);
+      return res.type;
+    }
+    const outDev = res.type === 'local' ? this.lo : (res.dev as NetDevice);
+    if (this.hooks !== undefined) {
+      if (this.hooks.run('OUTPUT', pkt, { hook: 'OUTPUT', inDev: undefined, outDev }) !== NF_ACCEPT) return 'nf-drop';
+      const nd = readU32(b, o + 16);
+      if (nd !== dst) {
+        // ip_route_me_harder: the destination changed (DNAT), route again.
+        dst = nd;
+        res = this.lookupRoute(dst);
+        if (this.sim.tracer.enabled) this.traceRoute(pkt, dst, res);
+        if (res === undefined) {
+          this.traceDrop(pkt, 'no-route', `no route to ${formatIpv4(dst)} after NAT`);
+          return 'no-route';
+        }
+      }
+    }
+    const dev = res.type === 'local' ? this.lo : (res.dev as NetDevice);
+    if (pkt.len > dev.mtu) {
+      this.traceDrop(pkt, (b[o + 6] as number) & 0x40 ? 'mtu-exceeded' : 'fragmentation-unsupported', `${pkt.len} bytes > mtu ${dev.mtu} of ${dev.name} (EMSGSIZE)`);
+      return 'mtu-exceeded';
+    }
+    this.ipFinishOutput(pkt, res, undefined);
+    return 'sent';
+  }
+
+  private broadcastRoute(): RouteResult | undefined {
+    // Limited broadcast goes out the device of the default route (or the first up Ethernet device).
+    const def = this.table(RT_TABLE_MAIN).lookup(0);
+    const dev = def?.dev !== undefined ? this.devices.get(def.dev) : [...this.devices.values()].find((d) => d.up && d.kind !== 'loopback');
+    if (dev === undefined) return undefined;
+    const route: Route = { table: RT_TABLE_LOCAL, type: 'broadcast', dst: Ipv4Cidr.of(0xffffffff, 32), dev: dev.name, scope: 'link', proto: 'kernel', metric: 0, onlink: false };
+    return { type: 'broadcast', route, dev, gateway: undefined, prefsrc: this.primaryAddress(dev.name) };
+  }
+
+  /** POSTROUTING, then hand to the neighbour layer (ip_finish_output2). */
+  private ipFinishOutput(pkt: Packet, res: RouteResult, inDev: NetDevice | undefined): void {
+    const dev = res.type === 'local' ? this.lo : (res.dev as NetDevice);
+    if (this.hooks !== undefined && this.hooks.run('POSTROUTING', pkt, { hook: 'POSTROUTING', inDev, outDev: dev }) !== NF_ACCEPT) return;
+    const dst = readU32(pkt.buf, pkt.off + 16);
+    const nexthop = res.gateway ?? dst;
+    this.neighOutput(pkt, dev, nexthop, res.type === 'broadcast' || dst === 0xffffffff);
+  }
+
+  /** Add the link-layer header and transmit, resolving the next hop's MAC by ARP if needed. */
+  neighOutput(pkt: Packet, dev: NetDevice, nexthop: Ipv4Addr, broadcast: boolean): void {
+    if (dev.linkType === 'raw-ip') {
+      dev.transmit(pkt);
+      return;
+    }
+    if (broadcast || dev.noArp) {
+      this.pushEthernet(pkt, dev, broadcast ? MAC_BROADCAST : 0, ETH_P_IP);
+      dev.transmit(pkt);
+      return;
+    }
+    const now = this.sim.clock.now();
+    const e = this.neigh.get(dev.name, nexthop);
+    if (e !== undefined && e.mac !== undefined && e.state !== 'INCOMPLETE' && e.state !== 'FAILED') {
+      const st = this.neigh.effectiveState(e, now);
+      if (st === 'STALE') this.arp.startDelay(e, dev);
+      if (this.sim.tracer.enabled) this.emitNeigh(pkt, 'hit', dev.name, nexthop, e.mac);
+      this.pushEthernet(pkt, dev, e.mac, ETH_P_IP);
+      dev.transmit(pkt);
+      return;
+    }
+    this.arp.resolve(dev, nexthop, pkt, e);
+  }
+
+  /** Prepend an Ethernet header (reusing headroom). */
+  pushEthernet(pkt: Packet, dev: NetDevice, dstMac: MacAddr, etherType: number): void {
+    const o = pkt.push(14);
+    writeU48(pkt.buf, o, dstMac);
+    writeU48(pkt.buf, o + 6, dev.mac);
+    writeU16(pkt.buf, o + 12, etherType);
+  }
+
+  /** A new packet with room for link and tunnel headers in front of `ipBytes`. */
+  newPacket(ipBytes: Uint8Array, id = this.sim.nextPacketId()): Packet {
+    const buf = new Uint8Array(DEFAULT_HEADROOM + ipBytes.length);
+    buf.set(ipBytes, DEFAULT_HEADROOM);
+    return new Packet(id, buf, DEFAULT_HEADROOM, ipBytes.length);
+  }
+
+  private routeTypeDrop(pkt: Packet, res: RouteResult, dev: string | undefined): void {
+    const dst = formatIpv4(readU32(pkt.buf, pkt.off + 16));
+    if (res.type === 'unreachable') {
+      if (dev !== undefined) this.icmp.sendError(pkt, 3, 1, 0);
+      this.traceDrop(pkt, 'unreachable', `unreachable route to ${dst}`, dev);
+    } else if (res.type === 'prohibit') {
+      if (dev !== undefined) this.icmp.sendError(pkt, 3, 13, 0);
+      this.traceDrop(pkt, 'prohibit', `prohibit route to ${dst}`, dev);
+    } else {
+      this.traceDrop(pkt, 'blackhole', `blackhole route to ${dst}`, dev);
+    }
+  }
+
+  // ----------------------------------------------------------- bridge-nf
+
+  /** Implements {@link BridgeNetfilter.enabled}. */
+  enabled(): boolean {
+    return this.hooks !== undefined && this.sysctl.bridgeNfCallIptables;
+  }
+
+  /** Implements {@link BridgeNetfilter.bridged}: PREROUTING, FORWARD, POSTROUTING for a bridged IPv4 frame. */
+  bridged(pkt: Packet, bridge: Bridge, inPort: NetDevice, outPort: NetDevice): boolean {
+    const hooks = this.hooks as NetfilterHooks;
+    pkt.pull(14);
+    const order: NfHook[] = ['PREROUTING', 'FORWARD', 'POSTROUTING'];
+    let ok = true;
+    for (const hook of order) {
+      const v = hooks.run(hook, pkt, {
+        hook, inDev: hook === 'POSTROUTING' ? undefined : bridge, outDev: hook === 'PREROUTING' ? undefined : bridge, physIn: inPort, physOut: outPort,
+      });
+      if (v !== NF_ACCEPT) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) pkt.push(14);
+    return ok;
+  }
+
+  // ----------------------------------------------------------------- tracing
+
+  /** Implements {@link DeviceOwner.traceDrop}. */
+  traceDrop(pkt: Packet, reason: DropReason, detail: string, dev?: string): void {
+    if (!this.sim.tracer.enabled) return;
+    this.sim.tracer.emit({ kind: 'drop', t: this.sim.clock.now(), node: this.node, netns: this.name, pkt: pkt.id, reason, detail, ...(dev !== undefined ? { dev } : {}) });
+  }
+
+  traceRoute(pkt: Packet, dst: Ipv4Addr, res: RouteResult | undefined): void {
+    this.sim.tracer.emit({
+      kind: 'route', t: this.sim.clock.now(), node: this.node, netns: this.name, pkt: pkt.id, dst: formatIpv4(dst),
+      table: res === undefined ? 'main' : res.route.table === RT_TABLE_LOCAL ? 'local' : res.route.table === RT_TABLE_MAIN ? 'main' : String(res.route.table),
+      result: res === undefined ? 'unreachable: no route' : `${formatRoute(res.route)}${res.prefsrc !== undefined && res.route.src === undefined ? ` (src ${formatIpv4(res.prefsrc)})` : ''}`,
+    });
+  }
+
+  emitTtl(pkt: Packet, from: number, to: number, by: string): void {
+    this.sim.tracer.emit({ kind: 'ttl', t: this.sim.clock.now(), node: this.node, netns: this.name, pkt: pkt.id, from, to, by });
+  }
+
+  emitNeigh(pkt: Packet | undefined, action: 'hit' | 'request' | 'reply' | 'resolved' | 'queued' | 'failed' | 'learned', dev: string, ip: Ipv4Addr, mac?: MacAddr): void {
+    this.sim.tracer.emit({
+      kind: 'neigh', t: this.sim.clock.now(), node: this.node, netns: this.name, pkt: pkt?.id ?? 0, action, dev, ip: formatIpv4(ip),
+      ...(mac !== undefined ? { mac: formatMac(mac) } : {}),
+    });
+  }
+
+  emitDeliver(pkt: Packet, to: string): void {
+    this.sim.tracer.emit({ kind: 'deliver', t: this.sim.clock.now(), node: this.node, netns: this.name, pkt: pkt.id, to, detail: formatIpv4Packet(pkt.bytes()) });
+  }
+
+  /** Entries of the neighbour table as objects (for views and tests). */
+  neighbours(dev?: string): NeighEntry[] {
+    return this.neigh.entries(this.sim.clock.now(), dev);
+  }
+}

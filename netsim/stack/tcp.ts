@@ -1,0 +1,567 @@
+/**
+ * A minimal TCP (RFC 793/9293) so pods can run small apps: the three-way handshake,
+ * in-order data with acknowledgements, FIN and RST, TIME_WAIT, and retransmission
+ * with an RFC 6298-style timeout (go-back-N from the first unacknowledged byte).
+ * Segments are real bytes with correct checksums, so netfilter, conntrack and
+ * captures see what a kernel would send.
+ *
+ * Not modelled: congestion control and slow start (the peer's window is the only
+ * limit), SACK, timestamps and window scaling (SYNs carry only the MSS option),
+ * out-of-order reassembly (out-of-order segments are dropped and re-acked), delayed
+ * ACKs and Nagle, keepalive, urgent data, simultaneous open.
+ */
+import type { Packet } from '../packet/packet.ts';
+import type { NetDevice } from '../link/net-device.ts';
+import type { Ipv4Addr } from '../wire/addr.ts';
+import { formatIpv4 } from '../wire/addr.ts';
+import { readU32 } from '../wire/field.ts';
+import { TcpFlags, parseTcp } from '../wire/tcp.ts';
+import type { TcpRepr } from '../wire/tcp.ts';
+import { buildIpv4Tcp } from '../wire/build.ts';
+import { WireError } from '../wire/errors.ts';
+import { MS, SECOND } from '../time/scheduler.ts';
+import { NetsimError } from '../errors.ts';
+import type { NetNamespace } from './net-namespace.ts';
+import type { IcmpErrorInfo } from './icmp.ts';
+
+export type TcpState =
+  | 'SYN_SENT' | 'SYN_RECEIVED' | 'ESTABLISHED' | 'FIN_WAIT_1' | 'FIN_WAIT_2' | 'CLOSING'
+  | 'TIME_WAIT' | 'CLOSE_WAIT' | 'LAST_ACK' | 'CLOSED';
+
+/** Why a connection ended, as the application learns it. */
+export type TcpCloseReason = 'closed' | 'reset' | 'refused' | 'timeout' | 'unreachable' | 'aborted';
+
+/** Linux TCP_TIMEWAIT_LEN. */
+export const TIME_WAIT_NS = 60 * SECOND;
+/** RFC 6298 initial RTO (Linux TCP_TIMEOUT_INIT). */
+export const INITIAL_RTO_NS = 1 * SECOND;
+/** Linux TCP_RTO_MIN. */
+export const MIN_RTO_NS = 200 * MS;
+/** Linux TCP_RTO_MAX. */
+export const MAX_RTO_NS = 120 * SECOND;
+/** tcp_syn_retries. */
+export const SYN_RETRIES = 6;
+/** tcp_retries2. */
+export const DATA_RETRIES = 15;
+const WINDOW = 64240;
+
+interface InFlight {
+  seq: number;
+  flags: number;
+  data: Uint8Array;
+  /** Length in sequence space (data + SYN + FIN). */
+  span: number;
+  sentAt: number;
+  retransmitted: boolean;
+}
+
+const seqLt = (a: number, b: number): boolean => ((a - b) | 0) < 0;
+const seqLe = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
+const add = (a: number, n: number): number => (a + n) >>> 0;
+
+export class TcpConnection {
+  state: TcpState;
+  onConnect: (() => void) | undefined = undefined;
+  onData: ((data: Uint8Array, pkt: number) => void) | undefined = undefined;
+  /** The peer sent FIN (half close): no more data will arrive. */
+  onEnd: (() => void) | undefined = undefined;
+  onClose: ((reason: TcpCloseReason, detail: string) => void) | undefined = undefined;
+  /** Trace ids of every segment this side sent, in order (for tests and traces). */
+  readonly sentPackets: number[] = [];
+  /** Last soft error reported by ICMP. */
+  softError: string | undefined = undefined;
+
+  private iss: number;
+  private sndUna: number;
+  private sndNxt: number;
+  private sndWnd = WINDOW;
+  private rcvNxt = 0;
+  private mss: number;
+  private readonly pending: Uint8Array[] = [];
+  private pendingFin = false;
+  private readonly inflight: InFlight[] = [];
+  private rto = INITIAL_RTO_NS;
+  private srtt = 0;
+  private rttvar = 0;
+  private retries = 0;
+  private timer: number | undefined = undefined;
+  private twTimer: number | undefined = undefined;
+  private closedNotified = false;
+  private accept: ((c: TcpConnection) => void) | undefined;
+
+  constructor(
+    private readonly layer: TcpLayer,
+    readonly localAddr: Ipv4Addr,
+    readonly localPort: number,
+    readonly remoteAddr: Ipv4Addr,
+    readonly remotePort: number,
+    state: TcpState,
+    iss: number,
+    mss: number,
+  ) {
+    this.state = state;
+    this.iss = iss;
+    this.sndUna = iss;
+    this.sndNxt = iss;
+    this.mss = mss;
+  }
+
+  toString(): string {
+    return `${formatIpv4(this.localAddr)}:${this.localPort} → ${formatIpv4(this.remoteAddr)}:${this.remotePort} ${this.state}`;
+  }
+
+  /** Queue data; it is sent as soon as the connection and the peer's window allow. */
+  send(data: Uint8Array | string): void {
+    if (this.state === 'CLOSED' || this.pendingFin || this.state === 'FIN_WAIT_1' || this.state === 'FIN_WAIT_2' || this.state === 'LAST_ACK' || this.state === 'CLOSING' || this.state === 'TIME_WAIT') {
+      throw new NetsimError('NETSIM_ERR_NOT_CONNECTED', `tcp ${this.toString()}: cannot send after close (EPIPE)`);
+    }
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    if (bytes.length > 0) this.pending.push(bytes);
+    this.flush();
+  }
+
+  /** Close our side after queued data (FIN). */
+  end(): void {
+    if (this.state === 'CLOSED' || this.pendingFin) return;
+    if (this.state === 'SYN_SENT') {
+      this.finish('closed', 'closed before connecting');
+      return;
+    }
+    this.pendingFin = true;
+    this.flush();
+  }
+
+  /** Abort with RST (SO_LINGER 0). */
+  abort(): void {
+    if (this.state === 'CLOSED') return;
+    if (this.state !== 'SYN_SENT' && this.state !== 'TIME_WAIT') this.emit(this.sndNxt, 0, TcpFlags.RST | TcpFlags.ACK, new Uint8Array(0));
+    this.finish('aborted', 'aborted locally');
+  }
+
+  /** Start the handshake (active open). */
+  startConnect(): void {
+    this.transmitNew(TcpFlags.SYN, new Uint8Array(0), this.mssOption());
+  }
+
+  /** Answer a SYN (passive open). */
+  startAccept(irs: number, peerMss: number | undefined, accept: (c: TcpConnection) => void): void {
+    this.rcvNxt = add(irs, 1);
+    if (peerMss !== undefined) this.mss = Math.min(this.mss, peerMss);
+    this.accept = accept;
+    this.transmitNew(TcpFlags.SYN | TcpFlags.ACK, new Uint8Array(0), this.mssOption());
+  }
+
+  private mssOption(): Uint8Array {
+    return Uint8Array.of(2, 4, (this.mss >> 8) & 0xff, this.mss & 0xff);
+  }
+
+  /** Process a segment addressed to this connection. */
+  segment(seg: TcpRepr, payload: Uint8Array, pktId: number): void {
+    const f = seg.flags;
+    if (this.state === 'SYN_SENT') {
+      if ((f & TcpFlags.ACK) !== 0 && seg.ack !== this.sndNxt) {
+        if ((f & TcpFlags.RST) === 0) this.layer.sendReset(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, seg.ack, 0, false);
+        return;
+      }
+      if ((f & TcpFlags.RST) !== 0) {
+        if ((f & TcpFlags.ACK) !== 0) this.finish('refused', 'connection refused (RST)');
+        return;
+      }
+      if ((f & TcpFlags.SYN) !== 0 && (f & TcpFlags.ACK) !== 0) {
+        this.rcvNxt = add(seg.seq, 1);
+        const peerMss = mssFrom(seg.options);
+        if (peerMss !== undefined) this.mss = Math.min(this.mss, peerMss);
+        this.sndWnd = seg.window;
+        this.ack(seg.ack);
+        this.state = 'ESTABLISHED';
+        this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+        this.onConnect?.();
+        this.flush();
+      }
+      return;
+    }
+    if ((f & TcpFlags.RST) !== 0) {
+      // RFC 5961: only an in-window RST is accepted.
+      if (seg.seq === this.rcvNxt || this.state === 'SYN_RECEIVED') this.finish('reset', 'connection reset by peer');
+      return;
+    }
+    if ((f & TcpFlags.SYN) !== 0) {
+      // A SYN on a synchronised connection: challenge ACK.
+      this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+      return;
+    }
+    if ((f & TcpFlags.ACK) === 0) return;
+    if (this.state === 'SYN_RECEIVED') {
+      if (seg.ack !== add(this.iss, 1)) {
+        this.layer.sendReset(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, seg.ack, 0, false);
+        return;
+      }
+      this.state = 'ESTABLISHED';
+      this.ack(seg.ack);
+      this.sndWnd = seg.window;
+      const acc = this.accept;
+      this.accept = undefined;
+      acc?.(this);
+    } else {
+      this.ack(seg.ack);
+      this.sndWnd = seg.window;
+    }
+    const hasFin = (f & TcpFlags.FIN) !== 0;
+    if (payload.length > 0 || hasFin) {
+      if (seg.seq !== this.rcvNxt) {
+        // Out of order or duplicate: re-ACK what we expect.
+        this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+        return;
+      }
+      if (payload.length > 0) {
+        if (this.state === 'ESTABLISHED' || this.state === 'FIN_WAIT_1' || this.state === 'FIN_WAIT_2') {
+          this.rcvNxt = add(this.rcvNxt, payload.length);
+          this.onData?.(payload, pktId);
+        } else {
+          this.rcvNxt = add(this.rcvNxt, payload.length);
+        }
+      }
+      if (hasFin) {
+        this.rcvNxt = add(this.rcvNxt, 1);
+        if (this.state === 'ESTABLISHED') {
+          this.state = 'CLOSE_WAIT';
+          this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+          this.onEnd?.();
+          return;
+        }
+        if (this.state === 'FIN_WAIT_1') this.state = this.inflight.length === 0 ? 'TIME_WAIT' : 'CLOSING';
+        else if (this.state === 'FIN_WAIT_2') this.state = 'TIME_WAIT';
+        this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+        this.onEnd?.();
+        if (this.state === 'TIME_WAIT') this.enterTimeWait();
+        return;
+      }
+      this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+    }
+  }
+
+  /** Process an acknowledgement number. */
+  private ack(ackNo: number): void {
+    if (!seqLt(this.sndUna, ackNo) || seqLt(this.sndNxt, ackNo)) return;
+    this.sndUna = ackNo;
+    const now = this.layer.now();
+    while (this.inflight.length > 0) {
+      const s = this.inflight[0] as InFlight;
+      if (!seqLe(add(s.seq, s.span), ackNo)) break;
+      this.inflight.shift();
+      if (!s.retransmitted) this.sampleRtt(now - s.sentAt);
+      if ((s.flags & TcpFlags.FIN) !== 0) this.finAcked();
+    }
+    this.retries = 0;
+    this.rearm();
+  }
+
+  private finAcked(): void {
+    if (this.state === 'FIN_WAIT_1') this.state = 'FIN_WAIT_2';
+    else if (this.state === 'CLOSING') {
+      this.state = 'TIME_WAIT';
+      this.enterTimeWait();
+    } else if (this.state === 'LAST_ACK') this.finish('closed', 'closed');
+  }
+
+  private sampleRtt(r: number): void {
+    if (this.srtt === 0) {
+      this.srtt = r;
+      this.rttvar = r / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
+      this.srtt = 0.875 * this.srtt + 0.125 * r;
+    }
+    this.rto = Math.min(MAX_RTO_NS, Math.max(MIN_RTO_NS, Math.round(this.srtt + 4 * this.rttvar)));
+  }
+
+  /** Send what the window allows, then a FIN if one is due. */
+  private flush(): void {
+    if (this.state !== 'ESTABLISHED' && this.state !== 'CLOSE_WAIT') return;
+    while (this.pending.length > 0) {
+      const inAir = (this.sndNxt - this.sndUna) >>> 0;
+      const room = this.sndWnd - inAir;
+      if (room <= 0) break;
+      const head = this.pending[0] as Uint8Array;
+      const n = Math.min(head.length, this.mss, room);
+      const chunk = head.subarray(0, n);
+      if (n === head.length) this.pending.shift();
+      else this.pending[0] = head.subarray(n);
+      const last = this.pending.length === 0;
+      this.transmitNew(TcpFlags.ACK | (last ? TcpFlags.PSH : 0), chunk.slice(), undefined);
+    }
+    if (this.pendingFin && this.pending.length === 0) {
+      this.pendingFin = false;
+      this.state = this.state === 'CLOSE_WAIT' ? 'LAST_ACK' : 'FIN_WAIT_1';
+      this.transmitNew(TcpFlags.FIN | TcpFlags.ACK, new Uint8Array(0), undefined);
+    }
+  }
+
+  private transmitNew(flags: number, data: Uint8Array, options: Uint8Array | undefined): void {
+    const span = data.length + ((flags & TcpFlags.SYN) !== 0 ? 1 : 0) + ((flags & TcpFlags.FIN) !== 0 ? 1 : 0);
+    const seq = this.sndNxt;
+    this.inflight.push({ seq, flags, data, span, sentAt: this.layer.now(), retransmitted: false });
+    this.sndNxt = add(this.sndNxt, span);
+    this.emit(seq, (flags & TcpFlags.ACK) !== 0 ? this.rcvNxt : 0, flags, data, options);
+    if (this.timer === undefined) this.rearm();
+  }
+
+  private emit(seq: number, ack: number, flags: number, data: Uint8Array, options?: Uint8Array): void {
+    const id = this.layer.emitSegment(this.localAddr, this.remoteAddr, {
+      srcPort: this.localPort, dstPort: this.remotePort, seq, ack, flags, window: WINDOW, ...(options !== undefined ? { options } : {}),
+    }, data);
+    this.sentPackets.push(id);
+  }
+
+  private rearm(): void {
+    const clock = this.layer.clock();
+    if (this.timer !== undefined) clock.cancel(this.timer);
+    this.timer = undefined;
+    if (this.inflight.length === 0) return;
+    this.timer = clock.after(this.rto, () => this.onTimeout());
+  }
+
+  private onTimeout(): void {
+    this.timer = undefined;
+    if (this.inflight.length === 0 || this.state === 'CLOSED') return;
+    const syn = this.state === 'SYN_SENT' || this.state === 'SYN_RECEIVED';
+    this.retries++;
+    if (this.retries > (syn ? SYN_RETRIES : DATA_RETRIES)) {
+      this.finish('timeout', `no answer after ${this.retries - 1} retransmissions`);
+      return;
+    }
+    this.rto = Math.min(MAX_RTO_NS, this.rto * 2);
+    const now = this.layer.now();
+    for (const s of this.inflight) {
+      s.retransmitted = true;
+      s.sentAt = now;
+      const opts = (s.flags & TcpFlags.SYN) !== 0 ? this.mssOption() : undefined;
+      this.emit(s.seq, (s.flags & TcpFlags.ACK) !== 0 ? this.rcvNxt : 0, s.flags, s.data, opts);
+    }
+    this.rearm();
+  }
+
+  private enterTimeWait(): void {
+    const clock = this.layer.clock();
+    if (this.timer !== undefined) clock.cancel(this.timer);
+    this.timer = undefined;
+    if (this.twTimer !== undefined) return;
+    this.twTimer = clock.after(TIME_WAIT_NS, () => {
+      this.twTimer = undefined;
+      this.finish('closed', 'closed');
+    });
+    // The application sees the close now; the 4-tuple stays reserved for TIME_WAIT.
+    this.notifyClose('closed', 'closed (TIME_WAIT)');
+  }
+
+  /** An ICMP error about one of our segments. */
+  icmpError(info: IcmpErrorInfo): void {
+    if (info.type === 3 && info.code === 4 && info.mtu >= 68) {
+      // Path MTU discovery: shrink the MSS and resend.
+      this.mss = Math.max(88, Math.min(this.mss, info.mtu - 40));
+      return;
+    }
+    const what = info.type === 3 ? `ICMP unreachable code ${info.code} from ${formatIpv4(info.from)}` : `ICMP time exceeded from ${formatIpv4(info.from)}`;
+    if ((this.state === 'SYN_SENT' || this.state === 'SYN_RECEIVED') && info.type === 3) {
+      this.finish(info.code === 3 ? 'refused' : 'unreachable', what);
+      return;
+    }
+    this.softError = what;
+  }
+
+  private finish(reason: TcpCloseReason, detail: string): void {
+    const clock = this.layer.clock();
+    if (this.timer !== undefined) clock.cancel(this.timer);
+    if (this.twTimer !== undefined) clock.cancel(this.twTimer);
+    this.timer = undefined;
+    this.twTimer = undefined;
+    this.state = 'CLOSED';
+    this.inflight.length = 0;
+    this.pending.length = 0;
+    this.layer.remove(this);
+    this.notifyClose(reason, detail);
+  }
+
+  private notifyClose(reason: TcpCloseReason, detail: string): void {
+    if (this.closedNotified) return;
+    this.closedNotified = true;
+    this.onClose?.(reason, detail);
+  }
+}
+
+export interface TcpListener {
+  readonly port: number;
+  readonly addr: Ipv4Addr;
+  close(): void;
+}
+
+function mssFrom(options: Uint8Array | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  let i = 0;
+  while (i < options.length) {
+    const kind = options[i] as number;
+    if (kind === 0) break;
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    const len = options[i + 1] ?? 0;
+    if (len < 2) break;
+    if (kind === 2 && len === 4 && i + 3 < options.length) return ((options[i + 2] as number) << 8) | (options[i + 3] as number);
+    i += len;
+  }
+  return undefined;
+}
+
+export class TcpLayer {
+  private readonly listeners = new Map<number, Array<{ addr: Ipv4Addr; onAccept: (c: TcpConnection) => void }>>();
+  // lport → (raddr * 65536 + rport) → connection; the key fits a double exactly.
+  private readonly conns = new Map<number, Map<number, TcpConnection>>();
+
+  constructor(private readonly ns: NetNamespace) {}
+
+  now(): number {
+    return this.ns.sim.clock.now();
+  }
+
+  clock(): NetNamespace['sim']['clock'] {
+    return this.ns.sim.clock;
+  }
+
+  /** Listen on `port` (addr 0: every local address). */
+  listen(port: number, onAccept: (c: TcpConnection) => void, addr: Ipv4Addr = 0): TcpListener {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new NetsimError('NETSIM_ERR_BAD_ARGUMENT', `bad TCP port ${port}`);
+    const list = this.listeners.get(port) ?? [];
+    if (list.some((l) => l.addr === addr || l.addr === 0 || addr === 0)) {
+      throw new NetsimError('NETSIM_ERR_ADDR_IN_USE', `${this.ns.name}: TCP ${formatIpv4(addr)}:${port} already in use (EADDRINUSE)`);
+    }
+    const entry = { addr, onAccept };
+    list.push(entry);
+    this.listeners.set(port, list);
+    return {
+      port, addr,
+      close: () => {
+        const l = (this.listeners.get(port) ?? []).filter((x) => x !== entry);
+        if (l.length === 0) this.listeners.delete(port);
+        else this.listeners.set(port, l);
+      },
+    };
+  }
+
+  /** Active open. The SYN leaves at once; watch `onConnect`/`onClose`. */
+  connect(dst: Ipv4Addr, dport: number, opts: { sport?: number; src?: Ipv4Addr } = {}): TcpConnection {
+    const res = this.ns.lookupRoute(dst);
+    const src = opts.src ?? res?.prefsrc;
+    if (res === undefined || src === undefined) throw new NetsimError('NETSIM_ERR_NO_ROUTE', `${this.ns.name}: connect to ${formatIpv4(dst)}:${dport}: Network is unreachable`);
+    const mtu = res.type === 'local' ? this.ns.lo.mtu : (res.dev?.mtu ?? 1500);
+    const sport = opts.sport ?? this.ephemeral(dst, dport);
+    const c = new TcpConnection(this, src, sport, dst, dport, 'SYN_SENT', this.ns.sim.rng.nextU32(), Math.min(65495, mtu - 40));
+    this.add(c);
+    c.startConnect();
+    return c;
+  }
+
+  private ephemeral(dst: Ipv4Addr, dport: number): number {
+    const [lo, hi] = this.ns.sysctl.localPortRange;
+    const key = dst * 65536 + dport;
+    for (let i = 0; i < 128; i++) {
+      const p = this.ns.sim.rng.range(lo, hi);
+      if (!this.conns.get(p)?.has(key) && !this.listeners.has(p)) return p;
+    }
+    for (let p = lo; p <= hi; p++) if (!this.conns.get(p)?.has(key) && !this.listeners.has(p)) return p;
+    throw new NetsimError('NETSIM_ERR_ADDR_IN_USE', `${this.ns.name}: no free TCP port towards ${formatIpv4(dst)}:${dport}`);
+  }
+
+  private add(c: TcpConnection): void {
+    let m = this.conns.get(c.localPort);
+    if (m === undefined) {
+      m = new Map();
+      this.conns.set(c.localPort, m);
+    }
+    m.set(c.remoteAddr * 65536 + c.remotePort, c);
+  }
+
+  remove(c: TcpConnection): void {
+    const m = this.conns.get(c.localPort);
+    if (m === undefined) return;
+    const key = c.remoteAddr * 65536 + c.remotePort;
+    if (m.get(key) === c) m.delete(key);
+    if (m.size === 0) this.conns.delete(c.localPort);
+  }
+
+  /** Every open connection (for views and tests). */
+  connections(): TcpConnection[] {
+    const out: TcpConnection[] = [];
+    for (const m of this.conns.values()) out.push(...m.values());
+    return out;
+  }
+
+  emitSegment(src: Ipv4Addr, dst: Ipv4Addr, repr: TcpRepr, data: Uint8Array): number {
+    const ns = this.ns;
+    const bytes = buildIpv4Tcp({ src, dst, ttl: ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: true }, repr, data);
+    const pkt = ns.newPacket(bytes);
+    ns.sendIp(pkt);
+    return pkt.id;
+  }
+
+  /** RST for a segment nobody wants (RFC 9293 §3.10.7.1). */
+  sendReset(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number, seq: number, ack: number, withAck: boolean): number {
+    return this.emitSegment(src, dst, { srcPort: sport, dstPort: dport, seq, ack, flags: TcpFlags.RST | (withAck ? TcpFlags.ACK : 0), window: 0 }, new Uint8Array(0));
+  }
+
+  input(inDev: NetDevice, pkt: Packet): void {
+    const ns = this.ns;
+    const b = pkt.buf;
+    const o = pkt.off;
+    const hl = ((b[o] as number) & 0x0f) * 4;
+    const src = readU32(b, o + 12);
+    const dst = readU32(b, o + 16);
+    const l4 = b.subarray(o + hl, o + pkt.len);
+    let seg: TcpRepr;
+    let payload: Uint8Array;
+    try {
+      seg = parseTcp(l4, { src, dst });
+      const doff = ((l4[12] as number) >> 4) * 4;
+      payload = l4.slice(doff);
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      ns.traceDrop(pkt, e.code === 'WIRE_BAD_CHECKSUM' ? 'bad-checksum' : 'malformed', e.message, inDev.name);
+      return;
+    }
+    const c = this.conns.get(seg.dstPort)?.get(src * 65536 + seg.srcPort);
+    if (c !== undefined && (c.localAddr === dst)) {
+      if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, `tcp ${c.toString()}`);
+      c.segment(seg, payload, pkt.id);
+      return;
+    }
+    const f = seg.flags;
+    if ((f & TcpFlags.SYN) !== 0 && (f & TcpFlags.ACK) === 0 && (f & TcpFlags.RST) === 0) {
+      const l = (this.listeners.get(seg.dstPort) ?? []).find((x) => x.addr === dst || x.addr === 0);
+      if (l !== undefined) {
+        const res = ns.lookupRoute(src);
+        const mtu = res?.dev?.mtu ?? 1500;
+        const conn = new TcpConnection(this, dst, seg.dstPort, src, seg.srcPort, 'SYN_RECEIVED', ns.sim.rng.nextU32(), Math.min(65495, mtu - 40));
+        this.add(conn);
+        if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, `tcp listener :${seg.dstPort} (SYN, new connection)`);
+        conn.startAccept(seg.seq, mssFrom(seg.options), l.onAccept);
+        return;
+      }
+    }
+    if ((f & TcpFlags.RST) !== 0) {
+      ns.traceDrop(pkt, 'tcp-invalid', 'RST for no connection', inDev.name);
+      return;
+    }
+    // No socket: answer with RST.
+    if ((f & TcpFlags.ACK) !== 0) this.sendReset(dst, seg.dstPort, src, seg.srcPort, seg.ack, 0, false);
+    else {
+      const span = payload.length + ((f & TcpFlags.SYN) !== 0 ? 1 : 0) + ((f & TcpFlags.FIN) !== 0 ? 1 : 0);
+      this.sendReset(dst, seg.dstPort, src, seg.srcPort, 0, add(seg.seq, span), true);
+    }
+    ns.traceDrop(pkt, 'no-socket', `no TCP socket on ${formatIpv4(dst)}:${seg.dstPort} (RST sent)`, inDev.name);
+  }
+
+  icmpError(info: IcmpErrorInfo, qsrc: Ipv4Addr, qsport: number, qdst: Ipv4Addr, qdport: number): void {
+    const c = this.conns.get(qsport)?.get(qdst * 65536 + qdport);
+    if (c !== undefined && c.localAddr === qsrc) c.icmpError(info);
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * netsim/time — virtual time and seeded randomness.
+ *
+ * Contract: everything below cluster/ takes time from a {@link Scheduler} and
+ * randomness from an {@link Rng}; nothing reads the wall clock or Math.random()
+ * (lint enforces it). The same seed and inputs give the same run.
+ *
+ * Not modelled: clock drift between nodes (all nodes share one virtual clock),
+ * CPU time (processing is instantaneous unless a cost model adds delay).
+ */
+export * from './scheduler.ts';
+export * from './rng.ts';

@@ -1,0 +1,190 @@
+/**
+ * Discrete-event scheduler on a virtual clock.
+ *
+ * Time is an integer number of nanoseconds held in a JS number: exact up to
+ * 2^53 ns (about 104 days of virtual time), which is far beyond any run, and
+ * much cheaper than bigint on the per-packet path. Events at the same instant
+ * run in the order they were scheduled (a sequence number breaks ties), so a
+ * run is a pure function of its inputs and seed.
+ *
+ * The event queue is a binary min-heap over parallel arrays (times, sequence
+ * numbers, callbacks) rather than an array of objects: push/pop allocate
+ * nothing once the arrays have grown (see shared/reference/performance.md §7.5).
+ */
+
+/** Virtual time in nanoseconds since the start of the run. */
+export type Instant = number;
+/** A span of virtual time in nanoseconds. */
+export type Duration = number;
+
+export const NS = 1;
+export const US = 1_000;
+export const MS = 1_000_000;
+export const SECOND = 1_000_000_000;
+
+export type EventCallback = () => void;
+
+/** Handle of a scheduled event; pass to {@link Scheduler.cancel}. */
+export type TimerId = number;
+
+export class Scheduler {
+  private nowNs: Instant = 0;
+  private seq = 0;
+  // Heap stored as parallel arrays indexed by heap slot.
+  private times: number[] = [];
+  private seqs: number[] = [];
+  private fns: EventCallback[] = [];
+  private cancelled = new Set<number>();
+  private executed = 0;
+  /** Work to run at the current instant before any timed event (the "softirq" queue). */
+  private readonly soon: EventCallback[] = [];
+  private soonHead = 0;
+
+  /** The current virtual time. */
+  now(): Instant {
+    return this.nowNs;
+  }
+
+  /** How many events (timed and immediate) have run. */
+  eventsRun(): number {
+    return this.executed;
+  }
+
+  /** Number of timed events still queued (cancelled ones included until they surface). */
+  pending(): number {
+    return this.times.length + (this.soon.length - this.soonHead);
+  }
+
+  /** Run `fn` at absolute virtual time `t` (clamped to now). */
+  at(t: Instant, fn: EventCallback): TimerId {
+    if (!Number.isFinite(t)) throw new RangeError(`scheduler: time must be finite, got ${t}`);
+    const when = Math.max(Math.round(t), this.nowNs);
+    const id = ++this.seq;
+    this.push(when, id, fn);
+    return id;
+  }
+
+  /** Run `fn` after `dt` nanoseconds of virtual time. */
+  after(dt: Duration, fn: EventCallback): TimerId {
+    return this.at(this.nowNs + dt, fn);
+  }
+
+  /**
+   * Run `fn` at the current instant, after the callbacks already queued this way and before
+   * any timed event. This is how devices hand packets on without recursion (Linux: the
+   * per-CPU backlog processed in softirq context).
+   */
+  soonest(fn: EventCallback): void {
+    this.soon.push(fn);
+  }
+
+  cancel(id: TimerId): void {
+    this.cancelled.add(id);
+  }
+
+  /** Run until no events remain or virtual time would pass `until`. Returns events run. */
+  run(until: Instant = Number.POSITIVE_INFINITY, maxEvents = Number.POSITIVE_INFINITY): number {
+    const start = this.executed;
+    for (;;) {
+      if (this.executed - start >= maxEvents) break;
+      if (this.drainSoon(maxEvents - (this.executed - start))) continue;
+      if (this.times.length === 0) break;
+      const t = this.times[0] as number;
+      if (t > until) break;
+      const id = this.seqs[0] as number;
+      const fn = this.fns[0] as EventCallback;
+      this.popTop();
+      if (this.cancelled.size > 0 && this.cancelled.delete(id)) continue;
+      this.nowNs = t;
+      this.executed++;
+      fn();
+    }
+    // Time passes to `until` only when nothing due before it is left (not when maxEvents cut the run).
+    const idle = this.soonHead >= this.soon.length && (this.times.length === 0 || (this.times[0] as number) > until);
+    if (idle && Number.isFinite(until) && until > this.nowNs) this.nowNs = until;
+    return this.executed - start;
+  }
+
+  /** Advance virtual time by `dt`, running everything due on the way. */
+  runFor(dt: Duration): number {
+    return this.run(this.nowNs + dt);
+  }
+
+  /** Run only what is due at the current instant. */
+  runNow(): number {
+    return this.run(this.nowNs);
+  }
+
+  /** Returns true if it ran anything. */
+  private drainSoon(budget: number): boolean {
+    if (this.soonHead >= this.soon.length) return false;
+    let n = 0;
+    while (this.soonHead < this.soon.length && n < budget) {
+      const fn = this.soon[this.soonHead] as EventCallback;
+      this.soon[this.soonHead] = noop;
+      this.soonHead++;
+      this.executed++;
+      n++;
+      fn();
+    }
+    if (this.soonHead >= this.soon.length) {
+      this.soon.length = 0;
+      this.soonHead = 0;
+    }
+    return n > 0;
+  }
+
+  private less(i: number, j: number): boolean {
+    const ti = this.times[i] as number;
+    const tj = this.times[j] as number;
+    return ti < tj || (ti === tj && (this.seqs[i] as number) < (this.seqs[j] as number));
+  }
+
+  private swap(i: number, j: number): void {
+    const t = this.times[i] as number; this.times[i] = this.times[j] as number; this.times[j] = t;
+    const s = this.seqs[i] as number; this.seqs[i] = this.seqs[j] as number; this.seqs[j] = s;
+    const f = this.fns[i] as EventCallback; this.fns[i] = this.fns[j] as EventCallback; this.fns[j] = f;
+  }
+
+  private push(t: number, id: number, fn: EventCallback): void {
+    let i = this.times.length;
+    this.times.push(t);
+    this.seqs.push(id);
+    this.fns.push(fn);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(i, p)) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  private popTop(): void {
+    const last = this.times.length - 1;
+    if (last > 0) this.swap(0, last);
+    this.times.pop();
+    this.seqs.pop();
+    this.fns.pop();
+    const n = this.times.length;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.less(l, m)) m = l;
+      if (r < n && this.less(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+}
+
+function noop(): void {}
+
+/** Format a virtual instant as seconds with nanosecond precision: `12.000034500`. */
+export function formatInstant(t: Instant): string {
+  const s = Math.floor(t / SECOND);
+  const ns = t - s * SECOND;
+  return `${s}.${String(ns).padStart(9, '0')}`;
+}

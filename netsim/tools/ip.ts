@@ -1,0 +1,141 @@
+/**
+ * Userspace views of a namespace, printed the way iproute2 prints them: `ip addr`,
+ * `ip link`, `ip route [show table T]`, `ip route get`, `ip neigh`, and
+ * `bridge fdb show`. These are how every layer above shows a node's state.
+ */
+import type { NetDevice } from '../link/net-device.ts';
+import type { Bridge } from '../link/bridge.ts';
+import type { VethDevice } from '../link/veth.ts';
+import type { TunDevice } from '../link/tun.ts';
+import type { VxlanDevice } from '../overlay/vxlan-device.ts';
+import type { NetNamespace } from '../stack/net-namespace.ts';
+import { RT_TABLE_LOCAL, RT_TABLE_MAIN, formatRoute } from '../stack/routing-table.ts';
+import { formatNeigh } from '../stack/neighbor-table.ts';
+import { formatIpv4, formatMac } from '../wire/addr.ts';
+import type { Ipv4Addr } from '../wire/addr.ts';
+
+function qdisc(d: NetDevice): string {
+  switch (d.kind) {
+    case 'ether': return 'fq_codel';
+    case 'tun': return 'fq_codel';
+    case 'dummy': return d.up ? 'noqueue' : 'noop';
+    default: return 'noqueue';
+  }
+}
+
+function operState(d: NetDevice): string {
+  if (!d.up) return 'DOWN';
+  if (d.kind === 'loopback' || d.kind === 'tun' || d.kind === 'dummy' || d.kind === 'vxlan') return d.carrier() ? 'UNKNOWN' : 'DOWN';
+  return d.carrier() ? 'UP' : 'LOWERLAYERDOWN';
+}
+
+function linkName(d: NetDevice, ns: NetNamespace): string {
+  if (d.kind === 'veth') {
+    const peer = (d as VethDevice).peer;
+    if (peer.owner === ns) return `${d.name}@${peer.name}`;
+    return `${d.name}@if${peer.ifindex}`;
+  }
+  return d.name;
+}
+
+function linkHeader(d: NetDevice, ns: NetNamespace): string[] {
+  const extra = d.kind === 'ether' || d.kind === 'tun' ? ` qlen ${d.kind === 'tun' ? 500 : 1000}` : d.kind === 'loopback' ? ' qlen 1000' : '';
+  const master = d.master !== undefined ? ` master ${d.master.name}` : '';
+  const lines = [`${d.ifindex}: ${linkName(d, ns)}: ${d.flags()} mtu ${d.mtu} qdisc ${qdisc(d)}${master} state ${operState(d)} group default${extra}`];
+  if (d.kind === 'loopback') lines.push('    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00');
+  else if (d.linkType === 'raw-ip') lines.push('    link/none ');
+  else {
+    const peer = d.kind === 'veth' ? (d as VethDevice).peer : undefined;
+    const netnsid = peer !== undefined && peer.owner !== undefined && peer.owner !== ns ? ' link-netnsid 0' : '';
+    lines.push(`    link/ether ${formatMac(d.mac)} brd ff:ff:ff:ff:ff:ff${netnsid}`);
+  }
+  return lines;
+}
+
+/** `ip addr` (or `ip addr show dev DEV`). */
+export function ipAddr(ns: NetNamespace, dev?: string): string {
+  const out: string[] = [];
+  for (const d of sortedDevices(ns)) {
+    if (dev !== undefined && d.name !== dev) continue;
+    out.push(...linkHeader(d, ns));
+    for (const a of ns.addressesOf(d.name)) {
+      const brd = a.broadcast !== undefined ? ` brd ${formatIpv4(a.broadcast)}` : '';
+      const sec = a.secondary ? ' secondary' : '';
+      out.push(`    inet ${formatIpv4(a.addr)}/${a.prefixLen}${brd} scope ${a.scope}${sec} ${d.name}`);
+      out.push('       valid_lft forever preferred_lft forever');
+    }
+  }
+  return out.join('\n') + (out.length > 0 ? '\n' : '');
+}
+
+/** `ip link`. */
+export function ipLink(ns: NetNamespace): string {
+  return sortedDevices(ns).flatMap((d) => linkHeader(d, ns)).join('\n') + '\n';
+}
+
+/** `ip -br addr`. */
+export function ipBriefAddr(ns: NetNamespace): string {
+  return sortedDevices(ns).map((d) => {
+    const addrs = ns.addressesOf(d.name).map((a) => `${formatIpv4(a.addr)}/${a.prefixLen}`).join(' ');
+    return `${linkName(d, ns).padEnd(16)} ${operState(d).padEnd(14)} ${addrs}`.trimEnd();
+  }).join('\n') + '\n';
+}
+
+/** `ip route` (main) or `ip route show table local|ID`. */
+export function ipRoute(ns: NetNamespace, table: 'main' | 'local' | number = 'main'): string {
+  const id = table === 'main' ? RT_TABLE_MAIN : table === 'local' ? RT_TABLE_LOCAL : table;
+  const t = ns.tables.get(id);
+  if (t === undefined) return '';
+  const routes = t.list();
+  if (id === RT_TABLE_LOCAL) {
+    // `ip route show table local` lists by type-independent key order: address, then type.
+    routes.sort((a, b) => a.dst.network - b.dst.network || a.dst.prefixLen - b.dst.prefixLen);
+  }
+  return routes.map((r) => {
+    const dev = r.dev !== undefined ? ns.devices.get(r.dev) : undefined;
+    const linkdown = dev !== undefined && dev.up && !dev.carrier();
+    return formatRoute(r, { showType: id === RT_TABLE_LOCAL || r.type !== 'unicast', linkdown });
+  }).join('\n') + (routes.length > 0 ? '\n' : '');
+}
+
+/** `ip route get ADDR`. */
+export function ipRouteGet(ns: NetNamespace, dst: Ipv4Addr): string {
+  return ns.routeGet(dst) + '\n';
+}
+
+/** `ip neigh [show dev DEV]`. */
+export function ipNeigh(ns: NetNamespace, dev?: string): string {
+  const entries = ns.neighbours(dev);
+  return entries.map((e) => formatNeigh(e, dev === undefined)).join('\n') + (entries.length > 0 ? '\n' : '');
+}
+
+/** `bridge fdb show [br BRIDGE]` for bridges and VXLAN devices in the namespace. */
+export function bridgeFdb(ns: NetNamespace, opts: { br?: string; dev?: string } = {}): string {
+  const now = ns.sim.clock.now();
+  const lines: string[] = [];
+  for (const d of sortedDevices(ns)) {
+    if (d.kind === 'bridge' && (opts.br === undefined || opts.br === d.name)) {
+      const br = d as Bridge;
+      for (const e of br.fdb.list(now)) {
+        if (opts.dev !== undefined && e.port.name !== opts.dev) continue;
+        const flags = e.local ? ' permanent' : e.isStatic ? ' static' : '';
+        lines.push(`${formatMac(e.mac)} dev ${e.port.name} master ${br.name}${flags}`);
+      }
+    }
+    if (d.kind === 'vxlan' && opts.br === undefined && (opts.dev === undefined || opts.dev === d.name)) {
+      for (const e of (d as VxlanDevice).fdbEntries()) {
+        lines.push(`${formatMac(e.mac)} dev ${d.name} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
+      }
+    }
+  }
+  return lines.join('\n') + (lines.length > 0 ? '\n' : '');
+}
+
+/** The TUN devices of a namespace with whether a reader holds them (for diagnostics). */
+export function tunReaders(ns: NetNamespace): Array<{ name: string; attached: boolean }> {
+  return sortedDevices(ns).filter((d) => d.kind === 'tun').map((d) => ({ name: d.name, attached: (d as TunDevice).carrier() }));
+}
+
+function sortedDevices(ns: NetNamespace): NetDevice[] {
+  return [...ns.devices.values()].sort((a, b) => a.ifindex - b.ifindex);
+}
