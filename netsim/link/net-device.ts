@@ -115,6 +115,9 @@ export abstract class NetDevice {
     this.owner.deliverFromDevice(this, pkt);
   }
 
+  /** Called by the namespace when the device is removed from it (release sockets, timers). */
+  detached(): void {}
+
   /** Device-specific transmission. */
   protected abstract xmit(pkt: Packet): void;
 

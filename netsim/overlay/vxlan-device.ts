@@ -73,6 +73,13 @@ export class VxlanDevice extends NetDevice {
     return this;
   }
 
+  /** Implements {@link NetDevice.detached}: close the kernel UDP socket. */
+  override detached(): void {
+    this.socket?.close();
+    this.socket = undefined;
+    this.ns = undefined;
+  }
+
   /** `bridge fdb append MAC dev DEV dst IP self permanent`. */
   fdbAdd(mac: MacAddr, dst: Ipv4Addr): void {
     this.fdb.set(mac, { mac, dst, permanent: true });

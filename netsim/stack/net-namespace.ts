@@ -162,6 +162,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     for (const a of this.addrs.filter((x) => x.dev === name)) this.delAddress(name, new Ipv4Interface(a.addr, a.prefixLen));
     for (const t of this.tables.values()) t.delete((r) => r.dev === name);
     this.devices.delete(name);
+    dev.detached();
     dev.owner = undefined;
     this.invalidate();
     return dev;

@@ -59,7 +59,8 @@ export function ipAddr(ns: NetNamespace, dev?: string): string {
     if (dev !== undefined && d.name !== dev) continue;
     out.push(...linkHeader(d, ns));
     for (const a of ns.addressesOf(d.name)) {
-      const brd = a.broadcast !== undefined ? ` brd ${formatIpv4(a.broadcast)}` : '';
+      // The kernel configures lo without a broadcast address (its broadcast route exists regardless).
+      const brd = a.broadcast !== undefined && d.kind !== 'loopback' ? ` brd ${formatIpv4(a.broadcast)}` : '';
       const sec = a.secondary ? ' secondary' : '';
       out.push(`    inet ${formatIpv4(a.addr)}/${a.prefixLen}${brd} scope ${a.scope}${sec} ${d.name}`);
       out.push('       valid_lft forever preferred_lft forever');

@@ -1,0 +1,105 @@
+/**
+ * Two nodes joined by a VXLAN device programmed the way flannel's vxlan backend
+ * does it: flannel.1 (VNI 1, port 8472, MTU 1450), an onlink route per remote
+ * subnet, a permanent neighbour for the remote VTEP address, an FDB entry to the
+ * remote node's public IP.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Sim } from '../../netsim/sim.ts';
+import { NetNamespace } from '../../netsim/stack/net-namespace.ts';
+import { createBridge, attachPod, attachNic, macFromIp } from '../../netsim/topology.ts';
+import { Segment } from '../../netsim/link/segment.ts';
+import { VxlanDevice } from '../../netsim/overlay/vxlan-device.ts';
+import { ping } from '../../netsim/apps/ping.ts';
+import { recordTrace } from '../../netsim/trace/tracer.ts';
+import { bridgeFdb, ipNeigh, ipRoute } from '../../netsim/tools/ip.ts';
+import { parseVxlan } from '../../netsim/wire/vxlan.ts';
+import { parseUdp } from '../../netsim/wire/udp.ts';
+import { parseEthernet } from '../../netsim/wire/ethernet.ts';
+import { ip, rxtx, ipBytes, assertValidChecksums } from '../support/net.ts';
+
+function vxlanCluster() {
+  const sim = new Sim({ seed: 9 });
+  const underlay = new Segment(sim, 'underlay');
+  const mk = (name: string, pub: string, subnet: number) => {
+    const ns = new NetNamespace(sim, name, name, { ipForward: true });
+    attachNic(ns, underlay, 'eth0', `${pub}/24`);
+    const br = createBridge(ns, 'cni0', `10.244.${subnet}.1/24`, 1450);
+    const vtepMac = macFromIp(ip(`10.244.${subnet}.0`), 0x0ab0);
+    const vx = new VxlanDevice(sim, 'flannel.1', { vni: 1, local: ip(pub), mac: vtepMac }).attachTo(ns);
+    ns.addAddress('flannel.1', `10.244.${subnet}.0/32`);
+    ns.setUp('flannel.1', true);
+    return { ns, br, vx, pub, subnet, vtepMac };
+  };
+  const n1 = mk('node01', '192.168.50.11', 1);
+  const n2 = mk('node02', '192.168.50.12', 2);
+  for (const [a, b] of [[n1, n2], [n2, n1]] as const) {
+    a.ns.addRoute({ dst: `10.244.${b.subnet}.0/24`, via: `10.244.${b.subnet}.0`, dev: 'flannel.1', onlink: true });
+    a.ns.neigh.create('flannel.1', ip(`10.244.${b.subnet}.0`), 'PERMANENT', b.vtepMac, 0);
+    a.vx.fdbAdd(b.vtepMac, ip(b.pub));
+  }
+  const pa = attachPod(n1.ns, n1.br, { name: 'default/webapp01', cidr: '10.244.1.2/24', gateway: '10.244.1.1' });
+  const pb = attachPod(n2.ns, n2.br, { name: 'default/backend', cidr: '10.244.2.2/24', gateway: '10.244.2.1' });
+  return { sim, n1, n2, pa, pb };
+}
+
+test('flannel-style VXLAN: routes, permanent neighbours and FDB entries print like iproute2', () => {
+  const { n1 } = vxlanCluster();
+  assert.match(ipRoute(n1.ns), /^10\.244\.2\.0\/24 via 10\.244\.2\.0 dev flannel\.1 onlink$/m);
+  assert.equal(ipNeigh(n1.ns, 'flannel.1'), '10.244.2.0 lladdr 0a:b0:0a:f4:02:00 PERMANENT\n');
+  assert.equal(bridgeFdb(n1.ns, { dev: 'flannel.1' }), '0a:b0:0a:f4:02:00 dev flannel.1 dst 192.168.50.12 self permanent\n');
+  assert.equal(n1.vx.mtu, 1450);
+});
+
+test('pod to pod across VXLAN: UDP 8472 with VNI 1 carrying the inner frame, TTL 62 at the far pod', () => {
+  const { sim, pa, pb } = vxlanCluster();
+  const rec = recordTrace(sim.tracer, { bytes: true });
+  const p = ping(pa.ns, pb.ip);
+  sim.clock.run();
+  assert.equal(p.replies.length, 1);
+  assert.equal(p.replies[0]?.ttl, 62, 'each node routes once');
+  const onWire = rxtx(rec.events).filter((e) => e.kind === 'tx' && e.netns === 'node01' && e.dev === 'eth0' && e.data !== undefined && e.summary.includes('UDP'));
+  assert.ok(onWire.length >= 1, 'the encapsulated echo request leaves node01 eth0');
+  const outer = ipBytes(onWire[0]!);
+  const h = assertValidChecksums(outer);
+  assert.equal(h.src, ip('192.168.50.11'));
+  assert.equal(h.dst, ip('192.168.50.12'));
+  const udp = parseUdp(outer.subarray(20), { src: h.src, dst: h.dst });
+  assert.equal(udp.dstPort, 8472);
+  const l4 = outer.subarray(28);
+  assert.equal(parseVxlan(l4).vni, 1);
+  const inner = l4.subarray(8);
+  const eth = parseEthernet(inner);
+  assert.equal(eth.etherType, 0x0800);
+  const innerIp = assertValidChecksums(inner.subarray(14));
+  assert.equal(innerIp.src, pa.ip);
+  assert.equal(innerIp.dst, pb.ip);
+  assert.equal(innerIp.ttl, 63, 'inner TTL already decremented by node01');
+  const encap = rec.events.find((e) => e.kind === 'encap');
+  const decap = rec.events.find((e) => e.kind === 'decap');
+  assert.ok(encap !== undefined && decap !== undefined);
+  assert.equal(encap.pkt, decap.pkt, 'the packet keeps its trace id through encapsulation');
+});
+
+test('VXLAN: a frame with no FDB entry is dropped with vxlan-no-fdb; the wrong VNI with vxlan-bad-vni', () => {
+  const { sim, n1, n2, pa, pb } = vxlanCluster();
+  n1.vx.fdbDel(n2.vtepMac);
+  const rec = recordTrace(sim.tracer);
+  ping(pa.ns, pb.ip);
+  sim.clock.run();
+  assert.ok(rec.events.some((e) => e.kind === 'drop' && e.reason === 'vxlan-no-fdb'));
+  // Re-add the entry, but let node02 serve VNI 2 only: node01's VNI-1 datagrams are refused there.
+  n1.vx.fdbAdd(n2.vtepMac, ip(n2.pub));
+  n2.ns.removeDevice('flannel.1');
+  new VxlanDevice(sim, 'flannel.1', { vni: 2, local: ip(n2.pub), mac: n2.vtepMac }).attachTo(n2.ns);
+  n2.ns.setUp('flannel.1', true);
+  const rec2 = recordTrace(sim.tracer);
+  const p = ping(pa.ns, pb.ip);
+  sim.clock.run();
+  assert.equal(p.replies.length, 0);
+  const bad = rec2.events.find((e) => e.kind === 'drop' && e.reason === 'vxlan-bad-vni');
+  assert.ok(bad !== undefined && bad.kind === 'drop');
+  assert.equal(bad.netns, 'node02');
+  assert.match(bad.detail, /VNI 1 arrived; flannel\.1 serves VNI 2/);
+});
