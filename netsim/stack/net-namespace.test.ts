@@ -53,7 +53,7 @@ test('ip addr, ip -br addr, ip route and ip route show table local print like ip
     '       valid_lft forever preferred_lft forever',
     '',
   ].join('\n'));
-  assert.match(ipAddr(ns, 'lo'), /^1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n    link\/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    inet 127\.0\.0\.1\/8 scope host lo\n/);
+  assert.match(ipAddr(ns, 'lo'), /^1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n {4}link\/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n {4}inet 127\.0\.0\.1\/8 scope host lo\n/);
   assert.match(ipBriefAddr(ns), /^docker0\s+UP\s+10\.244\.1\.1\/24$/m);
 });
 
