@@ -74,4 +74,14 @@ export function attachNic(ns: NetNamespace, segment: Segment, name: string, cidr
   return nic;
 }
 
+/**
+ * A router namespace between segments (the "outside" gateway of an underlay): one NIC
+ * per segment, ip_forward on. `links` maps a NIC name to its segment and address.
+ */
+export function createRouter(sim: Sim, name: string, links: ReadonlyArray<{ dev: string; segment: Segment; cidr: string }>): NetNamespace {
+  const r = new NetNamespace(sim, name, name, { ipForward: true });
+  for (const l of links) attachNic(r, l.segment, l.dev, l.cidr);
+  return r;
+}
+
 export { Segment };

@@ -93,7 +93,7 @@ export class Segment {
 
     let departs = now;
     if (bw > 0) {
-      if (from.busyUntil > now && from.queued >= qlimit) {
+      if (from.busyUntil > now && from.queued > qlimit) {
         this.dropOnWire(from, pkt, 'queue-overflow', `${this.name}: ${from.name} transmit queue full (${qlimit} frames)`);
         return;
       }
