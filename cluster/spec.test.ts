@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { parseClusterSpec, parseManifests, SpecError, parseDuration, parseBandwidth, loadClusterSpec } from './spec.ts';
+
+const seedText = readFileSync(new URL('../examples/seed-cluster.yaml', import.meta.url), 'utf8');
+
+function specError(text: string): SpecError {
+  try {
+    parseClusterSpec(text, 'c.yaml');
+  } catch (e) {
+    assert.ok(e instanceof SpecError, `expected SpecError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('expected an error');
+}
+
+test('the seed example parses with its defaults and manifests', () => {
+  const s = parseClusterSpec(seedText, 'seed-cluster.yaml');
+  assert.equal(s.name, 'seed');
+  assert.deepEqual(s.nodes.map((n) => `${n.name}=${n.address}`), ['node01=192.168.50.11', 'node02=192.168.50.12']);
+  assert.equal(s.network.flannel.backend, 'udp');
+  assert.equal(s.network.flannel.port, 8285);
+  assert.equal(s.runtime, 'docker');
+  assert.equal(s.proxy.mode, 'iptables');
+  assert.equal(s.underlay.latencyNs, 50_000);
+  assert.equal(s.underlay.bandwidthBps, 1e9);
+  assert.deepEqual(s.manifests.map((m) => `${String(m['kind'])}/${String((m['metadata'] as { name: string }).name)}`), [
+    'Deployment/nginx-deployment', 'Service/nginx-service', 'Pod/webapp01', 'Pod/webapp02', 'Pod/webapp03', 'Pod/backend', 'Service/backend',
+  ]);
+  assert.equal(s.outside?.hosts[0]?.name, 'client');
+});
+
+test('defaults: vxlan backend gets port 8472; minimal spec needs only nodes', () => {
+  const s = parseClusterSpec('nodes: [{name: a, address: 192.168.50.5}]\nnetwork: {flannel: {backend: vxlan}}\n');
+  assert.equal(s.network.flannel.port, 8472);
+  assert.equal(s.network.clusterCIDR, '10.244.0.0/16');
+  assert.equal(s.seed, 1);
+});
+
+test('errors name the code, file, line, column and field', () => {
+  let e = specError('nodes:\n  - name: node01\n    address: 192.168.50.11\n    colour: blue\n');
+  assert.equal(e.code, 'NETSIM_SPEC_SCHEMA');
+  assert.equal(e.message, 'c.yaml:2:5: nodes.0: unknown field "colour"');
+  e = specError('nodes:\n  - {name: a, address: 192.168.50.11}\nruntime: containerd\n');
+  assert.equal(e.code, 'NETSIM_SPEC_SCHEMA');
+  assert.match(e.message, /^c\.yaml:3:1: runtime: must be one of "docker", "cni"$/);
+  e = specError('nodes:\n  - {name: a, address: 10.0.0.1}\n');
+  assert.equal(e.code, 'NETSIM_SPEC_VALUE');
+  assert.match(e.message, /nodes\.0\.address: 10\.0\.0\.1 is outside underlayCIDR 192\.168\.50\.0\/24/);
+  e = specError('nodes:\n  - {name: a, address: 192.168.50.2}\n  - {name: a, address: 192.168.50.3}\n');
+  assert.match(e.message, /duplicate node name "a"/);
+  e = specError('nodes: [\n');
+  assert.equal(e.code, 'NETSIM_SPEC_YAML');
+  assert.equal(e.line !== undefined, true);
+  e = specError('nodes:\n  - {name: a, address: 192.168.50.999}\n');
+  assert.match(e.message, /not an IPv4 address/);
+  e = specError('nodes:\n  - {name: a, address: 192.168.50.9}\nmanifests: |\n  kind: Pod\n');
+  assert.equal(e.code, 'NETSIM_SPEC_MANIFEST');
+  assert.throws(() => loadClusterSpec('/nonexistent/x.yaml'), (x: unknown) => x instanceof SpecError && x.code === 'NETSIM_SPEC_FILE');
+});
+
+test('manifests are YAML 1.1 like kubectl: `on` is a boolean', () => {
+  const [m] = parseManifests('apiVersion: v1\nkind: ConfigMap\ndata:\n  flag: on\n');
+  assert.equal((m?.['data'] as { flag: unknown }).flag, true);
+});
+
+test('durations and bandwidths', () => {
+  assert.equal(parseDuration('50us'), 50_000);
+  assert.equal(parseDuration('1.5ms'), 1_500_000);
+  assert.equal(parseDuration('2s'), 2e9);
+  assert.equal(parseBandwidth('100Mbit'), 1e8);
+  assert.throws(() => parseDuration('5 minutes'), RangeError);
+});
+
+test('property: any text gives a spec or a SpecError, never another exception', () => {
+  const fragments = ['nodes:', '\n  - ', 'name: a', 'address: 192.168.50.1', '{', '}', '[', ']', ': ', 'runtime: cni', 'seed: -1', 'network:', ' flannel: {backend: x}', '\t', '"', "'", '---', 'manifests: |', '  kind: Pod'];
+  fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.array(fc.constantFrom(...fragments), { maxLength: 30 }).map((a) => a.join(''))), (text) => {
+    try {
+      parseClusterSpec(text);
+    } catch (e) {
+      assert.ok(e instanceof SpecError, `unexpected ${String(e)}`);
+    }
+  }), { numRuns: 500 });
+});

@@ -1,0 +1,317 @@
+/**
+ * The cluster spec: a YAML document describing nodes, networking, runtime, proxy
+ * mode, the underlay, an outside network, the seed, and Kubernetes manifests.
+ *
+ * ```yaml
+ * apiVersion: netsim/v1
+ * kind: Cluster
+ * metadata: { name: seed }
+ * seed: 1
+ * nodes:
+ *   - { name: node01, address: 192.168.50.11 }
+ *   - { name: node02, address: 192.168.50.12 }
+ * network:
+ *   underlayCIDR: 192.168.50.0/24
+ *   clusterCIDR: 10.244.0.0/16
+ *   serviceCIDR: 10.96.0.0/12
+ *   mtu: 1500
+ *   flannel: { backend: udp }          # udp | vxlan | host-gw
+ * runtime: docker                      # docker | cni
+ * proxy: { mode: iptables }            # iptables | ipvs (scheduler: rr, wrr, lc, …)
+ * underlay: { latency: 50us, bandwidth: 1Gbit, loss: 0 }
+ * outside:
+ *   cidr: 203.0.113.0/24
+ *   router: { underlay: 192.168.50.1, outside: 203.0.113.1 }
+ *   hosts: [ { name: client, address: 203.0.113.10 } ]
+ * manifests: |
+ *   apiVersion: v1
+ *   kind: Service
+ *   ...
+ * ```
+ * Errors carry a stable code (`NETSIM_SPEC_*`), the file, the YAML line and column,
+ * and the JSON path of the offending field.
+ */
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments, parseDocument, isMap, isSeq, LineCounter } from 'yaml';
+import type { Document } from 'yaml';
+import { Ajv } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { Ipv4Cidr, tryParseIpv4 } from '../netsim/wire/addr.ts';
+import { MS, US, SECOND } from '../netsim/time/scheduler.ts';
+
+export type FlannelBackendType = 'udp' | 'vxlan' | 'host-gw';
+export type RuntimeKind = 'docker' | 'cni';
+export type ProxyMode = 'iptables' | 'ipvs';
+export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
+export type IpvsScheduler = (typeof IPVS_SCHEDULERS)[number];
+
+export interface NodeSpec { readonly name: string; readonly address: string; readonly labels: Readonly<Record<string, string>> }
+export interface OutsideHost { readonly name: string; readonly address: string }
+
+/** The spec after validation and defaulting. */
+export interface ClusterSpec {
+  readonly name: string;
+  readonly seed: number;
+  readonly nodes: readonly NodeSpec[];
+  readonly network: {
+    readonly underlayCIDR: string;
+    readonly clusterCIDR: string;
+    readonly serviceCIDR: string;
+    readonly mtu: number;
+    readonly flannel: { readonly backend: FlannelBackendType; readonly port: number; readonly vni: number; readonly subnetLen: number; readonly ipMasq: boolean };
+  };
+  readonly runtime: RuntimeKind;
+  readonly proxy: { readonly mode: ProxyMode; readonly scheduler: IpvsScheduler; readonly masqueradeAll: boolean; readonly syncPeriodNs: number };
+  readonly underlay: { readonly latencyNs: number; readonly bandwidthBps: number; readonly loss: number };
+  readonly outside: { readonly cidr: string; readonly router: { readonly underlay: string; readonly outside: string }; readonly hosts: readonly OutsideHost[] } | undefined;
+  /** Kubernetes manifests as parsed objects (YAML 1.1, as kubectl reads them). */
+  readonly manifests: readonly Record<string, unknown>[];
+}
+
+export type SpecErrorCode = 'NETSIM_SPEC_YAML' | 'NETSIM_SPEC_SCHEMA' | 'NETSIM_SPEC_VALUE' | 'NETSIM_SPEC_FILE' | 'NETSIM_SPEC_MANIFEST';
+
+export class SpecError extends Error {
+  constructor(readonly code: SpecErrorCode, message: string, readonly file: string, readonly path: string, readonly line?: number, readonly col?: number) {
+    super(`${file}${line !== undefined ? `:${line}:${col ?? 1}` : ''}: ${path !== '' ? `${path}: ` : ''}${message}`);
+    this.name = 'SpecError';
+  }
+}
+
+const durationPattern = '^[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s)$';
+const bandwidthPattern = '^[0-9]+(\\.[0-9]+)?(bit|kbit|Mbit|Gbit)$|^0$';
+const name = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 };
+const ipString = { type: 'string', pattern: '^[0-9.]+$' };
+const cidrString = { type: 'string', pattern: '^[0-9.]+/[0-9]{1,2}$' };
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['nodes'],
+  properties: {
+    apiVersion: { const: 'netsim/v1' },
+    kind: { const: 'Cluster' },
+    metadata: { type: 'object', additionalProperties: false, properties: { name } },
+    seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+    nodes: {
+      type: 'array', minItems: 1, maxItems: 200,
+      items: { type: 'object', additionalProperties: false, required: ['name', 'address'], properties: { name, address: ipString, labels: { type: 'object', additionalProperties: { type: 'string' } } } },
+    },
+    network: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        underlayCIDR: cidrString, clusterCIDR: cidrString, serviceCIDR: cidrString,
+        mtu: { type: 'integer', minimum: 576, maximum: 9000 },
+        flannel: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            backend: { enum: ['udp', 'vxlan', 'host-gw'] }, port: { type: 'integer', minimum: 1, maximum: 65535 },
+            vni: { type: 'integer', minimum: 0, maximum: 16777215 }, subnetLen: { type: 'integer', minimum: 8, maximum: 30 }, ipMasq: { type: 'boolean' },
+          },
+        },
+      },
+    },
+    runtime: { enum: ['docker', 'cni'] },
+    proxy: {
+      type: 'object', additionalProperties: false,
+      properties: { mode: { enum: ['iptables', 'ipvs'] }, scheduler: { enum: [...IPVS_SCHEDULERS] }, masqueradeAll: { type: 'boolean' }, syncPeriod: { type: 'string', pattern: durationPattern } },
+    },
+    underlay: {
+      type: 'object', additionalProperties: false,
+      properties: { latency: { type: 'string', pattern: durationPattern }, bandwidth: { type: 'string', pattern: bandwidthPattern }, loss: { type: 'number', minimum: 0, maximum: 1 } },
+    },
+    outside: {
+      type: 'object', additionalProperties: false, required: ['cidr', 'router'],
+      properties: {
+        cidr: cidrString,
+        router: { type: 'object', additionalProperties: false, required: ['underlay', 'outside'], properties: { underlay: ipString, outside: ipString } },
+        hosts: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['name', 'address'], properties: { name, address: ipString } } },
+      },
+    },
+    manifests: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }] },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+const validate = ajv.compile(schema);
+
+/** Parse `12ms`, `50us`, `1.5s` into virtual nanoseconds. */
+export function parseDuration(s: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s)$/.exec(s);
+  if (m === null) throw new RangeError(`bad duration "${s}" (use e.g. 50us, 2ms, 1s)`);
+  const unit = m[2] === 'ns' ? 1 : m[2] === 's' ? SECOND : m[2] === 'ms' ? MS : US;
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** Parse `100Mbit`, `1Gbit`, `0` into bits per second (0 = unlimited). */
+export function parseBandwidth(s: string): number {
+  if (s === '0') return 0;
+  const m = /^([0-9]+(?:\.[0-9]+)?)(bit|kbit|Mbit|Gbit)$/.exec(s);
+  if (m === null) throw new RangeError(`bad bandwidth "${s}" (use e.g. 100Mbit, 1Gbit)`);
+  const mult = m[2] === 'bit' ? 1 : m[2] === 'kbit' ? 1e3 : m[2] === 'Mbit' ? 1e6 : 1e9;
+  return Number(m[1]) * mult;
+}
+
+function locate(doc: Document, lc: LineCounter, path: readonly (string | number)[]): { line?: number; col?: number } {
+  let node: unknown = doc.contents;
+  let range: [number, number, number] | undefined;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
+      if (pair === undefined) break;
+      range = (pair.key as { range?: [number, number, number] }).range;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      node = node.items[Number(key)];
+      range = (node as { range?: [number, number, number] } | undefined)?.range;
+    } else break;
+  }
+  range ??= (node as { range?: [number, number, number] } | undefined)?.range;
+  if (range === undefined) return {};
+  const p = lc.linePos(range[0]);
+  return { line: p.line, col: p.col };
+}
+
+function pathOf(e: ErrorObject): (string | number)[] {
+  return e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+}
+
+function schemaMessage(e: ErrorObject): string {
+  if (e.keyword === 'additionalProperties') return `unknown field "${String((e.params as { additionalProperty: string }).additionalProperty)}"`;
+  if (e.keyword === 'enum') return `must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}`;
+  if (e.keyword === 'required') return `missing required field "${String((e.params as { missingProperty: string }).missingProperty)}"`;
+  if (e.keyword === 'pattern') return `${e.message ?? 'bad format'}`.replace(/must match pattern .*/, 'has the wrong format');
+  return e.message ?? 'invalid';
+}
+
+/** Document → plain value; the yaml package throws plain errors for e.g. unresolved aliases. */
+function toJS(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new SpecError('NETSIM_SPEC_YAML', (e as Error).message, file, '');
+  }
+}
+
+/** Parse and validate a spec document. `file` names it in errors. */
+export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, version: '1.1', prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const p = lc.linePos(e.pos[0]);
+    throw new SpecError('NETSIM_SPEC_YAML', e.message.split('\n')[0] ?? 'YAML error', file, '', p.line, p.col);
+  }
+  const raw: unknown = toJS(doc, file);
+  if (!validate(raw)) {
+    const e = (validate.errors ?? [])[0]!;
+    const path = pathOf(e);
+    const at = locate(doc, lc, path);
+    throw new SpecError('NETSIM_SPEC_SCHEMA', schemaMessage(e), file, path.join('.'), at.line, at.col);
+  }
+  const r = raw as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const fail = (path: (string | number)[], msg: string): never => {
+    const at = locate(doc, lc, path);
+    throw new SpecError('NETSIM_SPEC_VALUE', msg, file, path.join('.'), at.line, at.col);
+  };
+  const cidr = (path: (string | number)[], v: string): string => {
+    try {
+      return Ipv4Cidr.parse(v).toString();
+    } catch (err) {
+      return fail(path, `not an IPv4 CIDR: ${(err as Error).message}`);
+    }
+  };
+  const addr = (path: (string | number)[], v: string): string => (tryParseIpv4(v) === undefined ? fail(path, `not an IPv4 address: "${v}"`) : v);
+  const net = r['network'] ?? {};
+  const underlayCIDR = cidr(['network', 'underlayCIDR'], net.underlayCIDR ?? '192.168.50.0/24');
+  const clusterCIDR = cidr(['network', 'clusterCIDR'], net.clusterCIDR ?? '10.244.0.0/16');
+  const serviceCIDR = cidr(['network', 'serviceCIDR'], net.serviceCIDR ?? '10.96.0.0/12');
+  const underNet = Ipv4Cidr.parse(underlayCIDR);
+  const seen = new Set<string>();
+  const nodes: NodeSpec[] = (r['nodes'] as Array<{ name: string; address: string; labels?: Record<string, string> }>).map((n, i) => {
+    if (seen.has(n.name)) fail(['nodes', i, 'name'], `duplicate node name "${n.name}"`);
+    seen.add(n.name);
+    const a = tryParseIpv4(addr(['nodes', i, 'address'], n.address)) as number;
+    if (!underNet.contains(a)) fail(['nodes', i, 'address'], `${n.address} is outside underlayCIDR ${underlayCIDR}`);
+    return { name: n.name, address: n.address, labels: n.labels ?? {} };
+  });
+  const addrs = new Set<string>();
+  nodes.forEach((n, i) => {
+    if (addrs.has(n.address)) fail(['nodes', i, 'address'], `address ${n.address} is used by another node`);
+    addrs.add(n.address);
+  });
+  const fl = net.flannel ?? {};
+  const backend: FlannelBackendType = fl.backend ?? 'udp';
+  const subnetLen: number = fl.subnetLen ?? 24;
+  if (subnetLen <= Ipv4Cidr.parse(clusterCIDR).prefixLen) fail(['network', 'flannel', 'subnetLen'], `subnetLen ${subnetLen} must be longer than the cluster CIDR prefix`);
+  const px = r['proxy'] ?? {};
+  const ul = r['underlay'] ?? {};
+  let outside: ClusterSpec['outside'];
+  if (r['outside'] !== undefined) {
+    const o = r['outside'];
+    const ocidr = cidr(['outside', 'cidr'], o.cidr);
+    const onet = Ipv4Cidr.parse(ocidr);
+    const ru = addr(['outside', 'router', 'underlay'], o.router.underlay);
+    const ro = addr(['outside', 'router', 'outside'], o.router.outside);
+    if (!underNet.contains(tryParseIpv4(ru) as number)) fail(['outside', 'router', 'underlay'], `${ru} is outside underlayCIDR ${underlayCIDR}`);
+    if (!onet.contains(tryParseIpv4(ro) as number)) fail(['outside', 'router', 'outside'], `${ro} is outside ${ocidr}`);
+    const hosts: OutsideHost[] = (o.hosts ?? []).map((h: OutsideHost, i: number) => {
+      const a = addr(['outside', 'hosts', i, 'address'], h.address);
+      if (!onet.contains(tryParseIpv4(a) as number)) fail(['outside', 'hosts', i, 'address'], `${a} is outside ${ocidr}`);
+      if (seen.has(h.name)) fail(['outside', 'hosts', i, 'name'], `name "${h.name}" is already used`);
+      seen.add(h.name);
+      return { name: h.name, address: a };
+    });
+    outside = { cidr: ocidr, router: { underlay: ru, outside: ro }, hosts };
+  }
+  const manifests = r['manifests'] === undefined ? [] : typeof r['manifests'] === 'string' ? parseManifests(r['manifests'], `${file}#manifests`) : (r['manifests'] as Record<string, unknown>[]);
+  return {
+    name: r['metadata']?.name ?? 'cluster',
+    seed: r['seed'] ?? 1,
+    nodes,
+    network: { underlayCIDR, clusterCIDR, serviceCIDR, mtu: net.mtu ?? 1500, flannel: { backend, port: fl.port ?? (backend === 'vxlan' ? 8472 : 8285), vni: fl.vni ?? 1, subnetLen, ipMasq: fl.ipMasq ?? true } },
+    runtime: r['runtime'] ?? 'docker',
+    proxy: { mode: px.mode ?? 'iptables', scheduler: px.scheduler ?? 'rr', masqueradeAll: px.masqueradeAll ?? false, syncPeriodNs: parseDuration(px.syncPeriod ?? '1s') },
+    underlay: { latencyNs: parseDuration(ul.latency ?? '50us'), bandwidthBps: parseBandwidth(ul.bandwidth ?? '1Gbit'), loss: ul.loss ?? 0 },
+    outside,
+    manifests,
+  };
+}
+
+/** Multi-document Kubernetes YAML, read as YAML 1.1 like kubectl (`on` is a boolean). */
+export function parseManifests(text: string, file = '<manifest>'): Record<string, unknown>[] {
+  const lc = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lc, version: '1.1' });
+  if (!Array.isArray(docs)) return [];
+  const out: Record<string, unknown>[] = [];
+  for (const d of docs) {
+    if (d.errors.length > 0) {
+      const e = d.errors[0]!;
+      const p = lc.linePos(e.pos[0]);
+      throw new SpecError('NETSIM_SPEC_YAML', e.message.split('\n')[0] ?? 'YAML error', file, '', p.line, p.col);
+    }
+    const v: unknown = toJS(d, file);
+    if (v === null || v === undefined) continue;
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      const p = d.contents?.range !== undefined ? lc.linePos(d.contents.range[0]) : undefined;
+      throw new SpecError('NETSIM_SPEC_MANIFEST', 'a manifest must be a mapping with apiVersion and kind', file, '', p?.line, p?.col);
+    }
+    const o = v as Record<string, unknown>;
+    if (typeof o['apiVersion'] !== 'string' || typeof o['kind'] !== 'string') {
+      const p = d.contents?.range !== undefined ? lc.linePos(d.contents.range[0]) : undefined;
+      throw new SpecError('NETSIM_SPEC_MANIFEST', 'manifest has no apiVersion/kind', file, '', p?.line, p?.col);
+    }
+    out.push(o);
+  }
+  return out;
+}
+
+/** Read and parse a spec file. */
+export function loadClusterSpec(path: string): ClusterSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new SpecError('NETSIM_SPEC_FILE', `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, path, '');
+  }
+  return parseClusterSpec(text, path);
+}
