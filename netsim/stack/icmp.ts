@@ -77,7 +77,7 @@ export class IcmpLayer {
       }
       if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, 'icmp echo');
       const reply = buildIpv4Icmp({ src: dst, dst: src, ttl: ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: false }, { type: 'echo-reply', ident: icmp.ident, seq: icmp.seq, data: icmp.data });
-      ns.sendIp(ns.newPacket(reply, pkt.id));
+      ns.sendIp(ns.newPacket(reply));
       return;
     }
     if (icmp.type === 'echo-reply') {

@@ -8,3 +8,4 @@
  */
 export * from './trace-event.ts';
 export * from './tracer.ts';
+export * from './report.ts';

@@ -1,0 +1,113 @@
+/**
+ * Turn the trace events of one traced packet (and its reply) into a hop-by-hop
+ * report: the JSON form of `netsim trace -o json` and the basis of the text form.
+ *
+ * Every hop names where it happened (node, namespace), which component decided
+ * (a device, the bridge, routing, the neighbour layer, netfilter, conntrack, an
+ * encapsulation, a socket), what it did, and the packet's addresses, ports and TTL
+ * at that point (taken from the bytes of the latest rx/tx of that packet).
+ */
+import type { TraceEvent } from './trace-event.ts';
+import { formatIpv4 } from '../wire/addr.ts';
+import { readU16, readU32 } from '../wire/field.ts';
+
+export interface HopPacket {
+  readonly src: string;
+  readonly dst: string;
+  readonly proto: string;
+  readonly sport?: number;
+  readonly dport?: number;
+  readonly ttl: number;
+  readonly len: number;
+}
+
+export interface Hop {
+  /** Virtual time in nanoseconds. */
+  readonly t: number;
+  readonly node: string;
+  readonly netns: string;
+  readonly component: string;
+  readonly action: string;
+  readonly device?: string;
+  readonly packet?: HopPacket;
+  /** For netfilter hops: "table CHAIN:rule". */
+  readonly rule?: string;
+  readonly detail: string;
+}
+
+export type TraceVerdict = 'delivered' | 'dropped' | 'rejected';
+
+export interface TraceLeg {
+  readonly verdict: TraceVerdict;
+  readonly hops: Hop[];
+  readonly drop?: { readonly reason: string; readonly node: string; readonly netns: string; readonly detail: string };
+}
+
+export interface TraceReport extends TraceLeg {
+  readonly reply?: TraceLeg;
+}
+
+const PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };
+
+/** Addresses, ports and TTL of an IPv4 packet at the start of `b` (or after an Ethernet header). */
+export function packetFields(bytes: Uint8Array, linkType: 'ether' | 'raw-ip'): HopPacket | undefined {
+  let o = 0;
+  if (linkType === 'ether') {
+    if (bytes.length < 34 || readU16(bytes, 12) !== 0x0800) return undefined;
+    o = 14;
+  }
+  if (bytes.length < o + 20 || (bytes[o] as number) >> 4 !== 4) return undefined;
+  const hl = ((bytes[o] as number) & 0x0f) * 4;
+  const p = bytes[o + 9] as number;
+  const base = { src: formatIpv4(readU32(bytes, o + 12)), dst: formatIpv4(readU32(bytes, o + 16)), proto: PROTO[p] ?? `proto-${p}`, ttl: bytes[o + 8] as number, len: readU16(bytes, o + 2) };
+  if ((p === 6 || p === 17) && bytes.length >= o + hl + 4) return { ...base, sport: readU16(bytes, o + hl), dport: readU16(bytes, o + hl + 2) };
+  return base;
+}
+
+function hopOf(e: TraceEvent, pkt: HopPacket | undefined): Hop {
+  const base = { t: e.t, node: e.node, netns: e.netns, ...(pkt !== undefined ? { packet: pkt } : {}) };
+  switch (e.kind) {
+    case 'rx':
+    case 'tx': return { ...base, component: 'device', action: e.kind, device: e.dev, detail: e.summary };
+    case 'bridge': return { ...base, component: 'bridge', action: e.action, device: e.bridge, detail: e.detail };
+    case 'route': return { ...base, component: 'route', action: 'lookup', detail: `${e.dst}: ${e.result} (table ${e.table})` };
+    case 'neigh': return { ...base, component: 'neigh', action: e.action, device: e.dev, detail: `${e.ip}${e.mac !== undefined ? ` lladdr ${e.mac}` : ''}` };
+    case 'ttl': return { ...base, component: 'ttl', action: 'decrement', detail: `${e.from} → ${e.to} (${e.by})` };
+    case 'encap':
+    case 'decap': return { ...base, component: e.dev, action: e.kind, device: e.dev, detail: e.detail };
+    case 'nf': return { ...base, component: 'netfilter', action: e.verdict, rule: `${e.table} ${e.chain}:${e.rule}`, detail: `${e.hook} ${e.detail}`.trim() };
+    case 'nat': return { ...base, component: 'nat', action: 'rewrite', detail: e.detail };
+    case 'ct': return { ...base, component: 'conntrack', action: 'state', detail: e.detail };
+    case 'deliver': return { ...base, component: 'socket', action: 'deliver', detail: e.to };
+    case 'icmp-error': return { ...base, component: 'icmp', action: 'error', detail: e.detail };
+    case 'drop': return { ...base, component: 'drop', action: e.reason, ...(e.dev !== undefined ? { device: e.dev } : {}), detail: e.detail };
+    case 'app': return { ...base, component: e.app, action: 'app', detail: e.detail };
+  }
+}
+
+/** The hops of packet `pkt` (in event order) and how its walk ended. */
+export function buildLeg(events: readonly TraceEvent[], pkt: number): TraceLeg {
+  const hops: Hop[] = [];
+  let current: HopPacket | undefined;
+  let drop: TraceLeg['drop'];
+  let delivered = false;
+  let rejected = false;
+  for (const e of events) {
+    if (e.pkt !== pkt) continue;
+    if ((e.kind === 'rx' || e.kind === 'tx') && e.data !== undefined) current = packetFields(e.data, e.linkType) ?? current;
+    hops.push(hopOf(e, current));
+    if (e.kind === 'deliver') delivered = true;
+    if (e.kind === 'drop') {
+      drop = { reason: e.reason, node: e.node, netns: e.netns, detail: e.detail };
+      if (e.reason === 'nf-reject' || e.reason === 'no-socket') rejected = true;
+    }
+  }
+  const verdict: TraceVerdict = delivered && drop === undefined ? 'delivered' : rejected ? 'rejected' : drop !== undefined ? 'dropped' : delivered ? 'delivered' : 'dropped';
+  return { verdict, hops, ...(drop !== undefined ? { drop } : {}) };
+}
+
+/** A request's report with its reply's (when the reply packet id is known). */
+export function buildTraceReport(events: readonly TraceEvent[], request: number, reply?: number): TraceReport {
+  const req = buildLeg(events, request);
+  return reply === undefined || reply === 0 ? req : { ...req, reply: buildLeg(events, reply) };
+}
