@@ -680,6 +680,31 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     this.sim.tracer.emit({ kind: 'deliver', t: this.sim.clock.now(), node: this.node, netns: this.name, pkt: pkt.id, to, detail: formatIpv4Packet(pkt.bytes()) });
   }
 
+  /**
+   * `ip neigh replace IP lladdr MAC dev DEV nud permanent|reachable|stale`. Packets
+   * waiting for resolution of that address are sent at once.
+   */
+  setNeighbour(devName: string, addr: Ipv4Addr, mac: MacAddr, state: 'PERMANENT' | 'REACHABLE' | 'STALE' = 'PERMANENT'): NeighEntry {
+    const dev = this.device(devName);
+    const now = this.sim.clock.now();
+    const old = this.neigh.get(devName, addr);
+    if (old?.timer !== undefined) this.sim.clock.cancel(old.timer);
+    const queued = old?.queue ?? [];
+    const e = this.neigh.create(devName, addr, state, mac, now);
+    for (const q of queued) {
+      this.pushEthernet(q, dev, mac, ETH_P_IP);
+      dev.transmit(q);
+    }
+    return e;
+  }
+
+  /** `ip neigh del IP dev DEV`; returns whether an entry was there. */
+  deleteNeighbour(devName: string, addr: Ipv4Addr): boolean {
+    const e = this.neigh.remove(devName, addr);
+    if (e?.timer !== undefined) this.sim.clock.cancel(e.timer);
+    return e !== undefined;
+  }
+
   /** Entries of the neighbour table as objects (for views and tests). */
   neighbours(dev?: string): NeighEntry[] {
     return this.neigh.entries(this.sim.clock.now(), dev);

@@ -36,7 +36,7 @@ function vxlanCluster() {
   const n2 = mk('node02', '192.168.50.12', 2);
   for (const [a, b] of [[n1, n2], [n2, n1]] as const) {
     a.ns.addRoute({ dst: `10.244.${b.subnet}.0/24`, via: `10.244.${b.subnet}.0`, dev: 'flannel.1', onlink: true });
-    a.ns.neigh.create('flannel.1', ip(`10.244.${b.subnet}.0`), 'PERMANENT', b.vtepMac, 0);
+    a.ns.setNeighbour('flannel.1', ip(`10.244.${b.subnet}.0`), b.vtepMac);
     a.vx.fdbAdd(b.vtepMac, ip(b.pub));
   }
   const pa = attachPod(n1.ns, n1.br, { name: 'default/webapp01', cidr: '10.244.1.2/24', gateway: '10.244.1.1' });
