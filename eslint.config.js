@@ -12,7 +12,9 @@ const forbidden = {
   // proxy/ and cni/ reach the control plane only through control/api and control/client.
   proxy: ['cni', 'cluster', 'cli', 'web', 'control/store', 'control/server', 'control/controllers'],
   cni: ['cluster', 'cli', 'web', 'control/store', 'control/server', 'control/controllers'],
-  cluster: ['cli', 'web'],
+  cluster: ['cli', 'web', 'experiments'],
+  // Experiments drive whole clusters; front ends drive experiments.
+  experiments: ['cli', 'web'],
 };
 
 function importRule(layer, banned) {
