@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runPacketDemo } from './packet-demo.ts';
+import { runPacketDemo } from '../../cluster/packet-demo.ts';
 import { renderTraceText } from '../render/trace-text.ts';
 
 export interface DemoOptions {

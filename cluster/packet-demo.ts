@@ -4,22 +4,44 @@
  * nodes' pod subnets), with real traffic traced hop by hop. The Kubernetes control
  * plane, flannel and kube-proxy replace the hand wiring as they land.
  */
-import { Sim } from '../../netsim/sim.ts';
-import { NetNamespace } from '../../netsim/stack/net-namespace.ts';
-import { createBridge, attachPod, attachNic } from '../../netsim/topology.ts';
-import type { PodAttachment } from '../../netsim/topology.ts';
-import { Segment } from '../../netsim/link/segment.ts';
-import { US } from '../../netsim/time/scheduler.ts';
-import { startHttpServer, httpGet } from '../../netsim/apps/http.ts';
-import type { HttpClientSession } from '../../netsim/apps/http.ts';
-import { ping } from '../../netsim/apps/ping.ts';
-import type { PingSession } from '../../netsim/apps/ping.ts';
-import type { TraceEvent } from '../../netsim/trace/trace-event.ts';
+import { Sim } from '../netsim/sim.ts';
+import { NetNamespace } from '../netsim/stack/net-namespace.ts';
+import { createBridge, attachPod, attachNic } from '../netsim/topology.ts';
+import type { PodAttachment } from '../netsim/topology.ts';
+import { Segment } from '../netsim/link/segment.ts';
+import { US } from '../netsim/time/scheduler.ts';
+import { startHttpServer, httpGet } from '../netsim/apps/http.ts';
+import type { HttpClientSession } from '../netsim/apps/http.ts';
+import { ping } from '../netsim/apps/ping.ts';
+import type { PingSession } from '../netsim/apps/ping.ts';
+import type { TraceEvent } from '../netsim/trace/trace-event.ts';
+import { startUdpEcho } from '../netsim/apps/echo.ts';
+import type { EmulatedCluster, PodRef } from './emulated-cluster.ts';
 
 export interface DemoCluster {
   readonly sim: Sim;
   readonly nodes: Record<'node01' | 'node02', NetNamespace>;
   readonly pods: Record<'webapp01' | 'webapp02' | 'webapp03' | 'backend', PodAttachment>;
+}
+
+/** The hand-wired demo as an {@link EmulatedCluster} (no services until kube-proxy is wired). */
+export function demoAsCluster(d: DemoCluster): EmulatedCluster {
+  const pods = new Map<string, PodRef>();
+  for (const [name, p] of Object.entries(d.pods)) pods.set(`default/${name}`, { key: `default/${name}`, ns: p.ns, ip: p.ip, node: p.ns.node });
+  let started = false;
+  return {
+    sim: d.sim,
+    nodes: new Map(Object.entries(d.nodes)),
+    pods,
+    services: new Map(),
+    external: new Map(),
+    startApps: () => {
+      if (started) return;
+      started = true;
+      startHttpServer(d.pods.backend.ns, { port: 80, podName: 'backend' });
+      startUdpEcho(d.pods.backend.ns, 7);
+    },
+  };
 }
 
 /** Build the seed topology: node01 (webapp01, webapp02) and node02 (webapp03, backend). */

@@ -1,0 +1,32 @@
+/**
+ * `netsim trace --from X --to Y [--proto icmp|udp|tcp] [--port N] [-o text|json|events]`.
+ */
+import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
+import { resolveEndpoint } from '../../cluster/endpoint.ts';
+import { runTrace } from '../../cluster/trace-runner.ts';
+import type { TraceProto } from '../../cluster/trace-runner.ts';
+import { renderTraceReportText } from '../render/trace-report-text.ts';
+import { renderTraceEvents } from '../render/trace-text.ts';
+
+export interface TraceCliOptions {
+  from: string;
+  to: string;
+  proto: TraceProto;
+  port?: number;
+  output: 'text' | 'json' | 'events';
+}
+
+export function traceCommand(cluster: EmulatedCluster, o: TraceCliOptions, print: (s: string) => void): number {
+  const from = resolveEndpoint(o.from, cluster);
+  const to = resolveEndpoint(o.to, cluster);
+  const run = runTrace(cluster, from, to, { proto: o.proto, ...(o.port !== undefined ? { port: o.port } : {}) });
+  if (o.output === 'json') {
+    print(JSON.stringify({ from: from.label, to: to.label, proto: run.proto, ...(run.port !== undefined ? { port: run.port } : {}), ...run.report }, null, 2) + '\n');
+  } else if (o.output === 'events') {
+    print(renderTraceEvents(run.events));
+  } else {
+    const title = `trace ${from.label} → ${to.label} ${run.proto}${run.port !== undefined ? `/${run.port}` : ''}`;
+    print(renderTraceReportText(title, run.report));
+  }
+  return run.report.verdict === 'delivered' ? 0 : 1;
+}

@@ -1,0 +1,35 @@
+/**
+ * What front ends (the CLI's trace, capture and node views) need from a running
+ * emulated cluster, whether it was wired by hand (the packet-core demo) or built
+ * from a spec with the control plane and node agents.
+ */
+import type { Sim } from '../netsim/sim.ts';
+import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
+import type { Ipv4Addr } from '../netsim/wire/addr.ts';
+
+export interface PodRef {
+  /** "namespace/name". */
+  readonly key: string;
+  readonly ns: NetNamespace;
+  readonly ip: Ipv4Addr;
+  readonly node: string;
+}
+
+export interface ServiceRef {
+  /** "namespace/name". */
+  readonly key: string;
+  readonly clusterIP: Ipv4Addr;
+  readonly ports: ReadonlyArray<{ readonly name: string; readonly port: number; readonly protocol: 'TCP' | 'UDP'; readonly nodePort?: number }>;
+}
+
+export interface EmulatedCluster {
+  readonly sim: Sim;
+  /** Node name → the node's root namespace. */
+  readonly nodes: ReadonlyMap<string, NetNamespace>;
+  readonly pods: ReadonlyMap<string, PodRef>;
+  readonly services: ReadonlyMap<string, ServiceRef>;
+  /** Outside hosts by name. */
+  readonly external: ReadonlyMap<string, NetNamespace>;
+  /** Start the pods' apps (HTTP on their container ports, etc.). */
+  startApps(): void;
+}
