@@ -17,6 +17,7 @@ import type { PingSession } from '../netsim/apps/ping.ts';
 import type { TraceEvent } from '../netsim/trace/trace-event.ts';
 import { startUdpEcho } from '../netsim/apps/echo.ts';
 import type { EmulatedCluster, PodRef } from './emulated-cluster.ts';
+import { Capture } from '../pcaps/capture.ts';
 
 export interface DemoCluster {
   readonly sim: Sim;
@@ -75,6 +76,19 @@ export interface DemoFlow {
   readonly title: string;
   readonly events: TraceEvent[];
   readonly outcome: string;
+  /** Every frame of the flow on every interface it crossed, as pcapng. */
+  readonly pcapng: Uint8Array;
+  readonly interfaces: string[];
+}
+
+/** IPv4 → name records for captures: pods by name, nodes by name. */
+export function demoNames(d: DemoCluster): Array<{ ip: number; name: string }> {
+  const out = Object.entries(d.pods).map(([name, p]) => ({ ip: p.ip, name }));
+  for (const [name, ns] of Object.entries(d.nodes)) {
+    const ip = ns.primaryAddress('eth0');
+    if (ip !== undefined) out.push({ ip, name });
+  }
+  return out;
 }
 
 /** Run the demo's flows one after another, each with its own recorded trace. */
@@ -86,10 +100,13 @@ export function runPacketDemo(seed: number): { cluster: DemoCluster; flows: Demo
   const record = (title: string, start: () => () => string): void => {
     const events: TraceEvent[] = [];
     const stop = sim.tracer.subscribe((e) => events.push(e), { bytes: true });
+    const capture = new Capture(sim.tracer);
+    capture.addNames(demoNames(cluster));
     const outcome = start();
     sim.clock.run();
     stop();
-    flows.push({ title, events, outcome: outcome() });
+    capture.stop();
+    flows.push({ title, events, outcome: outcome(), pcapng: capture.bytes(), interfaces: capture.interfaceNames() });
   };
   record('same-node pod → pod: webapp01 → webapp02 (ping)', () => {
     const p: PingSession = ping(pods.webapp01.ns, pods.webapp02.ip);

@@ -22,9 +22,12 @@ export function runDemo(opts: DemoOptions, print: (s: string) => void): number {
     print(`\n== ${i + 1}. ${f.title}\n`);
     if (opts.quiet !== true) print(renderTraceText(f.events));
     print(`-> ${f.outcome}\n`);
-    const file = join(out, `flow-${i + 1}.trace.txt`);
-    writeFileSync(file, renderTraceText(f.events));
+    writeFileSync(join(out, `flow-${i + 1}.trace.txt`), renderTraceText(f.events));
+    writeFileSync(join(out, `flow-${i + 1}.pcapng`), f.pcapng);
+    print(`   capture: ${join(out, `flow-${i + 1}.pcapng`)} (${f.interfaces.length} interfaces: ${f.interfaces.join(', ')})\n`);
   });
-  print(`\nTraces written to ${out}\n`);
+  print(`\nTraces and pcapng captures written to ${out}\n`);
+  print(`Open a capture in Wireshark, or: tshark -r ${join(out, 'flow-2.pcapng')} -T fields -e frame.interface_name -e ip.src -e ip.dst -e frame.comment\n`);
+  print('(flannel UDP needs `-d udp.port==8285,ip`, flannel VXLAN `-d udp.port==8472,vxlan`; name resolution with `-N n` shows pod names)\n');
   return 0;
 }
