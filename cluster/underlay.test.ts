@@ -12,7 +12,7 @@ test('the seed spec builds nodes on the underlay, a router and an outside client
   const u = buildUnderlay(spec);
   assert.deepEqual([...u.nodes.keys()], ['node01', 'node02']);
   const n1 = u.nodes.get('node01')!;
-  assert.equal(ipRoute(n1), 'default via 192.168.50.1 dev eth0\n192.168.50.0/24 dev eth0 proto kernel scope link src 192.168.50.11\n');
+  assert.equal(ipRoute(n1), 'default via 192.168.50.1 dev eth0 \n192.168.50.0/24 dev eth0 proto kernel scope link src 192.168.50.11 \n');
   const client = u.outsideHosts.get('client')!;
   const p = ping(client, parseIpv4('192.168.50.12'));
   u.sim.clock.run();

@@ -31,19 +31,19 @@ function node() {
 test('ip addr, ip -br addr, ip route and ip route show table local print like iproute2', () => {
   const { ns } = node();
   assert.equal(ipRoute(ns), [
-    'default via 192.168.50.1 dev eth0',
-    '10.244.1.0/24 dev docker0 proto kernel scope link src 10.244.1.1',
-    '192.168.50.0/24 dev eth0 proto kernel scope link src 192.168.50.11',
+    'default via 192.168.50.1 dev eth0 ',
+    '10.244.1.0/24 dev docker0 proto kernel scope link src 10.244.1.1 ',
+    '192.168.50.0/24 dev eth0 proto kernel scope link src 192.168.50.11 ',
     '',
   ].join('\n'));
   assert.equal(ipRoute(ns, 'local'), [
-    'local 10.244.1.1 dev docker0 proto kernel scope host src 10.244.1.1',
-    'broadcast 10.244.1.255 dev docker0 proto kernel scope link src 10.244.1.1',
-    'local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1',
-    'local 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1',
-    'broadcast 127.255.255.255 dev lo proto kernel scope link src 127.0.0.1',
-    'local 192.168.50.11 dev eth0 proto kernel scope host src 192.168.50.11',
-    'broadcast 192.168.50.255 dev eth0 proto kernel scope link src 192.168.50.11',
+    'local 10.244.1.1 dev docker0 proto kernel scope host src 10.244.1.1 ',
+    'broadcast 10.244.1.255 dev docker0 proto kernel scope link src 10.244.1.1 ',
+    'local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1 ',
+    'local 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1 ',
+    'broadcast 127.255.255.255 dev lo proto kernel scope link src 127.0.0.1 ',
+    'local 192.168.50.11 dev eth0 proto kernel scope host src 192.168.50.11 ',
+    'broadcast 192.168.50.255 dev eth0 proto kernel scope link src 192.168.50.11 ',
     '',
   ].join('\n'));
   assert.equal(ipAddr(ns, 'eth0'), [
@@ -59,10 +59,10 @@ test('ip addr, ip -br addr, ip route and ip route show table local print like ip
 
 test('ip route get: via gateway, local, onlink and unreachable', () => {
   const { ns } = node();
-  assert.equal(ipRouteGet(ns, ip('8.8.8.8')), '8.8.8.8 via 192.168.50.1 dev eth0 src 192.168.50.11 uid 0\n    cache \n');
-  assert.equal(ipRouteGet(ns, ip('10.244.1.1')), 'local 10.244.1.1 dev lo table local src 10.244.1.1 uid 0\n    cache <local> \n');
+  assert.equal(ipRouteGet(ns, ip('8.8.8.8')), '8.8.8.8 via 192.168.50.1 dev eth0 src 192.168.50.11 uid 0 \n    cache \n');
+  assert.equal(ipRouteGet(ns, ip('10.244.1.1')), 'local 10.244.1.1 dev lo src 10.244.1.1 uid 0 \n    cache <local> \n');
   ns.addRoute({ dst: '10.244.2.0/24', via: '10.244.2.0', dev: 'docker0', onlink: true });
-  assert.equal(ipRouteGet(ns, ip('10.244.2.9')), '10.244.2.9 via 10.244.2.0 dev docker0 src 10.244.1.1 uid 0\n    cache \n');
+  assert.equal(ipRouteGet(ns, ip('10.244.2.9')), '10.244.2.9 via 10.244.2.0 dev docker0 src 10.244.1.1 uid 0 \n    cache \n');
   ns.delRoute('default');
   assert.equal(ipRouteGet(ns, ip('8.8.8.8')), 'RTNETLINK answers: Network is unreachable\n');
 });
@@ -93,7 +93,7 @@ test('bringing a device down removes its routes; up restores the kernel prefix r
   ns.setUp('docker0', false);
   assert.doesNotMatch(ipRoute(ns), /docker0/);
   ns.setUp('docker0', true);
-  assert.match(ipRoute(ns), /^10\.244\.1\.0\/24 dev docker0 proto kernel scope link src 10\.244\.1\.1$/m);
+  assert.match(ipRoute(ns), /^10\.244\.1\.0\/24 dev docker0 proto kernel scope link src 10\.244\.1\.1 $/m);
 });
 
 test('ARP failure: INCOMPLETE, three requests one second apart, FAILED, ICMP host unreachable to the forwarded packet\'s source', () => {
@@ -117,7 +117,7 @@ test('a dummy device (kube-ipvs0) makes its addresses local; arp_ignore=1 stops 
   ns.addDevice(dummy);
   ns.addAddress('kube-ipvs0', '10.96.0.10/32');
   assert.ok(ns.isLocalAddress(ip('10.96.0.10')));
-  assert.match(ipRouteGet(ns, ip('10.96.0.10')), /^local 10\.96\.0\.10 dev lo table local src 10\.96\.0\.10/);
+  assert.match(ipRouteGet(ns, ip('10.96.0.10')), /^local 10\.96\.0\.10 dev lo src 10\.96\.0\.10/);
   const peer = new NetNamespace(sim, 'node02');
   attachNic(peer, seg, 'eth0', '192.168.50.12/24');
   peer.addRoute({ dst: '10.96.0.0/12', via: '192.168.50.11' });
@@ -146,7 +146,7 @@ test('TUN: packets routed into it reach the reader; written packets are received
   ns.addDevice(tun);
   ns.addAddress('flannel0', '10.244.1.0/16', { noPrefixRoute: false });
   ns.setUp('flannel0', true);
-  assert.match(ipRoute(ns), /^10\.244\.0\.0\/16 dev flannel0 proto kernel scope link src 10\.244\.1\.0 linkdown$/m, 'no reader: linkdown');
+  assert.match(ipRoute(ns), /^10\.244\.0\.0\/16 dev flannel0 proto kernel scope link src 10\.244\.1\.0 linkdown $/m, 'no reader: linkdown');
   const read: Uint8Array[] = [];
   tun.attachReader((p) => read.push(p.bytes().slice()));
   assert.doesNotMatch(ipRoute(ns), /linkdown/);

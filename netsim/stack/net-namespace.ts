@@ -72,6 +72,12 @@ export interface IfAddr {
   readonly broadcast: Ipv4Addr | undefined;
   readonly scope: RouteScope;
   readonly secondary: boolean;
+  /**
+   * Whether the address was configured with a broadcast address (IFA_BROADCAST), as
+   * Docker, the CNI plugins and DHCP do; plain `ip addr add A/N dev D` does not, and
+   * `ip addr` then prints no `brd`. The kernel's broadcast route exists either way.
+   */
+  readonly showBroadcast: boolean;
 }
 
 /** Result of a route lookup (what `ip route get` answers). */
@@ -198,7 +204,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   // -------------------------------------------------------------- addresses
 
   /** `ip addr add A/LEN dev DEV`: also the local/broadcast routes and (when up) the prefix route. */
-  addAddress(devName: string, cidr: string | Ipv4Interface, opts: { scope?: RouteScope; noPrefixRoute?: boolean } = {}): IfAddr {
+  addAddress(devName: string, cidr: string | Ipv4Interface, opts: { scope?: RouteScope; noPrefixRoute?: boolean; broadcast?: boolean } = {}): IfAddr {
     const dev = this.device(devName);
     const ifc = typeof cidr === 'string' ? Ipv4Interface.parse(cidr) : cidr;
     if (this.addrs.some((a) => a.dev === devName && a.addr === ifc.addr)) {
@@ -208,7 +214,8 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     const secondary = this.addrs.some((a) => a.dev === devName && a.prefixLen === ifc.prefixLen && net.contains(a.addr));
     const scope: RouteScope = opts.scope ?? (dev.kind === 'loopback' || (ifc.addr >>> 24) === 127 ? 'host' : 'global');
     const broadcast = ifc.prefixLen < 31 ? (net.network | ~net.mask) >>> 0 : undefined;
-    const a: IfAddr = { dev: devName, addr: ifc.addr, prefixLen: ifc.prefixLen, broadcast, scope, secondary };
+    const showBroadcast = broadcast !== undefined && (opts.broadcast ?? dev.kind !== 'loopback');
+    const a: IfAddr = { dev: devName, addr: ifc.addr, prefixLen: ifc.prefixLen, broadcast, scope, secondary, showBroadcast };
     this.addrs.push(a);
     if (!this.local.has(a.addr)) this.local.set(a.addr, a);
     const localT = this.table(RT_TABLE_LOCAL);
@@ -355,7 +362,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     if (res === undefined) return 'RTNETLINK answers: Network is unreachable';
     const r = res.route;
     if (r.type === 'unreachable' || r.type === 'prohibit' || r.type === 'blackhole') {
-      return `${r.type} ${formatIpv4(dst)} ${r.table === RT_TABLE_MAIN ? '' : `table ${r.table} `}uid 0\n    cache `.replace('  ', ' ');
+      return `${r.type} ${formatIpv4(dst)} ${r.table === RT_TABLE_MAIN ? '' : `table ${r.table} `}uid 0 \n    cache `;
     }
     const parts: string[] = [];
     if (r.type === 'local') parts.push('local');
@@ -363,11 +370,10 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     parts.push(formatIpv4(dst));
     if (res.gateway !== undefined) parts.push('via', formatIpv4(res.gateway));
     parts.push('dev', r.type === 'local' ? 'lo' : (r.dev ?? '?'));
-    if (r.table === RT_TABLE_LOCAL) parts.push('table', 'local');
     if (res.prefsrc !== undefined) parts.push('src', formatIpv4(res.prefsrc));
     parts.push('uid', '0');
     const cacheFlags = r.type === 'local' ? ' <local>' : r.type === 'broadcast' ? ' <local,brd>' : '';
-    return `${parts.join(' ')}\n    cache${cacheFlags} `;
+    return `${parts.join(' ')} \n    cache${cacheFlags} `;
   }
 
   private invalidate(): void {

@@ -39,7 +39,8 @@ function linkName(d: NetDevice, ns: NetNamespace): string {
 }
 
 function linkHeader(d: NetDevice, ns: NetNamespace): string[] {
-  const extra = d.kind === 'ether' || d.kind === 'tun' ? ` qlen ${d.kind === 'tun' ? 500 : 1000}` : d.kind === 'loopback' ? ' qlen 1000' : '';
+  // txqueuelen: 500 for TUN (tun.c), 1000 for everything else the kernel creates here.
+  const extra = ` qlen ${d.kind === 'tun' ? 500 : 1000}`;
   const master = d.master !== undefined ? ` master ${d.master.name}` : '';
   const lines = [`${d.ifindex}: ${linkName(d, ns)}: ${d.flags()} mtu ${d.mtu} qdisc ${qdisc(d)}${master} state ${operState(d)} group default${extra}`];
   if (d.kind === 'loopback') lines.push('    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00');
@@ -60,7 +61,7 @@ export function ipAddr(ns: NetNamespace, dev?: string): string {
     out.push(...linkHeader(d, ns));
     for (const a of ns.addressesOf(d.name)) {
       // The kernel configures lo without a broadcast address (its broadcast route exists regardless).
-      const brd = a.broadcast !== undefined && d.kind !== 'loopback' ? ` brd ${formatIpv4(a.broadcast)}` : '';
+      const brd = a.broadcast !== undefined && a.showBroadcast ? ` brd ${formatIpv4(a.broadcast)}` : '';
       const sec = a.secondary ? ' secondary' : '';
       out.push(`    inet ${formatIpv4(a.addr)}/${a.prefixLen}${brd} scope ${a.scope}${sec} ${d.name}`);
       out.push('       valid_lft forever preferred_lft forever');
@@ -95,7 +96,8 @@ export function ipRoute(ns: NetNamespace, table: 'main' | 'local' | number = 'ma
   return routes.map((r) => {
     const dev = r.dev !== undefined ? ns.devices.get(r.dev) : undefined;
     const linkdown = dev !== undefined && dev.up && !dev.carrier();
-    return formatRoute(r, { showType: id === RT_TABLE_LOCAL || r.type !== 'unicast', linkdown });
+    // iproute2 ends every route line with a space.
+    return `${formatRoute(r, { showType: id === RT_TABLE_LOCAL || r.type !== 'unicast', linkdown })} `;
   }).join('\n') + (routes.length > 0 ? '\n' : '');
 }
 

@@ -50,7 +50,7 @@ test('unknown pod: a stable code and the closest names', () => {
 test('node views print like iproute2 after the demo traffic settled', () => {
   const r = netsim(['node', 'node01', 'route']);
   assert.equal(r.code, 0, r.err);
-  assert.equal(r.out, '10.244.1.0/24 dev docker0 proto kernel scope link src 10.244.1.1\n10.244.2.0/24 via 192.168.50.12 dev eth0\n192.168.50.0/24 dev eth0 proto kernel scope link src 192.168.50.11\n');
+  assert.equal(r.out, '10.244.1.0/24 dev docker0 proto kernel scope link src 10.244.1.1 \n10.244.2.0/24 via 192.168.50.12 dev eth0 \n192.168.50.0/24 dev eth0 proto kernel scope link src 192.168.50.11 \n');
   const n = netsim(['node', 'node01', 'neigh']);
   assert.match(n.out, /^192\.168\.50\.12 dev eth0 lladdr 52:54:c0:a8:32:0c (REACHABLE|STALE|DELAY)$/m);
   const bad = netsim(['node', 'node1', 'route']);

@@ -140,7 +140,7 @@ test('two nodes over an underlay segment with latency: ARP on the wire, TTL 62 p
   n2.addRoute({ dst: '10.244.1.0/24', via: '192.168.50.11' });
   const a = attachPod(n1, br1, { name: 'default/webapp01', cidr: '10.244.1.2/24', gateway: '10.244.1.1' });
   const b = attachPod(n2, br2, { name: 'default/backend', cidr: '10.244.2.2/24', gateway: '10.244.2.1' });
-  assert.equal(ipRouteGet(n1, ip('10.244.2.2')), '10.244.2.2 via 192.168.50.12 dev eth0 src 192.168.50.11 uid 0\n    cache \n');
+  assert.equal(ipRouteGet(n1, ip('10.244.2.2')), '10.244.2.2 via 192.168.50.12 dev eth0 src 192.168.50.11 uid 0 \n    cache \n');
   const rec = recordTrace(sim.tracer);
   const p = ping(a.ns, ip('10.244.2.2'), { count: 2 });
   sim.clock.run();

@@ -46,7 +46,7 @@ function vxlanCluster() {
 
 test('flannel-style VXLAN: routes, permanent neighbours and FDB entries print like iproute2', () => {
   const { n1 } = vxlanCluster();
-  assert.match(ipRoute(n1.ns), /^10\.244\.2\.0\/24 via 10\.244\.2\.0 dev flannel\.1 onlink$/m);
+  assert.match(ipRoute(n1.ns), /^10\.244\.2\.0\/24 via 10\.244\.2\.0 dev flannel\.1 onlink $/m);
   assert.equal(ipNeigh(n1.ns, 'flannel.1'), '10.244.2.0 lladdr 0a:b0:0a:f4:02:00 PERMANENT\n');
   assert.equal(bridgeFdb(n1.ns, { dev: 'flannel.1' }), '0a:b0:0a:f4:02:00 dev flannel.1 dst 192.168.50.12 self permanent\n');
   assert.equal(n1.vx.mtu, 1450);
