@@ -1,0 +1,330 @@
+/**
+ * First-match evaluation of one table at one hook, with the kernel's semantics:
+ * jump pushes a return point, goto does not, RETURN (or the end of a user chain)
+ * pops, the end of a built-in chain applies its policy; ACCEPT/DROP/REJECT and the
+ * NAT targets end the table; MARK, LOG and TRACE continue. Counters are exact.
+ *
+ * Speed: each chain is compiled once per ruleset generation. A run of consecutive
+ * rules that match only a destination /32, a protocol and a destination port — the
+ * shape of kube-proxy's KUBE-SERVICES and KUBE-NODEPORTS chains — becomes one Map
+ * lookup that yields the first rule of the run that would match, so a first packet
+ * to a ClusterIP costs the same with 10 or 20 000 services. The evaluator still
+ * reports how many rules a real kernel would have evaluated (`rulesEvaluated`).
+ */
+import type { Packet } from '../../packet/packet.ts';
+import { readU16, readU32 } from '../../wire/field.ts';
+import { maskOf } from '../../wire/addr.ts';
+import type { Chain, Match, Rule, Table, TableName } from './model.ts';
+import { isBuiltin } from './model.ts';
+import type { EvalContext, EvalResult, NatRequest } from '../eval-types.ts';
+
+interface Run {
+  readonly start: number;
+  readonly end: number;
+  /** key(dst, proto, dport) → index of the first rule in the run with that key. */
+  readonly index: Map<number, number>;
+}
+
+interface CompiledChain {
+  readonly chain: Chain;
+  readonly rules: readonly Rule[];
+  /** runAt[i] is the run that starts at rule i (only for run starts). */
+  readonly runAt: ReadonlyMap<number, Run>;
+}
+
+const key = (dst: number, proto: number, dport: number): number => dst * 131072 + (proto === 6 ? 0 : 65536) + dport;
+
+/** Whether a rule is only `-d X/32 -p tcp|udp [--dport N] [-m comment]` (indexable). */
+function indexable(r: Rule): number | undefined {
+  if (r.src !== undefined || r.inIface !== undefined || r.outIface !== undefined) return undefined;
+  if (r.dst === undefined || r.dst.invert || r.dst.prefixLen !== 32) return undefined;
+  if (r.proto === undefined || r.proto.invert || (r.proto.num !== 6 && r.proto.num !== 17)) return undefined;
+  let dport: number | undefined;
+  for (const m of r.matches) {
+    if (m.kind === 'comment') continue;
+    if ((m.kind === 'tcp' || m.kind === 'udp') && m.sport === undefined && (m.kind !== 'tcp' || m.tcpFlags === undefined) && m.dport !== undefined && !m.dport.invert && m.dport.min === m.dport.max) {
+      if (dport !== undefined) return undefined;
+      dport = m.dport.min;
+      continue;
+    }
+    return undefined;
+  }
+  if (dport === undefined) return undefined;
+  return key(r.dst.addr, r.proto.num, dport);
+}
+
+/** Runs shorter than this are evaluated linearly (a Map probe costs more). */
+const MIN_RUN = 8;
+
+function compileChain(chain: Chain): CompiledChain {
+  const runAt = new Map<number, Run>();
+  const rules = chain.rules;
+  let i = 0;
+  while (i < rules.length) {
+    if (indexable(rules[i] as Rule) === undefined) {
+      i++;
+      continue;
+    }
+    let j = i;
+    const index = new Map<number, number>();
+    while (j < rules.length) {
+      const k = indexable(rules[j] as Rule);
+      if (k === undefined) break;
+      if (!index.has(k)) index.set(k, j);
+      j++;
+    }
+    if (j - i >= MIN_RUN) runAt.set(i, { start: i, end: j, index });
+    i = j;
+  }
+  return { chain, rules, runAt };
+}
+
+/** Per-namespace state of `-m recent` lists: name → masked address → hit times. */
+export type RecentTables = Map<string, Map<number, number[]>>;
+
+export class TableEvaluator {
+  private compiled = new Map<string, CompiledChain>();
+  private compiledGen = -1;
+  private readonly nth = new WeakMap<Match, number>();
+
+  constructor(private readonly recent: RecentTables) {}
+
+  private chainOf(table: Table, name: string, gen: number): CompiledChain | undefined {
+    if (gen !== this.compiledGen) {
+      this.compiled = new Map();
+      this.compiledGen = gen;
+    }
+    const k = `${table.name}/${name}`;
+    let c = this.compiled.get(k);
+    if (c === undefined) {
+      const chain = table.chains.get(name);
+      if (chain === undefined) return undefined;
+      c = compileChain(chain);
+      this.compiled.set(k, c);
+    }
+    return c;
+  }
+
+  evaluate(table: Table, gen: number, hookChain: string, pkt: Packet, ctx: EvalContext): EvalResult {
+    const b = pkt.buf;
+    const o = pkt.off;
+    const hl = ((b[o] as number) & 0x0f) * 4;
+    const proto = b[o + 9] as number;
+    const fragOff = readU16(b, o + 6) & 0x1fff;
+    const hasPorts = (proto === 6 || proto === 17) && fragOff === 0 && pkt.len >= hl + 4;
+    const dst = readU32(b, o + 16);
+    const dport = hasPorts ? readU16(b, o + hl + 2) : -1;
+    const stack: Array<{ c: CompiledChain; i: number }> = [];
+    let cur = this.chainOf(table, hookChain, gen) as CompiledChain;
+    let i = 0;
+    let evaluated = 0;
+    const name = table.name;
+    for (;;) {
+      if (i >= cur.rules.length) {
+        if (isBuiltin(name, cur.chain.name)) {
+          const policy = cur.chain.policy ?? 'ACCEPT';
+          cur.chain.packets++;
+          cur.chain.bytes += pkt.len;
+          ctx.onRuleHit?.(name, cur.chain.name, 0, policy);
+          return { verdict: policy, chain: cur.chain.name, rule: 0, rulesEvaluated: evaluated };
+        }
+        const back = stack.pop();
+        if (back === undefined) return { verdict: 'ACCEPT', chain: cur.chain.name, rule: 0, rulesEvaluated: evaluated };
+        cur = back.c;
+        i = back.i;
+        continue;
+      }
+      const run = cur.runAt.get(i);
+      if (run !== undefined) {
+        const hit = hasPorts ? run.index.get(key(dst, proto, dport)) : undefined;
+        if (hit === undefined) {
+          evaluated += run.end - run.start;
+          i = run.end;
+          continue;
+        }
+        evaluated += hit - run.start + 1;
+        i = hit;
+      } else {
+        evaluated++;
+        if (!this.matches(cur.rules[i] as Rule, pkt, ctx, b, o, hl, proto, hasPorts)) {
+          i++;
+          continue;
+        }
+      }
+      const r = cur.rules[i] as Rule;
+      r.packets++;
+      r.bytes += pkt.len;
+      const t = r.target;
+      const ruleNum = i + 1;
+      ctx.onRuleHit?.(name, cur.chain.name, ruleNum, t.kind === 'jump' || t.kind === 'goto' ? t.chain : t.kind);
+      switch (t.kind) {
+        case 'ACCEPT':
+        case 'DROP':
+          return { verdict: t.kind, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+        case 'REJECT':
+          return { verdict: 'DROP', rejectWith: t.with, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+        case 'RETURN': {
+          const back = stack.pop();
+          if (back === undefined) {
+            // RETURN in a built-in chain: the policy decides.
+            const policy = cur.chain.policy ?? 'ACCEPT';
+            return { verdict: policy, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+          }
+          cur = back.c;
+          i = back.i;
+          continue;
+        }
+        case 'jump':
+        case 'goto': {
+          const next = this.chainOf(table, t.chain, gen);
+          if (next === undefined) return { verdict: 'DROP', chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+          if (t.kind === 'jump') stack.push({ c: cur, i: i + 1 });
+          cur = next;
+          i = 0;
+          continue;
+        }
+        case 'DNAT':
+        case 'SNAT': {
+          const nat: NatRequest = {
+            kind: t.kind, addrMin: t.addrMin, addrMax: t.addrMax, ...(t.portMin !== undefined ? { portMin: t.portMin, portMax: t.portMax ?? t.portMin } : {}),
+            random: t.random, randomFully: t.randomFully, persistent: t.persistent,
+          };
+          return { verdict: 'ACCEPT', nat, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+        }
+        case 'MASQUERADE':
+        case 'REDIRECT': {
+          const nat: NatRequest = { kind: t.kind, ...(t.portMin !== undefined ? { portMin: t.portMin, portMax: t.portMax ?? t.portMin } : {}), random: t.random, randomFully: t.kind === 'MASQUERADE' && t.randomFully };
+          return { verdict: 'ACCEPT', nat, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+        }
+        case 'MARK':
+          pkt.mark = ((pkt.mark & ~t.mask) ^ t.value) >>> 0;
+          i++;
+          continue;
+        default:
+          // LOG, TRACE, NOTRACK and rules without a target continue with the next rule.
+          i++;
+          continue;
+      }
+    }
+  }
+
+  private matches(r: Rule, pkt: Packet, ctx: EvalContext, b: Uint8Array, o: number, hl: number, proto: number, hasPorts: boolean): boolean {
+    if (r.src !== undefined) {
+      const m = maskOf(r.src.prefixLen);
+      if ((((readU32(b, o + 12) & m) >>> 0) === r.src.addr) === r.src.invert) return false;
+    }
+    if (r.dst !== undefined) {
+      const m = maskOf(r.dst.prefixLen);
+      if ((((readU32(b, o + 16) & m) >>> 0) === r.dst.addr) === r.dst.invert) return false;
+    }
+    if (r.inIface !== undefined && ifaceMatches(r.inIface.name, ctx.inDev) === r.inIface.invert) return false;
+    if (r.outIface !== undefined && ifaceMatches(r.outIface.name, ctx.outDev) === r.outIface.invert) return false;
+    if (r.proto !== undefined && r.proto.num !== 0 && (proto === r.proto.num) === r.proto.invert) return false;
+    for (const m of r.matches) if (!this.match(m, pkt, ctx, b, o, hl, proto, hasPorts)) return false;
+    return true;
+  }
+
+  private match(m: Match, pkt: Packet, ctx: EvalContext, b: Uint8Array, o: number, hl: number, proto: number, hasPorts: boolean): boolean {
+    switch (m.kind) {
+      case 'comment':
+        return true;
+      case 'tcp':
+      case 'udp': {
+        if (!hasPorts) return false;
+        const sp = readU16(b, o + hl);
+        const dp = readU16(b, o + hl + 2);
+        if (m.sport !== undefined && (sp >= m.sport.min && sp <= m.sport.max) === m.sport.invert) return false;
+        if (m.dport !== undefined && (dp >= m.dport.min && dp <= m.dport.max) === m.dport.invert) return false;
+        if (m.kind === 'tcp' && m.tcpFlags !== undefined) {
+          if (pkt.len < hl + 14) return false;
+          const flags = b[o + hl + 13] as number;
+          if (((flags & m.tcpFlags.mask) === m.tcpFlags.cmp) === m.tcpFlags.invert) return false;
+        }
+        return true;
+      }
+      case 'icmp': {
+        if (proto !== 1 || pkt.len < hl + 2) return false;
+        const ok = m.type === 255 || (b[o + hl] === m.type && (m.code === undefined || b[o + hl + 1] === m.code));
+        return ok !== m.invert;
+      }
+      case 'multiport': {
+        if (!hasPorts) return false;
+        const sp = readU16(b, o + hl);
+        const dp = readU16(b, o + hl + 2);
+        const inRange = (p: number): boolean => m.ports.some(([a, z]) => p >= a && p <= z);
+        const ok = m.dir === 'dports' ? inRange(dp) : m.dir === 'sports' ? inRange(sp) : inRange(sp) || inRange(dp);
+        return ok !== m.invert;
+      }
+      case 'mark':
+        return (((pkt.mark & m.mask) >>> 0) === m.value) !== m.invert;
+      case 'addrtype': {
+        if (m.src !== undefined && (ctx.addrType(readU32(b, o + 12)) === m.src.type) === m.src.invert) return false;
+        if (m.dst !== undefined && (ctx.addrType(readU32(b, o + 16)) === m.dst.type) === m.dst.invert) return false;
+        return true;
+      }
+      case 'conntrack':
+      case 'state':
+        return ((ctx.ctState & m.states) !== 0) !== m.invert;
+      case 'statistic': {
+        if (m.mode === 'random') return ((ctx.rng.nextU32() & 0x7fffffff) < m.probability) !== m.invert;
+        const n = this.nth.get(m) ?? 0;
+        this.nth.set(m, (n + 1) % m.every);
+        return (n === m.packet) !== m.invert;
+      }
+      case 'recent':
+        return this.recentMatch(m, b, o, ctx) !== m.invert;
+      case 'set':
+        return (ctx.ipsets !== undefined && ctx.ipsets.test(m.name, pkt, m.dirs)) !== m.invert;
+      case 'physdev': {
+        if (m.isBridged === true && ctx.physOut === undefined) return false;
+        if (m.isIn === true && ctx.physIn === undefined) return false;
+        if (m.isOut === true && ctx.physOut === undefined) return false;
+        if (m.in !== undefined && ifaceMatches(m.in.name, ctx.physIn) === m.in.invert) return false;
+        if (m.out !== undefined && ifaceMatches(m.out.name, ctx.physOut) === m.out.invert) return false;
+        return true;
+      }
+    }
+  }
+
+  /** xt_recent: lists keyed by masked source (or destination) address, hit times on the virtual clock. */
+  private recentMatch(m: Extract<Match, { kind: 'recent' }>, b: Uint8Array, o: number, ctx: EvalContext): boolean {
+    const addr = (readU32(b, o + (m.side === 'rsource' ? 12 : 16)) & m.mask) >>> 0;
+    let list = this.recent.get(m.name);
+    if (list === undefined) {
+      list = new Map();
+      this.recent.set(m.name, list);
+    }
+    const now = ctx.now;
+    if (m.action === 'set') {
+      const hits = list.get(addr) ?? [];
+      hits.push(now);
+      if (hits.length > 20) hits.shift(); // ip_pkt_list_tot default 20
+      list.set(addr, hits);
+      return true;
+    }
+    const hits = list.get(addr);
+    if (hits === undefined) return false;
+    if (m.action === 'remove') {
+      list.delete(addr);
+      return true;
+    }
+    const window = m.seconds !== undefined ? m.seconds * 1e9 : undefined;
+    if (m.reap === true && window !== undefined) {
+      const kept = hits.filter((t) => now - t <= window);
+      if (kept.length === 0) list.delete(addr);
+      else list.set(addr, kept);
+    }
+    const recent = window === undefined ? hits.length : hits.filter((t) => now - t <= window).length;
+    const ok = recent >= (m.hitcount ?? 1) && recent > 0;
+    if (ok && m.action === 'update') hits.push(now);
+    return ok;
+  }
+}
+
+/** `-i eth+` matches any name starting with `eth`; an absent device never matches a name. */
+function ifaceMatches(pattern: string, dev: string | undefined): boolean {
+  if (dev === undefined) return false;
+  return pattern.endsWith('+') ? dev.startsWith(pattern.slice(0, -1)) : dev === pattern;
+}
+
+export type { TableName };

@@ -1,0 +1,113 @@
+/**
+ * iptables rules as data (the kernel's view of an xtables ruleset): tables, chains,
+ * policies, counters, and rules made of the core match fields, match modules and a
+ * target. Modules keep their parsed options in the canonical form the kernel
+ * stores (e.g. a statistic probability as the 31-bit fixed-point value xt_statistic
+ * keeps, MARK variants as value/mask), so rendering reproduces what `iptables-save`
+ * prints after an `iptables-restore`, not what was typed.
+ */
+import type { Ipv4Addr } from '../../wire/addr.ts';
+import type { TableName } from '../eval-types.ts';
+
+export type { TableName };
+
+export const TABLE_CHAINS: Record<TableName, readonly string[]> = {
+  raw: ['PREROUTING', 'OUTPUT'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+export interface AddrMatch {
+  readonly addr: Ipv4Addr;
+  readonly prefixLen: number;
+  readonly invert: boolean;
+}
+
+export interface IfaceMatch {
+  /** Interface name; a trailing `+` matches any suffix. */
+  readonly name: string;
+  readonly invert: boolean;
+}
+
+export interface PortRange {
+  readonly min: number;
+  readonly max: number;
+  readonly invert: boolean;
+}
+
+export type Match =
+  | { readonly kind: 'comment'; readonly comment: string }
+  | { readonly kind: 'tcp' | 'udp'; readonly sport?: PortRange; readonly dport?: PortRange; readonly tcpFlags?: { mask: number; cmp: number; invert: boolean } }
+  | { readonly kind: 'icmp'; readonly type: number; readonly code?: number; readonly typeName?: string; readonly invert: boolean }
+  | { readonly kind: 'multiport'; readonly dir: 'dports' | 'sports' | 'ports'; readonly ports: readonly (readonly [number, number])[]; readonly invert: boolean }
+  | { readonly kind: 'mark'; readonly value: number; readonly mask: number; readonly invert: boolean }
+  | { readonly kind: 'addrtype'; readonly src?: { type: string; invert: boolean }; readonly dst?: { type: string; invert: boolean }; readonly limitIfaceIn?: boolean; readonly limitIfaceOut?: boolean }
+  | { readonly kind: 'conntrack'; readonly states: number; readonly invert: boolean; readonly names: readonly string[] }
+  | { readonly kind: 'state'; readonly states: number; readonly invert: boolean; readonly names: readonly string[] }
+  | { readonly kind: 'statistic'; readonly mode: 'random'; readonly probability: number; readonly invert: boolean }
+  | { readonly kind: 'statistic'; readonly mode: 'nth'; readonly every: number; readonly packet: number; readonly invert: boolean }
+  | {
+      readonly kind: 'recent';
+      readonly action: 'set' | 'rcheck' | 'update' | 'remove';
+      readonly name: string;
+      readonly seconds?: number;
+      readonly hitcount?: number;
+      readonly reap: boolean;
+      readonly rttl: boolean;
+      readonly mask: Ipv4Addr;
+      readonly side: 'rsource' | 'rdest';
+      readonly invert: boolean;
+    }
+  | { readonly kind: 'set'; readonly name: string; readonly dirs: readonly ('src' | 'dst')[]; readonly invert: boolean }
+  | { readonly kind: 'physdev'; readonly in?: IfaceMatch; readonly out?: IfaceMatch; readonly isBridged?: boolean; readonly isIn?: boolean; readonly isOut?: boolean };
+
+export type Target =
+  | { readonly kind: 'ACCEPT' | 'DROP' | 'RETURN' }
+  | { readonly kind: 'jump' | 'goto'; readonly chain: string }
+  | { readonly kind: 'REJECT'; readonly with: string }
+  | { readonly kind: 'DNAT' | 'SNAT'; readonly addrMin: Ipv4Addr; readonly addrMax: Ipv4Addr; readonly portMin?: number; readonly portMax?: number; readonly random: boolean; readonly randomFully: boolean; readonly persistent: boolean; readonly text: string }
+  | { readonly kind: 'MASQUERADE'; readonly portMin?: number; readonly portMax?: number; readonly random: boolean; readonly randomFully: boolean }
+  | { readonly kind: 'REDIRECT'; readonly portMin?: number; readonly portMax?: number; readonly random: boolean }
+  | { readonly kind: 'MARK'; readonly value: number; readonly mask: number; readonly op: 'xset' | 'and' | 'or' | 'xor' }
+  | { readonly kind: 'LOG'; readonly prefix?: string; readonly level?: string }
+  | { readonly kind: 'TRACE' }
+  | { readonly kind: 'NOTRACK' }
+  | { readonly kind: 'none' };
+
+export interface Rule {
+  readonly src?: AddrMatch;
+  readonly dst?: AddrMatch;
+  readonly inIface?: IfaceMatch;
+  readonly outIface?: IfaceMatch;
+  /** IP protocol number (0 = any), with its name as written for rendering. */
+  readonly proto?: { readonly num: number; readonly name: string; readonly invert: boolean };
+  readonly matches: readonly Match[];
+  readonly target: Target;
+  packets: number;
+  bytes: number;
+}
+
+export interface Chain {
+  readonly name: string;
+  /** Built-in chains have a policy; user chains do not. */
+  policy: 'ACCEPT' | 'DROP' | undefined;
+  packets: number;
+  bytes: number;
+  rules: Rule[];
+}
+
+export interface Table {
+  readonly name: TableName;
+  readonly chains: Map<string, Chain>;
+}
+
+export function isBuiltin(table: TableName, chain: string): boolean {
+  return TABLE_CHAINS[table].includes(chain);
+}
+
+export function newTable(name: TableName): Table {
+  const chains = new Map<string, Chain>();
+  for (const c of TABLE_CHAINS[name]) chains.set(c, { name: c, policy: 'ACCEPT', packets: 0, bytes: 0, rules: [] });
+  return { name, chains };
+}
