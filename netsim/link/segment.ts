@@ -81,6 +81,10 @@ export class Segment {
 
   /** Carry a frame sent by `from` to its destination port(s). */
   carry(from: EtherDevice, pkt: Packet): void {
+    // Another host: no conntrack state or mark crosses the wire.
+    pkt.ct = undefined;
+    pkt.ctInfo = 0;
+    pkt.mark = 0;
     const clock = this.sim.clock;
     const now = clock.now();
     const latency = from.link.latencyNs ?? this.props.latencyNs;

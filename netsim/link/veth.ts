@@ -20,6 +20,12 @@ export class VethDevice extends NetDevice {
   }
 
   protected xmit(pkt: Packet): void {
+    if (this.peer.owner !== this.owner) {
+      // skb_scrub_packet: crossing into another namespace drops conntrack state and the mark.
+      pkt.ct = undefined;
+      pkt.ctInfo = 0;
+      pkt.mark = 0;
+    }
     this.sim.enqueue(this.peer, pkt);
   }
 }

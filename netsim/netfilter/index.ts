@@ -1,0 +1,22 @@
+/**
+ * netsim/netfilter — the kernel half of service proxying: iptables tables and
+ * chains (iptables/), connection tracking (conntrack.ts) and NAT, joined into the
+ * NetfilterHooks the stack calls (netfilter-stack.ts).
+ *
+ * Contract: rules arrive as iptables-restore text and are printed back as the real
+ * iptables-save prints them; a packet's verdict costs close to O(1) in the number of
+ * kube-proxy services (indexed dispatch) while traces name every rule a kernel would
+ * have matched; NAT is decided on a connection's first packet and replayed from
+ * conntrack for every later packet in both directions.
+ *
+ * Not modelled yet: ipset and IPVS (interfaces in eval-types.ts), ip6tables,
+ * ebtables/arptables, nftables syntax, conntrack helpers and expectations, TCP
+ * window tracking.
+ */
+export * from './eval-types.ts';
+export * from './iptables/iptables.ts';
+export * from './iptables/errors.ts';
+export * from './iptables/model.ts';
+export * from './iptables/render.ts';
+export * from './conntrack.ts';
+export * from './netfilter-stack.ts';
