@@ -21,21 +21,33 @@ import type { EvalContext, EvalResult, NatRequest } from '../eval-types.ts';
 interface Run {
   readonly start: number;
   readonly end: number;
-  /** key(dst, proto, dport) → index of the first rule in the run with that key. */
-  readonly index: Map<number, number>;
+  /**
+   * Destination (as a signed 32-bit integer, so V8 keys it as a small integer) →
+   * flat pairs [protoPort, ruleIndex, …]: the first rule of the run for each port.
+   */
+  readonly index: Map<number, number[]>;
 }
 
 interface CompiledChain {
   readonly chain: Chain;
   readonly rules: readonly Rule[];
-  /** runAt[i] is the run that starts at rule i (only for run starts). */
-  readonly runAt: ReadonlyMap<number, Run>;
+  /** runAt[i] is the run that starts at rule i (undefined elsewhere). */
+  readonly runAt: ReadonlyArray<Run | undefined>;
+  /** For jump/goto rules, the compiled target chain (resolved on first use). */
+  readonly jumps: Array<CompiledChain | undefined>;
 }
 
-const key = (dst: number, proto: number, dport: number): number => dst * 131072 + (proto === 6 ? 0 : 65536) + dport;
+const protoPort = (proto: number, dport: number): number => (proto === 6 ? 0 : 65536) + dport;
 
-/** Whether a rule is only `-d X/32 -p tcp|udp [--dport N] [-m comment]` (indexable). */
-function indexable(r: Rule): number | undefined {
+function runLookup(run: Run, dst: number, pp: number): number | undefined {
+  const list = run.index.get(dst | 0);
+  if (list === undefined) return undefined;
+  for (let k = 0; k < list.length; k += 2) if (list[k] === pp) return list[k + 1];
+  return undefined;
+}
+
+/** For a rule that is only `-d X/32 -p tcp|udp --dport N [-m comment]`: [dst, protoPort]; else undefined. */
+function indexable(r: Rule): [number, number] | undefined {
   if (r.src !== undefined || r.inIface !== undefined || r.outIface !== undefined) return undefined;
   if (r.dst === undefined || r.dst.invert || r.dst.prefixLen !== 32) return undefined;
   if (r.proto === undefined || r.proto.invert || (r.proto.num !== 6 && r.proto.num !== 17)) return undefined;
@@ -50,15 +62,15 @@ function indexable(r: Rule): number | undefined {
     return undefined;
   }
   if (dport === undefined) return undefined;
-  return key(r.dst.addr, r.proto.num, dport);
+  return [r.dst.addr | 0, protoPort(r.proto.num, dport)];
 }
 
 /** Runs shorter than this are evaluated linearly (a Map probe costs more). */
 const MIN_RUN = 8;
 
-function compileChain(chain: Chain): CompiledChain {
-  const runAt = new Map<number, Run>();
+function compileChain(chain: Chain, minRun: number): CompiledChain {
   const rules = chain.rules;
+  const runAt: Array<Run | undefined> = new Array(rules.length).fill(undefined);
   let i = 0;
   while (i < rules.length) {
     if (indexable(rules[i] as Rule) === undefined) {
@@ -66,17 +78,24 @@ function compileChain(chain: Chain): CompiledChain {
       continue;
     }
     let j = i;
-    const index = new Map<number, number>();
+    const index = new Map<number, number[]>();
     while (j < rules.length) {
       const k = indexable(rules[j] as Rule);
       if (k === undefined) break;
-      if (!index.has(k)) index.set(k, j);
+      let list = index.get(k[0]);
+      if (list === undefined) {
+        list = [];
+        index.set(k[0], list);
+      }
+      let seen = false;
+      for (let x = 0; x < list.length; x += 2) if (list[x] === k[1]) seen = true;
+      if (!seen) list.push(k[1], j);
       j++;
     }
-    if (j - i >= MIN_RUN) runAt.set(i, { start: i, end: j, index });
+    if (j - i >= minRun) runAt[i] = { start: i, end: j, index };
     i = j;
   }
-  return { chain, rules, runAt };
+  return { chain, rules, runAt, jumps: new Array(rules.length).fill(undefined) };
 }
 
 /** Per-namespace state of `-m recent` lists: name → masked address → hit times. */
@@ -86,8 +105,12 @@ export class TableEvaluator {
   private compiled = new Map<string, CompiledChain>();
   private compiledGen = -1;
   private readonly nth = new WeakMap<Match, number>();
+  // Return stack reused across evaluations (no allocation per packet).
+  private readonly stackChains: CompiledChain[] = [];
+  private readonly stackIdx: number[] = [];
 
-  constructor(private readonly recent: RecentTables) {}
+  /** `minRun`: shortest run of indexable rules worth a lookup (Infinity disables indexing). */
+  constructor(private readonly recent: RecentTables, private readonly minRun: number = MIN_RUN) {}
 
   private chainOf(table: Table, name: string, gen: number): CompiledChain | undefined {
     if (gen !== this.compiledGen) {
@@ -99,7 +122,7 @@ export class TableEvaluator {
     if (c === undefined) {
       const chain = table.chains.get(name);
       if (chain === undefined) return undefined;
-      c = compileChain(chain);
+      c = compileChain(chain, this.minRun);
       this.compiled.set(k, c);
     }
     return c;
@@ -113,8 +136,10 @@ export class TableEvaluator {
     const fragOff = readU16(b, o + 6) & 0x1fff;
     const hasPorts = (proto === 6 || proto === 17) && fragOff === 0 && pkt.len >= hl + 4;
     const dst = readU32(b, o + 16);
-    const dport = hasPorts ? readU16(b, o + hl + 2) : -1;
-    const stack: Array<{ c: CompiledChain; i: number }> = [];
+    const pp = hasPorts ? protoPort(proto, readU16(b, o + hl + 2)) : -1;
+    let depth = 0;
+    const stackChains = this.stackChains;
+    const stackIdx = this.stackIdx;
     let cur = this.chainOf(table, hookChain, gen) as CompiledChain;
     let i = 0;
     let evaluated = 0;
@@ -128,15 +153,15 @@ export class TableEvaluator {
           ctx.onRuleHit?.(name, cur.chain.name, 0, policy);
           return { verdict: policy, chain: cur.chain.name, rule: 0, rulesEvaluated: evaluated };
         }
-        const back = stack.pop();
-        if (back === undefined) return { verdict: 'ACCEPT', chain: cur.chain.name, rule: 0, rulesEvaluated: evaluated };
-        cur = back.c;
-        i = back.i;
+        if (depth === 0) return { verdict: 'ACCEPT', chain: cur.chain.name, rule: 0, rulesEvaluated: evaluated };
+        depth--;
+        cur = stackChains[depth] as CompiledChain;
+        i = stackIdx[depth] as number;
         continue;
       }
-      const run = cur.runAt.get(i);
+      const run = cur.runAt[i];
       if (run !== undefined) {
-        const hit = hasPorts ? run.index.get(key(dst, proto, dport)) : undefined;
+        const hit = hasPorts ? runLookup(run, dst, pp) : undefined;
         if (hit === undefined) {
           evaluated += run.end - run.start;
           i = run.end;
@@ -164,21 +189,29 @@ export class TableEvaluator {
         case 'REJECT':
           return { verdict: 'DROP', rejectWith: t.with, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
         case 'RETURN': {
-          const back = stack.pop();
-          if (back === undefined) {
+          if (depth === 0) {
             // RETURN in a built-in chain: the policy decides.
             const policy = cur.chain.policy ?? 'ACCEPT';
             return { verdict: policy, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
           }
-          cur = back.c;
-          i = back.i;
+          depth--;
+          cur = stackChains[depth] as CompiledChain;
+          i = stackIdx[depth] as number;
           continue;
         }
         case 'jump':
         case 'goto': {
-          const next = this.chainOf(table, t.chain, gen);
-          if (next === undefined) return { verdict: 'DROP', chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
-          if (t.kind === 'jump') stack.push({ c: cur, i: i + 1 });
+          let next = cur.jumps[i];
+          if (next === undefined) {
+            next = this.chainOf(table, t.chain, gen);
+            if (next === undefined) return { verdict: 'DROP', chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+            cur.jumps[i] = next;
+          }
+          if (t.kind === 'jump') {
+            stackChains[depth] = cur;
+            stackIdx[depth] = i + 1;
+            depth++;
+          }
           cur = next;
           i = 0;
           continue;

@@ -69,7 +69,12 @@ export class Iptables {
   generation = 0;
   /** `-m recent` lists (/proc/net/xt_recent/NAME), kept across restores like the kernel's. */
   readonly recent: RecentTables = new Map();
-  private readonly evaluator = new TableEvaluator(this.recent);
+  private readonly evaluator: TableEvaluator;
+
+  /** `indexMinRun`: see TableEvaluator (tests compare indexed and linear evaluation with it). */
+  constructor(opts: { indexMinRun?: number } = {}) {
+    this.evaluator = new TableEvaluator(this.recent, opts.indexMinRun);
+  }
 
   /**
    * Evaluate `table` for a packet at `ctx.hook` (IPv4 header at pkt.off). A table that
