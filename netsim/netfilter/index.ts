@@ -18,5 +18,6 @@ export * from './iptables/iptables.ts';
 export * from './iptables/errors.ts';
 export * from './iptables/model.ts';
 export * from './iptables/render.ts';
+export * from './iptables/render-list.ts';
 export * from './conntrack.ts';
 export * from './netfilter-stack.ts';

@@ -112,3 +112,11 @@ test('property: any text, or any mutation of a real ruleset, restores or fails w
     assert.equal(again.save(), saved);
   }), { numRuns: 300 });
 });
+
+test('iptables -L -n -v listings match the real tool', () => {
+  for (const [file, tables] of [['mixed', ['nat', 'filter']], ['canonical', ['nat', 'mangle']]] as const) {
+    const ipt = new Iptables();
+    ipt.restore(golden(`${file}.rules`));
+    for (const t of tables) assert.equal(ipt.list(t), golden(`${file}.${t}.list`), `${file} -t ${t}`);
+  }
+});

@@ -17,6 +17,7 @@ import { IptablesError } from './errors.ts';
 import { renderRuleSpec, renderSave, renderTable } from './render.ts';
 import type { SaveOptions } from './render.ts';
 import { TableEvaluator } from './evaluate.ts';
+import { renderList } from './render-list.ts';
 import type { RecentTables } from './evaluate.ts';
 import type { Packet } from '../../packet/packet.ts';
 import type { EvalContext, EvalResult } from '../eval-types.ts';
@@ -260,6 +261,11 @@ export class Iptables {
   save(opts: SaveOptions & { table?: TableName } = {}): string {
     if (opts.table !== undefined) return this.tables.has(opts.table) ? renderTable(this.table(opts.table), opts) : '';
     return renderSave(this.tables.values(), opts);
+  }
+
+  /** `iptables -t TABLE -L -n -v`. */
+  list(table: TableName): string {
+    return renderList(this.table(table));
   }
 
   chain(table: TableName, name: string): Chain | undefined {

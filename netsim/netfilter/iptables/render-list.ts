@@ -1,0 +1,140 @@
+/**
+ * `iptables -t TABLE -L -n -v` as iptables 1.8 (nf_tables) prints it: a header per
+ * chain (policy and counters for built-ins, reference counts for user chains), the
+ * fixed column header, and per rule the counters (with K/M/G units), target,
+ * protocol number, in/out devices, source and destination, then each match's and
+ * the target's own summary in libxtables' wording.
+ */
+import type { Chain, Match, Rule, Table, Target } from './model.ts';
+import { chainOrder } from './render.ts';
+import { formatIpv4 } from '../../wire/addr.ts';
+import type { AddrMatch } from './model.ts';
+
+const HEADER = ' pkts bytes target     prot opt in     out     source               destination         ';
+
+/** xtables_print_num with FMT_KILOMEGAGIGA. */
+function num(n: number): string {
+  if (n <= 99999) return `${String(n).padStart(5)} `;
+  let v = n;
+  for (const unit of ['K', 'M', 'G', 'T']) {
+    v = Math.floor((v + 500) / 1000);
+    if (v <= 9999) return `${String(v).padStart(4)}${unit} `;
+  }
+  return `${String(v).padStart(4)}P `;
+}
+
+function addr(a: AddrMatch | undefined): string {
+  if (a === undefined) return ' 0.0.0.0/0'.padEnd(20) + ' ';
+  const text = a.prefixLen === 32 ? formatIpv4(a.addr) : `${formatIpv4(a.addr)}/${a.prefixLen}`;
+  return `${a.invert ? '!' : ' '}${text.padEnd(19)} `;
+}
+
+function ports(label: string, r: { min: number; max: number; invert: boolean } | undefined): string {
+  if (r === undefined) return '';
+  const inv = r.invert ? '!' : '';
+  return r.min === r.max ? ` ${label}:${inv}${r.min}` : ` ${label}s:${inv}${r.min}:${r.max}`;
+}
+
+function matchText(m: Match): string {
+  switch (m.kind) {
+    case 'comment': return ` /* ${m.comment} */`;
+    case 'tcp':
+    case 'udp': {
+      let s = ` ${m.kind}${ports('spt', m.sport)}${ports('dpt', m.dport)}`;
+      if (m.kind === 'tcp' && m.tcpFlags !== undefined) s += ` flags:${m.tcpFlags.invert ? '!' : ''}0x${m.tcpFlags.mask.toString(16).padStart(2, '0')}/0x${m.tcpFlags.cmp.toString(16).padStart(2, '0')}`;
+      return s;
+    }
+    case 'icmp': return m.type === 255 ? ' icmp any' : ` icmptype ${m.invert ? '!' : ''}${m.type}${m.code !== undefined ? ` code ${m.code}` : ''}`;
+    case 'multiport': return ` multiport ${m.dir} ${m.invert ? '!' : ''}${m.ports.map(([a, b]) => (a === b ? String(a) : `${a}:${b}`)).join(',')}`;
+    case 'mark': return ` mark match ${m.invert ? '! ' : ''}0x${m.value.toString(16)}${m.mask === 0xffffffff ? '' : `/0x${m.mask.toString(16)}`}`;
+    case 'addrtype': {
+      let s = ' ADDRTYPE match';
+      if (m.src !== undefined) s += ` src-type ${m.src.invert ? '!' : ''}${m.src.type}`;
+      if (m.dst !== undefined) s += ` dst-type ${m.dst.invert ? '!' : ''}${m.dst.type}`;
+      if (m.limitIfaceIn === true) s += ' limit-in';
+      if (m.limitIfaceOut === true) s += ' limit-out';
+      return s;
+    }
+    case 'conntrack': return ` ${m.invert ? '! ' : ''}ctstate ${m.names.join(',')}`;
+    case 'state': return ` ${m.invert ? '! ' : ''}state ${m.names.join(',')}`;
+    case 'statistic':
+      return m.mode === 'random'
+        ? ` statistic mode random ${m.invert ? '! ' : ''}probability ${(m.probability / 0x80000000).toFixed(11)}`
+        : ` statistic mode nth ${m.invert ? '! ' : ''}every ${m.every} packet ${m.packet}`;
+    case 'recent': {
+      const act = { set: 'SET', rcheck: 'CHECK', update: 'UPDATE', remove: 'REMOVE' }[m.action];
+      let s = ` ${m.invert ? '! ' : ''}recent: ${act}`;
+      if (m.seconds !== undefined) s += ` seconds: ${m.seconds}`;
+      if (m.reap) s += ' reap';
+      if (m.hitcount !== undefined) s += ` hit_count: ${m.hitcount}`;
+      if (m.rttl) s += ' TTL-Match';
+      s += ` name: ${m.name} side: ${m.side === 'rsource' ? 'source' : 'dest'} mask: ${formatIpv4(m.mask)}`;
+      return s;
+    }
+    case 'set': return ` ${m.invert ? '! ' : ''}match-set ${m.name} ${m.dirs.join(',')}`;
+    case 'physdev': {
+      let s = ' PHYSDEV match';
+      if (m.in !== undefined) s += ` ${m.in.invert ? '! ' : ''}--physdev-in ${m.in.name}`;
+      if (m.out !== undefined) s += ` ${m.out.invert ? '! ' : ''}--physdev-out ${m.out.name}`;
+      if (m.isIn === true) s += ' --physdev-is-in';
+      if (m.isOut === true) s += ' --physdev-is-out';
+      if (m.isBridged === true) s += ' --physdev-is-bridged';
+      return s;
+    }
+  }
+}
+
+function targetName(t: Target): string {
+  return t.kind === 'jump' || t.kind === 'goto' ? t.chain : t.kind === 'none' ? '' : t.kind;
+}
+
+function natRange(t: Extract<Target, { kind: 'DNAT' | 'SNAT' }>): string {
+  const a = t.addrMin === t.addrMax ? formatIpv4(t.addrMin) : `${formatIpv4(t.addrMin)}-${formatIpv4(t.addrMax)}`;
+  const p = t.portMin === undefined ? '' : t.portMax !== undefined && t.portMax !== t.portMin ? `:${t.portMin}-${t.portMax}` : `:${t.portMin}`;
+  return `${a}${p}`;
+}
+
+function targetText(t: Target): string {
+  switch (t.kind) {
+    case 'REJECT': return ` reject-with ${t.with}`;
+    case 'DNAT':
+    case 'SNAT': return ` to:${natRange(t)}${t.random ? ' random' : ''}${t.randomFully ? ' random-fully' : ''}${t.persistent ? ' persistent' : ''}`;
+    case 'MASQUERADE': return `${t.portMin !== undefined ? ` masq ports: ${t.portMin}${t.portMax !== undefined && t.portMax !== t.portMin ? `-${t.portMax}` : ''}` : ''}${t.random ? ' random' : ''}${t.randomFully ? ' random-fully' : ''}`;
+    case 'REDIRECT': return t.portMin !== undefined ? ` redir ports ${t.portMin}${t.portMax !== undefined && t.portMax !== t.portMin ? `-${t.portMax}` : ''}` : '';
+    case 'MARK': {
+      const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+      if (t.value === 0) return ` MARK and ${hex(~t.mask)}`;
+      if (t.value === t.mask) return ` MARK or ${hex(t.value)}`;
+      if (t.mask === 0) return ` MARK xor ${hex(t.value)}`;
+      if (t.mask === 0xffffffff) return ` MARK set ${hex(t.value)}`;
+      return ` MARK xset ${hex(t.value)}/${hex(t.mask)}`;
+    }
+    case 'LOG': return ` LOG flags 0 level ${t.level ?? '4'}${t.prefix !== undefined ? ` prefix "${t.prefix}"` : ''}`;
+    default: return '';
+  }
+}
+
+function ruleLine(r: Rule): string {
+  const target = targetName(r.target);
+  const proto = `${r.proto?.invert === true ? '!' : ' '}${String(r.proto?.num ?? 0).padEnd(4)} `;
+  // print_ifaces: " %-6s " for in and "%-6s " for out, the name prefixed with '!' when inverted.
+  const name = (i: { name: string; invert: boolean } | undefined): string => (i === undefined ? '*' : `${i.invert ? '!' : ''}${i.name}`);
+  // Fields are padded exactly as print_rule_details does, trailing spaces included.
+  return `${num(r.packets)}${num(r.bytes)}${target.padEnd(9)} ${proto}-- ${` ${name(r.inIface).padEnd(6)} `}${`${name(r.outIface).padEnd(6)} `}${addr(r.src)}${addr(r.dst)}${r.matches.map(matchText).join('')}${targetText(r.target)}`;
+}
+
+function references(t: Table, name: string): number {
+  let n = 0;
+  for (const c of t.chains.values()) for (const r of c.rules) if ((r.target.kind === 'jump' || r.target.kind === 'goto') && r.target.chain === name) n++;
+  return n;
+}
+
+function chainBlock(t: Table, c: Chain): string[] {
+  const head = c.policy !== undefined ? `Chain ${c.name} (policy ${c.policy} ${c.packets} packets, ${c.bytes} bytes)` : `Chain ${c.name} (${references(t, c.name)} references)`;
+  return [head, HEADER, ...c.rules.map(ruleLine)];
+}
+
+/** `iptables -t TABLE -L -n -v`. */
+export function renderList(t: Table): string {
+  return chainOrder(t).map((c) => chainBlock(t, c).join('\n')).join('\n\n') + '\n';
+}
