@@ -45,8 +45,18 @@ interface PacketCt {
 export class NetfilterStack implements NetfilterHooks {
   readonly iptables: Iptables;
   readonly conntrack: Conntrack;
-  ipsets: IpsetLookup | undefined = undefined;
+  private ipsetLookup: IpsetLookup | undefined = undefined;
   private readonly rng: Rng;
+
+  get ipsets(): IpsetLookup | undefined {
+    return this.ipsetLookup;
+  }
+
+  /** Attach the namespace's ipsets: `-m set` tests them and restores refuse unknown sets. */
+  set ipsets(s: IpsetLookup | undefined) {
+    this.ipsetLookup = s;
+    this.iptables.setExists = s === undefined ? undefined : (n) => s.has(n);
+  }
 
   constructor(private readonly ns: NetNamespace, opts: { iptables?: Iptables; conntrack?: Conntrack } = {}) {
     this.iptables = opts.iptables ?? new Iptables();
@@ -94,7 +104,7 @@ export class NetfilterStack implements NetfilterHooks {
       rng: this.rng,
       ctState: ct === undefined ? CT_INVALID : ct.state,
       addrType: (a) => this.addrType(a),
-      ipsets: this.ipsets,
+      ipsets: this.ipsetLookup,
       ...(this.ns.sim.tracer.enabled ? { onRuleHit: (t: TableName, chain: string, rule: number, target: string) => this.traceRule(pkt, hook, t, chain, rule, target) } : {}),
     };
   }

@@ -68,6 +68,8 @@ export class Iptables {
   private readonly tables = new Map<TableName, Table>();
   /** Bumped on every change; evaluators recompile when it moves. */
   generation = 0;
+  /** Whether an ipset exists; rules naming a missing set are refused, as the kernel does. */
+  setExists: ((name: string) => boolean) | undefined = undefined;
   /** `-m recent` lists (/proc/net/xt_recent/NAME), kept across restores like the kernel's. */
   readonly recent: RecentTables = new Map();
   private readonly evaluator: TableEvaluator;
@@ -177,6 +179,9 @@ export class Iptables {
     const rule = (from: number): Rule => {
       const c = need();
       const r = parseRuleSpec(args.slice(from), userChain, line);
+      for (const m of r.matches) {
+        if (m.kind === 'set' && this.setExists !== undefined && !this.setExists(m.name)) throw new IptablesError('IPT_NO_SET', `Set ${m.name} doesn't exist.`, line);
+      }
       const bad = targetAllowed(t.name, c.name, r.target);
       if (bad !== undefined) throw new IptablesError('IPT_TARGET_NOT_ALLOWED', `RULE_APPEND failed (Invalid argument): rule in chain ${c.name}: ${bad}`, line);
       if (counters !== undefined) {

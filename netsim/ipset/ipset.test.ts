@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Ipsets, IpsetError } from './ipset.ts';
+import { Packet } from '../packet/packet.ts';
+import { buildIpv4Tcp } from '../wire/build.ts';
+import { parseIpv4 } from '../wire/addr.ts';
+import { Iptables } from '../netfilter/iptables/iptables.ts';
+import { IptablesError } from '../netfilter/iptables/errors.ts';
+import { Rng } from '../time/rng.ts';
+import { CT_NEW } from '../netfilter/eval-types.ts';
+
+function tcp(src: string, dst: string, sport: number, dport: number): Packet {
+  const b = buildIpv4Tcp({ src: parseIpv4(src), dst: parseIpv4(dst) }, { srcPort: sport, dstPort: dport, seq: 0, ack: 0, flags: 2, window: 1 }, new Uint8Array(0));
+  return new Packet(1, b, 0, b.length);
+}
+
+const kubeIpvsSets = [
+  'create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536',
+  'create KUBE-LOOP-BACK hash:ip,port,ip family inet hashsize 1024 maxelem 65536',
+  'create KUBE-NODE-PORT-TCP bitmap:port range 0-65535',
+  'create KUBE-NODE-PORT-LOCAL-SCTP-HASH hash:ip,port family inet hashsize 1024 maxelem 65536',
+  'create KUBE-LOAD-BALANCER-SOURCE-CIDR hash:ip,port,net family inet hashsize 1024 maxelem 65536',
+  'add KUBE-CLUSTER-IP 10.96.0.10,tcp:80',
+  'add KUBE-LOOP-BACK 10.244.1.5,tcp:8080,10.244.1.5',
+  'add KUBE-NODE-PORT-TCP 30000',
+  'add KUBE-LOAD-BALANCER-SOURCE-CIDR 203.0.113.7,tcp:80,198.51.100.0/24',
+  '',
+].join('\n');
+
+test('kube-proxy IPVS-mode sets: restore, membership by direction flags, save round trip', () => {
+  const s = new Ipsets();
+  s.restore(kubeIpvsSets);
+  assert.equal(s.test('KUBE-CLUSTER-IP', tcp('10.244.1.2', '10.96.0.10', 4000, 80), ['dst', 'dst']), true);
+  assert.equal(s.test('KUBE-CLUSTER-IP', tcp('10.244.1.2', '10.96.0.10', 4000, 81), ['dst', 'dst']), false);
+  assert.equal(s.test('KUBE-LOOP-BACK', tcp('10.244.1.5', '10.244.1.5', 4000, 8080), ['dst', 'dst', 'src']), true);
+  assert.equal(s.test('KUBE-LOOP-BACK', tcp('10.244.1.6', '10.244.1.5', 4000, 8080), ['dst', 'dst', 'src']), false);
+  assert.equal(s.test('KUBE-NODE-PORT-TCP', tcp('1.2.3.4', '192.168.50.11', 4000, 30000), ['dst']), true);
+  assert.equal(s.test('KUBE-LOAD-BALANCER-SOURCE-CIDR', tcp('198.51.100.9', '203.0.113.7', 4000, 80), ['dst', 'dst', 'src']), true);
+  assert.equal(s.test('KUBE-LOAD-BALANCER-SOURCE-CIDR', tcp('198.51.101.9', '203.0.113.7', 4000, 80), ['dst', 'dst', 'src']), false);
+  const again = new Ipsets();
+  again.restore(s.save());
+  assert.equal(again.save(), s.save());
+  assert.match(s.list('KUBE-CLUSTER-IP'), /^Name: KUBE-CLUSTER-IP\nType: hash:ip,port\nRevision: 7\nHeader: family inet hashsize 1024 maxelem 65536\nReferences: 0\nNumber of entries: 1\nMembers:\n10\.96\.0\.10,tcp:80\n$/);
+});
+
+test('-m set in iptables: rules match through the sets; restoring a rule naming a missing set fails', () => {
+  const sets = new Ipsets();
+  sets.restore(kubeIpvsSets);
+  const ipt = new Iptables();
+  ipt.setExists = (n) => sets.has(n);
+  ipt.restore('*nat\n:KUBE-MARK-MASQ - [0:0]\n-A PREROUTING ! -s 10.244.0.0/16 -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ\n-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000\nCOMMIT\n');
+  const ctx = { hook: 'PREROUTING' as const, inDev: 'eth0', outDev: undefined, now: 0, rng: new Rng(1), ctState: CT_NEW, addrType: () => 'UNICAST' as const, ipsets: sets };
+  const outside = tcp('192.168.50.99', '10.96.0.10', 1, 80);
+  ipt.evaluate('nat', outside, ctx);
+  assert.equal(outside.mark, 0x4000, 'an off-cluster source reaching a ClusterIP in the set is marked');
+  const pod = tcp('10.244.1.2', '10.96.0.10', 1, 80);
+  ipt.evaluate('nat', pod, ctx);
+  assert.equal(pod.mark, 0);
+  const other = tcp('192.168.50.99', '10.96.0.11', 1, 80);
+  ipt.evaluate('nat', other, ctx);
+  assert.equal(other.mark, 0, 'not in the set');
+  assert.throws(() => ipt.restore('*nat\n-A PREROUTING -m set --match-set NOPE dst -j ACCEPT\nCOMMIT\n'), (e: unknown) => e instanceof IptablesError && e.code === 'IPT_NO_SET' && e.line === 2);
+});
+
+test('errors: codes and lines; a failed restore changes nothing', () => {
+  const s = new Ipsets();
+  s.restore('create A hash:ip\nadd A 10.0.0.1\n');
+  const before = s.save();
+  const cases: Array<[string, string]> = [
+    ['create B hash:nope', 'IPSET_BAD_TYPE'], ['add A 10.0.0.300', 'IPSET_BAD_ELEMENT'], ['add Z 1.2.3.4', 'IPSET_NO_SET'],
+    ['create A hash:ip', 'IPSET_EXISTS'], ['add A 10.0.0.1', 'IPSET_ELEMENT_EXISTS'], ['frobnicate A', 'IPSET_PARSE'],
+  ];
+  for (const [text, code] of cases) {
+    assert.throws(() => s.restore(`add A 10.0.0.9\n${text}\n`), (e: unknown) => e instanceof IpsetError && e.code === code && e.line === 2, text);
+    assert.equal(s.save(), before);
+  }
+  s.restore('add A 10.0.0.1 -exist\n');
+});
+
+test('property: random restore text gives a result or an IpsetError, never another exception', () => {
+  const words = ['create', 'add', 'del', 'flush', 'destroy', 'swap', 'A', 'B', 'hash:ip', 'hash:ip,port', 'bitmap:port', 'range', '0-100', '10.0.0.1', '10.0.0.1,tcp:80', '50', 'comment', '"x"', '-exist', '\n'];
+  fc.assert(fc.property(fc.array(fc.constantFrom(...words), { maxLength: 40 }), (ws) => {
+    const s = new Ipsets();
+    try {
+      s.restore(ws.join(' '));
+    } catch (e) {
+      assert.ok(e instanceof IpsetError, String(e));
+    }
+  }), { numRuns: 300 });
+});

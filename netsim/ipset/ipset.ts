@@ -1,0 +1,282 @@
+/**
+ * IP sets (net/netfilter/ipset): named sets that `-m set --match-set NAME dirs`
+ * tests in one lookup — what lets kube-proxy's IPVS mode keep its iptables rules
+ * constant in number. Types: hash:ip, hash:net, hash:ip,port, hash:ip,port,ip,
+ * hash:ip,port,net and bitmap:port. Commands in the `ipset restore` syntax
+ * (create/add/del/flush/destroy/swap, `-exist`), listings like `ipset list` and
+ * `ipset save`.
+ *
+ * Not modelled: timeouts and counters per element, hash sizing (reported as the
+ * defaults), IPv6 (family inet6), skbinfo.
+ */
+import type { Packet } from '../packet/packet.ts';
+import { readU16, readU32 } from '../wire/field.ts';
+import { Ipv4Cidr, formatIpv4, tryParseIpv4 } from '../wire/addr.ts';
+import type { IpsetLookup } from '../netfilter/eval-types.ts';
+
+export type SetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
+const TYPES: readonly SetType[] = ['hash:ip', 'hash:net', 'hash:ip,port', 'hash:ip,port,ip', 'hash:ip,port,net', 'bitmap:port'];
+/** Kernel revisions as ipset 7.x lists them. */
+const REVISION: Record<SetType, number> = { 'hash:ip': 6, 'hash:net': 7, 'hash:ip,port': 7, 'hash:ip,port,ip': 5, 'hash:ip,port,net': 7, 'bitmap:port': 3 };
+
+export type IpsetErrorCode = 'IPSET_PARSE' | 'IPSET_NO_SET' | 'IPSET_EXISTS' | 'IPSET_BAD_TYPE' | 'IPSET_BAD_ELEMENT' | 'IPSET_IN_USE' | 'IPSET_ELEMENT_EXISTS' | 'IPSET_NO_ELEMENT';
+
+export class IpsetError extends Error {
+  constructor(readonly code: IpsetErrorCode, readonly detail: string, readonly line?: number) {
+    super(line !== undefined ? `ipset v7.17: Error in line ${line}: ${detail}` : `ipset v7.17: ${detail}`);
+    this.name = 'IpsetError';
+  }
+}
+
+interface IpSet {
+  readonly name: string;
+  readonly type: SetType;
+  /** bitmap:port range. */
+  readonly range?: [number, number];
+  readonly comment: boolean;
+  /** Canonical element text → comment (or ''); insertion ordered. */
+  members: Map<string, string>;
+  /** Net parts of hash:net / hash:ip,port,net for lookups: prefix lengths present. */
+  prefixes: Set<number>;
+}
+
+const PROTO: Record<string, number> = { tcp: 6, udp: 17, sctp: 132, icmp: 1 };
+const PROTO_NAME: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp', 1: 'icmp' };
+
+export class Ipsets implements IpsetLookup {
+  private readonly sets = new Map<string, IpSet>();
+  /** References from iptables rules (set by the owner so `destroy` can refuse). */
+  references: (name: string) => number = () => 0;
+
+  has(name: string): boolean {
+    return this.sets.has(name);
+  }
+
+  names(): string[] {
+    return [...this.sets.keys()];
+  }
+
+  create(name: string, type: string, opts: { range?: string; comment?: boolean; exist?: boolean } = {}, line?: number): void {
+    if (!TYPES.includes(type as SetType)) throw new IpsetError('IPSET_BAD_TYPE', `Syntax error: typename '${type}' is unknown`, line);
+    if (name.length === 0 || name.length > 31) throw new IpsetError('IPSET_PARSE', `Syntax error: setname '${name}' is longer than 31 characters`, line);
+    if (this.sets.has(name)) {
+      if (opts.exist === true) return;
+      throw new IpsetError('IPSET_EXISTS', `Set cannot be created: set with the same name already exists`, line);
+    }
+    let range: [number, number] | undefined;
+    if (type === 'bitmap:port') {
+      const m = /^(\d+)-(\d+)$/.exec(opts.range ?? '');
+      if (m === null) throw new IpsetError('IPSET_PARSE', 'Syntax error: Missing mandatory option "range"', line);
+      range = [Number(m[1]), Number(m[2])];
+    }
+    this.sets.set(name, { name, type: type as SetType, ...(range !== undefined ? { range } : {}), comment: opts.comment === true, members: new Map(), prefixes: new Set() });
+  }
+
+  private set(name: string, line?: number): IpSet {
+    const s = this.sets.get(name);
+    if (s === undefined) throw new IpsetError('IPSET_NO_SET', `The set with the given name does not exist`, line);
+    return s;
+  }
+
+  /** Canonical text of an element for a set type (e.g. `10.96.0.10,tcp:80`). */
+  private canon(s: IpSet, elem: string, line?: number): { key: string; prefix?: number } {
+    const bad = (): never => {
+      throw new IpsetError('IPSET_BAD_ELEMENT', `Syntax error: '${elem}' is not a valid element of a ${s.type} set`, line);
+    };
+    const ipOf = (x: string | undefined): string => (x !== undefined && tryParseIpv4(x) !== undefined ? formatIpv4(tryParseIpv4(x) as number) : bad());
+    const portOf = (x: string | undefined): string => {
+      const m = /^(?:(tcp|udp|sctp):)?(\d+)$/.exec(x ?? '');
+      if (m === null || Number(m[2]) > 65535) return bad();
+      return `${m[1] ?? 'tcp'}:${Number(m[2])}`;
+    };
+    const netOf = (x: string | undefined): { text: string; len: number } => {
+      try {
+        const c = Ipv4Cidr.parse((x ?? '').includes('/') ? (x as string) : `${x ?? ''}/32`);
+        return { text: c.prefixLen === 32 ? formatIpv4(c.network) : c.toString(), len: c.prefixLen };
+      } catch {
+        return bad();
+      }
+    };
+    const parts = elem.split(',');
+    switch (s.type) {
+      case 'hash:ip': return parts.length === 1 ? { key: ipOf(parts[0]) } : bad();
+      case 'hash:net': {
+        if (parts.length !== 1) return bad();
+        const n = netOf(parts[0]);
+        return { key: n.text, prefix: n.len };
+      }
+      case 'hash:ip,port': return parts.length === 2 ? { key: `${ipOf(parts[0])},${portOf(parts[1])}` } : bad();
+      case 'hash:ip,port,ip': return parts.length === 3 ? { key: `${ipOf(parts[0])},${portOf(parts[1])},${ipOf(parts[2])}` } : bad();
+      case 'hash:ip,port,net': {
+        if (parts.length !== 3) return bad();
+        const n = netOf(parts[2]);
+        return { key: `${ipOf(parts[0])},${portOf(parts[1])},${n.text}`, prefix: n.len };
+      }
+      case 'bitmap:port': {
+        const m = /^(?:(?:tcp|udp):)?(\d+)$/.exec(elem);
+        if (m === null) return bad();
+        const p = Number(m[1]);
+        const [lo, hi] = s.range as [number, number];
+        if (p < lo || p > hi) throw new IpsetError('IPSET_BAD_ELEMENT', 'Element is out of the range of the set', line);
+        return { key: String(p) };
+      }
+    }
+  }
+
+  add(name: string, elem: string, opts: { comment?: string; exist?: boolean } = {}, line?: number): void {
+    const s = this.set(name, line);
+    const c = this.canon(s, elem, line);
+    if (s.members.has(c.key) && opts.exist !== true) throw new IpsetError('IPSET_ELEMENT_EXISTS', "Element cannot be added to the set: it's already added", line);
+    s.members.set(c.key, opts.comment ?? '');
+    if (c.prefix !== undefined) s.prefixes.add(c.prefix);
+  }
+
+  del(name: string, elem: string, opts: { exist?: boolean } = {}, line?: number): void {
+    const s = this.set(name, line);
+    const c = this.canon(s, elem, line);
+    if (!s.members.delete(c.key) && opts.exist !== true) throw new IpsetError('IPSET_NO_ELEMENT', "Element cannot be deleted from the set: it's not added", line);
+  }
+
+  flush(name?: string): void {
+    for (const s of name === undefined ? this.sets.values() : [this.set(name)]) s.members.clear();
+  }
+
+  destroy(name?: string, line?: number): void {
+    const victims = name === undefined ? [...this.sets.keys()] : [this.set(name, line).name];
+    for (const v of victims) if (this.references(v) > 0) throw new IpsetError('IPSET_IN_USE', `Set cannot be destroyed: it is in use by a kernel component`, line);
+    for (const v of victims) this.sets.delete(v);
+  }
+
+  swap(a: string, b: string, line?: number): void {
+    const sa = this.set(a, line);
+    const sb = this.set(b, line);
+    if (sa.type !== sb.type) throw new IpsetError('IPSET_BAD_TYPE', 'The sets cannot be swapped: their type does not match', line);
+    this.sets.set(a, { ...sb, name: a });
+    this.sets.set(b, { ...sa, name: b });
+  }
+
+  /** `ipset restore [-exist]`: atomic; errors name the line. */
+  restore(text: string, opts: { exist?: boolean } = {}): void {
+    const backup = new Map([...this.sets].map(([k, v]) => [k, { ...v, members: new Map(v.members), prefixes: new Set(v.prefixes) }]));
+    try {
+      text.split('\n').forEach((raw, i) => {
+        const line = i + 1;
+        const t = raw.trim();
+        if (t === '' || t.startsWith('#') || t === 'COMMIT') return;
+        const words = t.match(/"[^"]*"|\S+/g) ?? [];
+        const [cmd, name, arg] = words;
+        const exist = opts.exist === true || words.includes('-exist');
+        const commentAt = words.indexOf('comment');
+        const comment = commentAt >= 0 ? words[commentAt + 1]?.replace(/^"|"$/g, '') : undefined;
+        switch (cmd) {
+          case 'create':
+          case '-N': {
+            const rangeAt = words.indexOf('range');
+            this.create(name ?? '', arg ?? '', { ...(rangeAt >= 0 && words[rangeAt + 1] !== undefined ? { range: words[rangeAt + 1] as string } : {}), comment: commentAt >= 0, exist }, line);
+            return;
+          }
+          case 'add':
+          case '-A':
+            this.add(name ?? '', arg ?? '', { ...(comment !== undefined ? { comment } : {}), exist }, line);
+            return;
+          case 'del':
+          case '-D':
+            this.del(name ?? '', arg ?? '', { exist }, line);
+            return;
+          case 'flush':
+          case '-F':
+            this.flush(name);
+            return;
+          case 'destroy':
+          case '-X':
+            this.destroy(name, line);
+            return;
+          case 'swap':
+          case '-W':
+            this.swap(name ?? '', arg ?? '', line);
+            return;
+          default:
+            throw new IpsetError('IPSET_PARSE', `Syntax error: unknown command '${cmd ?? ''}'`, line);
+        }
+      });
+    } catch (e) {
+      this.sets.clear();
+      for (const [k, v] of backup) this.sets.set(k, v);
+      throw e;
+    }
+  }
+
+  /** Implements {@link IpsetLookup.test}. */
+  test(name: string, pkt: Packet, dirs: readonly ('src' | 'dst')[]): boolean {
+    const s = this.sets.get(name);
+    if (s === undefined || s.members.size === 0) return false;
+    const b = pkt.buf;
+    const o = pkt.off;
+    const hl = ((b[o] as number) & 0x0f) * 4;
+    const proto = b[o + 9] as number;
+    const ipAt = (d: 'src' | 'dst' | undefined): number => readU32(b, o + (d === 'src' ? 12 : 16));
+    const portAt = (d: 'src' | 'dst' | undefined): string | undefined => {
+      const pn = PROTO_NAME[proto];
+      if (pn === undefined || pn === 'icmp' || pkt.len < hl + 4) return undefined;
+      return `${pn}:${readU16(b, o + hl + (d === 'src' ? 0 : 2))}`;
+    };
+    const ip = (d: 'src' | 'dst' | undefined): string => formatIpv4(ipAt(d));
+    switch (s.type) {
+      case 'hash:ip': return s.members.has(ip(dirs[0]));
+      case 'hash:net': {
+        const a = ipAt(dirs[0]);
+        for (const len of s.prefixes) {
+          const c = Ipv4Cidr.of(a, len);
+          if (s.members.has(len === 32 ? formatIpv4(c.network) : c.toString())) return true;
+        }
+        return false;
+      }
+      case 'hash:ip,port': {
+        const p = portAt(dirs[1]);
+        return p !== undefined && s.members.has(`${ip(dirs[0])},${p}`);
+      }
+      case 'hash:ip,port,ip': {
+        const p = portAt(dirs[1]);
+        return p !== undefined && s.members.has(`${ip(dirs[0])},${p},${ip(dirs[2])}`);
+      }
+      case 'hash:ip,port,net': {
+        const p = portAt(dirs[1]);
+        if (p === undefined) return false;
+        const a = ipAt(dirs[2]);
+        for (const len of s.prefixes) {
+          const c = Ipv4Cidr.of(a, len);
+          if (s.members.has(`${ip(dirs[0])},${p},${len === 32 ? formatIpv4(c.network) : c.toString()}`)) return true;
+        }
+        return false;
+      }
+      case 'bitmap:port': {
+        if (pkt.len < hl + 4 || (proto !== 6 && proto !== 17)) return false;
+        return s.members.has(String(readU16(b, o + hl + (dirs[0] === 'src' ? 0 : 2))));
+      }
+    }
+  }
+
+  /** `ipset list [NAME]`. */
+  list(name?: string): string {
+    const sets = name === undefined ? [...this.sets.values()] : [this.set(name)];
+    return sets.map((s) => {
+      const header = s.type === 'bitmap:port'
+        ? `range ${(s.range as [number, number])[0]}-${(s.range as [number, number])[1]}${s.comment ? ' comment' : ''}`
+        : `family inet hashsize 1024 maxelem 65536${s.comment ? ' comment' : ''}`;
+      const members = [...s.members].map(([k, c]) => (c !== '' ? `${k} comment "${c}"` : k));
+      return [`Name: ${s.name}`, `Type: ${s.type}`, `Revision: ${REVISION[s.type]}`, `Header: ${header}`, `References: ${this.references(s.name)}`, `Number of entries: ${s.members.size}`, 'Members:', ...members].join('\n') + '\n';
+    }).join('\n');
+  }
+
+  /** `ipset save`. */
+  save(): string {
+    const out: string[] = [];
+    for (const s of this.sets.values()) {
+      out.push(`create ${s.name} ${s.type} ${s.type === 'bitmap:port' ? `range ${(s.range as [number, number]).join('-')}` : 'family inet hashsize 1024 maxelem 65536'}${s.comment ? ' comment' : ''}`);
+      for (const [k, c] of s.members) out.push(`add ${s.name} ${k}${c !== '' ? ` comment "${c}"` : ''}`);
+    }
+    return out.join('\n') + (out.length > 0 ? '\n' : '');
+  }
+}
+
+export { PROTO };
