@@ -163,7 +163,7 @@ export class Ipsets implements IpsetLookup {
         const line = i + 1;
         const t = raw.trim();
         if (t === '' || t.startsWith('#') || t === 'COMMIT') return;
-        const words = t.match(/"[^"]*"|\S+/g) ?? [];
+        const words: string[] = t.match(/"[^"]*"|\S+/g) ?? [];
         const [cmd, name, arg] = words;
         const exist = opts.exist === true || words.includes('-exist');
         const commentAt = words.indexOf('comment');
