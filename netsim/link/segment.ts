@@ -85,6 +85,7 @@ export class Segment {
     pkt.ct = undefined;
     pkt.ctInfo = 0;
     pkt.mark = 0;
+    pkt.ipvs = false;
     const clock = this.sim.clock;
     const now = clock.now();
     const latency = from.link.latencyNs ?? this.props.latencyNs;

@@ -25,6 +25,7 @@ export class VethDevice extends NetDevice {
       pkt.ct = undefined;
       pkt.ctInfo = 0;
       pkt.mark = 0;
+      pkt.ipvs = false;
     }
     this.sim.enqueue(this.peer, pkt);
   }

@@ -18,7 +18,7 @@
  */
 import type { Packet } from '../packet/packet.ts';
 import type { NetNamespace } from '../stack/net-namespace.ts';
-import { NF_ACCEPT, NF_DROP } from '../stack/netfilter-hooks.ts';
+import { NF_ACCEPT, NF_DROP, NF_STOLEN } from '../stack/netfilter-hooks.ts';
 import type { NetfilterHooks, NfContext, NfHook, NfVerdict } from '../stack/netfilter-hooks.ts';
 import { readU16, readU32 } from '../wire/field.ts';
 import { formatIpv4, maskOf } from '../wire/addr.ts';
@@ -30,6 +30,7 @@ import type { ConntrackEntry, Tuple } from './conntrack.ts';
 import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT } from './eval-types.ts';
 import type { AddrType, EvalContext, IpsetLookup, NatRequest, TableName } from './eval-types.ts';
 import type { Rng } from '../time/rng.ts';
+import type { Ipvs } from '../ipvs/ipvs.ts';
 
 const REJECT_ICMP: Record<string, number> = {
   'icmp-net-unreachable': 0, 'icmp-host-unreachable': 1, 'icmp-proto-unreachable': 2, 'icmp-port-unreachable': 3,
@@ -46,6 +47,8 @@ export class NetfilterStack implements NetfilterHooks {
   readonly iptables: Iptables;
   readonly conntrack: Conntrack;
   private ipsetLookup: IpsetLookup | undefined = undefined;
+  /** IPVS of the namespace (kube-proxy IPVS mode); consulted at INPUT and for replies at FORWARD/INPUT. */
+  ipvs: Ipvs | undefined = undefined;
   private readonly rng: Rng;
 
   get ipsets(): IpsetLookup | undefined {
@@ -72,6 +75,10 @@ export class NetfilterStack implements NetfilterHooks {
   }
 
   run(hook: NfHook, pkt: Packet, ctx: NfContext): NfVerdict {
+    if (pkt.ipvs) {
+      // Sent on by IPVS: only the filter table still sees it (skb->ipvs_property).
+      return hook === 'OUTPUT' ? this.table(hook, 'filter', pkt, ctx) : NF_ACCEPT;
+    }
     if (hook === 'PREROUTING' || hook === 'OUTPUT') {
       if (this.table(hook, 'raw', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
       this.track(pkt, ctx, hook);
@@ -82,14 +89,83 @@ export class NetfilterStack implements NetfilterHooks {
     }
     if (hook === 'FORWARD') {
       if (this.table(hook, 'mangle', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
-      return this.table(hook, 'filter', pkt, ctx);
+      const v = this.table(hook, 'filter', pkt, ctx);
+      if (v === NF_ACCEPT) this.ipvsReply(pkt);
+      return v;
     }
     // INPUT and POSTROUTING
     if (this.table(hook, 'mangle', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
     if (hook === 'INPUT' && this.table(hook, 'filter', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
+    if (hook === 'INPUT' && this.ipvs !== undefined) {
+      if (this.ipvsReply(pkt)) return NF_ACCEPT;
+      const v = this.ipvsRequest(pkt);
+      if (v !== undefined) return v;
+    }
     if (this.nat(hook, pkt, ctx, 'src') !== NF_ACCEPT) return NF_DROP;
     this.confirm(pkt);
     return NF_ACCEPT;
+  }
+
+  // ------------------------------------------------------------ IPVS
+
+  private l4(pkt: Packet): { proto: 'TCP' | 'UDP'; hl: number; flags: number } | undefined {
+    const b = pkt.buf;
+    const o = pkt.off;
+    const p = b[o + 9] as number;
+    const hl = ((b[o] as number) & 0x0f) * 4;
+    if ((p !== 6 && p !== 17) || pkt.len < hl + 4 || (readU16(b, o + 6) & 0x1fff) !== 0) return undefined;
+    return { proto: p === 6 ? 'TCP' : 'UDP', hl, flags: p === 6 && pkt.len >= hl + 14 ? (b[o + hl + 13] as number) : 0 };
+  }
+
+  /** ip_vs_in: a packet to a virtual service is DNATed to a real server and sent on (stolen). */
+  private ipvsRequest(pkt: Packet): NfVerdict | undefined {
+    const ipvs = this.ipvs as Ipvs;
+    const l = this.l4(pkt);
+    if (l === undefined) return undefined;
+    const b = pkt.buf;
+    const o = pkt.off;
+    const src = readU32(b, o + 12);
+    const dst = readU32(b, o + 16);
+    const sport = readU16(b, o + l.hl);
+    const dport = readU16(b, o + l.hl + 2);
+    if (ipvs.lookupService(l.proto, dst, dport) === undefined) return undefined;
+    const hit = ipvs.inbound(l.proto, src, sport, dst, dport, l.flags);
+    if (hit === undefined) {
+      // No real server available: the kernel answers like a closed port.
+      this.ns.icmp.sendError(pkt, 3, 3, 0);
+      this.ns.traceDrop(pkt, 'nf-reject', `IPVS ${l.proto} ${formatIpv4(dst)}:${dport}: no available real server`);
+      return NF_DROP;
+    }
+    const before = this.ns.sim.tracer.enabled ? describePacket(b, o) : '';
+    if (hit.rs.addr !== dst) ipv4SetDst(b, o, hit.rs.addr);
+    if (hit.rs.port !== dport) l4SetDstPort(b, o, hit.rs.port);
+    if (this.ns.sim.tracer.enabled) {
+      this.traceNat(pkt, `IPVS ${l.proto} ${formatIpv4(dst)}:${dport} ${hit.conn.vs.scheduler}${hit.isNew ? ' (new connection)' : ''} → real server ${formatIpv4(hit.rs.addr)}:${hit.rs.port}: ${before} → ${describePacket(b, o)}`);
+    }
+    pkt.ipvs = true;
+    pkt.ct = undefined;
+    this.ns.sim.clock.soonest(() => {
+      this.ns.sendIp(pkt);
+    });
+    return NF_STOLEN;
+  }
+
+  /** ip_vs_out: a real server's reply through this node gets the virtual address back. */
+  private ipvsReply(pkt: Packet): boolean {
+    const ipvs = this.ipvs;
+    if (ipvs === undefined) return false;
+    const l = this.l4(pkt);
+    if (l === undefined) return false;
+    const b = pkt.buf;
+    const o = pkt.off;
+    const c = ipvs.outbound(l.proto, readU32(b, o + 12), readU16(b, o + l.hl), readU32(b, o + 16), readU16(b, o + l.hl + 2), l.flags);
+    if (c === undefined) return false;
+    const before = this.ns.sim.tracer.enabled ? describePacket(b, o) : '';
+    ipv4SetSrc(b, o, c.vaddr);
+    l4SetSrcPort(b, o, c.vport);
+    if (this.ns.sim.tracer.enabled) this.traceNat(pkt, `IPVS reply un-DNAT: ${before} → ${describePacket(b, o)}`);
+    pkt.ipvs = true;
+    return true;
   }
 
   private evalCtx(hook: NfHook, pkt: Packet, ctx: NfContext): EvalContext {

@@ -26,6 +26,8 @@ export class Packet {
   ct: unknown = undefined;
   /** Conntrack direction/state info, opaque to the stack (netfilter's ctinfo). */
   ctInfo = 0;
+  /** skb->ipvs_property: IPVS already translated this packet; conntrack and NAT leave it alone. */
+  ipvs = false;
   /** Name of the device the packet arrived on in the current namespace ('' when locally generated). */
   inDev = '';
 
@@ -83,6 +85,7 @@ export function clonePacket(p: Packet): Packet {
   c.mark = p.mark;
   c.ct = p.ct;
   c.ctInfo = p.ctInfo;
+  c.ipvs = p.ipvs;
   c.inDev = p.inDev;
   return c;
 }
