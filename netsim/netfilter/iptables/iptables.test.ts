@@ -16,6 +16,9 @@ test('kube-proxy, flannel, Docker and CNI rule shapes render exactly as the real
   const canon = new Iptables();
   canon.restore(golden('canonical.rules'));
   assert.equal(canon.save(), golden('canonical.saved'), '--syn, icmp names, nth, MARK variants, probabilities');
+  const cni = new Iptables();
+  cni.restore(golden('cni-flannel-docker.rules'));
+  assert.equal(cni.save(), golden('cni-flannel-docker.saved'), 'Docker, flannel and CNI bridge/portmap shapes');
   // iptables-save output is a fixed point of restore → save.
   const again = new Iptables();
   again.restore(ipt.save());
@@ -28,7 +31,7 @@ after(() => {
   if (root) spawnSync('ip', ['netns', 'del', ns]);
 });
 test('the real iptables-restore/iptables-save agree with the golden file', { skip: root ? false : 'needs root and ip netns (the golden file was made with them)' }, () => {
-  for (const f of ['mixed', 'canonical']) {
+  for (const f of ['mixed', 'canonical', 'cni-flannel-docker']) {
     // A fresh namespace per file: restore only flushes the tables a file names.
     spawnSync('ip', ['netns', 'del', ns]);
     spawnSync('ip', ['netns', 'add', ns]);
@@ -119,4 +122,13 @@ test('iptables -L -n -v listings match the real tool', () => {
     ipt.restore(golden(`${file}.rules`));
     for (const t of tables) assert.equal(ipt.list(t), golden(`${file}.${t}.list`), `${file} -t ${t}`);
   }
+});
+
+test('iptables-save lists tables in iptables-nft order (mangle, raw, filter, nat); empty blocks create nothing', () => {
+  const ipt = new Iptables();
+  ipt.restore('*nat\n-A OUTPUT -j ACCEPT\nCOMMIT\n*mangle\n-A OUTPUT -j ACCEPT\nCOMMIT\n*raw\n-A OUTPUT -j ACCEPT\nCOMMIT\n*filter\n-A OUTPUT -j ACCEPT\nCOMMIT\n');
+  assert.deepEqual(ipt.save().split('\n').filter((l) => l.startsWith('*')), ['*mangle', '*raw', '*filter', '*nat']);
+  const empty = new Iptables();
+  empty.restore('*nat\nCOMMIT\n');
+  assert.equal(empty.save(), '');
 });

@@ -64,7 +64,7 @@ function cloneTable(t: Table): Table {
 }
 
 export class Iptables {
-  /** Tables in the order they were first used (iptables-save lists them so). */
+  /** Tables that exist (a restore block with at least one line creates its table). */
   private readonly tables = new Map<TableName, Table>();
   /** Bumped on every change; evaluators recompile when it moves. */
   generation = 0;
@@ -107,6 +107,7 @@ export class Iptables {
     const staged = new Map<TableName, Table>();
     let cur: Table | undefined;
     let curLine = 0;
+    let curLines = 0;
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const lineNo = i + 1;
@@ -120,14 +121,17 @@ export class Iptables {
         const base = staged.get(name) ?? (this.tables.has(name) ? cloneTable(this.table(name)) : newTable(name));
         cur = opts.noflush === true ? base : flushAll(base);
         curLine = lineNo;
+        curLines = 0;
         continue;
       }
       if (cur === undefined) throw new IptablesError('IPT_PARSE', `"${line.slice(0, 40)}" outside a table (missing *table line)`, lineNo);
       if (line === 'COMMIT') {
-        staged.set(cur.name, cur);
+        // An empty `*table … COMMIT` block does not create the table (iptables-nft).
+        if (curLines > 0 || this.tables.has(cur.name) || staged.has(cur.name)) staged.set(cur.name, cur);
         cur = undefined;
         continue;
       }
+      curLines++;
       if (line.startsWith(':')) {
         const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?$/.exec(line);
         if (m === null) throw new IptablesError('IPT_PARSE', `bad chain line "${line}"`, lineNo);
@@ -265,7 +269,9 @@ export class Iptables {
   /** `iptables-save [-t TABLE] [-c]`. */
   save(opts: SaveOptions & { table?: TableName } = {}): string {
     if (opts.table !== undefined) return this.tables.has(opts.table) ? renderTable(this.table(opts.table), opts) : '';
-    return renderSave(this.tables.values(), opts);
+    // iptables-nft prints tables in its fixed table-type order (nft.c: mangle, security, raw, filter, nat).
+    const order: TableName[] = ['mangle', 'raw', 'filter', 'nat'];
+    return renderSave(order.filter((n) => this.tables.has(n)).map((n) => this.table(n)), opts);
   }
 
   /** `iptables -t TABLE -L -n -v`. */
