@@ -1,28 +1,100 @@
 /**
- * The packet-core demo: the seed scenario's two nodes and four pods, wired by hand
- * (docker0 bridges, veth pairs, an underlay segment and static routes between the
- * nodes' pod subnets), with real traffic traced hop by hop. The Kubernetes control
- * plane, flannel and kube-proxy replace the hand wiring as they land.
+ * The seed scenario at the packet level: two nodes on an underlay, flanneld with its
+ * UDP backend on each (flannel0 TUN + UDP 8285, subnet leases from one in-memory
+ * subnet manager), Docker-style docker0 bridges configured from subnet.env, iptables
+ * with conntrack on every node (Docker's and flanneld's rules), a router to an outside
+ * network with a client host, and the four pods of the seed articles. The Kubernetes
+ * control plane and kube-proxy will drive the same machinery when they land.
  */
 import { Sim } from '../netsim/sim.ts';
 import { NetNamespace } from '../netsim/stack/net-namespace.ts';
-import { createBridge, attachPod, attachNic } from '../netsim/topology.ts';
+import { attachNic, createRouter } from '../netsim/topology.ts';
 import type { PodAttachment } from '../netsim/topology.ts';
 import { Segment } from '../netsim/link/segment.ts';
-import { US } from '../netsim/time/scheduler.ts';
+import { US, SECOND } from '../netsim/time/scheduler.ts';
 import { startHttpServer, httpGet } from '../netsim/apps/http.ts';
 import type { HttpClientSession } from '../netsim/apps/http.ts';
 import { ping } from '../netsim/apps/ping.ts';
 import type { PingSession } from '../netsim/apps/ping.ts';
-import type { TraceEvent } from '../netsim/trace/trace-event.ts';
 import { startUdpEcho } from '../netsim/apps/echo.ts';
-import type { EmulatedCluster, PodRef } from './emulated-cluster.ts';
+import type { TraceEvent } from '../netsim/trace/trace-event.ts';
+import { NetfilterStack } from '../netsim/netfilter/netfilter-stack.ts';
+import { parseIpv4 } from '../netsim/wire/addr.ts';
+import { Flanneld } from '../cni/flannel/flanneld.ts';
+import { MemorySubnetManager } from '../cni/flannel/subnet-manager.ts';
+import { parseNetworkConfig } from '../cni/flannel/network-config.ts';
+import { DockerRuntime } from '../cni/docker/docker-runtime.ts';
 import { Capture } from '../pcaps/capture.ts';
+import type { EmulatedCluster, PodRef } from './emulated-cluster.ts';
+
+export type DemoNode = 'node01' | 'node02';
+export type DemoPod = 'webapp01' | 'webapp02' | 'webapp03' | 'backend';
 
 export interface DemoCluster {
   readonly sim: Sim;
-  readonly nodes: Record<'node01' | 'node02', NetNamespace>;
-  readonly pods: Record<'webapp01' | 'webapp02' | 'webapp03' | 'backend', PodAttachment>;
+  readonly nodes: Record<DemoNode, NetNamespace>;
+  readonly pods: Record<DemoPod, PodAttachment>;
+  readonly flanneld: Record<DemoNode, Flanneld>;
+  readonly netfilter: Record<DemoNode, NetfilterStack>;
+  readonly subnets: MemorySubnetManager;
+  readonly client: NetNamespace;
+  readonly router: NetNamespace;
+}
+
+/** flannel's network config for the demo (what etcd holds at /coreos.com/network/config). */
+export const DEMO_FLANNEL_CONFIG = '{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"udp","Port":8285}}';
+
+/** Build the seed topology: node01 (webapp01, webapp02) and node02 (webapp03, backend). */
+export function buildDemoTopology(seed: number): DemoCluster {
+  const sim = new Sim({ seed });
+  // A 1 Gbit/s switch with 50 µs one-way latency between the nodes; the outside is 500 µs away.
+  const underlay = new Segment(sim, 'underlay', { latencyNs: 50 * US, bandwidthBps: 1e9, loss: 0, queueLimit: 1000 });
+  const outside = new Segment(sim, 'outside', { latencyNs: 500 * US, bandwidthBps: 1e9, loss: 0, queueLimit: 1000 });
+  const router = createRouter(sim, 'router', [
+    { dev: 'eth0', segment: underlay, cidr: '192.168.50.1/24' },
+    { dev: 'eth1', segment: outside, cidr: '203.0.113.1/24' },
+  ]);
+  const client = new NetNamespace(sim, 'client', 'client');
+  attachNic(client, outside, 'eth0', '203.0.113.10/24');
+  client.addRoute({ dst: 'default', via: '203.0.113.1' });
+
+  const subnets = new MemorySubnetManager(parseNetworkConfig(DEMO_FLANNEL_CONFIG), sim.clock, sim.rng.fork('flannel-subnets'));
+  const mkNode = (name: DemoNode, address: string): { ns: NetNamespace; nf: NetfilterStack; fl: Flanneld; docker: DockerRuntime } => {
+    const ns = new NetNamespace(sim, name, name, { ipForward: true });
+    attachNic(ns, underlay, 'eth0', `${address}/24`);
+    ns.addRoute({ dst: 'default', via: '192.168.50.1' });
+    const nf = NetfilterStack.install(ns);
+    const fl = new Flanneld(ns, subnets, { publicIp: parseIpv4(address), ipMasq: true, iptables: nf.iptables });
+    fl.start();
+    const env = fl.subnetEnv as NonNullable<Flanneld['subnetEnv']>;
+    // mk-docker-opts.sh: --bip=FLANNEL_SUBNET --mtu=FLANNEL_MTU --ip-masq=false (flanneld masquerades).
+    const docker = new DockerRuntime(ns, { bip: env.FLANNEL_SUBNET, mtu: env.FLANNEL_MTU, ipMasq: !env.FLANNEL_IPMASQ, netfilter: nf });
+    return { ns, nf, fl, docker };
+  };
+  const n1 = mkNode('node01', '192.168.50.11');
+  const n2 = mkNode('node02', '192.168.50.12');
+  return {
+    sim,
+    nodes: { node01: n1.ns, node02: n2.ns },
+    flanneld: { node01: n1.fl, node02: n2.fl },
+    netfilter: { node01: n1.nf, node02: n2.nf },
+    subnets,
+    client,
+    router,
+    pods: {
+      webapp01: n1.docker.runPod('default/webapp01'),
+      webapp02: n1.docker.runPod('default/webapp02'),
+      webapp03: n2.docker.runPod('default/webapp03'),
+      backend: n2.docker.runPod('default/backend'),
+    },
+  };
+}
+
+/** Start the pods' and the client's apps: nginx-like HTTP on the backend, echo servers. */
+function startDemoApps(d: DemoCluster): void {
+  startHttpServer(d.pods.backend.ns, { port: 80, podName: 'backend' });
+  startUdpEcho(d.pods.backend.ns, 7);
+  startHttpServer(d.client, { port: 80, podName: 'client', server: 'nginx/1.27.0' });
 }
 
 /** The hand-wired demo as an {@link EmulatedCluster} (no services until kube-proxy is wired). */
@@ -35,39 +107,11 @@ export function demoAsCluster(d: DemoCluster): EmulatedCluster {
     nodes: new Map(Object.entries(d.nodes)),
     pods,
     services: new Map(),
-    external: new Map(),
+    external: new Map([['client', d.client]]),
     startApps: () => {
       if (started) return;
       started = true;
-      startHttpServer(d.pods.backend.ns, { port: 80, podName: 'backend' });
-      startUdpEcho(d.pods.backend.ns, 7);
-    },
-  };
-}
-
-/** Build the seed topology: node01 (webapp01, webapp02) and node02 (webapp03, backend). */
-export function buildDemoTopology(seed: number): DemoCluster {
-  const sim = new Sim({ seed });
-  // A 1 Gbit/s switch with 50 µs one-way latency between the nodes.
-  const underlay = new Segment(sim, 'underlay', { latencyNs: 50 * US, bandwidthBps: 1e9, loss: 0, queueLimit: 1000 });
-  const node01 = new NetNamespace(sim, 'node01', 'node01', { ipForward: true });
-  const node02 = new NetNamespace(sim, 'node02', 'node02', { ipForward: true });
-  attachNic(node01, underlay, 'eth0', '192.168.50.11/24');
-  attachNic(node02, underlay, 'eth0', '192.168.50.12/24');
-  const d1 = createBridge(node01, 'docker0', '10.244.1.1/24');
-  const d2 = createBridge(node02, 'docker0', '10.244.2.1/24');
-  node01.addRoute({ dst: '10.244.2.0/24', via: '192.168.50.12' });
-  node02.addRoute({ dst: '10.244.1.0/24', via: '192.168.50.11' });
-  const pod = (host: NetNamespace, br: ReturnType<typeof createBridge>, name: string, cidr: string, gw: string): PodAttachment =>
-    attachPod(host, br, { name: `default/${name}`, cidr, gateway: gw, node: host.node });
-  return {
-    sim,
-    nodes: { node01, node02 },
-    pods: {
-      webapp01: pod(node01, d1, 'webapp01', '10.244.1.2/24', '10.244.1.1'),
-      webapp02: pod(node01, d1, 'webapp02', '10.244.1.3/24', '10.244.1.1'),
-      webapp03: pod(node02, d2, 'webapp03', '10.244.2.2/24', '10.244.2.1'),
-      backend: pod(node02, d2, 'backend', '10.244.2.3/24', '10.244.2.1'),
+      startDemoApps(d);
     },
   };
 }
@@ -81,21 +125,21 @@ export interface DemoFlow {
   readonly interfaces: string[];
 }
 
-/** IPv4 → name records for captures: pods by name, nodes by name. */
+/** IPv4 → name records for captures: pods, nodes and the outside client by name. */
 export function demoNames(d: DemoCluster): Array<{ ip: number; name: string }> {
   const out = Object.entries(d.pods).map(([name, p]) => ({ ip: p.ip, name }));
-  for (const [name, ns] of Object.entries(d.nodes)) {
+  for (const [name, ns] of [...Object.entries(d.nodes), ['client', d.client] as const]) {
     const ip = ns.primaryAddress('eth0');
     if (ip !== undefined) out.push({ ip, name });
   }
   return out;
 }
 
-/** Run the demo's flows one after another, each with its own recorded trace. */
+/** Run the demo's flows one after another, each with its own recorded trace and capture. */
 export function runPacketDemo(seed: number): { cluster: DemoCluster; flows: DemoFlow[] } {
   const cluster = buildDemoTopology(seed);
   const { sim, pods } = cluster;
-  startHttpServer(pods.backend.ns, { port: 80, podName: 'backend' });
+  startDemoApps(cluster);
   const flows: DemoFlow[] = [];
   const record = (title: string, start: () => () => string): void => {
     const events: TraceEvent[] = [];
@@ -103,7 +147,8 @@ export function runPacketDemo(seed: number): { cluster: DemoCluster; flows: Demo
     const capture = new Capture(sim.tracer);
     capture.addNames(demoNames(cluster));
     const outcome = start();
-    sim.clock.run();
+    // Each flow gets 10 s of virtual time: enough for ARP retries and TIME_WAIT-free teardown.
+    sim.clock.run(sim.clock.now() + 10 * SECOND);
     stop();
     capture.stop();
     flows.push({ title, events, outcome: outcome(), pcapng: capture.bytes(), interfaces: capture.interfaceNames() });
@@ -112,8 +157,12 @@ export function runPacketDemo(seed: number): { cluster: DemoCluster; flows: Demo
     const p: PingSession = ping(pods.webapp01.ns, pods.webapp02.ip);
     return () => (p.replies.length === 1 ? `echo reply, ttl ${p.replies[0]?.ttl}` : 'no reply');
   });
-  record('cross-node pod → pod: webapp01 → backend:80 (HTTP GET /hello.html)', () => {
+  record('cross-node pod → pod over flannel UDP: webapp01 → backend:80 (HTTP GET /hello.html)', () => {
     const s: HttpClientSession = httpGet(pods.webapp01.ns, pods.backend.ip, 80, { path: '/hello.html' });
+    return () => (s.results[0] !== undefined ? `HTTP ${s.results[0].status}: ${s.results[0].body.trim()}` : `failed: ${s.error ?? 'no response'} ${s.errorDetail}`);
+  });
+  record('pod → outside, masqueraded by flanneld: webapp03 → client 203.0.113.10:80 (HTTP GET /)', () => {
+    const s: HttpClientSession = httpGet(pods.webapp03.ns, parseIpv4('203.0.113.10'), 80);
     return () => (s.results[0] !== undefined ? `HTTP ${s.results[0].status}: ${s.results[0].body.trim()}` : `failed: ${s.error ?? 'no response'} ${s.errorDetail}`);
   });
   return { cluster, flows };
