@@ -45,7 +45,7 @@ export interface StoreWatchEvent {
   readonly type: WatchEventType;
   /** For PUT the new value; for DELETE the value just before deletion (modRevision = the delete's revision). */
   readonly kv: KeyValue;
-  /** For PUT of an existing key, the value before the write. */
+  /** For PUT of an existing key, the value before the write; for DELETE, the deleted value with its own modRevision. */
   readonly prevKv?: KeyValue;
   /** Revision of this event. */
   readonly revision: number;
@@ -77,7 +77,11 @@ export interface ObjectStore {
    * key's current modRevision equals it; fails with STORE_NOT_FOUND if the key is absent.
    */
   update(key: string, value: string, expectedModRevision?: number): Promise<KeyValue>;
-  /** Returns the deleted value; STORE_NOT_FOUND if absent; STORE_CONFLICT on a revision mismatch. */
+  /**
+   * Returns the deleted value as the DELETE watch event carries it: the last value and
+   * createRevision, with modRevision = the delete's own revision. STORE_NOT_FOUND if absent;
+   * STORE_CONFLICT on a revision mismatch.
+   */
   delete(key: string, expectedModRevision?: number): Promise<KeyValue>;
   /**
    * Deliver every event on keys with `prefix` whose revision is > `afterRevision`, in revision
