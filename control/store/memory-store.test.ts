@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { MemoryStore } from './memory-store.ts';
 import { StoreError } from './object-store.ts';
 import type { StoreWatchEvent } from './object-store.ts';
+import { runStoreConformance } from './conformance.ts';
+import fc from 'fast-check';
 
 const code = (c: string) => (e: unknown): boolean => e instanceof StoreError && e.code === c;
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -180,4 +182,51 @@ describe('MemoryStore', () => {
     assert.ok(page.items.every((kv) => kv.key.startsWith('/registry/pods/ns3/')));
     assert.ok(ms < 50, `page took ${ms} ms`);
   });
+});
+
+runStoreConformance('MemoryStore', async ({ historyWindow }) => new MemoryStore({ historyWindow }));
+
+test('property: list at every retained revision, with any prefix/limit/startAfter, equals a naive model', async () => {
+  const keyArb = fc.constantFrom('/a', '/a/1', '/a/2', '/a/10', '/ab', '/b/1', '/b/2', '/b', '/c');
+  const opArb = fc.oneof(
+    fc.record({ kind: fc.constant('create' as const), key: keyArb, value: fc.string({ maxLength: 3 }) }),
+    fc.record({ kind: fc.constant('update' as const), key: keyArb, value: fc.string({ maxLength: 3 }) }),
+    fc.record({ kind: fc.constant('delete' as const), key: keyArb }),
+  );
+  await fc.assert(fc.asyncProperty(fc.array(opArb, { maxLength: 40 }), fc.integer({ min: 0, max: 12 }), async (ops, window) => {
+    const s = new MemoryStore({ historyWindow: window });
+    const snapshots: Array<Map<string, string>> = [new Map()];
+    for (const op of ops) {
+      const cur = new Map(snapshots.at(-1));
+      try {
+        if (op.kind === 'create') await s.create(op.key, op.value);
+        else if (op.kind === 'update') await s.update(op.key, op.value);
+        else await s.delete(op.key);
+      } catch (e) {
+        assert.ok(e instanceof StoreError);
+        continue;
+      }
+      if (op.kind === 'delete') cur.delete(op.key);
+      else cur.set(op.key, op.value);
+      snapshots.push(cur);
+    }
+    assert.equal(s.revision(), snapshots.length - 1);
+    // revision 0 (or absent) means "latest", as in etcd; every later revision is addressable.
+    for (let r = 1; r < snapshots.length; r++) {
+      for (const prefix of ['', '/a', '/a/', '/b/']) {
+        for (const [limit, startAfter] of [[0, undefined], [2, undefined], [1, '/a/1'], [3, '/a']] as const) {
+          const opts = { revision: r, limit, ...(startAfter !== undefined ? { startAfter } : {}) };
+          if (r < s.compactedRevision()) {
+            await assert.rejects(s.list(prefix, opts), (e: unknown) => e instanceof StoreError && e.code === 'STORE_EXPIRED');
+            continue;
+          }
+          const all = [...(snapshots[r] as Map<string, string>)].filter(([k]) => k.startsWith(prefix) && (startAfter === undefined || k > startAfter)).sort(([a], [b]) => (a < b ? -1 : 1));
+          const want = limit > 0 ? all.slice(0, limit) : all;
+          const got = await s.list(prefix, opts);
+          assert.deepEqual(got.items.map((kv) => [kv.key, kv.value]), want);
+          assert.equal(got.more, limit > 0 && all.length > limit);
+        }
+      }
+    }
+  }), { numRuns: 150 });
 });

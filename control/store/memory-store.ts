@@ -55,9 +55,9 @@ export class MemoryStore implements ObjectStore {
     return this.write({ kind: 'delete', key, expectedModRevision });
   }
 
-  watch(prefix: string, afterRevision: number, onEvent: (ev: StoreWatchEvent) => void): WatchHandle {
+  watch(prefix: string, afterRevision: number, onEvent: (ev: StoreWatchEvent) => void, onError?: (err: StoreError) => void): WatchHandle {
     this.open();
-    return this.state.watch(prefix, afterRevision, onEvent);
+    return this.state.watch(prefix, afterRevision, onEvent, onError);
   }
 
   revision(): number {
@@ -70,7 +70,8 @@ export class MemoryStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    this.state.cancelAll();
+    this.state.cancelAll(new StoreError('STORE_CLOSED', 'store closed'));
   }
 }

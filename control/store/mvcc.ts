@@ -70,6 +70,7 @@ export function planWrite(op: WriteOp, current: KeyValue | undefined, revision: 
 interface Watcher {
   readonly prefix: string;
   readonly onEvent: (ev: StoreWatchEvent) => void;
+  readonly onError: ((err: StoreError) => void) | undefined;
   /** Live events at or below this revision were already in the replay. */
   readonly liveAfter: number;
   /** Replay and any live events that arrived before the replay ran. */
@@ -224,12 +225,12 @@ export class MvccState {
     }
   }
 
-  watch(prefix: string, afterRevision: number, onEvent: (ev: StoreWatchEvent) => void): WatchHandle {
+  watch(prefix: string, afterRevision: number, onEvent: (ev: StoreWatchEvent) => void, onError?: (err: StoreError) => void): WatchHandle {
     if (typeof prefix !== 'string') throw new TypeError('watch prefix must be a string');
     if (typeof onEvent !== 'function') throw new TypeError('watch callback must be a function');
     const after = Math.max(0, Math.floor(afterRevision));
     if (after < this.compacted) throw this.expired(after, 'watch from');
-    const w: Watcher = { prefix, onEvent, liveAfter: Math.max(after, this.rev), queue: [], ready: false, cancelled: false };
+    const w: Watcher = { prefix, onEvent, onError, liveAfter: Math.max(after, this.rev), queue: [], ready: false, cancelled: false };
     for (let r = after + 1; r <= this.rev; r++) {
       const ev = this.eventAt(r);
       if (ev.kv.key.startsWith(prefix)) w.queue.push(ev);
@@ -260,10 +261,15 @@ export class MvccState {
     return n;
   }
 
-  /** Cancel every watcher (store close). */
-  cancelAll(): void {
-    for (const s of this.watchers.values()) for (const w of s) { w.cancelled = true; w.queue = []; }
+  /** End every watcher (store close), telling each through its onError. */
+  cancelAll(err: StoreError): void {
+    const all = [...this.watchers.values()].flatMap((s) => [...s]);
     this.watchers.clear();
+    for (const w of all) {
+      w.cancelled = true;
+      w.queue = [];
+      try { w.onError?.(err); } catch { /* a consumer's bug must not stop the close */ }
+    }
   }
 
   private drain(w: Watcher): void {

@@ -87,8 +87,13 @@ export interface ObjectStore {
    * Deliver every event on keys with `prefix` whose revision is > `afterRevision`, in revision
    * order, first the retained history then live events. Throws StoreError STORE_EXPIRED when
    * `afterRevision` is older than the retained history window (the API answers 410 Expired).
+   *
+   * `onError` (optional) reports a failure after the watch was set up; the watch is over
+   * once it is called (no further events). Remote stores learn of a compacted revision only
+   * from the server, so for them STORE_EXPIRED may arrive here instead of being thrown;
+   * STORE_UNAVAILABLE when the connection is lost; STORE_CLOSED when the store is closed.
    */
-  watch(prefix: string, afterRevision: number, onEvent: (ev: StoreWatchEvent) => void): WatchHandle;
+  watch(prefix: string, afterRevision: number, onEvent: (ev: StoreWatchEvent) => void, onError?: (err: StoreError) => void): WatchHandle;
   /** The latest revision (0 for an empty store). */
   revision(): number;
   close(): Promise<void>;
