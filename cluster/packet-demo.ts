@@ -19,16 +19,19 @@ import type { PingSession } from '../netsim/apps/ping.ts';
 import { startUdpEcho } from '../netsim/apps/echo.ts';
 import type { TraceEvent } from '../netsim/trace/trace-event.ts';
 import { NetfilterStack } from '../netsim/netfilter/netfilter-stack.ts';
-import { parseIpv4 } from '../netsim/wire/addr.ts';
+import { parseIpv4, formatIpv4 } from '../netsim/wire/addr.ts';
 import { Flanneld } from '../cni/flannel/flanneld.ts';
 import { MemorySubnetManager } from '../cni/flannel/subnet-manager.ts';
 import { parseNetworkConfig } from '../cni/flannel/network-config.ts';
 import { DockerRuntime } from '../cni/docker/docker-runtime.ts';
 import { Capture } from '../pcaps/capture.ts';
-import type { EmulatedCluster, PodRef } from './emulated-cluster.ts';
+import { IptablesProxier } from '../proxy/iptables/proxier.ts';
+import { netsimIptablesBackend } from '../proxy/iptables/netsim-backend.ts';
+import type { EndpointSlice, Service } from '../control/api/service.ts';
+import type { EmulatedCluster, PodRef, ServiceRef } from './emulated-cluster.ts';
 
 export type DemoNode = 'node01' | 'node02';
-export type DemoPod = 'webapp01' | 'webapp02' | 'webapp03' | 'backend';
+export type DemoPod = 'webapp01' | 'webapp02' | 'webapp03' | 'backend' | 'nginx-1' | 'nginx-2';
 
 export interface DemoCluster {
   readonly sim: Sim;
@@ -39,6 +42,23 @@ export interface DemoCluster {
   readonly subnets: MemorySubnetManager;
   readonly client: NetNamespace;
   readonly router: NetNamespace;
+  readonly services: readonly Service[];
+  readonly slices: readonly EndpointSlice[];
+}
+
+/** The seed's Services: nginx-service (NodePort 30000, ClusterIP as in the article) and backend. */
+export const DEMO_SERVICES: readonly Service[] = [
+  { metadata: { name: 'nginx-service', namespace: 'default' }, spec: { type: 'NodePort', clusterIP: '10.96.63.155', selector: { app: 'nginx' }, ports: [{ protocol: 'TCP', port: 80, targetPort: 80, nodePort: 30000 }] } },
+  { metadata: { name: 'backend', namespace: 'default' }, spec: { type: 'ClusterIP', clusterIP: '10.96.120.10', selector: { app: 'backend' }, ports: [{ protocol: 'TCP', port: 80, targetPort: 80 }] } },
+];
+
+/** What the endpoints controller would publish for the demo's pods. */
+function demoSlices(pods: Record<DemoPod, PodAttachment>): EndpointSlice[] {
+  const ep = (name: DemoPod) => ({ addresses: [formatIpv4(pods[name].ip)], nodeName: pods[name].ns.node, conditions: { ready: true, serving: true, terminating: false } });
+  return [
+    { metadata: { name: 'nginx-service-x7k2p', namespace: 'default', labels: { 'kubernetes.io/service-name': 'nginx-service' } }, addressType: 'IPv4', ports: [{ port: 80, protocol: 'TCP' }], endpoints: [ep('nginx-1'), ep('nginx-2')] },
+    { metadata: { name: 'backend-m4q9d', namespace: 'default', labels: { 'kubernetes.io/service-name': 'backend' } }, addressType: 'IPv4', ports: [{ port: 80, protocol: 'TCP' }], endpoints: [ep('backend')] },
+  ];
 }
 
 /** flannel's network config for the demo (what etcd holds at /coreos.com/network/config). */
@@ -73,6 +93,20 @@ export function buildDemoTopology(seed: number): DemoCluster {
   };
   const n1 = mkNode('node01', '192.168.50.11');
   const n2 = mkNode('node02', '192.168.50.12');
+  const pods: Record<DemoPod, PodAttachment> = {
+    webapp01: n1.docker.runPod('default/webapp01'),
+    webapp02: n1.docker.runPod('default/webapp02'),
+    webapp03: n2.docker.runPod('default/webapp03'),
+    backend: n2.docker.runPod('default/backend'),
+    // The nginx Deployment's two replicas, one per node; hairpin on, as kubelet sets it.
+    'nginx-1': n1.docker.runPod('default/nginx-deployment-5d59d67564-abcde', { hairpin: true }),
+    'nginx-2': n2.docker.runPod('default/nginx-deployment-5d59d67564-fghij', { hairpin: true }),
+  };
+  const slices = demoSlices(pods);
+  // kube-proxy (iptables mode) on every node.
+  for (const n of [n1, n2]) {
+    new IptablesProxier(netsimIptablesBackend(n.nf.iptables), { nodeName: n.ns.node, clusterCIDR: subnets.config.network.toString() }).sync(DEMO_SERVICES, slices);
+  }
   return {
     sim,
     nodes: { node01: n1.ns, node02: n2.ns },
@@ -81,18 +115,17 @@ export function buildDemoTopology(seed: number): DemoCluster {
     subnets,
     client,
     router,
-    pods: {
-      webapp01: n1.docker.runPod('default/webapp01'),
-      webapp02: n1.docker.runPod('default/webapp02'),
-      webapp03: n2.docker.runPod('default/webapp03'),
-      backend: n2.docker.runPod('default/backend'),
-    },
+    pods,
+    services: DEMO_SERVICES,
+    slices,
   };
 }
 
 /** Start the pods' and the client's apps: nginx-like HTTP on the backend, echo servers. */
 function startDemoApps(d: DemoCluster): void {
   startHttpServer(d.pods.backend.ns, { port: 80, podName: 'backend' });
+  startHttpServer(d.pods['nginx-1'].ns, { port: 80, podName: 'nginx-deployment-5d59d67564-abcde' });
+  startHttpServer(d.pods['nginx-2'].ns, { port: 80, podName: 'nginx-deployment-5d59d67564-fghij' });
   startUdpEcho(d.pods.backend.ns, 7);
   startHttpServer(d.client, { port: 80, podName: 'client', server: 'nginx/1.27.0' });
 }
@@ -100,13 +133,18 @@ function startDemoApps(d: DemoCluster): void {
 /** The hand-wired demo as an {@link EmulatedCluster} (no services until kube-proxy is wired). */
 export function demoAsCluster(d: DemoCluster): EmulatedCluster {
   const pods = new Map<string, PodRef>();
-  for (const [name, p] of Object.entries(d.pods)) pods.set(`default/${name}`, { key: `default/${name}`, ns: p.ns, ip: p.ip, node: p.ns.node });
+  for (const p of Object.values(d.pods)) pods.set(p.ns.name, { key: p.ns.name, ns: p.ns, ip: p.ip, node: p.ns.node });
+  const services = new Map<string, ServiceRef>(d.services.map((s) => {
+    const key = `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`;
+    const ports = (s.spec.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP', ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}) }));
+    return [key, { key, clusterIP: parseIpv4(s.spec.clusterIP ?? '0.0.0.0'), ports }];
+  }));
   let started = false;
   return {
     sim: d.sim,
     nodes: new Map(Object.entries(d.nodes)),
     pods,
-    services: new Map(),
+    services,
     external: new Map([['client', d.client]]),
     startApps: () => {
       if (started) return;
@@ -127,7 +165,7 @@ export interface DemoFlow {
 
 /** IPv4 → name records for captures: pods, nodes and the outside client by name. */
 export function demoNames(d: DemoCluster): Array<{ ip: number; name: string }> {
-  const out = Object.entries(d.pods).map(([name, p]) => ({ ip: p.ip, name }));
+  const out = Object.values(d.pods).map((p) => ({ ip: p.ip, name: p.ns.name.split('/')[1] ?? p.ns.name }));
   for (const [name, ns] of [...Object.entries(d.nodes), ['client', d.client] as const]) {
     const ip = ns.primaryAddress('eth0');
     if (ip !== undefined) out.push({ ip, name });
@@ -159,6 +197,14 @@ export function runPacketDemo(seed: number): { cluster: DemoCluster; flows: Demo
   });
   record('cross-node pod → pod over flannel UDP: webapp01 → backend:80 (HTTP GET /hello.html)', () => {
     const s: HttpClientSession = httpGet(pods.webapp01.ns, pods.backend.ip, 80, { path: '/hello.html' });
+    return () => (s.results[0] !== undefined ? `HTTP ${s.results[0].status}: ${s.results[0].body.trim()}` : `failed: ${s.error ?? 'no response'} ${s.errorDetail}`);
+  });
+  record('pod → ClusterIP: webapp01 → nginx-service 10.96.63.155:80 (kube-proxy DNAT, HTTP GET /)', () => {
+    const s: HttpClientSession = httpGet(pods.webapp01.ns, parseIpv4('10.96.63.155'), 80);
+    return () => (s.results[0] !== undefined ? `HTTP ${s.results[0].status}: ${s.results[0].body.trim()}` : `failed: ${s.error ?? 'no response'} ${s.errorDetail}`);
+  });
+  record('outside → NodePort: client → node01 192.168.50.11:30000 (nginx-service, masqueraded, HTTP GET /hello.html)', () => {
+    const s: HttpClientSession = httpGet(cluster.client, parseIpv4('192.168.50.11'), 30000, { path: '/hello.html' });
     return () => (s.results[0] !== undefined ? `HTTP ${s.results[0].status}: ${s.results[0].body.trim()}` : `failed: ${s.error ?? 'no response'} ${s.errorDetail}`);
   });
   record('pod → outside, masqueraded by flanneld: webapp03 → client 203.0.113.10:80 (HTTP GET /)', () => {
