@@ -10,7 +10,8 @@
  */
 import type { Tracer } from '../netsim/trace/tracer.ts';
 import type { TraceEvent } from '../netsim/trace/trace-event.ts';
-import { PcapngEncoder, LINKTYPE_ETHERNET, LINKTYPE_RAW } from './pcapng-encode.ts';
+import { PcapngWriter } from './pcapng-writer.ts';
+import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from './pcapng-constants.ts';
 
 type RxTx = Extract<TraceEvent, { kind: 'rx' | 'tx' }>;
 
@@ -26,13 +27,13 @@ export interface CaptureOptions {
 export const TSHARK_HINT = 'flannel udp: tshark -d udp.port==8285,ip; flannel vxlan: tshark -d udp.port==8472,vxlan';
 
 export class Capture {
-  private readonly enc: PcapngEncoder;
+  private readonly enc: PcapngWriter;
   private readonly ids = new Map<string, number>();
   private readonly stopFn: () => void;
   packets = 0;
 
   constructor(tracer: Tracer, private readonly opts: CaptureOptions = {}) {
-    this.enc = new PcapngEncoder({ application: 'netsim', comment: opts.comment ?? TSHARK_HINT });
+    this.enc = new PcapngWriter({ application: 'netsim', comment: opts.comment ?? TSHARK_HINT });
     this.stopFn = tracer.subscribe((e) => {
       if (e.kind === 'rx' || e.kind === 'tx') this.record(e);
     }, { bytes: true });
@@ -48,13 +49,13 @@ export class Capture {
       id = this.enc.addInterface({ name: key, linkType: e.linkType === 'raw-ip' ? LINKTYPE_RAW : LINKTYPE_ETHERNET, description: `${e.dev} in ${e.netns === e.node ? `node ${e.node}` : `${e.netns} on ${e.node}`}` });
       this.ids.set(key, id);
     }
-    this.enc.writePacket({ interfaceId: id, timestampNs: e.t, data: e.data, direction: e.kind === 'rx' ? 'inbound' : 'outbound', comment: `trace ${e.pkt}` });
+    this.enc.writePacket({ interfaceId: id, timestampNs: BigInt(e.t), data: e.data, direction: e.kind === 'rx' ? 'inbound' : 'outbound', comment: `trace ${e.pkt}` });
     this.packets++;
   }
 
   /** Name records for Wireshark (`-N n`): IPv4 → pod or node name. */
   addNames(records: ReadonlyArray<{ ip: number; name: string }>): void {
-    this.enc.addNames(records.map((r) => ({ ip: Uint8Array.of(r.ip >>> 24, (r.ip >>> 16) & 255, (r.ip >>> 8) & 255, r.ip & 255), names: [r.name] })));
+    this.enc.addNameRecords(records.map((r) => ({ ip: Uint8Array.of(r.ip >>> 24, (r.ip >>> 16) & 255, (r.ip >>> 8) & 255, r.ip & 255), names: [r.name] })));
   }
 
   interfaceNames(): string[] {
@@ -66,6 +67,6 @@ export class Capture {
   }
 
   bytes(): Uint8Array {
-    return this.enc.bytes();
+    return this.enc.toBytes();
   }
 }
