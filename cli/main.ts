@@ -6,10 +6,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from './commands/demo.ts';
 import { traceCommand } from './commands/trace.ts';
 import { nodeCommand, NODE_VIEWS } from './commands/node.ts';
+import { captureCommand } from './commands/capture.ts';
 import { NetsimError } from '../netsim/errors.ts';
 import { EndpointError } from '../cluster/endpoint.ts';
 import { SpecError } from '../cluster/spec.ts';
-import { buildDemoTopology, demoAsCluster, runPacketDemo } from '../cluster/packet-demo.ts';
+import { buildDemoTopology, demoAsCluster, demoNames, runPacketDemo } from '../cluster/packet-demo.ts';
 import type { EmulatedCluster } from '../cluster/emulated-cluster.ts';
 
 /** The cluster a command works on: today the hand-wired seed topology, settled by the demo's traffic. */
@@ -56,6 +57,22 @@ export function buildProgram(print: (s: string) => void): Command {
     .option('--seed <n>', 'seed of the run', intArg('--seed'), 1)
     .action((o: { from: string; to: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; output: 'text' | 'json' | 'events'; seed: number }) => {
       process.exitCode = traceCommand(clusterFor({ seed: o.seed, settle: false }), { from: o.from, to: o.to, proto: o.proto, output: o.output, ...(o.port !== undefined ? { port: o.port } : {}) }, print);
+    });
+  program
+    .command('capture')
+    .description('run one exchange and write every interface it crossed to a pcapng file')
+    .requiredOption('--from <endpoint>', 'pod:NS/NAME (or a bare pod name), node:NAME, external:NAME')
+    .requiredOption('--to <endpoint>', 'pod:NS/NAME, service:NS/NAME[:PORT], node:NAME, ip:A.B.C.D, external:NAME')
+    .requiredOption('-w, --write <file>', 'pcapng file to write')
+    .option('--proto <proto>', 'icmp, udp or tcp', (v: string) => {
+      if (v !== 'icmp' && v !== 'udp' && v !== 'tcp') throw new InvalidArgumentError(`--proto must be icmp, udp or tcp, got "${v}"`);
+      return v;
+    }, 'icmp')
+    .option('--port <n>', 'destination port (udp/tcp; default 80)', intArg('--port'))
+    .option('--seed <n>', 'seed of the run', intArg('--seed'), 1)
+    .action((o: { from: string; to: string; write: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; seed: number }) => {
+      const topo = buildDemoTopology(o.seed);
+      process.exitCode = captureCommand(demoAsCluster(topo), { from: o.from, to: o.to, proto: o.proto, file: o.write, names: demoNames(topo), ...(o.port !== undefined ? { port: o.port } : {}) }, print);
     });
   program
     .command('node')

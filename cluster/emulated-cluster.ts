@@ -32,4 +32,6 @@ export interface EmulatedCluster {
   readonly external: ReadonlyMap<string, NetNamespace>;
   /** Start the pods' apps (HTTP on their container ports, etc.). */
   startApps(): void;
+  /** Text a node shows for views beyond iproute2 (`iptables-save`, `conntrack -L`, `subnet-env`, …); undefined if the node has no such thing. */
+  nodeView?(node: string, view: string): string | undefined;
 }

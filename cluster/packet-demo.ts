@@ -20,7 +20,7 @@ import { startUdpEcho } from '../netsim/apps/echo.ts';
 import type { TraceEvent } from '../netsim/trace/trace-event.ts';
 import { NetfilterStack } from '../netsim/netfilter/netfilter-stack.ts';
 import { parseIpv4, formatIpv4 } from '../netsim/wire/addr.ts';
-import { Flanneld } from '../cni/flannel/flanneld.ts';
+import { Flanneld, renderSubnetEnv } from '../cni/flannel/flanneld.ts';
 import { MemorySubnetManager } from '../cni/flannel/subnet-manager.ts';
 import { parseNetworkConfig } from '../cni/flannel/network-config.ts';
 import { DockerRuntime } from '../cni/docker/docker-runtime.ts';
@@ -150,6 +150,21 @@ export function demoAsCluster(d: DemoCluster): EmulatedCluster {
       if (started) return;
       started = true;
       startDemoApps(d);
+    },
+    nodeView: (node, view) => {
+      const n = node as DemoNode;
+      const nf = d.netfilter[n];
+      const fl = d.flanneld[n];
+      if (nf === undefined) return undefined;
+      switch (view) {
+        case 'iptables-save': return nf.iptables.save();
+        case 'iptables-nat': return nf.iptables.list('nat');
+        case 'iptables-filter': return nf.iptables.list('filter');
+        case 'conntrack': return nf.conntrack.list();
+        case 'subnet-env': return fl.subnetEnv !== undefined ? renderSubnetEnv(fl.subnetEnv) : undefined;
+        case 'leases': return d.subnets.keyValues().map((kv) => `${kv.key}\n${kv.value}`).join('\n') + '\n';
+        default: return undefined;
+      }
     },
   };
 }

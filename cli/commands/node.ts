@@ -6,7 +6,7 @@ import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
 import { closeMatches, EndpointError } from '../../cluster/endpoint.ts';
 import { ipAddr, ipRoute, ipNeigh, bridgeFdb, ipLink } from '../../netsim/tools/ip.ts';
 
-export const NODE_VIEWS = ['addr', 'link', 'route', 'route-local', 'neigh', 'fdb'] as const;
+export const NODE_VIEWS = ['addr', 'link', 'route', 'route-local', 'neigh', 'fdb', 'iptables-save', 'iptables-nat', 'iptables-filter', 'conntrack', 'subnet-env', 'leases'] as const;
 export type NodeView = (typeof NODE_VIEWS)[number];
 
 export function nodeCommand(cluster: EmulatedCluster, name: string, view: string, print: (s: string) => void): number {
@@ -22,7 +22,11 @@ export function nodeCommand(cluster: EmulatedCluster, name: string, view: string
     case 'route-local': print(ipRoute(ns, 'local')); return 0;
     case 'neigh': print(ipNeigh(ns)); return 0;
     case 'fdb': print(bridgeFdb(ns)); return 0;
-    default:
-      throw new EndpointError('NETSIM_ERR_ENDPOINT_SYNTAX', `unknown view "${view}"; one of: ${NODE_VIEWS.join(', ')}`);
+    default: {
+      const text = NODE_VIEWS.includes(view as NodeView) ? cluster.nodeView?.(name, view) : undefined;
+      if (text === undefined) throw new EndpointError('NETSIM_ERR_ENDPOINT_SYNTAX', `unknown view "${view}"; one of: ${NODE_VIEWS.join(', ')}`);
+      print(text);
+      return 0;
+    }
   }
 }

@@ -75,7 +75,7 @@ function hopOf(e: TraceEvent, pkt: HopPacket | undefined): Hop {
     case 'ttl': return { ...base, component: 'ttl', action: 'decrement', detail: `${e.from} → ${e.to} (${e.by})` };
     case 'encap':
     case 'decap': return { ...base, component: e.dev, action: e.kind, device: e.dev, detail: e.detail };
-    case 'nf': return { ...base, component: 'netfilter', action: e.verdict, rule: `${e.table} ${e.chain}:${e.rule}`, detail: `${e.hook} ${e.detail}`.trim() };
+    case 'nf': return { ...base, component: 'netfilter', action: e.hook, rule: `${e.table} ${e.chain}:${e.rule}`, detail: e.detail };
     case 'nat': return { ...base, component: 'nat', action: 'rewrite', detail: e.detail };
     case 'ct': return { ...base, component: 'conntrack', action: 'state', detail: e.detail };
     case 'deliver': return { ...base, component: 'socket', action: 'deliver', detail: e.to };

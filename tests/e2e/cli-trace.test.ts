@@ -61,3 +61,21 @@ test('node views print like iproute2 after the demo traffic settled', () => {
   assert.equal(bad.code, 2);
   assert.match(bad.err, /did you mean "node01"/);
 });
+
+test('netsim capture writes a pcapng of the exchange; node views show iptables-save, conntrack and subnet.env', () => {
+  const file = `/tmp/netsim-capture-${process.pid}.pcapng`;
+  const r = netsim(['capture', '--from', 'external:client', '--to', 'node:node02', '--proto', 'tcp', '--port', '30000', '-w', file]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^\d+ packets on \d+ interfaces written to .*\(delivered\)$/m);
+  assert.match(r.out, /interfaces: client\/eth0, router\/eth1, router\/eth0, /);
+  const head = spawnSync('head', ['-c', '4', file]).stdout as unknown as Buffer;
+  assert.equal(Buffer.from(head).toString('hex'), '0a0d0d0a', 'a pcapng section header');
+  spawnSync('rm', ['-f', file]);
+  const env = netsim(['node', 'node01', 'subnet-env']);
+  assert.match(env.out, /^FLANNEL_NETWORK=10\.244\.0\.0\/16\nFLANNEL_SUBNET=10\.244\.\d+\.1\/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n$/);
+  const save = netsim(['node', 'node01', 'iptables-save']);
+  assert.match(save.out, /^-A KUBE-SERVICES -d 10\.96\.63\.155\/32 -p tcp -m comment --comment "default\/nginx-service cluster IP" -m tcp --dport 80 -j KUBE-SVC-V2OKYYMBY3REGZOG$/m);
+  assert.match(save.out, /^-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully$/m);
+  const ct = netsim(['node', 'node02', 'conntrack']);
+  assert.match(ct.out, /^tcp {6}6 \d+ TIME_WAIT src=10\.244\.\d+\.2 dst=203\.0\.113\.10 .* dst=192\.168\.50\.12 sport=80 dport=\d+ \[ASSURED\] mark=0 use=1$/m, 'the masqueraded flow to the outside');
+});
