@@ -1,0 +1,465 @@
+/**
+ * The fastify application of the emulated kube-apiserver. `buildApp` never listens;
+ * the caller does (`app.listen`), or tests use `app.inject()`.
+ *
+ * Plugins: health + version, discovery, openapi, one resource plugin per served
+ * group-version (core/v1, apps/v1, discovery.k8s.io/v1). Watches stream newline-delimited
+ * JSON over HTTP and the same events over WebSocket: an Upgrade request on the same
+ * collection URL (`ws://HOST/api/v1/namespaces/default/pods?watch=true`) gets one
+ * watch-event JSON per text frame (kube-apiserver's `HandleWS` shape).
+ */
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import YAML from 'yaml';
+import type { ObjectStore, WatchHandle } from '../store/object-store.ts';
+import type { KubeObject, ResourceInfo, WatchEvent, DeleteOptions, Status } from '../api/index.ts';
+import { findResource, RESOURCES, apiVersionOf } from '../api/index.ts';
+import { ApiError, errBadRequest, errMethodNotAllowed, errPathNotFound, statusOf } from './errors.ts';
+import { Registry } from './registry.ts';
+import type { PatchType, WriteOptions } from './registry.ts';
+import { aggregatedDiscovery, aggregatedVersion, apiGroupList, apiResourceList, apiVersions, wantsTable } from './discovery.ts';
+import { openapiDocument, openapiIndex } from './openapi.ts';
+import { toTable } from './table.ts';
+import { kubernetesServiceIP } from './service-alloc.ts';
+
+export interface BuildAppOptions {
+  readonly store: ObjectStore;
+  /** Wall clock for timestamps and ages (injectable for tests). */
+  readonly clock?: () => Date;
+  /** uid generator (default crypto.randomUUID). */
+  readonly uid?: () => string;
+  /** When set, every request but /healthz, /livez, /readyz needs `Authorization: Bearer <token>`. */
+  readonly token?: string;
+  /** Request body limit in bytes (default 3 MiB, kube-apiserver's limit). */
+  readonly bodyLimit?: number;
+  readonly serviceCIDR?: string;
+  readonly nodePortRange?: { readonly base: number; readonly size: number };
+  /** Interval of BOOKMARK events on watches with allowWatchBookmarks (default 60 s). */
+  readonly bookmarkIntervalMs?: number;
+  /** Create the default namespaces and the `default/kubernetes` service when ready (default true). */
+  readonly bootstrap?: boolean;
+  readonly gracefulPodDeletion?: boolean;
+  /** Fastify logger (default off). */
+  readonly logger?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    registry: Registry;
+  }
+}
+
+const JSON_TYPES = ['application/json', 'application/strategic-merge-patch+json', 'application/merge-patch+json', 'application/json-patch+json'];
+const PATCH_TYPES: Record<string, PatchType> = {
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/json-patch+json': 'json',
+  'application/apply-patch+yaml': 'apply',
+};
+
+export const VERSION_INFO = {
+  major: '1', minor: '32', gitVersion: 'v1.32.4', gitCommit: '59526cd4867447956156ae3a602fcbac10a2c335', gitTreeState: 'clean',
+  buildDate: '2025-04-22T16:02:27Z', goVersion: 'go1.23.6', compiler: 'gc', platform: 'linux/amd64',
+};
+
+type Query = Record<string, string | string[] | undefined>;
+
+function q1(q: Query, k: string): string | undefined {
+  const v = q[k];
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+function boolParam(q: Query, k: string): boolean {
+  const v = q1(q, k);
+  return v === 'true' || v === '1';
+}
+
+function parseBody(kind: 'json' | 'yaml', text: string): unknown {
+  if (text.trim() === '') return undefined;
+  if (kind === 'json') {
+    try { return JSON.parse(text); } catch (e) { throw errBadRequest(`error decoding request body: ${(e as Error).message}`); }
+  }
+  try {
+    const docs = YAML.parseAllDocuments(text, { version: '1.1' });
+    if (docs.length !== 1) throw new Error('expected exactly one YAML document');
+    const d = docs[0]!;
+    if (d.errors.length) throw new Error(d.errors[0]!.message);
+    return d.toJS();
+  } catch (e) {
+    throw errBadRequest(`error decoding YAML: ${(e as Error).message}`);
+  }
+}
+
+interface ParsedPath {
+  readonly r: ResourceInfo;
+  readonly ns?: string;
+  readonly name?: string;
+  readonly sub?: string;
+}
+
+/** Parse the part of a resource URL after the group-version prefix. */
+function parseResourcePath(group: string, version: string, rest: string): ParsedPath {
+  const segs = rest.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  const res = (name: string | undefined): ResourceInfo => {
+    const r = name === undefined ? undefined : findResource(group, version, name);
+    if (!r) throw errPathNotFound();
+    return r;
+  };
+  if (segs[0] === 'namespaces' && segs.length >= 3 && group === '' && !['status', 'finalize'].includes(segs[2]!)) {
+    const r = res(segs[2]);
+    if (!r.namespaced || segs.length > 5) throw errPathNotFound();
+    return { r, ns: segs[1]!, ...(segs[3] !== undefined ? { name: segs[3] } : {}), ...(segs[4] !== undefined ? { sub: segs[4] } : {}) };
+  }
+  if (segs[0] === 'namespaces' && segs.length >= 3 && group !== '') {
+    const r = res(segs[2]);
+    if (!r.namespaced || segs.length > 5) throw errPathNotFound();
+    return { r, ns: segs[1]!, ...(segs[3] !== undefined ? { name: segs[3] } : {}), ...(segs[4] !== undefined ? { sub: segs[4] } : {}) };
+  }
+  const r = res(segs[0]);
+  if (segs.length > 3) throw errPathNotFound();
+  if (r.namespaced && segs.length > 1) throw errPathNotFound();
+  return { r, ...(segs[1] !== undefined ? { name: segs[1] } : {}), ...(segs[2] !== undefined ? { sub: segs[2] } : {}) };
+}
+
+interface WatchSink {
+  send(line: string): void;
+  end(): void;
+  onClose(cb: () => void): void;
+}
+
+export function buildApp(opts: BuildAppOptions): FastifyInstance {
+  const clock = opts.clock ?? (() => new Date());
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 3 * 1024 * 1024, forceCloseConnections: true, return503OnClosing: false });
+  const registry = new Registry({
+    store: opts.store, clock,
+    ...(opts.uid ? { uid: opts.uid } : {}),
+    ...(opts.serviceCIDR ? { serviceCIDR: opts.serviceCIDR } : {}),
+    ...(opts.nodePortRange ? { nodePortRange: opts.nodePortRange } : {}),
+    ...(opts.gracefulPodDeletion !== undefined ? { gracefulPodDeletion: opts.gracefulPodDeletion } : {}),
+  });
+  app.decorate('registry', registry);
+  const bookmarkMs = opts.bookmarkIntervalMs ?? 60_000;
+  const activeWatches = new Set<() => void>();
+
+  // ---------------------------------------------------------- body parsers
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => {
+    try { done(null, parseBody('json', body as string)); } catch (e) { done(e as Error, undefined); }
+  });
+  app.addContentTypeParser(['application/yaml', 'application/apply-patch+yaml'], { parseAs: 'string' }, (_req, body, done) => {
+    try { done(null, parseBody('yaml', body as string)); } catch (e) { done(e as Error, undefined); }
+  });
+
+  // ---------------------------------------------------------- errors and auth
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
+    let status: Status;
+    if (err instanceof ApiError) status = err.toStatus();
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') status = statusOf('RequestEntityTooLarge', 'Request entity too large: limit is ' + String(opts.bodyLimit ?? 3 * 1024 * 1024));
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') status = statusOf('UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml');
+    else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) status = statusOf('BadRequest', err.message);
+    else {
+      app.log.error(err);
+      status = statusOf('InternalError', `Internal error occurred: ${err.message}`);
+    }
+    void reply.code(status.code).header('content-type', 'application/json').send(status);
+  });
+  app.setNotFoundHandler((_req, reply) => {
+    void reply.code(404).send(errPathNotFound().toStatus());
+  });
+  const openPaths = new Set(['/healthz', '/livez', '/readyz']);
+  const authorized = (header: string | undefined, protocols: string | undefined): boolean => {
+    if (!opts.token) return true;
+    if (header === `Bearer ${opts.token}`) return true;
+    // Browsers cannot set headers on WebSockets: kube-apiserver accepts the token as a subprotocol.
+    for (const p of (protocols ?? '').split(',').map((s) => s.trim())) {
+      const pre = 'base64url.bearer.authorization.k8s.io.';
+      if (p.startsWith(pre) && Buffer.from(p.slice(pre.length), 'base64url').toString('utf8') === opts.token) return true;
+    }
+    return false;
+  };
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    if (openPaths.has(path)) return;
+    if (!authorized(req.headers.authorization, undefined)) {
+      await reply.code(401).send(statusOf('Unauthorized', 'Unauthorized'));
+    }
+  });
+
+  // ---------------------------------------------------------- bootstrap
+  if (opts.bootstrap !== false) {
+    app.addHook('onReady', async () => {
+      const nsR = findResource('', 'v1', 'namespaces')!;
+      for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+        if (!(await registry.getOrUndefined(nsR, undefined, ns))) {
+          await registry.create(nsR, undefined, { metadata: { name: ns } }, { fieldManager: 'kube-apiserver' }).catch((e: unknown) => { if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e; });
+        }
+      }
+      const svcR = findResource('', 'v1', 'services')!;
+      if (!(await registry.getOrUndefined(svcR, 'default', 'kubernetes'))) {
+        await registry.create(svcR, 'default', {
+          metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+          spec: { type: 'ClusterIP', clusterIP: kubernetesServiceIP(registry.alloc), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None' },
+        }, { fieldManager: 'kube-apiserver' }).catch((e: unknown) => { if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e; });
+      }
+    });
+  }
+  app.addHook('onClose', async () => {
+    for (const stop of [...activeWatches]) stop();
+  });
+
+  // ---------------------------------------------------------- health, version, discovery, openapi
+  void app.register(async (p) => {
+    for (const path of ['/healthz', '/livez', '/readyz']) p.get(path, async (_req, reply) => reply.type('text/plain').send('ok'));
+    p.get('/version', async () => VERSION_INFO);
+  });
+
+  void app.register(async (p) => {
+    const serverAddress = (req: FastifyRequest): string => req.headers.host ?? '127.0.0.1';
+    p.get('/api', async (req, reply) => {
+      const v = aggregatedVersion(req.headers.accept);
+      if (v) return reply.type(`application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`).send(JSON.stringify(aggregatedDiscovery(true, v)));
+      return reply.type('application/json').send(apiVersions(serverAddress(req)));
+    });
+    p.get('/apis', async (req, reply) => {
+      const v = aggregatedVersion(req.headers.accept);
+      if (v) return reply.type(`application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`).send(JSON.stringify(aggregatedDiscovery(false, v)));
+      return reply.type('application/json').send(apiGroupList());
+    });
+    p.get('/apis/:group', async (req, reply) => {
+      const { group } = req.params as { group: string };
+      const g = (apiGroupList() as { groups: { name: string }[] }).groups.find((x) => x.name === group);
+      if (!g) throw errPathNotFound();
+      return reply.send({ kind: 'APIGroup', apiVersion: 'v1', ...g });
+    });
+    p.get('/openapi/v2', async () => { throw errPathNotFound(); });
+    p.get('/openapi/v3', async () => openapiIndex());
+    p.get('/openapi/v3/*', async (req, reply) => {
+      const rest = ((req.params as { '*': string })['*'] ?? '').split('/');
+      let doc: object | undefined;
+      if (rest[0] === 'api' && rest.length === 2) doc = openapiDocument('', rest[1]!);
+      else if (rest[0] === 'apis' && rest.length === 3) doc = openapiDocument(rest[1]!, rest[2]!);
+      if (!doc) throw errPathNotFound();
+      return reply.header('cache-control', 'public, immutable').type('application/json').send(doc);
+    });
+  });
+
+  // ---------------------------------------------------------- resources
+  const startWatch = async (pp: ParsedPath, q: Query, accept: string | undefined, sink: WatchSink): Promise<void> => {
+    const table = wantsTable(accept);
+    const includeObject = (q1(q, 'includeObject') ?? 'Metadata') as 'None' | 'Metadata' | 'Object';
+    let first = true;
+    let handle: WatchHandle | undefined;
+    let closed = false;
+    const timers: NodeJS.Timeout[] = [];
+    const stop = (): void => {
+      if (closed) return;
+      closed = true;
+      handle?.cancel();
+      for (const t of timers) clearTimeout(t);
+      activeWatches.delete(stop);
+      sink.end();
+    };
+    activeWatches.add(stop);
+    sink.onClose(() => { closed = true; handle?.cancel(); for (const t of timers) clearTimeout(t); activeWatches.delete(stop); });
+    const emit = (ev: WatchEvent): void => {
+      if (closed) return;
+      let out: WatchEvent = ev;
+      if (table && (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED')) {
+        const obj = ev.object as KubeObject;
+        out = { type: ev.type, object: toTable(pp.r.kind, [obj], clock(), { resourceVersion: obj.metadata?.resourceVersion ?? '' }, includeObject, first) as unknown as KubeObject };
+        first = false;
+      }
+      sink.send(`${JSON.stringify(out)}\n`);
+    };
+    const timeout = Number(q1(q, 'timeoutSeconds') ?? '0');
+    if (timeout > 0) timers.push(setTimeout(stop, timeout * 1000));
+    if (boolParam(q, 'allowWatchBookmarks')) {
+      const tick = (): void => {
+        emit({ type: 'BOOKMARK', object: { kind: pp.r.kind, apiVersion: apiVersionOf(pp.r), metadata: { resourceVersion: String(registry.store.revision()) } } });
+        timers.push(setTimeout(tick, bookmarkMs));
+      };
+      timers.push(setTimeout(tick, bookmarkMs));
+    }
+    const wq = {
+      ...(q1(q, 'labelSelector') !== undefined ? { labelSelector: q1(q, 'labelSelector')! } : {}),
+      ...(q1(q, 'fieldSelector') !== undefined ? { fieldSelector: q1(q, 'fieldSelector')! } : {}),
+      ...(q1(q, 'resourceVersion') !== undefined ? { resourceVersion: q1(q, 'resourceVersion')! } : {}),
+      sendInitialEvents: boolParam(q, 'sendInitialEvents'),
+    };
+    const h = await registry.watch(pp.r, pp.ns, wq, emit, stop);
+    if (closed) h.cancel(); else handle = h;
+  };
+
+  const writeOpts = (q: Query): WriteOptions => {
+    const dry = q1(q, 'dryRun');
+    if (dry !== undefined && dry !== '' && dry !== 'All') throw errBadRequest(`Invalid dry run value: ${dry}: supported values: "All"`);
+    const fv = q1(q, 'fieldValidation');
+    if (fv !== undefined && !['Ignore', 'Warn', 'Strict', ''].includes(fv)) throw errBadRequest(`fieldValidation parameter unsupported: ${fv}`);
+    return {
+      dryRun: dry === 'All',
+      ...(q1(q, 'fieldManager') !== undefined ? { fieldManager: q1(q, 'fieldManager')! } : {}),
+      force: boolParam(q, 'force'),
+      ...(fv !== undefined ? { fieldValidation: fv } : {}),
+    };
+  };
+
+  const respond = (req: FastifyRequest, reply: FastifyReply, pp: ParsedPath, body: unknown, code = 200): FastifyReply => {
+    const q = req.query as Query;
+    if (wantsTable(req.headers.accept) && pp.sub === undefined && body && typeof body === 'object') {
+      const b = body as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string }; kind?: string };
+      const includeObject = (q1(q, 'includeObject') ?? 'Metadata') as 'None' | 'Metadata' | 'Object';
+      const items = Array.isArray(b.items) ? b.items : [body as KubeObject];
+      const meta: { resourceVersion?: string; continue?: string } = {};
+      if (b.metadata?.resourceVersion) meta.resourceVersion = b.metadata.resourceVersion;
+      if (Array.isArray(b.items) && b.metadata?.continue) meta.continue = b.metadata.continue;
+      return reply.code(code).type('application/json;as=Table;v=v1;g=meta.k8s.io').send(JSON.stringify(toTable(pp.r.kind, items, clock(), meta, includeObject)));
+    }
+    return reply.code(code).type('application/json').send(JSON.stringify(body));
+  };
+
+  const handle = async (group: string, version: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const rest = (req.params as { '*': string })['*'] ?? '';
+    const pp = parseResourcePath(group, version, rest);
+    const q = req.query as Query;
+    const { r, ns, name, sub } = pp;
+    if (sub !== undefined && !(r.subresources as readonly string[]).includes(sub)) throw errPathNotFound();
+    const method = req.method;
+    if (method === 'GET') {
+      if (name === undefined) {
+        if (boolParam(q, 'watch')) {
+          reply.hijack();
+          const raw = reply.raw;
+          raw.writeHead(200, { 'content-type': wantsTable(req.headers.accept) ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
+          raw.flushHeaders();
+          try {
+            await startWatch(pp, q, req.headers.accept, {
+              send: (line) => { raw.write(line); },
+              end: () => { raw.end(); },
+              onClose: (cb) => { raw.on('close', cb); },
+            });
+          } catch (e) {
+            const status = e instanceof ApiError ? e.toStatus() : statusOf('InternalError', (e as Error).message);
+            raw.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
+          }
+          return reply;
+        }
+        const list = await registry.list(r, ns, {
+          ...(q1(q, 'labelSelector') !== undefined ? { labelSelector: q1(q, 'labelSelector')! } : {}),
+          ...(q1(q, 'fieldSelector') !== undefined ? { fieldSelector: q1(q, 'fieldSelector')! } : {}),
+          ...(q1(q, 'limit') !== undefined ? { limit: Number(q1(q, 'limit')) || 0 } : {}),
+          ...(q1(q, 'continue') ? { continue: q1(q, 'continue')! } : {}),
+        });
+        return respond(req, reply, pp, list);
+      }
+      if (sub === 'binding') throw errMethodNotAllowed();
+      return respond(req, reply, pp, await registry.get(r, ns, name, sub));
+    }
+    if (method === 'POST') {
+      if (name === undefined) {
+        const created = await registry.create(r, ns, req.body, writeOpts(q));
+        return respond(req, reply, pp, created, 201);
+      }
+      if (sub === 'binding' && ns !== undefined) return reply.code(201).send(await registry.bind(ns, name, req.body, writeOpts(q)));
+      throw errMethodNotAllowed();
+    }
+    if (method === 'PUT') {
+      if (name === undefined || sub === 'binding') throw errMethodNotAllowed();
+      return respond(req, reply, pp, await registry.update(r, ns, name, req.body, writeOpts(q), sub));
+    }
+    if (method === 'PATCH') {
+      if (name === undefined || sub === 'binding') throw errMethodNotAllowed();
+      const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const type = PATCH_TYPES[ct];
+      if (!type) throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
+      if (req.body === undefined) throw errBadRequest('the body of the request is empty');
+      const wo = writeOpts(q);
+      if (type === 'apply' && !wo.fieldManager) throw errBadRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
+      const { obj, created } = await registry.patch(r, ns, name, type, req.body, wo, sub);
+      return respond(req, reply, pp, obj, created ? 201 : 200);
+    }
+    if (method === 'DELETE') {
+      if (sub !== undefined) throw errMethodNotAllowed();
+      const body = (req.body ?? {}) as DeleteOptions;
+      if (typeof body !== 'object' || Array.isArray(body)) throw errBadRequest('DeleteOptions must be an object');
+      const dry = writeOpts(q).dryRun ?? false;
+      const grace = q1(q, 'gracePeriodSeconds');
+      const { dryRun: bodyDry, ...rest } = body;
+      const dopts: Omit<DeleteOptions, 'dryRun'> & { dryRun?: boolean } = { ...rest, dryRun: dry || (Array.isArray(bodyDry) && bodyDry.includes('All')) };
+      if (grace !== undefined) dopts.gracePeriodSeconds = Number(grace);
+      if (q1(q, 'propagationPolicy')) dopts.propagationPolicy = q1(q, 'propagationPolicy') as 'Orphan';
+      if (name === undefined) {
+        const list = await registry.list(r, ns, {
+          ...(q1(q, 'labelSelector') !== undefined ? { labelSelector: q1(q, 'labelSelector')! } : {}),
+          ...(q1(q, 'fieldSelector') !== undefined ? { fieldSelector: q1(q, 'fieldSelector')! } : {}),
+        });
+        const deleted: KubeObject[] = [];
+        for (const item of list.items) {
+          try { deleted.push(await registry.delete(r, item.metadata!.namespace, item.metadata!.name!, dopts)); } catch (e) { if (!(e instanceof ApiError && e.reason === 'NotFound')) throw e; }
+        }
+        return reply.type('application/json').send({ ...list, items: deleted });
+      }
+      return reply.type('application/json').send(JSON.stringify(await registry.delete(r, ns, name, dopts)));
+    }
+    throw errMethodNotAllowed();
+  };
+
+  const gvs: { group: string; version: string }[] = [];
+  for (const r of RESOURCES) if (!gvs.some((g) => g.group === r.group && g.version === r.version)) gvs.push({ group: r.group, version: r.version });
+  for (const { group, version } of gvs) {
+    const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
+    // One plugin per resource group, as the real apiserver installs one APIGroupInfo per group.
+    void app.register(async (p) => {
+      p.get('/', async () => apiResourceList(group, version));
+      p.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/*', handler: (req, reply) => handle(group, version, req, reply) });
+    }, { prefix });
+  }
+
+  // ---------------------------------------------------------- WebSocket watches
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const fail = (code: number, status: Status): void => {
+      const body = JSON.stringify(status);
+      socket.end(`HTTP/1.1 ${code} ${code === 401 ? 'Unauthorized' : code === 404 ? 'Not Found' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (!authorized(req.headers.authorization, req.headers['sec-websocket-protocol'])) { fail(401, statusOf('Unauthorized', 'Unauthorized')); return; }
+      const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/(.*)$/.exec(url.pathname);
+      if (!m) { fail(404, errPathNotFound().toStatus()); return; }
+      const group = m[2] ?? '';
+      const version = m[1] ?? m[3]!;
+      const pp = parseResourcePath(group, version, m[4]!);
+      if (pp.name !== undefined) { fail(400, errBadRequest('watch needs a collection URL').toStatus()); return; }
+      const q: Query = {};
+      for (const [k, v] of url.searchParams) q[k] = v;
+      const accept = req.headers.accept;
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        startWatch(pp, q, accept, {
+          send: (line) => { if (ws.readyState === ws.OPEN) ws.send(line.trimEnd()); },
+          end: () => { ws.close(1000); },
+          onClose: (cb) => { ws.on('close', cb); },
+        }).catch((e: unknown) => {
+          const status = e instanceof ApiError ? e.toStatus() : statusOf('InternalError', (e as Error).message);
+          ws.send(JSON.stringify({ type: 'ERROR', object: status }));
+          ws.close(1000);
+        });
+        ws.on('error', () => ws.terminate());
+      });
+    } catch (e) {
+      const status = e instanceof ApiError ? e.toStatus() : statusOf('BadRequest', (e as Error).message);
+      fail(status.code, status);
+    }
+  };
+  app.server.on('upgrade', onUpgrade);
+  app.addHook('onClose', async () => {
+    app.server.off('upgrade', onUpgrade);
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+  });
+
+  return app;
+}

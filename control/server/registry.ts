@@ -1,0 +1,658 @@
+/**
+ * The generic resource registry behind the HTTP routes (kube-apiserver's
+ * `genericregistry.Store`): keys in the ObjectStore, object bookkeeping (uid,
+ * creationTimestamp, generation, resourceVersion = modRevision), defaulting, validation,
+ * admission (namespace existence, service allocation, pod binding), the status/scale
+ * subresources, optimistic concurrency, dryRun, patches, and filtered watches.
+ * Controllers in the same process use it directly through `RegistryClient`.
+ */
+import type { ObjectStore, KeyValue, StoreWatchEvent, WatchHandle } from '../store/object-store.ts';
+import { StoreError } from '../store/object-store.ts';
+import type {
+  KubeObject, List, ResourceInfo, Scale, Service, Pod, WatchEvent, ManagedFieldsEntry, Deployment, ReplicaSet, Binding, Status,
+  FieldRequirement, ParsedLabelSelector, DeleteOptions,
+} from '../api/index.ts';
+import {
+  apiVersionOf, defaultObject, validateObject, RESOURCES, resourceByName, parseLabelSelector, parseFieldSelector,
+  matchesLabels, matchesFields, SelectorError, invalid, labelSelectorStructToString, canonicalJson, safeEncode, fnv32a,
+} from '../api/index.ts';
+import { ApiError, errAlreadyExists, errBadRequest, errConflict, errExpired, errInvalid, errNotFound, statusOf } from './errors.ts';
+import type { Json } from './patch.ts';
+import {
+  applyJsonPatch, applyMergePatch, applyStrategicMergePatch, createMergePatch, deepClone, deepEqual, fieldSet, isObject,
+  PatchError, removeFields, SMP_SCHEMAS, subtractFieldSets,
+} from './patch.ts';
+import type { AllocatorConfig } from './service-alloc.ts';
+import { allocateService } from './service-alloc.ts';
+
+export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
+
+export interface WriteOptions {
+  readonly dryRun?: boolean;
+  readonly fieldManager?: string;
+  readonly force?: boolean;
+  readonly fieldValidation?: string;
+}
+
+export interface ListQuery {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly limit?: number;
+  readonly continue?: string;
+  readonly resourceVersion?: string;
+}
+
+export interface WatchQuery {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly resourceVersion?: string;
+  readonly sendInitialEvents?: boolean;
+}
+
+export interface RegistryOptions {
+  readonly store: ObjectStore;
+  readonly clock?: () => Date;
+  readonly uid?: () => string;
+  /** Default 10.96.0.0/12 (kubeadm's --service-cluster-ip-range). */
+  readonly serviceCIDR?: string;
+  readonly nodePortRange?: { readonly base: number; readonly size: number };
+  /**
+   * Pods bound to a node get a deletionTimestamp on DELETE and are removed by the node
+   * agent (FakeKubelet) as on a real cluster; false (default): removed at once.
+   */
+  readonly gracefulPodDeletion?: boolean;
+}
+
+interface Filter {
+  readonly labels: ParsedLabelSelector;
+  readonly fields: FieldRequirement[];
+}
+
+/** Fields of a kind that a write to the main resource may not change (they belong to /status). */
+function hasSpecLike(obj: KubeObject): boolean {
+  return Object.keys(obj).some((k) => !['apiVersion', 'kind', 'metadata', 'status'].includes(k));
+}
+
+function specPart(obj: KubeObject): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) if (!['apiVersion', 'kind', 'metadata', 'status'].includes(k)) out[k] = v;
+  return out;
+}
+
+const SYSTEM_META = new Set(['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink']);
+
+function unionSets(a: Record<string, Json>, b: Record<string, Json>): Record<string, Json> {
+  const out: Record<string, Json> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = isObject(cur) && isObject(v) ? unionSets(cur, v) : v;
+  }
+  return out;
+}
+
+function stripNulls(v: Json): Json {
+  if (!isObject(v)) return v;
+  const out: Record<string, Json> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = stripNulls(x);
+  return out;
+}
+
+export class Registry {
+  readonly store: ObjectStore;
+  readonly clock: () => Date;
+  private readonly uidGen: () => string;
+  readonly alloc: AllocatorConfig;
+  readonly gracefulPodDeletion: boolean;
+  private nameSeq = 0;
+
+  constructor(opts: RegistryOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock ?? (() => new Date());
+    this.uidGen = opts.uid ?? (() => crypto.randomUUID());
+    this.alloc = { serviceCIDR: opts.serviceCIDR ?? '10.96.0.0/12', nodePortBase: opts.nodePortRange?.base ?? 30000, nodePortSize: opts.nodePortRange?.size ?? 2768 };
+    this.gracefulPodDeletion = opts.gracefulPodDeletion ?? false;
+  }
+
+  now(): string {
+    return this.clock().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  // ------------------------------------------------------------ keys and codec
+
+  prefix(r: ResourceInfo, ns?: string): string {
+    const base = `/registry/${r.group ? `${r.group}/` : ''}${r.resource}/`;
+    return r.namespaced && ns !== undefined ? `${base}${ns}/` : base;
+  }
+
+  key(r: ResourceInfo, ns: string | undefined, name: string): string {
+    return r.namespaced ? `${this.prefix(r, ns ?? '')}${name}` : `${this.prefix(r)}${name}`;
+  }
+
+  decode(kv: KeyValue, rv = kv.modRevision): KubeObject {
+    let obj: KubeObject;
+    try { obj = JSON.parse(kv.value) as KubeObject; } catch { throw new ApiError('InternalError', `stored object at ${kv.key} is not valid JSON`); }
+    obj.metadata ??= {};
+    obj.metadata.resourceVersion = String(rv);
+    return obj;
+  }
+
+  private encode(obj: KubeObject): string {
+    const copy = { ...obj, metadata: { ...obj.metadata } };
+    delete copy.metadata.resourceVersion;
+    return JSON.stringify(copy);
+  }
+
+  private storeError(e: unknown, r: ResourceInfo, name: string): never {
+    if (e instanceof StoreError) {
+      switch (e.code) {
+        case 'STORE_NOT_FOUND': throw errNotFound(r, name);
+        case 'STORE_ALREADY_EXISTS': throw errAlreadyExists(r, name);
+        case 'STORE_CONFLICT': throw errConflict(r, name);
+        case 'STORE_EXPIRED': throw errExpired(e.message);
+        case 'STORE_UNAVAILABLE': throw new ApiError('ServiceUnavailable', e.message);
+        default: throw new ApiError('InternalError', e.message);
+      }
+    }
+    throw e;
+  }
+
+  // ------------------------------------------------------------ reads
+
+  async getOrUndefined(r: ResourceInfo, ns: string | undefined, name: string): Promise<KubeObject | undefined> {
+    const kv = await this.store.get(this.key(r, ns, name));
+    return kv ? this.decode(kv) : undefined;
+  }
+
+  async get(r: ResourceInfo, ns: string | undefined, name: string, sub?: string): Promise<KubeObject> {
+    const obj = await this.getOrUndefined(r, ns, name);
+    if (!obj) throw errNotFound(r, name);
+    if (sub === 'scale') return this.toScale(r, obj) as unknown as KubeObject;
+    return obj;
+  }
+
+  parseFilter(labelSelector: string | undefined, fieldSelector: string | undefined): Filter {
+    try {
+      return { labels: parseLabelSelector(labelSelector ?? ''), fields: parseFieldSelector(fieldSelector ?? '') };
+    } catch (e) {
+      if (e instanceof SelectorError) throw errBadRequest(e.message);
+      throw e;
+    }
+  }
+
+  private matches(f: Filter, obj: KubeObject): boolean {
+    return matchesLabels(f.labels, obj.metadata?.labels) && matchesFields(f.fields, obj);
+  }
+
+  async list(r: ResourceInfo, ns: string | undefined, q: ListQuery = {}): Promise<List> {
+    const filter = this.parseFilter(q.labelSelector, q.fieldSelector);
+    const prefix = this.prefix(r, ns);
+    let startAfter: string | undefined;
+    let revision: number | undefined;
+    if (q.continue) {
+      try {
+        const c = JSON.parse(Buffer.from(q.continue, 'base64url').toString('utf8')) as { k?: unknown; rv?: unknown };
+        if (typeof c.k !== 'string' || typeof c.rv !== 'number') throw new Error('bad');
+        startAfter = prefix + c.k;
+        revision = c.rv;
+      } catch {
+        throw errBadRequest('continue key is not valid: invalid continue token');
+      }
+    }
+    const limit = q.limit && q.limit > 0 ? q.limit : 0;
+    const items: KubeObject[] = [];
+    let more = false;
+    let listRev = 0;
+    let lastKey: string | undefined;
+    // Filtered paging: keep reading pages until `limit` matches (as the apiserver does).
+    for (let guard = 0; guard < 10000; guard++) {
+      let res;
+      try {
+        res = await this.store.list(prefix, { ...(limit ? { limit: Math.max(limit - items.length, 1) } : {}), ...(startAfter !== undefined ? { startAfter } : {}), ...(revision !== undefined ? { revision } : {}) });
+      } catch (e) {
+        if (e instanceof StoreError && e.code === 'STORE_EXPIRED') {
+          throw new ApiError('Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+        }
+        return this.storeError(e, r, '');
+      }
+      listRev = res.revision;
+      revision ??= res.revision;
+      for (const kv of res.items) {
+        lastKey = kv.key;
+        const obj = this.decode(kv);
+        if (this.matches(filter, obj)) items.push(obj);
+      }
+      more = res.more;
+      if (!limit || !more || items.length >= limit) break;
+      startAfter = lastKey;
+    }
+    const list: List = { apiVersion: apiVersionOf(r), kind: r.listKind, metadata: { resourceVersion: String(revision ?? listRev) }, items };
+    if (limit && more && lastKey !== undefined) {
+      list.metadata.continue = Buffer.from(JSON.stringify({ k: lastKey.slice(prefix.length), rv: revision ?? listRev })).toString('base64url');
+    }
+    return list;
+  }
+
+  // ------------------------------------------------------------ writes
+
+  private checkTypeMeta(r: ResourceInfo, obj: KubeObject, kind = r.kind, apiVersion = apiVersionOf(r)): void {
+    if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersion) {
+      throw errBadRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${apiVersion})`);
+    }
+    if (obj.kind !== undefined && obj.kind !== kind) {
+      throw errBadRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${kind})`);
+    }
+    obj.apiVersion = apiVersion;
+    obj.kind = kind;
+  }
+
+  private checkNamespace(r: ResourceInfo, ns: string | undefined, obj: KubeObject): void {
+    if (!isObject(obj.metadata as Json)) {
+      if (obj.metadata !== undefined) throw errBadRequest('metadata must be an object');
+      obj.metadata = {};
+    }
+    const meta = obj.metadata!;
+    if (r.namespaced) {
+      if (meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== ns) {
+        throw errBadRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      meta.namespace = ns!;
+    } else if (meta.namespace === '') delete meta.namespace;
+  }
+
+  private async ensureNamespace(r: ResourceInfo, ns: string | undefined): Promise<void> {
+    if (!r.namespaced || ns === undefined) return;
+    const nsr = resourceByName('namespaces')!;
+    const kv = await this.store.get(this.key(nsr, undefined, ns));
+    if (!kv) throw errNotFound(nsr, ns);
+    const nsObj = this.decode(kv);
+    if (nsObj.metadata?.deletionTimestamp) {
+      throw new ApiError('Forbidden', `unable to create new content in namespace ${ns} because it is being terminated`);
+    }
+  }
+
+  private validate(r: ResourceInfo, obj: KubeObject): void {
+    const errs = validateObject(r.kind, obj, { nodePortRange: { base: this.alloc.nodePortBase, size: this.alloc.nodePortSize } });
+    if (errs.length) throw errInvalid(r, obj.metadata?.name ?? '', errs);
+  }
+
+  private async admit(r: ResourceInfo, obj: KubeObject, old: KubeObject | undefined): Promise<void> {
+    if (r.kind === 'Service') {
+      const svcR = resourceByName('services')!;
+      const all = await this.store.list(this.prefix(svcR));
+      const key = this.key(r, obj.metadata!.namespace, obj.metadata!.name!);
+      const others = all.items.filter((kv) => kv.key !== key).map((kv) => JSON.parse(kv.value) as Service);
+      const errs = allocateService(obj as unknown as Service, others, this.alloc, old as unknown as Service | undefined);
+      if (errs.length) throw errInvalid(r, obj.metadata!.name!, errs);
+    }
+    if (r.kind === 'Deployment' || r.kind === 'ReplicaSet') {
+      if (old) {
+        const a = labelSelectorStructToString((old as unknown as Deployment).spec.selector);
+        const b = labelSelectorStructToString((obj as unknown as Deployment).spec.selector);
+        if (a !== b) throw errInvalid(r, obj.metadata!.name!, [invalid('spec.selector', (obj as unknown as Deployment).spec.selector, 'field is immutable')]);
+      }
+    }
+  }
+
+  private managedEntry(manager: string | undefined, operation: 'Apply' | 'Update', apiVersion: string, fields: Record<string, Json>, sub?: string): ManagedFieldsEntry | undefined {
+    if (!manager) return undefined;
+    const e: ManagedFieldsEntry = { manager, operation, apiVersion, time: this.now(), fieldsType: 'FieldsV1', fieldsV1: fields };
+    if (sub) e.subresource = sub;
+    return e;
+  }
+
+  private recordManaged(obj: KubeObject, old: KubeObject | undefined, manager: string | undefined, operation: 'Apply' | 'Update', sub?: string, applied?: Json): void {
+    if (!manager) return;
+    const meta = obj.metadata!;
+    const entries = (old?.metadata?.managedFields ?? meta.managedFields ?? []).filter((e) => !(e.manager === manager && e.operation === operation && (e.subresource ?? '') === (sub ?? '')));
+    const prev = (old?.metadata?.managedFields ?? []).find((e) => e.manager === manager && e.operation === operation && (e.subresource ?? '') === (sub ?? ''));
+    const schema = SMP_SCHEMAS[obj.kind ?? ''];
+    let fields: Record<string, Json>;
+    if (operation === 'Apply') fields = fieldSet(this.userFields(applied as KubeObject), schema);
+    else {
+      const changed = old ? stripNulls(createMergePatch(this.userFields(old) as unknown as Json, this.userFields(obj) as unknown as Json)) : (this.userFields(obj) as unknown as Json);
+      fields = unionSets((prev?.fieldsV1 ?? {}) as Record<string, Json>, fieldSet(changed, schema));
+    }
+    if (Object.keys(fields).length === 0 && !prev) { meta.managedFields = entries; if (entries.length === 0) delete meta.managedFields; return; }
+    const entry = this.managedEntry(manager, operation, obj.apiVersion ?? '', fields, sub);
+    meta.managedFields = [...entries, ...(entry ? [entry] : [])];
+  }
+
+  /** The user-owned part of an object (no system metadata, no status) for field sets. */
+  private userFields(obj: KubeObject | undefined): Record<string, Json> {
+    if (!obj) return {};
+    const out: Record<string, Json> = {};
+    for (const [k, v] of Object.entries(obj)) {
+      if (k === 'status' || k === 'apiVersion' || k === 'kind') continue;
+      if (k === 'metadata' && isObject(v as Json)) {
+        const m: Record<string, Json> = {};
+        for (const [mk, mv] of Object.entries(v as Record<string, Json>)) if (!SYSTEM_META.has(mk) && mk !== 'name' && mk !== 'namespace') m[mk] = mv;
+        if (Object.keys(m).length) out.metadata = m;
+        continue;
+      }
+      out[k] = v as Json;
+    }
+    return out;
+  }
+
+  private generateName(prefix: string): string {
+    const n = fnv32a(`${prefix}/${this.uidGen()}/${this.nameSeq++}`);
+    return `${prefix}${safeEncode(n).slice(0, 5).padEnd(5, 'x')}`;
+  }
+
+  async create(r: ResourceInfo, ns: string | undefined, body: unknown, opts: WriteOptions = {}, operation: 'Apply' | 'Update' = 'Update'): Promise<KubeObject> {
+    if (!isObject(body as Json)) throw errBadRequest('the request body must be a JSON object');
+    const obj = deepClone(body as KubeObject);
+    this.checkTypeMeta(r, obj);
+    this.checkNamespace(r, ns, obj);
+    const meta = obj.metadata!;
+    if (!meta.name && meta.generateName) meta.name = this.generateName(meta.generateName);
+    for (const k of ['uid', 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink'] as const) delete meta[k as keyof typeof meta];
+    meta.uid = this.uidGen();
+    meta.creationTimestamp = this.now();
+    if (hasSpecLike(obj)) meta.generation = 1; else delete meta.generation;
+    if (r.hasStatus && r.kind !== 'Pod' && r.kind !== 'Namespace' && r.kind !== 'Node' && r.kind !== 'Service') delete obj.status;
+    if (r.kind === 'Pod' && isObject(obj.status as Json)) {
+      // Pods may be created with status (the apiserver resets it but keeps phase Pending).
+      obj.status = {};
+    }
+    defaultObject(r.kind, obj);
+    this.validate(r, obj);
+    await this.ensureNamespace(r, ns);
+    await this.admit(r, obj, undefined);
+    this.recordManaged(obj, undefined, opts.fieldManager, operation, undefined, operation === 'Apply' ? (body as Json) : undefined);
+    if (opts.dryRun) return obj;
+    try {
+      const kv = await this.store.create(this.key(r, ns, meta.name!), this.encode(obj));
+      return this.decode(kv);
+    } catch (e) {
+      return this.storeError(e, r, meta.name!);
+    }
+  }
+
+  /** PUT (full replacement) of the object or its status/scale subresource. */
+  async update(r: ResourceInfo, ns: string | undefined, name: string, body: unknown, opts: WriteOptions = {}, sub?: string): Promise<KubeObject> {
+    if (!isObject(body as Json)) throw errBadRequest('the request body must be a JSON object');
+    if (sub === 'scale') return this.updateScale(r, ns, name, body as unknown as Scale, opts);
+    const old = await this.get(r, ns, name);
+    const obj = deepClone(body as KubeObject);
+    return this.replace(r, ns, name, old, obj, opts, sub, 'Update');
+  }
+
+  private async replace(r: ResourceInfo, ns: string | undefined, name: string, old: KubeObject, objIn: KubeObject, opts: WriteOptions, sub: string | undefined, operation: 'Apply' | 'Update', applied?: Json): Promise<KubeObject> {
+    let obj = objIn;
+    this.checkTypeMeta(r, obj);
+    this.checkNamespace(r, ns, obj);
+    const meta = obj.metadata!;
+    if (meta.name !== undefined && meta.name !== name) {
+      throw errBadRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+    }
+    meta.name = name;
+    if (meta.resourceVersion !== undefined && meta.resourceVersion !== '' && meta.resourceVersion !== old.metadata!.resourceVersion) {
+      throw errConflict(r, name);
+    }
+    if (meta.uid !== undefined && meta.uid !== '' && meta.uid !== old.metadata!.uid) {
+      throw errConflict(r, name, `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${old.metadata!.uid ?? ''}`);
+    }
+    if (sub === 'status') {
+      // Status writes change only status (and nothing in metadata but the managed fields).
+      obj = { ...deepClone(old), status: obj.status };
+    } else if (r.hasStatus && sub === undefined) {
+      if (old.status === undefined) delete obj.status; else obj.status = deepClone(old.status);
+    }
+    const m = obj.metadata!;
+    m.uid = old.metadata!.uid!;
+    m.creationTimestamp = old.metadata!.creationTimestamp!;
+    if (old.metadata!.deletionTimestamp) m.deletionTimestamp = old.metadata!.deletionTimestamp;
+    else delete m.deletionTimestamp;
+    if (old.metadata!.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = old.metadata!.deletionGracePeriodSeconds;
+    if (old.metadata!.managedFields && operation === 'Update' && m.managedFields === undefined) m.managedFields = old.metadata!.managedFields;
+    delete m.resourceVersion;
+    defaultObject(r.kind, obj);
+    const oldGen = old.metadata!.generation;
+    if (oldGen !== undefined || hasSpecLike(obj)) {
+      m.generation = (oldGen ?? 0) + (deepEqual(specPart(old), specPart(obj)) ? 0 : 1);
+      if (m.generation === 0) m.generation = 1;
+    }
+    this.validate(r, obj);
+    await this.admit(r, obj, old);
+    this.recordManaged(obj, old, opts.fieldManager, operation, sub, applied);
+    const oldCmp = { ...old, metadata: { ...old.metadata, resourceVersion: undefined, managedFields: undefined } };
+    const newCmp = { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined, managedFields: undefined } };
+    if (deepEqual(JSON.parse(JSON.stringify(oldCmp)), JSON.parse(JSON.stringify(newCmp)))) return old;
+    if (opts.dryRun) { m.resourceVersion = old.metadata!.resourceVersion!; return obj; }
+    try {
+      const kv = await this.store.update(this.key(r, ns, name), this.encode(obj), Number(old.metadata!.resourceVersion));
+      return this.decode(kv);
+    } catch (e) {
+      return this.storeError(e, r, name);
+    }
+  }
+
+  // ------------------------------------------------------------ scale
+
+  toScale(r: ResourceInfo, obj: KubeObject): Scale {
+    const w = obj as unknown as Deployment | ReplicaSet;
+    return {
+      kind: 'Scale', apiVersion: 'autoscaling/v1',
+      metadata: { name: w.metadata.name!, namespace: w.metadata.namespace!, uid: w.metadata.uid!, resourceVersion: w.metadata.resourceVersion!, creationTimestamp: w.metadata.creationTimestamp! },
+      spec: { replicas: w.spec.replicas ?? 1 },
+      status: { replicas: w.status?.replicas ?? 0, selector: labelSelectorStructToString(w.spec.selector) },
+    };
+  }
+
+  private async updateScale(r: ResourceInfo, ns: string | undefined, name: string, scale: Scale, opts: WriteOptions): Promise<KubeObject> {
+    if (scale.kind !== undefined && scale.kind !== 'Scale') throw errBadRequest(`the kind in the data (${String(scale.kind)}) does not match the expected kind (Scale)`);
+    const old = await this.get(r, ns, name);
+    const replicas = scale.spec?.replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      throw errInvalid({ ...r, kind: 'Scale' }, name, [invalid('spec.replicas', replicas, 'must be greater than or equal to 0')]);
+    }
+    if (scale.metadata?.resourceVersion && scale.metadata.resourceVersion !== old.metadata!.resourceVersion) throw errConflict(r, name);
+    const next = deepClone(old) as unknown as Deployment;
+    next.spec.replicas = replicas;
+    const res = await this.replace(r, ns, name, old, next as unknown as KubeObject, { ...opts }, undefined, 'Update');
+    return this.toScale(r, res) as unknown as KubeObject;
+  }
+
+  // ------------------------------------------------------------ patch
+
+  async patch(r: ResourceInfo, ns: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions = {}, sub?: string): Promise<{ obj: KubeObject; created: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.patchOnce(r, ns, name, type, patch, opts, sub);
+      } catch (e) {
+        // Retry on a store race, unless the patch itself pinned a resourceVersion.
+        const pinned = isObject(patch as Json) && isObject((patch as Record<string, Json>).metadata) && ((patch as Record<string, Record<string, Json>>).metadata!.resourceVersion !== undefined);
+        if (e instanceof ApiError && e.reason === 'Conflict' && !pinned && attempt < 5 && e.message.includes('has been modified') && type !== 'json') continue;
+        throw e;
+      }
+    }
+  }
+
+  private async patchOnce(r: ResourceInfo, ns: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions, sub?: string): Promise<{ obj: KubeObject; created: boolean }> {
+    const old = await this.getOrUndefined(r, ns, name);
+    if (!old) {
+      if (type === 'apply' && sub === undefined) {
+        if (!isObject(patch as Json)) throw errBadRequest('the apply configuration must be an object');
+        const body = deepClone(patch as KubeObject);
+        body.metadata ??= {};
+        if (body.metadata.name !== undefined && body.metadata.name !== name) throw errBadRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+        body.metadata.name = name;
+        return { obj: await this.create(r, ns, body, opts, 'Apply'), created: true };
+      }
+      throw errNotFound(r, name);
+    }
+    const base: Json = (sub === 'scale' ? this.toScale(r, old) : old) as unknown as Json;
+    const kind = sub === 'scale' ? 'Scale' : r.kind;
+    let next: Json;
+    try {
+      switch (type) {
+        case 'merge': next = applyMergePatch(base, patch as Json); break;
+        case 'json': next = applyJsonPatch(base, patch); break;
+        case 'strategic': next = applyStrategicMergePatch(base, patch as Json, kind); break;
+        case 'apply': next = this.applyConfig(base, patch as Json, kind, opts.fieldManager, old); break;
+      }
+    } catch (e) {
+      if (e instanceof PatchError) {
+        if (e.kind === 'Invalid') throw new ApiError('Invalid', e.message);
+        throw errBadRequest(e.message);
+      }
+      throw e;
+    }
+    if (!isObject(next)) throw errBadRequest('the patched object is not a JSON object');
+    if (sub === 'scale') {
+      const scaled = await this.updateScale(r, ns, name, next as unknown as Scale, opts);
+      return { obj: scaled, created: false };
+    }
+    const obj = next as unknown as KubeObject;
+    const patchedRv = obj.metadata?.resourceVersion;
+    if (patchedRv !== undefined && patchedRv !== old.metadata!.resourceVersion) throw errConflict(r, name);
+    return { obj: await this.replace(r, ns, name, old, obj, opts, sub, type === 'apply' ? 'Apply' : 'Update', type === 'apply' ? (patch as Json) : undefined), created: false };
+  }
+
+  /** Server-side apply, simplified: merge the configuration (SMP list keys), drop fields this manager applied before but no longer does. */
+  private applyConfig(live: Json, config: Json, kind: string, manager: string | undefined, old: KubeObject): Json {
+    if (!isObject(config)) throw new PatchError('the apply configuration must be an object');
+    if (!manager) throw new ApiError('BadRequest', 'PATCH, application/apply-patch+yaml requires fieldManager to be set');
+    const schema = SMP_SCHEMAS[kind];
+    let merged = applyStrategicMergePatch(live, stripNulls(config), kind);
+    const prev = (old.metadata?.managedFields ?? []).find((e) => e.manager === manager && e.operation === 'Apply' && !e.subresource);
+    if (prev?.fieldsV1) {
+      const now = fieldSet(this.userFields(config as KubeObject), schema);
+      const gone = subtractFieldSets(prev.fieldsV1 as Record<string, Json>, now);
+      if (Object.keys(gone).length) merged = removeFields(merged, gone, schema);
+    }
+    return merged;
+  }
+
+  // ------------------------------------------------------------ delete
+
+  async delete(r: ResourceInfo, ns: string | undefined, name: string, opts: Omit<DeleteOptions, 'dryRun'> & { dryRun?: boolean } = {}): Promise<KubeObject> {
+    const old = await this.get(r, ns, name);
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== old.metadata!.uid) throw errConflict(r, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata!.uid ?? ''}`);
+    if (pre?.resourceVersion && pre.resourceVersion !== old.metadata!.resourceVersion) throw errConflict(r, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata!.resourceVersion ?? ''}`);
+    if (opts.dryRun) return old;
+    if (r.kind === 'Pod' && this.gracefulPodDeletion) {
+      const pod = old as unknown as Pod;
+      const grace = opts.gracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+      if (pod.spec.nodeName && grace > 0 && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed') {
+        if (pod.metadata.deletionTimestamp) return old;
+        const next = deepClone(pod);
+        next.metadata.deletionTimestamp = new Date(this.clock().getTime() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        next.metadata.deletionGracePeriodSeconds = grace;
+        try {
+          const kv = await this.store.update(this.key(r, ns, name), this.encode(next as unknown as KubeObject), Number(old.metadata!.resourceVersion));
+          return this.decode(kv);
+        } catch (e) {
+          return this.storeError(e, r, name);
+        }
+      }
+    }
+    if (r.kind === 'Namespace') await this.deleteNamespaceContents(name);
+    try {
+      const kv = await this.store.delete(this.key(r, ns, name), Number(old.metadata!.resourceVersion));
+      return this.decode(kv);
+    } catch (e) {
+      return this.storeError(e, r, name);
+    }
+  }
+
+  private async deleteNamespaceContents(ns: string): Promise<void> {
+    for (const r of RESOURCES) {
+      if (!r.namespaced) continue;
+      const res = await this.store.list(this.prefix(r, ns));
+      for (const kv of res.items) {
+        try { await this.store.delete(kv.key); } catch (e) { if (!(e instanceof StoreError && e.code === 'STORE_NOT_FOUND')) throw e; }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ binding
+
+  async bind(ns: string, name: string, body: unknown, opts: WriteOptions = {}): Promise<Status> {
+    const r = resourceByName('pods')!;
+    const b = body as Binding;
+    if (!isObject(body as Json) || !isObject(b.target as unknown as Json) || typeof b.target.name !== 'string' || b.target.name === '') {
+      throw errInvalid({ ...r, kind: 'Binding' }, name, [{ type: 'FieldValueRequired', field: 'target.name', detail: '' }]);
+    }
+    const old = await this.get(r, ns, name) as unknown as Pod;
+    if (old.metadata.deletionTimestamp) throw errConflict(r, name, 'pod is being deleted, cannot be assigned to a host');
+    if (old.spec.nodeName) throw errConflict(r, name, `pod ${name} is already assigned to node "${old.spec.nodeName}"`);
+    const next = deepClone(old);
+    next.spec.nodeName = b.target.name;
+    next.status ??= {};
+    next.status.conditions = [...(next.status.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: this.now() }];
+    if (!opts.dryRun) {
+      try {
+        await this.store.update(this.key(r, ns, name), this.encode(next as unknown as KubeObject), Number(old.metadata.resourceVersion));
+      } catch (e) {
+        this.storeError(e, r, name);
+      }
+    }
+    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+  }
+
+  // ------------------------------------------------------------ watch
+
+  /**
+   * Watch a collection. Events are filtered per watcher: an object that stops matching the
+   * selectors is sent as DELETED, one that starts matching as ADDED (as kube-apiserver's cacher).
+   * `resourceVersion` '' or '0' (or `sendInitialEvents`) first sends the current objects as ADDED.
+   * Expired history is reported as an ERROR event with a 410 Expired Status and ends the watch.
+   */
+  async watch(r: ResourceInfo, ns: string | undefined, q: WatchQuery, onEvent: (ev: WatchEvent) => void, onEnd: () => void = () => {}): Promise<WatchHandle> {
+    const filter = this.parseFilter(q.labelSelector, q.fieldSelector);
+    const prefix = this.prefix(r, ns);
+    const rvText = q.resourceVersion ?? '';
+    let from: number;
+    if (rvText === '' || rvText === '0' || q.sendInitialEvents) {
+      const list = await this.store.list(prefix, rvText !== '' && rvText !== '0' && q.sendInitialEvents ? { revision: Number(rvText) } : {});
+      for (const kv of list.items) {
+        const obj = this.decode(kv);
+        if (this.matches(filter, obj)) onEvent({ type: 'ADDED', object: obj });
+      }
+      from = list.revision;
+      if (q.sendInitialEvents) {
+        onEvent({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(from), annotations: { 'k8s.io/initial-events-end': 'true' } } } });
+      }
+    } else {
+      from = Number(rvText);
+      if (!Number.isInteger(from) || from < 0) throw errBadRequest(`invalid resource version: ${rvText}`);
+    }
+    const handler = (ev: StoreWatchEvent): void => {
+      if (ev.type === 'DELETE') {
+        const obj = this.decode(ev.kv, ev.revision);
+        if (this.matches(filter, obj)) onEvent({ type: 'DELETED', object: obj });
+        return;
+      }
+      const obj = this.decode(ev.kv);
+      const now = this.matches(filter, obj);
+      const before = ev.prevKv ? this.matches(filter, this.decode(ev.prevKv)) : false;
+      if (now && before) onEvent({ type: 'MODIFIED', object: obj });
+      else if (now) onEvent({ type: 'ADDED', object: obj });
+      else if (before && ev.prevKv) {
+        const last = this.decode(ev.prevKv, ev.revision);
+        onEvent({ type: 'DELETED', object: last });
+      }
+    };
+    try {
+      return this.store.watch(prefix, from, handler);
+    } catch (e) {
+      if (e instanceof StoreError && (e.code === 'STORE_EXPIRED' || e.code === 'STORE_UNAVAILABLE')) {
+        const status = e.code === 'STORE_EXPIRED'
+          ? statusOf('Expired', `too old resource version: ${from} (${this.store.revision()})`)
+          : statusOf('Timeout', `Too large resource version: ${from}, current: ${this.store.revision()}`, { retryAfterSeconds: 1 });
+        onEvent({ type: 'ERROR', object: status });
+        onEnd();
+        return { cancel: () => {} };
+      }
+      throw e;
+    }
+  }
+
+  /** Canonical JSON of an object (for tests and change detection). */
+  static canonical(obj: unknown): string {
+    return canonicalJson(obj);
+  }
+}
