@@ -30,9 +30,12 @@ export interface RealServer {
   weight: number;
   activeConns: number;
   inactConns: number;
-  /** Connections and packets scheduled to it (for --stats). */
+  /** Counters for `--stats`: connections scheduled, packets and bytes in (client → server) and out. */
   conns: number;
   packets: number;
+  outPackets: number;
+  inBytes: number;
+  outBytes: number;
 }
 
 export interface VirtualService {
@@ -45,6 +48,9 @@ export interface VirtualService {
   readonly reals: RealServer[];
   conns: number;
   packets: number;
+  outPackets: number;
+  inBytes: number;
+  outBytes: number;
   /** Scheduler state. */
   rrIndex: number;
   wrrCw: number;
@@ -106,7 +112,7 @@ export class Ipvs {
     const k = vsKey(proto, addr, port);
     if (this.services.has(k)) throw new IpvsError('IPVS_EXISTS', 'Service already exists');
     if (!IPVS_SCHEDULERS.includes(scheduler)) throw new IpvsError('IPVS_BAD_ARG', `Scheduler not found: ${scheduler}`);
-    const vs: VirtualService = { proto, addr, port, scheduler, persistent, reals: [], conns: 0, packets: 0, rrIndex: -1, wrrCw: 0, mhTable: undefined };
+    const vs: VirtualService = { proto, addr, port, scheduler, persistent, reals: [], conns: 0, packets: 0, outPackets: 0, inBytes: 0, outBytes: 0, rrIndex: -1, wrrCw: 0, mhTable: undefined };
     this.services.set(k, vs);
     return vs;
   }
@@ -142,7 +148,7 @@ export class Ipvs {
   /** `ipvsadm -a ... -r RS:PORT -m -w WEIGHT`. */
   addReal(vs: VirtualService, addr: Ipv4Addr, port: number, weight = 1): RealServer {
     if (vs.reals.some((r) => r.addr === addr && r.port === port)) throw new IpvsError('IPVS_EXISTS', 'Destination already exists');
-    const rs: RealServer = { addr, port, weight, activeConns: 0, inactConns: 0, conns: 0, packets: 0 };
+    const rs: RealServer = { addr, port, weight, activeConns: 0, inactConns: 0, conns: 0, packets: 0, outPackets: 0, inBytes: 0, outBytes: 0 };
     vs.reals.push(rs);
     vs.mhTable = undefined;
     return rs;
@@ -301,7 +307,7 @@ export class Ipvs {
    * A packet from a client to a virtual service: find its connection or make one.
    * Returns the real server to DNAT to, or undefined (no service, or no available server).
    */
-  inbound(proto: IpvsProto, caddr: Ipv4Addr, cport: number, vaddr: Ipv4Addr, vport: number, tcpFlags: number): { rs: RealServer; conn: IpvsConn; isNew: boolean } | undefined {
+  inbound(proto: IpvsProto, caddr: Ipv4Addr, cport: number, vaddr: Ipv4Addr, vport: number, tcpFlags: number, bytes = 0): { rs: RealServer; conn: IpvsConn; isNew: boolean } | undefined {
     const vs = this.services.get(vsKey(proto, vaddr, vport));
     if (vs === undefined) return undefined;
     const now = this.now();
@@ -337,11 +343,13 @@ export class Ipvs {
     this.advance(c, tcpFlags, now);
     c.rs.packets++;
     c.vs.packets++;
+    c.rs.inBytes += bytes;
+    c.vs.inBytes += bytes;
     return { rs: c.rs, conn: c, isNew };
   }
 
   /** A reply from a real server: the connection it belongs to (for un-DNAT), if any. */
-  outbound(proto: IpvsProto, rsAddr: Ipv4Addr, rsPort: number, caddr: Ipv4Addr, cport: number, tcpFlags: number): IpvsConn | undefined {
+  outbound(proto: IpvsProto, rsAddr: Ipv4Addr, rsPort: number, caddr: Ipv4Addr, cport: number, tcpFlags: number, bytes = 0): IpvsConn | undefined {
     const c = this.replies.get(this.connKey(proto, rsAddr, rsPort, caddr, cport));
     if (c === undefined) return undefined;
     const now = this.now();
@@ -350,6 +358,10 @@ export class Ipvs {
       return undefined;
     }
     this.advance(c, tcpFlags, now);
+    c.rs.outPackets++;
+    c.vs.outPackets++;
+    c.rs.outBytes += bytes;
+    c.vs.outBytes += bytes;
     return c;
   }
 

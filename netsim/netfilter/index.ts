@@ -1,7 +1,8 @@
 /**
  * netsim/netfilter — the kernel half of service proxying: iptables tables and
- * chains (iptables/), connection tracking (conntrack.ts) and NAT, joined into the
- * NetfilterHooks the stack calls (netfilter-stack.ts).
+ * chains (iptables/), connection tracking (conntrack/) and NAT (nat.ts), joined
+ * into the NetfilterHooks the stack calls (netfilter-stack.ts), with ipset
+ * (netsim/ipset) and IPVS (netsim/ipvs) plugged in there.
  *
  * Contract: rules arrive as iptables-restore text and are printed back as the real
  * iptables-save prints them; a packet's verdict costs close to O(1) in the number of
@@ -9,9 +10,8 @@
  * have matched; NAT is decided on a connection's first packet and replayed from
  * conntrack for every later packet in both directions.
  *
- * Not modelled yet: ipset and IPVS (interfaces in eval-types.ts), ip6tables,
- * ebtables/arptables, nftables syntax, conntrack helpers and expectations, TCP
- * window tracking.
+ * Not modelled: ip6tables, ebtables/arptables, nftables syntax, conntrack helpers
+ * and expectations, TCP window tracking, the raw table's NOTRACK/CT targets.
  */
 export * from './eval-types.ts';
 export * from './iptables/iptables.ts';
@@ -19,5 +19,6 @@ export * from './iptables/errors.ts';
 export * from './iptables/model.ts';
 export * from './iptables/render.ts';
 export * from './iptables/render-list.ts';
-export * from './conntrack.ts';
+export * from './conntrack/index.ts';
+export * from './nat.ts';
 export * from './netfilter-stack.ts';

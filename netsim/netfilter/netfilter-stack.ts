@@ -3,49 +3,72 @@
  * running, at each hook, what the kernel registers there in priority order —
  *
  *   PREROUTING:  raw → conntrack → mangle → nat (destination NAT)
- *   INPUT:       mangle → filter → nat (source NAT) → conntrack confirm
- *   FORWARD:     mangle → filter
+ *   INPUT:       mangle → filter → IPVS (replies, then requests) → nat (source NAT) → conntrack confirm
+ *   FORWARD:     mangle → filter → IPVS (replies of real servers)
  *   OUTPUT:      raw → conntrack → mangle → nat (destination NAT) → filter
  *   POSTROUTING: mangle → nat (source NAT) → conntrack confirm
  *
  * The nat table is consulted only for a connection's first packet; every later
  * packet, in either direction, gets the translation recorded in its conntrack entry
- * (replies are un-NATed without rules). REJECT answers with the ICMP error or TCP
- * reset it names. Every rule hit, NAT rewrite and conntrack change is traced.
+ * (replies are un-NATed without rules), and ICMP errors about a connection are
+ * RELATED and translated inside and out. Packets conntrack finds invalid carry no
+ * entry (`--ctstate INVALID`) and get no NAT, as in the kernel. REJECT answers with
+ * the ICMP error or TCP reset it names. Every rule hit (what `-j TRACE` logs), NAT
+ * rewrite and conntrack change is traced.
  *
- * Not modelled here: IPVS and ipset (they plug in through eval-types.ts), NAT of ICMP
- * errors' inner headers beyond addresses, per-CPU conntrack races.
+ * A packet's entry travels as `pkt.ct` (the slot number) and `pkt.ctInfo`
+ * (CT_* state bits, direction at bit 7, the entry's tag from bit 8) — no per-packet
+ * objects. Not modelled: the raw table's NOTRACK/CT targets, conntrack zones,
+ * per-CPU races, IPVS's own conntrack integration (IPVS packets are untracked).
  */
 import type { Packet } from '../packet/packet.ts';
 import type { NetNamespace } from '../stack/net-namespace.ts';
 import { NF_ACCEPT, NF_DROP, NF_STOLEN } from '../stack/netfilter-hooks.ts';
 import type { NetfilterHooks, NfContext, NfHook, NfVerdict } from '../stack/netfilter-hooks.ts';
 import { readU16, readU32 } from '../wire/field.ts';
-import { formatIpv4, maskOf } from '../wire/addr.ts';
+import { formatIpv4 } from '../wire/addr.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
-import { ipv4SetDst, ipv4SetSrc, l4SetDstPort, l4SetSrcPort, icmpSetEchoIdent } from '../wire/ipv4.ts';
+import { ipv4SetDst, ipv4SetSrc, l4SetDstPort, l4SetSrcPort } from '../wire/ipv4.ts';
 import { Iptables } from './iptables/iptables.ts';
-import { Conntrack, DIR_ORIGINAL, DIR_REPLY } from './conntrack.ts';
-import type { ConntrackEntry, Tuple } from './conntrack.ts';
+import { Conntrack, DIR_ORIGINAL, DIR_REPLY, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SEEN_REPLY, IPS_SRC_NAT, IPS_SRC_NAT_DONE } from './conntrack/conntrack.ts';
+import { TCP_STATE_NAMES } from './conntrack/tcp-state.ts';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, describeTuple } from './conntrack/tuple.ts';
 import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT } from './eval-types.ts';
-import type { AddrType, EvalContext, IpsetLookup, NatRequest, TableName } from './eval-types.ts';
+import type { AddrType, EvalContext, EvalResult, IpsetLookup, TableName } from './eval-types.ts';
+import { MANIP_DST, MANIP_SRC, natIcmpError, natNullBinding, natPacket, natSetup, resolveNatRequest } from './nat.ts';
+import type { Manip } from './nat.ts';
 import type { Rng } from '../time/rng.ts';
 import type { Ipvs } from '../ipvs/ipvs.ts';
+
+/** What the glue needs from a rule engine (the iptables evaluator implements it). */
+export interface RuleEvaluator {
+  evaluate(table: TableName, pkt: Packet, ctx: EvalContext): EvalResult;
+  /** Whether the table has any rules or non-ACCEPT policies worth evaluating; absent = always evaluate. */
+  hasTable?(table: TableName): boolean;
+}
+
+export interface NetfilterStackOptions {
+  readonly iptables?: Iptables;
+  /** Evaluate rules with this engine instead of `iptables` (tests, other engines). */
+  readonly rules?: RuleEvaluator;
+  readonly conntrack?: Conntrack;
+  readonly ipsets?: IpsetLookup;
+  readonly ipvs?: Ipvs;
+}
 
 const REJECT_ICMP: Record<string, number> = {
   'icmp-net-unreachable': 0, 'icmp-host-unreachable': 1, 'icmp-proto-unreachable': 2, 'icmp-port-unreachable': 3,
   'icmp-net-prohibited': 9, 'icmp-host-prohibited': 10, 'icmp-admin-prohibited': 13,
 };
 
-interface PacketCt {
-  entry: ConntrackEntry;
-  dir: number;
-  state: number;
-}
+const ICMP_ERROR_TYPES = new Set([3, 4, 5, 11, 12]);
+const STATE_MASK = 0x7f;
+const DIR_BIT = 0x80;
 
 export class NetfilterStack implements NetfilterHooks {
   readonly iptables: Iptables;
   readonly conntrack: Conntrack;
+  private readonly rules: RuleEvaluator;
   private ipsetLookup: IpsetLookup | undefined = undefined;
   /** IPVS of the namespace (kube-proxy IPVS mode); consulted at INPUT and for replies at FORWARD/INPUT. */
   ipvs: Ipvs | undefined = undefined;
@@ -61,20 +84,29 @@ export class NetfilterStack implements NetfilterHooks {
     this.iptables.setExists = s === undefined ? undefined : (n) => s.has(n);
   }
 
-  constructor(private readonly ns: NetNamespace, opts: { iptables?: Iptables; conntrack?: Conntrack } = {}) {
+  constructor(private readonly ns: NetNamespace, opts: NetfilterStackOptions = {}) {
     this.iptables = opts.iptables ?? new Iptables();
+    this.rules = opts.rules ?? this.iptables;
     this.conntrack = opts.conntrack ?? new Conntrack(() => ns.sim.clock.now());
     this.rng = ns.sim.rng.fork(`netfilter:${ns.name}`);
+    if (opts.ipsets !== undefined) this.ipsets = opts.ipsets;
+    if (opts.ipvs !== undefined) this.ipvs = opts.ipvs;
   }
 
   /** Install on the namespace (ns.hooks). */
-  static install(ns: NetNamespace): NetfilterStack {
-    const s = new NetfilterStack(ns);
+  static install(ns: NetNamespace, opts: NetfilterStackOptions = {}): NetfilterStack {
+    const s = new NetfilterStack(ns, opts);
     ns.hooks = s;
     return s;
   }
 
   run(hook: NfHook, pkt: Packet, ctx: NfContext): NfVerdict {
+    const v = this.runHook(hook, pkt, ctx);
+    if (v !== NF_ACCEPT) this.discardUnconfirmed(pkt);
+    return v;
+  }
+
+  private runHook(hook: NfHook, pkt: Packet, ctx: NfContext): NfVerdict {
     if (pkt.ipvs) {
       // Sent on by IPVS: only the filter table still sees it (skb->ipvs_property).
       return hook === 'OUTPUT' ? this.table(hook, 'filter', pkt, ctx) : NF_ACCEPT;
@@ -83,7 +115,7 @@ export class NetfilterStack implements NetfilterHooks {
       if (this.table(hook, 'raw', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
       this.track(pkt, ctx, hook);
       if (this.table(hook, 'mangle', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
-      if (this.nat(hook, pkt, ctx, 'dst') !== NF_ACCEPT) return NF_DROP;
+      if (this.nat(hook, pkt, ctx, MANIP_DST) !== NF_ACCEPT) return NF_DROP;
       if (hook === 'OUTPUT' && this.table(hook, 'filter', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
       return NF_ACCEPT;
     }
@@ -101,9 +133,35 @@ export class NetfilterStack implements NetfilterHooks {
       const v = this.ipvsRequest(pkt);
       if (v !== undefined) return v;
     }
-    if (this.nat(hook, pkt, ctx, 'src') !== NF_ACCEPT) return NF_DROP;
-    this.confirm(pkt);
-    return NF_ACCEPT;
+    if (this.nat(hook, pkt, ctx, MANIP_SRC) !== NF_ACCEPT) return NF_DROP;
+    return this.confirm(pkt, ctx);
+  }
+
+  // ------------------------------------------------------------ the packet's entry
+
+  /** The packet's entry slot, or -1 (none, or a stale reference). */
+  private slotOf(pkt: Packet): number {
+    const slot = pkt.ct;
+    if (typeof slot !== 'number') return -1;
+    return this.conntrack.holds(slot, pkt.ctInfo >>> 8) ? slot : -1;
+  }
+
+  private attach(pkt: Packet, slot: number, dir: number, state: number): void {
+    pkt.ct = slot;
+    pkt.ctInfo = (state & STATE_MASK) | (dir === DIR_REPLY ? DIR_BIT : 0) | (this.conntrack.tagOf(slot) << 8);
+  }
+
+  private detach(pkt: Packet): void {
+    pkt.ct = undefined;
+    pkt.ctInfo = 0;
+  }
+
+  /** A dropped or stolen first packet takes its unconfirmed entry with it. */
+  private discardUnconfirmed(pkt: Packet): void {
+    const slot = this.slotOf(pkt);
+    if (slot < 0) return;
+    if (!this.conntrack.isConfirmed(slot) && (pkt.ctInfo & CT_RELATED) === 0) this.conntrack.kill(slot);
+    this.detach(pkt);
   }
 
   // ------------------------------------------------------------ IPVS
@@ -129,7 +187,7 @@ export class NetfilterStack implements NetfilterHooks {
     const sport = readU16(b, o + l.hl);
     const dport = readU16(b, o + l.hl + 2);
     if (ipvs.lookupService(l.proto, dst, dport) === undefined) return undefined;
-    const hit = ipvs.inbound(l.proto, src, sport, dst, dport, l.flags);
+    const hit = ipvs.inbound(l.proto, src, sport, dst, dport, l.flags, pkt.len);
     if (hit === undefined) {
       // No real server available: the kernel answers like a closed port.
       this.ns.icmp.sendError(pkt, 3, 3, 0);
@@ -142,8 +200,8 @@ export class NetfilterStack implements NetfilterHooks {
     if (this.ns.sim.tracer.enabled) {
       this.traceNat(pkt, `IPVS ${l.proto} ${formatIpv4(dst)}:${dport} ${hit.conn.vs.scheduler}${hit.isNew ? ' (new connection)' : ''} → real server ${formatIpv4(hit.rs.addr)}:${hit.rs.port}: ${before} → ${describePacket(b, o)}`);
     }
+    this.discardUnconfirmed(pkt);
     pkt.ipvs = true;
-    pkt.ct = undefined;
     this.ns.sim.clock.soonest(() => {
       this.ns.sendIp(pkt);
     });
@@ -158,7 +216,7 @@ export class NetfilterStack implements NetfilterHooks {
     if (l === undefined) return false;
     const b = pkt.buf;
     const o = pkt.off;
-    const c = ipvs.outbound(l.proto, readU32(b, o + 12), readU16(b, o + l.hl), readU32(b, o + 16), readU16(b, o + l.hl + 2), l.flags);
+    const c = ipvs.outbound(l.proto, readU32(b, o + 12), readU16(b, o + l.hl), readU32(b, o + 16), readU16(b, o + l.hl + 2), l.flags, pkt.len);
     if (c === undefined) return false;
     const before = this.ns.sim.tracer.enabled ? describePacket(b, o) : '';
     ipv4SetSrc(b, o, c.vaddr);
@@ -168,8 +226,9 @@ export class NetfilterStack implements NetfilterHooks {
     return true;
   }
 
+  // ------------------------------------------------------------ tables
+
   private evalCtx(hook: NfHook, pkt: Packet, ctx: NfContext): EvalContext {
-    const ct = pkt.ct as PacketCt | undefined;
     return {
       hook,
       inDev: ctx.inDev?.name,
@@ -178,17 +237,21 @@ export class NetfilterStack implements NetfilterHooks {
       ...(ctx.physOut !== undefined ? { physOut: ctx.physOut.name } : {}),
       now: this.ns.sim.clock.now(),
       rng: this.rng,
-      ctState: ct === undefined ? CT_INVALID : ct.state,
+      ctState: this.slotOf(pkt) < 0 ? CT_INVALID : pkt.ctInfo & STATE_MASK,
       addrType: (a) => this.addrType(a),
       ipsets: this.ipsetLookup,
       ...(this.ns.sim.tracer.enabled ? { onRuleHit: (t: TableName, chain: string, rule: number, target: string) => this.traceRule(pkt, hook, t, chain, rule, target) } : {}),
     };
   }
 
+  private hasTable(t: TableName): boolean {
+    return this.rules.hasTable === undefined || this.rules.hasTable(t);
+  }
+
   /** Evaluate a non-nat table; REJECT answers and drops. */
   private table(hook: NfHook, table: TableName, pkt: Packet, ctx: NfContext): NfVerdict {
-    if (!this.iptables.hasTable(table)) return NF_ACCEPT;
-    const r = this.iptables.evaluate(table, pkt, this.evalCtx(hook, pkt, ctx));
+    if (!this.hasTable(table)) return NF_ACCEPT;
+    const r = this.rules.evaluate(table, pkt, this.evalCtx(hook, pkt, ctx));
     if (r.verdict === 'ACCEPT') return NF_ACCEPT;
     if (r.rejectWith !== undefined) {
       this.reject(pkt, r.rejectWith);
@@ -236,206 +299,150 @@ export class NetfilterStack implements NetfilterHooks {
 
   // ------------------------------------------------------------ conntrack
 
-  /** The packet's tuple; undefined for untrackable packets (other protocols, truncated). */
-  private tuple(pkt: Packet): Tuple | undefined {
+  /** conntrack in: find or create the entry, set the packet's state (nf_conntrack_in). */
+  private track(pkt: Packet, ctx: NfContext, hook: NfHook): void {
+    // A locally generated packet looping back through lo keeps its entry (skb->_nfct survives).
+    if (hook === 'PREROUTING' && ctx.inDev?.kind === 'loopback' && this.slotOf(pkt) >= 0) return;
+    this.detach(pkt);
     const b = pkt.buf;
     const o = pkt.off;
     const hl = ((b[o] as number) & 0x0f) * 4;
     const proto = b[o + 9] as number;
+    if ((readU16(b, o + 6) & 0x1fff) !== 0) return; // non-first fragment: reassembly is not modelled
+    let sport: number;
+    let dport: number;
+    let flags = 0;
+    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
+      if (pkt.len < hl + (proto === IPPROTO_TCP ? 14 : 4)) return;
+      sport = readU16(b, o + hl);
+      dport = readU16(b, o + hl + 2);
+      if (proto === IPPROTO_TCP) flags = b[o + hl + 13] as number;
+    } else if (proto === IPPROTO_ICMP) {
+      if (pkt.len < hl + 8) return;
+      const type = b[o + hl] as number;
+      if (ICMP_ERROR_TYPES.has(type)) {
+        this.related(pkt);
+        return;
+      }
+      sport = readU16(b, o + hl + 4);
+      dport = (type << 8) | (b[o + hl + 1] as number);
+    } else return;
+    const ct = this.conntrack;
     const src = readU32(b, o + 12);
     const dst = readU32(b, o + 16);
-    if ((proto === 6 || proto === 17) && pkt.len >= hl + 4) return { proto, src, dst, sport: readU16(b, o + hl), dport: readU16(b, o + hl + 2), icmpType: 0 };
-    if (proto === 1 && pkt.len >= hl + 8) {
-      const type = b[o + hl] as number;
-      if (type === 8 || type === 0) {
-        const id = readU16(b, o + hl + 4);
-        return { proto, src, dst, sport: id, dport: id, icmpType: type };
-      }
-    }
-    return undefined;
-  }
-
-  /** conntrack in: find or create the entry, set the packet's state (nf_conntrack_in). */
-  private track(pkt: Packet, ctx: NfContext, hook: NfHook): void {
-    // A locally generated packet looping back through lo keeps its entry (skb->_nfct survives).
-    if (hook === 'PREROUTING' && pkt.ct !== undefined && ctx.inDev?.kind === 'loopback') return;
-    pkt.ct = undefined;
-    const t = this.tuple(pkt);
-    if (t === undefined) {
-      this.related(pkt);
+    const ref = ct.packetIn(proto, src, dst, sport, dport, flags);
+    const tracing = this.ns.sim.tracer.enabled;
+    if (ref < 0) {
+      if (tracing) this.traceCt(pkt, `invalid: ${describeTuple({ proto, src, dst, sport, dport })}${proto === IPPROTO_TCP ? ` (flags 0x${flags.toString(16).padStart(2, '0')} fit no state)` : ''}`);
       return;
     }
-    const hit = this.conntrack.lookup(t);
-    const tcpFlags = t.proto === 6 ? (pkt.buf[pkt.off + ((pkt.buf[pkt.off] as number) & 0x0f) * 4 + 13] as number) : 0;
-    if (hit !== undefined) {
-      this.conntrack.touch(hit.entry, hit.dir, tcpFlags);
-      let state = hit.dir === DIR_REPLY || hit.entry.seenReply ? CT_ESTABLISHED : CT_NEW;
-      if (hit.entry.dnat) state |= CT_DNAT;
-      if (hit.entry.snat) state |= CT_SNAT;
-      pkt.ct = { entry: hit.entry, dir: hit.dir, state } satisfies PacketCt;
-      return;
+    const slot = ref >>> 1;
+    const dir = ref & 1;
+    const status = ct.statusOf(slot);
+    let state = dir === DIR_REPLY || (status & IPS_SEEN_REPLY) !== 0 ? CT_ESTABLISHED : CT_NEW;
+    if ((status & IPS_DST_NAT) !== 0) state |= CT_DNAT;
+    if ((status & IPS_SRC_NAT) !== 0) state |= CT_SNAT;
+    this.attach(pkt, slot, dir, state);
+    if (!tracing) return;
+    if (ct.lastCreated) this.traceCt(pkt, `new ${describeTuple(ct.tuple(slot, 0))}${proto === IPPROTO_TCP ? ` ${TCP_STATE_NAMES[ct.tcpStateOf(slot)]}` : ''}`);
+    else if (!ct.isLive(slot)) this.traceCt(pkt, `destroyed ${describeTuple(ct.tuple(slot, 0))} (reset before any reply)`);
+    else if (proto === IPPROTO_TCP && ct.tcpStateOf(slot) !== ct.lastOldState) {
+      this.traceCt(pkt, `${describeTuple(ct.tuple(slot, 0))} ${TCP_STATE_NAMES[ct.lastOldState]} → ${TCP_STATE_NAMES[ct.tcpStateOf(slot)]}`);
     }
-    const e = this.conntrack.create(t);
-    this.conntrack.touch(e, DIR_ORIGINAL, tcpFlags);
-    pkt.ct = { entry: e, dir: DIR_ORIGINAL, state: CT_NEW } satisfies PacketCt;
-    if (this.ns.sim.tracer.enabled) this.traceCt(pkt, `new ${describeTuple(t)}`);
   }
 
-  /** ICMP errors about a tracked connection are RELATED (and get its NAT undone in the quote's addresses). */
+  /** ICMP errors about a tracked connection are RELATED to it (icmp_error_message). */
   private related(pkt: Packet): void {
     const b = pkt.buf;
     const o = pkt.off;
     const hl = ((b[o] as number) & 0x0f) * 4;
-    if (b[o + 9] !== 1 || pkt.len < hl + 8 + 20) return;
-    const type = b[o + hl] as number;
-    if (type !== 3 && type !== 11 && type !== 4 && type !== 12) return;
+    if (pkt.len < hl + 8 + 20) return;
     const q = o + hl + 8;
     const qhl = ((b[q] as number) & 0x0f) * 4;
     const qproto = b[q + 9] as number;
-    if (pkt.len < hl + 8 + qhl + 4) return;
-    let inner: Tuple | undefined;
-    if (qproto === 6 || qproto === 17) inner = { proto: qproto, src: readU32(b, q + 12), dst: readU32(b, q + 16), sport: readU16(b, q + qhl), dport: readU16(b, q + qhl + 2), icmpType: 0 };
-    else if (qproto === 1 && b[q + qhl] === 8) {
-      const id = readU16(b, q + qhl + 4);
-      inner = { proto: 1, src: readU32(b, q + 12), dst: readU32(b, q + 16), sport: id, dport: id, icmpType: 8 };
-    }
-    if (inner === undefined) return;
-    const hit = this.conntrack.lookup(inner);
-    if (hit === undefined) return;
-    // The error travels opposite to the quoted packet.
-    pkt.ct = { entry: hit.entry, dir: hit.dir === DIR_ORIGINAL ? DIR_REPLY : DIR_ORIGINAL, state: CT_RELATED } satisfies PacketCt;
-    if (this.ns.sim.tracer.enabled) this.traceCt(pkt, `related to ${describeTuple(hit.entry.orig)}`);
+    if (pkt.len < hl + 8 + qhl + 8) return;
+    const qsrc = readU32(b, q + 12);
+    const qdst = readU32(b, q + 16);
+    let ref = -1;
+    // The quoted packet travelled the other way: look up its inverse.
+    if (qproto === IPPROTO_TCP || qproto === IPPROTO_UDP) ref = this.conntrack.find(qproto, qdst, qsrc, readU16(b, q + qhl + 2), readU16(b, q + qhl));
+    else if (qproto === IPPROTO_ICMP && b[q + qhl] === 8) ref = this.conntrack.find(IPPROTO_ICMP, qdst, qsrc, readU16(b, q + qhl + 4), 0);
+    if (ref < 0) return;
+    const slot = ref >>> 1;
+    this.attach(pkt, slot, ref & 1, CT_RELATED);
+    if (this.ns.sim.tracer.enabled) this.traceCt(pkt, `related to ${describeTuple(this.conntrack.tuple(slot, 0))} (ICMP error, ${ref & 1 ? 'reply' : 'original'} direction)`);
   }
 
-  private confirm(pkt: Packet): void {
-    const ct = pkt.ct as PacketCt | undefined;
-    if (ct === undefined || ct.entry.confirmed || ct.state === CT_RELATED) return;
-    if (this.conntrack.confirm(ct.entry) && this.ns.sim.tracer.enabled) {
-      this.traceCt(pkt, `confirmed ${describeTuple(ct.entry.orig)} reply ${describeTuple(ct.entry.reply)}`);
+  private confirm(pkt: Packet, ctx: NfContext): NfVerdict {
+    const slot = this.slotOf(pkt);
+    if (slot < 0 || (pkt.ctInfo & CT_RELATED) !== 0 || this.conntrack.isConfirmed(slot)) return NF_ACCEPT;
+    if (!this.conntrack.confirm(slot)) {
+      this.ns.traceDrop(pkt, 'nf-drop', `conntrack: ${describeTuple(this.conntrack.tuple(slot, 0))} clashes with an existing entry`, ctx.outDev?.name ?? ctx.inDev?.name);
+      return NF_DROP;
     }
+    if (this.ns.sim.tracer.enabled) {
+      this.traceCt(pkt, `confirmed ${describeTuple(this.conntrack.tuple(slot, 0))} reply ${describeTuple(this.conntrack.tuple(slot, 1))}`);
+    }
+    return NF_ACCEPT;
   }
 
   // ------------------------------------------------------------ NAT
 
-  /**
-   * NAT at a hook. `manip` is which address this hook may change: destination at
-   * PREROUTING/OUTPUT, source at POSTROUTING/INPUT.
-   */
-  private nat(hook: NfHook, pkt: Packet, ctx: NfContext, manip: 'src' | 'dst'): NfVerdict {
-    const ct = pkt.ct as PacketCt | undefined;
-    if (ct === undefined) return NF_ACCEPT;
-    const e = ct.entry;
-    if (!e.confirmed && ct.state !== CT_RELATED && ct.dir === DIR_ORIGINAL && this.iptables.hasTable('nat')) {
-      // First packet: the nat table decides this hook's mapping.
-      const r = this.iptables.evaluate('nat', pkt, this.evalCtx(hook, pkt, ctx));
-      if (r.verdict === 'DROP') {
-        this.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule} DROP`, ctx.inDev?.name ?? ctx.outDev?.name);
-        return NF_DROP;
-      }
-      if (r.nat !== undefined) {
-        if (!this.bind(e, r.nat, manip, pkt, ctx)) {
-          this.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule}: no free tuple for ${r.nat.kind}`, ctx.outDev?.name);
-          return NF_DROP;
-        }
-        ct.state |= manip === 'dst' ? CT_DNAT : CT_SNAT;
-      }
-    }
-    this.apply(pkt, ct, manip);
-    return NF_ACCEPT;
-  }
-
-  /** Record a NAT mapping in the entry's reply tuple (nf_nat_setup_info). */
-  private bind(e: ConntrackEntry, n: NatRequest, manip: 'src' | 'dst', pkt: Packet, ctx: NfContext): boolean {
-    const r = e.reply;
-    if (manip === 'dst') {
-      let addr = n.addrMin ?? 0;
-      if (n.kind === 'REDIRECT') addr = (ctx.inDev !== undefined ? this.ns.primaryAddress(ctx.inDev.name) : undefined) ?? 0x7f000001;
-      else if (n.addrMin !== undefined && n.addrMax !== undefined && n.addrMax > n.addrMin) addr = n.addrMin + this.rng.int(n.addrMax - n.addrMin + 1);
-      const port = n.portMin !== undefined ? (n.portMax !== undefined && n.portMax > n.portMin ? n.portMin + this.rng.int(n.portMax - n.portMin + 1) : n.portMin) : r.sport;
-      e.reply = { ...r, src: addr >>> 0, sport: e.orig.proto === 1 ? r.sport : port };
-      e.dnat = true;
-      if (this.ns.sim.tracer.enabled) this.traceNat(pkt, `${n.kind}: ${describeTuple(e.orig)} → destination ${formatIpv4(addr)}${e.orig.proto === 1 ? '' : `:${port}`}`);
-      return true;
-    }
-    let addr: Ipv4Addr;
-    if (n.kind === 'MASQUERADE') {
-      // The outgoing device's address that routing would pick towards the next hop.
-      const out = ctx.outDev;
-      const res = this.ns.lookupRoute(e.orig.dst);
-      addr = (out !== undefined ? this.addrOn(out.name, res?.gateway ?? e.orig.dst) : undefined) ?? res?.prefsrc ?? 0;
-      if (addr === 0) return false;
-    } else addr = n.addrMin ?? 0;
-    const proto = e.orig.proto;
-    const want = e.orig.sport;
-    const lo = n.portMin ?? (want < 512 ? 1 : want < 1024 ? 600 : 1024);
-    const hi = n.portMax ?? (want < 512 ? 511 : want < 1024 ? 1023 : 65535);
-    const free = (p: number): boolean => !this.conntrack.replyTaken({ ...r, dst: addr >>> 0, dport: p });
-    let port = want;
-    const keep = n.portMin === undefined && !n.randomFully && (proto === 1 || free(want));
-    if (!keep) {
-      // --random-fully: a pseudo-random port; otherwise the first free one after a random offset.
-      const span = hi - lo + 1;
-      const start = n.randomFully || n.random ? this.rng.int(span) : (want - lo + span) % span;
-      let found = -1;
-      for (let i = 0; i < span && i < 65536; i++) {
-        const p = lo + ((start + i) % span);
-        if (free(p)) {
-          found = p;
-          break;
-        }
-      }
-      if (found < 0) return false;
-      port = found;
-    }
-    e.reply = { ...r, dst: addr >>> 0, dport: proto === 1 ? r.dport : port };
-    e.snat = true;
-    if (this.ns.sim.tracer.enabled) this.traceNat(pkt, `${n.kind}${n.randomFully ? ' --random-fully' : ''}: ${describeTuple(e.orig)} → source ${formatIpv4(addr)}${proto === 1 ? '' : `:${port}`}`);
-    return true;
-  }
-
-  private addrOn(dev: string, towards: Ipv4Addr): Ipv4Addr | undefined {
-    const addrs = this.ns.addressesOf(dev).filter((a) => !a.secondary);
-    for (const a of addrs) if (((a.addr ^ towards) & maskOf(a.prefixLen)) === 0) return a.addr;
-    return addrs[0]?.addr;
-  }
-
-  /** Rewrite the packet as its entry says for this direction and manipulation (nf_nat_packet). */
-  private apply(pkt: Packet, ct: PacketCt, manip: 'src' | 'dst'): void {
-    const e = ct.entry;
+  /** NAT at a hook: destination NAT at PREROUTING/OUTPUT, source NAT at POSTROUTING/INPUT. */
+  private nat(hook: NfHook, pkt: Packet, ctx: NfContext, manip: Manip): NfVerdict {
+    const slot = this.slotOf(pkt);
+    if (slot < 0) return NF_ACCEPT;
+    const ct = this.conntrack;
+    const dir = (pkt.ctInfo & DIR_BIT) !== 0 ? DIR_REPLY : DIR_ORIGINAL;
+    const tracing = this.ns.sim.tracer.enabled;
     const b = pkt.buf;
     const o = pkt.off;
-    const orig = e.orig;
-    const rep = e.reply;
-    let addr: Ipv4Addr | undefined;
-    let port: number | undefined;
-    if (ct.dir === DIR_ORIGINAL) {
-      if (manip === 'dst' && e.dnat) [addr, port] = [rep.src, rep.sport];
-      if (manip === 'src' && e.snat) [addr, port] = [rep.dst, rep.dport];
-    } else {
-      if (manip === 'dst' && e.snat) [addr, port] = [orig.src, orig.sport];
-      if (manip === 'src' && e.dnat) [addr, port] = [orig.dst, orig.dport];
+    if ((pkt.ctInfo & CT_RELATED) !== 0) {
+      const before = tracing ? describeIcmpError(b, o) : '';
+      if (natIcmpError(ct, slot, dir, manip, b, o, pkt.len) && tracing) this.traceNat(pkt, `ICMP error ${manip === MANIP_DST ? 'destination' : 'source'} un-NAT: ${before} → ${describeIcmpError(b, o)}`);
+      return NF_ACCEPT;
     }
-    if (addr === undefined || port === undefined) return;
-    if (ct.state === CT_RELATED) {
-      // An ICMP error: fix the outer address only (the quoted header is left as sent).
-      const before = readU32(b, o + (manip === 'dst' ? 16 : 12));
-      if (before !== addr) (manip === 'dst' ? ipv4SetDst : ipv4SetSrc)(b, o, addr);
-      return;
+    const done = manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE;
+    if (!ct.isConfirmed(slot) && dir === DIR_ORIGINAL && (ct.statusOf(slot) & done) === 0) {
+      ct.setStatus(slot, done);
+      let mapped = false;
+      if (this.hasTable('nat')) {
+        // First packet: the nat table decides this hook's mapping.
+        const r = this.rules.evaluate('nat', pkt, this.evalCtx(hook, pkt, ctx));
+        if (r.verdict === 'DROP') {
+          this.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule} DROP`, ctx.inDev?.name ?? ctx.outDev?.name);
+          return NF_DROP;
+        }
+        if (r.nat !== undefined) {
+          const range = resolveNatRequest(r.nat, this.ns, ctx.inDev?.name, ctx.outDev?.name, ct.field(slot, 0, 1));
+          if (range === undefined || !natSetup(ct, slot, manip, range, this.rng)) {
+            this.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule}: ${range === undefined ? 'no address' : 'no free tuple'} for ${r.nat.kind}`, ctx.outDev?.name ?? ctx.inDev?.name);
+            return NF_DROP;
+          }
+          mapped = true;
+          if (tracing) {
+            const t = ct.tuple(slot, 1);
+            const to = manip === MANIP_DST ? endpoint(t.proto, t.src, t.sport) : endpoint(t.proto, t.dst, t.proto === IPPROTO_ICMP ? t.sport : t.dport);
+            this.traceNat(pkt, `${r.nat.kind}${r.nat.randomFully === true ? ' --random-fully' : ''}: ${describeTuple(ct.tuple(slot, 0))} → ${manip === MANIP_DST ? 'destination' : 'source'} ${to}`);
+          }
+        }
+      }
+      if (!mapped && manip === MANIP_SRC) {
+        const before = ct.field(slot, 1, 2);
+        if (!natNullBinding(ct, slot, this.rng)) {
+          this.ns.traceDrop(pkt, 'nf-drop', `conntrack: no free source port for ${describeTuple(ct.tuple(slot, 0))}`, ctx.outDev?.name ?? ctx.inDev?.name);
+          return NF_DROP;
+        }
+        if (tracing && ct.field(slot, 1, 2) !== before) this.traceNat(pkt, `source port clash: ${describeTuple(ct.tuple(slot, 0))} → source port ${ct.field(slot, 1, 2) & 0xffff}`);
+      }
+      const status = ct.statusOf(slot);
+      pkt.ctInfo |= ((status & IPS_DST_NAT) !== 0 ? CT_DNAT : 0) | ((status & IPS_SRC_NAT) !== 0 ? CT_SNAT : 0);
     }
-    const beforeText = this.ns.sim.tracer.enabled ? describePacket(b, o) : '';
-    if (manip === 'dst') {
-      if (readU32(b, o + 16) !== addr) ipv4SetDst(b, o, addr);
-      if (orig.proto === 1) icmpSetEchoIdent(b, o, port);
-      else if (readU16(b, o + ((b[o] as number) & 0x0f) * 4 + 2) !== port) l4SetDstPort(b, o, port);
-    } else {
-      if (readU32(b, o + 12) !== addr) ipv4SetSrc(b, o, addr);
-      if (orig.proto === 1) icmpSetEchoIdent(b, o, port);
-      else if (readU16(b, o + ((b[o] as number) & 0x0f) * 4) !== port) l4SetSrcPort(b, o, port);
+    const before = tracing ? describePacket(b, o) : '';
+    if (natPacket(ct, slot, dir, manip, b, o) && tracing) {
+      this.traceNat(pkt, `${manip === MANIP_DST ? 'destination' : 'source'} ${dir === DIR_ORIGINAL ? '' : 'un-'}NAT: ${before} → ${describePacket(b, o)}`);
     }
-    if (this.ns.sim.tracer.enabled) {
-      const after = describePacket(b, o);
-      if (after !== beforeText) this.traceNat(pkt, `${manip === 'dst' ? 'destination' : 'source'} ${ct.dir === DIR_ORIGINAL ? '' : 'un-'}NAT: ${beforeText} → ${after}`);
-    }
+    return NF_ACCEPT;
   }
 
   // ------------------------------------------------------------ tracing
@@ -456,9 +463,8 @@ export class NetfilterStack implements NetfilterHooks {
   }
 }
 
-function describeTuple(t: Tuple): string {
-  const p = t.proto === 6 ? 'tcp' : t.proto === 17 ? 'udp' : 'icmp';
-  return t.proto === 1 ? `${p} ${formatIpv4(t.src)} → ${formatIpv4(t.dst)} id ${t.sport}` : `${p} ${formatIpv4(t.src)}:${t.sport} → ${formatIpv4(t.dst)}:${t.dport}`;
+function endpoint(proto: number, addr: Ipv4Addr, port: number): string {
+  return proto === IPPROTO_ICMP ? formatIpv4(addr) : `${formatIpv4(addr)}:${port}`;
 }
 
 function describePacket(b: Uint8Array, o: number): string {
@@ -467,5 +473,11 @@ function describePacket(b: Uint8Array, o: number): string {
   const s = formatIpv4(readU32(b, o + 12));
   const d = formatIpv4(readU32(b, o + 16));
   if (p === 6 || p === 17) return `${s}:${readU16(b, o + hl)} → ${d}:${readU16(b, o + hl + 2)}`;
+  if (p === 1 && ((b[o + hl] as number) === 8 || (b[o + hl] as number) === 0)) return `${s} → ${d} id ${readU16(b, o + hl + 4)}`;
   return `${s} → ${d}`;
+}
+
+function describeIcmpError(b: Uint8Array, o: number): string {
+  const hl = ((b[o] as number) & 0x0f) * 4;
+  return `${formatIpv4(readU32(b, o + 12))} → ${formatIpv4(readU32(b, o + 16))} quoting ${describePacket(b, o + hl + 8)}`;
 }
