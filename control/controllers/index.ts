@@ -1,0 +1,26 @@
+/**
+ * control/controllers: kube-controller-manager, kube-scheduler and a stand-in kubelet
+ * for the emulated control plane, as level-triggered reconcile passes over a small
+ * `ControlApi` (in-process registry or HTTP client) on an injectable timer.
+ *
+ * Controllers: Scheduler, ReplicaSetController, DeploymentController (RollingUpdate,
+ * Recreate, revisions, rollback), NodeIpam (podCIDR per node), EndpointsController,
+ * EndpointSliceController, GarbageCollector, FakeKubelet. Service ClusterIP/NodePort
+ * allocation and the default namespaces + `default/kubernetes` service are done by the
+ * API server itself (control/server), as kube-apiserver does.
+ *
+ * Not modelled: informer-driven work queues (each pass lists everything; fine for
+ * emulator-sized clusters), events, leader election, resource-aware scheduling, taint
+ * tolerations, pod disruption budgets, StatefulSets/DaemonSets/Jobs.
+ */
+export * from './types.ts';
+export * from './registry-api.ts';
+export * from './scheduler.ts';
+export * from './node-ipam.ts';
+export * from './replicaset.ts';
+export * from './deployment.ts';
+export * from './endpoints.ts';
+export * from './fake-kubelet.ts';
+export * from './garbage-collector.ts';
+export * from './manager.ts';
+export * from './standard.ts';

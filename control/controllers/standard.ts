@@ -1,0 +1,30 @@
+/** The standard controller set in dependency order, for main.ts and tests. */
+import type { Controller, ControlApi } from './types.ts';
+import { NodeIpam } from './node-ipam.ts';
+import type { NodeIpamOptions } from './node-ipam.ts';
+import { Scheduler } from './scheduler.ts';
+import { DeploymentController } from './deployment.ts';
+import { ReplicaSetController } from './replicaset.ts';
+import { EndpointsController, EndpointSliceController } from './endpoints.ts';
+import { FakeKubelet } from './fake-kubelet.ts';
+import type { FakeKubeletOptions } from './fake-kubelet.ts';
+import { GarbageCollector } from './garbage-collector.ts';
+
+export interface StandardControllerOptions extends NodeIpamOptions {
+  readonly clock?: () => Date;
+  /** Include the FakeKubelet (default false: the emulator's node agent runs pods). */
+  readonly fakeKubelet?: boolean | FakeKubeletOptions;
+}
+
+export function standardControllers(api: ControlApi, opts: StandardControllerOptions = {}): Controller[] {
+  const clock = opts.clock ?? (() => new Date());
+  const list: Controller[] = [
+    new NodeIpam(api, opts),
+    new DeploymentController(api, clock),
+    new ReplicaSetController(api),
+    new Scheduler(api, clock),
+  ];
+  if (opts.fakeKubelet) list.push(new FakeKubelet(api, { clock, ...(typeof opts.fakeKubelet === 'object' ? opts.fakeKubelet : {}) }));
+  list.push(new EndpointsController(api, clock), new EndpointSliceController(api), new GarbageCollector(api));
+  return list;
+}
