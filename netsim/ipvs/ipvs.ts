@@ -51,10 +51,11 @@ export interface VirtualService {
   outPackets: number;
   inBytes: number;
   outBytes: number;
-  /** Scheduler state. */
+  /** Scheduler state (tables are rebuilt after any change to the real servers). */
   rrIndex: number;
   wrrCw: number;
   mhTable: number[] | undefined;
+  shTable: RealServer[] | undefined;
 }
 
 export interface IpvsConn {
@@ -71,8 +72,16 @@ export interface IpvsConn {
   readonly template: boolean;
 }
 
-/** ipvsadm --set defaults: tcp 900 s, tcpfin 120 s, udp 300 s. */
-export const IPVS_TIMEOUTS = { ESTABLISHED: 900 * SECOND, SYN_RECV: 60 * SECOND, FIN_WAIT: 120 * SECOND, TIME_WAIT: 120 * SECOND, CLOSE: 10 * SECOND, UDP: 300 * SECOND, NONE: 60 * SECOND } as const;
+/**
+ * Connection timeouts (ip_vs_proto_tcp.c / ip_vs_proto_udp.c defaults; `ipvsadm --set`
+ * changes tcp = ESTABLISHED, tcpfin = FIN_WAIT, udp = UDP): tcp 900 s, tcpfin 120 s,
+ * udp 300 s, SYN_RECV 60 s, TIME_WAIT 120 s, CLOSE 10 s, NONE 2 s.
+ */
+export const IPVS_TIMEOUTS = { ESTABLISHED: 900 * SECOND, SYN_RECV: 60 * SECOND, FIN_WAIT: 120 * SECOND, TIME_WAIT: 120 * SECOND, CLOSE: 10 * SECOND, UDP: 300 * SECOND, NONE: 2 * SECOND } as const;
+export type IpvsTimeouts = { -readonly [K in keyof typeof IPVS_TIMEOUTS]: number };
+
+/** The connection hash size ipvsadm reports (CONFIG_IP_VS_TAB_BITS = 12). */
+const CONN_TAB_SIZE = 4096;
 
 /** ip_vs_mh default table size (CONFIG_IP_VS_MH_TAB_INDEX 12 → 4093, a prime). */
 export const MH_TABLE_SIZE = 4093;
@@ -93,6 +102,48 @@ function hash32(v: number): number {
   return Math.imul(v >>> 0, 0x61c88647) >>> 0;
 }
 
+/** `TCP  10.96.0.10:80`, cut at 33 characters as ipvsadm does. */
+function serviceName(vs: VirtualService): string {
+  return `${vs.proto}  ${formatIpv4(vs.addr)}:${vs.port}`.slice(0, 33);
+}
+
+/** ipvsadm print_largenum: 9 columns, K/M/G/T beyond 100 million unless --exact. */
+function largeNum(v: number, exact: boolean): string {
+  if (exact) return String(v).padStart(String(v).length <= 8 ? 9 : String(v).length + 1);
+  if (v < 1e8) return String(v).padStart(9);
+  if (v < 1e9) return `${String(Math.floor(v / 1e3)).padStart(8)}K`;
+  if (v < 1e11) return `${String(Math.floor(v / 1e6)).padStart(8)}M`;
+  if (v < 1e14) return `${String(Math.floor(v / 1e9)).padStart(8)}G`;
+  return `${String(Math.floor(v / 1e12)).padStart(8)}T`;
+}
+
+function gcd(a: number, b: number): number {
+  let x = a;
+  let y = b;
+  while (y !== 0) [x, y] = [y, x % y];
+  return x;
+}
+
+function overhead(r: RealServer): number {
+  return r.activeConns * 256 + r.inactConns;
+}
+
+/** ip_vs_sh_reassign / ip_vs_dh_reassign: 256 buckets, `weight` consecutive ones per server (at least one). */
+function buildShTable(reals: readonly RealServer[]): RealServer[] {
+  const t: RealServer[] = [];
+  let i = 0;
+  let used = 0;
+  while (t.length < SH_BUCKETS) {
+    const r = reals[i % reals.length] as RealServer;
+    t.push(r);
+    if (++used >= r.weight) {
+      i++;
+      used = 0;
+    }
+  }
+  return t;
+}
+
 function fnv(s: string, seed: number): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
@@ -105,6 +156,8 @@ export class Ipvs {
   /** Reverse lookup for replies: (proto, rs addr, rs port, client addr, client port) → conn. */
   private readonly replies = new Map<string, IpvsConn>();
 
+  readonly timeouts: IpvsTimeouts = { ...IPVS_TIMEOUTS };
+
   constructor(private readonly now: () => number) {}
 
   /** `ipvsadm -A -t|-u VIP:PORT -s SCHED [-p TIMEOUT]`. */
@@ -112,7 +165,7 @@ export class Ipvs {
     const k = vsKey(proto, addr, port);
     if (this.services.has(k)) throw new IpvsError('IPVS_EXISTS', 'Service already exists');
     if (!IPVS_SCHEDULERS.includes(scheduler)) throw new IpvsError('IPVS_BAD_ARG', `Scheduler not found: ${scheduler}`);
-    const vs: VirtualService = { proto, addr, port, scheduler, persistent, reals: [], conns: 0, packets: 0, outPackets: 0, inBytes: 0, outBytes: 0, rrIndex: -1, wrrCw: 0, mhTable: undefined };
+    const vs: VirtualService = { proto, addr, port, scheduler, persistent, reals: [], conns: 0, packets: 0, outPackets: 0, inBytes: 0, outBytes: 0, rrIndex: -1, wrrCw: 0, mhTable: undefined, shTable: undefined };
     this.services.set(k, vs);
     return vs;
   }
@@ -122,7 +175,12 @@ export class Ipvs {
     const vs = this.service(proto, addr, port);
     vs.scheduler = scheduler;
     vs.persistent = persistent;
+    this.invalidate(vs);
+  }
+
+  private invalidate(vs: VirtualService): void {
     vs.mhTable = undefined;
+    vs.shTable = undefined;
   }
 
   deleteService(proto: IpvsProto, addr: Ipv4Addr, port: number): void {
@@ -150,7 +208,7 @@ export class Ipvs {
     if (vs.reals.some((r) => r.addr === addr && r.port === port)) throw new IpvsError('IPVS_EXISTS', 'Destination already exists');
     const rs: RealServer = { addr, port, weight, activeConns: 0, inactConns: 0, conns: 0, packets: 0, outPackets: 0, inBytes: 0, outBytes: 0 };
     vs.reals.push(rs);
-    vs.mhTable = undefined;
+    this.invalidate(vs);
     return rs;
   }
 
@@ -159,7 +217,7 @@ export class Ipvs {
     const rs = vs.reals.find((r) => r.addr === addr && r.port === port);
     if (rs === undefined) throw new IpvsError('IPVS_NO_DEST', 'No such destination');
     rs.weight = weight;
-    vs.mhTable = undefined;
+    this.invalidate(vs);
   }
 
   deleteReal(vs: VirtualService, addr: Ipv4Addr, port: number): void {
@@ -167,7 +225,7 @@ export class Ipvs {
     if (i < 0) throw new IpvsError('IPVS_NO_DEST', 'No such destination');
     const rs = vs.reals[i] as RealServer;
     vs.reals.splice(i, 1);
-    vs.mhTable = undefined;
+    this.invalidate(vs);
     for (const [k, c] of this.conns) if (c.rs === rs) this.dropConn(k, c);
   }
 
@@ -179,21 +237,17 @@ export class Ipvs {
 
   // ----------------------------------------------------------------- scheduling
 
-  private available(vs: VirtualService): RealServer[] {
-    return vs.reals.filter((r) => r.weight > 0);
-  }
-
-  /** Pick a real server for a new connection from `caddr`. */
+  /** Pick a real server for a new connection from `caddr` (no allocation on this path). */
   schedule(vs: VirtualService, caddr: Ipv4Addr): RealServer | undefined {
-    const rs = this.available(vs);
-    if (rs.length === 0) return undefined;
-    const load = (r: RealServer): number => r.activeConns * 256 + r.inactConns; // ip_vs_dest_conn_overhead
+    const reals = vs.reals;
+    const n = reals.length;
+    if (n === 0) return undefined;
     switch (vs.scheduler) {
       case 'rr': {
         // Round robin over the list, skipping weight-0 servers.
-        for (let i = 1; i <= vs.reals.length; i++) {
-          const idx = (vs.rrIndex + i) % vs.reals.length;
-          const r = vs.reals[idx] as RealServer;
+        for (let i = 1; i <= n; i++) {
+          const idx = (vs.rrIndex + i) % n;
+          const r = reals[idx] as RealServer;
           if (r.weight > 0) {
             vs.rrIndex = idx;
             return r;
@@ -202,54 +256,60 @@ export class Ipvs {
         return undefined;
       }
       case 'wrr': {
-        // Interleaved weighted round robin (ip_vs_wrr: cw steps down by gcd of weights).
-        const weights = vs.reals.map((r) => r.weight);
-        const max = Math.max(...weights);
-        const gcd = weights.filter((w) => w > 0).reduce((a, b) => {
-          let x = a;
-          let y = b;
-          while (y !== 0) [x, y] = [y, x % y];
-          return x;
-        });
-        for (let guard = 0; guard < vs.reals.length * (max / gcd + 1) + 1; guard++) {
-          vs.rrIndex = (vs.rrIndex + 1) % vs.reals.length;
+        // Interleaved weighted round robin (ip_vs_wrr: cw steps down by the gcd of the weights).
+        let max = 0;
+        let g = 0;
+        for (const r of reals) {
+          if (r.weight > max) max = r.weight;
+          if (r.weight > 0) g = gcd(g, r.weight);
+        }
+        if (max === 0) return undefined;
+        for (let guard = 0; guard < n * (max / g + 1) + 1; guard++) {
+          vs.rrIndex = (vs.rrIndex + 1) % n;
           if (vs.rrIndex === 0) {
-            vs.wrrCw -= gcd;
+            vs.wrrCw -= g;
             if (vs.wrrCw <= 0) vs.wrrCw = max;
           }
-          const r = vs.reals[vs.rrIndex] as RealServer;
+          const r = reals[vs.rrIndex] as RealServer;
           if (r.weight >= vs.wrrCw && r.weight > 0) return r;
         }
         return undefined;
       }
       case 'lc':
-        return rs.reduce((best, r) => (load(r) < load(best) ? r : best));
       case 'wlc':
-        return rs.reduce((best, r) => (load(r) * best.weight < load(best) * r.weight ? r : best));
       case 'sed':
-        return rs.reduce((best, r) => ((r.activeConns + 1) * best.weight < (best.activeConns + 1) * r.weight ? r : best));
       case 'nq': {
-        const idle = rs.find((r) => r.activeConns === 0);
-        if (idle !== undefined) return idle;
-        return rs.reduce((best, r) => ((r.activeConns + 1) * best.weight < (best.activeConns + 1) * r.weight ? r : best));
+        // Overhead as the kernel counts it: ip_vs_dest_conn_overhead = active * 256 + inactive (lc, wlc);
+        // sed and nq use active + 1. Ties keep the first server in list order.
+        let best: RealServer | undefined;
+        for (const r of reals) {
+          if (r.weight <= 0) continue;
+          if (vs.scheduler === 'nq' && r.activeConns === 0) return r;
+          if (best === undefined) {
+            best = r;
+            continue;
+          }
+          if (vs.scheduler === 'lc') {
+            if (overhead(r) < overhead(best)) best = r;
+          } else if (vs.scheduler === 'wlc') {
+            if (overhead(r) * best.weight < overhead(best) * r.weight) best = r;
+          } else if ((r.activeConns + 1) * best.weight < (best.activeConns + 1) * r.weight) best = r;
+        }
+        return best;
       }
       case 'sh':
       case 'dh': {
-        // 256 buckets filled round robin by weight; the hash of the address picks the bucket.
-        const buckets: RealServer[] = [];
-        let i = 0;
-        while (buckets.length < SH_BUCKETS) {
-          const r = rs[i % rs.length] as RealServer;
-          for (let w = 0; w < r.weight && buckets.length < SH_BUCKETS; w++) buckets.push(r);
-          i++;
-        }
-        const key = vs.scheduler === 'sh' ? caddr : vs.addr;
-        return buckets[hash32(key) >>> 24];
+        // 256 buckets assigned in list order, `weight` consecutive buckets per server (a
+        // weight-0 server still holds one); the hash of the address picks the bucket, and a
+        // bucket whose server is quiesced answers "no destination available" (no fallback flag).
+        vs.shTable ??= buildShTable(reals);
+        const r = vs.shTable[hash32(vs.scheduler === 'sh' ? caddr : vs.addr) >>> 24];
+        return r !== undefined && r.weight > 0 ? r : undefined;
       }
       case 'mh': {
         vs.mhTable ??= this.maglev(vs);
         const idx = vs.mhTable[hash32(caddr) % MH_TABLE_SIZE] as number;
-        return idx < 0 ? undefined : vs.reals[idx];
+        return idx < 0 ? undefined : reals[idx];
       }
     }
   }
@@ -380,35 +440,36 @@ export class Ipvs {
         c.rs.activeConns++;
       }
     }
-    c.expires = now + IPVS_TIMEOUTS[c.state];
+    c.expires = now + this.timeouts[c.state];
   }
 
   // ----------------------------------------------------------------- views
 
-  /** `ipvsadm -Ln`. */
+  /** `ipvsadm -Ln` (rows padded as the real tool pads them, trailing spaces included). */
   list(): string {
     this.expire();
-    const out = ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
+    const out = [`IP Virtual Server version 1.2.1 (size=${CONN_TAB_SIZE})`, 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
     for (const vs of this.sortedServices()) {
-      out.push(`${vs.proto}  ${`${formatIpv4(vs.addr)}:${vs.port}`} ${vs.scheduler}${vs.persistent !== undefined ? ` persistent ${vs.persistent}` : ''}`);
+      out.push(`${serviceName(vs)} ${vs.scheduler}${vs.persistent !== undefined ? ` persistent ${vs.persistent}` : ''}`);
       for (const r of vs.reals) {
-        out.push(`  -> ${`${formatIpv4(r.addr)}:${r.port}`.padEnd(29)}Masq    ${String(r.weight).padEnd(6)} ${String(r.activeConns).padEnd(10)} ${r.inactConns}`);
+        out.push(`  -> ${`${formatIpv4(r.addr)}:${r.port}`.padEnd(28)} ${'Masq'.padEnd(7)} ${String(r.weight).padEnd(6)} ${String(r.activeConns).padEnd(10)} ${String(r.inactConns).padEnd(10)}`);
       }
     }
     return out.join('\n') + '\n';
   }
 
-  /** `ipvsadm -Ln --stats`. */
-  listStats(): string {
-    const out = ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes', '  -> RemoteAddress:Port'];
+  /** `ipvsadm -Ln --stats [--exact]`. */
+  listStats(opts: { exact?: boolean } = {}): string {
+    const num = (v: number): string => largeNum(v, opts.exact === true);
+    const out = [`IP Virtual Server version 1.2.1 (size=${CONN_TAB_SIZE})`, `${'Prot LocalAddress:Port'.padEnd(33)} ${['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes'].map((h) => h.padStart(8)).join(' ')}`, '  -> RemoteAddress:Port'];
     for (const vs of this.sortedServices()) {
-      out.push(`${vs.proto}  ${`${formatIpv4(vs.addr)}:${vs.port}`.padEnd(26)} ${String(vs.conns).padStart(8)} ${String(vs.packets).padStart(8)}        0        0        0`);
-      for (const r of vs.reals) out.push(`  -> ${`${formatIpv4(r.addr)}:${r.port}`.padEnd(26)} ${String(r.conns).padStart(8)} ${String(r.packets).padStart(8)}        0        0        0`);
+      out.push(`${serviceName(vs).padEnd(33)}${num(vs.conns)}${num(vs.packets)}${num(vs.outPackets)}${num(vs.inBytes)}${num(vs.outBytes)}`);
+      for (const r of vs.reals) out.push(`  -> ${`${formatIpv4(r.addr)}:${r.port}`.padEnd(28)}${num(r.conns)}${num(r.packets)}${num(r.outPackets)}${num(r.inBytes)}${num(r.outBytes)}`);
     }
     return out.join('\n') + '\n';
   }
 
-  /** `ipvsadm -Lnc`: the connection table. */
+  /** `ipvsadm -Lnc`: the connection table (templates of persistent services included). */
   listConnections(): string {
     this.expire();
     const now = this.now();
@@ -416,9 +477,32 @@ export class Ipvs {
     for (const c of this.conns.values()) {
       const secs = Math.max(0, Math.floor((c.expires - now) / SECOND));
       const exp = `${String(Math.floor(secs / 60)).padStart(2, '0')}:${String(secs % 60).padStart(2, '0')}`;
-      out.push(`${c.proto.padEnd(3)} ${exp}  ${c.state.padEnd(11)} ${`${formatIpv4(c.caddr)}:${c.cport}`.padEnd(18)} ${`${formatIpv4(c.vaddr)}:${c.vport}`.padEnd(18)} ${formatIpv4(c.rs.addr)}:${c.rs.port}`);
+      out.push(`${c.proto.padEnd(3)} ${exp.padEnd(6)} ${c.state.padEnd(11)} ${`${formatIpv4(c.caddr)}:${c.cport}`.padEnd(18)} ${`${formatIpv4(c.vaddr)}:${c.vport}`.padEnd(18)} ${formatIpv4(c.rs.addr)}:${c.rs.port}`);
     }
     return out.join('\n') + '\n';
+  }
+
+  /** `ipvsadm -Sn`: the rules in restore syntax. */
+  save(): string {
+    const out: string[] = [];
+    for (const vs of this.sortedServices()) {
+      const svc = `${vs.proto === 'TCP' ? '-t' : '-u'} ${formatIpv4(vs.addr)}:${vs.port}`;
+      out.push(`-A ${svc} -s ${vs.scheduler}${vs.persistent !== undefined ? ` -p ${vs.persistent}` : ''}`);
+      for (const r of vs.reals) out.push(`-a ${svc} -r ${formatIpv4(r.addr)}:${r.port} -m -w ${r.weight}`);
+    }
+    return out.join('\n') + (out.length > 0 ? '\n' : '');
+  }
+
+  /** `ipvsadm --set TCP TCPFIN UDP` (seconds; 0 keeps a value). */
+  setTimeouts(tcp: number, tcpfin: number, udp: number): void {
+    if (tcp > 0) this.timeouts.ESTABLISHED = tcp * SECOND;
+    if (tcpfin > 0) this.timeouts.FIN_WAIT = tcpfin * SECOND;
+    if (udp > 0) this.timeouts.UDP = udp * SECOND;
+  }
+
+  /** `ipvsadm -L --timeout`. */
+  listTimeouts(): string {
+    return `Timeout (tcp tcpfin udp): ${this.timeouts.ESTABLISHED / SECOND} ${this.timeouts.FIN_WAIT / SECOND} ${this.timeouts.UDP / SECOND}\n`;
   }
 
   private sortedServices(): VirtualService[] {

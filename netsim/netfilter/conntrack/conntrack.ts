@@ -1,9 +1,10 @@
 /**
  * The connection table (net/netfilter/nf_conntrack_core.c) in a compact,
- * allocation-free layout: entries live in typed arrays indexed by a slot number,
- * and each entry is hashed twice (its original and its reply tuple) into one
- * chained hash table of 32-bit tuple hashes — no strings, no per-entry objects.
- * A reference to an entry from a lookup is `slot * 2 + direction`.
+ * allocation-free layout: each entry is one 64-byte record (a cache line) in a
+ * single ArrayBuffer, indexed by a slot number, and is hashed twice (its original
+ * and its reply tuple) into one chained hash table of 32-bit tuple hashes — no
+ * strings, no per-entry objects. A reference to an entry from a lookup is
+ * `slot * 2 + direction`.
  *
  * Life of an entry, as in the kernel: the first packet of a flow creates it
  * unconfirmed (not yet findable); NAT may then change its reply tuple; when that
@@ -120,19 +121,11 @@ export interface ConntrackOptions {
 export class Conntrack {
   readonly timeouts: ConntrackTimeouts;
   private cap: number;
-  /** Per slot: original src, dst, ports word; reply src, dst, ports word. */
-  private tup: Uint32Array;
-  private proto: Uint8Array;
-  /** TCP: state (low 4 bits), last segment direction (bit 4) and kind (bits 5..7). */
-  private tcp: Uint8Array;
-  private status: Uint16Array;
-  private marks: Uint32Array;
-  private ids: Uint32Array;
-  private expires: Float64Array;
-  /** UDP: time after which a replied flow counts as a stream. */
-  private streamTs: Float64Array;
-  /** Hash chain links per node (node = slot * 2 + dir); for free slots, the free list. */
-  private next: Int32Array;
+  /** The records: see the R_* word offsets. */
+  private u32: Uint32Array;
+  private i32: Int32Array;
+  private f64: Float64Array;
+  /** Chain heads of the tuple hash (node = slot * 2 + dir, -1 = empty). */
   private heads: Int32Array;
   private mask: number;
   private freeHead = -1;
@@ -151,19 +144,54 @@ export class Conntrack {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     const cap = Math.max(16, opts.capacity ?? 1024);
     this.cap = cap;
-    this.tup = new Uint32Array(cap * 6);
-    this.proto = new Uint8Array(cap);
-    this.tcp = new Uint8Array(cap);
-    this.status = new Uint16Array(cap);
-    this.marks = new Uint32Array(cap);
-    this.ids = new Uint32Array(cap);
-    this.expires = new Float64Array(cap);
-    this.streamTs = new Float64Array(cap);
-    this.next = new Int32Array(cap * 2);
+    const buf = new ArrayBuffer(cap * REC_BYTES);
+    this.u32 = new Uint32Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.f64 = new Float64Array(buf);
     let nb = 16;
     while (nb < cap * 2) nb *= 2;
     this.heads = new Int32Array(nb).fill(-1);
     this.mask = nb - 1;
+  }
+
+  // ------------------------------------------------------------------ record fields
+
+  private st(slot: number): number {
+    return (this.u32[slot * W + R_META] as number) >>> 16;
+  }
+
+  private setSt(slot: number, v: number): void {
+    const i = slot * W + R_META;
+    this.u32[i] = (((this.u32[i] as number) & 0xffff) | ((v & 0xffff) << 16)) >>> 0;
+  }
+
+  private pr(slot: number): number {
+    return (this.u32[slot * W + R_META] as number) & 0xff;
+  }
+
+  private tcpInfo(slot: number): number {
+    return ((this.u32[slot * W + R_META] as number) >>> 8) & 0xff;
+  }
+
+  private setTcpInfo(slot: number, v: number): void {
+    const i = slot * W + R_META;
+    this.u32[i] = (((this.u32[i] as number) & 0xffff00ff) | ((v & 0xff) << 8)) >>> 0;
+  }
+
+  private exp(slot: number): number {
+    return this.f64[slot * (W / 2) + F_EXPIRES] as number;
+  }
+
+  private setExp(slot: number, t: number): void {
+    this.f64[slot * (W / 2) + F_EXPIRES] = t;
+  }
+
+  private nextOf(node: number): number {
+    return this.i32[(node >>> 1) * W + R_NEXT + (node & 1)] as number;
+  }
+
+  private setNext(node: number, v: number): void {
+    this.i32[(node >>> 1) * W + R_NEXT + (node & 1)] = v;
   }
 
   // ------------------------------------------------------------------ lookup
@@ -173,24 +201,7 @@ export class Conntrack {
    * An expired entry met here is removed and not returned.
    */
   find(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number): number {
-    const s0 = src >>> 0;
-    const d0 = dst >>> 0;
-    const l4 = packL4(sport, dport);
-    let n = this.heads[hashTuple(proto, s0, d0, l4) & this.mask] as number;
-    const tup = this.tup;
-    while (n >= 0) {
-      const slot = n >>> 1;
-      const b = slot * 6 + (n & 1) * 3;
-      if (tup[b] === s0 && tup[b + 1] === d0 && tup[b + 2] === l4 && this.proto[slot] === proto) {
-        if ((this.expires[slot] as number) <= this.now()) {
-          this.release(slot);
-          return -1;
-        }
-        return n;
-      }
-      n = this.next[n] as number;
-    }
-    return -1;
+    return this.findPacked(proto, src >>> 0, dst >>> 0, packL4(sport, dport));
   }
 
   /** {@link find} with a tuple value. */
@@ -203,6 +214,24 @@ export class Conntrack {
   tupleTaken(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number, ignore = -1): boolean {
     const r = this.find(proto, src, dst, sport, dport);
     return r >= 0 && r >>> 1 !== ignore;
+  }
+
+  private findPacked(proto: number, src: number, dst: number, l4: number): number {
+    const u = this.u32;
+    let n = this.heads[hashTuple(proto, src, dst, l4) & this.mask] as number;
+    while (n >= 0) {
+      const slot = n >>> 1;
+      const b = slot * W + (n & 1) * 3;
+      if (u[b] === src && u[b + 1] === dst && u[b + 2] === l4 && ((u[slot * W + R_META] as number) & 0xff) === proto) {
+        if (this.exp(slot) <= this.now()) {
+          this.release(slot);
+          return -1;
+        }
+        return n;
+      }
+      n = this.i32[slot * W + R_NEXT + (n & 1)] as number;
+    }
+    return -1;
   }
 
   // ------------------------------------------------------------------ packets
@@ -224,7 +253,7 @@ export class Conntrack {
     }
     const slot = ref >>> 1;
     const dir = ref & 1;
-    this.lastOldState = (this.tcp[slot] as number) & 0x0f;
+    this.lastOldState = this.tcpInfo(slot) & 0x0f;
     const r = this.update(slot, dir, tcpFlags);
     if (r === UPDATE_REOPEN) {
       // A new SYN on a closed connection: the old entry goes, the packet starts a new one.
@@ -236,32 +265,30 @@ export class Conntrack {
       this.lastCreated = false;
       return CT_VERDICT_INVALID;
     }
-    if (dir === DIR_REPLY) this.status[slot] = (this.status[slot] as number) | IPS_SEEN_REPLY;
+    if (dir === DIR_REPLY) this.setSt(slot, this.st(slot) | IPS_SEEN_REPLY);
     return ref;
   }
 
   /** A new, unconfirmed entry whose reply tuple is the inverse of the original. Returns its slot. */
   create(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number): number {
     const slot = this.alloc();
-    const b = slot * 6;
-    const tup = this.tup;
-    tup[b] = src >>> 0;
-    tup[b + 1] = dst >>> 0;
-    tup[b + 2] = packL4(sport, dport);
-    tup[b + 3] = dst >>> 0;
-    tup[b + 4] = src >>> 0;
+    const b = slot * W;
+    const u = this.u32;
+    u[b] = src >>> 0;
+    u[b + 1] = dst >>> 0;
+    u[b + 2] = packL4(sport, dport);
+    u[b + 3] = dst >>> 0;
+    u[b + 4] = src >>> 0;
     if (proto === IPPROTO_ICMP) {
       const inv = icmpInverseType(dport >> 8);
-      tup[b + 5] = packL4(sport, ((inv < 0 ? dport >> 8 : inv) << 8) | (dport & 0xff));
-    } else tup[b + 5] = packL4(dport, sport);
-    this.proto[slot] = proto;
-    this.tcp[slot] = 0;
-    this.status[slot] = ALLOCATED;
-    this.marks[slot] = 0;
-    this.ids[slot] = this.nextId++ >>> 0;
+      u[b + 5] = packL4(sport, ((inv < 0 ? dport >> 8 : inv) << 8) | (dport & 0xff));
+    } else u[b + 5] = packL4(dport, sport);
+    u[b + R_META] = ((proto & 0xff) | (ALLOCATED << 16)) >>> 0;
+    u[b + R_MARK] = 0;
+    u[b + R_ID] = this.nextId++ >>> 0;
     const now = this.now();
-    this.expires[slot] = now + this.initialTimeout(proto);
-    this.streamTs[slot] = now + UDP_STREAM_DELAY;
+    this.setExp(slot, now + this.initialTimeout(proto));
+    this.f64[slot * (W / 2) + F_STREAM] = now + UDP_STREAM_DELAY;
     return slot;
   }
 
@@ -274,47 +301,44 @@ export class Conntrack {
   /** Protocol state machine and timeout refresh for a packet in direction `dir`. */
   private update(slot: number, dir: number, tcpFlags: number): number {
     const now = this.now();
-    const st = this.status[slot] as number;
-    const proto = this.proto[slot] as number;
+    const st = this.st(slot);
+    const proto = this.pr(slot);
     if (proto === IPPROTO_UDP) {
-      if ((st & IPS_SEEN_REPLY) !== 0) {
-        if (now > (this.streamTs[slot] as number)) {
-          this.expires[slot] = now + this.timeouts.udpStream;
-          this.status[slot] = st | IPS_ASSURED;
-        } else this.expires[slot] = now + this.timeouts.udp;
-      } else this.expires[slot] = now + this.timeouts.udp;
+      if ((st & IPS_SEEN_REPLY) !== 0 && now > (this.f64[slot * (W / 2) + F_STREAM] as number)) {
+        this.setExp(slot, now + this.timeouts.udpStream);
+        if ((st & IPS_ASSURED) === 0) this.setSt(slot, st | IPS_ASSURED);
+      } else this.setExp(slot, now + this.timeouts.udp);
       return UPDATE_OK;
     }
     if (proto === IPPROTO_ICMP) {
-      this.expires[slot] = now + this.timeouts.icmp;
+      this.setExp(slot, now + this.timeouts.icmp);
       return UPDATE_OK;
     }
     if (proto !== IPPROTO_TCP) return UPDATE_OK;
-    const info = this.tcp[slot] as number;
-    const old = info & 0x0f;
+    const old = this.tcpInfo(slot) & 0x0f;
     const seg = segmentKind(tcpFlags);
     const nxt = tcpNextState(dir, seg, old);
     if (nxt === TCP_INVALID) return UPDATE_INVALID;
     if (nxt === TCP_IGNORE) {
-      this.tcp[slot] = (old | (dir << 4) | (seg << 5)) & 0xff;
+      this.setTcpInfo(slot, old | (dir << 4) | (seg << 5));
       return UPDATE_OK;
     }
     if (nxt === TCP_SYN_SENT && old >= TCP_TIME_WAIT && old <= TCP_CLOSE && (st & IPS_CONFIRMED) !== 0) return UPDATE_REOPEN;
-    this.tcp[slot] = (nxt | (dir << 4) | (seg << 5)) & 0xff;
+    this.setTcpInfo(slot, nxt | (dir << 4) | (seg << 5));
     let s = st;
     if (seg === SEG_FIN) s |= CLOSE_INIT;
     if ((st & IPS_SEEN_REPLY) === 0) {
       if (seg === SEG_RST && (st & IPS_CONFIRMED) !== 0) {
         // "If only reply is a RST, we can consider ourselves not to have an established connection."
-        this.status[slot] = s;
+        this.setSt(slot, s);
         this.kill(slot);
         return UPDATE_OK;
       }
     } else if ((st & IPS_ASSURED) === 0 && (old === TCP_SYN_RECV || old === TCP_ESTABLISHED) && nxt === TCP_ESTABLISHED) {
       s |= IPS_ASSURED;
     }
-    this.status[slot] = s;
-    this.expires[slot] = now + (seg === SEG_RST ? (this.timeouts.tcp[TCP_CLOSE] as number) : (this.timeouts.tcp[nxt] as number));
+    this.setSt(slot, s);
+    this.setExp(slot, now + (seg === SEG_RST ? (this.timeouts.tcp[TCP_CLOSE] as number) : (this.timeouts.tcp[nxt] as number)));
     return UPDATE_OK;
   }
 
@@ -323,20 +347,20 @@ export class Conntrack {
    * tuple is already taken (a clash: the kernel drops the packet).
    */
   confirm(slot: number): boolean {
-    const st = this.status[slot] as number;
+    const st = this.st(slot);
     if ((st & IPS_CONFIRMED) !== 0) return true; // (a killed entry's packets still pass)
     if ((st & (ALLOCATED | IPS_DYING)) !== ALLOCATED) return false;
-    const b = slot * 6;
-    const tup = this.tup;
-    const p = this.proto[slot] as number;
-    if (this.findPacked(p, tup[b] as number, tup[b + 1] as number, tup[b + 2] as number) >= 0) return false;
-    if (this.findPacked(p, tup[b + 3] as number, tup[b + 4] as number, tup[b + 5] as number) >= 0) return false;
-    this.status[slot] = st | IPS_CONFIRMED;
+    const b = slot * W;
+    const u = this.u32;
+    const p = this.pr(slot);
+    if (this.findPacked(p, u[b] as number, u[b + 1] as number, u[b + 2] as number) >= 0) return false;
+    if (this.findPacked(p, u[b + 3] as number, u[b + 4] as number, u[b + 5] as number) >= 0) return false;
+    this.setSt(slot, st | IPS_CONFIRMED);
     this.link(slot * 2);
     this.link(slot * 2 + 1);
     this.count++;
     if (this.count * 2 > this.heads.length) this.rehash(this.heads.length * 2);
-    this.gcStep(8);
+    this.gcStep(4);
     return true;
   }
 
@@ -346,101 +370,101 @@ export class Conntrack {
    * holding it still sees its data (and its NAT).
    */
   kill(slot: number): void {
-    const st = this.status[slot] as number;
+    const st = this.st(slot);
     if ((st & ALLOCATED) === 0 || (st & IPS_DYING) !== 0) return;
     if ((st & IPS_CONFIRMED) !== 0) {
       this.unlink(slot * 2);
       this.unlink(slot * 2 + 1);
       this.count--;
     }
-    this.status[slot] = st | IPS_DYING;
-    this.expires[slot] = this.now();
+    this.setSt(slot, st | IPS_DYING);
+    this.setExp(slot, this.now());
   }
 
   // ------------------------------------------------------------------ NAT binding
 
   /** Set the reply tuple (NAT setup, before confirmation). */
   setReply(slot: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number): void {
-    const b = slot * 6;
-    this.tup[b + 3] = src >>> 0;
-    this.tup[b + 4] = dst >>> 0;
-    this.tup[b + 5] = packL4(sport, dport);
+    const b = slot * W;
+    this.u32[b + 3] = src >>> 0;
+    this.u32[b + 4] = dst >>> 0;
+    this.u32[b + 5] = packL4(sport, dport);
   }
 
   setStatus(slot: number, bits: number): void {
-    this.status[slot] = (this.status[slot] as number) | bits;
+    this.setSt(slot, this.st(slot) | bits);
   }
 
   // ------------------------------------------------------------------ accessors
 
   statusOf(slot: number): number {
-    return this.status[slot] as number;
+    return this.st(slot);
   }
 
   protoOf(slot: number): number {
-    return this.proto[slot] as number;
+    return this.pr(slot);
   }
 
   /** TCP state index (TCP_STATE_NAMES). */
   tcpStateOf(slot: number): number {
-    return (this.tcp[slot] as number) & 0x0f;
+    return this.tcpInfo(slot) & 0x0f;
   }
 
   markOf(slot: number): number {
-    return this.marks[slot] as number;
+    return this.u32[slot * W + R_MARK] as number;
   }
 
   setMark(slot: number, mark: number): void {
-    this.marks[slot] = mark >>> 0;
+    this.u32[slot * W + R_MARK] = mark >>> 0;
   }
 
   expiresAt(slot: number): number {
-    return this.expires[slot] as number;
+    return this.exp(slot);
   }
 
   idOf(slot: number): number {
-    return this.ids[slot] as number;
+    return this.u32[slot * W + R_ID] as number;
   }
 
   /** Tuple field of direction `dir` (0 original, 1 reply): 0 src, 1 dst, 2 packed ports. */
   field(slot: number, dir: number, f: 0 | 1 | 2): number {
-    return this.tup[slot * 6 + dir * 3 + f] as number;
+    return this.u32[slot * W + dir * 3 + f] as number;
   }
 
   /** A 23-bit tag of the entry in `slot`, for packets to hold beside the slot number. */
   tagOf(slot: number): number {
-    return (this.ids[slot] as number) & 0x7fffff;
+    return (this.u32[slot * W + R_ID] as number) & 0x7fffff;
   }
 
   /** Whether `slot` still holds the entry tagged `tag` (a packet's reference is not stale). */
   holds(slot: number, tag: number): boolean {
-    return slot < this.hiWater && ((this.status[slot] as number) & ALLOCATED) !== 0 && ((this.ids[slot] as number) & 0x7fffff) === tag;
+    return slot < this.hiWater && (this.st(slot) & ALLOCATED) !== 0 && ((this.u32[slot * W + R_ID] as number) & 0x7fffff) === tag;
   }
 
   /** Whether the entry has been confirmed (it may since have been killed). */
   isConfirmed(slot: number): boolean {
-    return ((this.status[slot] as number) & IPS_CONFIRMED) !== 0;
+    return (this.st(slot) & IPS_CONFIRMED) !== 0;
   }
 
   /** Whether the entry is in the table (confirmed and not killed). */
   isLive(slot: number): boolean {
-    return ((this.status[slot] as number) & (IPS_CONFIRMED | IPS_DYING)) === IPS_CONFIRMED;
+    return (this.st(slot) & (IPS_CONFIRMED | IPS_DYING)) === IPS_CONFIRMED;
   }
 
   tuple(slot: number, dir: number): Tuple {
-    const b = slot * 6 + dir * 3;
-    const l4 = this.tup[b + 2] as number;
-    return { proto: this.proto[slot] as number, src: this.tup[b] as number, dst: this.tup[b + 1] as number, sport: l4 >>> 16, dport: l4 & 0xffff };
+    const b = slot * W + dir * 3;
+    const l4 = this.u32[b + 2] as number;
+    return { proto: this.pr(slot), src: this.u32[b] as number, dst: this.u32[b + 1] as number, sport: l4 >>> 16, dport: l4 & 0xffff };
   }
 
   entry(slot: number): ConntrackEntry {
-    const st = this.status[slot] as number;
-    const proto = this.proto[slot] as number;
+    const st = this.st(slot);
+    const proto = this.pr(slot);
     return {
-      slot, id: this.ids[slot] as number, orig: this.tuple(slot, 0), reply: this.tuple(slot, 1),
-      tcpState: proto === IPPROTO_TCP ? TCP_STATE_NAMES[(this.tcp[slot] as number) & 0x0f] : undefined,
+      slot, id: this.idOf(slot), orig: this.tuple(slot, 0), reply: this.tuple(slot, 1),
+      tcpState: proto === IPPROTO_TCP ? TCP_STATE_NAMES[this.tcpInfo(slot) & 0x0f] : undefined,
       status: st & 0x3ff, seenReply: (st & IPS_SEEN_REPLY) !== 0, assured: (st & IPS_ASSURED) !== 0,
-      dnat: (st & IPS_DST_NAT) !== 0, snat: (st & IPS_SRC_NAT) !== 0, mark: this.marks[slot] as number, expires: this.expires[slot] as number,
+      dnat: (st & IPS_DST_NAT) !== 0, snat: (st & IPS_SRC_NAT) !== 0, mark: this.markOf(slot), expires: this.exp(slot),
     };
   }
 
@@ -451,11 +475,10 @@ export class Conntrack {
     const now = this.now();
     const slots: number[] = [];
     for (let s = 0; s < this.hiWater; s++) {
-      const st = this.status[s] as number;
-      if ((st & (IPS_CONFIRMED | IPS_DYING)) !== IPS_CONFIRMED || (this.expires[s] as number) <= now) continue;
+      if (!this.isLive(s) || this.exp(s) <= now) continue;
       if (this.matches(s, f)) slots.push(s);
     }
-    slots.sort((a, b) => (this.ids[a] as number) - (this.ids[b] as number));
+    slots.sort((a, b) => this.idOf(a) - this.idOf(b));
     return slots.map((s) => this.entry(s));
   }
 
@@ -491,8 +514,7 @@ export class Conntrack {
     const now = this.now();
     let n = 0;
     for (let s = 0; s < this.hiWater; s++) {
-      const st = this.status[s] as number;
-      if ((st & (IPS_CONFIRMED | IPS_DYING)) !== IPS_CONFIRMED || (this.expires[s] as number) <= now || !this.matches(s, f)) continue;
+      if (!this.isLive(s) || this.exp(s) <= now || !this.matches(s, f)) continue;
       this.kill(s);
       n++;
     }
@@ -505,22 +527,23 @@ export class Conntrack {
   }
 
   private matches(s: number, f: ConntrackFilter): boolean {
-    const tup = this.tup;
-    const b = s * 6;
-    const st = this.status[s] as number;
-    if (f.proto !== undefined && this.proto[s] !== f.proto) return false;
-    if (f.origSrc !== undefined && tup[b] !== f.origSrc >>> 0) return false;
-    if (f.origDst !== undefined && tup[b + 1] !== f.origDst >>> 0) return false;
-    if (f.origSport !== undefined && (tup[b + 2] as number) >>> 16 !== f.origSport) return false;
-    if (f.origDport !== undefined && ((tup[b + 2] as number) & 0xffff) !== f.origDport) return false;
-    if (f.replySrc !== undefined && tup[b + 3] !== f.replySrc >>> 0) return false;
-    if (f.replyDst !== undefined && tup[b + 4] !== f.replyDst >>> 0) return false;
-    if (f.replySport !== undefined && (tup[b + 5] as number) >>> 16 !== f.replySport) return false;
-    if (f.replyDport !== undefined && ((tup[b + 5] as number) & 0xffff) !== f.replyDport) return false;
+    const u = this.u32;
+    const b = s * W;
+    const st = this.st(s);
+    const proto = this.pr(s);
+    if (f.proto !== undefined && proto !== f.proto) return false;
+    if (f.origSrc !== undefined && u[b] !== f.origSrc >>> 0) return false;
+    if (f.origDst !== undefined && u[b + 1] !== f.origDst >>> 0) return false;
+    if (f.origSport !== undefined && (u[b + 2] as number) >>> 16 !== f.origSport) return false;
+    if (f.origDport !== undefined && ((u[b + 2] as number) & 0xffff) !== f.origDport) return false;
+    if (f.replySrc !== undefined && u[b + 3] !== f.replySrc >>> 0) return false;
+    if (f.replyDst !== undefined && u[b + 4] !== f.replyDst >>> 0) return false;
+    if (f.replySport !== undefined && (u[b + 5] as number) >>> 16 !== f.replySport) return false;
+    if (f.replyDport !== undefined && ((u[b + 5] as number) & 0xffff) !== f.replyDport) return false;
     if (f.srcNat !== undefined && ((st & IPS_SRC_NAT) !== 0) !== f.srcNat) return false;
     if (f.dstNat !== undefined && ((st & IPS_DST_NAT) !== 0) !== f.dstNat) return false;
-    if (f.mark !== undefined && this.marks[s] !== f.mark >>> 0) return false;
-    if (f.tcpState !== undefined && (this.proto[s] !== IPPROTO_TCP || TCP_STATE_NAMES[(this.tcp[s] as number) & 0x0f] !== f.tcpState)) return false;
+    if (f.mark !== undefined && u[b + R_MARK] !== f.mark >>> 0) return false;
+    if (f.tcpState !== undefined && (proto !== IPPROTO_TCP || TCP_STATE_NAMES[this.tcpInfo(s) & 0x0f] !== f.tcpState)) return false;
     return true;
   }
 
@@ -541,56 +564,38 @@ export class Conntrack {
   }
 
   private collect(slot: number): void {
-    const st = this.status[slot] as number;
+    const st = this.st(slot);
     if ((st & ALLOCATED) === 0) return;
-    const exp = this.expires[slot] as number;
+    const exp = this.exp(slot);
     const now = this.now();
     // Dead and unconfirmed entries wait until the clock has moved past them: a packet
     // of this instant may still be using their data.
     if ((st & (IPS_CONFIRMED | IPS_DYING)) === IPS_CONFIRMED ? exp <= now : exp < now) this.release(slot);
   }
 
-  /** Unhash (if confirmed) and free a slot. */
+  /** Unhash (if in the table) and free a slot. */
   private release(slot: number): void {
-    const st = this.status[slot] as number;
-    if ((st & (IPS_CONFIRMED | IPS_DYING)) === IPS_CONFIRMED) {
+    if (this.isLive(slot)) {
       this.unlink(slot * 2);
       this.unlink(slot * 2 + 1);
       this.count--;
     }
-    this.status[slot] = 0;
-    this.next[slot * 2] = this.freeHead;
+    this.u32[slot * W + R_META] = 0;
+    this.i32[slot * W + R_NEXT] = this.freeHead;
     this.freeHead = slot;
   }
 
   // ------------------------------------------------------------------ storage
 
-  private findPacked(proto: number, src: number, dst: number, l4: number): number {
-    let n = this.heads[hashTuple(proto, src, dst, l4) & this.mask] as number;
-    while (n >= 0) {
-      const slot = n >>> 1;
-      const b = slot * 6 + (n & 1) * 3;
-      if (this.tup[b] === src && this.tup[b + 1] === dst && this.tup[b + 2] === l4 && this.proto[slot] === proto) {
-        if ((this.expires[slot] as number) <= this.now()) {
-          this.release(slot);
-          return -1;
-        }
-        return n;
-      }
-      n = this.next[n] as number;
-    }
-    return -1;
-  }
-
   private bucketOf(node: number): number {
     const slot = node >>> 1;
-    const b = slot * 6 + (node & 1) * 3;
-    return hashTuple(this.proto[slot] as number, this.tup[b] as number, this.tup[b + 1] as number, this.tup[b + 2] as number) & this.mask;
+    const b = slot * W + (node & 1) * 3;
+    return hashTuple(this.pr(slot), this.u32[b] as number, this.u32[b + 1] as number, this.u32[b + 2] as number) & this.mask;
   }
 
   private link(node: number): void {
     const h = this.bucketOf(node);
-    this.next[node] = this.heads[h] as number;
+    this.setNext(node, this.heads[h] as number);
     this.heads[h] = node;
   }
 
@@ -598,13 +603,13 @@ export class Conntrack {
     const h = this.bucketOf(node);
     let n = this.heads[h] as number;
     if (n === node) {
-      this.heads[h] = this.next[node] as number;
+      this.heads[h] = this.nextOf(node);
       return;
     }
     while (n >= 0) {
-      const nx = this.next[n] as number;
+      const nx = this.nextOf(n);
       if (nx === node) {
-        this.next[n] = this.next[node] as number;
+        this.setNext(n, this.nextOf(node));
         return;
       }
       n = nx;
@@ -614,7 +619,7 @@ export class Conntrack {
   private alloc(): number {
     if (this.freeHead >= 0) {
       const s = this.freeHead;
-      this.freeHead = this.next[s * 2] as number;
+      this.freeHead = this.i32[s * W + R_NEXT] as number;
       return s;
     }
     if (this.hiWater === this.cap) this.grow();
@@ -623,20 +628,12 @@ export class Conntrack {
 
   private grow(): void {
     const cap = this.cap * 2;
-    const copy = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(a: T, make: (n: number) => T, per: number): T => {
-      const n = make(cap * per);
-      n.set(a);
-      return n;
-    };
-    this.tup = copy(this.tup, (n) => new Uint32Array(n), 6);
-    this.proto = copy(this.proto, (n) => new Uint8Array(n), 1);
-    this.tcp = copy(this.tcp, (n) => new Uint8Array(n), 1);
-    this.status = copy(this.status, (n) => new Uint16Array(n), 1);
-    this.marks = copy(this.marks, (n) => new Uint32Array(n), 1);
-    this.ids = copy(this.ids, (n) => new Uint32Array(n), 1);
-    this.expires = copy(this.expires, (n) => new Float64Array(n), 1);
-    this.streamTs = copy(this.streamTs, (n) => new Float64Array(n), 1);
-    this.next = copy(this.next, (n) => new Int32Array(n), 2);
+    const buf = new ArrayBuffer(cap * REC_BYTES);
+    const u32 = new Uint32Array(buf);
+    u32.set(this.u32);
+    this.u32 = u32;
+    this.i32 = new Int32Array(buf);
+    this.f64 = new Float64Array(buf);
     this.cap = cap;
   }
 
@@ -650,12 +647,28 @@ export class Conntrack {
     }
   }
 
-  /** Bytes held by the table's arrays (capacity, not live entries). */
+  /** Bytes held by the table (records at capacity plus hash heads). */
   bytesAllocated(): number {
-    return this.tup.byteLength + this.proto.byteLength + this.tcp.byteLength + this.status.byteLength + this.marks.byteLength
-      + this.ids.byteLength + this.expires.byteLength + this.streamTs.byteLength + this.next.byteLength + this.heads.byteLength;
+    return this.u32.byteLength + this.heads.byteLength;
   }
 }
+
+/**
+ * Record layout, in 32-bit words (16 words = 64 bytes per entry):
+ * 0-2 original src, dst, ports; 3-5 reply src, dst, ports; 6 protocol (bits 0-7),
+ * TCP state/last segment (8-15), status (16-31); 7 mark; 8 creation id;
+ * 9-10 hash chain links of the two tuples (9 doubles as the free-list link);
+ * 12-13 expiry time and 14-15 UDP stream time as float64.
+ */
+const W = 16;
+const REC_BYTES = W * 4;
+const R_META = 6;
+const R_MARK = 7;
+const R_ID = 8;
+const R_NEXT = 9;
+/** Float64 indices within a record (record = 8 float64s). */
+const F_EXPIRES = 6;
+const F_STREAM = 7;
 
 const UPDATE_OK = 0;
 const UPDATE_INVALID = 1;
