@@ -1,18 +1,50 @@
 /**
- * cni — pod networking on and between nodes: flanneld (cni/flannel) and the
- * Docker-style runtime (cni/docker) of the seed documents.
+ * cni — pod networking on and between nodes.
  *
- * Contract: everything is built from netsim devices and namespaces and programs
- * iptables only through iptables-restore text; flannel's leases, subnet.env and
- * masquerade rules have exactly the shapes REFERENCE.md gives.
+ * - CNI 1.1.0 (spec/, plugin.ts, runtime.ts): network configs and conflists, the
+ *   plugin protocol (env map + stdin → stdout + exit code, so the same vectors run
+ *   against the real containernetworking binaries), error JSON with the spec's codes
+ *   (errors.ts), and a libcni-like runtime (chaining with prevResult, result cache,
+ *   DEL in reverse, CHECK, GC, STATUS, VERSION).
+ * - Plugins (plugins/): bridge, host-local, loopback, portmap, flannel, in process,
+ *   against a typed host context (host.ts: the node's namespace, a CNI_NETNS
+ *   registry, an iptables-restore/save pair, the run's Rng, files).
+ * - flanneld (flannel/): SubnetManager over a small LeaseKV (leases with TTL on the
+ *   virtual clock), subnet.env, --ip-masq/forward rules, backends udp, vxlan, host-gw.
+ * - docker/: the Docker-style runtime of the seed documents (docker0 from subnet.env).
  *
- * Not modelled yet: the CNI spec runtime and plugins (bridge, host-local, loopback,
- * portmap, flannel), flannel's vxlan and host-gw backends (the VXLAN device exists
- * in netsim/overlay), a lease store backed by the control plane or etcd.
+ * Contract: everything is built from netsim devices and namespaces; iptables is
+ * programmed only through iptables-restore text (read back with iptables-save);
+ * leases, subnet.env, rules and CNI results have the shapes REFERENCE.md gives.
+ * Time is the virtual clock and randomness the run's Rng. Imports netsim/ (and
+ * may import control/api, control/client), never control/store (lint).
+ *
+ * Deliberately not modelled: IPv6; the CNI plugins' VLAN, macspoofchk, nftables
+ * backends; flannel's kube subnet manager, DirectRouting, WireGuard/IPsec backends;
+ * Docker's user-defined networks and published ports.
  */
+export * from './errors.ts';
+export * from './spec/types.ts';
+export * from './spec/version.ts';
+export * from './spec/config.ts';
+export * from './spec/env.ts';
+export * from './spec/result.ts';
+export * from './host.ts';
+export * from './plugin.ts';
+export * from './runtime.ts';
+export * from './node-host.ts';
+export * from './plugins/index.ts';
 export * from './flannel/network-config.ts';
 export * from './flannel/lease.ts';
+export * from './flannel/lease-kv.ts';
 export * from './flannel/subnet-manager.ts';
-export * from './flannel/udp-backend.ts';
-export * from './flannel/flanneld.ts';
+export * from './flannel/subnet-env.ts';
+export * from './flannel/backend.ts';
+export * from './flannel/backends.ts';
+export * from './flannel/udp.ts';
+export * from './flannel/vxlan.ts';
+export * from './flannel/host-gw.ts';
+export * from './flannel/masq.ts';
+export { Flanneld, flannelRules } from './flannel/flanneld.ts';
+export type { FlanneldOptions } from './flannel/flanneld.ts';
 export * from './docker/docker-runtime.ts';

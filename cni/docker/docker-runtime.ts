@@ -1,23 +1,39 @@
 /**
- * The Docker-style runtime of the seed documents: docker0 configured from flannel's
- * subnet.env (`--bip=10.244.1.1/24 --mtu=1472`; 172.17.0.1/16 without flannel),
- * Docker's own nat and filter rules, and one network namespace per pod owned by its
- * pause container, joined to docker0 by a veth pair (`vethXXXXXXX` on the host,
- * `eth0` with MAC 02:42:<ip> inside).
+ * The Docker-style runtime of the seed documents (Docker's default bridge network
+ * as kubelet's dockershim used it):
+ * - `dockerd --bip=10.244.1.1/24 --mtu=1472` (mk-docker-opts.sh from flannel's
+ *   subnet.env; 172.17.0.1/16 and 1500 without flannel): docker0 with the bip,
+ *   ip_forward and bridge-nf-call-iptables on, and Docker's own nat/filter rules
+ *   (REFERENCE.md "docker0 and the Linux bridge"; with `--ip-masq=false`, what
+ *   mk-docker-opts.sh passes when flanneld masquerades, no MASQUERADE rule);
+ * - a pod = a pause container owning a network namespace: `eth0` with MAC
+ *   02:42:<ip bytes> and the next free address of the bridge subnet, its peer
+ *   `veth` + 7 random hex characters on docker0, default route via the bridge
+ *   address; every other container of the pod joins that namespace
+ *   (`--net=container:<pause>`), so they share addresses and ports.
  *
- * Not modelled: user-defined networks, port publishing (-p), the userland proxy,
- * IPv6, Docker's DOCKER-USER / DOCKER-ISOLATION chains.
+ * Not modelled: user-defined networks, published ports (-p) and the userland proxy,
+ * ICC=false, IPv6.
  */
 import type { NetNamespace } from '../../netsim/stack/net-namespace.ts';
-import { createBridge, attachPod } from '../../netsim/topology.ts';
+import { NetNamespace as Netns } from '../../netsim/stack/net-namespace.ts';
+import { Bridge } from '../../netsim/link/bridge.ts';
+import { createVethPair } from '../../netsim/link/veth.ts';
+import type { VethDevice } from '../../netsim/link/veth.ts';
+import { macFromIp } from '../../netsim/topology.ts';
 import type { PodAttachment } from '../../netsim/topology.ts';
-import type { Bridge } from '../../netsim/link/bridge.ts';
+import type { Rng } from '../../netsim/time/rng.ts';
 import { Ipv4Interface, formatIpv4 } from '../../netsim/wire/addr.ts';
-import type { NetfilterStack } from '../../netsim/netfilter/netfilter-stack.ts';
+import type { Ipv4Addr } from '../../netsim/wire/addr.ts';
+import type { IptablesRestorer } from '../host.ts';
+import { NetnsRegistry } from '../host.ts';
+import { deleteVethPair, randomHex, randomMac } from '../plugins/link-util.ts';
+import { parseSubnetEnv } from '../flannel/subnet-env.ts';
 
 export const DOCKER_DEFAULT_BIP = '172.17.0.1/16';
+export const DOCKER_BRIDGE = 'docker0';
 
-/** Docker's rules for the default bridge (REFERENCE.md "docker0 and the Linux bridge"). */
+/** Docker's rules for the default bridge, as iptables-save prints them. */
 export function dockerRules(subnet: string, ipMasq = true): string {
   return [
     '*nat', ':DOCKER - [0:0]',
@@ -26,43 +42,139 @@ export function dockerRules(subnet: string, ipMasq = true): string {
     ...(ipMasq ? [`-A POSTROUTING -s ${subnet} ! -o docker0 -j MASQUERADE`] : []),
     '-A DOCKER -i docker0 -j RETURN',
     'COMMIT',
-    '*filter', ':FORWARD DROP [0:0]', ':DOCKER - [0:0]',
+    '*filter', ':FORWARD DROP [0:0]', ':DOCKER - [0:0]', ':DOCKER-ISOLATION-STAGE-1 - [0:0]', ':DOCKER-ISOLATION-STAGE-2 - [0:0]', ':DOCKER-USER - [0:0]',
+    '-A FORWARD -j DOCKER-USER',
+    '-A FORWARD -j DOCKER-ISOLATION-STAGE-1',
     '-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
     '-A FORWARD -o docker0 -j DOCKER',
     '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT',
     '-A FORWARD -i docker0 -o docker0 -j ACCEPT',
+    '-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2',
+    '-A DOCKER-ISOLATION-STAGE-1 -j RETURN',
+    '-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP',
+    '-A DOCKER-ISOLATION-STAGE-2 -j RETURN',
+    '-A DOCKER-USER -j RETURN',
     'COMMIT', '',
   ].join('\n');
 }
 
+export interface DockerOptions {
+  /** `--bip`, default 172.17.0.1/16. */
+  readonly bip?: string;
+  /** `--mtu`, default 1500. */
+  readonly mtu?: number;
+  /** `--ip-masq`, default true. */
+  readonly ipMasq?: boolean;
+  /** Where Docker's rules go. */
+  readonly iptables?: IptablesRestorer;
+  /** Older form: a netfilter stack whose `iptables` takes the rules. */
+  readonly netfilter?: { readonly iptables: IptablesRestorer };
+  /** Registry the pause namespaces are published in (/var/run/netns/<pod>). */
+  readonly netns?: NetnsRegistry;
+  readonly rng?: Rng;
+}
+
+/** A running pod: its pause container's namespace and the containers sharing it. */
+export interface PodSandbox extends PodAttachment {
+  readonly name: string;
+  /** The pause container's id (the sandbox id). */
+  readonly pauseId: string;
+  /** CNI_NETNS-style path of the shared namespace. */
+  readonly netnsPath: string;
+  /** Container name → the namespace it runs in (always the pause container's). */
+  readonly containers: Map<string, NetNamespace>;
+}
+
 export class DockerRuntime {
   readonly bridge: Bridge;
-  private readonly gateway: Ipv4Interface;
-  private nextHost = 2;
-  readonly pods = new Map<string, PodAttachment>();
+  readonly gateway: Ipv4Interface;
+  readonly mtu: number;
+  readonly pods = new Map<string, PodSandbox>();
+  readonly netns: NetnsRegistry;
+  /** The iptables-restore text Docker applied at start. */
+  readonly rules: string;
+  private readonly rng: Rng;
+  private readonly used = new Set<Ipv4Addr>();
 
-  /**
-   * `dockerd --bip=BIP --mtu=MTU [--ip-masq=false]`: docker0, ip_forward, bridge-nf, and
-   * Docker's iptables rules. With flannel's --ip-masq, mk-docker-opts.sh passes
-   * --ip-masq=false so that flanneld alone decides masquerading.
-   */
-  constructor(private readonly node: NetNamespace, opts: { bip?: string; mtu?: number; ipMasq?: boolean; netfilter?: NetfilterStack } = {}) {
+  constructor(readonly node: NetNamespace, opts: DockerOptions = {}) {
     this.gateway = Ipv4Interface.parse(opts.bip ?? DOCKER_DEFAULT_BIP);
-    this.bridge = createBridge(node, 'docker0', this.gateway.toString(), opts.mtu ?? 1500);
+    this.mtu = opts.mtu ?? 1500;
+    this.rng = opts.rng ?? node.sim.rng.fork(`docker:${node.node}`);
+    this.netns = opts.netns ?? new NetnsRegistry();
+    const br = new Bridge(node.sim, DOCKER_BRIDGE, randomMac(this.rng), this.mtu);
+    node.addDevice(br);
+    node.addAddress(DOCKER_BRIDGE, this.gateway, { broadcast: true });
+    node.setUp(DOCKER_BRIDGE, true);
+    this.bridge = br;
     node.sysctl.ipForward = true;
     node.sysctl.bridgeNfCallIptables = true;
-    opts.netfilter?.iptables.restore(dockerRules(this.gateway.cidr.toString(), opts.ipMasq ?? true), { noflush: true });
+    this.rules = dockerRules(this.gateway.cidr.toString(), opts.ipMasq ?? true);
+    (opts.iptables ?? opts.netfilter?.iptables)?.restore(this.rules, { noflush: true });
   }
 
-  /** Start a pod: its pause container's namespace on docker0, the next free address. */
-  runPod(name: string, opts: { ip?: string; hairpin?: boolean } = {}): PodAttachment {
-    const ip = opts.ip ?? formatIpv4(this.gateway.cidr.host(this.nextHost++));
-    const hex = Array.from({ length: 7 }, () => this.node.sim.rng.int(16).toString(16)).join('');
-    const pod = attachPod(this.node, this.bridge, {
-      name, cidr: `${ip}/${this.gateway.prefixLen}`, gateway: formatIpv4(this.gateway.addr), hostVeth: `veth${hex}`,
-      mtu: this.bridge.mtu, node: this.node.node, hairpin: opts.hairpin ?? false,
-    });
+  /** dockerd started the way mk-docker-opts.sh starts it from flannel's subnet.env. */
+  static fromSubnetEnv(node: NetNamespace, subnetEnv: string, opts: Omit<DockerOptions, 'bip' | 'mtu' | 'ipMasq'> = {}): DockerRuntime {
+    const env = parseSubnetEnv(subnetEnv);
+    return new DockerRuntime(node, { ...opts, bip: env.FLANNEL_SUBNET, mtu: env.FLANNEL_MTU, ipMasq: !env.FLANNEL_IPMASQ });
+  }
+
+  /** Docker's IPAM: the lowest free address of the bridge subnet. */
+  private allocate(): Ipv4Addr {
+    const net = this.gateway.cidr;
+    for (let a = net.network + 1; a < net.broadcast; a++) {
+      if (a !== this.gateway.addr && !this.used.has(a)) return a;
+    }
+    throw new Error(`docker: no available IPv4 addresses on network ${net.toString()}`);
+  }
+
+  /** `docker run` of a pod's pause container: the pod's network namespace on docker0. */
+  runPod(name: string, opts: { ip?: string; hairpin?: boolean } = {}): PodSandbox {
+    if (this.pods.has(name)) throw new Error(`docker: pod ${name} already running`);
+    const node = this.node;
+    const ip = opts.ip !== undefined ? Ipv4Interface.parse(`${opts.ip}/32`).addr : this.allocate();
+    if (this.used.has(ip)) throw new Error(`docker: address ${formatIpv4(ip)} already in use`);
+    this.used.add(ip);
+    const pauseId = randomHex(this.rng, 64);
+    const ns = new Netns(node.sim, name, node.node);
+    const hostName = this.vethName();
+    const [eth, hostVeth] = createVethPair(node.sim, { name: 'eth0', mac: macFromIp(ip), mtu: this.mtu }, { name: hostName, mac: randomMac(this.rng), mtu: this.mtu });
+    node.addDevice(hostVeth);
+    this.bridge.addPort(hostVeth, { hairpin: opts.hairpin ?? false });
+    node.setUp(hostName, true);
+    ns.addDevice(eth);
+    ns.addAddress('eth0', new Ipv4Interface(ip, this.gateway.prefixLen), { broadcast: true });
+    ns.setUp('eth0', true);
+    ns.addRoute({ dst: 'default', via: this.gateway.addr, dev: 'eth0' });
+    const netnsPath = NetnsRegistry.pathFor(pauseId.slice(0, 12));
+    this.netns.add(netnsPath, ns);
+    const pod: PodSandbox = { name, pauseId, netnsPath, ns, eth: eth as VethDevice, hostVeth, ip, containers: new Map([['POD', ns]]) };
     this.pods.set(name, pod);
     return pod;
+  }
+
+  /** `docker run --net=container:<pause>`: another container of the pod, in the pause container's namespace. */
+  addContainer(pod: string, container: string): NetNamespace {
+    const p = this.pods.get(pod);
+    if (p === undefined) throw new Error(`docker: no pod ${pod}`);
+    p.containers.set(container, p.ns);
+    return p.ns;
+  }
+
+  /** The pod's containers stop and the pause container with them: the veth pair goes, the address is free again. */
+  removePod(name: string): void {
+    const p = this.pods.get(name);
+    if (p === undefined) return;
+    deleteVethPair(p.ns, this.node, 'eth0');
+    this.netns.delete(p.netnsPath);
+    this.used.delete(p.ip);
+    this.pods.delete(name);
+  }
+
+  /** libnetwork: `veth` + 7 random hex characters. */
+  private vethName(): string {
+    for (;;) {
+      const n = `veth${randomHex(this.rng, 7)}`;
+      if (!this.node.devices.has(n)) return n;
+    }
   }
 }

@@ -1,88 +1,133 @@
 /**
- * flanneld on one node: acquire a lease, write subnet.env, bring up the backend, and
- * follow the other nodes' leases; renew an hour before expiry, on the virtual clock.
+ * flanneld on one node (flannel main.go): read the network config, create the
+ * backend, acquire a lease (PublicIP = the external interface's address), let the
+ * backend configure the node, install the iptables rules (`--ip-masq` and the
+ * forward rules), write `/run/flannel/subnet.env`, then follow every other node's
+ * lease through the SubnetManager's watch. The lease is renewed an hour before it
+ * runs out (a failed renewal is retried a minute later), on the virtual clock.
+ * `stop()` ends renewals and the proxy; the lease then expires after its TTL and
+ * the peers remove their routes to this node.
  */
 import type { NetNamespace } from '../../netsim/stack/net-namespace.ts';
+import type { Rng } from '../../netsim/time/rng.ts';
+import type { Duration, TimerId } from '../../netsim/time/scheduler.ts';
 import { formatIpv4 } from '../../netsim/wire/addr.ts';
 import type { Ipv4Addr } from '../../netsim/wire/addr.ts';
+import type { HostFs, IptablesRestorer } from '../host.ts';
 import type { SubnetManager } from './subnet-manager.ts';
-import type { Lease } from './lease.ts';
-import { LEASE_RENEW_MARGIN } from './lease.ts';
-import { UdpBackend, UDP_ENCAP_OVERHEAD } from './udp-backend.ts';
+import type { Lease, LeaseEvent } from './lease.ts';
+import { LEASE_RENEW_MARGIN, LEASE_RETRY, subnetKey } from './lease.ts';
 import { FlannelConfigError } from './network-config.ts';
+import type { BackendType } from './network-config.ts';
+import type { Backend, BackendFactory } from './backend.ts';
+import { BACKENDS } from './backends.ts';
+import { SUBNET_FILE, renderSubnetEnv } from './subnet-env.ts';
+import type { SubnetEnv } from './subnet-env.ts';
+import { ensureChainRules, forwardRules, masqRules, renderChainRules } from './masq.ts';
 
-export interface SubnetEnv {
-  readonly FLANNEL_NETWORK: string;
-  readonly FLANNEL_SUBNET: string;
-  readonly FLANNEL_MTU: number;
-  readonly FLANNEL_IPMASQ: boolean;
+export { renderSubnetEnv };
+export type { SubnetEnv };
+
+export interface FlanneldOptions {
+  /** `--public-ip`; default: the external interface's primary address. */
+  readonly publicIp?: Ipv4Addr;
+  /** `--iface`, default eth0. */
+  readonly iface?: string;
+  /** `--ip-masq` (kube-flannel passes it; flanneld's own default is false). */
+  readonly ipMasq?: boolean;
+  /** `--iptables-forward-rules`, default true. */
+  readonly forwardRules?: boolean;
+  /** Where the rules go; without it none are installed. */
+  readonly iptables?: IptablesRestorer;
+  /** Where subnet.env is written (at `subnetFile`); without it only `subnetEnv` holds it. */
+  readonly fs?: HostFs;
+  readonly subnetFile?: string;
+  /** `--subnet-lease-renew-margin`. */
+  readonly renewMargin?: Duration;
+  readonly backends?: Readonly<Record<BackendType, BackendFactory>>;
+  /** Randomness for this node (VTEP MAC); default a fork of the run's Rng. */
+  readonly rng?: Rng;
 }
 
-/** flanneld --ip-masq rules (pkg/ip/iptables.go MasqRules) and its FORWARD accept rules. */
-export function flannelRules(cluster: string, podCidr: string, ipMasq: boolean): string {
-  const c = '-m comment --comment "flanneld masq"';
-  const masq = ipMasq ? [
-    ':FLANNEL-POSTRTG - [0:0]',
-    `-A POSTROUTING ${c} -j FLANNEL-POSTRTG`,
-    `-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 ${c} -j RETURN`,
-    `-A FLANNEL-POSTRTG -s ${podCidr} -d ${cluster} ${c} -j RETURN`,
-    `-A FLANNEL-POSTRTG -s ${cluster} -d ${podCidr} ${c} -j RETURN`,
-    `-A FLANNEL-POSTRTG ! -s ${cluster} -d ${podCidr} ${c} -j RETURN`,
-    `-A FLANNEL-POSTRTG -s ${cluster} ! -d 224.0.0.0/4 ${c} -j MASQUERADE --random-fully`,
-    `-A FLANNEL-POSTRTG ! -s ${cluster} -d ${cluster} ${c} -j MASQUERADE --random-fully`,
-  ] : [];
-  const f = '-m comment --comment "flanneld forward"';
-  return ['*nat', ...masq, 'COMMIT', '*filter', ':FLANNEL-FWD - [0:0]', `-A FORWARD ${f} -j FLANNEL-FWD`, `-A FLANNEL-FWD -s ${cluster} ${f} -j ACCEPT`, `-A FLANNEL-FWD -d ${cluster} ${f} -j ACCEPT`, 'COMMIT', ''].join('\n');
-}
-
-/** `/run/flannel/subnet.env` as flanneld writes it. */
-export function renderSubnetEnv(e: SubnetEnv): string {
-  return `FLANNEL_NETWORK=${e.FLANNEL_NETWORK}\nFLANNEL_SUBNET=${e.FLANNEL_SUBNET}\nFLANNEL_MTU=${e.FLANNEL_MTU}\nFLANNEL_IPMASQ=${e.FLANNEL_IPMASQ}\n`;
+/** The rules flanneld installs, as one iptables-restore text (for goldens and views). */
+export function flannelRules(clusterCidr: string, podCidr: string, ipMasq: boolean, forward = true): string {
+  return (ipMasq ? renderChainRules(masqRules(clusterCidr, podCidr)) : '') + (forward ? renderChainRules(forwardRules(clusterCidr)) : '');
 }
 
 export class Flanneld {
   lease: Lease | undefined;
   subnetEnv: SubnetEnv | undefined;
-  backend: UdpBackend | undefined;
+  backend: Backend | undefined;
+  /** The iptables-restore texts flanneld applied. */
+  readonly appliedRules: string[] = [];
   private stopWatch: (() => void) | undefined;
+  private renewTimer: TimerId | undefined;
 
-  constructor(private readonly ns: NetNamespace, private readonly sm: SubnetManager, private readonly opts: { publicIp: Ipv4Addr; iface?: string; ipMasq?: boolean; iptables?: { restore(text: string, opts: { noflush: boolean }): void } }) {}
+  constructor(readonly ns: NetNamespace, readonly sm: SubnetManager, private readonly opts: FlanneldOptions = {}) {}
+
+  get running(): boolean {
+    return this.stopWatch !== undefined;
+  }
 
   start(): void {
+    if (this.running) throw new Error('flanneld already running');
+    const ns = this.ns;
     const cfg = this.sm.config;
-    if (cfg.backend.type !== 'udp') throw new FlannelConfigError(`backend ${cfg.backend.type} is not available yet in this emulator (udp is)`);
     const iface = this.opts.iface ?? 'eth0';
-    const lease = this.sm.acquireLease({ publicIp: this.opts.publicIp, backendType: 'udp', backendData: null });
+    const publicIp = this.opts.publicIp ?? ns.primaryAddress(iface);
+    if (publicIp === undefined) throw new FlannelConfigError(`failed to find IPv4 address for interface ${iface}`);
+    const factory = (this.opts.backends ?? BACKENDS)[cfg.backend.type];
+    const backend = factory({ ns, config: cfg, extIface: iface, publicIp, rng: this.opts.rng ?? ns.sim.rng.fork(`flanneld:${ns.node}`) });
+    const lease = this.sm.acquireLease({ publicIp, backendType: cfg.backend.type, backendData: backend.backendData });
     this.lease = lease;
-    const mtu = this.ns.device(iface).mtu - UDP_ENCAP_OVERHEAD;
+    this.backend = backend;
+    backend.configure(lease);
+    const ipMasq = this.opts.ipMasq ?? false;
+    const ipt = this.opts.iptables;
+    if (ipt !== undefined) {
+      if (ipMasq) this.appliedRules.push(ensureChainRules(ipt, masqRules(cfg.network.toString(), lease.subnet.toString())));
+      if (this.opts.forwardRules ?? true) this.appliedRules.push(ensureChainRules(ipt, forwardRules(cfg.network.toString())));
+    }
     this.subnetEnv = {
       FLANNEL_NETWORK: cfg.network.toString(),
       FLANNEL_SUBNET: `${formatIpv4(lease.subnet.network + 1)}/${lease.subnet.prefixLen}`,
-      FLANNEL_MTU: mtu,
-      FLANNEL_IPMASQ: this.opts.ipMasq ?? true,
+      FLANNEL_MTU: backend.mtu,
+      FLANNEL_IPMASQ: ipMasq,
     };
-    this.opts.iptables?.restore(flannelRules(cfg.network.toString(), lease.subnet.toString(), this.opts.ipMasq ?? true), { noflush: true });
-    const backend = new UdpBackend(this.ns, cfg, lease, iface);
-    backend.start();
-    this.backend = backend;
-    this.stopWatch = this.sm.watchLeases(() => backend.setPeers(this.sm.leases()));
-    this.scheduleRenew();
+    this.opts.fs?.write(this.opts.subnetFile ?? SUBNET_FILE, renderSubnetEnv(this.subnetEnv));
+    this.stopWatch = this.sm.watchLeases((ev) => this.onLease(ev));
+    for (const l of this.sm.leases()) this.onLease({ type: 'added', lease: l });
+    this.scheduleRenew(lease.expiration - (this.opts.renewMargin ?? LEASE_RENEW_MARGIN));
   }
 
-  private scheduleRenew(): void {
-    const l = this.lease;
-    if (l === undefined) return;
-    this.ns.sim.clock.at(l.expiration - LEASE_RENEW_MARGIN, () => {
-      if (this.stopWatch === undefined) return;
-      this.sm.renewLease(l);
-      this.scheduleRenew();
+  private onLease(ev: LeaseEvent): void {
+    const own = this.lease;
+    const backend = this.backend;
+    if (own === undefined || backend === undefined) return;
+    if (subnetKey(ev.lease.subnet) === subnetKey(own.subnet)) return;
+    if (ev.type === 'added') backend.addPeer(ev.lease);
+    else backend.removePeer(ev.lease);
+  }
+
+  private scheduleRenew(at: number): void {
+    this.renewTimer = this.ns.sim.clock.at(at, () => {
+      const l = this.lease;
+      if (!this.running || l === undefined) return;
+      try {
+        this.sm.renewLease(l);
+        this.scheduleRenew(l.expiration - (this.opts.renewMargin ?? LEASE_RENEW_MARGIN));
+      } catch {
+        this.scheduleRenew(this.ns.sim.clock.now() + LEASE_RETRY);
+      }
     });
   }
 
-  /** flanneld stops: no more renewals (the lease expires after its TTL). */
+  /** flanneld exits: no more renewals or watch; the proxy stops (the lease expires after its TTL). */
   stop(): void {
     this.stopWatch?.();
     this.stopWatch = undefined;
-    this.backend?.tun.detachReader();
+    if (this.renewTimer !== undefined) this.ns.sim.clock.cancel(this.renewTimer);
+    this.renewTimer = undefined;
+    this.backend?.stop();
   }
 }

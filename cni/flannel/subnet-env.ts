@@ -14,18 +14,18 @@ import { Ipv4Cidr, Ipv4Interface } from '../../netsim/wire/addr.ts';
 export const SUBNET_FILE = '/run/flannel/subnet.env';
 
 export interface SubnetEnv {
-  readonly network: Ipv4Cidr;
-  /** The bridge address for the node's pods (lease network + 1 / lease prefix). */
-  readonly subnet: Ipv4Interface;
-  readonly mtu: number;
-  readonly ipMasq: boolean;
+  readonly FLANNEL_NETWORK: string;
+  readonly FLANNEL_SUBNET: string;
+  readonly FLANNEL_MTU: number;
+  readonly FLANNEL_IPMASQ: boolean;
 }
 
 export function renderSubnetEnv(e: SubnetEnv): string {
-  return `FLANNEL_NETWORK=${e.network.toString()}\nFLANNEL_SUBNET=${e.subnet.toString()}\nFLANNEL_MTU=${e.mtu}\nFLANNEL_IPMASQ=${e.ipMasq}\n`;
+  return `FLANNEL_NETWORK=${e.FLANNEL_NETWORK}\nFLANNEL_SUBNET=${e.FLANNEL_SUBNET}\nFLANNEL_MTU=${e.FLANNEL_MTU}\nFLANNEL_IPMASQ=${e.FLANNEL_IPMASQ}\n`;
 }
 
-export function parseSubnetEnv(text: string): SubnetEnv {
+/** Parse subnet.env; throws Error with the problem (the flannel plugin wraps it). */
+export function parseSubnetEnv(text: string): SubnetEnv & { readonly network: Ipv4Cidr; readonly subnet: Ipv4Interface } {
   const vars = new Map<string, string>();
   for (const line of text.split('\n')) {
     const l = line.trim();
@@ -43,5 +43,7 @@ export function parseSubnetEnv(text: string): SubnetEnv {
   if (!Number.isInteger(mtu) || mtu < 68) throw new Error(`bad FLANNEL_MTU ${need('FLANNEL_MTU')}`);
   const ipMasq = need('FLANNEL_IPMASQ');
   if (ipMasq !== 'true' && ipMasq !== 'false') throw new Error(`bad FLANNEL_IPMASQ ${ipMasq}`);
-  return { network: Ipv4Cidr.parse(need('FLANNEL_NETWORK')), subnet: Ipv4Interface.parse(need('FLANNEL_SUBNET')), mtu, ipMasq: ipMasq === 'true' };
+  const network = Ipv4Cidr.parse(need('FLANNEL_NETWORK'));
+  const subnet = Ipv4Interface.parse(need('FLANNEL_SUBNET'));
+  return { FLANNEL_NETWORK: network.toString(), FLANNEL_SUBNET: subnet.toString(), FLANNEL_MTU: mtu, FLANNEL_IPMASQ: ipMasq === 'true', network, subnet };
 }

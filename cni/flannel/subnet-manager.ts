@@ -1,98 +1,136 @@
 /**
- * flannel's SubnetManager: acquire a lease for this node (reusing one held by the same
- * public IP, else a random free subnet between SubnetMin and SubnetMax), renew it, and
- * watch everyone's leases. Leases expire on the virtual clock.
+ * flannel's SubnetManager (pkg/subnet): the network config, this node's lease
+ * (acquire: reuse a lease held by the same PublicIP, else a random free subnet
+ * between SubnetMin and SubnetMax; renew; both with a 24 h TTL on the virtual
+ * clock) and a watch over everyone's leases that drives the backends.
  *
- * The in-memory manager serves every node of one emulated cluster; a control-plane or
- * etcd backed manager implements the same interface through the key/value layout of
- * lease.ts.
+ * {@link KvSubnetManager} implements it over any {@link LeaseKV} (the control
+ * plane's store or etcd, adapted by the composition root); {@link MemorySubnetManager}
+ * is the same over an in-process {@link MemoryLeaseKV}, one per emulated cluster.
  */
 import type { Scheduler } from '../../netsim/time/scheduler.ts';
 import type { Rng } from '../../netsim/time/rng.ts';
 import { Ipv4Cidr } from '../../netsim/wire/addr.ts';
-import type { Ipv4Addr } from '../../netsim/wire/addr.ts';
-import type { FlannelNetworkConfig, BackendType } from './network-config.ts';
-import { LEASE_TTL, leaseKey, leaseValue } from './lease.ts';
-import type { Lease } from './lease.ts';
-
-export type LeaseEvent = { readonly type: 'added' | 'removed'; readonly lease: Lease };
+import { FlannelConfigError, parseNetworkConfig, renderNetworkConfig } from './network-config.ts';
+import type { FlannelNetworkConfig } from './network-config.ts';
+import { DEFAULT_PREFIX, LEASE_TTL, leaseKey, leaseValue, parseLeaseKey, parseLeaseValue } from './lease.ts';
+import type { Lease, LeaseAttrs, LeaseEvent } from './lease.ts';
+import { MemoryLeaseKV } from './lease-kv.ts';
+import type { LeaseKV } from './lease-kv.ts';
 
 export interface SubnetManager {
+  /** The network config (`<prefix>/config`). */
   readonly config: FlannelNetworkConfig;
-  acquireLease(attrs: { publicIp: Ipv4Addr; backendType: BackendType; backendData: unknown }): Lease;
+  acquireLease(attrs: LeaseAttrs): Lease;
   renewLease(lease: Lease): void;
-  /** Current leases, then every change. Returns a cancel function. */
-  watchLeases(cb: (ev: LeaseEvent) => void): () => void;
+  /** The leases there are now. */
   leases(): Lease[];
+  /** Lease added/removed events from now on; returns a cancel function. */
+  watchLeases(onEvent: (ev: LeaseEvent) => void): () => void;
 }
 
 export class SubnetExhaustedError extends Error {
   constructor(net: string) {
-    super(`out of subnets in ${net}`);
+    super(`failed to allocate subnet: out of subnets in ${net}`);
     this.name = 'SubnetExhaustedError';
   }
 }
 
-export class MemorySubnetManager implements SubnetManager {
-  private readonly byKey = new Map<string, Lease>();
-  private readonly watchers = new Set<(ev: LeaseEvent) => void>();
+/** flannel's allocateSubnet collects at most this many free subnets, then picks one at random. */
+export const FLANNEL_MAX_CANDIDATES = 100;
 
-  constructor(readonly config: FlannelNetworkConfig, private readonly clock: Scheduler, private readonly rng: Rng) {}
+export interface SubnetManagerOptions {
+  /** `/coreos.com/network` (`--etcd-prefix`). */
+  readonly prefix?: string;
+  /**
+   * Free subnets considered for a new lease (flannel: the first 100 from SubnetMin).
+   * Default: all of them, uniformly — the emulator's long-standing choice, which the
+   * demo's recorded captures depend on.
+   */
+  readonly maxCandidates?: number;
+}
 
-  leases(): Lease[] {
-    this.expire();
-    return [...this.byKey.values()];
+export class KvSubnetManager implements SubnetManager {
+  readonly prefix: string;
+  private readonly maxCandidates: number;
+
+  constructor(readonly kv: LeaseKV, private readonly clock: Scheduler, private readonly rng: Rng, opts: SubnetManagerOptions = {}) {
+    this.prefix = opts.prefix ?? DEFAULT_PREFIX;
+    this.maxCandidates = opts.maxCandidates ?? Number.POSITIVE_INFINITY;
   }
 
-  acquireLease(attrs: { publicIp: Ipv4Addr; backendType: BackendType; backendData: unknown }): Lease {
-    this.expire();
-    const mine = [...this.byKey.values()].find((l) => l.publicIp === attrs.publicIp);
-    if (mine !== undefined) {
-      mine.expiration = this.clock.now() + LEASE_TTL;
-      return mine;
+  get config(): FlannelNetworkConfig {
+    const text = this.kv.get(`${this.prefix}/config`);
+    if (text === undefined) throw new FlannelConfigError(`${this.prefix}/config: Key not found`);
+    return parseNetworkConfig(text);
+  }
+
+  private toLease(key: string, value: string): Lease | undefined {
+    const subnet = parseLeaseKey(key, this.prefix);
+    const attrs = parseLeaseValue(value);
+    return subnet === undefined || attrs === undefined ? undefined : { subnet, attrs, expiration: Number.NaN };
+  }
+
+  leases(): Lease[] {
+    const out: Lease[] = [];
+    for (const e of this.kv.list(`${this.prefix}/subnets/`)) {
+      const l = this.toLease(e.key, e.value);
+      if (l !== undefined) out.push(l);
     }
-    const size = 2 ** (32 - this.config.subnetLen);
-    const free: Ipv4Cidr[] = [];
-    for (let n = this.config.subnetMin.network; n <= this.config.subnetMax.network; n += size) {
-      const c = Ipv4Cidr.of(n, this.config.subnetLen);
-      if (!this.byKey.has(leaseKey(c))) free.push(c);
+    return out;
+  }
+
+  acquireLease(attrs: LeaseAttrs): Lease {
+    const cfg = this.config;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const all = this.leases();
+      const mine = all.find((l) => l.attrs.publicIp === attrs.publicIp);
+      if (mine !== undefined && cfg.network.containsCidr(mine.subnet) && mine.subnet.prefixLen === cfg.subnetLen) {
+        // Reuse: the attributes are refreshed and the TTL starts again.
+        this.kv.put(leaseKey(mine.subnet, this.prefix), leaseValue(attrs), { ttl: LEASE_TTL });
+        return { subnet: mine.subnet, attrs, expiration: this.clock.now() + LEASE_TTL };
+      }
+      const taken = all.map((l) => l.subnet);
+      const size = 2 ** (32 - cfg.subnetLen);
+      const free: Ipv4Cidr[] = [];
+      for (let n = cfg.subnetMin.network; n <= cfg.subnetMax.network && free.length < this.maxCandidates; n += size) {
+        const c = Ipv4Cidr.of(n, cfg.subnetLen);
+        if (!taken.some((t) => t.overlaps(c))) free.push(c);
+      }
+      if (free.length === 0) throw new SubnetExhaustedError(cfg.network.toString());
+      const subnet = free[this.rng.int(free.length)] as Ipv4Cidr;
+      if (this.kv.put(leaseKey(subnet, this.prefix), leaseValue(attrs), { ttl: LEASE_TTL, create: true })) {
+        return { subnet, attrs, expiration: this.clock.now() + LEASE_TTL };
+      }
     }
-    if (free.length === 0) throw new SubnetExhaustedError(this.config.network.toString());
-    const subnet = free[this.rng.int(free.length)] as Ipv4Cidr;
-    const lease: Lease = { subnet, publicIp: attrs.publicIp, backendType: attrs.backendType, backendData: attrs.backendData, expiration: this.clock.now() + LEASE_TTL };
-    this.byKey.set(leaseKey(subnet), lease);
-    this.scheduleExpiry(lease);
-    for (const w of this.watchers) w({ type: 'added', lease });
-    return lease;
+    throw new Error('failed to acquire a subnet lease after 3 attempts');
   }
 
   renewLease(lease: Lease): void {
+    this.kv.put(leaseKey(lease.subnet, this.prefix), leaseValue(lease.attrs), { ttl: LEASE_TTL });
     lease.expiration = this.clock.now() + LEASE_TTL;
-    this.scheduleExpiry(lease);
   }
 
-  watchLeases(cb: (ev: LeaseEvent) => void): () => void {
-    for (const l of this.leases()) cb({ type: 'added', lease: l });
-    this.watchers.add(cb);
-    return () => this.watchers.delete(cb);
+  watchLeases(onEvent: (ev: LeaseEvent) => void): () => void {
+    return this.kv.watch(`${this.prefix}/subnets/`, (ev) => {
+      const l = this.toLease(ev.key, ev.value);
+      if (l !== undefined) onEvent({ type: ev.type === 'put' ? 'added' : 'removed', lease: l });
+    });
+  }
+}
+
+/** The in-memory SubnetManager: one per emulated cluster, shared by every node's flanneld. */
+export class MemorySubnetManager extends KvSubnetManager {
+  declare readonly kv: MemoryLeaseKV;
+
+  constructor(networkConfig: FlannelNetworkConfig | string, clock: Scheduler, rng: Rng, opts: SubnetManagerOptions = {}) {
+    const kv = new MemoryLeaseKV(clock);
+    kv.put(`${opts.prefix ?? DEFAULT_PREFIX}/config`, typeof networkConfig === 'string' ? networkConfig : renderNetworkConfig(networkConfig));
+    super(kv, clock, rng, opts);
   }
 
-  /** The lease store as flannel's etcd keys and values (for views and tests). */
+  /** The store as etcd would list it (`etcdctl get --prefix /coreos.com/network/subnets`). */
   keyValues(): Array<{ key: string; value: string }> {
-    return this.leases().map((l) => ({ key: leaseKey(l.subnet), value: leaseValue(l) }));
-  }
-
-  private scheduleExpiry(lease: Lease): void {
-    this.clock.at(lease.expiration, () => this.expire());
-  }
-
-  private expire(): void {
-    const now = this.clock.now();
-    for (const [k, l] of this.byKey) {
-      if (l.expiration <= now) {
-        this.byKey.delete(k);
-        for (const w of this.watchers) w({ type: 'removed', lease: l });
-      }
-    }
+    return this.kv.list(`${this.prefix}/subnets/`);
   }
 }

@@ -14,12 +14,11 @@ import { delegateAdd, delegateCheck, delegateDel, pluginMain } from '../plugin.t
 import type { PluginContext } from '../plugin.ts';
 import { isObject, optObject, optString } from '../spec/config.ts';
 import { parseSubnetEnv } from '../flannel/subnet-env.ts';
-import type { SubnetEnv } from '../flannel/subnet-env.ts';
 
 export const DEFAULT_SUBNET_FILE = '/run/flannel/subnet.env';
 export const DEFAULT_FLANNEL_DATA_DIR = '/var/lib/cni/flannel';
 
-function loadSubnetEnv(ctx: PluginContext): SubnetEnv {
+function loadSubnetEnv(ctx: PluginContext): ReturnType<typeof parseSubnetEnv> {
   const file = optString(ctx.conf, 'subnetFile') ?? DEFAULT_SUBNET_FILE;
   const text = ctx.host.fs.read(file);
   if (text === undefined) {
@@ -33,15 +32,15 @@ function loadSubnetEnv(ctx: PluginContext): SubnetEnv {
 }
 
 /** The delegate configuration the flannel plugin hands to bridge (flannel_linux.go doFlannelAdd). */
-export function flannelDelegateConf(conf: Record<string, unknown>, env: SubnetEnv): Record<string, unknown> {
+export function flannelDelegateConf(conf: Record<string, unknown>, env: ReturnType<typeof parseSubnetEnv>): Record<string, unknown> {
   const d: Record<string, unknown> = { ...(optObject(conf, 'delegate') ?? {}) };
   if (d['name'] === undefined) d['name'] = conf['name'];
   if (d['type'] === undefined) d['type'] = 'bridge';
   if (d['type'] === 'bridge') {
-    if (d['ipMasq'] === undefined) d['ipMasq'] = !env.ipMasq;
+    if (d['ipMasq'] === undefined) d['ipMasq'] = !env.FLANNEL_IPMASQ;
     if (d['isGateway'] === undefined) d['isGateway'] = true;
   }
-  if (d['mtu'] === undefined) d['mtu'] = env.mtu;
+  if (d['mtu'] === undefined) d['mtu'] = env.FLANNEL_MTU;
   d['cniVersion'] = conf['cniVersion'];
   const userIpam = optObject(conf, 'ipam') ?? {};
   const routes: unknown[] = [{ dst: env.network.toString() }];

@@ -1,0 +1,175 @@
+/**
+ * flannel's UDP backend (pkg/backend/udp with its C proxy, proxy_amd64.c).
+ *
+ * Device: TUN `flannel0`, MTU = external MTU − 28 (20 IP + 8 UDP), address
+ * `<lease network address>/<flannel network prefix>` (configureIface with
+ * `tunNet = {lease IP, Network.PrefixLen}`), which gives the kernel route
+ * `10.244.0.0/16 dev flannel0 proto kernel scope link src 10.244.1.0`; flanneld's
+ * explicit route for the network then meets EEXIST. (flannel releases from 2021 put
+ * a /32 on the TUN instead and rely on that explicit universe-scope route —
+ * `tunPrefix: 32` reproduces them; REFERENCE.md describes that variant.) The
+ * address is the source for host→pod traffic and for the proxy's ICMP errors.
+ *
+ * Proxy, TUN → UDP (tun_to_udp): find the peer whose subnet holds the destination
+ * (a userspace route table fed by lease events); none → ICMP destination unreachable
+ * / net unreachable written back into the TUN, TTL 8, from the TUN address, quoting
+ * the header + 8 bytes — never about an ICMP packet or a non-first fragment; then the
+ * TTL is decremented (RFC 1624 incremental checksum) and a packet whose TTL reaches 0
+ * is dropped silently; otherwise the whole IP packet is the payload of a UDP datagram
+ * from <external IP>:8285 to <peer PublicIP>:8285. No header of flannel's own.
+ * UDP → TUN (udp_to_tun): decrement the TTL again (0 → drop), write into the TUN.
+ *
+ * Trace: 'encap'/'decap' events on flannel0 with the inner packet's id kept on the
+ * outer datagram; drops 'flannel-no-lease' and 'flannel-ttl'.
+ */
+import { TunDevice } from '../../netsim/link/tun.ts';
+import type { Packet } from '../../netsim/packet/packet.ts';
+import { packetFromBytes } from '../../netsim/packet/packet.ts';
+import type { UdpMessage, UdpSocket } from '../../netsim/stack/udp.ts';
+import { formatIpv4 } from '../../netsim/wire/addr.ts';
+import type { Ipv4Addr } from '../../netsim/wire/addr.ts';
+import { readU16, readU32 } from '../../netsim/wire/field.ts';
+import { ipv4DecrementTtl, IpProtocol } from '../../netsim/wire/ipv4.ts';
+import { icmpErrorQuote } from '../../netsim/wire/icmpv4.ts';
+import { buildIpv4Icmp } from '../../netsim/wire/build.ts';
+import type { Backend, BackendContext } from './backend.ts';
+import type { Lease } from './lease.ts';
+import { subnetKey } from './lease.ts';
+import type { Ipv4Cidr } from '../../netsim/wire/addr.ts';
+
+/** pkg/backend/udp encapOverhead: 20 bytes IP header + 8 bytes UDP header. */
+export const UDP_ENCAP_OVERHEAD = 28;
+export const TUN_NAME = 'flannel0';
+/** proxy_amd64.c send_net_unreachable: the ICMP error's TTL. */
+export const NET_UNREACHABLE_TTL = 8;
+
+interface ProxyRoute {
+  readonly dst: Ipv4Cidr;
+  readonly nextHop: Ipv4Addr;
+}
+
+export class UdpBackend implements Backend {
+  readonly type = 'udp' as const;
+  readonly mtu: number;
+  readonly backendData = null;
+  readonly tun: TunDevice;
+  private socket: UdpSocket | undefined;
+  private tunAddr: Ipv4Addr = 0;
+  /** The proxy's route table (CMD_SET_ROUTE / CMD_DEL_ROUTE). */
+  private readonly routes = new Map<string, ProxyRoute>();
+
+  constructor(private readonly ctx: BackendContext, private readonly tunPrefix: 'network' | 32 = 'network') {
+    this.mtu = ctx.ns.device(ctx.extIface).mtu - UDP_ENCAP_OVERHEAD;
+    this.tun = new TunDevice(ctx.ns.sim, TUN_NAME, this.mtu);
+  }
+
+  get port(): number {
+    return this.ctx.config.backend.port;
+  }
+
+  configure(lease: Lease): void {
+    const ns = this.ctx.ns;
+    this.tunAddr = lease.subnet.network;
+    ns.addDevice(this.tun);
+    const prefix = this.tunPrefix === 32 ? 32 : this.ctx.config.network.prefixLen;
+    ns.addAddress(TUN_NAME, `${formatIpv4(this.tunAddr)}/${prefix}`);
+    ns.setUp(TUN_NAME, true);
+    // The explicit route; with the network-prefix address the kernel's route is already there (EEXIST, ignored).
+    if (prefix === 32) ns.addRoute({ dst: this.ctx.config.network, dev: TUN_NAME, scope: 'global' });
+    this.socket = ns.udp.bind(this.port, this.ctx.publicIp);
+    this.socket.onMessage = (m) => this.udpToTun(m);
+    this.tun.attachReader((pkt) => this.tunToUdp(pkt));
+  }
+
+  addPeer(lease: Lease): void {
+    if (lease.attrs.backendType !== 'udp') return;
+    this.routes.set(subnetKey(lease.subnet), { dst: lease.subnet, nextHop: lease.attrs.publicIp });
+  }
+
+  removePeer(lease: Lease): void {
+    this.routes.delete(subnetKey(lease.subnet));
+  }
+
+  stop(): void {
+    this.tun.detachReader();
+    this.socket?.close();
+    this.socket = undefined;
+  }
+
+  /** The proxy's routes, for views: `10.244.2.0/24 → 192.168.50.12:8285`. */
+  proxyRoutes(): string[] {
+    return [...this.routes.values()].map((r) => `${r.dst.toString()} → ${formatIpv4(r.nextHop)}:${this.port}`);
+  }
+
+  private findRoute(dst: Ipv4Addr): ProxyRoute | undefined {
+    for (const r of this.routes.values()) if (r.dst.contains(dst)) return r;
+    return undefined;
+  }
+
+  private emit(kind: 'encap' | 'decap', pkt: number, detail: string): void {
+    const ns = this.ctx.ns;
+    if (ns.sim.tracer.enabled) ns.sim.tracer.emit({ kind, t: ns.sim.clock.now(), node: ns.node, netns: ns.name, pkt, dev: TUN_NAME, detail });
+  }
+
+  /** decrement_ttl: false when the TTL reached 0 (the packet is discarded). */
+  private decrementTtl(pkt: Packet): boolean {
+    const ns = this.ctx.ns;
+    const ttl = pkt.buf[pkt.off + 8] as number;
+    if (ttl <= 1) {
+      ns.traceDrop(pkt, 'flannel-ttl', `flanneld: discarding ${formatIpv4(readU32(pkt.buf, pkt.off + 12))} → ${formatIpv4(readU32(pkt.buf, pkt.off + 16))} due to zero TTL`, TUN_NAME);
+      return false;
+    }
+    const to = ipv4DecrementTtl(pkt.buf, pkt.off);
+    if (ns.sim.tracer.enabled) ns.emitTtl(pkt, ttl, to, 'flanneld');
+    return true;
+  }
+
+  private tunToUdp(pkt: Packet): void {
+    const ns = this.ctx.ns;
+    if (pkt.len < 20) return;
+    const dst = readU32(pkt.buf, pkt.off + 16);
+    const route = this.findRoute(dst);
+    if (route === undefined) {
+      const sent = this.sendNetUnreachable(pkt);
+      ns.traceDrop(pkt, 'flannel-no-lease', `flanneld: no lease covers ${formatIpv4(dst)}${sent ? ' (ICMP net unreachable written to flannel0)' : ''}`, TUN_NAME);
+      return;
+    }
+    if (!this.decrementTtl(pkt)) return;
+    const socket = this.socket;
+    if (socket === undefined) return;
+    this.emit('encap', pkt.id, `flanneld UDP: ${formatIpv4(this.ctx.publicIp)}:${this.port} → ${formatIpv4(route.nextHop)}:${this.port} for ${formatIpv4(dst)} (lease ${route.dst.toString()})`);
+    socket.send(route.nextHop, this.port, pkt.bytes().slice(), { packetId: pkt.id });
+  }
+
+  private udpToTun(m: UdpMessage): void {
+    const ns = this.ctx.ns;
+    const inner = packetFromBytes(m.pkt, m.data);
+    if (inner.len < 20) {
+      ns.traceDrop(inner, 'malformed', `flanneld: UDP packet too small: ${inner.len} bytes`, TUN_NAME);
+      return;
+    }
+    if (!this.decrementTtl(inner)) return;
+    this.emit('decap', inner.id, `flanneld UDP from ${formatIpv4(m.src)}:${m.sport}: inner ${formatIpv4(readU32(inner.buf, inner.off + 12))} → ${formatIpv4(readU32(inner.buf, inner.off + 16))} written to ${TUN_NAME}`);
+    this.tun.write(inner);
+  }
+
+  /** send_net_unreachable; false when the rules say not to answer. */
+  private sendNetUnreachable(pkt: Packet): boolean {
+    const b = pkt.buf;
+    const o = pkt.off;
+    const hl = ((b[o] as number) & 0x0f) * 4;
+    if (hl > 60 || hl < 20) return false;
+    if (b[o + 9] === IpProtocol.ICMP) return false; // RFC 792: no ICMP about ICMP
+    if ((readU16(b, o + 6) & 0x1fff) !== 0) return false; // only for the first fragment
+    const bytes = buildIpv4Icmp(
+      { src: this.tunAddr, dst: readU32(b, o + 12), ttl: NET_UNREACHABLE_TTL, ident: 0, dontFrag: false },
+      { type: 'dest-unreachable', code: 0, original: icmpErrorQuote(pkt.bytes()) },
+    );
+    this.tun.write(packetFromBytes(this.ctx.ns.sim.nextPacketId(), bytes));
+    return true;
+  }
+}
+
+export function createUdpBackend(ctx: BackendContext): UdpBackend {
+  return new UdpBackend(ctx);
+}
