@@ -106,7 +106,9 @@ function portClass(p: number): [number, number] {
 
 /**
  * Decide the mapping for `manip` and record it in the entry's reply tuple
- * (nf_nat_setup_info). Returns false when no free tuple exists in the range.
+ * (nf_nat_setup_info). Returns whether the resulting tuple is unique; when no free
+ * tuple exists in the range the mapping is still made with the last candidate, as
+ * the kernel does, and the clash drops the packet at confirmation.
  */
 export function natSetup(ct: Conntrack, slot: number, manip: Manip, range: NatRange, rng: Rng): boolean {
   const proto = ct.protoOf(slot);
@@ -172,9 +174,8 @@ export function natSetup(ct: Conntrack, slot: number, manip: Manip, range: NatRa
       let attempts = Math.min(size, MAX_ATTEMPTS);
       for (;;) {
         for (let i = 0; i < attempts; i++, off++) {
-          const v = min + (off % size);
-          if (!taken(v)) {
-            value = v;
+          value = min + (off % size);
+          if (!taken(value)) {
             ok = true;
             break;
           }
@@ -183,7 +184,8 @@ export function natSetup(ct: Conntrack, slot: number, manip: Manip, range: NatRa
         attempts = Math.floor(attempts / 2);
         off = rng.int(65536);
       }
-      if (!ok) return false;
+      // Nothing free: like the kernel, keep the last candidate; the clash surfaces at
+      // confirmation (or a later source binding moves the port).
     } else value = cur;
   }
   const [s, d, sp, dp] = replyWith(addr, value);
@@ -192,13 +194,13 @@ export function natSetup(ct: Conntrack, slot: number, manip: Manip, range: NatRa
     ct.setReply(slot, s, d, sp, dp);
     ct.setStatus(slot, manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT);
   }
-  return true;
+  return ok;
 }
 
 /**
  * The implicit source binding of a connection no SNAT rule mapped
  * (nf_nat_alloc_null_binding): the source stays, but the port moves if the reply
- * tuple is already taken by another connection. Returns false if nothing is free.
+ * tuple is already taken by another connection. Returns whether the tuple is unique.
  */
 export function natNullBinding(ct: Conntrack, slot: number, rng: Rng): boolean {
   const rl4 = ct.field(slot, 1, 2);

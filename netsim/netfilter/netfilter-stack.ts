@@ -415,10 +415,12 @@ export class NetfilterStack implements NetfilterHooks {
         }
         if (r.nat !== undefined) {
           const range = resolveNatRequest(r.nat, this.ns, ctx.inDev?.name, ctx.outDev?.name, ct.field(slot, 0, 1));
-          if (range === undefined || !natSetup(ct, slot, manip, range, this.rng)) {
-            this.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule}: ${range === undefined ? 'no address' : 'no free tuple'} for ${r.nat.kind}`, ctx.outDev?.name ?? ctx.inDev?.name);
+          if (range === undefined) {
+            this.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule}: no address for ${r.nat.kind} on ${ctx.outDev?.name ?? ctx.inDev?.name ?? 'no device'}`, ctx.outDev?.name ?? ctx.inDev?.name);
             return NF_DROP;
           }
+          const unique = natSetup(ct, slot, manip, range, this.rng);
+          if (!unique && tracing) this.traceCt(pkt, `${r.nat.kind}: no free tuple in the range; the entry will clash`);
           mapped = true;
           if (tracing) {
             const t = ct.tuple(slot, 1);
@@ -429,10 +431,7 @@ export class NetfilterStack implements NetfilterHooks {
       }
       if (!mapped && manip === MANIP_SRC) {
         const before = ct.field(slot, 1, 2);
-        if (!natNullBinding(ct, slot, this.rng)) {
-          this.ns.traceDrop(pkt, 'nf-drop', `conntrack: no free source port for ${describeTuple(ct.tuple(slot, 0))}`, ctx.outDev?.name ?? ctx.inDev?.name);
-          return NF_DROP;
-        }
+        natNullBinding(ct, slot, this.rng);
         if (tracing && ct.field(slot, 1, 2) !== before) this.traceNat(pkt, `source port clash: ${describeTuple(ct.tuple(slot, 0))} → source port ${ct.field(slot, 1, 2) & 0xffff}`);
       }
       const status = ct.statusOf(slot);
