@@ -15,6 +15,7 @@ import { NetfilterStack } from '../../netsim/netfilter/netfilter-stack.ts';
 import { Ipvs } from '../../netsim/ipvs/ipvs.ts';
 import type { IpvsScheduler } from '../../netsim/ipvs/ipvs.ts';
 import { recordTrace } from '../../netsim/trace/tracer.ts';
+import { formatIpv4 } from '../../netsim/wire/addr.ts';
 import { ip } from '../support/net.ts';
 
 const VIP = '10.96.0.10';
@@ -116,4 +117,23 @@ test('mh (Maglev): removing one of 10 servers moves only the flows it served', (
   const counts = new Map<number, number>();
   for (const a of before) counts.set(a as number, (counts.get(a as number) ?? 0) + 1);
   assert.ok(Math.max(...counts.values()) / Math.min(...counts.values()) < 1.5, 'Maglev spreads evenly');
+});
+
+test('lc: long-lived TCP connections spread to the least-connected server; closing one frees it for the next', () => {
+  const { sim, ipvs, vs, clients, backends } = ipvsNode(3, 'lc', { proto: 'TCP' });
+  const open = (i: number) => {
+    const c = clients[i % clients.length]!.ns.tcp.connect(ip(VIP), 80);
+    sim.clock.run(sim.clock.now() + 1e8);
+    return c;
+  };
+  const conns = [open(0), open(1), open(2)];
+  assert.ok(conns.every((c) => c.state === 'ESTABLISHED'));
+  assert.deepEqual(vs.reals.map((r) => r.activeConns), [1, 1, 1], 'one established connection each');
+  conns[1]!.end();
+  sim.clock.run(sim.clock.now() + 1e8);
+  assert.deepEqual(vs.reals.map((r) => r.activeConns), [1, 0, 1]);
+  open(3);
+  assert.deepEqual(vs.reals.map((r) => r.activeConns), [1, 1, 1], 'the next connection goes where the closed one was');
+  assert.equal(vs.reals[1]!.inactConns, 1, 'the closed connection lingers as inactive');
+  assert.match(ipvs.list(), new RegExp(`^ {2}-> ${formatIpv4(backends[1]!.ip).replaceAll('.', '\\.')}:80 +Masq {4}1 {6}1 {10}1 {9}$`, 'm'));
 });
