@@ -221,12 +221,12 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     const serverAddress = (req: FastifyRequest): string => req.headers.host ?? '127.0.0.1';
     p.get('/api', async (req, reply) => {
       const v = aggregatedVersion(req.headers.accept);
-      if (v) return reply.type(`application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`).send(JSON.stringify(aggregatedDiscovery(true, v)));
+      if (v) return reply.header('content-type', `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`).send(Buffer.from(JSON.stringify(aggregatedDiscovery(true, v))));
       return reply.type('application/json').send(apiVersions(serverAddress(req)));
     });
     p.get('/apis', async (req, reply) => {
       const v = aggregatedVersion(req.headers.accept);
-      if (v) return reply.type(`application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`).send(JSON.stringify(aggregatedDiscovery(false, v)));
+      if (v) return reply.header('content-type', `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`).send(Buffer.from(JSON.stringify(aggregatedDiscovery(false, v))));
       return reply.type('application/json').send(apiGroupList());
     });
     p.get('/apis/:group', async (req, reply) => {
@@ -316,7 +316,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       const meta: { resourceVersion?: string; continue?: string } = {};
       if (b.metadata?.resourceVersion) meta.resourceVersion = b.metadata.resourceVersion;
       if (Array.isArray(b.items) && b.metadata?.continue) meta.continue = b.metadata.continue;
-      return reply.code(code).type('application/json;as=Table;v=v1;g=meta.k8s.io').send(JSON.stringify(toTable(pp.r.kind, items, clock(), meta, includeObject)));
+      return reply.code(code).header('content-type', 'application/json;as=Table;v=v1;g=meta.k8s.io').send(Buffer.from(JSON.stringify(toTable(pp.r.kind, items, clock(), meta, includeObject))));
     }
     return reply.code(code).type('application/json').send(JSON.stringify(body));
   };

@@ -482,7 +482,7 @@ export class Registry {
       }
       throw errNotFound(r, name);
     }
-    const base: Json = (sub === 'scale' ? this.toScale(r, old) : old) as unknown as Json;
+    const base: Json = deepClone((sub === 'scale' ? this.toScale(r, old) : old) as unknown as Json);
     const kind = sub === 'scale' ? 'Scale' : r.kind;
     let next: Json;
     try {
