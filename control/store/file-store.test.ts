@@ -199,6 +199,23 @@ describe('FileStore durability and recovery', () => {
     await s.close();
   });
 
+  test('a failed WAL write rejects the batch and later writes with STORE_UNAVAILABLE; reads keep working', async () => {
+    const dir = freshDir();
+    const s = await FileStore.open({ dir, ...quiet });
+    await s.create('/ok', '1');
+    // Pull the log's file descriptor out from under the store: the next append fails (EBADF).
+    await (s as unknown as { wal: { close(): Promise<void> } }).wal.close();
+    await assert.rejects(s.create('/lost', '1'), code('STORE_UNAVAILABLE'));
+    await assert.rejects(s.update('/ok', '2'), (e: unknown) => e instanceof StoreError && e.code === 'STORE_UNAVAILABLE' && /read-only until reopened/.test(e.message));
+    assert.equal((await s.get('/ok'))?.value, '1');
+    assert.equal(await s.get('/lost'), undefined);
+    assert.equal(s.revision(), 1);
+    await s.close();
+    const r = await FileStore.open({ dir, ...quiet });
+    assert.equal(r.revision(), 1);
+    await r.close();
+  });
+
   test('close waits for writes in flight; writes after close fail', async () => {
     const dir = freshDir();
     const s = await FileStore.open({ dir, ...quiet });
