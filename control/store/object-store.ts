@@ -9,6 +9,11 @@
  *
  * Not modelled: transactions over several keys, leases/TTL on keys (flannel's
  * lease TTL runs on the emulation's virtual clock above this layer).
+ *
+ * Implementations: memory-store.ts, file-store.ts, etcd-store.ts; choose one through the
+ * `stores` registry in index.ts. conformance.ts is the executable form of this contract.
+ * Invalid arguments (empty key, non-string value) are programmer errors: TypeError, not
+ * StoreError.
  */
 
 /** One stored key, as etcd's mvccpb.KeyValue. */
@@ -27,7 +32,11 @@ export interface ListOptions {
   readonly limit?: number;
   /** Start after this key (exclusive), for paging with `continue`. */
   readonly startAfter?: string;
-  /** Read at this revision (for consistent paging); absent: latest. */
+  /**
+   * Read at this revision (for consistent paging); absent or 0: latest. Older than the
+   * retained history: STORE_EXPIRED; newer than the store's revision: STORE_UNAVAILABLE
+   * (kube's "Too large resource version").
+   */
   readonly revision?: number;
 }
 
