@@ -25,6 +25,7 @@ import type { PluginContext } from '../plugin.ts';
 import type { CniResult, ResultIp, ResultRoute } from '../spec/types.ts';
 import { optBool, optInt, optString } from '../spec/config.ts';
 import { Bridge } from '../../netsim/link/bridge.ts';
+import { NetsimError } from '../../netsim/errors.ts';
 import { createVethPair } from '../../netsim/link/veth.ts';
 import type { NetNamespace } from '../../netsim/stack/net-namespace.ts';
 import { Ipv4Interface, formatIpv4, formatMac } from '../../netsim/wire/addr.ts';
@@ -223,7 +224,9 @@ function add(ctx: PluginContext): CniResult {
       try {
         pod.addRoute(spec);
       } catch (e) {
-        throw new CniError(999, `failed to add route '{${r.dst} ${via ?? '<nil>'}}': ${(e as Error).message}`);
+        // "we skip over duplicate routes as we assume the first one wins" (ipam.ConfigureIface)
+        if (e instanceof NetsimError && e.code === 'NETSIM_ERR_ROUTE_EXISTS') continue;
+        throw new CniError(999, `failed to add route '${r.dst} via ${via ?? '<nil>'} dev ${ifName}': ${(e as Error).message}`);
       }
     }
     if (conf.isGateway) {

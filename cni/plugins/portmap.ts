@@ -11,7 +11,9 @@
  *   then `-j DNAT --to-destination C:P`;
  * - `POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j
  *   CNI-HOSTPORT-MASQ`, which masquerades the marked packets.
- * DEL removes the container's chain and the jumps to it.
+ * DEL (given the mappings again in runtimeConfig, as libcni passes them) removes the
+ * container's chain and the jumps to it; without mappings it does nothing, like the
+ * reference plugin.
  *
  * Not modelled: IPv6, `conditionsV4`, `externalSetMarkChain`, the nftables backend,
  * conntrack flushing of UDP entries. route_localnet is a per-namespace sysctl here
@@ -120,6 +122,8 @@ function add(ctx: PluginContext) {
 }
 
 function del(ctx: PluginContext): void {
+  // As the reference plugin: nothing to undo unless the runtime passes the mappings (libcni does on every command).
+  if (parseMappings(ctx).length === 0) return;
   const dnChain = formatChainName('CNI-DN-', ctx.conf.name, ctx.args.containerId);
   const save = ctx.host.iptables.save({ table: 'nat' });
   const p = new NatPatch(ctx.host.iptables);
