@@ -89,3 +89,37 @@ test('property: random restore text gives a result or an IpsetError, never anoth
     }
   }), { numRuns: 300 });
 });
+
+test('property: packet lookups agree with element membership for every set type; save → restore → save is stable', () => {
+  const ipArb = fc.integer({ min: 0, max: 7 }).map((i) => `10.0.0.${i}`);
+  const portArb = fc.integer({ min: 79, max: 81 });
+  fc.assert(fc.property(
+    fc.array(fc.tuple(ipArb, portArb, ipArb, fc.constantFrom(24, 30, 32)), { maxLength: 12 }),
+    fc.array(fc.tuple(ipArb, portArb, ipArb), { minLength: 1, maxLength: 8 }),
+    (elems, probes) => {
+      const s = new Ipsets();
+      s.restore(['create IP hash:ip', 'create IPP hash:ip,port', 'create IPPI hash:ip,port,ip', 'create IPPN hash:ip,port,net', 'create NET hash:net', 'create PORTS bitmap:port range 0-1000', ''].join('\n'));
+      for (const [a, p, c, len] of elems) {
+        s.add('IP', a, { exist: true });
+        s.add('IPP', `${a},tcp:${p}`, { exist: true });
+        s.add('IPPI', `${a},tcp:${p},${c}`, { exist: true });
+        s.add('IPPN', `${a},tcp:${p},${c}/${len}`, { exist: true });
+        s.add('NET', `${c}/${len}`, { exist: true });
+        s.add('PORTS', String(p), { exist: true });
+      }
+      for (const [d, p, src] of probes) {
+        const pkt = tcp(src, d, 1000, p);
+        assert.equal(s.test('IP', pkt, ['dst']), s.testElement('IP', d));
+        assert.equal(s.test('IPP', pkt, ['dst', 'dst']), s.testElement('IPP', `${d},tcp:${p}`));
+        assert.equal(s.test('IPPI', pkt, ['dst', 'dst', 'src']), s.testElement('IPPI', `${d},tcp:${p},${src}`));
+        const covered = elems.some(([a, pp, c, len]) => a === d && pp === p && ((parseIpv4(c) ^ parseIpv4(src)) >>> (32 - len)) === 0);
+        assert.equal(s.test('IPPN', pkt, ['dst', 'dst', 'src']), covered);
+        assert.equal(s.test('NET', pkt, ['src']), elems.some(([, , c, len]) => ((parseIpv4(c) ^ parseIpv4(src)) >>> (32 - len)) === 0));
+        assert.equal(s.test('PORTS', pkt, ['dst']), s.testElement('PORTS', String(p)));
+      }
+      const again = new Ipsets();
+      again.restore(s.save());
+      assert.equal(again.save(), s.save());
+    },
+  ), { numRuns: 200 });
+});

@@ -11,7 +11,7 @@
  */
 import type { Packet } from '../packet/packet.ts';
 import { readU16, readU32 } from '../wire/field.ts';
-import { Ipv4Cidr, formatIpv4, tryParseIpv4 } from '../wire/addr.ts';
+import { Ipv4Cidr, formatIpv4, maskOf, tryParseIpv4 } from '../wire/addr.ts';
 import type { IpsetLookup } from '../netfilter/eval-types.ts';
 
 export type SetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
@@ -38,6 +38,75 @@ interface IpSet {
   members: Map<string, string>;
   /** Net parts of hash:net / hash:ip,port,net for lookups: prefix lengths present. */
   prefixes: Set<number>;
+  /** Numeric lookup index, rebuilt lazily after any change (undefined = stale). */
+  idx: NumIndex | undefined;
+}
+
+/**
+ * What packet lookups use, so a test costs a few integer hash probes and no strings:
+ * single keys (hash:ip, bitmap:port, hash:ip,port, hash:net as `net * 64 + prefix`)
+ * or keyed sets (hash:ip,port,ip and hash:ip,port,net: ip,port → second part).
+ */
+interface NumIndex {
+  readonly keys: Set<number>;
+  readonly pairs: Map<number, Set<number>>;
+}
+
+const PROTO_INDEX: Record<string, number> = { tcp: 0, udp: 1, sctp: 2, icmp: 3 };
+const PROTO_INDEX_BY_NUMBER: Record<number, number> = { 6: 0, 17: 1, 132: 2, 1: 3 };
+
+/** ip (32 bits) · protocol (2 bits) · port (16 bits) in one exact integer. */
+function ipPortKey(ip: number, protoIdx: number, port: number): number {
+  return (ip >>> 0) * 262144 + protoIdx * 65536 + port;
+}
+
+function netKey(net: number, len: number): number {
+  return (net >>> 0) * 64 + len;
+}
+
+function parsePortPart(text: string): { proto: number; port: number } {
+  const [p, n] = text.split(':');
+  return { proto: PROTO_INDEX[p ?? 'tcp'] ?? 0, port: Number(n) };
+}
+
+function parseNetPart(text: string): number {
+  const [a, l] = text.split('/');
+  return netKey(tryParseIpv4(a ?? '') ?? 0, l === undefined ? 32 : Number(l));
+}
+
+function buildIndex(s: IpSet): NumIndex {
+  const keys = new Set<number>();
+  const pairs = new Map<number, Set<number>>();
+  const pair = (k: number, v: number): void => {
+    let set = pairs.get(k);
+    if (set === undefined) pairs.set(k, (set = new Set()));
+    set.add(v);
+  };
+  for (const m of s.members.keys()) {
+    const parts = m.split(',');
+    const ip0 = tryParseIpv4(parts[0] ?? '') ?? 0;
+    switch (s.type) {
+      case 'hash:ip': keys.add(ip0); break;
+      case 'bitmap:port': keys.add(Number(m)); break;
+      case 'hash:net': keys.add(parseNetPart(m)); break;
+      case 'hash:ip,port': {
+        const pp = parsePortPart(parts[1] ?? '');
+        keys.add(ipPortKey(ip0, pp.proto, pp.port));
+        break;
+      }
+      case 'hash:ip,port,ip': {
+        const pp = parsePortPart(parts[1] ?? '');
+        pair(ipPortKey(ip0, pp.proto, pp.port), tryParseIpv4(parts[2] ?? '') ?? 0);
+        break;
+      }
+      case 'hash:ip,port,net': {
+        const pp = parsePortPart(parts[1] ?? '');
+        pair(ipPortKey(ip0, pp.proto, pp.port), parseNetPart(parts[2] ?? ''));
+        break;
+      }
+    }
+  }
+  return { keys, pairs };
 }
 
 const PROTO: Record<string, number> = { tcp: 6, udp: 17, sctp: 132, icmp: 1 };
@@ -69,7 +138,7 @@ export class Ipsets implements IpsetLookup {
       if (m === null) throw new IpsetError('IPSET_PARSE', 'Syntax error: Missing mandatory option "range"', line);
       range = [Number(m[1]), Number(m[2])];
     }
-    this.sets.set(name, { name, type: type as SetType, ...(range !== undefined ? { range } : {}), comment: opts.comment === true, members: new Map(), prefixes: new Set() });
+    this.sets.set(name, { name, type: type as SetType, ...(range !== undefined ? { range } : {}), comment: opts.comment === true, members: new Map(), prefixes: new Set(), idx: undefined });
   }
 
   private set(name: string, line?: number): IpSet {
@@ -128,17 +197,22 @@ export class Ipsets implements IpsetLookup {
     const c = this.canon(s, elem, line);
     if (s.members.has(c.key) && opts.exist !== true) throw new IpsetError('IPSET_ELEMENT_EXISTS', "Element cannot be added to the set: it's already added", line);
     s.members.set(c.key, opts.comment ?? '');
+    s.idx = undefined;
     if (c.prefix !== undefined) s.prefixes.add(c.prefix);
   }
 
   del(name: string, elem: string, opts: { exist?: boolean } = {}, line?: number): void {
     const s = this.set(name, line);
     const c = this.canon(s, elem, line);
+    s.idx = undefined;
     if (!s.members.delete(c.key) && opts.exist !== true) throw new IpsetError('IPSET_NO_ELEMENT', "Element cannot be deleted from the set: it's not added", line);
   }
 
   flush(name?: string): void {
-    for (const s of name === undefined ? this.sets.values() : [this.set(name)]) s.members.clear();
+    for (const s of name === undefined ? this.sets.values() : [this.set(name)]) {
+      s.members.clear();
+      s.idx = undefined;
+    }
   }
 
   destroy(name?: string, line?: number): void {
@@ -157,7 +231,7 @@ export class Ipsets implements IpsetLookup {
 
   /** `ipset restore [-exist]`: atomic; errors name the line. */
   restore(text: string, opts: { exist?: boolean } = {}): void {
-    const backup = new Map([...this.sets].map(([k, v]) => [k, { ...v, members: new Map(v.members), prefixes: new Set(v.prefixes) }]));
+    const backup = new Map([...this.sets].map(([k, v]) => [k, { ...v, members: new Map(v.members), prefixes: new Set(v.prefixes), idx: undefined }]));
     try {
       text.split('\n').forEach((raw, i) => {
         const line = i + 1;
@@ -206,54 +280,53 @@ export class Ipsets implements IpsetLookup {
     }
   }
 
-  /** Implements {@link IpsetLookup.test}. */
+  /** Implements {@link IpsetLookup.test}: integer probes only (no strings on the packet path). */
   test(name: string, pkt: Packet, dirs: readonly ('src' | 'dst')[]): boolean {
     const s = this.sets.get(name);
     if (s === undefined || s.members.size === 0) return false;
+    const idx = (s.idx ??= buildIndex(s));
     const b = pkt.buf;
     const o = pkt.off;
     const hl = ((b[o] as number) & 0x0f) * 4;
     const proto = b[o + 9] as number;
     const ipAt = (d: 'src' | 'dst' | undefined): number => readU32(b, o + (d === 'src' ? 12 : 16));
-    const portAt = (d: 'src' | 'dst' | undefined): string | undefined => {
-      const pn = PROTO_NAME[proto];
-      if (pn === undefined || pn === 'icmp' || pkt.len < hl + 4) return undefined;
-      return `${pn}:${readU16(b, o + hl + (d === 'src' ? 0 : 2))}`;
+    /** ip,port key for the first two dimensions, or -1 when the packet has no port. */
+    const ipPort = (): number => {
+      const pi = PROTO_INDEX_BY_NUMBER[proto];
+      if (pi === undefined || pi === 3 || pkt.len < hl + 4) return -1;
+      return ipPortKey(ipAt(dirs[0]), pi, readU16(b, o + hl + (dirs[1] === 'src' ? 0 : 2)));
     };
-    const ip = (d: 'src' | 'dst' | undefined): string => formatIpv4(ipAt(d));
+    const inNets = (set: ReadonlySet<number> | undefined, a: number): boolean => {
+      if (set === undefined) return false;
+      for (const len of s.prefixes) if (set.has(netKey((a & maskOf(len)) >>> 0, len))) return true;
+      return false;
+    };
     switch (s.type) {
-      case 'hash:ip': return s.members.has(ip(dirs[0]));
-      case 'hash:net': {
-        const a = ipAt(dirs[0]);
-        for (const len of s.prefixes) {
-          const c = Ipv4Cidr.of(a, len);
-          if (s.members.has(len === 32 ? formatIpv4(c.network) : c.toString())) return true;
-        }
-        return false;
-      }
+      case 'hash:ip': return idx.keys.has(ipAt(dirs[0]));
+      case 'hash:net': return inNets(idx.keys, ipAt(dirs[0]));
       case 'hash:ip,port': {
-        const p = portAt(dirs[1]);
-        return p !== undefined && s.members.has(`${ip(dirs[0])},${p}`);
+        const k = ipPort();
+        return k >= 0 && idx.keys.has(k);
       }
       case 'hash:ip,port,ip': {
-        const p = portAt(dirs[1]);
-        return p !== undefined && s.members.has(`${ip(dirs[0])},${p},${ip(dirs[2])}`);
+        const k = ipPort();
+        return k >= 0 && (idx.pairs.get(k)?.has(ipAt(dirs[2])) ?? false);
       }
       case 'hash:ip,port,net': {
-        const p = portAt(dirs[1]);
-        if (p === undefined) return false;
-        const a = ipAt(dirs[2]);
-        for (const len of s.prefixes) {
-          const c = Ipv4Cidr.of(a, len);
-          if (s.members.has(`${ip(dirs[0])},${p},${len === 32 ? formatIpv4(c.network) : c.toString()}`)) return true;
-        }
-        return false;
+        const k = ipPort();
+        return k >= 0 && inNets(idx.pairs.get(k), ipAt(dirs[2]));
       }
       case 'bitmap:port': {
         if (pkt.len < hl + 4 || (proto !== 6 && proto !== 17)) return false;
-        return s.members.has(String(readU16(b, o + hl + (dirs[0] === 'src' ? 0 : 2))));
+        return idx.keys.has(readU16(b, o + hl + (dirs[0] === 'src' ? 0 : 2)));
       }
     }
+  }
+
+  /** `ipset test NAME ELEMENT`: whether the element (in add syntax) is in the set. */
+  testElement(name: string, elem: string): boolean {
+    const s = this.set(name);
+    return s.members.has(this.canon(s, elem).key);
   }
 
   /** `ipset list [NAME]`. */
