@@ -110,7 +110,6 @@ function buildIndex(s: IpSet): NumIndex {
 }
 
 const PROTO: Record<string, number> = { tcp: 6, udp: 17, sctp: 132, icmp: 1 };
-const PROTO_NAME: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp', 1: 'icmp' };
 
 export class Ipsets implements IpsetLookup {
   private readonly sets = new Map<string, IpSet>();

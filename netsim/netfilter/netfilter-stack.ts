@@ -102,14 +102,19 @@ export class NetfilterStack implements NetfilterHooks {
 
   run(hook: NfHook, pkt: Packet, ctx: NfContext): NfVerdict {
     const v = this.runHook(hook, pkt, ctx);
-    if (v !== NF_ACCEPT) this.discardUnconfirmed(pkt);
+    if (v === NF_DROP) this.discardUnconfirmed(pkt);
     return v;
   }
 
   private runHook(hook: NfHook, pkt: Packet, ctx: NfContext): NfVerdict {
     if (pkt.ipvs) {
-      // Sent on by IPVS: only the filter table still sees it (skb->ipvs_property).
-      return hook === 'OUTPUT' ? this.table(hook, 'filter', pkt, ctx) : NF_ACCEPT;
+      // Sent on by IPVS (skb->ipvs_property): the filter table at OUTPUT, and source NAT
+      // and confirmation of its conntrack entry at POSTROUTING (net.ipv4.vs.conntrack=1),
+      // which is where kube-proxy's IPVS mode masquerades.
+      if (hook === 'OUTPUT') return this.table(hook, 'filter', pkt, ctx);
+      if (hook !== 'POSTROUTING' || this.slotOf(pkt) < 0) return NF_ACCEPT;
+      if (this.nat(hook, pkt, ctx, MANIP_SRC) !== NF_ACCEPT) return NF_DROP;
+      return this.confirm(pkt, ctx);
     }
     if (hook === 'PREROUTING' || hook === 'OUTPUT') {
       if (this.table(hook, 'raw', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
@@ -200,7 +205,15 @@ export class NetfilterStack implements NetfilterHooks {
     if (this.ns.sim.tracer.enabled) {
       this.traceNat(pkt, `IPVS ${l.proto} ${formatIpv4(dst)}:${dport} ${hit.conn.vs.scheduler}${hit.isNew ? ' (new connection)' : ''} → real server ${formatIpv4(hit.rs.addr)}:${hit.rs.port}: ${before} → ${describePacket(b, o)}`);
     }
-    this.discardUnconfirmed(pkt);
+    const slot = this.slotOf(pkt);
+    if (slot >= 0 && !this.conntrack.isConfirmed(slot)) {
+      // ip_vs_update_conntrack: the entry's replies now come from the real server. No NAT
+      // status is set (later packets still reach IPVS at INPUT), and the nat table's
+      // destination side is done for this connection.
+      const rl4 = this.conntrack.field(slot, DIR_REPLY, 2);
+      this.conntrack.setReply(slot, hit.rs.addr, this.conntrack.field(slot, DIR_REPLY, 1), hit.rs.port, rl4 & 0xffff);
+      this.conntrack.setStatus(slot, IPS_DST_NAT_DONE);
+    }
     pkt.ipvs = true;
     this.ns.sim.clock.soonest(() => {
       this.ns.sendIp(pkt);

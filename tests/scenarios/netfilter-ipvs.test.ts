@@ -13,6 +13,7 @@ import { startUdpEcho, udpRequest } from '../../netsim/apps/echo.ts';
 import { startHttpServer, httpGet } from '../../netsim/apps/http.ts';
 import { NetfilterStack } from '../../netsim/netfilter/netfilter-stack.ts';
 import { Ipvs } from '../../netsim/ipvs/ipvs.ts';
+import { Ipsets } from '../../netsim/ipset/ipset.ts';
 import type { IpvsScheduler } from '../../netsim/ipvs/ipvs.ts';
 import { recordTrace } from '../../netsim/trace/tracer.ts';
 import { formatIpv4 } from '../../netsim/wire/addr.ts';
@@ -136,4 +137,33 @@ test('lc: long-lived TCP connections spread to the least-connected server; closi
   assert.deepEqual(vs.reals.map((r) => r.activeConns), [1, 1, 1], 'the next connection goes where the closed one was');
   assert.equal(vs.reals[1]!.inactConns, 1, 'the closed connection lingers as inactive');
   assert.match(ipvs.list(), new RegExp(`^ {2}-> ${formatIpv4(backends[1]!.ip).replaceAll('.', '\\.')}:80 +Masq {4}1 {6}1 {10}1 {9}$`, 'm'));
+});
+
+test('IPVS hairpin: KUBE-LOOP-BACK masquerades a pod reaching itself through the VIP (conntrack on IPVS traffic)', () => {
+  const run = (withMasq: boolean) => {
+    const sim = new Sim({ seed: 5 });
+    const host = new NetNamespace(sim, 'node01', 'node01', { ipForward: true, bridgeNfCallIptables: true, arpIgnore: 1 });
+    const br = createBridge(host, 'docker0', '10.244.1.1/24');
+    host.addDevice(new DummyDevice(sim, 'kube-ipvs0', 0x0aaabbccdd01));
+    host.addAddress('kube-ipvs0', `${VIP}/32`);
+    const ipsets = new Ipsets();
+    ipsets.restore('create KUBE-LOOP-BACK hash:ip,port,ip\nadd KUBE-LOOP-BACK 10.244.1.10,udp:80,10.244.1.10\n');
+    const ipvs = new Ipvs(() => sim.clock.now());
+    const nf = NetfilterStack.install(host, { ipsets, ipvs });
+    nf.iptables.restore(['*nat', ':KUBE-POSTROUTING - [0:0]', '-A POSTROUTING -j KUBE-POSTROUTING',
+      ...(withMasq ? ['-A KUBE-POSTROUTING -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE'] : []), 'COMMIT', ''].join('\n'));
+    const pod = attachPod(host, br, { name: 'default/web-0', cidr: '10.244.1.10/24', gateway: '10.244.1.1', hairpin: true });
+    startUdpEcho(pod.ns, 80);
+    ipvs.addReal(ipvs.addService('UDP', ip(VIP), 80, 'rr'), pod.ip, 80);
+    const rec = recordTrace(sim.tracer);
+    const u = udpRequest(pod.ns, ip(VIP), 80, new Uint8Array([7]));
+    sim.clock.run(1e9);
+    return { u, rec, nf };
+  };
+  const ok = run(true);
+  assert.equal(ok.u.reply?.from, ip(VIP), 'the pod hears back from the VIP');
+  assert.ok(ok.rec.events.some((e) => e.kind === 'nat' && /^MASQUERADE: udp 10\.244\.1\.10:\d+ → 10\.96\.0\.10:80 → source 10\.244\.1\.1:\d+$/.test(e.detail)));
+  assert.match(ok.nf.conntrack.list(), /^udp {6}17 \d+ src=10\.244\.1\.10 dst=10\.96\.0\.10 sport=\d+ dport=80 src=10\.244\.1\.10 dst=10\.244\.1\.1 sport=80 dport=\d+ mark=0 use=1$/m);
+  const broken = run(false);
+  assert.equal(broken.u.reply?.from, ip('10.244.1.10'), 'without masquerade the echo answers from the pod\'s own address, bypassing the node (a TCP client would reset it)');
 });
