@@ -37,6 +37,7 @@ export * from './plugins/index.ts';
 export * from './flannel/network-config.ts';
 export * from './flannel/lease.ts';
 export * from './flannel/lease-kv.ts';
+export * from './flannel/mirrored-lease-kv.ts';
 export * from './flannel/subnet-manager.ts';
 export * from './flannel/subnet-env.ts';
 export * from './flannel/backend.ts';
