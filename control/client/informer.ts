@@ -26,11 +26,14 @@ export interface InformerOptions {
   readonly timer?: Timer;
 }
 
-function keyOf(o: KubeObject): string {
+function keyOf(o: HasMeta): string {
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
-export class Informer<T extends KubeObject = KubeObject> {
+/** Anything with object metadata (typed kinds like `Service` or plain `KubeObject`). */
+export interface HasMeta { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }
+
+export class Informer<T extends HasMeta = KubeObject> {
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandlers<T>[] = [];
   private watch: Watch | undefined;
