@@ -1,7 +1,7 @@
 /**
  * The `loopback` plugin: `lo` up inside CNI_NETNS (DEL takes it down again; a gone
- * namespace is success). The result names `lo` with its address, as the reference
- * plugin's does.
+ * namespace is success). The result names `lo` with 127.0.0.1/8 and ::1/128, as the
+ * reference plugin's does.
  */
 import { CniError } from '../errors.ts';
 import { pluginMain } from '../plugin.ts';
@@ -14,7 +14,8 @@ export const loopback = pluginMain({
     return {
       cniVersion: ctx.conf.cniVersion,
       interfaces: [{ name: 'lo', mac: '00:00:00:00:00:00', sandbox: ctx.args.netns }],
-      ips: [{ interface: 0, address: '127.0.0.1/8' }],
+      // The reference plugin reports ::1 too (a real netns has it; IPv6 is not modelled here).
+      ips: [{ interface: 0, address: '127.0.0.1/8' }, { interface: 0, address: '::1/128' }],
       dns: {},
     };
   },

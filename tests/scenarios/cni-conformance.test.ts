@@ -127,6 +127,14 @@ test('real bridge + host-local + portmap vs ours: same result structure, errors 
     const realAfter = spawnSync('ip', ['netns', 'exec', hostNs, 'iptables-save', '-t', 'nat'], { encoding: 'utf8' }).stdout;
     assert.deepEqual(rules(host.iptables.save({ table: 'nat' })), rules(realAfter));
 
+    // loopback: the same result.
+    const lo = JSON.stringify({ cniVersion: '1.0.0', name: 'lo', type: 'loopback' });
+    const loEnv = { ...env('ADD', 'lo1'), CNI_IFNAME: 'lo' };
+    const rl = real(hostNs, 'loopback', loEnv, lo);
+    const ol = ours('loopback', loEnv, lo);
+    assert.equal(rl.code, 0, rl.stdout);
+    assert.deepEqual(JSON.parse(ol.stdout), JSON.parse(rl.stdout));
+
     // host-local exhaustion: the same message.
     const small = JSON.stringify({ cniVersion: '1.0.0', name: 'small', type: 'bridge', ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.9.0.0/30' }]] } });
     for (const id of ['s1', 's2']) {
