@@ -36,11 +36,10 @@ export function flannelDelegateConf(conf: Record<string, unknown>, env: ReturnTy
   const d: Record<string, unknown> = { ...(optObject(conf, 'delegate') ?? {}) };
   if (d['name'] === undefined) d['name'] = conf['name'];
   if (d['type'] === undefined) d['type'] = 'bridge';
-  if (d['type'] === 'bridge') {
-    if (d['ipMasq'] === undefined) d['ipMasq'] = !env.FLANNEL_IPMASQ;
-    if (d['isGateway'] === undefined) d['isGateway'] = true;
-  }
+  // If flannel is not masquerading, the delegate should.
+  if (d['ipMasq'] === undefined) d['ipMasq'] = !env.FLANNEL_IPMASQ;
   if (d['mtu'] === undefined) d['mtu'] = env.FLANNEL_MTU;
+  if (d['type'] === 'bridge' && d['isGateway'] === undefined) d['isGateway'] = true;
   d['cniVersion'] = conf['cniVersion'];
   const userIpam = optObject(conf, 'ipam') ?? {};
   const routes: unknown[] = [{ dst: env.network.toString() }];
