@@ -18,8 +18,11 @@
  *
  * A packet's entry travels as `pkt.ct` (the slot number) and `pkt.ctInfo`
  * (CT_* state bits, direction at bit 7, the entry's tag from bit 8) — no per-packet
- * objects. Not modelled: the raw table's NOTRACK/CT targets, conntrack zones,
- * per-CPU races, IPVS's own conntrack integration (IPVS packets are untracked).
+ * objects. IPVS traffic keeps its entry (net.ipv4.vs.conntrack=1): IPVS points the
+ * entry's reply tuple at the real server, and the re-sent packet gets source NAT
+ * and confirmation at POSTROUTING. Not modelled: the raw table's NOTRACK/CT
+ * targets, CONNMARK, conntrack zones, per-CPU races, REJECT's RST inheriting the
+ * rejected packet's entry (nf_ct_attach).
  */
 import type { Packet } from '../packet/packet.ts';
 import type { NetNamespace } from '../stack/net-namespace.ts';
@@ -51,6 +54,8 @@ export interface NetfilterStackOptions {
   readonly iptables?: Iptables;
   /** Evaluate rules with this engine instead of `iptables` (tests, other engines). */
   readonly rules?: RuleEvaluator;
+  /** Alias of `rules` (the name the netfilter brief used for the rule engine). */
+  readonly xtables?: RuleEvaluator;
   readonly conntrack?: Conntrack;
   readonly ipsets?: IpsetLookup;
   readonly ipvs?: Ipvs;
@@ -86,7 +91,7 @@ export class NetfilterStack implements NetfilterHooks {
 
   constructor(private readonly ns: NetNamespace, opts: NetfilterStackOptions = {}) {
     this.iptables = opts.iptables ?? new Iptables();
-    this.rules = opts.rules ?? this.iptables;
+    this.rules = opts.rules ?? opts.xtables ?? this.iptables;
     this.conntrack = opts.conntrack ?? new Conntrack(() => ns.sim.clock.now());
     this.rng = ns.sim.rng.fork(`netfilter:${ns.name}`);
     if (opts.ipsets !== undefined) this.ipsets = opts.ipsets;
