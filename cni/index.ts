@@ -19,6 +19,15 @@
  * Time is the virtual clock and randomness the run's Rng. Imports netsim/ (and
  * may import control/api, control/client), never control/store (lint).
  *
+ * Wiring a node (what cluster/ does; cni/testing/two-nodes.ts is a worked example):
+ *   const subnets = new MemorySubnetManager(netConfJson, sim.clock, rng)   // one per cluster, or
+ *     new KvSubnetManager(await MirroredLeaseKV.open(store, '/coreos.com/network/', clock), clock, rng)
+ *   const nf = NetfilterStack.install(nodeNs); const fs = new MemoryFs();
+ *   const fl = new Flanneld(nodeNs, subnets, { ipMasq: true, iptables: nf.iptables, fs }); fl.start();
+ *   // docker mode:  DockerRuntime.fromSubnetEnv(nodeNs, fs.read(SUBNET_FILE)!, { iptables: nf.iptables }).runPod(name)
+ *   // cni mode:     const host = createCniHost(nodeNs, { iptables: nf.iptables, fs });
+ *   //               new CniRuntime(host).addNetworkList(parseConfList(conflist), { containerId, netns: createSandbox(host, name).path, ifName: 'eth0' })
+ *
  * Deliberately not modelled: IPv6; the CNI plugins' VLAN, macspoofchk, nftables
  * backends; flannel's kube subnet manager, DirectRouting, WireGuard/IPsec backends;
  * Docker's user-defined networks and published ports.
