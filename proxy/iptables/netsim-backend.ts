@@ -1,21 +1,21 @@
 /**
- * The emulated kernel's iptables (netsim Iptables) as kube-proxy's IptablesBackend.
+ * The emulated kernel's iptables (netsim Iptables, the xtables rule engine) as
+ * kube-proxy's IptablesBackend.
  */
 import type { Iptables } from '../../netsim/netfilter/iptables/iptables.ts';
-import { parseRuleSpec } from '../../netsim/netfilter/iptables/parse-rule.ts';
-import { renderRuleSpec } from '../../netsim/netfilter/iptables/render.ts';
-import { tokenize } from '../../netsim/netfilter/iptables/tokenize.ts';
 import type { IptablesBackend } from './proxier.ts';
 
 export function netsimIptablesBackend(ipt: Iptables): IptablesBackend {
   return {
-    restore: (text, opts) => ipt.restore(text, opts),
-    hasChain: (table, chain) => ipt.chain(table, chain) !== undefined,
-    hasRule: (table, chain, spec) => {
-      const c = ipt.chain(table, chain);
-      if (c === undefined) return false;
-      const want = renderRuleSpec(parseRuleSpec(tokenize(spec), (n) => ipt.chain(table, n) !== undefined));
-      return c.rules.some((r) => renderRuleSpec(r) === want);
-    },
+    restore: (text, opts) => ipt.restore(text, { noflush: opts.noflush, ...(opts.counters !== undefined ? { counters: opts.counters } : {}) }),
+    save: () => ipt.save(),
   };
+}
+
+/** A backend that records every restore (tests, benchmarks, dry runs). */
+export class RecordingIptablesBackend implements IptablesBackend {
+  readonly calls: Array<{ text: string; noflush: boolean; counters: boolean }> = [];
+  restore(text: string, opts: { noflush: boolean; counters?: boolean }): void {
+    this.calls.push({ text, noflush: opts.noflush, counters: opts.counters ?? false });
+  }
 }

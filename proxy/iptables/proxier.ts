@@ -1,76 +1,127 @@
 /**
- * kube-proxy in iptables mode on one node: ensure the hook jumps (each prepended to
- * its built-in chain when missing, as EnsureRule(Prepend) does), write the full ruleset
- * with one `iptables-restore --noflush`, and after the sync delete the UDP conntrack
- * entries that would keep sending traffic to endpoints that went away.
+ * kube-proxy in iptables mode on one node (upstream iptables Proxier.syncProxyRules):
+ * on a full sync ensure the hook jumps (chains created, each jump prepended when
+ * missing, as EnsureChain + EnsureRule(Prepend) do), then write the ruleset with one
+ * `iptables-restore --noflush --counters`; a partial sync rewrites only the chains of
+ * services that changed since the last sync. Stale per-service chains are deleted
+ * (in large-cluster mode at most once per syncPeriod). After the restore, UDP
+ * conntrack entries that would black-hole traffic are deleted.
  */
-import type { EndpointSlice, Service } from '../../control/api/service.ts';
-import { servicePorts } from '../service-port.ts';
-import type { ServicePortInfo } from '../service-port.ts';
-import { buildSyncRules, JUMP_RULES } from './rules.ts';
-import type { ProxierOptions } from './rules.ts';
+import type { EndpointSliceInfo, ServiceInfo } from '../service-port.ts';
+import { EndpointsChangeTracker, EndpointsMap, ServiceChangeTracker, ServicePortMap } from '../change-tracker.ts';
+import type { ConntrackCleaner } from '../conntrack-cleanup.ts';
+import { applyConntrackDeletions, staleConntrackDeletions } from '../conntrack-cleanup.ts';
+import type { Proxier, SyncResult } from '../proxier.ts';
+import type { IptablesRulesOptions, JumpRule } from './rules.ts';
+import { buildRuleset, JUMP_RULES, jumpRulesRestore, KUBELET_JUMP_RULES } from './rules.ts';
 
-/** The node's iptables as kube-proxy uses it. */
+/** The node's iptables as kube-proxy uses it: `iptables-restore` and, when available, `iptables-save`. */
 export interface IptablesBackend {
-  restore(text: string, opts: { noflush: boolean }): void;
-  /** `iptables -t T -S CHAIN` succeeds. */
-  hasChain(table: 'filter' | 'nat', chain: string): boolean;
-  /** `iptables -C`: does this rule exist in the chain? */
-  hasRule(table: 'filter' | 'nat', chain: string, spec: string): boolean;
+  restore(text: string, opts: { noflush: boolean; counters?: boolean }): void;
+  save?(): string;
 }
 
-/** `conntrack -D` by filter. */
-export interface ConntrackCleaner {
-  deleteByFilter(f: { proto?: number; origDst?: number; origDport?: number; replySrc?: number }): number;
+export interface IptablesProxierOptions extends IptablesRulesOptions {
+  readonly nodeName: string;
+  /** --iptables-sync-period in ms: in large-cluster mode stale chains are cleaned at most this often (default 30 s). */
+  readonly syncPeriodMs?: number;
 }
 
-export interface SyncResult {
-  readonly text: string;
-  readonly servicePorts: readonly ServicePortInfo[];
-  /** UDP conntrack entries deleted after the sync. */
-  readonly conntrackDeleted: number;
+export interface IptablesProxierDeps {
+  readonly conntrack?: ConntrackCleaner;
+  /** Virtual clock in ms (large-cluster cleanup pacing). */
+  readonly nowMs?: () => number;
 }
 
-function ip4(s: string): number {
-  const p = s.split('.').map(Number);
-  return ((((p[0] ?? 0) << 24) | ((p[1] ?? 0) << 16) | ((p[2] ?? 0) << 8) | (p[3] ?? 0)) >>> 0);
+/** Tables, chains and rule lines of an iptables-save dump. */
+export function parseSave(text: string): Map<string, { chains: Set<string>; rules: Set<string> }> {
+  const out = new Map<string, { chains: Set<string>; rules: Set<string> }>();
+  let cur: { chains: Set<string>; rules: Set<string> } | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*')) {
+      cur = { chains: new Set(), rules: new Set() };
+      out.set(line.slice(1), cur);
+    } else if (cur !== undefined && line.startsWith(':')) cur.chains.add(line.slice(1, line.indexOf(' ')));
+    else if (cur !== undefined && line.startsWith('-A ')) cur.rules.add(line);
+  }
+  return out;
 }
 
-export class IptablesProxier {
-  private lastUdp = new Map<string, Set<string>>();
+export class IptablesProxier implements Proxier {
+  readonly mode = 'iptables' as const;
+  readonly serviceChanges = new ServiceChangeTracker();
+  readonly endpointsChanges: EndpointsChangeTracker;
+  readonly svcPortMap = new ServicePortMap();
+  readonly endpointsMap = new EndpointsMap();
+  private needFullSync = true;
+  private jumpsInstalled = false;
+  /** nat chains the kernel holds, as far as our own restores tell (used without iptables-save). */
+  private readonly kernelNatChains = new Set<string>();
+  private lastCleanupMs = Number.NEGATIVE_INFINITY;
+  private lastLargeClusterMode = false;
+  /** The last restore input (views and tests). */
+  lastText = '';
 
-  constructor(private readonly ipt: IptablesBackend, private readonly opts: ProxierOptions & { nodeName: string; conntrack?: ConntrackCleaner }) {}
-
-  ensureJumps(): void {
-    for (const j of JUMP_RULES) {
-      // EnsureChain, then EnsureRule(Prepend).
-      const target = /-j (\S+)$/.exec(j.spec)?.[1] as string;
-      if (!this.ipt.hasChain(j.table, target)) this.ipt.restore(`*${j.table}\n:${target} - [0:0]\nCOMMIT\n`, { noflush: true });
-      if (!this.ipt.hasRule(j.table, j.chain, j.spec)) this.ipt.restore(`*${j.table}\n-I ${j.chain} 1 ${j.spec}\nCOMMIT\n`, { noflush: true });
-    }
+  constructor(private readonly backend: IptablesBackend, readonly opts: IptablesProxierOptions, private readonly deps: IptablesProxierDeps = {}) {
+    this.endpointsChanges = new EndpointsChangeTracker(opts.nodeName);
   }
 
-  sync(services: readonly Service[], slices: readonly EndpointSlice[]): SyncResult {
-    this.ensureJumps();
-    const ports = services.flatMap((s) => servicePorts(s, slices, this.opts.nodeName));
-    const text = buildSyncRules(ports, this.opts);
-    this.ipt.restore(text, { noflush: true });
-    let deleted = 0;
-    const now = new Map<string, Set<string>>();
-    for (const sp of ports) {
-      if (sp.protocol !== 'udp') continue;
-      const eps = new Set(sp.endpoints.filter((e) => e.ready).map((e) => e.ip));
-      now.set(`${sp.clusterIP}:${sp.port}`, eps);
-      const before = this.lastUdp.get(`${sp.clusterIP}:${sp.port}`);
-      if (this.opts.conntrack === undefined) continue;
-      if (before === undefined || before.size === 0) {
-        // A service that gains its first endpoint: entries black-holed by the REJECT era go.
-        if (eps.size > 0) deleted += this.opts.conntrack.deleteByFilter({ proto: 17, origDst: ip4(sp.clusterIP), origDport: sp.port });
-        continue;
+  onServiceUpdate(previous: ServiceInfo | undefined, current: ServiceInfo | undefined): boolean {
+    return this.serviceChanges.update(previous, current);
+  }
+
+  onEndpointSliceUpdate(slice: EndpointSliceInfo, remove: boolean): boolean {
+    return this.endpointsChanges.endpointSliceUpdate(slice, remove);
+  }
+
+  /** Jump rules kube-proxy ensures on every full sync. */
+  jumpRules(): JumpRule[] {
+    return [...JUMP_RULES, ...((this.opts.localhostNodePorts ?? true) ? KUBELET_JUMP_RULES : [])];
+  }
+
+  private ensureJumps(): string {
+    const saved = this.backend.save !== undefined ? parseSave(this.backend.save()) : undefined;
+    if (saved === undefined && this.jumpsInstalled) return '';
+    const text = jumpRulesRestore(this.jumpRules(), {
+      hasChain: (t, c) => saved?.get(t)?.chains.has(c) ?? false,
+      hasRule: (t, c, spec) => saved?.get(t)?.rules.has(`-A ${c} ${spec}`) ?? false,
+    });
+    if (text !== '') this.backend.restore(text, { noflush: true });
+    this.jumpsInstalled = true;
+    return text;
+  }
+
+  sync(opts: { full?: boolean } = {}): SyncResult {
+    const full = this.needFullSync || opts.full === true;
+    const svcResult = this.svcPortMap.update(this.serviceChanges);
+    const epResult = this.endpointsMap.update(this.endpointsChanges);
+    try {
+      if (full) this.ensureJumps();
+      const changed = new Set<string>([...svcResult.updatedServices, ...epResult.updatedServices]);
+      const now = this.deps.nowMs?.() ?? 0;
+      // Stale-chain cleanup needs the kernel's chain list; in large-cluster mode only once per syncPeriod.
+      const cleanup = !this.lastLargeClusterMode || now - this.lastCleanupMs > (this.opts.syncPeriodMs ?? 30_000);
+      let existing: Iterable<string> | undefined;
+      if (cleanup) existing = this.backend.save !== undefined ? (parseSave(this.backend.save()).get('nat')?.chains ?? []) : this.kernelNatChains;
+      let out = buildRuleset({ services: this.svcPortMap, endpoints: this.endpointsMap, ...(full ? {} : { changed }), ...(existing !== undefined ? { existingNatChains: [...existing] } : {}) }, this.opts);
+      if (!full && out.largeClusterMode !== this.lastLargeClusterMode) {
+        // Comments appear or vanish everywhere: rewrite every chain.
+        out = buildRuleset({ services: this.svcPortMap, endpoints: this.endpointsMap, ...(existing !== undefined ? { existingNatChains: [...existing] } : {}) }, this.opts);
       }
-      for (const gone of before) if (!eps.has(gone)) deleted += this.opts.conntrack.deleteByFilter({ proto: 17, origDst: ip4(sp.clusterIP), origDport: sp.port, replySrc: ip4(gone) });
+      this.backend.restore(out.text, { noflush: true, counters: true });
+      if (cleanup) this.lastCleanupMs = now;
+      this.lastLargeClusterMode = out.largeClusterMode;
+      this.lastText = out.text;
+      for (const c of out.activeNatChains) this.kernelNatChains.add(c);
+      for (const c of out.deletedChains) this.kernelNatChains.delete(c);
+      this.needFullSync = false;
+      const conntrack = staleConntrackDeletions(this.svcPortMap, svcResult, epResult);
+      const conntrackDeleted = applyConntrackDeletions(this.deps.conntrack, conntrack);
+      return { mode: 'iptables', full, updatedServices: [...changed].sort(), iptablesText: out.text, conntrack, conntrackDeleted };
+    } catch (e) {
+      // The pending changes are already folded into the maps: only a full sync can catch up.
+      this.needFullSync = true;
+      throw e;
     }
-    this.lastUdp = now;
-    return { text, servicePorts: ports, conntrackDeleted: deleted };
   }
 }

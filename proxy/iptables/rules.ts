@@ -1,52 +1,107 @@
 /**
- * The iptables ruleset kube-proxy (iptables mode) writes for a set of service ports:
- * the hook jumps it installs first, and the one `iptables-restore --noflush` input of
- * a full sync (`*filter` then `*nat`), in the layout of upstream's proxier —
- * chains declared first, KUBE-SERVICES dispatch per service IP and port ending with
- * the NodePort rule, KUBE-EXT/KUBE-FW for external traffic, KUBE-SVC/KUBE-SVL with
- * the probability cascade (1/(n−i) with 10 decimals) and ClientIP affinity via
- * `recent`, KUBE-SEP with the hairpin masquerade mark and the DNAT, REJECT for
- * services without endpoints, DROP for Local policies without local endpoints.
+ * The iptables ruleset kube-proxy (iptables mode) writes: the hook jumps it installs
+ * first, and the one `iptables-restore --noflush` input of a sync (`*filter` then
+ * `*nat`), following upstream's syncProxyRules rule for rule:
  *
- * Not modelled yet: partial syncs (every sync is a full one), large-cluster mode's
- * dropped comments, stale-chain deletion (-X), nftables mode.
+ * - KUBE-SERVICES: per service port a "cluster IP" jump (to KUBE-SVC, or KUBE-SVL
+ *   with internalTrafficPolicy Local), "external IP" jumps to KUBE-EXT and
+ *   "loadbalancer IP" jumps to KUBE-EXT (KUBE-FW with source ranges); last, the
+ *   jump to KUBE-NODEPORTS for local destinations.
+ * - KUBE-EXT: masquerade then KUBE-SVC (Cluster), or the Local short-circuits (pods
+ *   → KUBE-SVC, node-local sources masqueraded → KUBE-SVC, the rest → KUBE-SVL).
+ * - KUBE-SVC/KUBE-SVL: off-cluster masquerade of ClusterIP traffic, ClientIP
+ *   affinity (`recent --rcheck`), then the probability cascade 1/(n−i) printed
+ *   `%0.10f`; KUBE-SEP: hairpin masquerade, then DNAT (`recent --set` with affinity).
+ * - filter: REJECT "has no endpoints", DROP "has no local endpoints",
+ *   KUBE-PROXY-FIREWALL drops for source-range-filtered LoadBalancer IPs,
+ *   health-check node ports, KUBE-FORWARD, and (localhostNodePorts) KUBE-FIREWALL.
+ * - Large-cluster mode (> 1000 endpoints): SEP/SVC rules lose their comments.
+ * - Partial sync: only the per-service chains of changed services are written;
+ *   stale KUBE-SVC/SVL/EXT/FW/SEP chains are flushed and deleted (`-X`).
+ *
+ * Layout: upstream iterates services in Go map order, so the byte order of its
+ * output varies between runs; its tests compare after `sortIPTablesRules`. We emit
+ * that canonical order directly: per table KUBE-NODEPORTS, KUBE-SERVICES, then the
+ * other chains alphabetically (filter: KUBE-EXTERNAL-SERVICES, KUBE-FIREWALL,
+ * KUBE-FORWARD, KUBE-PROXY-FIREWALL), each chain's rules together, services by name.
+ *
+ * Not modelled: nfacct counters (the localhost NodePort accounting rule and the
+ * INVALID-drop counter are omitted, as upstream does when nfacct is unavailable),
+ * --nodeport-addresses, topology hints, IPv6.
  */
 import type { EndpointInfo, ServicePortInfo } from '../service-port.ts';
-import { endpointChain, servicePortChain } from './chain-names.ts';
+import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../service-port.ts';
+import type { EndpointsMap, ServicePortMap } from '../change-tracker.ts';
+import { endpointChain, isServiceChainName, servicePortChain } from './chain-names.ts';
 
-export interface ProxierOptions {
-  /** --cluster-cidr: traffic to a ClusterIP from outside it is masqueraded. */
+export interface IptablesRulesOptions {
+  /** --cluster-cidr (the ClusterCIDR local-traffic detector); without it and without masqueradeAll, no ClusterIP masquerade rule. */
   readonly clusterCIDR?: string;
   readonly masqueradeAll?: boolean;
-  /** --masquerade-bit 14 → 0x4000. */
-  readonly masqueradeMark?: number;
+  /** --iptables-masquerade-bit (default 14 → mark 0x4000). */
+  readonly masqueradeBit?: number;
+  /** --iptables-localhost-nodeports (default true): KUBE-FIREWALL's anti-martian rule; false adds `! -d 127.0.0.0/8` to the NodePort jump. */
+  readonly localhostNodePorts?: boolean;
+  /** MASQUERADE --random-fully (iptables ≥ 1.6.2; default true). */
+  readonly randomFully?: boolean;
+  /** nf_conntrack_tcp_be_liberal=1: no INVALID drop in KUBE-FORWARD. */
+  readonly conntrackTCPLiberal?: boolean;
+  /** The node's IP: LoadBalancer source ranges that contain it also admit traffic from the LB IP itself. */
+  readonly nodeIP?: string;
+  /** Endpoint-chain count above which comments are dropped (upstream largeClusterEndpointsThreshold). */
+  readonly largeClusterThreshold?: number;
 }
+
+export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
 
 export interface JumpRule {
   readonly table: 'filter' | 'nat';
+  /** The built-in chain the jump is prepended to. */
   readonly chain: string;
+  /** The kube chain it jumps to. */
+  readonly target: string;
+  /** Rule spec as iptables-save prints it (after `-A CHAIN `). */
   readonly spec: string;
+}
+
+function jump(table: 'filter' | 'nat', chain: string, target: string, comment: string, ctNew: boolean): JumpRule {
+  const parts = [ctNew ? '-m conntrack --ctstate NEW' : '', comment !== '' ? `-m comment --comment "${comment}"` : '', `-j ${target}`].filter((s) => s !== '');
+  return { table, chain, target, spec: parts.join(' ') };
 }
 
 /** upstream iptablesJumpChains, in the order kube-proxy ensures them (each prepended). */
 export const JUMP_RULES: readonly JumpRule[] = [
-  { table: 'filter', chain: 'INPUT', spec: '-m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES' },
-  { table: 'filter', chain: 'FORWARD', spec: '-m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES' },
-  { table: 'filter', chain: 'INPUT', spec: '-m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS' },
-  { table: 'filter', chain: 'FORWARD', spec: '-m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES' },
-  { table: 'filter', chain: 'OUTPUT', spec: '-m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES' },
-  { table: 'filter', chain: 'FORWARD', spec: '-m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD' },
-  { table: 'filter', chain: 'INPUT', spec: '-m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL' },
-  { table: 'filter', chain: 'OUTPUT', spec: '-m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL' },
-  { table: 'filter', chain: 'FORWARD', spec: '-m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL' },
-  { table: 'nat', chain: 'OUTPUT', spec: '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES' },
-  { table: 'nat', chain: 'PREROUTING', spec: '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES' },
-  { table: 'nat', chain: 'POSTROUTING', spec: '-m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING' },
+  jump('filter', 'INPUT', 'KUBE-EXTERNAL-SERVICES', 'kubernetes externally-visible service portals', true),
+  jump('filter', 'FORWARD', 'KUBE-EXTERNAL-SERVICES', 'kubernetes externally-visible service portals', true),
+  jump('filter', 'INPUT', 'KUBE-NODEPORTS', 'kubernetes health check service ports', false),
+  jump('filter', 'FORWARD', 'KUBE-SERVICES', 'kubernetes service portals', true),
+  jump('filter', 'OUTPUT', 'KUBE-SERVICES', 'kubernetes service portals', true),
+  jump('filter', 'FORWARD', 'KUBE-FORWARD', 'kubernetes forwarding rules', false),
+  jump('filter', 'INPUT', 'KUBE-PROXY-FIREWALL', 'kubernetes load balancer firewall', true),
+  jump('filter', 'OUTPUT', 'KUBE-PROXY-FIREWALL', 'kubernetes load balancer firewall', true),
+  jump('filter', 'FORWARD', 'KUBE-PROXY-FIREWALL', 'kubernetes load balancer firewall', true),
+  jump('nat', 'OUTPUT', 'KUBE-SERVICES', 'kubernetes service portals', false),
+  jump('nat', 'PREROUTING', 'KUBE-SERVICES', 'kubernetes service portals', false),
+  jump('nat', 'POSTROUTING', 'KUBE-POSTROUTING', 'kubernetes postrouting rules', false),
 ];
 
-/** A comment argument as kube-proxy writes it: quoted only when it contains a space. */
-function comment(text: string): string {
-  return /\s/.test(text) ? `"${text}"` : text;
+/** upstream iptablesKubeletJumpChains: kubelet's KUBE-FIREWALL, duplicated by kube-proxy (no comment). */
+export const KUBELET_JUMP_RULES: readonly JumpRule[] = [
+  jump('filter', 'INPUT', 'KUBE-FIREWALL', '', false),
+  jump('filter', 'OUTPUT', 'KUBE-FIREWALL', '', false),
+];
+
+/** The `iptables-restore --noflush` input that ensures missing chains and prepends missing jumps. */
+export function jumpRulesRestore(rules: readonly JumpRule[], existing: { hasChain(table: string, chain: string): boolean; hasRule(table: string, chain: string, spec: string): boolean }): string {
+  const out: string[] = [];
+  for (const table of ['filter', 'nat'] as const) {
+    const mine = rules.filter((r) => r.table === table);
+    const chains = [...new Set(mine.map((r) => r.target))].filter((c) => !existing.hasChain(table, c));
+    const inserts = mine.filter((r) => !existing.hasRule(table, r.chain, r.spec)).map((r) => `-I ${r.chain} 1 ${r.spec}`);
+    if (chains.length === 0 && inserts.length === 0) continue;
+    out.push(`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...inserts, 'COMMIT');
+  }
+  return out.length === 0 ? '' : `${out.join('\n')}\n`;
 }
 
 /** kube-proxy's computeProbability: `%0.10f` of 1/n. */
@@ -54,146 +109,252 @@ export function probability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
-class Chains {
-  private readonly rules = new Map<string, string[]>();
-  constructor(private readonly order: string[]) {}
-  declare(chain: string): void {
-    if (!this.rules.has(chain)) {
-      this.rules.set(chain, []);
-      if (!this.order.includes(chain)) this.order.push(chain);
+const probabilities: string[] = [];
+function cachedProbability(n: number): string {
+  let p = probabilities[n];
+  if (p === undefined) {
+    p = probability(n);
+    probabilities[n] = p;
+  }
+  return p;
+}
+
+export interface RulesInput {
+  readonly services: ServicePortMap;
+  readonly endpoints: EndpointsMap;
+  /** "namespace/name" of services whose per-service chains are written; undefined: all (full sync). */
+  readonly changed?: ReadonlySet<string>;
+  /** nat chains the kernel has now; per-service ones not active any more are deleted. Undefined: no cleanup this sync. */
+  readonly existingNatChains?: Iterable<string>;
+}
+
+export interface RulesOutput {
+  readonly text: string;
+  /** Every per-service nat chain the ruleset uses (written or not). */
+  readonly activeNatChains: Set<string>;
+  /** Stale chains deleted with -X. */
+  readonly deletedChains: string[];
+  readonly largeClusterMode: boolean;
+  readonly totalEndpoints: number;
+  /** Rule lines written per table (-A lines). */
+  readonly filterRules: number;
+  readonly natRules: number;
+}
+
+function ipToInt(ip: string): number {
+  const p = ip.split('.');
+  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
+}
+
+/** Whether CIDR "a.b.c.d/n" contains ip. */
+export function cidrContains(cidr: string, ip: string): boolean {
+  const [base, len] = cidr.split('/');
+  const n = len === undefined ? 32 : Number(len);
+  if (base === undefined || !(n >= 0 && n <= 32)) return false;
+  const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
+  return ((ipToInt(base) & mask) >>> 0) === ((ipToInt(ip) & mask) >>> 0);
+}
+
+/** Rules grouped by chain, chains remembered in declaration order. */
+class Table {
+  readonly rules = new Map<string, string[]>();
+  lines = 0;
+  declare(chain: string): string[] {
+    let r = this.rules.get(chain);
+    if (r === undefined) {
+      r = [];
+      this.rules.set(chain, r);
     }
+    return r;
   }
-  add(chain: string, spec: string): void {
-    this.declare(chain);
-    (this.rules.get(chain) as string[]).push(`-A ${chain} ${spec}`);
-  }
-  render(table: string): string[] {
-    // Fixed chains first in upstream's order, then the per-service chains sorted by name.
-    const fixed = this.order.filter((c) => !/^KUBE-(SVC|SVL|EXT|FW|SEP)-/.test(c));
-    const perService = [...this.rules.keys()].filter((c) => /^KUBE-(SVC|SVL|EXT|FW|SEP)-/.test(c)).sort();
-    const chains = [...fixed.filter((c) => this.rules.has(c)), ...perService];
-    return [`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.flatMap((c) => this.rules.get(c) as string[]), 'COMMIT'];
+  add(chain: string, rule: string): void {
+    this.declare(chain).push(`-A ${chain} ${rule}`);
+    this.lines++;
   }
 }
 
-/** The full-sync iptables-restore input for these service ports. */
-export function buildSyncRules(ports: readonly ServicePortInfo[], opts: ProxierOptions = {}): string {
-  const mark = `0x${(opts.masqueradeMark ?? 0x4000).toString(16)}`;
-  const filter = new Chains(['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL']);
-  const nat = new Chains(['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-MARK-MASQ', 'KUBE-POSTROUTING']);
-  for (const c of ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL']) filter.declare(c);
+/** Build the sync's restore input from the service and endpoint maps. */
+export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {}): RulesOutput {
+  const markValue = 1 << (opts.masqueradeBit ?? 14);
+  const mark = `0x${markValue.toString(16)}`;
+  const localhostNodePorts = opts.localhostNodePorts ?? true;
+  const filter = new Table();
+  const nat = new Table();
+  for (const c of ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES']) filter.declare(c);
+  if (localhostNodePorts) filter.declare('KUBE-FIREWALL');
+  for (const c of ['KUBE-FORWARD', 'KUBE-PROXY-FIREWALL']) filter.declare(c);
   for (const c of ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-MARK-MASQ', 'KUBE-POSTROUTING']) nat.declare(c);
 
-  const sorted = [...ports].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.protocol < b.protocol ? -1 : 1));
-  for (const sp of sorted) {
-    const p = sp.protocol;
-    const proto = `-m ${p} -p ${p}`;
-    const svcChain = servicePortChain('KUBE-SVC', sp.name, p);
-    const svlChain = servicePortChain('KUBE-SVL', sp.name, p);
-    const extChain = servicePortChain('KUBE-EXT', sp.name, p);
-    const fwChain = servicePortChain('KUBE-FW', sp.name, p);
-    const ready = sp.endpoints.filter((e) => e.ready);
-    const local = ready.filter((e) => e.local);
-    const hasExternal = sp.nodePort !== undefined || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0;
-    const clusterEps = ready;
-    const internalEps = sp.internalPolicyLocal ? local : ready;
-    const externalEps = sp.externalPolicyLocal ? local : ready;
-    const usesSvl = sp.internalPolicyLocal || sp.externalPolicyLocal;
-
-    // Dispatch from KUBE-SERVICES / KUBE-NODEPORTS, or REJECT/DROP in filter.
-    if (internalEps.length > 0) {
-      nat.add('KUBE-SERVICES', `-m comment --comment ${comment(`${sp.name} cluster IP`)} ${proto} -d ${sp.clusterIP} --dport ${sp.port} -j ${sp.internalPolicyLocal ? svlChain : svcChain}`);
-    } else if (clusterEps.length === 0 || !sp.internalPolicyLocal) {
-      filter.add('KUBE-SERVICES', `-m comment --comment ${comment(`${sp.name} has no endpoints`)} ${proto} -d ${sp.clusterIP} --dport ${sp.port} -j REJECT`);
-    } else {
-      filter.add('KUBE-SERVICES', `-m comment --comment ${comment(`${sp.name} has no local endpoints`)} ${proto} -d ${sp.clusterIP} --dport ${sp.port} -j DROP`);
-    }
-    if (hasExternal) {
-      const extTarget = externalEps.length > 0 ? extChain : undefined;
-      // External traffic arrives at INPUT/FORWARD, where KUBE-EXTERNAL-SERVICES is hooked:
-      // REJECT without any endpoint, DROP when a Local policy has no local one.
-      const noEps = (dst: string, what: string): void => {
-        const none = clusterEps.length === 0;
-        filter.add('KUBE-EXTERNAL-SERVICES', `-m comment --comment ${comment(`${sp.name} has no ${none ? '' : 'local '}endpoints`)} ${dst}${what} -j ${none ? 'REJECT' : 'DROP'}`);
-      };
-      for (const ip of sp.externalIPs) {
-        if (extTarget !== undefined) nat.add('KUBE-SERVICES', `-m comment --comment ${comment(`${sp.name} external IP`)} ${proto} -d ${ip} --dport ${sp.port} -j ${extTarget}`);
-        else noEps(`${proto} -d ${ip} --dport ${sp.port}`, '');
-      }
-      for (const ip of sp.loadBalancerIPs) {
-        if (extTarget === undefined) noEps(`${proto} -d ${ip} --dport ${sp.port}`, '');
-        else if (sp.loadBalancerSourceRanges.length > 0) {
-          nat.add('KUBE-SERVICES', `-m comment --comment ${comment(`${sp.name} loadbalancer IP`)} ${proto} -d ${ip} --dport ${sp.port} -j ${fwChain}`);
-          for (const src of sp.loadBalancerSourceRanges) nat.add(fwChain, `-m comment --comment ${comment(`${sp.name} loadbalancer IP`)} -s ${src} -j ${extChain}`);
-          nat.add(fwChain, `-m comment --comment ${comment(`other traffic to ${sp.name} will be dropped by KUBE-PROXY-FIREWALL`)}`);
-          filter.add('KUBE-PROXY-FIREWALL', `-m comment --comment ${comment(`${sp.name} traffic not accepted by ${fwChain}`)} ${proto} -d ${ip} --dport ${sp.port} -j DROP`);
-        } else nat.add('KUBE-SERVICES', `-m comment --comment ${comment(`${sp.name} loadbalancer IP`)} ${proto} -d ${ip} --dport ${sp.port} -j ${extChain}`);
-      }
-      if (sp.nodePort !== undefined) {
-        if (extTarget !== undefined) nat.add('KUBE-NODEPORTS', `-m comment --comment ${comment(sp.name)} ${proto} --dport ${sp.nodePort} -j ${extChain}`);
-        else noEps('-m addrtype --dst-type LOCAL ', `${proto} --dport ${sp.nodePort}`);
-      }
-      if (sp.healthCheckNodePort !== undefined) filter.add('KUBE-NODEPORTS', `-m comment --comment ${comment(`${sp.name} health check node port`)} -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`);
-      if (extTarget !== undefined) {
-        if (!sp.externalPolicyLocal) {
-          nat.add(extChain, `-m comment --comment ${comment(`masquerade traffic for ${sp.name} external destinations`)} -j KUBE-MARK-MASQ`);
-          nat.add(extChain, `-j ${svcChain}`);
-        } else {
-          if (opts.clusterCIDR !== undefined) nat.add(extChain, `-m comment --comment ${comment(`pod traffic for ${sp.name} external destinations`)} -s ${opts.clusterCIDR} -j ${svcChain}`);
-          nat.add(extChain, `-m comment --comment ${comment(`masquerade LOCAL traffic for ${sp.name} external destinations`)} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`);
-          nat.add(extChain, `-m comment --comment ${comment(`route LOCAL traffic for ${sp.name} external destinations`)} -m addrtype --src-type LOCAL -j ${svcChain}`);
-          nat.add(extChain, `-j ${svlChain}`);
-        }
-      }
-    }
-    if (clusterEps.length === 0) continue;
-
-    // KUBE-SVC exists when something jumps to it: Cluster internal policy, or any external path.
-    const usesSvc = !sp.internalPolicyLocal || hasExternal;
-    const used = new Set<string>();
-    if (usesSvc) {
-      // Masquerade off-cluster sources reaching the ClusterIP, affinity, then the cascade.
-      const clusterIpRule = `-m comment --comment ${comment(`${sp.name} cluster IP`)} ${proto} -d ${sp.clusterIP} --dport ${sp.port}`;
-      if (opts.masqueradeAll === true) nat.add(svcChain, `${clusterIpRule} -j KUBE-MARK-MASQ`);
-      else if (opts.clusterCIDR !== undefined) nat.add(svcChain, `${clusterIpRule} ! -s ${opts.clusterCIDR} -j KUBE-MARK-MASQ`);
-      writeCascade(nat, svcChain, sp, clusterEps);
-      for (const e of clusterEps) used.add(e.key);
-    }
-    if (usesSvl && local.length > 0) {
-      writeCascade(nat, svlChain, sp, local);
-      for (const e of local) used.add(e.key);
-    }
-
-    for (const e of clusterEps.filter((x) => used.has(x.key))) {
-      const sep = endpointChain(sp.name, p, e.key);
-      nat.add(sep, `-m comment --comment ${comment(sp.name)} -s ${e.ip} -j KUBE-MARK-MASQ`);
-      const affinity = sp.affinityTimeout !== undefined ? ` -m recent --name ${sep} --set` : '';
-      nat.add(sep, `-m comment --comment ${comment(sp.name)}${affinity} ${proto} -j DNAT --to-destination ${e.key}`);
-    }
-  }
-  nat.add('KUBE-SERVICES', '-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS');
-  nat.add('KUBE-MARK-MASQ', `-j MARK --or-mark ${mark}`);
   nat.add('KUBE-POSTROUTING', `-m mark ! --mark ${mark}/${mark} -j RETURN`);
   nat.add('KUBE-POSTROUTING', `-j MARK --xor-mark ${mark}`);
-  nat.add('KUBE-POSTROUTING', '-m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully');
-  filter.add('KUBE-FORWARD', '-m conntrack --ctstate INVALID -j DROP');
-  filter.add('KUBE-FORWARD', `-m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`);
-  filter.add('KUBE-FORWARD', '-m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
-  return [...filter.render('filter'), ...nat.render('nat'), ''].join('\n');
-}
+  nat.add('KUBE-POSTROUTING', `-m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE${opts.randomFully ?? true ? ' --random-fully' : ''}`);
+  nat.add('KUBE-MARK-MASQ', `-j MARK --or-mark ${mark}`);
+  if (localhostNodePorts) {
+    filter.add('KUBE-FIREWALL', '-m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP');
+  }
 
-function writeCascade(nat: Chains, chain: string, sp: ServicePortInfo, eps: readonly EndpointInfo[]): void {
-  const p = sp.protocol;
-  if (sp.affinityTimeout !== undefined) {
-    for (const e of eps) {
-      const sep = endpointChain(sp.name, p, e.key);
-      nat.add(chain, `-m comment --comment ${comment(`${sp.name} -> ${e.key}`)} -m recent --name ${sep} --rcheck --seconds ${sp.affinityTimeout} --reap -j ${sep}`);
+  const sorted = input.services.sorted();
+  let totalEndpoints = 0;
+  for (const [key] of sorted) totalEndpoints += input.endpoints.get(key)?.length ?? 0;
+  const largeClusterMode = totalEndpoints > (opts.largeClusterThreshold ?? LARGE_CLUSTER_ENDPOINTS_THRESHOLD);
+  const active = new Set<string>();
+  const perService: string[] = [];
+
+  for (const [key, sp] of sorted) {
+    const eps = input.endpoints.get(key) ?? [];
+    const write = input.changed === undefined || input.changed.has(sp.service);
+    writeServicePort(sp, eps, write);
+  }
+
+  function writeServicePort(sp: ServicePortInfo, eps: readonly EndpointInfo[], write: boolean): void {
+    const p = sp.protocol;
+    const pm = `-m ${p} -p ${p}`;
+    const name = sp.name;
+    const { cluster, local, allReachable, hasAny } = categorizeEndpoints(eps, sp);
+    const svc = servicePortChain('KUBE-SVC', name, p);
+    const svl = servicePortChain('KUBE-SVL', name, p);
+    const ext = servicePortChain('KUBE-EXT', name, p);
+    const fw = servicePortChain('KUBE-FW', name, p);
+    const usesClusterChain = cluster.length > 0 && usesClusterEndpoints(sp);
+    const usesLocalChain = local.length > 0 && usesLocalEndpoints(sp);
+    const internalChain = sp.internalPolicyLocal ? svl : svc;
+    const hasInternal = hasAny && (!sp.internalPolicyLocal || local.length > 0);
+    const externalPolicyChain = sp.externalPolicyLocal ? svl : svc;
+    const hasExternal = hasAny && (!sp.externalPolicyLocal || local.length > 0);
+    const usesExt = hasAny && externallyAccessible(sp);
+    const usesFW = hasAny && sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+    const lbChain = usesFW ? fw : ext;
+    let iTarget = '';
+    let iComment = '';
+    let eTarget = '';
+    let eComment = '';
+    if (!hasAny) {
+      iTarget = eTarget = 'REJECT';
+      iComment = eComment = `"${name} has no endpoints"`;
+    } else {
+      if (!hasInternal) {
+        iTarget = 'DROP';
+        iComment = `"${name} has no local endpoints"`;
+      }
+      if (!hasExternal) {
+        eTarget = 'DROP';
+        eComment = `"${name} has no local endpoints"`;
+      }
+    }
+    const dport = `--dport ${sp.port}`;
+    if (hasInternal) nat.add('KUBE-SERVICES', `-m comment --comment "${name} cluster IP" ${pm} -d ${sp.clusterIP} ${dport} -j ${internalChain}`);
+    else filter.add('KUBE-SERVICES', `-m comment --comment ${iComment} ${pm} -d ${sp.clusterIP} ${dport} -j ${iTarget}`);
+    for (const ip of sp.externalIPs) {
+      if (hasAny) nat.add('KUBE-SERVICES', `-m comment --comment "${name} external IP" ${pm} -d ${ip} ${dport} -j ${ext}`);
+      if (!hasExternal) filter.add('KUBE-EXTERNAL-SERVICES', `-m comment --comment ${eComment} ${pm} -d ${ip} ${dport} -j ${eTarget}`);
+    }
+    for (const ip of sp.loadBalancerIPs) {
+      if (hasAny) nat.add('KUBE-SERVICES', `-m comment --comment "${name} loadbalancer IP" ${pm} -d ${ip} ${dport} -j ${lbChain}`);
+      if (usesFW) filter.add('KUBE-PROXY-FIREWALL', `-m comment --comment "${name} traffic not accepted by ${fw}" ${pm} -d ${ip} ${dport} -j DROP`);
+    }
+    if (!hasExternal) {
+      for (const ip of sp.loadBalancerIPs) filter.add('KUBE-EXTERNAL-SERVICES', `-m comment --comment ${eComment} ${pm} -d ${ip} ${dport} -j ${eTarget}`);
+    }
+    if (sp.nodePort !== 0) {
+      if (hasAny) nat.add('KUBE-NODEPORTS', `-m comment --comment ${name} ${pm} --dport ${sp.nodePort} -j ${ext}`);
+      if (!hasExternal) filter.add('KUBE-EXTERNAL-SERVICES', `-m comment --comment ${eComment} -m addrtype --dst-type LOCAL ${pm} --dport ${sp.nodePort} -j ${eTarget}`);
+    }
+    if (sp.healthCheckNodePort !== 0) {
+      filter.add('KUBE-NODEPORTS', `-m comment --comment "${name} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`);
+    }
+
+    if (usesExt) active.add(ext);
+    if (usesFW) active.add(fw);
+    if (usesClusterChain) active.add(svc);
+    if (usesLocalChain) active.add(svl);
+    for (const e of allReachable) active.add(endpointChain(name, p, e.key));
+    if (!write) return;
+
+    const declare = (chain: string): void => {
+      if (!nat.rules.has(chain)) perService.push(chain);
+      nat.declare(chain);
+    };
+    if (usesClusterChain) declare(svc);
+    if (usesLocalChain) declare(svl);
+    if (usesExt) declare(ext);
+    if (usesFW) declare(fw);
+
+    if (hasInternal) {
+      const args = `-m comment --comment "${name} cluster IP" ${pm} -d ${sp.clusterIP} ${dport}`;
+      if (opts.masqueradeAll === true) nat.add(internalChain, `${args} -j KUBE-MARK-MASQ`);
+      else if (opts.clusterCIDR !== undefined) nat.add(internalChain, `${args} ! -s ${opts.clusterCIDR} -j KUBE-MARK-MASQ`);
+    }
+    if (usesExt) {
+      if (!sp.externalPolicyLocal) {
+        nat.add(ext, `-m comment --comment "masquerade traffic for ${name} external destinations" -j KUBE-MARK-MASQ`);
+      } else {
+        if (opts.clusterCIDR !== undefined) nat.add(ext, `-m comment --comment "pod traffic for ${name} external destinations" -s ${opts.clusterCIDR} -j ${svc}`);
+        nat.add(ext, `-m comment --comment "masquerade LOCAL traffic for ${name} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`);
+        nat.add(ext, `-m comment --comment "route LOCAL traffic for ${name} external destinations" -m addrtype --src-type LOCAL -j ${svc}`);
+      }
+      if (hasExternal) nat.add(ext, `-j ${externalPolicyChain}`);
+    }
+    if (usesFW) {
+      let allowFromNode = false;
+      for (const cidr of sp.loadBalancerSourceRanges) {
+        nat.add(fw, `-m comment --comment "${name} loadbalancer IP" -s ${cidr} -j ${ext}`);
+        if (opts.nodeIP !== undefined && cidrContains(cidr, opts.nodeIP)) allowFromNode = true;
+      }
+      if (allowFromNode) for (const ip of sp.loadBalancerIPs) nat.add(fw, `-m comment --comment "${name} loadbalancer IP" -s ${ip} -j ${ext}`);
+      nat.add(fw, `-m comment --comment "other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL"`);
+    }
+    if (usesClusterChain) writeServiceToEndpointRules(sp, svc, cluster);
+    if (usesLocalChain) writeServiceToEndpointRules(sp, svl, local);
+    for (const e of allReachable) {
+      const sep = endpointChain(name, p, e.key);
+      declare(sep);
+      const c = largeClusterMode ? '' : `-m comment --comment ${name} `;
+      nat.add(sep, `${c}-s ${e.ip} -j KUBE-MARK-MASQ`);
+      const affinity = sp.stickyMaxAgeSeconds !== undefined ? `-m recent --name ${sep} --set ` : '';
+      nat.add(sep, `${c}${affinity}${pm} -j DNAT --to-destination ${e.key}`);
     }
   }
-  eps.forEach((e, i) => {
-    const sep = endpointChain(sp.name, p, e.key);
-    const n = eps.length - i;
-    const stat = n > 1 ? ` -m statistic --mode random --probability ${probability(n)}` : '';
-    nat.add(chain, `-m comment --comment ${comment(`${sp.name} -> ${e.key}`)}${stat} -j ${sep}`);
-  });
+
+  function writeServiceToEndpointRules(sp: ServicePortInfo, chain: string, eps: readonly EndpointInfo[]): void {
+    const p = sp.protocol;
+    const comment = (e: EndpointInfo): string => (largeClusterMode ? '' : `-m comment --comment "${sp.name} -> ${e.key}" `);
+    if (sp.stickyMaxAgeSeconds !== undefined) {
+      for (const e of eps) {
+        const sep = endpointChain(sp.name, p, e.key);
+        nat.add(chain, `${comment(e)}-m recent --name ${sep} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${sep}`);
+      }
+    }
+    const n = eps.length;
+    for (let i = 0; i < n; i++) {
+      const e = eps[i] as EndpointInfo;
+      const sep = endpointChain(sp.name, p, e.key);
+      const stat = i < n - 1 ? `-m statistic --mode random --probability ${cachedProbability(n - i)} ` : '';
+      nat.add(chain, `${comment(e)}${stat}-j ${sep}`);
+    }
+  }
+
+  const deletedChains: string[] = [];
+  if (input.existingNatChains !== undefined) {
+    for (const c of input.existingNatChains) if (isServiceChainName(c) && !active.has(c)) deletedChains.push(c);
+    deletedChains.sort();
+    for (const c of deletedChains) if (!nat.rules.has(c)) perService.push(c);
+  }
+
+  nat.add('KUBE-SERVICES', `-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL ${localhostNodePorts ? '' : '! -d 127.0.0.0/8 '}-j KUBE-NODEPORTS`);
+  if (opts.conntrackTCPLiberal !== true) filter.add('KUBE-FORWARD', '-m conntrack --ctstate INVALID -j DROP');
+  filter.add('KUBE-FORWARD', `-m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`);
+  filter.add('KUBE-FORWARD', '-m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+
+  // Canonical order: KUBE-NODEPORTS, KUBE-SERVICES, then the rest alphabetically.
+  const out: string[] = ['*filter'];
+  const filterChains = [...filter.rules.keys()];
+  for (const c of filterChains) out.push(`:${c} - [0:0]`);
+  for (const c of filterChains) for (const r of filter.rules.get(c) as string[]) out.push(r);
+  out.push('COMMIT', '*nat');
+  const natChains = ['KUBE-NODEPORTS', 'KUBE-SERVICES', ...['KUBE-MARK-MASQ', 'KUBE-POSTROUTING', ...perService].sort()];
+  for (const c of natChains) out.push(`:${c} - [0:0]`);
+  for (const c of natChains) for (const r of nat.rules.get(c) ?? []) out.push(r);
+  for (const c of deletedChains) out.push(`-X ${c}`);
+  out.push('COMMIT', '');
+  return { text: out.join('\n'), activeNatChains: active, deletedChains, largeClusterMode, totalEndpoints, filterRules: filter.lines, natRules: nat.lines };
 }

@@ -1,0 +1,38 @@
+/**
+ * What every proxy mode implements (upstream proxy.Provider, reduced): informer
+ * event sinks feeding the change trackers, and a sync that applies the pending
+ * changes to the node. The runner (kube-proxy.ts) decides when syncs happen.
+ */
+import type { EndpointSliceInfo, ServiceInfo } from './service-port.ts';
+import type { ConntrackDeletion } from './conntrack-cleanup.ts';
+import type { EndpointsChangeTracker, EndpointsMap, ServiceChangeTracker, ServicePortMap } from './change-tracker.ts';
+
+export type ProxyMode = 'iptables' | 'ipvs';
+
+export interface SyncResult {
+  readonly mode: ProxyMode;
+  /** Full sync (every chain rewritten) or partial (changed services only). */
+  readonly full: boolean;
+  /** "namespace/name" of services whose state changed in this sync. */
+  readonly updatedServices: readonly string[];
+  /** The iptables-restore input written by this sync. */
+  readonly iptablesText: string;
+  /** UDP conntrack deletions performed after the sync. */
+  readonly conntrack: readonly ConntrackDeletion[];
+  readonly conntrackDeleted: number;
+}
+
+export interface Proxier {
+  readonly mode: ProxyMode;
+  readonly serviceChanges: ServiceChangeTracker;
+  readonly endpointsChanges: EndpointsChangeTracker;
+  readonly svcPortMap: ServicePortMap;
+  readonly endpointsMap: EndpointsMap;
+  /** Returns whether changes are pending (a sync is wanted). */
+  onServiceUpdate(previous: ServiceInfo | undefined, current: ServiceInfo | undefined): boolean;
+  onEndpointSliceUpdate(slice: EndpointSliceInfo, remove: boolean): boolean;
+  /** Apply pending changes; `full` forces every chain to be rewritten. Throws when the node refuses the rules (the next sync is then full). */
+  sync(opts?: { full?: boolean }): SyncResult;
+  /** Periodic housekeeping between syncs (IPVS graceful deletion); returns when it next wants to run, in ms from now, or undefined. */
+  housekeeping?(): void;
+}
