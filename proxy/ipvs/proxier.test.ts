@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Sim } from '../../netsim/sim.ts';
+import { NetNamespace } from '../../netsim/stack/net-namespace.ts';
+import { Ipvs } from '../../netsim/ipvs/ipvs.ts';
+import { Ipsets } from '../../netsim/ipset/ipset.ts';
+import { Iptables } from '../../netsim/netfilter/iptables/iptables.ts';
+import { DummyDevice } from '../../netsim/link/dummy.ts';
+import { parseIpv4 } from '../../netsim/wire/addr.ts';
+import { IpvsProxier, DUMMY_DEVICE } from './proxier.ts';
+import { netsimIpsets, netsimIpvs, netsimNetlink } from './netsim-adapters.ts';
+import { netsimIptablesBackend } from '../iptables/netsim-backend.ts';
+import { endpointSliceInfoFromApi, serviceInfoFromApi } from '../service-port.ts';
+import { services, slices, slice, NODE, NODE_IP, CLUSTER_CIDR } from '../fixtures.ts';
+
+function node() {
+  const sim = new Sim({ seed: 1 });
+  const ns = new NetNamespace(sim, NODE, NODE);
+  ns.addDevice(new DummyDevice(sim, 'eth0', 0x0a0000000001));
+  ns.addAddress('eth0', `${NODE_IP}/24`);
+  const ipvs = new Ipvs(() => sim.clock.now());
+  const sets = new Ipsets();
+  const ipt = new Iptables();
+  ipt.setExists = (n) => sets.has(n);
+  const p = new IpvsProxier({ ipvs: netsimIpvs(ipvs), ipset: netsimIpsets(sets), netlink: netsimNetlink(ns), iptables: netsimIptablesBackend(ipt) }, { nodeName: NODE, nodeIP: NODE_IP, clusterCIDR: CLUSTER_CIDR });
+  for (const s of services) p.onServiceUpdate(undefined, serviceInfoFromApi(s));
+  for (const s of slices) p.onEndpointSliceUpdate(endpointSliceInfoFromApi(s)!, false);
+  return { sim, ns, ipvs, sets, ipt, p };
+}
+
+test('IPVS mode: kube-ipvs0 addresses, virtual servers, ipsets and the constant iptables rules', () => {
+  const { ns, ipvs, sets, ipt, p } = node();
+  p.sync();
+  const bound = ns.addressesOf(DUMMY_DEVICE).map((a) => a.addr);
+  for (const vip of ['10.96.10.1', '10.96.0.10', '192.168.99.4', '198.51.100.4', '10.96.10.6']) assert.ok(bound.includes(parseIpv4(vip)), `${vip} on kube-ipvs0`);
+  const list = ipvs.list();
+  assert.match(list, /^IP Virtual Server version 1\.2\.1 \(size=4096\)\nProt LocalAddress:Port Scheduler Flags\n/);
+  assert.match(list, /\nTCP  10\.96\.10\.5:80 rr persistent 10800\n/);
+  assert.match(list, /\nUDP  10\.96\.0\.10:53 rr\n  -> 10\.244\.1\.81:53 +Masq +1 +0 +0 *\n/);
+  assert.match(list, /\nTCP  192\.168\.50\.11:30000 rr\n/, 'NodePort virtual server on the node IP');
+  // externalTrafficPolicy Local: the NodePort VS has only the local endpoint.
+  const local = ipvs.lookupService('TCP', parseIpv4(NODE_IP), 30003);
+  assert.deepEqual(local?.reals.map((r) => r.port), [80]);
+  assert.equal(local?.reals.length, 1);
+  const save = sets.save();
+  for (const e of ['add KUBE-CLUSTER-IP 10.96.10.1,tcp:80', 'add KUBE-LOOP-BACK 10.244.1.81,udp:53,10.244.1.81', 'add KUBE-NODE-PORT-TCP 30000', 'add KUBE-NODE-PORT-LOCAL-TCP 30003',
+    'add KUBE-EXTERNAL-IP 192.168.99.4,tcp:80', 'add KUBE-EXTERNAL-IP-LOCAL 192.168.99.8,tcp:80', 'add KUBE-LOAD-BALANCER-FW 198.51.100.4,tcp:80', 'add KUBE-LOAD-BALANCER-SOURCE-CIDR 198.51.100.4,tcp:80,203.0.113.0/25',
+    'add KUBE-LOAD-BALANCER-SOURCE-IP 198.51.100.4,tcp:80,198.51.100.4', 'add KUBE-LOAD-BALANCER-LOCAL 198.51.100.8,tcp:80', 'add KUBE-HEALTH-CHECK-NODE-PORT 32008']) {
+    assert.ok(save.includes(e), `ipset save has "${e}"`);
+  }
+  const golden = new URL('../../tests/golden/kube-proxy/ipvs.iptables', import.meta.url);
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, p.lastText);
+  assert.equal(p.lastText, readFileSync(golden, 'utf8'));
+  assert.match(ipt.save(), /-A KUBE-SERVICES ! -s 10\.244\.0\.0\/16 -m comment --comment "Kubernetes service cluster ip \+ port for masquerade purpose" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ/);
+  assert.match(ipt.save(), /-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING/);
+});
+
+test('IPVS mode: removed endpoints drain at weight 0 and go once idle; UDP ones go at once; services and VIPs are cleaned up', () => {
+  const { ns, ipvs, p } = node();
+  p.sync();
+  const web = () => ipvs.lookupService('TCP', parseIpv4('10.96.10.1'), 80)!;
+  const rs = web().reals.find((r) => r.port === 8080 && r.addr === parseIpv4('10.244.2.13'))!;
+  rs.activeConns = 1;
+  p.onEndpointSliceUpdate(endpointSliceInfoFromApi(slice('shop', 'web', [{ name: 'http', port: 8080 }], [{ ip: '10.244.1.11', node: NODE }, { ip: '10.244.2.12', node: 'node02' }]))!, false);
+  p.sync();
+  assert.equal(web().reals.find((r) => r.addr === parseIpv4('10.244.2.13'))?.weight, 0, 'quiesced');
+  p.housekeeping();
+  assert.ok(web().reals.some((r) => r.addr === parseIpv4('10.244.2.13')), 'kept while it has connections');
+  rs.activeConns = 0;
+  p.housekeeping();
+  assert.ok(!web().reals.some((r) => r.addr === parseIpv4('10.244.2.13')), 'deleted once idle');
+  p.onEndpointSliceUpdate(endpointSliceInfoFromApi(slice('kube-system', 'dns', [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }], []))!, false);
+  p.sync();
+  assert.equal(ipvs.lookupService('UDP', parseIpv4('10.96.0.10'), 53)?.reals.length, 0, 'UDP real server deleted at once');
+  assert.equal(ipvs.lookupService('TCP', parseIpv4('10.96.0.10'), 53)?.reals[0]?.weight, 0, 'TCP one drains');
+  p.onServiceUpdate(serviceInfoFromApi(services.find((s) => s.metadata.name === 'web')!), undefined);
+  p.sync();
+  assert.equal(ipvs.lookupService('TCP', parseIpv4('10.96.10.1'), 80), undefined);
+  assert.ok(!ns.addressesOf(DUMMY_DEVICE).some((a) => a.addr === parseIpv4('10.96.10.1')), 'VIP unbound');
+});
