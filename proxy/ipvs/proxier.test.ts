@@ -36,9 +36,9 @@ test('IPVS mode: kube-ipvs0 addresses, virtual servers, ipsets and the constant 
   for (const vip of ['10.96.10.1', '10.96.0.10', '192.168.99.4', '198.51.100.4', '10.96.10.6']) assert.ok(bound.includes(parseIpv4(vip)), `${vip} on kube-ipvs0`);
   const list = ipvs.list();
   assert.match(list, /^IP Virtual Server version 1\.2\.1 \(size=4096\)\nProt LocalAddress:Port Scheduler Flags\n/);
-  assert.match(list, /\nTCP  10\.96\.10\.5:80 rr persistent 10800\n/);
-  assert.match(list, /\nUDP  10\.96\.0\.10:53 rr\n  -> 10\.244\.1\.81:53 +Masq +1 +0 +0 *\n/);
-  assert.match(list, /\nTCP  192\.168\.50\.11:30000 rr\n/, 'NodePort virtual server on the node IP');
+  assert.match(list, /\nTCP {2}10\.96\.10\.5:80 rr persistent 10800\n/);
+  assert.match(list, /\nUDP {2}10\.96\.0\.10:53 rr\n {2}-> 10\.244\.1\.81:53 +Masq +1 +0 +0 *\n/);
+  assert.match(list, /\nTCP {2}192\.168\.50\.11:30000 rr\n/, 'NodePort virtual server on the node IP');
   // externalTrafficPolicy Local: the NodePort VS has only the local endpoint.
   const local = ipvs.lookupService('TCP', parseIpv4(NODE_IP), 30003);
   assert.deepEqual(local?.reals.map((r) => r.port), [80]);
