@@ -1,0 +1,214 @@
+/**
+ * The kube-proxy process of one node: informer events in (core/v1 Services,
+ * discovery/v1 EndpointSlices), syncs out, paced on the virtual clock like
+ * upstream's BoundedFrequencyRunner — a change asks for a sync, which runs at once
+ * unless the last one was less than minSyncPeriod ago (then it runs when that
+ * period is up); a sync also runs every syncPeriod; every fullSyncPeriod (and after a
+ * failed sync) it is a full one. Nothing syncs until both informers have synced.
+ * Modes are an explicit registry: `PROXY_MODES satisfies Record<ProxyMode, ProxierFactory>`.
+ */
+import type { EndpointSlice, Service } from '../control/api/service.ts';
+import type { Scheduler, TimerId } from '../netsim/time/scheduler.ts';
+import { MS } from '../netsim/time/scheduler.ts';
+import { endpointSliceInfoFromApi, serviceInfoFromApi } from './service-port.ts';
+import type { Proxier, ProxyMode, SyncResult } from './proxier.ts';
+import type { ConntrackCleaner } from './conntrack-cleanup.ts';
+import { IptablesProxier } from './iptables/proxier.ts';
+import type { IptablesBackend } from './iptables/proxier.ts';
+import type { IptablesRulesOptions } from './iptables/rules.ts';
+import { IpvsProxier, RS_CHECK_DELETE_INTERVAL_MS } from './ipvs/proxier.ts';
+import type { IpsetInterface, IpvsInterface, NetlinkHandle } from './ipvs/interfaces.ts';
+
+/** What the composition root hands kube-proxy for one node. */
+export interface KubeProxyNode {
+  readonly iptables: IptablesBackend;
+  readonly ipvs?: IpvsInterface;
+  readonly ipset?: IpsetInterface;
+  readonly netlink?: NetlinkHandle;
+  readonly conntrack?: ConntrackCleaner;
+  /** The node's tools, for the views (each optional). */
+  readonly views?: {
+    iptablesSave?(): string;
+    /** `iptables -t TABLE -L -n -v`. */
+    iptablesList?(table: string): string;
+    conntrackList?(): string;
+  };
+}
+
+export interface KubeProxyConfig extends IptablesRulesOptions {
+  readonly mode: ProxyMode;
+  readonly nodeName: string;
+  /** --ipvs-scheduler. */
+  readonly scheduler?: string;
+  /** --iptables-min-sync-period (default 1 s). */
+  readonly minSyncPeriodMs?: number;
+  /** --iptables-sync-period (default 30 s). */
+  readonly syncPeriodMs?: number;
+  /** proxyutil.FullSyncPeriod (1 h). */
+  readonly fullSyncPeriodMs?: number;
+}
+
+export type ProxierFactory = (node: KubeProxyNode, config: KubeProxyConfig, nowMs: () => number) => Proxier;
+
+export const PROXY_MODES = {
+  iptables: (node, config, nowMs) => new IptablesProxier(node.iptables, config, { ...(node.conntrack !== undefined ? { conntrack: node.conntrack } : {}), nowMs }),
+  ipvs: (node, config) => {
+    if (node.ipvs === undefined || node.ipset === undefined || node.netlink === undefined) throw new Error('kube-proxy: IPVS mode needs the node\'s ipvs, ipset and netlink handles');
+    return new IpvsProxier({ ipvs: node.ipvs, ipset: node.ipset, netlink: node.netlink, iptables: node.iptables, ...(node.conntrack !== undefined ? { conntrack: node.conntrack } : {}) }, config);
+  },
+} satisfies Record<ProxyMode, ProxierFactory>;
+
+/** What an informer offers (control/client Informer.on). */
+export interface InformerLike<T> {
+  on(h: { add?(o: T): void; update?(a: T, b: T): void; delete?(o: T): void }): unknown;
+}
+
+export class KubeProxy {
+  readonly proxier: Proxier;
+  private servicesSynced = false;
+  private slicesSynced = false;
+  private lastSyncAt = Number.NEGATIVE_INFINITY;
+  private lastFullSyncAt = Number.NEGATIVE_INFINITY;
+  private pendingTimer: TimerId | undefined;
+  private periodicTimer: TimerId | undefined;
+  private housekeepingTimer: TimerId | undefined;
+  private running = false;
+  /** Recent sync results, newest last (bounded). */
+  readonly syncs: SyncResult[] = [];
+  /** Failed syncs (the node refused the rules). */
+  readonly errors: Error[] = [];
+
+  constructor(private readonly clock: Scheduler, private readonly node: KubeProxyNode, readonly config: KubeProxyConfig) {
+    this.proxier = PROXY_MODES[config.mode](node, config, () => clock.now() / MS);
+  }
+
+  // ----------------------------------------------------------------- informer sinks
+
+  onServiceAdd(svc: Service): void {
+    if (this.proxier.onServiceUpdate(undefined, serviceInfoFromApi(svc))) this.requestSync();
+  }
+  onServiceUpdate(old: Service, svc: Service): void {
+    if (this.proxier.onServiceUpdate(serviceInfoFromApi(old), serviceInfoFromApi(svc))) this.requestSync();
+  }
+  onServiceDelete(svc: Service): void {
+    if (this.proxier.onServiceUpdate(serviceInfoFromApi(svc), undefined)) this.requestSync();
+  }
+  onEndpointSliceAdd(s: EndpointSlice): void {
+    this.slice(s, false);
+  }
+  onEndpointSliceUpdate(_old: EndpointSlice, s: EndpointSlice): void {
+    this.slice(s, false);
+  }
+  onEndpointSliceDelete(s: EndpointSlice): void {
+    this.slice(s, true);
+  }
+  private slice(s: EndpointSlice, remove: boolean): void {
+    const info = endpointSliceInfoFromApi(s);
+    if (info !== undefined && this.proxier.onEndpointSliceUpdate(info, remove)) this.requestSync();
+  }
+  /** OnServiceSynced / OnEndpointSlicesSynced: the first sync runs once both have happened. */
+  onServicesSynced(): void {
+    this.servicesSynced = true;
+    if (this.slicesSynced) this.syncNow();
+  }
+  onEndpointSlicesSynced(): void {
+    this.slicesSynced = true;
+    if (this.servicesSynced) this.syncNow();
+  }
+
+  /** Wire two informers' handlers to this proxy. */
+  watch(services: InformerLike<Service>, slices: InformerLike<EndpointSlice>): void {
+    services.on({ add: (o) => this.onServiceAdd(o), update: (a, b) => this.onServiceUpdate(a, b), delete: (o) => this.onServiceDelete(o) });
+    slices.on({ add: (o) => this.onEndpointSliceAdd(o), update: (a, b) => this.onEndpointSliceUpdate(a, b), delete: (o) => this.onEndpointSliceDelete(o) });
+  }
+
+  // ----------------------------------------------------------------- sync pacing
+
+  /** Start the periodic syncs (and IPVS graceful-deletion checks). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedulePeriodic();
+    if (this.proxier.housekeeping !== undefined) this.scheduleHousekeeping();
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const t of [this.pendingTimer, this.periodicTimer, this.housekeepingTimer]) if (t !== undefined) this.clock.cancel(t);
+    this.pendingTimer = this.periodicTimer = this.housekeepingTimer = undefined;
+  }
+
+  private get initialized(): boolean {
+    return this.servicesSynced && this.slicesSynced;
+  }
+
+  /** BoundedFrequencyRunner.Run: sync now, or as soon as minSyncPeriod allows. */
+  requestSync(): void {
+    if (!this.initialized || this.pendingTimer !== undefined) return;
+    const now = this.clock.now();
+    const next = this.lastSyncAt + (this.config.minSyncPeriodMs ?? 1000) * MS;
+    if (next <= now) this.syncNow();
+    else this.pendingTimer = this.clock.at(next, () => {
+      this.pendingTimer = undefined;
+      this.syncNow();
+    });
+  }
+
+  /** Run a sync immediately (full when due). */
+  syncNow(): SyncResult | undefined {
+    if (!this.initialized) return undefined;
+    const now = this.clock.now();
+    const full = now - this.lastFullSyncAt >= (this.config.fullSyncPeriodMs ?? 3_600_000) * MS;
+    this.lastSyncAt = now;
+    try {
+      const r = this.proxier.sync({ full });
+      if (r.full) this.lastFullSyncAt = now;
+      this.syncs.push(r);
+      if (this.syncs.length > 64) this.syncs.shift();
+      return r;
+    } catch (e) {
+      this.errors.push(e instanceof Error ? e : new Error(String(e)));
+      return undefined;
+    } finally {
+      if (this.running) this.schedulePeriodic();
+    }
+  }
+
+  private schedulePeriodic(): void {
+    if (this.periodicTimer !== undefined) this.clock.cancel(this.periodicTimer);
+    this.periodicTimer = this.clock.after((this.config.syncPeriodMs ?? 30_000) * MS, () => {
+      this.periodicTimer = undefined;
+      this.syncNow();
+    });
+  }
+
+  private scheduleHousekeeping(): void {
+    this.housekeepingTimer = this.clock.after(RS_CHECK_DELETE_INTERVAL_MS * MS, () => {
+      this.proxier.housekeeping?.();
+      if (this.running) this.scheduleHousekeeping();
+    });
+  }
+
+  // ----------------------------------------------------------------- views
+
+  /** `iptables-save` of the node (falls back to the last restore input written). */
+  iptablesSave(): string {
+    return this.node.views?.iptablesSave?.() ?? this.node.iptables.save?.() ?? this.syncs.at(-1)?.iptablesText ?? '';
+  }
+  /** `iptables -t nat -L -n -v`. */
+  iptablesList(table = 'nat'): string {
+    return this.node.views?.iptablesList?.(table) ?? '';
+  }
+  /** `ipvsadm -Ln`. */
+  ipvsadm(): string {
+    return this.node.ipvs?.list?.() ?? '';
+  }
+  /** `ipset list`. */
+  ipsetList(): string {
+    return this.node.ipset?.list?.() ?? '';
+  }
+  /** `conntrack -L`. */
+  conntrackList(): string {
+    return this.node.views?.conntrackList?.() ?? '';
+  }
+}
