@@ -173,6 +173,40 @@ class Table {
   }
 }
 
+interface Derived {
+  readonly eps: readonly EndpointInfo[];
+  readonly cluster: EndpointInfo[];
+  readonly local: EndpointInfo[];
+  readonly allReachable: EndpointInfo[];
+  readonly hasAny: boolean;
+  readonly svc: string;
+  readonly svl: string;
+  readonly ext: string;
+  readonly fw: string;
+  readonly sepChains: string[];
+}
+
+/**
+ * Per service port: categorized endpoints and chain names, kept while the maps hold
+ * the same objects (the change trackers replace them on change), so a partial sync
+ * does not redo this work for the services it does not write.
+ */
+const derivedCache = new WeakMap<ServicePortInfo, Derived>();
+function derive(sp: ServicePortInfo, eps: readonly EndpointInfo[]): Derived {
+  const hit = derivedCache.get(sp);
+  if (hit !== undefined && hit.eps === eps) return hit;
+  const p = sp.protocol;
+  const cat = categorizeEndpoints(eps, sp);
+  const d: Derived = {
+    eps, ...cat,
+    svc: servicePortChain('KUBE-SVC', sp.name, p), svl: servicePortChain('KUBE-SVL', sp.name, p),
+    ext: servicePortChain('KUBE-EXT', sp.name, p), fw: servicePortChain('KUBE-FW', sp.name, p),
+    sepChains: cat.allReachable.map((e) => endpointChain(sp.name, p, e.key)),
+  };
+  derivedCache.set(sp, d);
+  return d;
+}
+
 /** Build the sync's restore input from the service and endpoint maps. */
 export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {}): RulesOutput {
   const markValue = 1 << (opts.masqueradeBit ?? 14);
@@ -210,11 +244,9 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
     const p = sp.protocol;
     const pm = `-m ${p} -p ${p}`;
     const name = sp.name;
-    const { cluster, local, allReachable, hasAny } = categorizeEndpoints(eps, sp);
-    const svc = servicePortChain('KUBE-SVC', name, p);
-    const svl = servicePortChain('KUBE-SVL', name, p);
-    const ext = servicePortChain('KUBE-EXT', name, p);
-    const fw = servicePortChain('KUBE-FW', name, p);
+    const d = derive(sp, eps);
+    const { cluster, local, allReachable, hasAny } = d;
+    const { svc, svl, ext, fw } = d;
     const usesClusterChain = cluster.length > 0 && usesClusterEndpoints(sp);
     const usesLocalChain = local.length > 0 && usesLocalEndpoints(sp);
     const internalChain = sp.internalPolicyLocal ? svl : svc;
@@ -267,7 +299,7 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
     if (usesFW) active.add(fw);
     if (usesClusterChain) active.add(svc);
     if (usesLocalChain) active.add(svl);
-    for (const e of allReachable) active.add(endpointChain(name, p, e.key));
+    for (const c of d.sepChains) active.add(c);
     if (!write) return;
 
     const declare = (chain: string): void => {
