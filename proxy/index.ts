@@ -1,15 +1,52 @@
 /**
  * proxy — kube-proxy: Services and EndpointSlices in, a node's service load
- * balancing out, in iptables mode (iptables-restore text in upstream's layout) or
- * IPVS mode (virtual servers, ipsets, kube-ipvs0 addresses and a constant set of
- * iptables rules), with UDP conntrack cleanup after each sync.
- * (Contract details: see the files; this header grows with them.)
+ * balancing out.
+ *
+ * Contract:
+ * - Inputs are core/v1 Service and discovery/v1 EndpointSlice objects (control/api),
+ *   reduced to kube-proxy's own types (service-port.ts) and fed through upstream-style
+ *   change trackers (change-tracker.ts) into a ServicePortMap and an EndpointsMap.
+ * - iptables mode (iptables/): the hook jumps first, then one `iptables-restore
+ *   --noflush --counters` per sync in upstream's layout (hashed chain names, 10-decimal
+ *   probabilities, comments; the canonical chain order of upstream's tests); partial
+ *   syncs write only changed services' chains; stale chains are deleted with -X.
+ * - IPVS mode (ipvs/): kube-ipvs0 addresses, virtual/real servers, the ipsets and the
+ *   constant iptables rules; graceful real-server removal.
+ * - After each sync, the UDP conntrack deletions of conntrack-cleanup.ts.
+ * - The node is reached only through narrow interfaces (IptablesBackend,
+ *   IpvsInterface, IpsetInterface, NetlinkHandle, ConntrackCleaner); netsim-node.ts
+ *   adapts a netsim namespace. kube-proxy.ts paces syncs on the virtual clock.
+ *
+ * Wiring (composition root):
+ *   const node = netsimKubeProxyNode(ns, nf, mode === 'ipvs' ? { ipvs, ipsets } : {});
+ *   const kp = new KubeProxy(sim.clock, node, { mode, nodeName, nodeIP, clusterCIDR });
+ *   kp.watch(serviceInformer, endpointSliceInformer);   // control/client Informers
+ *   // once both informers have listed: kp.onServicesSynced(); kp.onEndpointSlicesSynced();
+ *   kp.start();
+ *
+ * Not modelled: nftables mode; topology-aware hints and trafficDistribution;
+ * dual-stack and IPv6; SCTP; --nodeport-addresses; nfacct counters; the
+ * KUBE-PROXY-CANARY monitor; healthz and health-check node port servers (the rules
+ * are written, nothing answers); the conntrack reconciler of newer releases (the
+ * per-sync deletions of 1.2x releases are modelled); IPVS mode's
+ * KUBE-IPVS-FILTER/KUBE-IPVS-OUT-FILTER chains of newer releases and its
+ * excludeCIDRs/strictARP/sysctls. The masquerade mark is written 0x4000 as in
+ * upstream's test fixtures (kube-proxy itself formats `%#08x`, 0x00004000, which
+ * the kernel stores identically).
  */
 export * from './service-port.ts';
 export * from './change-tracker.ts';
 export * from './conntrack-cleanup.ts';
 export type * from './proxier.ts';
+export * from './kube-proxy.ts';
+export * from './netsim-node.ts';
 export * from './iptables/chain-names.ts';
 export * from './iptables/rules.ts';
 export * from './iptables/proxier.ts';
 export * from './iptables/netsim-backend.ts';
+export * from './iptables/trace.ts';
+export type * from './ipvs/interfaces.ts';
+export * from './ipvs/ipsets.ts';
+export * from './ipvs/rules.ts';
+export * from './ipvs/proxier.ts';
+export * from './ipvs/netsim-adapters.ts';
