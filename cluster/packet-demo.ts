@@ -25,8 +25,8 @@ import { MemorySubnetManager } from '../cni/flannel/subnet-manager.ts';
 import { parseNetworkConfig } from '../cni/flannel/network-config.ts';
 import { DockerRuntime } from '../cni/docker/docker-runtime.ts';
 import { Capture } from '../pcaps/capture.ts';
-import { IptablesProxier } from '../proxy/iptables/proxier.ts';
-import { netsimIptablesBackend } from '../proxy/iptables/netsim-backend.ts';
+import { KubeProxy } from '../proxy/kube-proxy.ts';
+import { netsimKubeProxyNode } from '../proxy/netsim-node.ts';
 import type { EndpointSlice, Service } from '../control/api/service.ts';
 import type { EmulatedCluster, PodRef, ServiceRef } from './emulated-cluster.ts';
 
@@ -103,9 +103,16 @@ export function buildDemoTopology(seed: number): DemoCluster {
     'nginx-2': n2.docker.runPod('default/nginx-deployment-5d59d67564-fghij', { hairpin: true }),
   };
   const slices = demoSlices(pods);
-  // kube-proxy (iptables mode) on every node.
+  // kube-proxy (iptables mode) on every node, fed the objects its informers would deliver.
   for (const n of [n1, n2]) {
-    new IptablesProxier(netsimIptablesBackend(n.nf.iptables), { nodeName: n.ns.node, clusterCIDR: subnets.config.network.toString() }).sync(DEMO_SERVICES, slices);
+    const kp = new KubeProxy(sim.clock, netsimKubeProxyNode(n.ns, n.nf), {
+      mode: 'iptables', nodeName: n.ns.node, clusterCIDR: subnets.config.network.toString(), nodeIP: formatIpv4(n.ns.primaryAddress('eth0') ?? 0),
+    });
+    for (const svc of DEMO_SERVICES) kp.onServiceAdd(svc);
+    for (const sl of slices) kp.onEndpointSliceAdd(sl);
+    kp.onServicesSynced();
+    kp.onEndpointSlicesSynced();
+    kp.syncNow();
   }
   return {
     sim,
