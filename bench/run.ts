@@ -16,6 +16,7 @@ const modules: Array<[string, string, string]> = [
   ['xtables', './xtables.bench.ts', 'benchXtables'],
   ['conntrack', './conntrack.bench.ts', 'benchConntrack'],
   ['store', './store.bench.ts', 'benchStore'],
+  ['kube-proxy', './kube-proxy.bench.ts', 'benchKubeProxy'],
 ];
 
 const only = process.argv.slice(2);
