@@ -55,6 +55,10 @@ export interface EvalContext {
   readonly ipsets: IpsetLookup | undefined;
   /** Called for every rule whose matches all hit (and the policy when reached), in order — what `-j TRACE` would log. */
   readonly onRuleHit?: (table: TableName, chain: string, ruleNum: number, target: string) => void;
+  /** The connection's mark (ct->mark) for CONNMARK --restore-mark; 0 when absent. (Added by xtables, optional.) */
+  readonly ctMark?: number;
+  /** Called when a LOG target fires (the kernel would printk a line); level is the syslog level 0–7. (Optional.) */
+  readonly onLog?: (table: TableName, chain: string, ruleNum: number, prefix: string, level: number) => void;
 }
 
 /** A NAT mapping requested by DNAT/SNAT/MASQUERADE/REDIRECT; applied by conntrack on NEW connections. */
@@ -81,4 +85,8 @@ export interface EvalResult {
   readonly rule: number;
   /** Rules traversed before the verdict (the kernel's cost: every rule evaluated). */
   readonly rulesEvaluated: number;
+  /** Set when NOTRACK / CT --notrack fired (raw table): the packet must not be tracked. (Optional.) */
+  readonly notrack?: true;
+  /** Set when a CONNMARK target changed the connection's mark: the new ct->mark. (Optional.) */
+  readonly ctMark?: number;
 }
