@@ -68,7 +68,7 @@ function matchText(m: Match): string {
       return s;
     }
     case 'icmp': {
-      let s = ` icmptype ${m.invert ? '!' : ''}${m.type}`;
+      let s = m.invert ? ` icmp !type ${m.type}` : ` icmptype ${m.type}`;
       if (m.codeMin === m.codeMax) s += ` code ${m.codeMin}`;
       else if (m.codeMin !== 0 || m.codeMax !== 0xff) s += ` codes ${m.codeMin}-${m.codeMax}`;
       return s;
@@ -99,7 +99,7 @@ function matchText(m: Match): string {
       return ` statistic mode nth ${m.invert ? '! ' : ''}every ${m.every}${m.packet ? ` packet ${m.packet}` : ''}`;
     case 'recent': {
       const cmd = { set: 'SET', rcheck: 'CHECK', update: 'UPDATE', remove: 'REMOVE' }[m.command];
-      let s = ` recent: ${m.invert ? '!' : ''}${cmd}`;
+      let s = `${m.invert ? ' !' : ''} recent: ${cmd}`;
       if (m.seconds) s += ` seconds: ${m.seconds}`;
       if (m.reap) s += ' reap';
       if (m.hitcount) s += ` hit_count: ${m.hitcount}`;
