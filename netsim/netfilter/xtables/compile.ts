@@ -312,13 +312,15 @@ function buildRuns(cc: CompiledChain): void {
   }
 }
 
-export function compileTable(t: Table, recent: RecentState): CompiledTable {
+/** `indexed: false` compiles plain linear chains (the reference the dispatch is tested against). */
+export function compileTable(t: Table, recent: RecentState, indexed = true): CompiledTable {
   const chains = new Map<string, CompiledChain>();
   let active = false;
   for (const c of t.chains.values()) {
     const cc = new CompiledChain(c, c.builtin);
     cc.rules = c.rules.map((r, i) => compileRule(r, i + 1, recent));
-    buildRuns(cc);
+    if (indexed) buildRuns(cc);
+    else cc.runOf = new Array<DispatchRun | undefined>(c.rules.length).fill(undefined);
     chains.set(c.name, cc);
     if (c.rules.length > 0 || (c.builtin && c.policy !== 'ACCEPT')) active = true;
   }

@@ -23,6 +23,11 @@ export interface XtablesRestoreOptions extends RestoreOptions {
   readonly test?: boolean;
 }
 
+export interface XtablesOptions {
+  /** Compile chains with indexed dispatch (default true); false walks every rule like the kernel. */
+  readonly indexed?: boolean;
+}
+
 export class Xtables {
   private tables = new Map<TableName, Table>();
   private readonly compiled = new Map<TableName, CompiledTable>();
@@ -31,13 +36,18 @@ export class Xtables {
   readonly recent = new RecentState();
   /** Whether an ipset exists; set by whoever attaches the namespace's ipsets. Absent: any name is accepted. */
   setExists: ((name: string) => boolean) | undefined = undefined;
+  private readonly indexed: boolean;
+
+  constructor(opts: XtablesOptions = {}) {
+    this.indexed = opts.indexed ?? true;
+  }
 
   /** Load iptables-restore input; atomic: throws IptablesRestoreError (with the line) and changes nothing on failure. */
   restore(text: string, opts: XtablesRestoreOptions = {}): void {
     const { tables, changed } = applyRestore(this.tables, text, opts, { setExists: this.setExists });
     if (opts.test) return;
     this.tables = tables;
-    for (const name of changed) this.compiled.set(name, compileTable(tables.get(name) as Table, this.recent));
+    for (const name of changed) this.compiled.set(name, compileTable(tables.get(name) as Table, this.recent, this.indexed));
   }
 
   /** `iptables-save [-t TABLE] [-c]` (header lines only when `date` is given). */
