@@ -217,8 +217,8 @@ function command(b: Block, line: string, lineNo: number, opts: RestoreOptions, e
       for (const n of names) {
         const c = getChain(t, n);
         if (c.builtin) throw argError('IPT_BAD_ARG', `Can't delete built-in chain \`${n}'`);
-        if (c.rules.length > 0) throw argError('IPT_CHAIN_IN_USE', 'Directory not empty.');
-        if (referenced(t, n)) throw argError('IPT_CHAIN_IN_USE', `CHAIN_DEL failed (Device or resource busy): chain ${n}`);
+        // iptables-nft: the kernel refuses to delete a chain with rules or references (EBUSY).
+        if (c.rules.length > 0 || referenced(t, n)) throw argError('IPT_CHAIN_IN_USE', `CHAIN_DEL failed (Device or resource busy): chain ${n}`);
         t.chains.delete(n);
       }
       return;
