@@ -1,0 +1,171 @@
+/**
+ * The report's charts as inline SVG strings: the distribution per endpoint (one per
+ * mode, `data-chart="distribution"`) and the time series across churn events
+ * (`data-chart="timeseries"`). Every input string is escaped; charts carry
+ * role="img", an aria-label, <title> and <desc>, and a <title> tooltip per mark.
+ */
+import type { RunResult } from '../results.ts';
+import { formatDuration, formatPercent } from '../format.ts';
+import { esc, linear, n, niceTicks, PALETTE, truncate } from './svg.ts';
+
+const W = 760;
+
+/** Standardized residual beyond which a bar is highlighted. */
+const SIGMA = 3;
+
+function slug(s: string): string {
+  return s.replace(/[^a-zA-Z0-9_-]/g, '-');
+}
+
+/**
+ * Horizontal bars: each endpoint's share of connections, with a marker at its
+ * expected share. Bars whose count differs from the expectation by more than 3σ
+ * (|o − e| / √e > 3) are drawn in the warning colour.
+ */
+export function distributionChart(run: RunResult, idPrefix: string): string {
+  const eps = run.endpoints;
+  const count = Math.max(1, eps.length);
+  const rowH = count <= 16 ? 28 : count <= 40 ? 18 : count <= 80 ? 10 : 6;
+  const labels = rowH >= 18;
+  const fontSize = rowH >= 28 ? 13 : 11;
+  const left = labels ? 200 : 24;
+  const right = 112;
+  const top = 12;
+  const plotH = count * rowH;
+  const H = top + plotH + 52;
+  const maxShare = Math.max(0.01, ...eps.map((e) => Math.max(e.share, e.expectedShare)));
+  const ticks = niceTicks(maxShare, 5);
+  const xMax = ticks[ticks.length - 1] ?? maxShare;
+  const x = linear(0, xMax, left, W - right);
+  const id = `${idPrefix}-dist`;
+  const title = `${run.mode}: share of connections per endpoint`;
+  const desc = eps.length === 0
+    ? 'No endpoints.'
+    : eps.map((e) => `${e.pod} ${formatPercent(e.share)} (expected ${formatPercent(e.expectedShare)})`).join('; ');
+  const parts: string[] = [];
+  parts.push(`<svg class="chart" data-chart="distribution" data-mode="${esc(run.mode)}" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id}-t ${id}-d" aria-label="${esc(title)}" preserveAspectRatio="xMinYMin meet">`);
+  parts.push(`<title id="${id}-t">${esc(title)}</title><desc id="${id}-d">${esc(desc)}</desc>`);
+  // Grid and x axis.
+  for (const t of ticks) {
+    parts.push(`<line class="grid" x1="${n(x(t))}" x2="${n(x(t))}" y1="${top}" y2="${top + plotH}"/>`);
+    parts.push(`<text class="tick" x="${n(x(t))}" y="${top + plotH + 16}" text-anchor="middle">${esc(formatPercent(t).replace('.0%', '%'))}</text>`);
+  }
+  parts.push(`<line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}"/>`);
+  parts.push(`<text class="axis-label" x="${n((left + W - right) / 2)}" y="${top + plotH + 40}" text-anchor="middle">share of connections (marker: expected share)</text>`);
+  eps.forEach((e, i) => {
+    const y0 = top + i * rowH;
+    const barH = Math.max(2, rowH * 0.62);
+    const yb = y0 + (rowH - barH) / 2;
+    const z = e.expected > 0 ? Math.abs(e.connections - e.offActive - e.expected) / Math.sqrt(e.expected) : e.connections > 0 ? Infinity : 0;
+    const off = z > SIGMA;
+    const tip = `${e.pod} (${e.ip}${e.node === null ? '' : `, ${e.node}`}): ${e.connections} connections, ${formatPercent(e.share)}; expected ${formatPercent(e.expectedShare)}${off ? ' — more than 3σ from expected' : ''}`;
+    parts.push(`<g class="row"><title>${esc(tip)}</title>`);
+    if (labels) parts.push(`<text class="label" x="${left - 8}" y="${n(y0 + rowH / 2)}" dy="0.35em" text-anchor="end" font-size="${fontSize}">${esc(truncate(e.pod, 26))}</text>`);
+    parts.push(`<rect class="${off ? 'bar bar-off' : 'bar'}" x="${left}" y="${n(yb)}" width="${n(Math.max(0, x(e.share) - left))}" height="${n(barH)}" rx="2"/>`);
+    parts.push(`<line class="expected" x1="${n(x(e.expectedShare))}" x2="${n(x(e.expectedShare))}" y1="${n(y0 + 2)}" y2="${n(y0 + rowH - 2)}"/>`);
+    if (labels) parts.push(`<text class="value" x="${n(Math.max(x(e.share), x(e.expectedShare)) + 6)}" y="${n(y0 + rowH / 2)}" dy="0.35em" font-size="${fontSize - 1}">${esc(`${formatPercent(e.share)} · ${e.connections}`)}</text>`);
+    parts.push('</g>');
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+interface Label {
+  readonly x: number;
+  readonly row: number;
+  readonly text: string;
+}
+
+/** Put event labels on rows so they do not overlap (estimated text width). */
+function layoutLabels(xs: ReadonlyArray<{ x: number; text: string }>, charW: number, maxRows: number): Label[] {
+  const rowEnds: number[] = [];
+  return xs.map(({ x, text }) => {
+    const w = [...text].length * charW + 10;
+    let row = rowEnds.findIndex((end) => end < x);
+    if (row < 0) row = rowEnds.length < maxRows ? rowEnds.length : rowEnds.indexOf(Math.min(...rowEnds));
+    rowEnds[row] = x + w;
+    return { x, row, text };
+  });
+}
+
+/**
+ * Connections per endpoint per window as lines (up to 8 endpoints; beyond that the
+ * min, median and max across endpoints), black-holed and failed connections per
+ * window in red when there are any, and a dashed vertical marker per churn event.
+ */
+export function timeSeriesChart(run: RunResult, idPrefix: string): string {
+  const rows = run.windows.rows;
+  const width = run.windows.widthNs;
+  const id = `${idPrefix}-ts`;
+  const events = run.events.filter((e) => Number.isFinite(e.t));
+  const t0 = rows.length > 0 ? rows[0]!.t : run.windows.startNs;
+  const t1 = rows.length > 0 ? rows[rows.length - 1]!.t + width : t0 + width;
+  const evTexts = events.map((e) => ({ t: e.t, text: truncate(e.label, 40) }));
+  const left = 60;
+  const right = 20;
+  const x = linear(Math.min(t0, ...events.map((e) => e.t)), Math.max(t1, ...events.map((e) => e.t)), left, W - right);
+  const labels = layoutLabels(evTexts.map((e) => ({ x: x(e.t), text: e.text })), 6.4, 4);
+  const labelRows = labels.length === 0 ? 0 : Math.max(...labels.map((l) => l.row)) + 1;
+  const top = 14 + labelRows * 16;
+  const plotH = 220;
+  const H = top + plotH + 50;
+
+  type Series = { name: string; values: number[]; cls: string; colour: string | undefined; dash: boolean };
+  const series: Series[] = [];
+  const eps = run.endpoints;
+  if (eps.length <= PALETTE.length) {
+    eps.forEach((e, i) => series.push({ name: e.pod, values: rows.map((r) => r.counts[i] ?? 0), cls: 'line', colour: PALETTE[i], dash: false }));
+  } else {
+    const stat = (f: (sorted: number[]) => number): number[] => rows.map((r) => f([...r.counts].sort((a, b) => a - b)));
+    series.push({ name: 'max over endpoints', values: stat((s) => s[s.length - 1] ?? 0), cls: 'line', colour: PALETTE[5], dash: false });
+    series.push({ name: 'median', values: stat((s) => s[Math.floor((s.length - 1) / 2)] ?? 0), cls: 'line', colour: PALETTE[0], dash: false });
+    series.push({ name: 'min over endpoints', values: stat((s) => s[0] ?? 0), cls: 'line', colour: PALETTE[4], dash: false });
+  }
+  if (rows.some((r) => r.blackholed > 0)) series.push({ name: 'black-holed', values: rows.map((r) => r.blackholed), cls: 'line line-bad', colour: undefined, dash: true });
+  if (rows.some((r) => r.failed > 0)) series.push({ name: 'failed', values: rows.map((r) => r.failed), cls: 'line line-failed', colour: undefined, dash: true });
+
+  const yMaxRaw = Math.max(1, ...series.flatMap((s) => s.values));
+  const yTicks = niceTicks(yMaxRaw, 4);
+  const yMax = yTicks[yTicks.length - 1] ?? yMaxRaw;
+  const y = linear(0, yMax, top + plotH, top);
+  const xTicks = niceTicks(t1 - t0, 6).map((v) => v + t0).filter((v) => v <= t1 + 1e-9);
+  const title = `${run.mode}: connections per ${formatDuration(width)} window over time${events.length > 0 ? `, with ${events.length} churn event${events.length > 1 ? 's' : ''}` : ''}`;
+  const desc = `${rows.length} windows from ${formatDuration(t0)} to ${formatDuration(t1)}. Events: ${events.length === 0 ? 'none' : events.map((e) => `${formatDuration(e.t)} ${e.label}`).join('; ')}.`;
+  const p: string[] = [];
+  p.push(`<svg class="chart" data-chart="timeseries" data-mode="${esc(run.mode)}" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id}-t ${id}-d" aria-label="${esc(title)}" preserveAspectRatio="xMinYMin meet">`);
+  p.push(`<title id="${id}-t">${esc(title)}</title><desc id="${id}-d">${esc(desc)}</desc>`);
+  for (const t of yTicks) {
+    p.push(`<line class="grid" x1="${left}" x2="${W - right}" y1="${n(y(t))}" y2="${n(y(t))}"/>`);
+    p.push(`<text class="tick" x="${left - 6}" y="${n(y(t))}" dy="0.35em" text-anchor="end">${t}</text>`);
+  }
+  for (const t of xTicks) p.push(`<text class="tick" x="${n(x(t))}" y="${top + plotH + 16}" text-anchor="middle">${esc(formatDuration(t))}</text>`);
+  p.push(`<line class="axis" x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}"/>`);
+  p.push(`<text class="axis-label" x="${n((left + W - right) / 2)}" y="${top + plotH + 40}" text-anchor="middle">virtual time</text>`);
+  p.push(`<text class="axis-label" transform="translate(14 ${n(top + plotH / 2)}) rotate(-90)" text-anchor="middle">connections per ${esc(formatDuration(width))}</text>`);
+  // Event markers under the lines.
+  events.forEach((e, i) => {
+    const l = labels[i]!;
+    const ex = x(e.t);
+    p.push(`<g class="event"><title>${esc(`${formatDuration(e.t)}: ${e.label}`)}</title>`);
+    p.push(`<line class="event-line" x1="${n(ex)}" x2="${n(ex)}" y1="${n(10 + l.row * 16)}" y2="${top + plotH}"/>`);
+    p.push(`<text class="event-label" x="${n(ex + 4)}" y="${n(10 + l.row * 16 + 9)}">${esc(l.text)}</text></g>`);
+  });
+  const mid = (r: { t: number }): number => x(r.t + width / 2);
+  for (const s of series) {
+    const pts = s.values.map((v, i) => `${n(mid(rows[i]!))},${n(y(v))}`).join(' ');
+    const style = s.colour === undefined ? '' : ` style="stroke:${s.colour}"`;
+    p.push(`<g class="series"><title>${esc(s.name)}</title><polyline class="${s.cls}${s.dash ? ' dashed' : ''}"${style} points="${pts}"/>`);
+    if (rows.length <= 40) {
+      s.values.forEach((v, i) => {
+        const fill = s.colour === undefined ? '' : ` style="fill:${s.colour}"`;
+        p.push(`<circle class="dot ${s.cls}"${fill} cx="${n(mid(rows[i]!))}" cy="${n(y(v))}" r="2.6"><title>${esc(`${s.name}, ${formatDuration(rows[i]!.t)}–${formatDuration(rows[i]!.t + width)}: ${v}`)}</title></circle>`);
+      });
+    }
+    p.push('</g>');
+  }
+  p.push('</svg>');
+  const legend = series.map((s) => `<li><span class="swatch${s.cls.includes('bad') ? ' swatch-bad' : s.cls.includes('failed') ? ' swatch-failed' : ''}"${s.colour === undefined ? '' : ` style="background:${s.colour}"`}></span>${esc(s.name)}</li>`).join('');
+  return `${p.join('')}<ul class="legend" aria-label="legend">${legend}</ul>`;
+}
+
+export { slug };

@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { renderHtmlReport } from './index.ts';
+import { esc, niceTicks, truncate } from './svg.ts';
+import { sampleResult } from '../testing/sample.ts';
+import { ExperimentAccumulator } from '../results.ts';
+
+const XSS = '<script>alert(1)</script>';
+const hostile = (): ReturnType<typeof sampleResult> =>
+  sampleResult({ pods: [XSS, 'web-"quoted"&amp', "o'neil<img src=x onerror=alert(2)>"], scaleLabel: '<b onmouseover=alert(3)>scale</b>' });
+
+test('esc, truncate, niceTicks', () => {
+  assert.equal(esc(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  assert.equal(truncate('abcdef', 4), 'abc…');
+  assert.equal(truncate('abc', 4), 'abc');
+  assert.deepEqual(niceTicks(0.45, 5), [0, 0.1, 0.2, 0.3, 0.4, 0.5]);
+  assert.deepEqual(niceTicks(7, 4), [0, 2, 4, 6, 8]);
+  assert.deepEqual(niceTicks(0), [0, 1]);
+});
+
+test('report: every input string is escaped, nothing external, one distribution chart per mode', () => {
+  const html = renderHtmlReport(hostile());
+  assert.doesNotMatch(html, /<script/i);
+  assert.doesNotMatch(html, /<img/i);
+  assert.doesNotMatch(html, /<b onmouseover/i);
+  assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//i);
+  assert.doesNotMatch(html, /url\(/i);
+  assert.equal(html.match(/data-chart="distribution"/g)?.length, 3);
+  assert.equal(html.match(/data-chart="timeseries"/g)?.length, 3);
+  for (const mode of ['iptables', 'ipvs-rr', 'ipvs-sh']) assert.match(html, new RegExp(`data-chart="distribution" data-mode="${mode}"`));
+  assert.match(html, /role="img"/);
+  // The experiment name is input too.
+  const acc = new ExperimentAccumulator({ experiment: `</title>${XSS}`, windowNs: 1e9 });
+  acc.declareRun('iptables');
+  const empty = renderHtmlReport(acc.result());
+  assert.doesNotMatch(empty, /<script/i);
+  assert.equal(empty.match(/data-chart="distribution"/g)?.length, 1);
+});
+
+test('report: many endpoints fall back to min/median/max lines and thin rows', () => {
+  const acc = new ExperimentAccumulator({ experiment: 'wide', windowNs: 1e8 });
+  const eps = Array.from({ length: 120 }, (_, i) => ({ ip: `10.1.${i >> 8}.${i & 255}`, pod: `web-${i}` }));
+  acc.setEndpoints('iptables', 0, eps);
+  for (let i = 0; i < 24_000; i++) acc.recordConnection({ mode: 'iptables', node: 'n1', endpointIp: eps[(i * 7919) % 120]!.ip, t: i * 50_000 });
+  const html = renderHtmlReport(acc.result());
+  assert.match(html, /median/);
+  assert.ok(html.length < 400_000, `report is ${html.length} bytes`);
+});
+
+/** PNG width/height from the IHDR chunk. */
+function pngSize(buf: Buffer): { width: number; height: number } {
+  assert.equal(buf.subarray(1, 4).toString('latin1'), 'PNG');
+  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+}
+
+const CHROMIUM = '/usr/bin/chromium';
+
+test('report renders in headless Chromium: no errors, one distribution chart per mode, a non-blank screenshot', { timeout: 60_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is missing (install Debian's chromium, see .ci/apt-packages.txt)`);
+    console.log(`# skipped: ${CHROMIUM} is missing`);
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const dir = mkdtempSync(join(tmpdir(), 'netsim-report-'));
+  const file = join(dir, 'report.html');
+  writeFileSync(file, renderHtmlReport(hostile()));
+  // A fresh profile: Playwright takes the user data dir as launchPersistentContext's
+  // first argument (it refuses --user-data-dir in args).
+  const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1200, height: 900 },
+    timeout: 20_000,
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('dialog', (d) => {
+      problems.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 10_000 });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(requests, [pathToFileURL(file).href], 'the report must not load anything else');
+    assert.equal(await page.locator('svg[data-chart="distribution"]').count(), 3);
+    for (const mode of ['iptables', 'ipvs-rr', 'ipvs-sh']) assert.equal(await page.locator(`svg[data-chart="distribution"][data-mode="${mode}"]`).count(), 1);
+    assert.equal(await page.locator('svg[data-chart="timeseries"]').count(), 3);
+    // The hostile pod name is shown as text, not run.
+    assert.ok((await page.locator('table').first().textContent()) !== null);
+    assert.equal(await page.getByText(XSS).count() > 0, true);
+    // Charts have a size and an accessible name.
+    const box = await page.locator('svg[data-chart="distribution"]').first().boundingBox();
+    assert.ok(box !== null && box.width > 300 && box.height > 80, `chart box ${JSON.stringify(box)}`);
+    assert.match((await page.locator('svg[data-chart="distribution"]').first().getAttribute('aria-label')) ?? '', /share of connections/);
+
+    const png = join(dir, 'report.png');
+    await page.screenshot({ path: png, fullPage: true });
+    const size = pngSize(readFileSync(png));
+    assert.equal(size.width, 1200);
+    assert.ok(size.height > 1500, `screenshot height ${size.height}`);
+    // A blank page of the same size compresses to a few kB; the report does not.
+    const blank = join(dir, 'blank.png');
+    await page.setContent('<html><body style="background:#fff"></body></html>');
+    await page.screenshot({ path: blank, fullPage: false });
+    assert.ok(statSync(png).size > 10 * statSync(blank).size, `report ${statSync(png).size} B vs blank ${statSync(blank).size} B`);
+    if (process.env['KEEP_REPORT'] !== undefined) {
+      writeFileSync(process.env['KEEP_REPORT'] + '.png', readFileSync(png));
+      writeFileSync(process.env['KEEP_REPORT'] + '.html', readFileSync(file));
+    }
+  } finally {
+    await context.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
