@@ -8,7 +8,8 @@ import type { RunResult } from '../results.ts';
 import { formatDuration, formatPercent } from '../format.ts';
 import { esc, linear, n, niceTicks, PALETTE, truncate } from './svg.ts';
 
-const W = 760;
+/** viewBox width: about the width a chart gets in the two-column layout, so text stays near its nominal size. */
+const W = 600;
 
 /** Standardized residual beyond which a bar is highlighted. */
 const SIGMA = 3;
@@ -25,11 +26,11 @@ function slug(s: string): string {
 export function distributionChart(run: RunResult, idPrefix: string): string {
   const eps = run.endpoints;
   const count = Math.max(1, eps.length);
-  const rowH = count <= 16 ? 28 : count <= 40 ? 18 : count <= 80 ? 10 : 6;
+  const rowH = count <= 4 ? 50 : count <= 6 ? 42 : count <= 16 ? 30 : count <= 40 ? 18 : count <= 80 ? 10 : 6;
   const labels = rowH >= 18;
-  const fontSize = rowH >= 28 ? 13 : 11;
-  const left = labels ? 200 : 24;
-  const right = 112;
+  const fontSize = rowH >= 30 ? 14 : 12;
+  const left = labels ? 170 : 24;
+  const right = 104;
   const top = 12;
   const plotH = count * rowH;
   const H = top + plotH + 52;
@@ -54,13 +55,13 @@ export function distributionChart(run: RunResult, idPrefix: string): string {
   parts.push(`<text class="axis-label" x="${n((left + W - right) / 2)}" y="${top + plotH + 40}" text-anchor="middle">share of connections (marker: expected share)</text>`);
   eps.forEach((e, i) => {
     const y0 = top + i * rowH;
-    const barH = Math.max(2, rowH * 0.62);
+    const barH = Math.max(2, rowH * 0.6);
     const yb = y0 + (rowH - barH) / 2;
     const z = e.expected > 0 ? Math.abs(e.connections - e.offActive - e.expected) / Math.sqrt(e.expected) : e.connections > 0 ? Infinity : 0;
     const off = z > SIGMA;
     const tip = `${e.pod} (${e.ip}${e.node === null ? '' : `, ${e.node}`}): ${e.connections} connections, ${formatPercent(e.share)}; expected ${formatPercent(e.expectedShare)}${off ? ' — more than 3σ from expected' : ''}`;
     parts.push(`<g class="row"><title>${esc(tip)}</title>`);
-    if (labels) parts.push(`<text class="label" x="${left - 8}" y="${n(y0 + rowH / 2)}" dy="0.35em" text-anchor="end" font-size="${fontSize}">${esc(truncate(e.pod, 26))}</text>`);
+    if (labels) parts.push(`<text class="label" x="${left - 8}" y="${n(y0 + rowH / 2)}" dy="0.35em" text-anchor="end" font-size="${fontSize}">${esc(truncate(e.pod, Math.floor((left - 12) / (0.6 * fontSize))))}</text>`);
     parts.push(`<rect class="${off ? 'bar bar-off' : 'bar'}" x="${left}" y="${n(yb)}" width="${n(Math.max(0, x(e.share) - left))}" height="${n(barH)}" rx="2"/>`);
     parts.push(`<line class="expected" x1="${n(x(e.expectedShare))}" x2="${n(x(e.expectedShare))}" y1="${n(y0 + 2)}" y2="${n(y0 + rowH - 2)}"/>`);
     if (labels) parts.push(`<text class="value" x="${n(Math.max(x(e.share), x(e.expectedShare)) + 6)}" y="${n(y0 + rowH / 2)}" dy="0.35em" font-size="${fontSize - 1}">${esc(`${formatPercent(e.share)} · ${e.connections}`)}</text>`);
@@ -71,21 +72,33 @@ export function distributionChart(run: RunResult, idPrefix: string): string {
 }
 
 interface Label {
-  readonly x: number;
   readonly row: number;
   readonly text: string;
+  /** Drawn to the left of its marker (it would run off the right edge otherwise). */
+  readonly flip: boolean;
 }
 
-/** Put event labels on rows so they do not overlap (estimated text width). */
-function layoutLabels(xs: ReadonlyArray<{ x: number; text: string }>, charW: number, maxRows: number): Label[] {
+/**
+ * Put event labels on rows so they do not overlap (estimated text width); a label
+ * that would run past `maxX` is drawn to the left of its marker instead.
+ */
+function layoutLabels(xs: ReadonlyArray<{ x: number; text: string }>, charW: number, maxRows: number, maxX: number): Label[] {
   const rowEnds: number[] = [];
   return xs.map(({ x, text }) => {
-    const w = [...text].length * charW + 10;
-    let row = rowEnds.findIndex((end) => end < x);
+    const w = [...text].length * charW + 8;
+    const flip = x + w > maxX && x - w >= 0;
+    const start = flip ? x - w : x;
+    let row = rowEnds.findIndex((end) => end < start);
     if (row < 0) row = rowEnds.length < maxRows ? rowEnds.length : rowEnds.indexOf(Math.min(...rowEnds));
-    rowEnds[row] = x + w;
-    return { x, row, text };
+    rowEnds[row] = flip ? x : x + w;
+    return { row, text, flip };
   });
+}
+
+/** Tick labels in one unit chosen from the span (s, ms, µs or ns). */
+function timeTickFormatter(span: number): (ns: number) => string {
+  const [unit, name] = span >= 2e9 ? [1e9, 's'] : span >= 2e6 ? [1e6, 'ms'] : span >= 2e3 ? [1e3, 'µs'] : [1, 'ns'];
+  return (ns) => `${Number((ns / unit).toPrecision(6))} ${name}`;
 }
 
 /**
@@ -101,13 +114,13 @@ export function timeSeriesChart(run: RunResult, idPrefix: string): string {
   const t0 = rows.length > 0 ? rows[0]!.t : run.windows.startNs;
   const t1 = rows.length > 0 ? rows[rows.length - 1]!.t + width : t0 + width;
   const evTexts = events.map((e) => ({ t: e.t, text: truncate(e.label, 40) }));
-  const left = 60;
-  const right = 20;
+  const left = 58;
+  const right = 16;
   const x = linear(Math.min(t0, ...events.map((e) => e.t)), Math.max(t1, ...events.map((e) => e.t)), left, W - right);
-  const labels = layoutLabels(evTexts.map((e) => ({ x: x(e.t), text: e.text })), 6.4, 4);
+  const labels = layoutLabels(evTexts.map((e) => ({ x: x(e.t), text: e.text })), 7, 4, W - 2);
   const labelRows = labels.length === 0 ? 0 : Math.max(...labels.map((l) => l.row)) + 1;
-  const top = 14 + labelRows * 16;
-  const plotH = 220;
+  const top = 14 + labelRows * 18;
+  const plotH = 240;
   const H = top + plotH + 50;
 
   type Series = { name: string; values: number[]; cls: string; colour: string | undefined; dash: boolean };
@@ -138,7 +151,8 @@ export function timeSeriesChart(run: RunResult, idPrefix: string): string {
     p.push(`<line class="grid" x1="${left}" x2="${W - right}" y1="${n(y(t))}" y2="${n(y(t))}"/>`);
     p.push(`<text class="tick" x="${left - 6}" y="${n(y(t))}" dy="0.35em" text-anchor="end">${t}</text>`);
   }
-  for (const t of xTicks) p.push(`<text class="tick" x="${n(x(t))}" y="${top + plotH + 16}" text-anchor="middle">${esc(formatDuration(t))}</text>`);
+  const tickText = timeTickFormatter(t1 - t0);
+  for (const t of xTicks) p.push(`<text class="tick" x="${n(x(t))}" y="${top + plotH + 16}" text-anchor="middle">${esc(tickText(t))}</text>`);
   p.push(`<line class="axis" x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}"/>`);
   p.push(`<text class="axis-label" x="${n((left + W - right) / 2)}" y="${top + plotH + 40}" text-anchor="middle">virtual time</text>`);
   p.push(`<text class="axis-label" transform="translate(14 ${n(top + plotH / 2)}) rotate(-90)" text-anchor="middle">connections per ${esc(formatDuration(width))}</text>`);
@@ -147,8 +161,8 @@ export function timeSeriesChart(run: RunResult, idPrefix: string): string {
     const l = labels[i]!;
     const ex = x(e.t);
     p.push(`<g class="event"><title>${esc(`${formatDuration(e.t)}: ${e.label}`)}</title>`);
-    p.push(`<line class="event-line" x1="${n(ex)}" x2="${n(ex)}" y1="${n(10 + l.row * 16)}" y2="${top + plotH}"/>`);
-    p.push(`<text class="event-label" x="${n(ex + 4)}" y="${n(10 + l.row * 16 + 9)}">${esc(l.text)}</text></g>`);
+    p.push(`<line class="event-line" x1="${n(ex)}" x2="${n(ex)}" y1="${n(8 + l.row * 18)}" y2="${top + plotH}"/>`);
+    p.push(`<text class="event-label" x="${n(l.flip ? ex - 4 : ex + 4)}" y="${n(8 + l.row * 18 + 11)}"${l.flip ? ' text-anchor="end"' : ''}>${esc(l.text)}</text></g>`);
   });
   const mid = (r: { t: number }): number => x(r.t + width / 2);
   for (const s of series) {
@@ -166,6 +180,11 @@ export function timeSeriesChart(run: RunResult, idPrefix: string): string {
   p.push('</svg>');
   const legend = series.map((s) => `<li><span class="swatch${s.cls.includes('bad') ? ' swatch-bad' : s.cls.includes('failed') ? ' swatch-failed' : ''}"${s.colour === undefined ? '' : ` style="background:${s.colour}"`}></span>${esc(s.name)}</li>`).join('');
   return `${p.join('')}<ul class="legend" aria-label="legend">${legend}</ul>`;
+}
+
+/** The distribution chart's key (HTML, below the chart). */
+export function distributionLegend(): string {
+  return '<ul class="legend" aria-label="legend"><li><span class="swatch swatch-bar"></span>observed share</li><li><span class="swatch-tick"></span>expected share</li><li><span class="swatch swatch-bar-off"></span>more than 3σ from expected</li></ul>';
 }
 
 export { slug };

@@ -19,7 +19,7 @@
 import type { ExperimentResult, RunResult, Verdict } from '../results.ts';
 import { ALPHA } from '../results.ts';
 import { formatDuration, formatP, formatPercent, formatRatio, formatStat } from '../format.ts';
-import { distributionChart, slug, timeSeriesChart } from './charts.ts';
+import { distributionChart, distributionLegend, slug, timeSeriesChart } from './charts.ts';
 import { esc } from './svg.ts';
 
 const VERDICT_LABEL: Record<Verdict, string> = {
@@ -65,8 +65,8 @@ figcaption { font-weight: 600; margin: 10px 0 4px; }
 svg.chart { width: 100%; height: auto; display: block; font-family: inherit; }
 svg .grid { stroke: var(--grid); stroke-width: 1; }
 svg .axis { stroke: var(--muted); stroke-width: 1; }
-svg .tick { fill: var(--muted); font-size: 11px; font-variant-numeric: tabular-nums; }
-svg .axis-label { fill: var(--muted); font-size: 12px; }
+svg .tick { fill: var(--muted); font-size: 12px; font-variant-numeric: tabular-nums; }
+svg .axis-label { fill: var(--muted); font-size: 13px; }
 svg .label { fill: var(--fg); }
 svg .value { fill: var(--muted); font-variant-numeric: tabular-nums; }
 svg .bar { fill: var(--bar); }
@@ -75,22 +75,28 @@ svg .expected { stroke: var(--expected); stroke-width: 2.5; }
 svg .row:hover .bar { opacity: 0.8; }
 svg .line { fill: none; stroke-width: 2; stroke-linejoin: round; }
 svg .line.dashed { stroke-dasharray: 5 3; }
-svg .line-bad { stroke: var(--bad); fill: var(--bad); }
-svg .line-failed { stroke: var(--muted); fill: var(--muted); }
+svg .line-bad { stroke: var(--bad); }
+svg .line-failed { stroke: var(--muted); }
+svg circle.line-bad { fill: var(--bad); }
+svg circle.line-failed { fill: var(--muted); }
 svg circle.line { stroke: none; }
 svg .event-line { stroke: var(--event); stroke-width: 1.5; stroke-dasharray: 4 3; }
-svg .event-label { fill: var(--event); font-size: 11px; font-weight: 600; }
-.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 14px; padding: 0; margin: 4px 0 0 60px; font-size: 0.85rem; color: var(--muted); }
+svg .event-label { fill: var(--event); font-size: 12px; font-weight: 600; }
+.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 14px; padding: 0; margin: 4px 0 0 8px; font-size: 0.85rem; color: var(--muted); }
 .legend li { display: flex; align-items: center; gap: 6px; overflow-wrap: anywhere; }
 .swatch { width: 14px; height: 3px; border-radius: 2px; display: inline-block; }
 .swatch-bad { background: var(--bad); }
 .swatch-failed { background: var(--muted); }
+.swatch-bar { background: var(--bar); height: 10px; }
+.swatch-bar-off { background: var(--bar-off); height: 10px; }
+.swatch-tick { width: 3px; height: 14px; background: var(--expected); display: inline-block; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; font-variant-numeric: tabular-nums; }
-th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
+th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
+thead th { white-space: normal; vertical-align: bottom; }
 th { color: var(--muted); font-weight: 600; font-size: 0.8rem; }
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
-td.name { max-width: 22em; overflow: hidden; text-overflow: ellipsis; }
+td.name, tbody th { max-width: 18em; overflow: hidden; text-overflow: ellipsis; }
 tbody tr:hover { background: var(--bg); }
 details summary { cursor: pointer; color: var(--muted); margin-top: 14px; font-weight: 600; }
 a { color: var(--bar); }
@@ -137,7 +143,7 @@ function figures(r: RunResult): string {
     ['failed', String(r.failed)],
     ['black-holed', String(r.blackholed)],
   ];
-  if (r.offActive > 0) items.push(['to unready/gone', String(r.offActive)]);
+  if (r.offActive > 0) items.push(['to unready', String(r.offActive)]);
   if (r.latency !== null) {
     items.push(['latency p50', formatDuration(r.latency.p50)], ['p90', formatDuration(r.latency.p90)], ['p99', formatDuration(r.latency.p99)], ['max', formatDuration(r.latency.max)]);
   }
@@ -161,7 +167,7 @@ function runSection(r: RunResult, index: number): string {
 <p class="conclusion">${esc(capitalize(r.conclusion))}.</p>
 ${figures(r)}
 <div class="charts">
-<figure><figcaption>Distribution per endpoint</figcaption>${distributionChart(r, prefix)}</figure>
+<figure><figcaption>Distribution per endpoint</figcaption>${distributionChart(r, prefix)}${distributionLegend()}</figure>
 <figure><figcaption>Connections over time${r.events.length > 0 ? ' across churn events' : ''}</figcaption>${timeSeriesChart(r, prefix)}</figure>
 </div>
 <details${r.endpoints.length <= 12 ? ' open' : ''}><summary>Endpoints (${r.endpoints.length})</summary>
