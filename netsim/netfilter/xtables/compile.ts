@@ -32,6 +32,8 @@ export const T_LOG = 12;
 export const T_NOTRACK = 13;
 export const T_TRACE = 14;
 
+const EMPTY_PREDS: Pred[] = [];
+
 export class CompiledRule {
   /** Core tests: -s/-d as (addr, mask) with invert; -p. */
   hasSrc = false; srcAddr = 0; srcMask = 0; srcInv = false;
@@ -39,7 +41,15 @@ export class CompiledRule {
   proto = 0; protoInv = false;
   inIf: IfaceMatch | undefined = undefined;
   outIf: IfaceMatch | undefined = undefined;
-  preds: Pred[] = [];
+  /**
+   * One tcp/udp match hoisted into fields (0 = none): checked with the core tests,
+   * which is safe because every match before it in the rule is free of side effects.
+   */
+  l4Proto = 0;
+  sMin = 0; sMax = 65535; sInv = false;
+  dMin = 0; dMax = 65535; dInv = false;
+  flOn = false; flMask = 0; flComp = 0; flInv = false;
+  preds: Pred[] = EMPTY_PREDS;
   tcode = T_NONE;
   /** Jump/goto destination (resolved after all chains are compiled). */
   dest: CompiledChain | undefined = undefined;
@@ -86,12 +96,17 @@ export class DispatchRun {
 }
 
 export class CompiledChain {
+  readonly name: string;
+  /** Whether any rule is in a DispatchRun (skips the runOf lookup otherwise). */
+  hasRuns = false;
   rules: CompiledRule[] = [];
   /** For each rule index: the DispatchRun covering it, or undefined. */
   runOf: (DispatchRun | undefined)[] = [];
   /** For each rule index inside a run: the next rule index of the run with the same key, or -1. */
   nextSame: Int32Array = new Int32Array(0);
-  constructor(readonly chain: Chain, readonly builtin: boolean) {}
+  constructor(readonly chain: Chain, readonly builtin: boolean) {
+    this.name = chain.name;
+  }
 }
 
 export interface CompiledTable {
@@ -222,10 +237,21 @@ function compileRule(r: Rule, num: number, recent: RecentState): CompiledRule {
   c.protoInv = r.protoInvert;
   c.inIf = r.inIface;
   c.outIf = r.outIface;
+  const preds: Pred[] = [];
+  let pure = true;
   for (const m of r.matches) {
+    if ((m.kind === 'tcp' || m.kind === 'udp') && pure && c.l4Proto === 0) {
+      c.l4Proto = m.kind === 'tcp' ? 6 : 17;
+      if (m.sport) { c.sMin = m.sport.min; c.sMax = m.sport.max; c.sInv = m.sportInvert; }
+      if (m.dport) { c.dMin = m.dport.min; c.dMax = m.dport.max; c.dInv = m.dportInvert; }
+      if (m.flags) { c.flOn = true; c.flMask = m.flags.mask; c.flComp = m.flags.comp; c.flInv = m.flags.invert; }
+      continue;
+    }
+    if (m.kind === 'statistic' || m.kind === 'recent') pure = false;
     const p = compileMatch(m, recent);
-    if (p) c.preds.push(p);
+    if (p) preds.push(p);
   }
+  if (preds.length > 0) c.preds = preds;
   const t = r.target;
   switch (t.kind) {
     case 'none': c.tcode = T_NONE; c.tname = ''; break;
@@ -307,6 +333,7 @@ function buildRuns(cc: CompiledChain): void {
         lastOf[s] = k;
         cc.runOf[k] = run;
       }
+      cc.hasRuns = true;
     }
     i = j;
   }

@@ -60,7 +60,7 @@ export class Evaluator {
         i = this.stackIdx[sp] as number;
         continue;
       }
-      const run = chain.runOf[i];
+      const run = chain.hasRuns ? chain.runOf[i] : undefined;
       if (run !== undefined) {
         let k = -1;
         if (pf.hasL4) {
@@ -85,18 +85,18 @@ export class Evaluator {
       const rule = r.rule;
       rule.packets += 1;
       rule.bytes += len;
-      if (onHit) onHit(table, chain.chain.name, r.num, r.tname);
+      if (onHit) onHit(table, chain.name, r.num, r.tname);
       switch (r.tcode) {
         case T_ACCEPT:
-          return result('ACCEPT', undefined, undefined, chain.chain.name, r.num, evaluated, notrack, ctMarkSet ? ctMark : undefined);
+          return result('ACCEPT', undefined, undefined, chain.name, r.num, evaluated, notrack, ctMarkSet ? ctMark : undefined);
         case T_DROP:
-          return result('DROP', undefined, undefined, chain.chain.name, r.num, evaluated, notrack, ctMarkSet ? ctMark : undefined);
+          return result('DROP', undefined, undefined, chain.name, r.num, evaluated, notrack, ctMarkSet ? ctMark : undefined);
         case T_REJECT:
-          return result('DROP', r.rejectWith, undefined, chain.chain.name, r.num, evaluated, notrack, ctMarkSet ? ctMark : undefined);
+          return result('DROP', r.rejectWith, undefined, chain.name, r.num, evaluated, notrack, ctMarkSet ? ctMark : undefined);
         case T_NAT:
-          return result('ACCEPT', undefined, r.nat, chain.chain.name, r.num, evaluated, notrack, ctMarkSet ? ctMark : undefined);
+          return result('ACCEPT', undefined, r.nat, chain.name, r.num, evaluated, notrack, ctMarkSet ? ctMark : undefined);
         case T_JUMP:
-          if (sp >= MAX_DEPTH) return result('DROP', undefined, undefined, chain.chain.name, r.num, evaluated, notrack, undefined);
+          if (sp >= MAX_DEPTH) return result('DROP', undefined, undefined, chain.name, r.num, evaluated, notrack, undefined);
           this.stackChain[sp] = chain;
           this.stackIdx[sp] = i + 1;
           sp++;
@@ -130,7 +130,7 @@ export class Evaluator {
           pkt.mark = ((pkt.mark & ~r.markValue) ^ (ctMark & r.markMask)) >>> 0;
           break;
         case T_LOG:
-          if (ctx.onLog) ctx.onLog(table, chain.chain.name, r.num, r.logPrefix, r.logLevel);
+          if (ctx.onLog) ctx.onLog(table, chain.name, r.num, r.logPrefix, r.logLevel);
           break;
         case T_NOTRACK:
           notrack = true;
@@ -150,6 +150,12 @@ function matches(r: CompiledRule, pf: PacketFields, pkt: Packet, ctx: EvalContex
   if (r.proto !== 0 && (pf.proto === r.proto) === r.protoInv) return false;
   if (r.inIf !== undefined && !ifaceTest(r.inIf, ctx.inDev)) return false;
   if (r.outIf !== undefined && !ifaceTest(r.outIf, ctx.outDev)) return false;
+  if (r.l4Proto !== 0) {
+    if (!pf.hasL4 || pf.proto !== r.l4Proto) return false;
+    if ((pf.sport >= r.sMin && pf.sport <= r.sMax) === r.sInv) return false;
+    if ((pf.dport >= r.dMin && pf.dport <= r.dMax) === r.dInv) return false;
+    if (r.flOn && ((pf.tcpFlags & r.flMask) === r.flComp) === r.flInv) return false;
+  }
   const preds = r.preds;
   for (let k = 0; k < preds.length; k++) if (!(preds[k] as (typeof preds)[number])(pf, pkt, ctx)) return false;
   return true;
