@@ -1,0 +1,426 @@
+/**
+ * The experiment file the runner reads (`netsim experiment FILE`): YAML, validated
+ * with a JSON schema (ajv) and then by value, with located errors carrying stable
+ * codes (`NETSIM_EXP_*`), the file, line, column and the field's path — the house
+ * style of cluster/spec.ts.
+ *
+ * ```yaml
+ * apiVersion: netsim/v1
+ * kind: Experiment
+ * metadata: { name: iptables-uniform }
+ * cluster: ../seed-cluster.yaml          # cluster spec file, relative to this file (or an inline mapping)
+ * seed: 1                                # default 1
+ * clients:                               # at least one group
+ *   - { name: pods, count: 20, nodes: [node01, node02] }        # client pods spread over these nodes
+ *   - { name: internet, count: 50, outside: client, sourceCIDR: 203.0.113.128/25 }  # from an outside host, one source address each
+ * target: { kind: ClusterIP, service: default/nginx-service, port: 80 }
+ *   # kind: ClusterIP | NodePort (node: NAME) | LoadBalancer | Pod (pod: NS/NAME instead of service)
+ * modes: [iptables, ipvs-rr, ipvs-mh]    # compared in one run, each on a fresh cluster with the same seed
+ * protocol: tcp                          # tcp | udp (default tcp)
+ * pattern: per-request                   # per-request: a new connection per request | keep-alive
+ * requestsPerConnection: 10              # keep-alive only (default 10)
+ * rate: 1000/s                           # connection arrivals, all clients together: N/s, N/ms or N/min
+ * arrival: poisson                       # poisson | constant (default poisson)
+ * duration: 10s                          # virtual time
+ * window: 1s                             # time-series window (default duration/20)
+ * service:                               # overrides applied to the target Service before the run
+ *   sessionAffinity: ClientIP            # None | ClientIP
+ *   affinityTimeout: 10800s
+ *   externalTrafficPolicy: Local         # Cluster | Local
+ *   internalTrafficPolicy: Cluster       # Cluster | Local
+ * proxy: { conntrackCleanup: true, syncPeriod: 1s }   # kube-proxy knobs for the run
+ * events:                                # timed churn, `at` within the duration
+ *   - { at: 3s, action: scale, deployment: default/nginx, replicas: 5 }
+ *   - { at: 5s, action: rolling-update, deployment: default/nginx }
+ *   - { at: 6s, action: endpoint-fail, pod: default/nginx-abc }       # the app stops answering
+ *   - { at: 6s, action: endpoint-unready, pod: default/nginx-abc }    # readiness false → removed from endpoints
+ *   - { at: 7s, action: endpoint-ready, pod: default/nginx-abc }
+ *   - { at: 7s, action: pod-delete, pod: default/nginx-abc }          # graceful termination
+ *   - { at: 8s, action: node-down, node: node02 }
+ *   - { at: 9s, action: node-up, node: node02 }
+ *   - { at: 4s, action: proxy-sync-delay, node: node01, delay: 2s }   # that node's kube-proxy syncs late
+ *   # every event takes an optional label: shown on the charts (default: generated from the action)
+ * ```
+ * Durations: `50us`, `2ms`, `1.5s`, `2m` (virtual time). Names of nodes, pods and
+ * Deployments are checked against the cluster by the runner, not here.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import { Ajv } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { PROXY_MODES } from './results.ts';
+import type { ProxyModeName } from './results.ts';
+
+export type ExperimentErrorCode = 'NETSIM_EXP_YAML' | 'NETSIM_EXP_SCHEMA' | 'NETSIM_EXP_VALUE' | 'NETSIM_EXP_FILE';
+
+export class ExperimentSpecError extends Error {
+  constructor(readonly code: ExperimentErrorCode, message: string, readonly file: string, readonly path: string, readonly line?: number, readonly col?: number) {
+    super(`${file}${line !== undefined ? `:${line}:${col ?? 1}` : ''}: ${path !== '' ? `${path}: ` : ''}${message}`);
+    this.name = 'ExperimentSpecError';
+  }
+}
+
+export type ClientPlacement = { readonly kind: 'nodes'; readonly nodes: readonly string[] } | { readonly kind: 'outside'; readonly host: string };
+
+export interface ClientGroup {
+  readonly name: string;
+  readonly count: number;
+  readonly placement: ClientPlacement;
+  /** Source addresses for the clients, one each (outside clients); undefined = the runner picks. */
+  readonly sourceCIDR: string | undefined;
+}
+
+export type ExperimentTarget =
+  | { readonly kind: 'ClusterIP' | 'LoadBalancer'; readonly service: NamespacedName; readonly port: number }
+  | { readonly kind: 'NodePort'; readonly service: NamespacedName; readonly port: number; readonly node: string }
+  | { readonly kind: 'Pod'; readonly pod: NamespacedName; readonly port: number };
+
+export interface NamespacedName {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export type ExperimentEvent =
+  | { readonly at: number; readonly label: string; readonly action: 'scale'; readonly deployment: NamespacedName; readonly replicas: number }
+  | { readonly at: number; readonly label: string; readonly action: 'rolling-update'; readonly deployment: NamespacedName }
+  | { readonly at: number; readonly label: string; readonly action: 'endpoint-fail' | 'endpoint-unready' | 'endpoint-ready' | 'pod-delete'; readonly pod: NamespacedName }
+  | { readonly at: number; readonly label: string; readonly action: 'node-down' | 'node-up'; readonly node: string }
+  | { readonly at: number; readonly label: string; readonly action: 'proxy-sync-delay'; readonly node: string; readonly delayNs: number };
+
+export type EventAction = ExperimentEvent['action'];
+
+/** The experiment after validation and defaulting; times in virtual nanoseconds. */
+export interface ExperimentSpec {
+  readonly name: string;
+  /** The cluster spec: a path resolved against the experiment file's folder, or an inline mapping (validated by the runner with cluster/spec.ts). */
+  readonly cluster: { readonly file: string } | { readonly inline: Readonly<Record<string, unknown>> };
+  readonly seed: number;
+  readonly clients: readonly ClientGroup[];
+  readonly target: ExperimentTarget;
+  readonly modes: readonly ProxyModeName[];
+  readonly protocol: 'tcp' | 'udp';
+  readonly pattern: 'per-request' | 'keep-alive';
+  readonly requestsPerConnection: number;
+  /** Connection arrivals per second, all clients together. */
+  readonly ratePerSecond: number;
+  readonly arrival: 'poisson' | 'constant';
+  readonly durationNs: number;
+  readonly windowNs: number;
+  readonly service: {
+    readonly sessionAffinity: 'None' | 'ClientIP' | undefined;
+    readonly affinityTimeoutNs: number | undefined;
+    readonly externalTrafficPolicy: 'Cluster' | 'Local' | undefined;
+    readonly internalTrafficPolicy: 'Cluster' | 'Local' | undefined;
+  };
+  readonly proxy: { readonly conntrackCleanup: boolean; readonly syncPeriodNs: number | undefined };
+  /** Sorted by time (file order for ties). */
+  readonly events: readonly ExperimentEvent[];
+}
+
+export const EVENT_ACTIONS = ['scale', 'rolling-update', 'endpoint-fail', 'endpoint-unready', 'endpoint-ready', 'pod-delete', 'node-down', 'node-up', 'proxy-sync-delay'] as const satisfies readonly EventAction[];
+
+const DURATION = '^[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m)$';
+const dns = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength: 253 };
+const nsName = { type: 'string', pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength: 317 };
+const duration = { type: 'string', pattern: DURATION };
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cluster', 'clients', 'target', 'modes', 'rate', 'duration'],
+  properties: {
+    apiVersion: { const: 'netsim/v1' },
+    kind: { const: 'Experiment' },
+    metadata: { type: 'object', additionalProperties: false, properties: { name: dns } },
+    cluster: { oneOf: [{ type: 'string', minLength: 1 }, { type: 'object' }] },
+    seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+    clients: {
+      type: 'array', minItems: 1, maxItems: 100,
+      items: {
+        type: 'object', additionalProperties: false, required: ['count'],
+        properties: {
+          name: dns, count: { type: 'integer', minimum: 1, maximum: 1000000 },
+          nodes: { type: 'array', minItems: 1, items: dns }, outside: dns, sourceCIDR: { type: 'string', pattern: '^[0-9.]+/[0-9]{1,2}$' },
+        },
+      },
+    },
+    target: {
+      type: 'object', additionalProperties: false, required: ['kind', 'port'],
+      properties: { kind: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer', 'Pod'] }, service: nsName, pod: nsName, node: dns, port: { type: 'integer', minimum: 1, maximum: 65535 } },
+    },
+    modes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...PROXY_MODES] } },
+    protocol: { enum: ['tcp', 'udp'] },
+    pattern: { enum: ['per-request', 'keep-alive'] },
+    requestsPerConnection: { type: 'integer', minimum: 1, maximum: 1000000 },
+    rate: { oneOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?/(s|ms|min)$' }] },
+    arrival: { enum: ['poisson', 'constant'] },
+    duration,
+    window: duration,
+    service: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        sessionAffinity: { enum: ['None', 'ClientIP'] }, affinityTimeout: duration,
+        externalTrafficPolicy: { enum: ['Cluster', 'Local'] }, internalTrafficPolicy: { enum: ['Cluster', 'Local'] },
+      },
+    },
+    proxy: { type: 'object', additionalProperties: false, properties: { conntrackCleanup: { type: 'boolean' }, syncPeriod: duration } },
+    events: {
+      type: 'array', maxItems: 10000,
+      items: {
+        type: 'object', additionalProperties: false, required: ['at', 'action'],
+        properties: {
+          at: duration, action: { enum: [...EVENT_ACTIONS] }, label: { type: 'string', maxLength: 200 },
+          deployment: nsName, replicas: { type: 'integer', minimum: 0, maximum: 100000 }, pod: nsName, node: dns, delay: duration,
+        },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+const validate = ajv.compile(schema);
+
+/** `50us`, `2ms`, `1.5s`, `2m` → virtual nanoseconds. */
+export function parseExperimentDuration(s: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m)$/.exec(s);
+  if (m === null) throw new RangeError(`bad duration "${s}" (use e.g. 50us, 2ms, 1s, 2m)`);
+  const unit = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9 }[m[2] as 'ns'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** `1000/s`, `5/ms`, `600/min` or a bare number (per second) → connections per second. */
+export function parseRate(v: string | number): number {
+  if (typeof v === 'number') return v;
+  const m = /^([0-9]+(?:\.[0-9]+)?)\/(s|ms|min)$/.exec(v);
+  if (m === null) throw new RangeError(`bad rate "${v}" (use e.g. 1000/s)`);
+  return Number(m[1]) * (m[2] === 's' ? 1 : m[2] === 'ms' ? 1000 : 1 / 60);
+}
+
+function locate(doc: Document, lc: LineCounter, path: readonly (string | number)[]): { line?: number; col?: number } {
+  let node: unknown = doc.contents;
+  let range: [number, number, number] | undefined;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
+      if (pair === undefined) break;
+      range = (pair.key as { range?: [number, number, number] } | null)?.range;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      node = node.items[Number(key)];
+      range = (node as { range?: [number, number, number] } | undefined)?.range;
+    } else break;
+  }
+  range ??= (node as { range?: [number, number, number] } | undefined | null)?.range;
+  if (range === undefined) return {};
+  const p = lc.linePos(range[0]);
+  return { line: p.line, col: p.col };
+}
+
+function pathOf(e: ErrorObject): (string | number)[] {
+  return e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+}
+
+function schemaMessage(e: ErrorObject): string {
+  if (e.keyword === 'additionalProperties') return `unknown field "${String((e.params as { additionalProperty: string }).additionalProperty)}"`;
+  if (e.keyword === 'enum') return `must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}`;
+  if (e.keyword === 'required') return `missing required field "${String((e.params as { missingProperty: string }).missingProperty)}"`;
+  if (e.keyword === 'pattern') return 'has the wrong format';
+  if (e.keyword === 'oneOf') return 'has the wrong type or format';
+  if (e.keyword === 'uniqueItems') return 'lists the same mode twice';
+  return e.message ?? 'invalid';
+}
+
+function splitName(s: string): NamespacedName {
+  const i = s.indexOf('/');
+  return i < 0 ? { namespace: 'default', name: s } : { namespace: s.slice(0, i), name: s.slice(i + 1) };
+}
+
+function parseCidrSize(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
+  if (m === null) return undefined;
+  if ([m[1], m[2], m[3], m[4]].some((o) => Number(o) > 255) || Number(m[5]) > 32) return undefined;
+  return 2 ** (32 - Number(m[5]));
+}
+
+function defaultLabel(e: Record<string, unknown>): string {
+  const a = String(e['action']);
+  if (a === 'scale') return `scale ${String(e['deployment'])} to ${String(e['replicas'])}`;
+  if (a === 'rolling-update') return `rolling update ${String(e['deployment'])}`;
+  if (a === 'proxy-sync-delay') return `${String(e['node'])} kube-proxy sync +${String(e['delay'])}`;
+  if (a === 'node-down' || a === 'node-up') return `${String(e['node'])} ${a === 'node-down' ? 'down' : 'up'}`;
+  return `${String(e['pod'])} ${a.replace('endpoint-', '').replace('pod-delete', 'deleted')}`;
+}
+
+/** Which fields each event action needs (and no others). */
+const EVENT_FIELDS: Record<EventAction, readonly string[]> = {
+  scale: ['deployment', 'replicas'],
+  'rolling-update': ['deployment'],
+  'endpoint-fail': ['pod'],
+  'endpoint-unready': ['pod'],
+  'endpoint-ready': ['pod'],
+  'pod-delete': ['pod'],
+  'node-down': ['node'],
+  'node-up': ['node'],
+  'proxy-sync-delay': ['node', 'delay'],
+};
+
+/**
+ * Parse and validate an experiment document. `file` names it in errors and is the
+ * base for a relative `cluster:` path. Throws only {@link ExperimentSpecError}.
+ */
+export function parseExperimentSpec(text: string, file = '<experiment>'): ExperimentSpec {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, version: '1.1', prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const p = lc.linePos(e.pos[0]);
+    throw new ExperimentSpecError('NETSIM_EXP_YAML', e.message.split('\n')[0] ?? 'YAML error', file, '', p.line, p.col);
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new ExperimentSpecError('NETSIM_EXP_YAML', e instanceof Error ? e.message : String(e), file, '');
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ExperimentSpecError('NETSIM_EXP_SCHEMA', 'an experiment must be a mapping', file, '', 1, 1);
+  }
+  if (!validate(raw)) {
+    // For a oneOf (rate, cluster) report the alternative as a whole, not its first branch's complaint.
+    const errs = validate.errors ?? [];
+    const e = errs.find((x) => x.keyword === 'oneOf') ?? errs[0]!;
+    const path = pathOf(e);
+    // An unknown field is located at its own key, not at the mapping holding it.
+    const extra = e.keyword === 'additionalProperties' ? [String((e.params as { additionalProperty: string }).additionalProperty)] : [];
+    const at = locate(doc, lc, [...path, ...extra]);
+    throw new ExperimentSpecError('NETSIM_EXP_SCHEMA', schemaMessage(e), file, path.join('.'), at.line, at.col);
+  }
+  const r = raw as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const fail = (path: (string | number)[], msg: string): never => {
+    const at = locate(doc, lc, path);
+    throw new ExperimentSpecError('NETSIM_EXP_VALUE', msg, file, path.join('.'), at.line, at.col);
+  };
+
+  const durationNs = parseExperimentDuration(r['duration']);
+  if (durationNs <= 0) fail(['duration'], 'must be longer than 0');
+  const windowNs = r['window'] === undefined ? Math.max(1, Math.round(durationNs / 20)) : parseExperimentDuration(r['window']);
+  if (windowNs <= 0) fail(['window'], 'must be longer than 0');
+  if (windowNs > durationNs) fail(['window'], `is longer than the duration (${r['duration']})`);
+  if (durationNs / windowNs > 100_000) fail(['window'], 'gives more than 100000 windows; use a wider window');
+  const ratePerSecond = parseRate(r['rate']);
+  if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) fail(['rate'], 'must be a positive number of connections per second');
+
+  const names = new Set<string>();
+  const clients: ClientGroup[] = (r['clients'] as Array<Record<string, any>>).map((c, i) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const name: string = c['name'] ?? `clients-${i + 1}`;
+    if (names.has(name)) fail(['clients', i, 'name'], `duplicate client group name "${name}"`);
+    names.add(name);
+    const hasNodes = c['nodes'] !== undefined;
+    const hasOutside = c['outside'] !== undefined;
+    if (hasNodes === hasOutside) fail(['clients', i], 'give exactly one of "nodes" (client pods on those nodes) or "outside" (an outside host)');
+    let sourceCIDR: string | undefined;
+    if (c['sourceCIDR'] !== undefined) {
+      if (!hasOutside) fail(['clients', i, 'sourceCIDR'], 'only outside clients take source addresses (pods get theirs from IPAM)');
+      const size = parseCidrSize(c['sourceCIDR']);
+      if (size === undefined) fail(['clients', i, 'sourceCIDR'], `not an IPv4 CIDR: "${String(c['sourceCIDR'])}"`);
+      if ((size ?? 0) < c['count']) fail(['clients', i, 'sourceCIDR'], `${String(c['sourceCIDR'])} has ${size} addresses for ${String(c['count'])} clients`);
+      sourceCIDR = c['sourceCIDR'];
+    }
+    const placement: ClientPlacement = hasNodes ? { kind: 'nodes', nodes: c['nodes'] } : { kind: 'outside', host: c['outside'] };
+    return { name, count: c['count'], placement, sourceCIDR };
+  });
+
+  const t = r['target'] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let target: ExperimentTarget;
+  const need = (field: string, why: string): void => {
+    if (t[field] === undefined) fail(['target'], `missing required field "${field}" (${why})`);
+  };
+  const forbid = (field: string): void => {
+    if (t[field] !== undefined) fail(['target', field], `not used with kind ${String(t['kind'])}`);
+  };
+  if (t['kind'] === 'Pod') {
+    need('pod', 'kind Pod targets a pod IP');
+    forbid('service');
+    forbid('node');
+    target = { kind: 'Pod', pod: splitName(t['pod']), port: t['port'] };
+  } else {
+    need('service', `kind ${String(t['kind'])} targets a Service`);
+    forbid('pod');
+    if (t['kind'] === 'NodePort') {
+      need('node', 'the node whose NodePort the clients hit');
+      target = { kind: 'NodePort', service: splitName(t['service']), port: t['port'], node: t['node'] };
+    } else {
+      forbid('node');
+      target = { kind: t['kind'], service: splitName(t['service']), port: t['port'] };
+    }
+  }
+
+  const pattern = r['pattern'] ?? 'per-request';
+  if (r['requestsPerConnection'] !== undefined && pattern !== 'keep-alive') fail(['requestsPerConnection'], 'only used with pattern: keep-alive');
+  const protocol = r['protocol'] ?? 'tcp';
+
+  const svc = r['service'] ?? {};
+  if (svc['affinityTimeout'] !== undefined && svc['sessionAffinity'] !== 'ClientIP') fail(['service', 'affinityTimeout'], 'only used with sessionAffinity: ClientIP');
+  const affinityTimeoutNs = svc['affinityTimeout'] === undefined ? undefined : parseExperimentDuration(svc['affinityTimeout']);
+  if (affinityTimeoutNs !== undefined && (affinityTimeoutNs < 1e9 || affinityTimeoutNs > 86400e9)) fail(['service', 'affinityTimeout'], 'must be between 1s and 86400s (Kubernetes limits)');
+  if (svc['externalTrafficPolicy'] !== undefined && target.kind === 'Pod') fail(['service', 'externalTrafficPolicy'], 'the target is a pod, not a Service');
+  const px = r['proxy'] ?? {};
+
+  const events = (r['events'] ?? []).map((e: Record<string, any>, i: number) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const action = e['action'] as EventAction;
+    const fields = EVENT_FIELDS[action];
+    for (const f of fields) if (e[f] === undefined) fail(['events', i], `missing required field "${f}" for action ${action}`);
+    for (const f of ['deployment', 'replicas', 'pod', 'node', 'delay']) if (e[f] !== undefined && !fields.includes(f)) fail(['events', i, f], `not used with action ${action}`);
+    const at = parseExperimentDuration(e['at']);
+    if (at > durationNs) fail(['events', i, 'at'], `${String(e['at'])} is after the end of the run (${String(r['duration'])})`);
+    const label: string = e['label'] ?? defaultLabel(e);
+    const base = { at, label, action };
+    switch (action) {
+      case 'scale': return { ...base, action, deployment: splitName(e['deployment']), replicas: e['replicas'] };
+      case 'rolling-update': return { ...base, action, deployment: splitName(e['deployment']) };
+      case 'node-down':
+      case 'node-up': return { ...base, action, node: e['node'] };
+      case 'proxy-sync-delay': return { ...base, action, node: e['node'], delayNs: parseExperimentDuration(e['delay']) };
+      default: return { ...base, action, pod: splitName(e['pod']) };
+    }
+  }) as ExperimentEvent[];
+  const order = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.at - b.e.at || a.i - b.i).map((x) => x.e);
+
+  const cluster = typeof r['cluster'] === 'string' ? { file: file.startsWith('<') ? r['cluster'] : resolve(dirname(file), r['cluster']) } : { inline: r['cluster'] as Record<string, unknown> };
+  return {
+    name: r['metadata']?.name ?? 'experiment',
+    cluster,
+    seed: r['seed'] ?? 1,
+    clients,
+    target,
+    modes: r['modes'],
+    protocol,
+    pattern,
+    requestsPerConnection: pattern === 'keep-alive' ? (r['requestsPerConnection'] ?? 10) : 1,
+    ratePerSecond,
+    arrival: r['arrival'] ?? 'poisson',
+    durationNs,
+    windowNs,
+    service: {
+      sessionAffinity: svc['sessionAffinity'],
+      affinityTimeoutNs,
+      externalTrafficPolicy: svc['externalTrafficPolicy'],
+      internalTrafficPolicy: svc['internalTrafficPolicy'],
+    },
+    proxy: { conntrackCleanup: px['conntrackCleanup'] ?? true, syncPeriodNs: px['syncPeriod'] === undefined ? undefined : parseExperimentDuration(px['syncPeriod']) },
+    events: order,
+  };
+}
+
+/** Read and parse an experiment file. */
+export function loadExperimentSpec(path: string): ExperimentSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ExperimentSpecError('NETSIM_EXP_FILE', `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, path, '');
+  }
+  return parseExperimentSpec(text, path);
+}
