@@ -491,7 +491,7 @@ export function renderTable(result: ExperimentResult, opts: TableOptions = {}): 
   for (const r of result.runs) {
     out.push('');
     out.push(`${r.mode} — ${r.connections} connections, ${r.requests} requests, ${r.failed} failed, ${r.blackholed} black-holed`);
-    const maxShare = Math.max(0, ...r.endpoints.map((e) => Math.max(e.share, e.expectedShare)));
+    const maxShare = r.endpoints.reduce((m, e) => Math.max(m, e.share, e.expectedShare), 0);
     const rows: string[][] = [['POD', 'IP', 'NODE', 'CONNS', 'SHARE', 'EXPECT', 'REQS', '']];
     for (const e of r.endpoints) {
       rows.push([e.pod, e.ip, e.node ?? '-', String(e.connections), formatPercent(e.share), formatPercent(e.expectedShare), String(e.requests), bar(e.share, maxShare, width, opts.ascii)]);

@@ -34,7 +34,7 @@ export function distributionChart(run: RunResult, idPrefix: string): string {
   const top = 12;
   const plotH = count * rowH;
   const H = top + plotH + 52;
-  const maxShare = Math.max(0.01, ...eps.map((e) => Math.max(e.share, e.expectedShare)));
+  const maxShare = eps.reduce((m, e) => Math.max(m, e.share, e.expectedShare), 0.01);
   const ticks = niceTicks(maxShare, 5);
   const xMax = ticks[ticks.length - 1] ?? maxShare;
   const x = linear(0, xMax, left, W - right);
@@ -116,9 +116,9 @@ export function timeSeriesChart(run: RunResult, idPrefix: string): string {
   const evTexts = events.map((e) => ({ t: e.t, text: truncate(e.label, 40) }));
   const left = 58;
   const right = 16;
-  const x = linear(Math.min(t0, ...events.map((e) => e.t)), Math.max(t1, ...events.map((e) => e.t)), left, W - right);
+  const x = linear(events.reduce((m, e) => Math.min(m, e.t), t0), events.reduce((m, e) => Math.max(m, e.t), t1), left, W - right);
   const labels = layoutLabels(evTexts.map((e) => ({ x: x(e.t), text: e.text })), 7, 4, W - 2);
-  const labelRows = labels.length === 0 ? 0 : Math.max(...labels.map((l) => l.row)) + 1;
+  const labelRows = labels.reduce((m, l) => Math.max(m, l.row + 1), 0);
   const top = 14 + labelRows * 18;
   const plotH = 240;
   const H = top + plotH + 50;
@@ -137,7 +137,9 @@ export function timeSeriesChart(run: RunResult, idPrefix: string): string {
   if (rows.some((r) => r.blackholed > 0)) series.push({ name: 'black-holed', values: rows.map((r) => r.blackholed), cls: 'line line-bad', colour: undefined, dash: true });
   if (rows.some((r) => r.failed > 0)) series.push({ name: 'failed', values: rows.map((r) => r.failed), cls: 'line line-failed', colour: undefined, dash: true });
 
-  const yMaxRaw = Math.max(1, ...series.flatMap((s) => s.values));
+  // A loop, not Math.max(...values): there can be 100 000 windows.
+  let yMaxRaw = 1;
+  for (const s of series) for (const v of s.values) if (v > yMaxRaw) yMaxRaw = v;
   const yTicks = niceTicks(yMaxRaw, 4);
   const yMax = yTicks[yTicks.length - 1] ?? yMaxRaw;
   const y = linear(0, yMax, top + plotH, top);

@@ -125,3 +125,11 @@ test('report renders in headless Chromium: no errors, one distribution chart per
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('report: 100 000 windows render without blowing the stack', () => {
+  const acc = new ExperimentAccumulator({ experiment: 'long', windowNs: 1000 });
+  acc.setEndpoints('ipvs-rr', 0, [{ ip: '10.0.0.1', pod: 'a' }, { ip: '10.0.0.2', pod: 'b' }]);
+  for (let i = 0; i < 100_000; i++) acc.recordConnection({ mode: 'ipvs-rr', node: 'n', endpointIp: i % 2 ? '10.0.0.1' : '10.0.0.2', t: i * 1000, blackholed: i % 1000 === 0 });
+  const html = renderHtmlReport(acc.result());
+  assert.equal(html.match(/data-chart="timeseries"/g)?.length, 1);
+});

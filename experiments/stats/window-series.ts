@@ -65,9 +65,12 @@ export class WindowSeries {
   /** Every window from the first to the last seen (empty ones included), in time order. */
   rows(): WindowRow[] {
     if (this.windows.size === 0) return [];
-    const ks = [...this.windows.keys()];
-    const first = Math.min(...ks);
-    const last = Math.max(...ks);
+    let first = Infinity;
+    let last = -Infinity;
+    for (const k of this.windows.keys()) {
+      if (k < first) first = k;
+      if (k > last) last = k;
+    }
     const out: WindowRow[] = [];
     for (let k = first; k <= last; k++) {
       const w = this.windows.get(k);
