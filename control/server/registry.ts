@@ -23,6 +23,7 @@ import {
   PatchError, removeFields, SMP_SCHEMAS, subtractFieldSets,
 } from './patch.ts';
 import type { AllocatorConfig } from './service-alloc.ts';
+import { applyConflictError, findConflicts, leafKeyPaths, removePaths, setHas, takeOwnership, valueAtKeys } from './managed-fields.ts';
 import { allocateService } from './service-alloc.ts';
 
 export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
@@ -303,18 +304,31 @@ export class Registry {
   private recordManaged(obj: KubeObject, old: KubeObject | undefined, manager: string | undefined, operation: 'Apply' | 'Update', sub?: string, applied?: Json): void {
     if (!manager) return;
     const meta = obj.metadata!;
-    const entries = (old?.metadata?.managedFields ?? meta.managedFields ?? []).filter((e) => !(e.manager === manager && e.operation === operation && (e.subresource ?? '') === (sub ?? '')));
-    const prev = (old?.metadata?.managedFields ?? []).find((e) => e.manager === manager && e.operation === operation && (e.subresource ?? '') === (sub ?? ''));
+    const same = (e: ManagedFieldsEntry): boolean => e.manager === manager && e.operation === operation && (e.subresource ?? '') === (sub ?? '');
+    let entries = old?.metadata?.managedFields ?? meta.managedFields ?? [];
+    const prev = (old?.metadata?.managedFields ?? []).find(same);
     const schema = SMP_SCHEMAS[obj.kind ?? ''];
     let fields: Record<string, Json>;
     if (operation === 'Apply') fields = fieldSet(this.userFields(applied as KubeObject), schema);
     else {
       const changed = old ? stripNulls(createMergePatch(this.userFields(old) as unknown as Json, this.userFields(obj) as unknown as Json)) : (this.userFields(obj) as unknown as Json);
       fields = unionSets((prev?.fieldsV1 ?? {}) as Record<string, Json>, fieldSet(changed, schema));
+      if (old) {
+        // A non-apply write takes the fields whose values it changed from every other manager.
+        const oldUser = this.userFields(old) as unknown as Json;
+        const newUser = this.userFields(obj) as unknown as Json;
+        const taken = leafKeyPaths(fieldSet(newUser, schema)).filter((k) => !deepEqual(valueAtKeys(oldUser, k), valueAtKeys(newUser, k)));
+        if (taken.length) {
+          const take = entries.flatMap((e, i) => (same(e) || (e.subresource ?? '') !== (sub ?? '') ? [] : taken.map((keys) => ({ entry: i, keys }))));
+          entries = takeOwnership(entries, take);
+        }
+      }
     }
-    if (Object.keys(fields).length === 0 && !prev) { meta.managedFields = entries; if (entries.length === 0) delete meta.managedFields; return; }
-    const entry = this.managedEntry(manager, operation, obj.apiVersion ?? '', fields, sub);
-    meta.managedFields = [...entries, ...(entry ? [entry] : [])];
+    const entry = Object.keys(fields).length === 0 && !prev ? undefined : this.managedEntry(manager, operation, obj.apiVersion ?? '', fields, sub);
+    const at = entries.findIndex(same);
+    const next = entries.filter((e) => !same(e));
+    if (entry) next.splice(at >= 0 ? at : next.length, 0, entry);
+    if (next.length) meta.managedFields = next; else delete meta.managedFields;
   }
 
   /** The user-owned part of an object (no system metadata, no status) for field sets. */
@@ -416,8 +430,9 @@ export class Registry {
     this.validate(r, obj);
     await this.admit(r, obj, old);
     this.recordManaged(obj, old, opts.fieldManager, operation, sub, applied);
-    const oldCmp = { ...old, metadata: { ...old.metadata, resourceVersion: undefined, managedFields: undefined } };
-    const newCmp = { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined, managedFields: undefined } };
+    const untimed = (mf: ManagedFieldsEntry[] | undefined): unknown => mf?.map(({ time: _t, ...e }) => e);
+    const oldCmp = { ...old, metadata: { ...old.metadata, resourceVersion: undefined, managedFields: untimed(old.metadata?.managedFields) } };
+    const newCmp = { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined, managedFields: untimed(obj.metadata?.managedFields) } };
     if (deepEqual(JSON.parse(JSON.stringify(oldCmp)), JSON.parse(JSON.stringify(newCmp)))) return old;
     if (opts.dryRun) { m.resourceVersion = old.metadata!.resourceVersion!; return obj; }
     try {
@@ -505,6 +520,15 @@ export class Registry {
       return { obj: scaled, created: false };
     }
     const obj = next as unknown as KubeObject;
+    if (type === 'apply' && sub === undefined) {
+      const entries = old.metadata?.managedFields ?? [];
+      const applied = fieldSet(this.userFields(patch as KubeObject), SMP_SCHEMAS[kind]);
+      const conflicts = findConflicts(entries, opts.fieldManager!, applied, this.userFields(old) as unknown as Json, this.userFields(obj) as unknown as Json);
+      if (conflicts.length > 0) {
+        if (!opts.force) throw applyConflictError(conflicts);
+        old.metadata!.managedFields = takeOwnership(entries, conflicts);
+      }
+    }
     const patchedRv = obj.metadata?.resourceVersion;
     if (patchedRv !== undefined && patchedRv !== old.metadata!.resourceVersion) throw errConflict(r, name);
     return { obj: await this.replace(r, ns, name, old, obj, opts, sub, type === 'apply' ? 'Apply' : 'Update', type === 'apply' ? (patch as Json) : undefined), created: false };
@@ -519,7 +543,10 @@ export class Registry {
     const prev = (old.metadata?.managedFields ?? []).find((e) => e.manager === manager && e.operation === 'Apply' && !e.subresource);
     if (prev?.fieldsV1) {
       const now = fieldSet(this.userFields(config as KubeObject), schema);
-      const gone = subtractFieldSets(prev.fieldsV1 as Record<string, Json>, now);
+      let gone = subtractFieldSets(prev.fieldsV1 as Record<string, Json>, now);
+      // A field another manager also owns stays (shared ownership); only this manager lets go of it.
+      const others = (old.metadata?.managedFields ?? []).filter((e) => e !== prev && !e.subresource).map((e) => (e.fieldsV1 ?? {}) as Record<string, Json>);
+      gone = removePaths(gone, leafKeyPaths(gone).filter((k) => others.some((o) => setHas(o, k))));
       if (Object.keys(gone).length) merged = removeFields(merged, gone, schema);
     }
     return merged;

@@ -214,3 +214,26 @@ test('kubectl: apply, get -o wide, svc, endpoints, scale, rolling update, server
   assert.equal(del.stdout, 'deployment.apps "nginx-deployment" deleted\nservice "nginx-service" deleted\n');
   await until('pods garbage-collected', async () => (rows((await kubectl('get', 'pods')).stdout).length === 0 ? true : undefined));
 });
+
+test('kubectl apply --server-side from two field managers: conflict, then --force-conflicts takes the field', { skip: !have, timeout: 60_000 }, async () => {
+  const manifest = (replicas: number): string => DEPLOY.replace('nginx-deployment', 'ssa-demo').replace(/app: nginx/g, 'app: ssa-demo').replace('replicas: 2', `replicas: ${replicas}`).replace('IMAGE', 'nginx');
+  writeFileSync(join(dir, 'ssa-alice.yaml'), manifest(1));
+  writeFileSync(join(dir, 'ssa-bob.yaml'), manifest(3));
+  const a = await kubectl('apply', '--server-side', '--field-manager=alice', '-f', 'ssa-alice.yaml');
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(a.stdout, 'deployment.apps/ssa-demo serverside-applied\n');
+  const b = await kubectl('apply', '--server-side', '--field-manager=bob', '-f', 'ssa-bob.yaml');
+  assert.notEqual(b.code, 0);
+  // kubectl recognises the 409 Conflict Status and adds its advice after the server's message.
+  assert.match(b.stderr, /Apply failed with 1 conflict: conflict with "alice": \.spec\.replicas/);
+  assert.match(b.stderr, /--force-conflicts/);
+  assert.equal((await kubectl('get', 'deploy', 'ssa-demo', '-o', 'jsonpath={.spec.replicas}')).stdout, '1');
+  const f = await kubectl('apply', '--server-side', '--field-manager=bob', '--force-conflicts', '-f', 'ssa-bob.yaml');
+  assert.equal(f.code, 0, f.stderr);
+  assert.equal((await kubectl('get', 'deploy', 'ssa-demo', '-o', 'jsonpath={.spec.replicas}')).stdout, '3');
+  const mf = await kubectl('get', 'deploy', 'ssa-demo', '--show-managed-fields', '-o', 'json');
+  const entries = (JSON.parse(mf.stdout) as { metadata: { managedFields: { manager: string; fieldsV1: { 'f:spec'?: Record<string, unknown> } }[] } }).metadata.managedFields;
+  const replicaOwners = entries.filter((e) => e.fieldsV1['f:spec'] !== undefined && 'f:replicas' in e.fieldsV1['f:spec']).map((e) => e.manager);
+  assert.deepEqual(replicaOwners, ['bob']);
+  assert.equal((await kubectl('delete', 'deploy', 'ssa-demo')).code, 0);
+});
