@@ -92,3 +92,6 @@ export const flannel = pluginMain({
     delegateCheck(ctx, delegateType(d), { ...d, prevResult: ctx.conf.prevResult });
   },
 });
+
+/** kube-flannel.yml's CNI network config list (/etc/cni/net.d/10-flannel.conflist). */
+export const KUBE_FLANNEL_CONFLIST = '{"name":"cbr0","cniVersion":"0.3.1","plugins":[{"type":"flannel","delegate":{"hairpinMode":true,"isDefaultGateway":true}},{"type":"portmap","capabilities":{"portMappings":true}}]}';

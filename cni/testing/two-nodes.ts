@@ -26,8 +26,8 @@ import { Flanneld } from '../flannel/flanneld.ts';
 import { SUBNET_FILE } from '../flannel/subnet-env.ts';
 import { DockerRuntime } from '../docker/docker-runtime.ts';
 
-/** kube-flannel.yml's CNI conflist. */
-export const KUBE_FLANNEL_CONFLIST = '{"name":"cbr0","cniVersion":"0.3.1","plugins":[{"type":"flannel","delegate":{"hairpinMode":true,"isDefaultGateway":true}},{"type":"portmap","capabilities":{"portMappings":true}}]}';
+import { KUBE_FLANNEL_CONFLIST } from '../plugins/flannel.ts';
+export { KUBE_FLANNEL_CONFLIST };
 
 export function flannelNetworkConfig(backend: BackendType): string {
   const b = backend === 'udp' ? '{"Type":"udp","Port":8285}' : backend === 'vxlan' ? '{"Type":"vxlan"}' : '{"Type":"host-gw"}';

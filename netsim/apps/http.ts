@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   server?: string;
   /** Body override; default `Hello World, Kubernetes! from <podName>\n`. */
   body?: string;
+  /** Health for `/healthz` and `/readyz` (a failing app answers 503 there and still serves pages). */
+  healthy?: () => boolean;
 }
 
 export interface HttpServer {
@@ -65,7 +67,9 @@ export function startHttpServer(ns: NetNamespace, opts: HttpServerOptions): Http
         const keepAlive = m[3] === '1' ? headers.get('connection') !== 'close' : headers.get('connection') === 'keep-alive';
         server.requests++;
         const path = m[2] as string;
-        if (path === '/' || path === '/hello.html' || path === '/index.html' || path === '/healthz') respond(c, 200, 'OK', m[1] === 'HEAD' ? '' : body, keepAlive);
+        const health = path === '/healthz' || path === '/readyz';
+        if (health && opts.healthy !== undefined && !opts.healthy()) respond(c, 503, 'Service Unavailable', 'unhealthy\n', keepAlive);
+        else if (path === '/' || path === '/hello.html' || path === '/index.html' || health) respond(c, 200, 'OK', m[1] === 'HEAD' ? '' : body, keepAlive);
         else respond(c, 404, 'Not Found', '<html><body><h1>404 Not Found</h1></body></html>\n', keepAlive);
         if (!keepAlive) return;
       }

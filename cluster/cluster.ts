@@ -1,0 +1,266 @@
+/**
+ * A cluster built from its spec, with every part a real node has: the underlay and
+ * the outside network; on every node netfilter (+ IPVS and ipsets in IPVS mode),
+ * flanneld with the spec's backend (leases from one subnet manager, as flannel with
+ * etcd), the pod runtime (Docker from subnet.env, or CNI with kube-flannel's
+ * conflist), the kubelet-like node agent and kube-proxy; and the control plane (API
+ * server, store, controllers) that feeds them.
+ *
+ * One driver keeps it deterministic: virtual time advances in ticks; between ticks,
+ * when the store changed or an agent has work, `reconcile()` runs the controllers,
+ * the node agents and the informers (kube-proxy's) until nothing more is written.
+ * The same seed therefore gives the same pod names, addresses, rules, traces and
+ * capture bytes. `netsim up` runs the same driver paced by the wall clock.
+ */
+import type { Sim } from '../netsim/sim.ts';
+import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
+import { NetfilterStack } from '../netsim/netfilter/netfilter-stack.ts';
+import { Ipvs } from '../netsim/ipvs/ipvs.ts';
+import { Ipsets } from '../netsim/ipset/ipset.ts';
+import { MS, SECOND } from '../netsim/time/scheduler.ts';
+import { formatIpv4, parseIpv4 } from '../netsim/wire/addr.ts';
+import type { TableName } from '../netsim/netfilter/eval-types.ts';
+import { startHttpServer } from '../netsim/apps/http.ts';
+import { startUdpEcho } from '../netsim/apps/echo.ts';
+import { Flanneld, renderSubnetEnv } from '../cni/flannel/flanneld.ts';
+import { MemorySubnetManager } from '../cni/flannel/subnet-manager.ts';
+import { MemoryFs } from '../cni/host.ts';
+import { SUBNET_FILE } from '../cni/flannel/subnet-env.ts';
+import { KubeProxy } from '../proxy/kube-proxy.ts';
+import { netsimKubeProxyNode } from '../proxy/netsim-node.ts';
+import type { EndpointSlice, Service } from '../control/api/service.ts';
+import type { Node, Pod } from '../control/api/index.ts';
+import type { ObjectStore } from '../control/store/object-store.ts';
+import type { Controller, ControlApi } from '../control/controllers/index.ts';
+import type { ClusterSpec } from './spec.ts';
+import { buildUnderlay } from './underlay.ts';
+import type { Underlay } from './underlay.ts';
+import { ControlPlane, DEFAULT_EPOCH_MS, seededUid } from './control-plane.ts';
+import { ListInformer } from './list-informer.ts';
+import { NodeAgent } from './node-agent.ts';
+import { cniPodNetwork, dockerPodNetwork } from './pod-network.ts';
+import type { PodNetworkProvider } from './pod-network.ts';
+import type { EmulatedCluster, PodRef, ServiceRef } from './emulated-cluster.ts';
+
+export interface ClusterNode {
+  readonly name: string;
+  readonly ns: NetNamespace;
+  readonly netfilter: NetfilterStack;
+  readonly ipvs: Ipvs | undefined;
+  readonly ipsets: Ipsets | undefined;
+  readonly fs: MemoryFs;
+  readonly flanneld: Flanneld;
+  readonly network: PodNetworkProvider;
+  readonly agent: NodeAgent;
+  readonly kubeProxy: KubeProxy;
+}
+
+export interface BuildClusterOptions {
+  /** Manifests applied after the spec's own (the CLI's `-f`). */
+  readonly manifests?: readonly Record<string, unknown>[];
+  /** The control plane's store (default: in memory). */
+  readonly store?: ObjectStore;
+  /** Wall-clock time of virtual time 0 (default 2026-01-01T00:00:00Z). */
+  readonly epochMs?: number;
+  /** Virtual time to let the cluster settle after building (default 3 s). */
+  readonly settleNs?: number;
+  /** Driver tick: how often the control plane gets a turn (default 100 ms of virtual time). */
+  readonly tickNs?: number;
+  /** Extra controllers (e.g. a load-balancer controller). */
+  readonly extraControllers?: (api: ControlApi) => Controller[];
+}
+
+/** flannel's network config (etcd /coreos.com/network/config) for a spec. */
+export function flannelConfigFor(spec: ClusterSpec): string {
+  const f = spec.network.flannel;
+  const backend = f.backend === 'udp' ? { Type: 'udp', Port: f.port } : f.backend === 'vxlan' ? { Type: 'vxlan', VNI: f.vni, Port: f.port } : { Type: 'host-gw' };
+  return JSON.stringify({ Network: spec.network.clusterCIDR, SubnetLen: f.subnetLen, Backend: backend });
+}
+
+export class Cluster implements EmulatedCluster {
+  readonly sim: Sim;
+  readonly nodes: ReadonlyMap<string, NetNamespace>;
+  readonly external: ReadonlyMap<string, NetNamespace>;
+  readonly clusterNodes = new Map<string, ClusterNode>();
+  readonly subnets: MemorySubnetManager;
+  readonly services$: ListInformer<Service>;
+  readonly slices$: ListInformer<EndpointSlice>;
+  private lastRevision = -1;
+  private readonly tickNs: number;
+
+  private constructor(readonly spec: ClusterSpec, readonly underlay: Underlay, readonly control: ControlPlane, subnets: MemorySubnetManager, tickNs: number) {
+    this.sim = underlay.sim;
+    this.nodes = underlay.nodes;
+    this.external = underlay.outsideHosts;
+    this.subnets = subnets;
+    this.tickNs = tickNs;
+    this.services$ = new ListInformer<Service>(control.api, 'services');
+    this.slices$ = new ListInformer<EndpointSlice>(control.api, 'endpointslices');
+  }
+
+  static async build(spec: ClusterSpec, opts: BuildClusterOptions = {}): Promise<Cluster> {
+    const underlay = buildUnderlay(spec);
+    const sim = underlay.sim;
+    const epochMs = opts.epochMs ?? DEFAULT_EPOCH_MS;
+    const wallClock = (): Date => new Date(epochMs + Math.floor(sim.clock.now() / MS));
+    const control = await ControlPlane.start({
+      ...(opts.store !== undefined ? { store: opts.store } : {}),
+      serviceCIDR: spec.network.serviceCIDR,
+      clusterCIDR: spec.network.clusterCIDR,
+      clock: wallClock,
+      uid: seededUid(sim.rng.fork('uids')),
+      ...(opts.extraControllers !== undefined ? { extraControllers: opts.extraControllers } : {}),
+    });
+    const subnets = new MemorySubnetManager(flannelConfigFor(spec), sim.clock, sim.rng.fork('flannel-subnets'));
+    const cluster = new Cluster(spec, underlay, control, subnets, opts.tickNs ?? 100 * MS);
+    for (const n of spec.nodes) await cluster.addNode(n.name, n.address, n.labels, wallClock);
+    for (const h of underlay.outsideHosts.values()) {
+      // An outside web server (nginx on 80) and a UDP echo (7): targets for pod → outside traffic.
+      startHttpServer(h, { port: 80, podName: h.name, server: 'nginx/1.27.0' });
+      startUdpEcho(h, 7);
+    }
+    for (const m of [...spec.manifests, ...(opts.manifests ?? [])]) await control.apply(m);
+    await cluster.reconcile();
+    for (const cn of cluster.clusterNodes.values()) {
+      cn.kubeProxy.onServicesSynced();
+      cn.kubeProxy.onEndpointSlicesSynced();
+      cn.kubeProxy.start();
+    }
+    await cluster.runFor(opts.settleNs ?? 3 * SECOND);
+    return cluster;
+  }
+
+  private async addNode(name: string, address: string, labels: Readonly<Record<string, string>>, wallClock: () => Date): Promise<void> {
+    const spec = this.spec;
+    const ns = this.nodes.get(name) as NetNamespace;
+    const netfilter = NetfilterStack.install(ns);
+    const ipvsMode = spec.proxy.mode === 'ipvs';
+    const ipvs = ipvsMode ? new Ipvs(() => this.sim.clock.now()) : undefined;
+    const ipsets = ipvsMode ? new Ipsets() : undefined;
+    const fs = new MemoryFs();
+    const flanneld = new Flanneld(ns, this.subnets, { publicIp: parseIpv4(address), ipMasq: spec.network.flannel.ipMasq, iptables: netfilter.iptables, fs });
+    flanneld.start();
+    const subnetEnv = fs.read(SUBNET_FILE);
+    if (subnetEnv === undefined) throw new Error(`flanneld on ${name} wrote no ${SUBNET_FILE}`);
+    const network = spec.runtime === 'docker' ? dockerPodNetwork(ns, subnetEnv, netfilter.iptables) : cniPodNetwork(ns, netfilter.iptables, fs, this.sim.rng.fork(`cni:${name}`));
+    const agent = new NodeAgent({ nodeName: name, node: ns, network, api: this.control.api, clock: this.sim.clock, wallClock });
+    const kubeProxy = new KubeProxy(this.sim.clock, netsimKubeProxyNode(ns, netfilter, { ...(ipvs !== undefined ? { ipvs } : {}), ...(ipsets !== undefined ? { ipsets } : {}) }), {
+      mode: spec.proxy.mode, nodeName: name, clusterCIDR: spec.network.clusterCIDR, nodeIP: address,
+      scheduler: spec.proxy.scheduler, masqueradeAll: spec.proxy.masqueradeAll, minSyncPeriodMs: spec.proxy.syncPeriodNs / MS,
+    });
+    this.services$.on({ add: (s) => kubeProxy.onServiceAdd(s), update: (a, b) => kubeProxy.onServiceUpdate(a, b), delete: (s) => kubeProxy.onServiceDelete(s) });
+    this.slices$.on({ add: (s) => kubeProxy.onEndpointSliceAdd(s), update: (a, b) => kubeProxy.onEndpointSliceUpdate(a, b), delete: (s) => kubeProxy.onEndpointSliceDelete(s) });
+    this.clusterNodes.set(name, { name, ns, netfilter, ipvs, ipsets, fs, flanneld, network, agent, kubeProxy });
+    // kubelet registers its Node; the podCIDR is flannel's lease (flannel with etcd owns pod subnets).
+    const podCIDR = flanneld.lease?.subnet.toString();
+    const node: Node = {
+      apiVersion: 'v1', kind: 'Node',
+      metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', ...labels } },
+      spec: podCIDR !== undefined ? { podCIDR, podCIDRs: [podCIDR] } : {},
+      status: { addresses: [{ type: 'InternalIP', address }, { type: 'Hostname', address: name }] },
+    };
+    await this.control.api.create('nodes', undefined, node);
+  }
+
+  /** Run controllers, node agents and informers until nothing more is written (bounded). */
+  async reconcile(maxRounds = 30): Promise<number> {
+    let total = 0;
+    for (let round = 0; round < maxRounds; round++) {
+      let writes = await this.control.runControllers();
+      const [pods, nodes] = await Promise.all([this.control.api.list<Pod>('pods'), this.control.api.list<Node>('nodes')]);
+      for (const cn of this.clusterNodes.values()) writes += await cn.agent.sync(pods, nodes);
+      await this.services$.poll();
+      await this.slices$.poll();
+      total += writes;
+      if (writes === 0) break;
+    }
+    this.lastRevision = this.control.revision();
+    return total;
+  }
+
+  /** Whether the control plane has something to do now. */
+  get needsReconcile(): boolean {
+    return this.control.revision() !== this.lastRevision || [...this.clusterNodes.values()].some((n) => n.agent.hasPendingWork);
+  }
+
+  /** Advance virtual time by `dt`, giving the control plane a turn every tick. */
+  async runFor(dt: number): Promise<void> {
+    const end = this.sim.clock.now() + dt;
+    for (;;) {
+      if (this.needsReconcile) await this.reconcile();
+      const now = this.sim.clock.now();
+      if (now >= end) break;
+      this.sim.clock.run(Math.min(end, now + this.tickNs));
+    }
+  }
+
+  /** Apply manifests (server-side apply) and let the cluster react for `settleNs` (default 3 s). */
+  async apply(manifests: readonly Record<string, unknown>[], settleNs = 3 * SECOND): Promise<string[]> {
+    const out: string[] = [];
+    for (const m of manifests) out.push(await this.control.apply(m));
+    await this.runFor(settleNs);
+    return out;
+  }
+
+  get pods(): ReadonlyMap<string, PodRef> {
+    const out = new Map<string, PodRef>();
+    for (const cn of this.clusterNodes.values()) {
+      for (const p of cn.agent.pods.values()) if (!p.stopped) out.set(p.key, { key: p.key, ns: p.net.ns, ip: p.net.ip, node: cn.name });
+    }
+    return new Map([...out].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+  }
+
+  get services(): ReadonlyMap<string, ServiceRef> {
+    const out = new Map<string, ServiceRef>();
+    for (const [key, s] of this.services$.items) {
+      const ip = s.spec.clusterIP;
+      if (ip === undefined || ip === 'None' || ip === '') continue;
+      const ports = (s.spec.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP', ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}) }));
+      out.set(key, { key, clusterIP: parseIpv4(ip), ports });
+    }
+    return out;
+  }
+
+  /** Apps run from the moment a pod starts; nothing to do. */
+  startApps(): void {}
+
+  /** IPv4 → name records for captures: pods, nodes and outside hosts by name. */
+  names(): Array<{ ip: number; name: string }> {
+    const out = [...this.pods.values()].map((p) => ({ ip: p.ip, name: p.key.split('/')[1] ?? p.key }));
+    for (const [name, ns] of [...this.nodes, ...this.external]) {
+      const ip = ns.primaryAddress('eth0');
+      if (ip !== undefined) out.push({ ip, name });
+    }
+    return out;
+  }
+
+  nodeView(node: string, view: string): string | undefined {
+    const cn = this.clusterNodes.get(node);
+    if (cn === undefined) return undefined;
+    switch (view) {
+      case 'iptables-save': return cn.netfilter.iptables.save();
+      case 'iptables-nat': return cn.netfilter.iptables.list('nat' as TableName);
+      case 'iptables-filter': return cn.netfilter.iptables.list('filter' as TableName);
+      case 'conntrack': return cn.netfilter.conntrack.list();
+      case 'ipvsadm': return cn.ipvs !== undefined ? cn.kubeProxy.ipvsadm() : undefined;
+      case 'ipset': return cn.ipsets !== undefined ? cn.kubeProxy.ipsetList() : undefined;
+      case 'subnet-env': return cn.flanneld.subnetEnv !== undefined ? renderSubnetEnv(cn.flanneld.subnetEnv) : undefined;
+      case 'leases': return this.subnets.keyValues().map((kv) => `${kv.key}\n${kv.value}`).join('\n') + '\n';
+      default: return undefined;
+    }
+  }
+
+  /** A pod's address as text, for messages. */
+  podIp(key: string): string | undefined {
+    const p = this.pods.get(key);
+    return p !== undefined ? formatIpv4(p.ip) : undefined;
+  }
+
+  async close(): Promise<void> {
+    for (const cn of this.clusterNodes.values()) {
+      cn.kubeProxy.stop();
+      cn.flanneld.stop();
+    }
+    await this.control.close();
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The emulated cluster's control plane, in process: the API server (fastify app,
+ * served on a socket only by `netsim up`), its store, and the controllers. The
+ * controllers are not run on wall-clock timers: the cluster's driver calls
+ * `reconcile()` at virtual-time boundaries, so a run is deterministic. Timestamps
+ * come from the virtual clock (`epochMs` + virtual time) and uids from the run's Rng.
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../control/server/app.ts';
+import type { Registry } from '../control/server/registry.ts';
+import { ApiError } from '../control/server/errors.ts';
+import type { ObjectStore } from '../control/store/object-store.ts';
+import { MemoryStore } from '../control/store/memory-store.ts';
+import { RegistryControlApi, standardControllers } from '../control/controllers/index.ts';
+import type { Controller, ControlApi } from '../control/controllers/index.ts';
+import { resourceForKind } from '../control/api/index.ts';
+import type { KubeObject } from '../control/api/index.ts';
+import type { Rng } from '../netsim/time/rng.ts';
+
+/** 2026-01-01T00:00:00Z: virtual time 0 as the control plane's wall clock. */
+export const DEFAULT_EPOCH_MS = Date.UTC(2026, 0, 1);
+
+/** A version-4-shaped uuid from the run's Rng (deterministic per seed). */
+export function seededUid(rng: Rng): () => string {
+  return () => {
+    const h = (n: number): string => rng.nextU32().toString(16).padStart(8, '0').slice(0, n);
+    return `${h(8)}-${h(4)}-4${h(3)}-${((rng.nextU32() & 0x3) | 0x8).toString(16)}${h(3)}-${h(8)}${h(4)}`;
+  };
+}
+
+export interface ControlPlaneOptions {
+  readonly store?: ObjectStore;
+  readonly serviceCIDR: string;
+  readonly clusterCIDR: string;
+  /** Virtual-time wall clock for timestamps. */
+  readonly clock: () => Date;
+  readonly uid: () => string;
+  /** Extra controllers run after the standard set (e.g. a load-balancer controller). */
+  readonly extraControllers?: (api: ControlApi) => Controller[];
+}
+
+export class ManifestError extends Error {
+  readonly code = 'NETSIM_ERR_MANIFEST';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+export class ControlPlane {
+  readonly app: FastifyInstance;
+  readonly registry: Registry;
+  readonly api: RegistryControlApi;
+  readonly store: ObjectStore;
+  private readonly controllers: Controller[];
+
+  private constructor(app: FastifyInstance, store: ObjectStore, controllers: (api: RegistryControlApi) => Controller[]) {
+    this.app = app;
+    this.store = store;
+    this.registry = app.registry;
+    this.api = new RegistryControlApi(app.registry);
+    this.controllers = controllers(this.api);
+  }
+
+  static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
+    const store = opts.store ?? new MemoryStore();
+    // Bookmarks tick on wall-clock timers inside the server; they only matter to watchers over a socket.
+    const app = buildApp({ store, clock: opts.clock, uid: opts.uid, serviceCIDR: opts.serviceCIDR, gracefulPodDeletion: true });
+    await app.ready();
+    return new ControlPlane(app, store, (api) => [
+      ...standardControllers(api, { clock: opts.clock, clusterCIDR: opts.clusterCIDR }),
+      ...(opts.extraControllers?.(api) ?? []),
+    ]);
+  }
+
+  /** The store's revision: unchanged means nothing was written. */
+  revision(): number {
+    return this.store.revision();
+  }
+
+  /** One pass of every controller; the number of writes. */
+  async runControllers(): Promise<number> {
+    let writes = 0;
+    for (const c of this.controllers) writes += await c.sync();
+    return writes;
+  }
+
+  /**
+   * `kubectl apply --server-side --force-conflicts` of one manifest: created if absent,
+   * merged if present. Returns "kind/name created|configured|unchanged".
+   */
+  async apply(obj: Record<string, unknown>, fieldManager = 'netsim'): Promise<string> {
+    const apiVersion = obj['apiVersion'];
+    const kind = obj['kind'];
+    const meta = (obj['metadata'] ?? {}) as { name?: unknown; namespace?: unknown };
+    if (typeof apiVersion !== 'string' || typeof kind !== 'string') throw new ManifestError('manifest has no apiVersion/kind');
+    const r = resourceForKind(apiVersion, kind);
+    if (r === undefined) throw new ManifestError(`no matches for kind "${kind}" in version "${apiVersion}"`);
+    if (typeof meta.name !== 'string' || meta.name === '') throw new ManifestError(`${kind}: metadata.name is required`);
+    const ns = r.namespaced ? (typeof meta.namespace === 'string' ? meta.namespace : 'default') : undefined;
+    const label = `${r.kind.toLowerCase()}${r.group !== '' ? `.${r.group}` : ''}/${meta.name}`;
+    const before = await this.registry.getOrUndefined(r, ns, meta.name);
+    try {
+      const { obj: after, created } = await this.registry.patch(r, ns, meta.name, 'apply', obj, { fieldManager, force: true });
+      if (created) return `${label} created`;
+      return `${label} ${after.metadata?.resourceVersion === before?.metadata?.resourceVersion ? 'unchanged' : 'configured'}`;
+    } catch (e) {
+      if (e instanceof ApiError) throw new ManifestError(`${label}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  async get(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    const r = resourceForKind(apiVersion, kind);
+    if (r === undefined) return undefined;
+    return this.registry.getOrUndefined(r, r.namespaced ? namespace ?? 'default' : undefined, name);
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+    await this.store.close();
+  }
+}

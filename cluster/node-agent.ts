@@ -1,0 +1,354 @@
+/**
+ * The kubelet-like node agent. For each pod bound to its node it creates the pod's
+ * network (Docker runtime or CNI), starts the pod's emulated apps, and reports
+ * phase Running, podIP/hostIP and readiness; readiness probes (httpGet, tcpSocket)
+ * are real connections from the node's namespace to the pod, on the virtual clock,
+ * with the probe's period, initial delay and thresholds. A pod marked for deletion
+ * keeps serving through its shutdown delay (a `preStop` `sleep N`, or the
+ * `netsim.io/shutdown-delay` annotation; never beyond the grace period), then its
+ * apps stop, its network is torn down and the agent deletes it for good, as
+ * kubelet does. The node's own Ready condition is set once at start.
+ *
+ * Not modelled: container restarts, liveness/startup probes, exec probes, image
+ * pulls, resource limits, init containers, pod-level DNS.
+ */
+import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
+import type { Scheduler, TimerId } from '../netsim/time/scheduler.ts';
+import { MS, SECOND } from '../netsim/time/scheduler.ts';
+import { formatIpv4 } from '../netsim/wire/addr.ts';
+import type { Ipv4Addr } from '../netsim/wire/addr.ts';
+import { httpGet } from '../netsim/apps/http.ts';
+import type { Container, Node, Pod, PodCondition, PodStatus } from '../control/api/index.ts';
+import type { ControlApi } from '../control/controllers/index.ts';
+import type { PodNetwork, PodNetworkProvider } from './pod-network.ts';
+import { planApps, startApps } from './pod-apps.ts';
+import type { RunningApps } from './pod-apps.ts';
+import { parseDuration } from './spec.ts';
+
+export const SHUTDOWN_DELAY_ANNOTATION = 'netsim.io/shutdown-delay';
+
+/** One pod as the agent runs it. */
+export interface RunningPod {
+  readonly key: string;
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly net: PodNetwork;
+  readonly apps: RunningApps;
+  ready: boolean;
+  terminating: boolean;
+  /** Apps stopped and network gone: waiting for the agent's final delete. */
+  stopped: boolean;
+  readonly startedAt: string;
+  readonly timers: TimerId[];
+}
+
+interface ProbeSpec {
+  readonly kind: 'http' | 'tcp';
+  readonly port: number;
+  readonly path: string;
+  readonly initialDelayNs: number;
+  readonly periodNs: number;
+  readonly timeoutNs: number;
+  readonly successThreshold: number;
+  readonly failureThreshold: number;
+}
+
+function num(v: unknown, dflt: number): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : dflt;
+}
+
+/** The first container's readinessProbe, resolved to numbers (named ports looked up in the container). */
+function readinessProbe(pod: Pod): ProbeSpec | undefined {
+  for (const c of pod.spec.containers ?? []) {
+    const p = c.readinessProbe as Record<string, unknown> | undefined;
+    if (p === undefined) continue;
+    const http = p['httpGet'] as { port?: unknown; path?: unknown } | undefined;
+    const tcp = p['tcpSocket'] as { port?: unknown } | undefined;
+    const portOf = (v: unknown): number | undefined => {
+      if (typeof v === 'number') return v;
+      if (typeof v === 'string') return /^\d+$/.test(v) ? Number(v) : (c as Container).ports?.find((cp) => cp.name === v)?.containerPort;
+      return undefined;
+    };
+    const port = portOf(http?.port ?? tcp?.port);
+    if (port === undefined) continue;
+    return {
+      kind: http !== undefined ? 'http' : 'tcp',
+      port,
+      path: typeof http?.path === 'string' ? http.path : '/',
+      initialDelayNs: num(p['initialDelaySeconds'], 0) * SECOND,
+      periodNs: Math.max(1, num(p['periodSeconds'], 10)) * SECOND,
+      timeoutNs: Math.max(1, num(p['timeoutSeconds'], 1)) * SECOND,
+      successThreshold: Math.max(1, num(p['successThreshold'], 1)),
+      failureThreshold: Math.max(1, num(p['failureThreshold'], 3)),
+    };
+  }
+  return undefined;
+}
+
+/** How long a terminating pod keeps serving: preStop `sleep N`, else the annotation, capped by the grace period. */
+function shutdownDelayNs(pod: Pod): number {
+  let ns = 0;
+  const ann = pod.metadata.annotations?.[SHUTDOWN_DELAY_ANNOTATION];
+  if (ann !== undefined) {
+    try { ns = parseDuration(ann); } catch { ns = 0; }
+  }
+  for (const c of pod.spec.containers ?? []) {
+    const cmd = ((c['lifecycle'] as { preStop?: { exec?: { command?: unknown } } } | undefined)?.preStop?.exec?.command);
+    const text = Array.isArray(cmd) ? cmd.join(' ') : '';
+    const m = /(?:^|\s|;)sleep\s+(\d+(?:\.\d+)?)/.exec(text);
+    if (m !== null) ns = Math.max(ns, Number(m[1]) * SECOND);
+  }
+  const grace = (pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30) * SECOND;
+  return Math.min(ns, grace);
+}
+
+export interface NodeAgentOptions {
+  readonly nodeName: string;
+  readonly node: NetNamespace;
+  readonly network: PodNetworkProvider;
+  readonly api: ControlApi;
+  readonly clock: Scheduler;
+  /** Virtual-time wall clock for status timestamps. */
+  readonly wallClock: () => Date;
+}
+
+export class NodeAgent {
+  readonly pods = new Map<string, RunningPod>();
+  private nodeReady = false;
+  /** Work the next reconcile must do even if the store did not change (a probe flipped, a shutdown ended). */
+  private dirty = false;
+  /** Pods whose start failed, with the reason (reported in status, not retried). */
+  readonly failures = new Map<string, string>();
+
+  constructor(private readonly o: NodeAgentOptions) {}
+
+  get name(): string {
+    return this.o.nodeName;
+  }
+
+  get hasPendingWork(): boolean {
+    return this.dirty;
+  }
+
+  private now(): string {
+    return this.o.wallClock().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  /** One pass over the pods (all pods of the cluster; the agent picks its own). Returns writes made. */
+  async sync(allPods: readonly Pod[], nodes: readonly Node[]): Promise<number> {
+    this.dirty = false;
+    let writes = 0;
+    if (!this.nodeReady) writes += await this.markNodeReady(nodes);
+    const seen = new Set<string>();
+    for (const pod of allPods) {
+      if (pod.spec.nodeName !== this.o.nodeName) continue;
+      const uid = pod.metadata.uid ?? '';
+      seen.add(uid);
+      let run = this.pods.get(uid);
+      if (pod.metadata.deletionTimestamp !== undefined) {
+        if (run === undefined) {
+          writes += await this.finalDelete(pod);
+          continue;
+        }
+        if (!run.terminating) this.beginTermination(run, pod);
+        if (run.stopped) {
+          writes += await this.finalDelete(pod);
+          this.pods.delete(uid);
+          continue;
+        }
+      } else if (run === undefined) {
+        if (this.failures.has(uid)) continue;
+        run = this.start(pod);
+        if (run === undefined) {
+          writes += await this.writeStatus(pod, this.failedStatus(pod));
+          continue;
+        }
+      }
+      const status = this.statusFor(pod, run);
+      if (this.statusDiffers(pod.status, status)) writes += await this.writeStatus(pod, status);
+    }
+    // Pods removed from the store behind our back (force delete): tear them down.
+    for (const [uid, run] of this.pods) {
+      if (seen.has(uid)) continue;
+      this.stop(run);
+      this.pods.delete(uid);
+    }
+    return writes;
+  }
+
+  private async markNodeReady(nodes: readonly Node[]): Promise<number> {
+    const n = nodes.find((x) => x.metadata.name === this.o.nodeName);
+    if (n === undefined) return 0;
+    this.nodeReady = true;
+    if ((n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')) return 0;
+    const now = this.now();
+    const conditions = [...(n.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), { type: 'Ready', status: 'True' as const, reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }];
+    const status = { ...n.status, conditions, nodeInfo: { kubeletVersion: 'v1.32.4', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-netsim', containerRuntimeVersion: `${this.o.network.kind === 'docker' ? 'docker' : 'containerd'}://netsim`, architecture: 'amd64', operatingSystem: 'linux', kubeProxyVersion: '', machineID: '', systemUUID: '', bootID: '' } };
+    await this.o.api.updateStatus('nodes', undefined, this.o.nodeName, { ...n, status });
+    return 1;
+  }
+
+  private start(pod: Pod): RunningPod | undefined {
+    const namespace = pod.metadata.namespace ?? 'default';
+    const name = pod.metadata.name ?? '';
+    const uid = pod.metadata.uid ?? '';
+    let net: PodNetwork;
+    let apps: RunningApps;
+    try {
+      const portMappings = (pod.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort !== undefined).map((p) => ({ hostPort: p.hostPort as number, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })));
+      net = this.o.network.setup({ namespace, name, uid, hostNetwork: pod.spec.hostNetwork === true, portMappings });
+      apps = startApps(net.ns, name, planApps(pod));
+    } catch (e) {
+      this.failures.set(uid, (e as Error).message);
+      return undefined;
+    }
+    const probe = readinessProbe(pod);
+    const run: RunningPod = { key: `${namespace}/${name}`, uid, namespace, name, net, apps, ready: probe === undefined, terminating: false, stopped: false, startedAt: this.now(), timers: [] };
+    this.pods.set(uid, run);
+    if (probe !== undefined) this.scheduleProbes(run, probe);
+    return run;
+  }
+
+  private scheduleProbes(run: RunningPod, probe: ProbeSpec): void {
+    const clock = this.o.clock;
+    let successes = 0;
+    let failures = 0;
+    const tick = (): void => {
+      if (run.stopped) return;
+      this.probeOnce(run, probe, (ok) => {
+        if (ok) { successes++; failures = 0; } else { failures++; successes = 0; }
+        const was = run.ready;
+        if (!was && successes >= probe.successThreshold) run.ready = true;
+        if (was && failures >= probe.failureThreshold) run.ready = false;
+        if (was !== run.ready) this.dirty = true;
+      });
+      run.timers.push(clock.after(probe.periodNs, tick));
+    };
+    run.timers.push(clock.after(probe.initialDelayNs, tick));
+  }
+
+  /** One probe from the node's namespace; `done(ok)` once, by the timeout at the latest. */
+  private probeOnce(run: RunningPod, probe: ProbeSpec, done: (ok: boolean) => void): void {
+    const clock = this.o.clock;
+    let finished = false;
+    const finish = (ok: boolean): void => {
+      if (finished) return;
+      finished = true;
+      clock.cancel(timer);
+      done(ok);
+    };
+    const dst: Ipv4Addr = run.net.ip;
+    let abort = (): void => {};
+    if (probe.kind === 'http') {
+      const s = httpGet(this.o.node, dst, probe.port, { path: probe.path, host: formatIpv4(dst), onDone: (sess) => {
+        const st = sess.results[0]?.status ?? 0;
+        finish(st >= 200 && st < 400);
+      } });
+      abort = () => s.conn.abort();
+    } else {
+      const c = this.o.node.tcp.connect(dst, probe.port);
+      c.onConnect = () => { c.end(); finish(true); };
+      c.onClose = () => finish(false);
+      abort = () => c.abort();
+    }
+    const timer = clock.after(probe.timeoutNs, () => { abort(); finish(false); });
+  }
+
+  private beginTermination(run: RunningPod, pod: Pod): void {
+    run.terminating = true;
+    const stopAt = shutdownDelayNs(pod);
+    const finish = (): void => {
+      this.stop(run);
+      this.dirty = true;
+    };
+    if (stopAt <= 0) finish();
+    else run.timers.push(this.o.clock.after(stopAt, finish));
+  }
+
+  private stop(run: RunningPod): void {
+    if (run.stopped) return;
+    run.stopped = true;
+    run.ready = false;
+    for (const t of run.timers.splice(0)) this.o.clock.cancel(t);
+    run.apps.stop();
+    run.net.teardown();
+  }
+
+  private async finalDelete(pod: Pod): Promise<number> {
+    try {
+      await this.o.api.delete('pods', pod.metadata.namespace, pod.metadata.name ?? '', { gracePeriodSeconds: 0 });
+      return 1;
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === 404 || code === 409) return 0;
+      throw e;
+    }
+  }
+
+  private statusFor(pod: Pod, run: RunningPod): PodStatus {
+    const prev = new Map((pod.status?.conditions ?? []).map((c) => [c.type, c]));
+    const now = this.now();
+    const cond = (type: string, ok: boolean): PodCondition => {
+      const status = ok ? 'True' : 'False';
+      const old = prev.get(type);
+      return { type, status, lastProbeTime: null, lastTransitionTime: old !== undefined && old.status === status ? old.lastTransitionTime ?? now : now };
+    };
+    const ip = formatIpv4(run.net.ip);
+    const hostIP = formatIpv4(this.o.node.primaryAddress('eth0') ?? 0);
+    const ready = run.ready && !run.stopped;
+    return {
+      ...pod.status,
+      phase: 'Running',
+      conditions: [cond('PodReadyToStartContainers', true), cond('Initialized', true), cond('Ready', ready), cond('ContainersReady', ready), cond('PodScheduled', true)],
+      hostIP, hostIPs: [{ ip: hostIP }],
+      podIP: ip, podIPs: [{ ip }],
+      startTime: pod.status?.startTime ?? run.startedAt,
+      qosClass: 'BestEffort',
+      containerStatuses: (pod.spec.containers ?? []).map((c, i) => ({
+        name: c.name, ready, restartCount: 0, started: true, image: c.image ?? '', imageID: '',
+        containerID: `${this.o.network.kind === 'docker' ? 'docker' : 'containerd'}://${run.uid.replace(/-/g, '')}${i}`,
+        state: { running: { startedAt: run.startedAt } },
+      })),
+    };
+  }
+
+  private failedStatus(pod: Pod): PodStatus {
+    const why = this.failures.get(pod.metadata.uid ?? '') ?? 'unknown error';
+    return { ...pod.status, phase: 'Pending', reason: 'FailedCreatePodSandBox', message: `Failed to create pod sandbox: ${why}` };
+  }
+
+  private statusDiffers(a: PodStatus | undefined, b: PodStatus): boolean {
+    const ready = (s: PodStatus | undefined): string | undefined => s?.conditions?.find((c) => c.type === 'Ready')?.status;
+    return a?.phase !== b.phase || a?.podIP !== b.podIP || a?.hostIP !== b.hostIP || ready(a) !== ready(b) || a?.message !== b.message;
+  }
+
+  private async writeStatus(pod: Pod, status: PodStatus): Promise<number> {
+    try {
+      const updated = await this.o.api.updateStatus<Pod>('pods', pod.metadata.namespace, pod.metadata.name ?? '', { ...pod, status });
+      pod.status = updated.status ?? status;
+      return 1;
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === 404 || code === 409) { this.dirty = true; return 0; }
+      throw e;
+    }
+  }
+
+  /** Make a pod's readiness endpoint fail or recover (what a probe then sees). */
+  setHealthy(key: string, healthy: boolean): boolean {
+    for (const run of this.pods.values()) {
+      if (run.key !== key) continue;
+      run.apps.healthy = healthy;
+      return true;
+    }
+    return false;
+  }
+
+  /** Stop everything (node going down): apps and networks, no API writes. */
+  shutdown(): void {
+    for (const run of this.pods.values()) this.stop(run);
+    this.pods.clear();
+  }
+}
+

@@ -1,0 +1,114 @@
+/**
+ * Which emulated app a pod runs, chosen from its containers the way a reader of the
+ * manifest would guess, or set explicitly:
+ *
+ * - annotation `netsim.io/apps: "http:80,udp-echo:7,tcp-echo:9"` (or `none`) wins;
+ * - an image named nginx, httpd, http-echo or netsim/http serves HTTP on each TCP
+ *   containerPort (port 80 when it declares none);
+ * - an image named *echo* answers UDP and TCP on its containerPorts (port 7 when none);
+ * - any other image serves HTTP on its TCP containerPorts and echoes on its UDP ones;
+ *   an image without ports (busybox, curl, netsim/http-client) runs no server.
+ *
+ * HTTP pages say which pod answered (`Hello World, Kubernetes! from <pod>`), so
+ * traces and experiments can see the backend. `setHealthy(false)` makes `/healthz`
+ * and `/readyz` answer 503 (what a readiness probe sees) while pages are still served.
+ */
+import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
+import { startHttpServer } from '../netsim/apps/http.ts';
+import { startTcpEcho, startUdpEcho } from '../netsim/apps/echo.ts';
+import type { Pod } from '../control/api/index.ts';
+
+export type AppKind = 'http' | 'udp-echo' | 'tcp-echo';
+export interface AppPlan { readonly kind: AppKind; readonly port: number }
+
+export const APPS_ANNOTATION = 'netsim.io/apps';
+
+export class PodAppError extends Error {
+  readonly code = 'NETSIM_ERR_POD_APPS';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PodAppError';
+  }
+}
+
+function parseAnnotation(pod: Pod, text: string): AppPlan[] {
+  if (text.trim() === 'none') return [];
+  return text.split(',').map((part) => {
+    const m = /^\s*(http|udp-echo|tcp-echo)(?::(\d{1,5}))?\s*$/.exec(part);
+    const port = m?.[2] !== undefined ? Number(m[2]) : undefined;
+    if (m === null || (port !== undefined && (port < 1 || port > 65535))) {
+      throw new PodAppError(`pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}: annotation ${APPS_ANNOTATION}: "${part.trim()}" is not KIND[:PORT] with KIND http, udp-echo or tcp-echo`);
+    }
+    const kind = m[1] as AppKind;
+    return { kind, port: port ?? (kind === 'http' ? 80 : 7) };
+  });
+}
+
+/** The apps a pod runs (in container order, duplicates removed). */
+export function planApps(pod: Pod): AppPlan[] {
+  const ann = pod.metadata.annotations?.[APPS_ANNOTATION];
+  const plans: AppPlan[] = [];
+  if (ann !== undefined) plans.push(...parseAnnotation(pod, ann));
+  else {
+    for (const c of pod.spec.containers ?? []) {
+      const image = (c.image ?? '').toLowerCase();
+      const repo = image.split('@')[0]?.replace(/:[^/]*$/, '') ?? '';
+      const name = repo.split('/').pop() ?? '';
+      const ports = c.ports ?? [];
+      const tcp = ports.filter((p) => (p.protocol ?? 'TCP') === 'TCP').map((p) => p.containerPort);
+      const udp = ports.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort);
+      if (['nginx', 'httpd', 'http-echo'].includes(name) || repo === 'netsim/http') {
+        for (const port of tcp.length > 0 ? tcp : [80]) plans.push({ kind: 'http', port });
+      } else if (name.includes('echo')) {
+        for (const port of tcp.length > 0 || udp.length > 0 ? tcp : [7]) plans.push({ kind: 'tcp-echo', port });
+        for (const port of tcp.length > 0 || udp.length > 0 ? udp : [7]) plans.push({ kind: 'udp-echo', port });
+      } else {
+        for (const port of tcp) plans.push({ kind: 'http', port });
+        for (const port of udp) plans.push({ kind: 'udp-echo', port });
+      }
+    }
+  }
+  const seen = new Set<string>();
+  return plans.filter((p) => {
+    const k = `${p.kind === 'udp-echo' ? 'udp' : 'tcp'}/${p.port}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export interface RunningApps {
+  readonly plans: readonly AppPlan[];
+  healthy: boolean;
+  /** Requests (HTTP) answered so far. */
+  requests(): number;
+  stop(): void;
+}
+
+/** Start the planned apps in the pod's namespace. */
+export function startApps(ns: NetNamespace, podName: string, plans: readonly AppPlan[]): RunningApps {
+  const stops: Array<() => void> = [];
+  const counters: Array<() => number> = [];
+  const apps: RunningApps = {
+    plans,
+    healthy: true,
+    requests: () => counters.reduce((a, f) => a + f(), 0),
+    stop: () => {
+      for (const s of stops.splice(0)) s();
+    },
+  };
+  for (const p of plans) {
+    if (p.kind === 'http') {
+      const s = startHttpServer(ns, { port: p.port, podName, healthy: () => apps.healthy });
+      stops.push(() => s.close());
+      counters.push(() => s.requests);
+    } else if (p.kind === 'udp-echo') {
+      const s = startUdpEcho(ns, p.port);
+      stops.push(() => s.close());
+    } else {
+      const l = startTcpEcho(ns, p.port);
+      stops.push(() => l.close());
+    }
+  }
+  return apps;
+}

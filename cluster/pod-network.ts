@@ -1,0 +1,87 @@
+/**
+ * How a node gives a pod its network: the Docker-style runtime (a pause container's
+ * namespace on docker0, configured from flannel's subnet.env, as in the seed
+ * articles) or CNI (kube-flannel's `cbr0` conflist: flannel → bridge cni0 +
+ * host-local, then portmap), called through the CNI protocol exactly as kubelet's
+ * runtime would. Host-network pods use the node's own namespace.
+ */
+import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
+import type { Ipv4Addr } from '../netsim/wire/addr.ts';
+import { Ipv4Interface } from '../netsim/wire/addr.ts';
+import { DockerRuntime } from '../cni/docker/docker-runtime.ts';
+import type { IptablesRestorer, HostFs } from '../cni/host.ts';
+import { createCniHost, createSandbox } from '../cni/node-host.ts';
+import { CniRuntime } from '../cni/runtime.ts';
+import { parseConfList } from '../cni/spec/config.ts';
+import { KUBE_FLANNEL_CONFLIST } from '../cni/plugins/flannel.ts';
+import type { NetConfList } from '../cni/spec/types.ts';
+import type { Rng } from '../netsim/time/rng.ts';
+
+
+export interface PodNetworkRequest {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly hostNetwork: boolean;
+  /** hostPort mappings (portmap plugin's capability argument). */
+  readonly portMappings: ReadonlyArray<{ hostPort: number; containerPort: number; protocol: string }>;
+}
+
+export interface PodNetwork {
+  readonly ns: NetNamespace;
+  readonly ip: Ipv4Addr;
+  /** The host-side interface (veth) name, if any. */
+  readonly hostVeth: string | undefined;
+  teardown(): void;
+}
+
+export interface PodNetworkProvider {
+  readonly kind: 'docker' | 'cni';
+  setup(req: PodNetworkRequest): PodNetwork;
+}
+
+function hostNetworkPod(node: NetNamespace): PodNetwork {
+  return { ns: node, ip: node.primaryAddress('eth0') ?? 0, hostVeth: undefined, teardown: () => {} };
+}
+
+export function dockerPodNetwork(node: NetNamespace, subnetEnv: string, iptables: IptablesRestorer): PodNetworkProvider & { readonly runtime: DockerRuntime } {
+  const runtime = DockerRuntime.fromSubnetEnv(node, subnetEnv, { iptables });
+  return {
+    kind: 'docker',
+    runtime,
+    setup: (req) => {
+      if (req.hostNetwork) return hostNetworkPod(node);
+      const key = `${req.namespace}/${req.name}`;
+      // kubelet turns hairpin mode on for the pod's bridge port (--hairpin-mode=hairpin-veth).
+      const p = runtime.runPod(key, { hairpin: true });
+      return { ns: p.ns, ip: p.ip, hostVeth: p.hostVeth.name, teardown: () => runtime.removePod(key) };
+    },
+  };
+}
+
+export function cniPodNetwork(node: NetNamespace, iptables: IptablesRestorer, fs: HostFs, rng: Rng): PodNetworkProvider & { readonly runtime: CniRuntime; readonly list: NetConfList } {
+  const host = createCniHost(node, { iptables, fs, rng });
+  const runtime = new CniRuntime(host);
+  const list = parseConfList(KUBE_FLANNEL_CONFLIST);
+  return {
+    kind: 'cni',
+    runtime,
+    list,
+    setup: (req) => {
+      if (req.hostNetwork) return hostNetworkPod(node);
+      // containerd names the sandbox namespace cni-<uuid>; the container id is the sandbox id.
+      const sb = createSandbox(host, `cni-${req.uid}`);
+      const containerId = req.uid.replace(/-/g, '').padEnd(64, '0').slice(0, 64);
+      const rt = {
+        containerId, netns: sb.path, ifName: 'eth0',
+        args: [['IgnoreUnknown', '1'], ['K8S_POD_NAMESPACE', req.namespace], ['K8S_POD_NAME', req.name], ['K8S_POD_INFRA_CONTAINER_ID', containerId], ['K8S_POD_UID', req.uid]] as Array<[string, string]>,
+        ...(req.portMappings.length > 0 ? { capabilityArgs: { portMappings: req.portMappings.map((m) => ({ ...m, protocol: m.protocol.toLowerCase() })) } } : {}),
+      };
+      const result = runtime.addNetworkList(list, rt);
+      const addr = result.ips?.[0]?.address;
+      if (addr === undefined) throw new Error(`CNI ADD for ${req.namespace}/${req.name} returned no address`);
+      const hostVeth = result.interfaces?.find((i) => i.sandbox === undefined && i.name !== 'cni0')?.name;
+      return { ns: sb.ns, ip: Ipv4Interface.parse(addr).addr, hostVeth, teardown: () => runtime.delNetworkList(list, rt) };
+    },
+  };
+}
