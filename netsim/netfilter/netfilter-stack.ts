@@ -5,7 +5,7 @@
  *   PREROUTING:  raw → conntrack → mangle → nat (destination NAT)
  *   INPUT:       mangle → filter → IPVS (replies, then requests) → nat (source NAT) → conntrack confirm
  *   FORWARD:     mangle → filter → IPVS (replies of real servers)
- *   OUTPUT:      raw → conntrack → mangle → nat (destination NAT) → filter
+ *   OUTPUT:      raw → conntrack → mangle → nat (destination NAT) → IPVS (local replies, then requests) → filter
  *   POSTROUTING: mangle → nat (source NAT) → conntrack confirm
  *
  * The nat table is consulted only for a connection's first packet; every later
@@ -126,6 +126,13 @@ export class NetfilterStack implements NetfilterHooks {
       this.track(pkt, ctx, hook);
       if (this.table(hook, 'mangle', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
       if (this.nat(hook, pkt, ctx, MANIP_DST) !== NF_ACCEPT) return NF_DROP;
+      if (hook === 'OUTPUT' && this.ipvs !== undefined && !this.ipvsReply(pkt)) {
+        // ip_vs_local_request4: IPVS also sits at LOCAL_OUT, right after the nat table, so
+        // the node's own connections to a virtual service are scheduled there and leave
+        // towards the real server (never through lo).
+        const v = this.ipvsRequest(pkt);
+        if (v !== undefined) return v;
+      }
       if (hook === 'OUTPUT' && this.table(hook, 'filter', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
       return NF_ACCEPT;
     }

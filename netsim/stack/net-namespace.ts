@@ -30,7 +30,7 @@ import { RoutingTable, RT_TABLE_LOCAL, RT_TABLE_MAIN, formatRoute } from './rout
 import type { Route, RouteScope, RouteType, RouteProto } from './routing-table.ts';
 import { NeighborTable } from './neighbor-table.ts';
 import type { NeighEntry } from './neighbor-table.ts';
-import { NF_ACCEPT } from './netfilter-hooks.ts';
+import { NF_ACCEPT, NF_STOLEN } from './netfilter-hooks.ts';
 import type { NetfilterHooks, NfHook } from './netfilter-hooks.ts';
 import { ArpLayer } from './arp.ts';
 import { IcmpLayer } from './icmp.ts';
@@ -537,7 +537,10 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     }
     const outDev = res.type === 'local' ? this.lo : (res.dev as NetDevice);
     if (this.hooks !== undefined) {
-      if (this.hooks.run('OUTPUT', pkt, { hook: 'OUTPUT', inDev: undefined, outDev }) !== NF_ACCEPT) return 'nf-drop';
+      const v = this.hooks.run('OUTPUT', pkt, { hook: 'OUTPUT', inDev: undefined, outDev });
+      // Stolen (IPVS took a locally generated packet to a virtual service and sends it on itself).
+      if (v === NF_STOLEN) return 'sent';
+      if (v !== NF_ACCEPT) return 'nf-drop';
       const nd = readU32(b, o + 16);
       if (nd !== dst) {
         // ip_route_me_harder: the destination changed (DNAT), route again.
