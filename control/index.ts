@@ -12,12 +12,16 @@
  * `controllers/` the scheduler, workload, IPAM, endpoints and GC controllers plus a
  * FakeKubelet; `client/` a typed client and an Informer. `main.ts` serves it alone.
  *
+ * Server-side apply keeps field ownership in `metadata.managedFields` and answers 409
+ * Conflict when another manager owns an applied field with a different value (`force`
+ * takes it); items are keyed by the SMP merge key, atomic maps/lists are not modelled.
+ * `fieldValidation` Strict/Warn/Ignore is enforced against per-kind field lists
+ * (`server/field-validation.ts`), open below the levels the emulator interprets;
+ * duplicate keys are found in JSON bodies (a YAML body with a repeated key is rejected).
+ *
  * Deliberately not modelled: authentication beyond one optional bearer token, RBAC,
  * admission webhooks, CRDs, API versions other than the served ones, protobuf,
- * full OpenAPI schemas (`kubectl explain`), strict unknown-field rejection
- * (`fieldValidation=Strict` is accepted but not enforced), server-side apply field
- * conflicts (ownership is recorded in managedFields and fields an applier drops are
- * removed, but another manager's values never produce a 409), graceful deletion of
+ * full OpenAPI schemas (`kubectl explain`), graceful deletion of
  * anything but pods, Orphan/Foreground propagation, namespace finalization phases.
  */
 export * as api from './api/index.ts';

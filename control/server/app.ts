@@ -23,6 +23,7 @@ import { Registry } from './registry.ts';
 import type { PatchType, WriteOptions } from './registry.ts';
 import { aggregatedDiscovery, aggregatedVersion, apiGroupList, apiResourceList, apiVersions, wantsTable } from './discovery.ts';
 import { openapiDocument, openapiIndex } from './openapi.ts';
+import { duplicateJsonKeys, warningHeader } from './field-validation.ts';
 import { toTable } from './table.ts';
 import { kubernetesServiceIP } from './service-alloc.ts';
 
@@ -147,8 +148,15 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
   // ---------------------------------------------------------- body parsers
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => {
-    try { done(null, parseBody('json', body as string)); } catch (e) { done(e as Error, undefined); }
+  // Keys a JSON body repeats, for fieldValidation (JSON.parse keeps the last one silently).
+  const duplicates = new WeakMap<object, string[]>();
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (req, body, done) => {
+    try {
+      const parsed = parseBody('json', body as string);
+      const dups = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? duplicateJsonKeys(body as string) : [];
+      if (dups.length > 0) duplicates.set(req.raw, dups);
+      done(null, parsed);
+    } catch (e) { done(e as Error, undefined); }
   });
   app.addContentTypeParser(['application/yaml', 'application/apply-patch+yaml'], { parseAs: 'string' }, (_req, body, done) => {
     try { done(null, parseBody('yaml', body as string)); } catch (e) { done(e as Error, undefined); }
@@ -294,7 +302,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     if (closed) h.cancel(); else handle = h;
   };
 
-  const writeOpts = (q: Query): WriteOptions => {
+  const writeOpts = (q: Query, req?: FastifyRequest): WriteOptions & { warnings: string[] } => {
     const dry = q1(q, 'dryRun');
     if (dry !== undefined && dry !== '' && dry !== 'All') throw errBadRequest(`Invalid dry run value: ${dry}: supported values: "All"`);
     const fv = q1(q, 'fieldValidation');
@@ -303,8 +311,14 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       dryRun: dry === 'All',
       ...(q1(q, 'fieldManager') !== undefined ? { fieldManager: q1(q, 'fieldManager')! } : {}),
       force: boolParam(q, 'force'),
-      ...(fv !== undefined ? { fieldValidation: fv } : {}),
+      // kube-apiserver's default when the parameter is absent is Warn.
+      fieldValidation: fv === undefined || fv === '' ? 'Warn' : fv,
+      ...(req && duplicates.has(req.raw) ? { duplicateFields: duplicates.get(req.raw)! } : {}),
+      warnings: [],
     };
+  };
+  const withWarnings = (reply: FastifyReply, wo: { warnings: string[] }): void => {
+    if (wo.warnings.length > 0) void reply.header('warning', [...new Set(wo.warnings)].map(warningHeader));
   };
 
   const respond = (req: FastifyRequest, reply: FastifyReply, pp: ParsedPath, body: unknown, code = 200): FastifyReply => {
@@ -360,7 +374,9 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     }
     if (method === 'POST') {
       if (name === undefined) {
-        const created = await registry.create(r, ns, req.body, writeOpts(q));
+        const wo = writeOpts(q, req);
+        const created = await registry.create(r, ns, req.body, wo);
+        withWarnings(reply, wo);
         return respond(req, reply, pp, created, 201);
       }
       if (sub === 'binding' && ns !== undefined) return reply.code(201).send(await registry.bind(ns, name, req.body, writeOpts(q)));
@@ -368,7 +384,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     }
     if (method === 'PUT') {
       if (name === undefined || sub === 'binding') throw errMethodNotAllowed();
-      return respond(req, reply, pp, await registry.update(r, ns, name, req.body, writeOpts(q), sub));
+      const wo = writeOpts(q, req);
+      const updated = await registry.update(r, ns, name, req.body, wo, sub);
+      withWarnings(reply, wo);
+      return respond(req, reply, pp, updated);
     }
     if (method === 'PATCH') {
       if (name === undefined || sub === 'binding') throw errMethodNotAllowed();
@@ -376,9 +395,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       const type = PATCH_TYPES[ct];
       if (!type) throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
       if (req.body === undefined) throw errBadRequest('the body of the request is empty');
-      const wo = writeOpts(q);
+      const wo = writeOpts(q, type === 'json' ? undefined : req);
       if (type === 'apply' && !wo.fieldManager) throw errBadRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
       const { obj, created } = await registry.patch(r, ns, name, type, req.body, wo, sub);
+      withWarnings(reply, wo);
       return respond(req, reply, pp, obj, created ? 201 : 200);
     }
     if (method === 'DELETE') {

@@ -23,6 +23,7 @@ import {
   PatchError, removeFields, SMP_SCHEMAS, subtractFieldSets,
 } from './patch.ts';
 import type { AllocatorConfig } from './service-alloc.ts';
+import { FIELD_SCHEMAS, unknownFields } from './field-validation.ts';
 import { applyConflictError, findConflicts, leafKeyPaths, removePaths, setHas, takeOwnership, valueAtKeys } from './managed-fields.ts';
 import { allocateService } from './service-alloc.ts';
 
@@ -32,7 +33,12 @@ export interface WriteOptions {
   readonly dryRun?: boolean;
   readonly fieldManager?: string;
   readonly force?: boolean;
+  /** `Strict` | `Warn` | `Ignore`; absent: not checked (in-process callers such as controllers). */
   readonly fieldValidation?: string;
+  /** Keys the request body repeated (found by the HTTP layer in the raw JSON). */
+  readonly duplicateFields?: readonly string[];
+  /** Sink for `Warning` headers (fieldValidation=Warn findings). */
+  readonly warnings?: string[];
 }
 
 export interface ListQuery {
@@ -271,6 +277,27 @@ export class Registry {
     }
   }
 
+  /** fieldValidation: unknown/duplicate fields are an error (Strict), a warning (Warn) or dropped (Ignore). */
+  private checkFields(r: ResourceInfo, obj: KubeObject, opts: WriteOptions, verb: 'create' | 'update' | 'patch'): void {
+    const mode = opts.fieldValidation;
+    if (mode === undefined || mode === '') return;
+    const unknown = unknownFields(obj, FIELD_SCHEMAS[r.kind], mode !== 'Strict');
+    const problems = [...(opts.duplicateFields ?? []).map((p) => `duplicate field "${p}"`), ...unknown.map((p) => `unknown field "${p}"`)];
+    if (problems.length === 0) return;
+    if (mode === 'Strict') {
+      const msg = `strict decoding error: ${problems.join(', ')}`;
+      throw errBadRequest(verb === 'patch' ? msg : `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${msg}`);
+    }
+    if (mode === 'Warn') opts.warnings?.push(...problems);
+  }
+
+  /** Server-side apply needs every applied field in the schema, whatever fieldValidation says. */
+  private checkApplyFields(r: ResourceInfo, ns: string | undefined, name: string, config: unknown): void {
+    const unknown = unknownFields(config, FIELD_SCHEMAS[r.kind], false);
+    if (unknown.length === 0) return;
+    throw errBadRequest(`failed to create typed patch object (${ns !== undefined ? `${ns}/` : ''}${name}; ${apiVersionOf(r)}, Kind=${r.kind}): ${unknown.map((p) => `.${p.replace(/\[\d+\]/g, '')}: field not declared in schema`).join(', ')}`);
+  }
+
   private validate(r: ResourceInfo, obj: KubeObject): void {
     const errs = validateObject(r.kind, obj, { nodePortRange: { base: this.alloc.nodePortBase, size: this.alloc.nodePortSize } });
     if (errs.length) throw errInvalid(r, obj.metadata?.name ?? '', errs);
@@ -358,6 +385,7 @@ export class Registry {
     const obj = deepClone(body as KubeObject);
     this.checkTypeMeta(r, obj);
     this.checkNamespace(r, ns, obj);
+    if (operation === 'Update') this.checkFields(r, obj, opts, 'create');
     const meta = obj.metadata!;
     if (!meta.name && meta.generateName) meta.name = this.generateName(meta.generateName);
     for (const k of ['uid', 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink'] as const) delete meta[k as keyof typeof meta];
@@ -389,6 +417,7 @@ export class Registry {
     if (sub === 'scale') return this.updateScale(r, ns, name, body as unknown as Scale, opts);
     const old = await this.get(r, ns, name);
     const obj = deepClone(body as KubeObject);
+    this.checkFields(r, obj, opts, 'update');
     return this.replace(r, ns, name, old, obj, opts, sub, 'Update');
   }
 
@@ -485,6 +514,7 @@ export class Registry {
   }
 
   private async patchOnce(r: ResourceInfo, ns: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions, sub?: string): Promise<{ obj: KubeObject; created: boolean }> {
+    if (type === 'apply' && sub === undefined) this.checkApplyFields(r, ns, name, patch);
     const old = await this.getOrUndefined(r, ns, name);
     if (!old) {
       if (type === 'apply' && sub === undefined) {
@@ -520,6 +550,7 @@ export class Registry {
       return { obj: scaled, created: false };
     }
     const obj = next as unknown as KubeObject;
+    if (type !== 'apply') this.checkFields(r, obj, opts, 'patch');
     if (type === 'apply' && sub === undefined) {
       const entries = old.metadata?.managedFields ?? [];
       const applied = fieldSet(this.userFields(patch as KubeObject), SMP_SCHEMAS[kind]);

@@ -237,3 +237,16 @@ test('kubectl apply --server-side from two field managers: conflict, then --forc
   assert.deepEqual(replicaOwners, ['bob']);
   assert.equal((await kubectl('delete', 'deploy', 'ssa-demo')).code, 0);
 });
+
+test('kubectl apply validates server-side: Strict (the default) rejects an unknown field, --validate=warn prints Warning and creates', { skip: !have, timeout: 60_000 }, async () => {
+  writeFileSync(join(dir, 'typo.yaml'), DEPLOY.replace('nginx-deployment', 'typo').replace(/app: nginx/g, 'app: typo').replace('IMAGE', 'nginx').replace('        ports:', '        imagePullPolice: Always\n        ports:'));
+  const strict = await kubectl('apply', '-f', 'typo.yaml');
+  assert.notEqual(strict.code, 0);
+  assert.match(strict.stderr, /Error from server \(BadRequest\): error when creating "typo\.yaml": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec\.template\.spec\.containers\[0\]\.imagePullPolice"/);
+  assert.equal((await kubectl('get', 'deploy', 'typo')).code, 1, 'nothing was created');
+  const warn = await kubectl('apply', '--validate=warn', '-f', 'typo.yaml');
+  assert.equal(warn.code, 0, warn.stderr);
+  assert.match(warn.stderr, /^Warning: unknown field "spec\.template\.spec\.containers\[0\]\.imagePullPolice"$/m);
+  assert.equal(warn.stdout, 'deployment.apps/typo created\n');
+  assert.equal((await kubectl('delete', 'deploy', 'typo')).code, 0);
+});

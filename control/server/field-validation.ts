@@ -1,0 +1,149 @@
+/**
+ * `fieldValidation` (KEP-2885): which fields of a request body the served kinds know, and
+ * where a JSON body repeats a key.
+ *
+ * - `Strict`: unknown or duplicate fields fail the request with 400 BadRequest,
+ *   `strict decoding error: unknown field "spec.foo", duplicate field "spec.replicas"`;
+ * - `Warn` (the server's default when the parameter is absent): the write succeeds, unknown
+ *   fields are dropped (as Go's decoder drops them) and each finding is a `Warning: 299` header;
+ * - `Ignore`: dropped silently.
+ * Server-side apply always rejects unknown fields (`.spec.foo: field not declared in schema`).
+ *
+ * The schemas list the fields of the served kinds down to the levels the emulator
+ * interprets (metadata, pod/container specs, service, workload specs, slices). Below that,
+ * sub-objects the emulator stores but does not interpret (probes, securityContext,
+ * affinity, volumes, resources, every `status`) are open: any content is accepted. That keeps
+ * a real manifest from being rejected for a field the emulator never reads.
+ */
+
+/** `true`: anything; an object: a struct with these fields (`'*'`: a map of any keys); `[s]`: a list of s. */
+export type FieldSchema = true | { readonly [field: string]: FieldSchema } | readonly [FieldSchema];
+
+const ANY = true as const;
+const MAP: FieldSchema = { '*': ANY };
+const fields = (names: string, extra: Record<string, FieldSchema> = {}): { [f: string]: FieldSchema } => {
+  const out: Record<string, FieldSchema> = {};
+  for (const n of names.split(/\s+/).filter(Boolean)) out[n] = ANY;
+  return { ...out, ...extra };
+};
+
+const META = fields('name generateName namespace uid resourceVersion generation creationTimestamp deletionTimestamp deletionGracePeriodSeconds selfLink finalizers managedFields', {
+  labels: MAP, annotations: MAP,
+  ownerReferences: [fields('apiVersion kind name uid controller blockOwnerDeletion')],
+});
+const CONTAINER = fields('name image command args workingDir envFrom resources resizePolicy restartPolicy volumeMounts volumeDevices livenessProbe readinessProbe startupProbe lifecycle terminationMessagePath terminationMessagePolicy imagePullPolicy securityContext stdin stdinOnce tty targetContainerName', {
+  ports: [fields('name containerPort hostPort hostIP protocol')],
+  env: [fields('name value valueFrom')],
+});
+const POD_SPEC = fields('volumes ephemeralContainers restartPolicy terminationGracePeriodSeconds activeDeadlineSeconds dnsPolicy serviceAccountName serviceAccount automountServiceAccountToken nodeName hostNetwork hostPID hostIPC shareProcessNamespace securityContext imagePullSecrets hostname subdomain affinity schedulerName tolerations hostAliases priorityClassName priority dnsConfig readinessGates runtimeClassName enableServiceLinks preemptionPolicy overhead topologySpreadConstraints setHostnameAsFQDN os hostUsers schedulingGates resourceClaims resources', {
+  nodeSelector: MAP,
+  containers: [CONTAINER],
+  initContainers: [CONTAINER],
+});
+const TOP = (rest: Record<string, FieldSchema>): FieldSchema => ({ apiVersion: ANY, kind: ANY, metadata: META, ...rest });
+const SELECTOR = fields('', { matchLabels: MAP, matchExpressions: [fields('key operator values')] });
+const TEMPLATE = fields('', { metadata: META, spec: POD_SPEC });
+
+export const FIELD_SCHEMAS: Readonly<Record<string, FieldSchema>> = {
+  Pod: TOP({ spec: POD_SPEC, status: ANY }),
+  Service: TOP({
+    spec: fields('clusterIP clusterIPs type externalIPs sessionAffinity loadBalancerIP loadBalancerSourceRanges externalName externalTrafficPolicy healthCheckNodePort publishNotReadyAddresses sessionAffinityConfig ipFamilies ipFamilyPolicy allocateLoadBalancerNodePorts loadBalancerClass internalTrafficPolicy trafficDistribution', {
+      selector: MAP,
+      ports: [fields('name protocol appProtocol port targetPort nodePort')],
+    }),
+    status: ANY,
+  }),
+  Deployment: TOP({
+    spec: fields('replicas minReadySeconds revisionHistoryLimit paused progressDeadlineSeconds', {
+      selector: SELECTOR, template: TEMPLATE,
+      strategy: fields('type', { rollingUpdate: fields('maxSurge maxUnavailable') }),
+    }),
+    status: ANY,
+  }),
+  ReplicaSet: TOP({ spec: fields('replicas minReadySeconds', { selector: SELECTOR, template: TEMPLATE }), status: ANY }),
+  Node: TOP({ spec: fields('podCIDR podCIDRs providerID unschedulable taints configSource externalID'), status: ANY }),
+  Namespace: TOP({ spec: fields('finalizers'), status: ANY }),
+  Endpoints: TOP({ subsets: [fields('addresses notReadyAddresses ports')] }),
+  EndpointSlice: TOP({
+    addressType: ANY, ports: ANY,
+    endpoints: [fields('addresses conditions hostname targetRef nodeName zone hints deprecatedTopology')],
+  }),
+  Event: TOP(fields('involvedObject reason message source firstTimestamp lastTimestamp count type eventTime series action related reportingComponent reportingInstance')),
+};
+
+/**
+ * Paths of fields `schema` does not know, in the decoder's notation
+ * (`spec.template.spec.containers[0].imagePullPolice`); with `prune`, they are deleted from `v`.
+ */
+export function unknownFields(v: unknown, schema: FieldSchema | undefined, prune: boolean, path = ''): string[] {
+  if (schema === undefined || schema === true || v === null || typeof v !== 'object') return [];
+  const out: string[] = [];
+  if (Array.isArray(schema)) {
+    if (!Array.isArray(v)) return [];
+    v.forEach((e, i) => out.push(...unknownFields(e, schema[0], prune, `${path}[${i}]`)));
+    return out;
+  }
+  if (Array.isArray(v)) return [];
+  const s = schema as { readonly [f: string]: FieldSchema };
+  const obj = v as Record<string, unknown>;
+  for (const k of Object.keys(obj)) {
+    const sub = Object.prototype.hasOwnProperty.call(s, k) ? s[k] : s['*'];
+    const p = path === '' ? k : `${path}.${k}`;
+    if (sub === undefined) {
+      out.push(p);
+      if (prune) delete obj[k];
+    } else out.push(...unknownFields(obj[k], sub, prune, p));
+  }
+  return out;
+}
+
+/**
+ * Keys that occur twice in one object of a JSON text (which must be valid JSON), as paths
+ * in the decoder's notation. JSON.parse keeps the last value silently; Go's strict decoder
+ * reports each repeat.
+ */
+export function duplicateJsonKeys(text: string): string[] {
+  type Frame = { kind: 'o'; keys: Set<string>; key: string | undefined; path: string } | { kind: 'a'; index: number; path: string };
+  const out: string[] = [];
+  const stack: Frame[] = [];
+  const childPath = (): string => {
+    const f = stack[stack.length - 1];
+    if (!f) return '';
+    if (f.kind === 'a') return `${f.path}[${f.index}]`;
+    return f.path === '' ? f.key ?? '' : `${f.path}.${f.key ?? ''}`;
+  };
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (expectKey && top?.kind === 'o') {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) out.push(top.path === '' ? key : `${top.path}.${key}`);
+        top.keys.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') {
+      stack.push({ kind: 'o', keys: new Set(), key: undefined, path: childPath() });
+      expectKey = true;
+    } else if (c === '[') {
+      stack.push({ kind: 'a', index: 0, path: childPath() });
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.kind === 'a') top.index++;
+      else expectKey = true;
+    }
+  }
+  return out;
+}
+
+/** A `Warning` header value (RFC 7234 warn-code 299, the only code kube-apiserver sends). */
+export function warningHeader(message: string): string {
+  return `299 - "${message.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
