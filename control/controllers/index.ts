@@ -5,7 +5,8 @@
  *
  * Controllers: Scheduler, ReplicaSetController, DeploymentController (RollingUpdate,
  * Recreate, revisions, rollback), NodeIpam (podCIDR per node), EndpointsController,
- * EndpointSliceController, GarbageCollector, FakeKubelet. Service ClusterIP/NodePort
+ * EndpointSliceController, GarbageCollector, FakeKubelet, and (with a pool configured)
+ * LoadBalancerController, which hands LoadBalancer Services ingress IPs. Service ClusterIP/NodePort
  * allocation and the default namespaces + `default/kubernetes` service are done by the
  * API server itself (control/server), as kube-apiserver does.
  *
@@ -22,5 +23,6 @@ export * from './deployment.ts';
 export * from './endpoints.ts';
 export * from './fake-kubelet.ts';
 export * from './garbage-collector.ts';
+export * from './load-balancer.ts';
 export * from './manager.ts';
 export * from './standard.ts';

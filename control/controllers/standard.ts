@@ -9,11 +9,16 @@ import { EndpointsController, EndpointSliceController } from './endpoints.ts';
 import { FakeKubelet } from './fake-kubelet.ts';
 import type { FakeKubeletOptions } from './fake-kubelet.ts';
 import { GarbageCollector } from './garbage-collector.ts';
+import { LoadBalancerController } from './load-balancer.ts';
 
 export interface StandardControllerOptions extends NodeIpamOptions {
   readonly clock?: () => Date;
   /** Include the FakeKubelet (default false: the emulator's node agent runs pods). */
   readonly fakeKubelet?: boolean | FakeKubeletOptions;
+  /** Address pool of the emulated load-balancer controller (CIDRs, ranges, IPs); undefined: no such controller. */
+  readonly loadBalancerPool?: readonly string[];
+  /** The `spec.loadBalancerClass` it serves (default: Services without one). */
+  readonly loadBalancerClass?: string;
 }
 
 export function standardControllers(api: ControlApi, opts: StandardControllerOptions = {}): Controller[] {
@@ -25,6 +30,10 @@ export function standardControllers(api: ControlApi, opts: StandardControllerOpt
     new Scheduler(api, clock),
   ];
   if (opts.fakeKubelet) list.push(new FakeKubelet(api, { clock, ...(typeof opts.fakeKubelet === 'object' ? opts.fakeKubelet : {}) }));
-  list.push(new EndpointsController(api, clock), new EndpointSliceController(api), new GarbageCollector(api));
+  list.push(new EndpointsController(api, clock), new EndpointSliceController(api));
+  if (opts.loadBalancerPool !== undefined) {
+    list.push(new LoadBalancerController(api, { pool: opts.loadBalancerPool, clock, ...(opts.loadBalancerClass !== undefined ? { loadBalancerClass: opts.loadBalancerClass } : {}) }));
+  }
+  list.push(new GarbageCollector(api));
   return list;
 }
