@@ -1,4 +1,7 @@
-/** iptables-restore failures, with a stable code and the input line (1-based). */
+/**
+ * iptables-restore failures: a stable code, the input line (1-based) and the real
+ * tool's own words for what went wrong (`detail`).
+ */
 export type IptablesErrorCode =
   | 'IPT_PARSE'
   | 'IPT_UNKNOWN_OPTION'
@@ -11,7 +14,11 @@ export type IptablesErrorCode =
   | 'IPT_BAD_TABLE'
   | 'IPT_NO_COMMIT'
   | 'IPT_TARGET_NOT_ALLOWED'
-  | 'IPT_NO_SET';
+  | 'IPT_NO_SET'
+  /** -D of a rule that is not there. */
+  | 'IPT_NO_RULE'
+  /** A jump loop reachable from a built-in chain (the kernel's ELOOP). */
+  | 'IPT_LOOP';
 
 export class IptablesError extends Error {
   constructor(readonly code: IptablesErrorCode, readonly detail: string, readonly line: number | undefined = undefined) {

@@ -2,7 +2,9 @@
  * First-match evaluation of one table at one hook, with the kernel's semantics:
  * jump pushes a return point, goto does not, RETURN (or the end of a user chain)
  * pops, the end of a built-in chain applies its policy; ACCEPT/DROP/REJECT and the
- * NAT targets end the table; MARK, LOG and TRACE continue. Counters are exact.
+ * NAT targets end the table; MARK, CONNMARK, LOG, NOTRACK and TRACE continue (LOG
+ * calls ctx.onLog; NOTRACK and a changed connection mark are reported in the
+ * result). Counters are exact.
  *
  * Speed: each chain is compiled once per ruleset generation. A run of consecutive
  * rules that match only a destination /32, a protocol and a destination port — the
@@ -13,9 +15,7 @@
  */
 import type { Packet } from '../../packet/packet.ts';
 import { readU16, readU32 } from '../../wire/field.ts';
-import { maskOf } from '../../wire/addr.ts';
 import type { Chain, Match, Rule, Table, TableName } from './model.ts';
-import { isBuiltin } from './model.ts';
 import type { EvalContext, EvalResult, NatRequest } from '../eval-types.ts';
 
 interface Run {
@@ -140,20 +140,17 @@ export class TableEvaluator {
     let depth = 0;
     const stackChains = this.stackChains;
     const stackIdx = this.stackIdx;
-    let cur = this.chainOf(table, hookChain, gen) as CompiledChain;
+    const hook = this.chainOf(table, hookChain, gen) as CompiledChain;
+    let cur = hook;
     let i = 0;
     let evaluated = 0;
     const name = table.name;
+    // Side effects that do not end the walk, reported with the verdict (rarely set).
+    let notrack = false;
+    let ctMark = -1;
     for (;;) {
       if (i >= cur.rules.length) {
-        if (isBuiltin(name, cur.chain.name)) {
-          const policy = cur.chain.policy ?? 'ACCEPT';
-          cur.chain.packets++;
-          cur.chain.bytes += pkt.len;
-          ctx.onRuleHit?.(name, cur.chain.name, 0, policy);
-          return { verdict: policy, chain: cur.chain.name, rule: 0, rulesEvaluated: evaluated };
-        }
-        if (depth === 0) return { verdict: 'ACCEPT', chain: cur.chain.name, rule: 0, rulesEvaluated: evaluated };
+        if (depth === 0) return this.underflow(hook.chain, name, pkt, ctx, evaluated, notrack, ctMark);
         depth--;
         cur = stackChains[depth] as CompiledChain;
         i = stackIdx[depth] as number;
@@ -185,15 +182,11 @@ export class TableEvaluator {
       switch (t.kind) {
         case 'ACCEPT':
         case 'DROP':
-          return { verdict: t.kind, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+          return withEffects(notrack, ctMark, { verdict: t.kind, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated });
         case 'REJECT':
-          return { verdict: 'DROP', rejectWith: t.with, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+          return withEffects(notrack, ctMark, { verdict: 'DROP', rejectWith: t.with, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated });
         case 'RETURN': {
-          if (depth === 0) {
-            // RETURN in a built-in chain: the policy decides.
-            const policy = cur.chain.policy ?? 'ACCEPT';
-            return { verdict: policy, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
-          }
+          if (depth === 0) return this.underflow(hook.chain, name, pkt, ctx, evaluated, notrack, ctMark);
           depth--;
           cur = stackChains[depth] as CompiledChain;
           i = stackIdx[depth] as number;
@@ -204,7 +197,7 @@ export class TableEvaluator {
           let next = cur.jumps[i];
           if (next === undefined) {
             next = this.chainOf(table, t.chain, gen);
-            if (next === undefined) return { verdict: 'DROP', chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+            if (next === undefined) return withEffects(notrack, ctMark, { verdict: 'DROP', chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated });
             cur.jumps[i] = next;
           }
           if (t.kind === 'jump') {
@@ -222,34 +215,58 @@ export class TableEvaluator {
             kind: t.kind, addrMin: t.addrMin, addrMax: t.addrMax, ...(t.portMin !== undefined ? { portMin: t.portMin, portMax: t.portMax ?? t.portMin } : {}),
             random: t.random, randomFully: t.randomFully, persistent: t.persistent,
           };
-          return { verdict: 'ACCEPT', nat, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+          return withEffects(notrack, ctMark, { verdict: 'ACCEPT', nat, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated });
         }
         case 'MASQUERADE':
         case 'REDIRECT': {
           const nat: NatRequest = { kind: t.kind, ...(t.portMin !== undefined ? { portMin: t.portMin, portMax: t.portMax ?? t.portMin } : {}), random: t.random, randomFully: t.kind === 'MASQUERADE' && t.randomFully };
-          return { verdict: 'ACCEPT', nat, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated };
+          return withEffects(notrack, ctMark, { verdict: 'ACCEPT', nat, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated });
         }
         case 'MARK':
           pkt.mark = ((pkt.mark & ~t.mask) ^ t.value) >>> 0;
           i++;
           continue;
+        case 'CONNMARK': {
+          // xt_connmark: set: ct = (ct & ~mask) ^ value; save: ct = (ct & ~ctmask) ^ (mark & nfmask);
+          // restore: mark = (mark & ~nfmask) ^ (ct & ctmask).
+          const ct = ctMark >= 0 ? ctMark : (ctx.ctMark ?? 0);
+          if (t.mode === 'set') ctMark = ((ct & ~t.mask) ^ t.value) >>> 0;
+          else if (t.mode === 'save') ctMark = ((ct & ~t.ctmask) ^ (pkt.mark & t.nfmask)) >>> 0;
+          else pkt.mark = ((pkt.mark & ~t.nfmask) ^ (ct & t.ctmask)) >>> 0;
+          i++;
+          continue;
+        }
+        case 'LOG':
+          ctx.onLog?.(name, cur.chain.name, ruleNum, t.prefix ?? '', t.level);
+          i++;
+          continue;
+        case 'NOTRACK':
+          notrack = true;
+          i++;
+          continue;
         default:
-          // LOG, TRACE, NOTRACK and rules without a target continue with the next rule.
+          // TRACE and rules without a target continue with the next rule.
           i++;
           continue;
       }
     }
   }
 
+  /**
+   * The kernel's underflow: the end of the hook's chain, or a RETURN / end of chain with
+   * nothing to return to (after -g), applies the hook chain's policy and counts it.
+   */
+  private underflow(hook: Chain, table: TableName, pkt: Packet, ctx: EvalContext, evaluated: number, notrack: boolean, ctMark: number): EvalResult {
+    const verdict = hook.policy ?? 'ACCEPT';
+    hook.packets++;
+    hook.bytes += pkt.len;
+    ctx.onRuleHit?.(table, hook.name, 0, verdict);
+    return withEffects(notrack, ctMark, { verdict, chain: hook.name, rule: 0, rulesEvaluated: evaluated });
+  }
+
   private matches(r: Rule, pkt: Packet, ctx: EvalContext, b: Uint8Array, o: number, hl: number, proto: number, hasPorts: boolean): boolean {
-    if (r.src !== undefined) {
-      const m = maskOf(r.src.prefixLen);
-      if ((((readU32(b, o + 12) & m) >>> 0) === r.src.addr) === r.src.invert) return false;
-    }
-    if (r.dst !== undefined) {
-      const m = maskOf(r.dst.prefixLen);
-      if ((((readU32(b, o + 16) & m) >>> 0) === r.dst.addr) === r.dst.invert) return false;
-    }
+    if (r.src !== undefined && (((readU32(b, o + 12) & r.src.mask) >>> 0) === r.src.addr) === r.src.invert) return false;
+    if (r.dst !== undefined && (((readU32(b, o + 16) & r.dst.mask) >>> 0) === r.dst.addr) === r.dst.invert) return false;
     if (r.inIface !== undefined && ifaceMatches(r.inIface.name, ctx.inDev) === r.inIface.invert) return false;
     if (r.outIface !== undefined && ifaceMatches(r.outIface.name, ctx.outDev) === r.outIface.invert) return false;
     if (r.proto !== undefined && r.proto.num !== 0 && (proto === r.proto.num) === r.proto.invert) return false;
@@ -291,8 +308,8 @@ export class TableEvaluator {
       case 'mark':
         return (((pkt.mark & m.mask) >>> 0) === m.value) !== m.invert;
       case 'addrtype': {
-        if (m.src !== undefined && (ctx.addrType(readU32(b, o + 12)) === m.src.type) === m.src.invert) return false;
-        if (m.dst !== undefined && (ctx.addrType(readU32(b, o + 16)) === m.dst.type) === m.dst.invert) return false;
+        if (m.src !== undefined && m.src.types.includes(ctx.addrType(readU32(b, o + 12))) === m.src.invert) return false;
+        if (m.dst !== undefined && m.dst.types.includes(ctx.addrType(readU32(b, o + 16))) === m.dst.invert) return false;
         return true;
       }
       case 'conntrack':
@@ -309,9 +326,9 @@ export class TableEvaluator {
       case 'set':
         return (ctx.ipsets !== undefined && ctx.ipsets.test(m.name, pkt, m.dirs)) !== m.invert;
       case 'physdev': {
-        if (m.isBridged === true && ctx.physOut === undefined) return false;
-        if (m.isIn === true && ctx.physIn === undefined) return false;
-        if (m.isOut === true && ctx.physOut === undefined) return false;
+        if (m.isBridged !== undefined && (ctx.physOut !== undefined) === m.isBridged.invert) return false;
+        if (m.isIn !== undefined && (ctx.physIn !== undefined) === m.isIn.invert) return false;
+        if (m.isOut !== undefined && (ctx.physOut !== undefined) === m.isOut.invert) return false;
         if (m.in !== undefined && ifaceMatches(m.in.name, ctx.physIn) === m.in.invert) return false;
         if (m.out !== undefined && ifaceMatches(m.out.name, ctx.physOut) === m.out.invert) return false;
         return true;
@@ -352,6 +369,12 @@ export class TableEvaluator {
     if (ok && m.action === 'update') hits.push(now);
     return ok;
   }
+}
+
+/** A verdict with the walk's side effects that did not end it (NOTRACK, a new connection mark). */
+function withEffects(notrack: boolean, ctMark: number, r: EvalResult): EvalResult {
+  if (!notrack && ctMark < 0) return r;
+  return { ...r, ...(notrack ? { notrack: true as const } : {}), ...(ctMark >= 0 ? { ctMark } : {}) };
 }
 
 /** `-i eth+` matches any name starting with `eth`; an absent device never matches a name. */

@@ -59,7 +59,8 @@ test('errors name the line and leave the ruleset untouched', () => {
   const cases: Array<[string, string, number]> = [
     ['*filter\n-A INPUT -j DROP\n-A NOPE -j ACCEPT\nCOMMIT\n', 'IPT_NO_CHAIN', 3],
     ['*filter\n-A INPUT -m bogus --x 1 -j ACCEPT\nCOMMIT\n', 'IPT_UNKNOWN_MATCH', 2],
-    ['*filter\n-A INPUT -j KUBE-NOWHERE\nCOMMIT\n', 'IPT_UNKNOWN_TARGET', 2],
+    // iptables-nft resolves jumps when it commits: the error names the COMMIT line.
+    ['*filter\n-A INPUT -j KUBE-NOWHERE\nCOMMIT\n', 'IPT_UNKNOWN_TARGET', 3],
     ['*filter\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n', 'IPT_BAD_ARG', 2],
     ['*filter\n-A INPUT -j ACCEPT\n', 'IPT_NO_COMMIT', 3],
     ['*nat\n-A PREROUTING -j SNAT --to-source 1.2.3.4\nCOMMIT\n', 'IPT_TARGET_NOT_ALLOWED', 2],
@@ -90,7 +91,10 @@ test('kernel canonical forms: MARK variants, probabilities, REJECT and recent de
 
 test('tokenize: quotes and escapes like iptables-restore', () => {
   assert.deepEqual(tokenize('-A X -m comment --comment "a \\"b\\" c" -j ACCEPT'), ['-A', 'X', '-m', 'comment', '--comment', 'a "b" c', '-j', 'ACCEPT']);
-  assert.deepEqual(tokenize("--log-prefix 'x y '"), ['--log-prefix', 'x y ']);
+  // Only double quotes group; a closing quote ends the argument; backslashes escape only inside quotes.
+  assert.deepEqual(tokenize("--log-prefix 'x y '"), ['--log-prefix', "'x", 'y', "'"]);
+  assert.deepEqual(tokenize('--comment ab"c d"ef "" x\\y "p\\q"'), ['--comment', 'abc d', 'ef', '', 'x\\y', 'pq']);
+  assert.throws(() => tokenize('--comment "open', 7), (e: unknown) => e instanceof IptablesError && e.code === 'IPT_PARSE' && e.line === 7);
 });
 
 test('property: any text, or any mutation of a real ruleset, restores or fails with IptablesError; save is a fixed point', () => {

@@ -2,22 +2,28 @@
  * The xtables ruleset of one network namespace, loaded the way `iptables-restore`
  * loads it and printed the way `iptables-save` prints it.
  *
- * Restore semantics (iptables 1.8): `*table` opens a table (flushed first unless
- * `--noflush`); `:CHAIN POLICY [p:b]` sets a built-in chain's policy or creates a
- * user chain — and flushes an existing one, which is how kube-proxy rewrites its
- * chains in a `--noflush` restore; `-A/-I/-D/-R/-N/-X/-F/-P/-Z` as on the command
- * line; `COMMIT` applies the table. A restore is atomic: on any error nothing
- * changes and the error names the line.
+ * Restore semantics (iptables 1.8, nf_tables): `*table` opens a table (flushed first
+ * unless `--noflush`); `:CHAIN POLICY [p:b]` sets a built-in chain's policy or creates
+ * a user chain — and flushes an existing one, which is how kube-proxy rewrites its
+ * chains in a `--noflush` restore; `-A/-I/-D/-R/-E/-N/-X/-F/-P/-Z` as on the command
+ * line; `COMMIT` applies the table. Each table block is atomic, as each COMMIT is one
+ * nf_tables transaction: on an error the failing block changes nothing, blocks
+ * committed before it stay. Errors carry the real tool's line and wording: a jump to
+ * a missing chain is reported at the block's COMMIT line (iptables-nft resolves jumps
+ * when it commits), a jump loop reachable from a built-in chain at the rule that
+ * closes it ("Too many links").
  */
 import type { Chain, Rule, Table, TableName, Target } from './model.ts';
 import { TABLE_CHAINS, isBuiltin, newTable } from './model.ts';
 import { tokenize } from './tokenize.ts';
-import { parseRuleSpec } from './parse-rule.ts';
+import { MissingChain, parseRuleSpec } from './parse-rule.ts';
 import { IptablesError } from './errors.ts';
+import type { IptablesErrorCode } from './errors.ts';
 import { renderRuleSpec, renderSave, renderTable } from './render.ts';
 import type { SaveOptions } from './render.ts';
 import { TableEvaluator } from './evaluate.ts';
 import { renderList } from './render-list.ts';
+import type { ListOptions } from './render-list.ts';
 import type { RecentTables } from './evaluate.ts';
 import type { Packet } from '../../packet/packet.ts';
 import type { EvalContext, EvalResult } from '../eval-types.ts';
@@ -32,28 +38,22 @@ export interface RestoreOptions {
 const TABLE_NAMES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
 
 /** Where targets may be used (the kernel refuses them elsewhere, e.g. SNAT in PREROUTING). */
-function targetAllowed(table: TableName, chain: string, t: Target): string | undefined {
+function targetAllowed(table: TableName, chain: string, t: Target): boolean {
   const builtin = isBuiltin(table, chain);
   switch (t.kind) {
     case 'DNAT':
     case 'REDIRECT':
-      if (table !== 'nat') return `${t.kind} is only valid in the nat table`;
-      if (builtin && chain !== 'PREROUTING' && chain !== 'OUTPUT') return `${t.kind} is only valid in PREROUTING and OUTPUT`;
-      return undefined;
+      return table === 'nat' && (!builtin || chain === 'PREROUTING' || chain === 'OUTPUT');
     case 'SNAT':
     case 'MASQUERADE':
-      if (table !== 'nat') return `${t.kind} is only valid in the nat table`;
-      if (builtin && chain !== 'POSTROUTING' && chain !== 'INPUT') return `${t.kind} is only valid in POSTROUTING and INPUT`;
-      return undefined;
+      return table === 'nat' && (!builtin || chain === 'POSTROUTING' || chain === 'INPUT');
     case 'REJECT':
-      if (table !== 'filter' && table !== 'mangle') return 'REJECT is only valid in the filter and mangle tables';
-      if (builtin && chain !== 'INPUT' && chain !== 'FORWARD' && chain !== 'OUTPUT') return 'REJECT is only valid in INPUT, FORWARD and OUTPUT';
-      return undefined;
+      return (table === 'filter' || table === 'mangle') && (!builtin || chain === 'INPUT' || chain === 'FORWARD' || chain === 'OUTPUT');
     case 'TRACE':
     case 'NOTRACK':
-      return table === 'raw' ? undefined : `${t.kind} is only valid in the raw table`;
+      return table === 'raw';
     default:
-      return undefined;
+      return true;
   }
 }
 
@@ -61,6 +61,37 @@ function cloneTable(t: Table): Table {
   const chains = new Map<string, Chain>();
   for (const [n, c] of t.chains) chains.set(n, { ...c, rules: c.rules.map((r) => ({ ...r })) });
   return { name: t.name, chains };
+}
+
+const jumpOf = (r: Rule): string | undefined => (r.target.kind === 'jump' || r.target.kind === 'goto' ? r.target.chain : undefined);
+
+/** Whether some chain reachable from a built-in chain can reach itself (the kernel refuses: ELOOP). */
+function hasReachableLoop(t: Table, edgeOk: (r: Rule) => boolean): boolean {
+  const state = new Map<string, 1 | 2>();
+  const visit = (name: string): boolean => {
+    const s = state.get(name);
+    if (s === 1) return true;
+    if (s === 2) return false;
+    state.set(name, 1);
+    for (const r of t.chains.get(name)?.rules ?? []) {
+      const to = jumpOf(r);
+      if (to !== undefined && edgeOk(r) && visit(to)) return true;
+    }
+    state.set(name, 2);
+    return false;
+  };
+  return TABLE_CHAINS[t.name].some((c) => t.chains.has(c) && visit(c));
+}
+
+/** One `*table` … `COMMIT` block being read. */
+interface Block {
+  readonly table: Table;
+  readonly openedAt: number;
+  lines: number;
+  /** A jump to a missing chain: reported at COMMIT, as iptables-nft does. */
+  missing: string | undefined;
+  /** Input line of each rule this block added (for the line a loop is blamed on). */
+  readonly ruleLines: Map<Rule, number>;
 }
 
 export class Iptables {
@@ -102,56 +133,34 @@ export class Iptables {
     return this.tables.has(name);
   }
 
-  /** Load iptables-restore input. Throws IptablesError (with the line) and changes nothing on failure. */
+  /**
+   * Load iptables-restore input. Throws IptablesError (with the line) on the first
+   * error; the failing table block changes nothing, blocks committed before it stay.
+   */
   restore(text: string, opts: RestoreOptions = {}): void {
-    const staged = new Map<TableName, Table>();
-    let cur: Table | undefined;
-    let curLine = 0;
-    let curLines = 0;
+    let cur: Block | undefined;
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const lineNo = i + 1;
-      const raw = (lines[i] as string).replace(/\r$/, '');
-      const line = raw.trim();
+      const line = (lines[i] as string).replace(/\r$/, '').trim();
       if (line === '' || line.startsWith('#')) continue;
-      if (line.startsWith('*')) {
-        if (cur !== undefined) throw new IptablesError('IPT_NO_COMMIT', `table ${cur.name} opened on line ${curLine} was not committed`, lineNo);
+      if (cur === undefined) {
+        if (!line.startsWith('*')) throw new IptablesError('IPT_PARSE', `"${line.slice(0, 40)}" outside a table (missing *table line)`, lineNo);
         const name = line.slice(1) as TableName;
-        if (!TABLE_NAMES.includes(name)) throw new IptablesError('IPT_BAD_TABLE', `unknown table "${line.slice(1)}"`, lineNo);
-        const base = staged.get(name) ?? (this.tables.has(name) ? cloneTable(this.table(name)) : newTable(name));
-        cur = opts.noflush === true ? base : flushAll(base);
-        curLine = lineNo;
-        curLines = 0;
+        if (!TABLE_NAMES.includes(name)) throw new IptablesError('IPT_BAD_TABLE', `table name '${line.slice(1)}' invalid`, lineNo);
+        const base = this.tables.has(name) ? cloneTable(this.table(name)) : newTable(name);
+        cur = { table: opts.noflush === true ? base : flushAll(base), openedAt: lineNo, lines: 0, missing: undefined, ruleLines: new Map() };
         continue;
       }
-      if (cur === undefined) throw new IptablesError('IPT_PARSE', `"${line.slice(0, 40)}" outside a table (missing *table line)`, lineNo);
       if (line === 'COMMIT') {
-        // An empty `*table … COMMIT` block does not create the table (iptables-nft).
-        if (curLines > 0 || this.tables.has(cur.name) || staged.has(cur.name)) staged.set(cur.name, cur);
+        this.commit(cur, lineNo, opts);
         cur = undefined;
         continue;
       }
-      curLines++;
+      if (line.startsWith('*')) throw new IptablesError('IPT_PARSE', `Bad argument \`${line}'`, lineNo);
+      cur.lines++;
       if (line.startsWith(':')) {
-        const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?$/.exec(line);
-        if (m === null) throw new IptablesError('IPT_PARSE', `bad chain line "${line}"`, lineNo);
-        const [, name, policy, p, b] = m as unknown as [string, string, string, string | undefined, string | undefined];
-        if (name.length > 28) throw new IptablesError('IPT_BAD_ARG', `chain name "${name}" longer than 28 characters`, lineNo);
-        if (isBuiltin(cur.name, name)) {
-          if (policy !== 'ACCEPT' && policy !== 'DROP') throw new IptablesError('IPT_BAD_ARG', `bad policy "${policy}" for built-in chain ${name}`, lineNo);
-          const c = cur.chains.get(name) as Chain;
-          c.policy = policy;
-          if (opts.counters === true && p !== undefined && b !== undefined) {
-            c.packets = Number(p);
-            c.bytes = Number(b);
-          }
-        } else {
-          if (policy !== '-') throw new IptablesError('IPT_BAD_ARG', `user chain ${name} cannot have a policy`, lineNo);
-          if (TABLE_NAMES.includes(name as TableName) || /^[-!]/.test(name)) throw new IptablesError('IPT_BAD_ARG', `invalid chain name "${name}"`, lineNo);
-          const c = cur.chains.get(name);
-          if (c !== undefined) c.rules = [];
-          else cur.chains.set(name, { name, policy: undefined, packets: 0, bytes: 0, rules: [] });
-        }
+        this.chainLine(cur.table, line, lineNo, opts);
         continue;
       }
       let counters: [number, number] | undefined;
@@ -163,79 +172,176 @@ export class Iptables {
       }
       this.command(cur, tokenize(body, lineNo), lineNo, opts.counters === true ? counters : undefined);
     }
-    if (cur !== undefined) throw new IptablesError('IPT_NO_COMMIT', `table ${cur.name} opened on line ${curLine} was not committed (missing COMMIT)`, lines.length);
-    if (opts.test === true) return;
-    for (const [name, t] of staged) this.tables.set(name, t);
-    if (staged.size > 0) this.generation++;
+    if (cur !== undefined) throw new IptablesError('IPT_NO_COMMIT', `COMMIT expected at line ${lines.length}`, lines.length);
   }
 
-  /** One iptables command inside a table (`-A`, `-I`, `-D`, `-N`, `-X`, `-F`, `-P`, `-Z`). */
-  private command(t: Table, args: string[], line: number, counters: [number, number] | undefined): void {
+  /** `COMMIT`: deferred checks, then the block replaces its table (unless --test). */
+  private commit(b: Block, lineNo: number, opts: RestoreOptions): void {
+    if (b.missing !== undefined) throw new IptablesError('IPT_UNKNOWN_TARGET', `Chain '${b.missing}' does not exist`, lineNo);
+    const t = b.table;
+    if (hasReachableLoop(t, () => true)) {
+      // Blame the rule whose addition first made a loop reachable (rules of earlier restores count from the start).
+      const added = [...b.ruleLines.entries()].sort((x, y) => x[1] - y[1]);
+      for (let k = 0; k < added.length; k++) {
+        const upTo = new Set(added.slice(0, k + 1).map(([r]) => r));
+        if (hasReachableLoop(t, (r) => !b.ruleLines.has(r) || upTo.has(r))) {
+          const [rule, line] = added[k] as [Rule, number];
+          const chain = [...t.chains.values()].find((c) => c.rules.includes(rule));
+          throw new IptablesError('IPT_LOOP', `RULE_APPEND failed (Too many links): rule in chain ${chain?.name ?? '?'}`, line);
+        }
+      }
+      throw new IptablesError('IPT_LOOP', 'RULE_APPEND failed (Too many links)', lineNo);
+    }
+    if (opts.test === true) return;
+    // An empty `*table … COMMIT` block does not create the table (iptables-nft).
+    if (b.lines === 0 && !this.tables.has(t.name)) return;
+    this.tables.set(t.name, t);
+    this.generation++;
+  }
+
+  /** `:CHAIN POLICY [packets:bytes]`. */
+  private chainLine(t: Table, line: string, lineNo: number, opts: RestoreOptions): void {
+    const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?$/.exec(line);
+    if (m === null) throw new IptablesError('IPT_PARSE', `bad chain line "${line}"`, lineNo);
+    const [, name, policy, p, b] = m as unknown as [string, string, string, string | undefined, string | undefined];
+    checkChainName(name, lineNo);
+    if (isBuiltin(t.name, name)) {
+      if (policy !== 'ACCEPT' && policy !== 'DROP') throw new IptablesError('IPT_BAD_ARG', `Bad policy name. Run \`dmesg' for more information.`, lineNo);
+      const c = t.chains.get(name) as Chain;
+      c.policy = policy;
+      if (opts.counters === true && p !== undefined && b !== undefined) {
+        c.packets = Number(p);
+        c.bytes = Number(b);
+      }
+      return;
+    }
+    if (policy !== '-') throw new IptablesError('IPT_BAD_ARG', `user chain ${name} cannot have a policy`, lineNo);
+    const c = t.chains.get(name);
+    if (c !== undefined) c.rules = [];
+    else t.chains.set(name, { name, policy: undefined, packets: 0, bytes: 0, rules: [] });
+  }
+
+  /** One iptables command inside a table (`-A`, `-I`, `-D`, `-R`, `-E`, `-N`, `-X`, `-F`, `-P`, `-Z`). */
+  private command(b: Block, args: string[], line: number, counters: [number, number] | undefined): void {
+    const t = b.table;
     const op = args[0];
     const chainName = args[1];
-    const need = (): Chain => {
-      if (chainName === undefined) throw new IptablesError('IPT_PARSE', `${op} needs a chain`, line);
-      const c = t.chains.get(chainName);
-      if (c === undefined) throw new IptablesError('IPT_NO_CHAIN', `chain '${chainName}' does not exist`, line);
-      return c;
+    const fail = (code: IptablesErrorCode, detail: string): never => {
+      throw new IptablesError(code, detail, line);
     };
-    const userChain = (n: string): boolean => t.chains.has(n) && !isBuiltin(t.name, n);
-    const rule = (from: number): Rule => {
-      const c = need();
-      const r = parseRuleSpec(args.slice(from), userChain, line);
-      for (const m of r.matches) {
-        if (m.kind === 'set' && this.setExists !== undefined && !this.setExists(m.name)) throw new IptablesError('IPT_NO_SET', `Set ${m.name} doesn't exist.`, line);
+    const need = (): Chain => {
+      if (chainName === undefined) return fail('IPT_BAD_ARG', `option "${op ?? ''}" requires an argument`);
+      return t.chains.get(chainName) ?? fail('IPT_NO_CHAIN', 'No chain/target/match by that name.');
+    };
+    const ruleNum = (k: number): number | undefined => {
+      const a = args[k];
+      if (a === undefined || !/^-?\d+$/.test(a)) return undefined;
+      const n = Number(a);
+      if (n < 1) fail('IPT_BAD_ARG', `Invalid rule number \`${a}'`);
+      return n;
+    };
+    const rule = (c: Chain, from: number): Rule | undefined => {
+      const r = parseRuleSpec(args.slice(from), { userChain: (n) => t.chains.has(n) && !isBuiltin(t.name, n) }, line);
+      if (r instanceof MissingChain) {
+        b.missing ??= r.chain;
+        return undefined;
       }
-      const bad = targetAllowed(t.name, c.name, r.target);
-      if (bad !== undefined) throw new IptablesError('IPT_TARGET_NOT_ALLOWED', `RULE_APPEND failed (Invalid argument): rule in chain ${c.name}: ${bad}`, line);
+      if (isBuiltin(t.name, c.name)) {
+        if (r.inIface !== undefined && (c.name === 'OUTPUT' || c.name === 'POSTROUTING')) fail('IPT_BAD_ARG', `Can't use -i with ${c.name}`);
+        if (r.outIface !== undefined && (c.name === 'INPUT' || c.name === 'PREROUTING')) fail('IPT_BAD_ARG', `Can't use -o with ${c.name}`);
+      }
+      if (t.name === 'nat' && r.target.kind === 'DROP') fail('IPT_BAD_ARG', 'The "nat" table is not intended for filtering, the use of DROP is therefore inhibited.');
+      for (const m of r.matches) {
+        if (m.kind === 'set' && this.setExists !== undefined && !this.setExists(m.name)) fail('IPT_NO_SET', `Set ${m.name} doesn't exist.`);
+      }
+      if (!targetAllowed(t.name, c.name, r.target)) fail('IPT_TARGET_NOT_ALLOWED', `RULE_APPEND failed (Invalid argument): rule in chain ${c.name}`);
       if (counters !== undefined) {
         r.packets = counters[0];
         r.bytes = counters[1];
       }
+      b.ruleLines.set(r, line);
       return r;
     };
     switch (op) {
-      case '-A': case '--append': need().rules.push(rule(2)); return;
+      case '-A': case '--append': {
+        const c = need();
+        const r = rule(c, 2);
+        if (r !== undefined) c.rules.push(r);
+        return;
+      }
       case '-I': case '--insert': {
         const c = need();
-        const hasNum = args[2] !== undefined && /^\d+$/.test(args[2]);
-        const pos = hasNum ? Number(args[2]) : 1;
-        if (pos < 1 || pos > c.rules.length + 1) throw new IptablesError('IPT_BAD_ARG', `index of insertion too big`, line);
-        c.rules.splice(pos - 1, 0, rule(hasNum ? 3 : 2));
+        const n = ruleNum(2);
+        const pos = n ?? 1;
+        const r = rule(c, n !== undefined ? 3 : 2);
+        if (pos > c.rules.length + 1) fail('IPT_BAD_ARG', 'Index of insertion too big.');
+        if (r !== undefined) c.rules.splice(pos - 1, 0, r);
+        return;
+      }
+      case '-R': case '--replace': {
+        const c = need();
+        const n = ruleNum(2);
+        if (n === undefined) return fail('IPT_BAD_ARG', '-R requires a rule number');
+        const r = rule(c, 3);
+        if (n > c.rules.length) fail('IPT_BAD_ARG', 'Index of replacement too big.');
+        if (r !== undefined) c.rules[n - 1] = r;
         return;
       }
       case '-D': case '--delete': {
         const c = need();
-        if (args[2] !== undefined && /^\d+$/.test(args[2]) && args.length === 3) {
-          const n = Number(args[2]);
-          if (n < 1 || n > c.rules.length) throw new IptablesError('IPT_BAD_ARG', 'index of deletion too big', line);
+        const n = args.length === 3 ? ruleNum(2) : undefined;
+        if (n !== undefined) {
+          if (n > c.rules.length) fail('IPT_BAD_ARG', 'Index of deletion too big.');
           c.rules.splice(n - 1, 1);
           return;
         }
-        const want = renderRuleSpec(rule(2));
-        const i = c.rules.findIndex((r) => renderRuleSpec(r) === want);
-        if (i < 0) throw new IptablesError('IPT_BAD_ARG', 'Bad rule (does a matching rule exist in that chain?)', line);
+        const r = rule(c, 2);
+        if (r === undefined) return;
+        b.ruleLines.delete(r);
+        const want = renderRuleSpec(r);
+        const i = c.rules.findIndex((x) => renderRuleSpec(x) === want);
+        if (i < 0) fail('IPT_NO_RULE', 'Bad rule (does a matching rule exist in that chain?).');
         c.rules.splice(i, 1);
         return;
       }
+      case '-E': case '--rename-chain': {
+        const c = need();
+        const to = args[2];
+        if (to === undefined) return fail('IPT_BAD_ARG', '-E requires old-chain-name and new-chain-name');
+        checkChainName(to, line);
+        if (t.chains.has(to)) fail('IPT_CHAIN_EXISTS', 'File exists.');
+        if (c.policy !== undefined) fail('IPT_BAD_ARG', 'Bad built-in chain name.');
+        // Rename in place, keeping chain order in the map irrelevant (save sorts user chains).
+        t.chains.delete(c.name);
+        const renamed: Chain = { ...c, name: to };
+        t.chains.set(to, renamed);
+        for (const ch of t.chains.values()) {
+          ch.rules = ch.rules.map((r) => {
+            if ((r.target.kind === 'jump' || r.target.kind === 'goto') && r.target.chain === c.name) {
+              const nr: Rule = { ...r, target: { kind: r.target.kind, chain: to } };
+              const l = b.ruleLines.get(r);
+              if (l !== undefined) b.ruleLines.set(nr, l);
+              return nr;
+            }
+            return r;
+          });
+        }
+        return;
+      }
       case '-N': case '--new-chain': {
-        if (chainName === undefined) throw new IptablesError('IPT_PARSE', '-N needs a chain name', line);
-        if (t.chains.has(chainName)) throw new IptablesError('IPT_CHAIN_EXISTS', `chain '${chainName}' already exists`, line);
+        if (chainName === undefined) return fail('IPT_BAD_ARG', 'option "-N" requires an argument');
+        checkChainName(chainName, line);
+        if (t.chains.has(chainName)) fail('IPT_CHAIN_EXISTS', 'Chain already exists.');
         t.chains.set(chainName, { name: chainName, policy: undefined, packets: 0, bytes: 0, rules: [] });
         return;
       }
       case '-X': case '--delete-chain': {
         const victims = chainName === undefined ? [...t.chains.values()].filter((c) => c.policy === undefined) : [need()];
-        for (const v of victims) {
-          if (v.policy !== undefined) throw new IptablesError('IPT_BAD_ARG', `cannot delete built-in chain ${v.name}`, line);
-          if (v.rules.length > 0 && chainName !== undefined) throw new IptablesError('IPT_CHAIN_IN_USE', `chain '${v.name}' is not empty`, line);
-          for (const c of t.chains.values()) {
-            if (victims.includes(c)) continue;
-            if (c.rules.some((r) => (r.target.kind === 'jump' || r.target.kind === 'goto') && r.target.chain === v.name)) {
-              throw new IptablesError('IPT_CHAIN_IN_USE', `chain '${v.name}' is referenced by ${c.name} (Device or resource busy)`, line);
-            }
-          }
-        }
+        const busy = (v: Chain): boolean =>
+          v.policy !== undefined || v.rules.length > 0 ||
+          [...t.chains.values()].some((c) => c.rules.some((r) => jumpOf(r) === v.name));
+        const first = victims.find(busy);
+        if (first !== undefined) fail('IPT_CHAIN_IN_USE', `CHAIN_DEL failed (Device or resource busy): chain ${first.name}`);
         for (const v of victims) t.chains.delete(v.name);
         return;
       }
@@ -246,8 +352,9 @@ export class Iptables {
       case '-P': case '--policy': {
         const c = need();
         const p = args[2];
-        if (c.policy === undefined) throw new IptablesError('IPT_BAD_ARG', `cannot set a policy on user chain ${c.name}`, line);
-        if (p !== 'ACCEPT' && p !== 'DROP') throw new IptablesError('IPT_BAD_ARG', `bad policy "${p ?? ''}"`, line);
+        if (c.policy === undefined) fail('IPT_BAD_ARG', 'Bad built-in chain name.');
+        if (t.name === 'nat' && p === 'DROP') fail('IPT_BAD_ARG', 'The "nat" table is not intended for filtering, the use of DROP is therefore inhibited.');
+        if (p !== 'ACCEPT' && p !== 'DROP') return fail('IPT_BAD_ARG', `Bad policy name. Run \`dmesg' for more information.`);
         c.policy = p;
         return;
       }
@@ -262,7 +369,7 @@ export class Iptables {
         }
         return;
       default:
-        throw new IptablesError('IPT_PARSE', `unknown command "${op ?? ''}"`, line);
+        fail('IPT_PARSE', `unknown command "${op ?? ''}"`);
     }
   }
 
@@ -274,9 +381,9 @@ export class Iptables {
     return renderSave(order.filter((n) => this.tables.has(n)).map((n) => this.table(n)), opts);
   }
 
-  /** `iptables -t TABLE -L -n -v`. */
-  list(table: TableName): string {
-    return renderList(this.table(table));
+  /** `iptables -t TABLE -L -n -v` (by default), or without `-v` / with `--line-numbers`. */
+  list(table: TableName, opts: ListOptions = {}): string {
+    return renderList(this.tables.get(table) ?? newTable(table), opts);
   }
 
   chain(table: TableName, name: string): Chain | undefined {
@@ -287,6 +394,12 @@ export class Iptables {
   static builtinChains(table: TableName): readonly string[] {
     return TABLE_CHAINS[table];
   }
+}
+
+/** iptables' chain name rules (xshared.c: at most 28 characters, no leading `-` or `!`). */
+function checkChainName(name: string, line: number): void {
+  if (name.length > 28) throw new IptablesError('IPT_BAD_ARG', `chain name \`${name}' too long (must be under 29 chars)`, line);
+  if (name.startsWith('-') || name.startsWith('!')) throw new IptablesError('IPT_BAD_ARG', `chain name not allowed to start with \`${name[0] ?? ''}'`, line);
 }
 
 /** A table with every chain flushed and user chains removed (restore without --noflush). */

@@ -19,8 +19,16 @@ export const TABLE_CHAINS: Record<TableName, readonly string[]> = {
 };
 
 export interface AddrMatch {
+  /** The address, already masked (the kernel stores it so). */
   readonly addr: Ipv4Addr;
+  readonly mask: Ipv4Addr;
+  /** Leading one bits of `mask`, or -1 for a non-contiguous mask such as 255.0.255.0. */
   readonly prefixLen: number;
+  readonly invert: boolean;
+}
+
+/** A flag option that only can be negated (`[!] --physdev-is-in`). */
+export interface FlagMatch {
   readonly invert: boolean;
 }
 
@@ -42,7 +50,8 @@ export type Match =
   | { readonly kind: 'icmp'; readonly type: number; readonly code?: number; readonly typeName?: string; readonly invert: boolean }
   | { readonly kind: 'multiport'; readonly dir: 'dports' | 'sports' | 'ports'; readonly ports: readonly (readonly [number, number])[]; readonly invert: boolean }
   | { readonly kind: 'mark'; readonly value: number; readonly mask: number; readonly invert: boolean }
-  | { readonly kind: 'addrtype'; readonly src?: { type: string; invert: boolean }; readonly dst?: { type: string; invert: boolean }; readonly limitIfaceIn?: boolean; readonly limitIfaceOut?: boolean }
+  /** Types in xt_addrtype's bit order (UNSPEC, UNICAST, LOCAL, …), as iptables prints them. */
+  | { readonly kind: 'addrtype'; readonly src?: { types: readonly string[]; invert: boolean }; readonly dst?: { types: readonly string[]; invert: boolean }; readonly limitIfaceIn?: boolean; readonly limitIfaceOut?: boolean }
   | { readonly kind: 'conntrack'; readonly states: number; readonly invert: boolean; readonly names: readonly string[] }
   | { readonly kind: 'state'; readonly states: number; readonly invert: boolean; readonly names: readonly string[] }
   | { readonly kind: 'statistic'; readonly mode: 'random'; readonly probability: number; readonly invert: boolean }
@@ -60,7 +69,7 @@ export type Match =
       readonly invert: boolean;
     }
   | { readonly kind: 'set'; readonly name: string; readonly dirs: readonly ('src' | 'dst')[]; readonly invert: boolean }
-  | { readonly kind: 'physdev'; readonly in?: IfaceMatch; readonly out?: IfaceMatch; readonly isBridged?: boolean; readonly isIn?: boolean; readonly isOut?: boolean };
+  | { readonly kind: 'physdev'; readonly in?: IfaceMatch; readonly out?: IfaceMatch; readonly isBridged?: FlagMatch; readonly isIn?: FlagMatch; readonly isOut?: FlagMatch };
 
 export type Target =
   | { readonly kind: 'ACCEPT' | 'DROP' | 'RETURN' }
@@ -70,10 +79,20 @@ export type Target =
   | { readonly kind: 'MASQUERADE'; readonly portMin?: number; readonly portMax?: number; readonly random: boolean; readonly randomFully: boolean }
   | { readonly kind: 'REDIRECT'; readonly portMin?: number; readonly portMax?: number; readonly random: boolean }
   | { readonly kind: 'MARK'; readonly value: number; readonly mask: number; readonly op: 'xset' | 'and' | 'or' | 'xor' }
-  | { readonly kind: 'LOG'; readonly prefix?: string; readonly level?: string }
+  /** `level` is the syslog level 0–7 (default 4); `flags` are xt_LOG's --log-* bits (LOG_FLAGS). */
+  | { readonly kind: 'LOG'; readonly prefix?: string; readonly level: number; readonly flags: number }
+  /** CONNMARK --set-xmark (ctmark = (ctmark & ~mask) ^ value), or --save-mark / --restore-mark with their masks. */
+  | { readonly kind: 'CONNMARK'; readonly mode: 'set'; readonly value: number; readonly mask: number }
+  | { readonly kind: 'CONNMARK'; readonly mode: 'save' | 'restore'; readonly nfmask: number; readonly ctmask: number }
   | { readonly kind: 'TRACE' }
-  | { readonly kind: 'NOTRACK' }
+  /** `-j NOTRACK`, or `-j CT --notrack` (`ct: true`; iptables-save keeps the spelling apart). */
+  | { readonly kind: 'NOTRACK'; readonly ct: boolean }
   | { readonly kind: 'none' };
+
+/** xt_LOG flag bits (include/uapi/linux/netfilter/xt_LOG.h), with the option that sets each. */
+export const LOG_FLAGS: ReadonlyArray<readonly [string, number]> = [
+  ['--log-tcp-sequence', 0x01], ['--log-tcp-options', 0x02], ['--log-ip-options', 0x04], ['--log-uid', 0x08], ['--log-macdecode', 0x20],
+];
 
 export interface Rule {
   readonly src?: AddrMatch;

@@ -1,17 +1,31 @@
 /**
- * Parse a rule specification (the arguments after `-A CHAIN`) into a {@link Rule},
- * the way iptables does: core fields anywhere, `-m MODULE` loads a match whose
- * options follow, `-p tcp|udp|icmp` implicitly loads that protocol's match when one
- * of its options appears, `!` inverts the next option, `-j`/`-g` names the target.
- * Values are normalised to what the kernel stores (see model.ts).
+ * Parse a rule specification (the arguments after `-A CHAIN`) into a {@link Rule}
+ * the way iptables 1.8 does: core options anywhere (also after the target), `-m
+ * MODULE` loads a match, `-j`/`-g` names the target, and every `--option` belongs to
+ * the most recently loaded module that has it — the target's options included —
+ * with getopt's unique-prefix abbreviations (`--to` for `--to-destination`). An
+ * option no loaded module knows makes `-p tcp|udp|icmp` load that protocol's match
+ * at that point (the implicit `-m tcp`). `!` inverts the next option. Values are
+ * normalised to what the kernel stores (see model.ts). Error texts are the real
+ * tool's.
  */
 import { IptablesError } from './errors.ts';
+import type { IptablesErrorCode } from './errors.ts';
 import type { AddrMatch, IfaceMatch, Match, PortRange, Rule, Target } from './model.ts';
+import { LOG_FLAGS } from './model.ts';
 import { tryParseIpv4, maskOf } from '../../wire/addr.ts';
 import type { Ipv4Addr } from '../../wire/addr.ts';
 import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT, CT_UNTRACKED } from '../eval-types.ts';
 
-export const PROTOCOLS: Record<string, number> = { all: 0, icmp: 1, tcp: 6, udp: 17, sctp: 132 };
+/** Protocol names iptables accepts and prints (iptables' own table, then /etc/protocols for the rest). */
+export const PROTOCOLS: Record<string, number> = {
+  all: 0, icmp: 1, igmp: 2, ipencap: 4, tcp: 6, udp: 17, ipv6: 41, gre: 47, esp: 50, ah: 51, 'ipv6-icmp': 58, icmpv6: 58, ipip: 94, pim: 103, vrrp: 112, sctp: 132, udplite: 136,
+};
+/** The name iptables-save prints for a protocol number (none: the number). */
+const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 2: 'igmp', 4: 'ipencap', 6: 'tcp', 17: 'udp', 41: 'ipv6', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 94: 'ipip', 103: 'pim', 112: 'vrrp', 132: 'sctp', 136: 'udplite' };
+export function protoName(num: number): string {
+  return PROTO_NAMES[num] ?? String(num);
+}
 
 /** Conntrack state names in the order iptables prints them. */
 export const CT_STATE_NAMES: ReadonlyArray<readonly [string, number]> = [
@@ -19,10 +33,16 @@ export const CT_STATE_NAMES: ReadonlyArray<readonly [string, number]> = [
   ['UNTRACKED', CT_UNTRACKED], ['SNAT', CT_SNAT], ['DNAT', CT_DNAT],
 ];
 
+/** xt_addrtype types in bit order (the order iptables prints a list in). */
+export const ADDR_TYPES = ['UNSPEC', 'UNICAST', 'LOCAL', 'BROADCAST', 'ANYCAST', 'MULTICAST', 'BLACKHOLE', 'UNREACHABLE', 'PROHIBIT', 'THROW', 'NAT', 'XRESOLVE'];
+
 const ICMP_TYPES: Record<string, [number, number?]> = {
-  'echo-reply': [0], 'destination-unreachable': [3], 'network-unreachable': [3, 0], 'host-unreachable': [3, 1],
-  'protocol-unreachable': [3, 2], 'port-unreachable': [3, 3], 'fragmentation-needed': [3, 4], 'echo-request': [8],
-  'time-exceeded': [11], 'ttl-zero-during-transit': [11, 0], any: [255],
+  'echo-reply': [0], pong: [0], 'destination-unreachable': [3], 'network-unreachable': [3, 0], 'host-unreachable': [3, 1],
+  'protocol-unreachable': [3, 2], 'port-unreachable': [3, 3], 'fragmentation-needed': [3, 4], 'source-route-failed': [3, 5],
+  'network-prohibited': [3, 9], 'host-prohibited': [3, 10], 'communication-prohibited': [3, 13], 'source-quench': [4], redirect: [5],
+  'echo-request': [8], ping: [8], 'router-advertisement': [9], 'router-solicitation': [10], 'time-exceeded': [11], 'ttl-exceeded': [11],
+  'ttl-zero-during-transit': [11, 0], 'ttl-zero-during-reassembly': [11, 1], 'parameter-problem': [12], 'timestamp-request': [13],
+  'timestamp-reply': [14], 'address-mask-request': [17], 'address-mask-reply': [18], any: [255],
 };
 
 export const REJECT_WITH = new Set([
@@ -31,9 +51,55 @@ export const REJECT_WITH = new Set([
 ]);
 const REJECT_ALIASES: Record<string, string> = { 'tcp-rst': 'tcp-reset', 'net-unreach': 'icmp-net-unreachable', 'host-unreach': 'icmp-host-unreachable', 'port-unreach': 'icmp-port-unreachable', 'proto-unreach': 'icmp-proto-unreachable', 'net-prohib': 'icmp-net-prohibited', 'host-prohib': 'icmp-host-prohibited', 'admin-prohib': 'icmp-admin-prohibited' };
 
-const BUILTIN_TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN', 'REJECT', 'DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'MARK', 'LOG', 'TRACE', 'NOTRACK']);
+/** syslog level names LOG --log-level takes. */
+const LOG_LEVELS: Record<string, number> = { emerg: 0, panic: 0, alert: 1, crit: 2, err: 3, error: 3, warning: 4, warn: 4, notice: 5, info: 6, debug: 7 };
+
+/** Options of each module: name → number of arguments. */
+type OptionSpec = Readonly<Record<string, number>>;
+
+const MATCH_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  comment: { '--comment': 1 },
+  tcp: { '--source-port': 1, '--sport': 1, '--destination-port': 1, '--dport': 1, '--tcp-flags': 2, '--syn': 0 },
+  udp: { '--source-port': 1, '--sport': 1, '--destination-port': 1, '--dport': 1 },
+  icmp: { '--icmp-type': 1 },
+  multiport: { '--source-ports': 1, '--sports': 1, '--destination-ports': 1, '--dports': 1, '--ports': 1 },
+  mark: { '--mark': 1 },
+  addrtype: { '--src-type': 1, '--dst-type': 1, '--limit-iface-in': 0, '--limit-iface-out': 0 },
+  conntrack: { '--ctstate': 1 },
+  state: { '--state': 1 },
+  statistic: { '--mode': 1, '--probability': 1, '--every': 1, '--packet': 1 },
+  recent: { '--set': 0, '--rcheck': 0, '--update': 0, '--remove': 0, '--seconds': 1, '--reap': 0, '--hitcount': 1, '--rttl': 0, '--name': 1, '--mask': 1, '--rsource': 0, '--rdest': 0 },
+  set: { '--match-set': 2 },
+  physdev: { '--physdev-in': 1, '--physdev-out': 1, '--physdev-is-in': 0, '--physdev-is-out': 0, '--physdev-is-bridged': 0 },
+};
+
+const TARGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  ACCEPT: {}, DROP: {}, RETURN: {}, TRACE: {}, NOTRACK: {},
+  REJECT: { '--reject-with': 1 },
+  DNAT: { '--to-destination': 1, '--random': 0, '--random-fully': 0, '--persistent': 0 },
+  SNAT: { '--to-source': 1, '--random': 0, '--random-fully': 0, '--persistent': 0 },
+  MASQUERADE: { '--to-ports': 1, '--random': 0, '--random-fully': 0 },
+  REDIRECT: { '--to-ports': 1, '--random': 0 },
+  MARK: { '--set-mark': 1, '--set-xmark': 1, '--or-mark': 1, '--and-mark': 1, '--xor-mark': 1 },
+  CONNMARK: { '--set-mark': 1, '--set-xmark': 1, '--save-mark': 0, '--restore-mark': 0, '--nfmask': 1, '--ctmask': 1, '--mask': 1 },
+  LOG: { '--log-prefix': 1, '--log-level': 1, ...Object.fromEntries(LOG_FLAGS.map(([o]) => [o, 0])) },
+  CT: { '--notrack': 0 },
+};
+
+/** iptables' own long options (they take part in getopt's prefix matching: `--d` is ambiguous). */
+const CORE_OPTIONS = [
+  '--append', '--delete', '--check', '--insert', '--replace', '--list', '--list-rules', '--flush', '--zero', '--new-chain', '--delete-chain',
+  '--policy', '--rename-chain', '--source', '--src', '--destination', '--dst', '--protocol', '--in-interface', '--jump', '--table', '--match',
+  '--numeric', '--out-interface', '--verbose', '--version', '--exact', '--fragment', '--line-numbers', '--modprobe', '--set-counters',
+  '--goto', '--ipv4', '--ipv6', '--wait', '--wait-interval', '--help',
+];
+const CORE_SHORT: Record<string, string> = {
+  '--source': '-s', '--src': '-s', '--destination': '-d', '--dst': '-d', '--protocol': '-p', '--in-interface': '-i', '--out-interface': '-o',
+  '--jump': '-j', '--goto': '-g', '--match': '-m', '--set-counters': '-c',
+};
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type MatchBuilder = Mutable<Match> & Record<string, unknown>;
 
 class Cursor {
   i = 0;
@@ -41,56 +107,74 @@ class Cursor {
   done(): boolean {
     return this.i >= this.args.length;
   }
-  peek(): string | undefined {
-    return this.args[this.i];
-  }
   next(what: string): string {
     const v = this.args[this.i++];
-    if (v === undefined) throw new IptablesError('IPT_BAD_ARG', `option ${what} requires an argument`, this.line);
+    if (v === undefined) throw new IptablesError('IPT_BAD_ARG', `option "${what}" requires an argument`, this.line);
     return v;
   }
-  fail(code: 'IPT_BAD_ARG' | 'IPT_UNKNOWN_OPTION' | 'IPT_UNKNOWN_MATCH' | 'IPT_UNKNOWN_TARGET' | 'IPT_PARSE', msg: string): never {
+  fail(code: IptablesErrorCode, msg: string): never {
     throw new IptablesError(code, msg, this.line);
   }
 }
 
+/** strtoul(s, 0): decimal, 0x hex or 0-prefixed octal, the whole string. */
+function strtoul(s: string): number {
+  return /^0[xX][0-9a-fA-F]+$/.test(s) ? parseInt(s.slice(2), 16) : /^0[0-7]*$/.test(s) ? parseInt(s, 8) : /^[1-9]\d*$/.test(s) ? Number(s) : NaN;
+}
+
 function num(c: Cursor, s: string, what: string, max = 0xffffffff): number {
-  const n = /^0x[0-9a-fA-F]+$/.test(s) ? parseInt(s, 16) : /^\d+$/.test(s) ? Number(s) : NaN;
+  const n = strtoul(s);
   if (!Number.isFinite(n) || n > max) c.fail('IPT_BAD_ARG', `bad value for ${what}: "${s}"`);
+  return n;
+}
+
+function dec(s: string, max: number): number | undefined {
+  if (!/^\d{1,10}$/.test(s)) return undefined;
+  const n = Number(s);
+  return n <= max ? n : undefined;
+}
+
+/** Leading one bits of a contiguous mask, or -1. */
+function maskPrefix(mask: number): number {
+  const inv = ~mask >>> 0;
+  if ((inv & (inv + 1)) !== 0) return -1;
+  let n = 0;
+  for (let b = mask >>> 0; b !== 0; b = (b << 1) >>> 0) n++;
   return n;
 }
 
 function addr(c: Cursor, s: string, invert: boolean): AddrMatch {
   const [a, len] = s.split('/');
   const ip = tryParseIpv4(a ?? '');
-  if (ip === undefined) c.fail('IPT_BAD_ARG', `host/network "${s}" not found`);
-  let prefixLen = 32;
+  if (ip === undefined || s.split('/').length > 2) c.fail('IPT_BAD_ARG', `host/network \`${a ?? s}' not found`);
+  let mask = 0xffffffff;
   if (len !== undefined) {
-    const dotted = tryParseIpv4(len);
-    if (dotted !== undefined) {
-      let bits = 0;
-      let m = dotted >>> 0;
-      while (m & 0x80000000) {
-        bits++;
-        m = (m << 1) >>> 0;
-      }
-      if (m !== 0) c.fail('IPT_BAD_ARG', `invalid mask "${len}"`);
-      prefixLen = bits;
-    } else prefixLen = num(c, len, 'prefix length', 32);
+    const dotted = len.includes('.') ? tryParseIpv4(len) : undefined;
+    const n = len.includes('.') ? undefined : dec(len, 32);
+    if (dotted !== undefined) mask = dotted >>> 0;
+    else if (n !== undefined) mask = maskOf(n) >>> 0;
+    else c.fail('IPT_BAD_ARG', `invalid mask \`${len}' specified`);
   }
-  return { addr: (ip & maskOf(prefixLen)) >>> 0, prefixLen, invert };
+  return { addr: (ip & mask) >>> 0, mask, prefixLen: maskPrefix(mask), invert };
 }
 
 function iface(c: Cursor, s: string, invert: boolean): IfaceMatch {
-  if (s.length === 0 || s.length > 15) c.fail('IPT_BAD_ARG', `interface name "${s}" must be 1-15 characters`);
+  if (s.length === 0 || s.length > 15) c.fail('IPT_BAD_ARG', `interface name \`${s}' must be shorter than IFNAMSIZ (15)`);
   return { name: s, invert };
 }
 
+function port(c: Cursor, s: string): number {
+  const n = dec(s, 65535);
+  if (n === undefined) c.fail('IPT_BAD_ARG', `invalid port/service \`${s}' specified`);
+  return n;
+}
+
+/** `a`, `a:b`, `a:` (to 65535), `:b` (from 0). */
 function portRange(c: Cursor, s: string, invert: boolean): PortRange {
-  const [a, b] = s.split(':');
-  const min = a === '' || a === undefined ? 0 : num(c, a, 'port', 65535);
-  const max = b === undefined ? min : b === '' ? 65535 : num(c, b, 'port', 65535);
-  if (min > max) c.fail('IPT_BAD_ARG', `invalid port range "${s}"`);
+  const i = s.indexOf(':');
+  const min = i === 0 ? 0 : port(c, i < 0 ? s : s.slice(0, i));
+  const max = i < 0 ? min : i === s.length - 1 ? 65535 : port(c, s.slice(i + 1));
+  if (min > max) c.fail('IPT_BAD_ARG', 'invalid portrange (min > max) specified');
   return { min, max, invert };
 }
 
@@ -98,53 +182,66 @@ function states(c: Cursor, s: string): { states: number; names: string[] } {
   let bits = 0;
   for (const n of s.split(',')) {
     const e = CT_STATE_NAMES.find(([name]) => name === n.toUpperCase());
-    if (e === undefined) c.fail('IPT_BAD_ARG', `bad ctstate "${n}"`);
+    if (e === undefined) c.fail('IPT_BAD_ARG', `Bad ctstate "${n}"`);
     bits |= e[1];
   }
   return { states: bits, names: CT_STATE_NAMES.filter(([, b]) => (bits & b) !== 0).map(([n]) => n) };
 }
 
+function addrTypes(c: Cursor, s: string): string[] {
+  const set = new Set<string>();
+  for (const t of s.split(',')) {
+    const u = t.toUpperCase();
+    if (!ADDR_TYPES.includes(u)) c.fail('IPT_BAD_ARG', `addrtype: bad type "${t}"`);
+    set.add(u);
+  }
+  return ADDR_TYPES.filter((t) => set.has(t));
+}
+
 /** `IP[-IP][:PORT[-PORT]]` for DNAT/SNAT. */
 function natRange(c: Cursor, s: string): { addrMin: Ipv4Addr; addrMax: Ipv4Addr; portMin?: number; portMax?: number } {
   const m = /^([0-9.]+)(?:-([0-9.]+))?(?::(\d+)(?:-(\d+))?)?$/.exec(s);
-  if (m === null) c.fail('IPT_BAD_ARG', `bad IP address range "${s}"`);
+  if (m === null) c.fail('IPT_BAD_ARG', `Bad IP address "${s}"`);
   const a1 = tryParseIpv4(m[1] as string);
   const a2 = m[2] !== undefined ? tryParseIpv4(m[2]) : a1;
-  if (a1 === undefined || a2 === undefined) c.fail('IPT_BAD_ARG', `bad IP address "${s}"`);
+  if (a1 === undefined || a2 === undefined) c.fail('IPT_BAD_ARG', `Bad IP address "${s}"`);
   const out: { addrMin: Ipv4Addr; addrMax: Ipv4Addr; portMin?: number; portMax?: number } = { addrMin: a1, addrMax: a2 };
   if (m[3] !== undefined) {
-    out.portMin = num(c, m[3], 'port', 65535);
-    out.portMax = m[4] !== undefined ? num(c, m[4], 'port', 65535) : out.portMin;
+    out.portMin = port(c, m[3]);
+    out.portMax = m[4] !== undefined ? port(c, m[4]) : out.portMin;
   }
   return out;
 }
 
 function ports(c: Cursor, s: string): { portMin: number; portMax: number } {
   const [a, b] = s.split('-');
-  const portMin = num(c, a ?? '', 'port', 65535);
-  return { portMin, portMax: b !== undefined ? num(c, b, 'port', 65535) : portMin };
+  const portMin = port(c, a ?? '');
+  return { portMin, portMax: b !== undefined ? port(c, b) : portMin };
 }
 
-/** Options a match module accepts; returns false when `opt` is not one of them. */
-function matchOption(c: Cursor, m: Mutable<Match> & Record<string, unknown>, opt: string, invert: boolean): boolean {
+function markMask(c: Cursor, s: string, what: string): { value: number; mask: number | undefined } {
+  const [v, m] = s.split('/');
+  return { value: num(c, v ?? '', what), mask: m !== undefined ? num(c, m, what) : undefined };
+}
+
+/** Apply option `opt` (already resolved to the module's own name) to a match. */
+function matchOption(c: Cursor, m: MatchBuilder, opt: string, invert: boolean): void {
   switch (m.kind) {
     case 'comment':
-      if (opt !== '--comment') return false;
       m['comment'] = c.next(opt);
-      if ((m['comment'] as string).length > 255) c.fail('IPT_BAD_ARG', 'comment may not exceed 255 characters');
-      return true;
+      if ((m['comment'] as string).length > 255) c.fail('IPT_BAD_ARG', 'COMMENT must be shorter than 256 characters');
+      return;
     case 'tcp':
     case 'udp':
       if (opt === '--sport' || opt === '--source-port') m['sport'] = portRange(c, c.next(opt), invert);
       else if (opt === '--dport' || opt === '--destination-port') m['dport'] = portRange(c, c.next(opt), invert);
-      else if (m.kind === 'tcp' && opt === '--syn') m['tcpFlags'] = { mask: 0x17, cmp: 0x02, invert };
-      else if (m.kind === 'tcp' && opt === '--tcp-flags') {
-        const flag = (list: string): number => list.split(',').reduce((acc, f) => acc | (({ FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32, ALL: 63, NONE: 0 } as Record<string, number>)[f] ?? c.fail('IPT_BAD_ARG', `unknown TCP flag "${f}"`)), 0);
+      else if (opt === '--syn') m['tcpFlags'] = { mask: 0x17, cmp: 0x02, invert };
+      else {
+        const flag = (list: string): number => list.split(',').reduce((acc, f) => acc | (({ FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32, ALL: 63, NONE: 0 } as Record<string, number>)[f.toUpperCase()] ?? c.fail('IPT_BAD_ARG', `Unknown TCP flag \`${f}'`)), 0);
         m['tcpFlags'] = { mask: flag(c.next(opt)), cmp: flag(c.next(opt)), invert };
-      } else return false;
-      return true;
+      }
+      return;
     case 'icmp': {
-      if (opt !== '--icmp-type') return false;
       const v = c.next(opt);
       const named = ICMP_TYPES[v];
       if (named !== undefined) {
@@ -152,72 +249,70 @@ function matchOption(c: Cursor, m: Mutable<Match> & Record<string, unknown>, opt
         if (named[1] !== undefined) m['code'] = named[1];
       } else {
         const [t, code] = v.split('/');
-        m['type'] = num(c, t ?? '', 'icmp type', 255);
-        if (code !== undefined) m['code'] = num(c, code, 'icmp code', 255);
+        const tn = dec(t ?? '', 255);
+        const cn = code === undefined ? undefined : dec(code, 255);
+        if (tn === undefined || (code !== undefined && cn === undefined)) c.fail('IPT_BAD_ARG', `Invalid ICMP type \`${v}'`);
+        m['type'] = tn;
+        if (cn !== undefined) m['code'] = cn;
       }
       m['invert'] = invert;
-      return true;
+      return;
     }
     case 'multiport': {
-      const dir = opt === '--dports' || opt === '--destination-ports' ? 'dports' : opt === '--sports' || opt === '--source-ports' ? 'sports' : opt === '--ports' ? 'ports' : undefined;
-      if (dir === undefined) return false;
       const list = c.next(opt).split(',').map((p) => {
         const r = portRange(c, p, false);
         return [r.min, r.max] as const;
       });
-      if (list.length > 15) c.fail('IPT_BAD_ARG', 'too many ports specified (multiport takes at most 15)');
-      m['dir'] = dir;
+      if (list.length > 15) c.fail('IPT_BAD_ARG', 'too many ports specified');
+      m['dir'] = opt === '--ports' ? 'ports' : opt.includes('source') || opt === '--sports' ? 'sports' : 'dports';
       m['ports'] = list;
       m['invert'] = invert;
-      return true;
+      return;
     }
     case 'mark': {
-      if (opt !== '--mark') return false;
-      const [v, mask] = c.next(opt).split('/');
-      m['value'] = num(c, v ?? '', 'mark');
-      m['mask'] = mask !== undefined ? num(c, mask, 'mark mask') : 0xffffffff;
+      const v = markMask(c, c.next(opt), 'mark');
+      m['value'] = v.value;
+      m['mask'] = v.mask ?? 0xffffffff;
       m['invert'] = invert;
-      return true;
+      return;
     }
-    case 'addrtype': {
-      const types = ['UNSPEC', 'UNICAST', 'LOCAL', 'BROADCAST', 'ANYCAST', 'MULTICAST', 'BLACKHOLE', 'UNREACHABLE', 'PROHIBIT', 'THROW', 'NAT', 'XRESOLVE'];
-      if (opt === '--src-type' || opt === '--dst-type') {
-        const t = c.next(opt).toUpperCase();
-        if (!types.includes(t)) c.fail('IPT_BAD_ARG', `addrtype: unknown type "${t}"`);
-        m[opt === '--src-type' ? 'src' : 'dst'] = { type: t, invert };
-      } else if (opt === '--limit-iface-in') m['limitIfaceIn'] = true;
-      else if (opt === '--limit-iface-out') m['limitIfaceOut'] = true;
-      else return false;
-      return true;
-    }
+    case 'addrtype':
+      if (opt === '--src-type' || opt === '--dst-type') m[opt === '--src-type' ? 'src' : 'dst'] = { types: addrTypes(c, c.next(opt)), invert };
+      else if (opt === '--limit-iface-in') m['limitIfaceIn'] = true;
+      else m['limitIfaceOut'] = true;
+      return;
     case 'conntrack':
     case 'state': {
-      if ((m.kind === 'conntrack' && opt !== '--ctstate') || (m.kind === 'state' && opt !== '--state')) return false;
       const s = states(c, c.next(opt));
       m['states'] = s.states;
       m['names'] = s.names;
       m['invert'] = invert;
-      return true;
+      return;
     }
     case 'statistic': {
       if (opt === '--mode') {
         const mode = c.next(opt);
-        if (mode !== 'random' && mode !== 'nth') c.fail('IPT_BAD_ARG', `statistic: bad mode "${mode}"`);
+        if (mode !== 'random' && mode !== 'nth') c.fail('IPT_BAD_ARG', `Bad mode "${mode}"`);
         m['mode'] = mode;
       } else if (opt === '--probability') {
-        const p = Number(c.next(opt));
-        if (!(p >= 0 && p <= 1)) c.fail('IPT_BAD_ARG', 'statistic: --probability must be between 0 and 1');
+        const s = c.next(opt);
+        const p = /^\s*[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s) ? Number(s) : NaN;
+        if (!(p >= 0 && p <= 1)) c.fail('IPT_BAD_ARG', `--probability must be between 0 and 1`);
         // xt_statistic keeps the probability as a 31-bit fixed-point number (libxt_statistic: lround(0x80000000 * p)).
         m['probability'] = Math.round(0x80000000 * p);
         m['invert'] = invert;
-      } else if (opt === '--every') m['every'] = num(c, c.next(opt), 'every');
-      else if (opt === '--packet') m['packet'] = num(c, c.next(opt), 'packet');
-      else return false;
-      return true;
+      } else if (opt === '--every') {
+        m['every'] = num(c, c.next(opt), 'every');
+        if (m['every'] === 0) c.fail('IPT_BAD_ARG', '--every cannot be 0');
+        m['invert'] = invert;
+      } else m['packet'] = num(c, c.next(opt), 'packet');
+      return;
     }
     case 'recent': {
       if (opt === '--set' || opt === '--rcheck' || opt === '--update' || opt === '--remove') {
+        if (m['actionSet'] === true) c.fail('IPT_BAD_ARG', 'recent: only one of `--set\', `--rcheck\' `--update\' or `--remove\' may be set');
         m['action'] = opt.slice(2) as 'set' | 'rcheck' | 'update' | 'remove';
+        m['actionSet'] = true;
         m['invert'] = invert;
       } else if (opt === '--seconds') m['seconds'] = num(c, c.next(opt), 'seconds');
       else if (opt === '--hitcount') m['hitcount'] = num(c, c.next(opt), 'hitcount', 255);
@@ -228,40 +323,33 @@ function matchOption(c: Cursor, m: Mutable<Match> & Record<string, unknown>, opt
         const v = tryParseIpv4(c.next(opt));
         if (v === undefined) c.fail('IPT_BAD_ARG', 'recent: bad --mask');
         m['mask'] = v;
-      } else if (opt === '--rsource') m['side'] = 'rsource';
-      else if (opt === '--rdest') m['side'] = 'rdest';
-      else return false;
-      return true;
+      } else m['side'] = opt === '--rsource' ? 'rsource' : 'rdest';
+      return;
     }
     case 'set': {
-      if (opt !== '--match-set') return false;
       m['name'] = c.next(opt);
       const dirs = c.next(opt).split(',');
-      if (dirs.length === 0 || dirs.length > 6 || dirs.some((d) => d !== 'src' && d !== 'dst')) c.fail('IPT_BAD_ARG', `set: bad direction flags "${dirs.join(',')}"`);
+      if (dirs.length > 6 || dirs.some((d) => d !== 'src' && d !== 'dst')) c.fail('IPT_BAD_ARG', `You must specify (the comma separated list of) 'src' or 'dst'`);
       m['dirs'] = dirs as Array<'src' | 'dst'>;
       m['invert'] = invert;
-      return true;
+      return;
     }
-    case 'physdev': {
+    case 'physdev':
       if (opt === '--physdev-in') m['in'] = iface(c, c.next(opt), invert);
       else if (opt === '--physdev-out') m['out'] = iface(c, c.next(opt), invert);
-      else if (opt === '--physdev-is-bridged') m['isBridged'] = true;
-      else if (opt === '--physdev-is-in') m['isIn'] = true;
-      else if (opt === '--physdev-is-out') m['isOut'] = true;
-      else return false;
-      return true;
-    }
+      else m[opt === '--physdev-is-in' ? 'isIn' : opt === '--physdev-is-out' ? 'isOut' : 'isBridged'] = { invert };
+      return;
   }
 }
 
-function newMatch(c: Cursor, name: string): Mutable<Match> & Record<string, unknown> {
+function newMatch(c: Cursor, name: string): MatchBuilder {
   switch (name) {
-    case 'comment': return { kind: 'comment', comment: '' };
+    case 'comment': return { kind: 'comment' } as MatchBuilder;
     case 'tcp': return { kind: 'tcp' };
     case 'udp': return { kind: 'udp' };
     case 'icmp': return { kind: 'icmp', type: 255, invert: false };
     case 'multiport': return { kind: 'multiport', dir: 'ports', ports: [], invert: false };
-    case 'mark': return { kind: 'mark', value: 0, mask: 0xffffffff, invert: false };
+    case 'mark': return { kind: 'mark', value: -1, mask: 0xffffffff, invert: false };
     case 'addrtype': return { kind: 'addrtype' };
     case 'conntrack': return { kind: 'conntrack', states: 0, invert: false, names: [] };
     case 'state': return { kind: 'state', states: 0, invert: false, names: [] };
@@ -273,70 +361,121 @@ function newMatch(c: Cursor, name: string): Mutable<Match> & Record<string, unkn
   }
 }
 
-function parseTarget(c: Cursor, name: string, jump: 'jump' | 'goto', userChain: (n: string) => boolean): Target {
-  if (jump === 'goto' || !BUILTIN_TARGETS.has(name)) {
-    if (!userChain(name)) {
-      return c.fail('IPT_UNKNOWN_TARGET', jump === 'goto' ? `goto '${name}' is not a chain` : `Couldn't load target \`${name}':No such file or directory`);
+/** Checks a match's options once the rule is read (libxtables' x6_fcheck); drops parse-only fields. */
+function finishMatch(c: Cursor, m: MatchBuilder, proto: string | undefined): Match {
+  if ((m.kind === 'tcp' || m.kind === 'udp' || m.kind === 'icmp') && proto !== m.kind) {
+    // `-m tcp` without `-p tcp`: iptables-nft refuses it (the kernel match needs the protocol).
+    c.fail('IPT_BAD_ARG', `${m.kind.toUpperCase()} match requires '-p ${m.kind}'`);
+  }
+  if (m.kind === 'multiport' && proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp' && proto !== 'udplite' && proto !== 'dccp') {
+    c.fail('IPT_BAD_ARG', 'multiport needs `-p tcp\', `-p udp\', `-p udplite\', `-p sctp\' or `-p dccp\'');
+  }
+  if (m.kind === 'tcp' || m.kind === 'udp') {
+    for (const k of ['sport', 'dport'] as const) {
+      const r = m[k];
+      if (r !== undefined && r.min === 0 && r.max === 65535 && !r.invert) delete m[k];
     }
-    return { kind: jump, chain: name };
   }
-  const opts = new Map<string, string | true>();
-  while (!c.done()) {
-    const o = c.peek() as string;
-    if (!o.startsWith('--')) break;
-    c.i++;
-    const flag = o === '--random' || o === '--random-fully' || o === '--persistent' || o === '--log-tcp-sequence' || o === '--log-ip-options' || o === '--notrack';
-    opts.set(o, flag ? true : c.next(o));
+  if (m.kind === 'multiport' && m.ports.length === 0) c.fail('IPT_BAD_ARG', 'multiport expects an option');
+  if (m.kind === 'statistic') {
+    if (m.mode === 'nth' && m['every'] === undefined) c.fail('IPT_BAD_ARG', 'no --every specified with --mode nth');
+    if (m['every'] !== undefined && m['packet'] === undefined) c.fail('IPT_BAD_ARG', 'statistic: option "--every" also requires "--packet".');
+    if (m['every'] !== undefined && m.mode !== 'nth') c.fail('IPT_BAD_ARG', '--every can only be used with --mode nth');
+    if (m.mode === 'nth') {
+      const every = m['every'] as number;
+      const pkt = m['packet'] as number;
+      if (pkt >= every) c.fail('IPT_BAD_ARG', '--packet must be between 0 and every - 1');
+      return { kind: 'statistic', mode: 'nth', every, packet: pkt, invert: m['invert'] === true };
+    }
   }
-  const str = (k: string): string | undefined => {
-    const v = opts.get(k);
-    return typeof v === 'string' ? v : undefined;
-  };
-  const known = (allowed: string[]): void => {
-    for (const k of opts.keys()) if (!allowed.includes(k)) c.fail('IPT_UNKNOWN_OPTION', `${name}: unknown option "${k}"`);
-  };
-  switch (name) {
+  if (m.kind === 'comment' && m['comment'] === undefined) c.fail('IPT_BAD_ARG', 'comment: option "--comment" must be specified');
+  if (m.kind === 'set' && m.name === '') c.fail('IPT_BAD_ARG', 'You must specify `--match-set\' with proper arguments');
+  if (m.kind === 'conntrack' && m.names.length === 0) c.fail('IPT_BAD_ARG', 'conntrack: At least one option is required');
+  if (m.kind === 'state' && m.names.length === 0) c.fail('IPT_BAD_ARG', 'state match: option "--state" must be specified');
+  if (m.kind === 'mark' && m.value === -1) c.fail('IPT_BAD_ARG', 'mark match: option "--mark" must be specified');
+  if (m.kind === 'recent') {
+    if (m['actionSet'] !== true) c.fail('IPT_BAD_ARG', 'recent: you must specify one of `--set\', `--rcheck\' `--update\' or `--remove\'');
+    delete m['actionSet'];
+  }
+  if (m.kind === 'physdev' && m.in === undefined && m.out === undefined && m.isIn === undefined && m.isOut === undefined && m.isBridged === undefined) {
+    c.fail('IPT_BAD_ARG', 'PHYSDEV: no physdev option specified');
+  }
+  if (m.kind === 'addrtype' && m.src === undefined && m.dst === undefined && m.limitIfaceIn !== true && m.limitIfaceOut !== true) {
+    c.fail('IPT_BAD_ARG', 'addrtype: you must specify --src-type or --dst-type');
+  }
+  if (m.kind === 'addrtype' && m.limitIfaceIn === true && m.limitIfaceOut === true) c.fail('IPT_BAD_ARG', 'addrtype: you can\'t specify both --limit-iface-in and --limit-iface-out');
+  return m as Match;
+}
+
+/**
+ * iptables-nft keeps tcp/udp port and flag tests as native nf_tables expressions and
+ * rebuilds one `-m tcp`/`-m udp` from them (at the first one's place), so `-p tcp
+ * --sport 1 -m tcp --dport 2` is one match. Fields given twice stay separate matches.
+ */
+function mergeProtoMatches(ms: MatchBuilder[]): MatchBuilder[] {
+  const out: MatchBuilder[] = [];
+  for (const m of ms) {
+    if (m.kind === 'tcp' || m.kind === 'udp') {
+      const first = out.find((x) => x.kind === m.kind);
+      const fields = ['sport', 'dport', 'tcpFlags'].filter((f) => m[f] !== undefined);
+      if (first !== undefined && fields.every((f) => first[f] === undefined)) {
+        for (const f of fields) first[f] = m[f];
+        continue;
+      }
+    }
+    out.push(m);
+  }
+  return out;
+}
+
+/** A target being read: its name and the options given so far. */
+interface TargetBuilder {
+  readonly name: string;
+  readonly chain: 'jump' | 'goto' | undefined;
+  readonly opts: Map<string, { value: string | undefined; invert: boolean }>;
+}
+
+function finishTarget(c: Cursor, t: TargetBuilder): Target {
+  if (t.chain !== undefined) return { kind: t.chain, chain: t.name };
+  const str = (k: string): string | undefined => t.opts.get(k)?.value;
+  const has = (k: string): boolean => t.opts.has(k);
+  for (const [k, v] of t.opts) if (v.invert) c.fail('IPT_BAD_ARG', `${t.name}: unexpected \`!' before ${k}`);
+  switch (t.name) {
     case 'ACCEPT':
     case 'DROP':
     case 'RETURN':
-      known([]);
-      return { kind: name };
     case 'TRACE':
+      return { kind: t.name };
     case 'NOTRACK':
-      known([]);
-      return { kind: name };
+      return { kind: 'NOTRACK', ct: false };
+    case 'CT':
+      if (!has('--notrack')) c.fail('IPT_UNKNOWN_OPTION', 'CT: only --notrack is modelled');
+      return { kind: 'NOTRACK', ct: true };
     case 'REJECT': {
-      known(['--reject-with']);
       const w = str('--reject-with') ?? 'icmp-port-unreachable';
       const canon = REJECT_ALIASES[w] ?? w;
-      if (!REJECT_WITH.has(canon)) c.fail('IPT_BAD_ARG', `REJECT: unknown reject type "${w}"`);
+      if (!REJECT_WITH.has(canon)) c.fail('IPT_BAD_ARG', `unknown reject type "${w}"`);
       return { kind: 'REJECT', with: canon };
     }
     case 'DNAT':
     case 'SNAT': {
-      const key = name === 'DNAT' ? '--to-destination' : '--to-source';
-      known([key, '--random', '--random-fully', '--persistent']);
+      const key = t.name === 'DNAT' ? '--to-destination' : '--to-source';
       const text = str(key);
-      if (text === undefined) c.fail('IPT_BAD_ARG', `${name}: ${key} is required`);
-      return { kind: name, ...natRange(c, text), random: opts.has('--random'), randomFully: opts.has('--random-fully'), persistent: opts.has('--persistent'), text };
+      if (text === undefined) c.fail('IPT_BAD_ARG', `${t.name}: option "${key}" must be specified`);
+      return { kind: t.name, ...natRange(c, text), random: has('--random'), randomFully: has('--random-fully'), persistent: has('--persistent'), text };
     }
     case 'MASQUERADE': {
-      known(['--to-ports', '--random', '--random-fully']);
       const p = str('--to-ports');
-      return { kind: 'MASQUERADE', ...(p !== undefined ? ports(c, p) : {}), random: opts.has('--random'), randomFully: opts.has('--random-fully') };
+      return { kind: 'MASQUERADE', ...(p !== undefined ? ports(c, p) : {}), random: has('--random'), randomFully: has('--random-fully') };
     }
     case 'REDIRECT': {
-      known(['--to-ports', '--random']);
       const p = str('--to-ports');
-      return { kind: 'REDIRECT', ...(p !== undefined ? ports(c, p) : {}), random: opts.has('--random') };
+      return { kind: 'REDIRECT', ...(p !== undefined ? ports(c, p) : {}), random: has('--random') };
     }
     case 'MARK': {
-      known(['--set-mark', '--set-xmark', '--or-mark', '--and-mark', '--xor-mark']);
-      if (opts.size !== 1) c.fail('IPT_BAD_ARG', 'MARK target: exactly one of --set-mark, --set-xmark, --or-mark, --and-mark, --xor-mark');
-      const [k, v] = [...opts.entries()][0] as [string, string];
-      const [a, b] = v.split('/');
-      const value = num(c, a ?? '', 'mark');
-      const mask = b !== undefined ? num(c, b, 'mark mask') : undefined;
+      if (t.opts.size !== 1) c.fail('IPT_BAD_ARG', 'MARK target: Parameter --set/and/or/xor-mark is required');
+      const [k, v] = [...t.opts.entries()][0] as [string, { value: string }];
+      const { value, mask } = markMask(c, v.value, 'MARK');
       // Canonical --set-xmark value/mask, as the kernel stores it (libxt_MARK).
       if (k === '--set-xmark') return { kind: 'MARK', op: 'xset', value, mask: mask ?? 0xffffffff };
       if (k === '--set-mark') return { kind: 'MARK', op: 'xset', value, mask: mask !== undefined ? (mask | value) >>> 0 : 0xffffffff };
@@ -344,86 +483,191 @@ function parseTarget(c: Cursor, name: string, jump: 'jump' | 'goto', userChain: 
       if (k === '--and-mark') return { kind: 'MARK', op: 'xset', value: 0, mask: ~value >>> 0 };
       return { kind: 'MARK', op: 'xset', value, mask: 0 };
     }
+    case 'CONNMARK': {
+      const set = str('--set-xmark') ?? str('--set-mark');
+      const mode = has('--save-mark') ? 'save' : has('--restore-mark') ? 'restore' : undefined;
+      if ((set !== undefined ? 1 : 0) + (mode !== undefined ? 1 : 0) !== 1 || (has('--set-xmark') && has('--set-mark'))) {
+        c.fail('IPT_BAD_ARG', 'CONNMARK target: Parameter --set-xmark/--save-mark/--restore-mark is required');
+      }
+      if (set !== undefined) {
+        const { value, mask } = markMask(c, set, 'CONNMARK');
+        if (has('--set-xmark')) return { kind: 'CONNMARK', mode: 'set', value, mask: mask ?? 0xffffffff };
+        return { kind: 'CONNMARK', mode: 'set', value, mask: mask !== undefined ? (mask | value) >>> 0 : 0xffffffff };
+      }
+      const both = str('--mask');
+      const nf = str('--nfmask') ?? both;
+      const ct = str('--ctmask') ?? both;
+      return { kind: 'CONNMARK', mode: mode as 'save' | 'restore', nfmask: nf !== undefined ? num(c, nf, 'nfmask') : 0xffffffff, ctmask: ct !== undefined ? num(c, ct, 'ctmask') : 0xffffffff };
+    }
     case 'LOG': {
-      known(['--log-prefix', '--log-level', '--log-tcp-sequence', '--log-ip-options']);
       const prefix = str('--log-prefix');
-      if (prefix !== undefined && prefix.length > 29) c.fail('IPT_BAD_ARG', 'LOG: --log-prefix is longer than 29 characters');
-      const level = str('--log-level');
-      return { kind: 'LOG', ...(prefix !== undefined ? { prefix } : {}), ...(level !== undefined ? { level } : {}) };
+      if (prefix !== undefined && prefix.length > 29) c.fail('IPT_BAD_ARG', 'Maximum prefix length 29 for --log-prefix');
+      const lv = str('--log-level');
+      let level = 4;
+      if (lv !== undefined) {
+        const n = LOG_LEVELS[lv.toLowerCase()] ?? dec(lv, 7);
+        if (n === undefined) c.fail('IPT_BAD_ARG', `log-level \`${lv}' unknown`);
+        level = n;
+      }
+      let flags = 0;
+      for (const [o, bit] of LOG_FLAGS) if (has(o)) flags |= bit;
+      return { kind: 'LOG', ...(prefix !== undefined ? { prefix } : {}), level, flags };
     }
   }
-  return c.fail('IPT_UNKNOWN_TARGET', `Couldn't load target \`${name}'`);
+  return c.fail('IPT_UNKNOWN_TARGET', `Couldn't load target \`${t.name}':No such file or directory`);
+}
+
+/** What the parser needs to know about the table the rule goes into. */
+export interface RuleContext {
+  /** Whether a user chain of this name exists (for `-j NAME` / `-g NAME`). */
+  userChain(name: string): boolean;
 }
 
 /**
- * Parse rule arguments. `userChain(name)` says whether a user chain exists in the
- * table (for `-j NAME`/`-g NAME`).
+ * A rule whose `-j`/`-g` names neither a target nor an existing chain. iptables-nft
+ * reports it when the table is committed ("Chain 'X' does not exist"), so the restore
+ * keeps reading and fails at the COMMIT line.
  */
-export function parseRuleSpec(args: readonly string[], userChain: (name: string) => boolean, line?: number): Rule {
+export class MissingChain {
+  constructor(readonly chain: string) {}
+}
+
+/** A loaded module in getopt's merged option table (the latest first when resolving). */
+type Loaded = { readonly kind: 'match'; readonly m: MatchBuilder; readonly spec: OptionSpec } | { readonly kind: 'target'; readonly t: TargetBuilder; readonly spec: OptionSpec };
+
+/** getopt_long: an exact name, else a unique prefix among every known long option. */
+function resolve(loaded: readonly Loaded[], opt: string): { mod: Loaded; name: string } | 'core' | undefined {
+  for (let k = loaded.length - 1; k >= 0; k--) {
+    const l = loaded[k] as Loaded;
+    if (l.spec[opt] !== undefined) return { mod: l, name: opt };
+  }
+  if (CORE_OPTIONS.includes(opt)) return 'core';
+  const hits: Array<{ mod: Loaded; name: string } | 'core'> = [];
+  const names = new Set<string>();
+  for (let k = loaded.length - 1; k >= 0; k--) {
+    const l = loaded[k] as Loaded;
+    for (const n of Object.keys(l.spec)) {
+      if (n.startsWith(opt) && !names.has(n)) {
+        names.add(n);
+        hits.push({ mod: l, name: n });
+      }
+    }
+  }
+  for (const n of CORE_OPTIONS) if (n.startsWith(opt)) hits.push('core');
+  return hits.length === 1 ? hits[0] : undefined;
+}
+
+/** Parse rule arguments (everything after `-A CHAIN`). */
+export function parseRuleSpec(args: readonly string[], ctx: RuleContext, line?: number): Rule | MissingChain {
   const c = new Cursor(args, line);
-  const rule: Mutable<Rule> & { matches: Array<Mutable<Match> & Record<string, unknown>> } = { matches: [], target: { kind: 'none' }, packets: 0, bytes: 0 };
-  let current: (Mutable<Match> & Record<string, unknown>) | undefined;
+  const rule: Mutable<Rule> = { matches: [], target: { kind: 'none' }, packets: 0, bytes: 0 };
+  const matches: MatchBuilder[] = [];
+  const loaded: Loaded[] = [];
+  let target: TargetBuilder | undefined;
   let invert = false;
-  let haveTarget = false;
+  let counters: [number, number] | undefined;
+  let protoUsed = false;
+  const once = (flag: string, present: boolean): void => {
+    if (present) c.fail('IPT_BAD_ARG', `multiple ${flag} flags not allowed`);
+  };
+  const loadMatch = (name: string): MatchBuilder => {
+    const m = newMatch(c, name);
+    matches.push(m);
+    loaded.push({ kind: 'match', m, spec: MATCH_OPTIONS[name] as OptionSpec });
+    return m;
+  };
   while (!c.done()) {
-    const a = c.next('rule');
+    let a = c.next('rule');
     if (a === '!') {
-      if (invert) c.fail('IPT_PARSE', 'multiple consecutive ! not allowed');
+      if (invert) c.fail('IPT_BAD_ARG', 'multiple consecutive ! not allowed');
       invert = true;
       continue;
     }
-    if (haveTarget) c.fail('IPT_PARSE', `unexpected "${a}" after the target`);
-    switch (a) {
-      case '-s': case '--source': rule.src = addr(c, c.next(a), invert); break;
-      case '-d': case '--destination': rule.dst = addr(c, c.next(a), invert); break;
-      case '-i': case '--in-interface': rule.inIface = iface(c, c.next(a), invert); break;
-      case '-o': case '--out-interface': rule.outIface = iface(c, c.next(a), invert); break;
-      case '-p': case '--protocol': {
-        const v = c.next(a).toLowerCase();
-        const n = PROTOCOLS[v] ?? (/^\d+$/.test(v) ? num(c, v, 'protocol', 255) : c.fail('IPT_BAD_ARG', `unknown protocol "${v}" specified`));
-        rule.proto = { num: n, name: v, invert };
-        break;
-      }
-      case '-m': case '--match': {
-        const name = c.next(a);
-        if (invert) c.fail('IPT_PARSE', 'unexpected ! before -m');
-        current = newMatch(c, name);
-        rule.matches.push(current);
-        break;
-      }
-      case '-j': case '--jump':
-      case '-g': case '--goto': {
-        if (invert) c.fail('IPT_PARSE', `cannot invert ${a}`);
-        rule.target = parseTarget(c, c.next(a), a === '-g' || a === '--goto' ? 'goto' : 'jump', userChain);
-        haveTarget = true;
-        break;
-      }
-      default: {
-        if (!a.startsWith('--')) c.fail('IPT_PARSE', `Bad argument \`${a}'`);
-        let taken = current !== undefined && matchOption(c, current, a, invert);
-        if (!taken) {
-          // Implicit protocol match: `-p tcp --dport 80` loads `-m tcp` at this point.
-          const p = rule.proto?.name;
-          if (p === 'tcp' || p === 'udp' || p === 'icmp') {
-            let m = rule.matches.find((x) => x.kind === p);
-            if (m === undefined) {
-              m = newMatch(c, p);
-              rule.matches.push(m);
-            }
-            taken = matchOption(c, m, a, invert);
-          }
+    if (a.startsWith('--')) {
+      const r = resolve(loaded, a);
+      if (r === 'core') {
+        const given = a;
+        a = CORE_SHORT[given] ?? CORE_SHORT[CORE_OPTIONS.find((n) => n.startsWith(given)) ?? ''] ?? c.fail('IPT_BAD_ARG', `Illegal option \`${given}' with this command`);
+      } else if (r !== undefined) {
+        if (r.mod.kind === 'match') matchOption(c, r.mod.m, r.name, invert);
+        else {
+          const n = r.mod.spec[r.name] as number;
+          r.mod.t.opts.set(r.name, { value: n > 0 ? c.next(r.name) : undefined, invert });
         }
-        if (!taken) c.fail('IPT_UNKNOWN_OPTION', `unknown option "${a}"`);
+        invert = false;
+        continue;
+      } else {
+        // Implicit protocol match: `-p tcp --dport 80` loads `-m tcp` here (once), then getopt runs again.
+        const implicit = rule.proto !== undefined && !rule.proto.invert ? rule.proto.name : undefined;
+        if (!protoUsed && (implicit === 'tcp' || implicit === 'udp' || implicit === 'icmp')) {
+          protoUsed = true;
+          loadMatch(implicit);
+          c.i--;
+          continue;
+        }
+        c.fail('IPT_UNKNOWN_OPTION', `unknown option "${a}"`);
       }
+    }
+    switch (a) {
+      case '-s': once('-s', rule.src !== undefined); rule.src = addr(c, c.next(a), invert); break;
+      case '-d': once('-d', rule.dst !== undefined); rule.dst = addr(c, c.next(a), invert); break;
+      case '-i': once('-i', rule.inIface !== undefined); rule.inIface = iface(c, c.next(a), invert); break;
+      case '-o': once('-o', rule.outIface !== undefined); rule.outIface = iface(c, c.next(a), invert); break;
+      case '-p': {
+        once('-p', rule.proto !== undefined);
+        const v = c.next(a).toLowerCase();
+        const n = PROTOCOLS[v] ?? (/^\d+$/.test(v) ? dec(v, 255) : undefined) ?? c.fail('IPT_BAD_ARG', `unknown protocol "${v}" specified`);
+        if (n === 0 && invert) c.fail('IPT_BAD_ARG', 'rule would never match protocol');
+        rule.proto = { num: n, name: n === 0 ? 'all' : protoName(n), invert };
+        break;
+      }
+      case '-m': {
+        if (invert) c.fail('IPT_BAD_ARG', 'unexpected ! flag before --match');
+        loadMatch(c.next(a));
+        break;
+      }
+      case '-j':
+      case '-g': {
+        if (invert) c.fail('IPT_BAD_ARG', `cannot have ! before ${a}`);
+        once('-j', target !== undefined);
+        const name = c.next(a);
+        const builtin = a === '-j' && TARGET_OPTIONS[name] !== undefined;
+        if (!builtin && !ctx.userChain(name)) {
+          // Keep reading (later options can still fail now); the missing chain is reported at COMMIT.
+          target = { name, chain: a === '-g' ? 'goto' : 'jump', opts: new Map() };
+          loaded.push({ kind: 'target', t: target, spec: {} });
+          (rule as { missing?: string }).missing = name;
+          break;
+        }
+        target = { name, chain: builtin ? undefined : a === '-g' ? 'goto' : 'jump', opts: new Map() };
+        loaded.push({ kind: 'target', t: target, spec: builtin ? (TARGET_OPTIONS[name] as OptionSpec) : {} });
+        break;
+      }
+      case '-c': {
+        const p = c.next(a);
+        const b = c.next(a);
+        if (!/^\d+$/.test(p) || !/^\d+$/.test(b)) c.fail('IPT_BAD_ARG', `-c packet counter not numeric`);
+        counters = [Number(p), Number(b)];
+        break;
+      }
+      case '-f': c.fail('IPT_UNKNOWN_OPTION', 'fragment matching (-f) is not modelled'); break;
+      default:
+        c.fail('IPT_BAD_ARG', `Bad argument \`${a}'`);
     }
     invert = false;
   }
-  if (invert) c.fail('IPT_PARSE', 'trailing !');
-  for (const m of rule.matches) {
-    if ((m.kind === 'tcp' || m.kind === 'udp') && rule.proto?.name !== m.kind) c.fail('IPT_BAD_ARG', `-m ${m.kind} needs \`-p ${m.kind}'`);
-    if (m.kind === 'statistic' && m.mode === 'nth' && m['every'] === undefined) c.fail('IPT_BAD_ARG', 'statistic: --every is required with --mode nth');
-    if (m.kind === 'comment' && m.comment === '') c.fail('IPT_BAD_ARG', 'comment: --comment is required');
-    if (m.kind === 'set' && m.name === '') c.fail('IPT_BAD_ARG', 'set: --match-set is required');
+  if (invert) c.fail('IPT_BAD_ARG', 'trailing !');
+  const protoText = rule.proto !== undefined && !rule.proto.invert ? rule.proto.name : undefined;
+  rule.matches = mergeProtoMatches(matches).map((m) => finishMatch(c, m, protoText));
+  // What the kernel cannot tell from "any": 0.0.0.0/0 and the full port range are dropped.
+  if (rule.src !== undefined && rule.src.mask === 0 && !rule.src.invert) delete rule.src;
+  if (rule.dst !== undefined && rule.dst.mask === 0 && !rule.dst.invert) delete rule.dst;
+  const missing = (rule as { missing?: string }).missing;
+  if (missing !== undefined) return new MissingChain(missing);
+  if (target !== undefined) rule.target = finishTarget(c, target);
+  if (counters !== undefined) {
+    rule.packets = counters[0];
+    rule.bytes = counters[1];
   }
   return rule;
 }

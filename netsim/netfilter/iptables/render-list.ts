@@ -1,16 +1,25 @@
 /**
- * `iptables -t TABLE -L -n -v` as iptables 1.8 (nf_tables) prints it: a header per
- * chain (policy and counters for built-ins, reference counts for user chains), the
- * fixed column header, and per rule the counters (with K/M/G units), target,
- * protocol number, in/out devices, source and destination, then each match's and
- * the target's own summary in libxtables' wording.
+ * `iptables -t TABLE -L -n [-v] [--line-numbers]` as iptables 1.8 (nf_tables) prints
+ * it: a header per chain (policy, and with -v its counters, for built-ins; reference
+ * counts for user chains), the fixed column header, and per rule the line number,
+ * the counters (with K/M/G units), target, protocol number, in/out devices (-v),
+ * source and destination, `[goto] ` for -g, then each match's and the target's own
+ * summary in libxtables' wording.
  */
 import type { Chain, Match, Rule, Table, Target } from './model.ts';
-import { chainOrder } from './render.ts';
+import { chainOrder, formatProbability } from './render.ts';
 import { formatIpv4 } from '../../wire/addr.ts';
 import type { AddrMatch } from './model.ts';
 
-const HEADER = ' pkts bytes target     prot opt in     out     source               destination         ';
+const HEADER_VERBOSE = ' pkts bytes target     prot opt in     out     source               destination         ';
+const HEADER = 'target     prot opt source               destination         ';
+
+export interface ListOptions {
+  /** `-v`: counters and interfaces (default true: the listing the emulator always printed). */
+  readonly verbose?: boolean;
+  /** `--line-numbers`. */
+  readonly lineNumbers?: boolean;
+}
 
 /** xtables_print_num with FMT_KILOMEGAGIGA. */
 function num(n: number): string {
@@ -25,7 +34,7 @@ function num(n: number): string {
 
 function addr(a: AddrMatch | undefined): string {
   if (a === undefined) return ' 0.0.0.0/0'.padEnd(20) + ' ';
-  const text = a.prefixLen === 32 ? formatIpv4(a.addr) : `${formatIpv4(a.addr)}/${a.prefixLen}`;
+  const text = a.prefixLen === 32 ? formatIpv4(a.addr) : `${formatIpv4(a.addr)}/${a.prefixLen >= 0 ? a.prefixLen : formatIpv4(a.mask)}`;
   return `${a.invert ? '!' : ' '}${text.padEnd(19)} `;
 }
 
@@ -44,13 +53,14 @@ function matchText(m: Match): string {
       if (m.kind === 'tcp' && m.tcpFlags !== undefined) s += ` flags:${m.tcpFlags.invert ? '!' : ''}0x${m.tcpFlags.mask.toString(16).padStart(2, '0')}/0x${m.tcpFlags.cmp.toString(16).padStart(2, '0')}`;
       return s;
     }
-    case 'icmp': return m.type === 255 ? ' icmp any' : ` icmptype ${m.invert ? '!' : ''}${m.type}${m.code !== undefined ? ` code ${m.code}` : ''}`;
-    case 'multiport': return ` multiport ${m.dir} ${m.invert ? '!' : ''}${m.ports.map(([a, b]) => (a === b ? String(a) : `${a}:${b}`)).join(',')}`;
+    // libxt_icmp: " icmp", then " !" when inverted, then "type N" and " code C" for a single code.
+    case 'icmp': return ` icmp${m.invert ? ' !' : ''}type ${m.type}${m.code !== undefined ? ` code ${m.code}` : ''}`;
+    case 'multiport': return ` multiport ${m.dir} ${m.invert ? ' !' : ''}${m.ports.map(([a, b]) => (a === b ? String(a) : `${a}:${b}`)).join(',')}`;
     case 'mark': return ` mark match ${m.invert ? '! ' : ''}0x${m.value.toString(16)}${m.mask === 0xffffffff ? '' : `/0x${m.mask.toString(16)}`}`;
     case 'addrtype': {
       let s = ' ADDRTYPE match';
-      if (m.src !== undefined) s += ` src-type ${m.src.invert ? '!' : ''}${m.src.type}`;
-      if (m.dst !== undefined) s += ` dst-type ${m.dst.invert ? '!' : ''}${m.dst.type}`;
+      if (m.src !== undefined) s += ` src-type ${m.src.invert ? '!' : ''}${m.src.types.join(',')}`;
+      if (m.dst !== undefined) s += ` dst-type ${m.dst.invert ? '!' : ''}${m.dst.types.join(',')}`;
       if (m.limitIfaceIn === true) s += ' limit-in';
       if (m.limitIfaceOut === true) s += ' limit-out';
       return s;
@@ -59,8 +69,8 @@ function matchText(m: Match): string {
     case 'state': return ` ${m.invert ? '! ' : ''}state ${m.names.join(',')}`;
     case 'statistic':
       return m.mode === 'random'
-        ? ` statistic mode random ${m.invert ? '! ' : ''}probability ${(m.probability / 0x80000000).toFixed(11)}`
-        : ` statistic mode nth ${m.invert ? '! ' : ''}every ${m.every} packet ${m.packet}`;
+        ? ` statistic mode random ${m.invert ? '! ' : ''}probability ${formatProbability(m.probability)}`
+        : ` statistic mode nth ${m.invert ? '! ' : ''}every ${m.every}${m.packet !== 0 ? ` packet ${m.packet}` : ''}`;
     case 'recent': {
       const act = { set: 'SET', rcheck: 'CHECK', update: 'UPDATE', remove: 'REMOVE' }[m.action];
       let s = ` ${m.invert ? '! ' : ''}recent: ${act}`;
@@ -74,18 +84,20 @@ function matchText(m: Match): string {
     case 'set': return ` ${m.invert ? '! ' : ''}match-set ${m.name} ${m.dirs.join(',')}`;
     case 'physdev': {
       let s = ' PHYSDEV match';
-      if (m.in !== undefined) s += ` ${m.in.invert ? '! ' : ''}--physdev-in ${m.in.name}`;
-      if (m.out !== undefined) s += ` ${m.out.invert ? '! ' : ''}--physdev-out ${m.out.name}`;
-      if (m.isIn === true) s += ' --physdev-is-in';
-      if (m.isOut === true) s += ' --physdev-is-out';
-      if (m.isBridged === true) s += ' --physdev-is-bridged';
+      const neg = (f: { invert: boolean }): string => (f.invert ? ' !' : '');
+      if (m.isIn !== undefined) s += `${neg(m.isIn)} --physdev-is-in`;
+      if (m.in !== undefined) s += `${neg(m.in)} --physdev-in ${m.in.name}`;
+      if (m.isOut !== undefined) s += `${neg(m.isOut)} --physdev-is-out`;
+      if (m.out !== undefined) s += `${neg(m.out)} --physdev-out ${m.out.name}`;
+      if (m.isBridged !== undefined) s += `${neg(m.isBridged)} --physdev-is-bridged`;
       return s;
     }
   }
 }
 
 function targetName(t: Target): string {
-  return t.kind === 'jump' || t.kind === 'goto' ? t.chain : t.kind === 'none' ? '' : t.kind;
+  // iptables-nft turns NOTRACK into the CT target.
+  return t.kind === 'jump' || t.kind === 'goto' ? t.chain : t.kind === 'none' ? '' : t.kind === 'NOTRACK' ? 'CT' : t.kind;
 }
 
 function natRange(t: Extract<Target, { kind: 'DNAT' | 'SNAT' }>): string {
@@ -100,27 +112,41 @@ function targetText(t: Target): string {
     case 'DNAT':
     case 'SNAT': return ` to:${natRange(t)}${t.random ? ' random' : ''}${t.randomFully ? ' random-fully' : ''}${t.persistent ? ' persistent' : ''}`;
     case 'MASQUERADE': return `${t.portMin !== undefined ? ` masq ports: ${t.portMin}${t.portMax !== undefined && t.portMax !== t.portMin ? `-${t.portMax}` : ''}` : ''}${t.random ? ' random' : ''}${t.randomFully ? ' random-fully' : ''}`;
-    case 'REDIRECT': return t.portMin !== undefined ? ` redir ports ${t.portMin}${t.portMax !== undefined && t.portMax !== t.portMin ? `-${t.portMax}` : ''}` : '';
-    case 'MARK': {
-      const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
-      if (t.value === 0) return ` MARK and ${hex(~t.mask)}`;
-      if (t.value === t.mask) return ` MARK or ${hex(t.value)}`;
-      if (t.mask === 0) return ` MARK xor ${hex(t.value)}`;
-      if (t.mask === 0xffffffff) return ` MARK set ${hex(t.value)}`;
-      return ` MARK xset ${hex(t.value)}/${hex(t.mask)}`;
+    case 'REDIRECT': return `${t.portMin !== undefined ? ` redir ports ${t.portMin}${t.portMax !== undefined && t.portMax !== t.portMin ? `-${t.portMax}` : ''}` : ''}${t.random ? ' random' : ''}`;
+    case 'MARK': return ` MARK ${xmark(t.value, t.mask)}`;
+    case 'CONNMARK': {
+      if (t.mode === 'set') return ` CONNMARK ${xmark(t.value, t.mask)}`;
+      const masks = t.nfmask === 0xffffffff && t.ctmask === 0xffffffff ? '' : t.nfmask === t.ctmask ? ` mask ${hex(t.nfmask)}` : ` nfmask ${hex(t.nfmask)} ctmask ~${hex(t.ctmask)}`;
+      return ` CONNMARK ${t.mode}${masks}`;
     }
-    case 'LOG': return ` LOG flags 0 level ${t.level ?? '4'}${t.prefix !== undefined ? ` prefix "${t.prefix}"` : ''}`;
+    case 'NOTRACK': return t.ct ? ' CT notrack' : ' NOTRACK';
+    case 'LOG': return ` LOG flags ${t.flags} level ${t.level}${t.prefix !== undefined && t.prefix !== '' ? ` prefix "${t.prefix}"` : ''}`;
     default: return '';
   }
 }
 
-function ruleLine(r: Rule): string {
+const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+
+/** MARK/CONNMARK value/mask in libxt_MARK's words: and, or, xor, set or xset. */
+function xmark(value: number, mask: number): string {
+  if (value === 0) return `and ${hex(~mask)}`;
+  if (value === mask) return `or ${hex(value)}`;
+  if (mask === 0) return `xor ${hex(value)}`;
+  if (mask === 0xffffffff) return `set ${hex(value)}`;
+  return `xset ${hex(value)}/${hex(mask)}`;
+}
+
+function ruleLine(r: Rule, n: number, opts: ListOptions): string {
   const target = targetName(r.target);
   const proto = `${r.proto?.invert === true ? '!' : ' '}${String(r.proto?.num ?? 0).padEnd(4)} `;
   // print_ifaces: " %-6s " for in and "%-6s " for out, the name prefixed with '!' when inverted.
   const name = (i: { name: string; invert: boolean } | undefined): string => (i === undefined ? '*' : `${i.invert ? '!' : ''}${i.name}`);
   // Fields are padded exactly as print_rule_details does, trailing spaces included.
-  return `${num(r.packets)}${num(r.bytes)}${target.padEnd(9)} ${proto}-- ${` ${name(r.inIface).padEnd(6)} `}${`${name(r.outIface).padEnd(6)} `}${addr(r.src)}${addr(r.dst)}${r.matches.map(matchText).join('')}${targetText(r.target)}`;
+  const lineNo = opts.lineNumbers === true ? `${String(n).padEnd(4)} ` : '';
+  const counters = opts.verbose !== false ? `${num(r.packets)}${num(r.bytes)}` : '';
+  const ifaces = opts.verbose !== false ? `  ${name(r.inIface).padEnd(6)} ${name(r.outIface).padEnd(6)} ` : ' ';
+  const goto = r.target.kind === 'goto' ? '[goto] ' : '';
+  return `${lineNo}${counters}${target.padEnd(9)} ${proto}--${ifaces}${addr(r.src)}${addr(r.dst)}${goto}${r.matches.map(matchText).join('')}${targetText(r.target)}`;
 }
 
 function references(t: Table, name: string): number {
@@ -129,12 +155,15 @@ function references(t: Table, name: string): number {
   return n;
 }
 
-function chainBlock(t: Table, c: Chain): string[] {
-  const head = c.policy !== undefined ? `Chain ${c.name} (policy ${c.policy} ${c.packets} packets, ${c.bytes} bytes)` : `Chain ${c.name} (${references(t, c.name)} references)`;
-  return [head, HEADER, ...c.rules.map(ruleLine)];
+function chainBlock(t: Table, c: Chain, opts: ListOptions): string[] {
+  const verbose = opts.verbose !== false;
+  const policy = verbose ? `policy ${c.policy} ${c.packets} packets, ${c.bytes} bytes` : `policy ${c.policy}`;
+  const head = c.policy !== undefined ? `Chain ${c.name} (${policy})` : `Chain ${c.name} (${references(t, c.name)} references)`;
+  const columns = `${opts.lineNumbers === true ? 'num  ' : ''}${verbose ? HEADER_VERBOSE : HEADER}`;
+  return [head, columns, ...c.rules.map((r, i) => ruleLine(r, i + 1, opts))];
 }
 
-/** `iptables -t TABLE -L -n -v`. */
-export function renderList(t: Table): string {
-  return chainOrder(t).map((c) => chainBlock(t, c).join('\n')).join('\n\n') + '\n';
+/** `iptables -t TABLE -L -n -v` (the default), or without -v / with --line-numbers. */
+export function renderList(t: Table, opts: ListOptions = {}): string {
+  return chainOrder(t).map((c) => chainBlock(t, c, opts).join('\n')).join('\n\n') + '\n';
 }

@@ -2,20 +2,26 @@
  * Render rules and tables exactly as `iptables-save` (v1.8, nf_tables) prints them
  * after an `iptables-restore`: core fields first (`-s`, `-d`, `-i`, `-o`, `-p`),
  * then the matches in the order they were given, then the target; addresses with
- * their prefix length; comments always quoted; MARK variants as `--set-xmark
+ * their prefix length (or a dotted mask when it is not contiguous); strings bare or
+ * quoted as xtables_save_string decides; MARK variants as `--set-xmark
  * value/mask`; statistic probabilities re-printed from the kernel's fixed-point
  * value with 11 decimals; implicit defaults made explicit (REJECT's
  * `--reject-with`, recent's `--mask` and `--rsource`).
  */
-import type { Chain, Match, Rule, Table, Target, TableName } from './model.ts';
-import { TABLE_CHAINS } from './model.ts';
+import type { AddrMatch, Chain, Match, Rule, Table, Target, TableName } from './model.ts';
+import { LOG_FLAGS, TABLE_CHAINS } from './model.ts';
 import { formatIpv4 } from '../../wire/addr.ts';
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 
-/** Quote like iptables-save: double quotes, with `"` and `\` escaped. */
-function quote(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+/**
+ * A string argument as iptables-save prints it (xtables_save_string): bare when it
+ * is only letters, digits, `_` and `-`; otherwise in double quotes with `"`, `\`
+ * and `'` escaped by a backslash.
+ */
+export function quote(s: string): string {
+  if (/^[A-Za-z0-9_-]+$/.test(s)) return s;
+  return `"${s.replace(/["\\']/g, (ch) => `\\${ch}`)}"`;
 }
 
 const neg = (inv: boolean): string => (inv ? '! ' : '');
@@ -43,8 +49,8 @@ function renderMatch(m: Match): string {
     case 'mark': return `-m mark ${neg(m.invert)}--mark ${hex(m.value)}${m.mask === 0xffffffff ? '' : `/${hex(m.mask)}`}`;
     case 'addrtype': {
       const p = ['-m addrtype'];
-      if (m.src !== undefined) p.push(`${neg(m.src.invert)}--src-type ${m.src.type}`);
-      if (m.dst !== undefined) p.push(`${neg(m.dst.invert)}--dst-type ${m.dst.type}`);
+      if (m.src !== undefined) p.push(`${neg(m.src.invert)}--src-type ${m.src.types.join(',')}`);
+      if (m.dst !== undefined) p.push(`${neg(m.dst.invert)}--dst-type ${m.dst.types.join(',')}`);
       if (m.limitIfaceIn === true) p.push('--limit-iface-in');
       if (m.limitIfaceOut === true) p.push('--limit-iface-out');
       return p.join(' ');
@@ -52,7 +58,7 @@ function renderMatch(m: Match): string {
     case 'conntrack': return `-m conntrack ${neg(m.invert)}--ctstate ${m.names.join(',')}`;
     case 'state': return `-m state ${neg(m.invert)}--state ${m.names.join(',')}`;
     case 'statistic':
-      if (m.mode === 'random') return `-m statistic --mode random ${neg(m.invert)}--probability ${(m.probability / 0x80000000).toFixed(11)}`;
+      if (m.mode === 'random') return `-m statistic --mode random ${neg(m.invert)}--probability ${formatProbability(m.probability)}`;
       return `-m statistic --mode nth ${neg(m.invert)}--every ${m.every} --packet ${m.packet}`;
     case 'recent': {
       const p = ['-m recent', `${neg(m.invert)}--${m.action}`];
@@ -65,12 +71,13 @@ function renderMatch(m: Match): string {
     }
     case 'set': return `-m set ${neg(m.invert)}--match-set ${m.name} ${m.dirs.join(',')}`;
     case 'physdev': {
+      // libxt_physdev's save order: is-in, in, is-out, out, is-bridged.
       const p = ['-m physdev'];
+      if (m.isIn !== undefined) p.push(`${neg(m.isIn.invert)}--physdev-is-in`);
       if (m.in !== undefined) p.push(`${neg(m.in.invert)}--physdev-in ${m.in.name}`);
+      if (m.isOut !== undefined) p.push(`${neg(m.isOut.invert)}--physdev-is-out`);
       if (m.out !== undefined) p.push(`${neg(m.out.invert)}--physdev-out ${m.out.name}`);
-      if (m.isIn === true) p.push('--physdev-is-in');
-      if (m.isOut === true) p.push('--physdev-is-out');
-      if (m.isBridged === true) p.push('--physdev-is-bridged');
+      if (m.isBridged !== undefined) p.push(`${neg(m.isBridged.invert)}--physdev-is-bridged`);
       return p.join(' ');
     }
   }
@@ -83,7 +90,8 @@ function renderPorts(min: number | undefined, max: number | undefined): string {
 
 function renderTarget(t: Target): string {
   switch (t.kind) {
-    case 'ACCEPT': case 'DROP': case 'RETURN': case 'TRACE': case 'NOTRACK': return `-j ${t.kind}`;
+    case 'ACCEPT': case 'DROP': case 'RETURN': case 'TRACE': return `-j ${t.kind}`;
+    case 'NOTRACK': return t.ct ? '-j CT --notrack' : '-j NOTRACK';
     case 'jump': return `-j ${t.chain}`;
     case 'goto': return `-g ${t.chain}`;
     case 'REJECT': return `-j REJECT --reject-with ${t.with}`;
@@ -97,16 +105,42 @@ function renderTarget(t: Target): string {
     case 'MASQUERADE': return `-j MASQUERADE${t.portMin !== undefined ? ` --to-ports ${renderPorts(t.portMin, t.portMax)}` : ''}${t.random ? ' --random' : ''}${t.randomFully ? ' --random-fully' : ''}`;
     case 'REDIRECT': return `-j REDIRECT${t.portMin !== undefined ? ` --to-ports ${renderPorts(t.portMin, t.portMax)}` : ''}${t.random ? ' --random' : ''}`;
     case 'MARK': return `-j MARK --set-xmark ${hex(t.value)}/${hex(t.mask)}`;
-    case 'LOG': return `-j LOG${t.prefix !== undefined ? ` --log-prefix ${quote(t.prefix)}` : ''}${t.level !== undefined ? ` --log-level ${t.level}` : ''}`;
+    case 'LOG': {
+      const p = ['-j LOG'];
+      if (t.prefix !== undefined && t.prefix !== '') p.push(`--log-prefix ${quote(t.prefix)}`);
+      if (t.level !== 4) p.push(`--log-level ${t.level}`);
+      for (const [opt, bit] of LOG_FLAGS) if ((t.flags & bit) !== 0) p.push(opt);
+      return p.join(' ');
+    }
+    case 'CONNMARK':
+      return t.mode === 'set' ? `-j CONNMARK --set-xmark ${hex(t.value)}/${hex(t.mask)}` : `-j CONNMARK --${t.mode}-mark --nfmask ${hex(t.nfmask)} --ctmask ${hex(t.ctmask)}`;
     case 'none': return '';
   }
+}
+
+function addrText(a: AddrMatch): string {
+  return `${formatIpv4(a.addr)}/${a.prefixLen >= 0 ? a.prefixLen : formatIpv4(a.mask)}`;
+}
+
+/**
+ * A statistic probability (xt_statistic's 31-bit fixed point) as printf("%.11f")
+ * prints it: correctly rounded, exact ties to even (1/4096 → 0.00024414062).
+ */
+export function formatProbability(fixed: number): string {
+  const scale = 10n ** 11n;
+  const den = 1n << 31n;
+  const n = BigInt(fixed) * scale;
+  let q = n / den;
+  const twice = (n % den) * 2n;
+  if (twice > den || (twice === den && (q & 1n) === 1n)) q += 1n;
+  return `${q / scale}.${(q % scale).toString().padStart(11, '0')}`;
 }
 
 /** The rule as it follows `-A CHAIN` in iptables-save output. */
 export function renderRuleSpec(r: Rule): string {
   const p: string[] = [];
-  if (r.src !== undefined) p.push(`${neg(r.src.invert)}-s ${formatIpv4(r.src.addr)}/${r.src.prefixLen}`);
-  if (r.dst !== undefined) p.push(`${neg(r.dst.invert)}-d ${formatIpv4(r.dst.addr)}/${r.dst.prefixLen}`);
+  if (r.src !== undefined) p.push(`${neg(r.src.invert)}-s ${addrText(r.src)}`);
+  if (r.dst !== undefined) p.push(`${neg(r.dst.invert)}-d ${addrText(r.dst)}`);
   if (r.inIface !== undefined) p.push(`${neg(r.inIface.invert)}-i ${r.inIface.name}`);
   if (r.outIface !== undefined) p.push(`${neg(r.outIface.invert)}-o ${r.outIface.name}`);
   if (r.proto !== undefined && !(r.proto.num === 0 && !r.proto.invert)) p.push(`${neg(r.proto.invert)}-p ${r.proto.name}`);
