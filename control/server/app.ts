@@ -145,6 +145,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.decorate('registry', registry);
   const bookmarkMs = opts.bookmarkIntervalMs ?? 60_000;
   const activeWatches = new Set<() => void>();
+  /** Serialized watch lines, shared by every watcher that got the same (shared) event. */
+  const lines = new WeakMap<object, string>();
 
   // ---------------------------------------------------------- body parsers
   app.removeAllContentTypeParsers();
@@ -281,7 +283,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
         out = { type: ev.type, object: toTable(pp.r.kind, [obj], clock(), { resourceVersion: obj.metadata?.resourceVersion ?? '' }, includeObject, first) as unknown as KubeObject };
         first = false;
       }
-      sink.send(`${JSON.stringify(out)}\n`);
+      if (out !== ev) { sink.send(`${JSON.stringify(out)}\n`); return; }
+      let line = lines.get(ev);
+      if (line === undefined) { line = `${JSON.stringify(ev)}\n`; lines.set(ev, line); }
+      sink.send(line);
     };
     const timeout = Number(q1(q, 'timeoutSeconds') ?? '0');
     if (timeout > 0) timers.push(setTimeout(stop, timeout * 1000));
@@ -298,7 +303,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       ...(q1(q, 'resourceVersion') !== undefined ? { resourceVersion: q1(q, 'resourceVersion')! } : {}),
       sendInitialEvents: boolParam(q, 'sendInitialEvents'),
     };
-    const h = await registry.watch(pp.r, pp.ns, wq, emit, stop);
+    const h = await registry.watch(pp.r, pp.ns, wq, emit, stop, { shared: true });
     if (closed) h.cancel(); else handle = h;
   };
 

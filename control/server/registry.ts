@@ -111,6 +111,8 @@ export class Registry {
   readonly alloc: AllocatorConfig;
   readonly gracefulPodDeletion: boolean;
   private nameSeq = 0;
+  /** Per store event: decoded objects and WatchEvents shared by `shared` watchers. */
+  private readonly watchCache = new WeakMap<StoreWatchEvent, { kv?: KubeObject; prevKv?: KubeObject; ADDED?: WatchEvent; MODIFIED?: WatchEvent; DELETED?: WatchEvent }>();
 
   constructor(opts: RegistryOptions) {
     this.store = opts.store;
@@ -659,7 +661,7 @@ export class Registry {
    * `resourceVersion` '' or '0' (or `sendInitialEvents`) first sends the current objects as ADDED.
    * Expired history is reported as an ERROR event with a 410 Expired Status and ends the watch.
    */
-  async watch(r: ResourceInfo, ns: string | undefined, q: WatchQuery, onEvent: (ev: WatchEvent) => void, onEnd: () => void = () => {}): Promise<WatchHandle> {
+  async watch(r: ResourceInfo, ns: string | undefined, q: WatchQuery, onEvent: (ev: WatchEvent) => void, onEnd: () => void = () => {}, opts: { readonly shared?: boolean } = {}): Promise<WatchHandle> {
     const filter = this.parseFilter(q.labelSelector, q.fieldSelector);
     const prefix = this.prefix(r, ns);
     const rvText = q.resourceVersion ?? '';
@@ -678,21 +680,34 @@ export class Registry {
       from = Number(rvText);
       if (!Number.isInteger(from) || from < 0) throw errBadRequest(`invalid resource version: ${rvText}`);
     }
+    // With `shared`, watchers of one store event get the same decoded objects and WatchEvent
+    // instances (decode once per event, not once per watcher); callers must not mutate them.
+    const cache = opts.shared ? this.watchCache : undefined;
+    const out = (ev: StoreWatchEvent, type: 'ADDED' | 'MODIFIED' | 'DELETED', make: () => KubeObject): WatchEvent => {
+      if (!cache) return { type, object: make() };
+      let c = cache.get(ev);
+      if (!c) { c = {}; cache.set(ev, c); }
+      return (c[type] ??= { type, object: make() });
+    };
+    const decoded = (ev: StoreWatchEvent, which: 'kv' | 'prevKv'): KubeObject => {
+      const kv = ev[which]!;
+      if (!cache) return this.decode(kv);
+      let c = cache.get(ev);
+      if (!c) { c = {}; cache.set(ev, c); }
+      return (c[which] ??= this.decode(kv));
+    };
     const handler = (ev: StoreWatchEvent): void => {
       if (ev.type === 'DELETE') {
-        const obj = this.decode(ev.kv, ev.revision);
-        if (this.matches(filter, obj)) onEvent({ type: 'DELETED', object: obj });
+        const obj = cache ? out(ev, 'DELETED', () => this.decode(ev.kv, ev.revision)).object as KubeObject : this.decode(ev.kv, ev.revision);
+        if (this.matches(filter, obj)) onEvent(out(ev, 'DELETED', () => obj));
         return;
       }
-      const obj = this.decode(ev.kv);
+      const obj = decoded(ev, 'kv');
       const now = this.matches(filter, obj);
-      const before = ev.prevKv ? this.matches(filter, this.decode(ev.prevKv)) : false;
-      if (now && before) onEvent({ type: 'MODIFIED', object: obj });
-      else if (now) onEvent({ type: 'ADDED', object: obj });
-      else if (before && ev.prevKv) {
-        const last = this.decode(ev.prevKv, ev.revision);
-        onEvent({ type: 'DELETED', object: last });
-      }
+      const before = ev.prevKv ? this.matches(filter, decoded(ev, 'prevKv')) : false;
+      if (now && before) onEvent(out(ev, 'MODIFIED', () => obj));
+      else if (now) onEvent(out(ev, 'ADDED', () => obj));
+      else if (before && ev.prevKv) onEvent(out(ev, 'DELETED', () => this.decode(ev.prevKv!, ev.revision)));
     };
     try {
       return this.store.watch(prefix, from, handler);
