@@ -25,9 +25,20 @@ export function netsimConntrackCleaner(nf: NetfilterStack): ConntrackCleaner {
   };
 }
 
+/** How many rules of an iptables-save dump match set `name`. */
+export function setReferences(save: string, name: string): number {
+  let n = 0;
+  for (const line of save.split('\n')) if (line.startsWith('-A ') && line.includes(` --match-set ${name} `)) n++;
+  return n;
+}
+
 /** The node for kube-proxy; with `ipvs`/`ipsets` they are attached to the netfilter stack (IPVS mode). */
 export function netsimKubeProxyNode(ns: NetNamespace, nf: NetfilterStack, opts: { ipvs?: Ipvs; ipsets?: Ipsets } = {}): KubeProxyNode {
-  if (opts.ipsets !== undefined) nf.ipsets = opts.ipsets;
+  if (opts.ipsets !== undefined) {
+    nf.ipsets = opts.ipsets;
+    // `ipset list` References: each iptables rule matching a set holds a reference to it.
+    opts.ipsets.references = (name) => setReferences(nf.iptables.save(), name);
+  }
   if (opts.ipvs !== undefined) nf.ipvs = opts.ipvs;
   return {
     iptables: netsimIptablesBackend(nf.iptables),

@@ -7,7 +7,9 @@
  * `ipset save`.
  *
  * Not modelled: timeouts and counters per element, hash sizing (reported as the
- * defaults), IPv6 (family inet6), skbinfo.
+ * defaults; "Size in memory" from a per-type formula, see MEMORY), the order of hash
+ * members (the kernel's depends on a random initval; here insertion order), IPv6
+ * (family inet6), skbinfo.
  */
 import type { Packet } from '../packet/packet.ts';
 import { readU16, readU32 } from '../wire/field.ts';
@@ -16,8 +18,8 @@ import type { IpsetLookup } from '../netfilter/eval-types.ts';
 
 export type SetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
 const TYPES: readonly SetType[] = ['hash:ip', 'hash:net', 'hash:ip,port', 'hash:ip,port,ip', 'hash:ip,port,net', 'bitmap:port'];
-/** Kernel revisions as ipset 7.x lists them. */
-const REVISION: Record<SetType, number> = { 'hash:ip': 6, 'hash:net': 7, 'hash:ip,port': 7, 'hash:ip,port,ip': 5, 'hash:ip,port,net': 7, 'bitmap:port': 3 };
+/** Type revisions as ipset 7.17 lists them on a kernel with bucketsize support (≥ 5.11; checked on 6.18). */
+const REVISION: Record<SetType, number> = { 'hash:ip': 6, 'hash:net': 7, 'hash:ip,port': 7, 'hash:ip,port,ip': 6, 'hash:ip,port,net': 8, 'bitmap:port': 3 };
 
 export type IpsetErrorCode = 'IPSET_PARSE' | 'IPSET_NO_SET' | 'IPSET_EXISTS' | 'IPSET_BAD_TYPE' | 'IPSET_BAD_ELEMENT' | 'IPSET_IN_USE' | 'IPSET_ELEMENT_EXISTS' | 'IPSET_NO_ELEMENT';
 
@@ -332,11 +334,8 @@ export class Ipsets implements IpsetLookup {
   list(name?: string): string {
     const sets = name === undefined ? [...this.sets.values()] : [this.set(name)];
     return sets.map((s) => {
-      const header = s.type === 'bitmap:port'
-        ? `range ${(s.range as [number, number])[0]}-${(s.range as [number, number])[1]}${s.comment ? ' comment' : ''}`
-        : `family inet hashsize 1024 maxelem 65536${s.comment ? ' comment' : ''}`;
-      const members = [...s.members].map(([k, c]) => (c !== '' ? `${k} comment "${c}"` : k));
-      return [`Name: ${s.name}`, `Type: ${s.type}`, `Revision: ${REVISION[s.type]}`, `Header: ${header}`, `References: ${this.references(s.name)}`, `Number of entries: ${s.members.size}`, 'Members:', ...members].join('\n') + '\n';
+      const members = orderedMembers(s).map(([k, c]) => (c !== '' ? `${k} comment "${c}"` : k));
+      return [`Name: ${s.name}`, `Type: ${s.type}`, `Revision: ${REVISION[s.type]}`, `Header: ${createOptions(s)}`, `Size in memory: ${memorySize(s)}`, `References: ${this.references(s.name)}`, `Number of entries: ${s.members.size}`, 'Members:', ...members].join('\n') + '\n';
     }).join('\n');
   }
 
@@ -344,11 +343,52 @@ export class Ipsets implements IpsetLookup {
   save(): string {
     const out: string[] = [];
     for (const s of this.sets.values()) {
-      out.push(`create ${s.name} ${s.type} ${s.type === 'bitmap:port' ? `range ${(s.range as [number, number]).join('-')}` : 'family inet hashsize 1024 maxelem 65536'}${s.comment ? ' comment' : ''}`);
-      for (const [k, c] of s.members) out.push(`add ${s.name} ${k}${c !== '' ? ` comment "${c}"` : ''}`);
+      out.push(`create ${s.name} ${s.type} ${createOptions(s)}`);
+      for (const [k, c] of orderedMembers(s)) out.push(`add ${s.name} ${k}${c !== '' ? ` comment "${c}"` : ''}`);
     }
     return out.join('\n') + (out.length > 0 ? '\n' : '');
   }
+}
+
+/**
+ * The create options as ipset 7.17 prints them (list "Header:" and save). Hash sets
+ * report the defaults plus bucketsize 12 and the hash's initval, which the kernel
+ * draws at random per set; here it is derived from the set name (FNV-1a) so runs stay
+ * deterministic.
+ */
+function createOptions(s: IpSet): string {
+  const comment = s.comment ? ' comment' : '';
+  if (s.type === 'bitmap:port') return `range ${(s.range as [number, number])[0]}-${(s.range as [number, number])[1]}${comment}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.name.length; i++) h = Math.imul(h ^ s.name.charCodeAt(i), 0x01000193) >>> 0;
+  return `family inet hashsize 1024 maxelem 65536${comment} bucketsize 12 initval 0x${h.toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * Per-set overhead and per-element cost of "Size in memory" as the kernel reports
+ * them for IPv4 sets without extensions (measured with ipset 7.17 on 6.18: hash:ip,port
+ * is 216 bytes empty and grows 48 bytes a member). Exact while every member has a
+ * hash bucket of its own (small sets); the kernel's real figure for larger sets
+ * depends on its random initval.
+ */
+const MEMORY: Record<Exclude<SetType, 'bitmap:port'>, [number, number]> = {
+  'hash:ip': [216, 40], 'hash:net': [456, 48], 'hash:ip,port': [216, 48], 'hash:ip,port,ip': [208, 56], 'hash:ip,port,net': [464, 56],
+};
+
+function memorySize(s: IpSet): number {
+  if (s.type === 'bitmap:port') {
+    // One bit per port in the range, in whole 64-bit words, plus the set header.
+    const [lo, hi] = s.range as [number, number];
+    return Math.ceil((hi - lo + 1) / 64) * 8 + 72;
+  }
+  const [base, per] = MEMORY[s.type];
+  return base + per * s.members.size;
+}
+
+/** Members in the order the kernel lists them: bitmap sets by port, hash sets as stored. */
+function orderedMembers(s: IpSet): Array<[string, string]> {
+  const m = [...s.members];
+  return s.type === 'bitmap:port' ? m.sort((a, b) => Number(a[0]) - Number(b[0])) : m;
 }
 
 export { PROTO };

@@ -117,6 +117,11 @@ function largeNum(v: number, exact: boolean): string {
   return `${String(Math.floor(v / 1e12)).padStart(8)}T`;
 }
 
+/** ipvsadm sorts destinations by address, then port, unless --nosort (ipvs_cmp_dests). */
+function sortedReals(vs: VirtualService): RealServer[] {
+  return [...vs.reals].sort((a, b) => (a.addr >>> 0) - (b.addr >>> 0) || a.port - b.port);
+}
+
 function gcd(a: number, b: number): number {
   let x = a;
   let y = b;
@@ -451,7 +456,7 @@ export class Ipvs {
     const out = [`IP Virtual Server version 1.2.1 (size=${CONN_TAB_SIZE})`, 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
     for (const vs of this.sortedServices()) {
       out.push(`${serviceName(vs)} ${vs.scheduler}${vs.persistent !== undefined ? ` persistent ${vs.persistent}` : ''}`);
-      for (const r of vs.reals) {
+      for (const r of sortedReals(vs)) {
         out.push(`  -> ${`${formatIpv4(r.addr)}:${r.port}`.padEnd(28)} ${'Masq'.padEnd(7)} ${String(r.weight).padEnd(6)} ${String(r.activeConns).padEnd(10)} ${String(r.inactConns).padEnd(10)}`);
       }
     }
@@ -464,7 +469,7 @@ export class Ipvs {
     const out = [`IP Virtual Server version 1.2.1 (size=${CONN_TAB_SIZE})`, `${'Prot LocalAddress:Port'.padEnd(33)} ${['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes'].map((h) => h.padStart(8)).join(' ')}`, '  -> RemoteAddress:Port'];
     for (const vs of this.sortedServices()) {
       out.push(`${serviceName(vs).padEnd(33)}${num(vs.conns)}${num(vs.packets)}${num(vs.outPackets)}${num(vs.inBytes)}${num(vs.outBytes)}`);
-      for (const r of vs.reals) out.push(`  -> ${`${formatIpv4(r.addr)}:${r.port}`.padEnd(28)}${num(r.conns)}${num(r.packets)}${num(r.outPackets)}${num(r.inBytes)}${num(r.outBytes)}`);
+      for (const r of sortedReals(vs)) out.push(`  -> ${`${formatIpv4(r.addr)}:${r.port}`.padEnd(28)}${num(r.conns)}${num(r.packets)}${num(r.outPackets)}${num(r.inBytes)}${num(r.outBytes)}`);
     }
     return out.join('\n') + '\n';
   }
@@ -488,7 +493,7 @@ export class Ipvs {
     for (const vs of this.sortedServices()) {
       const svc = `${vs.proto === 'TCP' ? '-t' : '-u'} ${formatIpv4(vs.addr)}:${vs.port}`;
       out.push(`-A ${svc} -s ${vs.scheduler}${vs.persistent !== undefined ? ` -p ${vs.persistent}` : ''}`);
-      for (const r of vs.reals) out.push(`-a ${svc} -r ${formatIpv4(r.addr)}:${r.port} -m -w ${r.weight}`);
+      for (const r of sortedReals(vs)) out.push(`-a ${svc} -r ${formatIpv4(r.addr)}:${r.port} -m -w ${r.weight}`);
     }
     return out.join('\n') + (out.length > 0 ? '\n' : '');
   }

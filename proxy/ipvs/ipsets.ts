@@ -51,10 +51,14 @@ export function ipsetInfo(name: string): IpsetInfo {
   return i;
 }
 
-/** The `create` line as utilipset writes it. */
+/**
+ * The `create` line as utilipset writes it: family/hashsize/maxelem for hash sets,
+ * range for bitmap:port, and no `comment` extension (the comments above name the
+ * iptables rules' comments, not the sets').
+ */
 export function createLine(s: IpsetInfo): string {
   const opts = s.type === 'bitmap:port' ? 'range 0-65535' : 'family inet hashsize 1024 maxelem 65536';
-  return `create ${s.name} ${s.type} ${opts} comment -exist`;
+  return `create ${s.name} ${s.type} ${opts} -exist`;
 }
 
 /** Entries per set from an `ipset save` dump. */
