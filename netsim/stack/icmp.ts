@@ -14,7 +14,7 @@ import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
 import { readU16, readU32 } from '../wire/field.ts';
 import { IpProtocol } from '../wire/ipv4.ts';
-import { icmpErrorQuote, parseIcmpv4 } from '../wire/icmpv4.ts';
+import { parseIcmpv4 } from '../wire/icmpv4.ts';
 import type { Icmpv4Repr } from '../wire/icmpv4.ts';
 import { buildIpv4Icmp } from '../wire/build.ts';
 import { WireError } from '../wire/errors.ts';
@@ -137,7 +137,9 @@ export class IcmpLayer {
     if (res === undefined) return 0;
     const from = ns.isLocalAddress(dst) ? dst : res.prefsrc;
     if (from === undefined) return 0;
-    const quote = icmpErrorQuote(b.subarray(o, o + orig.len));
+    // Linux quotes as much of the offending datagram as fits in a 576-byte error
+    // (icmp_send, RFC 1812 4.3.2.3), not only RFC 792's header + 8 bytes.
+    const quote = b.subarray(o, o + Math.min(orig.len, Math.min(res.dev?.mtu ?? 576, 576) - 20 - 8));
     const repr: Icmpv4Repr = type === 3 ? { type: 'dest-unreachable', code, ...(code === 4 ? { nextHopMtu: mtu } : {}), original: quote } : { type: 'time-exceeded', code, original: quote };
     const bytes = buildIpv4Icmp({ src: from, dst: src, ttl: ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: false, tos: 0xc0 }, repr);
     const err = ns.newPacket(bytes);
