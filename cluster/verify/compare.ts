@@ -1,0 +1,199 @@
+/**
+ * How two sides' observations of one probe are compared.
+ *
+ * Each observed packet becomes a *signature*: where it was seen, and every header
+ * field that either kernel decides — TOS, length, DF, TTL, protocol, addresses,
+ * ports, TCP flags/sequence/ack/window, ICMP type/code/identifier, the packet an ICMP
+ * error quotes, payload — plus whether the IPv4 and transport checksums verify.
+ * Values that differ from probe to probe by construction are replaced by tokens so
+ * probes of one group compare: the probe's own source port / ICMP id (`$sport`), its
+ * IP id (`$ipid`; any other id, chosen by the kernel that generated the packet, is
+ * `gen`), and ports neither side could predict (a masquerade with --random-fully
+ * picks them: `rnd-high` etc., by the range the kernel draws from). With every other
+ * field equal, equal checksums is the same thing as both verifying.
+ *
+ * A probe's outcome is the sorted list of its packets' signatures; no packet at
+ * all is the outcome `dropped`.
+ */
+import { formatIpv4 } from '../../netsim/wire/addr.ts';
+import { internetChecksum, pseudoHeaderSum } from '../../netsim/wire/checksum.ts';
+import { formatIpv4Packet } from '../../netsim/wire/pretty.ts';
+import { PROBE_PAYLOAD, PROBE_SEQ } from './probe.ts';
+import type { Observation, Probe } from './probe.ts';
+
+export const DROPPED = 'dropped';
+
+function u16(b: Uint8Array, o: number): number {
+  return ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
+}
+function u32(b: Uint8Array, o: number): number {
+  return (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function payloadTok(p: Uint8Array): string {
+  if (p.length === 0) return '-';
+  if (sameBytes(p, PROBE_PAYLOAD)) return 'probe';
+  return `${p.length}B:${Buffer.from(p.subarray(0, 24)).toString('hex')}`;
+}
+
+/** A port token: the probe's own, a port the cluster knows, or a randomly chosen one by its range. */
+export function portTok(v: number, probe: Probe, known: ReadonlySet<number>): string {
+  if (v === probe.sport) return '$sport';
+  if (v === probe.dport || known.has(v)) return String(v);
+  if (v < 512) return 'rnd-low';
+  if (v < 1024) return 'rnd-mid';
+  return 'rnd-high';
+}
+
+/** Signature of the transport part; `quoted` for the 8 bytes an ICMP error quotes (no checksum check). */
+function l4Sig(b: Uint8Array, hl: number, end: number, proto: number, src: number, dst: number, probe: Probe, known: ReadonlySet<number>, quoted: boolean): string {
+  const l4 = b.subarray(hl, end);
+  const pt = (v: number): string => portTok(v, probe, known);
+  if (proto === 17 && l4.length >= 8) {
+    let ck = 'quoted';
+    if (!quoted) {
+      const c = u16(l4, 6);
+      ck = c === 0 ? 'none' : internetChecksum(l4, 0, l4.length, pseudoHeaderSum(src, dst, 17, l4.length)) === 0 ? 'ok' : 'BAD';
+    }
+    return `udp ${pt(u16(l4, 0))}>${pt(u16(l4, 2))} ulen ${u16(l4, 4)} csum ${ck}${quoted ? '' : ` data ${payloadTok(l4.subarray(8))}`}`;
+  }
+  if (proto === 6 && l4.length >= 8) {
+    const seq = u32(l4, 4);
+    const seqTok = seq === PROBE_SEQ ? '$seq' : String(seq);
+    if (quoted || l4.length < 20) return `tcp ${pt(u16(l4, 0))}>${pt(u16(l4, 2))} seq ${seqTok}`;
+    const ack = u32(l4, 8);
+    const ackTok = ack === PROBE_SEQ + 1 ? '$seq+1' : String(ack);
+    const doff = ((l4[12] ?? 0) >> 4) * 4;
+    const ok = internetChecksum(l4, 0, l4.length, pseudoHeaderSum(src, dst, 6, l4.length)) === 0 ? 'ok' : 'BAD';
+    return `tcp ${pt(u16(l4, 0))}>${pt(u16(l4, 2))} flags 0x${(l4[13] ?? 0).toString(16)} seq ${seqTok} ack ${ackTok} win ${u16(l4, 14)} hdr ${doff} csum ${ok} data ${payloadTok(l4.subarray(doff))}`;
+  }
+  if (proto === 1 && l4.length >= 8) {
+    const type = l4[0] ?? 0;
+    const code = l4[1] ?? 0;
+    const ck = quoted ? 'quoted' : internetChecksum(l4, 0, l4.length) === 0 ? 'ok' : 'BAD';
+    if (type === 0 || type === 8) {
+      const id = u16(l4, 4);
+      const idTok = id === probe.sport ? '$sport' : 'rnd-id';
+      return `icmp ${type === 8 ? 'echo-request' : 'echo-reply'} id ${idTok} seq ${u16(l4, 6)} csum ${ck}${quoted ? '' : ` data ${payloadTok(l4.subarray(8))}`}`;
+    }
+    if (!quoted && (type === 3 || type === 11 || type === 12 || type === 5)) {
+      const mtu = type === 3 && code === 4 ? ` mtu ${u16(l4, 6)}` : '';
+      const inner = l4.subarray(8);
+      return `icmp ${type}/${code}${mtu} csum ${ck} quote ${inner.length}B [${ipSig(inner, probe, known, true)}]`;
+    }
+    return `icmp ${type}/${code} csum ${ck}`;
+  }
+  return `proto ${proto} ${l4.length}B`;
+}
+
+function ipSig(b: Uint8Array, probe: Probe, known: ReadonlySet<number>, quoted: boolean): string {
+  if (b.length < 20 || (b[0] ?? 0) >> 4 !== 4) return `not-ipv4 ${b.length}B`;
+  const hl = ((b[0] ?? 0) & 0x0f) * 4;
+  const total = u16(b, 2);
+  const id = u16(b, 4);
+  const df = ((b[6] ?? 0) & 0x40) !== 0 ? ' DF' : '';
+  const ttl = b[8] ?? 0;
+  const proto = b[9] ?? 0;
+  const src = u32(b, 12);
+  const dst = u32(b, 16);
+  const ipOk = hl <= b.length && internetChecksum(b, 0, hl) === 0 ? 'ok' : 'BAD';
+  const end = quoted ? b.length : Math.min(total, b.length);
+  return `${formatIpv4(src)}>${formatIpv4(dst)} tos 0x${(b[1] ?? 0).toString(16)} len ${total}${df} ttl ${ttl} id ${id === probe.ipId ? '$ipid' : 'gen'} ipcsum ${ipOk} | ${l4Sig(b, hl, end, proto, src, dst, probe, known, quoted)}`;
+}
+
+export function observationSignature(o: Observation, probe: Probe, known: ReadonlySet<number>): string {
+  return `${o.where}: ${o.bytes.length === 0 ? 'no bytes' : ipSig(o.bytes, probe, known, false)}`;
+}
+
+/** The outcome of a probe on one side. */
+export function outcomeSignature(obs: readonly Observation[], probe: Probe, known: ReadonlySet<number>): string {
+  if (obs.length === 0) return DROPPED;
+  return obs.map((o) => observationSignature(o, probe, known)).sort().join('\n');
+}
+
+/** One line per packet for reports: where, and the packet as tcpdump would print it. */
+export function describeObservations(obs: readonly Observation[]): string[] {
+  if (obs.length === 0) return ['(nothing: dropped)'];
+  return obs.map((o) => `${o.where}: ${o.bytes.length === 0 ? '(no bytes)' : formatIpv4Packet(o.bytes)}`);
+}
+
+// ---------------------------------------------------------------- statistics
+
+/** ln Γ(x) (Lanczos, g = 7, 9 coefficients); x > 0. */
+function lnGamma(x: number): number {
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
+  const z = x - 1;
+  let a = c[0] as number;
+  const t = z + 7.5;
+  for (let i = 1; i < 9; i++) a += (c[i] as number) / (z + i);
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/** Regularized upper incomplete gamma Q(s, x): a series below s + 1, a continued fraction above. */
+export function gammaQ(s: number, x: number): number {
+  if (x <= 0) return 1;
+  if (x < s + 1) {
+    let sum = 1 / s;
+    let term = sum;
+    for (let n = 1; n < 1000; n++) {
+      term *= x / (s + n);
+      sum += term;
+      if (Math.abs(term) < Math.abs(sum) * 1e-15) break;
+    }
+    return Math.max(0, 1 - sum * Math.exp(-x + s * Math.log(x) - lnGamma(s)));
+  }
+  // Lentz's method for the continued fraction.
+  const tiny = 1e-300;
+  let b = x + 1 - s;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 1000; i++) {
+    const an = -i * (i - s);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-15) break;
+  }
+  return Math.min(1, Math.exp(-x + s * Math.log(x) - lnGamma(s)) * h);
+}
+
+export interface Homogeneity {
+  readonly statistic: number;
+  readonly df: number;
+  readonly pValue: number;
+}
+
+/**
+ * Pearson's chi-square test that two samples of categorical outcomes come from one
+ * distribution (a 2 × k contingency table). Categories seen by neither side are ignored.
+ */
+export function chiSquareHomogeneity(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): Homogeneity {
+  const cats = [...new Set([...a.keys(), ...b.keys()])];
+  const na = [...a.values()].reduce((s, v) => s + v, 0);
+  const nb = [...b.values()].reduce((s, v) => s + v, 0);
+  const n = na + nb;
+  if (cats.length < 2 || na === 0 || nb === 0) return { statistic: 0, df: Math.max(0, cats.length - 1), pValue: 1 };
+  let x2 = 0;
+  for (const k of cats) {
+    const col = (a.get(k) ?? 0) + (b.get(k) ?? 0);
+    for (const [obs, rowN] of [[a.get(k) ?? 0, na], [b.get(k) ?? 0, nb]] as const) {
+      const e = (rowN * col) / n;
+      x2 += ((obs - e) * (obs - e)) / e;
+    }
+  }
+  const df = cats.length - 1;
+  return { statistic: x2, df, pValue: gammaQ(df / 2, x2 / 2) };
+}

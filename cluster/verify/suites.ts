@@ -1,0 +1,244 @@
+/**
+ * The probe suites, generated from what the cluster says (pods, services, external
+ * hosts) and from the node's iptables text (which pods back which service, which
+ * services have no endpoints):
+ *
+ * - `pod-pod`: every ordered pair of the node's pods, ICMP echo, UDP and TCP SYN;
+ * - `pod-remote`: each local pod to one pod of every other node (out through the overlay);
+ * - `pod-clusterip`: a local pod to every service port's ClusterIP;
+ * - `node-clusterip`: the node itself to every service port;
+ * - `external-nodeport`: an outside host to every NodePort on the node's address,
+ *   whatever its externalTrafficPolicy;
+ * - `hairpin`: a pod to the ClusterIP of a service it backs;
+ * - `no-endpoint`: the REJECT rules of services without endpoints (ClusterIP and NodePort);
+ * - `pod-outside`: each local pod to each outside host (masquerade);
+ * - `random`: a seeded mix of sources, destinations, protocols, ports and TTLs.
+ *
+ * Service probes come in groups of `samples` (random endpoint choice is judged over
+ * the group); the others are one probe per group.
+ */
+import { Rng } from '../../netsim/time/rng.ts';
+import { formatIpv4, parseIpv4 } from '../../netsim/wire/addr.ts';
+import type { Ipv4Addr } from '../../netsim/wire/addr.ts';
+import type { EmulatedCluster } from '../emulated-cluster.ts';
+import type { TwinPlan } from './twin.ts';
+import type { ProbeProto, ProbeTemplate } from './probe.ts';
+
+export const SUITES = ['pod-pod', 'pod-remote', 'pod-clusterip', 'node-clusterip', 'external-nodeport', 'hairpin', 'no-endpoint', 'pod-outside', 'random'] as const;
+export type SuiteName = (typeof SUITES)[number];
+
+export interface RulesFacts {
+  /** Service comment ("ns/name" or "ns/name:port") → endpoint IPs. */
+  readonly endpoints: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Services without endpoints: where their REJECT applies. */
+  readonly rejects: ReadonlyArray<{ readonly service: string; readonly chain: string; readonly dst?: string; readonly proto: ProbeProto; readonly dport: number }>;
+  /** Every port the rules name (service ports, target ports, node ports). */
+  readonly ports: ReadonlySet<number>;
+}
+
+function commentOf(line: string): string | undefined {
+  const m = /--comment (?:"([^"]*)"|(\S+))/.exec(line);
+  return m === null ? undefined : (m[1] ?? m[2]);
+}
+
+/** Read what the probes need from an iptables-save text. */
+export function rulesFacts(text: string | undefined): RulesFacts {
+  const endpoints = new Map<string, Set<string>>();
+  const rejects: Array<{ service: string; chain: string; dst?: string; proto: ProbeProto; dport: number }> = [];
+  const ports = new Set<number>();
+  for (const line of (text ?? '').split('\n')) {
+    if (!line.startsWith('-A ')) continue;
+    for (const m of line.matchAll(/--(?:dport|sport|to-ports) (\d+)/g)) ports.add(Number(m[1]));
+    const dnat = /-j DNAT .*--to-destination (\d+\.\d+\.\d+\.\d+)(?::(\d+))?/.exec(line);
+    if (dnat !== null) {
+      if (dnat[2] !== undefined) ports.add(Number(dnat[2]));
+      const svc = commentOf(line);
+      if (svc !== undefined && line.startsWith('-A KUBE-SEP-')) {
+        const key = svc.split(':')[0] ?? svc;
+        const set = endpoints.get(key) ?? new Set<string>();
+        set.add(dnat[1] as string);
+        endpoints.set(key, set);
+      }
+    }
+    if (/-j REJECT/.test(line) && /has no endpoints/.test(line)) {
+      const chain = line.split(' ')[1] as string;
+      const dst = /-d (\d+\.\d+\.\d+\.\d+)\/32/.exec(line)?.[1];
+      const proto = (/-p (tcp|udp)/.exec(line)?.[1] ?? 'tcp') as ProbeProto;
+      const dport = Number(/--dport (\d+)/.exec(line)?.[1] ?? '0');
+      const service = (commentOf(line) ?? '').replace(/ has no endpoints$/, '');
+      if (dport > 0) rejects.push({ service, chain, ...(dst !== undefined ? { dst } : {}), proto, dport });
+    }
+  }
+  return { endpoints, rejects, ports };
+}
+
+export interface SuiteOptions {
+  readonly samples: number;
+  readonly randomProbes: number;
+  readonly seed: number;
+  readonly suites?: readonly SuiteName[];
+}
+
+/** The address a namespace is known by: the first global address of a non-loopback device. */
+function mainAddress(ns: { addrs: ReadonlyArray<{ dev: string; addr: Ipv4Addr; scope: string }> }): Ipv4Addr | undefined {
+  return ns.addrs.find((a) => a.dev !== 'lo' && a.scope === 'global')?.addr;
+}
+
+export function generateProbes(cluster: EmulatedCluster, plan: TwinPlan, opts: SuiteOptions): ProbeTemplate[] {
+  const want = new Set<SuiteName>(opts.suites ?? SUITES);
+  const nodeNs = plan.stacks[0]?.ns;
+  if (nodeNs === undefined) return [];
+  const facts = rulesFacts(cluster.nodeView?.(plan.node, 'iptables-save'));
+  const ipvs = plan.notVerifiable.find((r) => r.includes('IPVS'));
+  const wire = plan.egress.find((e) => e.dev.linkType === 'ether' && nodeNs.addressesOf(e.dev.name).length > 0);
+  const nodeIp = wire !== undefined ? nodeNs.primaryAddress(wire.dev.name) : mainAddress(nodeNs);
+  const pods = plan.stacks.slice(1).map((s) => ({ label: s.label, ip: cluster.pods.get(s.label)?.ip ?? mainAddress(s.ns) })).filter((p): p is { label: string; ip: number } => p.ip !== undefined);
+  const remote = new Map<string, { key: string; ip: Ipv4Addr }>();
+  for (const p of cluster.pods.values()) if (p.node !== plan.node && !remote.has(p.node)) remote.set(p.node, { key: p.key, ip: p.ip });
+  const externals = [...cluster.external.entries()].map(([name, ns]) => ({ name, ip: mainAddress(ns) })).filter((e): e is { name: string; ip: number } => e.ip !== undefined);
+  const out: ProbeTemplate[] = [];
+  const add = (suite: SuiteName, group: string, n: number, t: Omit<ProbeTemplate, 'suite' | 'group'>): void => {
+    for (let i = 0; i < n; i++) out.push({ suite, group: `${suite}/${group}`, ...t });
+  };
+  const protos: ProbeProto[] = ['icmp', 'udp', 'tcp'];
+  const svcSkip = ipvs !== undefined ? { skip: ipvs } : {};
+
+  if (want.has('pod-pod')) {
+    for (const a of pods) for (const b of pods) {
+      if (a === b) continue;
+      for (const proto of protos) add('pod-pod', `${a.label}>${b.label}/${proto}`, 1, { description: `${a.label} → ${b.label} (${proto})`, from: a.label, src: a.ip, dst: b.ip, proto, dport: proto === 'udp' ? 53 : 80, ttl: 64 });
+    }
+  }
+  if (want.has('pod-remote')) {
+    for (const a of pods) for (const r of remote.values()) {
+      for (const proto of protos) add('pod-remote', `${a.label}>${r.key}/${proto}`, 1, { description: `${a.label} → ${r.key} on another node (${proto})`, from: a.label, src: a.ip, dst: r.ip, proto, dport: 80, ttl: 64 });
+    }
+  }
+  const svcPorts = [...cluster.services.values()].flatMap((s) => s.ports.map((p) => ({ svc: s, port: p })));
+  const backs = (podIp: Ipv4Addr, svcKey: string): boolean => facts.endpoints.get(svcKey)?.has(formatIpv4(podIp)) === true;
+  if (want.has('pod-clusterip')) {
+    for (const { svc, port } of svcPorts) {
+      const src = pods.find((p) => !backs(p.ip, svc.key)) ?? pods[0];
+      if (src === undefined) continue;
+      add('pod-clusterip', `${src.label}>${svc.key}:${port.port}`, opts.samples, { description: `${src.label} → ${svc.key} ClusterIP ${formatIpv4(svc.clusterIP)}:${port.port}/${port.protocol}`, from: src.label, src: src.ip, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
+    }
+  }
+  if (want.has('node-clusterip') && nodeIp !== undefined) {
+    for (const { svc, port } of svcPorts) {
+      add('node-clusterip', `node>${svc.key}:${port.port}`, opts.samples, { description: `${plan.node} → ${svc.key} ClusterIP ${formatIpv4(svc.clusterIP)}:${port.port}/${port.protocol}`, from: 'node', src: nodeIp, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
+    }
+  }
+  const ext = externals[0];
+  if (want.has('external-nodeport') && wire !== undefined && nodeIp !== undefined && ext !== undefined) {
+    for (const { svc, port } of svcPorts) {
+      if (port.nodePort === undefined) continue;
+      add('external-nodeport', `${ext.name}>${svc.key}:${port.nodePort}`, opts.samples, { description: `${ext.name} → ${plan.node} ${formatIpv4(nodeIp)}:${port.nodePort} (NodePort of ${svc.key})`, from: wire.label, src: ext.ip, dst: nodeIp, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.nodePort, ttl: 64, ...svcSkip });
+    }
+  }
+  if (want.has('hairpin')) {
+    for (const { svc, port } of svcPorts) {
+      for (const p of pods) {
+        if (!backs(p.ip, svc.key)) continue;
+        add('hairpin', `${p.label}>${svc.key}:${port.port}`, opts.samples, { description: `${p.label} → its own service ${svc.key} ${formatIpv4(svc.clusterIP)}:${port.port}`, from: p.label, src: p.ip, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
+      }
+    }
+  }
+  if (want.has('no-endpoint')) {
+    for (const r of facts.rejects) {
+      if (r.chain === 'KUBE-SERVICES' && r.dst !== undefined && pods[0] !== undefined) {
+        add('no-endpoint', `${pods[0].label}>${r.dst}:${r.dport}`, 3, { description: `${pods[0].label} → ${r.service} ${r.dst}:${r.dport} (no endpoints: REJECT)`, from: pods[0].label, src: pods[0].ip, dst: parseIpv4(r.dst), proto: r.proto, dport: r.dport, ttl: 64 });
+      } else if (r.chain === 'KUBE-EXTERNAL-SERVICES' && ext !== undefined && wire !== undefined && nodeIp !== undefined) {
+        const dst = r.dst !== undefined ? parseIpv4(r.dst) : nodeIp;
+        add('no-endpoint', `${ext.name}>${formatIpv4(dst)}:${r.dport}`, 3, { description: `${ext.name} → ${r.service} ${formatIpv4(dst)}:${r.dport} (no endpoints: REJECT)`, from: wire.label, src: ext.ip, dst, proto: r.proto, dport: r.dport, ttl: 64 });
+      }
+    }
+  }
+  if (want.has('pod-outside')) {
+    for (const p of pods) for (const e of externals) {
+      for (const proto of protos) add('pod-outside', `${p.label}>${e.name}/${proto}`, 1, { description: `${p.label} → outside ${e.name} (${proto}, masquerade)`, from: p.label, src: p.ip, dst: e.ip, proto, dport: 80, ttl: 64 });
+    }
+  }
+  if (want.has('random') && opts.randomProbes > 0) out.push(...randomProbes(opts, { pods, remote: [...remote.values()], externals, nodeIp, wire: wire?.label, svcPorts, facts, svcSkip }));
+  return out;
+}
+
+interface RandomInputs {
+  pods: Array<{ label: string; ip: Ipv4Addr }>;
+  remote: Array<{ key: string; ip: Ipv4Addr }>;
+  externals: Array<{ name: string; ip: Ipv4Addr }>;
+  nodeIp: Ipv4Addr | undefined;
+  wire: string | undefined;
+  svcPorts: Array<{ svc: { key: string; clusterIP: Ipv4Addr }; port: { port: number; protocol: 'TCP' | 'UDP'; nodePort?: number } }>;
+  facts: RulesFacts;
+  svcSkip: { skip?: string };
+}
+
+function randomProbes(opts: SuiteOptions, r: RandomInputs): ProbeTemplate[] {
+  const rng = new Rng(`netsim-verify/${opts.seed}`);
+  const pick = <T>(xs: readonly T[]): T | undefined => (xs.length === 0 ? undefined : xs[rng.int(xs.length)]);
+  const out: ProbeTemplate[] = [];
+  const ttls = [1, 2, 3, 64, 64, 64, 64, 255];
+  for (let i = 0; out.length < opts.randomProbes && i < opts.randomProbes * 20; i++) {
+    // Source: a pod (most often), the node, or the outside.
+    const sk = rng.int(10);
+    let from: string;
+    let src: Ipv4Addr;
+    if (sk < 6 && r.pods.length > 0) {
+      const p = pick(r.pods) as { label: string; ip: Ipv4Addr };
+      from = p.label;
+      src = p.ip;
+    } else if (sk < 8 && r.nodeIp !== undefined) {
+      from = 'node';
+      src = r.nodeIp;
+    } else if (r.wire !== undefined && r.externals.length > 0) {
+      from = r.wire;
+      src = (pick(r.externals) as { ip: Ipv4Addr }).ip;
+    } else continue;
+    let proto = (['icmp', 'udp', 'tcp', 'tcp'] as const)[rng.int(4)] as ProbeProto;
+    let dport = [53, 80, 443, 8080, rng.range(1, 65535)][rng.int(5)] as number;
+    let dst: Ipv4Addr;
+    let what: string;
+    let skip: { skip?: string } = {};
+    const dk = rng.int(8);
+    const sp = pick(r.svcPorts);
+    if (dk <= 1 && sp !== undefined) {
+      dst = sp.svc.clusterIP;
+      what = `${sp.svc.key} ClusterIP`;
+      if (rng.int(4) > 0) {
+        proto = sp.port.protocol === 'UDP' ? 'udp' : 'tcp';
+        dport = sp.port.port;
+      }
+      skip = r.svcSkip;
+    } else if (dk === 2 && sp?.port.nodePort !== undefined && r.nodeIp !== undefined) {
+      dst = r.nodeIp;
+      what = `NodePort of ${sp.svc.key}`;
+      proto = sp.port.protocol === 'UDP' ? 'udp' : 'tcp';
+      dport = sp.port.nodePort;
+      skip = r.svcSkip;
+    } else if (dk === 3 && r.pods.length > 0) {
+      dst = (pick(r.pods) as { ip: Ipv4Addr }).ip;
+      what = 'local pod';
+    } else if (dk === 4 && r.remote.length > 0) {
+      dst = (pick(r.remote) as { ip: Ipv4Addr }).ip;
+      what = 'remote pod';
+    } else if (dk === 5 && r.externals.length > 0) {
+      dst = (pick(r.externals) as { ip: Ipv4Addr }).ip;
+      what = 'outside host';
+    } else if (dk === 6 && r.nodeIp !== undefined) {
+      dst = r.nodeIp;
+      what = 'the node';
+    } else {
+      // Somewhere in the pod network or beyond that nothing owns.
+      dst = (rng.int(2) === 0 ? (parseIpv4('10.244.0.0') + rng.int(65536)) : rng.nextU32()) >>> 0;
+      if (dst >>> 28 >= 14 || dst >>> 24 === 0 || dst >>> 24 === 127) continue;
+      what = 'an arbitrary address';
+    }
+    if (proto === 'icmp') dport = 0;
+    const ttl = ttls[rng.int(ttls.length)] as number;
+    out.push({
+      suite: 'random', group: `random/${out.length}`, description: `${proto} from ${from} to ${what} ${formatIpv4(dst)}${proto === 'icmp' ? '' : `:${dport}`} ttl ${ttl}`,
+      from, src, dst, proto, dport, ttl, ...skip,
+    });
+  }
+  return out;
+}

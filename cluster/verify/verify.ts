@@ -1,0 +1,309 @@
+/**
+ * `netsim verify`: one emulated node against its real twin, probe by probe.
+ *
+ * Order of work: plan the twin from the emulated objects, generate the probes,
+ * build the twin in fresh `nsv-` namespaces, start one raw-socket agent per twin
+ * namespace, tap the emulated node, then for every probe inject the same bytes into
+ * both sides (the emulator first, then the kernel) and record each side's outcome.
+ * Judgement, per group of probes:
+ * - both sides deterministic (one outcome each): the outcomes must be equal;
+ * - otherwise a random choice (statistic, masquerade ports): each side's outcomes
+ *   must all be possible on the other side (the sets of outcomes — backends — are
+ *   equal), and a chi-square test of homogeneity must not reject that both are one
+ *   distribution (p ≥ 0.001);
+ * - a `random`-suite probe is one probe; the emulator runs it `emulatorRepeats`
+ *   more times (with other source ports) and the kernel's outcome must be one of the
+ *   emulator's outcomes.
+ * Every namespace is removed afterwards, also on errors and signals.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TraceEvent } from '../../netsim/trace/trace-event.ts';
+import { PcapngWriter } from '../../pcaps/pcapng-writer.ts';
+import type { EmulatedCluster } from '../emulated-cluster.ts';
+import { NetnsSession, netnsUnavailableReason } from './raw/netns.ts';
+import { planTwin, buildTwin } from './twin.ts';
+import type { TwinPlan } from './twin.ts';
+import { EmulatorSide } from './emulator-side.ts';
+import { TwinSide } from './twin-side.ts';
+import type { TwinTiming } from './twin-side.ts';
+import { generateProbes, rulesFacts, SUITES } from './suites.ts';
+import type { SuiteName } from './suites.ts';
+import { probeBytes, describeProbe } from './probe.ts';
+import type { Observation, Probe } from './probe.ts';
+import { chiSquareHomogeneity, describeObservations, outcomeSignature } from './compare.ts';
+
+/** Exit code of `netsim verify` when root, namespaces or raw sockets are missing. */
+export const EXIT_VERIFY_UNAVAILABLE = 77;
+
+export class VerifyUnavailableError extends Error {
+  readonly code = 'NETSIM_VERIFY_UNAVAILABLE';
+  constructor(readonly reason: string) {
+    super(`netsim verify needs the real kernel: ${reason}`);
+    this.name = 'VerifyUnavailableError';
+  }
+}
+
+export interface VerifyOptions {
+  readonly node: string;
+  /** Probes per service group (random choices are judged over these). Default 40. */
+  readonly samples?: number;
+  /** Size of the randomised suite. Default 500. */
+  readonly randomProbes?: number;
+  readonly seed?: number;
+  readonly suites?: readonly SuiteName[];
+  /** Extra emulator runs of each random-suite probe. Default 8. */
+  readonly emulatorRepeats?: number;
+  /** Write a pcapng per side of each disagreement here. */
+  readonly pcapDir?: string;
+  readonly timing?: TwinTiming;
+  /** Called after each probe (for progress output). */
+  readonly onProbe?: (done: number, total: number) => void;
+  /** Change the emulated side after the twin was built from it (tests: a deliberately broken rule). */
+  readonly tamper?: (cluster: EmulatedCluster, plan: TwinPlan) => void;
+}
+
+export interface SideView {
+  /** The outcome signature lines (`dropped` when nothing was seen). */
+  readonly outcome: string[];
+  /** The packets, tcpdump-style. */
+  readonly packets: string[];
+  /** Emulator only: why the emulator dropped it, from its trace. */
+  readonly drops?: string[];
+  readonly pcap?: string;
+}
+
+export interface Disagreement {
+  readonly kind: 'probe' | 'distribution';
+  readonly suite: string;
+  readonly group: string;
+  readonly probe?: number;
+  readonly description: string;
+  readonly reason: string;
+  readonly emulator: SideView | { readonly counts: Record<string, number> };
+  readonly kernel: SideView | { readonly counts: Record<string, number> };
+  readonly pValue?: number;
+}
+
+export interface SuiteSummary {
+  readonly suite: string;
+  readonly probes: number;
+  readonly agreed: number;
+  readonly skipped: number;
+}
+
+export interface VerifyReport {
+  readonly node: string;
+  readonly probes: number;
+  readonly agreed: number;
+  readonly skipped: number;
+  readonly disagreements: Disagreement[];
+  readonly suites: SuiteSummary[];
+  readonly notVerifiable: string[];
+  readonly twinNamespaces: number;
+}
+
+interface ProbeRun {
+  readonly probe: Probe;
+  readonly skipped: boolean;
+  readonly emu: Observation[];
+  readonly emuEvents: TraceEvent[];
+  readonly twin: Observation[];
+  readonly emuSig: string;
+  readonly twinSig: string;
+  /** The kernel refused the injection (the raw socket's sendto failed). */
+  readonly sendError?: string;
+  /** Random suite: the emulator's possible outcomes. */
+  readonly emuSet?: Set<string>;
+}
+
+/**
+ * IP ids of probes: far from the small per-namespace counters the emulator's own
+ * packets start with, so a generated packet is never mistaken for the probe.
+ */
+function probeIpId(i: number): number {
+  return 0xa000 + (i % 0x5fff);
+}
+
+function emuPcap(events: readonly TraceEvent[]): Uint8Array {
+  const w = new PcapngWriter({ application: 'netsim verify (emulator side)' });
+  const ids = new Map<string, number>();
+  for (const e of events) {
+    if ((e.kind !== 'rx' && e.kind !== 'tx') || e.data === undefined) continue;
+    const key = `${e.netns}/${e.dev}`;
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = w.addInterface({ name: key, linkType: e.linkType === 'raw-ip' ? 101 : 1 });
+      ids.set(key, id);
+    }
+    w.writePacket({ interfaceId: id, timestampNs: BigInt(e.t), data: e.data, direction: e.kind === 'rx' ? 'inbound' : 'outbound', comment: `trace ${e.pkt}` });
+  }
+  return w.toBytes();
+}
+
+function twinPcap(probe: Probe, bytes: Uint8Array, obs: readonly Observation[]): Uint8Array {
+  const w = new PcapngWriter({ application: 'netsim verify (kernel side)', comment: 'raw IPv4 as the raw sockets of each twin namespace received it' });
+  const ids = new Map<string, number>();
+  const idOf = (name: string): number => {
+    let id = ids.get(name);
+    if (id === undefined) {
+      id = w.addInterface({ name, linkType: 101, description: name === `${probe.from} (sent)` ? 'the injected probe' : `received in ${name}` });
+      ids.set(name, id);
+    }
+    return id;
+  };
+  w.writePacket({ interfaceId: idOf(`${probe.from} (sent)`), timestampNs: 0n, data: bytes, direction: 'outbound' });
+  obs.forEach((o, i) => w.writePacket({ interfaceId: idOf(o.where), timestampNs: BigInt(i + 1) * 1000n, data: o.bytes, direction: 'inbound' }));
+  return w.toBytes();
+}
+
+function dropsOf(events: readonly TraceEvent[]): string[] {
+  return events.filter((e): e is Extract<TraceEvent, { kind: 'drop' }> => e.kind === 'drop').map((e) => `${e.netns}${e.dev !== undefined ? `/${e.dev}` : ''}: ${e.reason} (${e.detail})`);
+}
+
+export async function verifyNode(cluster: EmulatedCluster, opts: VerifyOptions): Promise<VerifyReport> {
+  const why = netnsUnavailableReason();
+  if (why !== undefined) throw new VerifyUnavailableError(why);
+  const samples = opts.samples ?? 40;
+  const repeats = opts.emulatorRepeats ?? 8;
+  const plan = planTwin(cluster, opts.node);
+  const templates = generateProbes(cluster, plan, { samples, randomProbes: opts.randomProbes ?? 500, seed: opts.seed ?? 1, ...(opts.suites !== undefined ? { suites: opts.suites } : {}) });
+  const probes: Probe[] = templates.map((t, i) => ({ ...t, index: i, sport: 20000 + (i % 20000), ipId: probeIpId(i) }));
+  const facts = rulesFacts(cluster.nodeView?.(opts.node, 'iptables-save'));
+  const known = new Set<number>([...facts.ports, 53, 80, 443, 8080]);
+  for (const s of cluster.services.values()) for (const p of s.ports) {
+    known.add(p.port);
+    if (p.nodePort !== undefined) known.add(p.nodePort);
+  }
+  for (const p of probes) if (p.dport > 0) known.add(p.dport);
+
+  const session = new NetnsSession();
+  const runs: ProbeRun[] = [];
+  let emu: EmulatorSide | undefined;
+  let twinSide: TwinSide | undefined;
+  try {
+    const twin = buildTwin(plan, session);
+    twinSide = await TwinSide.start(twin, session, opts.timing);
+    opts.tamper?.(cluster, plan);
+    emu = new EmulatorSide(plan);
+    let repeatPort = 40000;
+    for (const probe of probes) {
+      if (probe.skip !== undefined) {
+        runs.push({ probe, skipped: true, emu: [], emuEvents: [], twin: [], emuSig: '', twinSig: '' });
+        opts.onProbe?.(runs.length, probes.length);
+        continue;
+      }
+      const bytes = probeBytes(probe);
+      const e = emu.run(probe, bytes);
+      const t = await twinSide.run(probe, bytes);
+      const run: ProbeRun = { probe, skipped: false, emu: e.obs, emuEvents: e.events, twin: t.obs, emuSig: outcomeSignature(e.obs, probe, known), twinSig: outcomeSignature(t.obs, probe, known), ...(t.sendError !== undefined ? { sendError: t.sendError } : {}) };
+      if (probe.suite === 'random') {
+        const set = new Set([run.emuSig]);
+        for (let k = 0; k < repeats; k++) {
+          const again: Probe = { ...probe, sport: repeatPort, ipId: probeIpId(repeatPort) };
+          repeatPort = repeatPort >= 64999 ? 40000 : repeatPort + 1;
+          set.add(outcomeSignature(emu.run(again, probeBytes(again)).obs, again, known));
+        }
+        runs.push({ ...run, emuSet: set });
+      } else runs.push(run);
+      opts.onProbe?.(runs.length, probes.length);
+    }
+  } finally {
+    emu?.dispose();
+    twinSide?.close();
+    session.dispose();
+  }
+  return judge(opts, plan, runs);
+}
+
+function sideView(obs: readonly Observation[], sig: string, extra: { drops?: string[]; pcap?: string }): SideView {
+  return { outcome: sig.split('\n'), packets: describeObservations(obs), ...(extra.drops !== undefined && extra.drops.length > 0 ? { drops: extra.drops } : {}), ...(extra.pcap !== undefined ? { pcap: extra.pcap } : {}) };
+}
+
+function judge(opts: VerifyOptions, plan: TwinPlan, runs: readonly ProbeRun[]): VerifyReport {
+  const bad = new Set<ProbeRun>();
+  const disagreements: Disagreement[] = [];
+  const probeDisagreement = (r: ProbeRun, reason: string): void => {
+    bad.add(r);
+    let pe: string | undefined;
+    let pk: string | undefined;
+    if (opts.pcapDir !== undefined) {
+      mkdirSync(opts.pcapDir, { recursive: true });
+      pe = join(opts.pcapDir, `${plan.node}-probe-${r.probe.index}-emulator.pcapng`);
+      pk = join(opts.pcapDir, `${plan.node}-probe-${r.probe.index}-kernel.pcapng`);
+      writeFileSync(pe, emuPcap(r.emuEvents));
+      writeFileSync(pk, twinPcap(r.probe, probeBytes(r.probe), r.twin));
+    }
+    disagreements.push({
+      kind: 'probe', suite: r.probe.suite, group: r.probe.group, probe: r.probe.index,
+      description: `${r.probe.description}: ${describeProbe(r.probe)} sport ${r.probe.sport}`, reason,
+      emulator: sideView(r.emu, r.emuSig, { drops: dropsOf(r.emuEvents), ...(pe !== undefined ? { pcap: pe } : {}) }),
+      kernel: sideView(r.twin, r.twinSig, { ...(pk !== undefined ? { pcap: pk } : {}), ...(r.sendError !== undefined ? { drops: [`injection failed: ${r.sendError}`] } : {}) }),
+    });
+  };
+  const groups = new Map<string, ProbeRun[]>();
+  for (const r of runs) {
+    if (r.skipped) continue;
+    const g = groups.get(r.probe.group) ?? [];
+    g.push(r);
+    groups.set(r.probe.group, g);
+  }
+  for (const [group, rs] of groups) {
+    const first = rs[0] as ProbeRun;
+    if (first.probe.suite === 'random') {
+      for (const r of rs) if (!(r.emuSet as Set<string>).has(r.twinSig)) probeDisagreement(r, (r.emuSet as Set<string>).size > 1 ? 'the kernel chose an outcome the emulator never produces' : 'different outcome');
+      continue;
+    }
+    const emuSet = new Set(rs.map((r) => r.emuSig));
+    const twinSet = new Set(rs.map((r) => r.twinSig));
+    if (emuSet.size === 1 && twinSet.size === 1) {
+      for (const r of rs) if (r.emuSig !== r.twinSig) probeDisagreement(r, 'different outcome');
+      continue;
+    }
+    // A random choice: same possible outcomes, same distribution.
+    let reported = 0;
+    for (const r of rs) {
+      if (!twinSet.has(r.emuSig) || !emuSet.has(r.twinSig)) {
+        // Report the first few in full; count all.
+        if (reported++ < 3) probeDisagreement(r, !emuSet.has(r.twinSig) ? 'the kernel produced an outcome the emulator never did in this group' : 'the emulator produced an outcome the kernel never did in this group');
+        else bad.add(r);
+      }
+    }
+    const ce = new Map<string, number>();
+    const ck = new Map<string, number>();
+    for (const r of rs) {
+      ce.set(r.emuSig, (ce.get(r.emuSig) ?? 0) + 1);
+      ck.set(r.twinSig, (ck.get(r.twinSig) ?? 0) + 1);
+    }
+    const h = chiSquareHomogeneity(ce, ck);
+    if (reported === 0 && h.pValue < 0.001) {
+      for (const r of rs) bad.add(r);
+      const names = new Map<string, string>();
+      [...new Set([...ce.keys(), ...ck.keys()])].forEach((k, i) => names.set(k, `outcome ${i + 1}: ${k.split('\n')[0] ?? k}`));
+      const counts = (m: Map<string, number>): Record<string, number> => Object.fromEntries([...m].map(([k, v]) => [names.get(k) as string, v]));
+      disagreements.push({
+        kind: 'distribution', suite: first.probe.suite, group, description: first.probe.description,
+        reason: `distributions differ (chi-square ${h.statistic.toFixed(2)}, df ${h.df}, p ${h.pValue.toExponential(2)})`,
+        emulator: { counts: counts(ce) }, kernel: { counts: counts(ck) }, pValue: h.pValue,
+      });
+    }
+  }
+  const suites: SuiteSummary[] = [];
+  for (const s of SUITES) {
+    const rs = runs.filter((r) => r.probe.suite === s);
+    if (rs.length === 0) continue;
+    const skipped = rs.filter((r) => r.skipped).length;
+    suites.push({ suite: s, probes: rs.length, skipped, agreed: rs.filter((r) => !r.skipped && !bad.has(r)).length });
+  }
+  const skipped = runs.filter((r) => r.skipped).length;
+  return {
+    node: plan.node,
+    probes: runs.length,
+    agreed: runs.filter((r) => !r.skipped && !bad.has(r)).length,
+    skipped,
+    disagreements,
+    suites,
+    notVerifiable: plan.notVerifiable,
+    twinNamespaces: plan.namespaces.length,
+  };
+}
