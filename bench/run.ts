@@ -17,6 +17,7 @@ const modules: Array<[string, string, string]> = [
   ['conntrack', './conntrack.bench.ts', 'benchConntrack'],
   ['store', './store.bench.ts', 'benchStore'],
   ['kube-proxy', './kube-proxy.bench.ts', 'benchKubeProxy'],
+  ['apiserver', './apiserver.bench.ts', 'benchApiserver'],
 ];
 
 const only = process.argv.slice(2);
