@@ -7,6 +7,7 @@ import { runDemo } from './commands/demo.ts';
 import { traceCommand } from './commands/trace.ts';
 import { nodeCommand, NODE_VIEWS } from './commands/node.ts';
 import { captureCommand } from './commands/capture.ts';
+import { registerVerifyCommands } from './commands/verify.ts';
 import { NetsimError } from '../netsim/errors.ts';
 import { EndpointError } from '../cluster/endpoint.ts';
 import { SpecError } from '../cluster/spec.ts';
@@ -83,6 +84,7 @@ export function buildProgram(print: (s: string) => void): Command {
     .action((name: string, view: string, o: { seed: number }) => {
       process.exitCode = nodeCommand(clusterFor({ seed: o.seed, settle: true }), name, view, print);
     });
+  registerVerifyCommands(program, print, (c) => c.option('--seed <n>', 'seed of the run', intArg('--seed'), 1), (o: { seed: number }) => clusterFor({ seed: o.seed, settle: false }));
   return program;
 }
 

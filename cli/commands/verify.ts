@@ -1,0 +1,147 @@
+/**
+ * `netsim verify` (one emulated node against its real twin in Linux namespaces) and
+ * `netsim replay` (a capture's packets into a real namespace). Both need root,
+ * `ip netns` and the raw-socket addon; without them they say why and exit 77.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
+import { verifyNode, VerifyUnavailableError, EXIT_VERIFY_UNAVAILABLE } from '../../cluster/verify/verify.ts';
+import type { Disagreement, VerifyReport } from '../../cluster/verify/verify.ts';
+import { reportJson, reportText } from '../../cluster/verify/report.ts';
+import { replayCapture, ReplayError } from '../../cluster/verify/replay.ts';
+import { netnsUnavailableReason } from '../../cluster/verify/raw/netns.ts';
+
+export { EXIT_VERIFY_UNAVAILABLE };
+
+export interface VerifyCommandOptions {
+  readonly node?: string;
+  readonly probes: number;
+  readonly samples: number;
+  readonly seed: number;
+  readonly output: 'text' | 'json';
+  readonly pcapDir: string;
+}
+
+/** Several nodes' reports as one (the Contract's counters add up; disagreements name their node). */
+export function mergeReports(reports: readonly VerifyReport[]): VerifyReport {
+  const disagreements: Disagreement[] = reports.flatMap((r) => r.disagreements.map((d) => ({ ...d, node: r.node }) as Disagreement));
+  return {
+    node: reports.map((r) => r.node).join(', '),
+    probes: reports.reduce((s, r) => s + r.probes, 0),
+    agreed: reports.reduce((s, r) => s + r.agreed, 0),
+    skipped: reports.reduce((s, r) => s + r.skipped, 0),
+    disagreements,
+    suites: reports.flatMap((r) => r.suites.map((s) => ({ ...s, suite: reports.length > 1 ? `${r.node}/${s.suite}` : s.suite }))),
+    notVerifiable: [...new Set(reports.flatMap((r) => r.notVerifiable))],
+    twinNamespaces: reports.reduce((s, r) => s + r.twinNamespaces, 0),
+  };
+}
+
+/**
+ * Run the verification for one node (`--node`) or every node, each on a freshly built
+ * cluster. Returns the exit code: 0 all agree, 1 a disagreement, 77 no real kernel to ask.
+ */
+export async function verifyCommand(build: () => Promise<EmulatedCluster> | EmulatedCluster, o: VerifyCommandOptions, print: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const why = netnsUnavailableReason();
+  if (why !== undefined) {
+    err(`netsim verify: NETSIM_VERIFY_UNAVAILABLE: cannot build the real twin: ${why}\n`);
+    return EXIT_VERIFY_UNAVAILABLE;
+  }
+  const first = await build();
+  const nodes = o.node !== undefined ? [o.node] : [...first.nodes.keys()];
+  if (o.node !== undefined && !first.nodes.has(o.node)) {
+    err(`netsim verify: NETSIM_ERR_NODE: no node "${o.node}" (nodes: ${[...first.nodes.keys()].join(', ')})\n`);
+    return 2;
+  }
+  const reports: VerifyReport[] = [];
+  for (const [i, node] of nodes.entries()) {
+    const cluster = i === 0 ? first : await build();
+    try {
+      reports.push(await verifyNode(cluster, { node, randomProbes: o.probes, samples: o.samples, seed: o.seed, pcapDir: o.pcapDir }));
+    } catch (e) {
+      if (e instanceof VerifyUnavailableError) {
+        err(`netsim verify: ${e.code}: ${e.reason}\n`);
+        return EXIT_VERIFY_UNAVAILABLE;
+      }
+      throw e;
+    }
+  }
+  if (o.output === 'json') print(reportJson(mergeReports(reports)));
+  else for (const r of reports) print(reportText(r));
+  return reports.every((r) => r.disagreements.length === 0) ? 0 : 1;
+}
+
+export async function replayCommand(file: string, o: { netns: string; interface?: string }, print: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const why = netnsUnavailableReason();
+  if (why !== undefined) {
+    err(`netsim replay: NETSIM_VERIFY_UNAVAILABLE: ${why}\n`);
+    return EXIT_VERIFY_UNAVAILABLE;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (e) {
+    err(`netsim replay: NETSIM_ERR_FILE: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  try {
+    const r = await replayCapture(bytes, { netns: o.netns, ...(o.interface !== undefined ? { interface: o.interface } : {}) });
+    print(`replayed ${r.sent} IPv4 packet${r.sent === 1 ? '' : 's'} into netns ${o.netns}${o.interface !== undefined ? ` (from ${o.interface})` : ''}; skipped ${r.skipped} (not IPv4)\n`);
+    for (const e of r.errors) err(`  send failed: ${e}\n`);
+    return r.errors.length > 0 ? 1 : 0;
+  } catch (e) {
+    if (e instanceof ReplayError) {
+      err(`netsim replay: ${e.code}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function posInt(name: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${v}"`);
+    return Number(v);
+  };
+}
+
+/**
+ * Add `verify` and `replay` to the program. `withCluster` adds the cluster options
+ * (--spec, -f, --seed) the other commands share; `load` builds a cluster from them.
+ */
+export function registerVerifyCommands<O extends object>(
+  program: Command,
+  print: (s: string) => void,
+  withCluster: (c: Command) => Command,
+  load: (o: O) => Promise<EmulatedCluster> | EmulatedCluster,
+): void {
+  const err = (s: string): void => {
+    process.stderr.write(s);
+  };
+  withCluster(program
+    .command('verify')
+    .description('check the emulation of a node against the real Linux kernel: build its twin in network namespaces, send the same probes into both (needs root; exit 0 only when every probe agrees, 77 when no real kernel can be asked)'))
+    .option('--node <name>', 'node to verify (default: every node)')
+    .option('--probes <n>', 'size of the randomised suite', posInt('--probes'), 500)
+    .option('--samples <n>', 'probes per service group (random backend choices are judged over these)', posInt('--samples'), 40)
+    .option('-o, --output <format>', 'text or json', (v: string) => {
+      if (v !== 'text' && v !== 'json') throw new InvalidArgumentError(`-o must be text or json, got "${v}"`);
+      return v;
+    }, 'text')
+    .option('--pcap-dir <dir>', 'where the pcapng of each side of a disagreement goes', './netsim-out/verify')
+    .action(async (o: O & { node?: string; probes: number; samples: number; output: 'text' | 'json'; pcapDir: string; seed?: number }) => {
+      process.exitCode = await verifyCommand(() => load(o), {
+        ...(o.node !== undefined ? { node: o.node } : {}), probes: o.probes, samples: o.samples, seed: o.seed ?? 1, output: o.output, pcapDir: o.pcapDir,
+      }, print, err);
+    });
+  program
+    .command('replay')
+    .description('send the IPv4 packets of a pcap/pcapng capture into a real network namespace through a raw socket (needs root)')
+    .argument('<file>', 'capture file (pcapng from netsim capture/demo, or pcap)')
+    .requiredOption('--netns <name>', 'target namespace (ip netns list)')
+    .option('--interface <name>', 'only packets captured on this interface, e.g. node01/eth0')
+    .action(async (file: string, o: { netns: string; interface?: string }) => {
+      process.exitCode = await replayCommand(file, o, print, err);
+    });
+}
