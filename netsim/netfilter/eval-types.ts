@@ -1,5 +1,5 @@
 /**
- * The contract between the iptables rule engine (netsim/netfilter/xtables/) and the
+ * The contract between the iptables rule engine (netsim/netfilter/iptables/) and the
  * rest of netfilter (conntrack, NAT, ipset, IPVS, and the NetfilterHooks glue that
  * the stack calls). The rule engine evaluates one table at one hook for one packet
  * and says what happened; the glue applies NAT through conntrack, sends REJECT
@@ -55,7 +55,7 @@ export interface EvalContext {
   readonly ipsets: IpsetLookup | undefined;
   /** Called for every rule whose matches all hit (and the policy when reached), in order — what `-j TRACE` would log. */
   readonly onRuleHit?: (table: TableName, chain: string, ruleNum: number, target: string) => void;
-  /** The connection's mark (ct->mark) for CONNMARK --restore-mark; 0 when absent. (Added by xtables, optional.) */
+  /** The connection's mark (ct->mark) for CONNMARK --restore-mark / --save-mark; 0 when absent. (Optional.) */
   readonly ctMark?: number;
   /** Called when a LOG target fires (the kernel would printk a line); level is the syslog level 0–7. (Optional.) */
   readonly onLog?: (table: TableName, chain: string, ruleNum: number, prefix: string, level: number) => void;

@@ -11,14 +11,11 @@
  * conntrack for every later packet in both directions.
  *
  * Not modelled: ip6tables, ebtables/arptables, nftables syntax, conntrack helpers
- * and expectations, TCP window tracking, the raw table's NOTRACK/CT targets.
+ * and expectations, TCP window tracking; the rule engine reports NOTRACK/CT
+ * --notrack and CONNMARK in its result, but conntrack does not act on them.
  */
 export * from './eval-types.ts';
-export * from './iptables/iptables.ts';
-export * from './iptables/errors.ts';
-export * from './iptables/model.ts';
-export * from './iptables/render.ts';
-export * from './iptables/render-list.ts';
+export * from './iptables/index.ts';
 export * from './conntrack/index.ts';
 export * from './nat.ts';
 export * from './netfilter-stack.ts';

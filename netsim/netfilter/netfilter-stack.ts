@@ -54,8 +54,6 @@ export interface NetfilterStackOptions {
   readonly iptables?: Iptables;
   /** Evaluate rules with this engine instead of `iptables` (tests, other engines). */
   readonly rules?: RuleEvaluator;
-  /** Alias of `rules` (the name the netfilter brief used for the rule engine). */
-  readonly xtables?: RuleEvaluator;
   readonly conntrack?: Conntrack;
   readonly ipsets?: IpsetLookup;
   readonly ipvs?: Ipvs;
@@ -91,7 +89,7 @@ export class NetfilterStack implements NetfilterHooks {
 
   constructor(private readonly ns: NetNamespace, opts: NetfilterStackOptions = {}) {
     this.iptables = opts.iptables ?? new Iptables();
-    this.rules = opts.rules ?? opts.xtables ?? this.iptables;
+    this.rules = opts.rules ?? this.iptables;
     this.conntrack = opts.conntrack ?? new Conntrack(() => ns.sim.clock.now());
     this.rng = ns.sim.rng.fork(`netfilter:${ns.name}`);
     if (opts.ipsets !== undefined) this.ipsets = opts.ipsets;

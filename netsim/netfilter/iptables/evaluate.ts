@@ -178,7 +178,7 @@ export class TableEvaluator {
       r.bytes += pkt.len;
       const t = r.target;
       const ruleNum = i + 1;
-      ctx.onRuleHit?.(name, cur.chain.name, ruleNum, t.kind === 'jump' || t.kind === 'goto' ? t.chain : t.kind);
+      ctx.onRuleHit?.(name, cur.chain.name, ruleNum, t.kind === 'jump' || t.kind === 'goto' ? t.chain : t.kind === 'NOTRACK' ? 'CT' : t.kind);
       switch (t.kind) {
         case 'ACCEPT':
         case 'DROP':
@@ -317,8 +317,9 @@ export class TableEvaluator {
         return ((ctx.ctState & m.states) !== 0) !== m.invert;
       case 'statistic': {
         if (m.mode === 'random') return ((ctx.rng.nextU32() & 0x7fffffff) < m.probability) !== m.invert;
-        const n = this.nth.get(m) ?? 0;
-        this.nth.set(m, (n + 1) % m.every);
+        // xt_statistic: the counter advances first (0 → 1 … every-1 → 0), then is compared with --packet.
+        const n = ((this.nth.get(m) ?? 0) + 1) % m.every;
+        this.nth.set(m, n);
         return (n === m.packet) !== m.invert;
       }
       case 'recent':

@@ -92,6 +92,14 @@ interface Block {
   missing: string | undefined;
   /** Input line of each rule this block added (for the line a loop is blamed on). */
   readonly ruleLines: Map<Rule, number>;
+  /**
+   * User chains the kernel already has and this block did not recreate: the only ones
+   * `-E` can rename (nf_tables renames kernel objects; a chain created in the same
+   * transaction gives ENOENT, and so does one a flushing restore recreates).
+   */
+  readonly kernelChains: Set<string>;
+  /** New names given by `-E` in this block: iptables-nft's chain cache does not know them until the next restore. */
+  readonly renamed: Set<string>;
 }
 
 export class Iptables {
@@ -149,7 +157,8 @@ export class Iptables {
         const name = line.slice(1) as TableName;
         if (!TABLE_NAMES.includes(name)) throw new IptablesError('IPT_BAD_TABLE', `table name '${line.slice(1)}' invalid`, lineNo);
         const base = this.tables.has(name) ? cloneTable(this.table(name)) : newTable(name);
-        cur = { table: opts.noflush === true ? base : flushAll(base), openedAt: lineNo, lines: 0, missing: undefined, ruleLines: new Map() };
+        const kernelChains = new Set(opts.noflush === true ? [...base.chains.values()].filter((c) => c.policy === undefined).map((c) => c.name) : []);
+        cur = { table: opts.noflush === true ? base : flushAll(base), openedAt: lineNo, lines: 0, missing: undefined, ruleLines: new Map(), kernelChains, renamed: new Set() };
         continue;
       }
       if (line === 'COMMIT') {
@@ -160,7 +169,7 @@ export class Iptables {
       if (line.startsWith('*')) throw new IptablesError('IPT_PARSE', `Bad argument \`${line}'`, lineNo);
       cur.lines++;
       if (line.startsWith(':')) {
-        this.chainLine(cur.table, line, lineNo, opts);
+        this.chainLine(cur, line, lineNo, opts);
         continue;
       }
       let counters: [number, number] | undefined;
@@ -200,22 +209,25 @@ export class Iptables {
   }
 
   /** `:CHAIN POLICY [packets:bytes]`. */
-  private chainLine(t: Table, line: string, lineNo: number, opts: RestoreOptions): void {
+  private chainLine(b: Block, line: string, lineNo: number, opts: RestoreOptions): void {
+    const t = b.table;
     const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?$/.exec(line);
     if (m === null) throw new IptablesError('IPT_PARSE', `bad chain line "${line}"`, lineNo);
-    const [, name, policy, p, b] = m as unknown as [string, string, string, string | undefined, string | undefined];
+    const [, name, policy, pkts, bytes] = m as unknown as [string, string, string, string | undefined, string | undefined];
     checkChainName(name, lineNo);
     if (isBuiltin(t.name, name)) {
       if (policy !== 'ACCEPT' && policy !== 'DROP') throw new IptablesError('IPT_BAD_ARG', `Bad policy name. Run \`dmesg' for more information.`, lineNo);
       const c = t.chains.get(name) as Chain;
       c.policy = policy;
-      if (opts.counters === true && p !== undefined && b !== undefined) {
-        c.packets = Number(p);
-        c.bytes = Number(b);
+      if (opts.counters === true && pkts !== undefined && bytes !== undefined) {
+        c.packets = Number(pkts);
+        c.bytes = Number(bytes);
       }
       return;
     }
     if (policy !== '-') throw new IptablesError('IPT_BAD_ARG', `user chain ${name} cannot have a policy`, lineNo);
+    // Declaring a chain in a --noflush restore re-creates it in the transaction (so -E cannot rename it).
+    b.kernelChains.delete(name);
     const c = t.chains.get(name);
     if (c !== undefined) c.rules = [];
     else t.chains.set(name, { name, policy: undefined, packets: 0, bytes: 0, rules: [] });
@@ -241,7 +253,7 @@ export class Iptables {
       return n;
     };
     const rule = (c: Chain, from: number): Rule | undefined => {
-      const r = parseRuleSpec(args.slice(from), { userChain: (n) => t.chains.has(n) && !isBuiltin(t.name, n) }, line);
+      const r = parseRuleSpec(args.slice(from), { userChain: (n) => t.chains.has(n) && !isBuiltin(t.name, n) && !b.renamed.has(n) }, line);
       if (r instanceof MissingChain) {
         b.missing ??= r.chain;
         return undefined;
@@ -311,6 +323,8 @@ export class Iptables {
         checkChainName(to, line);
         if (t.chains.has(to)) fail('IPT_CHAIN_EXISTS', 'File exists.');
         if (c.policy !== undefined) fail('IPT_BAD_ARG', 'Bad built-in chain name.');
+        if (!b.kernelChains.has(c.name)) fail('IPT_NO_CHAIN', `CHAIN_RENAME failed (No such file or directory): chain ${to}`);
+        b.renamed.add(to);
         // Rename in place, keeping chain order in the map irrelevant (save sorts user chains).
         t.chains.delete(c.name);
         const renamed: Chain = { ...c, name: to };
@@ -333,6 +347,7 @@ export class Iptables {
         checkChainName(chainName, line);
         if (t.chains.has(chainName)) fail('IPT_CHAIN_EXISTS', 'Chain already exists.');
         t.chains.set(chainName, { name: chainName, policy: undefined, packets: 0, bytes: 0, rules: [] });
+        b.kernelChains.delete(chainName);
         return;
       }
       case '-X': case '--delete-chain': {
@@ -342,7 +357,10 @@ export class Iptables {
           [...t.chains.values()].some((c) => c.rules.some((r) => jumpOf(r) === v.name));
         const first = victims.find(busy);
         if (first !== undefined) fail('IPT_CHAIN_IN_USE', `CHAIN_DEL failed (Device or resource busy): chain ${first.name}`);
-        for (const v of victims) t.chains.delete(v.name);
+        for (const v of victims) {
+          t.chains.delete(v.name);
+          b.kernelChains.delete(v.name);
+        }
         return;
       }
       case '-F': case '--flush':

@@ -1,7 +1,9 @@
 /**
- * Test helpers: a minimal IPv4 packet (no checksums — rules never read them) and an
- * EvalContext with a fixed set of local addresses. Test-only; not exported by index.ts.
+ * Test helpers: a minimal IPv4 packet (no checksums — rules never read them), an
+ * EvalContext with a fixed set of local addresses, and a fresh network namespace
+ * for comparisons with the real iptables. Test-only; not exported by index.ts.
  */
+import { spawnSync } from 'node:child_process';
 import { Packet } from '../../packet/packet.ts';
 import { Rng } from '../../time/rng.ts';
 import { parseIpv4 } from '../../wire/addr.ts';
@@ -74,4 +76,45 @@ export function evalCtx(o: TestCtxOptions = {}): EvalContext {
     ipsets: undefined,
     ...(hits ? { onRuleHit: (t, c, n, target) => { hits.push(`${t} ${c}:${n} ${target}`); } } : {}),
   };
+}
+
+/**
+ * Why the real-tool comparisons cannot run here, or undefined when they can: they need
+ * root, `ip netns` and iptables-restore/iptables-save (1.8, nf_tables).
+ */
+export function realToolSkipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'not root';
+  const probe = `nsipt-${process.pid}-probe`;
+  const r = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
+  if (r.status !== 0) return `ip netns add failed: ${(r.stderr ?? '').trim() || String(r.error?.message)}`;
+  spawnSync('ip', ['netns', 'del', probe]);
+  const save = spawnSync('iptables-save', ['--version'], { encoding: 'utf8' });
+  if (save.status !== 0) return 'iptables-save is not installed';
+  if (!/nf_tables/.test(save.stdout + save.stderr)) return `the goldens come from iptables-nft; this is ${(save.stdout + save.stderr).trim()}`;
+  return undefined;
+}
+
+/** Fresh network namespaces for one test file; `cleanup()` deletes them all. */
+export class Netns {
+  private readonly made: string[] = [];
+  private seq = 0;
+  constructor(private readonly prefix: string) {}
+
+  fresh(): string {
+    const ns = `${this.prefix}-${process.pid}-${this.seq++}`;
+    const r = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr}`);
+    this.made.push(ns);
+    return ns;
+  }
+
+  /** Run a command in the namespace; returns exit status, stdout and stderr. */
+  run(ns: string, cmd: readonly string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  cleanup(): void {
+    for (const ns of this.made.splice(0)) spawnSync('ip', ['netns', 'del', ns]);
+  }
 }
