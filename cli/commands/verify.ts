@@ -4,7 +4,8 @@
  * `ip netns` and the raw-socket addon; without them they say why and exit 77.
  */
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
 import { verifyNode, VerifyUnavailableError, EXIT_VERIFY_UNAVAILABLE } from '../../cluster/verify/verify.ts';
 import type { Disagreement, VerifyReport } from '../../cluster/verify/verify.ts';

@@ -1,0 +1,90 @@
+/**
+ * `netsim verify` against the real kernel: the demo cluster's nodes agree with their
+ * twins; a rule broken in the emulator's copy only is caught with a non-zero exit;
+ * the JSON document has the Contract's shape; no namespace is left behind; without
+ * root the command says why and exits 77. Needs root, `ip netns`, iptables-restore
+ * and the raw-socket addon; skips with the reason otherwise.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { buildDemoTopology, demoAsCluster } from '../packet-demo.ts';
+import type { EmulatedCluster } from '../emulated-cluster.ts';
+import { netnsUnavailableReason, staleVerifyNamespaces } from './raw/netns.ts';
+import { verifyNode } from './verify.ts';
+import type { SuiteName } from './suites.ts';
+import { verifyCommand } from '../../cli/commands/verify.ts';
+import { chiSquareHomogeneity, gammaQ } from './compare.ts';
+
+const why = netnsUnavailableReason();
+if (why !== undefined) console.log(`# verify tests skipped: ${why}`);
+const skip = why ?? false;
+
+/** Suites where the emulator matches the kernel today. */
+const AGREEING: SuiteName[] = ['pod-pod', 'pod-remote', 'node-clusterip', 'external-nodeport', 'no-endpoint', 'pod-outside'];
+
+function ours(): string[] {
+  return staleVerifyNamespaces().filter((n) => n.startsWith(`nsv-${process.pid % 100000}`));
+}
+
+test('chi-square homogeneity: equal samples pass, opposite ones fail; Q matches known values', () => {
+  assert.ok(Math.abs(gammaQ(1, 1) - Math.exp(-1)) < 1e-12);
+  // P(X² > 3.841 | df 1) = 0.05
+  assert.ok(Math.abs(gammaQ(0.5, 3.841458820694124 / 2) - 0.05) < 1e-9);
+  assert.ok(chiSquareHomogeneity(new Map([['a', 20], ['b', 20]]), new Map([['a', 19], ['b', 21]])).pValue > 0.5);
+  assert.ok(chiSquareHomogeneity(new Map([['a', 40], ['b', 0]]), new Map([['a', 0], ['b', 40]])).pValue < 1e-6);
+});
+
+for (const node of ['node01', 'node02']) {
+  test(`${node} of the demo cluster agrees with its real twin (standard suites)`, { skip }, async () => {
+    const r = await verifyNode(demoAsCluster(buildDemoTopology(1)), { node, samples: 20, randomProbes: 0, suites: AGREEING });
+    assert.ok(r.probes > 40, `only ${r.probes} probes`);
+    assert.deepEqual(r.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
+    assert.equal(r.agreed, r.probes - r.skipped);
+    assert.deepEqual(ours(), [], 'namespaces left behind');
+  });
+}
+
+test('service suites and a 500-probe randomised suite agree (bridged DNAT keeps the TTL on Linux; ICMP errors of DNATed packets)', {
+  skip, todo: 'emulator: a DNAT to an endpoint on the same bridge is routed (TTL−1) where br_netfilter bridges it; ICMP time-exceeded for a DNATed packet is not un-NATed',
+}, async () => {
+  const r = await verifyNode(demoAsCluster(buildDemoTopology(1)), { node: 'node01', samples: 40, randomProbes: 500, suites: ['pod-clusterip', 'hairpin', 'random'] });
+  assert.deepEqual(r.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
+});
+
+/** The demo cluster with a DROP of pod UDP/53 in node01's FORWARD chain — in the emulator only; the twin gets the original text. */
+function brokenCluster(): EmulatedCluster {
+  const d = buildDemoTopology(1);
+  const c = demoAsCluster(d);
+  const text = c.nodeView?.('node01', 'iptables-save');
+  d.netfilter.node01.iptables.restore('*filter\n-I FORWARD 1 -d 10.244.0.0/16 -p udp -m udp --dport 53 -j DROP\nCOMMIT\n', { noflush: true });
+  return { ...c, nodeView: (n, v) => (n === 'node01' && v === 'iptables-save' ? text : c.nodeView?.(n, v)) };
+}
+
+test('a rule broken in the emulator only is a disagreement, exit code 1, JSON with the Contract fields', { skip }, async () => {
+  let out = '';
+  let err = '';
+  const code = await verifyCommand(brokenCluster, { node: 'node01', probes: 0, samples: 3, seed: 1, output: 'json', pcapDir: '/tmp/netsim-verify-test' }, (s) => { out += s; }, (s) => { err += s; });
+  assert.equal(code, 1, err);
+  const doc = JSON.parse(out) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(doc), ['probes', 'agreed', 'skipped', 'disagreements']);
+  assert.equal(typeof doc['probes'], 'number');
+  assert.equal(typeof doc['agreed'], 'number');
+  assert.equal(typeof doc['skipped'], 'number');
+  const ds = doc['disagreements'] as Array<{ suite: string; kind: string; emulator: { outcome: string[] }; kernel: { outcome: string[] } }>;
+  assert.ok(Array.isArray(ds) && ds.length > 0);
+  assert.ok((doc['agreed'] as number) < (doc['probes'] as number));
+  // The broken rule drops UDP/53 between pods in the emulator; the kernel delivers it.
+  const podUdp = ds.find((d) => d.suite === 'pod-pod' && d.emulator.outcome.join() === 'dropped');
+  assert.ok(podUdp !== undefined, 'the dropped pod-to-pod UDP probe is not reported');
+  assert.ok(podUdp.kernel.outcome.some((l) => l.includes('udp $sport>53')));
+  assert.deepEqual(ours(), [], 'namespaces left behind');
+});
+
+test('without root, netsim verify says why and exits 77', { skip: skip !== false ? skip : spawnSync('runuser', ['--help']).status !== 0 ? 'runuser missing' : false }, () => {
+  const bin = fileURLToPath(new URL('../../bin/netsim.mjs', import.meta.url));
+  const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, bin, 'verify', '--node', 'node01'], { encoding: 'utf8' });
+  assert.equal(r.status, 77, r.stderr + r.stdout);
+  assert.match(r.stderr, /NETSIM_VERIFY_UNAVAILABLE: .*needs root/);
+});
