@@ -82,7 +82,7 @@ export class NetnsSession {
     hookProcess();
   }
 
-  /** Create `prefix + short` (names are cut to 15 characters for readability with `ip netns`). */
+  /** Create the namespace `prefix + short` with its loopback up. */
   create(short: string): string {
     const name = `${this.prefix}${short}`;
     const r = sh('ip', ['netns', 'add', name]);

@@ -1,0 +1,31 @@
+/**
+ * cluster/verify — the emulator checked against the real Linux kernel.
+ *
+ * Contract: {@link verifyNode} builds the real twin of one node of any
+ * {@link EmulatedCluster} (read from its NetNamespace objects and its
+ * `iptables-save` view, never from a particular builder), injects the same probes
+ * into both sides and returns a {@link VerifyReport}; {@link replayCapture} sends a
+ * capture's IPv4 packets into a real namespace. Both need root, `ip netns`,
+ * iptables-restore and the `raw-socket` addon ({@link netnsUnavailableReason} says
+ * which is missing). Namespaces are named `nsv-<pid><rnd>-…` and removed on dispose,
+ * exit and SIGINT/SIGTERM.
+ *
+ * Layout: `raw/` is the only code that touches the host (namespaces, the raw-socket
+ * helper process); `twin.ts` plans and builds the twin; `emulator-side.ts` taps the
+ * emulated node; `twin-side.ts` drives the agents; `suites.ts` generates probes;
+ * `compare.ts` turns packets into comparable signatures and holds the chi-square
+ * test (cluster/ may not import experiments/); `verify.ts` judges; `report.ts` renders.
+ *
+ * Not modelled / not compared: link-layer addresses of packets leaving the node
+ * (the twin's sinks differ from the emulator's neighbours), IP ids the kernels
+ * choose themselves, TCP sessions beyond the first segment and its answer, IPVS
+ * (no ip_vs module here), applications (the twin runs none), VXLAN and flannel
+ * encapsulation beyond the node (egress is compared before flanneld or the VTEP).
+ */
+export { verifyNode, VerifyUnavailableError, EXIT_VERIFY_UNAVAILABLE } from './verify.ts';
+export type { VerifyOptions, VerifyReport, Disagreement, SuiteSummary, SideView } from './verify.ts';
+export { reportJson, reportText } from './report.ts';
+export { replayCapture, ReplayError } from './replay.ts';
+export { planTwin, buildTwin } from './twin.ts';
+export { netnsUnavailableReason, NetnsSession } from './raw/netns.ts';
+export { SUITES } from './suites.ts';
