@@ -19,7 +19,8 @@ export interface TwinTiming {
   readonly maxMs: number;
 }
 
-export const DEFAULT_TWIN_TIMING: TwinTiming = { minMs: 15, quietMs: 10, maxMs: 400 };
+// Generous on a loaded machine: a late answer would otherwise count for the next probe.
+export const DEFAULT_TWIN_TIMING: TwinTiming = { minMs: 25, quietMs: 20, maxMs: 500 };
 
 export class TwinSide {
   private constructor(private readonly agents: ReadonlyMap<string, RawAgent>, private readonly timing: TwinTiming) {}
