@@ -17,6 +17,7 @@ import type { Chain, Rule, Table, TableName, Target } from './model.ts';
 import { TABLE_CHAINS, isBuiltin, newTable } from './model.ts';
 import { tokenize } from './tokenize.ts';
 import { MissingChain, parseRuleSpec } from './parse-rule.ts';
+import type { RuleContext } from './parse-rule.ts';
 import { IptablesError } from './errors.ts';
 import type { IptablesErrorCode } from './errors.ts';
 import { renderRuleSpec, renderSave, renderTable } from './render.ts';
@@ -90,8 +91,11 @@ interface Block {
   lines: number;
   /** A jump to a missing chain: reported at COMMIT, as iptables-nft does. */
   missing: string | undefined;
-  /** Input line of each rule this block added (for the line a loop is blamed on). */
-  readonly ruleLines: Map<Rule, number>;
+  /** Rules this block added and their input lines (for the line a loop is blamed on). */
+  readonly added: Rule[];
+  readonly addedLines: number[];
+  /** What the rule parser asks about this block's chains. */
+  readonly ruleCtx: RuleContext;
   /**
    * User chains the kernel already has and this block did not recreate: the only ones
    * `-E` can rename (nf_tables renames kernel objects; a chain created in the same
@@ -158,7 +162,10 @@ export class Iptables {
         if (!TABLE_NAMES.includes(name)) throw new IptablesError('IPT_BAD_TABLE', `table name '${line.slice(1)}' invalid`, lineNo);
         const base = this.tables.has(name) ? cloneTable(this.table(name)) : newTable(name);
         const kernelChains = new Set(opts.noflush === true ? [...base.chains.values()].filter((c) => c.policy === undefined).map((c) => c.name) : []);
-        cur = { table: opts.noflush === true ? base : flushAll(base), openedAt: lineNo, lines: 0, missing: undefined, ruleLines: new Map(), kernelChains, renamed: new Set() };
+        const table = opts.noflush === true ? base : flushAll(base);
+        const renamed = new Set<string>();
+        const ruleCtx: RuleContext = { userChain: (n) => table.chains.has(n) && !isBuiltin(table.name, n) && !renamed.has(n) };
+        cur = { table, openedAt: lineNo, lines: 0, missing: undefined, added: [], addedLines: [], ruleCtx, kernelChains, renamed };
         continue;
       }
       if (line === 'COMMIT') {
@@ -184,16 +191,43 @@ export class Iptables {
     if (cur !== undefined) throw new IptablesError('IPT_NO_COMMIT', `COMMIT expected at line ${lines.length}`, lines.length);
   }
 
+  /** Parse and check the rule in `args` from `from` on, for chain `c`; undefined when it jumps to a missing chain. */
+  private rule(b: Block, c: Chain, args: readonly string[], from: number, line: number, counters: [number, number] | undefined): Rule | undefined {
+    const t = b.table;
+    const r = parseRuleSpec(args.slice(from), b.ruleCtx, line);
+    if (r instanceof MissingChain) {
+      b.missing ??= r.chain;
+      return undefined;
+    }
+    if (isBuiltin(t.name, c.name)) {
+      if (r.inIface !== undefined && (c.name === 'OUTPUT' || c.name === 'POSTROUTING')) failLine('IPT_BAD_ARG', `Can't use -i with ${c.name}`, line);
+      if (r.outIface !== undefined && (c.name === 'INPUT' || c.name === 'PREROUTING')) failLine('IPT_BAD_ARG', `Can't use -o with ${c.name}`, line);
+    }
+    if (t.name === 'nat' && r.target.kind === 'DROP') failLine('IPT_BAD_ARG', 'The "nat" table is not intended for filtering, the use of DROP is therefore inhibited.', line);
+    for (const m of r.matches) {
+      if (m.kind === 'set' && this.setExists !== undefined && !this.setExists(m.name)) failLine('IPT_NO_SET', `Set ${m.name} doesn't exist.`, line);
+    }
+    if (!targetAllowed(t.name, c.name, r.target)) failLine('IPT_TARGET_NOT_ALLOWED', `RULE_APPEND failed (Invalid argument): rule in chain ${c.name}`, line);
+    if (counters !== undefined) {
+      r.packets = counters[0];
+      r.bytes = counters[1];
+    }
+    b.added.push(r);
+    b.addedLines.push(line);
+    return r;
+  }
+
   /** `COMMIT`: deferred checks, then the block replaces its table (unless --test). */
   private commit(b: Block, lineNo: number, opts: RestoreOptions): void {
     if (b.missing !== undefined) throw new IptablesError('IPT_UNKNOWN_TARGET', `Chain '${b.missing}' does not exist`, lineNo);
     const t = b.table;
     if (hasReachableLoop(t, () => true)) {
       // Blame the rule whose addition first made a loop reachable (rules of earlier restores count from the start).
-      const added = [...b.ruleLines.entries()].sort((x, y) => x[1] - y[1]);
+      const lineOf = new Map(b.added.map((r, k) => [r, b.addedLines[k] as number]));
+      const added = [...lineOf.entries()].sort((x, y) => x[1] - y[1]);
       for (let k = 0; k < added.length; k++) {
         const upTo = new Set(added.slice(0, k + 1).map(([r]) => r));
-        if (hasReachableLoop(t, (r) => !b.ruleLines.has(r) || upTo.has(r))) {
+        if (hasReachableLoop(t, (r) => !lineOf.has(r) || upTo.has(r))) {
           const [rule, line] = added[k] as [Rule, number];
           const chain = [...t.chains.values()].find((c) => c.rules.includes(rule));
           throw new IptablesError('IPT_LOOP', `RULE_APPEND failed (Too many links): rule in chain ${chain?.name ?? '?'}`, line);
@@ -238,92 +272,57 @@ export class Iptables {
     const t = b.table;
     const op = args[0];
     const chainName = args[1];
-    const fail = (code: IptablesErrorCode, detail: string): never => {
-      throw new IptablesError(code, detail, line);
-    };
-    const need = (): Chain => {
-      if (chainName === undefined) return fail('IPT_BAD_ARG', `option "${op ?? ''}" requires an argument`);
-      return t.chains.get(chainName) ?? fail('IPT_NO_CHAIN', 'No chain/target/match by that name.');
-    };
-    const ruleNum = (k: number): number | undefined => {
-      const a = args[k];
-      if (a === undefined || !/^-?\d+$/.test(a)) return undefined;
-      const n = Number(a);
-      if (n < 1) fail('IPT_BAD_ARG', `Invalid rule number \`${a}'`);
-      return n;
-    };
-    const rule = (c: Chain, from: number): Rule | undefined => {
-      const r = parseRuleSpec(args.slice(from), { userChain: (n) => t.chains.has(n) && !isBuiltin(t.name, n) && !b.renamed.has(n) }, line);
-      if (r instanceof MissingChain) {
-        b.missing ??= r.chain;
-        return undefined;
-      }
-      if (isBuiltin(t.name, c.name)) {
-        if (r.inIface !== undefined && (c.name === 'OUTPUT' || c.name === 'POSTROUTING')) fail('IPT_BAD_ARG', `Can't use -i with ${c.name}`);
-        if (r.outIface !== undefined && (c.name === 'INPUT' || c.name === 'PREROUTING')) fail('IPT_BAD_ARG', `Can't use -o with ${c.name}`);
-      }
-      if (t.name === 'nat' && r.target.kind === 'DROP') fail('IPT_BAD_ARG', 'The "nat" table is not intended for filtering, the use of DROP is therefore inhibited.');
-      for (const m of r.matches) {
-        if (m.kind === 'set' && this.setExists !== undefined && !this.setExists(m.name)) fail('IPT_NO_SET', `Set ${m.name} doesn't exist.`);
-      }
-      if (!targetAllowed(t.name, c.name, r.target)) fail('IPT_TARGET_NOT_ALLOWED', `RULE_APPEND failed (Invalid argument): rule in chain ${c.name}`);
-      if (counters !== undefined) {
-        r.packets = counters[0];
-        r.bytes = counters[1];
-      }
-      b.ruleLines.set(r, line);
-      return r;
-    };
     switch (op) {
       case '-A': case '--append': {
-        const c = need();
-        const r = rule(c, 2);
+        const c = chainOf(t, op, chainName, line);
+        const r = this.rule(b, c, args, 2, line, counters);
         if (r !== undefined) c.rules.push(r);
         return;
       }
       case '-I': case '--insert': {
-        const c = need();
-        const n = ruleNum(2);
+        const c = chainOf(t, op, chainName, line);
+        const n = ruleNumber(args[2], line);
         const pos = n ?? 1;
-        const r = rule(c, n !== undefined ? 3 : 2);
-        if (pos > c.rules.length + 1) fail('IPT_BAD_ARG', 'Index of insertion too big.');
+        const r = this.rule(b, c, args, n !== undefined ? 3 : 2, line, counters);
+        if (pos > c.rules.length + 1) failLine('IPT_BAD_ARG', 'Index of insertion too big.', line);
         if (r !== undefined) c.rules.splice(pos - 1, 0, r);
         return;
       }
       case '-R': case '--replace': {
-        const c = need();
-        const n = ruleNum(2);
-        if (n === undefined) return fail('IPT_BAD_ARG', '-R requires a rule number');
-        const r = rule(c, 3);
-        if (n > c.rules.length) fail('IPT_BAD_ARG', 'Index of replacement too big.');
+        const c = chainOf(t, op, chainName, line);
+        const n = ruleNumber(args[2], line);
+        if (n === undefined) return failLine('IPT_BAD_ARG', '-R requires a rule number', line);
+        const r = this.rule(b, c, args, 3, line, counters);
+        if (n > c.rules.length) failLine('IPT_BAD_ARG', 'Index of replacement too big.', line);
         if (r !== undefined) c.rules[n - 1] = r;
         return;
       }
       case '-D': case '--delete': {
-        const c = need();
-        const n = args.length === 3 ? ruleNum(2) : undefined;
+        const c = chainOf(t, op, chainName, line);
+        const n = args.length === 3 ? ruleNumber(args[2], line) : undefined;
         if (n !== undefined) {
-          if (n > c.rules.length) fail('IPT_BAD_ARG', 'Index of deletion too big.');
+          if (n > c.rules.length) failLine('IPT_BAD_ARG', 'Index of deletion too big.', line);
           c.rules.splice(n - 1, 1);
           return;
         }
-        const r = rule(c, 2);
+        const r = this.rule(b, c, args, 2, line, counters);
         if (r === undefined) return;
-        b.ruleLines.delete(r);
+        b.added.pop();
+        b.addedLines.pop();
         const want = renderRuleSpec(r);
         const i = c.rules.findIndex((x) => renderRuleSpec(x) === want);
-        if (i < 0) fail('IPT_NO_RULE', 'Bad rule (does a matching rule exist in that chain?).');
+        if (i < 0) failLine('IPT_NO_RULE', 'Bad rule (does a matching rule exist in that chain?).', line);
         c.rules.splice(i, 1);
         return;
       }
       case '-E': case '--rename-chain': {
-        const c = need();
+        const c = chainOf(t, op, chainName, line);
         const to = args[2];
-        if (to === undefined) return fail('IPT_BAD_ARG', '-E requires old-chain-name and new-chain-name');
+        if (to === undefined) return failLine('IPT_BAD_ARG', '-E requires old-chain-name and new-chain-name', line);
         checkChainName(to, line);
-        if (t.chains.has(to)) fail('IPT_CHAIN_EXISTS', 'File exists.');
-        if (c.policy !== undefined) fail('IPT_BAD_ARG', 'Bad built-in chain name.');
-        if (!b.kernelChains.has(c.name)) fail('IPT_NO_CHAIN', `CHAIN_RENAME failed (No such file or directory): chain ${to}`);
+        if (t.chains.has(to)) failLine('IPT_CHAIN_EXISTS', 'File exists.', line);
+        if (c.policy !== undefined) failLine('IPT_BAD_ARG', 'Bad built-in chain name.', line);
+        if (!b.kernelChains.has(c.name)) failLine('IPT_NO_CHAIN', `CHAIN_RENAME failed (No such file or directory): chain ${to}`, line);
         b.renamed.add(to);
         // Rename in place, keeping chain order in the map irrelevant (save sorts user chains).
         t.chains.delete(c.name);
@@ -333,8 +332,8 @@ export class Iptables {
           ch.rules = ch.rules.map((r) => {
             if ((r.target.kind === 'jump' || r.target.kind === 'goto') && r.target.chain === c.name) {
               const nr: Rule = { ...r, target: { kind: r.target.kind, chain: to } };
-              const l = b.ruleLines.get(r);
-              if (l !== undefined) b.ruleLines.set(nr, l);
+              const k = b.added.indexOf(r);
+              if (k >= 0) b.added[k] = nr;
               return nr;
             }
             return r;
@@ -343,20 +342,20 @@ export class Iptables {
         return;
       }
       case '-N': case '--new-chain': {
-        if (chainName === undefined) return fail('IPT_BAD_ARG', 'option "-N" requires an argument');
+        if (chainName === undefined) return failLine('IPT_BAD_ARG', 'option "-N" requires an argument', line);
         checkChainName(chainName, line);
-        if (t.chains.has(chainName)) fail('IPT_CHAIN_EXISTS', 'Chain already exists.');
+        if (t.chains.has(chainName)) failLine('IPT_CHAIN_EXISTS', 'Chain already exists.', line);
         t.chains.set(chainName, { name: chainName, policy: undefined, packets: 0, bytes: 0, rules: [] });
         b.kernelChains.delete(chainName);
         return;
       }
       case '-X': case '--delete-chain': {
-        const victims = chainName === undefined ? [...t.chains.values()].filter((c) => c.policy === undefined) : [need()];
+        const victims = chainName === undefined ? [...t.chains.values()].filter((c) => c.policy === undefined) : [chainOf(t, op, chainName, line)];
         const busy = (v: Chain): boolean =>
           v.policy !== undefined || v.rules.length > 0 ||
           [...t.chains.values()].some((c) => c.rules.some((r) => jumpOf(r) === v.name));
         const first = victims.find(busy);
-        if (first !== undefined) fail('IPT_CHAIN_IN_USE', `CHAIN_DEL failed (Device or resource busy): chain ${first.name}`);
+        if (first !== undefined) failLine('IPT_CHAIN_IN_USE', `CHAIN_DEL failed (Device or resource busy): chain ${first.name}`, line);
         for (const v of victims) {
           t.chains.delete(v.name);
           b.kernelChains.delete(v.name);
@@ -365,19 +364,19 @@ export class Iptables {
       }
       case '-F': case '--flush':
         if (chainName === undefined) for (const c of t.chains.values()) c.rules = [];
-        else need().rules = [];
+        else chainOf(t, op, chainName, line).rules = [];
         return;
       case '-P': case '--policy': {
-        const c = need();
+        const c = chainOf(t, op, chainName, line);
         const p = args[2];
-        if (c.policy === undefined) fail('IPT_BAD_ARG', 'Bad built-in chain name.');
-        if (t.name === 'nat' && p === 'DROP') fail('IPT_BAD_ARG', 'The "nat" table is not intended for filtering, the use of DROP is therefore inhibited.');
-        if (p !== 'ACCEPT' && p !== 'DROP') return fail('IPT_BAD_ARG', `Bad policy name. Run \`dmesg' for more information.`);
+        if (c.policy === undefined) failLine('IPT_BAD_ARG', 'Bad built-in chain name.', line);
+        if (t.name === 'nat' && p === 'DROP') failLine('IPT_BAD_ARG', 'The "nat" table is not intended for filtering, the use of DROP is therefore inhibited.', line);
+        if (p !== 'ACCEPT' && p !== 'DROP') return failLine('IPT_BAD_ARG', `Bad policy name. Run \`dmesg' for more information.`, line);
         c.policy = p;
         return;
       }
       case '-Z': case '--zero':
-        for (const c of chainName === undefined ? t.chains.values() : [need()]) {
+        for (const c of chainName === undefined ? t.chains.values() : [chainOf(t, op, chainName, line)]) {
           c.packets = 0;
           c.bytes = 0;
           for (const r of c.rules) {
@@ -387,7 +386,7 @@ export class Iptables {
         }
         return;
       default:
-        fail('IPT_PARSE', `unknown command "${op ?? ''}"`);
+        failLine('IPT_PARSE', `unknown command "${op ?? ''}"`, line);
     }
   }
 
@@ -412,6 +411,26 @@ export class Iptables {
   static builtinChains(table: TableName): readonly string[] {
     return TABLE_CHAINS[table];
   }
+}
+
+function failLine(code: IptablesErrorCode, detail: string, line: number): never {
+  throw new IptablesError(code, detail, line);
+}
+
+/** The chain a command names, or the real tool's error. */
+function chainOf(t: Table, op: string | undefined, name: string | undefined, line: number): Chain {
+  if (name === undefined) throw new IptablesError('IPT_BAD_ARG', `option "${op ?? ''}" requires an argument`, line);
+  const c = t.chains.get(name);
+  if (c === undefined) throw new IptablesError('IPT_NO_CHAIN', 'No chain/target/match by that name.', line);
+  return c;
+}
+
+/** A rule number argument (`-I CHAIN 3`), undefined when the argument is not a number. */
+function ruleNumber(a: string | undefined, line: number): number | undefined {
+  if (a === undefined || !/^-?\d+$/.test(a)) return undefined;
+  const n = Number(a);
+  if (n < 1) throw new IptablesError('IPT_BAD_ARG', `Invalid rule number \`${a}'`, line);
+  return n;
 }
 
 /** iptables' chain name rules (xshared.c: at most 28 characters, no leading `-` or `!`). */

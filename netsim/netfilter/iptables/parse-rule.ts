@@ -144,9 +144,10 @@ function maskPrefix(mask: number): number {
 }
 
 function addr(c: Cursor, s: string, invert: boolean): AddrMatch {
-  const [a, len] = s.split('/');
+  const parts = s.split('/');
+  const [a, len] = parts;
   const ip = tryParseIpv4(a ?? '');
-  if (ip === undefined || s.split('/').length > 2) c.fail('IPT_BAD_ARG', `host/network \`${a ?? s}' not found`);
+  if (ip === undefined || parts.length > 2) c.fail('IPT_BAD_ARG', `host/network \`${a ?? s}' not found`);
   let mask = 0xffffffff;
   if (len !== undefined) {
     const dotted = len.includes('.') ? tryParseIpv4(len) : undefined;
@@ -435,10 +436,11 @@ interface TargetBuilder {
   readonly opts: Map<string, { value: string | undefined; invert: boolean }>;
 }
 
+const optStr = (t: TargetBuilder, k: string): string | undefined => t.opts.get(k)?.value;
+const optHas = (t: TargetBuilder, k: string): boolean => t.opts.has(k);
+
 function finishTarget(c: Cursor, t: TargetBuilder): Target {
   if (t.chain !== undefined) return { kind: t.chain, chain: t.name };
-  const str = (k: string): string | undefined => t.opts.get(k)?.value;
-  const has = (k: string): boolean => t.opts.has(k);
   for (const [k, v] of t.opts) if (v.invert) c.fail('IPT_BAD_ARG', `${t.name}: unexpected \`!' before ${k}`);
   switch (t.name) {
     case 'ACCEPT':
@@ -449,10 +451,10 @@ function finishTarget(c: Cursor, t: TargetBuilder): Target {
     case 'NOTRACK':
       return { kind: 'NOTRACK', ct: false };
     case 'CT':
-      if (!has('--notrack')) c.fail('IPT_UNKNOWN_OPTION', 'CT: only --notrack is modelled');
+      if (!optHas(t, '--notrack')) c.fail('IPT_UNKNOWN_OPTION', 'CT: only --notrack is modelled');
       return { kind: 'NOTRACK', ct: true };
     case 'REJECT': {
-      const w = str('--reject-with') ?? 'icmp-port-unreachable';
+      const w = optStr(t, '--reject-with') ?? 'icmp-port-unreachable';
       const canon = REJECT_ALIASES[w] ?? w;
       if (!REJECT_WITH.has(canon)) c.fail('IPT_BAD_ARG', `unknown reject type "${w}"`);
       return { kind: 'REJECT', with: canon };
@@ -460,17 +462,17 @@ function finishTarget(c: Cursor, t: TargetBuilder): Target {
     case 'DNAT':
     case 'SNAT': {
       const key = t.name === 'DNAT' ? '--to-destination' : '--to-source';
-      const text = str(key);
+      const text = optStr(t, key);
       if (text === undefined) c.fail('IPT_BAD_ARG', `${t.name}: option "${key}" must be specified`);
-      return { kind: t.name, ...natRange(c, text), random: has('--random'), randomFully: has('--random-fully'), persistent: has('--persistent'), text };
+      return { kind: t.name, ...natRange(c, text), random: optHas(t, '--random'), randomFully: optHas(t, '--random-fully'), persistent: optHas(t, '--persistent'), text };
     }
     case 'MASQUERADE': {
-      const p = str('--to-ports');
-      return { kind: 'MASQUERADE', ...(p !== undefined ? ports(c, p) : {}), random: has('--random'), randomFully: has('--random-fully') };
+      const p = optStr(t, '--to-ports');
+      return { kind: 'MASQUERADE', ...(p !== undefined ? ports(c, p) : {}), random: optHas(t, '--random'), randomFully: optHas(t, '--random-fully') };
     }
     case 'REDIRECT': {
-      const p = str('--to-ports');
-      return { kind: 'REDIRECT', ...(p !== undefined ? ports(c, p) : {}), random: has('--random') };
+      const p = optStr(t, '--to-ports');
+      return { kind: 'REDIRECT', ...(p !== undefined ? ports(c, p) : {}), random: optHas(t, '--random') };
     }
     case 'MARK': {
       if (t.opts.size !== 1) c.fail('IPT_BAD_ARG', 'MARK target: Parameter --set/and/or/xor-mark is required');
@@ -484,25 +486,25 @@ function finishTarget(c: Cursor, t: TargetBuilder): Target {
       return { kind: 'MARK', op: 'xset', value, mask: 0 };
     }
     case 'CONNMARK': {
-      const set = str('--set-xmark') ?? str('--set-mark');
-      const mode = has('--save-mark') ? 'save' : has('--restore-mark') ? 'restore' : undefined;
-      if ((set !== undefined ? 1 : 0) + (mode !== undefined ? 1 : 0) !== 1 || (has('--set-xmark') && has('--set-mark'))) {
+      const set = optStr(t, '--set-xmark') ?? optStr(t, '--set-mark');
+      const mode = optHas(t, '--save-mark') ? 'save' : optHas(t, '--restore-mark') ? 'restore' : undefined;
+      if ((set !== undefined ? 1 : 0) + (mode !== undefined ? 1 : 0) !== 1 || (optHas(t, '--set-xmark') && optHas(t, '--set-mark'))) {
         c.fail('IPT_BAD_ARG', 'CONNMARK target: Parameter --set-xmark/--save-mark/--restore-mark is required');
       }
       if (set !== undefined) {
         const { value, mask } = markMask(c, set, 'CONNMARK');
-        if (has('--set-xmark')) return { kind: 'CONNMARK', mode: 'set', value, mask: mask ?? 0xffffffff };
+        if (optHas(t, '--set-xmark')) return { kind: 'CONNMARK', mode: 'set', value, mask: mask ?? 0xffffffff };
         return { kind: 'CONNMARK', mode: 'set', value, mask: mask !== undefined ? (mask | value) >>> 0 : 0xffffffff };
       }
-      const both = str('--mask');
-      const nf = str('--nfmask') ?? both;
-      const ct = str('--ctmask') ?? both;
+      const both = optStr(t, '--mask');
+      const nf = optStr(t, '--nfmask') ?? both;
+      const ct = optStr(t, '--ctmask') ?? both;
       return { kind: 'CONNMARK', mode: mode as 'save' | 'restore', nfmask: nf !== undefined ? num(c, nf, 'nfmask') : 0xffffffff, ctmask: ct !== undefined ? num(c, ct, 'ctmask') : 0xffffffff };
     }
     case 'LOG': {
-      const prefix = str('--log-prefix');
+      const prefix = optStr(t, '--log-prefix');
       if (prefix !== undefined && prefix.length > 29) c.fail('IPT_BAD_ARG', 'Maximum prefix length 29 for --log-prefix');
-      const lv = str('--log-level');
+      const lv = optStr(t, '--log-level');
       let level = 4;
       if (lv !== undefined) {
         const n = LOG_LEVELS[lv.toLowerCase()] ?? dec(lv, 7);
@@ -510,7 +512,7 @@ function finishTarget(c: Cursor, t: TargetBuilder): Target {
         level = n;
       }
       let flags = 0;
-      for (const [o, bit] of LOG_FLAGS) if (has(o)) flags |= bit;
+      for (const [o, bit] of LOG_FLAGS) if (optHas(t, o)) flags |= bit;
       return { kind: 'LOG', ...(prefix !== undefined ? { prefix } : {}), level, flags };
     }
   }
@@ -557,6 +559,16 @@ function resolve(loaded: readonly Loaded[], opt: string): { mod: Loaded; name: s
   return hits.length === 1 ? hits[0] : undefined;
 }
 
+function once(c: Cursor, flag: string, present: boolean): void {
+  if (present) c.fail('IPT_BAD_ARG', `multiple ${flag} flags not allowed`);
+}
+
+function loadMatch(c: Cursor, name: string, matches: MatchBuilder[], loaded: Loaded[]): void {
+  const m = newMatch(c, name);
+  matches.push(m);
+  loaded.push({ kind: 'match', m, spec: MATCH_OPTIONS[name] as OptionSpec });
+}
+
 /** Parse rule arguments (everything after `-A CHAIN`). */
 export function parseRuleSpec(args: readonly string[], ctx: RuleContext, line?: number): Rule | MissingChain {
   const c = new Cursor(args, line);
@@ -567,15 +579,6 @@ export function parseRuleSpec(args: readonly string[], ctx: RuleContext, line?: 
   let invert = false;
   let counters: [number, number] | undefined;
   let protoUsed = false;
-  const once = (flag: string, present: boolean): void => {
-    if (present) c.fail('IPT_BAD_ARG', `multiple ${flag} flags not allowed`);
-  };
-  const loadMatch = (name: string): MatchBuilder => {
-    const m = newMatch(c, name);
-    matches.push(m);
-    loaded.push({ kind: 'match', m, spec: MATCH_OPTIONS[name] as OptionSpec });
-    return m;
-  };
   while (!c.done()) {
     let a = c.next('rule');
     if (a === '!') {
@@ -601,7 +604,7 @@ export function parseRuleSpec(args: readonly string[], ctx: RuleContext, line?: 
         const implicit = rule.proto !== undefined && !rule.proto.invert ? rule.proto.name : undefined;
         if (!protoUsed && (implicit === 'tcp' || implicit === 'udp' || implicit === 'icmp')) {
           protoUsed = true;
-          loadMatch(implicit);
+          loadMatch(c, implicit, matches, loaded);
           c.i--;
           continue;
         }
@@ -609,12 +612,12 @@ export function parseRuleSpec(args: readonly string[], ctx: RuleContext, line?: 
       }
     }
     switch (a) {
-      case '-s': once('-s', rule.src !== undefined); rule.src = addr(c, c.next(a), invert); break;
-      case '-d': once('-d', rule.dst !== undefined); rule.dst = addr(c, c.next(a), invert); break;
-      case '-i': once('-i', rule.inIface !== undefined); rule.inIface = iface(c, c.next(a), invert); break;
-      case '-o': once('-o', rule.outIface !== undefined); rule.outIface = iface(c, c.next(a), invert); break;
+      case '-s': once(c, '-s', rule.src !== undefined); rule.src = addr(c, c.next(a), invert); break;
+      case '-d': once(c, '-d', rule.dst !== undefined); rule.dst = addr(c, c.next(a), invert); break;
+      case '-i': once(c, '-i', rule.inIface !== undefined); rule.inIface = iface(c, c.next(a), invert); break;
+      case '-o': once(c, '-o', rule.outIface !== undefined); rule.outIface = iface(c, c.next(a), invert); break;
       case '-p': {
-        once('-p', rule.proto !== undefined);
+        once(c, '-p', rule.proto !== undefined);
         const v = c.next(a).toLowerCase();
         const n = PROTOCOLS[v] ?? (/^\d+$/.test(v) ? dec(v, 255) : undefined) ?? c.fail('IPT_BAD_ARG', `unknown protocol "${v}" specified`);
         if (n === 0 && invert) c.fail('IPT_BAD_ARG', 'rule would never match protocol');
@@ -623,13 +626,13 @@ export function parseRuleSpec(args: readonly string[], ctx: RuleContext, line?: 
       }
       case '-m': {
         if (invert) c.fail('IPT_BAD_ARG', 'unexpected ! flag before --match');
-        loadMatch(c.next(a));
+        loadMatch(c, c.next(a), matches, loaded);
         break;
       }
       case '-j':
       case '-g': {
         if (invert) c.fail('IPT_BAD_ARG', `cannot have ! before ${a}`);
-        once('-j', target !== undefined);
+        once(c, '-j', target !== undefined);
         const name = c.next(a);
         const builtin = a === '-j' && TARGET_OPTIONS[name] !== undefined;
         if (!builtin && !ctx.userChain(name)) {
