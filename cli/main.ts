@@ -1,24 +1,26 @@
 /**
  * The `netsim` command line. Each command lives in cli/commands/; this file only
- * parses arguments (commander) and maps failures to exit codes and NETSIM_* errors.
+ * parses arguments (commander) and maps failures to exit codes and NETSIM_* errors:
+ * 0 success, 1 the network said no (a drop, a failed flow), 2 bad input.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { runDemo } from './commands/demo.ts';
 import { traceCommand } from './commands/trace.ts';
 import { nodeCommand, NODE_VIEWS } from './commands/node.ts';
 import { captureCommand } from './commands/capture.ts';
 import { registerVerifyCommands } from './commands/verify.ts';
+import { renderGet, resolveResource } from './commands/get.ts';
+import { upCommand } from './commands/up.ts';
+import { applyCommand } from './commands/apply.ts';
+import { CliError } from './cli-error.ts';
+import { loadCluster } from './load-cluster.ts';
+import type { ClusterArgs } from './load-cluster.ts';
 import { NetsimError } from '../netsim/errors.ts';
 import { EndpointError } from '../cluster/endpoint.ts';
 import { SpecError } from '../cluster/spec.ts';
-import { buildDemoTopology, demoAsCluster, demoNames, runPacketDemo } from '../cluster/packet-demo.ts';
-import type { EmulatedCluster } from '../cluster/emulated-cluster.ts';
-
-/** The cluster a command works on: today the hand-wired seed topology, settled by the demo's traffic. */
-function clusterFor(o: { seed: number; settle: boolean }): EmulatedCluster {
-  if (o.settle) return demoAsCluster(runPacketDemo(o.seed).cluster);
-  return demoAsCluster(buildDemoTopology(o.seed));
-}
+import { ManifestError } from '../cluster/control-plane.ts';
+import { PodAppError } from '../cluster/pod-apps.ts';
+import type { KubeObject } from '../control/api/index.ts';
 
 function intArg(name: string) {
   return (v: string): number => {
@@ -27,6 +29,24 @@ function intArg(name: string) {
   };
 }
 
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+/** --spec, -f (repeatable) and --seed: how every command that needs a cluster builds it. */
+function withCluster(cmd: Command): Command {
+  return cmd
+    .option('--spec <file>', 'cluster spec (YAML); default: the built-in seed scenario')
+    .option('-f, --filename <manifest>', 'Kubernetes manifest applied on top (repeatable; - for stdin)', collect)
+    .option('--seed <n>', 'seed of the run (default: the spec\'s)', intArg('--seed'));
+}
+
+function clusterArgs(o: { spec?: string; filename?: string[]; seed?: number }): ClusterArgs {
+  return { ...(o.spec !== undefined ? { spec: o.spec } : {}), ...(o.filename !== undefined ? { file: o.filename } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) };
+}
+
+const protoOption = (): Option => new Option('--proto <proto>', 'icmp, udp or tcp').choices(['icmp', 'udp', 'tcp']).default('icmp');
+
 export function buildProgram(print: (s: string) => void): Command {
   const program = new Command('netsim')
     .description('Packet-level emulator of Kubernetes cluster networking')
@@ -34,57 +54,80 @@ export function buildProgram(print: (s: string) => void): Command {
     .showHelpAfterError();
   program
     .command('demo')
-    .description('run the seed scenario: two nodes, four pods, traced hop by hop')
+    .description('run the seed scenario: two nodes, flannel UDP, docker0, kube-proxy; five flows traced hop by hop and captured')
     .option('--out <dir>', 'directory for traces and captures', './netsim-out')
-    .option('--seed <n>', 'seed of the run', intArg('--seed'), 1)
+    .option('--seed <n>', 'seed of the run', intArg('--seed'))
     .option('-q, --quiet', 'print outcomes only, not every hop')
-    .action((o: { out: string; seed: number; quiet?: boolean }) => {
-      process.exitCode = runDemo({ out: o.out, seed: o.seed, ...(o.quiet === true ? { quiet: true } : {}) }, print);
+    .action(async (o: { out: string; seed?: number; quiet?: boolean }) => {
+      process.exitCode = await runDemo({ out: o.out, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.quiet === true ? { quiet: true } : {}) }, print);
     });
-  program
+  withCluster(program
+    .command('up')
+    .description('run the cluster in real time and serve the Kubernetes API (kubectl, watch, WebSocket) until SIGINT/SIGTERM'))
+    .option('--listen <host:port>', 'address of the API server (port 0 picks a free one)', '127.0.0.1:6443')
+    .option('--state <dir>', 'directory of the embedded store', './.netsim')
+    .action(async (o: { listen: string; state: string; spec?: string; filename?: string[]; seed?: number }) => {
+      process.exitCode = await upCommand({ ...clusterArgs(o), listen: o.listen, state: o.state }, print);
+    });
+  withCluster(program
+    .command('apply')
+    .description('apply manifests: to a running `netsim up` with --server, else to a fresh cluster from --spec (prints what the cluster did)'))
+    .option('--server <url>', 'API server of a running `netsim up`, e.g. http://127.0.0.1:6443')
+    .action(async (o: { server?: string; spec?: string; filename?: string[]; seed?: number }) => {
+      if ((o.filename ?? []).length === 0) throw new CliError('NETSIM_ERR_MANIFEST', 'apply needs at least one -f MANIFEST');
+      process.exitCode = await applyCommand({ ...clusterArgs(o), ...(o.server !== undefined ? { server: o.server } : {}) }, print);
+    });
+  withCluster(program
+    .command('get')
+    .description('list nodes, pods, services, endpoints, endpointslices, deployments or replicasets as kubectl prints them')
+    .argument('<resource>', 'nodes | pods | services | endpoints | endpointslices | deployments | replicasets (kubectl short names work)'))
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('-A, --all-namespaces', 'objects of every namespace')
+    .addOption(new Option('-o, --output <format>', 'table, wide or json').choices(['table', 'wide', 'json']).default('table'))
+    .action(async (resource: string, o: { namespace: string; allNamespaces?: boolean; output: 'table' | 'wide' | 'json'; spec?: string; filename?: string[]; seed?: number }) => {
+      const plural = resolveResource(resource);
+      const cluster = await loadCluster(clusterArgs(o));
+      const items = await cluster.control.api.list<KubeObject>(plural);
+      print(renderGet(plural, items, cluster.control.registry.clock(), { output: o.output, allNamespaces: o.allNamespaces === true, namespace: o.namespace }));
+      await cluster.close();
+    });
+  withCluster(program
     .command('trace')
     .description('trace one packet and its reply hop by hop')
     .requiredOption('--from <endpoint>', 'pod:NS/NAME (or a bare pod name), node:NAME, external:NAME')
     .requiredOption('--to <endpoint>', 'pod:NS/NAME, service:NS/NAME[:PORT], node:NAME, ip:A.B.C.D, external:NAME')
-    .option('--proto <proto>', 'icmp, udp or tcp', (v: string) => {
-      if (v !== 'icmp' && v !== 'udp' && v !== 'tcp') throw new InvalidArgumentError(`--proto must be icmp, udp or tcp, got "${v}"`);
-      return v;
-    }, 'icmp')
+    .addOption(protoOption())
     .option('--port <n>', 'destination port (udp/tcp; default 80)', intArg('--port'))
-    .option('-o, --output <format>', 'text, json or events', (v: string) => {
-      if (v !== 'text' && v !== 'json' && v !== 'events') throw new InvalidArgumentError(`-o must be text, json or events, got "${v}"`);
-      return v;
-    }, 'text')
-    .option('--seed <n>', 'seed of the run', intArg('--seed'), 1)
-    .action((o: { from: string; to: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; output: 'text' | 'json' | 'events'; seed: number }) => {
-      process.exitCode = traceCommand(clusterFor({ seed: o.seed, settle: false }), { from: o.from, to: o.to, proto: o.proto, output: o.output, ...(o.port !== undefined ? { port: o.port } : {}) }, print);
+    .addOption(new Option('-o, --output <format>', 'text, json or events').choices(['text', 'json', 'events']).default('text')))
+    .action(async (o: { from: string; to: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; output: 'text' | 'json' | 'events'; spec?: string; filename?: string[]; seed?: number }) => {
+      const cluster = await loadCluster(clusterArgs(o));
+      process.exitCode = traceCommand(cluster, { from: o.from, to: o.to, proto: o.proto, output: o.output, ...(o.port !== undefined ? { port: o.port } : {}) }, print);
+      await cluster.close();
     });
-  program
+  withCluster(program
     .command('capture')
     .description('run one exchange and write every interface it crossed to a pcapng file')
     .requiredOption('--from <endpoint>', 'pod:NS/NAME (or a bare pod name), node:NAME, external:NAME')
     .requiredOption('--to <endpoint>', 'pod:NS/NAME, service:NS/NAME[:PORT], node:NAME, ip:A.B.C.D, external:NAME')
     .requiredOption('-w, --write <file>', 'pcapng file to write')
-    .option('--proto <proto>', 'icmp, udp or tcp', (v: string) => {
-      if (v !== 'icmp' && v !== 'udp' && v !== 'tcp') throw new InvalidArgumentError(`--proto must be icmp, udp or tcp, got "${v}"`);
-      return v;
-    }, 'icmp')
-    .option('--port <n>', 'destination port (udp/tcp; default 80)', intArg('--port'))
-    .option('--seed <n>', 'seed of the run', intArg('--seed'), 1)
-    .action((o: { from: string; to: string; write: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; seed: number }) => {
-      const topo = buildDemoTopology(o.seed);
-      process.exitCode = captureCommand(demoAsCluster(topo), { from: o.from, to: o.to, proto: o.proto, file: o.write, names: demoNames(topo), ...(o.port !== undefined ? { port: o.port } : {}) }, print);
+    .addOption(protoOption())
+    .option('--port <n>', 'destination port (udp/tcp; default 80)', intArg('--port')))
+    .action(async (o: { from: string; to: string; write: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; spec?: string; filename?: string[]; seed?: number }) => {
+      const cluster = await loadCluster(clusterArgs(o));
+      process.exitCode = captureCommand(cluster, { from: o.from, to: o.to, proto: o.proto, file: o.write, names: cluster.names(), ...(o.port !== undefined ? { port: o.port } : {}) }, print);
+      await cluster.close();
     });
-  program
+  withCluster(program
     .command('node')
     .description(`print a node's state as the real tool would: ${NODE_VIEWS.join(', ')}`)
     .argument('<name>', 'node name, e.g. node01')
-    .argument('<view>', NODE_VIEWS.join(' | '))
-    .option('--seed <n>', 'seed of the run', intArg('--seed'), 1)
-    .action((name: string, view: string, o: { seed: number }) => {
-      process.exitCode = nodeCommand(clusterFor({ seed: o.seed, settle: true }), name, view, print);
+    .argument('<view>', NODE_VIEWS.join(' | ')))
+    .action(async (name: string, view: string, o: { spec?: string; filename?: string[]; seed?: number }) => {
+      const cluster = await loadCluster(clusterArgs(o), { settle: 'traffic' });
+      process.exitCode = nodeCommand(cluster, name, view, print);
+      await cluster.close();
     });
-  registerVerifyCommands(program, print, (c) => c.option('--seed <n>', 'seed of the run', intArg('--seed'), 1), (o: { seed: number }) => clusterFor({ seed: o.seed, settle: false }));
+  registerVerifyCommands(program, print, withCluster, (o: { spec?: string; filename?: string[]; seed?: number }) => loadCluster(clusterArgs(o), { apps: false }));
   return program;
 }
 
@@ -96,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram(print).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof NetsimError || e instanceof EndpointError || e instanceof SpecError) {
+    if (e instanceof NetsimError || e instanceof EndpointError || e instanceof SpecError || e instanceof CliError || e instanceof ManifestError || e instanceof PodAppError) {
       process.stderr.write(`netsim: ${e.code}: ${e.message}\n`);
       return 2;
     }

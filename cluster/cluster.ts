@@ -68,6 +68,13 @@ export interface BuildClusterOptions {
   readonly tickNs?: number;
   /** Extra controllers (e.g. a load-balancer controller). */
   readonly extraControllers?: (api: ControlApi) => Controller[];
+  /** uid generator (default: drawn from the run's Rng). */
+  readonly uid?: () => string;
+  /**
+   * Start the pods' and outside hosts' apps (default true). `netsim verify` builds without
+   * them: its real twin runs no apps, so both sides must answer probes the same way.
+   */
+  readonly apps?: boolean;
 }
 
 /** flannel's network config (etcd /coreos.com/network/config) for a spec. */
@@ -108,13 +115,14 @@ export class Cluster implements EmulatedCluster {
       serviceCIDR: spec.network.serviceCIDR,
       clusterCIDR: spec.network.clusterCIDR,
       clock: wallClock,
-      uid: seededUid(sim.rng.fork('uids')),
+      uid: opts.uid ?? seededUid(sim.rng.fork('uids')),
       ...(opts.extraControllers !== undefined ? { extraControllers: opts.extraControllers } : {}),
     });
     const subnets = new MemorySubnetManager(flannelConfigFor(spec), sim.clock, sim.rng.fork('flannel-subnets'));
     const cluster = new Cluster(spec, underlay, control, subnets, opts.tickNs ?? 100 * MS);
-    for (const n of spec.nodes) await cluster.addNode(n.name, n.address, n.labels, wallClock);
-    for (const h of underlay.outsideHosts.values()) {
+    const apps = opts.apps ?? true;
+    for (const n of spec.nodes) await cluster.addNode(n.name, n.address, n.labels, wallClock, apps);
+    if (apps) for (const h of underlay.outsideHosts.values()) {
       // An outside web server (nginx on 80) and a UDP echo (7): targets for pod → outside traffic.
       startHttpServer(h, { port: 80, podName: h.name, server: 'nginx/1.27.0' });
       startUdpEcho(h, 7);
@@ -130,7 +138,7 @@ export class Cluster implements EmulatedCluster {
     return cluster;
   }
 
-  private async addNode(name: string, address: string, labels: Readonly<Record<string, string>>, wallClock: () => Date): Promise<void> {
+  private async addNode(name: string, address: string, labels: Readonly<Record<string, string>>, wallClock: () => Date, apps: boolean): Promise<void> {
     const spec = this.spec;
     const ns = this.nodes.get(name) as NetNamespace;
     const netfilter = NetfilterStack.install(ns);
@@ -143,7 +151,7 @@ export class Cluster implements EmulatedCluster {
     const subnetEnv = fs.read(SUBNET_FILE);
     if (subnetEnv === undefined) throw new Error(`flanneld on ${name} wrote no ${SUBNET_FILE}`);
     const network = spec.runtime === 'docker' ? dockerPodNetwork(ns, subnetEnv, netfilter.iptables) : cniPodNetwork(ns, netfilter.iptables, fs, this.sim.rng.fork(`cni:${name}`));
-    const agent = new NodeAgent({ nodeName: name, node: ns, network, api: this.control.api, clock: this.sim.clock, wallClock });
+    const agent = new NodeAgent({ nodeName: name, node: ns, network, api: this.control.api, clock: this.sim.clock, wallClock, apps });
     const kubeProxy = new KubeProxy(this.sim.clock, netsimKubeProxyNode(ns, netfilter, { ...(ipvs !== undefined ? { ipvs } : {}), ...(ipsets !== undefined ? { ipsets } : {}) }), {
       mode: spec.proxy.mode, nodeName: name, clusterCIDR: spec.network.clusterCIDR, nodeIP: address,
       scheduler: spec.proxy.scheduler, masqueradeAll: spec.proxy.masqueradeAll, minSyncPeriodMs: spec.proxy.syncPeriodNs / MS,
@@ -159,7 +167,14 @@ export class Cluster implements EmulatedCluster {
       spec: podCIDR !== undefined ? { podCIDR, podCIDRs: [podCIDR] } : {},
       status: { addresses: [{ type: 'InternalIP', address }, { type: 'Hostname', address: name }] },
     };
-    await this.control.api.create('nodes', undefined, node);
+    try {
+      await this.control.api.create('nodes', undefined, node);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 409) throw e;
+      // A kept store (netsim up --state) already has the Node: this run's lease and addresses win.
+      const old = (await this.control.api.list<Node>('nodes')).find((n) => n.metadata.name === name);
+      if (old !== undefined) await this.control.api.update('nodes', undefined, name, { ...old, metadata: { ...old.metadata, labels: { ...old.metadata.labels, ...node.metadata.labels } }, spec: { ...old.spec, ...node.spec } });
+    }
   }
 
   /** Run controllers, node agents and informers until nothing more is written (bounded). */

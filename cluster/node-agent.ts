@@ -14,7 +14,7 @@
  */
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import type { Scheduler, TimerId } from '../netsim/time/scheduler.ts';
-import { MS, SECOND } from '../netsim/time/scheduler.ts';
+import { SECOND } from '../netsim/time/scheduler.ts';
 import { formatIpv4 } from '../netsim/wire/addr.ts';
 import type { Ipv4Addr } from '../netsim/wire/addr.ts';
 import { httpGet } from '../netsim/apps/http.ts';
@@ -111,6 +111,8 @@ export interface NodeAgentOptions {
   readonly clock: Scheduler;
   /** Virtual-time wall clock for status timestamps. */
   readonly wallClock: () => Date;
+  /** Start the pods' apps (default true). */
+  readonly apps?: boolean;
 }
 
 export class NodeAgent {
@@ -198,7 +200,7 @@ export class NodeAgent {
     try {
       const portMappings = (pod.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort !== undefined).map((p) => ({ hostPort: p.hostPort as number, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })));
       net = this.o.network.setup({ namespace, name, uid, hostNetwork: pod.spec.hostNetwork === true, portMappings });
-      apps = startApps(net.ns, name, planApps(pod));
+      apps = startApps(net.ns, name, this.o.apps === false ? [] : planApps(pod));
     } catch (e) {
       this.failures.set(uid, (e as Error).message);
       return undefined;

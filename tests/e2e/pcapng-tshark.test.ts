@@ -10,7 +10,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPacketDemo } from '../../cluster/packet-demo.ts';
+import { Cluster } from '../../cluster/cluster.ts';
+import { demoSpec, runFlows, seedFlowPlans } from '../../cluster/demo-flows.ts';
+
+async function demoFlows(seed: number) {
+  const cluster = await Cluster.build({ ...demoSpec(), seed });
+  const flows = await runFlows(cluster, seedFlowPlans(cluster));
+  const ip = (key: string): string => cluster.podIp(key) ?? '?';
+  const out = { flows, webapp01: ip('default/webapp01'), backend: ip('default/backend') };
+  await cluster.close();
+  return out;
+}
 
 const hasTshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
 const skip = hasTshark ? false : 'tshark not installed (apt-get install tshark; .ci/run installs it)';
@@ -21,18 +31,18 @@ function tshark(file: string, args: string[]): string[] {
   return r.stdout.split('\n').filter((l) => l !== '');
 }
 
-test('same seed → byte-identical pcapng; another seed differs', () => {
-  const a = runPacketDemo(5).flows[1]!.pcapng;
-  const b = runPacketDemo(5).flows[1]!.pcapng;
-  const c = runPacketDemo(6).flows[1]!.pcapng;
+test('same seed → byte-identical pcapng; another seed differs', async () => {
+  const a = (await demoFlows(5)).flows[1]!.pcapng;
+  const b = (await demoFlows(5)).flows[1]!.pcapng;
+  const c = (await demoFlows(6)).flows[1]!.pcapng;
   assert.deepEqual(Buffer.from(b), Buffer.from(a));
   assert.notDeepEqual(Buffer.from(c), Buffer.from(a));
 });
 
-test('tshark reads the demo capture: interfaces, link types, flannel UDP decoded, TTLs, comments, ns timestamps, pod names', { skip }, () => {
+test('tshark reads the demo capture: interfaces, link types, flannel UDP decoded, TTLs, comments, ns timestamps, pod names', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'netsim-pcap-'));
   try {
-    const { flows } = runPacketDemo(1);
+    const { flows, webapp01, backend } = await demoFlows(1);
     const flow = flows[1]!;
     const file = join(dir, 'flow.pcapng');
     writeFileSync(file, flow.pcapng);
@@ -51,13 +61,13 @@ test('tshark reads the demo capture: interfaces, link types, flannel UDP decoded
     assert.equal(at('node01/flannel0', '0')?.[5], '63');
     const wire = at('node01/eth0', '0');
     assert.ok(wire !== undefined);
-    assert.deepEqual([wire[3], wire[4], wire[5], wire[6]], ['192.168.50.11,10.244.51.2', '192.168.50.12,10.244.58.3', '64,62', '8285'], 'outer UDP 8285 between the nodes, the inner packet decoded with -d udp.port==8285,ip');
+    assert.deepEqual([wire[3], wire[4], wire[5], wire[6]], [`192.168.50.11,${webapp01}`, `192.168.50.12,${backend}`, '64,62', '8285'], 'outer UDP 8285 between the nodes, the inner packet decoded with -d udp.port==8285,ip');
     assert.equal(at('default/backend/eth0', '1')?.[5], '60');
     assert.match(syn[0]![9] ?? '', /^trace \d+$/);
-    // Virtual time in ns: the flow starts after flow 1's 10 s; the wire adds 50 µs latency + serialisation.
+    // Virtual time in ns: the flow starts after 3 s of settling and flow 1's 10 s; the wire adds 50 µs latency + serialisation.
     const t0 = Number(wire[10]);
     const t1 = Number(at('node02/eth0', '1')?.[10]);
-    assert.ok(t0 >= 10 && t1 - t0 > 0.00005 && t1 - t0 < 0.0001, `ns timestamps (${t0} → ${t1})`);
+    assert.ok(t0 >= 13 && t1 - t0 > 0.00005 && t1 - t0 < 0.0001, `ns timestamps (${t0} → ${t1})`);
     const named = tshark(file, ['-N', 'n', '-T', 'fields', '-e', 'ip.src_host', '-Y', 'tcp.flags.syn==1 && tcp.flags.ack==0 && !udp']);
     assert.equal(named[0], 'webapp01', 'the name resolution block names pods');
   } finally {
