@@ -75,6 +75,8 @@ export interface BuildClusterOptions {
    * them: its real twin runs no apps, so both sides must answer probes the same way.
    */
   readonly apps?: boolean;
+  /** Apply the spec's own manifests (default true; false when a kept store already holds the cluster's objects). */
+  readonly specManifests?: boolean;
 }
 
 /** flannel's network config (etcd /coreos.com/network/config) for a spec. */
@@ -127,7 +129,7 @@ export class Cluster implements EmulatedCluster {
       startHttpServer(h, { port: 80, podName: h.name, server: 'nginx/1.27.0' });
       startUdpEcho(h, 7);
     }
-    for (const m of [...spec.manifests, ...(opts.manifests ?? [])]) await control.apply(m);
+    for (const m of [...(opts.specManifests === false ? [] : spec.manifests), ...(opts.manifests ?? [])]) await control.apply(m);
     await cluster.reconcile();
     for (const cn of cluster.clusterNodes.values()) {
       cn.kubeProxy.onServicesSynced();

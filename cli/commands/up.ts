@@ -4,7 +4,8 @@
  * streaming and WebSocket); the store persists in --state DIR; virtual time follows
  * the wall clock, and the control plane gets a turn every tick, so a `kubectl apply`
  * or `kubectl scale` reaches the node agents and kube-proxy within a tick. SIGINT or
- * SIGTERM stops it cleanly (exit 0).
+ * SIGTERM stops it cleanly (exit 0). Restarted on the same --state, it keeps the stored
+ * objects (a scale or apply made with kubectl survives) instead of re-applying the spec.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -35,7 +36,9 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const store = await FileStore.open({ dir: join(dir, 'store') });
   const epochMs = Date.now();
   // Real time is not reproducible anyway, and a kept store holds uids an earlier run drew from the same seed.
-  const cluster = await loadCluster(o, { store, epochMs, uid: () => crypto.randomUUID() });
+  // A kept store already holds the objects (and whatever kubectl did to them since): the spec's manifests are not re-applied.
+  const fresh = store.revision() === 0;
+  const cluster = await loadCluster(o, { store, epochMs, uid: () => crypto.randomUUID(), specManifests: fresh });
   const base = cluster.sim.clock.now();
   const address = await cluster.control.app.listen({ host, port });
   print(`API server listening on ${address}\n`);
