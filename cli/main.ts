@@ -13,6 +13,7 @@ import { renderGet, resolveResource } from './commands/get.ts';
 import { upCommand } from './commands/up.ts';
 import { applyCommand } from './commands/apply.ts';
 import { CliError } from './cli-error.ts';
+import { isEmptyFilter, parseTraceFilter } from './trace-filter.ts';
 import { loadCluster } from './load-cluster.ts';
 import type { ClusterArgs } from './load-cluster.ts';
 import { NetsimError } from '../netsim/errors.ts';
@@ -98,10 +99,16 @@ export function buildProgram(print: (s: string) => void): Command {
     .requiredOption('--to <endpoint>', 'pod:NS/NAME, service:NS/NAME[:PORT], node:NAME, ip:A.B.C.D, external:NAME')
     .addOption(protoOption())
     .option('--port <n>', 'destination port (udp/tcp; default 80)', intArg('--port'))
-    .addOption(new Option('-o, --output <format>', 'text, json or events').choices(['text', 'json', 'events']).default('text')))
-    .action(async (o: { from: string; to: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; output: 'text' | 'json' | 'events'; spec?: string; filename?: string[]; seed?: number }) => {
+    .addOption(new Option('-o, --output <format>', 'text, json or events').choices(['text', 'json', 'events']).default('text'))
+    .option('--node <name>', 'show only decisions made on this node (hubble observe --node)')
+    .option('--pod <ns/name>', 'show only decisions inside this pod\'s namespace')
+    .option('--ip <addr>', 'show only hops whose packet has this source or destination')
+    .option('--type <kinds>', 'show only these hop components / event kinds, comma-separated (route, netfilter, conntrack, nat, bridge, neigh, device, encap, decap, drop, …)')
+    .option('--verdict <v>', 'dropped (only the drop) or forwarded (everything else)'))
+    .action(async (o: { from: string; to: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; output: 'text' | 'json' | 'events'; node?: string; pod?: string; ip?: string; type?: string; verdict?: string; spec?: string; filename?: string[]; seed?: number }) => {
+      const filter = parseTraceFilter(o);
       const cluster = await loadCluster(clusterArgs(o));
-      process.exitCode = traceCommand(cluster, { from: o.from, to: o.to, proto: o.proto, output: o.output, ...(o.port !== undefined ? { port: o.port } : {}) }, print);
+      process.exitCode = traceCommand(cluster, { from: o.from, to: o.to, proto: o.proto, output: o.output, ...(o.port !== undefined ? { port: o.port } : {}), ...(isEmptyFilter(filter) ? {} : { filter }) }, print);
       await cluster.close();
     });
   withCluster(program

@@ -7,6 +7,8 @@ import { runTrace } from '../../cluster/trace-runner.ts';
 import type { TraceProto } from '../../cluster/trace-runner.ts';
 import { renderTraceReportText } from '../render/trace-report-text.ts';
 import { renderTraceEvents } from '../render/trace-text.ts';
+import { filterEvents, filterReport } from '../trace-filter.ts';
+import type { TraceFilter } from '../trace-filter.ts';
 
 export interface TraceCliOptions {
   from: string;
@@ -14,19 +16,21 @@ export interface TraceCliOptions {
   proto: TraceProto;
   port?: number;
   output: 'text' | 'json' | 'events';
+  filter?: TraceFilter;
 }
 
 export function traceCommand(cluster: EmulatedCluster, o: TraceCliOptions, print: (s: string) => void): number {
   const from = resolveEndpoint(o.from, cluster);
   const to = resolveEndpoint(o.to, cluster);
   const run = runTrace(cluster, from, to, { proto: o.proto, ...(o.port !== undefined ? { port: o.port } : {}) });
+  const report = o.filter !== undefined ? filterReport(run.report, o.filter) : run.report;
   if (o.output === 'json') {
-    print(JSON.stringify({ from: from.label, to: to.label, proto: run.proto, ...(run.port !== undefined ? { port: run.port } : {}), ...run.report }, null, 2) + '\n');
+    print(JSON.stringify({ from: from.label, to: to.label, proto: run.proto, ...(run.port !== undefined ? { port: run.port } : {}), ...report }, null, 2) + '\n');
   } else if (o.output === 'events') {
-    print(renderTraceEvents(run.events));
+    print(renderTraceEvents(o.filter !== undefined ? filterEvents(run.events, o.filter) : run.events));
   } else {
     const title = `trace ${from.label} → ${to.label} ${run.proto}${run.port !== undefined ? `/${run.port}` : ''}`;
-    print(renderTraceReportText(title, run.report));
+    print(renderTraceReportText(title, report));
   }
   return run.report.verdict === 'delivered' ? 0 : 1;
 }
