@@ -60,6 +60,10 @@ export function dockerPodNetwork(node: NetNamespace, subnetEnv: string, iptables
 }
 
 export function cniPodNetwork(node: NetNamespace, iptables: IptablesRestorer, fs: HostFs, rng: Rng): PodNetworkProvider & { readonly runtime: CniRuntime; readonly list: NetConfList } {
+  // kubeadm's node prerequisite (br_netfilter, net.bridge.bridge-nf-call-iptables=1): without it a
+  // pod's reply to a same-node pod that reached it through a ClusterIP is bridged past conntrack, is
+  // never un-DNATed, and the client drops it. Docker turns it on itself (see DockerRuntime).
+  node.sysctl.bridgeNfCallIptables = true;
   const host = createCniHost(node, { iptables, fs, rng });
   const runtime = new CniRuntime(host);
   const list = parseConfList(KUBE_FLANNEL_CONFLIST);
