@@ -38,6 +38,7 @@ import type { Underlay } from './underlay.ts';
 import { ControlPlane, DEFAULT_EPOCH_MS, seededUid } from './control-plane.ts';
 import { ListInformer } from './list-informer.ts';
 import { NodeAgent } from './node-agent.ts';
+import type { AppTap } from './pod-apps.ts';
 import { cniPodNetwork, dockerPodNetwork } from './pod-network.ts';
 import type { PodNetworkProvider } from './pod-network.ts';
 import type { EmulatedCluster, PodRef, ServiceRef } from './emulated-cluster.ts';
@@ -77,6 +78,16 @@ export interface BuildClusterOptions {
   readonly apps?: boolean;
   /** Apply the spec's own manifests (default true; false when a kept store already holds the cluster's objects). */
   readonly specManifests?: boolean;
+  /** kube-proxy deletes stale UDP conntrack entries of removed endpoints (default true; false = a kube-proxy without the conntrack tool). */
+  readonly conntrackCleanup?: boolean;
+  /** Observation tap on the pods' echo apps (experiments: which pod a datagram reached). */
+  readonly appTap?: AppTap;
+}
+
+/** What a node's kube-proxy is told of Service/EndpointSlice changes, with an optional hold (a late watch). */
+interface ProxyFeed {
+  heldUntil: number;
+  readonly queue: Array<() => void>;
 }
 
 /** flannel's network config (etcd /coreos.com/network/config) for a spec. */
@@ -96,6 +107,8 @@ export class Cluster implements EmulatedCluster {
   readonly slices$: ListInformer<EndpointSlice>;
   private lastRevision = -1;
   private readonly tickNs: number;
+  private readonly feeds = new Map<string, ProxyFeed>();
+  private buildOpts: BuildClusterOptions = {};
 
   private constructor(readonly spec: ClusterSpec, readonly underlay: Underlay, readonly control: ControlPlane, subnets: MemorySubnetManager, tickNs: number) {
     this.sim = underlay.sim;
@@ -122,6 +135,7 @@ export class Cluster implements EmulatedCluster {
     });
     const subnets = new MemorySubnetManager(flannelConfigFor(spec), sim.clock, sim.rng.fork('flannel-subnets'));
     const cluster = new Cluster(spec, underlay, control, subnets, opts.tickNs ?? 100 * MS);
+    cluster.buildOpts = opts;
     const apps = opts.apps ?? true;
     for (const n of spec.nodes) await cluster.addNode(n.name, n.address, n.labels, wallClock, apps);
     if (apps) for (const h of underlay.outsideHosts.values()) {
@@ -153,13 +167,21 @@ export class Cluster implements EmulatedCluster {
     const subnetEnv = fs.read(SUBNET_FILE);
     if (subnetEnv === undefined) throw new Error(`flanneld on ${name} wrote no ${SUBNET_FILE}`);
     const network = spec.runtime === 'docker' ? dockerPodNetwork(ns, subnetEnv, netfilter.iptables) : cniPodNetwork(ns, netfilter.iptables, fs, this.sim.rng.fork(`cni:${name}`));
-    const agent = new NodeAgent({ nodeName: name, node: ns, network, api: this.control.api, clock: this.sim.clock, wallClock, apps });
-    const kubeProxy = new KubeProxy(this.sim.clock, netsimKubeProxyNode(ns, netfilter, { ...(ipvs !== undefined ? { ipvs } : {}), ...(ipsets !== undefined ? { ipsets } : {}) }), {
+    const agent = new NodeAgent({ nodeName: name, node: ns, network, api: this.control.api, clock: this.sim.clock, wallClock, apps, ...(this.buildOpts.appTap !== undefined ? { appTap: this.buildOpts.appTap } : {}) });
+    const proxyNode = netsimKubeProxyNode(ns, netfilter, { ...(ipvs !== undefined ? { ipvs } : {}), ...(ipsets !== undefined ? { ipsets } : {}) });
+    if (this.buildOpts.conntrackCleanup === false) delete (proxyNode as { conntrack?: unknown }).conntrack;
+    const kubeProxy = new KubeProxy(this.sim.clock, proxyNode, {
       mode: spec.proxy.mode, nodeName: name, clusterCIDR: spec.network.clusterCIDR, nodeIP: address,
       scheduler: spec.proxy.scheduler, masqueradeAll: spec.proxy.masqueradeAll, minSyncPeriodMs: spec.proxy.syncPeriodNs / MS,
     });
-    this.services$.on({ add: (s) => kubeProxy.onServiceAdd(s), update: (a, b) => kubeProxy.onServiceUpdate(a, b), delete: (s) => kubeProxy.onServiceDelete(s) });
-    this.slices$.on({ add: (s) => kubeProxy.onEndpointSliceAdd(s), update: (a, b) => kubeProxy.onEndpointSliceUpdate(a, b), delete: (s) => kubeProxy.onEndpointSliceDelete(s) });
+    const feed: ProxyFeed = { heldUntil: -1, queue: [] };
+    this.feeds.set(name, feed);
+    const tell = (f: () => void): void => {
+      if (feed.heldUntil >= 0) feed.queue.push(f);
+      else f();
+    };
+    this.services$.on({ add: (s) => tell(() => kubeProxy.onServiceAdd(s)), update: (a, b) => tell(() => kubeProxy.onServiceUpdate(a, b)), delete: (s) => tell(() => kubeProxy.onServiceDelete(s)) });
+    this.slices$.on({ add: (s) => tell(() => kubeProxy.onEndpointSliceAdd(s)), update: (a, b) => tell(() => kubeProxy.onEndpointSliceUpdate(a, b)), delete: (s) => tell(() => kubeProxy.onEndpointSliceDelete(s)) });
     this.clusterNodes.set(name, { name, ns, netfilter, ipvs, ipsets, fs, flanneld, network, agent, kubeProxy });
     // kubelet registers its Node; the podCIDR is flannel's lease (flannel with etcd owns pod subnets).
     const podCIDR = flanneld.lease?.subnet.toString();
@@ -177,6 +199,81 @@ export class Cluster implements EmulatedCluster {
       const old = (await this.control.api.list<Node>('nodes')).find((n) => n.metadata.name === name);
       if (old !== undefined) await this.control.api.update('nodes', undefined, name, { ...old, metadata: { ...old.metadata, labels: { ...old.metadata.labels, ...node.metadata.labels } }, spec: { ...old.spec, ...node.spec } });
     }
+  }
+
+  /**
+   * Delay what `node`'s kube-proxy hears of Service and EndpointSlice changes by
+   * `delayNs` from now (a slow watch, an overloaded kube-proxy): changes are queued
+   * and delivered in order when the hold ends, then kube-proxy syncs as usual.
+   * A later call extends the hold.
+   */
+  delayProxy(node: string, delayNs: number): void {
+    const feed = this.feedOf(node);
+    const until = this.sim.clock.now() + delayNs;
+    if (until <= feed.heldUntil) return;
+    feed.heldUntil = until;
+    this.sim.clock.at(until, () => {
+      if (feed.heldUntil !== until) return;
+      this.releaseProxy(feed);
+    });
+  }
+
+  private feedOf(node: string): ProxyFeed {
+    const feed = this.feeds.get(node);
+    if (feed === undefined) throw new RangeError(`no node "${node}"`);
+    return feed;
+  }
+
+  private releaseProxy(feed: ProxyFeed): void {
+    feed.heldUntil = -1;
+    for (const f of feed.queue.splice(0)) f();
+  }
+
+  /**
+   * The node goes down: its underlay link drops, its agent stops every pod (apps and
+   * networks) and stays idle, its kube-proxy stops and hears nothing; and what the
+   * node lifecycle controller does once the node stops posting status (here at
+   * once, not after the 40 s grace): the Node's Ready condition becomes Unknown and
+   * its pods' Ready condition False, so their endpoints leave every Service.
+   * Pods are not evicted (the 5-minute toleration is not modelled).
+   */
+  async nodeDown(node: string): Promise<void> {
+    const cn = this.clusterNodes.get(node);
+    if (cn === undefined) throw new RangeError(`no node "${node}"`);
+    const feed = this.feedOf(node);
+    feed.heldUntil = Number.MAX_SAFE_INTEGER;
+    cn.kubeProxy.stop();
+    cn.agent.shutdown();
+    cn.ns.setUp('eth0', false);
+    const api = this.control.api;
+    const now = new Date(this.epochMs + Math.floor(this.sim.clock.now() / MS)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const n = (await api.list<Node>('nodes')).find((x) => x.metadata.name === node);
+    if (n !== undefined) {
+      const conditions = [...(n.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), { type: 'Ready', status: 'Unknown' as const, reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: now, lastTransitionTime: now }];
+      await api.updateStatus('nodes', undefined, node, { ...n, status: { ...n.status, conditions } });
+    }
+    for (const p of await api.list<Pod>('pods')) {
+      if (p.spec.nodeName !== node || p.status === undefined) continue;
+      const conditions = (p.status.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False' as const, lastTransitionTime: now } : c));
+      await api.updateStatus('pods', p.metadata.namespace, p.metadata.name ?? '', { ...p, status: { ...p.status, conditions } });
+    }
+    await this.reconcile();
+  }
+
+  /** The node is back: link up, the agent reports Ready and starts its pods afresh, kube-proxy catches up and syncs. */
+  async nodeUp(node: string): Promise<void> {
+    const cn = this.clusterNodes.get(node);
+    if (cn === undefined) throw new RangeError(`no node "${node}"`);
+    cn.ns.setUp('eth0', true);
+    cn.agent.resume();
+    this.releaseProxy(this.feedOf(node));
+    cn.kubeProxy.start();
+    cn.kubeProxy.requestSync();
+    await this.reconcile();
+  }
+
+  private get epochMs(): number {
+    return this.buildOpts.epochMs ?? DEFAULT_EPOCH_MS;
   }
 
   /** Run controllers, node agents and informers until nothing more is written (bounded). */

@@ -22,7 +22,7 @@ import type { Container, Node, Pod, PodCondition, PodStatus } from '../control/a
 import type { ControlApi } from '../control/controllers/index.ts';
 import type { PodNetwork, PodNetworkProvider } from './pod-network.ts';
 import { planApps, startApps } from './pod-apps.ts';
-import type { RunningApps } from './pod-apps.ts';
+import type { AppTap, RunningApps } from './pod-apps.ts';
 import { parseDuration } from './spec.ts';
 
 export const SHUTDOWN_DELAY_ANNOTATION = 'netsim.io/shutdown-delay';
@@ -113,11 +113,15 @@ export interface NodeAgentOptions {
   readonly wallClock: () => Date;
   /** Start the pods' apps (default true). */
   readonly apps?: boolean;
+  /** Observation tap on the pods' echo apps; called with the pod's key (namespace/name). */
+  readonly appTap?: AppTap;
 }
 
 export class NodeAgent {
   readonly pods = new Map<string, RunningPod>();
   private nodeReady = false;
+  /** The node is down (shutdown() until resume()): no pods run, nothing is written. */
+  private halted = false;
   /** Work the next reconcile must do even if the store did not change (a probe flipped, a shutdown ended). */
   private dirty = false;
   /** Pods whose start failed, with the reason (reported in status, not retried). */
@@ -140,6 +144,7 @@ export class NodeAgent {
   /** One pass over the pods (all pods of the cluster; the agent picks its own). Returns writes made. */
   async sync(allPods: readonly Pod[], nodes: readonly Node[]): Promise<number> {
     this.dirty = false;
+    if (this.halted) return 0;
     let writes = 0;
     if (!this.nodeReady) writes += await this.markNodeReady(nodes);
     const seen = new Set<string>();
@@ -200,7 +205,9 @@ export class NodeAgent {
     try {
       const portMappings = (pod.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort !== undefined).map((p) => ({ hostPort: p.hostPort as number, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })));
       net = this.o.network.setup({ namespace, name, uid, hostNetwork: pod.spec.hostNetwork === true, portMappings });
-      apps = startApps(net.ns, name, this.o.apps === false ? [] : planApps(pod));
+      const tap = this.o.appTap;
+      const key = `${namespace}/${name}`;
+      apps = startApps(net.ns, name, this.o.apps === false ? [] : planApps(pod), tap === undefined ? undefined : (_pod, kind, port, data) => tap(key, kind, port, data));
     } catch (e) {
       this.failures.set(uid, (e as Error).message);
       return undefined;
@@ -347,10 +354,22 @@ export class NodeAgent {
     return false;
   }
 
-  /** Stop everything (node going down): apps and networks, no API writes. */
+  /** Stop everything (node going down): apps and networks, no API writes; the agent stays idle until {@link resume}. */
   shutdown(): void {
+    this.halted = true;
     for (const run of this.pods.values()) this.stop(run);
     this.pods.clear();
+  }
+
+  /** The node is back (after {@link shutdown}): report Ready again and start its pods afresh on the next sync. */
+  resume(): void {
+    this.halted = false;
+    this.nodeReady = false;
+    this.dirty = true;
+  }
+
+  get isDown(): boolean {
+    return this.halted;
   }
 }
 

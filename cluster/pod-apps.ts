@@ -77,6 +77,13 @@ export function planApps(pod: Pod): AppPlan[] {
   });
 }
 
+/**
+ * An observation tap on a pod's echo apps (experiments use it to see which pod a
+ * datagram reached): called with the pod's name, the port and the payload of every
+ * datagram (udp-echo) or segment (tcp-echo) the app reads, before it answers.
+ */
+export type AppTap = (pod: string, kind: 'udp-echo' | 'tcp-echo', port: number, data: Uint8Array) => void;
+
 export interface RunningApps {
   readonly plans: readonly AppPlan[];
   healthy: boolean;
@@ -86,7 +93,7 @@ export interface RunningApps {
 }
 
 /** Start the planned apps in the pod's namespace. */
-export function startApps(ns: NetNamespace, podName: string, plans: readonly AppPlan[]): RunningApps {
+export function startApps(ns: NetNamespace, podName: string, plans: readonly AppPlan[], tap?: AppTap): RunningApps {
   const stops: Array<() => void> = [];
   const counters: Array<() => number> = [];
   const apps: RunningApps = {
@@ -104,9 +111,16 @@ export function startApps(ns: NetNamespace, podName: string, plans: readonly App
       counters.push(() => s.requests);
     } else if (p.kind === 'udp-echo') {
       const s = startUdpEcho(ns, p.port);
+      if (tap !== undefined) {
+        const echo = s.onMessage;
+        s.onMessage = (m) => {
+          tap(podName, 'udp-echo', p.port, m.data);
+          echo?.(m);
+        };
+      }
       stops.push(() => s.close());
     } else {
-      const l = startTcpEcho(ns, p.port);
+      const l = startTcpEcho(ns, p.port, tap === undefined ? undefined : (d) => tap(podName, 'tcp-echo', p.port, d));
       stops.push(() => l.close());
     }
   }

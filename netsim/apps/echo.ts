@@ -17,10 +17,13 @@ export function startUdpEcho(ns: NetNamespace, port = 7): UdpSocket {
   return s;
 }
 
-/** TCP echo: writes back what it reads; closes when the peer closes. */
-export function startTcpEcho(ns: NetNamespace, port = 7): TcpListener {
+/** TCP echo: writes back what it reads (after `onRead`, an observation tap); closes when the peer closes. */
+export function startTcpEcho(ns: NetNamespace, port = 7, onRead?: (d: Uint8Array) => void): TcpListener {
   return ns.tcp.listen(port, (c) => {
-    c.onData = (d) => c.send(d);
+    c.onData = (d) => {
+      onRead?.(d);
+      c.send(d);
+    };
     c.onEnd = () => c.end();
   });
 }

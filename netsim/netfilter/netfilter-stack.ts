@@ -75,6 +75,12 @@ export class NetfilterStack implements NetfilterHooks {
   private ipsetLookup: IpsetLookup | undefined = undefined;
   /** IPVS of the namespace (kube-proxy IPVS mode); consulted at INPUT and for replies at FORWARD/INPUT. */
   ipvs: Ipvs | undefined = undefined;
+  /**
+   * Observation tap: called after every table evaluation with the packet and the
+   * number of rules a real kernel would have evaluated (the cost model of
+   * experiments). Nothing is counted when unset.
+   */
+  onRulesEvaluated: ((pkt: Packet, table: TableName, rules: number) => void) | undefined = undefined;
   private readonly rng: Rng;
 
   get ipsets(): IpsetLookup | undefined {
@@ -275,6 +281,7 @@ export class NetfilterStack implements NetfilterHooks {
   private table(hook: NfHook, table: TableName, pkt: Packet, ctx: NfContext): NfVerdict {
     if (!this.hasTable(table)) return NF_ACCEPT;
     const r = this.rules.evaluate(table, pkt, this.evalCtx(hook, pkt, ctx));
+    this.onRulesEvaluated?.(pkt, table, r.rulesEvaluated);
     if (r.verdict === 'ACCEPT') return NF_ACCEPT;
     if (r.rejectWith !== undefined) {
       this.reject(pkt, r.rejectWith);
@@ -432,6 +439,7 @@ export class NetfilterStack implements NetfilterHooks {
       if (this.hasTable('nat')) {
         // First packet: the nat table decides this hook's mapping.
         const r = this.rules.evaluate('nat', pkt, this.evalCtx(hook, pkt, ctx));
+        this.onRulesEvaluated?.(pkt, 'nat', r.rulesEvaluated);
         if (r.verdict === 'DROP') {
           this.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule} DROP`, ctx.inDev?.name ?? ctx.outDev?.name);
           return NF_DROP;
