@@ -84,3 +84,22 @@ test('property: any text gives a spec or a SpecError, never another exception', 
     }
   }), { numRuns: 500 });
 });
+
+test('network.loadBalancerPool: a CIDR, a range or a list; absent means no load-balancer controller', () => {
+  const base = 'nodes: [{name: a, address: 192.168.50.5}]\n';
+  assert.equal(parseClusterSpec(base).network.loadBalancerPool, undefined);
+  assert.deepEqual(parseClusterSpec(`${base}network: {loadBalancerPool: 198.51.100.0/28}\n`).network.loadBalancerPool, ['198.51.100.0/28']);
+  assert.deepEqual(parseClusterSpec(`${base}network:\n  loadBalancerPool: [198.51.100.10-198.51.100.20, 198.51.100.99]\n`).network.loadBalancerPool, ['198.51.100.10-198.51.100.20', '198.51.100.99']);
+  let e = specError(`${base}network:\n  loadBalancerPool:\n    - 198.51.100.0/28\n    - 198.51.100.20-198.51.100.10\n`);
+  assert.equal(e.code, 'NETSIM_SPEC_VALUE');
+  assert.equal(e.message, 'c.yaml:5:7: network.loadBalancerPool.1: "198.51.100.20-198.51.100.10" is not a CIDR (198.51.100.0/28), a range (198.51.100.10-198.51.100.20) or an IPv4 address');
+  e = specError(`${base}network: {loadBalancerPool: 10.96.0.0/28}\n`);
+  assert.match(e.message, /^c\.yaml:2:11: network\.loadBalancerPool: 10\.96\.0\.0\/28 overlaps serviceCIDR 10\.96\.0\.0\/12$/);
+  e = specError(`${base}network: {loadBalancerPool: 10.0.0.0/8}\n`);
+  assert.match(e.message, /overlaps clusterCIDR 10\.244\.0\.0\/16/);
+  e = specError(`${base}network: {loadBalancerPool: 192.168.50.0-192.168.50.9}\n`);
+  assert.match(e.message, /contains the address of node a \(nodes\.0\)/);
+  e = specError(`${base}network: {loadBalancerPool: 7}\n`);
+  assert.equal(e.code, 'NETSIM_SPEC_SCHEMA');
+  assert.match(e.message, /network\.loadBalancerPool: /);
+});

@@ -16,6 +16,7 @@
  *   serviceCIDR: 10.96.0.0/12
  *   mtu: 1500
  *   flannel: { backend: udp }          # udp | vxlan | host-gw
+ *   loadBalancerPool: 198.51.100.0/28  # optional: LoadBalancer IPs (CIDR, a-b range, IP, or a list of them)
  * runtime: docker                      # docker | cni
  * proxy: { mode: iptables }            # iptables | ipvs (scheduler: rr, wrr, lc, …)
  * underlay: { latency: 50us, bandwidth: 1Gbit, loss: 0 }
@@ -38,6 +39,7 @@ import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
 import { Ipv4Cidr, tryParseIpv4 } from '../netsim/wire/addr.ts';
 import { MS, US, SECOND } from '../netsim/time/scheduler.ts';
+import { parseAddressPool } from '../control/controllers/load-balancer.ts';
 
 export type FlannelBackendType = 'udp' | 'vxlan' | 'host-gw';
 export type RuntimeKind = 'docker' | 'cni';
@@ -59,6 +61,12 @@ export interface ClusterSpec {
     readonly serviceCIDR: string;
     readonly mtu: number;
     readonly flannel: { readonly backend: FlannelBackendType; readonly port: number; readonly vni: number; readonly subnetLen: number; readonly ipMasq: boolean };
+    /**
+     * Addresses for `type: LoadBalancer` Services (CIDRs, `first-last` ranges, single IPs), handed
+     * out by the emulated load-balancer controller and announced to the outside router; undefined:
+     * no load-balancer controller (LoadBalancer Services stay `<pending>`, as on a bare cluster).
+     */
+    readonly loadBalancerPool: readonly string[] | undefined;
   };
   readonly runtime: RuntimeKind;
   readonly proxy: { readonly mode: ProxyMode; readonly scheduler: IpvsScheduler; readonly masqueradeAll: boolean; readonly syncPeriodNs: number };
@@ -108,6 +116,7 @@ const schema = {
             vni: { type: 'integer', minimum: 0, maximum: 16777215 }, subnetLen: { type: 'integer', minimum: 8, maximum: 30 }, ipMasq: { type: 'boolean' },
           },
         },
+        loadBalancerPool: { oneOf: [{ type: 'string' }, { type: 'array', minItems: 1, items: { type: 'string' } }] },
       },
     },
     runtime: { enum: ['docker', 'cni'] },
@@ -243,6 +252,29 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
   const backend: FlannelBackendType = fl.backend ?? 'udp';
   const subnetLen: number = fl.subnetLen ?? 24;
   if (subnetLen <= Ipv4Cidr.parse(clusterCIDR).prefixLen) fail(['network', 'flannel', 'subnetLen'], `subnetLen ${subnetLen} must be longer than the cluster CIDR prefix`);
+  let loadBalancerPool: string[] | undefined;
+  if (net.loadBalancerPool !== undefined) {
+    const many = Array.isArray(net.loadBalancerPool);
+    loadBalancerPool = (many ? net.loadBalancerPool as string[] : [net.loadBalancerPool as string]).map((e, i) => {
+      const at: (string | number)[] = many ? ['network', 'loadBalancerPool', i] : ['network', 'loadBalancerPool'];
+      let range: [number, number] | undefined;
+      try {
+        range = parseAddressPool([e])[0];
+      } catch {
+        return fail(at, `"${e}" is not a CIDR (198.51.100.0/28), a range (198.51.100.10-198.51.100.20) or an IPv4 address`);
+      }
+      const [first, last] = range as [number, number];
+      for (const [what, c] of [['clusterCIDR', clusterCIDR], ['serviceCIDR', serviceCIDR]] as const) {
+        const n = Ipv4Cidr.parse(c);
+        if (n.contains(first) || n.contains(last) || (first < n.network && last > n.network)) fail(at, `${e.trim()} overlaps ${what} ${c}`);
+      }
+      for (const [i2, n] of nodes.entries()) {
+        const a = tryParseIpv4(n.address) as number;
+        if (a >= first && a <= last) fail(at, `${e.trim()} contains the address of node ${n.name} (nodes.${i2})`);
+      }
+      return e.trim();
+    });
+  }
   const px = r['proxy'] ?? {};
   const ul = r['underlay'] ?? {};
   let outside: ClusterSpec['outside'];
@@ -268,7 +300,7 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     name: r['metadata']?.name ?? 'cluster',
     seed: r['seed'] ?? 1,
     nodes,
-    network: { underlayCIDR, clusterCIDR, serviceCIDR, mtu: net.mtu ?? 1500, flannel: { backend, port: fl.port ?? (backend === 'vxlan' ? 8472 : 8285), vni: fl.vni ?? 1, subnetLen, ipMasq: fl.ipMasq ?? true } },
+    network: { underlayCIDR, clusterCIDR, serviceCIDR, mtu: net.mtu ?? 1500, flannel: { backend, port: fl.port ?? (backend === 'vxlan' ? 8472 : 8285), vni: fl.vni ?? 1, subnetLen, ipMasq: fl.ipMasq ?? true }, loadBalancerPool },
     runtime: r['runtime'] ?? 'docker',
     proxy: { mode: px.mode ?? 'iptables', scheduler: px.scheduler ?? 'rr', masqueradeAll: px.masqueradeAll ?? false, syncPeriodNs: parseDuration(px.syncPeriod ?? '1s') },
     underlay: { latencyNs: parseDuration(ul.latency ?? '50us'), bandwidthBps: parseBandwidth(ul.bandwidth ?? '1Gbit'), loss: ul.loss ?? 0 },
