@@ -118,10 +118,19 @@ export function buildProgram(print: (s: string) => void): Command {
     .requiredOption('--to <endpoint>', 'pod:NS/NAME, service:NS/NAME[:PORT], node:NAME, ip:A.B.C.D, external:NAME')
     .requiredOption('-w, --write <file>', 'pcapng file to write')
     .addOption(protoOption())
-    .option('--port <n>', 'destination port (udp/tcp; default 80)', intArg('--port')))
-    .action(async (o: { from: string; to: string; write: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; spec?: string; filename?: string[]; seed?: number }) => {
+    .option('--port <n>', 'destination port (udp/tcp; default 80)', intArg('--port'))
+    .option('--node <name>', 'capture only interfaces of this node and its pods (repeatable)', collect)
+    .option('-i, --interface <glob>', 'capture only matching interfaces, e.g. node01/eth0, */flannel0 (repeatable)', collect)
+    .option('--host <addr>', 'keep only packets to or from this IPv4 address (inner address for raw-IP devices)')
+    .option('--count <n>', 'repeat the exchange N times (progress bar on a terminal)', intArg('--count'), 1)
+    .addOption(new Option('--format <format>', 'pcapng (every interface) or pcap (exactly one interface)').choices(['pcapng', 'pcap']).default('pcapng')))
+    .action(async (o: { from: string; to: string; write: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; node?: string[]; interface?: string[]; host?: string; count: number; format: 'pcapng' | 'pcap'; spec?: string; filename?: string[]; seed?: number }) => {
+      if (o.count < 1) throw new CliError('NETSIM_ERR_FILTER', `--count must be at least 1, got ${o.count}`);
       const cluster = await loadCluster(clusterArgs(o));
-      process.exitCode = captureCommand(cluster, { from: o.from, to: o.to, proto: o.proto, file: o.write, names: cluster.names(), ...(o.port !== undefined ? { port: o.port } : {}) }, print);
+      process.exitCode = captureCommand(cluster, {
+        from: o.from, to: o.to, proto: o.proto, file: o.write, names: cluster.names(), count: o.count, format: o.format, progress: process.stderr.isTTY === true,
+        ...(o.port !== undefined ? { port: o.port } : {}), ...(o.node !== undefined ? { nodes: o.node } : {}), ...(o.interface !== undefined ? { interfaces: o.interface } : {}), ...(o.host !== undefined ? { host: o.host } : {}),
+      }, print);
       await cluster.close();
     });
   withCluster(program

@@ -1,23 +1,90 @@
 /**
- * `netsim capture --from X --to Y [--proto] [--port] -w FILE.pcapng`: run one traced
- * exchange and write every interface it crossed into a pcapng file.
+ * `netsim capture --from X --to Y [--proto] [--port] -w FILE`: run traced exchanges
+ * and write the interfaces they crossed. `--node` and `-i/--interface` select
+ * interfaces (`node01/eth0`, `*\/flannel0`, `default/*\/eth0`), `--host` keeps
+ * packets to or from an address (like tcpdump's `host`), `--count N` repeats the
+ * exchange (a progress bar on a terminal), `--format pcap` writes classic pcap for
+ * exactly one interface.
  */
 import { writeFileSync } from 'node:fs';
+import { SingleBar, Presets } from 'cli-progress';
 import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
 import { resolveEndpoint } from '../../cluster/endpoint.ts';
 import { runTrace } from '../../cluster/trace-runner.ts';
-import type { TraceProto } from '../../cluster/trace-runner.ts';
+import type { TraceProto, TraceRun } from '../../cluster/trace-runner.ts';
 import { Capture } from '../../pcaps/capture.ts';
+import { readPcapng } from '../../pcaps/pcapng-reader.ts';
+import { PcapWriter } from '../../pcaps/pcap-writer.ts';
+import { CliError } from '../cli-error.ts';
 
-export function captureCommand(cluster: EmulatedCluster, o: { from: string; to: string; proto: TraceProto; port?: number; file: string; names?: Array<{ ip: number; name: string }> }, print: (s: string) => void): number {
+export interface CaptureCliOptions {
+  from: string;
+  to: string;
+  proto: TraceProto;
+  port?: number;
+  file: string;
+  names?: Array<{ ip: number; name: string }>;
+  nodes?: readonly string[];
+  interfaces?: readonly string[];
+  host?: string;
+  count?: number;
+  format?: 'pcapng' | 'pcap';
+  progress?: boolean;
+}
+
+/** A shell-style glob (`*` any run of characters, `?` one) as a whole-string matcher. */
+export function globMatcher(pattern: string): (s: string) => boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return (s) => re.test(s);
+}
+
+/** IPv4 src/dst of an Ethernet (IPv4 EtherType) or raw-IP frame, for --host. */
+function hasHost(data: Uint8Array, raw: boolean, ip: number[]): boolean {
+  let off = 0;
+  if (!raw) {
+    if (data.length < 34 || data[12] !== 0x08 || data[13] !== 0x00) return false;
+    off = 14;
+  } else if (data.length < 20) return false;
+  const at = (o: number): boolean => ip.every((b, i) => data[off + o + i] === b);
+  return at(12) || at(16);
+}
+
+export function captureCommand(cluster: EmulatedCluster, o: CaptureCliOptions, print: (s: string) => void): number {
   const from = resolveEndpoint(o.from, cluster);
   const to = resolveEndpoint(o.to, cluster);
-  const cap = new Capture(cluster.sim.tracer);
+  for (const n of o.nodes ?? []) if (!cluster.nodes.has(n)) throw new CliError('NETSIM_ERR_RESOURCE', `unknown node "${n}" (nodes: ${[...cluster.nodes.keys()].join(', ')})`);
+  const host = o.host?.split('.').map(Number);
+  if (host !== undefined && (host.length !== 4 || host.some((b) => !Number.isInteger(b) || b < 0 || b > 255))) throw new CliError('NETSIM_ERR_FILTER', `--host must be an IPv4 address, got "${o.host}"`);
+  const globs = (o.interfaces ?? []).map(globMatcher);
+  const cap = new Capture(cluster.sim.tracer, {
+    interfaces: (i) => ((o.nodes ?? []).length === 0 || (o.nodes ?? []).includes(i.node)) && (globs.length === 0 || globs.some((g) => g(`${i.netns}/${i.dev}`))),
+    ...(host !== undefined ? { filter: (e) => e.data !== undefined && hasHost(e.data, e.linkType === 'raw-ip', host) } : {}),
+  });
   if (o.names !== undefined) cap.addNames(o.names);
-  const run = runTrace(cluster, from, to, { proto: o.proto, ...(o.port !== undefined ? { port: o.port } : {}) });
+  const count = o.count ?? 1;
+  const bar = o.progress === true && count > 1 ? new SingleBar({ format: 'capture [{bar}] {value}/{total} exchanges | {packets} packets | ETA {eta_formatted}' }, Presets.shades_classic) : undefined;
+  bar?.start(count, 0, { packets: 0 });
+  let last: TraceRun | undefined;
+  let delivered = 0;
+  for (let i = 0; i < count; i++) {
+    last = runTrace(cluster, from, to, { proto: o.proto, ...(o.port !== undefined ? { port: o.port } : {}) });
+    if (last.report.verdict === 'delivered') delivered++;
+    bar?.update(i + 1, { packets: cap.packets });
+  }
+  bar?.stop();
   cap.stop();
-  writeFileSync(o.file, cap.bytes());
-  print(`${cap.packets} packets on ${cap.interfaceNames().length} interfaces written to ${o.file} (${run.report.verdict})\n`);
-  print(`interfaces: ${cap.interfaceNames().join(', ')}\n`);
-  return run.report.verdict === 'delivered' ? 0 : 1;
+  const names = cap.interfaceNames();
+  if ((o.format ?? 'pcapng') === 'pcap') {
+    if (names.length !== 1) throw new CliError('NETSIM_ERR_FILTER', `--format pcap holds one interface; the selection has ${names.length} (${names.join(', ')}); narrow it with -i`);
+    const file = readPcapng(cap.bytes());
+    const w = new PcapWriter({ linkType: file.interfaces[0]?.linkType ?? 1 });
+    for (const p of file.packets) w.writePacket({ timestampNs: p.timestampNs, data: p.data, originalLength: p.originalLength });
+    writeFileSync(o.file, w.toBytes());
+  } else {
+    writeFileSync(o.file, cap.bytes());
+  }
+  const verdict = last?.report.verdict ?? 'dropped';
+  print(`${cap.packets} packets on ${names.length} interfaces written to ${o.file} (${count > 1 ? `${delivered}/${count} delivered` : verdict})\n`);
+  print(`interfaces: ${names.join(', ')}\n`);
+  return delivered === count ? 0 : 1;
 }
