@@ -1,0 +1,34 @@
+/**
+ * cluster/: the composition root. The only layer that wires concrete parts together.
+ *
+ * Contract:
+ * - `Cluster.build(spec, opts)` turns a validated `ClusterSpec` (spec.ts) into a running
+ *   emulated cluster: the underlay and outside network (underlay.ts); on every node
+ *   netfilter (+ IPVS and ipsets in IPVS mode), flanneld with the spec's backend, the pod
+ *   runtime (pod-network.ts: Docker from subnet.env, or CNI with kube-flannel's conflist),
+ *   the kubelet-like node agent (node-agent.ts, apps from pod-apps.ts) and kube-proxy; and
+ *   the control plane in process (control-plane.ts). List informers (list-informer.ts)
+ *   feed kube-proxy.
+ * - Determinism: one driver (`runFor`, `reconcile`) advances virtual time in ticks and
+ *   gives the control plane a turn between ticks; uids and pod-name suffixes come from
+ *   the run's Rng, timestamps from the virtual clock. Same seed → same cluster, traces
+ *   and capture bytes. `netsim up` paces the same driver by the wall clock.
+ * - Front ends see a cluster through `EmulatedCluster` (emulated-cluster.ts): endpoints
+ *   by name (endpoint.ts), traced exchanges (trace-runner.ts), the demo's flows
+ *   (demo-flows.ts), and `verify/` (a real-kernel twin of a node).
+ *
+ * Not modelled: the node lifecycle controller's evictions, DNS (CoreDNS), NetworkPolicy,
+ * container restarts and liveness probes, more than one API server, IPv6.
+ */
+export * from './spec.ts';
+export * from './cluster.ts';
+export * from './control-plane.ts';
+export * from './node-agent.ts';
+export * from './pod-apps.ts';
+export * from './pod-network.ts';
+export * from './list-informer.ts';
+export * from './emulated-cluster.ts';
+export * from './endpoint.ts';
+export * from './trace-runner.ts';
+export * from './demo-flows.ts';
+export * from './underlay.ts';
