@@ -37,6 +37,7 @@ import { buildUnderlay } from './underlay.ts';
 import type { Underlay } from './underlay.ts';
 import { ControlPlane, DEFAULT_EPOCH_MS, seededUid } from './control-plane.ts';
 import { ListInformer } from './list-informer.ts';
+import { LoadBalancerRoutes } from './load-balancer-routes.ts';
 import { NodeAgent } from './node-agent.ts';
 import type { AppTap } from './pod-apps.ts';
 import { cniPodNetwork, dockerPodNetwork } from './pod-network.ts';
@@ -109,6 +110,8 @@ export class Cluster implements EmulatedCluster {
   private readonly tickNs: number;
   private readonly feeds = new Map<string, ProxyFeed>();
   private buildOpts: BuildClusterOptions = {};
+  /** With `network.loadBalancerPool` and an outside router: the nodes' announcements of LoadBalancer IPs to it. */
+  readonly loadBalancerRoutes: LoadBalancerRoutes | undefined;
 
   private constructor(readonly spec: ClusterSpec, readonly underlay: Underlay, readonly control: ControlPlane, subnets: MemorySubnetManager, tickNs: number) {
     this.sim = underlay.sim;
@@ -118,6 +121,7 @@ export class Cluster implements EmulatedCluster {
     this.tickNs = tickNs;
     this.services$ = new ListInformer<Service>(control.api, 'services');
     this.slices$ = new ListInformer<EndpointSlice>(control.api, 'endpointslices');
+    this.loadBalancerRoutes = spec.network.loadBalancerPool !== undefined && underlay.router !== undefined ? new LoadBalancerRoutes(underlay.router, spec.nodes) : undefined;
   }
 
   static async build(spec: ClusterSpec, opts: BuildClusterOptions = {}): Promise<Cluster> {
@@ -131,6 +135,7 @@ export class Cluster implements EmulatedCluster {
       clusterCIDR: spec.network.clusterCIDR,
       clock: wallClock,
       uid: opts.uid ?? seededUid(sim.rng.fork('uids')),
+      ...(spec.network.loadBalancerPool !== undefined ? { loadBalancerPool: spec.network.loadBalancerPool } : {}),
       ...(opts.extraControllers !== undefined ? { extraControllers: opts.extraControllers } : {}),
     });
     const subnets = new MemorySubnetManager(flannelConfigFor(spec), sim.clock, sim.rng.fork('flannel-subnets'));
@@ -285,6 +290,7 @@ export class Cluster implements EmulatedCluster {
       for (const cn of this.clusterNodes.values()) writes += await cn.agent.sync(pods, nodes);
       await this.services$.poll();
       await this.slices$.poll();
+      this.loadBalancerRoutes?.sync(this.services$.items.values(), this.slices$.items.values(), new Set([...this.clusterNodes.values()].filter((n) => n.agent.isDown).map((n) => n.name)));
       total += writes;
       if (writes === 0) break;
     }

@@ -35,7 +35,9 @@ export interface ControlPlaneOptions {
   /** Virtual-time wall clock for timestamps. */
   readonly clock: () => Date;
   readonly uid: () => string;
-  /** Extra controllers run after the standard set (e.g. a load-balancer controller). */
+  /** Address pool of the emulated load-balancer controller (spec `network.loadBalancerPool`); undefined: none. */
+  readonly loadBalancerPool?: readonly string[];
+  /** Extra controllers run after the standard set. */
   readonly extraControllers?: (api: ControlApi) => Controller[];
 }
 
@@ -68,7 +70,7 @@ export class ControlPlane {
     const app = buildApp({ store, clock: opts.clock, uid: opts.uid, serviceCIDR: opts.serviceCIDR, gracefulPodDeletion: true });
     await app.ready();
     return new ControlPlane(app, store, (api) => [
-      ...standardControllers(api, { clock: opts.clock, clusterCIDR: opts.clusterCIDR }),
+      ...standardControllers(api, { clock: opts.clock, clusterCIDR: opts.clusterCIDR, ...(opts.loadBalancerPool !== undefined ? { loadBalancerPool: opts.loadBalancerPool } : {}) }),
       ...(opts.extraControllers?.(api) ?? []),
     ]);
   }
