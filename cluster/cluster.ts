@@ -148,7 +148,13 @@ export class Cluster implements EmulatedCluster {
       startHttpServer(h, { port: 80, podName: h.name, server: 'nginx/1.27.0' });
       startUdpEcho(h, 7);
     }
-    for (const m of [...(opts.specManifests === false ? [] : spec.manifests), ...(opts.manifests ?? [])]) await control.apply(m);
+    try {
+      for (const m of [...(opts.specManifests === false ? [] : spec.manifests), ...(opts.manifests ?? [])]) await control.apply(m);
+    } catch (e) {
+      // A bad manifest fails the build (ManifestError naming it); stop what already runs first.
+      await cluster.close();
+      throw e;
+    }
     await cluster.reconcile();
     for (const cn of cluster.clusterNodes.values()) {
       cn.kubeProxy.onServicesSynced();
