@@ -22,6 +22,7 @@ import { SpecError } from '../cluster/spec.ts';
 import { ManifestError } from '../cluster/control-plane.ts';
 import { PodAppError } from '../cluster/pod-apps.ts';
 import type { KubeObject } from '../control/api/index.ts';
+import { registerExperimentCommand } from './commands/experiment.ts';
 
 function intArg(name: string) {
   return (v: string): number => {
@@ -143,6 +144,7 @@ export function buildProgram(print: (s: string) => void): Command {
       process.exitCode = nodeCommand(cluster, name, view, print);
       await cluster.close();
     });
+  registerExperimentCommand(program, print);
   registerVerifyCommands(program, print, withCluster, (o: { spec?: string; filename?: string[]; seed?: number }) => loadCluster(clusterArgs(o), { apps: false }));
   return program;
 }

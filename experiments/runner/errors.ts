@@ -1,0 +1,8 @@
+/** A run that cannot go on: the experiment names something the cluster lacks, or the cluster never got ready. */
+export class ExperimentRunError extends Error {
+  readonly code = 'NETSIM_EXP_RUN';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExperimentRunError';
+  }
+}
