@@ -95,6 +95,14 @@ export interface ChurnEvent {
 
 export type Verdict = 'no-data' | 'too-few' | 'even' | 'even-per-node' | 'uniform' | 'skewed';
 
+/** How many distinct endpoints each client reached (the runner's; session affinity gives 1). */
+export interface ClientSummary {
+  /** Clients that made at least one connection reaching an endpoint. */
+  readonly clients: number;
+  readonly maxEndpointsPerClient: number;
+  readonly meanEndpointsPerClient: number;
+}
+
 export interface RunResult extends DistributionStats {
   readonly mode: ProxyModeName;
   readonly connections: number;
@@ -109,6 +117,8 @@ export interface RunResult extends DistributionStats {
   readonly windows: WindowsResult;
   readonly events: readonly ChurnEvent[];
   readonly latency: LatencySummary | null;
+  /** Per-client stickiness, when the runner tracked clients. */
+  readonly clients?: ClientSummary;
   readonly verdict: Verdict;
   /** One plain-language sentence computed from the numbers. */
   readonly conclusion: string;

@@ -60,7 +60,7 @@ import type { Pod } from '../../control/api/index.ts';
 import type { EndpointSlice, Service } from '../../control/api/service.ts';
 import type { ExperimentEvent, ExperimentSpec } from '../experiment-spec.ts';
 import { ExperimentAccumulator } from '../results.ts';
-import type { EndpointDecl, ProxyModeName, RunResult } from '../results.ts';
+import type { ClientSummary, EndpointDecl, ProxyModeName, RunResult } from '../results.ts';
 import { ExperimentRunError } from './errors.ts';
 
 /** How long a connection may take before it counts as black-holed (virtual). */
@@ -111,6 +111,8 @@ interface Client {
   readonly node: string;
   /** keep-alive UDP: the client's one socket. */
   udp: UdpSocket | undefined;
+  /** Endpoints it reached (bounded by the endpoint count). */
+  readonly reached: Set<string>;
 }
 
 interface Target {
@@ -163,7 +165,7 @@ export async function runMode(exp: ExperimentSpec, mode: ProxyModeName, opts: Ru
   await runner.run();
   const r = acc.result().runs[0];
   if (r === undefined) throw new Error('no run recorded');
-  return r;
+  return { ...r, clients: runner.clientSummary() };
 }
 
 class ModeRunner {
@@ -214,6 +216,15 @@ class ModeRunner {
     } finally {
       await c.close();
     }
+  }
+
+  clientSummary(): ClientSummary {
+    const sizes = this.clients.map((c) => c.reached.size).filter((n) => n > 0);
+    return {
+      clients: sizes.length,
+      maxEndpointsPerClient: sizes.reduce((m, n) => Math.max(m, n), 0),
+      meanEndpointsPerClient: sizes.length === 0 ? 0 : Number((sizes.reduce((s, n) => s + n, 0) / sizes.length).toFixed(6)),
+    };
   }
 
   private now(): number {
@@ -327,13 +338,13 @@ class ModeRunner {
           const key = `default/${`${this.exp.name}-${g.name}-${i}`.slice(0, 63).replace(/-+$/, '')}`;
           const p = c.pods.get(key);
           if (p === undefined) throw new ExperimentRunError(`client pod ${key} did not start (is node ${g.placement.nodes[i % g.placement.nodes.length] ?? '?'} in the cluster?)`);
-          clients.push({ ns: p.ns, src: 0, node: p.node, udp: undefined });
+          clients.push({ ns: p.ns, src: 0, node: p.node, udp: undefined, reached: new Set() });
         }
       } else {
         const host = c.external.get(g.placement.host);
         if (host === undefined) throw new ExperimentRunError(`client group ${g.name}: no outside host "${g.placement.host}" in the cluster spec`);
         const node = this.exp.target.kind === 'NodePort' ? this.exp.target.node : '(outside)';
-        for (const src of this.outsideAddresses(host, g.count, g.sourceCIDR)) clients.push({ ns: host, src, node, udp: undefined });
+        for (const src of this.outsideAddresses(host, g.count, g.sourceCIDR)) clients.push({ ns: host, src, node, udp: undefined, reached: new Set() });
       }
     }
     this.clients = clients;
@@ -580,6 +591,7 @@ class ModeRunner {
     const ns = this.exp.target.kind === 'Pod' ? this.exp.target.pod.namespace : this.exp.target.service.namespace;
     const info = conn.pod !== undefined ? this.podInfo.get(`${ns}/${conn.pod}`) : undefined;
     const latency = c.sim.clock.now() - conn.start + conn.rules * RULE_COST_NS;
+    if (conn.pod !== undefined) conn.client.reached.add(conn.pod);
     this.acc.recordConnection({
       mode: this.mode,
       node: conn.client.node,

@@ -1,0 +1,99 @@
+/**
+ * The ready-made experiments in examples/experiments/, checked by their
+ * conclusions from measured numbers (every connection through the emulated
+ * datapath), plus determinism: same seed → identical JSON, serial or in workers.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { loadExperimentSpec } from '../experiment-spec.ts';
+import type { ExperimentSpec } from '../experiment-spec.ts';
+import { renderJson } from '../results.ts';
+import type { RunResult } from '../results.ts';
+import { SECOND } from '../../netsim/time/scheduler.ts';
+import { runExperiment } from './index.ts';
+import { experimentFromArgs } from '../../cli/commands/experiment.ts';
+
+const example = (name: string): ExperimentSpec => loadExperimentSpec(fileURLToPath(new URL(`../../examples/experiments/${name}`, import.meta.url)));
+const run = (r: { runs: readonly RunResult[] }, mode: string): RunResult => {
+  const x = r.runs.find((m) => m.mode === mode);
+  assert.ok(x !== undefined, `no run for ${mode}`);
+  return x;
+};
+
+test('iptables-vs-ipvs-rr: iptables uniform within chance over 10 000 connections; IPVS rr even per node (max − min ≤ 2 across the scale-up)', async () => {
+  const r = await runExperiment(example('iptables-vs-ipvs-rr.yaml'));
+  const ipt = run(r, 'iptables');
+  const rr = run(r, 'ipvs-rr');
+  assert.ok(ipt.connections >= 9500, `iptables ran ${ipt.connections} connections`);
+  assert.equal(ipt.failed + ipt.blackholed, 0);
+  assert.equal(ipt.endpoints.length, 7);
+  assert.ok(ipt.pValue >= 0.01, `iptables chi-square p = ${ipt.pValue}`);
+  assert.ok(ipt.nodes.some((n) => n.maxDeviation > 1), 'random choice is not exactly even on any node');
+  assert.equal(rr.failed + rr.blackholed, 0);
+  // Each node's IPVS has its own rr pointer: per node, counts differ by at most 2 (the scale at 0 s resets the pointer as servers are added).
+  for (const n of rr.nodes) {
+    const counts = n.endpointConnections;
+    assert.ok(Math.max(...counts) - Math.min(...counts) <= 2, `${n.node}: ${counts.join(' ')}`);
+  }
+  assert.ok(rr.pValue > 0.99, `rr p = ${rr.pValue}`);
+});
+
+test('session-affinity: every client keeps one backend in both modes, and the pods added by the scale-up get none of their connections', async () => {
+  const r = await runExperiment(example('session-affinity.yaml'));
+  for (const m of r.runs) {
+    assert.equal(m.clients?.clients, 12, m.mode);
+    assert.equal(m.clients?.maxEndpointsPerClient, 1, `${m.mode}: a client reached several backends`);
+    assert.equal(m.endpoints.length, 6);
+    const used = m.endpoints.filter((e) => e.connections > 0);
+    assert.ok(used.length <= 2, `${m.mode}: only the two original pods serve (${used.map((e) => e.pod).join(', ')})`);
+    assert.equal(m.failed + m.blackholed, 0);
+  }
+});
+
+test('udp-scale-down-blackhole: without conntrack cleanup iptables black-holes the flows of removed pods; with cleanup none, and no datagram reaches a removed pod after the sync', async () => {
+  const exp = example('udp-scale-down-blackhole.yaml');
+  const off = await runExperiment({ ...exp, modes: ['iptables'] });
+  const on = await runExperiment({ ...exp, modes: ['iptables', 'ipvs-rr'], proxy: { ...exp.proxy, conntrackCleanup: true } });
+  const ipOff = run(off, 'iptables');
+  assert.ok(ipOff.blackholed > 0, 'stale conntrack entries black-hole datagrams');
+  // The black hole lasts to the end of the run: each datagram refreshes the stale entry.
+  const lastRow = ipOff.windows.rows[ipOff.windows.rows.length - 1];
+  assert.ok(lastRow !== undefined && lastRow.blackholed > 0, 'still black-holed in the last window');
+  for (const m of on.runs) {
+    assert.equal(m.blackholed, 0, `${m.mode} with cleanup`);
+    assert.equal(m.failed, 0, `${m.mode} with cleanup`);
+    const scaleAt = 3 * SECOND;
+    const removed = m.endpoints.map((e, i) => ({ e, i })).filter(({ e }) => e.expected < m.endpoints.reduce((s, x) => Math.max(s, x.expected), 0) / 2).map(({ i }) => i);
+    assert.equal(removed.length, 2, `${m.mode}: two endpoints removed`);
+    // After the scale, the shutdown delay (2 s) and a sync period (1 s), nothing new reaches them.
+    for (const row of m.windows.rows.filter((w) => w.t >= scaleAt + 3 * SECOND)) {
+      for (const i of removed) assert.equal(row.counts[i], 0, `${m.mode}: window ${row.t / SECOND}s still reaches a removed pod`);
+    }
+  }
+  // IPVS drops connections of a deleted real server (kube-proxy sets expire_nodest_conn): no black hole even without cleanup.
+  const rrOff = await runExperiment({ ...exp, modes: ['ipvs-rr'] });
+  assert.equal(run(rrOff, 'ipvs-rr').blackholed, 0);
+});
+
+test('same seed → identical JSON, serially and in worker threads; another seed differs', async () => {
+  const exp = experimentFromArgs({ service: 'default/nginx-service', connections: 300, rate: '1000/s', modes: 'iptables,ipvs-rr', output: 'json', progress: false });
+  const serial = renderJson(await runExperiment(exp));
+  const workers = renderJson(await runExperiment(exp, { workers: 2 }));
+  assert.equal(workers, serial);
+  const other = renderJson(await runExperiment({ ...exp, seed: 2, modes: ['iptables'] }));
+  const first = JSON.parse(serial) as { runs: RunResult[] };
+  const second = JSON.parse(other) as { runs: RunResult[] };
+  assert.notDeepEqual(second.runs[0]?.endpoints.map((e) => e.connections), first.runs[0]?.endpoints.map((e) => e.connections));
+});
+
+test('the command line describes the common case as an experiment (validated like a file)', () => {
+  const exp = experimentFromArgs({ service: 'default/nginx-service', connections: 5000, rate: '500/s', modes: 'iptables,ipvs-mh', output: 'table', progress: false, requests: 4 });
+  assert.deepEqual(exp.modes, ['iptables', 'ipvs-mh']);
+  assert.equal(exp.durationNs, 10 * SECOND);
+  assert.equal(exp.pattern, 'keep-alive');
+  assert.equal(exp.requestsPerConnection, 4);
+  assert.deepEqual(exp.clients[0]?.placement, { kind: 'nodes', nodes: ['node01', 'node02'] });
+  assert.throws(() => experimentFromArgs({ service: 'default/x', modes: 'ipvs-xx', output: 'table', progress: false }), /NETSIM_EXP_VALUE|unknown mode/);
+  assert.throws(() => experimentFromArgs({ output: 'table', progress: false }), /FILE or --service/);
+});
