@@ -183,6 +183,10 @@ export class IpvsProxier implements Proxier {
         // UDP (and SCTP) real servers go at once; expire_nodest_conn drops their connections.
         ipvs.deleteRealServer(vs, r.address, r.port);
         this.gracefulDeletes.delete(g);
+      } else if (r.activeConn + r.inactConn === 0) {
+        // GracefulDeleteRS tries the deletion first: a TCP real server without connections goes at once.
+        ipvs.deleteRealServer(vs, r.address, r.port);
+        this.gracefulDeletes.delete(g);
       } else if (!this.gracefulDeletes.has(g)) {
         ipvs.ensureRealServer(vs, r.address, r.port, 0);
         this.gracefulDeletes.set(g, { vs, address: r.address, port: r.port });
