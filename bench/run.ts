@@ -17,6 +17,7 @@ const modules: Array<[string, string, string]> = [
   ['store', './store.bench.ts', 'benchStore'],
   ['kube-proxy', './kube-proxy.bench.ts', 'benchKubeProxy'],
   ['apiserver', './apiserver.bench.ts', 'benchApiserver'],
+  ['experiment', './experiment.bench.ts', 'benchExperiment'],
 ];
 
 const only = process.argv.slice(2);

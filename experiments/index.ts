@@ -5,7 +5,7 @@
  * cni/ and pcaps/, never cli/ or web/ (front ends drive experiments).
  *
  * Contract
- * - The runner (still to come) parses a file with {@link parseExperimentSpec} /
+ * - The runner (runner/, `runExperiment`) parses a file with {@link parseExperimentSpec} /
  *   {@link loadExperimentSpec} (located `NETSIM_EXP_*` errors), builds one cluster
  *   per mode with the same seed, and feeds an {@link ExperimentAccumulator}:
  *   `declareRun(mode)`, `setEndpoints(mode, t, endpoints, label?)` whenever the
@@ -25,12 +25,16 @@
  *   connection was made (uniform, or by the declared weights), so churn does not
  *   masquerade as skew; see stats/tally.ts.
  *
+ * Runner (runner/index.ts, run-mode.ts): one fresh cluster per mode, same seed;
+ * clients as pods or outside addresses; arrivals from the experiment's seed (the
+ * same sequence in every mode); HTTP or UDP echo through the real datapath; served /
+ * failed / black-holed; latency plus the iptables rule-walk cost model; churn
+ * events through cluster/ hooks (nodeDown/nodeUp, delayProxy); worker threads give
+ * results identical to a serial run. Ready-made experiments: examples/experiments/.
+ *
  * Not modelled yet
- * - The runner that drives the cluster (`netsim experiment FILE`, workers,
- *   progress bar with ETA, per-seed determinism) comes with the cluster issue:
- *   cluster/ is not ready. So do the ready-made experiments in examples/ and the
- *   tests that check their conclusions from measured numbers, and the bench/
- *   numbers for a million connections.
+ * - LoadBalancer targets (the underlay does not route load-balancer IPs), TCP echo
+ *   targets (TCP needs an HTTP server), pod eviction after a node stays down.
  * - Statistics are per run: no confidence intervals, no correction for testing
  *   several modes or windows at once, no tests besides Pearson's chi-square.
  * - The experiment file's node, pod and Deployment names are checked against the
@@ -39,10 +43,12 @@
 export { ExperimentAccumulator, PROXY_MODES, IPVS_SCHEDULERS, ALPHA, conclude, renderTable, renderJson, renderCsv, renderWindowsCsv, csvField, bar } from './results.ts';
 export type {
   ProxyModeName, IpvsSchedulerName, ExperimentResult, RunResult, EndpointResult, NodeResult, WindowsResult, ChurnEvent, Verdict,
-  ConnectionRecord, EndpointDecl, AccumulatorOptions, TableOptions, DistributionStats,
+  ConnectionRecord, EndpointDecl, AccumulatorOptions, TableOptions, DistributionStats, ClientSummary,
 } from './results.ts';
 export { renderHtmlReport } from './report/index.ts';
 export type { ReportOptions } from './report/index.ts';
 export { parseExperimentSpec, loadExperimentSpec, parseExperimentDuration, parseRate, ExperimentSpecError, EVENT_ACTIONS } from './experiment-spec.ts';
 export type { ExperimentSpec, ExperimentErrorCode, ClientGroup, ClientPlacement, ExperimentTarget, ExperimentEvent, EventAction, NamespacedName } from './experiment-spec.ts';
 export * as stats from './stats/index.ts';
+export { runExperiment, runMode, experimentClusterSpec, ExperimentRunError, RESPONSE_TIMEOUT_NS, RULE_COST_NS } from './runner/index.ts';
+export type { ModeProgress, RunExperimentOptions } from './runner/index.ts';
