@@ -50,7 +50,9 @@ test('watch: stream of events, stop() ends it', async () => {
 });
 
 test('informer: cache, handlers, relist after 410 Expired', async () => {
-  const inf = new Informer<Service>(client, 'services', { namespace: 'default', rewatchDelayMs: 400 });
+  // The rewatch waits long enough for the 30 writes below to overrun the history window even on a
+  // loaded machine; with a short delay the informer may resume while the old RV is still in it (no 410).
+  const inf = new Informer<Service>(client, 'services', { namespace: 'default', rewatchDelayMs: 3000 });
   const log: string[] = [];
   inf.on({ add: (o) => log.push(`add ${o.metadata.name}`), update: (_a, b) => log.push(`update ${b.metadata.name}`), delete: (o) => log.push(`delete ${o.metadata.name}`) });
   await inf.start();
@@ -63,7 +65,7 @@ test('informer: cache, handlers, relist after 410 Expired', async () => {
     (inf as unknown as { watch: { stop(): void } }).watch.stop();
     for (let i = 0; i < 30; i++) await client.patch('services', 'default', 'c', 'merge', { metadata: { annotations: { n: String(i) } } });
     await client.delete('services', 'default', 'b');
-    await until(() => inf.get('default', 'b') === undefined && inf.lists >= 2, 8000);
+    await until(() => inf.get('default', 'b') === undefined && inf.lists >= 2, 20000);
     assert.equal(inf.get('default', 'c')!.metadata.annotations!.n, '29');
     assert.ok(log.includes('delete b'));
   } finally { inf.stop(); }
