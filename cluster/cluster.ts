@@ -37,6 +37,8 @@ import { buildUnderlay } from './underlay.ts';
 import type { Underlay } from './underlay.ts';
 import { ControlPlane, DEFAULT_EPOCH_MS, seededUid } from './control-plane.ts';
 import { ListInformer } from './list-informer.ts';
+import { checkClients, startClients } from './clients.ts';
+import type { ClientStats } from './clients.ts';
 import { LoadBalancerRoutes } from './load-balancer-routes.ts';
 import { NodeAgent } from './node-agent.ts';
 import type { AppTap } from './pod-apps.ts';
@@ -103,6 +105,8 @@ export class Cluster implements EmulatedCluster {
   readonly nodes: ReadonlyMap<string, NetNamespace>;
   readonly external: ReadonlyMap<string, NetNamespace>;
   readonly clusterNodes = new Map<string, ClusterNode>();
+  /** The spec's declared clients and what they saw (cluster/clients.ts). */
+  readonly clients: ClientStats[] = [];
   readonly subnets: MemorySubnetManager;
   readonly services$: ListInformer<Service>;
   readonly slices$: ListInformer<EndpointSlice>;
@@ -162,6 +166,15 @@ export class Cluster implements EmulatedCluster {
       cn.kubeProxy.start();
     }
     await cluster.runFor(opts.settleNs ?? 3 * SECOND);
+    if (spec.clients.length > 0) {
+      try {
+        checkClients(cluster, spec.clients);
+      } catch (e) {
+        await cluster.close();
+        throw e;
+      }
+      cluster.clients.push(...startClients(cluster, spec.clients));
+    }
     return cluster;
   }
 

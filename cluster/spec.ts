@@ -24,6 +24,8 @@
  *   cidr: 203.0.113.0/24
  *   router: { underlay: 192.168.50.1, outside: 203.0.113.1 }
  *   hosts: [ { name: client, address: 203.0.113.10 } ]
+ * clients:                            # optional: traffic that runs on its own once the cluster settled
+ *   - { name: poll, from: pod:webapp01, to: service:default/backend:80, proto: tcp, every: 2s, path: /hello.html }
  * manifests: |
  *   apiVersion: v1
  *   kind: Service
@@ -74,6 +76,25 @@ export interface ClusterSpec {
   readonly outside: { readonly cidr: string; readonly router: { readonly underlay: string; readonly outside: string }; readonly hosts: readonly OutsideHost[] } | undefined;
   /** Kubernetes manifests as parsed objects (YAML 1.1, as kubectl reads them). */
   readonly manifests: readonly Record<string, unknown>[];
+  /** Declared clients (cluster/clients.ts), started once the cluster has settled. */
+  readonly clients: readonly ClientSpec[];
+}
+
+export interface ClientSpec {
+  readonly name: string;
+  /** A trace endpoint that can send: `pod:…`, `node:…`, `external:…`. */
+  readonly from: string;
+  /** Any trace endpoint: `pod:…`, `service:NS/NAME[:PORT]`, `ip:…`, `node:…`, `external:…`. */
+  readonly to: string;
+  readonly proto: 'tcp' | 'udp' | 'icmp';
+  readonly port: number | undefined;
+  readonly everyNs: number;
+  readonly startNs: number;
+  /** HTTP requests per connection (keep-alive when more than one). */
+  readonly requests: number;
+  readonly path: string;
+  /** Stop after this many exchanges (default: never). */
+  readonly count: number | undefined;
 }
 
 export type SpecErrorCode = 'NETSIM_SPEC_YAML' | 'NETSIM_SPEC_SCHEMA' | 'NETSIM_SPEC_VALUE' | 'NETSIM_SPEC_FILE' | 'NETSIM_SPEC_MANIFEST';
@@ -137,6 +158,17 @@ const schema = {
       },
     },
     manifests: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }] },
+    clients: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['name', 'from', 'to'],
+        properties: {
+          name, from: { type: 'string', minLength: 1 }, to: { type: 'string', minLength: 1 }, proto: { enum: ['tcp', 'udp', 'icmp'] },
+          port: { type: 'integer', minimum: 1, maximum: 65535 }, every: { type: 'string', pattern: durationPattern }, start: { type: 'string', pattern: durationPattern },
+          requests: { type: 'integer', minimum: 1, maximum: 1000 }, path: { type: 'string', pattern: '^/' }, count: { type: 'integer', minimum: 1 },
+        },
+      },
+    },
   },
 } as const;
 
@@ -306,6 +338,15 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     underlay: { latencyNs: parseDuration(ul.latency ?? '50us'), bandwidthBps: parseBandwidth(ul.bandwidth ?? '1Gbit'), loss: ul.loss ?? 0 },
     outside,
     manifests,
+    clients: ((r['clients'] ?? []) as Array<Record<string, any>>).map((c, i) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      const everyNs = parseDuration(c['every'] ?? '1s');
+      if (everyNs <= 0) fail(['clients', i, 'every'], 'must be longer than 0');
+      if (r['clients'].slice(0, i).some((o: { name: string }) => o.name === c['name'])) fail(['clients', i, 'name'], `duplicate client name "${c['name']}"`);
+      return {
+        name: c['name'], from: c['from'], to: c['to'], proto: c['proto'] ?? 'tcp', port: c['port'], everyNs, startNs: parseDuration(c['start'] ?? '0s'),
+        requests: c['requests'] ?? 1, path: c['path'] ?? '/', count: c['count'],
+      };
+    }),
   };
 }
 
