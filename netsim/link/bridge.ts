@@ -9,10 +9,19 @@
  * hairpin mode on (`bridge link set dev X hairpin on`, what the CNI bridge plugin's
  * `hairpinMode` sets so a pod can reach itself through a service VIP).
  *
- * With bridge-nf-call-iptables enabled in the namespace (br_netfilter), IPv4 frames
- * being bridged between ports also traverse the iptables PREROUTING/FORWARD/
- * POSTROUTING hooks, which is what lets kube-proxy's DNAT see pod-to-pod traffic
- * on the same bridge.
+ * With bridge-nf-call-iptables enabled in the namespace (br_netfilter), every IPv4
+ * frame entering a port runs iptables PREROUTING first (br_nf_pre_routing: in =
+ * the bridge, physin = the port), before the FDB decision. When that changed the
+ * destination address (kube-proxy's DNAT, or the un-SNAT of a masqueraded reply)
+ * and the route to the new address leaves through this same bridge, the frame is
+ * still bridged: its destination MAC becomes the neighbour's (resolved through the
+ * bridge device when unknown, keeping the frame's own source MAC), with no TTL
+ * change and no ip_forward involved. Otherwise a changed frame is addressed to the
+ * bridge itself and goes up to be routed. Frames going up skip the IP stack's own
+ * PREROUTING (ip_sabotage_in); frames forwarded between ports run FORWARD (in = out
+ * = the bridge, physin/physout = the ports) and POSTROUTING (out = the bridge), so
+ * kube-proxy's hairpin MASQUERADE applies there. Frames the bridge device itself
+ * sends never run these hooks.
  *
  * Not modelled: STP (ports are always forwarding), VLAN filtering, multicast
  * snooping (multicast is flooded), IPv6.
@@ -22,7 +31,7 @@ import type { Packet } from '../packet/packet.ts';
 import { clonePacket } from '../packet/packet.ts';
 import type { MacAddr } from '../wire/addr.ts';
 import { formatMac } from '../wire/addr.ts';
-import { readU16, readU48 } from '../wire/field.ts';
+import { readU16, readU48, writeU48 } from '../wire/field.ts';
 import { NetDevice } from './net-device.ts';
 import type { BridgeMaster } from './net-device.ts';
 import { ForwardingDatabase } from './fdb.ts';
@@ -32,18 +41,30 @@ export interface BridgePortConfig {
   learning: boolean;
 }
 
-/** How the bridge consults netfilter for bridged IPv4 frames (implemented by NetNamespace). */
+/** How the bridge consults netfilter for IPv4 frames (br_netfilter; implemented by NetNamespace). */
 export interface BridgeNetfilter {
   /** bridge-nf-call-iptables is on. */
   enabled(): boolean;
   /**
-   * Run the IPv4 hooks for a frame bridged from `inPort` to `outPort` (IP header at
-   * pkt.off + 14). Returns false when netfilter dropped it (it then traced the drop).
+   * br_nf_pre_routing for an IPv4 frame that entered `inPort` (pkt.off at the Ethernet
+   * header): PREROUTING, then the bridged-DNAT decision. Returns true when the bridge
+   * goes on with the FDB decision (the destination MAC may have been rewritten), false
+   * when the frame was taken (dropped and traced, or waiting for its neighbour).
    */
-  bridged(pkt: Packet, bridge: Bridge, inPort: NetDevice, outPort: NetDevice): boolean;
+  preRouting(pkt: Packet, bridge: Bridge, inPort: NetDevice): boolean;
+  /**
+   * FORWARD and POSTROUTING for a frame that went through {@link preRouting} and is
+   * bridged from `inPort` to `outPort` (pkt.off at the Ethernet header). Returns false
+   * when netfilter dropped it (it then traced the drop).
+   */
+  forward(pkt: Packet, bridge: Bridge, inPort: NetDevice, outPort: NetDevice): boolean;
 }
 
 const ETH_P_IP = 0x0800;
+/** Packet.brnf: PREROUTING ran in the bridge (nf_bridge_info exists, in_prerouting over). */
+export const BRNF_PREROUTED = 1;
+/** Packet.brnf: a bridged-DNAT frame sent to the neighbour layer of the bridge device (bridged_dnat). */
+export const BRNF_BRIDGED_DNAT = 2;
 
 export class Bridge extends NetDevice implements BridgeMaster {
   readonly fdb = new ForwardingDatabase();
@@ -92,13 +113,24 @@ export class Bridge extends NetDevice implements BridgeMaster {
     c.hairpin = on;
   }
 
-  /** Implements {@link BridgeMaster.handleFrame} (br_handle_frame). */
+  /** Implements {@link BridgeMaster.handleFrame} (br_handle_frame): the pre-routing hook, then the FDB decision. */
   handleFrame(inPort: NetDevice, pkt: Packet): void {
-    const now = this.sim.clock.now();
     if (pkt.len < 14) {
       this.drop(pkt, 'malformed', `${this.name}: runt frame of ${pkt.len} bytes on ${inPort.name}`);
       return;
     }
+    pkt.brnf = 0;
+    const nf = this.netfilter;
+    if (nf !== undefined && readU16(pkt.buf, pkt.off + 12) === ETH_P_IP && nf.enabled()) {
+      if (this.sim.tracer.enabled) this.traceBridge(pkt, 'nf-call', inPort.name, undefined, `bridge-nf-call-iptables: PREROUTING for an IPv4 frame from ${inPort.name}`);
+      if (!nf.preRouting(pkt, this, inPort)) return;
+    }
+    this.handleFrameFinish(inPort, pkt);
+  }
+
+  /** br_handle_frame_finish: learn the source, then deliver, forward or flood by destination MAC. */
+  handleFrameFinish(inPort: NetDevice, pkt: Packet): void {
+    const now = this.sim.clock.now();
     const b = pkt.buf;
     const o = pkt.off;
     const dst = readU48(b, o);
@@ -129,14 +161,31 @@ export class Bridge extends NetDevice implements BridgeMaster {
     }
     if (e.port === inPort && !(cfg?.hairpin ?? false)) {
       if (this.sim.tracer.enabled) this.traceBridge(pkt, 'no-reflect', inPort.name, dst, `${formatMac(dst)} is behind ingress port ${inPort.name}, hairpin off: not sent back`);
+      pkt.brnf = 0;
       return;
     }
-    if (this.sim.tracer.enabled) this.traceBridge(pkt, 'forward', e.port.name, dst, `${formatMac(dst)} → ${e.port.name}`);
+    if (this.sim.tracer.enabled) this.traceBridge(pkt, 'forward', e.port.name, dst, `${formatMac(dst)} → ${e.port.name}${e.port === inPort ? ' (hairpin)' : ''}`);
     this.forwardTo(pkt, inPort, e.port);
   }
 
   /** The bridge device's own stack transmits (br_dev_xmit). */
   protected xmit(pkt: Packet): void {
+    if ((pkt.brnf & BRNF_BRIDGED_DNAT) !== 0) {
+      // br_nf_pre_routing_finish_bridge_slow: a bridged-DNAT frame whose destination MAC
+      // the neighbour layer just filled in gets its own source MAC back and is bridged
+      // as if it had just arrived on its ingress port.
+      const physIn = pkt.brnfPhysIn as NetDevice | undefined;
+      pkt.brnf &= ~BRNF_BRIDGED_DNAT;
+      if (physIn === undefined || physIn.master !== this) {
+        this.drop(pkt, 'link-down', `${this.name}: bridged-DNAT frame lost its ingress port`);
+        return;
+      }
+      writeU48(pkt.buf, pkt.off + 6, pkt.brnfSavedSrc);
+      this.handleFrameFinish(physIn, pkt);
+      return;
+    }
+    pkt.brnf = 0;
+    pkt.brnfPhysIn = undefined;
     const now = this.sim.clock.now();
     const b = pkt.buf;
     const o = pkt.off;
@@ -152,10 +201,13 @@ export class Bridge extends NetDevice implements BridgeMaster {
   }
 
   private forwardTo(pkt: Packet, inPort: NetDevice, outPort: NetDevice): void {
-    if (this.netfilter !== undefined && this.netfilter.enabled() && readU16(pkt.buf, pkt.off + 12) === ETH_P_IP) {
-      if (this.sim.tracer.enabled) this.traceBridge(pkt, 'nf-call', outPort.name, undefined, 'bridge-nf-call-iptables: IPv4 hooks for bridged frame');
-      if (!this.netfilter.bridged(pkt, this, inPort, outPort)) return;
+    // br_nf_forward_ip / br_nf_post_routing act only on frames br_nf_pre_routing saw.
+    if ((pkt.brnf & BRNF_PREROUTED) !== 0 && this.netfilter !== undefined) {
+      if (this.sim.tracer.enabled) this.traceBridge(pkt, 'nf-call', outPort.name, undefined, `bridge-nf-call-iptables: FORWARD and POSTROUTING for a frame bridged ${inPort.name} → ${outPort.name}`);
+      if (!this.netfilter.forward(pkt, this, inPort, outPort)) return;
     }
+    pkt.brnf = 0;
+    pkt.brnfPhysIn = undefined;
     outPort.transmit(pkt);
   }
 
@@ -192,7 +244,7 @@ export class Bridge extends NetDevice implements BridgeMaster {
     this.deliverUp(pkt);
   }
 
-  private traceBridge(pkt: Packet, action: 'learn' | 'forward' | 'flood' | 'local' | 'no-reflect' | 'nf-call', port: string | undefined, mac: MacAddr | undefined, detail: string): void {
+  traceBridge(pkt: Packet, action: 'learn' | 'forward' | 'flood' | 'local' | 'no-reflect' | 'nf-call' | 'bridged-dnat', port: string | undefined, mac: MacAddr | undefined, detail: string): void {
     this.sim.tracer.emit({
       kind: 'bridge', t: this.sim.clock.now(), node: this.owner?.node ?? '', netns: this.owner?.name ?? '', pkt: pkt.id,
       bridge: this.name, action, ...(port !== undefined ? { port } : {}), ...(mac !== undefined ? { mac: formatMac(mac) } : {}), detail,

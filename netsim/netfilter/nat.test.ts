@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Conntrack, DIR_ORIGINAL, DIR_REPLY, IPS_DST_NAT, IPS_SRC_NAT } from './conntrack/conntrack.ts';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from './conntrack/tuple.ts';
-import { MANIP_DST, MANIP_SRC, natIcmpError, natNullBinding, natPacket, natSetup, resolveNatRequest } from './nat.ts';
+import { MANIP_DST, MANIP_SRC, masqueradeSource, natIcmpError, natNullBinding, natPacket, natSetup, resolveNatRequest } from './nat.ts';
 import type { NatHost } from './nat.ts';
 import { buildIpv4Icmp, buildIpv4Tcp, buildIpv4Udp } from '../wire/build.ts';
 import { icmpErrorQuote } from '../wire/icmpv4.ts';
@@ -152,14 +152,45 @@ test('a full port range fails; the null binding moves a clashing source port wit
 });
 
 test('MASQUERADE picks the outgoing device address on the next hop\'s subnet; REDIRECT the incoming device\'s', () => {
+  const addrs: Record<string, { addr: number; prefixLen: number; secondary: boolean; scope: string }[]> = {
+    lo: [{ addr: ip('127.0.0.1'), prefixLen: 8, secondary: false, scope: 'host' }],
+    eth0: [{ addr: ip('10.0.0.5'), prefixLen: 24, secondary: false, scope: 'global' }, { addr: ip('192.168.50.11'), prefixLen: 24, secondary: false, scope: 'global' }],
+    cni0: [{ addr: ip('10.244.1.1'), prefixLen: 24, secondary: false, scope: 'global' }],
+  };
   const host: NatHost = {
     primaryAddress: (d) => (d === 'cni0' ? ip('10.244.1.1') : undefined),
-    addressesOf: (d) => (d === 'eth0' ? [{ addr: ip('10.0.0.5'), prefixLen: 24, secondary: false }, { addr: ip('192.168.50.11'), prefixLen: 24, secondary: false }] : []),
-    lookupRoute: () => ({ gateway: ip('192.168.50.1'), prefsrc: ip('10.0.0.5') }),
+    addressesOf: (d) => addrs[d] ?? [],
+    deviceNames: () => Object.keys(addrs),
+    lookupRoute: () => ({ gateway: ip('192.168.50.1') }),
   };
   assert.equal(resolveNatRequest({ kind: 'MASQUERADE', randomFully: true }, host, undefined, 'eth0', ip('8.8.8.8'))?.addrMin, ip('192.168.50.11'));
   assert.equal(resolveNatRequest({ kind: 'MASQUERADE' }, host, undefined, undefined, ip('8.8.8.8')), undefined);
   assert.deepEqual(resolveNatRequest({ kind: 'REDIRECT', portMin: 15001 }, host, 'cni0', undefined, ip('8.8.8.8')), { addrMin: ip('10.244.1.1'), addrMax: ip('10.244.1.1'), portMin: 15001, portMax: 15001 });
   assert.equal(resolveNatRequest({ kind: 'REDIRECT' }, host, undefined, 'lo', ip('8.8.8.8'))?.addrMin, ip('127.0.0.1'));
   assert.deepEqual(resolveNatRequest({ kind: 'DNAT', addrMin: ip('10.244.1.5'), portMin: 80 }, host, 'cni0', undefined, 0), { addrMin: ip('10.244.1.5'), addrMax: ip('10.244.1.5'), portMin: 80, portMax: 80 });
+});
+
+test('MASQUERADE out lo: never 127.0.0.1 (scope host) but the first primary global address in device order (inet_select_addr, checked on a real kernel)', () => {
+  const addrs: Record<string, { addr: number; prefixLen: number; secondary: boolean; scope: string }[]> = {
+    lo: [{ addr: ip('127.0.0.1'), prefixLen: 8, secondary: false, scope: 'host' }, { addr: ip('10.9.9.9'), prefixLen: 32, secondary: false, scope: 'link' }],
+    d0p: [],
+    d0: [{ addr: ip('10.1.1.9'), prefixLen: 24, secondary: true, scope: 'global' }, { addr: ip('10.1.1.1'), prefixLen: 24, secondary: false, scope: 'global' }],
+    d1: [{ addr: ip('10.2.2.2'), prefixLen: 24, secondary: false, scope: 'global' }],
+  };
+  const host: NatHost = {
+    primaryAddress: () => undefined,
+    addressesOf: (d) => addrs[d] ?? [],
+    deviceNames: () => Object.keys(addrs),
+    lookupRoute: () => ({ gateway: undefined }),
+  };
+  // Real kernel (6.x): with these devices, `-o lo -j MASQUERADE` maps 10.2.2.2 → 10.2.2.2
+  // and 127.0.0.1 → 127.0.0.1 both to source 10.1.1.1.
+  assert.equal(resolveNatRequest({ kind: 'MASQUERADE' }, host, undefined, 'lo', ip('10.2.2.2'))?.addrMin, ip('10.1.1.1'));
+  assert.equal(masqueradeSource(host, 'lo', ip('127.0.0.1')), ip('10.1.1.1'));
+  // A global address on lo itself comes first; link-scope ones on the device never.
+  addrs['lo']?.push({ addr: ip('10.7.7.7'), prefixLen: 32, secondary: false, scope: 'global' });
+  assert.equal(masqueradeSource(host, 'lo', ip('10.2.2.2')), ip('10.7.7.7'));
+  // No global address anywhere: no source (the kernel drops: "lo ate my IP address").
+  for (const k of Object.keys(addrs)) addrs[k] = (addrs[k] ?? []).filter((a) => a.scope !== 'global');
+  assert.equal(resolveNatRequest({ kind: 'MASQUERADE' }, host, undefined, 'lo', ip('10.2.2.2')), undefined);
 });

@@ -53,18 +53,43 @@ export interface NatRange {
 /** What NAT needs to know about the namespace to resolve MASQUERADE and REDIRECT. */
 export interface NatHost {
   primaryAddress(dev: string): Ipv4Addr | undefined;
-  addressesOf(dev: string): readonly { readonly addr: Ipv4Addr; readonly prefixLen: number; readonly secondary: boolean }[];
-  lookupRoute(dst: Ipv4Addr): { readonly gateway: Ipv4Addr | undefined; readonly prefsrc: Ipv4Addr | undefined } | undefined;
+  /** A device's addresses in `ip addr` order (`scope` as `ip addr` prints it). */
+  addressesOf(dev: string): readonly { readonly addr: Ipv4Addr; readonly prefixLen: number; readonly secondary: boolean; readonly scope: string }[];
+  /** Device names in the kernel's device-list order (lo first, then as created). */
+  deviceNames(): Iterable<string>;
+  lookupRoute(dst: Ipv4Addr): { readonly gateway: Ipv4Addr | undefined } | undefined;
+}
+
+/**
+ * The address MASQUERADE gives a packet leaving `outDev` towards `nexthop`
+ * (inet_select_addr with RT_SCOPE_UNIVERSE): the device's first primary global-scope
+ * address on the next hop's subnet, else its first primary global-scope address;
+ * a device with none (lo has only 127.0.0.1, scope host) falls back to the first
+ * primary global-scope address of any device, in device order.
+ */
+export function masqueradeSource(host: NatHost, outDev: string, nexthop: Ipv4Addr): Ipv4Addr | undefined {
+  let first: Ipv4Addr | undefined;
+  for (const a of host.addressesOf(outDev)) {
+    if (a.secondary || a.scope !== 'global') continue;
+    if (((a.addr ^ nexthop) & maskOf(a.prefixLen)) === 0) return a.addr;
+    first ??= a.addr;
+  }
+  if (first !== undefined) return first;
+  for (const dev of host.deviceNames()) {
+    for (const a of host.addressesOf(dev)) if (!a.secondary && a.scope === 'global') return a.addr;
+  }
+  return undefined;
 }
 
 /** kernel NF_NAT_MAX_ATTEMPTS. */
 const MAX_ATTEMPTS = 128;
 
 /**
- * Turn a rule's NAT request into a range. MASQUERADE takes the outgoing device's
- * address that inet_select_addr would pick towards the next hop; REDIRECT the
- * incoming device's primary address (127.0.0.1 for locally generated packets).
- * Undefined when there is no address (the kernel drops the packet).
+ * Turn a rule's NAT request into a range. MASQUERADE takes the address
+ * {@link masqueradeSource} picks on the outgoing device towards the next hop of the
+ * packet's (current) destination `dst`; REDIRECT the incoming device's primary
+ * address (127.0.0.1 for locally generated packets). Undefined when there is no
+ * address (the kernel drops the packet).
  */
 export function resolveNatRequest(req: NatRequest, host: NatHost, inDev: string | undefined, outDev: string | undefined, dst: Ipv4Addr): NatRange | undefined {
   const ports = {
@@ -75,18 +100,7 @@ export function resolveNatRequest(req: NatRequest, host: NatHost, inDev: string 
   };
   if (req.kind === 'MASQUERADE') {
     if (outDev === undefined) return undefined;
-    const route = host.lookupRoute(dst);
-    const towards = route?.gateway ?? dst;
-    let addr: Ipv4Addr | undefined;
-    for (const a of host.addressesOf(outDev)) {
-      if (a.secondary) continue;
-      addr ??= a.addr;
-      if (((a.addr ^ towards) & maskOf(a.prefixLen)) === 0) {
-        addr = a.addr;
-        break;
-      }
-    }
-    addr ??= route?.prefsrc;
+    const addr = masqueradeSource(host, outDev, host.lookupRoute(dst)?.gateway ?? dst);
     return addr === undefined ? undefined : { addrMin: addr, addrMax: addr, ...ports };
   }
   if (req.kind === 'REDIRECT') {

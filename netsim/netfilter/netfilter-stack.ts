@@ -11,7 +11,8 @@
  * The nat table is consulted only for a connection's first packet; every later
  * packet, in either direction, gets the translation recorded in its conntrack entry
  * (replies are un-NATed without rules), and ICMP errors about a connection are
- * RELATED and translated inside and out. Packets conntrack finds invalid carry no
+ * RELATED and translated inside and out — those the stack generates itself are
+ * attached to the offending packet's entry (nf_ct_attach), confirmed or not. Packets conntrack finds invalid carry no
  * entry (`--ctstate INVALID`) and get no NAT, as in the kernel. REJECT answers with
  * the ICMP error or TCP reset it names. Every rule hit (what `-j TRACE` logs), NAT
  * rewrite and conntrack change is traced.
@@ -156,6 +157,17 @@ export class NetfilterStack implements NetfilterHooks {
     }
     if (this.nat(hook, pkt, ctx, MANIP_SRC) !== NF_ACCEPT) return NF_DROP;
     return this.confirm(pkt, ctx);
+  }
+
+  /**
+   * Implements {@link NetfilterHooks.attachRelated} (nf_ct_attach): the error joins the
+   * offending packet's entry as RELATED in the other direction (an error about an
+   * original-direction packet travels in the reply direction).
+   */
+  attachRelated(err: Packet, orig: Packet): void {
+    const slot = this.slotOf(orig);
+    if (slot < 0) return;
+    this.attach(err, slot, (orig.ctInfo & DIR_BIT) !== 0 ? DIR_ORIGINAL : DIR_REPLY, CT_RELATED);
   }
 
   // ------------------------------------------------------------ the packet's entry
@@ -333,6 +345,15 @@ export class NetfilterStack implements NetfilterHooks {
   private track(pkt: Packet, ctx: NfContext, hook: NfHook): void {
     // A locally generated packet looping back through lo keeps its entry (skb->_nfct survives).
     if (hook === 'PREROUTING' && ctx.inDev?.kind === 'loopback' && this.slotOf(pkt) >= 0) return;
+    // An ICMP error the stack attached to its offending packet's entry (nf_ct_attach)
+    // is not looked up again: nf_conntrack_in leaves a packet that has an entry alone.
+    if (hook === 'OUTPUT' && (pkt.ctInfo & CT_RELATED) !== 0 && this.slotOf(pkt) >= 0) {
+      if (this.ns.sim.tracer.enabled) {
+        const slot = this.slotOf(pkt);
+        this.traceCt(pkt, `related to ${describeTuple(this.conntrack.tuple(slot, 0))}${this.conntrack.isConfirmed(slot) ? '' : ' (unconfirmed)'} (ICMP error about one of its packets, ${(pkt.ctInfo & DIR_BIT) !== 0 ? 'reply' : 'original'} direction)`);
+      }
+      return;
+    }
     this.detach(pkt);
     const b = pkt.buf;
     const o = pkt.off;
@@ -445,7 +466,7 @@ export class NetfilterStack implements NetfilterHooks {
           return NF_DROP;
         }
         if (r.nat !== undefined) {
-          const range = resolveNatRequest(r.nat, this.ns, ctx.inDev?.name, ctx.outDev?.name, ct.field(slot, 0, 1));
+          const range = resolveNatRequest(r.nat, this.ns, ctx.inDev?.name, ctx.outDev?.name, readU32(b, o + 16));
           if (range === undefined) {
             this.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule}: no address for ${r.nat.kind} on ${ctx.outDev?.name ?? ctx.inDev?.name ?? 'no device'}`, ctx.outDev?.name ?? ctx.inDev?.name);
             return NF_DROP;

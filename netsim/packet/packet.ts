@@ -30,6 +30,15 @@ export class Packet {
   ipvs = false;
   /** Name of the device the packet arrived on in the current namespace ('' when locally generated). */
   inDev = '';
+  /**
+   * br_netfilter state (struct nf_bridge_info), opaque to everything but the bridge
+   * and its namespace: BRNF_* bits, the ingress bridge port (physindev) and, while a
+   * bridged-DNAT frame waits for its neighbour, the Ethernet source it came with.
+   * Cleared when the frame leaves the bridge.
+   */
+  brnf = 0;
+  brnfPhysIn: unknown = undefined;
+  brnfSavedSrc = 0;
 
   constructor(id: number, buf: Uint8Array, off: number, len: number) {
     this.id = id;
@@ -87,5 +96,8 @@ export function clonePacket(p: Packet): Packet {
   c.ctInfo = p.ctInfo;
   c.ipvs = p.ipvs;
   c.inDev = p.inDev;
+  c.brnf = p.brnf;
+  c.brnfPhysIn = p.brnfPhysIn;
+  c.brnfSavedSrc = p.brnfSavedSrc;
   return c;
 }

@@ -35,7 +35,11 @@ export class ArpLayer {
     const existing = ns.neigh.get(dev.name, arp.senderIp);
     if (arp.op === ArpOp.REQUEST) {
       if (!this.answers(dev, arp.targetIp)) {
-        if (existing !== undefined && existing.state !== 'PERMANENT' && arp.senderIp !== 0) this.update(existing, dev, arp.senderMac, 'STALE', pkt);
+        // A request overheard from a known sender makes it STALE, except that neigh_update
+        // leaves a REACHABLE entry alone (state and confirmation time) when the address is unchanged.
+        if (existing !== undefined && existing.state !== 'PERMANENT' && arp.senderIp !== 0 && !(existing.state === 'REACHABLE' && existing.mac === arp.senderMac)) {
+          this.update(existing, dev, arp.senderMac, 'STALE', pkt);
+        }
         return;
       }
       // A request for us: the sender becomes a STALE neighbour (neigh_event_ns), then we answer.

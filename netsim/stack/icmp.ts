@@ -6,7 +6,10 @@
  * Errors are never sent about ICMP errors, non-first fragments, or packets whose
  * source is not a unicast address (RFC 1122 §3.2.2). The source of an error is the
  * original destination when that was local, otherwise the address the route back to
- * the sender selects (icmp_send). Not modelled: rate limiting (icmp_ratelimit).
+ * the sender selects (icmp_send), before NAT: the netfilter layer then translates it
+ * as RELATED to the offending packet's connection (nf_ct_attach), so an error about
+ * a DNATed packet leaves from the address its sender used. Not modelled: rate
+ * limiting (icmp_ratelimit).
  */
 import type { Packet } from '../packet/packet.ts';
 import type { NetDevice } from '../link/net-device.ts';
@@ -143,6 +146,8 @@ export class IcmpLayer {
     const repr: Icmpv4Repr = type === 3 ? { type: 'dest-unreachable', code, ...(code === 4 ? { nextHopMtu: mtu } : {}), original: quote } : { type: 'time-exceeded', code, original: quote };
     const bytes = buildIpv4Icmp({ src: from, dst: src, ttl: ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: false, tos: 0xc0 }, repr);
     const err = ns.newPacket(bytes);
+    // icmp_glue_bits → nf_ct_attach: the error carries the offending packet's entry.
+    ns.hooks?.attachRelated?.(err, orig);
     if (ns.sim.tracer.enabled) {
       ns.sim.tracer.emit({
         kind: 'icmp-error', t: ns.sim.clock.now(), node: ns.node, netns: ns.name, pkt: orig.id,

@@ -17,6 +17,7 @@ import type { Sim } from '../sim.ts';
 import { Packet, DEFAULT_HEADROOM } from '../packet/packet.ts';
 import type { NetDevice, DeviceOwner } from '../link/net-device.ts';
 import { LoopbackDevice } from '../link/loopback.ts';
+import { BRNF_PREROUTED, BRNF_BRIDGED_DNAT } from '../link/bridge.ts';
 import type { Bridge, BridgeNetfilter } from '../link/bridge.ts';
 import type { DropReason } from '../trace/trace-event.ts';
 import { NetsimError } from '../errors.ts';
@@ -31,7 +32,7 @@ import type { Route, RouteScope, RouteType, RouteProto } from './routing-table.t
 import { NeighborTable } from './neighbor-table.ts';
 import type { NeighEntry } from './neighbor-table.ts';
 import { NF_ACCEPT, NF_STOLEN } from './netfilter-hooks.ts';
-import type { NetfilterHooks, NfHook } from './netfilter-hooks.ts';
+import type { NetfilterHooks } from './netfilter-hooks.ts';
 import { ArpLayer } from './arp.ts';
 import { IcmpLayer } from './icmp.ts';
 import { UdpLayer } from './udp.ts';
@@ -241,6 +242,11 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     this.invalidate();
   }
 
+  /** Device names in creation order, lo first (the kernel's device list, for_each_netdev). */
+  deviceNames(): IterableIterator<string> {
+    return this.devices.keys();
+  }
+
   /** Addresses of a device, primary first. */
   addressesOf(devName: string): IfAddr[] {
     return this.addrs.filter((a) => a.dev === devName);
@@ -412,26 +418,38 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     }
   }
 
-  /** ip_rcv + ip_rcv_finish: validate, PREROUTING, route, then local delivery or forwarding. */
-  ipRcv(dev: NetDevice, pkt: Packet): void {
+  /** ip_rcv_core's checks (and br_validate_ipv4's): version, lengths, header checksum; trims link padding. */
+  private validateIpv4(dev: NetDevice, pkt: Packet): boolean {
     const b = pkt.buf;
     const o = pkt.off;
     const len = pkt.len;
     if (len < 20 || (b[o] as number) >> 4 !== 4) {
       this.traceDrop(pkt, 'malformed', len < 20 ? `IPv4 header truncated (${len} bytes)` : `IP version ${(b[o] as number) >> 4}`, dev.name);
-      return;
+      return false;
     }
     const hl = ((b[o] as number) & 0x0f) * 4;
     const total = readU16(b, o + 2);
     if (hl < 20 || hl > len || total < hl || total > len) {
       this.traceDrop(pkt, 'malformed', `bad IPv4 lengths (ihl ${hl}, total ${total}, have ${len})`, dev.name);
-      return;
+      return false;
     }
     if (internetChecksum(b, o, o + hl) !== 0) {
       this.traceDrop(pkt, 'bad-checksum', 'IPv4 header checksum mismatch', dev.name);
-      return;
+      return false;
     }
     pkt.trim(total);
+    return true;
+  }
+
+  /**
+   * ip_rcv + ip_rcv_finish: validate, PREROUTING, route, then local delivery or
+   * forwarding. A frame that already ran PREROUTING in a bridge's pre-routing hook
+   * (br_netfilter) does not run it again (ip_sabotage_in).
+   */
+  ipRcv(dev: NetDevice, pkt: Packet): void {
+    if (!this.validateIpv4(dev, pkt)) return;
+    const b = pkt.buf;
+    const o = pkt.off;
     const src = readU32(b, o + 12);
     const dst0 = readU32(b, o + 16);
     if (src >= 0xe0000000 || (dev.kind !== 'loopback' && !this.sysctl.routeLocalnet && ((src >>> 24) === 127 || (dst0 >>> 24) === 127))) {
@@ -439,7 +457,10 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
       return;
     }
     pkt.inDev = dev.name;
-    if (this.hooks !== undefined && this.hooks.run('PREROUTING', pkt, { hook: 'PREROUTING', inDev: dev, outDev: undefined }) !== NF_ACCEPT) return;
+    if ((pkt.brnf & BRNF_PREROUTED) !== 0) {
+      pkt.brnf = 0;
+      pkt.brnfPhysIn = undefined;
+    } else if (this.hooks !== undefined && this.hooks.run('PREROUTING', pkt, { hook: 'PREROUTING', inDev: dev, outDev: undefined }) !== NF_ACCEPT) return;
     const dst = readU32(b, o + 16);
     const res = dst === 0xffffffff ? undefined : this.lookupRoute(dst);
     if (dst === 0xffffffff || (res !== undefined && (res.type === 'local' || res.type === 'broadcast'))) {
@@ -639,23 +660,67 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     return this.hooks !== undefined && this.sysctl.bridgeNfCallIptables;
   }
 
-  /** Implements {@link BridgeNetfilter.bridged}: PREROUTING, FORWARD, POSTROUTING for a bridged IPv4 frame. */
-  bridged(pkt: Packet, bridge: Bridge, inPort: NetDevice, outPort: NetDevice): boolean {
-    const hooks = this.hooks as NetfilterHooks;
+  /**
+   * Implements {@link BridgeNetfilter.preRouting} (br_nf_pre_routing and
+   * br_nf_pre_routing_finish): validate, PREROUTING with in = the bridge and physin =
+   * the port; then, when the destination address changed, route it: a route out of
+   * this same bridge keeps the frame bridged towards the neighbour's MAC (known and
+   * reachable: rewritten here; otherwise through the bridge device's neighbour layer,
+   * which hands it back to the bridge), any other result addresses the frame to the
+   * bridge so the stack routes or delivers it.
+   */
+  preRouting(pkt: Packet, bridge: Bridge, inPort: NetDevice): boolean {
+    const hooks = this.hooks;
+    if (hooks === undefined) return true;
     pkt.pull(14);
-    const order: NfHook[] = ['PREROUTING', 'FORWARD', 'POSTROUTING'];
-    let ok = true;
-    for (const hook of order) {
-      const v = hooks.run(hook, pkt, {
-        hook, inDev: hook === 'POSTROUTING' ? undefined : bridge, outDev: hook === 'PREROUTING' ? undefined : bridge, physIn: inPort, physOut: outPort,
-      });
-      if (v !== NF_ACCEPT) {
-        ok = false;
-        break;
-      }
+    if (!this.validateIpv4(inPort, pkt)) return false;
+    const b = pkt.buf;
+    const o = pkt.off;
+    const daddr = readU32(b, o + 16);
+    pkt.brnf = BRNF_PREROUTED;
+    pkt.brnfPhysIn = inPort;
+    pkt.inDev = bridge.name;
+    if (hooks.run('PREROUTING', pkt, { hook: 'PREROUTING', inDev: bridge, outDev: undefined, physIn: inPort }) !== NF_ACCEPT) return false;
+    const nd = readU32(b, o + 16);
+    if (nd === daddr) {
+      pkt.push(14);
+      return true;
     }
-    if (ok) pkt.push(14);
-    return ok;
+    const res = this.lookupRoute(nd);
+    const tracing = this.sim.tracer.enabled;
+    if (tracing) this.traceRoute(pkt, nd, res);
+    if (res !== undefined && res.type === 'unicast' && res.dev === bridge) {
+      // Bridged DNAT: no ip_forward, no TTL change; the bridge forwards by the new MAC.
+      const nexthop = res.gateway ?? nd;
+      const e = this.neigh.get(bridge.name, nexthop);
+      const st = e === undefined ? undefined : this.neigh.effectiveState(e, this.sim.clock.now());
+      if (e !== undefined && e.mac !== undefined && (st === 'REACHABLE' || st === 'PERMANENT')) {
+        const eo = pkt.push(14);
+        writeU48(pkt.buf, eo, e.mac);
+        if (tracing) bridge.traceBridge(pkt, 'bridged-dnat', inPort.name, e.mac, `${formatIpv4(nd)} is reached through ${bridge.name} itself: bridged to ${formatMac(e.mac)} (not routed, TTL kept)`);
+        return true;
+      }
+      pkt.brnfSavedSrc = readU48(b, o - 8);
+      pkt.brnf |= BRNF_BRIDGED_DNAT;
+      if (tracing) bridge.traceBridge(pkt, 'bridged-dnat', inPort.name, undefined, `${formatIpv4(nd)} is reached through ${bridge.name} itself: bridged once ${bridge.name}'s neighbour ${formatIpv4(nexthop)} is resolved (not routed, TTL kept)`);
+      this.neighOutput(pkt, bridge, nexthop, false);
+      return false;
+    }
+    // Routed or local: the frame goes up the bridge device to the IP stack.
+    const eo = pkt.push(14);
+    writeU48(pkt.buf, eo, bridge.mac);
+    return true;
+  }
+
+  /** Implements {@link BridgeNetfilter.forward} (br_nf_forward_ip, br_nf_post_routing): FORWARD, then POSTROUTING. */
+  forward(pkt: Packet, bridge: Bridge, inPort: NetDevice, outPort: NetDevice): boolean {
+    const hooks = this.hooks;
+    if (hooks === undefined) return true;
+    pkt.pull(14);
+    if (hooks.run('FORWARD', pkt, { hook: 'FORWARD', inDev: bridge, outDev: bridge, physIn: inPort, physOut: outPort }) !== NF_ACCEPT) return false;
+    if (hooks.run('POSTROUTING', pkt, { hook: 'POSTROUTING', inDev: undefined, outDev: bridge, physIn: inPort, physOut: outPort }) !== NF_ACCEPT) return false;
+    pkt.push(14);
+    return true;
   }
 
   // ----------------------------------------------------------------- tracing

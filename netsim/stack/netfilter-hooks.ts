@@ -12,8 +12,10 @@
  *                             ▼
  *                       local process
  * ```
- * Bridged IPv4 frames (bridge-nf-call-iptables=1) traverse PREROUTING, FORWARD and
- * POSTROUTING with `physIn`/`physOut` set to the bridge ports.
+ * IPv4 frames entering a bridge port (bridge-nf-call-iptables=1) traverse PREROUTING
+ * in the bridge with `physIn` set, before the bridge decides where they go; those
+ * bridged between ports then traverse FORWARD and POSTROUTING with `physIn`/`physOut`
+ * set to the bridge ports (in/out = the bridge).
  */
 import type { Packet } from '../packet/packet.ts';
 import type { NetDevice } from '../link/net-device.ts';
@@ -45,4 +47,11 @@ export interface NfContext {
  */
 export interface NetfilterHooks {
   run(hook: NfHook, pkt: Packet, ctx: NfContext): NfVerdict;
+  /**
+   * nf_ct_attach: the stack is about to send `err`, an ICMP error it generated about
+   * `orig` (still in this namespace); the error belongs to `orig`'s connection as
+   * RELATED, even when that entry is not confirmed yet (a first packet DNATed and then
+   * dropped by the TTL or MTU check), so NAT can translate it back.
+   */
+  attachRelated?(err: Packet, orig: Packet): void;
 }

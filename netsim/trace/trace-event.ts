@@ -65,7 +65,7 @@ export type TraceEvent =
   | (Base & {
       readonly kind: 'bridge';
       readonly bridge: string;
-      readonly action: 'learn' | 'forward' | 'flood' | 'local' | 'no-reflect' | 'nf-call';
+      readonly action: 'learn' | 'forward' | 'flood' | 'local' | 'no-reflect' | 'nf-call' | 'bridged-dnat';
       readonly port?: string;
       readonly mac?: string;
       readonly detail: string;

@@ -74,10 +74,37 @@ test('bridged frames traverse the hooks only with bridge-nf-call-iptables=1, wit
   host.sysctl.bridgeNfCallIptables = true;
   ping(a.ns, b.ip);
   sim.clock.run();
+  // PREROUTING runs in the bridge's pre-routing hook, before the FDB has picked a port.
   assert.deepEqual(hooks.calls.slice(0, 3), [
-    'PREROUTING in=docker0 out=- physin=veth-a physout=veth-b icmp>10.244.1.3',
+    'PREROUTING in=docker0 out=- physin=veth-a physout=- icmp>10.244.1.3',
     'FORWARD in=docker0 out=docker0 physin=veth-a physout=veth-b icmp>10.244.1.3',
     'POSTROUTING in=- out=docker0 physin=veth-a physout=veth-b icmp>10.244.1.3',
+  ]);
+});
+
+test('with bridge-nf-call-iptables, a frame going up the bridge runs PREROUTING once, in the bridge (ip_sabotage_in)', () => {
+  const { sim, host, a, c, hooks } = setup();
+  host.sysctl.bridgeNfCallIptables = true;
+  ping(a.ns, ip('10.244.1.1'));
+  sim.clock.run();
+  assert.deepEqual(hooks.calls, [
+    'PREROUTING in=docker0 out=- physin=veth-a physout=- icmp>10.244.1.1',
+    'INPUT in=docker0 out=- icmp>10.244.1.1',
+    'OUTPUT in=- out=docker0 icmp>10.244.1.2',
+    'POSTROUTING in=- out=docker0 icmp>10.244.1.2',
+  ]);
+  hooks.calls = [];
+  // Routed to another bridge: PREROUTING in docker0's hook, FORWARD/POSTROUTING by the
+  // IP stack; the answer enters br1 and runs br1's PREROUTING the same way.
+  ping(a.ns, c.ip);
+  sim.clock.run();
+  assert.deepEqual(hooks.calls, [
+    'PREROUTING in=docker0 out=- physin=veth-a physout=- icmp>10.244.2.2',
+    'FORWARD in=docker0 out=br1 icmp>10.244.2.2',
+    'POSTROUTING in=docker0 out=br1 icmp>10.244.2.2',
+    'PREROUTING in=br1 out=- physin=veth-c physout=- icmp>10.244.1.2',
+    'FORWARD in=br1 out=docker0 icmp>10.244.1.2',
+    'POSTROUTING in=br1 out=docker0 icmp>10.244.1.2',
   ]);
 });
 
