@@ -44,6 +44,7 @@ export const SYN_RETRIES = 6;
 /** tcp_retries2. */
 export const DATA_RETRIES = 15;
 const WINDOW = 64240;
+const EMPTY = new Uint8Array(0);
 
 interface InFlight {
   seq: number;
@@ -60,7 +61,15 @@ const seqLe = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
 const add = (a: number, n: number): number => (a + n) >>> 0;
 
 export class TcpConnection {
-  state: TcpState;
+  private st: TcpState;
+  /** TIME_WAIT: the instant it ends; the layer keeps only a compact record (see TcpLayer). */
+  private twUntil = 0;
+  /** TIME_WAIT: id of the layer's compact record (0: none). */
+  twId = 0;
+  /** Retransmission deadline (virtual ns; 0: none). The one scheduled timer re-checks it when it fires. */
+  private deadline = 0;
+  private timerAt = 0;
+  private readonly onTimerFn = (): void => this.onTimer();
   onConnect: (() => void) | undefined = undefined;
   onData: ((data: Uint8Array, pkt: number) => void) | undefined = undefined;
   /** The peer sent FIN (half close): no more data will arrive. */
@@ -85,7 +94,6 @@ export class TcpConnection {
   private rttvar = 0;
   private retries = 0;
   private timer: number | undefined = undefined;
-  private twTimer: number | undefined = undefined;
   private closedNotified = false;
   private accept: ((c: TcpConnection) => void) | undefined;
 
@@ -99,11 +107,16 @@ export class TcpConnection {
     iss: number,
     mss: number,
   ) {
-    this.state = state;
+    this.st = state;
     this.iss = iss;
     this.sndUna = iss;
     this.sndNxt = iss;
     this.mss = mss;
+  }
+
+  /** The state; a connection in TIME_WAIT reads CLOSED once its 2MSL ran out. */
+  get state(): TcpState {
+    return this.st === 'TIME_WAIT' && this.layer.now() >= this.twUntil ? 'CLOSED' : this.st;
   }
 
   toString(): string {
@@ -112,7 +125,7 @@ export class TcpConnection {
 
   /** Queue data; it is sent as soon as the connection and the peer's window allow. */
   send(data: Uint8Array | string): void {
-    if (this.state === 'CLOSED' || this.pendingFin || this.state === 'FIN_WAIT_1' || this.state === 'FIN_WAIT_2' || this.state === 'LAST_ACK' || this.state === 'CLOSING' || this.state === 'TIME_WAIT') {
+    if (this.st === 'CLOSED' || this.pendingFin || this.st === 'FIN_WAIT_1' || this.st === 'FIN_WAIT_2' || this.st === 'LAST_ACK' || this.st === 'CLOSING' || this.st === 'TIME_WAIT') {
       throw new NetsimError('NETSIM_ERR_NOT_CONNECTED', `tcp ${this.toString()}: cannot send after close (EPIPE)`);
     }
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
@@ -122,8 +135,8 @@ export class TcpConnection {
 
   /** Close our side after queued data (FIN). */
   end(): void {
-    if (this.state === 'CLOSED' || this.pendingFin) return;
-    if (this.state === 'SYN_SENT') {
+    if (this.st === 'CLOSED' || this.pendingFin) return;
+    if (this.st === 'SYN_SENT') {
       this.finish('closed', 'closed before connecting');
       return;
     }
@@ -133,8 +146,8 @@ export class TcpConnection {
 
   /** Abort with RST (SO_LINGER 0). */
   abort(): void {
-    if (this.state === 'CLOSED') return;
-    if (this.state !== 'SYN_SENT' && this.state !== 'TIME_WAIT') this.emit(this.sndNxt, 0, TcpFlags.RST | TcpFlags.ACK, new Uint8Array(0));
+    if (this.st === 'CLOSED') return;
+    if (this.st !== 'SYN_SENT' && this.st !== 'TIME_WAIT') this.emit(this.sndNxt, 0, TcpFlags.RST | TcpFlags.ACK, new Uint8Array(0));
     this.finish('aborted', 'aborted locally');
   }
 
@@ -158,7 +171,7 @@ export class TcpConnection {
   /** Process a segment addressed to this connection. */
   segment(seg: TcpRepr, payload: Uint8Array, pktId: number): void {
     const f = seg.flags;
-    if (this.state === 'SYN_SENT') {
+    if (this.st === 'SYN_SENT') {
       if ((f & TcpFlags.ACK) !== 0 && seg.ack !== this.sndNxt) {
         if ((f & TcpFlags.RST) === 0) this.layer.sendReset(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, seg.ack, 0, false);
         return;
@@ -173,7 +186,7 @@ export class TcpConnection {
         if (peerMss !== undefined) this.mss = Math.min(this.mss, peerMss);
         this.sndWnd = seg.window;
         this.ack(seg.ack);
-        this.state = 'ESTABLISHED';
+        this.st = 'ESTABLISHED';
         this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
         this.onConnect?.();
         this.flush();
@@ -182,7 +195,7 @@ export class TcpConnection {
     }
     if ((f & TcpFlags.RST) !== 0) {
       // RFC 5961: only an in-window RST is accepted.
-      if (seg.seq === this.rcvNxt || this.state === 'SYN_RECEIVED') this.finish('reset', 'connection reset by peer');
+      if (seg.seq === this.rcvNxt || this.st === 'SYN_RECEIVED') this.finish('reset', 'connection reset by peer');
       return;
     }
     if ((f & TcpFlags.SYN) !== 0) {
@@ -191,12 +204,12 @@ export class TcpConnection {
       return;
     }
     if ((f & TcpFlags.ACK) === 0) return;
-    if (this.state === 'SYN_RECEIVED') {
+    if (this.st === 'SYN_RECEIVED') {
       if (seg.ack !== add(this.iss, 1)) {
         this.layer.sendReset(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, seg.ack, 0, false);
         return;
       }
-      this.state = 'ESTABLISHED';
+      this.st = 'ESTABLISHED';
       this.ack(seg.ack);
       this.sndWnd = seg.window;
       const acc = this.accept;
@@ -214,7 +227,7 @@ export class TcpConnection {
         return;
       }
       if (payload.length > 0) {
-        if (this.state === 'ESTABLISHED' || this.state === 'FIN_WAIT_1' || this.state === 'FIN_WAIT_2') {
+        if (this.st === 'ESTABLISHED' || this.st === 'FIN_WAIT_1' || this.st === 'FIN_WAIT_2') {
           this.rcvNxt = add(this.rcvNxt, payload.length);
           this.onData?.(payload, pktId);
         } else {
@@ -223,17 +236,17 @@ export class TcpConnection {
       }
       if (hasFin) {
         this.rcvNxt = add(this.rcvNxt, 1);
-        if (this.state === 'ESTABLISHED') {
-          this.state = 'CLOSE_WAIT';
+        if (this.st === 'ESTABLISHED') {
+          this.st = 'CLOSE_WAIT';
           this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
           this.onEnd?.();
           return;
         }
-        if (this.state === 'FIN_WAIT_1') this.state = this.inflight.length === 0 ? 'TIME_WAIT' : 'CLOSING';
-        else if (this.state === 'FIN_WAIT_2') this.state = 'TIME_WAIT';
+        if (this.st === 'FIN_WAIT_1') this.st = this.inflight.length === 0 ? 'TIME_WAIT' : 'CLOSING';
+        else if (this.st === 'FIN_WAIT_2') this.st = 'TIME_WAIT';
         this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
         this.onEnd?.();
-        if (this.state === 'TIME_WAIT') this.enterTimeWait();
+        if (this.st === 'TIME_WAIT') this.enterTimeWait();
         return;
       }
       this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
@@ -257,11 +270,11 @@ export class TcpConnection {
   }
 
   private finAcked(): void {
-    if (this.state === 'FIN_WAIT_1') this.state = 'FIN_WAIT_2';
-    else if (this.state === 'CLOSING') {
-      this.state = 'TIME_WAIT';
+    if (this.st === 'FIN_WAIT_1') this.st = 'FIN_WAIT_2';
+    else if (this.st === 'CLOSING') {
+      this.st = 'TIME_WAIT';
       this.enterTimeWait();
-    } else if (this.state === 'LAST_ACK') this.finish('closed', 'closed');
+    } else if (this.st === 'LAST_ACK') this.finish('closed', 'closed');
   }
 
   private sampleRtt(r: number): void {
@@ -277,7 +290,7 @@ export class TcpConnection {
 
   /** Send what the window allows, then a FIN if one is due. */
   private flush(): void {
-    if (this.state !== 'ESTABLISHED' && this.state !== 'CLOSE_WAIT') return;
+    if (this.st !== 'ESTABLISHED' && this.st !== 'CLOSE_WAIT') return;
     while (this.pending.length > 0) {
       const inAir = (this.sndNxt - this.sndUna) >>> 0;
       const room = this.sndWnd - inAir;
@@ -292,7 +305,7 @@ export class TcpConnection {
     }
     if (this.pendingFin && this.pending.length === 0) {
       this.pendingFin = false;
-      this.state = this.state === 'CLOSE_WAIT' ? 'LAST_ACK' : 'FIN_WAIT_1';
+      this.st = this.st === 'CLOSE_WAIT' ? 'LAST_ACK' : 'FIN_WAIT_1';
       this.transmitNew(TcpFlags.FIN | TcpFlags.ACK, new Uint8Array(0), undefined);
     }
   }
@@ -303,7 +316,7 @@ export class TcpConnection {
     this.inflight.push({ seq, flags, data, span, sentAt: this.layer.now(), retransmitted: false });
     this.sndNxt = add(this.sndNxt, span);
     this.emit(seq, (flags & TcpFlags.ACK) !== 0 ? this.rcvNxt : 0, flags, data, options);
-    if (this.timer === undefined) this.rearm();
+    if (this.deadline === 0) this.rearm();
   }
 
   private emit(seq: number, ack: number, flags: number, data: Uint8Array, options?: Uint8Array): void {
@@ -313,18 +326,49 @@ export class TcpConnection {
     this.sentPackets.push(id);
   }
 
+  /**
+   * (Re)start the retransmission timer at now + RTO, or stop it. Only the deadline
+   * moves: one scheduler event stays queued and, when it fires early, re-arms itself at
+   * the deadline (no cancel and new event for every acknowledgement).
+   */
   private rearm(): void {
+    if (this.inflight.length === 0) {
+      this.deadline = 0;
+      return;
+    }
     const clock = this.layer.clock();
-    if (this.timer !== undefined) clock.cancel(this.timer);
+    this.deadline = clock.now() + this.rto;
+    if (this.timer !== undefined && this.deadline < this.timerAt) {
+      clock.cancel(this.timer);
+      this.timer = undefined;
+    }
+    if (this.timer === undefined) {
+      this.timerAt = this.deadline;
+      this.timer = clock.at(this.deadline, this.onTimerFn);
+    }
+  }
+
+  private stopTimer(): void {
+    this.deadline = 0;
+    if (this.timer !== undefined) this.layer.clock().cancel(this.timer);
     this.timer = undefined;
-    if (this.inflight.length === 0) return;
-    this.timer = clock.after(this.rto, () => this.onTimeout());
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    if (this.deadline === 0) return;
+    if (this.deadline > this.timerAt) {
+      this.timerAt = this.deadline;
+      this.timer = this.layer.clock().at(this.deadline, this.onTimerFn);
+      return;
+    }
+    this.deadline = 0;
+    this.onTimeout();
   }
 
   private onTimeout(): void {
-    this.timer = undefined;
-    if (this.inflight.length === 0 || this.state === 'CLOSED') return;
-    const syn = this.state === 'SYN_SENT' || this.state === 'SYN_RECEIVED';
+    if (this.inflight.length === 0 || this.st === 'CLOSED') return;
+    const syn = this.st === 'SYN_SENT' || this.st === 'SYN_RECEIVED';
     this.retries++;
     if (this.retries > (syn ? SYN_RETRIES : DATA_RETRIES)) {
       this.finish('timeout', `no answer after ${this.retries - 1} retransmissions`);
@@ -341,17 +385,26 @@ export class TcpConnection {
     this.rearm();
   }
 
+  /**
+   * TIME_WAIT (2MSL, TIME_WAIT_NS): the 4-tuple stays reserved and late segments are
+   * answered, but by a compact record in the layer (like the kernel's
+   * inet_timewait_sock), not by this object: it leaves the socket table, drops its
+   * callbacks and buffers, and reads CLOSED when the time is up.
+   */
   private enterTimeWait(): void {
-    const clock = this.layer.clock();
-    if (this.timer !== undefined) clock.cancel(this.timer);
-    this.timer = undefined;
-    if (this.twTimer !== undefined) return;
-    this.twTimer = clock.after(TIME_WAIT_NS, () => {
-      this.twTimer = undefined;
-      this.finish('closed', 'closed');
-    });
+    this.stopTimer();
+    if (this.twId !== 0 || this.twUntil !== 0) return;
+    this.twUntil = this.layer.now() + TIME_WAIT_NS;
+    this.layer.toTimeWait(this, this.sndNxt, this.rcvNxt, this.twUntil);
     // The application sees the close now; the 4-tuple stays reserved for TIME_WAIT.
     this.notifyClose('closed', 'closed (TIME_WAIT)');
+    this.onConnect = undefined;
+    this.onData = undefined;
+    this.onEnd = undefined;
+    this.onClose = undefined;
+    this.accept = undefined;
+    this.inflight.length = 0;
+    this.pending.length = 0;
   }
 
   /** An ICMP error about one of our segments. */
@@ -362,7 +415,7 @@ export class TcpConnection {
       return;
     }
     const what = info.type === 3 ? `ICMP unreachable code ${info.code} from ${formatIpv4(info.from)}` : `ICMP time exceeded from ${formatIpv4(info.from)}`;
-    if ((this.state === 'SYN_SENT' || this.state === 'SYN_RECEIVED') && info.type === 3) {
+    if ((this.st === 'SYN_SENT' || this.st === 'SYN_RECEIVED') && info.type === 3) {
       this.finish(info.code === 3 ? 'refused' : 'unreachable', what);
       return;
     }
@@ -370,12 +423,9 @@ export class TcpConnection {
   }
 
   private finish(reason: TcpCloseReason, detail: string): void {
-    const clock = this.layer.clock();
-    if (this.timer !== undefined) clock.cancel(this.timer);
-    if (this.twTimer !== undefined) clock.cancel(this.twTimer);
-    this.timer = undefined;
-    this.twTimer = undefined;
-    this.state = 'CLOSED';
+    this.stopTimer();
+    if (this.twId !== 0) this.layer.dropTimeWait(this);
+    this.st = 'CLOSED';
     this.inflight.length = 0;
     this.pending.length = 0;
     this.layer.remove(this);
@@ -413,12 +463,177 @@ function mssFrom(options: Uint8Array | undefined): number | undefined {
   return undefined;
 }
 
+/**
+ * TIME_WAIT records, compact (the kernel's inet_timewait_sock): typed-array columns
+ * in a ring ordered by expiry (every record lives TIME_WAIT_NS, so arrival order is
+ * expiry order), indexed by lport → (raddr * 65536 + rport) → ring slot. One timer
+ * sweeps the expired head; lookups also ignore a record whose time is up.
+ */
+class TimeWaitTable {
+  private cap = 0;
+  private head = 0;
+  private count = 0;
+  private nextId = 1;
+  private ids = new Float64Array(0);
+  private until = new Float64Array(0);
+  private laddr = new Uint32Array(0);
+  private raddr = new Uint32Array(0);
+  private ports = new Uint32Array(0); // lport << 16 | rport
+  private snd = new Uint32Array(0);
+  private rcv = new Uint32Array(0);
+  readonly index = new Map<number, Map<number, number>>();
+
+  get size(): number {
+    return this.count;
+  }
+
+  private grow(): void {
+    const cap = Math.max(64, this.cap * 2);
+    const move = <T extends Float64Array | Uint32Array>(a: T, mk: (n: number) => T): T => {
+      const b = mk(cap);
+      for (let k = 0; k < this.count; k++) b[k] = a[(this.head + k) % this.cap] as number;
+      return b;
+    };
+    this.ids = move(this.ids, (n) => new Float64Array(n));
+    this.until = move(this.until, (n) => new Float64Array(n));
+    this.laddr = move(this.laddr, (n) => new Uint32Array(n));
+    this.raddr = move(this.raddr, (n) => new Uint32Array(n));
+    this.ports = move(this.ports, (n) => new Uint32Array(n));
+    this.snd = move(this.snd, (n) => new Uint32Array(n));
+    this.rcv = move(this.rcv, (n) => new Uint32Array(n));
+    for (let k = 0; k < this.count; k++) {
+      const p = this.ports[k] as number;
+      this.index.get(p >>> 16)?.set((this.raddr[k] as number) * 65536 + (p & 0xffff), k);
+    }
+    this.head = 0;
+    this.cap = cap;
+  }
+
+  add(laddr: Ipv4Addr, lport: number, raddr: Ipv4Addr, rport: number, snd: number, rcv: number, until: number): number {
+    if (this.count === this.cap) this.grow();
+    const k = (this.head + this.count) % this.cap;
+    this.count++;
+    const id = this.nextId++;
+    this.ids[k] = id;
+    this.until[k] = until;
+    this.laddr[k] = laddr;
+    this.raddr[k] = raddr;
+    this.ports[k] = ((lport << 16) | rport) >>> 0;
+    this.snd[k] = snd;
+    this.rcv[k] = rcv;
+    let m = this.index.get(lport);
+    if (m === undefined) {
+      m = new Map();
+      this.index.set(lport, m);
+    }
+    m.set(raddr * 65536 + rport, k);
+    return id;
+  }
+
+  /** The live record's slot for this tuple, or -1. */
+  find(lport: number, key: number, now: number): number {
+    const k = this.index.get(lport)?.get(key);
+    if (k === undefined || (this.until[k] as number) <= now) return -1;
+    return k;
+  }
+
+  slotOf(id: number, lport: number, key: number): number {
+    const k = this.index.get(lport)?.get(key);
+    return k !== undefined && this.ids[k] === id ? k : -1;
+  }
+
+  /** Take a record out of the index (its ring slot just ages out). */
+  unindex(k: number): void {
+    const p = this.ports[k] as number;
+    const m = this.index.get(p >>> 16);
+    if (m === undefined) return;
+    const key = (this.raddr[k] as number) * 65536 + (p & 0xffff);
+    if (m.get(key) === k) {
+      m.delete(key);
+      if (m.size === 0) this.index.delete(p >>> 16);
+    }
+    this.until[k] = 0;
+  }
+
+  /** Drop expired records from the head; returns the next expiry (0: none). */
+  sweep(now: number): number {
+    while (this.count > 0) {
+      const k = this.head;
+      const u = this.until[k] as number;
+      if (u > now) return u;
+      if (u !== 0) this.unindex(k);
+      this.head = (this.head + 1) % this.cap;
+      this.count--;
+    }
+    return 0;
+  }
+
+  laddrOf(k: number): number { return this.laddr[k] as number; }
+  sndOf(k: number): number { return this.snd[k] as number; }
+  rcvOf(k: number): number { return this.rcv[k] as number; }
+  setRcv(k: number, v: number): void { this.rcv[k] = v; }
+}
+
 export class TcpLayer {
   private readonly listeners = new Map<number, Array<{ addr: Ipv4Addr; onAccept: (c: TcpConnection) => void }>>();
   // lport → (raddr * 65536 + rport) → connection; the key fits a double exactly.
   private readonly conns = new Map<number, Map<number, TcpConnection>>();
+  private readonly tw = new TimeWaitTable();
+  private twTimer: number | undefined = undefined;
+  private readonly sweepFn = (): void => this.sweepTimeWait();
 
   constructor(private readonly ns: NetNamespace) {}
+
+  /** Connections in TIME_WAIT (compact records). */
+  timeWaitCount(): number {
+    return this.tw.sweep(this.now()) === 0 ? 0 : this.tw.size;
+  }
+
+  /** A connection enters TIME_WAIT: it leaves the socket table for a compact record. */
+  toTimeWait(c: TcpConnection, snd: number, rcv: number, until: number): void {
+    this.remove(c);
+    c.twId = this.tw.add(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, snd, rcv, until);
+    if (this.twTimer === undefined) this.twTimer = this.ns.sim.clock.at(until, this.sweepFn);
+  }
+
+  /** The connection was aborted or reset in TIME_WAIT: its record goes. */
+  dropTimeWait(c: TcpConnection): void {
+    const k = this.tw.slotOf(c.twId, c.localPort, c.remoteAddr * 65536 + c.remotePort);
+    if (k >= 0) this.tw.unindex(k);
+    c.twId = 0;
+  }
+
+  private sweepTimeWait(): void {
+    this.twTimer = undefined;
+    const next = this.tw.sweep(this.now());
+    if (next !== 0) this.twTimer = this.ns.sim.clock.at(next, this.sweepFn);
+  }
+
+  /** A segment for a TIME_WAIT record: what TcpConnection.segment does in that state. */
+  private timeWaitSegment(k: number, dst: Ipv4Addr, src: Ipv4Addr, seg: TcpRepr, payloadLen: number): void {
+    const f = seg.flags;
+    const rcv = this.tw.rcvOf(k);
+    const ackNow = (): void => {
+      this.emitSegment(dst, src, { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: this.tw.sndOf(k), ack: this.tw.rcvOf(k), flags: TcpFlags.ACK, window: WINDOW }, EMPTY);
+    };
+    if ((f & TcpFlags.RST) !== 0) {
+      if (seg.seq === rcv) this.tw.unindex(k);
+      return;
+    }
+    if ((f & TcpFlags.SYN) !== 0) {
+      ackNow();
+      return;
+    }
+    if ((f & TcpFlags.ACK) === 0) return;
+    const hasFin = (f & TcpFlags.FIN) !== 0;
+    if (payloadLen === 0 && !hasFin) return;
+    if (seg.seq !== rcv) {
+      ackNow();
+      return;
+    }
+    this.tw.setRcv(k, add(rcv, payloadLen + (hasFin ? 1 : 0)));
+    ackNow();
+  }
 
   now(): number {
     return this.ns.sim.clock.now();
@@ -464,11 +679,12 @@ export class TcpLayer {
   private ephemeral(dst: Ipv4Addr, dport: number): number {
     const [lo, hi] = this.ns.sysctl.localPortRange;
     const key = dst * 65536 + dport;
+    const now = this.now();
     for (let i = 0; i < 128; i++) {
       const p = this.ns.sim.rng.range(lo, hi);
-      if (!this.conns.get(p)?.has(key) && !this.listeners.has(p)) return p;
+      if (!this.conns.get(p)?.has(key) && !this.listeners.has(p) && this.tw.find(p, key, now) < 0) return p;
     }
-    for (let p = lo; p <= hi; p++) if (!this.conns.get(p)?.has(key) && !this.listeners.has(p)) return p;
+    for (let p = lo; p <= hi; p++) if (!this.conns.get(p)?.has(key) && !this.listeners.has(p) && this.tw.find(p, key, now) < 0) return p;
     throw new NetsimError('NETSIM_ERR_ADDR_IN_USE', `${this.ns.name}: no free TCP port towards ${formatIpv4(dst)}:${dport}`);
   }
 
@@ -533,6 +749,14 @@ export class TcpLayer {
       if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, `tcp ${c.toString()}`);
       c.segment(seg, payload, pkt.id);
       return;
+    }
+    if (this.tw.size > 0) {
+      const k = this.tw.find(seg.dstPort, src * 65536 + seg.srcPort, this.now());
+      if (k >= 0 && this.tw.laddrOf(k) === dst) {
+        if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, `tcp ${formatIpv4(dst)}:${seg.dstPort} → ${formatIpv4(src)}:${seg.srcPort} TIME_WAIT`);
+        this.timeWaitSegment(k, dst, src, seg, payload.length);
+        return;
+      }
     }
     const f = seg.flags;
     if ((f & TcpFlags.SYN) !== 0 && (f & TcpFlags.ACK) === 0 && (f & TcpFlags.RST) === 0) {

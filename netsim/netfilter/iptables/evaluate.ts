@@ -102,7 +102,8 @@ function compileChain(chain: Chain, minRun: number): CompiledChain {
 export type RecentTables = Map<string, Map<number, number[]>>;
 
 export class TableEvaluator {
-  private compiled = new Map<string, CompiledChain>();
+  // Keyed by the chain object (no per-lookup key string).
+  private compiled = new Map<Chain, CompiledChain>();
   private compiledGen = -1;
   private readonly nth = new WeakMap<Match, number>();
   // Return stack reused across evaluations (no allocation per packet).
@@ -117,13 +118,12 @@ export class TableEvaluator {
       this.compiled = new Map();
       this.compiledGen = gen;
     }
-    const k = `${table.name}/${name}`;
-    let c = this.compiled.get(k);
+    const chain = table.chains.get(name);
+    if (chain === undefined) return undefined;
+    let c = this.compiled.get(chain);
     if (c === undefined) {
-      const chain = table.chains.get(name);
-      if (chain === undefined) return undefined;
       c = compileChain(chain, this.minRun);
-      this.compiled.set(k, c);
+      this.compiled.set(chain, c);
     }
     return c;
   }
