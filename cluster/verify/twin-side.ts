@@ -17,10 +17,16 @@ export interface TwinTiming {
   readonly quietMs: number;
   /** Upper bound per probe (ms). */
   readonly maxMs: number;
+  /**
+   * How long a probe waits for as many packets as the emulator saw for it, quiet or
+   * not (ms; capped by maxMs): on a loaded machine an answer can come later than
+   * quietMs and would otherwise count for the next probe.
+   */
+  readonly expectMs?: number;
 }
 
 // Generous on a loaded machine: a late answer would otherwise count for the next probe.
-export const DEFAULT_TWIN_TIMING: TwinTiming = { minMs: 25, quietMs: 20, maxMs: 500 };
+export const DEFAULT_TWIN_TIMING: TwinTiming = { minMs: 25, quietMs: 20, maxMs: 500, expectMs: 250 };
 
 export class TwinSide {
   private constructor(private readonly agents: ReadonlyMap<string, RawAgent>, private readonly timing: TwinTiming) {}
@@ -35,7 +41,8 @@ export class TwinSide {
     return new TwinSide(agents, timing);
   }
 
-  async run(probe: Probe, bytes: Uint8Array): Promise<{ obs: Observation[]; sendError?: string }> {
+  /** Inject `bytes` and collect what every namespace receives; `expected` is how many packets the emulator saw. */
+  async run(probe: Probe, bytes: Uint8Array, expected = 0): Promise<{ obs: Observation[]; sendError?: string }> {
     const agent = this.agents.get(probe.from);
     if (agent === undefined) throw new Error(`probe source ${probe.from} has no twin namespace`);
     for (const a of this.agents.values()) a.take();
@@ -47,12 +54,18 @@ export class TwinSide {
       // EPERM from an OUTPUT DROP, ENETUNREACH, …: the packet never left, like a dropped probe.
       sendError = e instanceof Error ? e.message : String(e);
     }
+    const expectMs = Math.min(this.timing.expectMs ?? 0, this.timing.maxMs);
     for (;;) {
       await sleep(3);
       const now = performance.now();
       let last = sentAt;
-      for (const a of this.agents.values()) last = Math.max(last, a.lastRxAt);
-      if ((now - sentAt >= this.timing.minMs && now - last >= this.timing.quietMs) || now - sentAt >= this.timing.maxMs) break;
+      let have = 0;
+      for (const a of this.agents.values()) {
+        last = Math.max(last, a.lastRxAt);
+        have += a.pending;
+      }
+      const quiet = now - sentAt >= this.timing.minMs && now - last >= this.timing.quietMs;
+      if ((quiet && (have >= expected || now - sentAt >= expectMs)) || now - sentAt >= this.timing.maxMs) break;
     }
     const obs: Observation[] = [];
     for (const [label, a] of this.agents) for (const r of a.take()) obs.push({ where: label, bytes: r.bytes });

@@ -82,6 +82,11 @@ export class RawAgent {
     });
   }
 
+  /** How many packets {@link take} would return now. */
+  get pending(): number {
+    return this.rx.length;
+  }
+
   /** Everything received since the last call. */
   take(): RawRx[] {
     const r = this.rx;
