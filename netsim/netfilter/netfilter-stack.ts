@@ -44,6 +44,9 @@ import type { Manip } from './nat.ts';
 import type { Rng } from '../time/rng.ts';
 import type { Ipvs } from '../ipvs/ipvs.ts';
 
+/** EvalContext with every field writable (the stack's reused context). */
+type MutableEvalContext = { -readonly [K in keyof EvalContext]-?: EvalContext[K] | undefined };
+
 /** What the glue needs from a rule engine (the iptables evaluator implements it). */
 export interface RuleEvaluator {
   evaluate(table: TableName, pkt: Packet, ctx: EvalContext): EvalResult;
@@ -99,6 +102,7 @@ export class NetfilterStack implements NetfilterHooks {
     this.rules = opts.rules ?? this.iptables;
     this.conntrack = opts.conntrack ?? new Conntrack(() => ns.sim.clock.now());
     this.rng = ns.sim.rng.fork(`netfilter:${ns.name}`);
+    this.ectx.rng = this.rng;
     if (opts.ipsets !== undefined) this.ipsets = opts.ipsets;
     if (opts.ipvs !== undefined) this.ipvs = opts.ipvs;
   }
@@ -269,21 +273,29 @@ export class NetfilterStack implements NetfilterHooks {
 
   // ------------------------------------------------------------ tables
 
+  /**
+   * The context of a table evaluation. One object per stack, refilled for every
+   * evaluation (evaluations do not nest: what a verdict causes happens after it
+   * returns); the trace callback exists only when someone listens.
+   */
   private evalCtx(hook: NfHook, pkt: Packet, ctx: NfContext): EvalContext {
-    return {
-      hook,
-      inDev: ctx.inDev?.name,
-      outDev: ctx.outDev?.name,
-      ...(ctx.physIn !== undefined ? { physIn: ctx.physIn.name } : {}),
-      ...(ctx.physOut !== undefined ? { physOut: ctx.physOut.name } : {}),
-      now: this.ns.sim.clock.now(),
-      rng: this.rng,
-      ctState: this.slotOf(pkt) < 0 ? CT_INVALID : pkt.ctInfo & STATE_MASK,
-      addrType: (a) => this.addrType(a),
-      ipsets: this.ipsetLookup,
-      ...(this.ns.sim.tracer.enabled ? { onRuleHit: (t: TableName, chain: string, rule: number, target: string) => this.traceRule(pkt, hook, t, chain, rule, target) } : {}),
-    };
+    const e = this.ectx;
+    e.hook = hook;
+    e.inDev = ctx.inDev?.name;
+    e.outDev = ctx.outDev?.name;
+    e.physIn = ctx.physIn?.name;
+    e.physOut = ctx.physOut?.name;
+    e.now = this.ns.sim.clock.now();
+    e.ctState = this.slotOf(pkt) < 0 ? CT_INVALID : pkt.ctInfo & STATE_MASK;
+    e.ipsets = this.ipsetLookup;
+    e.onRuleHit = this.ns.sim.tracer.enabled ? (t: TableName, chain: string, rule: number, target: string) => this.traceRule(pkt, hook, t, chain, rule, target) : undefined;
+    return e as EvalContext;
   }
+
+  private readonly ectx: MutableEvalContext = {
+    hook: 'PREROUTING', inDev: undefined, outDev: undefined, physIn: undefined, physOut: undefined, now: 0,
+    rng: undefined as unknown as Rng, ctState: 0, addrType: (a) => this.addrType(a), ipsets: undefined, onRuleHit: undefined, ctMark: undefined, onLog: undefined,
+  };
 
   private hasTable(t: TableName): boolean {
     return this.rules.hasTable === undefined || this.rules.hasTable(t);

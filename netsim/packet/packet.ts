@@ -14,6 +14,29 @@
 /** Bytes reserved in front of new packets: Ethernet 14 + outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14, rounded up. */
 export const DEFAULT_HEADROOM = 96;
 
+/**
+ * Zeroed bytes for a packet or a frame being built. Small arrays are views into a
+ * shared slab: `new Uint8Array(n)` above 64 bytes gets its own off-heap backing store
+ * (an allocation and a GC finaliser each), which at millions of packets costs more
+ * than the header work. A slab is never reused, only dropped when no view is left,
+ * so views are independent arrays for every purpose (their `byteOffset` is not 0).
+ */
+export function allocBytes(n: number): Uint8Array {
+  if (n > SLAB_MAX_ITEM) return new Uint8Array(n);
+  if (slabOff + n > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabOff = 0;
+  }
+  const u = new Uint8Array(slab, slabOff, n);
+  slabOff += (n + 7) & ~7;
+  return u;
+}
+
+const SLAB_SIZE = 64 * 1024;
+const SLAB_MAX_ITEM = 2048;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabOff = 0;
+
 export class Packet {
   /** Stable id across hops, NAT and encapsulation: the trace id (ns-3 Packet::GetUid). */
   id: number;
@@ -56,7 +79,7 @@ export class Packet {
   push(n: number): number {
     if (this.off < n) {
       const head = Math.max(DEFAULT_HEADROOM, n);
-      const nb = new Uint8Array(head + this.len);
+      const nb = allocBytes(head + this.len);
       nb.set(this.buf.subarray(this.off, this.off + this.len), head);
       this.buf = nb;
       this.off = head;
@@ -81,14 +104,14 @@ export class Packet {
 
 /** A packet holding a copy of `bytes`, with headroom. */
 export function packetFromBytes(id: number, bytes: Uint8Array, headroom = DEFAULT_HEADROOM): Packet {
-  const buf = new Uint8Array(headroom + bytes.length);
+  const buf = allocBytes(headroom + bytes.length);
   buf.set(bytes, headroom);
   return new Packet(id, buf, headroom, bytes.length);
 }
 
 /** A deep copy: same id and metadata, its own bytes. */
 export function clonePacket(p: Packet): Packet {
-  const buf = new Uint8Array(p.off + p.len);
+  const buf = allocBytes(p.off + p.len);
   buf.set(p.buf.subarray(p.off, p.off + p.len), p.off);
   const c = new Packet(p.id, buf, p.off, p.len);
   c.mark = p.mark;

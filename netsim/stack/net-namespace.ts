@@ -14,7 +14,7 @@
  * multicast delivery.
  */
 import type { Sim } from '../sim.ts';
-import { Packet, DEFAULT_HEADROOM } from '../packet/packet.ts';
+import { Packet, DEFAULT_HEADROOM, allocBytes } from '../packet/packet.ts';
 import type { NetDevice, DeviceOwner } from '../link/net-device.ts';
 import { LoopbackDevice } from '../link/loopback.ts';
 import { BRNF_PREROUTED, BRNF_BRIDGED_DNAT } from '../link/bridge.ts';
@@ -635,7 +635,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
 
   /** A new packet with room for link and tunnel headers in front of `ipBytes`. */
   newPacket(ipBytes: Uint8Array, id = this.sim.nextPacketId()): Packet {
-    const buf = new Uint8Array(DEFAULT_HEADROOM + ipBytes.length);
+    const buf = allocBytes(DEFAULT_HEADROOM + ipBytes.length);
     buf.set(ipBytes, DEFAULT_HEADROOM);
     return new Packet(id, buf, DEFAULT_HEADROOM, ipBytes.length);
   }

@@ -45,6 +45,7 @@ export const SYN_RETRIES = 6;
 export const DATA_RETRIES = 15;
 const WINDOW = 64240;
 const EMPTY = new Uint8Array(0);
+const utf8 = new TextEncoder();
 
 interface InFlight {
   seq: number;
@@ -128,7 +129,7 @@ export class TcpConnection {
     if (this.st === 'CLOSED' || this.pendingFin || this.st === 'FIN_WAIT_1' || this.st === 'FIN_WAIT_2' || this.st === 'LAST_ACK' || this.st === 'CLOSING' || this.st === 'TIME_WAIT') {
       throw new NetsimError('NETSIM_ERR_NOT_CONNECTED', `tcp ${this.toString()}: cannot send after close (EPIPE)`);
     }
-    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    const bytes = typeof data === 'string' ? utf8.encode(data) : data;
     if (bytes.length > 0) this.pending.push(bytes);
     this.flush();
   }

@@ -4,6 +4,7 @@
  * ICMP error generation; the forwarding path edits packets in place instead.
  */
 import type { Ipv4Addr } from './addr.ts';
+import { allocBytes } from '../packet/packet.ts';
 import { emitIcmpv4, icmpv4ReprLen } from './icmpv4.ts';
 import type { Icmpv4Repr } from './icmpv4.ts';
 import { emitIpv4, ipv4HeaderLen, IpProtocol } from './ipv4.ts';
@@ -55,7 +56,7 @@ function reprOf(ip: Ipv4BuildOptions, protocol: number, payloadLen: number, frag
 export function buildIpv4(ip: Ipv4BuildHeader, l4Bytes: Uint8Array): Uint8Array {
   const repr = reprOf(ip, ip.protocol, l4Bytes.length, ip);
   const hl = ipv4HeaderLen(repr);
-  const out = new Uint8Array(hl + l4Bytes.length);
+  const out = allocBytes(hl + l4Bytes.length);
   emitIpv4(repr, out, 0);
   out.set(l4Bytes, hl);
   return out;
@@ -65,7 +66,7 @@ export function buildIpv4(ip: Ipv4BuildHeader, l4Bytes: Uint8Array): Uint8Array 
 export function buildIpv4Udp(ip: Ipv4BuildOptions, udp: UdpRepr, payload: Uint8Array): Uint8Array {
   const repr = reprOf(ip, IpProtocol.UDP, UDP_HEADER_LEN + payload.length);
   const hl = ipv4HeaderLen(repr);
-  const out = new Uint8Array(hl + repr.payloadLen);
+  const out = allocBytes(hl + repr.payloadLen);
   emitIpv4(repr, out, 0);
   emitUdp(udp, payload, out, hl, repr.src, repr.dst);
   return out;
@@ -75,7 +76,7 @@ export function buildIpv4Udp(ip: Ipv4BuildOptions, udp: UdpRepr, payload: Uint8A
 export function buildIpv4Tcp(ip: Ipv4BuildOptions, tcp: TcpRepr, payload: Uint8Array): Uint8Array {
   const repr = reprOf(ip, IpProtocol.TCP, tcpHeaderLen(tcp) + payload.length);
   const hl = ipv4HeaderLen(repr);
-  const out = new Uint8Array(hl + repr.payloadLen);
+  const out = allocBytes(hl + repr.payloadLen);
   emitIpv4(repr, out, 0);
   emitTcp(tcp, payload, out, hl, repr.src, repr.dst);
   return out;
@@ -85,7 +86,7 @@ export function buildIpv4Tcp(ip: Ipv4BuildOptions, tcp: TcpRepr, payload: Uint8A
 export function buildIpv4Icmp(ip: Ipv4BuildOptions, icmp: Icmpv4Repr): Uint8Array {
   const repr = reprOf(ip, IpProtocol.ICMP, icmpv4ReprLen(icmp));
   const hl = ipv4HeaderLen(repr);
-  const out = new Uint8Array(hl + repr.payloadLen);
+  const out = allocBytes(hl + repr.payloadLen);
   emitIpv4(repr, out, 0);
   emitIcmpv4(icmp, out, hl);
   return out;
