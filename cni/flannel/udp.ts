@@ -137,8 +137,9 @@ export class UdpBackend implements Backend {
     if (!this.decrementTtl(pkt)) return;
     const socket = this.socket;
     if (socket === undefined) return;
-    this.emit('encap', pkt.id, `flanneld UDP: ${formatIpv4(this.ctx.publicIp)}:${this.port} → ${formatIpv4(route.nextHop)}:${this.port} for ${formatIpv4(dst)} (lease ${route.dst.toString()})`);
-    socket.send(route.nextHop, this.port, pkt.bytes().slice(), { packetId: pkt.id });
+    if (ns.sim.tracer.enabled) this.emit('encap', pkt.id, `flanneld UDP: ${formatIpv4(this.ctx.publicIp)}:${this.port} → ${formatIpv4(route.nextHop)}:${this.port} for ${formatIpv4(dst)} (lease ${route.dst.toString()})`);
+    // The datagram is built (copied) at once: the inner packet's bytes need no copy of their own.
+    socket.send(route.nextHop, this.port, pkt.bytes(), { packetId: pkt.id });
   }
 
   private udpToTun(m: UdpMessage): void {
@@ -149,7 +150,7 @@ export class UdpBackend implements Backend {
       return;
     }
     if (!this.decrementTtl(inner)) return;
-    this.emit('decap', inner.id, `flanneld UDP from ${formatIpv4(m.src)}:${m.sport}: inner ${formatIpv4(readU32(inner.buf, inner.off + 12))} → ${formatIpv4(readU32(inner.buf, inner.off + 16))} written to ${TUN_NAME}`);
+    if (ns.sim.tracer.enabled) this.emit('decap', inner.id, `flanneld UDP from ${formatIpv4(m.src)}:${m.sport}: inner ${formatIpv4(readU32(inner.buf, inner.off + 12))} → ${formatIpv4(readU32(inner.buf, inner.off + 16))} written to ${TUN_NAME}`);
     this.tun.write(inner);
   }
 

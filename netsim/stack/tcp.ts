@@ -148,13 +148,13 @@ export class TcpConnection {
   /** Abort with RST (SO_LINGER 0). */
   abort(): void {
     if (this.st === 'CLOSED') return;
-    if (this.st !== 'SYN_SENT' && this.st !== 'TIME_WAIT') this.emit(this.sndNxt, 0, TcpFlags.RST | TcpFlags.ACK, new Uint8Array(0));
+    if (this.st !== 'SYN_SENT' && this.st !== 'TIME_WAIT') this.emit(this.sndNxt, 0, TcpFlags.RST | TcpFlags.ACK, EMPTY);
     this.finish('aborted', 'aborted locally');
   }
 
   /** Start the handshake (active open). */
   startConnect(): void {
-    this.transmitNew(TcpFlags.SYN, new Uint8Array(0), this.mssOption());
+    this.transmitNew(TcpFlags.SYN, EMPTY, this.mssOption());
   }
 
   /** Answer a SYN (passive open). */
@@ -162,7 +162,7 @@ export class TcpConnection {
     this.rcvNxt = add(irs, 1);
     if (peerMss !== undefined) this.mss = Math.min(this.mss, peerMss);
     this.accept = accept;
-    this.transmitNew(TcpFlags.SYN | TcpFlags.ACK, new Uint8Array(0), this.mssOption());
+    this.transmitNew(TcpFlags.SYN | TcpFlags.ACK, EMPTY, this.mssOption());
   }
 
   private mssOption(): Uint8Array {
@@ -188,7 +188,7 @@ export class TcpConnection {
         this.sndWnd = seg.window;
         this.ack(seg.ack);
         this.st = 'ESTABLISHED';
-        this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+        this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, EMPTY);
         this.onConnect?.();
         this.flush();
       }
@@ -201,7 +201,7 @@ export class TcpConnection {
     }
     if ((f & TcpFlags.SYN) !== 0) {
       // A SYN on a synchronised connection: challenge ACK.
-      this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+      this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, EMPTY);
       return;
     }
     if ((f & TcpFlags.ACK) === 0) return;
@@ -224,7 +224,7 @@ export class TcpConnection {
     if (payload.length > 0 || hasFin) {
       if (seg.seq !== this.rcvNxt) {
         // Out of order or duplicate: re-ACK what we expect.
-        this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+        this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, EMPTY);
         return;
       }
       if (payload.length > 0) {
@@ -239,18 +239,18 @@ export class TcpConnection {
         this.rcvNxt = add(this.rcvNxt, 1);
         if (this.st === 'ESTABLISHED') {
           this.st = 'CLOSE_WAIT';
-          this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+          this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, EMPTY);
           this.onEnd?.();
           return;
         }
         if (this.st === 'FIN_WAIT_1') this.st = this.inflight.length === 0 ? 'TIME_WAIT' : 'CLOSING';
         else if (this.st === 'FIN_WAIT_2') this.st = 'TIME_WAIT';
-        this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+        this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, EMPTY);
         this.onEnd?.();
         if (this.st === 'TIME_WAIT') this.enterTimeWait();
         return;
       }
-      this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, new Uint8Array(0));
+      this.emit(this.sndNxt, this.rcvNxt, TcpFlags.ACK, EMPTY);
     }
   }
 
@@ -307,7 +307,7 @@ export class TcpConnection {
     if (this.pendingFin && this.pending.length === 0) {
       this.pendingFin = false;
       this.st = this.st === 'CLOSE_WAIT' ? 'LAST_ACK' : 'FIN_WAIT_1';
-      this.transmitNew(TcpFlags.FIN | TcpFlags.ACK, new Uint8Array(0), undefined);
+      this.transmitNew(TcpFlags.FIN | TcpFlags.ACK, EMPTY, undefined);
     }
   }
 
@@ -321,9 +321,10 @@ export class TcpConnection {
   }
 
   private emit(seq: number, ack: number, flags: number, data: Uint8Array, options?: Uint8Array): void {
-    const id = this.layer.emitSegment(this.localAddr, this.remoteAddr, {
-      srcPort: this.localPort, dstPort: this.remotePort, seq, ack, flags, window: WINDOW, ...(options !== undefined ? { options } : {}),
-    }, data);
+    const repr: TcpRepr = options !== undefined
+      ? { srcPort: this.localPort, dstPort: this.remotePort, seq, ack, flags, window: WINDOW, options }
+      : { srcPort: this.localPort, dstPort: this.remotePort, seq, ack, flags, window: WINDOW };
+    const id = this.layer.emitSegment(this.localAddr, this.remoteAddr, repr, data);
     this.sentPackets.push(id);
   }
 
@@ -723,7 +724,7 @@ export class TcpLayer {
 
   /** RST for a segment nobody wants (RFC 9293 §3.10.7.1). */
   sendReset(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number, seq: number, ack: number, withAck: boolean): number {
-    return this.emitSegment(src, dst, { srcPort: sport, dstPort: dport, seq, ack, flags: TcpFlags.RST | (withAck ? TcpFlags.ACK : 0), window: 0 }, new Uint8Array(0));
+    return this.emitSegment(src, dst, { srcPort: sport, dstPort: dport, seq, ack, flags: TcpFlags.RST | (withAck ? TcpFlags.ACK : 0), window: 0 }, EMPTY);
   }
 
   input(inDev: NetDevice, pkt: Packet): void {
@@ -739,7 +740,7 @@ export class TcpLayer {
     try {
       seg = parseTcp(l4, { src, dst });
       const doff = ((l4[12] as number) >> 4) * 4;
-      payload = l4.slice(doff);
+      payload = doff >= l4.length ? EMPTY : l4.slice(doff);
     } catch (e) {
       if (!(e instanceof WireError)) throw e;
       ns.traceDrop(pkt, e.code === 'WIRE_BAD_CHECKSUM' ? 'bad-checksum' : 'malformed', e.message, inDev.name);
