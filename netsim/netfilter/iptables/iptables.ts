@@ -128,8 +128,16 @@ export class Iptables {
    */
   evaluate(table: TableName, pkt: Packet, ctx: EvalContext): EvalResult {
     const t = this.tables.get(table);
-    if (t === undefined || !t.chains.has(ctx.hook)) return { verdict: 'ACCEPT', chain: ctx.hook, rule: 0, rulesEvaluated: 0 };
-    return this.evaluator.evaluate(t, this.generation, ctx.hook, pkt, ctx);
+    const hook = t?.chains.get(ctx.hook);
+    if (hook === undefined) return acceptAt(ctx.hook);
+    if (hook.rules.length === 0 && (hook.policy ?? 'ACCEPT') === 'ACCEPT') {
+      // An empty built-in chain: its policy, counted and traced as the evaluator would.
+      hook.packets++;
+      hook.bytes += pkt.len;
+      ctx.onRuleHit?.(table, hook.name, 0, 'ACCEPT');
+      return acceptAt(hook.name);
+    }
+    return this.evaluator.evaluate(t as Table, this.generation, ctx.hook, pkt, ctx);
   }
 
   table(name: TableName): Table {
@@ -447,4 +455,15 @@ function flushAll(t: Table): Table {
     if (f !== undefined) f.policy = c.policy;
   }
   return fresh;
+}
+
+/** The verdict "accepted by the policy of `chain`, no rule walked" (shared: results are read-only). */
+const ACCEPT_AT = new Map<string, EvalResult>();
+function acceptAt(chain: string): EvalResult {
+  let r = ACCEPT_AT.get(chain);
+  if (r === undefined) {
+    r = Object.freeze({ verdict: 'ACCEPT', chain, rule: 0, rulesEvaluated: 0 });
+    ACCEPT_AT.set(chain, r);
+  }
+  return r;
 }
