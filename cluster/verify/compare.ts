@@ -46,32 +46,41 @@ function payloadTok(p: Uint8Array): string {
 export function portTok(v: number, probe: Probe, known: ReadonlySet<number>): string {
   if (v === probe.sport) return '$sport';
   if (v === probe.dport || known.has(v)) return String(v);
-  if (v < 512) return 'rnd-low';
-  if (v < 1024) return 'rnd-mid';
-  return 'rnd-high';
+  return rangeTok(v);
 }
 
-/** Signature of the transport part; `quoted` for the 8 bytes an ICMP error quotes (no checksum check). */
-function l4Sig(b: Uint8Array, hl: number, end: number, proto: number, src: number, dst: number, probe: Probe, known: ReadonlySet<number>, quoted: boolean): string {
+/** A randomly chosen port's token: the range the kernel draws it from. */
+function rangeTok(v: number): string {
+  return v < 512 ? 'rnd-low' : v < 1024 ? 'rnd-mid' : 'rnd-high';
+}
+
+/**
+ * Signature of the transport part; `quoted` for the 8 bytes an ICMP error quotes (no
+ * checksum check). In the probe itself (`isProbe`: its IP id), a source port other
+ * than the probe's own can only be one a source NAT drew, whatever port it happens to
+ * equal, so it is tokenized by its range.
+ */
+function l4Sig(b: Uint8Array, hl: number, end: number, proto: number, src: number, dst: number, probe: Probe, known: ReadonlySet<number>, quoted: boolean, isProbe: boolean): string {
   const l4 = b.subarray(hl, end);
   const pt = (v: number): string => portTok(v, probe, known);
+  const spt = (v: number): string => (isProbe && v !== probe.sport ? rangeTok(v) : pt(v));
   if (proto === 17 && l4.length >= 8) {
     let ck = 'quoted';
     if (!quoted) {
       const c = u16(l4, 6);
       ck = c === 0 ? 'none' : internetChecksum(l4, 0, l4.length, pseudoHeaderSum(src, dst, 17, l4.length)) === 0 ? 'ok' : 'BAD';
     }
-    return `udp ${pt(u16(l4, 0))}>${pt(u16(l4, 2))} ulen ${u16(l4, 4)} csum ${ck}${quoted ? '' : ` data ${payloadTok(l4.subarray(8))}`}`;
+    return `udp ${spt(u16(l4, 0))}>${pt(u16(l4, 2))} ulen ${u16(l4, 4)} csum ${ck}${quoted ? '' : ` data ${payloadTok(l4.subarray(8))}`}`;
   }
   if (proto === 6 && l4.length >= 8) {
     const seq = u32(l4, 4);
     const seqTok = seq === PROBE_SEQ ? '$seq' : String(seq);
-    if (quoted || l4.length < 20) return `tcp ${pt(u16(l4, 0))}>${pt(u16(l4, 2))} seq ${seqTok}`;
+    if (quoted || l4.length < 20) return `tcp ${spt(u16(l4, 0))}>${pt(u16(l4, 2))} seq ${seqTok}`;
     const ack = u32(l4, 8);
     const ackTok = ack === PROBE_SEQ + 1 ? '$seq+1' : String(ack);
     const doff = ((l4[12] ?? 0) >> 4) * 4;
     const ok = internetChecksum(l4, 0, l4.length, pseudoHeaderSum(src, dst, 6, l4.length)) === 0 ? 'ok' : 'BAD';
-    return `tcp ${pt(u16(l4, 0))}>${pt(u16(l4, 2))} flags 0x${(l4[13] ?? 0).toString(16)} seq ${seqTok} ack ${ackTok} win ${u16(l4, 14)} hdr ${doff} csum ${ok} data ${payloadTok(l4.subarray(doff))}`;
+    return `tcp ${spt(u16(l4, 0))}>${pt(u16(l4, 2))} flags 0x${(l4[13] ?? 0).toString(16)} seq ${seqTok} ack ${ackTok} win ${u16(l4, 14)} hdr ${doff} csum ${ok} data ${payloadTok(l4.subarray(doff))}`;
   }
   if (proto === 1 && l4.length >= 8) {
     const type = l4[0] ?? 0;
@@ -104,7 +113,7 @@ function ipSig(b: Uint8Array, probe: Probe, known: ReadonlySet<number>, quoted: 
   const dst = u32(b, 16);
   const ipOk = hl <= b.length && internetChecksum(b, 0, hl) === 0 ? 'ok' : 'BAD';
   const end = quoted ? b.length : Math.min(total, b.length);
-  return `${formatIpv4(src)}>${formatIpv4(dst)} tos 0x${(b[1] ?? 0).toString(16)} len ${total}${df} ttl ${ttl} id ${id === probe.ipId ? '$ipid' : 'gen'} ipcsum ${ipOk} | ${l4Sig(b, hl, end, proto, src, dst, probe, known, quoted)}`;
+  return `${formatIpv4(src)}>${formatIpv4(dst)} tos 0x${(b[1] ?? 0).toString(16)} len ${total}${df} ttl ${ttl} id ${id === probe.ipId ? '$ipid' : 'gen'} ipcsum ${ipOk} | ${l4Sig(b, hl, end, proto, src, dst, probe, known, quoted, id === probe.ipId)}`;
 }
 
 export function observationSignature(o: Observation, probe: Probe, known: ReadonlySet<number>): string {

@@ -15,7 +15,10 @@ import { netnsUnavailableReason, staleVerifyNamespaces } from './raw/netns.ts';
 import { verifyNode } from './verify.ts';
 import type { SuiteName } from './suites.ts';
 import { verifyCommand } from '../../cli/commands/verify.ts';
-import { chiSquareHomogeneity, gammaQ } from './compare.ts';
+import { chiSquareHomogeneity, gammaQ, observationSignature } from './compare.ts';
+import { probeBytes } from './probe.ts';
+import type { Probe } from './probe.ts';
+import { parseIpv4 } from '../../netsim/wire/addr.ts';
 
 const why = netnsUnavailableReason();
 if (why !== undefined) console.log(`# verify tests skipped: ${why}`);
@@ -34,6 +37,19 @@ test('chi-square homogeneity: equal samples pass, opposite ones fail; Q matches 
   assert.ok(Math.abs(gammaQ(0.5, 3.841458820694124 / 2) - 0.05) < 1e-9);
   assert.ok(chiSquareHomogeneity(new Map([['a', 20], ['b', 20]]), new Map([['a', 19], ['b', 21]])).pValue > 0.5);
   assert.ok(chiSquareHomogeneity(new Map([['a', 40], ['b', 0]]), new Map([['a', 0], ['b', 40]])).pValue < 1e-6);
+});
+
+test('signatures: a source port a masquerade drew is a random port even when it equals a known port; a server\'s port stays literal', () => {
+  const probe: Probe = { suite: 'random', group: 'random/0', description: 'tcp', from: 'default/a', src: parseIpv4('10.244.1.2'), dst: parseIpv4('203.0.113.10'), proto: 'tcp', dport: 80, ttl: 64, index: 0, sport: 20000, ipId: 0xa000 };
+  const known = new Set([80, 30000]);
+  const masq = probeBytes(probe);
+  masq.set([0x75, 0x30], 20); // source port 30000, as a masquerade might pick
+  assert.match(observationSignature({ where: 'egress:eth0', bytes: masq }, probe, known), / id \$ipid .* \| tcp rnd-high>80 flags 0x2 /);
+  assert.match(observationSignature({ where: 'egress:eth0', bytes: probeBytes(probe) }, probe, known), /\| tcp \$sport>80 /);
+  // Not the probe (another IP id): a port the cluster knows is compared as it is.
+  const other = probeBytes({ ...probe, ipId: 0x1234 });
+  other.set([0x75, 0x30], 20);
+  assert.match(observationSignature({ where: 'default/a', bytes: other }, probe, known), / id gen .* \| tcp 30000>80 /);
 });
 
 for (const node of ['node01', 'node02']) {
