@@ -70,6 +70,8 @@ export interface IpvsConn {
   expires: number;
   /** Persistence template connections have no ports. */
   readonly template: boolean;
+  /** Next entry with the same client address, port and protocol (the table's hash chain). */
+  hnext: IpvsConn | undefined;
 }
 
 /**
@@ -155,11 +157,23 @@ function fnv(s: string, seed: number): number {
   return h;
 }
 
+/** Client address, port and protocol as one exact number (49 bits). */
+function connKey(proto: IpvsProto, caddr: Ipv4Addr, cport: number): number {
+  return (caddr * 65536 + cport) * 2 + (proto === 'UDP' ? 1 : 0);
+}
+
+/** How often (virtual time) new connections trigger a sweep of expired entries. */
+const SWEEP_NS = 10 * SECOND;
+
 export class Ipvs {
   private readonly services = new Map<string, VirtualService>();
-  private readonly conns = new Map<string, IpvsConn>();
-  /** Reverse lookup for replies: (proto, rs addr, rs port, client addr, client port) → conn. */
-  private readonly replies = new Map<string, IpvsConn>();
+  /**
+   * The connection table: (client address, port, protocol) as one number → a chain of
+   * entries (hnext) told apart by virtual service (requests) or real server (replies).
+   * No key strings; expired entries are swept every SWEEP_NS of virtual time.
+   */
+  private readonly conns = new Map<number, IpvsConn>();
+  private lastSweep = 0;
 
   readonly timeouts: IpvsTimeouts = { ...IPVS_TIMEOUTS };
 
@@ -191,7 +205,7 @@ export class Ipvs {
   deleteService(proto: IpvsProto, addr: Ipv4Addr, port: number): void {
     const vs = this.service(proto, addr, port);
     this.services.delete(vsKey(proto, addr, port));
-    for (const [k, c] of this.conns) if (c.vs === vs) this.dropConn(k, c);
+    for (const c of this.allConns()) if (c.vs === vs) this.dropConn(c);
   }
 
   service(proto: IpvsProto, addr: Ipv4Addr, port: number): VirtualService {
@@ -231,7 +245,7 @@ export class Ipvs {
     const rs = vs.reals[i] as RealServer;
     vs.reals.splice(i, 1);
     this.invalidate(vs);
-    for (const [k, c] of this.conns) if (c.rs === rs) this.dropConn(k, c);
+    for (const c of this.allConns()) if (c.rs === rs) this.dropConn(c);
   }
 
   /** Connections still using a real server (kube-proxy deletes weight-0 servers when this is 0). */
@@ -350,19 +364,48 @@ export class Ipvs {
 
   // ----------------------------------------------------------------- connections
 
-  private connKey(proto: IpvsProto, caddr: Ipv4Addr, cport: number, vaddr: Ipv4Addr, vport: number): string {
-    return `${proto}|${caddr}|${cport}|${vaddr}|${vport}`;
+  private allConns(): IpvsConn[] {
+    const out: IpvsConn[] = [];
+    for (const head of this.conns.values()) for (let c: IpvsConn | undefined = head; c !== undefined; c = c.hnext) out.push(c);
+    return out;
+  }
+
+  private find(proto: IpvsProto, caddr: Ipv4Addr, cport: number, vaddr: Ipv4Addr, vport: number): IpvsConn | undefined {
+    for (let c = this.conns.get(connKey(proto, caddr, cport)); c !== undefined; c = c.hnext) if (c.vaddr === vaddr && c.vport === vport) return c;
+    return undefined;
+  }
+
+  private findReply(proto: IpvsProto, rsAddr: Ipv4Addr, rsPort: number, caddr: Ipv4Addr, cport: number): IpvsConn | undefined {
+    for (let c = this.conns.get(connKey(proto, caddr, cport)); c !== undefined; c = c.hnext) if (!c.template && c.rs.addr === rsAddr && c.rs.port === rsPort) return c;
+    return undefined;
+  }
+
+  private insert(c: IpvsConn): void {
+    const k = connKey(c.proto, c.caddr, c.cport);
+    c.hnext = this.conns.get(k);
+    this.conns.set(k, c);
   }
 
   private expire(): void {
     const now = this.now();
-    for (const [k, c] of this.conns) if (c.expires <= now) this.dropConn(k, c);
+    this.lastSweep = now;
+    for (const c of this.allConns()) if (c.expires <= now) this.dropConn(c);
   }
 
-  private dropConn(k: string, c: IpvsConn): void {
-    this.conns.delete(k);
+  private dropConn(c: IpvsConn): void {
+    const k = connKey(c.proto, c.caddr, c.cport);
+    const head = this.conns.get(k);
+    if (head === c) {
+      if (c.hnext === undefined) this.conns.delete(k);
+      else this.conns.set(k, c.hnext);
+    } else {
+      let p = head;
+      while (p !== undefined && p.hnext !== c) p = p.hnext;
+      if (p === undefined) return;
+      p.hnext = c.hnext;
+    }
+    c.hnext = undefined;
     if (!c.template) {
-      this.replies.delete(this.connKey(c.proto, c.rs.addr, c.rs.port, c.caddr, c.cport));
       if (c.state === 'ESTABLISHED') c.rs.activeConns--;
       else c.rs.inactConns--;
     }
@@ -376,30 +419,28 @@ export class Ipvs {
     const vs = this.services.get(vsKey(proto, vaddr, vport));
     if (vs === undefined) return undefined;
     const now = this.now();
-    const k = this.connKey(proto, caddr, cport, vaddr, vport);
-    let c = this.conns.get(k);
+    if (now - this.lastSweep >= SWEEP_NS) this.expire();
+    let c = this.find(proto, caddr, cport, vaddr, vport);
     if (c !== undefined && c.expires <= now) {
-      this.dropConn(k, c);
+      this.dropConn(c);
       c = undefined;
     }
     let isNew = false;
     if (c === undefined) {
       let rs: RealServer | undefined;
       if (vs.persistent !== undefined) {
-        const tk = this.connKey(proto, caddr, 0, vaddr, vport);
-        const t = this.conns.get(tk);
+        const t = this.find(proto, caddr, 0, vaddr, vport);
         if (t !== undefined && t.expires > now && t.rs.weight > 0) {
           rs = t.rs;
           t.expires = now + vs.persistent * SECOND;
         } else {
           rs = this.schedule(vs, caddr);
-          if (rs !== undefined) this.conns.set(tk, { proto, caddr, cport: 0, vaddr, vport, rs, vs, state: 'NONE', expires: now + vs.persistent * SECOND, template: true });
+          if (rs !== undefined) this.insert({ proto, caddr, cport: 0, vaddr, vport, rs, vs, state: 'NONE', expires: now + vs.persistent * SECOND, template: true, hnext: undefined });
         }
       } else rs = this.schedule(vs, caddr);
       if (rs === undefined) return undefined;
-      c = { proto, caddr, cport, vaddr, vport, rs, vs, state: proto === 'UDP' ? 'UDP' : 'SYN_RECV', expires: 0, template: false };
-      this.conns.set(k, c);
-      this.replies.set(this.connKey(proto, rs.addr, rs.port, caddr, cport), c);
+      c = { proto, caddr, cport, vaddr, vport, rs, vs, state: proto === 'UDP' ? 'UDP' : 'SYN_RECV', expires: 0, template: false, hnext: undefined };
+      this.insert(c);
       rs.inactConns++;
       rs.conns++;
       vs.conns++;
@@ -415,11 +456,11 @@ export class Ipvs {
 
   /** A reply from a real server: the connection it belongs to (for un-DNAT), if any. */
   outbound(proto: IpvsProto, rsAddr: Ipv4Addr, rsPort: number, caddr: Ipv4Addr, cport: number, tcpFlags: number, bytes = 0): IpvsConn | undefined {
-    const c = this.replies.get(this.connKey(proto, rsAddr, rsPort, caddr, cport));
+    const c = this.findReply(proto, rsAddr, rsPort, caddr, cport);
     if (c === undefined) return undefined;
     const now = this.now();
     if (c.expires <= now) {
-      this.dropConn(this.connKey(c.proto, c.caddr, c.cport, c.vaddr, c.vport), c);
+      this.dropConn(c);
       return undefined;
     }
     this.advance(c, tcpFlags, now);
@@ -479,7 +520,7 @@ export class Ipvs {
     this.expire();
     const now = this.now();
     const out = ['IPVS connection entries', 'pro expire state       source             virtual            destination'];
-    for (const c of this.conns.values()) {
+    for (const c of this.allConns()) {
       const secs = Math.max(0, Math.floor((c.expires - now) / SECOND));
       const exp = `${String(Math.floor(secs / 60)).padStart(2, '0')}:${String(secs % 60).padStart(2, '0')}`;
       out.push(`${c.proto.padEnd(3)} ${exp.padEnd(6)} ${c.state.padEnd(11)} ${`${formatIpv4(c.caddr)}:${c.cport}`.padEnd(18)} ${`${formatIpv4(c.vaddr)}:${c.vport}`.padEnd(18)} ${formatIpv4(c.rs.addr)}:${c.rs.port}`);
