@@ -1,6 +1,6 @@
 /**
  * `netsim verify` against the real kernel: the demo cluster's nodes agree with their
- * twins; a rule broken in the emulator's copy only is caught with a non-zero exit;
+ * twins, with the Docker runtime (docker0) and with CNI (cni0); a rule broken in the emulator's copy only is caught with a non-zero exit;
  * the JSON document has the Contract's shape; no namespace is left behind; without
  * root the command says why and exits 77. Needs root, `ip netns`, iptables-restore
  * and the raw-socket addon; skips with the reason otherwise.
@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { buildDemoTopology, demoAsCluster } from '../packet-demo.ts';
+import { Cluster } from '../cluster.ts';
+import { demoSpec } from '../demo-flows.ts';
 import type { EmulatedCluster } from '../emulated-cluster.ts';
 import { netnsUnavailableReason, staleVerifyNamespaces } from './raw/netns.ts';
 import { verifyNode } from './verify.ts';
@@ -52,34 +53,48 @@ test('signatures: a source port a masquerade drew is a random port even when it 
   assert.match(observationSignature({ where: 'default/a', bytes: other }, probe, known), / id gen .* \| tcp 30000>80 /);
 });
 
-for (const node of ['node01', 'node02']) {
-  test(`${node} of the demo cluster agrees with its real twin (standard suites)`, { skip }, async () => {
-    const r = await verifyNode(demoAsCluster(buildDemoTopology(1)), { node, samples: 20, randomProbes: 0, suites: AGREEING });
-    assert.ok(r.probes > 40, `only ${r.probes} probes`);
-    assert.deepEqual(r.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
-    assert.equal(r.agreed, r.probes - r.skipped);
-    assert.deepEqual(ours(), [], 'namespaces left behind');
-  });
+/** The seed scenario built through the whole stack, without apps (the twin runs none), with either runtime. */
+function demoCluster(runtime: 'docker' | 'cni'): Promise<Cluster> {
+  return Cluster.build({ ...demoSpec(), runtime }, { apps: false });
 }
 
-for (const node of ['node01', 'node02']) {
-  test(`${node}: the service suites and a 500-probe randomised suite agree (bridged DNAT keeps the TTL; ICMP errors of DNATed packets come from the VIP)`, { skip }, async () => {
-    const r = await verifyNode(demoAsCluster(buildDemoTopology(1)), { node, samples: 40, randomProbes: 500, suites: ['pod-clusterip', 'hairpin', 'random'] });
-    const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
-    assert.ok((bySuite['pod-clusterip'] ?? 0) >= 80 && (bySuite['hairpin'] ?? 0) >= 40 && (bySuite['random'] ?? 0) === 500, JSON.stringify(bySuite));
-    assert.deepEqual(r.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
-    assert.equal(r.agreed, r.probes - r.skipped);
-    assert.deepEqual(ours(), [], 'namespaces left behind');
-  });
+for (const runtime of ['docker', 'cni'] as const) {
+  for (const node of ['node01', 'node02']) {
+    test(`${node} of the demo cluster (${runtime}) agrees with its real twin (standard suites)`, { skip }, async () => {
+      const c = await demoCluster(runtime);
+      try {
+        const r = await verifyNode(c, { node, samples: 20, randomProbes: 0, suites: AGREEING });
+        assert.ok(r.probes > 40, `only ${r.probes} probes`);
+        assert.deepEqual(r.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
+        assert.equal(r.agreed, r.probes - r.skipped);
+      } finally {
+        await c.close();
+      }
+      assert.deepEqual(ours(), [], 'namespaces left behind');
+    });
+
+    test(`${node} (${runtime}): the service suites and a 500-probe randomised suite agree (bridged DNAT keeps the TTL; ICMP errors of DNATed packets come from the VIP)`, { skip }, async () => {
+      const c = await demoCluster(runtime);
+      try {
+        const r = await verifyNode(c, { node, samples: 40, randomProbes: 500, suites: ['pod-clusterip', 'hairpin', 'random'] });
+        const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
+        assert.ok((bySuite['pod-clusterip'] ?? 0) >= 80 && (bySuite['hairpin'] ?? 0) >= 40 && (bySuite['random'] ?? 0) === 500, JSON.stringify(bySuite));
+        assert.deepEqual(r.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
+        assert.equal(r.agreed, r.probes - r.skipped);
+      } finally {
+        await c.close();
+      }
+      assert.deepEqual(ours(), [], 'namespaces left behind');
+    });
+  }
 }
 
 /** The demo cluster with a DROP of pod UDP/53 in node01's FORWARD chain — in the emulator only; the twin gets the original text. */
-function brokenCluster(): EmulatedCluster {
-  const d = buildDemoTopology(1);
-  const c = demoAsCluster(d);
-  const text = c.nodeView?.('node01', 'iptables-save');
-  d.netfilter.node01.iptables.restore('*filter\n-I FORWARD 1 -d 10.244.0.0/16 -p udp -m udp --dport 53 -j DROP\nCOMMIT\n', { noflush: true });
-  return { ...c, nodeView: (n, v) => (n === 'node01' && v === 'iptables-save' ? text : c.nodeView?.(n, v)) };
+async function brokenCluster(): Promise<EmulatedCluster> {
+  const c = await demoCluster('docker');
+  const text = c.nodeView('node01', 'iptables-save');
+  c.clusterNodes.get('node01')?.netfilter.iptables.restore('*filter\n-I FORWARD 1 -d 10.244.0.0/16 -p udp -m udp --dport 53 -j DROP\nCOMMIT\n', { noflush: true });
+  return { sim: c.sim, nodes: c.nodes, pods: c.pods, services: c.services, external: c.external, startApps: () => {}, nodeView: (n, v) => (n === 'node01' && v === 'iptables-save' ? text : c.nodeView(n, v)) };
 }
 
 test('a rule broken in the emulator only is a disagreement, exit code 1, JSON with the Contract fields', { skip }, async () => {
