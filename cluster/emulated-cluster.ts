@@ -1,7 +1,7 @@
 /**
- * What front ends (the CLI's trace, capture and node views) need from a running
- * emulated cluster, whether it was wired by hand (the packet-core demo) or built
- * from a spec with the control plane and node agents.
+ * What front ends (the CLI's trace, capture and node views, verify) need from a
+ * running emulated cluster — the spec-built `Cluster` implements it; tests may wire a
+ * smaller one by hand (e.g. a cluster whose node view was tampered with).
  */
 import type { Sim } from '../netsim/sim.ts';
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
