@@ -20,6 +20,7 @@ import { internetChecksum, pseudoHeaderSum } from '../../netsim/wire/checksum.ts
 import { formatIpv4Packet } from '../../netsim/wire/pretty.ts';
 import { PROBE_PAYLOAD, PROBE_SEQ } from './probe.ts';
 import type { Observation, Probe } from './probe.ts';
+import { gammaQ } from '../../experiments/stats/gamma.ts';
 
 export const DROPPED = 'dropped';
 
@@ -134,50 +135,7 @@ export function describeObservations(obs: readonly Observation[]): string[] {
 
 // ---------------------------------------------------------------- statistics
 
-/** ln Γ(x) (Lanczos, g = 7, 9 coefficients); x > 0. */
-function lnGamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
-  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
-  const z = x - 1;
-  let a = c[0] as number;
-  const t = z + 7.5;
-  for (let i = 1; i < 9; i++) a += (c[i] as number) / (z + i);
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
-}
-
-/** Regularized upper incomplete gamma Q(s, x): a series below s + 1, a continued fraction above. */
-export function gammaQ(s: number, x: number): number {
-  if (x <= 0) return 1;
-  if (x < s + 1) {
-    let sum = 1 / s;
-    let term = sum;
-    for (let n = 1; n < 1000; n++) {
-      term *= x / (s + n);
-      sum += term;
-      if (Math.abs(term) < Math.abs(sum) * 1e-15) break;
-    }
-    return Math.max(0, 1 - sum * Math.exp(-x + s * Math.log(x) - lnGamma(s)));
-  }
-  // Lentz's method for the continued fraction.
-  const tiny = 1e-300;
-  let b = x + 1 - s;
-  let c = 1 / tiny;
-  let d = 1 / b;
-  let h = d;
-  for (let i = 1; i < 1000; i++) {
-    const an = -i * (i - s);
-    b += 2;
-    d = an * d + b;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = b + an / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const del = d * c;
-    h *= del;
-    if (Math.abs(del - 1) < 1e-15) break;
-  }
-  return Math.min(1, Math.exp(-x + s * Math.log(x) - lnGamma(s)) * h);
-}
+export { gammaQ };
 
 export interface Homogeneity {
   readonly statistic: number;
