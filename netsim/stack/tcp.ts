@@ -10,7 +10,7 @@
  * out-of-order reassembly (out-of-order segments are dropped and re-acked), delayed
  * ACKs and Nagle, keepalive, urgent data, simultaneous open.
  */
-import type { Packet } from '../packet/packet.ts';
+import { DEFAULT_HEADROOM, Packet } from '../packet/packet.ts';
 import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
@@ -716,8 +716,8 @@ export class TcpLayer {
 
   emitSegment(src: Ipv4Addr, dst: Ipv4Addr, repr: TcpRepr, data: Uint8Array): number {
     const ns = this.ns;
-    const bytes = buildIpv4Tcp({ src, dst, ttl: ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: true }, repr, data);
-    const pkt = ns.newPacket(bytes);
+    const buf = buildIpv4Tcp({ src, dst, ttl: ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: true }, repr, data, DEFAULT_HEADROOM);
+    const pkt = new Packet(ns.sim.nextPacketId(), buf, DEFAULT_HEADROOM, buf.length - DEFAULT_HEADROOM);
     ns.sendIp(pkt);
     return pkt.id;
   }

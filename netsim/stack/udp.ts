@@ -5,7 +5,7 @@
  * users (the VXLAN device's socket on 8472) and userspace daemons (flanneld on 8285)
  * bind the same way.
  */
-import type { Packet } from '../packet/packet.ts';
+import { DEFAULT_HEADROOM, Packet } from '../packet/packet.ts';
 import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
@@ -107,9 +107,9 @@ export class UdpLayer {
     const ns = this.ns;
     const bytes = buildIpv4Udp(
       { src, dst, ttl: opts.ttl ?? ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: opts.dontFrag ?? true, tos: opts.tos ?? 0 },
-      { srcPort: sport, dstPort: dport }, data,
+      { srcPort: sport, dstPort: dport }, data, DEFAULT_HEADROOM,
     );
-    const pkt = ns.newPacket(bytes, opts.packetId ?? ns.sim.nextPacketId());
+    const pkt = new Packet(opts.packetId ?? ns.sim.nextPacketId(), bytes, DEFAULT_HEADROOM, bytes.length - DEFAULT_HEADROOM);
     return { result: ns.sendIp(pkt), pkt: pkt.id };
   }
 

@@ -62,23 +62,27 @@ export function buildIpv4(ip: Ipv4BuildHeader, l4Bytes: Uint8Array): Uint8Array 
   return out;
 }
 
-/** IPv4 + UDP with the UDP checksum filled (never 0). */
-export function buildIpv4Udp(ip: Ipv4BuildOptions, udp: UdpRepr, payload: Uint8Array): Uint8Array {
+/**
+ * IPv4 + UDP with the UDP checksum filled (never 0). With `headroom`, the packet
+ * starts at that offset of the returned array (room for link and tunnel headers:
+ * the stack's packets are built in place, not copied behind a headroom).
+ */
+export function buildIpv4Udp(ip: Ipv4BuildOptions, udp: UdpRepr, payload: Uint8Array, headroom = 0): Uint8Array {
   const repr = reprOf(ip, IpProtocol.UDP, UDP_HEADER_LEN + payload.length);
   const hl = ipv4HeaderLen(repr);
-  const out = allocBytes(hl + repr.payloadLen);
-  emitIpv4(repr, out, 0);
-  emitUdp(udp, payload, out, hl, repr.src, repr.dst);
+  const out = allocBytes(headroom + hl + repr.payloadLen);
+  emitIpv4(repr, out, headroom);
+  emitUdp(udp, payload, out, headroom + hl, repr.src, repr.dst);
   return out;
 }
 
-/** IPv4 + TCP (options padded) with the TCP checksum filled. */
-export function buildIpv4Tcp(ip: Ipv4BuildOptions, tcp: TcpRepr, payload: Uint8Array): Uint8Array {
+/** IPv4 + TCP (options padded) with the TCP checksum filled; `headroom` as for {@link buildIpv4Udp}. */
+export function buildIpv4Tcp(ip: Ipv4BuildOptions, tcp: TcpRepr, payload: Uint8Array, headroom = 0): Uint8Array {
   const repr = reprOf(ip, IpProtocol.TCP, tcpHeaderLen(tcp) + payload.length);
   const hl = ipv4HeaderLen(repr);
-  const out = allocBytes(hl + repr.payloadLen);
-  emitIpv4(repr, out, 0);
-  emitTcp(tcp, payload, out, hl, repr.src, repr.dst);
+  const out = allocBytes(headroom + hl + repr.payloadLen);
+  emitIpv4(repr, out, headroom);
+  emitTcp(tcp, payload, out, headroom + hl, repr.src, repr.dst);
   return out;
 }
 
