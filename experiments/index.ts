@@ -33,8 +33,7 @@
  * results identical to a serial run. Ready-made experiments: examples/experiments/.
  *
  * Not modelled yet
- * - LoadBalancer targets (the underlay does not route load-balancer IPs), TCP echo
- *   targets (TCP needs an HTTP server), pod eviction after a node stays down.
+ * - TCP echo targets (TCP needs an HTTP server), pod eviction after a node stays down.
  * - Statistics are per run: no confidence intervals, no correction for testing
  *   several modes or windows at once, no tests besides Pearson's chi-square.
  * - The experiment file's node, pod and Deployment names are checked against the

@@ -97,3 +97,17 @@ test('the command line describes the common case as an experiment (validated lik
   assert.throws(() => experimentFromArgs({ service: 'default/x', modes: 'ipvs-xx', output: 'table', progress: false }), /NETSIM_EXP_VALUE|unknown mode/);
   assert.throws(() => experimentFromArgs({ output: 'table', progress: false }), /FILE or --service/);
 });
+
+test('load-balancer: outside clients through the LoadBalancer IP are all served, spread over both endpoints (uniform in iptables, even in IPVS rr)', async () => {
+  const r = await runExperiment(example('load-balancer.yaml'));
+  for (const mode of ['iptables', 'ipvs-rr']) {
+    const m = run(r, mode);
+    assert.ok(m.connections >= 900, `${mode} ran ${m.connections} connections`);
+    assert.equal(m.failed + m.blackholed, 0, `${mode}: every connection served`);
+    assert.equal(m.endpoints.length, 2);
+    assert.ok(m.endpoints.every((e) => e.connections > 0), `${mode}: both endpoints reached`);
+    assert.ok(m.pValue >= 0.01, `${mode}: p = ${m.pValue}`);
+  }
+  const rr = run(r, 'ipvs-rr').endpoints.map((e) => e.connections);
+  assert.ok(Math.abs((rr[0] ?? 0) - (rr[1] ?? 0)) <= 1, `rr from one announcing node alternates exactly: ${rr.join(' ')}`);
+});

@@ -195,7 +195,6 @@ class ModeRunner {
   async run(): Promise<void> {
     const exp = this.exp;
     const spec = clusterSpecFor(exp, this.mode, this.opts.cluster);
-    if (exp.target.kind === 'LoadBalancer') throw new ExperimentRunError('target kind LoadBalancer: the emulated underlay does not route load-balancer IPs yet; use NodePort on a node');
     this.cluster = await ClusterImpl.build(spec, {
       manifests: [...(this.opts.manifests ?? []), ...clientPodManifests(exp)],
       conntrackCleanup: exp.proxy.conntrackCleanup,
@@ -389,6 +388,12 @@ class ModeRunner {
       if (node === undefined) throw new ExperimentRunError(`target node "${t.node}" is not in the cluster`);
       if (port.nodePort === undefined) throw new ExperimentRunError(`Service ${t.service.name} has no nodePort (type ${svc.spec.type ?? 'ClusterIP'})`);
       return { ip: parseIpv4(node.address), port: port.nodePort, service: t.service };
+    }
+    if (t.kind === 'LoadBalancer') {
+      // The load-balancer controller (the cluster spec's network.loadBalancerPool) gave the Service its ingress IP; the nodes announce it to the outside router.
+      const lb = (svc.status as { loadBalancer?: { ingress?: Array<{ ip?: string }> } } | undefined)?.loadBalancer?.ingress?.[0]?.ip;
+      if (lb === undefined) throw new ExperimentRunError(`Service ${t.service.namespace}/${t.service.name} has no load-balancer ingress IP (is it type LoadBalancer, and does the cluster spec set network.loadBalancerPool?)`);
+      return { ip: parseIpv4(lb), port: port.port, service: t.service };
     }
     const ip = svc.spec.clusterIP;
     if (ip === undefined || ip === 'None') throw new ExperimentRunError(`Service ${t.service.name} has no ClusterIP`);
