@@ -60,11 +60,14 @@ export function startHttpServer(ns: NetNamespace, opts: HttpServerOptions): Http
           respond(c, 400, 'Bad Request', '<html><body><h1>400 Bad Request</h1></body></html>\n', false);
           return;
         }
-        const headers = new Map(lines.slice(1).map((l) => {
+        // The last `Connection:` header counts (names and values compared lowercased).
+        let connection: string | undefined;
+        for (let k = 1; k < lines.length; k++) {
+          const l = lines[k] as string;
           const i = l.indexOf(':');
-          return [l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim().toLowerCase()] as const;
-        }));
-        const keepAlive = m[3] === '1' ? headers.get('connection') !== 'close' : headers.get('connection') === 'keep-alive';
+          if (l.slice(0, i).trim().toLowerCase() === 'connection') connection = l.slice(i + 1).trim().toLowerCase();
+        }
+        const keepAlive = m[3] === '1' ? connection !== 'close' : connection === 'keep-alive';
         server.requests++;
         const path = m[2] as string;
         const health = path === '/healthz' || path === '/readyz';
@@ -76,10 +79,22 @@ export function startHttpServer(ns: NetNamespace, opts: HttpServerOptions): Http
     };
     c.onEnd = () => c.end();
   };
+  // Encoded once: the page and its two response heads (TCP copies what it sends).
+  const bodyBytes = enc.encode(body);
+  const okHeads: [Uint8Array | undefined, Uint8Array | undefined] = [undefined, undefined];
+  const head = (status: number, reason: string, length: number, keepAlive: boolean): string =>
+    `HTTP/1.1 ${status} ${reason}\r\nServer: ${opts.server ?? 'nginx/1.27.0'}\r\nContent-Type: text/plain\r\nContent-Length: ${length}\r\nConnection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
   const respond = (c: TcpConnection, status: number, reason: string, text: string, keepAlive: boolean): void => {
-    const bytes = enc.encode(text);
-    c.send(`HTTP/1.1 ${status} ${reason}\r\nServer: ${opts.server ?? 'nginx/1.27.0'}\r\nContent-Type: text/plain\r\nContent-Length: ${bytes.length}\r\nConnection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`);
-    if (bytes.length > 0) c.send(bytes);
+    if (status === 200 && text === body) {
+      const k = keepAlive ? 1 : 0;
+      const h = okHeads[k] ?? (okHeads[k] = enc.encode(head(200, reason, bodyBytes.length, keepAlive)));
+      c.send(h);
+      if (bodyBytes.length > 0) c.send(bodyBytes);
+    } else {
+      const bytes = enc.encode(text);
+      c.send(head(status, reason, bytes.length, keepAlive));
+      if (bytes.length > 0) c.send(bytes);
+    }
     if (!keepAlive) c.end();
   };
   return server;

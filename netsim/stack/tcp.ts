@@ -15,7 +15,7 @@ import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
 import { readU32 } from '../wire/field.ts';
-import { TcpFlags, parseTcp } from '../wire/tcp.ts';
+import { TcpFlags, parseTcp, parseTcpAt } from '../wire/tcp.ts';
 import type { TcpRepr } from '../wire/tcp.ts';
 import { buildIpv4Tcp } from '../wire/build.ts';
 import { WireError } from '../wire/errors.ts';
@@ -734,13 +734,12 @@ export class TcpLayer {
     const hl = ((b[o] as number) & 0x0f) * 4;
     const src = readU32(b, o + 12);
     const dst = readU32(b, o + 16);
-    const l4 = b.subarray(o + hl, o + pkt.len);
-    let seg: TcpRepr;
+    let seg: TcpRepr | undefined = parseTcpAt(b, o + hl, pkt.len - hl, src, dst);
     let payload: Uint8Array;
     try {
-      seg = parseTcp(l4, { src, dst });
-      const doff = ((l4[12] as number) >> 4) * 4;
-      payload = doff >= l4.length ? EMPTY : l4.slice(doff);
+      if (seg === undefined) seg = parseTcp(b.subarray(o + hl, o + pkt.len), { src, dst });
+      const doff = ((b[o + hl + 12] as number) >> 4) * 4;
+      payload = doff >= pkt.len - hl ? EMPTY : b.slice(o + hl + doff, o + pkt.len);
     } catch (e) {
       if (!(e instanceof WireError)) throw e;
       ns.traceDrop(pkt, e.code === 'WIRE_BAD_CHECKSUM' ? 'bad-checksum' : 'malformed', e.message, inDev.name);

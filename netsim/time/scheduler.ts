@@ -134,49 +134,63 @@ export class Scheduler {
     return n > 0;
   }
 
-  private less(i: number, j: number): boolean {
-    const ti = this.times[i] as number;
-    const tj = this.times[j] as number;
-    return ti < tj || (ti === tj && (this.seqs[i] as number) < (this.seqs[j] as number));
-  }
-
-  private swap(i: number, j: number): void {
-    const t = this.times[i] as number; this.times[i] = this.times[j] as number; this.times[j] = t;
-    const s = this.seqs[i] as number; this.seqs[i] = this.seqs[j] as number; this.seqs[j] = s;
-    const f = this.fns[i] as EventCallback; this.fns[i] = this.fns[j] as EventCallback; this.fns[j] = f;
-  }
-
+  // Sift with a hole (each level moves one entry instead of swapping two). Pop order is
+  // fixed by the (time, sequence) total order, whatever the heap's internal layout.
   private push(t: number, id: number, fn: EventCallback): void {
-    let i = this.times.length;
-    this.times.push(t);
-    this.seqs.push(id);
-    this.fns.push(fn);
+    const times = this.times;
+    const seqs = this.seqs;
+    const fns = this.fns;
+    let i = times.length;
+    times.push(t);
+    seqs.push(id);
+    fns.push(fn);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(i, p)) break;
-      this.swap(i, p);
+      const tp = times[p] as number;
+      if (tp < t || (tp === t && (seqs[p] as number) < id)) break;
+      times[i] = tp;
+      seqs[i] = seqs[p] as number;
+      fns[i] = fns[p] as EventCallback;
       i = p;
     }
+    times[i] = t;
+    seqs[i] = id;
+    fns[i] = fn;
   }
 
   private popTop(): void {
-    const last = this.times.length - 1;
-    if (last > 0) this.swap(0, last);
-    this.times.pop();
-    this.seqs.pop();
-    this.fns.pop();
-    const n = this.times.length;
+    const times = this.times;
+    const seqs = this.seqs;
+    const fns = this.fns;
+    const t = times.pop() as number;
+    const id = seqs.pop() as number;
+    const fn = fns.pop() as EventCallback;
+    const n = times.length;
+    if (n === 0) return;
+    // Re-insert the former last entry from the root down.
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
+      let m = l;
+      let tm = times[l] as number;
       const r = l + 1;
-      let m = i;
-      if (l < n && this.less(l, m)) m = l;
-      if (r < n && this.less(r, m)) m = r;
-      if (m === i) break;
-      this.swap(i, m);
+      if (r < n) {
+        const tr = times[r] as number;
+        if (tr < tm || (tr === tm && (seqs[r] as number) < (seqs[l] as number))) {
+          m = r;
+          tm = tr;
+        }
+      }
+      if (t < tm || (t === tm && id < (seqs[m] as number))) break;
+      times[i] = tm;
+      seqs[i] = seqs[m] as number;
+      fns[i] = fns[m] as EventCallback;
       i = m;
     }
+    times[i] = t;
+    seqs[i] = id;
+    fns[i] = fn;
   }
 }
 

@@ -191,6 +191,30 @@ export class TcpSegment {
   }
 }
 
+/**
+ * `parseTcp` of the segment at `b[off, off + len)` verified over the pseudo-header,
+ * without a view or header object per segment (the stack's receive path). Returns
+ * undefined when the segment is malformed or its checksum does not verify: call
+ * `parseTcp` on it for the error.
+ */
+export function parseTcpAt(b: Uint8Array, off: number, len: number, src: Ipv4Addr, dst: Ipv4Addr): TcpRepr | undefined {
+  if (len < TCP_HEADER_LEN) return undefined;
+  const hl = ((b[off + F.DATA_OFF] as number) >>> 4) << 2;
+  if (hl < TCP_HEADER_LEN || hl > len) return undefined;
+  if (onesComplementSum(b, off, off + len, pseudoHeaderSum(src, dst, PROTO_TCP, len)) !== 0xffff) return undefined;
+  const urgent = readU16(b, off + F.URGENT);
+  const srcPort = readU16(b, off);
+  const dstPort = readU16(b, off + F.DST_PORT);
+  const seq = readU32(b, off + F.SEQ);
+  const ack = readU32(b, off + F.ACK);
+  const flags = b[off + F.FLAGS] as number;
+  const window = readU16(b, off + F.WINDOW);
+  if (hl === TCP_HEADER_LEN && urgent === 0) return { srcPort, dstPort, seq, ack, flags, window };
+  const options = b.subarray(off + F.OPTIONS, off + hl);
+  if (urgent === 0) return { srcPort, dstPort, seq, ack, flags, window, options };
+  return hl > TCP_HEADER_LEN ? { srcPort, dstPort, seq, ack, flags, window, urgent, options } : { srcPort, dstPort, seq, ack, flags, window, urgent };
+}
+
 /** Header length `emitTcp` writes: 20 + options padded to 4. */
 export function tcpHeaderLen(repr: Pick<TcpRepr, 'options'>): number {
   const o = repr.options;
