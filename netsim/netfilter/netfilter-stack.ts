@@ -288,8 +288,13 @@ export class NetfilterStack implements NetfilterHooks {
     e.now = this.ns.sim.clock.now();
     e.ctState = this.slotOf(pkt) < 0 ? CT_INVALID : pkt.ctInfo & STATE_MASK;
     e.ipsets = this.ipsetLookup;
-    e.onRuleHit = this.ns.sim.tracer.enabled ? (t: TableName, chain: string, rule: number, target: string) => this.traceRule(pkt, hook, t, chain, rule, target) : undefined;
+    e.onRuleHit = this.ns.sim.tracer.enabled ? this.ruleTracer(pkt, hook) : undefined;
     return e as EvalContext;
+  }
+
+  /** The trace callback, in its own function: a closure built inline would cost a context allocation per evaluation even untraced. */
+  private ruleTracer(pkt: Packet, hook: NfHook): (t: TableName, chain: string, rule: number, target: string) => void {
+    return (t, chain, rule, target) => this.traceRule(pkt, hook, t, chain, rule, target);
   }
 
   private readonly ectx: MutableEvalContext = {

@@ -113,6 +113,19 @@ export class TableEvaluator {
   /** `minRun`: shortest run of indexable rules worth a lookup (Infinity disables indexing). */
   constructor(private readonly recent: RecentTables, private readonly minRun: number = MIN_RUN) {}
 
+  private compiledOf(chain: Chain, gen: number): CompiledChain {
+    if (gen !== this.compiledGen) {
+      this.compiled = new Map();
+      this.compiledGen = gen;
+    }
+    let c = this.compiled.get(chain);
+    if (c === undefined) {
+      c = compileChain(chain, this.minRun);
+      this.compiled.set(chain, c);
+    }
+    return c;
+  }
+
   private chainOf(table: Table, name: string, gen: number): CompiledChain | undefined {
     if (gen !== this.compiledGen) {
       this.compiled = new Map();
@@ -128,7 +141,8 @@ export class TableEvaluator {
     return c;
   }
 
-  evaluate(table: Table, gen: number, hookChain: string, pkt: Packet, ctx: EvalContext): EvalResult {
+  /** Evaluate `table` from its hook chain (looked up by the caller; the compiled form is cached per generation). */
+  evaluateFrom(table: Table, gen: number, hookChain: Chain, pkt: Packet, ctx: EvalContext): EvalResult {
     const b = pkt.buf;
     const o = pkt.off;
     const hl = ((b[o] as number) & 0x0f) * 4;
@@ -140,7 +154,7 @@ export class TableEvaluator {
     let depth = 0;
     const stackChains = this.stackChains;
     const stackIdx = this.stackIdx;
-    const hook = this.chainOf(table, hookChain, gen) as CompiledChain;
+    const hook = this.compiledOf(hookChain, gen);
     let cur = hook;
     let i = 0;
     let evaluated = 0;
@@ -301,8 +315,7 @@ export class TableEvaluator {
         if (!hasPorts) return false;
         const sp = readU16(b, o + hl);
         const dp = readU16(b, o + hl + 2);
-        const inRange = (p: number): boolean => m.ports.some(([a, z]) => p >= a && p <= z);
-        const ok = m.dir === 'dports' ? inRange(dp) : m.dir === 'sports' ? inRange(sp) : inRange(sp) || inRange(dp);
+        const ok = m.dir === 'dports' ? inPorts(m.ports, dp) : m.dir === 'sports' ? inPorts(m.ports, sp) : inPorts(m.ports, sp) || inPorts(m.ports, dp);
         return ok !== m.invert;
       }
       case 'mark':
@@ -370,6 +383,15 @@ export class TableEvaluator {
     if (ok && m.action === 'update') hits.push(now);
     return ok;
   }
+}
+
+/**
+ * Whether a port is in one of multiport's ranges. A top-level function: a closure over
+ * the match inside `match` would make V8 allocate a context on every call of it.
+ */
+function inPorts(ports: readonly (readonly [number, number])[], p: number): boolean {
+  for (const [a, z] of ports) if (p >= a && p <= z) return true;
+  return false;
 }
 
 /** A verdict with the walk's side effects that did not end it (NOTRACK, a new connection mark). */

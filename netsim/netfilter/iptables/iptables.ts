@@ -137,7 +137,7 @@ export class Iptables {
       ctx.onRuleHit?.(table, hook.name, 0, 'ACCEPT');
       return acceptAt(hook.name);
     }
-    return this.evaluator.evaluate(t as Table, this.generation, ctx.hook, pkt, ctx);
+    return this.evaluator.evaluateFrom(t as Table, this.generation, hook, pkt, ctx);
   }
 
   table(name: TableName): Table {
