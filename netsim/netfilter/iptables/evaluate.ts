@@ -15,7 +15,7 @@
  */
 import type { Packet } from '../../packet/packet.ts';
 import { readU16, readU32 } from '../../wire/field.ts';
-import type { Chain, Match, Rule, Table, TableName } from './model.ts';
+import type { Chain, IfaceMatch, Match, Rule, Table, TableName } from './model.ts';
 import type { EvalContext, EvalResult, NatRequest } from '../eval-types.ts';
 
 interface Run {
@@ -28,9 +28,66 @@ interface Run {
   readonly index: Map<number, number[]>;
 }
 
+/**
+ * A rule's tests in one fixed shape. Rules come out of the parser with whichever
+ * optional fields they use, so reading `r.src`, `r.proto`… across a chain's rules
+ * would go through megamorphic property loads on every packet; this is what
+ * `matches` reads instead (absent tests are 0 / undefined). Match kinds are small
+ * integers so the per-match dispatch is a switch on a number.
+ */
+class FastRule {
+  /** 0: no `-s`; 1: must match; 2: `! -s`. Same for dst. */
+  readonly srcTest: number;
+  readonly srcAddr: number;
+  readonly srcMask: number;
+  readonly dstTest: number;
+  readonly dstAddr: number;
+  readonly dstMask: number;
+  readonly inIface: IfaceMatch | undefined;
+  readonly outIface: IfaceMatch | undefined;
+  /** 0: any protocol; otherwise the number, with protoInvert. */
+  readonly protoNum: number;
+  readonly protoInvert: boolean;
+  readonly matches: readonly Match[];
+  readonly kinds: readonly number[];
+
+  constructor(r: Rule) {
+    this.srcTest = r.src === undefined ? 0 : r.src.invert ? 2 : 1;
+    this.srcAddr = r.src?.addr ?? 0;
+    this.srcMask = r.src?.mask ?? 0;
+    this.dstTest = r.dst === undefined ? 0 : r.dst.invert ? 2 : 1;
+    this.dstAddr = r.dst?.addr ?? 0;
+    this.dstMask = r.dst?.mask ?? 0;
+    this.inIface = r.inIface;
+    this.outIface = r.outIface;
+    this.protoNum = r.proto?.num ?? 0;
+    this.protoInvert = r.proto?.invert ?? false;
+    this.matches = r.matches;
+    this.kinds = r.matches.map((m) => MATCH_KIND[m.kind]);
+  }
+}
+
+const MK_COMMENT = 0;
+const MK_PORTS = 1;
+const MK_ICMP = 2;
+const MK_MULTIPORT = 3;
+const MK_MARK = 4;
+const MK_ADDRTYPE = 5;
+const MK_CTSTATE = 6;
+const MK_STATISTIC = 7;
+const MK_RECENT = 8;
+const MK_SET = 9;
+const MK_PHYSDEV = 10;
+const MATCH_KIND: Record<Match['kind'], number> = {
+  comment: MK_COMMENT, tcp: MK_PORTS, udp: MK_PORTS, icmp: MK_ICMP, multiport: MK_MULTIPORT, mark: MK_MARK, addrtype: MK_ADDRTYPE,
+  conntrack: MK_CTSTATE, state: MK_CTSTATE, statistic: MK_STATISTIC, recent: MK_RECENT, set: MK_SET, physdev: MK_PHYSDEV,
+};
+
 interface CompiledChain {
   readonly chain: Chain;
   readonly rules: readonly Rule[];
+  /** fast[i]: rule i's tests (see FastRule). */
+  readonly fast: readonly FastRule[];
   /** runAt[i] is the run that starts at rule i (undefined elsewhere). */
   readonly runAt: ReadonlyArray<Run | undefined>;
   /** For jump/goto rules, the compiled target chain (resolved on first use). */
@@ -95,7 +152,7 @@ function compileChain(chain: Chain, minRun: number): CompiledChain {
     if (j - i >= minRun) runAt[i] = { start: i, end: j, index };
     i = j;
   }
-  return { chain, rules, runAt, jumps: new Array(rules.length).fill(undefined) };
+  return { chain, rules, fast: rules.map((r) => new FastRule(r)), runAt, jumps: new Array(rules.length).fill(undefined) };
 }
 
 /** Per-namespace state of `-m recent` lists: name → masked address → hit times. */
@@ -182,7 +239,7 @@ export class TableEvaluator {
         i = hit;
       } else {
         evaluated++;
-        if (!this.matches(cur.rules[i] as Rule, pkt, ctx, b, o, hl, proto, hasPorts)) {
+        if (!this.matches(cur.fast[i] as FastRule, pkt, ctx, b, o, hl, proto, hasPorts)) {
           i++;
           continue;
         }
@@ -278,17 +335,27 @@ export class TableEvaluator {
     return withEffects(notrack, ctMark, { verdict, chain: hook.name, rule: 0, rulesEvaluated: evaluated });
   }
 
-  private matches(r: Rule, pkt: Packet, ctx: EvalContext, b: Uint8Array, o: number, hl: number, proto: number, hasPorts: boolean): boolean {
-    if (r.src !== undefined && (((readU32(b, o + 12) & r.src.mask) >>> 0) === r.src.addr) === r.src.invert) return false;
-    if (r.dst !== undefined && (((readU32(b, o + 16) & r.dst.mask) >>> 0) === r.dst.addr) === r.dst.invert) return false;
+  private matches(r: FastRule, pkt: Packet, ctx: EvalContext, b: Uint8Array, o: number, hl: number, proto: number, hasPorts: boolean): boolean {
+    if (r.srcTest !== 0 && (((readU32(b, o + 12) & r.srcMask) >>> 0) === r.srcAddr) === (r.srcTest === 2)) return false;
+    if (r.dstTest !== 0 && (((readU32(b, o + 16) & r.dstMask) >>> 0) === r.dstAddr) === (r.dstTest === 2)) return false;
     if (r.inIface !== undefined && ifaceMatches(r.inIface.name, ctx.inDev) === r.inIface.invert) return false;
     if (r.outIface !== undefined && ifaceMatches(r.outIface.name, ctx.outDev) === r.outIface.invert) return false;
-    if (r.proto !== undefined && r.proto.num !== 0 && (proto === r.proto.num) === r.proto.invert) return false;
-    for (const m of r.matches) if (!this.match(m, pkt, ctx, b, o, hl, proto, hasPorts)) return false;
+    if (r.protoNum !== 0 && (proto === r.protoNum) === r.protoInvert) return false;
+    const ms = r.matches;
+    const kinds = r.kinds;
+    for (let k = 0; k < ms.length; k++) {
+      const kind = kinds[k] as number;
+      if (kind === MK_COMMENT) continue;
+      if (!this.match(kind, ms[k] as Match, pkt, ctx, b, o, hl, proto, hasPorts)) return false;
+    }
     return true;
   }
 
-  private match(m: Match, pkt: Packet, ctx: EvalContext, b: Uint8Array, o: number, hl: number, proto: number, hasPorts: boolean): boolean {
+  private match(kind: number, m: Match, pkt: Packet, ctx: EvalContext, b: Uint8Array, o: number, hl: number, proto: number, hasPorts: boolean): boolean {
+    if (kind === MK_CTSTATE) {
+      const c = m as Extract<Match, { kind: 'conntrack' | 'state' }>;
+      return ((ctx.ctState & c.states) !== 0) !== c.invert;
+    }
     switch (m.kind) {
       case 'comment':
         return true;
