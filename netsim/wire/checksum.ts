@@ -33,14 +33,19 @@ export function onesComplementSum(b: Uint8Array, start: number, end: number, ini
   let i = start;
   // Accumulate in 32-bit-safe chunks: 0x8000 words of ≤ 0xffff stay below 2^31,
   // so the folds below keep the accumulator an exact small integer.
-  const last = end - 1;
+  // Two words per iteration while four bytes remain (the sum is order-independent).
+  const last4 = end - 3;
   let words = 0;
-  for (; i < last; i += 2) {
-    sum += ((b[i] as number) << 8) | (b[i + 1] as number);
-    if (++words === 0x8000) {
+  for (; i < last4; i += 4) {
+    sum += (((b[i] as number) << 8) | (b[i + 1] as number)) + (((b[i + 2] as number) << 8) | (b[i + 3] as number));
+    if ((words += 2) === 0x8000) {
       sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
       words = 0;
     }
+  }
+  if (i < end - 1) {
+    sum += ((b[i] as number) << 8) | (b[i + 1] as number);
+    i += 2;
   }
   if (i < end) sum += (b[i] as number) << 8;
   return foldSum(sum);
