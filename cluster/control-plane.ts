@@ -14,7 +14,7 @@ import { MemoryStore } from '../control/store/memory-store.ts';
 import { RegistryControlApi, standardControllers } from '../control/controllers/index.ts';
 import type { Controller, ControlApi } from '../control/controllers/index.ts';
 import { resourceForKind } from '../control/api/index.ts';
-import type { KubeObject } from '../control/api/index.ts';
+import type { ResourceInfo } from '../control/api/index.ts';
 import type { Rng } from '../netsim/time/rng.ts';
 
 /** 2026-01-01T00:00:00Z: virtual time 0 as the control plane's wall clock. */
@@ -39,6 +39,11 @@ export interface ControlPlaneOptions {
   readonly loadBalancerPool?: readonly string[];
   /** Extra controllers run after the standard set. */
   readonly extraControllers?: (api: ControlApi) => Controller[];
+}
+
+/** kubectl's name for an object in apply output: `deployment.apps/web`, `service/web`. */
+export function manifestLabel(r: ResourceInfo, name: string): string {
+  return `${r.kind.toLowerCase()}${r.group !== '' ? `.${r.group}` : ''}/${name}`;
 }
 
 export class ManifestError extends Error {
@@ -100,7 +105,7 @@ export class ControlPlane {
     if (r === undefined) throw new ManifestError(`no matches for kind "${kind}" in version "${apiVersion}"`);
     if (typeof meta.name !== 'string' || meta.name === '') throw new ManifestError(`${kind}: metadata.name is required`);
     const ns = r.namespaced ? (typeof meta.namespace === 'string' ? meta.namespace : 'default') : undefined;
-    const label = `${r.kind.toLowerCase()}${r.group !== '' ? `.${r.group}` : ''}/${meta.name}`;
+    const label = manifestLabel(r, meta.name);
     const before = await this.registry.getOrUndefined(r, ns, meta.name);
     try {
       const { obj: after, created } = await this.registry.patch(r, ns, meta.name, 'apply', obj, { fieldManager, force: true });
@@ -110,12 +115,6 @@ export class ControlPlane {
       if (e instanceof ApiError) throw new ManifestError(`${label}: ${e.message}`);
       throw e;
     }
-  }
-
-  async get(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
-    const r = resourceForKind(apiVersion, kind);
-    if (r === undefined) return undefined;
-    return this.registry.getOrUndefined(r, r.namespaced ? namespace ?? 'default' : undefined, name);
   }
 
   async close(): Promise<void> {

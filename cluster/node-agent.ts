@@ -20,6 +20,7 @@ import type { Ipv4Addr } from '../netsim/wire/addr.ts';
 import { httpGet } from '../netsim/apps/http.ts';
 import type { Container, Node, Pod, PodCondition, PodStatus } from '../control/api/index.ts';
 import type { ControlApi } from '../control/controllers/index.ts';
+import { isNodeReady, readyNodeStatus } from '../control/controllers/index.ts';
 import type { PodNetwork, PodNetworkProvider } from './pod-network.ts';
 import { planApps, startApps } from './pod-apps.ts';
 import type { AppTap, RunningApps } from './pod-apps.ts';
@@ -188,10 +189,8 @@ export class NodeAgent {
     const n = nodes.find((x) => x.metadata.name === this.o.nodeName);
     if (n === undefined) return 0;
     this.nodeReady = true;
-    if ((n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')) return 0;
-    const now = this.now();
-    const conditions = [...(n.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), { type: 'Ready', status: 'True' as const, reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }];
-    const status = { ...n.status, conditions, nodeInfo: { kubeletVersion: 'v1.32.4', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-netsim', containerRuntimeVersion: `${this.o.network.kind === 'docker' ? 'docker' : 'containerd'}://netsim`, architecture: 'amd64', operatingSystem: 'linux', kubeProxyVersion: '', machineID: '', systemUUID: '', bootID: '' } };
+    if (isNodeReady(n)) return 0;
+    const status = readyNodeStatus(n, this.now(), `${this.o.network.kind === 'docker' ? 'docker' : 'containerd'}://netsim`);
     await this.o.api.updateStatus('nodes', undefined, this.o.nodeName, { ...n, status });
     return 1;
   }

@@ -10,6 +10,7 @@ import { CliError } from '../cli-error.ts';
 import { resourceForKind, resourcePath } from '../../control/api/index.ts';
 import type { KubeObject } from '../../control/api/index.ts';
 import { renderGet } from './get.ts';
+import { manifestLabel } from '../../cluster/control-plane.ts';
 
 async function applyRemote(server: string, manifests: readonly Record<string, unknown>[], print: (s: string) => void): Promise<number> {
   let failed = 0;
@@ -17,7 +18,7 @@ async function applyRemote(server: string, manifests: readonly Record<string, un
     const r = resourceForKind(String(m['apiVersion']), String(m['kind']));
     const meta = (m['metadata'] ?? {}) as { name?: string; namespace?: string };
     if (r === undefined) throw new CliError('NETSIM_ERR_MANIFEST', `no matches for kind "${String(m['kind'])}" in version "${String(m['apiVersion'])}"`);
-    const label = `${r.kind.toLowerCase()}${r.group !== '' ? `.${r.group}` : ''}/${meta.name ?? ''}`;
+    const label = manifestLabel(r, meta.name ?? '');
     const url = `${server.replace(/\/$/, '')}${resourcePath(r, r.namespaced ? meta.namespace ?? 'default' : undefined, meta.name)}?fieldManager=netsim&force=true`;
     let res: Response;
     try {

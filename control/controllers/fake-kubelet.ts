@@ -8,6 +8,7 @@
 import type { Node, Pod, PodCondition } from '../api/index.ts';
 import type { ControlApi, Controller } from './types.ts';
 import { isRace, rfc3339 } from './types.ts';
+import { isNodeReady } from './scheduler.ts';
 
 export interface FakeKubeletOptions {
   readonly clock?: () => Date;
@@ -17,6 +18,12 @@ export interface FakeKubeletOptions {
   readonly terminationDelayMs?: number;
   /** Only act for these nodes (default: all). */
   readonly nodeNames?: readonly string[];
+}
+
+/** The status kubelet posts when its node becomes Ready: a Ready=True condition (others kept) and nodeInfo (reported fields kept). */
+export function readyNodeStatus(n: Node, now: string, containerRuntimeVersion: string): NonNullable<Node['status']> {
+  const conditions = [...(n.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), { type: 'Ready', status: 'True' as const, reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }];
+  return { ...n.status, conditions, nodeInfo: { kubeletVersion: 'v1.32.4', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-netsim', containerRuntimeVersion, architecture: 'amd64', operatingSystem: 'linux', ...(n.status?.nodeInfo ?? {}) } };
 }
 
 function ipToInt(s: string): number { return s.split('.').reduce((a, o) => a * 256 + Number(o), 0); }
@@ -40,9 +47,8 @@ export class FakeKubelet implements Controller {
     if (this.opts.manageNodes !== false) {
       for (const n of nodes) {
         if (!this.mine(n.metadata.name)) continue;
-        if ((n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')) continue;
-        const conditions = [...(n.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), { type: 'Ready', status: 'True' as const, reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }];
-        const status = { ...n.status, conditions, nodeInfo: { kubeletVersion: 'v1.32.4', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-netsim', containerRuntimeVersion: 'netsim://0.1.0', architecture: 'amd64', operatingSystem: 'linux', ...(n.status?.nodeInfo ?? {}) } };
+        if (isNodeReady(n)) continue;
+        const status = readyNodeStatus(n, now, 'netsim://0.1.0');
         try { await this.api.updateStatus('nodes', undefined, n.metadata.name!, { ...n, status }); writes++; } catch (e) { if (!isRace(e)) throw e; }
       }
     }
