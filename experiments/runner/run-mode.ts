@@ -130,7 +130,6 @@ interface Conn {
   requests: number;
   pod: string | undefined;
   key: number;
-  timer: number;
   tcp: TcpConnection | undefined;
   sock: UdpSocket | undefined;
   ownSock: boolean;
@@ -139,6 +138,14 @@ interface Conn {
   buf: string;
   gotBytes: boolean;
   ended: boolean;
+}
+
+/** The requests are the same bytes every time: encoded once. */
+const GET = enc.encode('GET / HTTP/1.1\r\nHost: netsim\r\n\r\n');
+const GET_LAST = enc.encode('GET / HTTP/1.1\r\nHost: netsim\r\nConnection: close\r\n\r\n');
+
+function sendRequest(tcp: TcpConnection, last: boolean): void {
+  tcp.send(last ? GET_LAST : GET);
 }
 
 function clientPodManifests(exp: ExperimentSpec): Record<string, unknown>[] {
@@ -431,6 +438,50 @@ class ModeRunner {
   }
 
   private liveConns = 0;
+  /**
+   * Connections by start time, for the response timeout: deadlines are start +
+   * RESPONSE_TIMEOUT_NS and starts only grow, so one timer at the oldest deadline
+   * serves them all (no scheduler event and cancellation per connection).
+   */
+  private readonly watching: Conn[] = [];
+  private watchHead = 0;
+  private watchArmed = false;
+
+  private watch(conn: Conn): void {
+    this.watching.push(conn);
+    if (!this.watchArmed) this.armWatch();
+  }
+
+  private armWatch(): void {
+    const w = this.watching;
+    while (this.watchHead < w.length && (w[this.watchHead] as Conn).ended) this.watchHead++;
+    if (this.watchHead === w.length) {
+      w.length = 0;
+      this.watchHead = 0;
+      this.watchArmed = false;
+      return;
+    }
+    if (this.watchHead > 1024 && this.watchHead * 2 > w.length) {
+      w.splice(0, this.watchHead);
+      this.watchHead = 0;
+    }
+    this.watchArmed = true;
+    this.cluster.sim.clock.at((w[this.watchHead] as Conn).start + RESPONSE_TIMEOUT_NS, this.onWatch);
+  }
+
+  private readonly onWatch = (): void => {
+    const w = this.watching;
+    const now = this.cluster.sim.clock.now();
+    while (this.watchHead < w.length) {
+      const conn = w[this.watchHead] as Conn;
+      if (!conn.ended) {
+        if (conn.start + RESPONSE_TIMEOUT_NS > now) break;
+        this.finish(conn, conn.gotBytes || conn.requests > 0 ? 'failed' : 'blackholed');
+      }
+      this.watchHead++;
+    }
+    this.armWatch();
+  };
 
   private scheduleArrival(at: number): void {
     const exp = this.exp;
@@ -448,9 +499,9 @@ class ModeRunner {
   private startConnection(): void {
     const client = this.clients[this.clients.length === 1 ? 0 : Math.floor(this.rng.next() * this.clients.length)] as Client;
     const now = this.cluster.sim.clock.now();
-    const conn: Conn = { client, start: now, t: now - this.t0, rules: 0, requests: 0, pod: undefined, key: -1, timer: -1, tcp: undefined, sock: undefined, ownSock: false, id: 0, buf: '', gotBytes: false, ended: false };
+    const conn: Conn = { client, start: now, t: now - this.t0, rules: 0, requests: 0, pod: undefined, key: -1, tcp: undefined, sock: undefined, ownSock: false, id: 0, buf: '', gotBytes: false, ended: false };
     this.liveConns++;
-    conn.timer = this.cluster.sim.clock.after(RESPONSE_TIMEOUT_NS, () => this.finish(conn, conn.gotBytes || conn.requests > 0 ? 'failed' : 'blackholed'));
+    this.watch(conn);
     if (this.exp.protocol === 'tcp') this.startTcp(conn);
     else this.startUdp(conn);
   }
@@ -466,10 +517,7 @@ class ModeRunner {
     conn.key = this.flowKey(tcp.localAddr, tcp.localPort);
     this.byFlow.set(conn.key, conn);
     const total = this.exp.requestsPerConnection;
-    const request = (): void => {
-      tcp.send(`GET / HTTP/1.1\r\nHost: netsim\r\n${conn.requests + 1 === total ? 'Connection: close\r\n' : ''}\r\n`);
-    };
-    tcp.onConnect = request;
+    tcp.onConnect = () => sendRequest(tcp, conn.requests + 1 === total);
     tcp.onData = (d) => {
       conn.gotBytes = true;
       conn.buf += dec.decode(d);
@@ -488,7 +536,7 @@ class ModeRunner {
           this.finish(conn, 'ok');
           return;
         }
-        request();
+        sendRequest(tcp, conn.requests + 1 === total);
       }
     };
     tcp.onClose = (reason) => {
@@ -582,7 +630,6 @@ class ModeRunner {
     conn.ended = true;
     this.liveConns--;
     const c = this.cluster;
-    c.sim.clock.cancel(conn.timer);
     if (this.byFlow.get(conn.key) === conn) this.byFlow.delete(conn.key);
     if (conn.id !== 0 && this.byId.get(conn.id) === conn) this.byId.delete(conn.id);
     if (conn.tcp !== undefined) {

@@ -41,7 +41,34 @@ export class EtherDevice extends NetDevice {
   link: Partial<LinkProps> = {};
   /** Virtual time at which this port finishes serialising what it has queued. */
   busyUntil = 0;
-  queued = 0;
+  /**
+   * Departure times of the frames still on this port (non-decreasing: one frame at a
+   * time), oldest at `departHead`. Read lazily — a frame whose time has come is gone —
+   * so the queue costs no scheduler event per frame.
+   */
+  private readonly departures: number[] = [];
+  private departHead = 0;
+
+  /** Frames being serialised or waiting at `now`. */
+  queuedAt(now: number): number {
+    const d = this.departures;
+    let h = this.departHead;
+    while (h < d.length && (d[h] as number) <= now) h++;
+    if (h === d.length) {
+      d.length = 0;
+      h = 0;
+    } else if (h > 1024 && h * 2 > d.length) {
+      d.splice(0, h);
+      h = 0;
+    }
+    this.departHead = h;
+    return d.length - h;
+  }
+
+  /** A frame leaves the port at `t`. */
+  departsAt(t: number): void {
+    this.departures.push(t);
+  }
 
   constructor(sim: Sim, name: string, mac: MacAddr, mtu = 1500) {
     super(sim, name, 'ether', 'ether', mac, mtu);
@@ -98,15 +125,14 @@ export class Segment {
 
     let departs = now;
     if (bw > 0) {
-      if (from.busyUntil > now && from.queued > qlimit) {
+      if (from.queuedAt(now) > qlimit) {
         this.dropOnWire(from, pkt, 'queue-overflow', `${this.name}: ${from.name} transmit queue full (${qlimit} frames)`);
         return;
       }
       const start = Math.max(now, from.busyUntil);
       departs = start + Math.ceil((pkt.len * 8 * 1e9) / bw);
       from.busyUntil = departs;
-      from.queued++;
-      clock.at(departs, () => { from.queued--; });
+      from.departsAt(departs);
     }
     if (loss > 0 && this.rng.next() < loss) {
       this.dropOnWire(from, pkt, 'link-loss', `${this.name}: frame lost on the wire (loss ${loss})`);

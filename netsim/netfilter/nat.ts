@@ -119,6 +119,16 @@ function portClass(p: number): [number, number] {
 }
 
 /**
+ * Whether the reply tuple with address `a` and value `v` on the manipulated side is
+ * another entry's: for TCP/UDP the port on that side, for ICMP the identifier (the
+ * reply's source-port field).
+ */
+function replyTaken(ct: Conntrack, slot: number, proto: number, manip: Manip, icmp: boolean, a: Ipv4Addr, v: number, rSrc: number, rDst: number, rSport: number, rDport: number): boolean {
+  if (manip === MANIP_SRC) return ct.tupleTaken(proto, rSrc, a, icmp ? v : rSport, icmp ? rDport : v, slot);
+  return ct.tupleTaken(proto, a, rDst, v, rDport, slot);
+}
+
+/**
  * Decide the mapping for `manip` and record it in the entry's reply tuple
  * (nf_nat_setup_info). Returns whether the resulting tuple is unique; when no free
  * tuple exists in the range the mapping is still made with the last candidate, as
@@ -146,15 +156,6 @@ export function natSetup(ct: Conntrack, slot: number, manip: Manip, range: NatRa
     }
   }
 
-  const replyWith = (a: Ipv4Addr, v: number): [number, number, number, number] => {
-    if (icmp) return manip === MANIP_SRC ? [rSrc, a, v, rDport] : [a, rDst, v, rDport];
-    return manip === MANIP_SRC ? [rSrc, a, rSport, v] : [a, rDst, v, rDport];
-  };
-  const taken = (v: number): boolean => {
-    const [s, d, sp, dp] = replyWith(addr, v);
-    return ct.tupleTaken(proto, s, d, sp, dp, slot);
-  };
-
   // 2. The port: keep it when allowed and free.
   const randomAll = range.random === true || range.randomFully === true;
   let value = cur;
@@ -162,8 +163,8 @@ export function natSetup(ct: Conntrack, slot: number, manip: Manip, range: NatRa
   if (!randomAll) {
     if (range.portMin !== undefined) {
       const max = range.portMax ?? range.portMin;
-      if (cur >= range.portMin && cur <= max && (range.portMin === max || !taken(cur))) ok = true;
-    } else if (manip === MANIP_DST || !taken(cur)) ok = true;
+      if (cur >= range.portMin && cur <= max && (range.portMin === max || !replyTaken(ct, slot, proto, manip, icmp, addr, cur, rSrc, rDst, rSport, rDport))) ok = true;
+    } else if (manip === MANIP_DST || !replyTaken(ct, slot, proto, manip, icmp, addr, cur, rSrc, rDst, rSport, rDport)) ok = true;
   }
   if (!ok) {
     let min: number;
@@ -189,7 +190,7 @@ export function natSetup(ct: Conntrack, slot: number, manip: Manip, range: NatRa
       for (;;) {
         for (let i = 0; i < attempts; i++, off++) {
           value = min + (off % size);
-          if (!taken(value)) {
+          if (!replyTaken(ct, slot, proto, manip, icmp, addr, value, rSrc, rDst, rSport, rDport)) {
             ok = true;
             break;
           }
@@ -202,7 +203,10 @@ export function natSetup(ct: Conntrack, slot: number, manip: Manip, range: NatRa
       // confirmation (or a later source binding moves the port).
     } else value = cur;
   }
-  const [s, d, sp, dp] = replyWith(addr, value);
+  const s = manip === MANIP_SRC ? rSrc : addr;
+  const d = manip === MANIP_SRC ? addr : rDst;
+  const sp = icmp || manip === MANIP_DST ? value : rSport;
+  const dp = icmp || manip === MANIP_DST ? rDport : value;
   if (s !== rSrc || d !== rDst || sp !== rSport || dp !== rDport) {
     // Only a real change marks the connection as NATed (nf_nat_setup_info).
     ct.setReply(slot, s, d, sp, dp);

@@ -52,6 +52,8 @@ export interface RuleEvaluator {
   evaluate(table: TableName, pkt: Packet, ctx: EvalContext): EvalResult;
   /** Whether the table has any rules or non-ACCEPT policies worth evaluating; absent = always evaluate. */
   hasTable?(table: TableName): boolean;
+  /** Untraced shortcut: the hook's chain has nothing to walk (its policy counted); absent = always evaluate. */
+  passesEmpty?(table: TableName, hook: NfHook, len: number): boolean;
 }
 
 export interface NetfilterStackOptions {
@@ -309,6 +311,10 @@ export class NetfilterStack implements NetfilterHooks {
   /** Evaluate a non-nat table; REJECT answers and drops. */
   private table(hook: NfHook, table: TableName, pkt: Packet, ctx: NfContext): NfVerdict {
     if (!this.hasTable(table)) return NF_ACCEPT;
+    if (!this.ns.sim.tracer.enabled && this.rules.passesEmpty?.(table, hook, pkt.len) === true) {
+      this.onRulesEvaluated?.(pkt, table, 0);
+      return NF_ACCEPT;
+    }
     const r = this.rules.evaluate(table, pkt, this.evalCtx(hook, pkt, ctx));
     this.onRulesEvaluated?.(pkt, table, r.rulesEvaluated);
     if (r.verdict === 'ACCEPT') return NF_ACCEPT;

@@ -70,7 +70,8 @@ export class TcpConnection {
   /** Retransmission deadline (virtual ns; 0: none). The one scheduled timer re-checks it when it fires. */
   private deadline = 0;
   private timerAt = 0;
-  private readonly onTimerFn = (): void => this.onTimer();
+  /** The timer callback, bound once (assigned in the constructor: a class-field arrow gets a runtime name helper call per instance under tsx). */
+  private readonly onTimerFn: () => void;
   onConnect: (() => void) | undefined = undefined;
   onData: ((data: Uint8Array, pkt: number) => void) | undefined = undefined;
   /** The peer sent FIN (half close): no more data will arrive. */
@@ -113,6 +114,7 @@ export class TcpConnection {
     this.sndUna = iss;
     this.sndNxt = iss;
     this.mss = mss;
+    this.onTimerFn = () => this.onTimer();
   }
 
   /** The state; a connection in TIME_WAIT reads CLOSED once its 2MSL ran out. */

@@ -154,6 +154,21 @@ export class Iptables {
   }
 
   /**
+   * The untraced fast path of {@link evaluate} for a hook chain with nothing to walk
+   * (absent, or empty with policy ACCEPT — kube-proxy's mangle canary table, most
+   * raw/mangle hooks): counts the packet on the policy as evaluate would and says
+   * so, without building a context or a result. False: evaluate it.
+   */
+  passesEmpty(table: TableName, hook: string, len: number): boolean {
+    const chain = this.tables.get(table)?.chains.get(hook);
+    if (chain === undefined) return true;
+    if (chain.rules.length !== 0 || (chain.policy ?? 'ACCEPT') !== 'ACCEPT') return false;
+    chain.packets++;
+    chain.bytes += len;
+    return true;
+  }
+
+  /**
    * Load iptables-restore input. Throws IptablesError (with the line) on the first
    * error; the failing table block changes nothing, blocks committed before it stay.
    */
