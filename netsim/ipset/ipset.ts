@@ -290,32 +290,20 @@ export class Ipsets implements IpsetLookup {
     const o = pkt.off;
     const hl = ((b[o] as number) & 0x0f) * 4;
     const proto = b[o + 9] as number;
-    const ipAt = (d: 'src' | 'dst' | undefined): number => readU32(b, o + (d === 'src' ? 12 : 16));
-    /** ip,port key for the first two dimensions, or -1 when the packet has no port. */
-    const ipPort = (): number => {
-      const pi = PROTO_INDEX_BY_NUMBER[proto];
-      if (pi === undefined || pi === 3 || pkt.len < hl + 4) return -1;
-      return ipPortKey(ipAt(dirs[0]), pi, readU16(b, o + hl + (dirs[1] === 'src' ? 0 : 2)));
-    };
-    const inNets = (set: ReadonlySet<number> | undefined, a: number): boolean => {
-      if (set === undefined) return false;
-      for (const len of s.prefixes) if (set.has(netKey((a & maskOf(len)) >>> 0, len))) return true;
-      return false;
-    };
     switch (s.type) {
-      case 'hash:ip': return idx.keys.has(ipAt(dirs[0]));
-      case 'hash:net': return inNets(idx.keys, ipAt(dirs[0]));
+      case 'hash:ip': return idx.keys.has(ipAt(b, o, dirs[0]));
+      case 'hash:net': return inNets(s.prefixes, idx.keys, ipAt(b, o, dirs[0]));
       case 'hash:ip,port': {
-        const k = ipPort();
+        const k = ipPort(pkt, hl, proto, dirs);
         return k >= 0 && idx.keys.has(k);
       }
       case 'hash:ip,port,ip': {
-        const k = ipPort();
-        return k >= 0 && (idx.pairs.get(k)?.has(ipAt(dirs[2])) ?? false);
+        const k = ipPort(pkt, hl, proto, dirs);
+        return k >= 0 && (idx.pairs.get(k)?.has(ipAt(b, o, dirs[2])) ?? false);
       }
       case 'hash:ip,port,net': {
-        const k = ipPort();
-        return k >= 0 && inNets(idx.pairs.get(k), ipAt(dirs[2]));
+        const k = ipPort(pkt, hl, proto, dirs);
+        return k >= 0 && inNets(s.prefixes, idx.pairs.get(k), ipAt(b, o, dirs[2]));
       }
       case 'bitmap:port': {
         if (pkt.len < hl + 4 || (proto !== 6 && proto !== 17)) return false;
@@ -392,3 +380,24 @@ function orderedMembers(s: IpSet): Array<[string, string]> {
 }
 
 export { PROTO };
+
+// Packet probes of IpsetTable.test, out of line (closures built per test would allocate on every packet).
+
+function ipAt(b: Uint8Array, o: number, d: 'src' | 'dst' | undefined): number {
+  return readU32(b, o + (d === 'src' ? 12 : 16));
+}
+
+/** ip,port key for the first two dimensions, or -1 when the packet has no port. */
+function ipPort(pkt: Packet, hl: number, proto: number, dirs: readonly ('src' | 'dst')[]): number {
+  const pi = PROTO_INDEX_BY_NUMBER[proto];
+  if (pi === undefined || pi === 3 || pkt.len < hl + 4) return -1;
+  const b = pkt.buf;
+  const o = pkt.off;
+  return ipPortKey(ipAt(b, o, dirs[0]), pi, readU16(b, o + hl + (dirs[1] === 'src' ? 0 : 2)));
+}
+
+function inNets(prefixes: Iterable<number>, set: ReadonlySet<number> | undefined, a: number): boolean {
+  if (set === undefined) return false;
+  for (const len of prefixes) if (set.has(netKey((a & maskOf(len)) >>> 0, len))) return true;
+  return false;
+}

@@ -97,7 +97,10 @@ export class IpvsError extends Error {
   }
 }
 
-const vsKey = (proto: IpvsProto, addr: Ipv4Addr, port: number): string => `${proto}|${addr}|${port}`;
+/** A virtual service's key: protocol bit, address and port in one exact integer (< 2^49; no string built per packet). */
+function vsKey(proto: IpvsProto, addr: Ipv4Addr, port: number): number {
+  return (proto === 'TCP' ? 0 : 281474976710656) + (addr >>> 0) * 65536 + port;
+}
 
 /** A 32-bit hash (ip_vs_sh_hashkey / ip_vs_dh_hashkey use hash_32 on the address). */
 function hash32(v: number): number {
@@ -166,7 +169,7 @@ function connKey(proto: IpvsProto, caddr: Ipv4Addr, cport: number): number {
 const SWEEP_NS = 10 * SECOND;
 
 export class Ipvs {
-  private readonly services = new Map<string, VirtualService>();
+  private readonly services = new Map<number, VirtualService>();
   /**
    * The connection table: (client address, port, protocol) as one number → a chain of
    * entries (hnext) told apart by virtual service (requests) or real server (replies).

@@ -205,39 +205,40 @@ export class NetfilterStack implements NetfilterHooks {
 
   // ------------------------------------------------------------ IPVS
 
-  private l4(pkt: Packet): { proto: 'TCP' | 'UDP'; hl: number; flags: number } | undefined {
+  /** The IPVS protocol of a TCP/UDP first fragment with room for ports, else undefined (its header length is ipHl). */
+  private ipvsProto(pkt: Packet): 'TCP' | 'UDP' | undefined {
     const b = pkt.buf;
     const o = pkt.off;
     const p = b[o + 9] as number;
-    const hl = ((b[o] as number) & 0x0f) * 4;
-    if ((p !== 6 && p !== 17) || pkt.len < hl + 4 || (readU16(b, o + 6) & 0x1fff) !== 0) return undefined;
-    return { proto: p === 6 ? 'TCP' : 'UDP', hl, flags: p === 6 && pkt.len >= hl + 14 ? (b[o + hl + 13] as number) : 0 };
+    if ((p !== 6 && p !== 17) || pkt.len < ipHl(b, o) + 4 || (readU16(b, o + 6) & 0x1fff) !== 0) return undefined;
+    return p === 6 ? 'TCP' : 'UDP';
   }
 
   /** ip_vs_in: a packet to a virtual service is DNATed to a real server and sent on (stolen). */
   private ipvsRequest(pkt: Packet): NfVerdict | undefined {
     const ipvs = this.ipvs as Ipvs;
-    const l = this.l4(pkt);
-    if (l === undefined) return undefined;
+    const proto = this.ipvsProto(pkt);
+    if (proto === undefined) return undefined;
     const b = pkt.buf;
     const o = pkt.off;
+    const hl = ipHl(b, o);
     const src = readU32(b, o + 12);
     const dst = readU32(b, o + 16);
-    const sport = readU16(b, o + l.hl);
-    const dport = readU16(b, o + l.hl + 2);
-    if (ipvs.lookupService(l.proto, dst, dport) === undefined) return undefined;
-    const hit = ipvs.inbound(l.proto, src, sport, dst, dport, l.flags, pkt.len);
+    const sport = readU16(b, o + hl);
+    const dport = readU16(b, o + hl + 2);
+    if (ipvs.lookupService(proto, dst, dport) === undefined) return undefined;
+    const hit = ipvs.inbound(proto, src, sport, dst, dport, tcpFlags(pkt, proto, hl), pkt.len);
     if (hit === undefined) {
       // No real server available: the kernel answers like a closed port.
       this.ns.icmp.sendError(pkt, 3, 3, 0);
-      this.ns.traceDrop(pkt, 'nf-reject', `IPVS ${l.proto} ${formatIpv4(dst)}:${dport}: no available real server`);
+      this.ns.traceDrop(pkt, 'nf-reject', `IPVS ${proto} ${formatIpv4(dst)}:${dport}: no available real server`);
       return NF_DROP;
     }
     const before = this.ns.sim.tracer.enabled ? describePacket(b, o) : '';
     if (hit.rs.addr !== dst) ipv4SetDst(b, o, hit.rs.addr);
     if (hit.rs.port !== dport) l4SetDstPort(b, o, hit.rs.port);
     if (this.ns.sim.tracer.enabled) {
-      this.traceNat(pkt, `IPVS ${l.proto} ${formatIpv4(dst)}:${dport} ${hit.conn.vs.scheduler}${hit.isNew ? ' (new connection)' : ''} → real server ${formatIpv4(hit.rs.addr)}:${hit.rs.port}: ${before} → ${describePacket(b, o)}`);
+      this.traceNat(pkt, `IPVS ${proto} ${formatIpv4(dst)}:${dport} ${hit.conn.vs.scheduler}${hit.isNew ? ' (new connection)' : ''} → real server ${formatIpv4(hit.rs.addr)}:${hit.rs.port}: ${before} → ${describePacket(b, o)}`);
     }
     const slot = this.slotOf(pkt);
     if (slot >= 0 && !this.conntrack.isConfirmed(slot)) {
@@ -259,11 +260,12 @@ export class NetfilterStack implements NetfilterHooks {
   private ipvsReply(pkt: Packet): boolean {
     const ipvs = this.ipvs;
     if (ipvs === undefined) return false;
-    const l = this.l4(pkt);
-    if (l === undefined) return false;
+    const proto = this.ipvsProto(pkt);
+    if (proto === undefined) return false;
     const b = pkt.buf;
     const o = pkt.off;
-    const c = ipvs.outbound(l.proto, readU32(b, o + 12), readU16(b, o + l.hl), readU32(b, o + 16), readU16(b, o + l.hl + 2), l.flags, pkt.len);
+    const hl = ipHl(b, o);
+    const c = ipvs.outbound(proto, readU32(b, o + 12), readU16(b, o + hl), readU32(b, o + 16), readU16(b, o + hl + 2), tcpFlags(pkt, proto, hl), pkt.len);
     if (c === undefined) return false;
     const before = this.ns.sim.tracer.enabled ? describePacket(b, o) : '';
     ipv4SetSrc(b, o, c.vaddr);
@@ -535,6 +537,15 @@ export class NetfilterStack implements NetfilterHooks {
   private traceCt(pkt: Packet, detail: string): void {
     this.ns.sim.tracer.emit({ kind: 'ct', t: this.ns.sim.clock.now(), node: this.ns.node, netns: this.ns.name, pkt: pkt.id, detail });
   }
+}
+
+function ipHl(b: Uint8Array, o: number): number {
+  return ((b[o] as number) & 0x0f) * 4;
+}
+
+/** A TCP segment's flags byte (0 for UDP or a header too short to hold it). */
+function tcpFlags(pkt: Packet, proto: 'TCP' | 'UDP', hl: number): number {
+  return proto === 'TCP' && pkt.len >= hl + 14 ? (pkt.buf[pkt.off + hl + 13] as number) : 0;
 }
 
 function endpoint(proto: number, addr: Ipv4Addr, port: number): string {
