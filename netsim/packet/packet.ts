@@ -51,6 +51,14 @@ export class Packet {
   ctInfo = 0;
   /** skb->ipvs_property: IPVS already translated this packet; conntrack and NAT leave it alone. */
   ipvs = false;
+  /**
+   * skb->ip_summed == CHECKSUM_UNNECESSARY: the TCP/UDP checksum is known to be right —
+   * an emulated stack built it (NAT keeps it right with incremental updates) — so
+   * receivers skip verifying it, as Linux does for packets over veth (CHECKSUM_PARTIAL)
+   * and from NICs with receive offload. Packets made from outside bytes (replays,
+   * a TUN write, fragments) start without it and are verified.
+   */
+  l4Verified = false;
   /** Name of the device the packet arrived on in the current namespace ('' when locally generated). */
   inDev = '';
   /**
@@ -118,6 +126,7 @@ export function clonePacket(p: Packet): Packet {
   c.ct = p.ct;
   c.ctInfo = p.ctInfo;
   c.ipvs = p.ipvs;
+  c.l4Verified = p.l4Verified;
   c.inDev = p.inDev;
   c.brnf = p.brnf;
   c.brnfPhysIn = p.brnfPhysIn;

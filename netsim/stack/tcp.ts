@@ -720,6 +720,7 @@ export class TcpLayer {
     const ns = this.ns;
     const buf = buildIpv4Tcp({ src, dst, ttl: ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: true }, repr, data, DEFAULT_HEADROOM);
     const pkt = new Packet(ns.sim.nextPacketId(), buf, DEFAULT_HEADROOM, buf.length - DEFAULT_HEADROOM);
+    pkt.l4Verified = true;
     ns.sendIp(pkt);
     return pkt.id;
   }
@@ -736,7 +737,7 @@ export class TcpLayer {
     const hl = ((b[o] as number) & 0x0f) * 4;
     const src = readU32(b, o + 12);
     const dst = readU32(b, o + 16);
-    let seg: TcpRepr | undefined = parseTcpAt(b, o + hl, pkt.len - hl, src, dst);
+    let seg: TcpRepr | undefined = parseTcpAt(b, o + hl, pkt.len - hl, src, dst, !pkt.l4Verified);
     let payload: Uint8Array;
     try {
       if (seg === undefined) seg = parseTcp(b.subarray(o + hl, o + pkt.len), { src, dst });

@@ -110,6 +110,7 @@ export class UdpLayer {
       { srcPort: sport, dstPort: dport }, data, DEFAULT_HEADROOM,
     );
     const pkt = new Packet(opts.packetId ?? ns.sim.nextPacketId(), bytes, DEFAULT_HEADROOM, bytes.length - DEFAULT_HEADROOM);
+    pkt.l4Verified = true;
     return { result: ns.sendIp(pkt), pkt: pkt.id };
   }
 
@@ -138,7 +139,7 @@ export class UdpLayer {
     }
     const src = readU32(b, o + 12);
     const dst = readU32(b, o + 16);
-    if (readU16(b, l4 + 6) !== 0) {
+    if (!pkt.l4Verified && readU16(b, l4 + 6) !== 0) {
       const sum = onesComplementSum(b, l4, l4 + ulen, pseudoHeaderSum(src, dst, IpProtocol.UDP, ulen));
       if (sum !== 0xffff) {
         ns.traceDrop(pkt, 'bad-checksum', 'UDP checksum mismatch', inDev.name);

@@ -195,13 +195,14 @@ export class TcpSegment {
  * `parseTcp` of the segment at `b[off, off + len)` verified over the pseudo-header,
  * without a view or header object per segment (the stack's receive path). Returns
  * undefined when the segment is malformed or its checksum does not verify: call
- * `parseTcp` on it for the error.
+ * `parseTcp` on it for the error. `verify` false skips the checksum (a packet whose
+ * checksum is known good: Packet.l4Verified).
  */
-export function parseTcpAt(b: Uint8Array, off: number, len: number, src: Ipv4Addr, dst: Ipv4Addr): TcpRepr | undefined {
+export function parseTcpAt(b: Uint8Array, off: number, len: number, src: Ipv4Addr, dst: Ipv4Addr, verify = true): TcpRepr | undefined {
   if (len < TCP_HEADER_LEN) return undefined;
   const hl = ((b[off + F.DATA_OFF] as number) >>> 4) << 2;
   if (hl < TCP_HEADER_LEN || hl > len) return undefined;
-  if (onesComplementSum(b, off, off + len, pseudoHeaderSum(src, dst, PROTO_TCP, len)) !== 0xffff) return undefined;
+  if (verify && onesComplementSum(b, off, off + len, pseudoHeaderSum(src, dst, PROTO_TCP, len)) !== 0xffff) return undefined;
   const urgent = readU16(b, off + F.URGENT);
   const srcPort = readU16(b, off);
   const dstPort = readU16(b, off + F.DST_PORT);
