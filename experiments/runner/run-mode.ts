@@ -184,7 +184,7 @@ class ModeRunner {
   private nextId = 1;
   private done = 0;
   private readonly expected: number;
-  /** Pod key → address and node, for every endpoint ever seen. */
+  /** Pod name (in the target's namespace) → address and node, for every endpoint ever seen. */
   private readonly podInfo = new Map<string, { ip: string; node: string | null }>();
   /** Live connections by client (address << 16 | port): the cost model's attribution. */
   private readonly byFlow = new Map<number, Conn>();
@@ -324,10 +324,7 @@ class ModeRunner {
     if (!force && rev === this.lastRevision) return;
     this.lastRevision = rev;
     const eps = await this.readEndpoints();
-    for (const e of eps) {
-      const ns = this.exp.target.kind === 'Pod' ? this.exp.target.pod.namespace : this.exp.target.service.namespace;
-      this.podInfo.set(`${ns}/${e.pod}`, { ip: e.ip, node: e.node ?? null });
-    }
+    for (const e of eps) this.podInfo.set(e.pod, { ip: e.ip, node: e.node ?? null });
     const sig = eps.map((e) => `${e.ip}=${e.pod}`).join(',');
     if (!force && sig === this.endpointSig) return;
     this.endpointSig = sig;
@@ -640,8 +637,7 @@ class ModeRunner {
       else tcp.abort();
     }
     if (conn.ownSock) conn.sock?.close();
-    const ns = this.exp.target.kind === 'Pod' ? this.exp.target.pod.namespace : this.exp.target.service.namespace;
-    const info = conn.pod !== undefined ? this.podInfo.get(`${ns}/${conn.pod}`) : undefined;
+    const info = conn.pod !== undefined ? this.podInfo.get(conn.pod) : undefined;
     const latency = c.sim.clock.now() - conn.start + conn.rules * RULE_COST_NS;
     if (conn.pod !== undefined) conn.client.reached.add(conn.pod);
     this.acc.recordConnection({

@@ -54,18 +54,24 @@ export function startHttpServer(ns: NetNamespace, opts: HttpServerOptions): Http
         }
         const head = buf.slice(0, end);
         buf = buf.slice(end + 4);
-        const lines = head.split('\r\n');
-        const m = /^(GET|HEAD|POST|PUT|DELETE) (\S+) HTTP\/1\.([01])$/.exec(lines[0] ?? '');
+        const eol = head.indexOf('\r\n');
+        const m = /^(GET|HEAD|POST|PUT|DELETE) (\S+) HTTP\/1\.([01])$/.exec(eol < 0 ? head : head.slice(0, eol));
         if (m === null) {
           respond(c, 400, 'Bad Request', '<html><body><h1>400 Bad Request</h1></body></html>\n', false);
           return;
         }
-        // The last `Connection:` header counts (names and values compared lowercased).
+        // The last `Connection:` header counts (names and values compared lowercased). Lines
+        // are walked in place: a split per request showed in profiles of a million requests.
         let connection: string | undefined;
-        for (let k = 1; k < lines.length; k++) {
-          const l = lines[k] as string;
-          const i = l.indexOf(':');
-          if (l.slice(0, i).trim().toLowerCase() === 'connection') connection = l.slice(i + 1).trim().toLowerCase();
+        for (let p = eol < 0 ? head.length : eol + 2; p < head.length;) {
+          let e = head.indexOf('\r\n', p);
+          if (e < 0) e = head.length;
+          const i = head.indexOf(':', p);
+          if (i >= 0 && i < e) {
+            const name = head.slice(p, i).trim();
+            if (name.length === 10 && name.toLowerCase() === 'connection') connection = head.slice(i + 1, e).trim().toLowerCase();
+          }
+          p = e + 2;
         }
         const keepAlive = m[3] === '1' ? connection !== 'close' : connection === 'keep-alive';
         server.requests++;

@@ -32,6 +32,13 @@ export function allocBytes(n: number): Uint8Array {
   return u;
 }
 
+/** A copy of `src[start, end)` in slab memory (`Uint8Array.slice` gives every copy above 64 bytes its own off-heap store). */
+export function copyBytes(src: Uint8Array, start: number, end: number): Uint8Array {
+  const out = allocBytes(end - start);
+  out.set(src.subarray(start, end));
+  return out;
+}
+
 const SLAB_SIZE = 64 * 1024;
 const SLAB_MAX_ITEM = 2048;
 let slab = new ArrayBuffer(SLAB_SIZE);

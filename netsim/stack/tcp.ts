@@ -10,7 +10,7 @@
  * out-of-order reassembly (out-of-order segments are dropped and re-acked), delayed
  * ACKs and Nagle, keepalive, urgent data, simultaneous open.
  */
-import { DEFAULT_HEADROOM, Packet } from '../packet/packet.ts';
+import { DEFAULT_HEADROOM, Packet, copyBytes } from '../packet/packet.ts';
 import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
@@ -304,7 +304,7 @@ export class TcpConnection {
       if (n === head.length) this.pending.shift();
       else this.pending[0] = head.subarray(n);
       const last = this.pending.length === 0;
-      this.transmitNew(TcpFlags.ACK | (last ? TcpFlags.PSH : 0), chunk.slice(), undefined);
+      this.transmitNew(TcpFlags.ACK | (last ? TcpFlags.PSH : 0), copyBytes(chunk, 0, chunk.length), undefined);
     }
     if (this.pendingFin && this.pending.length === 0) {
       this.pendingFin = false;
@@ -742,7 +742,7 @@ export class TcpLayer {
     try {
       if (seg === undefined) seg = parseTcp(b.subarray(o + hl, o + pkt.len), { src, dst });
       const doff = ((b[o + hl + 12] as number) >> 4) * 4;
-      payload = doff >= pkt.len - hl ? EMPTY : b.slice(o + hl + doff, o + pkt.len);
+      payload = doff >= pkt.len - hl ? EMPTY : copyBytes(b, o + hl + doff, o + pkt.len);
     } catch (e) {
       if (!(e instanceof WireError)) throw e;
       ns.traceDrop(pkt, e.code === 'WIRE_BAD_CHECKSUM' ? 'bad-checksum' : 'malformed', e.message, inDev.name);

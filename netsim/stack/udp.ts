@@ -5,7 +5,7 @@
  * users (the VXLAN device's socket on 8472) and userspace daemons (flanneld on 8285)
  * bind the same way.
  */
-import { DEFAULT_HEADROOM, Packet } from '../packet/packet.ts';
+import { DEFAULT_HEADROOM, Packet, copyBytes } from '../packet/packet.ts';
 import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
@@ -156,7 +156,7 @@ export class UdpLayer {
       return;
     }
     if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, `udp socket ${formatIpv4(s.localAddr)}:${s.localPort}`);
-    s.onMessage({ data: b.slice(l4 + 8, l4 + ulen), src, sport, dst, dport, ttl: b[o + 8] as number, pkt: pkt.id, dev: inDev.name });
+    s.onMessage({ data: copyBytes(b, l4 + 8, l4 + ulen), src, sport, dst, dport, ttl: b[o + 8] as number, pkt: pkt.id, dev: inDev.name });
   }
 
   icmpError(info: IcmpErrorInfo, qsrc: Ipv4Addr, qsport: number, qdst: Ipv4Addr, qdport: number, _pkt: Packet): void {
