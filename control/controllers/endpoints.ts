@@ -79,6 +79,8 @@ export class EndpointsController implements Controller {
     const services = await this.api.list<Service>('services');
     const pods = await this.api.list<Pod>('pods');
     const existing = await this.api.list<Endpoints>('endpoints');
+    // Indexed once per sync: a find per Service made a sync O(services²).
+    const existingByKey = new Map(existing.map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]));
     let writes = 0;
     const wanted = new Set<string>();
     for (const svc of services) {
@@ -87,7 +89,7 @@ export class EndpointsController implements Controller {
       const name = svc.metadata.name!;
       wanted.add(`${ns}/${name}`);
       const subsets = desiredSubsets(svc, pods);
-      const cur = existing.find((e) => e.metadata.namespace === ns && e.metadata.name === name);
+      const cur = existingByKey.get(`${ns}/${name}`);
       const labels = { ...(svc.metadata.labels ?? {}) };
       if (svc.spec.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
       try {
@@ -145,6 +147,14 @@ export class EndpointSliceController implements Controller {
     const services = await this.api.list<Service>('services');
     const pods = await this.api.list<Pod>('pods');
     const slices = (await this.api.list<EndpointSlice>('endpointslices')).filter((s) => s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY);
+    // The slices of each Service, grouped once per sync (a filter per Service made a sync O(services²)).
+    const slicesByService = new Map<string, EndpointSlice[]>();
+    for (const sl of slices) {
+      const k = `${sl.metadata.namespace}/${sl.metadata.labels?.[SERVICE_NAME_LABEL] ?? ''}`;
+      const list = slicesByService.get(k);
+      if (list === undefined) slicesByService.set(k, [sl]);
+      else list.push(sl);
+    }
     let writes = 0;
     const keep = new Set<string>();
     for (const svc of services) {
@@ -153,7 +163,7 @@ export class EndpointSliceController implements Controller {
       const name = svc.metadata.name!;
       const groups = desiredSliceGroups(svc, pods);
       if (groups.length === 0) groups.push({ ports: [], endpoints: [] });
-      const mine = slices.filter((s) => s.metadata.namespace === ns && s.metadata.labels?.[SERVICE_NAME_LABEL] === name && s.metadata.ownerReferences?.some((o) => o.uid === svc.metadata.uid));
+      const mine = (slicesByService.get(`${ns}/${name}`) ?? []).filter((s) => s.metadata.ownerReferences?.some((o) => o.uid === svc.metadata.uid));
       const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}), [SERVICE_NAME_LABEL]: name, [MANAGED_BY_LABEL]: MANAGED_BY };
       if (svc.spec.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
       const unused = [...mine];

@@ -144,6 +144,9 @@ interface Conn {
 const GET = enc.encode('GET / HTTP/1.1\r\nHost: netsim\r\n\r\n');
 const GET_LAST = enc.encode('GET / HTTP/1.1\r\nHost: netsim\r\nConnection: close\r\n\r\n');
 
+/** The bytes after a datagram's 4-byte id. */
+const DATAGRAM_TAIL = enc.encode('netsim-exp!!');
+
 function sendRequest(tcp: TcpConnection, last: boolean): void {
   tcp.send(last ? GET_LAST : GET);
 }
@@ -595,7 +598,7 @@ class ModeRunner {
     data[1] = (id >>> 16) & 0xff;
     data[2] = (id >>> 8) & 0xff;
     data[3] = id & 0xff;
-    data.set(enc.encode('netsim-exp!!'), 4);
+    data.set(DATAGRAM_TAIL, 4);
     (conn.sock as UdpSocket).send(this.target.ip, this.target.port, data);
   }
 
