@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadExperimentSpec } from '../experiment-spec.ts';
 import type { ExperimentSpec } from '../experiment-spec.ts';
 import { renderJson } from '../results.ts';
+import { chiSquareGoodnessOfFit } from '../stats/distribution.ts';
 import type { RunResult } from '../results.ts';
 import { SECOND } from '../../netsim/time/scheduler.ts';
 import { runExperiment } from './index.ts';
@@ -110,4 +111,43 @@ test('load-balancer: outside clients through the LoadBalancer IP are all served,
   }
   const rr = run(r, 'ipvs-rr').endpoints.map((e) => e.connections);
   assert.ok(Math.abs((rr[0] ?? 0) - (rr[1] ?? 0)) <= 1, `rr from one announcing node alternates exactly: ${rr.join(' ')}`);
+});
+
+test('keep-alive-pileup: four keep-alive connections of 500 requests land all requests on at most four of seven pods (requests far from uniform); the same 2 000 requests one per connection are uniform within chance', async () => {
+  const exp = example('keep-alive-pileup.yaml');
+  const ka = run(await runExperiment(exp), 'iptables');
+  assert.equal(ka.connections, 4);
+  assert.equal(ka.failed + ka.blackholed, 0);
+  assert.equal(ka.requests, 2000);
+  assert.equal(ka.endpoints.length, 7);
+  const busy = ka.endpoints.filter((e) => e.requests > 0);
+  assert.ok(busy.length <= ka.connections && busy.length <= 4, `requests reached ${busy.length} endpoints`);
+  assert.ok(busy.every((e) => e.requests % 500 === 0), 'every request of a connection went where the connection went');
+  const kaReq = chiSquareGoodnessOfFit(ka.endpoints.map((e) => e.requests));
+  assert.ok(kaReq.pValue < 1e-6, `keep-alive requests p = ${kaReq.pValue}`);
+  // Same number of requests, a new connection (and a new random choice) for each.
+  const pr = run(await runExperiment({ ...exp, pattern: 'per-request', requestsPerConnection: 1, ratePerSecond: exp.ratePerSecond * exp.requestsPerConnection }), 'iptables');
+  assert.equal(pr.requests, 2000);
+  assert.equal(pr.failed + pr.blackholed, 0);
+  assert.ok(pr.endpoints.every((e) => e.requests > 0), 'per-request: every pod serves');
+  const prReq = chiSquareGoodnessOfFit(pr.endpoints.map((e) => e.requests));
+  assert.ok(prReq.pValue > 0.01, `per-request requests p = ${prReq.pValue}`);
+});
+
+test('ipvs-sh-few-clients: sh pins each of four clients to one backend, leaving most of seven idle (skewed); rr on the same arrivals spreads every client over all seven', async () => {
+  const r = await runExperiment(example('ipvs-sh-few-clients.yaml'));
+  const sh = run(r, 'ipvs-sh');
+  const rr = run(r, 'ipvs-rr');
+  for (const m of [sh, rr]) {
+    assert.ok(m.connections >= 300, `${m.mode} ran ${m.connections} connections`);
+    assert.equal(m.failed + m.blackholed, 0, m.mode);
+    assert.equal(m.endpoints.length, 7);
+    assert.equal(m.clients?.clients, 4, m.mode);
+  }
+  assert.equal(sh.clients?.maxEndpointsPerClient, 1, 'sh: a client reached several backends');
+  const used = sh.endpoints.filter((e) => e.connections > 0).length;
+  assert.ok(used <= 4, `sh: ${used} endpoints used by 4 clients`);
+  assert.ok(sh.pValue < 0.01, `sh p = ${sh.pValue}`);
+  assert.equal(rr.clients?.maxEndpointsPerClient, 7);
+  assert.ok(rr.pValue > 0.99, `rr p = ${rr.pValue}`);
 });
