@@ -151,3 +151,31 @@ test('ipvs-sh-few-clients: sh pins each of four clients to one backend, leaving 
   assert.equal(rr.clients?.maxEndpointsPerClient, 7);
   assert.ok(rr.pValue > 0.99, `rr p = ${rr.pValue}`);
 });
+
+test('ipvs-mh-vs-sh-scale-down: removing one of five UDP backends moves about its own share of the 50 clients under mh (Maglev) and most clients under sh', async () => {
+  const r = await runExperiment(example('ipvs-mh-vs-sh-scale-down.yaml'));
+  const moved: Record<string, number> = {};
+  for (const m of r.runs) {
+    assert.ok(m.connections >= 900, `${m.mode} ran ${m.connections} connections`);
+    assert.equal(m.failed + m.blackholed, 0, `${m.mode}: every datagram answered`);
+    assert.equal(m.endpoints.length, 5);
+    assert.equal(m.clients?.clients, 50, m.mode);
+    // One backend before the scale-down and (at most) one after: a client that changed reached exactly two.
+    assert.equal(m.clients?.maxEndpointsPerClient, 2, m.mode);
+    moved[m.mode] = (m.clients?.meanEndpointsPerClient ?? 0) - 1;
+  }
+  const mh = run(r, 'ipvs-mh');
+  // The removed pod: the one whose expectation stopped growing at the scale-down.
+  const minExpected = Math.min(...mh.endpoints.map((e) => e.expected));
+  const removed = mh.endpoints.findIndex((e) => e.expected === minExpected);
+  const before = mh.windows.rows.filter((w) => w.t < 2 * SECOND);
+  const share = before.reduce((s, w) => s + (w.counts[removed] ?? 0), 0) / before.reduce((s, w) => s + w.counts.reduce((a, b) => a + b, 0), 0);
+  const mhMoved = moved['ipvs-mh'] ?? 1;
+  const shMoved = moved['ipvs-sh'] ?? 0;
+  // Maglev: the removed backend's clients must move; almost nobody else does.
+  assert.ok(Math.abs(mhMoved - share) <= 0.1, `mh moved ${mhMoved} of the clients; the removed pod had ${share.toFixed(3)} of the traffic`);
+  assert.ok(mhMoved <= 0.35, `mh moved ${mhMoved}`);
+  // ip_vs_sh reassigns its 256 buckets round robin over the remaining servers: most buckets change owner (¾ for 5 → 4).
+  assert.ok(shMoved >= 0.6, `sh moved ${shMoved}`);
+  assert.ok(shMoved >= 2 * mhMoved, `sh moved ${shMoved}, mh ${mhMoved}`);
+});
