@@ -179,3 +179,36 @@ test('ipvs-mh-vs-sh-scale-down: removing one of five UDP backends moves about it
   assert.ok(shMoved >= 0.6, `sh moved ${shMoved}`);
   assert.ok(shMoved >= 2 * mhMoved, `sh moved ${shMoved}, mh ${mhMoved}`);
 });
+
+test('external-traffic-policy-local: with Local a NodePort serves only the pods on the node it was reached through, and a node without one drops every connection (black-holed); with Cluster all pods share the load', async () => {
+  const exp = example('external-traffic-policy-local.yaml');
+  assert.equal(exp.service.externalTrafficPolicy, 'Local');
+  const via = (node: string): ExperimentSpec => {
+    if (exp.target.kind !== 'NodePort') throw new Error('the example targets a NodePort');
+    return { ...exp, target: { ...exp.target, node } };
+  };
+  const nodesWithPods = new Set<string>();
+  for (const node of ['node01', 'node02']) {
+    const m = run(await runExperiment(via(node)), 'iptables');
+    assert.ok(m.connections >= 350, `${node}: ${m.connections} connections`);
+    assert.equal(m.failed + m.blackholed, 0, `${node}: every connection served`);
+    assert.equal(m.endpoints.length, 3);
+    const local = m.endpoints.filter((e) => e.node === node);
+    assert.ok(local.length >= 1, `${node} runs a web pod`);
+    for (const e of m.endpoints) {
+      if (e.node === node) assert.ok(e.connections > 0, `${node}: local pod ${e.pod} serves`);
+      else assert.equal(e.connections, 0, `${node}: pod ${e.pod} on ${e.node} got external traffic`);
+    }
+    nodesWithPods.add(node);
+  }
+  const dropped = run(await runExperiment(via('node03')), 'iptables');
+  assert.ok(dropped.connections >= 350);
+  assert.equal(dropped.blackholed, dropped.connections, 'node03: every connection black-holed');
+  assert.equal(dropped.failed, 0, 'node03: dropped, not rejected');
+  assert.equal(dropped.endpoints.reduce((s, e) => s + e.connections, 0), 0);
+  const cluster = run(await runExperiment({ ...via('node03'), service: { ...exp.service, externalTrafficPolicy: 'Cluster' } }), 'iptables');
+  assert.equal(cluster.failed + cluster.blackholed, 0, 'Cluster: every connection served');
+  assert.ok(cluster.endpoints.every((e) => e.connections > 0), 'Cluster: every pod serves');
+  assert.deepEqual(new Set(cluster.endpoints.map((e) => e.node)), nodesWithPods, 'the pods on node01 and node02 both serve traffic that came through node03');
+  assert.ok(cluster.pValue >= 0.01, `Cluster p = ${cluster.pValue}`);
+});
