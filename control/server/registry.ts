@@ -25,7 +25,7 @@ import {
 import type { AllocatorConfig } from './service-alloc.ts';
 import { FIELD_SCHEMAS, unknownFields } from './field-validation.ts';
 import { applyConflictError, findConflicts, leafKeyPaths, removePaths, setHas, takeOwnership, valueAtKeys } from './managed-fields.ts';
-import { allocateService } from './service-alloc.ts';
+import { allocateService, ServiceAllocations } from './service-alloc.ts';
 
 export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
 
@@ -105,7 +105,9 @@ function stripNulls(v: Json): Json {
 }
 
 export class Registry {
-  private readonly svcCache = new Map<string, { rev: number; svc: Service }>();
+  /** See `serviceAllocations`. */
+  private svcAlloc: ServiceAllocations | undefined;
+  private svcAllocLoading: Promise<ServiceAllocations> | undefined;
   readonly store: ObjectStore;
   readonly clock: () => Date;
   private readonly uidGen: () => string;
@@ -306,16 +308,17 @@ export class Registry {
     if (errs.length) throw errInvalid(r, obj.metadata?.name ?? '', errs);
   }
 
-  private async admit(r: ResourceInfo, obj: KubeObject, old: KubeObject | undefined): Promise<void> {
+  /**
+   * Admission checks that need other objects. For a Service write, returns the release of
+   * the values it reserved: call it once the write is stored (after `serviceStored`) or abandoned.
+   */
+  private async admit(r: ResourceInfo, obj: KubeObject, old: KubeObject | undefined, dryRun: boolean | undefined): Promise<(() => void) | undefined> {
     if (r.kind === 'Service') {
-      const svcR = resourceByName('services')!;
-      const all = await this.store.list(this.prefix(svcR));
+      const held = await this.serviceAllocations();
       const key = this.key(r, obj.metadata!.namespace, obj.metadata!.name!);
-      const others: Service[] = [];
-      for (const kv of all.items) if (kv.key !== key) others.push(this.cachedService(kv));
-      if (this.svcCache.size > 2 * all.items.length + 64) this.pruneServiceCache(all.items);
-      const errs = allocateService(obj as unknown as Service, others, this.alloc, old as unknown as Service | undefined);
+      const errs = allocateService(obj as unknown as Service, key, held, old as unknown as Service | undefined);
       if (errs.length) throw errInvalid(r, obj.metadata!.name!, errs);
+      return dryRun ? undefined : held.reserve(key, obj as unknown as Service);
     }
     if (r.kind === 'Deployment' || r.kind === 'ReplicaSet') {
       if (old) {
@@ -324,25 +327,57 @@ export class Registry {
         if (a !== b) throw errInvalid(r, obj.metadata!.name!, [invalid('spec.selector', (obj as unknown as Deployment).spec.selector, 'field is immutable')]);
       }
     }
+    return undefined;
   }
 
   /**
-   * A stored Service parsed once per revision (read-only): the allocation checks
-   * look at every other Service on each Service write, and parsing them all each
-   * time made creating n Services O(n²) in JSON.parse (10 000 took minutes).
+   * The ClusterIPs and nodePorts held by the stored Services, loaded from one list on first
+   * use and kept current by a watch on the Services prefix, so writes by anyone else on the
+   * store (another Registry, another apiserver on etcd) show up too. If the watch fails or
+   * ends, the next Service admission lists again; if it cannot be started, the index of
+   * that one list serves that one admission.
    */
-  private cachedService(kv: KeyValue): Service {
-    const c = this.svcCache.get(kv.key);
-    if (c !== undefined && c.rev === kv.modRevision) return c.svc;
-    const svc = JSON.parse(kv.value) as Service;
-    this.svcCache.set(kv.key, { rev: kv.modRevision, svc });
-    return svc;
+  private serviceAllocations(): Promise<ServiceAllocations> {
+    if (this.svcAlloc !== undefined) return Promise.resolve(this.svcAlloc);
+    return (this.svcAllocLoading ??= this.loadServiceAllocations().finally(() => { this.svcAllocLoading = undefined; }));
   }
 
-  /** Forget cached Services that are no longer stored. */
-  private pruneServiceCache(items: readonly KeyValue[]): void {
-    const live = new Set(items.map((kv) => kv.key));
-    for (const k of this.svcCache.keys()) if (!live.has(k)) this.svcCache.delete(k);
+  private async loadServiceAllocations(): Promise<ServiceAllocations> {
+    const prefix = this.prefix(resourceByName('services')!);
+    const res = await this.store.list(prefix);
+    const held = new ServiceAllocations(this.alloc);
+    held.load(res.items.map((kv) => ({ key: kv.key, svc: JSON.parse(kv.value) as Service, rev: kv.modRevision })), res.revision);
+    let live = true;
+    const drop = (): void => {
+      live = false;
+      if (this.svcAlloc === held) this.svcAlloc = undefined;
+    };
+    let w: WatchHandle | undefined;
+    try {
+      w = this.store.watch(prefix, res.revision, (ev) => {
+        if (!live) return;
+        try {
+          if (ev.type === 'DELETE') held.remove(ev.kv.key, ev.revision);
+          else held.put(ev.kv.key, JSON.parse(ev.kv.value) as Service, ev.kv.modRevision);
+          held.seen(ev.revision);
+        } catch {
+          drop();
+          w?.cancel();
+        }
+      }, drop);
+      if (live) this.svcAlloc = held;
+    } catch {
+      // No watch (e.g. the list's revision is already compacted): not cached.
+    }
+    return held;
+  }
+
+  /** Apply a Service write this Registry made (its watch event may come later, or came first). */
+  private serviceStored(kv: KeyValue, svc: KubeObject | undefined): void {
+    const held = this.svcAlloc;
+    if (held === undefined) return;
+    if (svc === undefined) held.remove(kv.key, kv.modRevision);
+    else held.put(kv.key, svc as unknown as Service, kv.modRevision);
   }
 
   private managedEntry(manager: string | undefined, operation: 'Apply' | 'Update', apiVersion: string, fields: Record<string, Json>, sub?: string): ManagedFieldsEntry | undefined {
@@ -424,14 +459,20 @@ export class Registry {
     defaultObject(r.kind, obj);
     this.validate(r, obj);
     await this.ensureNamespace(r, ns);
-    await this.admit(r, obj, undefined);
-    this.recordManaged(obj, undefined, opts.fieldManager, operation, undefined, operation === 'Apply' ? (body as Json) : undefined);
-    if (opts.dryRun) return obj;
+    const release = await this.admit(r, obj, undefined, opts.dryRun);
     try {
-      const kv = await this.store.create(this.key(r, ns, meta.name!), this.encode(obj));
+      this.recordManaged(obj, undefined, opts.fieldManager, operation, undefined, operation === 'Apply' ? (body as Json) : undefined);
+      if (opts.dryRun) return obj;
+      let kv: KeyValue;
+      try {
+        kv = await this.store.create(this.key(r, ns, meta.name!), this.encode(obj));
+      } catch (e) {
+        return this.storeError(e, r, meta.name!);
+      }
+      if (r.kind === 'Service') this.serviceStored(kv, obj);
       return this.decode(kv);
-    } catch (e) {
-      return this.storeError(e, r, meta.name!);
+    } finally {
+      release?.();
     }
   }
 
@@ -481,18 +522,24 @@ export class Registry {
       if (m.generation === 0) m.generation = 1;
     }
     this.validate(r, obj);
-    await this.admit(r, obj, old);
-    this.recordManaged(obj, old, opts.fieldManager, operation, sub, applied);
-    const untimed = (mf: ManagedFieldsEntry[] | undefined): unknown => mf?.map(({ time: _t, ...e }) => e);
-    const oldCmp = { ...old, metadata: { ...old.metadata, resourceVersion: undefined, managedFields: untimed(old.metadata?.managedFields) } };
-    const newCmp = { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined, managedFields: untimed(obj.metadata?.managedFields) } };
-    if (deepEqual(JSON.parse(JSON.stringify(oldCmp)), JSON.parse(JSON.stringify(newCmp)))) return old;
-    if (opts.dryRun) { m.resourceVersion = old.metadata!.resourceVersion!; return obj; }
+    const release = await this.admit(r, obj, old, opts.dryRun);
     try {
-      const kv = await this.store.update(this.key(r, ns, name), this.encode(obj), Number(old.metadata!.resourceVersion));
+      this.recordManaged(obj, old, opts.fieldManager, operation, sub, applied);
+      const untimed = (mf: ManagedFieldsEntry[] | undefined): unknown => mf?.map(({ time: _t, ...e }) => e);
+      const oldCmp = { ...old, metadata: { ...old.metadata, resourceVersion: undefined, managedFields: untimed(old.metadata?.managedFields) } };
+      const newCmp = { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined, managedFields: untimed(obj.metadata?.managedFields) } };
+      if (deepEqual(JSON.parse(JSON.stringify(oldCmp)), JSON.parse(JSON.stringify(newCmp)))) return old;
+      if (opts.dryRun) { m.resourceVersion = old.metadata!.resourceVersion!; return obj; }
+      let kv: KeyValue;
+      try {
+        kv = await this.store.update(this.key(r, ns, name), this.encode(obj), Number(old.metadata!.resourceVersion));
+      } catch (e) {
+        return this.storeError(e, r, name);
+      }
+      if (r.kind === 'Service') this.serviceStored(kv, obj);
       return this.decode(kv);
-    } catch (e) {
-      return this.storeError(e, r, name);
+    } finally {
+      release?.();
     }
   }
 
@@ -632,12 +679,14 @@ export class Registry {
       }
     }
     if (r.kind === 'Namespace') await this.deleteNamespaceContents(name);
+    let kv: KeyValue;
     try {
-      const kv = await this.store.delete(this.key(r, ns, name), Number(old.metadata!.resourceVersion));
-      return this.decode(kv);
+      kv = await this.store.delete(this.key(r, ns, name), Number(old.metadata!.resourceVersion));
     } catch (e) {
       return this.storeError(e, r, name);
     }
+    if (r.kind === 'Service') this.serviceStored(kv, undefined);
+    return this.decode(kv);
   }
 
   private async deleteNamespaceContents(ns: string): Promise<void> {
@@ -645,7 +694,9 @@ export class Registry {
       if (!r.namespaced) continue;
       const res = await this.store.list(this.prefix(r, ns));
       for (const kv of res.items) {
-        try { await this.store.delete(kv.key); } catch (e) { if (!(e instanceof StoreError && e.code === 'STORE_NOT_FOUND')) throw e; }
+        let gone: KeyValue;
+        try { gone = await this.store.delete(kv.key); } catch (e) { if (!(e instanceof StoreError && e.code === 'STORE_NOT_FOUND')) throw e; continue; }
+        if (r.kind === 'Service') this.serviceStored(gone, undefined);
       }
     }
   }
