@@ -46,8 +46,9 @@ test('--stats, -Lnc, -Sn and --timeout print as ipvsadm does', () => {
   let now = 0;
   const ipvs = new Ipvs(() => now);
   const vs = ipvs.addService('UDP', ip('10.96.0.10'), 53, 'rr');
-  ipvs.addReal(vs, ip('10.244.1.5'), 53);
   ipvs.addReal(vs, ip('10.244.2.5'), 53, 2);
+  ipvs.addReal(vs, ip('10.244.1.5'), 53);
+  // rr starts at the head of the list, where the last destination added went (list_add_rcu).
   ipvs.inbound('UDP', ip('10.244.1.2'), 40000, ip('10.96.0.10'), 53, 0, 60);
   ipvs.outbound('UDP', ip('10.244.1.5'), 53, ip('10.244.1.2'), 40000, 0, 120);
   now = 10e9;

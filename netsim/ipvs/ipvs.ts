@@ -28,6 +28,13 @@ export interface RealServer {
   readonly addr: Ipv4Addr;
   readonly port: number;
   weight: number;
+  /**
+   * dest->last_weight: the latest non-zero weight (the weight given when added). The mh
+   * table is built from it, so a server quiesced to weight 0 keeps its slots — its
+   * clients get "no destination available" — until it is deleted (kube-proxy's
+   * graceful termination), as ip_vs_mh does.
+   */
+  lastWeight: number;
   activeConns: number;
   inactConns: number;
   /** Counters for `--stats`: connections scheduled, packets and bytes in (client → server) and out. */
@@ -84,6 +91,9 @@ export type IpvsTimeouts = { -readonly [K in keyof typeof IPVS_TIMEOUTS]: number
 
 /** The connection hash size ipvsadm reports (CONFIG_IP_VS_TAB_BITS = 12). */
 const CONN_TAB_SIZE = 4096;
+
+/** ip_vs_mh's weight bits (CONFIG_IP_VS_MH_TAB_INDEX / 2): turns above 2^6 are shifted down. */
+const MH_TAB_BITS = 6;
 
 /** ip_vs_mh default table size (CONFIG_IP_VS_MH_TAB_INDEX 12 → 4093, a prime). */
 export const MH_TABLE_SIZE = 4093;
@@ -228,8 +238,10 @@ export class Ipvs {
   /** `ipvsadm -a ... -r RS:PORT -m -w WEIGHT`. */
   addReal(vs: VirtualService, addr: Ipv4Addr, port: number, weight = 1): RealServer {
     if (vs.reals.some((r) => r.addr === addr && r.port === port)) throw new IpvsError('IPVS_EXISTS', 'Destination already exists');
-    const rs: RealServer = { addr, port, weight, activeConns: 0, inactConns: 0, conns: 0, packets: 0, outPackets: 0, inBytes: 0, outBytes: 0 };
-    vs.reals.push(rs);
+    const rs: RealServer = { addr, port, weight, lastWeight: weight, activeConns: 0, inactConns: 0, conns: 0, packets: 0, outPackets: 0, inBytes: 0, outBytes: 0 };
+    // ip_vs_new_dest: list_add_rcu puts a new destination at the head of the list (the
+    // order rr walks and sh/dh/mh fill their tables in).
+    vs.reals.unshift(rs);
     this.invalidate(vs);
     return rs;
   }
@@ -239,6 +251,7 @@ export class Ipvs {
     const rs = vs.reals.find((r) => r.addr === addr && r.port === port);
     if (rs === undefined) throw new IpvsError('IPVS_NO_DEST', 'No such destination');
     rs.weight = weight;
+    if (weight !== 0) rs.lastWeight = weight;
     this.invalidate(vs);
   }
 
@@ -331,27 +344,35 @@ export class Ipvs {
       case 'mh': {
         vs.mhTable ??= this.maglev(vs);
         const idx = vs.mhTable[hash32(caddr) % MH_TABLE_SIZE] as number;
-        return idx < 0 ? undefined : reals[idx];
+        const r = idx < 0 ? undefined : reals[idx];
+        // A quiesced (weight 0) server keeps its slots: no destination (no mh-fallback flag).
+        return r !== undefined && r.weight > 0 ? r : undefined;
       }
     }
   }
 
-  /** Maglev lookup table (NSDI'16 §3.4): each server fills its preference list in turn. */
+  /**
+   * Maglev lookup table (NSDI'16 §3.4) as ip_vs_mh builds it: servers with a non-zero
+   * last weight, in list order, each taking `turns` consecutive picks per round —
+   * last weight / gcd of all last weights, shifted right so the largest fits 6 bits.
+   */
   private maglev(vs: VirtualService): number[] {
     const m = MH_TABLE_SIZE;
     const table = new Array<number>(m).fill(-1);
-    const cand = vs.reals.map((r, i) => ({ i, r })).filter((x) => x.r.weight > 0);
+    const cand = vs.reals.map((r, i) => ({ i, r })).filter((x) => x.r.lastWeight > 0);
     if (cand.length === 0) return table;
+    const g = cand.reduce((acc, { r }) => gcd(acc, r.lastWeight), 0);
+    const maxTurns = Math.max(...cand.map(({ r }) => Math.floor(r.lastWeight / g)));
+    const rshift = Math.max(0, 32 - Math.clz32(maxTurns) - MH_TAB_BITS);
     const perm = cand.map(({ r }) => {
       const name = `${formatIpv4(r.addr)}:${r.port}`;
-      return { offset: fnv(name, 1) % m, skip: (fnv(name, 2) % (m - 1)) + 1, next: 0 };
+      return { offset: fnv(name, 1) % m, skip: (fnv(name, 2) % (m - 1)) + 1, next: 0, turns: Math.max(1, Math.floor(r.lastWeight / g) >> rshift) };
     });
     let filled = 0;
     for (;;) {
       for (let c = 0; c < cand.length; c++) {
-        const p = perm[c] as { offset: number; skip: number; next: number };
-        // Weighted Maglev: a server takes as many turns as its weight.
-        for (let w = 0; w < (cand[c] as { r: RealServer }).r.weight; w++) {
+        const p = perm[c] as { offset: number; skip: number; next: number; turns: number };
+        for (let w = 0; w < p.turns; w++) {
           let slot = (p.offset + p.next * p.skip) % m;
           while (table[slot] !== -1) {
             p.next++;
