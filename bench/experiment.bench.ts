@@ -10,9 +10,17 @@
  * - 100 000 connections (iptables): conn/s, wall time, peak RSS growth, and the heap
  *   after a full GC every 25 000 connections (flat once the 60 s TIME_WAIT and 120 s
  *   conntrack TIME_WAIT of 1000 conn/s of virtual time are in steady state).
- * - NETSIM_BENCH_EXP_1E6=1 adds the 1 000 000-connection run (wall time, peak RSS,
- *   heap every 250 000 connections).
+ * - 10 and 10 000 extra Services in the cluster (each selecting the nginx pods, so
+ *   kube-proxy programs every one): connections per second of the driving phase only
+ *   (from the runner's first progress report; the build is reported apart), for
+ *   iptables and ipvs-rr, and the mean modelled latency, which grows with the rules
+ *   iptables walks (RULE_COST_NS per rule) and not with IPVS's hash lookups.
+ * - NETSIM_BENCH_EXP_1E6=1 adds the 1 000 000-connection runs: one mode (iptables)
+ *   in this thread (wall time, peak RSS, heap every 250 000 connections), and an
+ *   iptables vs ipvs-rr experiment of 500 000 connections each with `--workers 2`.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Cluster } from '../cluster/cluster.ts';
@@ -46,10 +54,21 @@ const fullGc: () => void = (() => {
   return runInNewContext('gc') as () => void;
 })();
 
-interface RunnerStats { perSec: number; wallS: number; peakRssMB: number; rssGrowthMB: number; heapAtMB: Map<number, number>; connections: number }
+interface RunnerStats { perSec: number; wallS: number; peakRssMB: number; rssGrowthMB: number; heapAtMB: Map<number, number>; connections: number; buildS: number; drivePerSec: number; meanLatencyUs: number }
 
-/** One mode of `n` connections; heap after a full GC whenever `done` crosses a multiple of `heapEvery`. */
-async function runner(mode: string, n: number, heapEvery = 0): Promise<RunnerStats> {
+/** `count` Services named bench-N selecting the seed's nginx pods (kube-proxy programs each one). */
+function extraServices(count: number): Record<string, unknown>[] {
+  return Array.from({ length: count }, (_, i) => ({
+    apiVersion: 'v1', kind: 'Service', metadata: { name: `bench-${i}`, namespace: 'default' },
+    spec: { selector: { app: 'nginx' }, ports: [{ protocol: 'TCP', port: 80, targetPort: 80 }] },
+  }));
+}
+
+/**
+ * `n` connections per mode (modes comma-separated); heap after a full GC whenever
+ * `done` crosses a multiple of `heapEvery` (one mode in this thread only).
+ */
+async function runner(mode: string, n: number, heapEvery = 0, opts: { workers?: number; manifests?: Record<string, unknown>[] } = {}): Promise<RunnerStats> {
   const exp = experimentFromArgs({ service: 'default/nginx-service', connections: n, rate: '1000/s', modes: mode, output: 'json', progress: false });
   fullGc();
   const rss0 = process.memoryUsage().rss;
@@ -57,8 +76,12 @@ async function runner(mode: string, n: number, heapEvery = 0): Promise<RunnerSta
   const heapAtMB = new Map<number, number>();
   let nextHeap = heapEvery;
   const w = performance.now();
+  let driveStart = 0;
   const r = await runExperiment(exp, {
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+    ...(opts.manifests !== undefined ? { manifests: opts.manifests } : {}),
     onProgress: (p) => {
+      if (driveStart === 0) driveStart = performance.now();
       const rss = process.memoryUsage.rss();
       if (rss > peak) peak = rss;
       if (heapEvery > 0 && p.done >= nextHeap) {
@@ -68,9 +91,32 @@ async function runner(mode: string, n: number, heapEvery = 0): Promise<RunnerSta
       }
     },
   });
-  const ms = performance.now() - w;
-  const connections = r.runs[0]?.connections ?? 0;
-  return { perSec: (connections / ms) * 1000, wallS: ms / 1000, peakRssMB: peak / 1e6, rssGrowthMB: (peak - rss0) / 1e6, heapAtMB, connections };
+  const end = performance.now();
+  const ms = end - w;
+  const connections = r.runs.reduce((s, run) => s + run.connections, 0);
+  const lat = r.runs[0]?.latency;
+  return {
+    perSec: (connections / ms) * 1000, wallS: ms / 1000, peakRssMB: peak / 1e6, rssGrowthMB: (peak - rss0) / 1e6, heapAtMB, connections,
+    buildS: (driveStart - w) / 1000, drivePerSec: (connections / (end - driveStart)) * 1000, meanLatencyUs: (lat?.mean ?? 0) / 1000,
+  };
+}
+
+/**
+ * One runner case in a fresh process: after a 10 000-Service cluster the same process
+ * carries its garbage and JIT state into the next case (±30 % swings seen), so the
+ * Service-count comparison runs each case alone.
+ */
+function isolated(mode: string, n: number, services: number): RunnerStats {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), CASE_FLAG, mode, String(n), String(services)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  return JSON.parse(out.trim().split('\n').at(-1) as string) as RunnerStats;
+}
+
+const CASE_FLAG = '--experiment-case';
+
+if (process.argv[2] === CASE_FLAG) {
+  const [mode, n, services] = process.argv.slice(3);
+  const r = await runner(mode as string, Number(n), 0, { manifests: extraServices(Number(services)) });
+  process.stdout.write(`${JSON.stringify({ ...r, heapAtMB: undefined })}\n`);
 }
 
 export async function benchExperiment(): Promise<BenchRow[]> {
@@ -83,6 +129,15 @@ export async function benchExperiment(): Promise<BenchRow[]> {
     rows.push({ name: `runner ${mode}: 20 000 connections, 10 clients, build included`, value: r.perSec, unit: 'conn/s' });
     rows.push({ name: `ratio runner ${mode} / baseline`, value: r.perSec / base, unit: '×' });
   }
+  for (const mode of ['iptables', 'ipvs-rr']) {
+    const small = isolated(mode, 20_000, 10);
+    const large = isolated(mode, 20_000, 10_000);
+    rows.push({ name: `${mode}, 10 extra Services: conn/s while driving (20 000 connections)`, value: small.drivePerSec, unit: 'conn/s' });
+    rows.push({ name: `${mode}, 10 000 extra Services: conn/s while driving`, value: large.drivePerSec, unit: 'conn/s' });
+    rows.push({ name: `ratio ${mode} 10 Services / 10 000 Services (conn/s)`, value: small.drivePerSec / large.drivePerSec, unit: '×' });
+    rows.push({ name: `${mode}, 10 000 extra Services: cluster build until driving starts`, value: large.buildS, unit: 's' });
+    rows.push({ name: `${mode}: mean modelled latency with 10 / 10 000 extra Services`, value: small.meanLatencyUs, unit: 'µs', note: `${large.meanLatencyUs.toFixed(1)} µs with 10 000` });
+  }
   const big = await runner('iptables', 100_000, 25_000);
   rows.push({ name: 'runner iptables: 100 000 connections', value: big.perSec, unit: 'conn/s' });
   rows.push({ name: 'runner iptables: 100 000 connections, wall time (build included)', value: big.wallS, unit: 's' });
@@ -94,6 +149,10 @@ export async function benchExperiment(): Promise<BenchRow[]> {
     rows.push({ name: 'runner iptables: 1 000 000 connections', value: m.perSec, unit: 'conn/s' });
     rows.push({ name: 'runner iptables: peak RSS over the 1 000 000-connection run', value: m.peakRssMB, unit: 'MB' });
     for (const [at, mb] of m.heapAtMB) rows.push({ name: `runner iptables: heap after a full GC at ${at} connections`, value: mb, unit: 'MB' });
+    const pair = await runner('iptables,ipvs-rr', 500_000, 0, { workers: 2 });
+    rows.push({ name: 'iptables vs ipvs-rr, 500 000 connections each, --workers 2: wall time', value: pair.wallS, unit: 's', note: `${pair.connections} connections` });
+    rows.push({ name: 'iptables vs ipvs-rr, 500 000 each, --workers 2', value: pair.perSec, unit: 'conn/s' });
+    rows.push({ name: 'iptables vs ipvs-rr, 500 000 each, --workers 2: peak RSS of this process (workers included)', value: pair.peakRssMB, unit: 'MB' });
   }
   return rows;
 }
