@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ExperimentAccumulator, PROXY_MODES, bar, csvField, renderCsv, renderJson, renderTable, renderWindowsCsv } from './results.ts';
-import type { ProxyModeName } from './results.ts';
+import { ExperimentAccumulator, PROXY_MODES, bar, csvField, renderCsv, renderJson, renderTable, renderWindowsCsv, runLabel } from './results.ts';
+import type { ExperimentResult, ProxyModeName } from './results.ts';
 import { sampleResult } from './testing/sample.ts';
 
 /** Compare with a golden file; UPDATE_GOLDEN=1 rewrites it (then review the diff by eye). */
@@ -24,6 +24,21 @@ test('golden: CSV (per endpoint) and windows CSV, RFC 4180 line ends', () => {
   golden('sample.csv', csv);
   assert.ok(csv.endsWith('\r\n') && !/[^\r]\n/.test(csv));
   golden('sample-windows.csv', renderWindowsCsv(small()));
+});
+
+test('runs repeated over seeds: labelled "mode seed N" in the table, a seed column in both CSVs (none without seeds)', () => {
+  const one = small();
+  const two = sampleResult({ connections: 60, modes: ['iptables'], seed: 2 });
+  const seeded: ExperimentResult = { experiment: one.experiment, seed: null, runs: [{ ...(one.runs[0] as ExperimentResult['runs'][number]), seed: 1 }, { ...(two.runs[0] as ExperimentResult['runs'][number]), seed: 2 }] };
+  assert.deepEqual(seeded.runs.map(runLabel), ['iptables seed 1', 'iptables seed 2']);
+  const table = renderTable(seeded);
+  assert.match(table, /^experiment .* \(seeds 1, 2\)$/m);
+  assert.match(table, /^iptables seed 2 — \d+ connections/m);
+  const csv = renderCsv(seeded).split('\r\n');
+  assert.equal(csv[0]?.startsWith('mode,seed,pod,'), true);
+  assert.ok(csv.slice(1).some((l) => l.startsWith('iptables,2,')));
+  assert.equal(renderWindowsCsv(seeded).split('\r\n')[0]?.startsWith('mode,seed,window_start_ns,'), true);
+  assert.equal(renderCsv(one).split('\r\n')[0]?.startsWith('mode,pod,'), true);
 });
 
 test('JSON follows the Contract and holds only finite numbers', () => {

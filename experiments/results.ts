@@ -105,6 +105,8 @@ export interface ClientSummary {
 
 export interface RunResult extends DistributionStats {
   readonly mode: ProxyModeName;
+  /** The run's seed when the experiment was repeated over several seeds (`--seeds`); absent otherwise. */
+  readonly seed?: number;
   readonly connections: number;
   readonly requests: number;
   readonly failed: number;
@@ -126,6 +128,7 @@ export interface RunResult extends DistributionStats {
 
 export interface ExperimentResult {
   readonly experiment: string;
+  /** The seed of every run; null when the runs have seeds of their own (several seeds). */
   readonly seed: number | null;
   readonly runs: readonly RunResult[];
 }
@@ -438,11 +441,12 @@ function csvLines(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): s
  * file is one tidy table. CRLF line ends as RFC 4180 says; empty = null.
  */
 export function renderCsv(result: ExperimentResult): string {
-  const head = ['mode', 'pod', 'ip', 'node', 'weight', 'connections', 'requests', 'share', 'expected_share', 'failed', 'blackholed', 'off_active', 'chi_square', 'df', 'p_value', 'max_min_ratio'];
+  const cols = runColumns(result);
+  const head = [...cols.head, 'pod', 'ip', 'node', 'weight', 'connections', 'requests', 'share', 'expected_share', 'failed', 'blackholed', 'off_active', 'chi_square', 'df', 'p_value', 'max_min_ratio'];
   const rows: Array<Array<string | number | null>> = [head];
   for (const r of result.runs) {
     for (const e of r.endpoints) {
-      rows.push([r.mode, e.pod, e.ip, e.node, e.weight, e.connections, e.requests, round(e.share), round(e.expectedShare), e.failed, e.blackholed, e.offActive, r.chiSquare === null ? null : round(r.chiSquare), r.df, r.pValue, r.maxMinRatio === null ? null : round(r.maxMinRatio)]);
+      rows.push([...cols.cells(r), e.pod, e.ip, e.node, e.weight, e.connections, e.requests, round(e.share), round(e.expectedShare), e.failed, e.blackholed, e.offActive, r.chiSquare === null ? null : round(r.chiSquare), r.df, r.pValue, r.maxMinRatio === null ? null : round(r.maxMinRatio)]);
     }
   }
   return csvLines(rows);
@@ -450,13 +454,25 @@ export function renderCsv(result: ExperimentResult): string {
 
 /** The time series as CSV: one row per (mode, window, endpoint). */
 export function renderWindowsCsv(result: ExperimentResult): string {
-  const rows: Array<Array<string | number | null>> = [['mode', 'window_start_ns', 'window_ns', 'pod', 'ip', 'connections', 'window_failed', 'window_blackholed']];
+  const cols = runColumns(result);
+  const rows: Array<Array<string | number | null>> = [[...cols.head, 'window_start_ns', 'window_ns', 'pod', 'ip', 'connections', 'window_failed', 'window_blackholed']];
   for (const r of result.runs) {
     for (const w of r.windows.rows) {
-      r.endpoints.forEach((e, i) => rows.push([r.mode, w.t, r.windows.widthNs, e.pod, e.ip, w.counts[i] ?? 0, w.failed, w.blackholed]));
+      r.endpoints.forEach((e, i) => rows.push([...cols.cells(r), w.t, r.windows.widthNs, e.pod, e.ip, w.counts[i] ?? 0, w.failed, w.blackholed]));
     }
   }
   return csvLines(rows);
+}
+
+/** How a run is named in tables, CSV and reports: its mode, and its seed when the runs have their own. */
+export function runLabel(r: Pick<RunResult, 'mode' | 'seed'>): string {
+  return r.seed === undefined ? r.mode : `${r.mode} seed ${r.seed}`;
+}
+
+/** The CSV's leading columns: mode, and seed when any run has its own. */
+function runColumns(result: ExperimentResult): { head: string[]; cells: (r: RunResult) => Array<string | number> } {
+  const seeded = result.runs.some((r) => r.seed !== undefined);
+  return seeded ? { head: ['mode', 'seed'], cells: (r) => [r.mode, r.seed ?? ''] } : { head: ['mode'], cells: (r) => [r.mode] };
 }
 
 function round(x: number): number {
@@ -493,14 +509,16 @@ export function alignColumns(rows: readonly (readonly string[])[], right: readon
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 && !right[i] ? c : pad(c, widths[i] ?? 0, right[i] ?? false))).join('  ').trimEnd());
 }
 
-/** The terminal table: per mode a header, one aligned row per endpoint with a bar, the statistics and the conclusion. */
+/** The terminal table: per run a header, one aligned row per endpoint with a bar, the statistics and the conclusion. */
 export function renderTable(result: ExperimentResult, opts: TableOptions = {}): string {
   const width = opts.barWidth ?? 24;
   const out: string[] = [];
-  out.push(`experiment ${result.experiment}${result.seed === null ? '' : ` (seed ${result.seed})`}`);
+  const seeds = result.runs.flatMap((r) => (r.seed === undefined ? [] : [r.seed]));
+  const seedNote = result.seed !== null ? ` (seed ${result.seed})` : seeds.length > 0 ? ` (seeds ${[...new Set(seeds)].join(', ')})` : '';
+  out.push(`experiment ${result.experiment}${seedNote}`);
   for (const r of result.runs) {
     out.push('');
-    out.push(`${r.mode} — ${r.connections} connections, ${r.requests} requests, ${r.failed} failed, ${r.blackholed} black-holed`);
+    out.push(`${runLabel(r)} — ${r.connections} connections, ${r.requests} requests, ${r.failed} failed, ${r.blackholed} black-holed`);
     const maxShare = r.endpoints.reduce((m, e) => Math.max(m, e.share, e.expectedShare), 0);
     const rows: string[][] = [['POD', 'IP', 'NODE', 'CONNS', 'SHARE', 'EXPECT', 'REQS', '']];
     for (const e of r.endpoints) {

@@ -25,6 +25,8 @@ export interface ExperimentArgs {
   readonly spec?: string;
   readonly filename?: string[];
   readonly seed?: number;
+  /** Repeat every mode with each seed (replicates). */
+  readonly seeds?: number[];
   readonly output: 'table' | 'json' | 'csv';
   readonly html?: string;
   readonly csvWindows?: string;
@@ -98,20 +100,23 @@ function modesArg(s: string): ExperimentSpec['modes'] {
 
 export async function experimentCommand(a: ExperimentArgs, print: (s: string) => void, stderr: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
   try {
+    if (a.seeds !== undefined && a.seed !== undefined) throw new ExperimentSpecError('NETSIM_EXP_VALUE', 'give --seed or --seeds, not both', '<command line>', 'seeds');
     const exp = experimentFromArgs(a);
+    const seeds = a.seeds ?? [];
     const cluster = a.spec !== undefined ? specFor({ spec: a.spec }) : undefined;
     const manifests = loadManifestFiles(a.filename ?? []);
     const tty = a.progress && process.stdout.isTTY === true && process.stderr.isTTY === true;
     const done = new Map<string, ModeProgress>();
-    const total = Math.round(exp.ratePerSecond * exp.durationNs / 1e9) * exp.modes.length;
+    const total = Math.round(exp.ratePerSecond * exp.durationNs / 1e9) * exp.modes.length * Math.max(1, seeds.length);
     const bar = tty ? new SingleBar({ stream: process.stderr, format: 'experiment {bar} {percentage}% | {value}/{total} connections | {modes} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 }) : undefined;
     bar?.start(total, 0, { modes: exp.modes.join(', ') });
     const result = await runExperiment(exp, {
       ...(cluster !== undefined ? { cluster } : {}),
       manifests,
       workers: a.workers ?? 1,
+      ...(seeds.length > 0 ? { seeds } : {}),
       onProgress: (p) => {
-        done.set(p.mode, p);
+        done.set(`${p.mode}/${p.seed}`, p);
         if (bar !== undefined) bar.update([...done.values()].reduce((s, x) => s + x.done, 0));
       },
     });
@@ -141,11 +146,12 @@ export function registerExperimentCommand(program: Command, print: (s: string) =
     .option('--spec <file>', 'cluster spec (default: the experiment\'s, or the built-in seed scenario)')
     .option('-f, --filename <manifest>', 'Kubernetes manifest applied on top (repeatable)', collect)
     .option('--seed <n>', 'seed (default: the experiment\'s)', posIntOrZero('--seed'))
+    .option('--seeds <list>', 'repeat every mode with each seed, e.g. 1,2,3 (replicates; each run reports its seed)', seedList)
     .addOption(new Option('-o, --output <format>', 'table, json or csv').choices(['table', 'json', 'csv']).default('table'))
     .option('--html <file>', 'write the self-contained HTML report')
     .option('--report <file>', 'same as --html')
     .option('--csv-windows <file>', 'write the per-window time series as CSV')
-    .option('--workers <n>', 'run modes in this many worker threads (same results as serial)', posInt('--workers'))
+    .option('--workers <n>', 'run modes (and seeds) in this many worker threads (same results as serial)', posInt('--workers'))
     .option('--no-progress', 'no progress bar')
     .option('--service <ns/name>', 'without FILE: the Service to load (its ClusterIP)')
     .option('--port <n>', 'without FILE: the Service port (default 80)', posInt('--port'))
@@ -159,6 +165,14 @@ export function registerExperimentCommand(program: Command, print: (s: string) =
       const html = o.html ?? o.report;
       process.exitCode = await experimentCommand({ ...o, ...(file !== undefined ? { file } : {}), ...(html !== undefined ? { html } : {}) }, print);
     });
+}
+
+function seedList(v: string): number[] {
+  const parts = v.split(',').map((x) => x.trim());
+  if (parts.some((x) => !/^\d+$/.test(x))) throw new InvalidArgumentError(`--seeds must be a comma-separated list of non-negative integers, got "${v}"`);
+  const seeds = parts.map(Number);
+  if (new Set(seeds).size !== seeds.length) throw new InvalidArgumentError(`--seeds lists a seed twice: "${v}"`);
+  return seeds;
 }
 
 function posIntOrZero(name: string) {

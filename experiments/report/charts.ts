@@ -5,6 +5,7 @@
  * role="img", an aria-label, <title> and <desc>, and a <title> tooltip per mark.
  */
 import type { RunResult } from '../results.ts';
+import { runLabel } from '../results.ts';
 import { formatDuration, formatPercent } from '../format.ts';
 import { esc, linear, n, niceTicks, PALETTE, truncate } from './svg.ts';
 
@@ -39,12 +40,12 @@ export function distributionChart(run: RunResult, idPrefix: string): string {
   const xMax = ticks[ticks.length - 1] ?? maxShare;
   const x = linear(0, xMax, left, W - right);
   const id = `${idPrefix}-dist`;
-  const title = `${run.mode}: share of connections per endpoint`;
+  const title = `${runLabel(run)}: share of connections per endpoint`;
   const desc = eps.length === 0
     ? 'No endpoints.'
     : eps.map((e) => `${e.pod} ${formatPercent(e.share)} (expected ${formatPercent(e.expectedShare)})`).join('; ');
   const parts: string[] = [];
-  parts.push(`<svg class="chart" data-chart="distribution" data-mode="${esc(run.mode)}" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id}-t ${id}-d" aria-label="${esc(title)}" preserveAspectRatio="xMinYMin meet">`);
+  parts.push(`<svg class="chart" data-chart="distribution" data-mode="${esc(run.mode)}"${seedAttr(run)} viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id}-t ${id}-d" aria-label="${esc(title)}" preserveAspectRatio="xMinYMin meet">`);
   parts.push(`<title id="${id}-t">${esc(title)}</title><desc id="${id}-d">${esc(desc)}</desc>`);
   // Grid and x axis.
   for (const t of ticks) {
@@ -144,10 +145,10 @@ export function timeSeriesChart(run: RunResult, idPrefix: string): string {
   const yMax = yTicks[yTicks.length - 1] ?? yMaxRaw;
   const y = linear(0, yMax, top + plotH, top);
   const xTicks = niceTicks(t1 - t0, 6).map((v) => v + t0).filter((v) => v <= t1 + 1e-9);
-  const title = `${run.mode}: connections per ${formatDuration(width)} window over time${events.length > 0 ? `, with ${events.length} churn event${events.length > 1 ? 's' : ''}` : ''}`;
+  const title = `${runLabel(run)}: connections per ${formatDuration(width)} window over time${events.length > 0 ? `, with ${events.length} churn event${events.length > 1 ? 's' : ''}` : ''}`;
   const desc = `${rows.length} windows from ${formatDuration(t0)} to ${formatDuration(t1)}. Events: ${events.length === 0 ? 'none' : events.map((e) => `${formatDuration(e.t)} ${e.label}`).join('; ')}.`;
   const p: string[] = [];
-  p.push(`<svg class="chart" data-chart="timeseries" data-mode="${esc(run.mode)}" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id}-t ${id}-d" aria-label="${esc(title)}" preserveAspectRatio="xMinYMin meet">`);
+  p.push(`<svg class="chart" data-chart="timeseries" data-mode="${esc(run.mode)}"${seedAttr(run)} viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id}-t ${id}-d" aria-label="${esc(title)}" preserveAspectRatio="xMinYMin meet">`);
   p.push(`<title id="${id}-t">${esc(title)}</title><desc id="${id}-d">${esc(desc)}</desc>`);
   for (const t of yTicks) {
     p.push(`<line class="grid" x1="${left}" x2="${W - right}" y1="${n(y(t))}" y2="${n(y(t))}"/>`);
@@ -190,3 +191,8 @@ export function distributionLegend(): string {
 }
 
 export { slug };
+
+/** `data-seed` on a run's charts when the runs have seeds of their own. */
+function seedAttr(run: RunResult): string {
+  return run.seed === undefined ? '' : ` data-seed="${run.seed}"`;
+}

@@ -12,12 +12,12 @@
  * event labels, the experiment name) is escaped. Light and dark colour schemes;
  * the charts scale with the page width.
  *
- * Not modelled: interactivity beyond native SVG tooltips (<title>), comparisons
- * across seeds, and charts of latency distributions (the percentiles are shown as
+ * Runs repeated over several seeds get a section each (`mode seed N`); there is no
+ * chart comparing seeds. Not modelled: interactivity beyond native SVG tooltips (<title>), and charts of latency distributions (the percentiles are shown as
  * numbers).
  */
 import type { ExperimentResult, RunResult, Verdict } from '../results.ts';
-import { ALPHA } from '../results.ts';
+import { ALPHA, runLabel } from '../results.ts';
 import { formatDuration, formatP, formatPercent, formatRatio, formatStat } from '../format.ts';
 import { distributionChart, distributionLegend, slug, timeSeriesChart } from './charts.ts';
 import { esc } from './svg.ts';
@@ -119,7 +119,7 @@ function table(head: readonly string[], rows: readonly (readonly string[])[], te
 
 function summaryTable(result: ExperimentResult): string {
   const rows = result.runs.map((r) => [
-    `<a href="#${esc(`run-${slug(r.mode)}`)}"><code>${esc(r.mode)}</code></a>`,
+    `<a href="#${esc(`run-${slug(runLabel(r))}`)}"><code>${esc(runLabel(r))}</code></a>`,
     String(r.connections),
     `${esc(formatStat(r.chiSquare))} <span class="meta">(${r.df})</span>`,
     esc(formatP(r.pValue)),
@@ -151,7 +151,7 @@ function figures(r: RunResult): string {
 }
 
 function runSection(r: RunResult, index: number): string {
-  const id = `run-${slug(r.mode)}`;
+  const id = `run-${slug(runLabel(r))}`;
   const prefix = `r${index}`;
   const endpointRows = r.endpoints.map((e) => [
     esc(e.pod), `<span title="${esc(e.ip)}">${esc(e.ip)}</span>`, esc(e.node ?? '–'), String(e.connections), esc(formatPercent(e.share)), esc(formatPercent(e.expectedShare)),
@@ -163,7 +163,7 @@ function runSection(r: RunResult, index: number): string {
   ]);
   const expectation = r.expectation === 'weighted' ? 'the declared weights' : 'a uniform choice';
   return `<section class="card run" id="${esc(id)}" aria-labelledby="${prefix}-h">
-<h2 id="${prefix}-h"><code>${esc(r.mode)}</code>${badge(r.verdict)}</h2>
+<h2 id="${prefix}-h"><code>${esc(runLabel(r))}</code>${badge(r.verdict)}</h2>
 <p class="conclusion">${esc(capitalize(r.conclusion))}.</p>
 ${figures(r)}
 <div class="charts">
@@ -187,8 +187,10 @@ export interface ReportOptions {
 /** The whole report as one HTML document. */
 export function renderHtmlReport(result: ExperimentResult, opts: ReportOptions = {}): string {
   const title = opts.title ?? `Load-balancing experiment: ${result.experiment}`;
-  const modes = result.runs.length;
-  const meta = [`${modes} proxy mode${modes === 1 ? '' : 's'}`, result.seed === null ? undefined : `seed ${result.seed}`].filter((s) => s !== undefined).join(' · ');
+  const modes = new Set(result.runs.map((r) => r.mode)).size;
+  const seeds = [...new Set(result.runs.flatMap((r) => (r.seed === undefined ? [] : [r.seed])))];
+  const seedText = result.seed !== null ? `seed ${result.seed}` : seeds.length > 0 ? `seeds ${seeds.join(', ')}` : undefined;
+  const meta = [`${modes} proxy mode${modes === 1 ? '' : 's'}`, seedText].filter((s) => s !== undefined).join(' · ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

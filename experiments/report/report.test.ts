@@ -42,6 +42,17 @@ test('report: every input string is escaped, nothing external, one distribution 
   assert.equal(empty.match(/data-chart="distribution"/g)?.length, 1);
 });
 
+test('report: runs repeated over seeds get a section each, with its own id, title and data-seed', () => {
+  const a = sampleResult({ connections: 200, modes: ['iptables'], seed: 1 });
+  const b = sampleResult({ connections: 200, modes: ['iptables'], seed: 2 });
+  const html = renderHtmlReport({ experiment: a.experiment, seed: null, runs: [{ ...a.runs[0]!, seed: 1 }, { ...b.runs[0]!, seed: 2 }] });
+  assert.equal(html.match(/data-chart="distribution" data-mode="iptables" data-seed="\d"/g)?.length, 2);
+  const ids = [...html.matchAll(/<section[^>]* id="([^"]+)"/g)].map((m) => m[1]);
+  assert.equal(new Set(ids).size, ids.length, `section ids are unique: ${ids.join(' ')}`);
+  assert.match(html, /<code>iptables seed 2<\/code>/);
+  assert.match(html, /1 proxy mode · seeds 1, 2/);
+});
+
 test('report: many endpoints fall back to min/median/max lines and thin rows', () => {
   const acc = new ExperimentAccumulator({ experiment: 'wide', windowNs: 1e8 });
   const eps = Array.from({ length: 120 }, (_, i) => ({ ip: `10.1.${i >> 8}.${i & 255}`, pod: `web-${i}` }));

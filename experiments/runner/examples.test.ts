@@ -88,6 +88,19 @@ test('same seed → identical JSON, serially and in worker threads; another seed
   assert.notDeepEqual(second.runs[0]?.endpoints.map((e) => e.connections), first.runs[0]?.endpoints.map((e) => e.connections));
 });
 
+test('seeds: every mode once per seed, each run saying its seed; the same as single-seed runs, serially or in worker threads', async () => {
+  const exp = experimentFromArgs({ service: 'default/nginx-service', connections: 300, rate: '1000/s', modes: 'iptables,ipvs-rr', output: 'json', progress: false });
+  const serial = await runExperiment(exp, { seeds: [1, 2] });
+  assert.equal(serial.seed, null);
+  assert.deepEqual(serial.runs.map((r) => `${r.mode}/${r.seed}`), ['iptables/1', 'ipvs-rr/1', 'iptables/2', 'ipvs-rr/2']);
+  assert.equal(renderJson(await runExperiment(exp, { seeds: [1, 2], workers: 2 })), renderJson(serial));
+  // A replicate is the single-seed run of its seed, labelled.
+  const single = await runExperiment({ ...exp, seed: 2 });
+  assert.deepEqual(serial.runs.slice(2).map(({ seed: _s, ...r }) => r), single.runs);
+  assert.notDeepEqual(serial.runs[0]?.endpoints.map((e) => e.connections), serial.runs[2]?.endpoints.map((e) => e.connections));
+  await assert.rejects(runExperiment(exp, { seeds: [1, 1] }), /seeds must differ/);
+});
+
 test('the command line describes the common case as an experiment (validated like a file)', () => {
   const exp = experimentFromArgs({ service: 'default/nginx-service', connections: 5000, rate: '500/s', modes: 'iptables,ipvs-mh', output: 'table', progress: false, requests: 4 });
   assert.deepEqual(exp.modes, ['iptables', 'ipvs-mh']);

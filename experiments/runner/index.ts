@@ -1,10 +1,11 @@
 /**
  * The experiment runner: `runExperiment(spec)` runs every mode of an experiment on
- * its own fresh cluster (same spec, same seed) and returns the issue's result.
- * Modes are independent — each has its own cluster, RNG streams and accumulator —
- * so running them serially or in worker threads (`workers > 1`) gives identical
- * results. See run-mode.ts for what one mode does, how clients, connections, events
- * and the latency cost model work.
+ * its own fresh cluster (same spec, same seed) and returns the issue's result; with
+ * `seeds`, every mode once per seed (replicates: each run says its seed). Runs are
+ * independent — each has its own cluster, RNG streams and accumulator — so running
+ * them serially or in worker threads (`workers > 1`) gives identical results. See
+ * run-mode.ts for what one mode does, how clients, connections, events and the
+ * latency cost model work.
  */
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +27,10 @@ export interface RunExperimentOptions {
   readonly cluster?: ClusterSpec;
   /** Extra manifests (the CLI's -f). */
   readonly manifests?: readonly Record<string, unknown>[];
-  /** Worker threads running modes in parallel (default 1: all in this thread). */
+  /** Worker threads running modes (and seeds) in parallel (default 1: all in this thread). */
   readonly workers?: number;
+  /** Repeat every mode with each of these seeds instead of the experiment's one seed. */
+  readonly seeds?: readonly number[];
   readonly onProgress?: (p: ModeProgress) => void;
 }
 
@@ -66,25 +69,40 @@ function runInWorker(exp: ExperimentSpec, mode: ProxyModeName, cluster: ClusterS
   });
 }
 
-/** Run every mode of `exp`; runs come back in the experiment's mode order. */
+/**
+ * Run every mode of `exp` (for each of `opts.seeds`, when given); runs come back
+ * seed by seed, each in the experiment's mode order.
+ */
 export async function runExperiment(exp: ExperimentSpec, opts: RunExperimentOptions = {}): Promise<ExperimentResult> {
   const cluster = opts.cluster ?? experimentClusterSpec(exp);
   const manifests = opts.manifests ?? [];
-  const workers = Math.max(1, Math.min(opts.workers ?? 1, exp.modes.length));
-  const runs: RunResult[] = new Array<RunResult>(exp.modes.length);
+  const seeds = opts.seeds ?? [];
+  if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) throw new ExperimentRunError(`seeds must be non-negative integers, got ${seeds.join(', ')}`);
+  if (new Set(seeds).size !== seeds.length) throw new ExperimentRunError(`seeds must differ, got ${seeds.join(', ')}`);
+  const jobs = (seeds.length === 0 ? [exp.seed] : seeds).flatMap((seed) => exp.modes.map((mode) => ({ exp: { ...exp, seed }, mode })));
+  const workers = Math.max(1, Math.min(opts.workers ?? 1, jobs.length));
+  const runs: RunResult[] = new Array<RunResult>(jobs.length);
   if (workers === 1) {
-    for (const [i, mode] of exp.modes.entries()) {
-      runs[i] = await runMode(exp, mode, { cluster, manifests, ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}) });
+    for (const [i, job] of jobs.entries()) {
+      runs[i] = await runMode(job.exp, job.mode, { cluster, manifests, ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}) });
     }
   } else {
     let next = 0;
     const lane = async (): Promise<void> => {
-      while (next < exp.modes.length) {
+      while (next < jobs.length) {
         const i = next++;
-        runs[i] = await runInWorker(exp, exp.modes[i] as ProxyModeName, cluster, manifests, opts.onProgress);
+        const job = jobs[i] as (typeof jobs)[number];
+        runs[i] = await runInWorker(job.exp, job.mode, cluster, manifests, opts.onProgress);
       }
     };
     await Promise.all(Array.from({ length: workers }, lane));
   }
-  return { experiment: exp.name, seed: exp.seed, runs };
+  if (seeds.length === 0) return { experiment: exp.name, seed: exp.seed, runs };
+  return {
+    experiment: exp.name, seed: null,
+    runs: runs.map((r, i) => {
+      const { mode, ...rest } = r;
+      return { mode, seed: (jobs[i] as (typeof jobs)[number]).exp.seed, ...rest };
+    }),
+  };
 }

@@ -74,6 +74,8 @@ const dec = new TextDecoder();
 
 export interface ModeProgress {
   readonly mode: ProxyModeName;
+  /** The run's seed (the experiment's). */
+  readonly seed: number;
   /** Connections finished. */
   readonly done: number;
   /** Connections expected (rate × duration). */
@@ -430,11 +432,11 @@ class ModeRunner {
       await this.refreshEndpoints(undefined);
       if (this.done !== lastProgress) {
         lastProgress = this.done;
-        this.opts.onProgress?.({ mode: this.mode, done: this.done, expected: this.expected });
+        this.opts.onProgress?.({ mode: this.mode, seed: this.exp.seed, done: this.done, expected: this.expected });
       }
       if (this.arrivalsOver && this.byFlow.size === 0 && this.byId.size === 0 && events.length === 0 && this.liveConns === 0) break;
     }
-    this.opts.onProgress?.({ mode: this.mode, done: this.done, expected: this.expected });
+    this.opts.onProgress?.({ mode: this.mode, seed: this.exp.seed, done: this.done, expected: this.expected });
   }
 
   private liveConns = 0;
