@@ -5,28 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sim } from '../sim.ts';
-import { NetNamespace } from './net-namespace.ts';
-import { Segment } from '../link/segment.ts';
+import type { Sim } from '../sim.ts';
+import type { NetNamespace } from './net-namespace.ts';
 import { TunDevice } from '../link/tun.ts';
-import { attachNic } from '../topology.ts';
 import { packetFromBytes } from '../packet/packet.ts';
 import type { Packet } from '../packet/packet.ts';
 import { buildIpv4Tcp, buildIpv4Udp } from '../wire/build.ts';
 import { recordTrace } from '../trace/tracer.ts';
-import { ip } from '../../tests/support/net.ts';
+import { ip, segmentPair } from '../../tests/support/net.ts';
 
-function pair() {
-  const sim = new Sim({ seed: 3 });
-  const seg = new Segment(sim, 'wire');
-  const a = new NetNamespace(sim, 'a');
-  const b = new NetNamespace(sim, 'b');
-  attachNic(a, seg, 'eth0', '192.168.0.1/24');
-  attachNic(b, seg, 'eth0', '192.168.0.2/24');
-  a.neigh.create('eth0', ip('192.168.0.2'), 'PERMANENT', b.device('eth0').mac, 0);
-  b.neigh.create('eth0', ip('192.168.0.1'), 'PERMANENT', a.device('eth0').mac, 0);
-  return { sim, a, b };
-}
+const pair = () => segmentPair({}, 3);
 
 /** A UDP datagram to b:9 whose last payload byte was flipped after the checksum was computed. */
 function corruptDatagram(sim: Sim, b: NetNamespace): Packet {

@@ -15,7 +15,7 @@ import { startUdpEcho, udpRequest } from '../../netsim/apps/echo.ts';
 import { recordTrace } from '../../netsim/trace/tracer.ts';
 import { MS } from '../../netsim/time/scheduler.ts';
 import { ipRouteGet } from '../../netsim/tools/ip.ts';
-import { ip, rxtx, ipBytes, assertValidChecksums } from '../support/net.ts';
+import { ip, rxtx, ipBytes, assertValidChecksums, segmentPair } from '../support/net.ts';
 
 /** One host routing between two bridges: pod a (10.244.1.2) ↔ host ↔ pod b (10.244.2.2). */
 function routedHost() {
@@ -155,14 +155,7 @@ test('two nodes over an underlay segment with latency: ARP on the wire, TTL 62 p
 
 test('underlay loss is drawn from the seeded RNG: same seed, same losses', () => {
   const run = (seed: number): number[] => {
-    const sim = new Sim({ seed });
-    const seg = new Segment(sim, 'lossy', { latencyNs: 0, bandwidthBps: 0, loss: 0.3, queueLimit: 100 });
-    const n1 = new NetNamespace(sim, 'n1');
-    const n2 = new NetNamespace(sim, 'n2');
-    attachNic(n1, seg, 'eth0', '192.168.0.1/24');
-    attachNic(n2, seg, 'eth0', '192.168.0.2/24');
-    n1.neigh.create('eth0', ip('192.168.0.2'), 'PERMANENT', n2.device('eth0').mac, 0);
-    n2.neigh.create('eth0', ip('192.168.0.1'), 'PERMANENT', n1.device('eth0').mac, 0);
+    const { sim, a: n1 } = segmentPair({ loss: 0.3, queueLimit: 100 }, seed, ['n1', 'n2']);
     const p = ping(n1, ip('192.168.0.2'), { count: 40, intervalNs: MS });
     sim.clock.run();
     return p.replies.map((r) => r.seq);

@@ -12,19 +12,9 @@ import { ping } from '../../netsim/apps/ping.ts';
 import { startHttpServer, httpGet } from '../../netsim/apps/http.ts';
 import { recordTrace } from '../../netsim/trace/tracer.ts';
 import { MS, US } from '../../netsim/time/scheduler.ts';
-import { ip } from '../support/net.ts';
+import { ip, segmentPair } from '../support/net.ts';
 
-function pair(props: Partial<{ latencyNs: number; bandwidthBps: number; loss: number; queueLimit: number }>, seed = 1) {
-  const sim = new Sim({ seed });
-  const seg = new Segment(sim, 'wire', { latencyNs: 0, bandwidthBps: 0, loss: 0, queueLimit: 1000, ...props });
-  const a = new NetNamespace(sim, 'a');
-  const b = new NetNamespace(sim, 'b');
-  attachNic(a, seg, 'eth0', '192.168.0.1/24');
-  attachNic(b, seg, 'eth0', '192.168.0.2/24');
-  a.neigh.create('eth0', ip('192.168.0.2'), 'PERMANENT', b.device('eth0').mac, 0);
-  b.neigh.create('eth0', ip('192.168.0.1'), 'PERMANENT', a.device('eth0').mac, 0);
-  return { sim, seg, a, b };
-}
+const pair = (props: Partial<{ latencyNs: number; bandwidthBps: number; loss: number; queueLimit: number }>, seed = 1) => segmentPair(props, seed);
 
 test('bandwidth: a 98-byte frame takes 784 ns at 1 Gbit/s each way, plus latency', () => {
   const { sim, a } = pair({ bandwidthBps: 1e9, latencyNs: 10 * US });

@@ -9,8 +9,29 @@ import { parseIcmpv4 } from '../../netsim/wire/icmpv4.ts';
 import { parseUdp } from '../../netsim/wire/udp.ts';
 import { parseTcp } from '../../netsim/wire/tcp.ts';
 import type { TraceEvent } from '../../netsim/trace/trace-event.ts';
+import { Sim } from '../../netsim/sim.ts';
+import { NetNamespace } from '../../netsim/stack/net-namespace.ts';
+import { Segment } from '../../netsim/link/segment.ts';
+import type { LinkProps } from '../../netsim/link/segment.ts';
+import { attachNic } from '../../netsim/topology.ts';
 
 export const ip = parseAddr;
+
+/**
+ * Two namespaces, `a` 192.168.0.1 and `b` 192.168.0.2, on one underlay segment with the
+ * given link properties, each with a permanent neighbour entry for the other.
+ */
+export function segmentPair(props: Partial<LinkProps> = {}, seed = 1, names: [string, string] = ['a', 'b']): { sim: Sim; seg: Segment; a: NetNamespace; b: NetNamespace } {
+  const sim = new Sim({ seed });
+  const seg = new Segment(sim, 'wire', { latencyNs: 0, bandwidthBps: 0, loss: 0, queueLimit: 1000, ...props });
+  const a = new NetNamespace(sim, names[0]);
+  const b = new NetNamespace(sim, names[1]);
+  attachNic(a, seg, 'eth0', '192.168.0.1/24');
+  attachNic(b, seg, 'eth0', '192.168.0.2/24');
+  a.neigh.create('eth0', parseAddr('192.168.0.2'), 'PERMANENT', b.device('eth0').mac, 0);
+  b.neigh.create('eth0', parseAddr('192.168.0.1'), 'PERMANENT', a.device('eth0').mac, 0);
+  return { sim, seg, a, b };
+}
 
 export type RxTx = Extract<TraceEvent, { kind: 'rx' | 'tx' }>;
 
