@@ -139,6 +139,8 @@ export class Cluster implements EmulatedCluster {
       clusterCIDR: spec.network.clusterCIDR,
       clock: wallClock,
       uid: opts.uid ?? seededUid(sim.rng.fork('uids')),
+      // The first node plays the control plane: `default/kubernetes` points at its address:6443 (nothing listens there in the emulated network).
+      ...(spec.nodes[0] !== undefined ? { advertiseAddress: spec.nodes[0].address } : {}),
       ...(spec.network.loadBalancerPool !== undefined ? { loadBalancerPool: spec.network.loadBalancerPool } : {}),
       ...(opts.extraControllers !== undefined ? { extraControllers: opts.extraControllers } : {}),
     });

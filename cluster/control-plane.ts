@@ -39,6 +39,8 @@ export interface ControlPlaneOptions {
   readonly loadBalancerPool?: readonly string[];
   /** Extra controllers run after the standard set. */
   readonly extraControllers?: (api: ControlApi) => Controller[];
+  /** Where the API server is reachable in the emulated network (the control-plane node): `default/kubernetes`'s endpoint. */
+  readonly advertiseAddress?: string;
 }
 
 /** kubectl's name for an object in apply output: `deployment.apps/web`, `service/web`. */
@@ -72,7 +74,7 @@ export class ControlPlane {
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
     const store = opts.store ?? new MemoryStore();
     // Bookmarks tick on wall-clock timers inside the server; they only matter to watchers over a socket.
-    const app = buildApp({ store, clock: opts.clock, uid: opts.uid, serviceCIDR: opts.serviceCIDR, gracefulPodDeletion: true });
+    const app = buildApp({ store, clock: opts.clock, uid: opts.uid, serviceCIDR: opts.serviceCIDR, gracefulPodDeletion: true, ...(opts.advertiseAddress !== undefined ? { advertiseAddress: opts.advertiseAddress } : {}) });
     await app.ready();
     return new ControlPlane(app, store, (api) => [
       ...standardControllers(api, { clock: opts.clock, clusterCIDR: opts.clusterCIDR, ...(opts.loadBalancerPool !== undefined ? { loadBalancerPool: opts.loadBalancerPool } : {}) }),

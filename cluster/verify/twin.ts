@@ -156,8 +156,10 @@ export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
   const egressMac = new Map<string, MacAddr>();
   const pods: TwinNamespace[] = [];
   const sinks: TwinNamespace[] = [];
-  // Bridges first (ports are enslaved to them), then everything else in ifindex order.
-  const devs = [...nodeNs.devices.values()].sort((a, b) => (a.kind === 'bridge' ? 0 : 1) - (b.kind === 'bridge' ? 0 : 1) || a.ifindex - b.ifindex);
+  // In ifindex order, as the node made them: the kernel's source-address choice for a
+  // device without one (inet_select_addr, e.g. MASQUERADE out lo) takes the first device
+  // in creation order. Ports are enslaved in a second pass, once every device exists.
+  const devs = [...nodeNs.devices.values()].sort((a, b) => a.ifindex - b.ifindex);
   for (const d of devs) {
     if (d.kind === 'loopback') continue;
     const common = `address ${formatMac(d.mac)} mtu ${d.mtu}`;

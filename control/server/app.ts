@@ -43,6 +43,13 @@ export interface BuildAppOptions {
   readonly bookmarkIntervalMs?: number;
   /** Create the default namespaces and the `default/kubernetes` service when ready (default true). */
   readonly bootstrap?: boolean;
+  /**
+   * The address other components reach this API server at (kube-apiserver's
+   * --advertise-address, port 6443): with it, the bootstrap also writes the
+   * `default/kubernetes` Endpoints and EndpointSlice, as the apiserver's endpoint
+   * reconciler does, so kube-proxy programs the Service like any other.
+   */
+  readonly advertiseAddress?: string;
   readonly gracefulPodDeletion?: boolean;
   /** Fastify logger (default off). */
   readonly logger?: boolean;
@@ -215,6 +222,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
           spec: { type: 'ClusterIP', clusterIP: kubernetesServiceIP(registry.alloc), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None' },
         }, { fieldManager: 'kube-apiserver' }).catch((e: unknown) => { if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e; });
       }
+      if (opts.advertiseAddress !== undefined) await writeApiserverEndpoints(registry, opts.advertiseAddress);
     });
   }
   app.addHook('onClose', async () => {
@@ -487,4 +495,35 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/** kube-apiserver's secure port: the `default/kubernetes` Service's targetPort. */
+const APISERVER_PORT = 6443;
+
+/**
+ * The `default/kubernetes` Endpoints and its EndpointSlice (same name, only the
+ * service-name label, as the apiserver's EndpointsAdapter writes them): the API
+ * server at `address`:6443, ready. Rewritten when they differ (an address changed
+ * between runs on a kept store).
+ */
+async function writeApiserverEndpoints(registry: Registry, address: string): Promise<void> {
+  const port = { name: 'https', port: APISERVER_PORT, protocol: 'TCP' };
+  const wanted: Array<[string, string, Record<string, unknown>]> = [
+    ['', 'endpoints', { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } }, subsets: [{ addresses: [{ ip: address }], ports: [port] }] }],
+    ['discovery.k8s.io', 'endpointslices', {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+      addressType: 'IPv4', endpoints: [{ addresses: [address], conditions: { ready: true } }], ports: [port],
+    }],
+  ];
+  for (const [group, name, body] of wanted) {
+    const r = findResource(group, 'v1', name);
+    if (r === undefined) throw new Error(`no resource ${name}`);
+    const cur = await registry.getOrUndefined(r, 'default', 'kubernetes');
+    const payload = (o: Record<string, unknown>): string => JSON.stringify({ s: o['subsets'], e: o['endpoints'], p: o['ports'] });
+    if (cur === undefined) {
+      await registry.create(r, 'default', body, { fieldManager: 'kube-apiserver' }).catch((e: unknown) => { if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e; });
+    } else if (payload(cur as unknown as Record<string, unknown>) !== payload(body)) {
+      await registry.update(r, 'default', 'kubernetes', { ...body, metadata: { ...(body['metadata'] as object), resourceVersion: cur.metadata?.resourceVersion } }, { fieldManager: 'kube-apiserver' });
+    }
+  }
 }
