@@ -219,7 +219,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       if (!(await registry.getOrUndefined(svcR, 'default', 'kubernetes'))) {
         await registry.create(svcR, 'default', {
           metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-          spec: { type: 'ClusterIP', clusterIP: kubernetesServiceIP(registry.alloc), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None' },
+          spec: { type: 'ClusterIP', clusterIP: kubernetesServiceIP(registry.alloc), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: APISERVER_PORT }], sessionAffinity: 'None' },
         }, { fieldManager: 'kube-apiserver' }).catch((e: unknown) => { if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e; });
       }
       if (opts.advertiseAddress !== undefined) await writeApiserverEndpoints(registry, opts.advertiseAddress);

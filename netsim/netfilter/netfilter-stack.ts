@@ -205,7 +205,7 @@ export class NetfilterStack implements NetfilterHooks {
 
   // ------------------------------------------------------------ IPVS
 
-  /** The IPVS protocol of a TCP/UDP first fragment with room for ports, else undefined (its header length is ipHl). */
+  /** The IPVS protocol of a TCP/UDP first fragment with room for its ports, else undefined. */
   private ipvsProto(pkt: Packet): 'TCP' | 'UDP' | undefined {
     const b = pkt.buf;
     const o = pkt.off;

@@ -130,10 +130,7 @@ export class Iptables {
     const t = this.tables.get(table);
     const hook = t?.chains.get(ctx.hook);
     if (hook === undefined) return acceptAt(ctx.hook);
-    if (hook.rules.length === 0 && (hook.policy ?? 'ACCEPT') === 'ACCEPT') {
-      // An empty built-in chain: its policy, counted and traced as the evaluator would.
-      hook.packets++;
-      hook.bytes += pkt.len;
+    if (countEmptyAccept(hook, pkt.len)) {
       ctx.onRuleHit?.(table, hook.name, 0, 'ACCEPT');
       return acceptAt(hook.name);
     }
@@ -161,11 +158,7 @@ export class Iptables {
    */
   passesEmpty(table: TableName, hook: string, len: number): boolean {
     const chain = this.tables.get(table)?.chains.get(hook);
-    if (chain === undefined) return true;
-    if (chain.rules.length !== 0 || (chain.policy ?? 'ACCEPT') !== 'ACCEPT') return false;
-    chain.packets++;
-    chain.bytes += len;
-    return true;
+    return chain === undefined || countEmptyAccept(chain, len);
   }
 
   /**
@@ -470,6 +463,14 @@ function flushAll(t: Table): Table {
     if (f !== undefined) f.policy = c.policy;
   }
   return fresh;
+}
+
+/** An empty built-in chain with policy ACCEPT passes the packet: counted on its policy, as the evaluator would. */
+function countEmptyAccept(chain: Chain, len: number): boolean {
+  if (chain.rules.length !== 0 || (chain.policy ?? 'ACCEPT') !== 'ACCEPT') return false;
+  chain.packets++;
+  chain.bytes += len;
+  return true;
 }
 
 /** The verdict "accepted by the policy of `chain`, no rule walked" (shared: results are read-only). */
