@@ -12,7 +12,7 @@ import { renderJson } from '../results.ts';
 import { chiSquareGoodnessOfFit } from '../stats/distribution.ts';
 import type { RunResult } from '../results.ts';
 import { SECOND } from '../../netsim/time/scheduler.ts';
-import { runExperiment } from './index.ts';
+import { runExperiment, RULE_COST_NS } from './index.ts';
 import { experimentFromArgs } from '../../cli/commands/experiment.ts';
 
 const example = (name: string): ExperimentSpec => loadExperimentSpec(fileURLToPath(new URL(`../../examples/experiments/${name}`, import.meta.url)));
@@ -99,6 +99,18 @@ test('seeds: every mode once per seed, each run saying its seed; the same as sin
   assert.deepEqual(serial.runs.slice(2).map(({ seed: _s, ...r }) => r), single.runs);
   assert.notDeepEqual(serial.runs[0]?.endpoints.map((e) => e.connections), serial.runs[2]?.endpoints.map((e) => e.connections));
   await assert.rejects(runExperiment(exp, { seeds: [1, 1] }), /seeds must differ/);
+});
+
+test('latency cost model: 500 more Services add ~100 ns per rule iptables walks (KUBE-SERVICES grows), nothing in IPVS (hash lookups)', async () => {
+  const exp = experimentFromArgs({ service: 'default/nginx-service', connections: 300, rate: '1000/s', modes: 'iptables,ipvs-rr', output: 'json', progress: false });
+  const extra = Array.from({ length: 500 }, (_, i) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: `extra-${i}`, namespace: 'default' }, spec: { selector: { app: 'nginx' }, ports: [{ protocol: 'TCP', port: 80, targetPort: 80 }] } }));
+  const few = await runExperiment(exp);
+  const many = await runExperiment(exp, { manifests: extra });
+  const min = (r: { runs: readonly RunResult[] }, mode: string): number => run(r, mode).latency?.min ?? Number.NaN;
+  // The fastest connection stays on one node: its latency is the virtual path plus the modelled rule walk.
+  const grew = min(many, 'iptables') - min(few, 'iptables');
+  assert.ok(grew >= 500 * RULE_COST_NS * 0.9 && grew <= 2 * 500 * RULE_COST_NS * 1.1, `iptables minimum latency grew by ${grew} ns`);
+  assert.equal(min(many, 'ipvs-rr'), min(few, 'ipvs-rr'), 'IPVS: the same minimum with 500 more Services');
 });
 
 test('the command line describes the common case as an experiment (validated like a file)', () => {
