@@ -15,6 +15,8 @@ import { findResource } from '../../control/api/index.ts';
 
 const KUBECTL = '/usr/bin/kubectl';
 const have = existsSync(KUBECTL);
+/** Why the kubectl tests skip (printed by the runner), or false to run them. */
+const skipWhy = have ? false : `kubectl not found at ${KUBECTL} (.ci/run installs it from .ci/apt-packages.txt)`;
 if (!have) console.log('# kubectl.test: skipped, /usr/bin/kubectl is missing');
 
 const DEPLOY = `apiVersion: apps/v1
@@ -113,7 +115,7 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 15_0
 
 const rows = (out: string): string[][] => out.trim().split('\n').slice(1).map((l) => l.trim().split(/\s{2,}/));
 
-test('kubectl: apply, get -o wide, svc, endpoints, scale, rolling update, server-side apply, label, watch, delete, invalid', { skip: !have, timeout: 180_000 }, async () => {
+test('kubectl: apply, get -o wide, svc, endpoints, scale, rolling update, server-side apply, label, watch, delete, invalid', { skip: skipWhy, timeout: 180_000 }, async () => {
   const a = await kubectl('apply', '-f', 'seed.yaml');
   assert.equal(a.code, 0, a.stderr);
   assert.equal(a.stdout, 'deployment.apps/nginx-deployment created\nservice/nginx-service created\n');
@@ -215,7 +217,7 @@ test('kubectl: apply, get -o wide, svc, endpoints, scale, rolling update, server
   await until('pods garbage-collected', async () => (rows((await kubectl('get', 'pods')).stdout).length === 0 ? true : undefined));
 });
 
-test('kubectl apply --server-side from two field managers: conflict, then --force-conflicts takes the field', { skip: !have, timeout: 60_000 }, async () => {
+test('kubectl apply --server-side from two field managers: conflict, then --force-conflicts takes the field', { skip: skipWhy, timeout: 60_000 }, async () => {
   const manifest = (replicas: number): string => DEPLOY.replace('nginx-deployment', 'ssa-demo').replace(/app: nginx/g, 'app: ssa-demo').replace('replicas: 2', `replicas: ${replicas}`).replace('IMAGE', 'nginx');
   writeFileSync(join(dir, 'ssa-alice.yaml'), manifest(1));
   writeFileSync(join(dir, 'ssa-bob.yaml'), manifest(3));
@@ -238,7 +240,7 @@ test('kubectl apply --server-side from two field managers: conflict, then --forc
   assert.equal((await kubectl('delete', 'deploy', 'ssa-demo')).code, 0);
 });
 
-test('kubectl apply validates server-side: Strict (the default) rejects an unknown field, --validate=warn prints Warning and creates', { skip: !have, timeout: 60_000 }, async () => {
+test('kubectl apply validates server-side: Strict (the default) rejects an unknown field, --validate=warn prints Warning and creates', { skip: skipWhy, timeout: 60_000 }, async () => {
   writeFileSync(join(dir, 'typo.yaml'), DEPLOY.replace('nginx-deployment', 'typo').replace(/app: nginx/g, 'app: typo').replace('IMAGE', 'nginx').replace('        ports:', '        imagePullPolice: Always\n        ports:'));
   const strict = await kubectl('apply', '-f', 'typo.yaml');
   assert.notEqual(strict.code, 0);
