@@ -8,7 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const roots = ['netsim', 'control', 'proxy', 'cni', 'pcaps', 'cluster', 'experiments', 'cli', 'web', 'tests', 'bench'];
+const roots = ['netsim', 'control', 'proxy', 'cni', 'apps', 'policy', 'pcaps', 'cluster', 'observe', 'experiments', 'cli', 'web', 'tests', 'bench'];
 const args = process.argv.slice(2);
 const nodeFlags = args.filter((a) => a.startsWith('-'));
 const narrow = args.filter((a) => !a.startsWith('-'));
