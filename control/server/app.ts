@@ -26,6 +26,7 @@ import { openapiDocument, openapiIndex } from './openapi.ts';
 import { duplicateJsonKeys, warningHeader } from './field-validation.ts';
 import { toTable } from './table.ts';
 import { kubernetesServiceIP } from './service-alloc.ts';
+import { PROTOBUF, PROTOBUF_WATCH, decodeObject, encodeObject, encodeWatchFrame, wantsProtobuf } from './protobuf/index.ts';
 
 export interface BuildAppOptions {
   readonly store: ObjectStore;
@@ -134,7 +135,8 @@ function parseResourcePath(group: string, version: string, rest: string): Parsed
 }
 
 interface WatchSink {
-  send(line: string): void;
+  /** A JSON line, or a length-prefixed protobuf frame. */
+  send(data: string | Uint8Array): void;
   end(): void;
   onClose(cb: () => void): void;
 }
@@ -170,19 +172,26 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.addContentTypeParser(['application/yaml', 'application/apply-patch+yaml'], { parseAs: 'string' }, (_req, body, done) => {
     try { done(null, parseBody('yaml', body as string)); } catch (e) { done(e as Error, undefined); }
   });
+  app.addContentTypeParser(PROTOBUF, { parseAs: 'buffer' }, (_req, body, done) => {
+    if ((body as Buffer).length === 0) { done(null, undefined); return; }
+    // Any failure of the decoder is the client's bytes: 400, never 500.
+    try { done(null, decodeObject(body as Buffer)); } catch (e) { done(errBadRequest(`the object provided is unrecognized: ${(e as Error).message}`), undefined); }
+  });
 
   // ---------------------------------------------------------- errors and auth
-  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     let status: Status;
     if (err instanceof ApiError) status = err.toStatus();
     else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') status = statusOf('RequestEntityTooLarge', 'Request entity too large: limit is ' + String(opts.bodyLimit ?? 3 * 1024 * 1024));
-    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') status = statusOf('UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml');
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') status = statusOf('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, ${PROTOBUF}`);
     else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) status = statusOf('BadRequest', err.message);
     else {
       app.log.error(err);
       status = statusOf('InternalError', `Internal error occurred: ${err.message}`);
     }
-    void reply.code(status.code).header('content-type', 'application/json').send(status);
+    const pb = wantsProtobuf(req.headers.accept) ? encodeObject(status) : undefined;
+    if (pb) void reply.code(status.code).header('content-type', PROTOBUF).send(Buffer.from(pb));
+    else void reply.code(status.code).header('content-type', 'application/json').send(status);
   });
   app.setNotFoundHandler((_req, reply) => {
     void reply.code(404).send(errPathNotFound().toStatus());
@@ -268,6 +277,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   // ---------------------------------------------------------- resources
   const startWatch = async (pp: ParsedPath, q: Query, accept: string | undefined, sink: WatchSink): Promise<void> => {
     const table = wantsTable(accept);
+    const protobuf = !table && wantsProtobuf(accept);
     const includeObject = (q1(q, 'includeObject') ?? 'Metadata') as 'None' | 'Metadata' | 'Object';
     let first = true;
     let handle: WatchHandle | undefined;
@@ -290,6 +300,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
         const obj = ev.object as KubeObject;
         out = { type: ev.type, object: toTable(pp.r.kind, [obj], clock(), { resourceVersion: obj.metadata?.resourceVersion ?? '' }, includeObject, first) as unknown as KubeObject };
         first = false;
+      }
+      if (protobuf) {
+        const frame = encodeWatchFrame(ev.type, ev.object);
+        if (frame) { sink.send(frame); return; }
       }
       if (out !== ev) { sink.send(`${JSON.stringify(out)}\n`); return; }
       let line = lines.get(ev);
@@ -345,6 +359,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       if (Array.isArray(b.items) && b.metadata?.continue) meta.continue = b.metadata.continue;
       return reply.code(code).header('content-type', 'application/json;as=Table;v=v1;g=meta.k8s.io').send(Buffer.from(JSON.stringify(toTable(pp.r.kind, items, clock(), meta, includeObject))));
     }
+    const pb = wantsProtobuf(req.headers.accept) ? encodeObject(body) : undefined;
+    if (pb) return reply.code(code).type(PROTOBUF).send(Buffer.from(pb));
     return reply.code(code).type('application/json').send(JSON.stringify(body));
   };
 
@@ -360,7 +376,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
         if (boolParam(q, 'watch')) {
           reply.hijack();
           const raw = reply.raw;
-          raw.writeHead(200, { 'content-type': wantsTable(req.headers.accept) ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
+          const ct = wantsTable(req.headers.accept) ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : wantsProtobuf(req.headers.accept) ? PROTOBUF_WATCH : 'application/json';
+          raw.writeHead(200, { 'content-type': ct, 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
           raw.flushHeaders();
           try {
             await startWatch(pp, q, req.headers.accept, {
@@ -370,7 +387,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
             });
           } catch (e) {
             const status = e instanceof ApiError ? e.toStatus() : statusOf('InternalError', (e as Error).message);
-            raw.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
+            raw.end(ct === PROTOBUF_WATCH ? encodeWatchFrame('ERROR', status) : `${JSON.stringify({ type: 'ERROR', object: status })}\n`);
           }
           return reply;
         }
@@ -392,7 +409,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
         withWarnings(reply, wo);
         return respond(req, reply, pp, created, 201);
       }
-      if (sub === 'binding' && ns !== undefined) return reply.code(201).send(await registry.bind(ns, name, req.body, writeOpts(q)));
+      if (sub === 'binding' && ns !== undefined) return respond(req, reply, pp, await registry.bind(ns, name, req.body, writeOpts(q)), 201);
       throw errMethodNotAllowed();
     }
     if (method === 'PUT') {
@@ -433,9 +450,9 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
         for (const item of list.items) {
           try { deleted.push(await registry.delete(r, item.metadata!.namespace, item.metadata!.name!, dopts)); } catch (e) { if (!(e instanceof ApiError && e.reason === 'NotFound')) throw e; }
         }
-        return reply.type('application/json').send({ ...list, items: deleted });
+        return respond(req, reply, pp, { ...list, items: deleted });
       }
-      return reply.type('application/json').send(JSON.stringify(await registry.delete(r, ns, name, dopts)));
+      return respond(req, reply, pp, await registry.delete(r, ns, name, dopts));
     }
     throw errMethodNotAllowed();
   };
@@ -472,7 +489,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       const accept = req.headers.accept;
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
         startWatch(pp, q, accept, {
-          send: (line) => { if (ws.readyState === ws.OPEN) ws.send(line.trimEnd()); },
+          send: (data) => { if (ws.readyState === ws.OPEN) ws.send(typeof data === 'string' ? data.trimEnd() : data); },
           end: () => { ws.close(1000); },
           onClose: (cb) => { ws.on('close', cb); },
         }).catch((e: unknown) => {
