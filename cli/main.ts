@@ -13,6 +13,7 @@ import { renderGet, resolveResource } from './commands/get.ts';
 import { upCommand } from './commands/up.ts';
 import { applyCommand } from './commands/apply.ts';
 import { CliError } from './cli-error.ts';
+import { observeCommand } from './commands/observe.ts';
 import { isEmptyFilter, parseTraceFilter } from './trace-filter.ts';
 import { loadCluster } from './load-cluster.ts';
 import type { ClusterArgs } from './load-cluster.ts';
@@ -68,8 +69,38 @@ export function buildProgram(print: (s: string) => void): Command {
     .description('run the cluster in real time and serve the Kubernetes API (kubectl, watch, WebSocket) until SIGINT/SIGTERM'))
     .option('--listen <host:port>', 'address of the API server (port 0 picks a free one)', '127.0.0.1:6443')
     .option('--state <dir>', 'directory of the embedded store', './.netsim')
-    .action(async (o: { listen: string; state: string; spec?: string; filename?: string[]; seed?: number }) => {
-      process.exitCode = await upCommand({ ...clusterArgs(o), listen: o.listen, state: o.state }, print);
+    .option('--flow-buffer <n>', 'flows kept for `netsim observe` (a ring; default 262144)', intArg('--flow-buffer'))
+    .action(async (o: { listen: string; state: string; flowBuffer?: number; spec?: string; filename?: string[]; seed?: number }) => {
+      if (o.flowBuffer !== undefined && o.flowBuffer < 1) throw new CliError('NETSIM_ERR_FILTER', `--flow-buffer must be at least 1, got ${o.flowBuffer}`);
+      process.exitCode = await upCommand({ ...clusterArgs(o), listen: o.listen, state: o.state, ...(o.flowBuffer !== undefined ? { flowBuffer: o.flowBuffer } : {}) }, print);
+    });
+  program
+    .command('observe')
+    .description('print the flows of a running `netsim up` as hubble observe does: one line per packet verdict, filtered on the server')
+    .requiredOption('--server <url>', 'the API server of `netsim up`, e.g. http://127.0.0.1:6443')
+    .option('--token <token>', 'bearer token (default: $NETSIM_TOKEN)')
+    .option('-f, --follow', 'keep streaming new flows until Ctrl-C')
+    .option('--last <n>', 'start with the last N matching flows (default 20, or 0 with --follow)', intArg('--last'))
+    .option('--since <time>', 'only flows since a duration ago (30s, 5m) or an RFC 3339 time')
+    .option('--from-pod <ns/name>', 'flows from this pod')
+    .option('--to-pod <ns/name>', 'flows to this pod')
+    .option('--pod <ns/name>', 'flows from or to this pod')
+    .option('--to-service <ns/name>', 'flows sent to this Service (ClusterIP, NodePort)')
+    .option('--node <name>', 'flows whose verdict happened on this node')
+    .option('--verdict <v>', 'FORWARDED, DROPPED or REJECTED')
+    .option('--protocol <p>', 'TCP, UDP or ICMP')
+    .option('--port <n>', 'source or destination port')
+    .option('--label <k=v>', 'source or destination pod label (repeatable: all must match)', collect)
+    .option('--hops', 'one record per hop as well')
+    .addOption(new Option('-o, --output <format>', 'compact, json or table').choices(['compact', 'json', 'table']).default('compact'))
+    .action(async (o: { server: string; token?: string; follow?: boolean; last?: number; since?: string; fromPod?: string; toPod?: string; pod?: string; toService?: string; node?: string; verdict?: string; protocol?: string; port?: string; label?: string[]; hops?: boolean; output: 'compact' | 'json' | 'table' }) => {
+      const token = o.token ?? process.env.NETSIM_TOKEN;
+      const abort = new AbortController();
+      const stop = (): void => abort.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+      process.exitCode = await observeCommand({ ...o, ...(token !== undefined ? { token } : {}), colour, signal: abort.signal }, print);
     });
   withCluster(program
     .command('apply')

@@ -14,6 +14,7 @@ import { MS } from '../../netsim/time/scheduler.ts';
 import type { ClusterArgs } from '../load-cluster.ts';
 import { loadCluster } from '../load-cluster.ts';
 import { CliError } from '../cli-error.ts';
+import { LiveFlows, registerFlowRoutes } from '../../observe/index.ts';
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(s);
@@ -25,6 +26,8 @@ export function parseListen(s: string): { host: string; port: number } {
 export interface UpOptions extends ClusterArgs {
   readonly listen: string;
   readonly state: string;
+  /** Flows kept in the ring for `netsim observe` (default observe/'s DEFAULT_FLOW_RING). */
+  readonly flowBuffer?: number;
   /** Driver tick in wall-clock milliseconds (default 50). */
   readonly tickMs?: number;
 }
@@ -40,9 +43,14 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const fresh = store.revision() === 0;
   const cluster = await loadCluster(o, { store, epochMs, uid: () => crypto.randomUUID(), specManifests: fresh });
   const base = cluster.sim.clock.now();
+  const started = Date.now();
+  // Virtual time follows the wall clock from here, so a flow's wall time is the start plus its virtual offset.
+  const flows = new LiveFlows(cluster, (t) => started + (t - base) / MS, o.flowBuffer);
+  const closeFlowRoutes = registerFlowRoutes(cluster.control.app, flows.hub);
+  await flows.refresh();
+  let refreshed = Date.now();
   const address = await cluster.control.app.listen({ host, port });
   print(`API server listening on ${address}\n`);
-  const started = Date.now();
   const tickMs = o.tickMs ?? 50;
   let busy = false;
   const timer = setInterval(() => {
@@ -51,7 +59,10 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
     // Virtual time catches up with the wall clock (plus the settling time the build used).
     const target = (Date.now() - started) * MS + base;
     const dt = Math.max(0, target - cluster.sim.clock.now());
-    void cluster.runFor(dt).catch((e: unknown) => process.stderr.write(`netsim up: ${(e as Error).message}\n`)).finally(() => { busy = false; });
+    // Identities (pods come and go with their labels) are re-read at most once a second.
+    const refresh = Date.now() - refreshed > 1000;
+    if (refresh) refreshed = Date.now();
+    void cluster.runFor(dt).then(() => (refresh ? flows.refresh() : undefined)).catch((e: unknown) => process.stderr.write(`netsim up: ${(e as Error).message}\n`)).finally(() => { busy = false; });
   }, tickMs);
   await new Promise<void>((done) => {
     const stop = (): void => done();
@@ -59,6 +70,8 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
     process.once('SIGTERM', stop);
   });
   clearInterval(timer);
+  flows.close();
+  closeFlowRoutes();
   await cluster.close();
   print('netsim up: stopped\n');
   return 0;

@@ -141,6 +141,38 @@ interface WatchSink {
   onClose(cb: () => void): void;
 }
 
+/**
+ * Endpoints beside the Kubernetes API on the same listener and behind the same
+ * authentication, added after the app is ready (the cluster is built through
+ * `inject`, which readies it): the emulator's own `/netsim/…` paths, and WebSocket
+ * (Upgrade) endpoints such as the flow stream.
+ */
+export const NETSIM_PREFIX = '/netsim/';
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+export type ExtraHandler = (req: FastifyRequest, reply: FastifyReply) => unknown;
+interface ExtraRoutes {
+  readonly http: Array<{ readonly method: string; readonly path: string; readonly handle: ExtraHandler }>;
+  readonly upgrade: Array<{ readonly match: (path: string) => boolean; readonly handle: UpgradeHandler }>;
+}
+const extraRoutes = new WeakMap<FastifyInstance, ExtraRoutes>();
+
+function extrasOf(app: FastifyInstance): ExtraRoutes {
+  const routes = extraRoutes.get(app);
+  if (routes === undefined) throw new Error('not an app from buildApp');
+  return routes;
+}
+
+/** Serve `method path` (under {@link NETSIM_PREFIX}) on an app built by {@link buildApp}, also once it is listening. */
+export function addNetsimRoute(app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', path: string, handle: ExtraHandler): void {
+  if (!path.startsWith(NETSIM_PREFIX)) throw new Error(`extra routes live under ${NETSIM_PREFIX}, got ${path}`);
+  extrasOf(app).http.push({ method, path, handle });
+}
+
+/** Serve Upgrade requests whose path `match`es (e.g. the flow stream, exec) on an app built by {@link buildApp}. */
+export function addUpgradeRoute(app: FastifyInstance, match: (path: string) => boolean, handle: UpgradeHandler): void {
+  extrasOf(app).upgrade.push({ match, handle });
+}
+
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const clock = opts.clock ?? (() => new Date());
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 3 * 1024 * 1024, forceCloseConnections: true, return503OnClosing: false });
@@ -195,6 +227,17 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   });
   app.setNotFoundHandler((_req, reply) => {
     void reply.code(404).send(errPathNotFound().toStatus());
+  });
+  const extras: ExtraRoutes = { http: [], upgrade: [] };
+  extraRoutes.set(app, extras);
+  app.route({
+    method: ['GET', 'POST', 'DELETE'], url: `${NETSIM_PREFIX}*`,
+    handler: (req, reply) => {
+      const path = req.url.split('?')[0] ?? '';
+      const r = extras.http.find((x) => x.path === path && x.method === req.method);
+      if (r === undefined) return reply.code(404).send(errPathNotFound().toStatus());
+      return r.handle(req, reply);
+    },
   });
   const openPaths = new Set(['/healthz', '/livez', '/readyz']);
   const authorized = (header: string | undefined, protocols: string | undefined): boolean => {
@@ -478,6 +521,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (!authorized(req.headers.authorization, req.headers['sec-websocket-protocol'])) { fail(401, statusOf('Unauthorized', 'Unauthorized')); return; }
+      const extra = extraRoutes.get(app)?.upgrade.find((r) => r.match(url.pathname));
+      if (extra !== undefined) { extra.handle(req, socket, head); return; }
       const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/(.*)$/.exec(url.pathname);
       if (!m) { fail(404, errPathNotFound().toStatus()); return; }
       const group = m[2] ?? '';
