@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Derives the protobuf field tables under control/server/protobuf/schemas/ from the
-// upstream definitions: k8s.io/api's and k8s.io/apimachinery's generated.proto (field
-// numbers, wire types, repeated/map) and types.go (which Go fields are pointers, so a
-// decoder keeps their zero values). Only the facts are taken — message names, field
+// Derives the field tables under control/server/protobuf/schemas/ (protobuf and the
+// OpenAPI schemas' shape) from the upstream definitions: k8s.io/api's and
+// k8s.io/apimachinery's generated.proto (field numbers, wire types, repeated/map) and
+// types.go (which Go fields are pointers, so a decoder keeps their zero values, and
+// which are required). Only the facts are taken — message names, field
 // names, numbers and types — never comments. Run it when a kind is added:
 //
 //   node scripts/gen-kube-schemas.mjs DIR
@@ -65,13 +66,31 @@ function qualify(t, pkg) {
   return `${pkg}.${t}`;
 }
 
-// Pointer fields from types.go: `Replicas *int32 \`json:"replicas,omitempty" protobuf:"varint,1,opt,name=replicas"\``.
+// From types.go (by message and field number): embedded structs whose fields JSON
+// inlines into the parent (`ProbeHandler \`json:",inline" protobuf:"bytes,1,opt,name=handler"\``),
+// pointer fields (`Replicas *int32 \`json:"replicas,omitempty" protobuf:"varint,1,opt,name=replicas"\``)
+// and required ones, by openapi-gen's rule: no `omitempty` in the json tag and no `+optional`
+// marker in the comment above, or a `+required` marker.
 const pointers = new Set(); // 'pkg.Message.field'
+const required = new Set();
+const inline = new Set();
 for (const pkg of ['core', 'apps', 'batch', 'networking', 'discovery', 'autoscaling', 'meta']) {
   const go = readFileSync(join(dir, `${FILES[pkg]}.types.go`), 'utf8');
   for (const s of go.matchAll(/^type\s+(\w+)\s+struct\s*\{([\s\S]*?)^\}/gm)) {
-    for (const f of s[2].matchAll(/^\s*\w+\s+(\S+)\s+`[^`]*protobuf:"[^"]*name=(\w+)[^"]*"[^`]*`/gm)) {
-      if (f[1].startsWith('*')) pointers.add(`${pkg}.${s[1]}.${f[2]}`);
+    let comment = [];
+    for (const line of s[2].split('\n')) {
+      const t = line.trim();
+      if (t.startsWith('//')) { comment.push(t); continue; }
+      // `Name Type \`json:"..." protobuf:"wire,NUMBER,..."\`` or an embedded `Type \`json:",inline" protobuf:...\``
+      const f = /^(?:\w+\s+)?(\S+)\s+`[^`]*json:"([^"]*)"[^`]*protobuf:"\w+,(\d+)[^"]*"[^`]*`/.exec(t);
+      if (f) {
+        const key = `${pkg}.${s[1]}.${f[3]}`;
+        if (f[1].startsWith('*')) pointers.add(key);
+        if (f[2].split(',').includes('inline')) inline.add(key);
+        const optional = f[2].split(',').includes('omitempty') || comment.some((c) => /^\/\/\s*\+optional\b/.test(c));
+        if ((!optional && !inline.has(key)) || comment.some((c) => /^\/\/\s*\+required\b/.test(c))) required.add(key);
+      }
+      comment = [];
     }
   }
 }
@@ -93,8 +112,9 @@ for (const q of [...need].sort()) {
   const name = q.slice(pkg.length + 1);
   const spec = messages.get(q).map((f) => {
     const t = f.type.startsWith(`${pkg}.`) ? f.type.slice(pkg.length + 1) : f.type;
-    const pre = f.label === 'repeated' ? '[]' : f.label === 'map' ? '{}' : pointers.has(`${q}.${f.name}`) ? '*' : '';
-    return `${f.name}=${f.num}:${pre}${t}`;
+    const key = `${q}.${f.num}`;
+    const pre = f.label === 'repeated' ? '[]' : f.label === 'map' ? '{}' : inline.has(key) ? '~' : pointers.has(key) ? '*' : '';
+    return `${f.name}=${f.num}:${pre}${t}${required.has(key) ? '!' : ''}`;
   }).join(' ');
   if (!byPkg.has(pkg)) byPkg.set(pkg, []);
   byPkg.get(pkg).push(`  ${name}: '${spec}',`);
@@ -105,7 +125,9 @@ for (const [pkg, lines] of byPkg) {
  * scripts/gen-kube-schemas.mjs from upstream generated.proto and types.go (the
  * messages the served kinds reach). Each entry: \`jsonName=fieldNumber:type\`, with
  * \`[]\` repeated, \`{}\` map<string, T>, \`*\` a Go pointer (zero values are kept on
- * decode); types without a package prefix are in this package.
+ * decode), \`~\` an embedded struct whose fields JSON puts in the parent object, a
+ * trailing \`!\` a required field (OpenAPI); types without a package prefix are in
+ * this package.
  */
 export const ${pkg.toUpperCase()}: Readonly<Record<string, string>> = {
 ${lines.join('\n')}

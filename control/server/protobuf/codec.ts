@@ -37,7 +37,8 @@ export function encodeMessage(def: MessageDef, obj: Json): Uint8Array {
 function writeFields(w: BinaryWriter, def: MessageDef, obj: Json, depth: number): void {
   if (depth > MAX_DEPTH) return;
   for (const f of def.fields) {
-    const v = obj[f.json];
+    // An embedded struct's fields are the parent's own JSON fields.
+    const v = f.inline ? obj : obj[f.json];
     if (v === undefined || v === null) continue;
     if (f.label === 'repeated') {
       if (Array.isArray(v)) for (const item of v) if (item !== null && item !== undefined) writeValue(w, f.num, f, item, depth);
@@ -150,6 +151,7 @@ export function decodeMessage(def: MessageDef, bytes: Uint8Array, depth = 0): Js
       continue;
     }
     const v = readValue(def, f, r, wt, depth);
+    if (f.inline) { Object.assign(out, v); continue; }
     if (v === undefined || (f.kind === 'scalar' && !f.pointer && (v === '' || v === 0 || v === false))) delete out[f.json];
     else out[f.json] = v;
   }

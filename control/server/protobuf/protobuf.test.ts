@@ -54,6 +54,11 @@ test('protobuf: hand-derived encodings from the proto definitions', () => {
   assert.ok(evHex.includes('520b' + '08a5facdac06' + '10' + '8094ef3a'), evHex); // eventTime=10 {seconds, nanos 123456000}
   assert.deepEqual(decodeObject(encodeObject(ev)!), ev);
 
+  // Probe embeds ProbeHandler (json inline, proto field 1): JSON's probe.httpGet is Probe{handler=1{httpGet=2{port=2}}}.
+  const probe = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', readinessProbe: { httpGet: { port: 80 }, periodSeconds: 5 } }] } };
+  assert.ok(hex(encodeObject(probe)!).includes('5a0c' + '0a08' + '1206' + '1204' + '08001050' + '2005'), hex(encodeObject(probe)!));
+  assert.deepEqual(decodeObject(encodeObject(probe)!), probe);
+
   // map<string, string> entries in sorted key order; Secret.data is map<string, bytes> (base64 in JSON).
   const sec = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', labels: { b: '2', a: '1' } }, data: { k: 'AAE=' } };
   const secRaw = '0a13' + '0a0178' + '5a06' + '0a0161' + '120131' + '5a06' + '0a0162' + '120132' + '1207' + '0a016b' + '12020001';
@@ -111,8 +116,13 @@ function arbMessage(name: string, depth: number): fc.Arbitrary<Record<string, un
   const def = messageDef(name)!;
   if (depth > 3) return fc.constant({});
   const rec: Record<string, fc.Arbitrary<unknown>> = {};
-  for (const f of def.fields) rec[f.json] = arbField(f, depth);
-  return fc.record(rec, { requiredKeys: [], noNullPrototype: true });
+  const inline: fc.Arbitrary<Record<string, unknown>>[] = [];
+  for (const f of def.fields) {
+    if (f.inline) inline.push(arbMessage(f.type, depth + 1));
+    else rec[f.json] = arbField(f, depth);
+  }
+  // An embedded struct's fields sit beside the parent's own.
+  return fc.tuple(fc.record(rec, { requiredKeys: [], noNullPrototype: true }), ...inline).map((parts) => Object.assign({}, ...parts) as Record<string, unknown>);
 }
 
 const str = fc.string({ unit: 'grapheme', maxLength: 8 });

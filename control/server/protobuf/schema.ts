@@ -13,8 +13,6 @@ import { AUTOSCALING } from './schemas/autoscaling.ts';
 import { META } from './schemas/meta.ts';
 import { RUNTIME } from './schemas/runtime.ts';
 
-export type ScalarType = 'string' | 'int32' | 'int64' | 'bool' | 'bytes' | 'double' | 'float';
-
 /**
  * Types whose JSON form differs from their proto fields: metav1.Time / MicroTime
  * (RFC 3339 string <-> Timestamp{seconds=1, nanos=2}), metav1.FieldsV1 (a JSON object <-> its bytes in
@@ -23,7 +21,6 @@ export type ScalarType = 'string' | 'int32' | 'int64' | 'bool' | 'bytes' | 'doub
  * <-> its bytes in field 1).
  */
 export const BUILTIN_TYPES = ['meta.Time', 'meta.MicroTime', 'meta.FieldsV1', 'intstr.IntOrString', 'resource.Quantity', 'runtime.RawExtension'] as const;
-export type BuiltinType = typeof BUILTIN_TYPES[number];
 
 export interface FieldDef {
   readonly json: string;
@@ -34,6 +31,10 @@ export interface FieldDef {
   readonly label: 'single' | 'repeated' | 'map';
   /** A Go pointer: a present zero value is kept on decode (replicas: 0, ready: false). */
   readonly pointer: boolean;
+  /** Required in the OpenAPI schema (openapi-gen's rule, from types.go). */
+  readonly required: boolean;
+  /** An embedded Go struct: its fields sit in the parent's JSON object (`json:",inline"`). */
+  readonly inline: boolean;
 }
 
 export interface MessageDef {
@@ -52,12 +53,12 @@ const BUILTINS = new Set<string>(BUILTIN_TYPES);
 const cache = new Map<string, MessageDef>();
 
 function parseField(pkg: string, spec: string): FieldDef {
-  const m = /^(\w+)=(\d+):(\[\]|\{\}|\*)?([\w.]+)$/.exec(spec);
+  const m = /^(\w+)=(\d+):(\[\]|\{\}|\*|~)?([\w.]+)(!)?$/.exec(spec);
   if (!m) throw new Error(`bad field spec ${pkg}: ${spec}`);
-  const [, json, num, pre, t] = m as unknown as [string, string, string, string | undefined, string];
+  const [, json, num, pre, t, req] = m as unknown as [string, string, string, string | undefined, string, string | undefined];
   const type = SCALARS.has(t) || t.includes('.') ? t : `${pkg}.${t}`;
   const kind = SCALARS.has(type) ? 'scalar' : BUILTINS.has(type) ? 'builtin' : 'message';
-  return { json, num: Number(num), type, kind, label: pre === '[]' ? 'repeated' : pre === '{}' ? 'map' : 'single', pointer: pre === '*' };
+  return { json, num: Number(num), type, kind, label: pre === '[]' ? 'repeated' : pre === '{}' ? 'map' : 'single', pointer: pre === '*', required: req === '!', inline: pre === '~' };
 }
 
 /** The message named `pkg.Name`, or undefined. */

@@ -3,10 +3,12 @@
  * scripts/gen-kube-schemas.mjs from upstream generated.proto and types.go (the
  * messages the served kinds reach). Each entry: `jsonName=fieldNumber:type`, with
  * `[]` repeated, `{}` map<string, T>, `*` a Go pointer (zero values are kept on
- * decode); types without a package prefix are in this package.
+ * decode), `~` an embedded struct whose fields JSON puts in the parent object, a
+ * trailing `!` a required field (OpenAPI); types without a package prefix are in
+ * this package.
  */
 export const AUTOSCALING: Readonly<Record<string, string>> = {
   Scale: 'metadata=1:meta.ObjectMeta spec=2:ScaleSpec status=3:ScaleStatus',
   ScaleSpec: 'replicas=1:int32',
-  ScaleStatus: 'replicas=1:int32 selector=2:string',
+  ScaleStatus: 'replicas=1:int32! selector=2:string',
 };

@@ -3,19 +3,21 @@
  * scripts/gen-kube-schemas.mjs from upstream generated.proto and types.go (the
  * messages the served kinds reach). Each entry: `jsonName=fieldNumber:type`, with
  * `[]` repeated, `{}` map<string, T>, `*` a Go pointer (zero values are kept on
- * decode); types without a package prefix are in this package.
+ * decode), `~` an embedded struct whose fields JSON puts in the parent object, a
+ * trailing `!` a required field (OpenAPI); types without a package prefix are in
+ * this package.
  */
 export const BATCH: Readonly<Record<string, string>> = {
   Job: 'metadata=1:meta.ObjectMeta spec=2:JobSpec status=3:JobStatus',
-  JobCondition: 'type=1:string status=2:string lastProbeTime=3:meta.Time lastTransitionTime=4:meta.Time reason=5:string message=6:string',
-  JobList: 'metadata=1:meta.ListMeta items=2:[]Job',
-  JobSpec: 'parallelism=1:*int32 completions=2:*int32 activeDeadlineSeconds=3:*int64 podFailurePolicy=11:*PodFailurePolicy successPolicy=16:*SuccessPolicy backoffLimit=7:*int32 backoffLimitPerIndex=12:*int32 maxFailedIndexes=13:*int32 selector=4:*meta.LabelSelector manualSelector=5:*bool template=6:core.PodTemplateSpec ttlSecondsAfterFinished=8:*int32 completionMode=9:*string suspend=10:*bool podReplacementPolicy=14:*string managedBy=15:*string',
+  JobCondition: 'type=1:string! status=2:string! lastProbeTime=3:meta.Time lastTransitionTime=4:meta.Time reason=5:string message=6:string',
+  JobList: 'metadata=1:meta.ListMeta items=2:[]Job!',
+  JobSpec: 'parallelism=1:*int32 completions=2:*int32 activeDeadlineSeconds=3:*int64 podFailurePolicy=11:*PodFailurePolicy successPolicy=16:*SuccessPolicy backoffLimit=7:*int32 backoffLimitPerIndex=12:*int32 maxFailedIndexes=13:*int32 selector=4:*meta.LabelSelector manualSelector=5:*bool template=6:core.PodTemplateSpec! ttlSecondsAfterFinished=8:*int32 completionMode=9:*string suspend=10:*bool podReplacementPolicy=14:*string managedBy=15:*string',
   JobStatus: 'conditions=1:[]JobCondition startTime=2:*meta.Time completionTime=3:*meta.Time active=4:int32 succeeded=5:int32 failed=6:int32 terminating=11:*int32 completedIndexes=7:string failedIndexes=10:*string uncountedTerminatedPods=8:*UncountedTerminatedPods ready=9:*int32',
-  PodFailurePolicy: 'rules=1:[]PodFailurePolicyRule',
-  PodFailurePolicyOnExitCodesRequirement: 'containerName=1:*string operator=2:string values=3:[]int32',
-  PodFailurePolicyOnPodConditionsPattern: 'type=1:string status=2:string',
-  PodFailurePolicyRule: 'action=1:string onExitCodes=2:*PodFailurePolicyOnExitCodesRequirement onPodConditions=3:[]PodFailurePolicyOnPodConditionsPattern',
-  SuccessPolicy: 'rules=1:[]SuccessPolicyRule',
+  PodFailurePolicy: 'rules=1:[]PodFailurePolicyRule!',
+  PodFailurePolicyOnExitCodesRequirement: 'containerName=1:*string operator=2:string! values=3:[]int32!',
+  PodFailurePolicyOnPodConditionsPattern: 'type=1:string! status=2:string!',
+  PodFailurePolicyRule: 'action=1:string! onExitCodes=2:*PodFailurePolicyOnExitCodesRequirement onPodConditions=3:[]PodFailurePolicyOnPodConditionsPattern',
+  SuccessPolicy: 'rules=1:[]SuccessPolicyRule!',
   SuccessPolicyRule: 'succeededIndexes=1:*string succeededCount=2:*int32',
   UncountedTerminatedPods: 'succeeded=1:[]string failed=2:[]string',
 };

@@ -3,14 +3,16 @@
  * scripts/gen-kube-schemas.mjs from upstream generated.proto and types.go (the
  * messages the served kinds reach). Each entry: `jsonName=fieldNumber:type`, with
  * `[]` repeated, `{}` map<string, T>, `*` a Go pointer (zero values are kept on
- * decode); types without a package prefix are in this package.
+ * decode), `~` an embedded struct whose fields JSON puts in the parent object, a
+ * trailing `!` a required field (OpenAPI); types without a package prefix are in
+ * this package.
  */
 export const DISCOVERY: Readonly<Record<string, string>> = {
-  Endpoint: 'addresses=1:[]string conditions=2:EndpointConditions hostname=3:*string targetRef=4:*core.ObjectReference deprecatedTopology=5:{}string nodeName=6:*string zone=7:*string hints=8:*EndpointHints',
+  Endpoint: 'addresses=1:[]string! conditions=2:EndpointConditions hostname=3:*string targetRef=4:*core.ObjectReference deprecatedTopology=5:{}string nodeName=6:*string zone=7:*string hints=8:*EndpointHints',
   EndpointConditions: 'ready=1:*bool serving=2:*bool terminating=3:*bool',
   EndpointHints: 'forZones=1:[]ForZone',
   EndpointPort: 'name=1:*string protocol=2:*string port=3:*int32 appProtocol=4:*string',
-  EndpointSlice: 'metadata=1:meta.ObjectMeta addressType=4:string endpoints=2:[]Endpoint ports=3:[]EndpointPort',
-  EndpointSliceList: 'metadata=1:meta.ListMeta items=2:[]EndpointSlice',
-  ForZone: 'name=1:string',
+  EndpointSlice: 'metadata=1:meta.ObjectMeta addressType=4:string! endpoints=2:[]Endpoint! ports=3:[]EndpointPort',
+  EndpointSliceList: 'metadata=1:meta.ListMeta items=2:[]EndpointSlice!',
+  ForZone: 'name=1:string!',
 };

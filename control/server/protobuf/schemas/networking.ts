@@ -3,15 +3,17 @@
  * scripts/gen-kube-schemas.mjs from upstream generated.proto and types.go (the
  * messages the served kinds reach). Each entry: `jsonName=fieldNumber:type`, with
  * `[]` repeated, `{}` map<string, T>, `*` a Go pointer (zero values are kept on
- * decode); types without a package prefix are in this package.
+ * decode), `~` an embedded struct whose fields JSON puts in the parent object, a
+ * trailing `!` a required field (OpenAPI); types without a package prefix are in
+ * this package.
  */
 export const NETWORKING: Readonly<Record<string, string>> = {
-  IPBlock: 'cidr=1:string except=2:[]string',
+  IPBlock: 'cidr=1:string! except=2:[]string',
   NetworkPolicy: 'metadata=1:meta.ObjectMeta spec=2:NetworkPolicySpec',
   NetworkPolicyEgressRule: 'ports=1:[]NetworkPolicyPort to=2:[]NetworkPolicyPeer',
   NetworkPolicyIngressRule: 'ports=1:[]NetworkPolicyPort from=2:[]NetworkPolicyPeer',
-  NetworkPolicyList: 'metadata=1:meta.ListMeta items=2:[]NetworkPolicy',
+  NetworkPolicyList: 'metadata=1:meta.ListMeta items=2:[]NetworkPolicy!',
   NetworkPolicyPeer: 'podSelector=1:*meta.LabelSelector namespaceSelector=2:*meta.LabelSelector ipBlock=3:*IPBlock',
   NetworkPolicyPort: 'protocol=1:*string port=2:*intstr.IntOrString endPort=3:*int32',
-  NetworkPolicySpec: 'podSelector=1:meta.LabelSelector ingress=2:[]NetworkPolicyIngressRule egress=3:[]NetworkPolicyEgressRule policyTypes=4:[]string',
+  NetworkPolicySpec: 'podSelector=1:meta.LabelSelector! ingress=2:[]NetworkPolicyIngressRule egress=3:[]NetworkPolicyEgressRule policyTypes=4:[]string',
 };

@@ -3,7 +3,9 @@
  * scripts/gen-kube-schemas.mjs from upstream generated.proto and types.go (the
  * messages the served kinds reach). Each entry: `jsonName=fieldNumber:type`, with
  * `[]` repeated, `{}` map<string, T>, `*` a Go pointer (zero values are kept on
- * decode); types without a package prefix are in this package.
+ * decode), `~` an embedded struct whose fields JSON puts in the parent object, a
+ * trailing `!` a required field (OpenAPI); types without a package prefix are in
+ * this package.
  */
 export const RUNTIME: Readonly<Record<string, string>> = {
   TypeMeta: 'apiVersion=1:string kind=2:string',
