@@ -24,8 +24,13 @@
  *   // once both informers have listed: kp.onServicesSynced(); kp.onEndpointSlicesSynced();
  *   kp.start();
  *
+ * - Addresses as upstream's IPv4 proxier reads them (ip-family.ts): the other family
+ *   ignored, leading-zero IPv4 canonicalised; LoadBalancer ingress with ipMode Proxy
+ *   left to the load balancer; --nodeport-addresses; nfacct counters (opt-in).
+ * - Upstream's proxier_test.go cases run as data: tests/upstream/kube-proxy/.
+ *
  * Not modelled: nftables mode; topology-aware hints and trafficDistribution;
- * dual-stack and IPv6; SCTP; --nodeport-addresses; nfacct counters; the
+ * dual-stack and IPv6; SCTP packets (SCTP services get their rules); the
  * KUBE-PROXY-CANARY monitor; healthz and health-check node port servers (the rules
  * are written, nothing answers); the conntrack reconciler of newer releases (the
  * per-sync deletions of 1.2x releases are modelled); IPVS mode's

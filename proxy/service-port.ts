@@ -11,6 +11,7 @@
  */
 import type { EndpointSlice, Service } from '../control/api/service.ts';
 import { LABEL_SERVICE_NAME } from '../control/api/service.ts';
+import { canonicalIPv4, canonicalIPv4CIDR, ipv4Only } from './ip-family.ts';
 
 export type L4Proto = 'tcp' | 'udp' | 'sctp';
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
@@ -45,7 +46,7 @@ export interface ServicePortInfo {
   readonly externalIPs: readonly string[];
   /** status.loadBalancer.ingress[].ip (LoadBalancer services only). */
   readonly loadBalancerIPs: readonly string[];
-  /** spec.loadBalancerSourceRanges, whitespace trimmed (upstream tolerates " 1.2.3.0/24"). */
+  /** spec.loadBalancerSourceRanges: the IPv4 ones, whitespace trimmed (upstream tolerates " 1.2.3.0/24"), masked. */
   readonly loadBalancerSourceRanges: readonly string[];
   /** ClientIP session affinity timeout (seconds); undefined without affinity. */
   readonly stickyMaxAgeSeconds: number | undefined;
@@ -112,17 +113,38 @@ export interface EndpointSliceInfo {
 /** ServiceSpec defaulting of ClientIP affinity (core/v1 DefaultClientIPServiceAffinitySeconds). */
 export const DEFAULT_STICKY_MAX_AGE_SECONDS = 10800;
 
-/** core/v1 Service → ServiceInfo (IPv4 single-stack). */
+/**
+ * The Service's IPv4 ClusterIP (proxyutil.GetClusterIPByFamily): the IPv4 member of
+ * clusterIPs, else clusterIP when it is IPv4; "" for headless, ExternalName-only and
+ * IPv6-only Services, which an IPv4 proxier skips.
+ */
+function ipv4ClusterIP(spec: Service['spec']): string {
+  if (spec.clusterIP === 'None') return '';
+  const ips = spec.clusterIPs !== undefined && spec.clusterIPs.length > 0 ? spec.clusterIPs : [spec.clusterIP ?? ''];
+  for (const ip of ips) {
+    const v4 = canonicalIPv4(ip);
+    if (v4 !== undefined) return v4;
+  }
+  return '';
+}
+
+/**
+ * core/v1 Service → ServiceInfo for an IPv4 proxier (upstream newBaseServiceInfo):
+ * addresses of the other family are ignored, never an error; IPv4 strings with leading
+ * zeros are read as decimal and written canonically; LoadBalancer ingress IPs with
+ * ipMode Proxy are left out (the load balancer proxies them, so nodes must not
+ * short-circuit them: proxyutil.IsVIPMode).
+ */
 export function serviceInfoFromApi(svc: Service): ServiceInfo {
   const spec = svc.spec;
   const namespace = svc.metadata.namespace ?? 'default';
   const name = svc.metadata.name;
   const type = spec.type ?? 'ClusterIP';
-  const cip = spec.clusterIP ?? spec.clusterIPs?.[0] ?? '';
-  if (type === 'ExternalName' || cip === '' || cip === 'None') return { namespace, name, ports: [] };
+  const cip = ipv4ClusterIP(spec);
+  if (type === 'ExternalName' || cip === '') return { namespace, name, ports: [] };
   const external = type === 'NodePort' || type === 'LoadBalancer';
-  const externalIPs = [...(spec.externalIPs ?? [])];
-  const lbIPs = type === 'LoadBalancer' ? (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip !== undefined && i.ip !== '' ? [i.ip] : [])) : [];
+  const externalIPs = ipv4Only(spec.externalIPs);
+  const lbIPs = type === 'LoadBalancer' ? ipv4Only((svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip !== undefined && i.ip !== '' && i.ipMode !== 'Proxy' ? [i.ip] : []))) : [];
   const reachable = external || externalIPs.length > 0;
   const eLocal = spec.externalTrafficPolicy === 'Local' && reachable;
   const ports = (spec.ports ?? []).map((p): ServicePortInfo => {
@@ -139,7 +161,10 @@ export function serviceInfoFromApi(svc: Service): ServiceInfo {
       nodePort: external ? (p.nodePort ?? 0) : 0,
       externalIPs,
       loadBalancerIPs: lbIPs,
-      loadBalancerSourceRanges: (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => r !== ''),
+      loadBalancerSourceRanges: (spec.loadBalancerSourceRanges ?? []).flatMap((r) => {
+        const c = canonicalIPv4CIDR(r);
+        return c === undefined ? [] : [c];
+      }),
       stickyMaxAgeSeconds: spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_STICKY_MAX_AGE_SECONDS) : undefined,
       externalPolicyLocal: eLocal,
       internalPolicyLocal: spec.internalTrafficPolicy === 'Local',
@@ -167,7 +192,7 @@ export function endpointSliceInfoFromApi(slice: EndpointSlice): EndpointSliceInf
     endpoints: slice.endpoints.map((e) => {
       const ready = e.conditions?.ready ?? true;
       return {
-        addresses: e.addresses,
+        addresses: ipv4Only(e.addresses),
         ready,
         serving: e.conditions?.serving ?? ready,
         terminating: e.conditions?.terminating ?? false,

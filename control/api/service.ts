@@ -36,8 +36,10 @@ export interface Service {
     readonly internalTrafficPolicy?: 'Cluster' | 'Local';
     readonly healthCheckNodePort?: number;
     readonly externalName?: string;
+    readonly ipFamilies?: ReadonlyArray<'IPv4' | 'IPv6'>;
   };
-  readonly status?: { readonly loadBalancer?: { readonly ingress?: ReadonlyArray<{ readonly ip?: string }> } };
+  /** ingress[].ipMode (KEP-1860): VIP (default) or Proxy — a Proxy IP is not short-circuited by node proxies. */
+  readonly status?: { readonly loadBalancer?: { readonly ingress?: ReadonlyArray<{ readonly ip?: string; readonly hostname?: string; readonly ipMode?: 'VIP' | 'Proxy' }> } };
 }
 
 export interface EndpointSlice {

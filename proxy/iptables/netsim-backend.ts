@@ -9,6 +9,10 @@ export function netsimIptablesBackend(ipt: Iptables): IptablesBackend {
   return {
     restore: (text, opts) => ipt.restore(text, { noflush: opts.noflush, ...(opts.counters !== undefined ? { counters: opts.counters } : {}) }),
     save: () => ipt.save(),
+    ensureNfacct: (name) => {
+      if (!ipt.nfacct.has(name)) ipt.nfacct.set(name, { pkts: 0, bytes: 0 });
+      return true;
+    },
   };
 }
 
@@ -17,5 +21,8 @@ export class RecordingIptablesBackend implements IptablesBackend {
   readonly calls: Array<{ text: string; noflush: boolean; counters: boolean }> = [];
   restore(text: string, opts: { noflush: boolean; counters?: boolean }): void {
     this.calls.push({ text, noflush: opts.noflush, counters: opts.counters ?? false });
+  }
+  ensureNfacct(): boolean {
+    return true;
   }
 }

@@ -13,18 +13,26 @@ import type { ConntrackCleaner } from '../conntrack-cleanup.ts';
 import { applyConntrackDeletions, staleConntrackDeletions } from '../conntrack-cleanup.ts';
 import type { Proxier, SyncResult } from '../proxier.ts';
 import type { IptablesRulesOptions, JumpRule } from './rules.ts';
-import { buildRuleset, JUMP_RULES, jumpRulesRestore, KUBELET_JUMP_RULES } from './rules.ts';
+import { buildRuleset, JUMP_RULES, jumpRulesRestore, KUBELET_JUMP_RULES, NFACCT_COUNTERS } from './rules.ts';
 
 /** The node's iptables as kube-proxy uses it: `iptables-restore` and, when available, `iptables-save`. */
 export interface IptablesBackend {
   restore(text: string, opts: { noflush: boolean; counters?: boolean }): void;
   save?(): string;
+  /** `nfacct add NAME` unless it exists (upstream ensures its counters at start); false when the kernel has no nfacct. */
+  ensureNfacct?(name: string): boolean;
 }
 
 export interface IptablesProxierOptions extends IptablesRulesOptions {
   readonly nodeName: string;
   /** --iptables-sync-period in ms: in large-cluster mode stale chains are cleaned at most this often (default 30 s). */
   readonly syncPeriodMs?: number;
+  /**
+   * Create and use the nfacct counters (upstream does when the kernel has
+   * xt_nfacct). Off by default: verify's real-kernel twin has no `nfacct` tool to
+   * create them, and a rule naming a missing counter is refused.
+   */
+  readonly nfacct?: boolean;
 }
 
 export interface IptablesProxierDeps {
@@ -64,6 +72,10 @@ export class IptablesProxier implements Proxier {
 
   constructor(private readonly backend: IptablesBackend, readonly opts: IptablesProxierOptions, private readonly deps: IptablesProxierDeps = {}) {
     this.endpointsChanges = new EndpointsChangeTracker(opts.nodeName);
+    if (opts.nfacct === true && opts.nfacctCounters === undefined) {
+      // upstream NewProxier: ensure each counter, use the ones the kernel has.
+      this.opts = { ...opts, nfacctCounters: NFACCT_COUNTERS.filter((n) => backend.ensureNfacct?.(n) === true) };
+    }
   }
 
   onServiceUpdate(previous: ServiceInfo | undefined, current: ServiceInfo | undefined): boolean {
@@ -103,11 +115,9 @@ export class IptablesProxier implements Proxier {
       const cleanup = !this.lastLargeClusterMode || now - this.lastCleanupMs > (this.opts.syncPeriodMs ?? 30_000);
       let existing: Iterable<string> | undefined;
       if (cleanup) existing = this.backend.save !== undefined ? (parseSave(this.backend.save()).get('nat')?.chains ?? []) : this.kernelNatChains;
-      let out = buildRuleset({ services: this.svcPortMap, endpoints: this.endpointsMap, ...(full ? {} : { changed }), ...(existing !== undefined ? { existingNatChains: [...existing] } : {}) }, this.opts);
-      if (!full && out.largeClusterMode !== this.lastLargeClusterMode) {
-        // Comments appear or vanish everywhere: rewrite every chain.
-        out = buildRuleset({ services: this.svcPortMap, endpoints: this.endpointsMap, ...(existing !== undefined ? { existingNatChains: [...existing] } : {}) }, this.opts);
-      }
+      // Crossing the large-cluster threshold does not force a full sync (upstream neither): chains
+      // written from now on lose (or regain) their comments, unchanged ones keep theirs.
+      const out = buildRuleset({ services: this.svcPortMap, endpoints: this.endpointsMap, ...(full ? {} : { changed }), ...(existing !== undefined ? { existingNatChains: [...existing] } : {}) }, this.opts);
       this.backend.restore(out.text, { noflush: true, counters: true });
       if (cleanup) this.lastCleanupMs = now;
       this.lastLargeClusterMode = out.largeClusterMode;

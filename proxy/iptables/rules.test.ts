@@ -195,3 +195,22 @@ test('the real iptables-restore --test accepts every generated ruleset, includin
     assert.equal(r.status, 0, r.stderr);
   }
 });
+
+test('crossing the large-cluster threshold is a partial sync: only changed services are rewritten (without comments), the rest keep theirs', () => {
+  const rec = new RecordingIptablesBackend();
+  const p = new IptablesProxier(rec, { ...OPTS, largeClusterThreshold: 22 });
+  load(p);
+  const first = p.sync();
+  assert.equal(first.full, true);
+  assert.match(first.iptablesText, /-A KUBE-SEP-\S+ -m comment --comment shop\/web:http -s 10\.244\.1\.11 -j KUBE-MARK-MASQ/);
+  // One more endpoint for shop/web crosses the threshold.
+  const web = slice('shop', 'web', [{ name: 'http', port: 8080 }], [{ ip: '10.244.1.11', node: NODE }, { ip: '10.244.2.12', node: 'node02' }, { ip: '10.244.2.13', node: 'node02' }, { ip: '10.244.2.19', node: 'node02' }]);
+  p.onEndpointSliceUpdate(endpointSliceInfoFromApi(web)!, false);
+  const r = p.sync();
+  assert.equal(r.full, false);
+  assert.deepEqual(r.updatedServices, ['shop/web']);
+  const perService = (r.iptablesText.match(/^:KUBE-(SVC|SEP|EXT|FW|SVL)-\S+/gm) ?? []).length;
+  assert.equal(perService, 1 + 4, 'only shop/web\'s SVC and its four SEP chains are written');
+  assert.match(r.iptablesText, /\n-A KUBE-SEP-\S+ -s 10\.244\.2\.19 -j KUBE-MARK-MASQ\n/, 'written chains drop their comments');
+  assert.ok(!/-A KUBE-SEP-\S+ -m comment --comment shop\/two/.test(r.iptablesText), 'unchanged services are not rewritten');
+});

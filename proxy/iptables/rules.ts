@@ -25,14 +25,16 @@
  * other chains alphabetically (filter: KUBE-EXTERNAL-SERVICES, KUBE-FIREWALL,
  * KUBE-FORWARD, KUBE-PROXY-FIREWALL), each chain's rules together, services by name.
  *
- * Not modelled: nfacct counters (the localhost NodePort accounting rule and the
- * INVALID-drop counter are omitted, as upstream does when nfacct is unavailable),
- * --nodeport-addresses, topology hints, IPv6.
+ * - nfacct counters (when kube-proxy ensured them): the INVALID drop and localhost
+ *   NodePort rules carry `-m nfacct`; --nodeport-addresses narrows the NodePort jump.
+ *
+ * Not modelled: topology hints, IPv6 (addresses of that family are ignored).
  */
 import type { EndpointInfo, ServicePortInfo } from '../service-port.ts';
 import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../service-port.ts';
 import type { EndpointsMap, ServicePortMap } from '../change-tracker.ts';
 import { endpointChain, isServiceChainName, servicePortChain } from './chain-names.ts';
+import { canonicalIPv4CIDR } from '../ip-family.ts';
 
 export interface IptablesRulesOptions {
   /** --cluster-cidr (the ClusterCIDR local-traffic detector); without it and without masqueradeAll, no ClusterIP masquerade rule. */
@@ -50,6 +52,47 @@ export interface IptablesRulesOptions {
   readonly nodeIP?: string;
   /** Endpoint-chain count above which comments are dropped (upstream largeClusterEndpointsThreshold). */
   readonly largeClusterThreshold?: number;
+  /**
+   * --nodeport-addresses: IPv4 CIDRs (other families ignored) or "primary" (the node's
+   * IP). Unset, empty or containing 0.0.0.0/0: NodePorts on every local address
+   * (`-m addrtype --dst-type LOCAL`); otherwise one `-d IP -j KUBE-NODEPORTS` per node
+   * address inside them (upstream NodePortAddresses.GetNodeIPs).
+   */
+  readonly nodePortAddresses?: readonly string[];
+  /** The node's local IPv4 addresses, 127.0.0.1 included (what GetNodeIPs matches nodePortAddresses against). */
+  readonly nodeIPs?: readonly string[];
+  /**
+   * The nfacct counters kube-proxy ensured (metrics.*NFAcctCounter); each adds its
+   * `-m nfacct` rule, as upstream does when the kernel has nfacct.
+   */
+  readonly nfacctCounters?: readonly string[];
+}
+
+/** upstream metrics.IPTablesCTStateInvalidDroppedNFAcctCounter. */
+export const NFACCT_CT_STATE_INVALID_DROPPED = 'ct_state_invalid_dropped_pkts';
+/** upstream metrics.LocalhostNodePortAcceptedNFAcctCounter. */
+export const NFACCT_LOCALHOST_NODEPORTS_ACCEPTED = 'localhost_nps_accepted_pkts';
+export const NFACCT_COUNTERS: readonly string[] = [NFACCT_CT_STATE_INVALID_DROPPED, NFACCT_LOCALHOST_NODEPORTS_ACCEPTED];
+
+/**
+ * upstream NodePortAddresses for IPv4: whether NodePorts match every local address,
+ * whether 127.0.0.1 is among the NodePort addresses, and otherwise the node
+ * addresses the `-d` rules name (sorted; upstream's order is a Go map's).
+ */
+export function nodePortDestinations(opts: Pick<IptablesRulesOptions, 'nodePortAddresses' | 'nodeIPs' | 'nodeIP'>): { matchAll: boolean; ipv4Loopback: boolean; ips: string[] } {
+  const cidrs: string[] = [];
+  for (const a of opts.nodePortAddresses ?? []) {
+    if (a === 'primary') {
+      if (opts.nodeIP !== undefined) cidrs.push(`${opts.nodeIP}/32`);
+      continue;
+    }
+    const c = canonicalIPv4CIDR(a);
+    if (c !== undefined) cidrs.push(c);
+  }
+  if (cidrs.length === 0 || cidrs.includes('0.0.0.0/0')) return { matchAll: true, ipv4Loopback: true, ips: [] };
+  const ips = new Set<string>();
+  for (const ip of opts.nodeIPs ?? []) if (cidrs.some((c) => cidrContains(c, ip))) ips.add(ip);
+  return { matchAll: false, ipv4Loopback: cidrs.some((c) => cidrContains(c, '127.0.0.1')), ips: [...ips].sort() };
 }
 
 export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
@@ -212,6 +255,8 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
   const markValue = 1 << (opts.masqueradeBit ?? 14);
   const mark = `0x${markValue.toString(16)}`;
   const localhostNodePorts = opts.localhostNodePorts ?? true;
+  const npd = nodePortDestinations(opts);
+  const nfacct = new Set(opts.nfacctCounters ?? []);
   const filter = new Table();
   const nat = new Table();
   for (const c of ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES']) filter.declare(c);
@@ -288,6 +333,10 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
       for (const ip of sp.loadBalancerIPs) filter.add('KUBE-EXTERNAL-SERVICES', `-m comment --comment ${eComment} ${pm} -d ${ip} ${dport} -j ${eTarget}`);
     }
     if (sp.nodePort !== 0) {
+      // Localhost NodePorts are counted (upstream: only when IPv4 and localhostNodePorts and 127.0.0.1 is a NodePort address).
+      if (hasAny && localhostNodePorts && npd.ipv4Loopback && nfacct.has(NFACCT_LOCALHOST_NODEPORTS_ACCEPTED)) {
+        nat.add('KUBE-NODEPORTS', `-m comment --comment ${name} ${pm} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name ${NFACCT_LOCALHOST_NODEPORTS_ACCEPTED} -j ${ext}`);
+      }
       if (hasAny) nat.add('KUBE-NODEPORTS', `-m comment --comment ${name} ${pm} --dport ${sp.nodePort} -j ${ext}`);
       if (!hasExternal) filter.add('KUBE-EXTERNAL-SERVICES', `-m comment --comment ${eComment} -m addrtype --dst-type LOCAL ${pm} --dport ${sp.nodePort} -j ${eTarget}`);
     }
@@ -372,8 +421,15 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
     for (const c of deletedChains) if (!nat.rules.has(c)) perService.push(c);
   }
 
-  nat.add('KUBE-SERVICES', `-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL ${localhostNodePorts ? '' : '! -d 127.0.0.0/8 '}-j KUBE-NODEPORTS`);
-  if (opts.conntrackTCPLiberal !== true) filter.add('KUBE-FORWARD', '-m conntrack --ctstate INVALID -j DROP');
+  const lastRule = '-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain"';
+  if (npd.matchAll) nat.add('KUBE-SERVICES', `${lastRule} -m addrtype --dst-type LOCAL ${localhostNodePorts ? '' : '! -d 127.0.0.0/8 '}-j KUBE-NODEPORTS`);
+  else {
+    // Loopback is skipped when localhost NodePorts are off (upstream logs an error and moves on).
+    for (const ip of npd.ips) if (localhostNodePorts || !ip.startsWith('127.')) nat.add('KUBE-SERVICES', `${lastRule} -d ${ip} -j KUBE-NODEPORTS`);
+  }
+  if (opts.conntrackTCPLiberal !== true) {
+    filter.add('KUBE-FORWARD', `-m conntrack --ctstate INVALID ${nfacct.has(NFACCT_CT_STATE_INVALID_DROPPED) ? `-m nfacct --nfacct-name ${NFACCT_CT_STATE_INVALID_DROPPED} ` : ''}-j DROP`);
+  }
   filter.add('KUBE-FORWARD', `-m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`);
   filter.add('KUBE-FORWARD', '-m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
 

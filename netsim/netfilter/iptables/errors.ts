@@ -15,6 +15,7 @@ export type IptablesErrorCode =
   | 'IPT_NO_COMMIT'
   | 'IPT_TARGET_NOT_ALLOWED'
   | 'IPT_NO_SET'
+  | 'IPT_NO_NFACCT'
   /** -D of a rule that is not there. */
   | 'IPT_NO_RULE'
   /** A jump loop reachable from a built-in chain (the kernel's ELOOP). */

@@ -78,8 +78,9 @@ const MK_STATISTIC = 7;
 const MK_RECENT = 8;
 const MK_SET = 9;
 const MK_PHYSDEV = 10;
+const MK_NFACCT = 11;
 const MATCH_KIND: Record<Match['kind'], number> = {
-  comment: MK_COMMENT, tcp: MK_PORTS, udp: MK_PORTS, icmp: MK_ICMP, multiport: MK_MULTIPORT, mark: MK_MARK, addrtype: MK_ADDRTYPE,
+  comment: MK_COMMENT, tcp: MK_PORTS, udp: MK_PORTS, sctp: MK_PORTS, nfacct: MK_NFACCT, icmp: MK_ICMP, multiport: MK_MULTIPORT, mark: MK_MARK, addrtype: MK_ADDRTYPE,
   conntrack: MK_CTSTATE, state: MK_CTSTATE, statistic: MK_STATISTIC, recent: MK_RECENT, set: MK_SET, physdev: MK_PHYSDEV,
 };
 
@@ -158,6 +159,9 @@ function compileChain(chain: Chain, minRun: number): CompiledChain {
 /** Per-namespace state of `-m recent` lists: name → masked address → hit times. */
 export type RecentTables = Map<string, Map<number, number[]>>;
 
+/** nfnetlink_acct objects (`nfacct add NAME`): name → packet and byte counts. */
+export type NfacctObjects = Map<string, { pkts: number; bytes: number }>;
+
 export class TableEvaluator {
   // Keyed by the chain object (no per-lookup key string).
   private compiled = new Map<Chain, CompiledChain>();
@@ -168,7 +172,7 @@ export class TableEvaluator {
   private readonly stackIdx: number[] = [];
 
   /** `minRun`: shortest run of indexable rules worth a lookup (Infinity disables indexing). */
-  constructor(private readonly recent: RecentTables, private readonly minRun: number = MIN_RUN) {}
+  constructor(private readonly recent: RecentTables, private readonly minRun: number = MIN_RUN, private readonly nfacct: NfacctObjects = new Map()) {}
 
   private compiledOf(chain: Chain, gen: number): CompiledChain {
     if (gen !== this.compiledGen) {
@@ -359,9 +363,19 @@ export class TableEvaluator {
     switch (m.kind) {
       case 'comment':
         return true;
+      case 'nfacct': {
+        const acct = this.nfacct.get(m.name);
+        if (acct !== undefined) {
+          acct.pkts++;
+          acct.bytes += pkt.len;
+        }
+        return true;
+      }
       case 'tcp':
-      case 'udp': {
-        if (!hasPorts) return false;
+      case 'udp':
+      case 'sctp': {
+        // SCTP is not emulated on the wire: an sctp match never sees its packets.
+        if (!hasPorts || m.kind === 'sctp') return false;
         const sp = readU16(b, o + hl);
         const dp = readU16(b, o + hl + 2);
         if (m.sport !== undefined && (sp >= m.sport.min && sp <= m.sport.max) === m.sport.invert) return false;

@@ -25,7 +25,7 @@ import type { SaveOptions } from './render.ts';
 import { TableEvaluator } from './evaluate.ts';
 import { renderList } from './render-list.ts';
 import type { ListOptions } from './render-list.ts';
-import type { RecentTables } from './evaluate.ts';
+import type { NfacctObjects, RecentTables } from './evaluate.ts';
 import type { Packet } from '../../packet/packet.ts';
 import type { EvalContext, EvalResult } from '../eval-types.ts';
 
@@ -115,11 +115,13 @@ export class Iptables {
   setExists: ((name: string) => boolean) | undefined = undefined;
   /** `-m recent` lists (/proc/net/xt_recent/NAME), kept across restores like the kernel's. */
   readonly recent: RecentTables = new Map();
+  /** nfnetlink_acct objects `-m nfacct` counts into; a rule naming a missing one is refused (ENOENT), as the kernel does. */
+  readonly nfacct: NfacctObjects = new Map();
   private readonly evaluator: TableEvaluator;
 
   /** `indexMinRun`: see TableEvaluator (tests compare indexed and linear evaluation with it). */
   constructor(opts: { indexMinRun?: number } = {}) {
-    this.evaluator = new TableEvaluator(this.recent, opts.indexMinRun);
+    this.evaluator = new TableEvaluator(this.recent, opts.indexMinRun, this.nfacct);
   }
 
   /**
@@ -222,6 +224,7 @@ export class Iptables {
     if (t.name === 'nat' && r.target.kind === 'DROP') failLine('IPT_BAD_ARG', 'The "nat" table is not intended for filtering, the use of DROP is therefore inhibited.', line);
     for (const m of r.matches) {
       if (m.kind === 'set' && this.setExists !== undefined && !this.setExists(m.name)) failLine('IPT_NO_SET', `Set ${m.name} doesn't exist.`, line);
+      if (m.kind === 'nfacct' && !this.nfacct.has(m.name)) failLine('IPT_NO_NFACCT', `RULE_APPEND failed (No such file or directory): rule in chain ${c.name}`, line);
     }
     if (!targetAllowed(t.name, c.name, r.target)) failLine('IPT_TARGET_NOT_ALLOWED', `RULE_APPEND failed (Invalid argument): rule in chain ${c.name}`, line);
     if (counters !== undefined) {
@@ -407,6 +410,12 @@ export class Iptables {
   }
 
   /** `iptables-save [-t TABLE] [-c]`. */
+  /** `nfacct list`: one line per object in name order, as libnetfilter_acct's plain format prints it. */
+  nfacctList(): string {
+    const pad = (n: number): string => String(n).padStart(20, '0');
+    return [...this.nfacct].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, c]) => `{ pkts = ${pad(c.pkts)}, bytes = ${pad(c.bytes)} } = ${name};\n`).join('');
+  }
+
   save(opts: SaveOptions & { table?: TableName } = {}): string {
     if (opts.table !== undefined) return this.tables.has(opts.table) ? renderTable(this.table(opts.table), opts) : '';
     // iptables-nft prints tables in its fixed table-type order (nft.c: mangle, security, raw, filter, nat).

@@ -46,7 +46,7 @@ export interface PortRange {
 
 export type Match =
   | { readonly kind: 'comment'; readonly comment: string }
-  | { readonly kind: 'tcp' | 'udp'; readonly sport?: PortRange; readonly dport?: PortRange; readonly tcpFlags?: { mask: number; cmp: number; invert: boolean } }
+  | { readonly kind: 'tcp' | 'udp' | 'sctp'; readonly sport?: PortRange; readonly dport?: PortRange; readonly tcpFlags?: { mask: number; cmp: number; invert: boolean } }
   | { readonly kind: 'icmp'; readonly type: number; readonly code?: number; readonly typeName?: string; readonly invert: boolean }
   | { readonly kind: 'multiport'; readonly dir: 'dports' | 'sports' | 'ports'; readonly ports: readonly (readonly [number, number])[]; readonly invert: boolean }
   | { readonly kind: 'mark'; readonly value: number; readonly mask: number; readonly invert: boolean }
@@ -69,6 +69,8 @@ export type Match =
       readonly invert: boolean;
     }
   | { readonly kind: 'set'; readonly name: string; readonly dirs: readonly ('src' | 'dst')[]; readonly invert: boolean }
+  /** xt_nfacct: counts into the named nfnetlink_acct object (which must exist); always matches. */
+  | { readonly kind: 'nfacct'; readonly name: string }
   | { readonly kind: 'physdev'; readonly in?: IfaceMatch; readonly out?: IfaceMatch; readonly isBridged?: FlagMatch; readonly isIn?: FlagMatch; readonly isOut?: FlagMatch };
 
 export type Target =

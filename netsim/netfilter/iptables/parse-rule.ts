@@ -61,6 +61,8 @@ const MATCH_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   comment: { '--comment': 1 },
   tcp: { '--source-port': 1, '--sport': 1, '--destination-port': 1, '--dport': 1, '--tcp-flags': 2, '--syn': 0 },
   udp: { '--source-port': 1, '--sport': 1, '--destination-port': 1, '--dport': 1 },
+  sctp: { '--source-port': 1, '--sport': 1, '--destination-port': 1, '--dport': 1 },
+  nfacct: { '--nfacct-name': 1 },
   icmp: { '--icmp-type': 1 },
   multiport: { '--source-ports': 1, '--sports': 1, '--destination-ports': 1, '--dports': 1, '--ports': 1 },
   mark: { '--mark': 1 },
@@ -232,8 +234,12 @@ function matchOption(c: Cursor, m: MatchBuilder, opt: string, invert: boolean): 
       m['comment'] = c.next(opt);
       if ((m['comment'] as string).length > 255) c.fail('IPT_BAD_ARG', 'COMMENT must be shorter than 256 characters');
       return;
+    case 'nfacct':
+      m['name'] = c.next(opt);
+      return;
     case 'tcp':
     case 'udp':
+    case 'sctp':
       if (opt === '--sport' || opt === '--source-port') m['sport'] = portRange(c, c.next(opt), invert);
       else if (opt === '--dport' || opt === '--destination-port') m['dport'] = portRange(c, c.next(opt), invert);
       else if (opt === '--syn') m['tcpFlags'] = { mask: 0x17, cmp: 0x02, invert };
@@ -348,6 +354,8 @@ function newMatch(c: Cursor, name: string): MatchBuilder {
     case 'comment': return { kind: 'comment' } as MatchBuilder;
     case 'tcp': return { kind: 'tcp' };
     case 'udp': return { kind: 'udp' };
+    case 'sctp': return { kind: 'sctp' };
+    case 'nfacct': return { kind: 'nfacct', name: '' };
     case 'icmp': return { kind: 'icmp', type: 255, invert: false };
     case 'multiport': return { kind: 'multiport', dir: 'ports', ports: [], invert: false };
     case 'mark': return { kind: 'mark', value: -1, mask: 0xffffffff, invert: false };
@@ -364,14 +372,15 @@ function newMatch(c: Cursor, name: string): MatchBuilder {
 
 /** Checks a match's options once the rule is read (libxtables' x6_fcheck); drops parse-only fields. */
 function finishMatch(c: Cursor, m: MatchBuilder, proto: string | undefined): Match {
-  if ((m.kind === 'tcp' || m.kind === 'udp' || m.kind === 'icmp') && proto !== m.kind) {
+  if ((m.kind === 'tcp' || m.kind === 'udp' || m.kind === 'sctp' || m.kind === 'icmp') && proto !== m.kind) {
     // `-m tcp` without `-p tcp`: iptables-nft refuses it (the kernel match needs the protocol).
     c.fail('IPT_BAD_ARG', `${m.kind.toUpperCase()} match requires '-p ${m.kind}'`);
   }
   if (m.kind === 'multiport' && proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp' && proto !== 'udplite' && proto !== 'dccp') {
     c.fail('IPT_BAD_ARG', 'multiport needs `-p tcp\', `-p udp\', `-p udplite\', `-p sctp\' or `-p dccp\'');
   }
-  if (m.kind === 'tcp' || m.kind === 'udp') {
+  if (m.kind === 'nfacct' && m.name === '') c.fail('IPT_BAD_ARG', 'nfacct: missing --nfacct-name');
+  if (m.kind === 'tcp' || m.kind === 'udp' || m.kind === 'sctp') {
     for (const k of ['sport', 'dport'] as const) {
       const r = m[k];
       if (r !== undefined && r.min === 0 && r.max === 65535 && !r.invert) delete m[k];
@@ -602,7 +611,7 @@ export function parseRuleSpec(args: readonly string[], ctx: RuleContext, line?: 
       } else {
         // Implicit protocol match: `-p tcp --dport 80` loads `-m tcp` here (once), then getopt runs again.
         const implicit = rule.proto !== undefined && !rule.proto.invert ? rule.proto.name : undefined;
-        if (!protoUsed && (implicit === 'tcp' || implicit === 'udp' || implicit === 'icmp')) {
+        if (!protoUsed && (implicit === 'tcp' || implicit === 'udp' || implicit === 'sctp' || implicit === 'icmp')) {
           protoUsed = true;
           loadMatch(c, implicit, matches, loaded);
           c.i--;

@@ -47,8 +47,11 @@ function ports(label: string, r: { min: number; max: number; invert: boolean } |
 function matchText(m: Match): string {
   switch (m.kind) {
     case 'comment': return ` /* ${m.comment} */`;
+    // libxt_nfacct nfacct_print_name.
+    case 'nfacct': return ` nfacct-name ${m.name}`;
     case 'tcp':
-    case 'udp': {
+    case 'udp':
+    case 'sctp': {
       let s = ` ${m.kind}${ports('spt', m.sport)}${ports('dpt', m.dport)}`;
       if (m.kind === 'tcp' && m.tcpFlags !== undefined) s += ` flags:${m.tcpFlags.invert ? '!' : ''}0x${m.tcpFlags.mask.toString(16).padStart(2, '0')}/0x${m.tcpFlags.cmp.toString(16).padStart(2, '0')}`;
       return s;

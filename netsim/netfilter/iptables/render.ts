@@ -33,8 +33,10 @@ function range(min: number, max: number): string {
 function renderMatch(m: Match): string {
   switch (m.kind) {
     case 'comment': return `-m comment --comment ${quote(m.comment)}`;
+    case 'nfacct': return `-m nfacct --nfacct-name ${m.name}`;
     case 'tcp':
-    case 'udp': {
+    case 'udp':
+    case 'sctp': {
       const p = [`-m ${m.kind}`];
       if (m.sport !== undefined) p.push(`${neg(m.sport.invert)}--sport ${range(m.sport.min, m.sport.max)}`);
       if (m.dport !== undefined) p.push(`${neg(m.dport.invert)}--dport ${range(m.dport.min, m.dport.max)}`);
