@@ -7,7 +7,7 @@ import { udpRequest } from '../netsim/apps/echo.ts';
 import { SECOND } from '../netsim/time/scheduler.ts';
 import type { EndpointSlice } from '../control/api/service.ts';
 import type { Node, Pod } from '../control/api/index.ts';
-import { resourceForKind } from '../control/api/index.ts';
+import { resourceForKind } from '../control/resources/index.ts';
 
 const ECHO = {
   apiVersion: 'v1', kind: 'Pod',

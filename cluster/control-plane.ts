@@ -13,7 +13,7 @@ import type { ObjectStore } from '../control/store/object-store.ts';
 import { MemoryStore } from '../control/store/memory-store.ts';
 import { RegistryControlApi, standardControllers } from '../control/controllers/index.ts';
 import type { Controller, ControlApi } from '../control/controllers/index.ts';
-import { resourceForKind } from '../control/api/index.ts';
+import { resourceForKind } from '../control/resources/index.ts';
 import type { ResourceInfo } from '../control/api/index.ts';
 import type { Rng } from '../netsim/time/rng.ts';
 

@@ -13,7 +13,7 @@ import { MemoryStore } from './store/memory-store.ts';
 import { FileStore } from './store/file-store.ts';
 import { buildApp } from './server/app.ts';
 import { RegistryControlApi, ControllerManager, standardControllers } from './controllers/index.ts';
-import { findResource } from './api/index.ts';
+import { findResource } from './resources/index.ts';
 import type { Node } from './api/index.ts';
 
 const program = new Command()

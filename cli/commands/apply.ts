@@ -7,7 +7,8 @@
 import type { ClusterArgs } from '../load-cluster.ts';
 import { loadCluster, loadManifestFiles } from '../load-cluster.ts';
 import { CliError } from '../cli-error.ts';
-import { resourceForKind, resourcePath } from '../../control/api/index.ts';
+import { resourcePath } from '../../control/api/index.ts';
+import { resourceForKind } from '../../control/resources/index.ts';
 import type { KubeObject } from '../../control/api/index.ts';
 import { renderGet } from './get.ts';
 import { manifestLabel } from '../../cluster/control-plane.ts';

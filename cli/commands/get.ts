@@ -3,22 +3,15 @@
  * the objects of the emulated cluster (or of a running `netsim up` with --server),
  * printed with the API server's own Table columns, the way kubectl prints them.
  */
-import { toTable } from '../../control/server/table.ts';
 import type { KubeObject, Table } from '../../control/api/index.ts';
-import { resourceByName } from '../../control/api/index.ts';
+import { RESOURCES, resourceByName, toTable } from '../../control/resources/index.ts';
 import { CliError } from '../cli-error.ts';
 
-/** kubectl's short names and singulars → the plural resource name. */
-const ALIASES: Record<string, string> = {
-  no: 'nodes', node: 'nodes', po: 'pods', pod: 'pods', svc: 'services', service: 'services',
-  ep: 'endpoints', endpoint: 'endpoints', endpointslice: 'endpointslices', deploy: 'deployments', deployment: 'deployments',
-  rs: 'replicasets', replicaset: 'replicasets', ns: 'namespaces', namespace: 'namespaces', ev: 'events', event: 'events',
-};
-
+/** The plural resource name of a plural, singular or short name (as kubectl's RESTMapper resolves them). */
 export function resolveResource(name: string): string {
-  const plural = ALIASES[name] ?? name;
-  if (resourceByName(plural) === undefined) throw new CliError('NETSIM_ERR_RESOURCE', `the server doesn't have a resource type "${name}"`);
-  return plural;
+  const r = RESOURCES.find((x) => x.resource === name || x.singular === name || x.shortNames.includes(name) || x.resource === `${name}s`);
+  if (r === undefined) throw new CliError('NETSIM_ERR_RESOURCE', `the server doesn't have a resource type "${name}"`);
+  return r.resource;
 }
 
 /** A Table as kubectl prints it: upper-case headers, columns padded to the widest cell plus 3 spaces. */
@@ -43,6 +36,6 @@ export function renderGet(resource: string, items: readonly KubeObject[], now: D
   if (r === undefined) throw new CliError('NETSIM_ERR_RESOURCE', `the server doesn't have a resource type "${resource}"`);
   const shown = items.filter((x) => !r.namespaced || o.allNamespaces || (x.metadata?.namespace ?? 'default') === o.namespace);
   if (o.output === 'json') return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: shown }, null, 2) + '\n';
-  const t = toTable(r.kind, shown, now, {}, 'Metadata');
+  const t = toTable(r, shown, now, {}, 'Metadata');
   return renderTable(t, { wide: o.output === 'wide', namespaceColumn: r.namespaced && o.allNamespaces });
 }

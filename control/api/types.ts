@@ -150,6 +150,7 @@ export interface PodSpec {
   terminationGracePeriodSeconds?: number;
   dnsPolicy?: string;
   schedulerName?: string;
+  serviceAccountName?: string;
   hostNetwork?: boolean;
   readinessGates?: { conditionType: string }[];
   hostname?: string;

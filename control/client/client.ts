@@ -5,7 +5,8 @@
  * run out of process.
  */
 import type { KubeObject, List, ResourceInfo, Status, WatchEvent } from '../api/index.ts';
-import { resourceByName, resourcePath } from '../api/index.ts';
+import { resourcePath } from '../api/index.ts';
+import { resourceByName } from '../resources/index.ts';
 import type { ControlApi } from '../controllers/types.ts';
 
 export class ApiStatusError extends Error {

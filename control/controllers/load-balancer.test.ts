@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStore } from '../store/memory-store.ts';
 import { Registry } from '../server/registry.ts';
-import { resourceByName } from '../api/index.ts';
+import { resourceByName } from '../resources/index.ts';
 import type { Event, KubeObject, Service } from '../api/index.ts';
 import { RegistryControlApi } from './registry-api.ts';
 import { ControllerManager } from './manager.ts';

@@ -1,6 +1,6 @@
 /** ControlApi served in-process by the API server's registry (no HTTP). */
 import type { KubeObject, ResourceInfo } from '../api/index.ts';
-import { resourceByName } from '../api/index.ts';
+import { resourceByName } from '../resources/index.ts';
 import type { Registry } from '../server/registry.ts';
 import type { ControlApi } from './types.ts';
 

@@ -3,7 +3,8 @@
  * the caller does (`app.listen`), or tests use `app.inject()`.
  *
  * Plugins: health + version, discovery, openapi, one resource plugin per served
- * group-version (core/v1, apps/v1, discovery.k8s.io/v1). Watches stream newline-delimited
+ * group-version (core/v1, apps/v1, discovery.k8s.io/v1) holding the routes of each kind
+ * control/resources serves there (collection, object, declared subresources). Watches stream newline-delimited
  * JSON over HTTP and the same events over WebSocket: an Upgrade request on the same
  * collection URL (`ws://HOST/api/v1/namespaces/default/pods?watch=true`) gets one
  * watch-event JSON per text frame (kube-apiserver's `HandleWS` shape).
@@ -17,15 +18,14 @@ import type { WebSocket } from 'ws';
 import YAML from 'yaml';
 import type { ObjectStore, WatchHandle } from '../store/object-store.ts';
 import type { KubeObject, ResourceInfo, WatchEvent, DeleteOptions, Status } from '../api/index.ts';
-import { findResource, RESOURCES, apiVersionOf } from '../api/index.ts';
+import { apiVersionOf } from '../api/index.ts';
+import { findResource, groupVersions, kubernetesServiceIP, RESOURCES, toTable } from '../resources/index.ts';
 import { ApiError, errBadRequest, errMethodNotAllowed, errPathNotFound, statusOf } from './errors.ts';
 import { Registry } from './registry.ts';
 import type { PatchType, WriteOptions } from './registry.ts';
 import { aggregatedDiscovery, aggregatedVersion, apiGroupList, apiResourceList, apiVersions, wantsTable } from './discovery.ts';
 import { openapiDocument, openapiIndex } from './openapi.ts';
 import { duplicateJsonKeys, warningHeader } from './field-validation.ts';
-import { toTable } from './table.ts';
-import { kubernetesServiceIP } from './service-alloc.ts';
 import { PROTOBUF, PROTOBUF_WATCH, decodeObject, encodeObject, encodeWatchFrame, wantsProtobuf } from './protobuf/index.ts';
 
 export interface BuildAppOptions {
@@ -110,28 +110,26 @@ interface ParsedPath {
   readonly sub?: string;
 }
 
-/** Parse the part of a resource URL after the group-version prefix. */
-function parseResourcePath(group: string, version: string, rest: string): ParsedPath {
+/**
+ * The collection a WebSocket watch URL names (the part after the group-version prefix):
+ * `namespaces/{ns}/{resource}` or `{resource}`. Upgrades bypass fastify's router, and
+ * watches are only served on collections.
+ */
+function parseCollectionPath(group: string, version: string, rest: string): ParsedPath {
   const segs = rest.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
-  const res = (name: string | undefined): ResourceInfo => {
+  const find = (name: string | undefined): ResourceInfo => {
     const r = name === undefined ? undefined : findResource(group, version, name);
     if (!r) throw errPathNotFound();
     return r;
   };
-  if (segs[0] === 'namespaces' && segs.length >= 3 && group === '' && !['status', 'finalize'].includes(segs[2]!)) {
-    const r = res(segs[2]);
-    if (!r.namespaced || segs.length > 5) throw errPathNotFound();
-    return { r, ns: segs[1]!, ...(segs[3] !== undefined ? { name: segs[3] } : {}), ...(segs[4] !== undefined ? { sub: segs[4] } : {}) };
+  if (segs.length === 3 && segs[0] === 'namespaces') {
+    const r = find(segs[2]);
+    if (!r.namespaced) throw errPathNotFound();
+    return { r, ns: segs[1]! };
   }
-  if (segs[0] === 'namespaces' && segs.length >= 3 && group !== '') {
-    const r = res(segs[2]);
-    if (!r.namespaced || segs.length > 5) throw errPathNotFound();
-    return { r, ns: segs[1]!, ...(segs[3] !== undefined ? { name: segs[3] } : {}), ...(segs[4] !== undefined ? { sub: segs[4] } : {}) };
-  }
-  const r = res(segs[0]);
-  if (segs.length > 3) throw errPathNotFound();
-  if (r.namespaced && segs.length > 1) throw errPathNotFound();
-  return { r, ...(segs[1] !== undefined ? { name: segs[1] } : {}), ...(segs[2] !== undefined ? { sub: segs[2] } : {}) };
+  if (segs.length === 1) return { r: find(segs[0]) };
+  if (segs.length === 2 || (segs.length === 4 && segs[0] === 'namespaces')) throw errBadRequest('watch needs a collection URL');
+  throw errPathNotFound();
 }
 
 interface WatchSink {
@@ -175,7 +173,7 @@ export function addUpgradeRoute(app: FastifyInstance, match: (path: string) => b
 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const clock = opts.clock ?? (() => new Date());
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 3 * 1024 * 1024, forceCloseConnections: true, return503OnClosing: false });
+  const app = Fastify({ logger: opts.logger ?? false, routerOptions: { ignoreTrailingSlash: true }, bodyLimit: opts.bodyLimit ?? 3 * 1024 * 1024, forceCloseConnections: true, return503OnClosing: false });
   const registry = new Registry({
     store: opts.store, clock,
     ...(opts.uid ? { uid: opts.uid } : {}),
@@ -341,7 +339,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       let out: WatchEvent = ev;
       if (table && (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED')) {
         const obj = ev.object as KubeObject;
-        out = { type: ev.type, object: toTable(pp.r.kind, [obj], clock(), { resourceVersion: obj.metadata?.resourceVersion ?? '' }, includeObject, first) as unknown as KubeObject };
+        out = { type: ev.type, object: toTable(pp.r, [obj], clock(), { resourceVersion: obj.metadata?.resourceVersion ?? '' }, includeObject, first) as unknown as KubeObject };
         first = false;
       }
       if (protobuf) {
@@ -400,19 +398,16 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       const meta: { resourceVersion?: string; continue?: string } = {};
       if (b.metadata?.resourceVersion) meta.resourceVersion = b.metadata.resourceVersion;
       if (Array.isArray(b.items) && b.metadata?.continue) meta.continue = b.metadata.continue;
-      return reply.code(code).header('content-type', 'application/json;as=Table;v=v1;g=meta.k8s.io').send(Buffer.from(JSON.stringify(toTable(pp.r.kind, items, clock(), meta, includeObject))));
+      return reply.code(code).header('content-type', 'application/json;as=Table;v=v1;g=meta.k8s.io').send(Buffer.from(JSON.stringify(toTable(pp.r, items, clock(), meta, includeObject))));
     }
     const pb = wantsProtobuf(req.headers.accept) ? encodeObject(body) : undefined;
     if (pb) return reply.code(code).type(PROTOBUF).send(Buffer.from(pb));
     return reply.code(code).type('application/json').send(JSON.stringify(body));
   };
 
-  const handle = async (group: string, version: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const rest = (req.params as { '*': string })['*'] ?? '';
-    const pp = parseResourcePath(group, version, rest);
+  const handle = async (pp: ParsedPath, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const q = req.query as Query;
     const { r, ns, name, sub } = pp;
-    if (sub !== undefined && !(r.subresources as readonly string[]).includes(sub)) throw errPathNotFound();
     const method = req.method;
     if (method === 'GET') {
       if (name === undefined) {
@@ -500,14 +495,33 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     throw errMethodNotAllowed();
   };
 
-  const gvs: { group: string; version: string }[] = [];
-  for (const r of RESOURCES) if (!gvs.some((g) => g.group === r.group && g.version === r.version)) gvs.push({ group: r.group, version: r.version });
-  for (const { group, version } of gvs) {
+  // One plugin per group-version, as the real apiserver installs one APIGroupInfo per group;
+  // in it, the routes of each kind the registry serves there (collection, object, subresources).
+  const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+  type Params = { namespace?: string; name?: string };
+  for (const { group, version } of groupVersions()) {
     const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
-    // One plugin per resource group, as the real apiserver installs one APIGroupInfo per group.
     void app.register(async (p) => {
       p.get('/', async () => apiResourceList(group, version));
-      p.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/*', handler: (req, reply) => handle(group, version, req, reply) });
+      for (const r of RESOURCES.filter((x) => x.group === group && x.version === version)) {
+        const route = (url: string, sub?: string): void => {
+          p.route({
+            method: [...METHODS], url,
+            handler: (req, reply) => {
+              const { namespace, name } = req.params as Params;
+              return handle({ r, ...(namespace !== undefined ? { ns: namespace } : {}), ...(name !== undefined ? { name } : {}), ...(sub !== undefined ? { sub } : {}) }, req, reply);
+            },
+          });
+        };
+        const bases = r.namespaced ? [`/namespaces/:namespace/${r.resource}`, `/${r.resource}`] : [`/${r.resource}`];
+        for (const base of bases) {
+          route(base);
+          // Objects are addressed only inside their namespace; `/pods` is the all-namespaces collection.
+          if (r.namespaced && !base.startsWith('/namespaces/')) continue;
+          route(`${base}/:name`);
+          for (const sub of r.subresources) route(`${base}/:name/${sub}`, sub);
+        }
+      }
     }, { prefix });
   }
 
@@ -527,8 +541,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       if (!m) { fail(404, errPathNotFound().toStatus()); return; }
       const group = m[2] ?? '';
       const version = m[1] ?? m[3]!;
-      const pp = parseResourcePath(group, version, m[4]!);
-      if (pp.name !== undefined) { fail(400, errBadRequest('watch needs a collection URL').toStatus()); return; }
+      const pp = parseCollectionPath(group, version, m[4]!);
       const q: Query = {};
       for (const [k, v] of url.searchParams) q[k] = v;
       const accept = req.headers.accept;

@@ -4,7 +4,7 @@
  * Accept header asks for exactly that, as client-go decides by the response's media type).
  */
 import type { ResourceInfo } from '../api/index.ts';
-import { RESOURCES, groupVersions } from '../api/index.ts';
+import { RESOURCES, groupVersions } from '../resources/index.ts';
 
 export const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const SUB_VERBS: Record<string, string[]> = { status: ['get', 'patch', 'update'], scale: ['get', 'patch', 'update'], binding: ['create'] };

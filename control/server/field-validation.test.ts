@@ -6,7 +6,9 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { MemoryStore } from '../store/memory-store.ts';
 import { buildApp } from './app.ts';
-import { duplicateJsonKeys, unknownFields, FIELD_SCHEMAS, warningHeader } from './field-validation.ts';
+import { duplicateJsonKeys, unknownFields, warningHeader } from './field-validation.ts';
+import { pod as podKind } from '../resources/pod.ts';
+import { service } from '../resources/service.ts';
 
 let app: FastifyInstance;
 before(async () => {
@@ -93,10 +95,10 @@ test('server-side apply: an unknown field is always rejected (field not declared
 
 test('schemas: maps accept any key, open sub-objects accept anything, the seed manifests are clean', () => {
   const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'x', labels: { 'a/b': 'c' }, annotations: { z: '1' } }, spec: { type: 'NodePort', selector: { app: 'nginx' }, ports: [{ name: 'p', protocol: 'TCP', port: 80, nodePort: 30000, targetPort: 80 }] }, status: { anything: { goes: 1 } } };
-  assert.deepEqual(unknownFields(svc, FIELD_SCHEMAS.Service, false), []);
+  assert.deepEqual(unknownFields(svc, service.fields, false), []);
   const pod = { spec: { containers: [{ name: 'c', resources: { limits: { cpu: '1' } }, securityContext: { whatever: true } }], affinity: { nodeAffinity: {} } } };
-  assert.deepEqual(unknownFields(pod, FIELD_SCHEMAS.Pod, false), []);
-  assert.deepEqual(unknownFields({ spec: { ports: [{ port: 1, nodeport: 2 }] } }, FIELD_SCHEMAS.Service, false), ['spec.ports[0].nodeport']);
+  assert.deepEqual(unknownFields(pod, podKind.fields, false), []);
+  assert.deepEqual(unknownFields({ spec: { ports: [{ port: 1, nodeport: 2 }] } }, service.fields, false), ['spec.ports[0].nodeport']);
   assert.equal(warningHeader('a "b" \\c'), '299 - "a \\"b\\" \\\\c"');
 });
 

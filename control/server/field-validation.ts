@@ -9,67 +9,14 @@
  * - `Ignore`: dropped silently.
  * Server-side apply always rejects unknown fields (`.spec.foo: field not declared in schema`).
  *
- * The schemas list the fields of the served kinds down to the levels the emulator
+ * Each kind's module (control/resources) lists its fields down to the levels the emulator
  * interprets (metadata, pod/container specs, service, workload specs, slices). Below that,
  * sub-objects the emulator stores but does not interpret (probes, securityContext,
  * affinity, volumes, resources, every `status`) are open: any content is accepted. That keeps
  * a real manifest from being rejected for a field the emulator never reads.
  */
 
-/** `true`: anything; an object: a struct with these fields (`'*'`: a map of any keys); `[s]`: a list of s. */
-export type FieldSchema = true | { readonly [field: string]: FieldSchema } | readonly [FieldSchema];
-
-const ANY = true as const;
-const MAP: FieldSchema = { '*': ANY };
-const fields = (names: string, extra: Record<string, FieldSchema> = {}): { [f: string]: FieldSchema } => {
-  const out: Record<string, FieldSchema> = {};
-  for (const n of names.split(/\s+/).filter(Boolean)) out[n] = ANY;
-  return { ...out, ...extra };
-};
-
-const META = fields('name generateName namespace uid resourceVersion generation creationTimestamp deletionTimestamp deletionGracePeriodSeconds selfLink finalizers managedFields', {
-  labels: MAP, annotations: MAP,
-  ownerReferences: [fields('apiVersion kind name uid controller blockOwnerDeletion')],
-});
-const CONTAINER = fields('name image command args workingDir envFrom resources resizePolicy restartPolicy volumeMounts volumeDevices livenessProbe readinessProbe startupProbe lifecycle terminationMessagePath terminationMessagePolicy imagePullPolicy securityContext stdin stdinOnce tty targetContainerName', {
-  ports: [fields('name containerPort hostPort hostIP protocol')],
-  env: [fields('name value valueFrom')],
-});
-const POD_SPEC = fields('volumes ephemeralContainers restartPolicy terminationGracePeriodSeconds activeDeadlineSeconds dnsPolicy serviceAccountName serviceAccount automountServiceAccountToken nodeName hostNetwork hostPID hostIPC shareProcessNamespace securityContext imagePullSecrets hostname subdomain affinity schedulerName tolerations hostAliases priorityClassName priority dnsConfig readinessGates runtimeClassName enableServiceLinks preemptionPolicy overhead topologySpreadConstraints setHostnameAsFQDN os hostUsers schedulingGates resourceClaims resources', {
-  nodeSelector: MAP,
-  containers: [CONTAINER],
-  initContainers: [CONTAINER],
-});
-const TOP = (rest: Record<string, FieldSchema>): FieldSchema => ({ apiVersion: ANY, kind: ANY, metadata: META, ...rest });
-const SELECTOR = fields('', { matchLabels: MAP, matchExpressions: [fields('key operator values')] });
-const TEMPLATE = fields('', { metadata: META, spec: POD_SPEC });
-
-export const FIELD_SCHEMAS: Readonly<Record<string, FieldSchema>> = {
-  Pod: TOP({ spec: POD_SPEC, status: ANY }),
-  Service: TOP({
-    spec: fields('clusterIP clusterIPs type externalIPs sessionAffinity loadBalancerIP loadBalancerSourceRanges externalName externalTrafficPolicy healthCheckNodePort publishNotReadyAddresses sessionAffinityConfig ipFamilies ipFamilyPolicy allocateLoadBalancerNodePorts loadBalancerClass internalTrafficPolicy trafficDistribution', {
-      selector: MAP,
-      ports: [fields('name protocol appProtocol port targetPort nodePort')],
-    }),
-    status: ANY,
-  }),
-  Deployment: TOP({
-    spec: fields('replicas minReadySeconds revisionHistoryLimit paused progressDeadlineSeconds', {
-      selector: SELECTOR, template: TEMPLATE,
-      strategy: fields('type', { rollingUpdate: fields('maxSurge maxUnavailable') }),
-    }),
-    status: ANY,
-  }),
-  ReplicaSet: TOP({ spec: fields('replicas minReadySeconds', { selector: SELECTOR, template: TEMPLATE }), status: ANY }),
-  Node: TOP({ spec: fields('podCIDR podCIDRs providerID unschedulable taints configSource externalID'), status: ANY }),
-  Namespace: TOP({ spec: fields('finalizers'), status: ANY }),
-  Endpoints: TOP({ subsets: [fields('addresses notReadyAddresses ports')] }),
-  EndpointSlice: TOP({
-    addressType: ANY, ports: ANY,
-    endpoints: [fields('addresses conditions hostname targetRef nodeName zone hints deprecatedTopology')],
-  }),
-  Event: TOP(fields('involvedObject reason message source firstTimestamp lastTimestamp count type eventTime series action related reportingComponent reportingInstance')),
-};
+import type { FieldSchema } from '../resources/index.ts';
 
 /**
  * Paths of fields `schema` does not know, in the decoder's notation

@@ -5,7 +5,8 @@
  * for; with it kubectl skips client-side schema validation and sends
  * `fieldValidation=Strict`. Schemas are empty (`kubectl explain` does not work).
  */
-import { RESOURCES, groupVersions, resourcePath, fnv32a } from '../api/index.ts';
+import { resourcePath, fnv32a } from '../api/index.ts';
+import { RESOURCES, groupVersions } from '../resources/index.ts';
 
 function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;

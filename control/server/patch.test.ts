@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Json } from './patch.ts';
-import { applyMergePatch, createMergePatch, applyJsonPatch, applyStrategicMergePatch, PatchError, fieldSet, removeFields, subtractFieldSets, SMP_SCHEMAS } from './patch.ts';
+import { applyMergePatch, createMergePatch, applyJsonPatch, applyStrategicMergePatch, PatchError, fieldSet, removeFields, subtractFieldSets } from './patch.ts';
+import { strategyOf, resourceForKind } from '../resources/index.ts';
+
+const merge = (kind: string) => strategyOf(resourceForKind(kind === 'Deployment' ? 'apps/v1' : 'v1', kind)!).merge;
 
 // JSON values without nulls inside objects (merge patch cannot express a null value).
 const leaf = fc.oneof(fc.integer(), fc.string({ maxLength: 4 }), fc.boolean());
@@ -62,7 +65,7 @@ test('strategic merge: the patch kubectl apply sends (observed) merges by name/c
       ],
     } } },
   } as Json;
-  const out = applyStrategicMergePatch(deployment, patch, 'Deployment');
+  const out = applyStrategicMergePatch(deployment, patch, merge('Deployment'));
   assert.deepEqual(out, {
     metadata: { name: 'api', labels: { app: 'api' } },
     spec: { replicas: 2, template: { spec: { containers: [
@@ -72,7 +75,7 @@ test('strategic merge: the patch kubectl apply sends (observed) merges by name/c
 });
 
 test('strategic merge: an image change keeps container ports (the naive merge loses them)', () => {
-  const out = applyStrategicMergePatch(deployment, { spec: { template: { spec: { containers: [{ name: 'api', image: 'api:3' }] } } } }, 'Deployment') as { spec: { template: { spec: { containers: { name: string; image: string; ports?: unknown[] }[] } } } };
+  const out = applyStrategicMergePatch(deployment, { spec: { template: { spec: { containers: [{ name: 'api', image: 'api:3' }] } } } }, merge('Deployment')) as { spec: { template: { spec: { containers: { name: string; image: string; ports?: unknown[] }[] } } } };
   const c = out.spec.template.spec.containers;
   assert.equal(c.length, 2);
   assert.equal(c[0]!.image, 'api:3');
@@ -82,23 +85,23 @@ test('strategic merge: an image change keeps container ports (the naive merge lo
 
 test('strategic merge: service ports by port, $setElementOrder reorders, $patch: replace, $retainKeys, primitive lists', () => {
   const svc = { spec: { ports: [{ port: 80, name: 'http' }, { port: 443, name: 'https' }], selector: { app: 'a', x: 'y' } } } as Json;
-  assert.deepEqual(applyStrategicMergePatch(svc, { spec: { '$setElementOrder/ports': [{ port: 443 }, { port: 80 }], ports: [{ port: 80, targetPort: 8080 }], selector: { x: null } } }, 'Service'),
+  assert.deepEqual(applyStrategicMergePatch(svc, { spec: { '$setElementOrder/ports': [{ port: 443 }, { port: 80 }], ports: [{ port: 80, targetPort: 8080 }], selector: { x: null } } }, merge('Service')),
     { spec: { ports: [{ port: 443, name: 'https' }, { port: 80, name: 'http', targetPort: 8080 }], selector: { app: 'a' } } });
-  assert.deepEqual(applyStrategicMergePatch(svc, { spec: { ports: [{ $patch: 'replace' }, { port: 53 }] } }, 'Service'), { spec: { ports: [{ port: 53 }], selector: { app: 'a', x: 'y' } } });
+  assert.deepEqual(applyStrategicMergePatch(svc, { spec: { ports: [{ $patch: 'replace' }, { port: 53 }] } }, merge('Service')), { spec: { ports: [{ port: 53 }], selector: { app: 'a', x: 'y' } } });
   const d = { spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } } } } as Json;
-  assert.deepEqual(applyStrategicMergePatch(d, { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate' } } }, 'Deployment'), { spec: { strategy: { type: 'Recreate' } } });
+  assert.deepEqual(applyStrategicMergePatch(d, { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate' } } }, merge('Deployment')), { spec: { strategy: { type: 'Recreate' } } });
   const m = { metadata: { finalizers: ['a', 'b'] } } as Json;
-  assert.deepEqual(applyStrategicMergePatch(m, { metadata: { finalizers: ['c'], '$deleteFromPrimitiveList/finalizers': ['a'] } }, 'Pod'), { metadata: { finalizers: ['b', 'c'] } });
+  assert.deepEqual(applyStrategicMergePatch(m, { metadata: { finalizers: ['c'], '$deleteFromPrimitiveList/finalizers': ['a'] } }, merge('Pod')), { metadata: { finalizers: ['b', 'c'] } });
   // Lists without a merge key are replaced atomically (Endpoints.subsets).
-  assert.deepEqual(applyStrategicMergePatch({ subsets: [{ a: 1 }] }, { subsets: [{ b: 2 }] }, 'Endpoints'), { subsets: [{ b: 2 }] });
-  assert.throws(() => applyStrategicMergePatch(svc, { spec: { ports: [{ name: 'nokey' }] } }, 'Service'), /does not contain declared merge key: port/);
+  assert.deepEqual(applyStrategicMergePatch({ subsets: [{ a: 1 }] }, { subsets: [{ b: 2 }] }, merge('Endpoints')), { subsets: [{ b: 2 }] });
+  assert.throws(() => applyStrategicMergePatch(svc, { spec: { ports: [{ name: 'nokey' }] } }, merge('Service')), /does not contain declared merge key: port/);
 });
 
 test('property: strategic merge of keyed lists = union by key with patch values winning', () => {
   const item = fc.record({ name: fc.constantFrom('a', 'b', 'c', 'd'), image: fc.constantFrom('x', 'y', 'z') });
   const uniq = (xs: { name: string; image: string }[]): { name: string; image: string }[] => xs.filter((x, i) => xs.findIndex((y) => y.name === x.name) === i);
   fc.assert(fc.property(fc.array(item, { maxLength: 4 }).map(uniq), fc.array(item, { maxLength: 4 }).map(uniq), (orig, patch) => {
-    const out = applyStrategicMergePatch({ spec: { containers: orig } }, { spec: { containers: patch } }, 'Pod') as { spec: { containers: { name: string; image: string }[] } };
+    const out = applyStrategicMergePatch({ spec: { containers: orig } }, { spec: { containers: patch } }, merge('Pod')) as { spec: { containers: { name: string; image: string }[] } };
     const names = [...new Set([...orig.map((o) => o.name), ...patch.map((p) => p.name)])];
     assert.deepEqual(out.spec.containers.map((c) => c.name), names, 'originals keep their order, new keys append');
     for (const c of out.spec.containers) assert.equal(c.image, (patch.find((p) => p.name === c.name) ?? orig.find((o) => o.name === c.name))!.image);
@@ -106,7 +109,7 @@ test('property: strategic merge of keyed lists = union by key with patch values 
 });
 
 test('server-side apply field sets: removing a field the applier dropped', () => {
-  const schema = SMP_SCHEMAS.Service;
+  const schema = merge('Service');
   const before = fieldSet({ metadata: { labels: { a: '1', b: '2' } }, spec: { ports: [{ port: 80 }, { port: 81 }] } }, schema);
   const after = fieldSet({ metadata: { labels: { a: '1' } }, spec: { ports: [{ port: 80 }] } }, schema);
   const gone = subtractFieldSets(before, after);

@@ -9,6 +9,8 @@
  * Errors are `PatchError`s (the server answers 400/422).
  */
 
+import type { SmpSchema } from '../resources/index.ts';
+
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 
@@ -152,56 +154,6 @@ export function applyJsonPatch(doc: Json, ops: unknown): Json {
 
 // ---------------------------------------------------------------- strategic merge patch
 
-/** Patch strategy of a field: the `patchStrategy`/`patchMergeKey` struct tags of k8s.io/api. */
-export interface SmpSchema {
-  readonly fields?: Readonly<Record<string, SmpSchema>>;
-  /** This field is a list merged by this key. */
-  readonly mergeKey?: string;
-  /** A list of primitives merged as a set (finalizers, podCIDRs). */
-  readonly primitiveMerge?: boolean;
-  /** Schema of list elements / map values. */
-  readonly elem?: SmpSchema;
-  readonly retainKeys?: boolean;
-}
-
-const CONDITIONS: SmpSchema = { mergeKey: 'type' };
-const CONTAINER: SmpSchema = {
-  fields: {
-    ports: { mergeKey: 'containerPort' },
-    env: { mergeKey: 'name' },
-    volumeMounts: { mergeKey: 'mountPath' },
-    volumeDevices: { mergeKey: 'devicePath' },
-  },
-};
-const POD_SPEC: SmpSchema = {
-  fields: {
-    containers: { mergeKey: 'name', elem: CONTAINER },
-    initContainers: { mergeKey: 'name', elem: CONTAINER },
-    ephemeralContainers: { mergeKey: 'name', elem: CONTAINER },
-    volumes: { mergeKey: 'name', elem: { retainKeys: true } },
-    imagePullSecrets: { mergeKey: 'name' },
-    hostAliases: { mergeKey: 'ip' },
-    topologySpreadConstraints: { mergeKey: 'topologyKey' },
-  },
-};
-const OBJECT_META: SmpSchema = { fields: { ownerReferences: { mergeKey: 'uid' }, finalizers: { primitiveMerge: true } } };
-const POD_TEMPLATE: SmpSchema = { fields: { metadata: OBJECT_META, spec: POD_SPEC } };
-const POD_STATUS: SmpSchema = { fields: { conditions: CONDITIONS, podIPs: { mergeKey: 'ip' }, hostIPs: { mergeKey: 'ip' } } };
-
-/** SMP schemas of the served kinds; kinds absent here are merged as JSON merge patch. */
-export const SMP_SCHEMAS: Readonly<Record<string, SmpSchema>> = {
-  Pod: { fields: { metadata: OBJECT_META, spec: POD_SPEC, status: POD_STATUS } },
-  Service: { fields: { metadata: OBJECT_META, spec: { fields: { ports: { mergeKey: 'port' } } } } },
-  Deployment: { fields: { metadata: OBJECT_META, spec: { fields: { template: POD_TEMPLATE, strategy: { retainKeys: true } } }, status: { fields: { conditions: CONDITIONS } } } },
-  ReplicaSet: { fields: { metadata: OBJECT_META, spec: { fields: { template: POD_TEMPLATE } }, status: { fields: { conditions: CONDITIONS } } } },
-  Node: { fields: { metadata: OBJECT_META, spec: { fields: { podCIDRs: { primitiveMerge: true } } }, status: { fields: { conditions: CONDITIONS, addresses: { mergeKey: 'type' } } } } },
-  Namespace: { fields: { metadata: OBJECT_META, status: { fields: { conditions: CONDITIONS } } } },
-  Endpoints: { fields: { metadata: OBJECT_META } },
-  EndpointSlice: { fields: { metadata: OBJECT_META } },
-  Event: { fields: { metadata: OBJECT_META } },
-  Scale: { fields: { metadata: OBJECT_META } },
-};
-
 const SET_ORDER = '$setElementOrder/';
 const DELETE_PRIMITIVE = '$deleteFromPrimitiveList/';
 
@@ -322,10 +274,9 @@ function mergeMap(orig: JsonObject, patch: JsonObject, schema: SmpSchema | undef
   return out;
 }
 
-/** Apply a strategic merge patch to an object of `kind`. */
-export function applyStrategicMergePatch(orig: Json, patch: Json, kind: string): Json {
+/** Apply a strategic merge patch to an object whose kind merges by `schema` (its module's `merge`). */
+export function applyStrategicMergePatch(orig: Json, patch: Json, schema: SmpSchema | undefined): Json {
   if (!isObject(patch)) throw new PatchError('strategic merge patch must be a JSON object');
-  const schema = SMP_SCHEMAS[kind];
   if (patch.$patch === 'delete') throw new PatchError('$patch: delete is not allowed at the top level');
   return mergeMap(isObject(orig) ? orig : {}, patch, schema);
 }

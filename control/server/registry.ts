@@ -9,23 +9,27 @@
 import type { ObjectStore, KeyValue, StoreWatchEvent, WatchHandle } from '../store/object-store.ts';
 import { StoreError } from '../store/object-store.ts';
 import type {
-  KubeObject, List, ResourceInfo, Scale, Service, Pod, WatchEvent, ManagedFieldsEntry, Deployment, ReplicaSet, Binding, Status,
+  KubeObject, List, ResourceInfo, Scale, Pod, WatchEvent, ManagedFieldsEntry, Deployment, ReplicaSet, Binding, Status,
   FieldRequirement, ParsedLabelSelector, DeleteOptions,
 } from '../api/index.ts';
 import {
-  apiVersionOf, defaultObject, validateObject, RESOURCES, resourceByName, parseLabelSelector, parseFieldSelector,
-  matchesLabels, matchesFields, SelectorError, invalid, labelSelectorStructToString, canonicalJson, safeEncode, fnv32a,
+  apiVersionOf, parseLabelSelector, parseFieldSelector, fieldValue,
+  matchesLabels, SelectorError, invalid, labelSelectorStructToString, canonicalJson, safeEncode, fnv32a,
 } from '../api/index.ts';
+import type { Admission, KindStrategy, ServerConfig, SmpSchema } from '../resources/index.ts';
+import { KINDS, resourceByName, strategyOf } from '../resources/index.ts';
+import { META_MERGE } from '../resources/schema.ts';
 import { ApiError, errAlreadyExists, errBadRequest, errConflict, errExpired, errInvalid, errNotFound, statusOf } from './errors.ts';
 import type { Json } from './patch.ts';
 import {
   applyJsonPatch, applyMergePatch, applyStrategicMergePatch, createMergePatch, deepClone, deepEqual, fieldSet, isObject,
-  PatchError, removeFields, SMP_SCHEMAS, subtractFieldSets,
+  PatchError, removeFields, subtractFieldSets,
 } from './patch.ts';
-import type { AllocatorConfig } from './service-alloc.ts';
-import { FIELD_SCHEMAS, unknownFields } from './field-validation.ts';
+import { unknownFields } from './field-validation.ts';
 import { applyConflictError, findConflicts, leafKeyPaths, removePaths, setHas, takeOwnership, valueAtKeys } from './managed-fields.ts';
-import { allocateService, ServiceAllocations } from './service-alloc.ts';
+
+/** The autoscaling/v1 Scale of the scale subresource merges like any object's metadata. */
+const SCALE_MERGE: SmpSchema = { fields: { metadata: META_MERGE } };
 
 export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
 
@@ -72,8 +76,11 @@ export interface RegistryOptions {
 
 interface Filter {
   readonly labels: ParsedLabelSelector;
-  readonly fields: FieldRequirement[];
+  /** Each field requirement with the value getter of its label. */
+  readonly fields: readonly (FieldRequirement & { readonly get: (obj: KubeObject) => string })[];
 }
+
+const META_SELECTABLE = ['metadata.name', 'metadata.namespace'];
 
 /** Fields of a kind that a write to the main resource may not change (they belong to /status). */
 function hasSpecLike(obj: KubeObject): boolean {
@@ -105,13 +112,12 @@ function stripNulls(v: Json): Json {
 }
 
 export class Registry {
-  /** See `serviceAllocations`. */
-  private svcAlloc: ServiceAllocations | undefined;
-  private svcAllocLoading: Promise<ServiceAllocations> | undefined;
+  /** Each kind's admission plugin, made on first use. */
+  private readonly admissions = new Map<KindStrategy, Admission<KubeObject> | undefined>();
   readonly store: ObjectStore;
   readonly clock: () => Date;
   private readonly uidGen: () => string;
-  readonly alloc: AllocatorConfig;
+  readonly alloc: ServerConfig;
   readonly gracefulPodDeletion: boolean;
   private nameSeq = 0;
   /** Per store event: decoded objects and WatchEvents shared by `shared` watchers. */
@@ -182,21 +188,39 @@ export class Registry {
     return obj;
   }
 
-  parseFilter(labelSelector: string | undefined, fieldSelector: string | undefined): Filter {
+  /**
+   * Parse the selectors of a list or watch of `r`. A field label the kind does not
+   * select on is a 400, with the message of its conversion function.
+   */
+  parseFilter(r: ResourceInfo, labelSelector: string | undefined, fieldSelector: string | undefined): Filter {
+    let labels: ParsedLabelSelector;
+    let reqs: FieldRequirement[];
     try {
-      return { labels: parseLabelSelector(labelSelector ?? ''), fields: parseFieldSelector(fieldSelector ?? '') };
+      labels = parseLabelSelector(labelSelector ?? '');
+      reqs = parseFieldSelector(fieldSelector ?? '');
     } catch (e) {
       if (e instanceof SelectorError) throw errBadRequest(e.message);
       throw e;
     }
+    const selectable = strategyOf(r).fieldSelectors ?? {};
+    const fields = reqs.map((q) => {
+      const get = META_SELECTABLE.includes(q.field) ? (o: KubeObject) => fieldValue(o, q.field) : selectable[q.field];
+      if (get === undefined) {
+        throw errBadRequest(Object.keys(selectable).length === 0
+          ? `"${q.field}" is not a known field selector: only "metadata.name", "metadata.namespace"`
+          : `field label not supported: ${q.field}`);
+      }
+      return { ...q, get };
+    });
+    return { labels, fields };
   }
 
   private matches(f: Filter, obj: KubeObject): boolean {
-    return matchesLabels(f.labels, obj.metadata?.labels) && matchesFields(f.fields, obj);
+    return matchesLabels(f.labels, obj.metadata?.labels) && f.fields.every((q) => (q.get(obj) === q.value) === (q.op === '='));
   }
 
   async list(r: ResourceInfo, ns: string | undefined, q: ListQuery = {}): Promise<List> {
-    const filter = this.parseFilter(q.labelSelector, q.fieldSelector);
+    const filter = this.parseFilter(r, q.labelSelector, q.fieldSelector);
     const prefix = this.prefix(r, ns);
     let startAfter: string | undefined;
     let revision: number | undefined;
@@ -286,7 +310,7 @@ export class Registry {
   private checkFields(r: ResourceInfo, obj: KubeObject, opts: WriteOptions, verb: 'create' | 'update' | 'patch'): void {
     const mode = opts.fieldValidation;
     if (mode === undefined || mode === '') return;
-    const unknown = unknownFields(obj, FIELD_SCHEMAS[r.kind], mode !== 'Strict');
+    const unknown = unknownFields(obj, strategyOf(r).fields, mode !== 'Strict');
     const problems = [...(opts.duplicateFields ?? []).map((p) => `duplicate field "${p}"`), ...unknown.map((p) => `unknown field "${p}"`)];
     if (problems.length === 0) return;
     if (mode === 'Strict') {
@@ -298,86 +322,44 @@ export class Registry {
 
   /** Server-side apply needs every applied field in the schema, whatever fieldValidation says. */
   private checkApplyFields(r: ResourceInfo, ns: string | undefined, name: string, config: unknown): void {
-    const unknown = unknownFields(config, FIELD_SCHEMAS[r.kind], false);
+    const unknown = unknownFields(config, strategyOf(r).fields, false);
     if (unknown.length === 0) return;
     throw errBadRequest(`failed to create typed patch object (${ns !== undefined ? `${ns}/` : ''}${name}; ${apiVersionOf(r)}, Kind=${r.kind}): ${unknown.map((p) => `.${p.replace(/\[\d+\]/g, '')}: field not declared in schema`).join(', ')}`);
   }
 
-  private validate(r: ResourceInfo, obj: KubeObject): void {
-    const errs = validateObject(r.kind, obj, { nodePortRange: { base: this.alloc.nodePortBase, size: this.alloc.nodePortSize } });
+  private validate(r: ResourceInfo, obj: KubeObject, old?: KubeObject): void {
+    const s = strategyOf(r);
+    const errs = s.validate(obj, this.alloc);
+    if (old !== undefined && s.validateUpdate) errs.push(...s.validateUpdate(obj, old));
     if (errs.length) throw errInvalid(r, obj.metadata?.name ?? '', errs);
   }
 
+  private admission(r: ResourceInfo): Admission<KubeObject> | undefined {
+    const s = strategyOf(r);
+    if (!this.admissions.has(s)) {
+      this.admissions.set(s, s.admission?.({ store: this.store, config: this.alloc, prefix: this.prefix(r), key: (ns, name) => this.key(r, ns, name) }));
+    }
+    return this.admissions.get(s);
+  }
+
   /**
-   * Admission checks that need other objects. For a Service write, returns the release of
-   * the values it reserved: call it once the write is stored (after `serviceStored`) or abandoned.
+   * Admission checks that need other objects (the kind's admission plugin). Returns the
+   * release of what it reserved: call it once the write is stored (after `stored`) or abandoned.
    */
   private async admit(r: ResourceInfo, obj: KubeObject, old: KubeObject | undefined, dryRun: boolean | undefined): Promise<(() => void) | undefined> {
-    if (r.kind === 'Service') {
-      const held = await this.serviceAllocations();
-      const key = this.key(r, obj.metadata!.namespace, obj.metadata!.name!);
-      const errs = allocateService(obj as unknown as Service, key, held, old as unknown as Service | undefined);
-      if (errs.length) throw errInvalid(r, obj.metadata!.name!, errs);
-      return dryRun ? undefined : held.reserve(key, obj as unknown as Service);
+    const a = this.admission(r);
+    if (a === undefined) return undefined;
+    const res = await a.admit(obj, old, dryRun ?? false);
+    if (res.errors?.length) {
+      res.release?.();
+      throw errInvalid(r, obj.metadata!.name!, res.errors);
     }
-    if (r.kind === 'Deployment' || r.kind === 'ReplicaSet') {
-      if (old) {
-        const a = labelSelectorStructToString((old as unknown as Deployment).spec.selector);
-        const b = labelSelectorStructToString((obj as unknown as Deployment).spec.selector);
-        if (a !== b) throw errInvalid(r, obj.metadata!.name!, [invalid('spec.selector', (obj as unknown as Deployment).spec.selector, 'field is immutable')]);
-      }
-    }
-    return undefined;
+    return res.release;
   }
 
-  /**
-   * The ClusterIPs and nodePorts held by the stored Services, loaded from one list on first
-   * use and kept current by a watch on the Services prefix, so writes by anyone else on the
-   * store (another Registry, another apiserver on etcd) show up too. If the watch fails or
-   * ends, the next Service admission lists again; if it cannot be started, the index of
-   * that one list serves that one admission.
-   */
-  private serviceAllocations(): Promise<ServiceAllocations> {
-    if (this.svcAlloc !== undefined) return Promise.resolve(this.svcAlloc);
-    return (this.svcAllocLoading ??= this.loadServiceAllocations().finally(() => { this.svcAllocLoading = undefined; }));
-  }
-
-  private async loadServiceAllocations(): Promise<ServiceAllocations> {
-    const prefix = this.prefix(resourceByName('services')!);
-    const res = await this.store.list(prefix);
-    const held = new ServiceAllocations(this.alloc);
-    held.load(res.items.map((kv) => ({ key: kv.key, svc: JSON.parse(kv.value) as Service, rev: kv.modRevision })), res.revision);
-    let live = true;
-    const drop = (): void => {
-      live = false;
-      if (this.svcAlloc === held) this.svcAlloc = undefined;
-    };
-    let w: WatchHandle | undefined;
-    try {
-      w = this.store.watch(prefix, res.revision, (ev) => {
-        if (!live) return;
-        try {
-          if (ev.type === 'DELETE') held.remove(ev.kv.key, ev.revision);
-          else held.put(ev.kv.key, JSON.parse(ev.kv.value) as Service, ev.kv.modRevision);
-          held.seen(ev.revision);
-        } catch {
-          drop();
-          w?.cancel();
-        }
-      }, drop);
-      if (live) this.svcAlloc = held;
-    } catch {
-      // No watch (e.g. the list's revision is already compacted): not cached.
-    }
-    return held;
-  }
-
-  /** Apply a Service write this Registry made (its watch event may come later, or came first). */
-  private serviceStored(kv: KeyValue, svc: KubeObject | undefined): void {
-    const held = this.svcAlloc;
-    if (held === undefined) return;
-    if (svc === undefined) held.remove(kv.key, kv.modRevision);
-    else held.put(kv.key, svc as unknown as Service, kv.modRevision);
+  /** Tell the kind's admission plugin about a write this Registry stored (`obj` undefined: deleted). */
+  private stored(r: ResourceInfo, kv: KeyValue, obj: KubeObject | undefined): void {
+    this.admission(r)?.stored?.(kv.key, obj, kv.modRevision);
   }
 
   private managedEntry(manager: string | undefined, operation: 'Apply' | 'Update', apiVersion: string, fields: Record<string, Json>, sub?: string): ManagedFieldsEntry | undefined {
@@ -387,13 +369,13 @@ export class Registry {
     return e;
   }
 
-  private recordManaged(obj: KubeObject, old: KubeObject | undefined, manager: string | undefined, operation: 'Apply' | 'Update', sub?: string, applied?: Json): void {
+  private recordManaged(r: ResourceInfo, obj: KubeObject, old: KubeObject | undefined, manager: string | undefined, operation: 'Apply' | 'Update', sub?: string, applied?: Json): void {
     if (!manager) return;
     const meta = obj.metadata!;
     const same = (e: ManagedFieldsEntry): boolean => e.manager === manager && e.operation === operation && (e.subresource ?? '') === (sub ?? '');
     let entries = old?.metadata?.managedFields ?? meta.managedFields ?? [];
     const prev = (old?.metadata?.managedFields ?? []).find(same);
-    const schema = SMP_SCHEMAS[obj.kind ?? ''];
+    const schema = strategyOf(r).merge;
     let fields: Record<string, Json>;
     if (operation === 'Apply') fields = fieldSet(this.userFields(applied as KubeObject), schema);
     else {
@@ -451,17 +433,15 @@ export class Registry {
     meta.uid = this.uidGen();
     meta.creationTimestamp = this.now();
     if (hasSpecLike(obj)) meta.generation = 1; else delete meta.generation;
-    if (r.hasStatus && r.kind !== 'Pod' && r.kind !== 'Namespace' && r.kind !== 'Node' && r.kind !== 'Service') delete obj.status;
-    if (r.kind === 'Pod' && isObject(obj.status as Json)) {
-      // Pods may be created with status (the apiserver resets it but keeps phase Pending).
-      obj.status = {};
-    }
-    defaultObject(r.kind, obj);
+    const strategy = strategyOf(r);
+    if (strategy.prepareForCreate) strategy.prepareForCreate(obj);
+    else if (r.hasStatus) delete obj.status;
+    strategy.defaults?.(obj);
     this.validate(r, obj);
     await this.ensureNamespace(r, ns);
     const release = await this.admit(r, obj, undefined, opts.dryRun);
     try {
-      this.recordManaged(obj, undefined, opts.fieldManager, operation, undefined, operation === 'Apply' ? (body as Json) : undefined);
+      this.recordManaged(r, obj, undefined, opts.fieldManager, operation, undefined, operation === 'Apply' ? (body as Json) : undefined);
       if (opts.dryRun) return obj;
       let kv: KeyValue;
       try {
@@ -469,7 +449,7 @@ export class Registry {
       } catch (e) {
         return this.storeError(e, r, meta.name!);
       }
-      if (r.kind === 'Service') this.serviceStored(kv, obj);
+      this.stored(r, kv, obj);
       return this.decode(kv);
     } finally {
       release?.();
@@ -515,16 +495,16 @@ export class Registry {
     if (old.metadata!.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = old.metadata!.deletionGracePeriodSeconds;
     if (old.metadata!.managedFields && operation === 'Update' && m.managedFields === undefined) m.managedFields = old.metadata!.managedFields;
     delete m.resourceVersion;
-    defaultObject(r.kind, obj);
+    strategyOf(r).defaults?.(obj);
     const oldGen = old.metadata!.generation;
     if (oldGen !== undefined || hasSpecLike(obj)) {
       m.generation = (oldGen ?? 0) + (deepEqual(specPart(old), specPart(obj)) ? 0 : 1);
       if (m.generation === 0) m.generation = 1;
     }
-    this.validate(r, obj);
+    this.validate(r, obj, old);
     const release = await this.admit(r, obj, old, opts.dryRun);
     try {
-      this.recordManaged(obj, old, opts.fieldManager, operation, sub, applied);
+      this.recordManaged(r, obj, old, opts.fieldManager, operation, sub, applied);
       const untimed = (mf: ManagedFieldsEntry[] | undefined): unknown => mf?.map(({ time: _t, ...e }) => e);
       const oldCmp = { ...old, metadata: { ...old.metadata, resourceVersion: undefined, managedFields: untimed(old.metadata?.managedFields) } };
       const newCmp = { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined, managedFields: untimed(obj.metadata?.managedFields) } };
@@ -536,7 +516,7 @@ export class Registry {
       } catch (e) {
         return this.storeError(e, r, name);
       }
-      if (r.kind === 'Service') this.serviceStored(kv, obj);
+      this.stored(r, kv, obj);
       return this.decode(kv);
     } finally {
       release?.();
@@ -599,14 +579,14 @@ export class Registry {
       throw errNotFound(r, name);
     }
     const base: Json = deepClone((sub === 'scale' ? this.toScale(r, old) : old) as unknown as Json);
-    const kind = sub === 'scale' ? 'Scale' : r.kind;
+    const schema = sub === 'scale' ? SCALE_MERGE : strategyOf(r).merge;
     let next: Json;
     try {
       switch (type) {
         case 'merge': next = applyMergePatch(base, patch as Json); break;
         case 'json': next = applyJsonPatch(base, patch); break;
-        case 'strategic': next = applyStrategicMergePatch(base, patch as Json, kind); break;
-        case 'apply': next = this.applyConfig(base, patch as Json, kind, opts.fieldManager, old); break;
+        case 'strategic': next = applyStrategicMergePatch(base, patch as Json, schema); break;
+        case 'apply': next = this.applyConfig(base, patch as Json, schema, opts.fieldManager, old); break;
       }
     } catch (e) {
       if (e instanceof PatchError) {
@@ -624,7 +604,7 @@ export class Registry {
     if (type !== 'apply') this.checkFields(r, obj, opts, 'patch');
     if (type === 'apply' && sub === undefined) {
       const entries = old.metadata?.managedFields ?? [];
-      const applied = fieldSet(this.userFields(patch as KubeObject), SMP_SCHEMAS[kind]);
+      const applied = fieldSet(this.userFields(patch as KubeObject), schema);
       const conflicts = findConflicts(entries, opts.fieldManager!, applied, this.userFields(old) as unknown as Json, this.userFields(obj) as unknown as Json);
       if (conflicts.length > 0) {
         if (!opts.force) throw applyConflictError(conflicts);
@@ -637,11 +617,10 @@ export class Registry {
   }
 
   /** Server-side apply, simplified: merge the configuration (SMP list keys), drop fields this manager applied before but no longer does. */
-  private applyConfig(live: Json, config: Json, kind: string, manager: string | undefined, old: KubeObject): Json {
+  private applyConfig(live: Json, config: Json, schema: SmpSchema | undefined, manager: string | undefined, old: KubeObject): Json {
     if (!isObject(config)) throw new PatchError('the apply configuration must be an object');
     if (!manager) throw new ApiError('BadRequest', 'PATCH, application/apply-patch+yaml requires fieldManager to be set');
-    const schema = SMP_SCHEMAS[kind];
-    let merged = applyStrategicMergePatch(live, stripNulls(config), kind);
+    let merged = applyStrategicMergePatch(live, stripNulls(config), schema);
     const prev = (old.metadata?.managedFields ?? []).find((e) => e.manager === manager && e.operation === 'Apply' && !e.subresource);
     if (prev?.fieldsV1) {
       const now = fieldSet(this.userFields(config as KubeObject), schema);
@@ -662,41 +641,40 @@ export class Registry {
     if (pre?.uid && pre.uid !== old.metadata!.uid) throw errConflict(r, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata!.uid ?? ''}`);
     if (pre?.resourceVersion && pre.resourceVersion !== old.metadata!.resourceVersion) throw errConflict(r, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata!.resourceVersion ?? ''}`);
     if (opts.dryRun) return old;
-    if (r.kind === 'Pod' && this.gracefulPodDeletion) {
-      const pod = old as unknown as Pod;
-      const grace = opts.gracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
-      if (pod.spec.nodeName && grace > 0 && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed') {
-        if (pod.metadata.deletionTimestamp) return old;
-        const next = deepClone(pod);
-        next.metadata.deletionTimestamp = new Date(this.clock().getTime() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-        next.metadata.deletionGracePeriodSeconds = grace;
-        try {
-          const kv = await this.store.update(this.key(r, ns, name), this.encode(next as unknown as KubeObject), Number(old.metadata!.resourceVersion));
-          return this.decode(kv);
-        } catch (e) {
-          return this.storeError(e, r, name);
-        }
+    const strategy = strategyOf(r);
+    // CheckGracefulDelete: the object gets a deletionTimestamp and its owner (the node agent) removes it.
+    const grace = this.gracefulPodDeletion ? strategy.gracefulDelete?.(old, opts.gracePeriodSeconds) : undefined;
+    if (grace !== undefined) {
+      if (old.metadata!.deletionTimestamp) return old;
+      const next = deepClone(old);
+      next.metadata!.deletionTimestamp = new Date(this.clock().getTime() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      next.metadata!.deletionGracePeriodSeconds = grace;
+      try {
+        const kv = await this.store.update(this.key(r, ns, name), this.encode(next), Number(old.metadata!.resourceVersion));
+        return this.decode(kv);
+      } catch (e) {
+        return this.storeError(e, r, name);
       }
     }
-    if (r.kind === 'Namespace') await this.deleteNamespaceContents(name);
+    await strategy.beforeDelete?.({ deleteNamespaceContents: (n) => this.deleteNamespaceContents(n) }, old);
     let kv: KeyValue;
     try {
       kv = await this.store.delete(this.key(r, ns, name), Number(old.metadata!.resourceVersion));
     } catch (e) {
       return this.storeError(e, r, name);
     }
-    if (r.kind === 'Service') this.serviceStored(kv, undefined);
+    this.stored(r, kv, undefined);
     return this.decode(kv);
   }
 
   private async deleteNamespaceContents(ns: string): Promise<void> {
-    for (const r of RESOURCES) {
+    for (const { info: r } of KINDS) {
       if (!r.namespaced) continue;
       const res = await this.store.list(this.prefix(r, ns));
       for (const kv of res.items) {
         let gone: KeyValue;
         try { gone = await this.store.delete(kv.key); } catch (e) { if (!(e instanceof StoreError && e.code === 'STORE_NOT_FOUND')) throw e; continue; }
-        if (r.kind === 'Service') this.serviceStored(gone, undefined);
+        this.stored(r, gone, undefined);
       }
     }
   }
@@ -735,7 +713,7 @@ export class Registry {
    * Expired history is reported as an ERROR event with a 410 Expired Status and ends the watch.
    */
   async watch(r: ResourceInfo, ns: string | undefined, q: WatchQuery, onEvent: (ev: WatchEvent) => void, onEnd: () => void = () => {}, opts: { readonly shared?: boolean } = {}): Promise<WatchHandle> {
-    const filter = this.parseFilter(q.labelSelector, q.fieldSelector);
+    const filter = this.parseFilter(r, q.labelSelector, q.fieldSelector);
     const prefix = this.prefix(r, ns);
     const rvText = q.resourceVersion ?? '';
     let from: number;

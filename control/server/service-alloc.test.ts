@@ -6,13 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { FieldError, Service } from '../api/index.ts';
-import { invalid, resourceByName } from '../api/index.ts';
+import { invalid } from '../api/index.ts';
+import { resourceByName } from '../resources/index.ts';
 import type { KeyValue, ListOptions, ListResult, ObjectStore, StoreWatchEvent, WatchHandle } from '../store/object-store.ts';
 import { StoreError } from '../store/object-store.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import { Registry } from './registry.ts';
-import type { AllocatorConfig } from './service-alloc.ts';
-import { allocateService, cidrContains, cidrSize, formatIpv4, parseCidr, parseIpv4, ServiceAllocations } from './service-alloc.ts';
+import type { AllocatorConfig } from '../resources/service-alloc.ts';
+import { allocateService, cidrContains, cidrSize, formatIpv4, parseCidr, parseIpv4, ServiceAllocations } from '../resources/service-alloc.ts';
 
 const svcR = resourceByName('services')!;
 const nsR = resourceByName('namespaces')!;

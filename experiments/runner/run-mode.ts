@@ -55,7 +55,7 @@ import { Rng } from '../../netsim/time/rng.ts';
 import { MS, SECOND } from '../../netsim/time/scheduler.ts';
 import { formatIpv4, Ipv4Cidr, parseIpv4 } from '../../netsim/wire/addr.ts';
 import type { Ipv4Addr } from '../../netsim/wire/addr.ts';
-import { resourceForKind } from '../../control/api/index.ts';
+import { resourceForKind } from '../../control/resources/index.ts';
 import type { Pod } from '../../control/api/index.ts';
 import type { EndpointSlice, Service } from '../../control/api/service.ts';
 import type { ExperimentEvent, ExperimentSpec } from '../experiment-spec.ts';

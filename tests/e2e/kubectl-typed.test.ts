@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { MemoryStore } from '../../control/store/memory-store.ts';
 import { buildApp } from '../../control/server/app.ts';
-import { findResource } from '../../control/api/index.ts';
+import { findResource } from '../../control/resources/index.ts';
 
 const KUBECTL = '/usr/bin/kubectl';
 const skipWhy = existsSync(KUBECTL) ? false : `kubectl not found at ${KUBECTL} (.ci/run installs it from .ci/apt-packages.txt)`;

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { MemoryStore } from '../../control/store/memory-store.ts';
 import { buildApp } from '../../control/server/app.ts';
 import { ControllerManager, RegistryControlApi, standardControllers } from '../../control/controllers/index.ts';
-import { findResource } from '../../control/api/index.ts';
+import { findResource } from '../../control/resources/index.ts';
 
 const KUBECTL = '/usr/bin/kubectl';
 const have = existsSync(KUBECTL);

@@ -16,7 +16,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster } from '../../cluster/cluster.ts';
-import { resourceForKind } from '../../control/api/index.ts';
+import { resourceForKind } from '../../control/resources/index.ts';
 import type { ProxyMode } from '../../cluster/spec.ts';
 import { MS, SECOND } from '../../netsim/time/scheduler.ts';
 import type { NetNamespace } from '../../netsim/stack/net-namespace.ts';

@@ -15,6 +15,7 @@
 import type { Service } from '../api/index.ts';
 import type { FieldError } from '../api/index.ts';
 import { invalid } from '../api/index.ts';
+import type { ServerConfig } from './strategy.ts';
 
 export interface Ipv4Cidr { readonly base: number; readonly bits: number }
 
@@ -47,11 +48,8 @@ export function cidrContains(c: Ipv4Cidr, ip: number): boolean {
   return ip >= c.base && ip < c.base + cidrSize(c);
 }
 
-export interface AllocatorConfig {
-  readonly serviceCIDR: string;
-  readonly nodePortBase: number;
-  readonly nodePortSize: number;
-}
+/** The allocator's ranges: the server's --service-cluster-ip-range and --service-node-port-range. */
+export type AllocatorConfig = ServerConfig;
 
 /** kube-apiserver's static band: min(max(16, size/16), 256) addresses (IPs), min(max(16, size/32), 128) ports. */
 function ipStaticBand(size: number): number { return Math.min(Math.max(16, Math.floor(size / 16)), 256); }

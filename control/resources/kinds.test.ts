@@ -1,8 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateService, validatePod, validateDeployment, validateNamespace, formatFieldError, invalidMessage, fieldErrorCauses } from './validation.ts';
-import { defaultService, defaultDeployment, defaultPod } from './defaults.ts';
-import type { Deployment, Pod, Service } from './types.ts';
+// Each kind's own rules (defaults, validation), through its module.
+import { formatFieldError, invalidMessage, fieldErrorCauses } from '../api/index.ts';
+import type { Deployment, KubeObject, Pod, Service } from '../api/index.ts';
+import { defaultService, validateService } from './service.ts';
+import { defaultDeployment, validateDeployment } from './deployment.ts';
+import { pod as podKind } from './pod.ts';
+import { namespace } from './namespace.ts';
+
+const CONFIG = { serviceCIDR: '10.96.0.0/12', nodePortBase: 30000, nodePortSize: 2768 };
+const validatePod = (p: Pod) => podKind.validate(p as unknown as KubeObject, CONFIG);
+const defaultPod = (p: Pod): Pod => { podKind.defaults!(p as unknown as KubeObject); return p; };
 
 const svc = (spec: Partial<Service['spec']>, name = 'web'): Service => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { ports: [{ port: 80 }], ...spec } as Service['spec'] });
 
@@ -56,5 +64,5 @@ test('pod and deployment validation', () => {
   assert.equal(dd.spec.replicas, 1);
   assert.deepEqual(dd.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
   assert.equal(defaultPod({ ...pod }).spec.containers[0]!.ports![0]!.protocol, 'TCP');
-  assert.match(validateNamespace({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a.b' } }).map(formatFieldError)[0]!, /RFC 1123 label/);
+  assert.match(namespace.validate({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a.b' } }, CONFIG).map(formatFieldError)[0]!, /RFC 1123 label/);
 });
