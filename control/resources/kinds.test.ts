@@ -7,6 +7,9 @@ import { defaultService, validateService } from './service.ts';
 import { defaultDeployment, validateDeployment } from './deployment.ts';
 import { pod as podKind } from './pod.ts';
 import { namespace } from './namespace.ts';
+import { KINDS, resourceForKind, toTable } from './index.ts';
+import { buildApp } from '../server/app.ts';
+import { MemoryStore } from '../store/memory-store.ts';
 
 const CONFIG = { serviceCIDR: '10.96.0.0/12', nodePortBase: 30000, nodePortSize: 2768 };
 const validatePod = (p: Pod) => podKind.validate(p as unknown as KubeObject, CONFIG);
@@ -65,4 +68,37 @@ test('pod and deployment validation', () => {
   assert.deepEqual(dd.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
   assert.equal(defaultPod({ ...pod }).spec.containers[0]!.ports![0]!.protocol, 'TCP');
   assert.match(namespace.validate({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a.b' } }, CONFIG).map(formatFieldError)[0]!, /RFC 1123 label/);
+});
+
+test('the registry: one module per kind, unique names, every table row as wide as its columns', () => {
+  const names = KINDS.map((k) => `${k.info.group}/${k.info.resource}`);
+  assert.equal(new Set(names).size, names.length);
+  assert.equal(new Set(KINDS.map((k) => `${k.info.group}/${k.info.kind}`)).size, KINDS.length);
+  const now = new Date('2026-01-01T00:00:00Z');
+  for (const k of KINDS) {
+    assert.ok(resourceForKind(k.info.group ? `${k.info.group}/${k.info.version}` : k.info.version, k.info.kind) === k.info);
+    if (!k.table) continue;
+    const t = toTable(k.info, [{ metadata: { name: 'x', namespace: 'default', creationTimestamp: '2025-12-31T23:59:00Z' }, spec: {}, status: {}, endpoints: [] } as KubeObject], now, {});
+    assert.equal(t.rows[0]!.cells.length, t.columnDefinitions.length, k.info.kind);
+  }
+});
+
+test('field selectors: metadata.name/namespace everywhere, each kind its own labels, anything else 400 with the conversion message', async () => {
+  const app = buildApp({ store: new MemoryStore() });
+  await app.ready();
+  try {
+    const get = async (url: string) => app.inject(url);
+    assert.equal((await get('/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3Dn1,status.phase!%3DFailed')).statusCode, 200);
+    assert.equal((await get('/api/v1/namespaces?fieldSelector=metadata.name%3Ddefault')).statusCode, 200);
+    const bad = await get('/api/v1/namespaces/default/pods?fieldSelector=spec.foo%3Dx');
+    assert.equal(bad.statusCode, 400);
+    assert.equal(JSON.parse(bad.body).message, 'field label not supported: spec.foo');
+    const plain = await get('/api/v1/namespaces/default/endpoints?fieldSelector=spec.nodeName%3Dx');
+    assert.equal(plain.statusCode, 400);
+    assert.equal(JSON.parse(plain.body).message, '"spec.nodeName" is not a known field selector: only "metadata.name", "metadata.namespace"');
+    const ns = JSON.parse((await get('/api/v1/namespaces?fieldSelector=status.phase%3DActive')).body) as { items: unknown[] };
+    assert.equal(ns.items.length, 4);
+  } finally {
+    await app.close();
+  }
 });
