@@ -10,7 +10,7 @@ export const CLUSTER_CIDR = '10.244.0.0/16';
 
 interface Ep { ip: string; node?: string; ready?: boolean; serving?: boolean; terminating?: boolean }
 
-export function slice(ns: string, svc: string, ports: Array<{ name?: string; port: number; protocol?: 'TCP' | 'UDP' }>, eps: Ep[], sliceName = `${svc}-abc12`): EndpointSlice {
+export function slice(ns: string, svc: string, ports: Array<{ name?: string; port: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }>, eps: Ep[], sliceName = `${svc}-abc12`): EndpointSlice {
   return {
     metadata: { name: sliceName, namespace: ns, labels: { 'kubernetes.io/service-name': svc } },
     addressType: 'IPv4',

@@ -33,9 +33,10 @@
  * dual-stack and IPv6; SCTP packets (SCTP services get their rules); the
  * KUBE-PROXY-CANARY monitor; healthz and health-check node port servers (the rules
  * are written, nothing answers); the conntrack reconciler of newer releases (the
- * per-sync deletions of 1.2x releases are modelled); IPVS mode's
- * KUBE-IPVS-FILTER/KUBE-IPVS-OUT-FILTER chains of newer releases and its
- * excludeCIDRs/strictARP/sysctls. The masquerade mark is written 0x4000 as in
+ * per-sync deletions of 1.2x releases are modelled); IPVS mode's strictARP and
+ * sysctls, and its KUBE-IPVS-OUT-FILTER entries (`-m ipvs --vaddr`, which stop a
+ * node reaching an LB IP whose source ranges exclude it: xt_ipvs is not on the
+ * kernels verify compares with, so the chain is written empty). The masquerade mark is written 0x4000 as in
  * upstream's test fixtures (kube-proxy itself formats `%#08x`, 0x00004000, which
  * the kernel stores identically).
  */

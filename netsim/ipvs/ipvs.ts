@@ -22,7 +22,9 @@ import { SECOND } from '../time/scheduler.ts';
 export type IpvsScheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'sh' | 'dh' | 'mh';
 export const IPVS_SCHEDULERS: readonly IpvsScheduler[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 
-export type IpvsProto = 'TCP' | 'UDP';
+/** SCTP services are held and listed (kube-proxy programs them); SCTP packets are not emulated. */
+export type IpvsProto = 'TCP' | 'UDP' | 'SCTP';
+const PROTO_INDEX: Record<IpvsProto, number> = { TCP: 0, UDP: 1, SCTP: 2 };
 
 export interface RealServer {
   readonly addr: Ipv4Addr;
@@ -107,9 +109,9 @@ export class IpvsError extends Error {
   }
 }
 
-/** A virtual service's key: protocol bit, address and port in one exact integer (< 2^49; no string built per packet). */
+/** A virtual service's key: protocol index, address and port in one exact integer (< 2^50; no string built per packet). */
 function vsKey(proto: IpvsProto, addr: Ipv4Addr, port: number): number {
-  return (proto === 'TCP' ? 0 : 281474976710656) + (addr >>> 0) * 65536 + port;
+  return PROTO_INDEX[proto] * 281474976710656 + (addr >>> 0) * 65536 + port;
 }
 
 /** A 32-bit hash (ip_vs_sh_hashkey / ip_vs_dh_hashkey use hash_32 on the address). */
@@ -170,9 +172,9 @@ function fnv(s: string, seed: number): number {
   return h;
 }
 
-/** Client address, port and protocol as one exact number (49 bits). */
+/** Client address, port and protocol as one exact number (50 bits). */
 function connKey(proto: IpvsProto, caddr: Ipv4Addr, cport: number): number {
-  return (caddr * 65536 + cport) * 2 + (proto === 'UDP' ? 1 : 0);
+  return (caddr * 65536 + cport) * 4 + PROTO_INDEX[proto];
 }
 
 /** How often (virtual time) new connections trigger a sweep of expired entries. */
@@ -556,7 +558,7 @@ export class Ipvs {
   save(): string {
     const out: string[] = [];
     for (const vs of this.sortedServices()) {
-      const svc = `${vs.proto === 'TCP' ? '-t' : '-u'} ${formatIpv4(vs.addr)}:${vs.port}`;
+      const svc = `${vs.proto === 'TCP' ? '-t' : vs.proto === 'UDP' ? '-u' : '--sctp-service'} ${formatIpv4(vs.addr)}:${vs.port}`;
       out.push(`-A ${svc} -s ${vs.scheduler}${vs.persistent !== undefined ? ` -p ${vs.persistent}` : ''}`);
       for (const r of sortedReals(vs)) out.push(`-a ${svc} -r ${formatIpv4(r.addr)}:${r.port} -m -w ${r.weight}`);
     }

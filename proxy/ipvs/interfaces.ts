@@ -2,7 +2,7 @@
  * The narrow interfaces kube-proxy's IPVS mode programs a node through (upstream
  * utilipvs.Interface, utilipset.Interface and the proxier's NetLinkHandle).
  */
-export type IpvsProtocol = 'TCP' | 'UDP';
+export type IpvsProtocol = 'TCP' | 'UDP' | 'SCTP';
 
 /** One IPVS virtual server (ipvsadm -A). */
 export interface VirtualServerSpec {

@@ -79,3 +79,33 @@ test('IPVS mode: removed endpoints with connections drain at weight 0 and go onc
   assert.equal(ipvs.lookupService('TCP', parseIpv4('10.96.10.1'), 80), undefined);
   assert.ok(!ns.addressesOf(DUMMY_DEVICE).some((a) => a.addr === parseIpv4('10.96.10.1')), 'VIP unbound');
 });
+
+test('IPVS mode: SCTP services get virtual servers and the per-node-IP SCTP NodePort sets; excludeCIDRs keep foreign virtual servers; KUBE-IPVS-IPS holds kube-ipvs0\'s addresses', () => {
+  const sim = new Sim({ seed: 1 });
+  const ns = new NetNamespace(sim, NODE, NODE);
+  ns.addDevice(new DummyDevice(sim, 'eth0', 0x0a0000000001));
+  ns.addAddress('eth0', `${NODE_IP}/24`);
+  const ipvs = new Ipvs(() => sim.clock.now());
+  const sets = new Ipsets();
+  const ipt = new Iptables();
+  ipt.setExists = (n) => sets.has(n);
+  // Virtual servers someone else made: one inside --ipvs-exclude-cidrs, one not.
+  ipvs.addService('TCP', parseIpv4('10.200.0.1'), 80);
+  ipvs.addService('TCP', parseIpv4('10.96.99.99'), 80);
+  const p = new IpvsProxier({ ipvs: netsimIpvs(ipvs), ipset: netsimIpsets(sets), netlink: netsimNetlink(ns), iptables: netsimIptablesBackend(ipt) }, { nodeName: NODE, nodeIP: NODE_IP, clusterCIDR: CLUSTER_CIDR, excludeCIDRs: ['10.200.0.0/16'] });
+  p.onServiceUpdate(undefined, serviceInfoFromApi({ metadata: { name: 'sig', namespace: 'tel' }, spec: { type: 'NodePort', clusterIP: '10.96.30.1', externalTrafficPolicy: 'Local', ports: [{ name: 'sig', port: 3868, protocol: 'SCTP', nodePort: 30868 }] } }));
+  p.onEndpointSliceUpdate(endpointSliceInfoFromApi(slice('tel', 'sig', [{ name: 'sig', port: 3868, protocol: 'SCTP' }], [{ ip: '10.244.1.40', node: NODE }]))!, false);
+  p.sync();
+  assert.match(ipvs.list(), /\nSCTP {2}10\.96\.30\.1:3868 rr\n {2}-> 10\.244\.1\.40:3868 +Masq +1 /);
+  assert.match(ipvs.list(), /\nSCTP {2}192\.168\.50\.11:30868 rr\n/);
+  assert.match(ipvs.save(), /^-A --sctp-service 10\.96\.30\.1:3868 -s rr$/m);
+  const save = sets.save();
+  for (const e of ['add KUBE-NODE-PORT-SCTP-HASH 192.168.50.11,sctp:30868', 'add KUBE-NODE-PORT-LOCAL-SCTP-HASH 192.168.50.11,sctp:30868', 'add KUBE-CLUSTER-IP 10.96.30.1,sctp:3868', 'add KUBE-IPVS-IPS 10.96.30.1']) assert.ok(save.includes(e), `ipset save has "${e}"`);
+  assert.ok(!/KUBE-NODE-PORT-TCP \d/.test(save), 'no bitmap:port entry for an SCTP NodePort');
+  assert.match(p.lastText, /\n-A KUBE-NODE-PORT -p sctp -m comment --comment "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'" -m set --match-set KUBE-NODE-PORT-SCTP-HASH dst,dst -j KUBE-MARK-MASQ\n/);
+  assert.match(p.lastText, /^\*nat\n(?::\S+ - \[0:0\]\n)+-A KUBE-SERVICES -s 127\.0\.0\.0\/8 -j RETURN\n/, 'localhost is dismissed before anything else');
+  assert.match(ipt.save(), /\n-A INPUT -m comment --comment "kubernetes ipvs access filter" -j KUBE-IPVS-FILTER\n/);
+  assert.match(ipt.save(), /\n-A OUTPUT -m comment --comment "kubernetes ipvs access filter" -j KUBE-IPVS-OUT-FILTER\n/);
+  assert.ok(ipvs.lookupService('TCP', parseIpv4('10.200.0.1'), 80) !== undefined, 'inside excludeCIDRs: left alone');
+  assert.equal(ipvs.lookupService('TCP', parseIpv4('10.96.99.99'), 80), undefined, 'outside: a stale service, deleted');
+});

@@ -18,7 +18,7 @@ import type { IptablesBackend } from '../iptables/proxier.ts';
 import { parseSave } from '../iptables/proxier.ts';
 import { jumpRulesRestore, cidrContains } from '../iptables/rules.ts';
 import type { IpsetInterface, IpvsInterface, IpvsProtocol, NetlinkHandle, VirtualServerSpec } from './interfaces.ts';
-import { IPSETS, ipsetRestore, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL, KUBE_HEALTH_CHECK_NODE_PORT, KUBE_LOAD_BALANCER, KUBE_LOAD_BALANCER_FW, KUBE_LOAD_BALANCER_LOCAL, KUBE_LOAD_BALANCER_SOURCE_CIDR, KUBE_LOAD_BALANCER_SOURCE_IP, KUBE_LOOP_BACK, KUBE_NODE_PORT_LOCAL_TCP, KUBE_NODE_PORT_LOCAL_UDP, KUBE_NODE_PORT_TCP, KUBE_NODE_PORT_UDP } from './ipsets.ts';
+import { IPSETS, ipsetRestore, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL, KUBE_HEALTH_CHECK_NODE_PORT, KUBE_IPVS_IPS, KUBE_LOAD_BALANCER, KUBE_LOAD_BALANCER_FW, KUBE_LOAD_BALANCER_LOCAL, KUBE_LOAD_BALANCER_SOURCE_CIDR, KUBE_LOAD_BALANCER_SOURCE_IP, KUBE_LOOP_BACK, KUBE_NODE_PORT_LOCAL_SCTP, KUBE_NODE_PORT_LOCAL_TCP, KUBE_NODE_PORT_LOCAL_UDP, KUBE_NODE_PORT_SCTP, KUBE_NODE_PORT_TCP, KUBE_NODE_PORT_UDP } from './ipsets.ts';
 import type { IpvsRulesOptions } from './rules.ts';
 import { buildIpvsRuleset, IPVS_JUMP_RULES } from './rules.ts';
 
@@ -33,6 +33,8 @@ export interface IpvsProxierOptions extends IpvsRulesOptions {
   readonly scheduler?: string;
   /** The node IP (LoadBalancer source ranges containing it admit the LB IP as a source). */
   readonly nodeIP?: string;
+  /** --ipvs-exclude-cidrs: virtual servers inside them belong to someone else; stale-service cleanup leaves them alone. */
+  readonly excludeCIDRs?: readonly string[];
 }
 
 export interface IpvsProxierDeps {
@@ -86,8 +88,7 @@ export class IpvsProxier implements Proxier {
 
     for (const [key, sp] of this.svcPortMap.sorted()) {
       const eps = this.endpointsMap.get(key) ?? [];
-      const proto = sp.protocol === 'udp' ? 'UDP' : 'TCP';
-      if (sp.protocol === 'sctp') continue;
+      const proto = sp.protocol === 'udp' ? 'UDP' : sp.protocol === 'sctp' ? 'SCTP' : 'TCP';
       const ipPort = (ip: string): string => `${ip},${sp.protocol}:${sp.port}`;
       for (const e of eps) if (e.isLocal) add(KUBE_LOOP_BACK, `${e.ip},${sp.protocol}:${e.port},${e.ip}`);
       const vsFor = (address: string, port: number): VirtualServerSpec => ({ address, port, protocol: proto, scheduler, ...(sp.stickyMaxAgeSeconds !== undefined ? { persistentTimeout: sp.stickyMaxAgeSeconds } : {}) });
@@ -117,13 +118,23 @@ export class IpvsProxier implements Proxier {
         want(vsFor(ip, sp.port), true, sp.externalPolicyLocal);
       }
       if (sp.nodePort !== 0) {
-        add(proto === 'TCP' ? KUBE_NODE_PORT_TCP : KUBE_NODE_PORT_UDP, String(sp.nodePort));
-        if (sp.externalPolicyLocal) add(proto === 'TCP' ? KUBE_NODE_PORT_LOCAL_TCP : KUBE_NODE_PORT_LOCAL_UDP, String(sp.nodePort));
+        if (proto === 'SCTP') {
+          // SCTP NodePorts are hash:ip,port entries, one per node IP (upstream: bitmap:port cannot hold the protocol).
+          for (const ip of nodeIPs) {
+            add(KUBE_NODE_PORT_SCTP, `${ip},sctp:${sp.nodePort}`);
+            if (sp.externalPolicyLocal) add(KUBE_NODE_PORT_LOCAL_SCTP, `${ip},sctp:${sp.nodePort}`);
+          }
+        } else {
+          add(proto === 'TCP' ? KUBE_NODE_PORT_TCP : KUBE_NODE_PORT_UDP, String(sp.nodePort));
+          if (sp.externalPolicyLocal) add(proto === 'TCP' ? KUBE_NODE_PORT_LOCAL_TCP : KUBE_NODE_PORT_LOCAL_UDP, String(sp.nodePort));
+        }
         for (const ip of nodeIPs) want(vsFor(ip, sp.nodePort), false, sp.externalPolicyLocal);
       }
       if (sp.healthCheckNodePort !== 0) add(KUBE_HEALTH_CHECK_NODE_PORT, String(sp.healthCheckNodePort));
     }
 
+    // Every address kube-ipvs0 will hold (KUBE-IPVS-FILTER rejects new connections to their other ports).
+    for (const a of activeBind) add(KUBE_IPVS_IPS, a);
     // ipsets first: the iptables rules below name them.
     ipset.restore(ipsetRestore(entries, ipset.save()));
     // Hook jumps, then the constant ruleset.
@@ -144,6 +155,8 @@ export class IpvsProxier implements Proxier {
     }
     for (const vs of ipvs.listVirtualServers()) {
       if (activeVS.has(vsKey(vs))) continue;
+      // upstream cleanLegacyService: addresses in --ipvs-exclude-cidrs are not kube-proxy's.
+      if ((this.opts.excludeCIDRs ?? []).some((c) => cidrContains(c, vs.address))) continue;
       ipvs.deleteVirtualServer(vs);
       for (const g of [...this.gracefulDeletes.keys()]) if (g.startsWith(`${vsKey(vs)}|`)) this.gracefulDeletes.delete(g);
     }

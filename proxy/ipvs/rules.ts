@@ -5,7 +5,7 @@
  * while its set has entries.
  */
 import type { JumpRule } from '../iptables/rules.ts';
-import { ipsetInfo, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL, KUBE_HEALTH_CHECK_NODE_PORT, KUBE_LOAD_BALANCER, KUBE_LOAD_BALANCER_FW, KUBE_LOAD_BALANCER_LOCAL, KUBE_LOAD_BALANCER_SOURCE_CIDR, KUBE_LOAD_BALANCER_SOURCE_IP, KUBE_LOOP_BACK, KUBE_NODE_PORT_LOCAL_TCP, KUBE_NODE_PORT_LOCAL_UDP, KUBE_NODE_PORT_TCP, KUBE_NODE_PORT_UDP } from './ipsets.ts';
+import { ipsetInfo, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL, KUBE_HEALTH_CHECK_NODE_PORT, KUBE_IPVS_IPS, KUBE_LOAD_BALANCER, KUBE_LOAD_BALANCER_FW, KUBE_LOAD_BALANCER_LOCAL, KUBE_LOAD_BALANCER_SOURCE_CIDR, KUBE_LOAD_BALANCER_SOURCE_IP, KUBE_LOOP_BACK, KUBE_NODE_PORT_LOCAL_SCTP, KUBE_NODE_PORT_LOCAL_TCP, KUBE_NODE_PORT_LOCAL_UDP, KUBE_NODE_PORT_SCTP, KUBE_NODE_PORT_TCP, KUBE_NODE_PORT_UDP } from './ipsets.ts';
 
 function jump(table: 'filter' | 'nat', chain: string, target: string, comment: string): JumpRule {
   return { table, chain, target, spec: `-m comment --comment "${comment}" -j ${target}` };
@@ -20,13 +20,15 @@ export const IPVS_JUMP_RULES: readonly JumpRule[] = [
   jump('filter', 'INPUT', 'KUBE-NODE-PORT', 'kubernetes health check rules'),
   jump('filter', 'INPUT', 'KUBE-PROXY-FIREWALL', 'kube-proxy firewall rules'),
   jump('filter', 'FORWARD', 'KUBE-PROXY-FIREWALL', 'kube-proxy firewall rules'),
+  jump('filter', 'INPUT', 'KUBE-IPVS-FILTER', 'kubernetes ipvs access filter'),
+  jump('filter', 'OUTPUT', 'KUBE-IPVS-OUT-FILTER', 'kubernetes ipvs access filter'),
 ];
 
 const NAT_CHAINS = ['KUBE-SERVICES', 'KUBE-POSTROUTING', 'KUBE-NODE-PORT', 'KUBE-LOAD-BALANCER', 'KUBE-MARK-MASQ'];
-const FILTER_CHAINS = ['KUBE-FORWARD', 'KUBE-NODE-PORT', 'KUBE-PROXY-FIREWALL', 'KUBE-SOURCE-RANGES-FIREWALL'];
+const FILTER_CHAINS = ['KUBE-FORWARD', 'KUBE-NODE-PORT', 'KUBE-PROXY-FIREWALL', 'KUBE-SOURCE-RANGES-FIREWALL', 'KUBE-IPVS-FILTER', 'KUBE-IPVS-OUT-FILTER'];
 
 /** upstream ipsetWithIptablesChain: set, table, from chain, target, match directions, protocol. */
-const SET_JUMPS: ReadonlyArray<{ set: string; table: 'nat' | 'filter'; from: string; to: string; dirs: string; proto?: 'tcp' | 'udp' }> = [
+const SET_JUMPS: ReadonlyArray<{ set: string; table: 'nat' | 'filter'; from: string; to: string; dirs: string; proto?: 'tcp' | 'udp' | 'sctp' }> = [
   { set: KUBE_LOOP_BACK, table: 'nat', from: 'KUBE-POSTROUTING', to: 'MASQUERADE', dirs: 'dst,dst,src' },
   { set: KUBE_LOAD_BALANCER, table: 'nat', from: 'KUBE-SERVICES', to: 'KUBE-LOAD-BALANCER', dirs: 'dst,dst' },
   { set: KUBE_LOAD_BALANCER_LOCAL, table: 'nat', from: 'KUBE-LOAD-BALANCER', to: 'RETURN', dirs: 'dst,dst' },
@@ -34,6 +36,8 @@ const SET_JUMPS: ReadonlyArray<{ set: string; table: 'nat' | 'filter'; from: str
   { set: KUBE_NODE_PORT_TCP, table: 'nat', from: 'KUBE-NODE-PORT', to: 'KUBE-MARK-MASQ', dirs: 'dst', proto: 'tcp' },
   { set: KUBE_NODE_PORT_LOCAL_UDP, table: 'nat', from: 'KUBE-NODE-PORT', to: 'RETURN', dirs: 'dst', proto: 'udp' },
   { set: KUBE_NODE_PORT_UDP, table: 'nat', from: 'KUBE-NODE-PORT', to: 'KUBE-MARK-MASQ', dirs: 'dst', proto: 'udp' },
+  { set: KUBE_NODE_PORT_LOCAL_SCTP, table: 'nat', from: 'KUBE-NODE-PORT', to: 'RETURN', dirs: 'dst,dst', proto: 'sctp' },
+  { set: KUBE_NODE_PORT_SCTP, table: 'nat', from: 'KUBE-NODE-PORT', to: 'KUBE-MARK-MASQ', dirs: 'dst,dst', proto: 'sctp' },
   { set: KUBE_LOAD_BALANCER_FW, table: 'filter', from: 'KUBE-PROXY-FIREWALL', to: 'KUBE-SOURCE-RANGES-FIREWALL', dirs: 'dst,dst' },
   { set: KUBE_LOAD_BALANCER_SOURCE_CIDR, table: 'filter', from: 'KUBE-SOURCE-RANGES-FIREWALL', to: 'RETURN', dirs: 'dst,dst,src' },
   { set: KUBE_LOAD_BALANCER_SOURCE_IP, table: 'filter', from: 'KUBE-SOURCE-RANGES-FIREWALL', to: 'RETURN', dirs: 'dst,dst,src' },
@@ -51,7 +55,8 @@ const c = (set: string): string => `-m comment --comment "${ipsetInfo(set).comme
 /** The restore input for this sync, given which sets have entries. */
 export function buildIpvsRuleset(nonEmpty: (set: string) => boolean, opts: IpvsRulesOptions = {}): string {
   const mark = `0x${(1 << (opts.masqueradeBit ?? 14)).toString(16)}`;
-  const nat: string[] = [];
+  // Connections from localhost are dismissed first (they never reach a virtual server).
+  const nat: string[] = ['-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN'];
   const filter: string[] = [];
   for (const j of SET_JUMPS) {
     if (!nonEmpty(j.set)) continue;
@@ -82,6 +87,10 @@ export function buildIpvsRuleset(nonEmpty: (set: string) => boolean, opts: IpvsR
   filter.push(`-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`);
   filter.push('-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
   filter.push(`-A KUBE-NODE-PORT ${c(KUBE_HEALTH_CHECK_NODE_PORT)} -m set --match-set ${KUBE_HEALTH_CHECK_NODE_PORT} dst -j ACCEPT`);
+  // kubernetes#72236: no host port is reachable through a Service address, only the Services' own ports.
+  for (const s of [KUBE_LOAD_BALANCER, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL]) filter.push(`-A KUBE-IPVS-FILTER -m set --match-set ${s} dst,dst -j RETURN`);
+  filter.push(`-A KUBE-IPVS-FILTER -m set --match-set ${KUBE_HEALTH_CHECK_NODE_PORT} dst -j RETURN`);
+  filter.push(`-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set ${KUBE_IPVS_IPS} dst -j REJECT`);
   nat.push(`-A KUBE-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`);
   nat.push(`-A KUBE-POSTROUTING -j MARK --xor-mark ${mark}`);
   nat.push(`-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE${opts.randomFully ?? true ? ' --random-fully' : ''}`);

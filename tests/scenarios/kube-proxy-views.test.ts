@@ -80,8 +80,8 @@ test('IPVS node: ipset list shows kube-proxy\'s sets, their members and the ipta
   const blocks = new Map(out.split('\n\n').map((b) => [/^Name: (\S+)/.exec(b)?.[1] ?? '', b]));
   assert.equal(blocks.get('KUBE-CLUSTER-IP')?.replace(/initval 0x[0-9a-f]{8}/, 'initval X'), [
     'Name: KUBE-CLUSTER-IP', 'Type: hash:ip,port', 'Revision: 7', 'Header: family inet hashsize 1024 maxelem 65536 bucketsize 12 initval X',
-    'Size in memory: 408', 'References: 2', 'Number of entries: 4', 'Members:', '10.96.0.10,udp:53', '10.96.0.20,tcp:80', '10.96.0.21,tcp:80', '10.96.0.22,tcp:80',
-  ].join('\n'), 'two rules match KUBE-CLUSTER-IP: the masquerade rule and the ACCEPT');
+    'Size in memory: 408', 'References: 3', 'Number of entries: 4', 'Members:', '10.96.0.10,udp:53', '10.96.0.20,tcp:80', '10.96.0.21,tcp:80', '10.96.0.22,tcp:80',
+  ].join('\n'), 'three rules match KUBE-CLUSTER-IP: the masquerade rule, the ACCEPT and KUBE-IPVS-FILTER\'s RETURN');
   assert.match(blocks.get('KUBE-NODE-PORT-TCP') ?? '', /^Name: KUBE-NODE-PORT-TCP\nType: bitmap:port\nRevision: 3\nHeader: range 0-65535\nSize in memory: 8264\nReferences: 1\nNumber of entries: 2\nMembers:\n30080\n30081\n?$/);
   assert.match(blocks.get('KUBE-NODE-PORT-LOCAL-TCP') ?? '', /\nNumber of entries: 1\nMembers:\n30081\n?$/);
   assert.match(blocks.get('KUBE-LOAD-BALANCER-SOURCE-CIDR') ?? '', /\nMembers:\n198\.51\.100\.10,tcp:80,203\.0\.113\.0\/25\n?$/);
