@@ -52,7 +52,11 @@ test('version, health, discovery (legacy and aggregated v2 chosen exactly), open
   const p = doc.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}']!.patch!;
   assert.ok(p.parameters.some((x) => x.name === 'fieldValidation'));
   assert.deepEqual(p['x-kubernetes-group-version-kind'], { group: 'apps', version: 'v1', kind: 'Deployment' });
-  assert.equal((await app.inject('/openapi/v2')).statusCode, 404);
+  const v2 = await app.inject({ url: '/openapi/v2', headers: { accept: 'application/json' } });
+  assert.equal(v2.statusCode, 200);
+  assert.equal(json(v2).swagger, '2.0');
+  // The protobuf form is not served: a client that accepts only it gets 406 and falls back.
+  assert.equal((await app.inject({ url: '/openapi/v2', headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } })).statusCode, 406);
 });
 
 test('bootstrap: default namespaces and the kubernetes service on the first service IP', async () => {

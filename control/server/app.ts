@@ -23,8 +23,8 @@ import { findResource, groupVersions, kubernetesServiceIP, RESOURCES, toTable } 
 import { ApiError, errBadRequest, errMethodNotAllowed, errPathNotFound, statusOf } from './errors.ts';
 import { Registry } from './registry.ts';
 import type { PatchType, WriteOptions } from './registry.ts';
-import { aggregatedDiscovery, aggregatedVersion, apiGroupList, apiResourceList, apiVersions, wantsTable } from './discovery.ts';
-import { openapiDocument, openapiIndex } from './openapi.ts';
+import { aggregatedDiscovery, aggregatedVersion, apiGroupList, apiResourceList, apiVersions, parseAccept, wantsTable } from './discovery.ts';
+import { openapiDocument, openapiIndex, openapiV2 } from './openapi/index.ts';
 import { duplicateJsonKeys, warningHeader } from './field-validation.ts';
 import { PROTOBUF, PROTOBUF_WATCH, decodeObject, encodeObject, encodeWatchFrame, wantsProtobuf } from './protobuf/index.ts';
 
@@ -303,7 +303,12 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       if (!g) throw errPathNotFound();
       return reply.send({ kind: 'APIGroup', apiVersion: 'v1', ...g });
     });
-    p.get('/openapi/v2', async () => { throw errPathNotFound(); });
+    p.get('/openapi/v2', async (req, reply) => {
+      // Only JSON here; a client that accepts nothing but the protobuf form gets 406 and falls back.
+      const types = parseAccept(req.headers.accept).map((m) => m.type);
+      if (types.length > 0 && !types.some((t) => t === 'application/json' || t === '*/*' || t === 'application/*')) throw new ApiError('NotAcceptable', 'only application/json is served for /openapi/v2');
+      return reply.type('application/json').send(openapiV2());
+    });
     p.get('/openapi/v3', async () => openapiIndex());
     p.get('/openapi/v3/*', async (req, reply) => {
       const rest = ((req.params as { '*': string })['*'] ?? '').split('/');

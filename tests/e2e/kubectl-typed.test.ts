@@ -106,3 +106,21 @@ test('kubectl apply stays JSON and keeps working next to protobuf writes', { ski
   assert.equal(await ok('apply', '-f', 'applied.yaml'), 'service/applied unchanged\n');
   assert.equal(await jsonpath('service', 'applied', '{.spec.ports[0].targetPort}'), 'http');
 });
+
+test('kubectl explain walks the OpenAPI v3 schemas: kinds, nested fields, types, required, enums', { skip: skipWhy, timeout: 30_000 }, async () => {
+  const ports = await ok('explain', 'pods.spec.containers.ports');
+  assert.match(ports, /^KIND:\s+Pod$/m);
+  assert.match(ports, /^FIELD: ports <\[\]ContainerPort>$/m);
+  assert.match(ports, /^\s+containerPort\t<integer> -required-$/m);
+  assert.match(ports, /^\s+protocol\t<string>\n\s+enum: SCTP, TCP, UDP$/m);
+  const deploy = await ok('explain', 'deployments.spec');
+  assert.match(deploy, /^GROUP:\s+apps$/m);
+  assert.match(deploy, /^\s+replicas\t<integer>$/m);
+  assert.match(deploy, /^\s+template\t<PodTemplateSpec> -required-$/m);
+  assert.match(await ok('explain', 'svc.spec.ports.targetPort'), /^FIELD: targetPort <IntOrString>$/m);
+  // Probe embeds its handler: httpGet is a field of the probe itself.
+  assert.match(await ok('explain', 'pods.spec.containers.readinessProbe.httpGet.port'), /^FIELD: port <IntOrString>$/m);
+  const nope = await kubectl('explain', 'pods.spec.nosuchfield');
+  assert.equal(nope.code, 1);
+  assert.match(nope.stderr, /field "nosuchfield" does not exist/);
+});
