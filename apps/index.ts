@@ -12,6 +12,10 @@
  *   cache), resolv.conf and /etc/hosts by dnsPolicy, a glibc-like stub resolver,
  *   and dig/nslookup output formatters.
  *
+ * - tools/: the programs `kubectl exec` runs in a pod (curl, ping, nc, ip, ss, cat,
+ *   `sh -c`), with the real tools' output and exit codes.
+ *
  * The earlier apps (nginx-like HTTP, echo, ping) still live in netsim/apps/.
  */
 export * from './dns/index.ts';
+export * from './tools/index.ts';

@@ -15,6 +15,7 @@ import type { ClusterArgs } from '../load-cluster.ts';
 import { loadCluster } from '../load-cluster.ts';
 import { CliError } from '../cli-error.ts';
 import { LiveFlows, registerFlowRoutes } from '../../observe/index.ts';
+import { serveExec } from '../../cluster/remote-command.ts';
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(s);
@@ -47,6 +48,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   // Virtual time follows the wall clock from here, so a flow's wall time is the start plus its virtual offset.
   const flows = new LiveFlows(cluster, (t) => started + (t - base) / MS, o.flowBuffer);
   const closeFlowRoutes = registerFlowRoutes(cluster.control.app, flows.hub);
+  const closeExec = serveExec(cluster);
   await flows.refresh();
   let refreshed = Date.now();
   const address = await cluster.control.app.listen({ host, port });
@@ -72,6 +74,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   clearInterval(timer);
   flows.close();
   closeFlowRoutes();
+  closeExec();
   await cluster.close();
   print('netsim up: stopped\n');
   return 0;

@@ -17,7 +17,18 @@ export interface PingSession {
   close(): void;
 }
 
-export function ping(ns: NetNamespace, dst: Ipv4Addr, opts: { count?: number; intervalNs?: number; size?: number; ttl?: number; dontFrag?: boolean } = {}): PingSession {
+export interface PingOptions {
+  readonly count?: number;
+  readonly intervalNs?: number;
+  readonly size?: number;
+  readonly ttl?: number;
+  readonly dontFrag?: boolean;
+  /** Called as each reply or ICMP error arrives (a program printing as it goes). */
+  readonly onReply?: (r: PingReply) => void;
+  readonly onError?: (e: PingError) => void;
+}
+
+export function ping(ns: NetNamespace, dst: Ipv4Addr, opts: PingOptions = {}): PingSession {
   const count = opts.count ?? 1;
   const interval = opts.intervalNs ?? SECOND;
   const clock = ns.sim.clock;
@@ -27,9 +38,15 @@ export function ping(ns: NetNamespace, dst: Ipv4Addr, opts: { count?: number; in
   const ident = ns.icmp.openEcho({
     onReply: (r) => {
       const s = sent.find((x) => x.seq === r.seq);
-      replies.push({ seq: r.seq, from: r.from, ttl: r.ttl, rttNs: s === undefined ? 0 : clock.now() - s.at, pkt: r.pkt });
+      const reply = { seq: r.seq, from: r.from, ttl: r.ttl, rttNs: s === undefined ? 0 : clock.now() - s.at, pkt: r.pkt };
+      replies.push(reply);
+      opts.onReply?.(reply);
     },
-    onError: (e) => errors.push({ seq: e.seq, from: e.from, type: e.type, code: e.code, mtu: e.mtu }),
+    onError: (e) => {
+      const error = { seq: e.seq, from: e.from, type: e.type, code: e.code, mtu: e.mtu };
+      errors.push(error);
+      opts.onError?.(error);
+    },
   });
   const sendOne = (seq: number): void => {
     const r = ns.icmp.sendEcho(dst, ident, seq, {

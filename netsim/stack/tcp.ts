@@ -709,6 +709,13 @@ export class TcpLayer {
     if (m.size === 0) this.conns.delete(c.localPort);
   }
 
+  /** Listening sockets (`ss -tl`): address (0 = any) and port. */
+  listening(): Array<{ readonly addr: Ipv4Addr; readonly port: number }> {
+    const out: Array<{ addr: Ipv4Addr; port: number }> = [];
+    for (const [port, list] of this.listeners) for (const l of list) out.push({ addr: l.addr, port });
+    return out.sort((a, b) => a.port - b.port || a.addr - b.addr);
+  }
+
   /** Every open connection (for views and tests). */
   connections(): TcpConnection[] {
     const out: TcpConnection[] = [];

@@ -62,6 +62,11 @@ export class UdpLayer {
 
   constructor(private readonly ns: NetNamespace) {}
 
+  /** Bound sockets (`ss -ua`), by port. */
+  bound(): UdpSocket[] {
+    return [...this.sockets.values()].flat().sort((a, b) => a.localPort - b.localPort || a.localAddr - b.localAddr);
+  }
+
   /** Bind a socket; port 0 picks a free ephemeral port from ip_local_port_range. */
   bind(port = 0, addr: Ipv4Addr = 0): UdpSocket {
     let p = port;

@@ -1,0 +1,122 @@
+// The real kubectl's exec (WebSocket, v5.channel.k8s.io) into pods of a running
+// emulated cluster: the programs' traffic crosses the datapath, their output is the
+// real tools', kubectl's exit status is the program's, and the flows of the exec'd
+// curl show up in the flow stream with the DNAT to the pod that answered.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Cluster } from '../../cluster/cluster.ts';
+import { serveExec } from '../../cluster/remote-command.ts';
+import { seedSpec } from '../support/spec-cluster.ts';
+import { LiveFlows, registerFlowRoutes } from '../../observe/index.ts';
+import { formatIpv4 } from '../../netsim/wire/addr.ts';
+import { MS, SECOND } from '../../netsim/time/scheduler.ts';
+
+const KUBECTL = '/usr/bin/kubectl';
+const skipWhy = existsSync(KUBECTL) ? false : `kubectl not found at ${KUBECTL} (.ci/run installs it from .ci/apt-packages.txt)`;
+if (skipWhy !== false) console.log(`# kubectl-exec.test: skipped, ${skipWhy}`);
+
+let cluster: Cluster;
+let live: LiveFlows;
+let server = '';
+let timer: NodeJS.Timeout | undefined;
+const closers: Array<() => void> = [];
+
+before(async () => {
+  if (skipWhy !== false) return;
+  cluster = await Cluster.build(seedSpec());
+  await cluster.runFor(2 * SECOND);
+  live = new LiveFlows(cluster, (t) => Date.UTC(2026, 11, 7) + t / 1e6);
+  await live.refresh();
+  closers.push(registerFlowRoutes(cluster.control.app, live.hub), serveExec(cluster));
+  server = await cluster.control.app.listen({ host: '127.0.0.1', port: 0 });
+  // Virtual time follows the wall clock, as `netsim up` drives it.
+  let busy = false;
+  timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void cluster.runFor(20 * MS).finally(() => { busy = false; });
+  }, 10);
+});
+
+after(async () => {
+  if (timer !== undefined) clearInterval(timer);
+  for (const c of closers) c();
+  live?.close();
+  await cluster?.close();
+});
+
+function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(KUBECTL, [`--server=${server}`, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+const podIp = (key: string): string => formatIpv4(cluster.pods.get(key)!.ip);
+const nodeOf = (key: string): string => cluster.pods.get(key)!.node;
+
+test('kubectl exec curl -s to a ClusterIP prints the page of the pod that served it, and its flows show the DNAT to that pod', { skip: skipWhy }, async () => {
+  const vip = formatIpv4(cluster.services.get('default/nginx-service')!.clusterIP);
+  const r = await kubectl('exec', 'webapp01', '--', 'curl', '-s', `http://${vip}/`);
+  assert.equal(r.code, 0, r.stderr);
+  const served = /from (nginx-deployment-\S+)$/.exec(r.stdout.trim())?.[1];
+  assert.ok(served !== undefined, r.stdout);
+  const res = await fetch(`${server}/netsim/v1/flows?last=100&from-pod=default/webapp01&to-service=default/nginx-service&protocol=TCP`);
+  const flows = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { destination: { name?: string }; tcpFlags?: string[]; decidedBy?: string; originalDestination?: { ip: string } });
+  const syn = flows.find((f) => f.tcpFlags?.join() === 'SYN');
+  assert.ok(syn !== undefined, 'the SYN of the exec\'d curl is in the flows');
+  assert.equal(syn.destination.name, served);
+  assert.equal(syn.originalDestination?.ip, vip);
+  assert.match(syn.decidedBy ?? '', /KUBE-SEP-.* DNAT/);
+});
+
+test('kubectl exec ping -c 2 to a pod on the other node prints two replies with the TTL the datapath leaves', { skip: skipWhy }, async () => {
+  assert.notEqual(nodeOf('default/webapp01'), nodeOf('default/backend'), 'the seed puts backend on the other node');
+  const ip = podIp('default/backend');
+  const r = await kubectl('exec', 'webapp01', '--', 'ping', '-c', '2', ip);
+  assert.equal(r.code, 0, r.stderr);
+  const replies = r.stdout.split('\n').filter((l) => l.startsWith('64 bytes from'));
+  // flannel udp: each node's kernel forwards once and each flanneld decrements the inner TTL (proxy.c decrement_ttl): 64 - 4.
+  assert.deepEqual(replies.map((l) => /icmp_seq=(\d) ttl=(\d+)/.exec(l)?.slice(1)), [['1', '60'], ['2', '60']]);
+  assert.match(r.stdout, new RegExp(`^PING ${ip.replace(/\./g, '\\.')} \\(${ip.replace(/\./g, '\\.')}\\) 56\\(84\\) bytes of data\\.`));
+  assert.match(r.stdout, /2 packets transmitted, 2 received, 0% packet loss, time \d+ms\nrtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms\n$/);
+});
+
+test('kubectl exec nc -zv to a port nobody serves fails with netcat\'s message and kubectl exits 1', { skip: skipWhy }, async () => {
+  const ip = podIp('default/backend');
+  const r = await kubectl('exec', 'webapp01', '--', 'nc', '-zv', ip, '81');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`^nc: connect to ${ip.replace(/\./g, '\\.')} port 81 \\(tcp\\) failed: Connection refused\\n`));
+  const nginx = [...cluster.pods.keys()].find((k) => k.startsWith('default/nginx-deployment-'))!;
+  const ok = await kubectl('exec', 'webapp01', '--', 'nc', '-zv', podIp(nginx), '80');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stderr, /Connection to [\d.]+ 80 port \[tcp\/http\] succeeded!/);
+});
+
+test('kubectl exec sh -c runs a list with && and ||; an unknown program is "not found" with status 127', { skip: skipWhy }, async () => {
+  // A construct the shell does not model (a pipe) refuses the whole list, as a syntax error does (status 2).
+  const r = await kubectl('exec', 'webapp01', '--', 'sh', '-c', 'cat /etc/hosts | head -1');
+  assert.equal(r.code, 2);
+  const r2 = await kubectl('exec', 'webapp01', '--', 'sh', '-c', 'cat /etc/hosts && nosuchtool || echo fallback');
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.match(r2.stdout, new RegExp(`^# Kubernetes-managed hosts file\\.\\n[\\s\\S]*\\n${podIp('default/webapp01').replace(/\./g, '\\.')}\\twebapp01\\nfallback\\n$`));
+  assert.match(r2.stderr, /sh: 1: nosuchtool: not found/);
+  const r3 = await kubectl('exec', 'webapp01', '--', 'nosuchtool');
+  assert.equal(r3.code, 127);
+});
+
+test('kubectl exec into an unknown pod or container is a clear error, and the server keeps serving', { skip: skipWhy }, async () => {
+  const r = await kubectl('exec', 'nosuchpod', '--', 'true');
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /pods "nosuchpod" not found/);
+  const c = await kubectl('exec', 'webapp01', '-c', 'nosuch', '--', 'true');
+  assert.notEqual(c.code, 0);
+  assert.match(c.stderr, /container nosuch is not valid for pod webapp01/);
+  const ok = await kubectl('exec', 'webapp01', '--', 'ip', 'route');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^default via 10\.244\.\d+\.1 dev eth0/);
+});
