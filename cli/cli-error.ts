@@ -1,7 +1,25 @@
-/** Errors of the command line itself (bad resource names, an unreachable server, a bad --listen), with stable codes. */
-export type CliErrorCode = 'NETSIM_ERR_RESOURCE' | 'NETSIM_ERR_SERVER' | 'NETSIM_ERR_LISTEN' | 'NETSIM_ERR_MANIFEST' | 'NETSIM_ERR_FILTER';
+import { CodedError } from '../netsim/errors.ts';
 
-export class CliError extends Error {
+/**
+ * Errors of the command line itself, with stable codes: a bad option or value
+ * (`NETSIM_ERR_USAGE`, `NETSIM_ERR_ARGUMENT`), an unknown resource or node view, an
+ * unreachable server, a bad --listen, an output path that cannot be written
+ * (`NETSIM_ERR_OUTPUT`), an input file that is not what it should be
+ * (`NETSIM_ERR_INPUT`), a filter that selects nothing (`NETSIM_ERR_FILTER`).
+ */
+export type CliErrorCode =
+  | 'NETSIM_ERR_USAGE'
+  | 'NETSIM_ERR_ARGUMENT'
+  | 'NETSIM_ERR_RESOURCE'
+  | 'NETSIM_ERR_UNKNOWN_VIEW'
+  | 'NETSIM_ERR_SERVER'
+  | 'NETSIM_ERR_LISTEN'
+  | 'NETSIM_ERR_MANIFEST'
+  | 'NETSIM_ERR_FILTER'
+  | 'NETSIM_ERR_OUTPUT'
+  | 'NETSIM_ERR_INPUT';
+
+export class CliError extends CodedError {
   constructor(readonly code: CliErrorCode, message: string) {
     super(message);
     this.name = 'CliError';

@@ -3,7 +3,7 @@
  * parses arguments (commander) and maps failures to exit codes and NETSIM_* errors:
  * 0 success, 1 the network said no (a drop, a failed flow), 2 bad input.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { runDemo } from './commands/demo.ts';
 import { traceCommand } from './commands/trace.ts';
 import { nodeCommand, NODE_VIEWS } from './commands/node.ts';
@@ -16,32 +16,19 @@ import { CliError } from './cli-error.ts';
 import { observeCommand } from './commands/observe.ts';
 import { isEmptyFilter, parseTraceFilter } from './trace-filter.ts';
 import { loadCluster } from './load-cluster.ts';
+import { checkOutputFile } from './output-file.ts';
 import type { ClusterArgs } from './load-cluster.ts';
-import { NetsimError } from '../netsim/errors.ts';
-import { EndpointError } from '../cluster/endpoint.ts';
-import { SpecError } from '../cluster/spec.ts';
-import { ManifestError } from '../cluster/control-plane.ts';
-import { PodAppError } from '../cluster/pod-apps.ts';
+import { CodedError } from '../netsim/errors.ts';
+import { collect, portArg, positiveArg, seedArg } from './args.ts';
 import type { KubeObject } from '../control/api/index.ts';
 import { registerExperimentCommand } from './commands/experiment.ts';
-
-function intArg(name: string) {
-  return (v: string): number => {
-    if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
-    return Number(v);
-  };
-}
-
-function collect(v: string, prev: string[] = []): string[] {
-  return [...prev, v];
-}
 
 /** --spec, -f (repeatable) and --seed: how every command that needs a cluster builds it. */
 function withCluster(cmd: Command): Command {
   return cmd
     .option('--spec <file>', 'cluster spec (YAML); default: the built-in seed scenario')
     .option('-f, --filename <manifest>', 'Kubernetes manifest applied on top (repeatable; - for stdin)', collect)
-    .option('--seed <n>', 'seed of the run (default: the spec\'s)', intArg('--seed'));
+    .option('--seed <n>', 'seed of the run (default: the spec\'s)', seedArg());
 }
 
 function clusterArgs(o: { spec?: string; filename?: string[]; seed?: number }): ClusterArgs {
@@ -54,12 +41,14 @@ export function buildProgram(print: (s: string) => void): Command {
   const program = new Command('netsim')
     .description('Packet-level emulator of Kubernetes cluster networking')
     .version('0.1.0')
-    .showHelpAfterError();
+    // Usage errors become one coded line and exit 2 (reportError), not commander's exit 1 and the whole help.
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
   program
     .command('demo')
     .description('run the seed scenario: two nodes, flannel UDP, docker0, kube-proxy; five flows traced hop by hop and captured')
     .option('--out <dir>', 'directory for traces and captures', './netsim-out')
-    .option('--seed <n>', 'seed of the run', intArg('--seed'))
+    .option('--seed <n>', 'seed of the run', seedArg())
     .option('-q, --quiet', 'print outcomes only, not every hop')
     .action(async (o: { out: string; seed?: number; quiet?: boolean }) => {
       process.exitCode = await runDemo({ out: o.out, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.quiet === true ? { quiet: true } : {}) }, print);
@@ -130,7 +119,7 @@ export function buildProgram(print: (s: string) => void): Command {
     .requiredOption('--from <endpoint>', 'pod:NS/NAME (or a bare pod name), node:NAME, external:NAME')
     .requiredOption('--to <endpoint>', 'pod:NS/NAME, service:NS/NAME[:PORT], node:NAME, ip:A.B.C.D, external:NAME')
     .addOption(protoOption())
-    .option('--port <n>', 'destination port (udp/tcp; default 80)', intArg('--port'))
+    .option('--port <n>', 'destination port (udp/tcp; default 80)', portArg())
     .addOption(new Option('-o, --output <format>', 'text, json or events').choices(['text', 'json', 'events']).default('text'))
     .option('--node <name>', 'show only decisions made on this node (hubble observe --node)')
     .option('--pod <ns/name>', 'show only decisions inside this pod\'s namespace')
@@ -148,16 +137,16 @@ export function buildProgram(print: (s: string) => void): Command {
     .description('run one exchange and write every interface it crossed to a pcapng file')
     .requiredOption('--from <endpoint>', 'pod:NS/NAME (or a bare pod name), node:NAME, external:NAME')
     .requiredOption('--to <endpoint>', 'pod:NS/NAME, service:NS/NAME[:PORT], node:NAME, ip:A.B.C.D, external:NAME')
-    .requiredOption('-w, --write <file>', 'pcapng file to write')
+    .requiredOption('-w, --write <file>', 'capture file to write (- for standard output)')
     .addOption(protoOption())
-    .option('--port <n>', 'destination port (udp/tcp; default 80)', intArg('--port'))
+    .option('--port <n>', 'destination port (udp/tcp; default 80)', portArg())
     .option('--node <name>', 'capture only interfaces of this node and its pods (repeatable)', collect)
     .option('-i, --interface <glob>', 'capture only matching interfaces, e.g. node01/eth0, */flannel0 (repeatable)', collect)
     .option('--host <addr>', 'keep only packets to or from this IPv4 address (inner address for raw-IP devices)')
-    .option('--count <n>', 'repeat the exchange N times (progress bar on a terminal)', intArg('--count'), 1)
+    .option('--count <n>', 'repeat the exchange N times (progress bar on a terminal)', positiveArg('--count'), 1)
     .addOption(new Option('--format <format>', 'pcapng (every interface) or pcap (exactly one interface)').choices(['pcapng', 'pcap']).default('pcapng')))
     .action(async (o: { from: string; to: string; write: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; node?: string[]; interface?: string[]; host?: string; count: number; format: 'pcapng' | 'pcap'; spec?: string; filename?: string[]; seed?: number }) => {
-      if (o.count < 1) throw new CliError('NETSIM_ERR_FILTER', `--count must be at least 1, got ${o.count}`);
+      if (o.write !== '-') checkOutputFile(o.write);
       const cluster = await loadCluster(clusterArgs(o));
       process.exitCode = captureCommand(cluster, {
         from: o.from, to: o.to, proto: o.proto, file: o.write, names: cluster.names(), count: o.count, format: o.format, progress: process.stderr.isTTY === true,
@@ -180,7 +169,40 @@ export function buildProgram(print: (s: string) => void): Command {
   return program;
 }
 
+/**
+ * One line on stderr and the exit code for anything a command threw: a usage error
+ * or any {@link CodedError} is bad input (2, its stable code); anything else is a bug
+ * in netsim (70, EX_SOFTWARE; the stack only with NETSIM_DEBUG=1). No error type,
+ * old or new, escapes as a bare stack trace.
+ */
+export function reportError(e: unknown, err: (s: string) => void): number {
+  if (e instanceof CommanderError) {
+    // --help and --version exit 0; a bare `netsim` printed its help to stderr.
+    if (e.exitCode === 0 || e.code === 'commander.help') return e.exitCode === 0 ? 0 : 2;
+    const code = e.code === 'commander.invalidArgument' ? 'NETSIM_ERR_ARGUMENT' : 'NETSIM_ERR_USAGE';
+    err(`netsim: ${code}: ${e.message.replace(/^error: /, '').split('\n')[0]} (see --help)\n`);
+    return 2;
+  }
+  if (e instanceof CodedError) {
+    err(`netsim: ${e.code}: ${e.message}\n`);
+    return 2;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  err(`netsim: NETSIM_ERR_INTERNAL: ${msg}${process.env['NETSIM_DEBUG'] === '1' && e instanceof Error ? `\n${e.stack ?? ''}` : ' (a bug in netsim; NETSIM_DEBUG=1 shows where)'}\n`);
+  return 70;
+}
+
+/** A reader that went away (`netsim demo | head -1`) ends the run quietly, as Unix filters do. */
+function exitQuietlyOnEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnEpipe(process.stdout);
+  exitQuietlyOnEpipe(process.stderr);
   const print = (s: string): void => {
     process.stdout.write(s);
   };
@@ -188,10 +210,6 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram(print).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof NetsimError || e instanceof EndpointError || e instanceof SpecError || e instanceof CliError || e instanceof ManifestError || e instanceof PodAppError) {
-      process.stderr.write(`netsim: ${e.code}: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    return reportError(e, (s) => process.stderr.write(s));
   }
 }

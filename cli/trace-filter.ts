@@ -13,6 +13,7 @@
 import type { TraceEvent } from '../netsim/trace/trace-event.ts';
 import type { Hop, TraceLeg, TraceReport } from '../netsim/trace/report.ts';
 import { CliError } from './cli-error.ts';
+import { closeMatches } from '../cluster/endpoint.ts';
 
 export interface TraceFilter {
   readonly node?: string;
@@ -35,6 +36,37 @@ export function parseTraceFilter(o: { node?: string; pod?: string; ip?: string; 
     ...(o.type !== undefined ? { type: o.type.split(',').map((t) => t.trim()).filter((t) => t !== '').flatMap((t) => [t, ...(SYNONYMS[t] ?? [])]) } : {}),
     ...(o.verdict !== undefined ? { verdict: o.verdict as 'dropped' | 'forwarded' } : {}),
   };
+}
+
+/** Hop components, hop actions and event kinds any trace can have (tunnel devices and apps are checked against the run). */
+const KNOWN_TYPES = new Set([
+  'device', 'rx', 'tx', 'bridge', 'route', 'neigh', 'ttl', 'netfilter', 'nf', 'nat', 'conntrack', 'ct', 'socket', 'deliver',
+  'icmp', 'icmp-error', 'drop', 'encap', 'decap', 'app', 'lookup', 'decrement', 'rewrite', 'state', 'error',
+  'PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING',
+]);
+
+/**
+ * Refuse a filter that can never match in this cluster — an unknown node or pod, a
+ * --type that is no component, action or event kind — instead of printing an empty
+ * trace with exit 0. `seen` holds the components, actions and kinds the run produced.
+ */
+export function checkFilter(f: TraceFilter, where: { nodes: Iterable<string>; pods: Iterable<string>; seen: ReadonlySet<string> }): void {
+  if (f.node !== undefined) {
+    const nodes = [...where.nodes];
+    if (!nodes.includes(f.node)) throw new CliError('NETSIM_ERR_FILTER', `--node: unknown node "${f.node}"${suggest(f.node, nodes)} (nodes and hosts: ${nodes.join(', ')})`);
+  }
+  if (f.pod !== undefined) {
+    const pods = [...where.pods];
+    if (!pods.includes(f.pod)) throw new CliError('NETSIM_ERR_FILTER', `--pod: unknown pod "${f.pod}"${suggest(f.pod, pods)}`);
+  }
+  for (const t of f.type ?? []) {
+    if (!KNOWN_TYPES.has(t) && !where.seen.has(t)) throw new CliError('NETSIM_ERR_FILTER', `--type: unknown kind "${t}"${suggest(t, [...KNOWN_TYPES])} (kinds: ${[...KNOWN_TYPES].filter((k) => k === k.toLowerCase()).join(', ')}, a hook name or a tunnel device)`);
+  }
+}
+
+function suggest(name: string, all: readonly string[]): string {
+  const close = closeMatches(name, all);
+  return close.length > 0 ? `; did you mean ${close.map((c) => `"${c}"`).join(', ')}?` : '';
 }
 
 export function isEmptyFilter(f: TraceFilter): boolean {

@@ -16,6 +16,8 @@ import type { Controller, ControlApi } from '../control/controllers/index.ts';
 import { resourceForKind } from '../control/resources/index.ts';
 import type { ResourceInfo } from '../control/api/index.ts';
 import type { Rng } from '../netsim/time/rng.ts';
+import { manifestLocation } from './spec.ts';
+import { CodedError } from '../netsim/errors.ts';
 
 /** 2026-01-01T00:00:00Z: virtual time 0 as the control plane's wall clock. */
 export const DEFAULT_EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -48,7 +50,7 @@ export function manifestLabel(r: ResourceInfo, name: string): string {
   return `${r.kind.toLowerCase()}${r.group !== '' ? `.${r.group}` : ''}/${name}`;
 }
 
-export class ManifestError extends Error {
+export class ManifestError extends CodedError {
   readonly code = 'NETSIM_ERR_MANIFEST';
   constructor(message: string) {
     super(message);
@@ -102,10 +104,11 @@ export class ControlPlane {
     const apiVersion = obj['apiVersion'];
     const kind = obj['kind'];
     const meta = (obj['metadata'] ?? {}) as { name?: unknown; namespace?: unknown };
-    if (typeof apiVersion !== 'string' || typeof kind !== 'string') throw new ManifestError('manifest has no apiVersion/kind');
+    const at = manifestLocation(obj);
+    if (typeof apiVersion !== 'string' || typeof kind !== 'string') throw new ManifestError(`${at}manifest has no apiVersion/kind`);
     const r = resourceForKind(apiVersion, kind);
-    if (r === undefined) throw new ManifestError(`no matches for kind "${kind}" in version "${apiVersion}"`);
-    if (typeof meta.name !== 'string' || meta.name === '') throw new ManifestError(`${kind}: metadata.name is required`);
+    if (r === undefined) throw new ManifestError(`${at}no matches for kind "${kind}" in version "${apiVersion}"`);
+    if (typeof meta.name !== 'string' || meta.name === '') throw new ManifestError(`${at}${kind}: metadata.name is required`);
     const ns = r.namespaced ? (typeof meta.namespace === 'string' ? meta.namespace : 'default') : undefined;
     const label = manifestLabel(r, meta.name);
     const before = await this.registry.getOrUndefined(r, ns, meta.name);
@@ -114,7 +117,7 @@ export class ControlPlane {
       if (created) return `${label} created`;
       return `${label} ${after.metadata?.resourceVersion === before?.metadata?.resourceVersion ? 'unchanged' : 'configured'}`;
     } catch (e) {
-      if (e instanceof ApiError) throw new ManifestError(`${label}: ${e.message}`);
+      if (e instanceof ApiError) throw new ManifestError(`${at}${label}: ${e.message}`);
       throw e;
     }
   }

@@ -7,6 +7,7 @@ import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import { tryParseIpv4, formatIpv4 } from '../netsim/wire/addr.ts';
 import type { Ipv4Addr } from '../netsim/wire/addr.ts';
 import type { EmulatedCluster } from './emulated-cluster.ts';
+import { CodedError } from '../netsim/errors.ts';
 
 export type EndpointKind = 'pod' | 'service' | 'node' | 'ip' | 'external';
 
@@ -24,7 +25,7 @@ export interface ResolvedEndpoint {
 
 export type EndpointErrorCode = 'NETSIM_ERR_ENDPOINT_SYNTAX' | 'NETSIM_ERR_UNKNOWN_POD' | 'NETSIM_ERR_UNKNOWN_NODE' | 'NETSIM_ERR_UNKNOWN_SERVICE' | 'NETSIM_ERR_UNKNOWN_EXTERNAL' | 'NETSIM_ERR_SERVICE_PORT';
 
-export class EndpointError extends Error {
+export class EndpointError extends CodedError {
   constructor(readonly code: EndpointErrorCode, message: string) {
     super(message);
     this.name = 'EndpointError';

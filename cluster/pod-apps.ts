@@ -17,13 +17,14 @@ import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import { startHttpServer } from '../netsim/apps/http.ts';
 import { startTcpEcho, startUdpEcho } from '../netsim/apps/echo.ts';
 import type { Pod } from '../control/api/index.ts';
+import { CodedError } from '../netsim/errors.ts';
 
 export type AppKind = 'http' | 'udp-echo' | 'tcp-echo';
 export interface AppPlan { readonly kind: AppKind; readonly port: number }
 
 export const APPS_ANNOTATION = 'netsim.io/apps';
 
-export class PodAppError extends Error {
+export class PodAppError extends CodedError {
   readonly code = 'NETSIM_ERR_POD_APPS';
   constructor(message: string) {
     super(message);

@@ -42,6 +42,7 @@ import type { ErrorObject } from 'ajv';
 import { Ipv4Cidr, tryParseIpv4 } from '../netsim/wire/addr.ts';
 import { MS, US, SECOND } from '../netsim/time/scheduler.ts';
 import { parseAddressPool } from '../control/controllers/load-balancer.ts';
+import { CodedError } from '../netsim/errors.ts';
 
 export type FlannelBackendType = 'udp' | 'vxlan' | 'host-gw';
 export type RuntimeKind = 'docker' | 'cni';
@@ -99,7 +100,7 @@ export interface ClientSpec {
 
 export type SpecErrorCode = 'NETSIM_SPEC_YAML' | 'NETSIM_SPEC_SCHEMA' | 'NETSIM_SPEC_VALUE' | 'NETSIM_SPEC_FILE' | 'NETSIM_SPEC_MANIFEST';
 
-export class SpecError extends Error {
+export class SpecError extends CodedError {
   constructor(readonly code: SpecErrorCode, message: string, readonly file: string, readonly path: string, readonly line?: number, readonly col?: number) {
     super(`${file}${line !== undefined ? `:${line}:${col ?? 1}` : ''}: ${path !== '' ? `${path}: ` : ''}${message}`);
     this.name = 'SpecError';
@@ -212,6 +213,16 @@ function locate(doc: Document, lc: LineCounter, path: readonly (string | number)
   return { line: p.line, col: p.col };
 }
 
+/** Where the content of a top-level block scalar (`key: |`) starts: the line of its indicator, and its indentation. */
+function blockOffset(doc: Document, lc: LineCounter, text: string, key: string): { line: number; col: number } {
+  const node = isMap(doc.contents) ? doc.contents.items.find((p) => (p.key as { value?: unknown } | null)?.value === key)?.value : undefined;
+  const range = (node as { range?: [number, number, number] } | undefined)?.range;
+  if (range === undefined) return { line: 0, col: 0 };
+  const line = lc.linePos(range[0]).line;
+  const first = text.split('\n').slice(line).find((l) => l.trim() !== '') ?? '';
+  return { line, col: first.length - first.trimStart().length };
+}
+
 function pathOf(e: ErrorObject): (string | number)[] {
   return e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
 }
@@ -255,11 +266,15 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     throw new SpecError('NETSIM_SPEC_VALUE', msg, file, path.join('.'), at.line, at.col);
   };
   const cidr = (path: (string | number)[], v: string): string => {
+    let c: Ipv4Cidr;
     try {
-      return Ipv4Cidr.parse(v).toString();
+      c = Ipv4Cidr.parse(v);
     } catch (err) {
       return fail(path, `not an IPv4 CIDR: ${(err as Error).message}`);
     }
+    // A network written with host bits (192.168.50.7/24) is a typo for an address or a network: refuse, name the network.
+    if (c.toString() !== v) fail(path, `${v} has host bits set; the network is ${c.toString()}`);
+    return c.toString();
   };
   const addr = (path: (string | number)[], v: string): string => (tryParseIpv4(v) === undefined ? fail(path, `not an IPv4 address: "${v}"`) : v);
   const net = r['network'] ?? {};
@@ -267,6 +282,9 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
   const clusterCIDR = cidr(['network', 'clusterCIDR'], net.clusterCIDR ?? '10.244.0.0/16');
   const serviceCIDR = cidr(['network', 'serviceCIDR'], net.serviceCIDR ?? '10.96.0.0/12');
   const underNet = Ipv4Cidr.parse(underlayCIDR);
+  const overlaps = (a: Ipv4Cidr, b: Ipv4Cidr): boolean => a.contains(b.network) || b.contains(a.network);
+  // Pod and Service addresses must be told apart by routing and by kube-proxy's rules (kube-apiserver refuses the same overlap).
+  if (overlaps(Ipv4Cidr.parse(serviceCIDR), Ipv4Cidr.parse(clusterCIDR))) fail(['network', 'serviceCIDR'], `${serviceCIDR} overlaps clusterCIDR ${clusterCIDR}`);
   const seen = new Set<string>();
   const nodes: NodeSpec[] = (r['nodes'] as Array<{ name: string; address: string; labels?: Record<string, string> }>).map((n, i) => {
     if (seen.has(n.name)) fail(['nodes', i, 'name'], `duplicate node name "${n.name}"`);
@@ -327,7 +345,7 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     });
     outside = { cidr: ocidr, router: { underlay: ru, outside: ro }, hosts };
   }
-  const manifests = r['manifests'] === undefined ? [] : typeof r['manifests'] === 'string' ? parseManifests(r['manifests'], `${file}#manifests`) : (r['manifests'] as Record<string, unknown>[]);
+  const manifests = r['manifests'] === undefined ? [] : typeof r['manifests'] === 'string' ? parseManifests(r['manifests'], file, blockOffset(doc, lc, text, 'manifests')) : (r['manifests'] as Record<string, unknown>[]);
   return {
     name: r['metadata']?.name ?? 'cluster',
     seed: r['seed'] ?? 1,
@@ -351,28 +369,57 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
 }
 
 /** Multi-document Kubernetes YAML, read as YAML 1.1 like kubectl (`on` is a boolean). */
-export function parseManifests(text: string, file = '<manifest>'): Record<string, unknown>[] {
+/** Where a manifest came from: file, line and column of its document (for errors about it later, e.g. from the API server). */
+export interface ManifestSource {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+const manifestSources = new WeakMap<object, ManifestSource>();
+
+/** The file, line and column a manifest object was parsed from, when parseManifests read it. */
+export function manifestSource(obj: object): ManifestSource | undefined {
+  return manifestSources.get(obj);
+}
+
+/** `file:line:col: ` for messages about a manifest, or '' when its source is unknown. */
+export function manifestLocation(obj: object): string {
+  const at = manifestSources.get(obj);
+  return at !== undefined ? `${at.file}:${at.line}:${at.col}: ` : '';
+}
+
+/**
+ * Multi-document Kubernetes YAML (read as YAML 1.1, like kubectl). `offset` places a
+ * block embedded in another file (a spec's `manifests: |`): lines after its first,
+ * columns shifted by its indentation.
+ */
+export function parseManifests(text: string, file = '<manifest>', offset: { line: number; col: number } = { line: 0, col: 0 }): Record<string, unknown>[] {
   const lc = new LineCounter();
+  const pos = (at: number): { line: number; col: number } => {
+    const p = lc.linePos(at);
+    return { line: p.line + offset.line, col: p.col + offset.col };
+  };
   const docs = parseAllDocuments(text, { lineCounter: lc, version: '1.1' });
   if (!Array.isArray(docs)) return [];
   const out: Record<string, unknown>[] = [];
   for (const d of docs) {
     if (d.errors.length > 0) {
       const e = d.errors[0]!;
-      const p = lc.linePos(e.pos[0]);
+      const p = pos(e.pos[0]);
       throw new SpecError('NETSIM_SPEC_YAML', e.message.split('\n')[0] ?? 'YAML error', file, '', p.line, p.col);
     }
     const v: unknown = toJS(d, file);
     if (v === null || v === undefined) continue;
+    const p = d.contents?.range !== undefined ? pos(d.contents.range[0]) : undefined;
     if (typeof v !== 'object' || Array.isArray(v)) {
-      const p = d.contents?.range !== undefined ? lc.linePos(d.contents.range[0]) : undefined;
       throw new SpecError('NETSIM_SPEC_MANIFEST', 'a manifest must be a mapping with apiVersion and kind', file, '', p?.line, p?.col);
     }
     const o = v as Record<string, unknown>;
     if (typeof o['apiVersion'] !== 'string' || typeof o['kind'] !== 'string') {
-      const p = d.contents?.range !== undefined ? lc.linePos(d.contents.range[0]) : undefined;
       throw new SpecError('NETSIM_SPEC_MANIFEST', 'manifest has no apiVersion/kind', file, '', p?.line, p?.col);
     }
+    if (p !== undefined) manifestSources.set(o, { file, ...p });
     out.push(o);
   }
   return out;

@@ -52,10 +52,11 @@ import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
 import { PROXY_MODES } from './results.ts';
 import type { ProxyModeName } from './results.ts';
+import { CodedError } from '../netsim/errors.ts';
 
 export type ExperimentErrorCode = 'NETSIM_EXP_YAML' | 'NETSIM_EXP_SCHEMA' | 'NETSIM_EXP_VALUE' | 'NETSIM_EXP_FILE';
 
-export class ExperimentSpecError extends Error {
+export class ExperimentSpecError extends CodedError {
   constructor(readonly code: ExperimentErrorCode, message: string, readonly file: string, readonly path: string, readonly line?: number, readonly col?: number) {
     super(`${file}${line !== undefined ? `:${line}:${col ?? 1}` : ''}: ${path !== '' ? `${path}: ` : ''}${message}`);
     this.name = 'ExperimentSpecError';

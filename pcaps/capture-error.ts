@@ -4,6 +4,7 @@
  * inconsistency becomes a `CaptureError` with a stable {@link CaptureErrorCode}
  * and the byte offset where the reader noticed it — never another exception.
  */
+import { CodedError } from '../netsim/errors.ts';
 
 /** Stable error codes; callers (the CLI, the UI) switch on these, never on messages. */
 export type CaptureErrorCode =
@@ -24,7 +25,7 @@ export type CaptureErrorCode =
   /** A Name Resolution Block record overruns its block or is too short for its type. */
   | 'PCAP_BAD_RECORD';
 
-export class CaptureError extends Error {
+export class CaptureError extends CodedError {
   override readonly name = 'CaptureError';
 
   constructor(

@@ -2,11 +2,12 @@
  * `netsim capture --from X --to Y [--proto] [--port] -w FILE`: run traced exchanges
  * and write the interfaces they crossed. `--node` and `-i/--interface` select
  * interfaces (`node01/eth0`, `*\/flannel0`, `default/*\/eth0`), `--host` keeps
- * packets to or from an address (like tcpdump's `host`), `--count N` repeats the
+ * packets to or from an address (like tcpdump's `host`, and also inside flannel's
+ * UDP or VXLAN encapsulation), `--count N` repeats the
  * exchange (a progress bar on a terminal), `--format pcap` writes classic pcap for
- * exactly one interface.
+ * exactly one interface. `-w -` writes the capture to standard output (tcpdump's
+ * `-w -`); output paths follow cli/output-file.ts.
  */
-import { writeFileSync } from 'node:fs';
 import { SingleBar, Presets } from 'cli-progress';
 import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
 import { resolveEndpoint } from '../../cluster/endpoint.ts';
@@ -16,6 +17,9 @@ import { Capture } from '../../pcaps/capture.ts';
 import { readPcapng } from '../../pcaps/pcapng-reader.ts';
 import { PcapWriter } from '../../pcaps/pcap-writer.ts';
 import { CliError } from '../cli-error.ts';
+import { ipv4Headers } from '../../netsim/wire/encap.ts';
+import { tryParseIpv4 } from '../../netsim/wire/addr.ts';
+import { writeOutputFile } from '../output-file.ts';
 
 export interface CaptureCliOptions {
   from: string;
@@ -38,27 +42,25 @@ export function globMatcher(pattern: string): (s: string) => boolean {
   return (s) => re.test(s);
 }
 
-/** IPv4 src/dst of an Ethernet (IPv4 EtherType) or raw-IP frame, for --host. */
-function hasHost(data: Uint8Array, raw: boolean, ip: number[]): boolean {
-  let off = 0;
-  if (!raw) {
-    if (data.length < 34 || data[12] !== 0x08 || data[13] !== 0x00) return false;
-    off = 14;
-  } else if (data.length < 20) return false;
-  const at = (o: number): boolean => ip.every((b, i) => data[off + o + i] === b);
-  return at(12) || at(16);
+/** Whether any IPv4 header of the frame — the outer one, or one inside flannel's IP-in-UDP or VXLAN — is to or from `ip` (for --host). */
+function hasHost(data: Uint8Array, linkType: 'ether' | 'raw-ip', ip: number): boolean {
+  return ipv4Headers(data, linkType).some((h) => h.src === ip || h.dst === ip);
 }
 
 export function captureCommand(cluster: EmulatedCluster, o: CaptureCliOptions, print: (s: string) => void): number {
   const from = resolveEndpoint(o.from, cluster);
   const to = resolveEndpoint(o.to, cluster);
   for (const n of o.nodes ?? []) if (!cluster.nodes.has(n)) throw new CliError('NETSIM_ERR_RESOURCE', `unknown node "${n}" (nodes: ${[...cluster.nodes.keys()].join(', ')})`);
-  const host = o.host?.split('.').map(Number);
-  if (host !== undefined && (host.length !== 4 || host.some((b) => !Number.isInteger(b) || b < 0 || b > 255))) throw new CliError('NETSIM_ERR_FILTER', `--host must be an IPv4 address, got "${o.host}"`);
+  const host = o.host !== undefined ? tryParseIpv4(o.host) : undefined;
+  if (o.host !== undefined && host === undefined) throw new CliError('NETSIM_ERR_FILTER', `--host must be an IPv4 address, got "${o.host}"`);
+  const all = [...cluster.nodes.values(), ...[...cluster.pods.values()].map((p) => p.ns), ...cluster.external.values()].flatMap((ns) => [...ns.devices.keys()].map((d) => `${ns.name}/${d}`));
+  for (const g of o.interfaces ?? []) {
+    if (!all.some(globMatcher(g))) throw new CliError('NETSIM_ERR_FILTER', `-i ${g}: matches no interface of this cluster (e.g. ${all.slice(0, 4).join(', ')}, …)`);
+  }
   const globs = (o.interfaces ?? []).map(globMatcher);
   const cap = new Capture(cluster.sim.tracer, {
     interfaces: (i) => ((o.nodes ?? []).length === 0 || (o.nodes ?? []).includes(i.node)) && (globs.length === 0 || globs.some((g) => g(`${i.netns}/${i.dev}`))),
-    ...(host !== undefined ? { filter: (e) => e.data !== undefined && hasHost(e.data, e.linkType === 'raw-ip', host) } : {}),
+    ...(host !== undefined ? { filter: (e) => e.data !== undefined && hasHost(e.data, e.linkType, host) } : {}),
   });
   if (o.names !== undefined) cap.addNames(o.names);
   const count = o.count ?? 1;
@@ -74,17 +76,23 @@ export function captureCommand(cluster: EmulatedCluster, o: CaptureCliOptions, p
   bar?.stop();
   cap.stop();
   const names = cap.interfaceNames();
+  const out = (bytes: Uint8Array): void => {
+    if (o.file === '-') process.stdout.write(bytes);
+    else writeOutputFile(o.file, bytes);
+  };
   if ((o.format ?? 'pcapng') === 'pcap') {
     if (names.length !== 1) throw new CliError('NETSIM_ERR_FILTER', `--format pcap holds one interface; the selection has ${names.length} (${names.join(', ')}); narrow it with -i`);
     const file = readPcapng(cap.bytes());
     const w = new PcapWriter({ linkType: file.interfaces[0]?.linkType ?? 1 });
     for (const p of file.packets) w.writePacket({ timestampNs: p.timestampNs, data: p.data, originalLength: p.originalLength });
-    writeFileSync(o.file, w.toBytes());
+    out(w.toBytes());
   } else {
-    writeFileSync(o.file, cap.bytes());
+    out(cap.bytes());
   }
   const verdict = last?.report.verdict ?? 'dropped';
-  print(`${cap.packets} packets on ${names.length} interfaces written to ${o.file} (${count > 1 ? `${delivered}/${count} delivered` : verdict})\n`);
-  print(`interfaces: ${names.join(', ')}\n`);
+  // With `-w -` the capture is standard output, so the summary goes to stderr (as tcpdump's does).
+  const say = o.file === '-' ? (s: string): void => void process.stderr.write(s) : print;
+  say(`${cap.packets} packets on ${names.length} interfaces written to ${o.file} (${count > 1 ? `${delivered}/${count} delivered` : verdict})\n`);
+  say(`interfaces: ${names.join(', ')}\n`);
   return delivered === count ? 0 : 1;
 }

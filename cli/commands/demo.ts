@@ -4,11 +4,11 @@
  * five flows with real bytes, prints each flow's per-hop trace and writes the traces
  * and pcapng captures.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Cluster } from '../../cluster/cluster.ts';
 import { demoSpec, runFlows, seedFlowPlans } from '../../cluster/demo-flows.ts';
 import { renderTraceText } from '../render/trace-text.ts';
+import { prepareOutputDir, writeOutputFile } from '../output-file.ts';
 
 export interface DemoOptions {
   out: string;
@@ -17,12 +17,12 @@ export interface DemoOptions {
 }
 
 export async function runDemo(opts: DemoOptions, print: (s: string) => void): Promise<number> {
+  const out = resolve(opts.out);
+  prepareOutputDir(out);
   const base = demoSpec();
   const spec = opts.seed !== undefined ? { ...base, seed: opts.seed } : base;
   const cluster = await Cluster.build(spec);
   const flows = await runFlows(cluster, seedFlowPlans(cluster));
-  const out = resolve(opts.out);
-  mkdirSync(out, { recursive: true });
   const byNode = new Map<string, string[]>();
   for (const p of cluster.pods.values()) byNode.set(p.node, [...(byNode.get(p.node) ?? []), p.key.replace(/^default\//, '')]);
   print(`netsim demo (seed ${spec.seed}): ${[...byNode].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([n, ps]) => `${n}: ${ps.join(', ')}`).join('; ')}\n`);
@@ -30,8 +30,8 @@ export async function runDemo(opts: DemoOptions, print: (s: string) => void): Pr
     print(`\n== ${i + 1}. ${f.title}\n`);
     if (opts.quiet !== true) print(renderTraceText(f.events));
     print(`-> ${f.outcome}\n`);
-    writeFileSync(join(out, `flow-${i + 1}.trace.txt`), renderTraceText(f.events));
-    writeFileSync(join(out, `flow-${i + 1}.pcapng`), f.pcapng);
+    writeOutputFile(join(out, `flow-${i + 1}.trace.txt`), renderTraceText(f.events));
+    writeOutputFile(join(out, `flow-${i + 1}.pcapng`), f.pcapng);
     print(`   capture: ${join(out, `flow-${i + 1}.pcapng`)} (${f.interfaces.length} interfaces: ${f.interfaces.join(', ')})\n`);
   });
   await cluster.close();

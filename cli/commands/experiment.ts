@@ -5,7 +5,6 @@
  * every node opening connections to one Service port, compared across modes.
  * Progress (with ETA) goes to stderr when stdout is a terminal.
  */
-import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
@@ -14,11 +13,12 @@ import { loadExperimentSpec, parseExperimentSpec, ExperimentSpecError } from '..
 import type { ExperimentSpec } from '../../experiments/experiment-spec.ts';
 import { renderCsv, renderJson, renderTable, renderWindowsCsv, PROXY_MODES } from '../../experiments/results.ts';
 import { renderHtmlReport } from '../../experiments/report/index.ts';
-import { runExperiment, ExperimentRunError } from '../../experiments/runner/index.ts';
+import { runExperiment } from '../../experiments/runner/index.ts';
 import type { ModeProgress } from '../../experiments/runner/index.ts';
 import { DEMO_SPEC_PATH } from '../../cluster/demo-flows.ts';
-import { SpecError } from '../../cluster/spec.ts';
 import { loadManifestFiles, specFor } from '../load-cluster.ts';
+import { collect, portArg, seedArg } from '../args.ts';
+import { checkOutputFile, writeOutputFile } from '../output-file.ts';
 
 export interface ExperimentArgs {
   readonly file?: string;
@@ -87,7 +87,9 @@ export function experimentFromArgs(a: ExperimentArgs): ExperimentSpec {
 function parseRateArg(r: string): number {
   const m = /^([0-9]+(?:\.[0-9]+)?)(?:\/(s|ms|min))?$/.exec(r);
   if (m === null) throw new ExperimentSpecError('NETSIM_EXP_VALUE', `--rate: bad rate "${r}" (use e.g. 1000/s)`, '<command line>', 'rate');
-  return Number(m[1]) * (m[2] === 'ms' ? 1000 : m[2] === 'min' ? 1 / 60 : 1);
+  const perSecond = Number(m[1]) * (m[2] === 'ms' ? 1000 : m[2] === 'min' ? 1 / 60 : 1);
+  if (!(perSecond > 0)) throw new ExperimentSpecError('NETSIM_EXP_VALUE', `--rate: must be a positive number of connections per second, got "${r}"`, '<command line>', 'rate');
+  return perSecond;
 }
 
 function modesArg(s: string): ExperimentSpec['modes'] {
@@ -98,54 +100,46 @@ function modesArg(s: string): ExperimentSpec['modes'] {
   return modes as unknown as ExperimentSpec['modes'];
 }
 
-export async function experimentCommand(a: ExperimentArgs, print: (s: string) => void, stderr: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
-  try {
-    if (a.seeds !== undefined && a.seed !== undefined) throw new ExperimentSpecError('NETSIM_EXP_VALUE', 'give --seed or --seeds, not both', '<command line>', 'seeds');
-    const exp = experimentFromArgs(a);
-    const seeds = a.seeds ?? [];
-    const cluster = a.spec !== undefined ? specFor({ spec: a.spec }) : undefined;
-    const manifests = loadManifestFiles(a.filename ?? []);
-    const tty = a.progress && process.stdout.isTTY === true && process.stderr.isTTY === true;
-    const done = new Map<string, ModeProgress>();
-    const total = Math.round(exp.ratePerSecond * exp.durationNs / 1e9) * exp.modes.length * Math.max(1, seeds.length);
-    const bar = tty ? new SingleBar({ stream: process.stderr, format: 'experiment {bar} {percentage}% | {value}/{total} connections | {modes} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 }) : undefined;
-    bar?.start(total, 0, { modes: exp.modes.join(', ') });
-    const result = await runExperiment(exp, {
-      ...(cluster !== undefined ? { cluster } : {}),
-      manifests,
-      workers: a.workers ?? 1,
-      ...(seeds.length > 0 ? { seeds } : {}),
-      onProgress: (p) => {
-        done.set(`${p.mode}/${p.seed}`, p);
-        if (bar !== undefined) bar.update([...done.values()].reduce((s, x) => s + x.done, 0));
-      },
-    });
-    bar?.stop();
-    if (a.output === 'json') print(renderJson(result));
-    else if (a.output === 'csv') print(renderCsv(result));
-    else print(renderTable(result));
-    if (a.html !== undefined) writeFileSync(a.html, renderHtmlReport(result));
-    if (a.csvWindows !== undefined) writeFileSync(a.csvWindows, renderWindowsCsv(result));
-    return 0;
-  } catch (e) {
-    if (e instanceof ExperimentSpecError || e instanceof ExperimentRunError || e instanceof SpecError) {
-      stderr(`netsim: ${e.code}: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
+export async function experimentCommand(a: ExperimentArgs, print: (s: string) => void): Promise<number> {
+  if (a.seeds !== undefined && a.seed !== undefined) throw new ExperimentSpecError('NETSIM_EXP_VALUE', 'give --seed or --seeds, not both', '<command line>', 'seeds');
+  const exp = experimentFromArgs(a);
+  for (const f of [a.html, a.csvWindows]) if (f !== undefined) checkOutputFile(f);
+  const seeds = a.seeds ?? [];
+  const cluster = a.spec !== undefined ? specFor({ spec: a.spec }) : undefined;
+  const manifests = loadManifestFiles(a.filename ?? []);
+  const tty = a.progress && process.stdout.isTTY === true && process.stderr.isTTY === true;
+  const done = new Map<string, ModeProgress>();
+  const total = Math.round(exp.ratePerSecond * exp.durationNs / 1e9) * exp.modes.length * Math.max(1, seeds.length);
+  const bar = tty ? new SingleBar({ stream: process.stderr, format: 'experiment {bar} {percentage}% | {value}/{total} connections | {modes} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 }) : undefined;
+  bar?.start(total, 0, { modes: exp.modes.join(', ') });
+  const result = await runExperiment(exp, {
+    ...(cluster !== undefined ? { cluster } : {}),
+    manifests,
+    workers: a.workers ?? 1,
+    ...(seeds.length > 0 ? { seeds } : {}),
+    onProgress: (p) => {
+      done.set(`${p.mode}/${p.seed}`, p);
+      if (bar !== undefined) bar.update([...done.values()].reduce((s, x) => s + x.done, 0));
+    },
+  });
+  bar?.stop();
+  if (a.output === 'json') print(renderJson(result));
+  else if (a.output === 'csv') print(renderCsv(result));
+  else print(renderTable(result));
+  if (a.html !== undefined) writeOutputFile(a.html, renderHtmlReport(result));
+  if (a.csvWindows !== undefined) writeOutputFile(a.csvWindows, renderWindowsCsv(result));
+  return 0;
 }
 
 /** Register `netsim experiment` on the program. */
 export function registerExperimentCommand(program: Command, print: (s: string) => void): void {
-  const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
   program
     .command('experiment')
     .description('run a load-balancing experiment: every mode on a fresh cluster with the same seed; per-endpoint shares, chi-square, failures, latency')
     .argument('[file]', 'experiment file (YAML, see README "Load-balancing experiments"); or describe one with --service')
     .option('--spec <file>', 'cluster spec (default: the experiment\'s, or the built-in seed scenario)')
     .option('-f, --filename <manifest>', 'Kubernetes manifest applied on top (repeatable)', collect)
-    .option('--seed <n>', 'seed (default: the experiment\'s)', posIntOrZero('--seed'))
+    .option('--seed <n>', 'seed (default: the experiment\'s)', seedArg())
     .option('--seeds <list>', 'repeat every mode with each seed, e.g. 1,2,3 (replicates; each run reports its seed)', seedList)
     .addOption(new Option('-o, --output <format>', 'table, json or csv').choices(['table', 'json', 'csv']).default('table'))
     .option('--html <file>', 'write the self-contained HTML report')
@@ -154,7 +148,7 @@ export function registerExperimentCommand(program: Command, print: (s: string) =
     .option('--workers <n>', 'run modes (and seeds) in this many worker threads (same results as serial)', posInt('--workers'))
     .option('--no-progress', 'no progress bar')
     .option('--service <ns/name>', 'without FILE: the Service to load (its ClusterIP)')
-    .option('--port <n>', 'without FILE: the Service port (default 80)', posInt('--port'))
+    .option('--port <n>', 'without FILE: the Service port (default 80)', portArg())
     .option('--modes <list>', 'modes to compare, e.g. iptables,ipvs-rr,ipvs-mh')
     .option('--connections <n>', 'connections per mode (sets the duration from the rate)', posInt('--connections'))
     .option('--rate <r>', 'connection arrivals per second, e.g. 1000/s')
@@ -173,11 +167,4 @@ function seedList(v: string): number[] {
   const seeds = parts.map(Number);
   if (new Set(seeds).size !== seeds.length) throw new InvalidArgumentError(`--seeds lists a seed twice: "${v}"`);
   return seeds;
-}
-
-function posIntOrZero(name: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${v}"`);
-    return Number(v);
-  };
 }

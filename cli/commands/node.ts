@@ -7,9 +7,20 @@ import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
 import { closeMatches, EndpointError } from '../../cluster/endpoint.ts';
 import { CliError } from '../cli-error.ts';
 import { ipAddr, ipRoute, ipNeigh, bridgeFdb, ipLink } from '../../netsim/tools/ip.ts';
+import { IPVSADM_LIST_HEADER } from '../../netsim/ipvs/ipvs.ts';
 
 export const NODE_VIEWS = ['addr', 'link', 'route', 'route-local', 'neigh', 'fdb', 'iptables-save', 'iptables-nat', 'iptables-filter', 'ipvsadm', 'ipset', 'conntrack', 'subnet-env', 'leases'] as const;
 export type NodeView = (typeof NODE_VIEWS)[number];
+
+/**
+ * What the real tool prints on a node where kube-proxy programs no IPVS: `ipvsadm -Ln`
+ * its header and an empty table, `ipset list` nothing at all.
+ */
+function emptyView(view: string): string | undefined {
+  if (view === 'ipvsadm') return IPVSADM_LIST_HEADER.join('\n') + '\n';
+  if (view === 'ipset') return '';
+  return undefined;
+}
 
 export function nodeCommand(cluster: EmulatedCluster, name: string, view: string, print: (s: string) => void): number {
   const ns = cluster.nodes.get(name);
@@ -25,9 +36,12 @@ export function nodeCommand(cluster: EmulatedCluster, name: string, view: string
     case 'neigh': print(ipNeigh(ns)); return 0;
     case 'fdb': print(bridgeFdb(ns)); return 0;
     default: {
-      if (!NODE_VIEWS.includes(view as NodeView)) throw new EndpointError('NETSIM_ERR_ENDPOINT_SYNTAX', `unknown view "${view}"; one of: ${NODE_VIEWS.join(', ')}`);
-      const text = cluster.nodeView?.(name, view);
-      if (text === undefined) throw new CliError('NETSIM_ERR_RESOURCE', `${name} has nothing to show for ${view} (${view === 'ipvsadm' || view === 'ipset' ? 'kube-proxy is not in IPVS mode' : 'not part of this cluster'})`);
+      if (!NODE_VIEWS.includes(view as NodeView)) {
+        const close = closeMatches(view, NODE_VIEWS);
+        throw new CliError('NETSIM_ERR_UNKNOWN_VIEW', `unknown view "${view}"${close.length > 0 ? `; did you mean ${close.map((c) => `"${c}"`).join(', ')}?` : ''} (views: ${NODE_VIEWS.join(', ')})`);
+      }
+      const text = cluster.nodeView?.(name, view) ?? emptyView(view);
+      if (text === undefined) throw new CliError('NETSIM_ERR_RESOURCE', `${name} has nothing to show for ${view} (not part of this cluster)`);
       print(text);
       return 0;
     }

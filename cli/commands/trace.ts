@@ -7,7 +7,7 @@ import { runTrace } from '../../cluster/trace-runner.ts';
 import type { TraceProto } from '../../cluster/trace-runner.ts';
 import { renderTraceReportText } from '../render/trace-report-text.ts';
 import { renderTraceEvents } from '../render/trace-text.ts';
-import { filterEvents, filterReport } from '../trace-filter.ts';
+import { checkFilter, filterEvents, filterReport } from '../trace-filter.ts';
 import type { TraceFilter } from '../trace-filter.ts';
 
 export interface TraceCliOptions {
@@ -23,6 +23,11 @@ export function traceCommand(cluster: EmulatedCluster, o: TraceCliOptions, print
   const from = resolveEndpoint(o.from, cluster);
   const to = resolveEndpoint(o.to, cluster);
   const run = runTrace(cluster, from, to, { proto: o.proto, ...(o.port !== undefined ? { port: o.port } : {}) });
+  if (o.filter !== undefined) {
+    const hops = [...run.report.hops, ...(run.report.reply?.hops ?? [])];
+    const seen = new Set([...hops.flatMap((h) => [h.component, h.action]), ...run.events.map((e) => e.kind)]);
+    checkFilter(o.filter, { nodes: [...cluster.nodes.keys(), ...cluster.external.keys()], pods: cluster.pods.keys(), seen });
+  }
   const report = o.filter !== undefined ? filterReport(run.report, o.filter) : run.report;
   if (o.output === 'json') {
     print(JSON.stringify({ from: from.label, to: to.label, proto: run.proto, ...(run.port !== undefined ? { port: run.port } : {}), ...report }, null, 2) + '\n');

@@ -10,7 +10,10 @@ import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
 import { verifyNode, VerifyUnavailableError, EXIT_VERIFY_UNAVAILABLE } from '../../cluster/verify/verify.ts';
 import type { Disagreement, VerifyReport } from '../../cluster/verify/verify.ts';
 import { reportJson, reportText } from '../../cluster/verify/report.ts';
-import { replayCapture, ReplayError } from '../../cluster/verify/replay.ts';
+import { replayCapture } from '../../cluster/verify/replay.ts';
+import { readCapture } from '../../pcaps/read-capture.ts';
+import { CliError } from '../cli-error.ts';
+import { intInRange } from '../args.ts';
 import { netnsUnavailableReason } from '../../cluster/verify/raw/netns.ts';
 
 export { EXIT_VERIFY_UNAVAILABLE };
@@ -74,38 +77,26 @@ export async function verifyCommand(build: () => Promise<EmulatedCluster> | Emul
 }
 
 export async function replayCommand(file: string, o: { netns: string; interface?: string }, print: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (e) {
+    throw new CliError('NETSIM_ERR_INPUT', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  // Bad input is refused before the kernel is asked: a non-capture or truncated file fails here with its PCAP_* code.
+  readCapture(bytes);
   const why = netnsUnavailableReason();
   if (why !== undefined) {
     err(`netsim replay: NETSIM_VERIFY_UNAVAILABLE: ${why}\n`);
     return EXIT_VERIFY_UNAVAILABLE;
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(file));
-  } catch (e) {
-    err(`netsim replay: NETSIM_ERR_FILE: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 2;
-  }
-  try {
-    const r = await replayCapture(bytes, { netns: o.netns, ...(o.interface !== undefined ? { interface: o.interface } : {}) });
-    print(`replayed ${r.sent} IPv4 packet${r.sent === 1 ? '' : 's'} into netns ${o.netns}${o.interface !== undefined ? ` (from ${o.interface})` : ''}; skipped ${r.skipped} (not IPv4)\n`);
-    for (const e of r.errors) err(`  send failed: ${e}\n`);
-    return r.errors.length > 0 ? 1 : 0;
-  } catch (e) {
-    if (e instanceof ReplayError) {
-      err(`netsim replay: ${e.code}: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
+  const r = await replayCapture(bytes, { netns: o.netns, ...(o.interface !== undefined ? { interface: o.interface } : {}) });
+  print(`replayed ${r.sent} IPv4 packet${r.sent === 1 ? '' : 's'} into netns ${o.netns}${o.interface !== undefined ? ` (from ${o.interface})` : ''}; skipped ${r.skipped} (not IPv4)\n`);
+  for (const e of r.errors) err(`  send failed: ${e}\n`);
+  return r.errors.length > 0 ? 1 : 0;
 }
 
-function posInt(name: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${v}"`);
-    return Number(v);
-  };
-}
+const posInt = (name: string): ((v: string) => number) => intInRange(name, 0, Number.MAX_SAFE_INTEGER);
 
 /**
  * Add `verify` and `replay` to the program. `withCluster` adds the cluster options

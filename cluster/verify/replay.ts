@@ -8,6 +8,7 @@ import { readCapture } from '../../pcaps/read-capture.ts';
 import { formatIpv4 } from '../../netsim/wire/addr.ts';
 import { RawAgent } from './raw/raw-agent.ts';
 import { sh } from './raw/netns.ts';
+import { CodedError } from '../../netsim/errors.ts';
 
 export interface ReplayOptions {
   readonly netns: string;
@@ -24,7 +25,7 @@ export interface ReplayResult {
   readonly interfaces: string[];
 }
 
-export class ReplayError extends Error {
+export class ReplayError extends CodedError {
   constructor(readonly code: 'NETSIM_REPLAY_NO_NETNS' | 'NETSIM_REPLAY_NO_INTERFACE', message: string) {
     super(message);
     this.name = 'ReplayError';

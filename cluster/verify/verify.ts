@@ -32,11 +32,12 @@ import type { SuiteName } from './suites.ts';
 import { probeBytes, describeProbe } from './probe.ts';
 import type { Observation, Probe } from './probe.ts';
 import { chiSquareHomogeneity, describeObservations, outcomeSignature } from './compare.ts';
+import { CodedError } from '../../netsim/errors.ts';
 
 /** Exit code of `netsim verify` when root, namespaces or raw sockets are missing. */
 export const EXIT_VERIFY_UNAVAILABLE = 77;
 
-export class VerifyUnavailableError extends Error {
+export class VerifyUnavailableError extends CodedError {
   readonly code = 'NETSIM_VERIFY_UNAVAILABLE';
   constructor(readonly reason: string) {
     super(`netsim verify needs the real kernel: ${reason}`);

@@ -8,6 +8,7 @@
  *   udp Port 8285, vxlan Port 8472 (the Linux kernel default flannel uses) and VNI 1.
  */
 import { Ipv4Cidr, Ipv4Interface } from '../../netsim/wire/addr.ts';
+import { CodedError } from '../../netsim/errors.ts';
 
 export type BackendType = 'udp' | 'vxlan' | 'host-gw';
 export const BACKEND_TYPES: readonly BackendType[] = ['udp', 'vxlan', 'host-gw'];
@@ -20,7 +21,8 @@ export interface FlannelNetworkConfig {
   readonly backend: { readonly type: BackendType; readonly port: number; readonly vni: number };
 }
 
-export class FlannelConfigError extends Error {
+export class FlannelConfigError extends CodedError {
+  readonly code = 'NETSIM_ERR_FLANNEL_CONFIG';
   constructor(message: string) {
     super(message);
     this.name = 'FlannelConfigError';

@@ -17,6 +17,7 @@ import { DEFAULT_PREFIX, LEASE_TTL, leaseKey, leaseValue, parseLeaseKey, parseLe
 import type { Lease, LeaseAttrs, LeaseEvent } from './lease.ts';
 import { MemoryLeaseKV } from './lease-kv.ts';
 import type { LeaseKV } from './lease-kv.ts';
+import { CodedError } from '../../netsim/errors.ts';
 
 export interface SubnetManager {
   /** The network config (`<prefix>/config`). */
@@ -29,7 +30,8 @@ export interface SubnetManager {
   watchLeases(onEvent: (ev: LeaseEvent) => void): () => void;
 }
 
-export class SubnetExhaustedError extends Error {
+export class SubnetExhaustedError extends CodedError {
+  readonly code = 'NETSIM_ERR_SUBNET_EXHAUSTED';
   constructor(net: string) {
     super(`failed to allocate subnet: out of subnets in ${net}`);
     this.name = 'SubnetExhaustedError';

@@ -15,6 +15,7 @@ import type { Packet } from '../packet/packet.ts';
 import { readU16, readU32 } from '../wire/field.ts';
 import { Ipv4Cidr, formatIpv4, maskOf, tryParseIpv4 } from '../wire/addr.ts';
 import type { IpsetLookup } from '../netfilter/eval-types.ts';
+import { CodedError } from '../errors.ts';
 
 export type SetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
 const TYPES: readonly SetType[] = ['hash:ip', 'hash:net', 'hash:ip,port', 'hash:ip,port,ip', 'hash:ip,port,net', 'bitmap:port'];
@@ -23,7 +24,7 @@ const REVISION: Record<SetType, number> = { 'hash:ip': 6, 'hash:net': 7, 'hash:i
 
 export type IpsetErrorCode = 'IPSET_PARSE' | 'IPSET_NO_SET' | 'IPSET_EXISTS' | 'IPSET_BAD_TYPE' | 'IPSET_BAD_ELEMENT' | 'IPSET_IN_USE' | 'IPSET_ELEMENT_EXISTS' | 'IPSET_NO_ELEMENT';
 
-export class IpsetError extends Error {
+export class IpsetError extends CodedError {
   constructor(readonly code: IpsetErrorCode, readonly detail: string, readonly line?: number) {
     super(line !== undefined ? `ipset v7.17: Error in line ${line}: ${detail}` : `ipset v7.17: ${detail}`);
     this.name = 'IpsetError';

@@ -18,6 +18,7 @@
 import { formatIpv4 } from '../wire/addr.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { SECOND } from '../time/scheduler.ts';
+import { CodedError } from '../errors.ts';
 
 export type IpvsScheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'sh' | 'dh' | 'mh';
 export const IPVS_SCHEDULERS: readonly IpvsScheduler[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
@@ -102,7 +103,7 @@ export const MH_TABLE_SIZE = 4093;
 const SH_BUCKETS = 256;
 
 export type IpvsErrorCode = 'IPVS_EXISTS' | 'IPVS_NO_SERVICE' | 'IPVS_NO_DEST' | 'IPVS_BAD_ARG';
-export class IpvsError extends Error {
+export class IpvsError extends CodedError {
   constructor(readonly code: IpvsErrorCode, message: string) {
     super(message);
     this.name = 'IpvsError';
@@ -179,6 +180,9 @@ function connKey(proto: IpvsProto, caddr: Ipv4Addr, cport: number): number {
 
 /** How often (virtual time) new connections trigger a sweep of expired entries. */
 const SWEEP_NS = 10 * SECOND;
+
+/** The first lines of `ipvsadm -Ln`: all it prints when there is no virtual service (ip_vs loaded, nothing configured). */
+export const IPVSADM_LIST_HEADER: readonly string[] = [`IP Virtual Server version 1.2.1 (size=${CONN_TAB_SIZE})`, 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
 
 export class Ipvs {
   private readonly services = new Map<number, VirtualService>();
@@ -520,7 +524,7 @@ export class Ipvs {
   /** `ipvsadm -Ln` (rows padded as the real tool pads them, trailing spaces included). */
   list(): string {
     this.expire();
-    const out = [`IP Virtual Server version 1.2.1 (size=${CONN_TAB_SIZE})`, 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
+    const out = [...IPVSADM_LIST_HEADER];
     for (const vs of this.sortedServices()) {
       out.push(`${serviceName(vs)} ${vs.scheduler}${vs.persistent !== undefined ? ` persistent ${vs.persistent}` : ''}`);
       for (const r of sortedReals(vs)) {

@@ -7,6 +7,7 @@
  * folder throws for bad input bytes. (Emitting into a buffer that is too small
  * is a programmer error and throws `RangeError`.)
  */
+import { CodedError } from '../errors.ts';
 
 /** Stable codes; tests and drop traces match on these, never on messages. */
 export type WireErrorCode =
@@ -22,7 +23,7 @@ export type WireErrorCode =
 /** The protocol (or address syntax) that rejected the input. */
 export type WireLayer = 'ethernet' | 'arp' | 'ipv4' | 'icmpv4' | 'udp' | 'tcp' | 'vxlan' | 'addr';
 
-export class WireError extends Error {
+export class WireError extends CodedError {
   readonly code: WireErrorCode;
   readonly layer: WireLayer;
   /** Byte offset of the offending field inside the parsed buffer, when there is one. */

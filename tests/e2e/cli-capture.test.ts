@@ -28,10 +28,17 @@ test('capture --node/--host, -i with --format pcap and --count, and a pcap selec
     const fa = readCapture(readFileSync(ng));
     const names = fa.interfaces.map((i) => i.name ?? '');
     assert.ok(names.length > 0 && names.every((n) => n.startsWith('node02/') || n === 'default/backend/eth0'), `only node02's interfaces and its pods': ${names.join(', ')}`);
-    assert.ok(!names.includes('node02/eth0'), 'node02/eth0 carries only the outer flannel addresses, so --host drops it');
+    assert.ok(names.includes('node02/eth0'), '--host looks inside flannel\'s encapsulation: the pod\'s packets on the underlay NIC are kept');
+    if (hasTshark) {
+      const inner = spawnSync('tshark', ['-r', ng, '-d', 'udp.port==8285,ip', '-Y', 'frame.interface_name == "node02/eth0"', '-T', 'fields', '-e', 'ip.addr'], { encoding: 'utf8' });
+      assert.equal(inner.status, 0, inner.stderr);
+      const rows = inner.stdout.trim().split('\n');
+      assert.ok(rows.length >= 3, 'handshake and exchange on node02/eth0');
+      for (const r of rows) assert.match(r, /10\.244\.58\.2/, 'every kept packet has the pod inside');
+    }
 
     const pcap = join(dir, 'eth0.pcap');
-    const b = netsim(['capture', '--from', 'webapp01', '--to', 'pod:backend', '--proto', 'tcp', '--port', '80', '-w', pcap, '-i', 'node0?/eth0', '-i', 'nothing*', '--node', 'node02', '--format', 'pcap', '--count', '3']);
+    const b = netsim(['capture', '--from', 'webapp01', '--to', 'pod:backend', '--proto', 'tcp', '--port', '80', '-w', pcap, '-i', 'node0?/eth0', '--node', 'node02', '--format', 'pcap', '--count', '3']);
     assert.equal(b.code, 0, b.err);
     assert.match(b.out, /^\d+ packets on 1 interfaces written to .* \(3\/3 delivered\)$/m);
     const fb = readCapture(readFileSync(pcap));
@@ -48,6 +55,9 @@ test('capture --node/--host, -i with --format pcap and --count, and a pcap selec
     const wide = netsim(['capture', '--from', 'webapp01', '--to', 'pod:backend', '-w', join(dir, 'x.pcap'), '--format', 'pcap']);
     assert.equal(wide.code, 2);
     assert.match(wide.err, /^netsim: NETSIM_ERR_FILTER: --format pcap holds one interface; the selection has \d+ /);
+    const noIface = netsim(['capture', '--from', 'webapp01', '--to', 'pod:backend', '-w', join(dir, 'z.pcapng'), '-i', 'nosuch/*']);
+    assert.equal(noIface.code, 2, 'an interface glob that matches nothing is refused, not an empty file');
+    assert.match(noIface.err, /^netsim: NETSIM_ERR_FILTER: -i nosuch\/\*: matches no interface/);
     const badNode = netsim(['capture', '--from', 'webapp01', '--to', 'pod:backend', '-w', join(dir, 'y.pcapng'), '--node', 'node9']);
     assert.equal(badNode.code, 2);
     assert.match(badNode.err, /unknown node "node9" \(nodes: node01, node02\)/);

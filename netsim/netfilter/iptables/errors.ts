@@ -2,6 +2,7 @@
  * iptables-restore failures: a stable code, the input line (1-based) and the real
  * tool's own words for what went wrong (`detail`).
  */
+import { CodedError } from '../../errors.ts';
 export type IptablesErrorCode =
   | 'IPT_PARSE'
   | 'IPT_UNKNOWN_OPTION'
@@ -21,7 +22,7 @@ export type IptablesErrorCode =
   /** A jump loop reachable from a built-in chain (the kernel's ELOOP). */
   | 'IPT_LOOP';
 
-export class IptablesError extends Error {
+export class IptablesError extends CodedError {
   constructor(readonly code: IptablesErrorCode, readonly detail: string, readonly line: number | undefined = undefined) {
     super(line !== undefined ? `iptables-restore: line ${line} failed: ${detail}` : `iptables: ${detail}`);
     this.name = 'IptablesError';
