@@ -19,7 +19,7 @@ import { loadCluster } from './load-cluster.ts';
 import { checkOutputFile } from './output-file.ts';
 import type { ClusterArgs } from './load-cluster.ts';
 import { CodedError } from '../netsim/errors.ts';
-import { collect, portArg, positiveArg, seedArg } from './args.ts';
+import { collect, intInRange, portArg, positiveArg, seedArg } from './args.ts';
 import type { KubeObject } from '../control/api/index.ts';
 import { registerExperimentCommand } from './commands/experiment.ts';
 
@@ -58,9 +58,8 @@ export function buildProgram(print: (s: string) => void): Command {
     .description('run the cluster in real time and serve the Kubernetes API (kubectl, watch, WebSocket) until SIGINT/SIGTERM'))
     .option('--listen <host:port>', 'address of the API server (port 0 picks a free one)', '127.0.0.1:6443')
     .option('--state <dir>', 'directory of the embedded store', './.netsim')
-    .option('--flow-buffer <n>', 'flows kept for `netsim observe` (a ring; default 262144)', intArg('--flow-buffer'))
+    .option('--flow-buffer <n>', 'flows kept for `netsim observe` (a ring; default 262144)', positiveArg('--flow-buffer'))
     .action(async (o: { listen: string; state: string; flowBuffer?: number; spec?: string; filename?: string[]; seed?: number }) => {
-      if (o.flowBuffer !== undefined && o.flowBuffer < 1) throw new CliError('NETSIM_ERR_FILTER', `--flow-buffer must be at least 1, got ${o.flowBuffer}`);
       process.exitCode = await upCommand({ ...clusterArgs(o), listen: o.listen, state: o.state, ...(o.flowBuffer !== undefined ? { flowBuffer: o.flowBuffer } : {}) }, print);
     });
   program
@@ -69,7 +68,7 @@ export function buildProgram(print: (s: string) => void): Command {
     .requiredOption('--server <url>', 'the API server of `netsim up`, e.g. http://127.0.0.1:6443')
     .option('--token <token>', 'bearer token (default: $NETSIM_TOKEN)')
     .option('-f, --follow', 'keep streaming new flows until Ctrl-C')
-    .option('--last <n>', 'start with the last N matching flows (default 20, or 0 with --follow)', intArg('--last'))
+    .option('--last <n>', 'start with the last N matching flows (default 20, or 0 with --follow)', intInRange('--last', 0, Number.MAX_SAFE_INTEGER))
     .option('--since <time>', 'only flows since a duration ago (30s, 5m) or an RFC 3339 time')
     .option('--from-pod <ns/name>', 'flows from this pod')
     .option('--to-pod <ns/name>', 'flows to this pod')

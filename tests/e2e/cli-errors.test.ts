@@ -54,7 +54,7 @@ const cases: Array<[string, string[], string, RegExp]> = [
   ['--port -5', [...T, '--port', '-5'], 'NETSIM_ERR_ARGUMENT', /--port must be between 1 and 65535, got -5/],
   ['--port 0', [...C, '-w', join(dir, 'x.pcapng'), '--port', '0'], 'NETSIM_ERR_ARGUMENT', /--port must be between 1 and 65535, got 0/],
   ['a seed beyond uint32', ['demo', '--seed', '99999999999999999999'], 'NETSIM_ERR_ARGUMENT', /--seed must be between 0 and 4294967295/],
-  ['--count 0', [...C, '-w', join(dir, 'x.pcapng'), '--count', '0'], 'NETSIM_ERR_ARGUMENT', /--count must be between 1/],
+  ['--count 0', [...C, '-w', join(dir, 'x.pcapng'), '--count', '0'], 'NETSIM_ERR_ARGUMENT', /--count must be at least 1/],
   ['trace --type foo', [...T, '--type', 'foo'], 'NETSIM_ERR_FILTER', /--type: unknown kind "foo"/],
   ['trace --node node09', [...T, '--node', 'node09'], 'NETSIM_ERR_FILTER', /--node: unknown node "node09"; did you mean "node01", "node02"/],
   ['trace --pod nosuch', [...T, '--pod', 'nosuch'], 'NETSIM_ERR_FILTER', /--pod: unknown pod "default\/nosuch"/],
