@@ -10,7 +10,20 @@
 //
 // where DIR holds <pkg>-v1.proto and <pkg>-v1.types.go for core, apps, batch,
 // networking, discovery, autoscaling, meta, plus runtime.proto, intstr.proto and
-// resource.proto (from a checkout of kubernetes/api and kubernetes/apimachinery).
+// resource.proto. The tables in the tree come from tag v0.32.9 (Kubernetes 1.32) of
+// kubernetes/api and kubernetes/apimachinery:
+//
+//   for p in core apps batch networking discovery autoscaling; do
+//     git -C api show v0.32.9:$p/v1/generated.proto > DIR/$p-v1.proto
+//     git -C api show v0.32.9:$p/v1/types.go > DIR/$p-v1.types.go; done
+//   m=pkg/apis/meta/v1; git -C apimachinery show v0.32.9:$m/generated.proto > DIR/meta-v1.proto
+//   git -C apimachinery show v0.32.9:$m/types.go > DIR/meta-v1.types.go
+//   git -C apimachinery show v0.32.9:pkg/runtime/generated.proto > DIR/runtime.proto
+//   git -C apimachinery show v0.32.9:pkg/util/intstr/generated.proto > DIR/intstr.proto
+//   git -C apimachinery show v0.32.9:pkg/api/resource/generated.proto > DIR/resource.proto
+//
+// A new kind whose message is not in the tables yet: add it to ROOTS below (and its
+// group-version to GROUP_PACKAGES in control/server/protobuf/schema.ts if new).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 

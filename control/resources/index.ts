@@ -10,6 +10,11 @@
  * line in `KINDS` below. Discovery, routes (one fastify plugin per group-version), storage,
  * fieldValidation, patches, tables and field selectors follow. Its TypeScript type goes in
  * control/api/types.ts when other layers read it; a controller for it in control/controllers.
+ * Protobuf and OpenAPI follow too, from the kind's message in the field tables of
+ * control/server/protobuf/schemas (the served kinds and those planned are there; for
+ * another, add it to ROOTS in scripts/gen-kube-schemas.mjs and regenerate — a test
+ * fails until then); what `kubectl explain` says about it goes in
+ * control/server/openapi/descriptions.ts.
  *
  * Imports only control/api (and the store's types, for admission). Everyone may import it.
  * Not modelled: several versions of one kind, conversion, internal vs external types.
