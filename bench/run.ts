@@ -18,6 +18,7 @@ const modules: Array<[string, string, string]> = [
   ['kube-proxy', './kube-proxy.bench.ts', 'benchKubeProxy'],
   ['apiserver', './apiserver.bench.ts', 'benchApiserver'],
   ['experiment', './experiment.bench.ts', 'benchExperiment'],
+  ['datapath', './datapath.bench.ts', 'benchDatapath'],
 ];
 
 const only = process.argv.slice(2);
