@@ -1,9 +1,9 @@
 /**
  * The contract between the iptables rule engine (netsim/netfilter/iptables/) and the
- * rest of netfilter (conntrack, NAT, ipset, IPVS, and the NetfilterHooks glue that
- * the stack calls). The rule engine evaluates one table at one hook for one packet
- * and says what happened; the glue applies NAT through conntrack, sends REJECT
- * answers, and emits trace events.
+ * rest of netfilter (conntrack, NAT, ipset, IPVS, and the hook operations the stack
+ * runs). The rule engine evaluates one table at one hook for one packet and says
+ * what happened; the operations apply NAT through conntrack, send REJECT answers,
+ * and emit trace events.
  */
 import type { Packet } from '../packet/packet.ts';
 import type { NfHook } from '../stack/netfilter-hooks.ts';

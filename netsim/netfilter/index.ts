@@ -1,8 +1,11 @@
 /**
  * netsim/netfilter — the kernel half of service proxying: iptables tables and
- * chains (iptables/), connection tracking (conntrack/) and NAT (nat.ts), joined
- * into the NetfilterHooks the stack calls (netfilter-stack.ts), with ipset
- * (netsim/ipset) and IPVS (netsim/ipvs) plugged in there.
+ * chains (iptables/), connection tracking (conntrack/) and NAT (nat.ts), registered
+ * as hook operations with the kernel's priorities (hook-ops.ts, one file per
+ * operation in ops/ named after its kernel counterpart) and run by the NetfilterHooks
+ * the stack calls (netfilter-stack.ts), with ipset (netsim/ipset) and IPVS
+ * (netsim/ipvs) plugged in there. Other engines (nftables, a policy enforcer)
+ * register their own operations with `NetfilterStack.registerOps`.
  *
  * Contract: rules arrive as iptables-restore text and are printed back as the real
  * iptables-save prints them; a packet's verdict costs close to O(1) in the number of
@@ -19,3 +22,4 @@ export * from './iptables/index.ts';
 export * from './conntrack/index.ts';
 export * from './nat.ts';
 export * from './netfilter-stack.ts';
+export * from './hook-ops.ts';

@@ -1,21 +1,27 @@
 /**
- * The netfilter of one namespace as the stack sees it: implements NetfilterHooks by
- * running, at each hook, what the kernel registers there in priority order —
+ * The netfilter of one namespace as the stack sees it (the netfilter half of the
+ * kernel's `struct net`): implements NetfilterHooks by running, at each hook, the
+ * hook operations registered there in priority order (hook-ops.ts, nf_hook_slow).
+ * The built-in operations, each in ops/ under its kernel name:
  *
- *   PREROUTING:  raw → conntrack → mangle → nat (destination NAT)
- *   INPUT:       mangle → filter → IPVS (replies, then requests) → nat (source NAT) → conntrack confirm
- *   FORWARD:     mangle → filter → IPVS (replies of real servers)
- *   OUTPUT:      raw → conntrack → mangle → nat (destination NAT) → IPVS (local replies, then requests) → filter
- *   POSTROUTING: mangle → nat (source NAT) → conntrack confirm
+ *   PREROUTING:  iptable_raw (-300) → ipv4_conntrack_in (-200) → iptable_mangle (-150) → nf_nat_ipv4_pre_routing (-100)
+ *   INPUT:       iptable_mangle (-150) → iptable_filter (0) → ip_vs_reply4 (98) → ip_vs_remote_request4 (99) → nf_nat_ipv4_local_in (100) → ipv4_confirm (last)
+ *   FORWARD:     iptable_mangle (-150) → iptable_filter (0) → ip_vs_reply4 (100)
+ *   OUTPUT:      iptable_raw (-300) → ipv4_conntrack_local (-200) → iptable_mangle (-150) → nf_nat_ipv4_local_fn (-100) → ip_vs_local_reply4 (-99) → ip_vs_local_request4 (-98) → iptable_filter (0)
+ *   POSTROUTING: iptable_mangle (-150) → nf_nat_ipv4_out (100) → ipv4_confirm (last)
+ *
+ * An iptables table is registered only while it is loaded, IPVS only while attached;
+ * more operations (nftables base chains, a policy enforcer) plug in with
+ * {@link NetfilterStack.registerOps}.
  *
  * The nat table is consulted only for a connection's first packet; every later
  * packet, in either direction, gets the translation recorded in its conntrack entry
  * (replies are un-NATed without rules), and ICMP errors about a connection are
  * RELATED and translated inside and out — those the stack generates itself are
- * attached to the offending packet's entry (nf_ct_attach), confirmed or not. Packets conntrack finds invalid carry no
- * entry (`--ctstate INVALID`) and get no NAT, as in the kernel. REJECT answers with
- * the ICMP error or TCP reset it names. Every rule hit (what `-j TRACE` logs), NAT
- * rewrite and conntrack change is traced.
+ * attached to the offending packet's entry (nf_ct_attach), confirmed or not. Packets
+ * conntrack finds invalid carry no entry (`--ctstate INVALID`) and get no NAT, as in
+ * the kernel. REJECT answers with the ICMP error or TCP reset it names. Every rule hit
+ * (what `-j TRACE` logs), NAT rewrite and conntrack change is traced.
  *
  * A packet's entry travels as `pkt.ct` (the slot number) and `pkt.ctInfo`
  * (CT_* state bits, direction at bit 7, the entry's tag from bit 8) — no per-packet
@@ -26,68 +32,63 @@
  * rejected packet's entry (nf_ct_attach).
  */
 import type { Packet } from '../packet/packet.ts';
+import { AF_INET, setIpv4Context } from '../packet/packet.ts';
 import type { NetNamespace } from '../stack/net-namespace.ts';
-import { NF_ACCEPT, NF_DROP, NF_STOLEN } from '../stack/netfilter-hooks.ts';
+import { NF_ACCEPT, NF_DROP } from '../stack/netfilter-hooks.ts';
 import type { NetfilterHooks, NfContext, NfHook, NfVerdict } from '../stack/netfilter-hooks.ts';
-import { readU16, readU32 } from '../wire/field.ts';
 import { formatIpv4 } from '../wire/addr.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
-import { ipv4SetDst, ipv4SetSrc, l4SetDstPort, l4SetSrcPort } from '../wire/ipv4.ts';
+import { Ipv4, L4 } from '../wire/ipv4.ts';
 import { Iptables } from './iptables/iptables.ts';
-import { Conntrack, DIR_ORIGINAL, DIR_REPLY, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SEEN_REPLY, IPS_SRC_NAT, IPS_SRC_NAT_DONE } from './conntrack/conntrack.ts';
-import { TCP_STATE_NAMES } from './conntrack/tcp-state.ts';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, describeTuple } from './conntrack/tuple.ts';
-import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT } from './eval-types.ts';
-import type { AddrType, EvalContext, EvalResult, IpsetLookup, TableName } from './eval-types.ts';
-import { MANIP_DST, MANIP_SRC, natIcmpError, natNullBinding, natPacket, natSetup, resolveNatRequest } from './nat.ts';
-import type { Manip } from './nat.ts';
+import { Conntrack, DIR_ORIGINAL, DIR_REPLY } from './conntrack/conntrack.ts';
+import { CT_INVALID, CT_RELATED } from './eval-types.ts';
+import type { AddrType, EvalContext, IpsetLookup, TableName } from './eval-types.ts';
+import { MANIP_DST, MANIP_SRC } from './nat.ts';
 import type { Rng } from '../time/rng.ts';
 import type { Ipvs } from '../ipvs/ipvs.ts';
+import { NF_HOOKS, sortOps } from './hook-ops.ts';
+import type { NfHookOps } from './hook-ops.ts';
+import { NfConntrackIn } from './ops/nf-conntrack-in.ts';
+import { NfConntrackConfirm } from './ops/nf-conntrack-confirm.ts';
+import { NfNatIpv4 } from './ops/nf-nat-ipv4.ts';
+import { iptableRawOps } from './ops/iptable-raw.ts';
+import { iptableMangleOps } from './ops/iptable-mangle.ts';
+import { iptableFilterOps } from './ops/iptable-filter.ts';
+import { ipVsInOps } from './ops/ip-vs-in.ts';
+import { ipVsOutOps } from './ops/ip-vs-out.ts';
 
 /** EvalContext with every field writable (the stack's reused context). */
 type MutableEvalContext = { -readonly [K in keyof EvalContext]-?: EvalContext[K] | undefined };
 
-/** What the glue needs from a rule engine (the iptables evaluator implements it). */
-export interface RuleEvaluator {
-  evaluate(table: TableName, pkt: Packet, ctx: EvalContext): EvalResult;
-  /** Whether the table has any rules or non-ACCEPT policies worth evaluating; absent = always evaluate. */
-  hasTable?(table: TableName): boolean;
-  /** Untraced shortcut: the hook's chain has nothing to walk (its policy counted); absent = always evaluate. */
-  passesEmpty?(table: TableName, hook: NfHook, len: number): boolean;
-}
-
 export interface NetfilterStackOptions {
   readonly iptables?: Iptables;
-  /** Evaluate rules with this engine instead of `iptables` (tests, other engines). */
-  readonly rules?: RuleEvaluator;
   readonly conntrack?: Conntrack;
   readonly ipsets?: IpsetLookup;
   readonly ipvs?: Ipvs;
 }
 
-const REJECT_ICMP: Record<string, number> = {
-  'icmp-net-unreachable': 0, 'icmp-host-unreachable': 1, 'icmp-proto-unreachable': 2, 'icmp-port-unreachable': 3,
-  'icmp-net-prohibited': 9, 'icmp-host-prohibited': 10, 'icmp-admin-prohibited': 13,
-};
-
-const ICMP_ERROR_TYPES = new Set([3, 4, 5, 11, 12]);
-const STATE_MASK = 0x7f;
-const DIR_BIT = 0x80;
+/** ctInfo layout: CT_* state bits below, the direction bit, the entry's tag from bit 8. */
+export const CTINFO_STATE_MASK = 0x7f;
+export const CTINFO_DIR_REPLY = 0x80;
 
 export class NetfilterStack implements NetfilterHooks {
   readonly iptables: Iptables;
   readonly conntrack: Conntrack;
-  private readonly rules: RuleEvaluator;
   private ipsetLookup: IpsetLookup | undefined = undefined;
-  /** IPVS of the namespace (kube-proxy IPVS mode); consulted at INPUT and for replies at FORWARD/INPUT. */
-  ipvs: Ipvs | undefined = undefined;
+  private ipvsOf: Ipvs | undefined = undefined;
   /**
    * Observation tap: called after every table evaluation with the packet and the
    * number of rules a real kernel would have evaluated (the cost model of
    * experiments). Nothing is counted when unset.
    */
   onRulesEvaluated: ((pkt: Packet, table: TableName, rules: number) => void) | undefined = undefined;
-  private readonly rng: Rng;
+  readonly rng: Rng;
+  /** Operations registered from outside (nftables, a policy enforcer). */
+  private readonly extraOps: NfHookOps[] = [];
+  /** The hook entries (nf_hook_entries), per hook; rebuilt when the layout moves. */
+  private entries: Record<NfHook, NfHookOps[]> = { PREROUTING: [], INPUT: [], FORWARD: [], OUTPUT: [], POSTROUTING: [] };
+  /** iptables.layoutGeneration the entries were built for (-1: rebuild). */
+  private builtLayout = -1;
 
   get ipsets(): IpsetLookup | undefined {
     return this.ipsetLookup;
@@ -99,9 +100,18 @@ export class NetfilterStack implements NetfilterHooks {
     this.iptables.setExists = s === undefined ? undefined : (n) => s.has(n);
   }
 
-  constructor(private readonly ns: NetNamespace, opts: NetfilterStackOptions = {}) {
+  /** IPVS of the namespace (kube-proxy IPVS mode); its hook operations are registered while it is attached. */
+  get ipvs(): Ipvs | undefined {
+    return this.ipvsOf;
+  }
+
+  set ipvs(v: Ipvs | undefined) {
+    this.ipvsOf = v;
+    this.builtLayout = -1;
+  }
+
+  constructor(readonly ns: NetNamespace, opts: NetfilterStackOptions = {}) {
     this.iptables = opts.iptables ?? new Iptables();
-    this.rules = opts.rules ?? this.iptables;
     this.conntrack = opts.conntrack ?? new Conntrack(() => ns.sim.clock.now());
     this.rng = ns.sim.rng.fork(`netfilter:${ns.name}`);
     this.ectx.rng = this.rng;
@@ -116,53 +126,64 @@ export class NetfilterStack implements NetfilterHooks {
     return s;
   }
 
-  run(hook: NfHook, pkt: Packet, ctx: NfContext): NfVerdict {
-    const v = this.runHook(hook, pkt, ctx);
-    if (v === NF_DROP) this.discardUnconfirmed(pkt);
-    return v;
+  // ------------------------------------------------------------ hook operations
+
+  /** nf_register_net_hook: run `op` at its hook, ordered by its priority among the others. */
+  registerOps(op: NfHookOps): void {
+    this.extraOps.push(op);
+    this.builtLayout = -1;
   }
 
-  private runHook(hook: NfHook, pkt: Packet, ctx: NfContext): NfVerdict {
-    if (pkt.ipvs) {
-      // Sent on by IPVS (skb->ipvs_property): the filter table at OUTPUT, and source NAT
-      // and confirmation of its conntrack entry at POSTROUTING (net.ipv4.vs.conntrack=1),
-      // which is where kube-proxy's IPVS mode masquerades.
-      if (hook === 'OUTPUT') return this.table(hook, 'filter', pkt, ctx);
-      if (hook !== 'POSTROUTING' || this.slotOf(pkt) < 0) return NF_ACCEPT;
-      if (this.nat(hook, pkt, ctx, MANIP_SRC) !== NF_ACCEPT) return NF_DROP;
-      return this.confirm(pkt, ctx);
-    }
-    if (hook === 'PREROUTING' || hook === 'OUTPUT') {
-      if (this.table(hook, 'raw', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
-      this.track(pkt, ctx, hook);
-      if (this.table(hook, 'mangle', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
-      if (this.nat(hook, pkt, ctx, MANIP_DST) !== NF_ACCEPT) return NF_DROP;
-      if (hook === 'OUTPUT' && this.ipvs !== undefined && !this.ipvsReply(pkt)) {
-        // ip_vs_local_request4: IPVS also sits at LOCAL_OUT, right after the nat table, so
-        // the node's own connections to a virtual service are scheduled there and leave
-        // towards the real server (never through lo).
-        const v = this.ipvsRequest(pkt);
-        if (v !== undefined) return v;
+  /** nf_unregister_net_hook. */
+  unregisterOps(op: NfHookOps): void {
+    const i = this.extraOps.indexOf(op);
+    if (i >= 0) this.extraOps.splice(i, 1);
+    this.builtLayout = -1;
+  }
+
+  /** The operations a hook runs, in order (for tests and `netsim` views). */
+  hookOps(hook: NfHook): readonly NfHookOps[] {
+    this.ensureEntries();
+    return this.entries[hook];
+  }
+
+  private ensureEntries(): void {
+    if (this.builtLayout === this.iptables.layoutGeneration) return;
+    const ops: NfHookOps[] = [
+      new NfConntrackIn(this, 'PREROUTING'), new NfConntrackIn(this, 'OUTPUT'),
+      new NfNatIpv4(this, 'PREROUTING', MANIP_DST), new NfNatIpv4(this, 'OUTPUT', MANIP_DST),
+      new NfNatIpv4(this, 'INPUT', MANIP_SRC), new NfNatIpv4(this, 'POSTROUTING', MANIP_SRC),
+      new NfConntrackConfirm(this, 'INPUT'), new NfConntrackConfirm(this, 'POSTROUTING'),
+      ...iptableRawOps(this), ...iptableMangleOps(this), ...iptableFilterOps(this),
+    ];
+    if (this.ipvsOf !== undefined) ops.push(...ipVsOutOps(this, this.ipvsOf), ...ipVsInOps(this, this.ipvsOf));
+    ops.push(...this.extraOps);
+    const entries: Record<NfHook, NfHookOps[]> = { PREROUTING: [], INPUT: [], FORWARD: [], OUTPUT: [], POSTROUTING: [] };
+    for (const h of NF_HOOKS) entries[h] = sortOps(ops.filter((o) => o.hook === h));
+    this.entries = entries;
+    this.builtLayout = this.iptables.layoutGeneration;
+  }
+
+  /**
+   * nf_hook_slow: the hook's operations in priority order until one does not accept.
+   * Packets IPVS already handled (skb->ipvs_property) only meet the operations that
+   * say they see them. A dropped first packet takes its unconfirmed entry with it.
+   */
+  run(hook: NfHook, pkt: Packet, ctx: NfContext): NfVerdict {
+    if (this.builtLayout !== this.iptables.layoutGeneration) this.ensureEntries();
+    // The stack sets the context at ip_rcv / output; callers that hand a packet in directly get it here.
+    if (pkt.family !== AF_INET || pkt.nh !== pkt.off) setIpv4Context(pkt);
+    const ops = this.entries[hook];
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as NfHookOps;
+      if (pkt.ipvs && op.ipvsProperty !== true) continue;
+      const v = op.run(pkt, ctx);
+      if (v !== NF_ACCEPT) {
+        if (v === NF_DROP) this.discardUnconfirmed(pkt);
+        return v;
       }
-      if (hook === 'OUTPUT' && this.table(hook, 'filter', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
-      return NF_ACCEPT;
     }
-    if (hook === 'FORWARD') {
-      if (this.table(hook, 'mangle', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
-      const v = this.table(hook, 'filter', pkt, ctx);
-      if (v === NF_ACCEPT) this.ipvsReply(pkt);
-      return v;
-    }
-    // INPUT and POSTROUTING
-    if (this.table(hook, 'mangle', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
-    if (hook === 'INPUT' && this.table(hook, 'filter', pkt, ctx) !== NF_ACCEPT) return NF_DROP;
-    if (hook === 'INPUT' && this.ipvs !== undefined) {
-      if (this.ipvsReply(pkt)) return NF_ACCEPT;
-      const v = this.ipvsRequest(pkt);
-      if (v !== undefined) return v;
-    }
-    if (this.nat(hook, pkt, ctx, MANIP_SRC) !== NF_ACCEPT) return NF_DROP;
-    return this.confirm(pkt, ctx);
+    return NF_ACCEPT;
   }
 
   /**
@@ -173,24 +194,24 @@ export class NetfilterStack implements NetfilterHooks {
   attachRelated(err: Packet, orig: Packet): void {
     const slot = this.slotOf(orig);
     if (slot < 0) return;
-    this.attach(err, slot, (orig.ctInfo & DIR_BIT) !== 0 ? DIR_ORIGINAL : DIR_REPLY, CT_RELATED);
+    this.attach(err, slot, (orig.ctInfo & CTINFO_DIR_REPLY) !== 0 ? DIR_ORIGINAL : DIR_REPLY, CT_RELATED);
   }
 
-  // ------------------------------------------------------------ the packet's entry
+  // ------------------------------------------------------------ the packet's entry (for the operations)
 
   /** The packet's entry slot, or -1 (none, or a stale reference). */
-  private slotOf(pkt: Packet): number {
+  slotOf(pkt: Packet): number {
     const slot = pkt.ct;
     if (typeof slot !== 'number') return -1;
     return this.conntrack.holds(slot, pkt.ctInfo >>> 8) ? slot : -1;
   }
 
-  private attach(pkt: Packet, slot: number, dir: number, state: number): void {
+  attach(pkt: Packet, slot: number, dir: number, state: number): void {
     pkt.ct = slot;
-    pkt.ctInfo = (state & STATE_MASK) | (dir === DIR_REPLY ? DIR_BIT : 0) | (this.conntrack.tagOf(slot) << 8);
+    pkt.ctInfo = (state & CTINFO_STATE_MASK) | (dir === DIR_REPLY ? CTINFO_DIR_REPLY : 0) | (this.conntrack.tagOf(slot) << 8);
   }
 
-  private detach(pkt: Packet): void {
+  detach(pkt: Packet): void {
     pkt.ct = undefined;
     pkt.ctInfo = 0;
   }
@@ -203,86 +224,14 @@ export class NetfilterStack implements NetfilterHooks {
     this.detach(pkt);
   }
 
-  // ------------------------------------------------------------ IPVS
-
-  /** The IPVS protocol of a TCP/UDP first fragment with room for its ports, else undefined. */
-  private ipvsProto(pkt: Packet): 'TCP' | 'UDP' | undefined {
-    const b = pkt.buf;
-    const o = pkt.off;
-    const p = b[o + 9] as number;
-    if ((p !== 6 && p !== 17) || pkt.len < ipHl(b, o) + 4 || (readU16(b, o + 6) & 0x1fff) !== 0) return undefined;
-    return p === 6 ? 'TCP' : 'UDP';
-  }
-
-  /** ip_vs_in: a packet to a virtual service is DNATed to a real server and sent on (stolen). */
-  private ipvsRequest(pkt: Packet): NfVerdict | undefined {
-    const ipvs = this.ipvs as Ipvs;
-    const proto = this.ipvsProto(pkt);
-    if (proto === undefined) return undefined;
-    const b = pkt.buf;
-    const o = pkt.off;
-    const hl = ipHl(b, o);
-    const src = readU32(b, o + 12);
-    const dst = readU32(b, o + 16);
-    const sport = readU16(b, o + hl);
-    const dport = readU16(b, o + hl + 2);
-    if (ipvs.lookupService(proto, dst, dport) === undefined) return undefined;
-    const hit = ipvs.inbound(proto, src, sport, dst, dport, tcpFlags(pkt, proto, hl), pkt.len);
-    if (hit === undefined) {
-      // No real server available: the kernel answers like a closed port.
-      this.ns.icmp.sendError(pkt, 3, 3, 0);
-      this.ns.traceDrop(pkt, 'nf-reject', `IPVS ${proto} ${formatIpv4(dst)}:${dport}: no available real server`);
-      return NF_DROP;
-    }
-    const before = this.ns.sim.tracer.enabled ? describePacket(b, o) : '';
-    if (hit.rs.addr !== dst) ipv4SetDst(b, o, hit.rs.addr);
-    if (hit.rs.port !== dport) l4SetDstPort(b, o, hit.rs.port);
-    if (this.ns.sim.tracer.enabled) {
-      this.traceNat(pkt, `IPVS ${proto} ${formatIpv4(dst)}:${dport} ${hit.conn.vs.scheduler}${hit.isNew ? ' (new connection)' : ''} → real server ${formatIpv4(hit.rs.addr)}:${hit.rs.port}: ${before} → ${describePacket(b, o)}`);
-    }
-    const slot = this.slotOf(pkt);
-    if (slot >= 0 && !this.conntrack.isConfirmed(slot)) {
-      // ip_vs_update_conntrack: the entry's replies now come from the real server. No NAT
-      // status is set (later packets still reach IPVS at INPUT), and the nat table's
-      // destination side is done for this connection.
-      const rl4 = this.conntrack.field(slot, DIR_REPLY, 2);
-      this.conntrack.setReply(slot, hit.rs.addr, this.conntrack.field(slot, DIR_REPLY, 1), hit.rs.port, rl4 & 0xffff);
-      this.conntrack.setStatus(slot, IPS_DST_NAT_DONE);
-    }
-    pkt.ipvs = true;
-    this.ns.sim.clock.soonest(() => {
-      this.ns.sendIp(pkt);
-    });
-    return NF_STOLEN;
-  }
-
-  /** ip_vs_out: a real server's reply through this node gets the virtual address back. */
-  private ipvsReply(pkt: Packet): boolean {
-    const ipvs = this.ipvs;
-    if (ipvs === undefined) return false;
-    const proto = this.ipvsProto(pkt);
-    if (proto === undefined) return false;
-    const b = pkt.buf;
-    const o = pkt.off;
-    const hl = ipHl(b, o);
-    const c = ipvs.outbound(proto, readU32(b, o + 12), readU16(b, o + hl), readU32(b, o + 16), readU16(b, o + hl + 2), tcpFlags(pkt, proto, hl), pkt.len);
-    if (c === undefined) return false;
-    const before = this.ns.sim.tracer.enabled ? describePacket(b, o) : '';
-    ipv4SetSrc(b, o, c.vaddr);
-    l4SetSrcPort(b, o, c.vport);
-    if (this.ns.sim.tracer.enabled) this.traceNat(pkt, `IPVS reply un-DNAT: ${before} → ${describePacket(b, o)}`);
-    pkt.ipvs = true;
-    return true;
-  }
-
-  // ------------------------------------------------------------ tables
+  // ------------------------------------------------------------ rule evaluation (for the table operations)
 
   /**
    * The context of a table evaluation. One object per stack, refilled for every
    * evaluation (evaluations do not nest: what a verdict causes happens after it
    * returns); the trace callback exists only when someone listens.
    */
-  private evalCtx(hook: NfHook, pkt: Packet, ctx: NfContext): EvalContext {
+  evalCtx(hook: NfHook, pkt: Packet, ctx: NfContext): EvalContext {
     const e = this.ectx;
     e.hook = hook;
     e.inDev = ctx.inDev?.name;
@@ -290,7 +239,7 @@ export class NetfilterStack implements NetfilterHooks {
     e.physIn = ctx.physIn?.name;
     e.physOut = ctx.physOut?.name;
     e.now = this.ns.sim.clock.now();
-    e.ctState = this.slotOf(pkt) < 0 ? CT_INVALID : pkt.ctInfo & STATE_MASK;
+    e.ctState = this.slotOf(pkt) < 0 ? CT_INVALID : pkt.ctInfo & CTINFO_STATE_MASK;
     e.ipsets = this.ipsetLookup;
     e.onRuleHit = this.ns.sim.tracer.enabled ? this.ruleTracer(pkt, hook) : undefined;
     return e as EvalContext;
@@ -306,51 +255,6 @@ export class NetfilterStack implements NetfilterHooks {
     rng: undefined as unknown as Rng, ctState: 0, addrType: (a) => this.addrType(a), ipsets: undefined, onRuleHit: undefined, ctMark: undefined, onLog: undefined,
   };
 
-  private hasTable(t: TableName): boolean {
-    return this.rules.hasTable === undefined || this.rules.hasTable(t);
-  }
-
-  /** Evaluate a non-nat table; REJECT answers and drops. */
-  private table(hook: NfHook, table: TableName, pkt: Packet, ctx: NfContext): NfVerdict {
-    if (!this.hasTable(table)) return NF_ACCEPT;
-    if (!this.ns.sim.tracer.enabled && this.rules.passesEmpty?.(table, hook, pkt.len) === true) {
-      this.onRulesEvaluated?.(pkt, table, 0);
-      return NF_ACCEPT;
-    }
-    const r = this.rules.evaluate(table, pkt, this.evalCtx(hook, pkt, ctx));
-    this.onRulesEvaluated?.(pkt, table, r.rulesEvaluated);
-    if (r.verdict === 'ACCEPT') return NF_ACCEPT;
-    if (r.rejectWith !== undefined) {
-      this.reject(pkt, r.rejectWith);
-      this.ns.traceDrop(pkt, 'nf-reject', `${table} ${r.chain}:${r.rule} REJECT --reject-with ${r.rejectWith}`, ctx.inDev?.name ?? ctx.outDev?.name);
-    } else {
-      this.ns.traceDrop(pkt, 'nf-drop', `${table} ${r.chain}:${r.rule} ${r.rule === 0 ? 'policy DROP' : 'DROP'}`, ctx.inDev?.name ?? ctx.outDev?.name);
-    }
-    return NF_DROP;
-  }
-
-  private reject(pkt: Packet, how: string): void {
-    const b = pkt.buf;
-    const o = pkt.off;
-    if (how === 'tcp-reset') {
-      if (b[o + 9] !== 6) return;
-      const hl = ((b[o] as number) & 0x0f) * 4;
-      const flags = b[o + hl + 13] as number;
-      if ((flags & 0x04) !== 0) return;
-      const src = readU32(b, o + 12);
-      const dst = readU32(b, o + 16);
-      const sport = readU16(b, o + hl);
-      const dport = readU16(b, o + hl + 2);
-      const seq = readU32(b, o + hl + 4);
-      const ack = readU32(b, o + hl + 8);
-      const len = pkt.len - hl - ((b[o + hl + 12] as number) >> 4) * 4 + ((flags & 0x02) !== 0 ? 1 : 0) + ((flags & 0x01) !== 0 ? 1 : 0);
-      if ((flags & 0x10) !== 0) this.ns.tcp.sendReset(dst, dport, src, sport, ack, 0, false);
-      else this.ns.tcp.sendReset(dst, dport, src, sport, 0, (seq + len) >>> 0, true);
-      return;
-    }
-    this.ns.icmp.sendError(pkt, 3, REJECT_ICMP[how] ?? 3, 0);
-  }
-
   private addrType(a: Ipv4Addr): AddrType {
     if (a === 0) return 'UNSPEC';
     if (a === 0xffffffff) return 'BROADCAST';
@@ -364,164 +268,11 @@ export class NetfilterStack implements NetfilterHooks {
     return 'UNICAST';
   }
 
-  // ------------------------------------------------------------ conntrack
-
-  /** conntrack in: find or create the entry, set the packet's state (nf_conntrack_in). */
-  private track(pkt: Packet, ctx: NfContext, hook: NfHook): void {
-    // A locally generated packet looping back through lo keeps its entry (skb->_nfct survives).
-    if (hook === 'PREROUTING' && ctx.inDev?.kind === 'loopback' && this.slotOf(pkt) >= 0) return;
-    // An ICMP error the stack attached to its offending packet's entry (nf_ct_attach)
-    // is not looked up again: nf_conntrack_in leaves a packet that has an entry alone.
-    if (hook === 'OUTPUT' && (pkt.ctInfo & CT_RELATED) !== 0 && this.slotOf(pkt) >= 0) {
-      if (this.ns.sim.tracer.enabled) {
-        const slot = this.slotOf(pkt);
-        this.traceCt(pkt, `related to ${describeTuple(this.conntrack.tuple(slot, 0))}${this.conntrack.isConfirmed(slot) ? '' : ' (unconfirmed)'} (ICMP error about one of its packets, ${(pkt.ctInfo & DIR_BIT) !== 0 ? 'reply' : 'original'} direction)`);
-      }
-      return;
-    }
-    this.detach(pkt);
-    const b = pkt.buf;
-    const o = pkt.off;
-    const hl = ((b[o] as number) & 0x0f) * 4;
-    const proto = b[o + 9] as number;
-    if ((readU16(b, o + 6) & 0x1fff) !== 0) return; // non-first fragment: reassembly is not modelled
-    let sport: number;
-    let dport: number;
-    let flags = 0;
-    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
-      if (pkt.len < hl + (proto === IPPROTO_TCP ? 14 : 4)) return;
-      sport = readU16(b, o + hl);
-      dport = readU16(b, o + hl + 2);
-      if (proto === IPPROTO_TCP) flags = b[o + hl + 13] as number;
-    } else if (proto === IPPROTO_ICMP) {
-      if (pkt.len < hl + 8) return;
-      const type = b[o + hl] as number;
-      if (ICMP_ERROR_TYPES.has(type)) {
-        this.related(pkt);
-        return;
-      }
-      sport = readU16(b, o + hl + 4);
-      dport = (type << 8) | (b[o + hl + 1] as number);
-    } else return;
-    const ct = this.conntrack;
-    const src = readU32(b, o + 12);
-    const dst = readU32(b, o + 16);
-    const ref = ct.packetIn(proto, src, dst, sport, dport, flags);
-    const tracing = this.ns.sim.tracer.enabled;
-    if (ref < 0) {
-      if (tracing) this.traceCt(pkt, `invalid: ${describeTuple({ proto, src, dst, sport, dport })}${proto === IPPROTO_TCP ? ` (flags 0x${flags.toString(16).padStart(2, '0')} fit no state)` : ''}`);
-      return;
-    }
-    const slot = ref >>> 1;
-    const dir = ref & 1;
-    const status = ct.statusOf(slot);
-    let state = dir === DIR_REPLY || (status & IPS_SEEN_REPLY) !== 0 ? CT_ESTABLISHED : CT_NEW;
-    if ((status & IPS_DST_NAT) !== 0) state |= CT_DNAT;
-    if ((status & IPS_SRC_NAT) !== 0) state |= CT_SNAT;
-    this.attach(pkt, slot, dir, state);
-    if (!tracing) return;
-    if (ct.lastCreated) this.traceCt(pkt, `new ${describeTuple(ct.tuple(slot, 0))}${proto === IPPROTO_TCP ? ` ${TCP_STATE_NAMES[ct.tcpStateOf(slot)]}` : ''}`);
-    else if (!ct.isLive(slot)) this.traceCt(pkt, `destroyed ${describeTuple(ct.tuple(slot, 0))} (reset before any reply)`);
-    else if (proto === IPPROTO_TCP && ct.tcpStateOf(slot) !== ct.lastOldState) {
-      this.traceCt(pkt, `${describeTuple(ct.tuple(slot, 0))} ${TCP_STATE_NAMES[ct.lastOldState]} → ${TCP_STATE_NAMES[ct.tcpStateOf(slot)]}`);
-    }
-  }
-
-  /** ICMP errors about a tracked connection are RELATED to it (icmp_error_message). */
-  private related(pkt: Packet): void {
-    const b = pkt.buf;
-    const o = pkt.off;
-    const hl = ((b[o] as number) & 0x0f) * 4;
-    if (pkt.len < hl + 8 + 20) return;
-    const q = o + hl + 8;
-    const qhl = ((b[q] as number) & 0x0f) * 4;
-    const qproto = b[q + 9] as number;
-    if (pkt.len < hl + 8 + qhl + 8) return;
-    const qsrc = readU32(b, q + 12);
-    const qdst = readU32(b, q + 16);
-    let ref = -1;
-    // The quoted packet travelled the other way: look up its inverse.
-    if (qproto === IPPROTO_TCP || qproto === IPPROTO_UDP) ref = this.conntrack.find(qproto, qdst, qsrc, readU16(b, q + qhl + 2), readU16(b, q + qhl));
-    else if (qproto === IPPROTO_ICMP && b[q + qhl] === 8) ref = this.conntrack.find(IPPROTO_ICMP, qdst, qsrc, readU16(b, q + qhl + 4), 0);
-    if (ref < 0) return;
-    const slot = ref >>> 1;
-    this.attach(pkt, slot, ref & 1, CT_RELATED);
-    if (this.ns.sim.tracer.enabled) this.traceCt(pkt, `related to ${describeTuple(this.conntrack.tuple(slot, 0))} (ICMP error, ${ref & 1 ? 'reply' : 'original'} direction)`);
-  }
-
-  private confirm(pkt: Packet, ctx: NfContext): NfVerdict {
-    const slot = this.slotOf(pkt);
-    if (slot < 0 || (pkt.ctInfo & CT_RELATED) !== 0 || this.conntrack.isConfirmed(slot)) return NF_ACCEPT;
-    if (!this.conntrack.confirm(slot)) {
-      this.ns.traceDrop(pkt, 'nf-drop', `conntrack: ${describeTuple(this.conntrack.tuple(slot, 0))} clashes with an existing entry`, ctx.outDev?.name ?? ctx.inDev?.name);
-      return NF_DROP;
-    }
-    if (this.ns.sim.tracer.enabled) {
-      this.traceCt(pkt, `confirmed ${describeTuple(this.conntrack.tuple(slot, 0))} reply ${describeTuple(this.conntrack.tuple(slot, 1))}`);
-    }
-    return NF_ACCEPT;
-  }
-
-  // ------------------------------------------------------------ NAT
-
-  /** NAT at a hook: destination NAT at PREROUTING/OUTPUT, source NAT at POSTROUTING/INPUT. */
-  private nat(hook: NfHook, pkt: Packet, ctx: NfContext, manip: Manip): NfVerdict {
-    const slot = this.slotOf(pkt);
-    if (slot < 0) return NF_ACCEPT;
-    const ct = this.conntrack;
-    const dir = (pkt.ctInfo & DIR_BIT) !== 0 ? DIR_REPLY : DIR_ORIGINAL;
-    const tracing = this.ns.sim.tracer.enabled;
-    const b = pkt.buf;
-    const o = pkt.off;
-    if ((pkt.ctInfo & CT_RELATED) !== 0) {
-      const before = tracing ? describeIcmpError(b, o) : '';
-      if (natIcmpError(ct, slot, dir, manip, b, o, pkt.len) && tracing) this.traceNat(pkt, `ICMP error ${manip === MANIP_DST ? 'destination' : 'source'} un-NAT: ${before} → ${describeIcmpError(b, o)}`);
-      return NF_ACCEPT;
-    }
-    const done = manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE;
-    if (!ct.isConfirmed(slot) && dir === DIR_ORIGINAL && (ct.statusOf(slot) & done) === 0) {
-      ct.setStatus(slot, done);
-      let mapped = false;
-      if (this.hasTable('nat')) {
-        // First packet: the nat table decides this hook's mapping.
-        const r = this.rules.evaluate('nat', pkt, this.evalCtx(hook, pkt, ctx));
-        this.onRulesEvaluated?.(pkt, 'nat', r.rulesEvaluated);
-        if (r.verdict === 'DROP') {
-          this.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule} DROP`, ctx.inDev?.name ?? ctx.outDev?.name);
-          return NF_DROP;
-        }
-        if (r.nat !== undefined) {
-          const range = resolveNatRequest(r.nat, this.ns, ctx.inDev?.name, ctx.outDev?.name, readU32(b, o + 16));
-          if (range === undefined) {
-            this.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule}: no address for ${r.nat.kind} on ${ctx.outDev?.name ?? ctx.inDev?.name ?? 'no device'}`, ctx.outDev?.name ?? ctx.inDev?.name);
-            return NF_DROP;
-          }
-          const unique = natSetup(ct, slot, manip, range, this.rng);
-          if (!unique && tracing) this.traceCt(pkt, `${r.nat.kind}: no free tuple in the range; the entry will clash`);
-          mapped = true;
-          if (tracing) {
-            const t = ct.tuple(slot, 1);
-            const to = manip === MANIP_DST ? endpoint(t.proto, t.src, t.sport) : endpoint(t.proto, t.dst, t.proto === IPPROTO_ICMP ? t.sport : t.dport);
-            this.traceNat(pkt, `${r.nat.kind}${r.nat.randomFully === true ? ' --random-fully' : ''}: ${describeTuple(ct.tuple(slot, 0))} → ${manip === MANIP_DST ? 'destination' : 'source'} ${to}`);
-          }
-        }
-      }
-      if (!mapped && manip === MANIP_SRC) {
-        const before = ct.field(slot, 1, 2);
-        natNullBinding(ct, slot, this.rng);
-        if (tracing && ct.field(slot, 1, 2) !== before) this.traceNat(pkt, `source port clash: ${describeTuple(ct.tuple(slot, 0))} → source port ${ct.field(slot, 1, 2) & 0xffff}`);
-      }
-      const status = ct.statusOf(slot);
-      pkt.ctInfo |= ((status & IPS_DST_NAT) !== 0 ? CT_DNAT : 0) | ((status & IPS_SRC_NAT) !== 0 ? CT_SNAT : 0);
-    }
-    const before = tracing ? describePacket(b, o) : '';
-    if (natPacket(ct, slot, dir, manip, b, o) && tracing) {
-      this.traceNat(pkt, `${manip === MANIP_DST ? 'destination' : 'source'} ${dir === DIR_ORIGINAL ? '' : 'un-'}NAT: ${before} → ${describePacket(b, o)}`);
-    }
-    return NF_ACCEPT;
-  }
-
   // ------------------------------------------------------------ tracing
+
+  get tracing(): boolean {
+    return this.ns.sim.tracer.enabled;
+  }
 
   private traceRule(pkt: Packet, hook: NfHook, table: TableName, chain: string, rule: number, target: string): void {
     this.ns.sim.tracer.emit({
@@ -530,39 +281,22 @@ export class NetfilterStack implements NetfilterHooks {
     });
   }
 
-  private traceNat(pkt: Packet, detail: string): void {
+  traceNat(pkt: Packet, detail: string): void {
     this.ns.sim.tracer.emit({ kind: 'nat', t: this.ns.sim.clock.now(), node: this.ns.node, netns: this.ns.name, pkt: pkt.id, detail });
   }
 
-  private traceCt(pkt: Packet, detail: string): void {
+  traceCt(pkt: Packet, detail: string): void {
     this.ns.sim.tracer.emit({ kind: 'ct', t: this.ns.sim.clock.now(), node: this.ns.node, netns: this.ns.name, pkt: pkt.id, detail });
   }
 }
 
-function ipHl(b: Uint8Array, o: number): number {
-  return ((b[o] as number) & 0x0f) * 4;
-}
-
-/** A TCP segment's flags byte (0 for UDP or a header too short to hold it). */
-function tcpFlags(pkt: Packet, proto: 'TCP' | 'UDP', hl: number): number {
-  return proto === 'TCP' && pkt.len >= hl + 14 ? (pkt.buf[pkt.off + hl + 13] as number) : 0;
-}
-
-function endpoint(proto: number, addr: Ipv4Addr, port: number): string {
-  return proto === IPPROTO_ICMP ? formatIpv4(addr) : `${formatIpv4(addr)}:${port}`;
-}
-
-function describePacket(b: Uint8Array, o: number): string {
-  const hl = ((b[o] as number) & 0x0f) * 4;
-  const p = b[o + 9] as number;
-  const s = formatIpv4(readU32(b, o + 12));
-  const d = formatIpv4(readU32(b, o + 16));
-  if (p === 6 || p === 17) return `${s}:${readU16(b, o + hl)} → ${d}:${readU16(b, o + hl + 2)}`;
-  if (p === 1 && ((b[o + hl] as number) === 8 || (b[o + hl] as number) === 0)) return `${s} → ${d} id ${readU16(b, o + hl + 4)}`;
+/** `a.b.c.d:port → e.f.g.h:port` of the IPv4 packet at `o` (traces). */
+export function describePacket(b: Uint8Array, o: number): string {
+  const th = o + Ipv4.headerLen(b, o);
+  const p = Ipv4.protocol(b, o);
+  const s = formatIpv4(Ipv4.src(b, o));
+  const d = formatIpv4(Ipv4.dst(b, o));
+  if (p === 6 || p === 17) return `${s}:${L4.srcPort(b, th)} → ${d}:${L4.dstPort(b, th)}`;
+  if (p === 1 && (L4.icmpType(b, th) === 8 || L4.icmpType(b, th) === 0)) return `${s} → ${d} id ${L4.icmpEchoId(b, th)}`;
   return `${s} → ${d}`;
-}
-
-function describeIcmpError(b: Uint8Array, o: number): string {
-  const hl = ((b[o] as number) & 0x0f) * 4;
-  return `${formatIpv4(readU32(b, o + 12))} → ${formatIpv4(readU32(b, o + 16))} quoting ${describePacket(b, o + hl + 8)}`;
 }

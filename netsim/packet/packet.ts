@@ -11,6 +11,8 @@
  * a capture tap) calls {@link clonePacket} — two devices never share mutable bytes.
  */
 
+import { Ipv4 } from '../wire/ipv4.ts';
+
 /** Bytes reserved in front of new packets: Ethernet 14 + outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14, rounded up. */
 export const DEFAULT_HEADROOM = 96;
 
@@ -77,6 +79,19 @@ export class Packet {
   brnf = 0;
   brnfPhysIn: unknown = undefined;
   brnfSavedSrc = 0;
+  /**
+   * The parsed context (sk_buff's protocol, network_header, transport_header), set once
+   * when the packet enters IPv4 processing (ip_rcv, local output) by
+   * {@link setIpv4Context}: every per-packet consumer reads it instead of re-deriving
+   * the header layout. `family` is AF_INET (2) while it is valid, 0 before.
+   */
+  family = 0;
+  /** Absolute offset in `buf` of the network (IPv4) header. */
+  nh = 0;
+  /** Absolute offset in `buf` of the transport header (nh + IHL × 4). */
+  th = 0;
+  /** The IPv4 protocol field (IPPROTO_*). */
+  l4proto = 0;
 
   constructor(id: number, buf: Uint8Array, off: number, len: number) {
     this.id = id;
@@ -96,6 +111,9 @@ export class Packet {
       const head = Math.max(DEFAULT_HEADROOM, n);
       const nb = allocBytes(head + this.len);
       nb.set(this.buf.subarray(this.off, this.off + this.len), head);
+      // pskb_expand_head: the header offsets move with the data.
+      this.nh += head - this.off;
+      this.th += head - this.off;
       this.buf = nb;
       this.off = head;
     }
@@ -138,5 +156,25 @@ export function clonePacket(p: Packet): Packet {
   c.brnf = p.brnf;
   c.brnfPhysIn = p.brnfPhysIn;
   c.brnfSavedSrc = p.brnfSavedSrc;
+  c.family = p.family;
+  c.nh = p.nh;
+  c.th = p.th;
+  c.l4proto = p.l4proto;
   return c;
+}
+
+/** AF_INET: the packet's context describes an IPv4 header. */
+export const AF_INET = 2;
+
+/**
+ * Parse the IPv4 header at `pkt.off` into the packet's context (ip_rcv_core sets
+ * skb->transport_header the same way). The header must have been validated.
+ */
+export function setIpv4Context(pkt: Packet): void {
+  const b = pkt.buf;
+  const o = pkt.off;
+  pkt.family = AF_INET;
+  pkt.nh = o;
+  pkt.th = o + Ipv4.headerLen(b, o);
+  pkt.l4proto = Ipv4.protocol(b, o);
 }

@@ -14,7 +14,7 @@
  * multicast delivery.
  */
 import type { Sim } from '../sim.ts';
-import { Packet, DEFAULT_HEADROOM, allocBytes } from '../packet/packet.ts';
+import { Packet, DEFAULT_HEADROOM, allocBytes, setIpv4Context } from '../packet/packet.ts';
 import type { NetDevice, DeviceOwner } from '../link/net-device.ts';
 import { LoopbackDevice } from '../link/loopback.ts';
 import { BRNF_PREROUTED, BRNF_BRIDGED_DNAT } from '../link/bridge.ts';
@@ -438,6 +438,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
       return false;
     }
     pkt.trim(total);
+    setIpv4Context(pkt);
     return true;
   }
 
@@ -545,6 +546,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     const b = pkt.buf;
     const o = pkt.off;
     pkt.inDev = '';
+    setIpv4Context(pkt);
     let dst = readU32(b, o + 16);
     let res = dst === 0xffffffff ? this.broadcastRoute() : this.lookupRoute(dst);
     if (this.sim.tracer.enabled) this.traceRoute(pkt, dst, res);

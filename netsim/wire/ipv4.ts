@@ -473,3 +473,86 @@ export function icmpSetEchoIdent(buf: Uint8Array, off: number, id: number): bool
   }
   return true;
 }
+
+/**
+ * Allocation-free reads of the IPv4 header at `off` in `b`, for the per-packet paths
+ * (netfilter, conntrack, NAT, ipset, IPVS, overlays, taps): the header was validated
+ * when the packet entered IPv4 processing (ip_rcv / local output), so these do not
+ * check lengths. The kernel's ip_hdr(skb)->daddr and friends.
+ */
+export const Ipv4 = {
+  version(b: Uint8Array, off: number): number {
+    return (b[off + F.VER_IHL] as number) >> 4;
+  },
+  /** Header length in bytes (IHL × 4). */
+  headerLen(b: Uint8Array, off: number): number {
+    return ((b[off + F.VER_IHL] as number) & 0x0f) * 4;
+  },
+  totalLen(b: Uint8Array, off: number): number {
+    return readU16(b, off + F.LENGTH);
+  },
+  ident(b: Uint8Array, off: number): number {
+    return readU16(b, off + F.IDENT);
+  },
+  /** The flags and fragment offset word (DF is 0x4000, MF 0x2000, the offset in 8-byte units below). */
+  flagsFrag(b: Uint8Array, off: number): number {
+    return readU16(b, off + F.FLG_OFF);
+  },
+  /** Whether DF is set. */
+  dontFragment(b: Uint8Array, off: number): boolean {
+    return ((b[off + F.FLG_OFF] as number) & 0x40) !== 0;
+  },
+  /** The fragment offset in 8-byte units (0: unfragmented or a first fragment, which carries the L4 header). */
+  fragOffset(b: Uint8Array, off: number): number {
+    return readU16(b, off + F.FLG_OFF) & 0x1fff;
+  },
+  ttl(b: Uint8Array, off: number): number {
+    return b[off + F.TTL] as number;
+  },
+  protocol(b: Uint8Array, off: number): number {
+    return b[off + F.PROTOCOL] as number;
+  },
+  src(b: Uint8Array, off: number): Ipv4Addr {
+    return readU32(b, off + F.SRC);
+  },
+  dst(b: Uint8Array, off: number): Ipv4Addr {
+    return readU32(b, off + F.DST);
+  },
+} as const;
+
+/**
+ * TCP/UDP port reads at the transport header `th` (both protocols start with the source
+ * and destination ports), and ICMP's type, code and echo identifier.
+ */
+export const L4 = {
+  srcPort(b: Uint8Array, th: number): number {
+    return readU16(b, th);
+  },
+  dstPort(b: Uint8Array, th: number): number {
+    return readU16(b, th + 2);
+  },
+  /** TCP: the flags byte (needs th + 14 bytes). */
+  tcpFlags(b: Uint8Array, th: number): number {
+    return b[th + 13] as number;
+  },
+  /** TCP: header length in bytes (data offset × 4). */
+  tcpHeaderLen(b: Uint8Array, th: number): number {
+    return ((b[th + 12] as number) >> 4) * 4;
+  },
+  tcpSeq(b: Uint8Array, th: number): number {
+    return readU32(b, th + 4);
+  },
+  tcpAck(b: Uint8Array, th: number): number {
+    return readU32(b, th + 8);
+  },
+  icmpType(b: Uint8Array, th: number): number {
+    return b[th] as number;
+  },
+  icmpCode(b: Uint8Array, th: number): number {
+    return b[th + 1] as number;
+  },
+  /** ICMP echo request/reply identifier (conntrack's "port" for ICMP). */
+  icmpEchoId(b: Uint8Array, th: number): number {
+    return readU16(b, th + ICMP_ECHO_IDENT);
+  },
+} as const;

@@ -112,6 +112,22 @@ export type DeleteFilter = ConntrackFilter;
 /** What the protocol handler made of a packet (packetIn returns a ref, or one of these). */
 export const CT_VERDICT_INVALID = -1;
 
+/** The packing of {@link Conntrack.conntrackIn}'s result: the ref times this, plus the bits below. */
+export const CT_IN_SCALE = 32;
+/** The packet opened the entry. */
+export const CT_IN_CREATED = 16;
+/** The entry's `slot * 2 + dir`. */
+export function ctInRef(r: number): number {
+  return Math.floor(r / CT_IN_SCALE);
+}
+export function ctInCreated(r: number): boolean {
+  return (r & CT_IN_CREATED) !== 0;
+}
+/** The TCP conntrack state before the packet (tcp-state.ts numbering). */
+export function ctInOldState(r: number): number {
+  return r & 0x0f;
+}
+
 export interface ConntrackOptions {
   readonly timeouts?: Partial<ConntrackTimeouts>;
   /** Initial slot capacity (grows by doubling). */
@@ -135,10 +151,6 @@ export class Conntrack {
   private gcCursor = 0;
   /** Confirmed entries in the hash (including expired ones not yet collected). */
   count = 0;
-  /** Set by packetIn: the entry was created by this packet. */
-  lastCreated = false;
-  /** Set by packetIn: TCP state before this packet (for state-change traces). */
-  lastOldState = 0;
 
   constructor(private readonly now: () => number, opts: ConntrackOptions = {}) {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
@@ -240,33 +252,42 @@ export class Conntrack {
    * nf_conntrack_in for one packet's tuple: find or create the entry and run the
    * protocol's state machine. Returns `slot * 2 + dir`, or CT_VERDICT_INVALID when
    * the packet is invalid for conntrack (it then carries no entry: no NAT, and
-   * `--ctstate INVALID` matches). `lastCreated` tells whether it opened a new entry.
+   * `--ctstate INVALID` matches). {@link conntrackIn} also says what changed.
    */
   packetIn(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number, tcpFlags: number): number {
-    this.lastCreated = false;
+    const r = this.conntrackIn(proto, src, dst, sport, dport, tcpFlags);
+    return r < 0 ? r : ctInRef(r);
+  }
+
+  /**
+   * {@link packetIn} with what happened as part of the result (no side-channel fields):
+   * `ref * CT_IN_SCALE + (CT_IN_CREATED if this packet opened the entry) + the TCP state
+   * before it` — read it with ctInRef / ctInCreated / ctInOldState — or CT_VERDICT_INVALID.
+   */
+  conntrackIn(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number, tcpFlags: number): number {
+    let created = false;
     let ref = this.find(proto, src, dst, sport, dport);
     if (ref < 0) {
       if (proto === IPPROTO_ICMP && !icmpTypeOpens(dport >> 8)) return CT_VERDICT_INVALID;
       if (proto === IPPROTO_TCP && tcpNextState(DIR_ORIGINAL, segmentKind(tcpFlags), TCP_NONE) >= TCP_INVALID) return CT_VERDICT_INVALID;
       ref = this.create(proto, src, dst, sport, dport) * 2;
-      this.lastCreated = true;
+      created = true;
     }
     const slot = ref >>> 1;
     const dir = ref & 1;
-    this.lastOldState = this.tcpInfo(slot) & 0x0f;
+    const oldState = this.tcpInfo(slot) & 0x0f;
     const r = this.update(slot, dir, tcpFlags);
     if (r === UPDATE_REOPEN) {
       // A new SYN on a closed connection: the old entry goes, the packet starts a new one.
       this.kill(slot);
-      return this.packetIn(proto, src, dst, sport, dport, tcpFlags);
+      return this.conntrackIn(proto, src, dst, sport, dport, tcpFlags);
     }
     if (r === UPDATE_INVALID) {
-      if (this.lastCreated) this.kill(slot);
-      this.lastCreated = false;
+      if (created) this.kill(slot);
       return CT_VERDICT_INVALID;
     }
     if (dir === DIR_REPLY) this.setSt(slot, this.st(slot) | IPS_SEEN_REPLY);
-    return ref;
+    return ref * CT_IN_SCALE + (created ? CT_IN_CREATED : 0) + oldState;
   }
 
   /** A new, unconfirmed entry whose reply tuple is the inverse of the original. Returns its slot. */

@@ -111,6 +111,12 @@ export class Iptables {
   private readonly tables = new Map<TableName, Table>();
   /** Bumped on every change; evaluators recompile when it moves. */
   generation = 0;
+  /**
+   * Bumped when a table appears (tables never go: the kernel keeps a registered
+   * table until its module unloads): the hook operations registered per table are
+   * rebuilt when it moves, not on every ruleset change.
+   */
+  layoutGeneration = 0;
   /** Whether an ipset exists; rules naming a missing set are refused, as the kernel does. */
   setExists: ((name: string) => boolean) | undefined = undefined;
   /** `-m recent` lists (/proc/net/xt_recent/NAME), kept across restores like the kernel's. */
@@ -144,6 +150,8 @@ export class Iptables {
     if (t === undefined) {
       t = newTable(name);
       this.tables.set(name, t);
+      this.layoutGeneration++;
+      this.generation++;
     }
     return t;
   }
@@ -152,16 +160,23 @@ export class Iptables {
     return this.tables.has(name);
   }
 
-  /**
-   * The untraced fast path of {@link evaluate} for a hook chain with nothing to walk
-   * (absent, or empty with policy ACCEPT — kube-proxy's mangle canary table, most
-   * raw/mangle hooks): counts the packet on the policy as evaluate would and says
-   * so, without building a context or a result. False: evaluate it.
-   */
-  passesEmpty(table: TableName, hook: string, len: number): boolean {
-    const chain = this.tables.get(table)?.chains.get(hook);
-    return chain === undefined || countEmptyAccept(chain, len);
+  /** A loaded table's chain for a hook (undefined when the table is not loaded): what a hook operation walks from. */
+  hookChain(table: TableName, hook: string): Chain | undefined {
+    return this.tables.get(table)?.chains.get(hook);
   }
+
+  /**
+   * Evaluate a loaded table from its hook chain (as {@link evaluate}, without the
+   * lookups: the caller keeps the chain per generation).
+   */
+  evaluateChain(table: TableName, hookChain: Chain, pkt: Packet, ctx: EvalContext): EvalResult {
+    if (countEmptyAccept(hookChain, pkt.len)) {
+      ctx.onRuleHit?.(table, hookChain.name, 0, 'ACCEPT');
+      return acceptAt(hookChain.name);
+    }
+    return this.evaluator.evaluateFrom(this.tables.get(table) as Table, this.generation, hookChain, pkt, ctx);
+  }
+
 
   /**
    * Load iptables-restore input. Throws IptablesError (with the line) on the first
@@ -257,6 +272,7 @@ export class Iptables {
     if (opts.test === true) return;
     // An empty `*table … COMMIT` block does not create the table (iptables-nft).
     if (b.lines === 0 && !this.tables.has(t.name)) return;
+    if (!this.tables.has(t.name)) this.layoutGeneration++;
     this.tables.set(t.name, t);
     this.generation++;
   }
@@ -475,7 +491,13 @@ function flushAll(t: Table): Table {
 }
 
 /** An empty built-in chain with policy ACCEPT passes the packet: counted on its policy, as the evaluator would. */
-function countEmptyAccept(chain: Chain, len: number): boolean {
+/**
+ * The untraced fast path of an evaluation for a hook chain with nothing to walk (empty
+ * with policy ACCEPT — kube-proxy's mangle canary table, most raw/mangle hooks): counts
+ * the packet on the policy as the evaluator would and says so, without building a
+ * context or a result. False: evaluate it.
+ */
+export function countEmptyAccept(chain: Chain, len: number): boolean {
   if (chain.rules.length !== 0 || (chain.policy ?? 'ACCEPT') !== 'ACCEPT') return false;
   chain.packets++;
   chain.bytes += len;

@@ -1,0 +1,131 @@
+/**
+ * NAT at its hooks (net/netfilter/nf_nat_proto.c): destination NAT at PREROUTING
+ * (nf_nat_ipv4_pre_routing) and OUTPUT (nf_nat_ipv4_local_fn) at NF_IP_PRI_NAT_DST,
+ * source NAT at POSTROUTING (nf_nat_ipv4_out) and INPUT (nf_nat_ipv4_local_in) at
+ * NF_IP_PRI_NAT_SRC. A connection's first packet asks the nat table for this hook's
+ * mapping (nf_nat_inet_fn → iptable_nat_do_chain), without a rule a source "null
+ * binding" still avoids a clashing reply tuple; every packet is then rewritten from
+ * the entry (nf_nat_packet), ICMP errors inside and out.
+ */
+import type { Packet } from '../../packet/packet.ts';
+import { NF_ACCEPT, NF_DROP } from '../../stack/netfilter-hooks.ts';
+import type { NfContext, NfHook, NfVerdict } from '../../stack/netfilter-hooks.ts';
+import { formatIpv4 } from '../../wire/addr.ts';
+import type { Ipv4Addr } from '../../wire/addr.ts';
+import { Ipv4 } from '../../wire/ipv4.ts';
+import { DIR_ORIGINAL, DIR_REPLY, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE } from '../conntrack/conntrack.ts';
+import { IPPROTO_ICMP, describeTuple } from '../conntrack/tuple.ts';
+import { CT_DNAT, CT_RELATED, CT_SNAT } from '../eval-types.ts';
+import type { Chain } from '../iptables/model.ts';
+import { MANIP_DST, MANIP_SRC, natIcmpError, natNullBinding, natPacket, natSetup, resolveNatRequest } from '../nat.ts';
+import type { Manip } from '../nat.ts';
+import { NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC } from '../hook-ops.ts';
+import type { NfHookOps } from '../hook-ops.ts';
+import { CTINFO_DIR_REPLY, describePacket } from '../netfilter-stack.ts';
+import type { NetfilterStack } from '../netfilter-stack.ts';
+
+const NAMES: Record<NfHook, string> = {
+  PREROUTING: 'nf_nat_ipv4_pre_routing', OUTPUT: 'nf_nat_ipv4_local_fn', POSTROUTING: 'nf_nat_ipv4_out', INPUT: 'nf_nat_ipv4_local_in', FORWARD: 'nf_nat_ipv4_fn',
+};
+
+export class NfNatIpv4 implements NfHookOps {
+  readonly priority: number;
+  readonly name: string;
+  /** IPVS's re-sent packets get source NAT at POSTROUTING (where kube-proxy's IPVS mode masquerades). */
+  readonly ipvsProperty: boolean;
+  /** The nat table's chain for this hook, kept per ruleset generation. */
+  private chain: Chain | undefined = undefined;
+  private chainGen = -1;
+
+  constructor(private readonly nf: NetfilterStack, readonly hook: NfHook, private readonly manip: Manip) {
+    this.priority = manip === MANIP_DST ? NF_IP_PRI_NAT_DST : NF_IP_PRI_NAT_SRC;
+    this.name = NAMES[hook];
+    this.ipvsProperty = hook === 'POSTROUTING';
+  }
+
+  run(pkt: Packet, state: NfContext): NfVerdict {
+    const nf = this.nf;
+    const slot = nf.slotOf(pkt);
+    if (slot < 0) return NF_ACCEPT;
+    const ct = nf.conntrack;
+    const manip = this.manip;
+    const dir = (pkt.ctInfo & CTINFO_DIR_REPLY) !== 0 ? DIR_REPLY : DIR_ORIGINAL;
+    const tracing = nf.tracing;
+    const b = pkt.buf;
+    const o = pkt.nh;
+    if ((pkt.ctInfo & CT_RELATED) !== 0) {
+      const before = tracing ? describeIcmpError(b, o) : '';
+      if (natIcmpError(ct, slot, dir, manip, b, o, pkt.len) && tracing) nf.traceNat(pkt, `ICMP error ${manip === MANIP_DST ? 'destination' : 'source'} un-NAT: ${before} → ${describeIcmpError(b, o)}`);
+      return NF_ACCEPT;
+    }
+    const done = manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE;
+    if (!ct.isConfirmed(slot) && dir === DIR_ORIGINAL && (ct.statusOf(slot) & done) === 0) {
+      ct.setStatus(slot, done);
+      const v = this.firstPacket(pkt, state, slot);
+      if (v !== NF_ACCEPT) return v;
+      const status = ct.statusOf(slot);
+      pkt.ctInfo |= ((status & IPS_DST_NAT) !== 0 ? CT_DNAT : 0) | ((status & IPS_SRC_NAT) !== 0 ? CT_SNAT : 0);
+    }
+    const before = tracing ? describePacket(b, o) : '';
+    if (natPacket(ct, slot, dir, manip, b, o) && tracing) {
+      nf.traceNat(pkt, `${manip === MANIP_DST ? 'destination' : 'source'} ${dir === DIR_ORIGINAL ? '' : 'un-'}NAT: ${before} → ${describePacket(b, o)}`);
+    }
+    return NF_ACCEPT;
+  }
+
+  private natChain(): Chain | undefined {
+    const ipt = this.nf.iptables;
+    if (this.chainGen !== ipt.generation) {
+      this.chain = ipt.hookChain('nat', this.hook);
+      this.chainGen = ipt.generation;
+    }
+    return this.chain;
+  }
+
+  /** The connection's first packet at this hook: the nat table decides the mapping. */
+  private firstPacket(pkt: Packet, state: NfContext, slot: number): NfVerdict {
+    const nf = this.nf;
+    const ct = nf.conntrack;
+    const manip = this.manip;
+    const tracing = nf.tracing;
+    let mapped = false;
+    const chain = this.natChain();
+    if (nf.iptables.hasTable('nat')) {
+      const r = chain === undefined ? undefined : nf.iptables.evaluateChain('nat', chain, pkt, nf.evalCtx(this.hook, pkt, state));
+      nf.onRulesEvaluated?.(pkt, 'nat', r?.rulesEvaluated ?? 0);
+      if (r !== undefined && r.verdict === 'DROP') {
+        nf.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule} DROP`, state.inDev?.name ?? state.outDev?.name);
+        return NF_DROP;
+      }
+      if (r?.nat !== undefined) {
+        const range = resolveNatRequest(r.nat, nf.ns, state.inDev?.name, state.outDev?.name, Ipv4.dst(pkt.buf, pkt.nh));
+        if (range === undefined) {
+          nf.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule}: no address for ${r.nat.kind} on ${state.outDev?.name ?? state.inDev?.name ?? 'no device'}`, state.outDev?.name ?? state.inDev?.name);
+          return NF_DROP;
+        }
+        const unique = natSetup(ct, slot, manip, range, nf.rng);
+        if (!unique && tracing) nf.traceCt(pkt, `${r.nat.kind}: no free tuple in the range; the entry will clash`);
+        mapped = true;
+        if (tracing) {
+          const t = ct.tuple(slot, 1);
+          const to = manip === MANIP_DST ? endpoint(t.proto, t.src, t.sport) : endpoint(t.proto, t.dst, t.proto === IPPROTO_ICMP ? t.sport : t.dport);
+          nf.traceNat(pkt, `${r.nat.kind}${r.nat.randomFully === true ? ' --random-fully' : ''}: ${describeTuple(ct.tuple(slot, 0))} → ${manip === MANIP_DST ? 'destination' : 'source'} ${to}`);
+        }
+      }
+    }
+    if (!mapped && manip === MANIP_SRC) {
+      const before = ct.field(slot, 1, 2);
+      natNullBinding(ct, slot, nf.rng);
+      if (tracing && ct.field(slot, 1, 2) !== before) nf.traceNat(pkt, `source port clash: ${describeTuple(ct.tuple(slot, 0))} → source port ${ct.field(slot, 1, 2) & 0xffff}`);
+    }
+    return NF_ACCEPT;
+  }
+}
+
+function endpoint(proto: number, addr: Ipv4Addr, port: number): string {
+  return proto === IPPROTO_ICMP ? formatIpv4(addr) : `${formatIpv4(addr)}:${port}`;
+}
+
+function describeIcmpError(b: Uint8Array, o: number): string {
+  return `${formatIpv4(Ipv4.src(b, o))} → ${formatIpv4(Ipv4.dst(b, o))} quoting ${describePacket(b, o + Ipv4.headerLen(b, o) + 8)}`;
+}
