@@ -202,10 +202,16 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.addContentTypeParser(['application/yaml', 'application/apply-patch+yaml'], { parseAs: 'string' }, (_req, body, done) => {
     try { done(null, parseBody('yaml', body as string)); } catch (e) { done(e as Error, undefined); }
   });
-  app.addContentTypeParser(PROTOBUF, { parseAs: 'buffer' }, (_req, body, done) => {
+  app.addContentTypeParser(PROTOBUF, { parseAs: 'buffer' }, (req, body, done) => {
     if ((body as Buffer).length === 0) { done(null, undefined); return; }
-    // Any failure of the decoder is the client's bytes: 400, never 500.
-    try { done(null, decodeObject(body as Buffer)); } catch (e) { done(errBadRequest(`the object provided is unrecognized: ${(e as Error).message}`), undefined); }
+    try {
+      done(null, decodeObject(body as Buffer));
+    } catch (e) {
+      // A URL no route serves is a 404 whatever the body holds (kube-apiserver routes
+      // before it decodes); otherwise a decoder failure is the client's bytes: 400, never 500.
+      if (req.is404) done(null, undefined);
+      else done(errBadRequest(`the object provided is unrecognized: ${(e as Error).message}`), undefined);
+    }
   });
 
   // ---------------------------------------------------------- errors and auth

@@ -79,6 +79,11 @@ test('protobuf API: errors are Status objects, in protobuf for protobuf clients;
   assert.equal(s.reason, 'BadRequest');
   assert.match(s.message, /the object provided is unrecognized/);
 
+  // An unserved resource is 404 before its body is looked at, as kube-apiserver routes first.
+  const truncated = encodeObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' } })!;
+  const unserved = await app.inject({ method: 'POST', url: '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers', headers: { 'content-type': PB }, payload: Buffer.concat([Buffer.from(truncated), Buffer.from([0xff])]) });
+  assert.equal(unserved.statusCode, 404, unserved.body);
+
   const unsupported = await app.inject({ method: 'POST', url: '/api/v1/namespaces', headers: { 'content-type': 'application/cbor' }, payload: 'x' });
   assert.equal(unsupported.statusCode, 415);
   assert.match(unsupported.body, /application\/vnd\.kubernetes\.protobuf/);
