@@ -8,6 +8,11 @@
  * JSON over HTTP and the same events over WebSocket: an Upgrade request on the same
  * collection URL (`ws://HOST/api/v1/namespaces/default/pods?watch=true`) gets one
  * watch-event JSON per text frame (kube-apiserver's `HandleWS` shape).
+ *
+ * Bodies are JSON, YAML or protobuf (protobuf/, as kubectl's typed commands send them);
+ * a response is protobuf when Accept names protobuf first and the kind has a message,
+ * JSON otherwise, and protobuf watches are length-prefixed WatchEvent frames (one
+ * binary message each over WebSocket).
  */
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -558,7 +563,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       const accept = req.headers.accept;
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
         startWatch(pp, q, accept, {
-          send: (data) => { if (ws.readyState === ws.OPEN) ws.send(typeof data === 'string' ? data.trimEnd() : data); },
+          // A WebSocket message is its own frame: a protobuf event goes without its length prefix (binary), as HandleWS sends it.
+          send: (data) => { if (ws.readyState === ws.OPEN) ws.send(typeof data === 'string' ? data.trimEnd() : data.subarray(4)); },
           end: () => { ws.close(1000); },
           onClose: (cb) => { ws.on('close', cb); },
         }).catch((e: unknown) => {

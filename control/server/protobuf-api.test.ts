@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
+import { WebSocket } from 'ws';
+import { BinaryReader } from '@bufbuild/protobuf/wire';
 import type { FastifyInstance } from 'fastify';
 import { MemoryStore } from '../store/memory-store.ts';
 import { buildApp } from './app.ts';
@@ -181,4 +183,22 @@ test('protobuf API: a protobuf watch streams length-prefixed WatchEvent frames',
     names.push((decodeObject(f.subarray(o)) as { metadata: { name: string } }).metadata.name);
   }
   assert.ok(names.includes('default') && names.includes('kube-system'), names.join());
+});
+
+test('protobuf API: a protobuf watch over WebSocket sends one binary WatchEvent per message, without the length prefix', async () => {
+  const port = (app.server.address() as AddressInfo).port; // listening since the previous test
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/namespaces?watch=true&fieldSelector=metadata.name%3Ddefault`, { headers: { accept: KUBECTL_ACCEPT } });
+  const msg = await new Promise<{ data: Buffer; binary: boolean }>((resolve, reject) => {
+    ws.on('message', (data, binary) => resolve({ data: data as Buffer, binary }));
+    ws.on('error', reject);
+  });
+  ws.close();
+  assert.equal(msg.binary, true);
+  const r = new BinaryReader(msg.data);
+  assert.deepEqual(r.tag(), [1, 2]);
+  assert.equal(r.string(), 'ADDED');
+  assert.deepEqual(r.tag(), [2, 2]);
+  const raw = new BinaryReader(r.bytes());
+  assert.deepEqual(raw.tag(), [1, 2]);
+  assert.equal((decodeObject(raw.bytes()) as { metadata: { name: string } }).metadata.name, 'default');
 });
