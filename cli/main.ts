@@ -35,7 +35,7 @@ function clusterArgs(o: { spec?: string; filename?: string[]; seed?: number }): 
   return { ...(o.spec !== undefined ? { spec: o.spec } : {}), ...(o.filename !== undefined ? { file: o.filename } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) };
 }
 
-const protoOption = (): Option => new Option('--proto <proto>', 'icmp, udp or tcp').choices(['icmp', 'udp', 'tcp']).default('icmp');
+const protoOption = (): Option => new Option('--proto <proto>', 'icmp, udp or tcp (default: a Service target\'s port protocol, else icmp)').choices(['icmp', 'udp', 'tcp']);
 
 export function buildProgram(print: (s: string) => void): Command {
   const program = new Command('netsim')
@@ -125,10 +125,10 @@ export function buildProgram(print: (s: string) => void): Command {
     .option('--ip <addr>', 'show only hops whose packet has this source or destination')
     .option('--type <kinds>', 'show only these hop components / event kinds, comma-separated (route, netfilter, conntrack, nat, bridge, neigh, device, encap, decap, drop, …)')
     .option('--verdict <v>', 'dropped (only the drop) or forwarded (everything else)'))
-    .action(async (o: { from: string; to: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; output: 'text' | 'json' | 'events'; node?: string; pod?: string; ip?: string; type?: string; verdict?: string; spec?: string; filename?: string[]; seed?: number }) => {
+    .action(async (o: { from: string; to: string; proto?: 'icmp' | 'udp' | 'tcp'; port?: number; output: 'text' | 'json' | 'events'; node?: string; pod?: string; ip?: string; type?: string; verdict?: string; spec?: string; filename?: string[]; seed?: number }) => {
       const filter = parseTraceFilter(o);
       const cluster = await loadCluster(clusterArgs(o));
-      process.exitCode = traceCommand(cluster, { from: o.from, to: o.to, proto: o.proto, output: o.output, ...(o.port !== undefined ? { port: o.port } : {}), ...(isEmptyFilter(filter) ? {} : { filter }) }, print);
+      process.exitCode = traceCommand(cluster, { from: o.from, to: o.to, ...(o.proto !== undefined ? { proto: o.proto } : {}), output: o.output, ...(o.port !== undefined ? { port: o.port } : {}), ...(isEmptyFilter(filter) ? {} : { filter }) }, print);
       await cluster.close();
     });
   withCluster(program
@@ -143,12 +143,17 @@ export function buildProgram(print: (s: string) => void): Command {
     .option('-i, --interface <glob>', 'capture only matching interfaces, e.g. node01/eth0, */flannel0 (repeatable)', collect)
     .option('--host <addr>', 'keep only packets to or from this IPv4 address (inner address for raw-IP devices)')
     .option('--count <n>', 'repeat the exchange N times (progress bar on a terminal)', positiveArg('--count'), 1)
-    .addOption(new Option('--format <format>', 'pcapng (every interface) or pcap (exactly one interface)').choices(['pcapng', 'pcap']).default('pcapng')))
-    .action(async (o: { from: string; to: string; write: string; proto: 'icmp' | 'udp' | 'tcp'; port?: number; node?: string[]; interface?: string[]; host?: string; count: number; format: 'pcapng' | 'pcap'; spec?: string; filename?: string[]; seed?: number }) => {
+    .addOption(new Option('--format <format>', 'pcapng (every interface) or pcap (exactly one interface, or one per file with --split)').choices(['pcapng', 'pcap']).default('pcapng'))
+    .addOption(new Option('--time-precision <p>', 'timestamps of --format pcap: us (tcpdump\'s default, read by every tool) or ns').choices(['us', 'ns']))
+    .option('--split', 'one file per interface (FILE-node01_eth0.pcapng, …), so no packet appears twice in a file'))
+    .action(async (o: { from: string; to: string; write: string; proto?: 'icmp' | 'udp' | 'tcp'; port?: number; node?: string[]; interface?: string[]; host?: string; count: number; format: 'pcapng' | 'pcap'; timePrecision?: 'us' | 'ns'; split?: boolean; spec?: string; filename?: string[]; seed?: number }) => {
+      if (o.timePrecision !== undefined && o.format !== 'pcap') throw new CliError('NETSIM_ERR_USAGE', '--time-precision applies to --format pcap (pcapng records nanoseconds)');
+      if (o.split === true && o.write === '-') throw new CliError('NETSIM_ERR_USAGE', '--split writes several files; give -w a file name, not -');
       if (o.write !== '-') checkOutputFile(o.write);
       const cluster = await loadCluster(clusterArgs(o));
       process.exitCode = captureCommand(cluster, {
-        from: o.from, to: o.to, proto: o.proto, file: o.write, names: cluster.names(), count: o.count, format: o.format, progress: process.stderr.isTTY === true,
+        from: o.from, to: o.to, file: o.write, names: cluster.names(), count: o.count, format: o.format, progress: process.stderr.isTTY === true,
+        ...(o.proto !== undefined ? { proto: o.proto } : {}), ...(o.timePrecision !== undefined ? { timePrecision: o.timePrecision } : {}), ...(o.split === true ? { split: true } : {}),
         ...(o.port !== undefined ? { port: o.port } : {}), ...(o.node !== undefined ? { nodes: o.node } : {}), ...(o.interface !== undefined ? { interfaces: o.interface } : {}), ...(o.host !== undefined ? { host: o.host } : {}),
       }, print);
       await cluster.close();

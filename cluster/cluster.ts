@@ -365,12 +365,25 @@ export class Cluster implements EmulatedCluster {
   /** Apps run from the moment a pod starts; nothing to do. */
   startApps(): void {}
 
-  /** IPv4 → name records for captures: pods, nodes and outside hosts by name. */
+  /**
+   * IPv4 → name records for captures (Wireshark's `-N n`): pods by name, nodes and
+   * outside hosts (the router too) by name on their NICs, a node's bridge and tunnel
+   * addresses as `docker0.node01` / `flannel0.node01`, and ClusterIPs as `svc.ns`
+   * (the start of their cluster DNS name).
+   */
   names(): Array<{ ip: number; name: string }> {
     const out = [...this.pods.values()].map((p) => ({ ip: p.ip, name: p.key.split('/')[1] ?? p.key }));
-    for (const [name, ns] of [...this.nodes, ...this.external]) {
-      const ip = ns.primaryAddress('eth0');
-      if (ip !== undefined) out.push({ ip, name });
+    const router: Array<[string, NetNamespace]> = this.underlay.router !== undefined ? [['router', this.underlay.router]] : [];
+    for (const [name, ns] of [...this.nodes, ...this.external, ...router]) {
+      for (const dev of ns.deviceNames()) {
+        if (dev === 'lo') continue;
+        const ip = ns.primaryAddress(dev);
+        if (ip !== undefined && !out.some((r) => r.ip === ip)) out.push({ ip, name: /^eth\d+$/.test(dev) ? name : `${dev}.${name}` });
+      }
+    }
+    for (const s of this.services.values()) {
+      const [ns, svc] = s.key.split('/');
+      out.push({ ip: s.clusterIP, name: `${svc}.${ns}` });
     }
     return out;
   }

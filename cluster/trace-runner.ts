@@ -13,14 +13,35 @@ import { EndpointError } from './endpoint.ts';
 import { ping } from '../netsim/apps/ping.ts';
 import { udpRequest } from '../netsim/apps/echo.ts';
 import { SECOND } from '../netsim/time/scheduler.ts';
+import { formatIpv4 } from '../netsim/wire/addr.ts';
 
 export type TraceProto = 'icmp' | 'udp' | 'tcp';
 
 export interface TraceOptions {
-  readonly proto: TraceProto;
+  /** Default: a Service target's port protocol (ICMP to a ClusterIP is answered by nobody), else icmp. */
+  readonly proto?: TraceProto;
   readonly port?: number;
-  /** How long to let the exchange run (virtual ns); default 3 s (covers ARP retries). */
+  /** How long to let the exchange run (virtual ns); default {@link TRACE_WINDOW_NS}. */
   readonly windowNs?: number;
+  /**
+   * TCP only. 'syn' (default): the handshake's first segment and its answer, then an
+   * abort (RST). 'request': a request on the connection (an HTTP GET; echoed by an echo
+   * server), its response, and a graceful close (FIN both ways) — a real exchange.
+   */
+  readonly tcp?: 'syn' | 'request';
+}
+
+/**
+ * What the kernel still sends after the request: a host-unreachable comes back once
+ * ARP gave up — mcast_solicit 3 probes × retrans_time 1 s (net.ipv4.neigh.default,
+ * neigh_timer_handler → NUD_FAILED) — so the window is 3 s plus room for the error's
+ * walk back.
+ */
+export const TRACE_WINDOW_NS = 4 * SECOND;
+
+/** The protocol a trace uses when none is given: a Service port's own, else ICMP echo. */
+export function defaultProto(to: ResolvedEndpoint): TraceProto {
+  return to.kind === 'service' && to.protocol !== undefined ? (to.protocol === 'UDP' ? 'udp' : 'tcp') : 'icmp';
 }
 
 export interface TraceRun {
@@ -37,7 +58,7 @@ export interface TraceRun {
 export function runTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, to: ResolvedEndpoint, opts: TraceOptions): TraceRun {
   const src = from.ns;
   if (src === undefined) throw new EndpointError('NETSIM_ERR_ENDPOINT_SYNTAX', `${from.label} cannot send; the source must be a pod, node or external host`);
-  const proto = opts.proto;
+  const proto = opts.proto ?? defaultProto(to);
   const port = opts.port ?? to.port ?? (proto === 'icmp' ? undefined : 80);
   const sim = cluster.sim;
   cluster.startApps();
@@ -59,9 +80,13 @@ export function runTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, to: R
     request = c.sentPackets[0] ?? 0;
     // The reply is the first segment the other side sent back on this connection.
     replyOf = () => firstReplyTo(events, request);
-    c.onConnect = () => c.abort();
+    if (opts.tcp === 'request') {
+      c.onConnect = () => c.send(`GET / HTTP/1.1\r\nHost: ${formatIpv4(to.ip)}\r\nUser-Agent: netsim\r\nConnection: close\r\n\r\n`);
+      // Close when the server has said all it will (its FIN), as curl does after `Connection: close`.
+      c.onEnd = () => c.end();
+    } else c.onConnect = () => c.abort();
   }
-  sim.clock.runFor(opts.windowNs ?? 3 * SECOND);
+  sim.clock.runFor(opts.windowNs ?? TRACE_WINDOW_NS);
   stop();
   const reply = replyOf();
   return { from, to, proto, port, request, reply, events, report: buildTraceReport(events, request, reply) };

@@ -14,8 +14,6 @@ import { resolveEndpoint } from '../../cluster/endpoint.ts';
 import { runTrace } from '../../cluster/trace-runner.ts';
 import type { TraceProto, TraceRun } from '../../cluster/trace-runner.ts';
 import { Capture } from '../../pcaps/capture.ts';
-import { readPcapng } from '../../pcaps/pcapng-reader.ts';
-import { PcapWriter } from '../../pcaps/pcap-writer.ts';
 import { CliError } from '../cli-error.ts';
 import { ipv4Headers } from '../../netsim/wire/encap.ts';
 import { tryParseIpv4 } from '../../netsim/wire/addr.ts';
@@ -24,7 +22,7 @@ import { writeOutputFile } from '../output-file.ts';
 export interface CaptureCliOptions {
   from: string;
   to: string;
-  proto: TraceProto;
+  proto?: TraceProto;
   port?: number;
   file: string;
   names?: Array<{ ip: number; name: string }>;
@@ -33,7 +31,17 @@ export interface CaptureCliOptions {
   host?: string;
   count?: number;
   format?: 'pcapng' | 'pcap';
+  /** Classic pcap's timestamp resolution; default 'us' (tcpdump's, and every reader's). */
+  timePrecision?: 'us' | 'ns';
+  /** One file per interface: FILE's name with the interface inserted (cap.pcapng → cap-node01_eth0.pcapng). */
+  split?: boolean;
   progress?: boolean;
+}
+
+/** The file of one interface under --split: `dir/cap.pcapng` + `node01/eth0` → `dir/cap-node01_eth0.pcapng`. */
+export function splitFileName(file: string, iface: string): string {
+  const m = /^(.*?)(\.[^./]*)?$/.exec(file);
+  return `${m?.[1] ?? file}-${iface.replace(/\//g, '_')}${m?.[2] ?? ''}`;
 }
 
 /** A shell-style glob (`*` any run of characters, `?` one) as a whole-string matcher. */
@@ -69,30 +77,37 @@ export function captureCommand(cluster: EmulatedCluster, o: CaptureCliOptions, p
   let last: TraceRun | undefined;
   let delivered = 0;
   for (let i = 0; i < count; i++) {
-    last = runTrace(cluster, from, to, { proto: o.proto, ...(o.port !== undefined ? { port: o.port } : {}) });
+    // A TCP exchange carries a request and its response and closes with FINs, so the file shows a real conversation.
+    last = runTrace(cluster, from, to, { tcp: 'request', ...(o.proto !== undefined ? { proto: o.proto } : {}), ...(o.port !== undefined ? { port: o.port } : {}) });
     if (last.report.verdict === 'delivered') delivered++;
     bar?.update(i + 1, { packets: cap.packets });
   }
   bar?.stop();
   cap.stop();
   const names = cap.interfaceNames();
-  const out = (bytes: Uint8Array): void => {
+  const format = o.format ?? 'pcapng';
+  const precision = o.timePrecision ?? 'us';
+  const perInterface = o.split === true && format === 'pcapng' ? new Map(cap.split().map((f) => [f.name, f.bytes])) : undefined;
+  const fileOf = (name: string): Uint8Array => perInterface?.get(name) ?? cap.pcap(name, precision);
+  const written: string[] = [];
+  if (o.split === true) {
+    for (const name of names) {
+      const path = splitFileName(o.file, name);
+      writeOutputFile(path, fileOf(name));
+      written.push(path);
+    }
+  } else {
+    if (format === 'pcap' && names.length !== 1) throw new CliError('NETSIM_ERR_FILTER', `--format pcap holds one interface; the selection has ${names.length} (${names.join(', ')}); narrow it with -i, or write one file per interface with --split`);
+    const bytes = format === 'pcap' ? cap.pcap(names[0]!, precision) : cap.bytes();
     if (o.file === '-') process.stdout.write(bytes);
     else writeOutputFile(o.file, bytes);
-  };
-  if ((o.format ?? 'pcapng') === 'pcap') {
-    if (names.length !== 1) throw new CliError('NETSIM_ERR_FILTER', `--format pcap holds one interface; the selection has ${names.length} (${names.join(', ')}); narrow it with -i`);
-    const file = readPcapng(cap.bytes());
-    const w = new PcapWriter({ linkType: file.interfaces[0]?.linkType ?? 1 });
-    for (const p of file.packets) w.writePacket({ timestampNs: p.timestampNs, data: p.data, originalLength: p.originalLength });
-    out(w.toBytes());
-  } else {
-    out(cap.bytes());
+    written.push(o.file);
   }
   const verdict = last?.report.verdict ?? 'dropped';
   // With `-w -` the capture is standard output, so the summary goes to stderr (as tcpdump's does).
   const say = o.file === '-' ? (s: string): void => void process.stderr.write(s) : print;
-  say(`${cap.packets} packets on ${names.length} interfaces written to ${o.file} (${count > 1 ? `${delivered}/${count} delivered` : verdict})\n`);
+  say(`${cap.packets} packets on ${names.length} interfaces written to ${o.split === true ? `${written.length} files` : o.file} (${count > 1 ? `${delivered}/${count} delivered` : verdict})\n`);
+  if (o.split === true) for (const w of written) say(`  ${w}\n`);
   say(`interfaces: ${names.join(', ')}\n`);
   return delivered === count ? 0 : 1;
 }

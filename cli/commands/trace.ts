@@ -13,7 +13,7 @@ import type { TraceFilter } from '../trace-filter.ts';
 export interface TraceCliOptions {
   from: string;
   to: string;
-  proto: TraceProto;
+  proto?: TraceProto;
   port?: number;
   output: 'text' | 'json' | 'events';
   filter?: TraceFilter;
@@ -22,7 +22,7 @@ export interface TraceCliOptions {
 export function traceCommand(cluster: EmulatedCluster, o: TraceCliOptions, print: (s: string) => void): number {
   const from = resolveEndpoint(o.from, cluster);
   const to = resolveEndpoint(o.to, cluster);
-  const run = runTrace(cluster, from, to, { proto: o.proto, ...(o.port !== undefined ? { port: o.port } : {}) });
+  const run = runTrace(cluster, from, to, { ...(o.proto !== undefined ? { proto: o.proto } : {}), ...(o.port !== undefined ? { port: o.port } : {}) });
   if (o.filter !== undefined) {
     const hops = [...run.report.hops, ...(run.report.reply?.hops ?? [])];
     const seen = new Set([...hops.flatMap((h) => [h.component, h.action]), ...run.events.map((e) => e.kind)]);

@@ -147,10 +147,14 @@ export class TcpConnection {
     this.flush();
   }
 
-  /** Abort with RST (SO_LINGER 0). */
+  /**
+   * Abort with RST (SO_LINGER 0). Linux's tcp_send_active_reset sends RST|ACK at
+   * tcp_acceptable_seq with ack = rcv_nxt (tcp_transmit_skb fills it), so the peer and
+   * Wireshark see a reset that acknowledges what was received.
+   */
   abort(): void {
     if (this.st === 'CLOSED') return;
-    if (this.st !== 'SYN_SENT' && this.st !== 'TIME_WAIT') this.emit(this.sndNxt, 0, TcpFlags.RST | TcpFlags.ACK, EMPTY);
+    if (this.st !== 'SYN_SENT' && this.st !== 'TIME_WAIT') this.emit(this.sndNxt, this.rcvNxt, TcpFlags.RST | TcpFlags.ACK, EMPTY);
     this.finish('aborted', 'aborted locally');
   }
 

@@ -63,7 +63,7 @@ test('tshark reads the demo capture: interfaces, link types, flannel UDP decoded
     assert.ok(wire !== undefined);
     assert.deepEqual([wire[3], wire[4], wire[5], wire[6]], [`192.168.50.11,${webapp01}`, `192.168.50.12,${backend}`, '64,62', '8285'], 'outer UDP 8285 between the nodes, the inner packet decoded with -d udp.port==8285,ip');
     assert.equal(at('default/backend/eth0', '1')?.[5], '60');
-    assert.match(syn[0]![9] ?? '', /^trace \d+$/);
+    assert.match(syn[0]![9] ?? '', /^trace \d+: default\/webapp01 eth0 tx/);
     // Virtual time in ns: the flow starts after 3 s of settling and flow 1's 10 s; the wire adds 50 µs latency + serialisation.
     const t0 = Number(wire[10]);
     const t1 = Number(at('node02/eth0', '1')?.[10]);
