@@ -321,7 +321,9 @@ export class Cluster implements EmulatedCluster {
 
   /** Whether the control plane has something to do now. */
   get needsReconcile(): boolean {
-    return this.control.revision() !== this.lastRevision || [...this.clusterNodes.values()].some((n) => n.agent.hasPendingWork);
+    if (this.control.revision() !== this.lastRevision || [...this.clusterNodes.values()].some((n) => n.agent.hasPendingWork)) return true;
+    const wake = this.control.nextWakeMs();
+    return wake !== undefined && wake <= this.epochMs + Math.floor(this.sim.clock.now() / MS);
   }
 
   /** Advance virtual time by `dt`, giving the control plane a turn every tick. */

@@ -11,7 +11,7 @@ import type { Registry } from '../control/server/registry.ts';
 import { ApiError } from '../control/server/errors.ts';
 import type { ObjectStore } from '../control/store/object-store.ts';
 import { MemoryStore } from '../control/store/memory-store.ts';
-import { RegistryControlApi, standardControllers } from '../control/controllers/index.ts';
+import { nextWake, RegistryControlApi, standardControllers } from '../control/controllers/index.ts';
 import type { Controller, ControlApi } from '../control/controllers/index.ts';
 import { resourceForKind } from '../control/resources/index.ts';
 import type { ResourceInfo } from '../control/api/index.ts';
@@ -87,6 +87,11 @@ export class ControlPlane {
   /** The store's revision: unchanged means nothing was written. */
   revision(): number {
     return this.store.revision();
+  }
+
+  /** The earliest time (epoch ms, virtual wall clock) a controller wants a pass although nothing changed. */
+  nextWakeMs(): number | undefined {
+    return nextWake(this.controllers);
   }
 
   /** One pass of every controller; the number of writes. */

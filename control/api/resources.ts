@@ -16,7 +16,7 @@ export interface ResourceInfo {
   readonly namespaced: boolean;
   readonly shortNames: readonly string[];
   readonly categories: readonly string[];
-  readonly subresources: readonly ('status' | 'scale' | 'binding')[];
+  readonly subresources: readonly ('status' | 'scale' | 'binding' | 'finalize')[];
   /** Whether writes to the main resource ignore `status` and `/status` writes ignore everything else. */
   readonly hasStatus: boolean;
 }

@@ -75,10 +75,18 @@ export interface LabelSelector {
 
 // ---------------------------------------------------------------- core/v1
 
+export interface NamespaceCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
+}
+
 export interface Namespace extends TypeMeta {
   metadata: ObjectMeta;
   spec?: { finalizers?: string[] };
-  status?: { phase?: 'Active' | 'Terminating' };
+  status?: { phase?: 'Active' | 'Terminating'; conditions?: NamespaceCondition[] };
 }
 
 export interface NodeAddress {
@@ -155,7 +163,34 @@ export interface PodSpec {
   readinessGates?: { conditionType: string }[];
   hostname?: string;
   subdomain?: string;
+  tolerations?: Toleration[];
+  affinity?: Affinity;
+  priorityClassName?: string;
   [key: string]: unknown;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' | '';
+  tolerationSeconds?: number;
+}
+
+export interface NodeSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
+  values?: string[];
+}
+
+export interface NodeSelectorTerm {
+  matchExpressions?: NodeSelectorRequirement[];
+  matchFields?: NodeSelectorRequirement[];
+}
+
+export interface Affinity {
+  nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms: NodeSelectorTerm[] }; [k: string]: unknown };
+  [k: string]: unknown;
 }
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
@@ -169,6 +204,21 @@ export interface PodCondition {
   message?: string;
 }
 
+export interface ContainerStateTerminated {
+  exitCode: number;
+  reason?: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  containerID?: string;
+}
+
+export interface ContainerState {
+  running?: { startedAt?: string };
+  waiting?: { reason?: string; message?: string };
+  terminated?: ContainerStateTerminated;
+}
+
 export interface ContainerStatus {
   name: string;
   ready: boolean;
@@ -177,7 +227,8 @@ export interface ContainerStatus {
   imageID?: string;
   containerID?: string;
   started?: boolean;
-  state?: { running?: { startedAt?: string }; waiting?: { reason?: string; message?: string }; terminated?: { exitCode: number; reason?: string } };
+  state?: ContainerState;
+  lastState?: ContainerState;
 }
 
 export interface PodStatus {
@@ -399,6 +450,115 @@ export interface ReplicaSet extends TypeMeta {
   status?: ReplicaSetStatus;
 }
 
+export interface RollingUpdateDaemonSet {
+  maxUnavailable?: IntOrString;
+  maxSurge?: IntOrString;
+}
+
+export interface DaemonSetSpec {
+  selector: LabelSelector;
+  template: PodTemplateSpec;
+  updateStrategy?: { type?: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: RollingUpdateDaemonSet };
+  minReadySeconds?: number;
+  revisionHistoryLimit?: number;
+}
+
+export interface DaemonSetStatus {
+  currentNumberScheduled: number;
+  numberMisscheduled: number;
+  desiredNumberScheduled: number;
+  numberReady: number;
+  observedGeneration?: number;
+  updatedNumberScheduled?: number;
+  numberAvailable?: number;
+  numberUnavailable?: number;
+  collisionCount?: number;
+  conditions?: DeploymentCondition[];
+}
+
+export interface DaemonSet extends TypeMeta {
+  metadata: ObjectMeta;
+  spec: DaemonSetSpec;
+  status?: DaemonSetStatus;
+}
+
+export interface StatefulSetSpec {
+  replicas?: number;
+  selector: LabelSelector;
+  template: PodTemplateSpec;
+  serviceName?: string;
+  podManagementPolicy?: 'OrderedReady' | 'Parallel';
+  updateStrategy?: { type?: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: { partition?: number; maxUnavailable?: IntOrString } };
+  revisionHistoryLimit?: number;
+  minReadySeconds?: number;
+  ordinals?: { start?: number };
+  persistentVolumeClaimRetentionPolicy?: { whenDeleted?: string; whenScaled?: string };
+  volumeClaimTemplates?: unknown[];
+}
+
+export interface StatefulSetStatus {
+  observedGeneration?: number;
+  replicas: number;
+  readyReplicas?: number;
+  currentReplicas?: number;
+  updatedReplicas?: number;
+  currentRevision?: string;
+  updateRevision?: string;
+  collisionCount?: number;
+  availableReplicas?: number;
+  conditions?: DeploymentCondition[];
+}
+
+export interface StatefulSet extends TypeMeta {
+  metadata: ObjectMeta;
+  spec: StatefulSetSpec;
+  status?: StatefulSetStatus;
+}
+
+// ---------------------------------------------------------------- batch/v1
+
+export interface JobSpec {
+  parallelism?: number;
+  completions?: number;
+  activeDeadlineSeconds?: number;
+  backoffLimit?: number;
+  selector?: LabelSelector;
+  manualSelector?: boolean;
+  template: PodTemplateSpec;
+  ttlSecondsAfterFinished?: number;
+  completionMode?: 'NonIndexed' | 'Indexed';
+  suspend?: boolean;
+  podReplacementPolicy?: 'TerminatingOrFailed' | 'Failed';
+}
+
+export interface JobCondition {
+  type: 'Complete' | 'Failed' | 'Suspended' | 'FailureTarget' | 'SuccessCriteriaMet' | string;
+  status: 'True' | 'False' | 'Unknown';
+  lastProbeTime?: string;
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface JobStatus {
+  conditions?: JobCondition[];
+  startTime?: string;
+  completionTime?: string;
+  active?: number;
+  succeeded?: number;
+  failed?: number;
+  terminating?: number;
+  ready?: number;
+  completedIndexes?: string;
+  uncountedTerminatedPods?: { succeeded?: string[]; failed?: string[] };
+}
+
+export interface Job extends TypeMeta {
+  metadata: ObjectMeta;
+  spec: JobSpec;
+  status?: JobStatus;
+}
+
 /** autoscaling/v1 Scale, the `scale` subresource of Deployments and ReplicaSets. */
 export interface Scale extends TypeMeta {
   metadata: ObjectMeta;
@@ -463,6 +623,9 @@ export type EndpointSliceList = List<EndpointSlice>;
 export type EventList = List<Event>;
 export type DeploymentList = List<Deployment>;
 export type ReplicaSetList = List<ReplicaSet>;
+export type DaemonSetList = List<DaemonSet>;
+export type StatefulSetList = List<StatefulSet>;
+export type JobList = List<Job>;
 
 export interface TableColumnDefinition {
   name: string;

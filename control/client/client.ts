@@ -117,14 +117,18 @@ export class KubeClient {
     return this.request('PUT', resourcePath(info(resource), namespace, name) + query(this.fm()), obj);
   }
   updateStatus<T = KubeObject>(resource: string | ResourceInfo, namespace: string | undefined, name: string, obj: T): Promise<T> {
-    return this.request('PUT', resourcePath(info(resource), namespace, name, 'status') + query(this.fm()), obj);
+    return this.updateSubresource(resource, namespace, name, 'status', obj);
+  }
+  updateSubresource<T = KubeObject>(resource: string | ResourceInfo, namespace: string | undefined, name: string, subresource: string, obj: T): Promise<T> {
+    return this.request('PUT', resourcePath(info(resource), namespace, name, subresource) + query(this.fm()), obj);
   }
   patch<T = KubeObject>(resource: string | ResourceInfo, namespace: string | undefined, name: string, kind: PatchKind, patch: unknown, o: { subresource?: string; force?: boolean } = {}): Promise<T> {
     const q = query({ ...this.fm(), ...(kind === 'apply' && !this.opts.fieldManager ? { fieldManager: 'netsim-client' } : {}), force: o.force ? true : undefined });
     return this.request('PATCH', resourcePath(info(resource), namespace, name, o.subresource) + q, patch, PATCH_CONTENT[kind]);
   }
-  async delete(resource: string | ResourceInfo, namespace: string | undefined, name: string, opts: { gracePeriodSeconds?: number } = {}): Promise<void> {
-    await this.request('DELETE', resourcePath(info(resource), namespace, name) + query({ gracePeriodSeconds: opts.gracePeriodSeconds }));
+  async delete(resource: string | ResourceInfo, namespace: string | undefined, name: string, opts: { gracePeriodSeconds?: number; preconditions?: { uid?: string } } = {}): Promise<void> {
+    const body = opts.preconditions !== undefined ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: opts.preconditions } : undefined;
+    await this.request('DELETE', resourcePath(info(resource), namespace, name) + query({ gracePeriodSeconds: opts.gracePeriodSeconds }), body);
   }
   async bind(namespace: string, podName: string, nodeName: string): Promise<void> {
     await this.request('POST', resourcePath(info('pods'), namespace, podName, 'binding'), { apiVersion: 'v1', kind: 'Binding', metadata: { name: podName }, target: { kind: 'Node', name: nodeName } });
@@ -178,6 +182,7 @@ export function controlApiOf(c: KubeClient): ControlApi {
     create: (r, ns, obj) => c.create(r, ns, obj),
     update: (r, ns, name, obj) => c.update(r, ns, name, obj),
     updateStatus: (r, ns, name, obj) => c.updateStatus(r, ns, name, obj),
+    updateSubresource: (r, ns, name, sub, obj) => c.updateSubresource(r, ns, name, sub, obj),
     delete: (r, ns, name, o) => c.delete(r, ns, name, o ?? {}),
     bind: (ns, pod, node) => c.bind(ns, pod, node),
   };

@@ -9,7 +9,7 @@ import { isRace } from './types.ts';
 
 const KINDS: readonly { resource: string; owners: readonly string[] }[] = [
   { resource: 'replicasets', owners: ['deployments'] },
-  { resource: 'pods', owners: ['replicasets'] },
+  { resource: 'pods', owners: ['replicasets', 'daemonsets', 'statefulsets', 'jobs'] },
   { resource: 'endpointslices', owners: ['services'] },
 ];
 

@@ -5,7 +5,8 @@
  *
  * Controllers: Scheduler, ReplicaSetController, DeploymentController (RollingUpdate,
  * Recreate, revisions, rollback), NodeIpam (podCIDR per node), EndpointsController,
- * EndpointSliceController, GarbageCollector, FakeKubelet, and (with a pool configured)
+ * EndpointSliceController, NamespaceController (Terminating namespaces emptied, then
+ * finalized), GarbageCollector, FakeKubelet, and (with a pool configured)
  * LoadBalancerController, which hands LoadBalancer Services ingress IPs. Service ClusterIP/NodePort
  * allocation and the default namespaces + `default/kubernetes` service are done by the
  * API server itself (control/server), as kube-apiserver does.
@@ -24,5 +25,8 @@ export * from './endpoints.ts';
 export * from './fake-kubelet.ts';
 export * from './garbage-collector.ts';
 export * from './load-balancer.ts';
+export * from './namespace.ts';
+export * from './node-fit.ts';
+export * from './daemonset.ts';
 export * from './manager.ts';
 export * from './standard.ts';

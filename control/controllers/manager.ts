@@ -6,13 +6,15 @@
  * its virtual clock; tests call `settle()` to run passes until nothing changes.
  */
 import type { Controller, ControlApi, Timer } from './types.ts';
-import { realTimer } from './types.ts';
+import { nextWake, realTimer } from './types.ts';
 
 export interface ControllerManagerOptions {
   readonly timer?: Timer;
   readonly resyncMs?: number;
   readonly kickMs?: number;
   readonly onError?: (controller: string, err: unknown) => void;
+  /** The controllers' clock in epoch ms, to turn their wake-up times into delays (default Date.now). */
+  readonly now?: () => number;
 }
 
 export class ControllerManager {
@@ -69,7 +71,12 @@ export class ControllerManager {
     try { await this.busy; } catch (e) { this.opts.onError?.('manager', e); } finally { this.busy = undefined; }
     if (!this.running) return;
     if (writes > 0 || this.pending) { this.pending = false; this.schedule(this.opts.kickMs ?? 10); }
-    else this.schedule(this.opts.resyncMs ?? 5000);
+    else {
+      // A controller waiting out a grace period or back-off gets its pass on time.
+      const resync = this.opts.resyncMs ?? 5000;
+      const wake = nextWake(this.controllers);
+      this.schedule(wake === undefined ? resync : Math.max(0, Math.min(resync, wake - (this.opts.now ?? Date.now)())));
+    }
   }
 
   async stop(): Promise<void> {

@@ -25,7 +25,10 @@ export class RegistryControlApi implements ControlApi {
   async updateStatus<T = KubeObject>(resource: string, namespace: string | undefined, name: string, obj: T): Promise<T> {
     return (await this.registry.update(res(resource), namespace, name, obj, { fieldManager: this.fieldManager }, 'status')) as T;
   }
-  async delete(resource: string, namespace: string | undefined, name: string, opts: { gracePeriodSeconds?: number } = {}): Promise<void> {
+  async updateSubresource<T = KubeObject>(resource: string, namespace: string | undefined, name: string, subresource: string, obj: T): Promise<T> {
+    return (await this.registry.update(res(resource), namespace, name, obj, { fieldManager: this.fieldManager }, subresource)) as T;
+  }
+  async delete(resource: string, namespace: string | undefined, name: string, opts: { gracePeriodSeconds?: number; preconditions?: { uid?: string } } = {}): Promise<void> {
     await this.registry.delete(res(resource), namespace, name, opts);
   }
   async bind(namespace: string, podName: string, nodeName: string): Promise<void> {

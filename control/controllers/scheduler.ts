@@ -1,12 +1,15 @@
 /**
  * Scheduler: binds pods without `spec.nodeName` (and `schedulerName` default-scheduler)
- * to a Ready, schedulable node whose labels satisfy `spec.nodeSelector`, spreading the
- * pods of one owner (fewest siblings first, then fewest pods, then node name).
- * Not modelled: resources, affinity, taints/tolerations beyond NoSchedule on the node, preemption.
+ * to a Ready node the pod fits (node-fit.ts: nodeSelector, required node affinity —
+ * DaemonSet pods name their node there —, NoSchedule/NoExecute taints against the pod's
+ * tolerations, unschedulable), spreading the pods of one owner (fewest siblings first,
+ * then fewest pods, then node name).
+ * Not modelled: resources, preferred affinity, pod (anti-)affinity, preemption.
  */
 import type { Node, Pod } from '../api/index.ts';
 import type { ControlApi, Controller } from './types.ts';
 import { isRace, rfc3339 } from './types.ts';
+import { podFitsNode } from './node-fit.ts';
 
 export function isNodeReady(n: Node): boolean {
   return (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
@@ -21,13 +24,13 @@ export class Scheduler implements Controller {
   constructor(private readonly api: ControlApi, private readonly clock: () => Date = () => new Date()) {}
 
   async sync(): Promise<number> {
-    const nodes = (await this.api.list<Node>('nodes')).filter((n) => isNodeReady(n) && !n.spec?.unschedulable && !(n.spec?.taints ?? []).some((t) => t.effect === 'NoSchedule'));
+    const nodes = (await this.api.list<Node>('nodes')).filter(isNodeReady);
     const pods = await this.api.list<Pod>('pods');
     let writes = 0;
     const pending = pods.filter((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp && (p.spec.schedulerName ?? 'default-scheduler') === 'default-scheduler')
       .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
     for (const pod of pending) {
-      const fits = nodes.filter((n) => Object.entries(pod.spec.nodeSelector ?? {}).every(([k, v]) => n.metadata.labels?.[k] === v));
+      const fits = nodes.filter((n) => podFitsNode(pod.spec, n));
       if (fits.length === 0) {
         const cond = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
         if (cond?.status === 'False') continue;

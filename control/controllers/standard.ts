@@ -10,6 +10,8 @@ import { FakeKubelet } from './fake-kubelet.ts';
 import type { FakeKubeletOptions } from './fake-kubelet.ts';
 import { GarbageCollector } from './garbage-collector.ts';
 import { LoadBalancerController } from './load-balancer.ts';
+import { NamespaceController } from './namespace.ts';
+import { DaemonSetController } from './daemonset.ts';
 
 export interface StandardControllerOptions extends NodeIpamOptions {
   readonly clock?: () => Date;
@@ -19,14 +21,19 @@ export interface StandardControllerOptions extends NodeIpamOptions {
   readonly loadBalancerPool?: readonly string[];
   /** The `spec.loadBalancerClass` it serves (default: Services without one). */
   readonly loadBalancerClass?: string;
+  /** The namespace controller's delay before it empties a deleted namespace (default 5 s, as upstream). */
+  readonly namespaceDeletionGraceMs?: number;
 }
 
 export function standardControllers(api: ControlApi, opts: StandardControllerOptions = {}): Controller[] {
   const clock = opts.clock ?? (() => new Date());
   const list: Controller[] = [
+    new NamespaceController(api, { clock, ...(opts.namespaceDeletionGraceMs !== undefined ? { deletionGraceMs: opts.namespaceDeletionGraceMs } : {}) }),
     new NodeIpam(api, opts),
     new DeploymentController(api, clock),
     new ReplicaSetController(api),
+    // After the ReplicaSet controller: pods it creates get the same names and uids as before these controllers existed.
+    new DaemonSetController(api),
     new Scheduler(api, clock),
   ];
   if (opts.fakeKubelet) list.push(new FakeKubelet(api, { clock, ...(typeof opts.fakeKubelet === 'object' ? opts.fakeKubelet : {}) }));

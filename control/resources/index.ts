@@ -30,6 +30,9 @@ import { event } from './event.ts';
 import { endpointSlice } from './endpointslice.ts';
 import { deployment } from './deployment.ts';
 import { replicaSet } from './replicaset.ts';
+import { daemonSet } from './daemonset.ts';
+import { statefulSet } from './statefulset.ts';
+import { job } from './job.ts';
 import { DEFAULT_TABLE, renderTable } from './table.ts';
 
 /** Every served kind; the order is discovery's (core first, then by group). */
@@ -43,13 +46,17 @@ export const KINDS: readonly KindStrategy[] = [
   endpointSlice,
   deployment,
   replicaSet,
+  daemonSet,
+  statefulSet,
+  job,
 ];
 
-export type { KindStrategy, ServerConfig, Admission, AdmissionContext, AdmissionResult, DeleteContext, TableSpec, Column } from './strategy.ts';
+export type { KindStrategy, ServerConfig, Admission, AdmissionContext, AdmissionResult, TableSpec, Column } from './strategy.ts';
 export type { FieldSchema, SmpSchema } from './schema.ts';
 export { defineKind } from './strategy.ts';
 export { humanDuration } from './table.ts';
 export { kubernetesServiceIP } from './service-alloc.ts';
+export { JOB_CONTROLLER_UID, JOB_NAME } from './job.ts';
 
 /** The names of every served kind (kube-apiserver's `APIResource`s). */
 export const RESOURCES: readonly ResourceInfo[] = KINDS.map((k) => k.info);

@@ -17,6 +17,7 @@ function podStatusReason(pod: Pod): string {
   for (const cs of pod.status?.containerStatuses ?? []) {
     if (cs.state?.waiting?.reason) reason = cs.state.waiting.reason;
     else if (cs.state?.terminated?.reason) reason = cs.state.terminated.reason;
+    else if (cs.state?.terminated) reason = `ExitCode:${cs.state.terminated.exitCode}`;
   }
   return reason;
 }

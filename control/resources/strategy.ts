@@ -50,12 +50,6 @@ export interface Admission<T> {
   stored?(key: string, obj: T | undefined, revision: number): void;
 }
 
-/** What a delete hook can do beyond the object itself. */
-export interface DeleteContext {
-  /** Delete every namespaced object in `namespace` (all kinds). */
-  deleteNamespaceContents(namespace: string): Promise<void>;
-}
-
 export interface KindStrategy<T = KubeObject> {
   /** Names: group, version, plural, kind, scope, short names, subresources. */
   readonly info: ResourceInfo;
@@ -83,8 +77,23 @@ export interface KindStrategy<T = KubeObject> {
   admission?(ctx: AdmissionContext): Admission<T>;
   /** CheckGracefulDelete: seconds of graceful deletion, or undefined to remove the object at once. */
   gracefulDelete?(obj: T, gracePeriodSeconds: number | undefined): number | undefined;
-  /** BeforeDelete: work that must happen before the object goes (a namespace's content). */
-  beforeDelete?(ctx: DeleteContext, obj: T): Promise<void>;
+  /** PrepareForUpdate: what a write to the main resource may not change (besides status), copied from the stored object. */
+  prepareForUpdate?(obj: T, old: T): void;
+  /**
+   * PUT of a subresource other than status and scale (a namespace's `finalize`): the
+   * object to store, built from the request body and the stored object.
+   */
+  readonly subresourceUpdates?: Readonly<Record<string, (body: T, old: T) => T>>;
+  /**
+   * Finalizers the kind keeps beyond metadata.finalizers (a namespace's spec.finalizers):
+   * a DELETE only marks the object while any remain, and the write that removes the last
+   * one deletes it.
+   */
+  finalizers?(obj: T): readonly string[];
+  /** What a DELETE that marks the object also changes (a namespace's phase Terminating). */
+  markDeleted?(obj: T): void;
+  /** A DELETE of an object already marked is a Conflict with this message (the namespace's) instead of a no-op. */
+  readonly deletePendingMessage?: string;
 }
 
 /** Type a kind module against its own object type, then store it with the others. */

@@ -7,7 +7,7 @@ import type { ResourceInfo } from '../api/index.ts';
 import { RESOURCES, groupVersions } from '../resources/index.ts';
 
 export const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-const SUB_VERBS: Record<string, string[]> = { status: ['get', 'patch', 'update'], scale: ['get', 'patch', 'update'], binding: ['create'] };
+const SUB_VERBS: Record<string, string[]> = { status: ['get', 'patch', 'update'], scale: ['get', 'patch', 'update'], binding: ['create'], finalize: ['update'] };
 
 export interface MediaType { readonly type: string; readonly params: Readonly<Record<string, string>> }
 

@@ -59,6 +59,13 @@ export const errAlreadyExists = (r: ResourceInfo, name: string): ApiError =>
   new ApiError('AlreadyExists', `${qualifiedResource(r)} "${name}" already exists`, det(r, name));
 export const errConflict = (r: ResourceInfo, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again'): ApiError =>
   new ApiError('Conflict', `Operation cannot be fulfilled on ${qualifiedResource(r)} "${name}": ${why}`, det(r, name));
+/**
+ * The NamespaceLifecycle admission plugin's refusal of a create in a terminating namespace:
+ * Forbidden with a NamespaceTerminating cause.
+ */
+export const errNamespaceTerminating = (r: ResourceInfo, name: string, ns: string): ApiError =>
+  new ApiError('Forbidden', `${qualifiedResource(r)}${name ? ` "${name}"` : ''} is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+    { ...det(r, name), causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }] });
 export const errBadRequest = (message: string): ApiError => new ApiError('BadRequest', message);
 export const errMethodNotAllowed = (): ApiError => new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
 export const errPathNotFound = (): ApiError => new ApiError('NotFound', 'the server could not find the requested resource', {});

@@ -17,9 +17,9 @@ import {
   matchesLabels, SelectorError, invalid, labelSelectorStructToString, canonicalJson, safeEncode, fnv32a,
 } from '../api/index.ts';
 import type { Admission, KindStrategy, ServerConfig, SmpSchema } from '../resources/index.ts';
-import { KINDS, resourceByName, strategyOf } from '../resources/index.ts';
+import { resourceByName, strategyOf } from '../resources/index.ts';
 import { META_MERGE } from '../resources/schema.ts';
-import { ApiError, errAlreadyExists, errBadRequest, errConflict, errExpired, errInvalid, errNotFound, statusOf } from './errors.ts';
+import { ApiError, errAlreadyExists, errBadRequest, errConflict, errExpired, errInvalid, errNamespaceTerminating, errNotFound, statusOf } from './errors.ts';
 import type { Json } from './patch.ts';
 import {
   applyJsonPatch, applyMergePatch, applyStrategicMergePatch, createMergePatch, deepClone, deepEqual, fieldSet, isObject,
@@ -295,14 +295,14 @@ export class Registry {
     } else if (meta.namespace === '') delete meta.namespace;
   }
 
-  private async ensureNamespace(r: ResourceInfo, ns: string | undefined): Promise<void> {
+  private async ensureNamespace(r: ResourceInfo, ns: string | undefined, name: string): Promise<void> {
     if (!r.namespaced || ns === undefined) return;
     const nsr = resourceByName('namespaces')!;
     const kv = await this.store.get(this.key(nsr, undefined, ns));
     if (!kv) throw errNotFound(nsr, ns);
     const nsObj = this.decode(kv);
     if (nsObj.metadata?.deletionTimestamp) {
-      throw new ApiError('Forbidden', `unable to create new content in namespace ${ns} because it is being terminated`);
+      throw errNamespaceTerminating(r, name, ns);
     }
   }
 
@@ -438,7 +438,7 @@ export class Registry {
     else if (r.hasStatus) delete obj.status;
     strategy.defaults?.(obj);
     this.validate(r, obj);
-    await this.ensureNamespace(r, ns);
+    await this.ensureNamespace(r, ns, meta.name ?? '');
     const release = await this.admit(r, obj, undefined, opts.dryRun);
     try {
       this.recordManaged(r, obj, undefined, opts.fieldManager, operation, undefined, operation === 'Apply' ? (body as Json) : undefined);
@@ -481,12 +481,17 @@ export class Registry {
     if (meta.uid !== undefined && meta.uid !== '' && meta.uid !== old.metadata!.uid) {
       throw errConflict(r, name, `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${old.metadata!.uid ?? ''}`);
     }
+    const strategy = strategyOf(r);
+    const subUpdate = sub !== undefined ? strategy.subresourceUpdates?.[sub] : undefined;
     if (sub === 'status') {
       // Status writes change only status (and nothing in metadata but the managed fields).
       obj = { ...deepClone(old), status: obj.status };
+    } else if (subUpdate !== undefined) {
+      obj = subUpdate(obj, deepClone(old));
     } else if (r.hasStatus && sub === undefined) {
       if (old.status === undefined) delete obj.status; else obj.status = deepClone(old.status);
     }
+    if (sub === undefined) strategy.prepareForUpdate?.(obj, old);
     const m = obj.metadata!;
     m.uid = old.metadata!.uid!;
     m.creationTimestamp = old.metadata!.creationTimestamp!;
@@ -495,7 +500,7 @@ export class Registry {
     if (old.metadata!.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = old.metadata!.deletionGracePeriodSeconds;
     if (old.metadata!.managedFields && operation === 'Update' && m.managedFields === undefined) m.managedFields = old.metadata!.managedFields;
     delete m.resourceVersion;
-    strategyOf(r).defaults?.(obj);
+    strategy.defaults?.(obj);
     const oldGen = old.metadata!.generation;
     if (oldGen !== undefined || hasSpecLike(obj)) {
       m.generation = (oldGen ?? 0) + (deepEqual(specPart(old), specPart(obj)) ? 0 : 1);
@@ -513,10 +518,11 @@ export class Registry {
       let kv: KeyValue;
       try {
         kv = await this.store.update(this.key(r, ns, name), this.encode(obj), Number(old.metadata!.resourceVersion));
+        if (this.finalized(r, obj)) kv = await this.store.delete(this.key(r, ns, name), kv.modRevision);
       } catch (e) {
         return this.storeError(e, r, name);
       }
-      this.stored(r, kv, obj);
+      this.stored(r, kv, this.finalized(r, obj) ? undefined : obj);
       return this.decode(kv);
     } finally {
       release?.();
@@ -656,7 +662,8 @@ export class Registry {
         return this.storeError(e, r, name);
       }
     }
-    await strategy.beforeDelete?.({ deleteNamespaceContents: (n) => this.deleteNamespaceContents(n) }, old);
+    const pending = this.pendingFinalizers(r, old);
+    if (pending.length > 0) return this.markDeleted(r, ns, name, old);
     let kv: KeyValue;
     try {
       kv = await this.store.delete(this.key(r, ns, name), Number(old.metadata!.resourceVersion));
@@ -667,15 +674,41 @@ export class Registry {
     return this.decode(kv);
   }
 
-  private async deleteNamespaceContents(ns: string): Promise<void> {
-    for (const { info: r } of KINDS) {
-      if (!r.namespaced) continue;
-      const res = await this.store.list(this.prefix(r, ns));
-      for (const kv of res.items) {
-        let gone: KeyValue;
-        try { gone = await this.store.delete(kv.key); } catch (e) { if (!(e instanceof StoreError && e.code === 'STORE_NOT_FOUND')) throw e; continue; }
-        this.stored(r, gone, undefined);
-      }
+  /** metadata.finalizers and the kind's own (a namespace's spec.finalizers). */
+  private pendingFinalizers(r: ResourceInfo, obj: KubeObject): readonly string[] {
+    return [...(obj.metadata?.finalizers ?? []), ...(strategyOf(r).finalizers?.(obj) ?? [])];
+  }
+
+  /**
+   * An object marked for deletion whose last finalizer is gone is deleted by the update
+   * that removed it (genericregistry `ShouldDeleteDuringUpdate`).
+   */
+  private finalized(r: ResourceInfo, obj: KubeObject): boolean {
+    const m = obj.metadata!;
+    return m.deletionTimestamp !== undefined && m.deletionGracePeriodSeconds === 0 && this.pendingFinalizers(r, obj).length === 0;
+  }
+
+  /**
+   * A DELETE of an object with finalizers only marks it (the generic store's BeforeDelete
+   * once graceful deletion is over): deletionTimestamp now (kept if set),
+   * deletionGracePeriodSeconds 0, and what the kind changes then (a namespace: Terminating).
+   * A repeated DELETE is a no-op, or the kind's Conflict.
+   */
+  private async markDeleted(r: ResourceInfo, ns: string | undefined, name: string, old: KubeObject): Promise<KubeObject> {
+    const strategy = strategyOf(r);
+    const meta = old.metadata!;
+    if (meta.deletionTimestamp !== undefined && meta.deletionGracePeriodSeconds === 0) {
+      if (strategy.deletePendingMessage !== undefined) throw errConflict(r, name, strategy.deletePendingMessage);
+      return old;
+    }
+    const next = deepClone(old);
+    next.metadata!.deletionTimestamp ??= this.now();
+    next.metadata!.deletionGracePeriodSeconds = 0;
+    strategy.markDeleted?.(next);
+    try {
+      return this.decode(await this.store.update(this.key(r, ns, name), this.encode(next), Number(meta.resourceVersion)));
+    } catch (e) {
+      return this.storeError(e, r, name);
     }
   }
 

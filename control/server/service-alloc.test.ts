@@ -12,6 +12,8 @@ import type { KeyValue, ListOptions, ListResult, ObjectStore, StoreWatchEvent, W
 import { StoreError } from '../store/object-store.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import { Registry } from './registry.ts';
+import { NamespaceController } from '../controllers/namespace.ts';
+import { RegistryControlApi } from '../controllers/registry-api.ts';
 import type { AllocatorConfig } from '../resources/service-alloc.ts';
 import { allocateService, cidrContains, cidrSize, formatIpv4, parseCidr, parseIpv4, ServiceAllocations } from '../resources/service-alloc.ts';
 
@@ -244,10 +246,13 @@ test('Registry: type changes, namespace deletion and failed store writes keep th
   // ExternalName -> ClusterIP allocates again.
   const back = await reg.patch(svcR, 'default', 'a', 'merge', { spec: { type: 'ClusterIP', externalName: null } });
   assert.equal((back.obj as unknown as Svc).spec.clusterIP, '10.96.1.2');
-  // Deleting a namespace releases its Services.
+  // Deleting a namespace releases its Services once the namespace controller removed them.
   assert.equal((await create('t1', {}, 'team')).spec.clusterIP, '10.96.1.3');
   assert.equal((await create('t2', { type: 'NodePort' }, 'team')).spec.ports[0]!.nodePort, 30087);
   await reg.delete(nsR, undefined, 'team');
+  const nsc = new NamespaceController(new RegistryControlApi(reg), { deletionGraceMs: 0 });
+  while (await nsc.sync() > 0);
+  assert.equal(await reg.getOrUndefined(nsR, undefined, 'team'), undefined);
   const c = await create('c', { type: 'NodePort' });
   assert.deepEqual([c.spec.clusterIP, c.spec.ports[0]!.nodePort], ['10.96.1.3', 30087]);
   // A create or update the store rejects holds nothing.
