@@ -406,6 +406,11 @@ export class Cluster implements EmulatedCluster {
     }
   }
 
+  /** The cluster's wall clock: the epoch plus virtual time (what timestamps and logs show). */
+  now(): Date {
+    return new Date(this.epochMs + Math.floor(this.sim.clock.now() / MS));
+  }
+
   /** A pod's address as text, for messages. */
   podIp(key: string): string | undefined {
     const p = this.pods.get(key);

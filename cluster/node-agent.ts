@@ -23,7 +23,11 @@ import type { ControlApi } from '../control/controllers/index.ts';
 import { isNodeReady, readyNodeStatus } from '../control/controllers/index.ts';
 import type { PodNetwork, PodNetworkProvider } from './pod-network.ts';
 import { planApps, startApps } from './pod-apps.ts';
-import type { AppTap, RunningApps } from './pod-apps.ts';
+import type { AppLog, AppTap, RunningApps } from './pod-apps.ts';
+import { PodLogs } from './pod-logs.ts';
+
+/** The User-Agent of the kubelet's HTTP probes (prober/http.go: "kube-probe/<major>.<minor>"). */
+const KUBE_PROBE_AGENT = 'kube-probe/1.32';
 import { parseDuration } from './spec.ts';
 
 export const SHUTDOWN_DELAY_ANNOTATION = 'netsim.io/shutdown-delay';
@@ -36,6 +40,8 @@ export interface RunningPod {
   readonly name: string;
   readonly net: PodNetwork;
   readonly apps: RunningApps;
+  /** What `kubectl logs` reads: the apps' lines per container. */
+  readonly logs: PodLogs;
   ready: boolean;
   terminating: boolean;
   /** Apps stopped and network gone: waiting for the agent's final delete. */
@@ -201,18 +207,24 @@ export class NodeAgent {
     const uid = pod.metadata.uid ?? '';
     let net: PodNetwork;
     let apps: RunningApps;
+    const logs = new PodLogs((pod.spec.containers ?? []).map((c) => c.name));
     try {
       const portMappings = (pod.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort !== undefined).map((p) => ({ hostPort: p.hostPort as number, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })));
       net = this.o.network.setup({ namespace, name, uid, hostNetwork: pod.spec.hostNetwork === true, portMappings });
       const tap = this.o.appTap;
       const key = `${namespace}/${name}`;
-      apps = startApps(net.ns, name, this.o.apps === false ? [] : planApps(pod), tap === undefined ? undefined : (_pod, kind, port, data) => tap(key, kind, port, data));
+      const first = logs.containerNames[0];
+      const log: AppLog = (container, line) => {
+        const ms = this.o.wallClock().getTime();
+        logs.container(container ?? first ?? '')?.append(ms, line(ms));
+      };
+      apps = startApps(net.ns, name, this.o.apps === false ? [] : planApps(pod), tap === undefined ? undefined : (_pod, kind, port, data) => tap(key, kind, port, data), log);
     } catch (e) {
       this.failures.set(uid, (e as Error).message);
       return undefined;
     }
     const probe = readinessProbe(pod);
-    const run: RunningPod = { key: `${namespace}/${name}`, uid, namespace, name, net, apps, ready: probe === undefined, terminating: false, stopped: false, startedAt: this.now(), timers: [] };
+    const run: RunningPod = { key: `${namespace}/${name}`, uid, namespace, name, net, apps, logs, ready: probe === undefined, terminating: false, stopped: false, startedAt: this.now(), timers: [] };
     this.pods.set(uid, run);
     if (probe !== undefined) this.scheduleProbes(run, probe);
     return run;
@@ -249,7 +261,7 @@ export class NodeAgent {
     const dst: Ipv4Addr = run.net.ip;
     let abort = (): void => {};
     if (probe.kind === 'http') {
-      const s = httpGet(this.o.node, dst, probe.port, { path: probe.path, host: formatIpv4(dst), onDone: (sess) => {
+      const s = httpGet(this.o.node, dst, probe.port, { path: probe.path, host: formatIpv4(dst), userAgent: KUBE_PROBE_AGENT, onDone: (sess) => {
         const st = sess.results[0]?.status ?? 0;
         finish(st >= 200 && st < 400);
       } });

@@ -9,13 +9,13 @@ const pod = (containers: Pod['spec']['containers'], annotations?: Record<string,
 });
 
 test('apps are guessed from images and ports the way a reader of the manifest would', () => {
-  assert.deepEqual(planApps(pod([{ name: 'n', image: 'nginx:1.7.9', ports: [{ containerPort: 80 }] }])), [{ kind: 'http', port: 80 }]);
-  assert.deepEqual(planApps(pod([{ name: 'n', image: 'docker.io/library/nginx@sha256:abc' }])), [{ kind: 'http', port: 80 }], 'registry path and digest; no ports → 80');
-  assert.deepEqual(planApps(pod([{ name: 'e', image: 'registry.k8s.io/e2e-test-images/agnhost-echo:2.40' }])), [{ kind: 'tcp-echo', port: 7 }, { kind: 'udp-echo', port: 7 }]);
-  assert.deepEqual(planApps(pod([{ name: 'e', image: 'netsim/udp-echo', ports: [{ containerPort: 53, protocol: 'UDP' }] }])), [{ kind: 'udp-echo', port: 53 }]);
-  assert.deepEqual(planApps(pod([{ name: 'a', image: 'myapp:v2', ports: [{ containerPort: 8080 }, { containerPort: 9000, protocol: 'UDP' }] }])), [{ kind: 'http', port: 8080 }, { kind: 'udp-echo', port: 9000 }]);
+  assert.deepEqual(planApps(pod([{ name: 'n', image: 'nginx:1.7.9', ports: [{ containerPort: 80 }] }])), [{ kind: 'http', port: 80, container: 'n' }]);
+  assert.deepEqual(planApps(pod([{ name: 'n', image: 'docker.io/library/nginx@sha256:abc' }])), [{ kind: 'http', port: 80, container: 'n' }], 'registry path and digest; no ports → 80');
+  assert.deepEqual(planApps(pod([{ name: 'e', image: 'registry.k8s.io/e2e-test-images/agnhost-echo:2.40' }])), [{ kind: 'tcp-echo', port: 7, container: 'e' }, { kind: 'udp-echo', port: 7, container: 'e' }]);
+  assert.deepEqual(planApps(pod([{ name: 'e', image: 'netsim/udp-echo', ports: [{ containerPort: 53, protocol: 'UDP' }] }])), [{ kind: 'udp-echo', port: 53, container: 'e' }]);
+  assert.deepEqual(planApps(pod([{ name: 'a', image: 'myapp:v2', ports: [{ containerPort: 8080 }, { containerPort: 9000, protocol: 'UDP' }] }])), [{ kind: 'http', port: 8080, container: 'a' }, { kind: 'udp-echo', port: 9000, container: 'a' }]);
   assert.deepEqual(planApps(pod([{ name: 'c', image: 'busybox' }, { name: 'd', image: 'netsim/http-client' }])), [], 'no ports, no server');
-  assert.deepEqual(planApps(pod([{ name: 'a', image: 'nginx', ports: [{ containerPort: 80 }] }, { name: 'b', image: 'httpd', ports: [{ containerPort: 80 }] }])), [{ kind: 'http', port: 80 }], 'one listener per port');
+  assert.deepEqual(planApps(pod([{ name: 'a', image: 'nginx', ports: [{ containerPort: 80 }] }, { name: 'b', image: 'httpd', ports: [{ containerPort: 80 }] }])), [{ kind: 'http', port: 80, container: 'a' }], 'one listener per port, in the first container that declares it');
 });
 
 test('the netsim.io/apps annotation overrides the guess; bad values are PodAppErrors naming the pod', () => {

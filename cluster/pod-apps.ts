@@ -15,12 +15,16 @@
  */
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import { startHttpServer } from '../netsim/apps/http.ts';
+import type { HttpAccess } from '../netsim/apps/http.ts';
+import { formatIpv4 } from '../netsim/wire/addr.ts';
+import { nginxTime } from './pod-logs.ts';
 import { startTcpEcho, startUdpEcho } from '../netsim/apps/echo.ts';
 import type { Pod } from '../control/api/index.ts';
 import { CodedError } from '../netsim/errors.ts';
 
 export type AppKind = 'http' | 'udp-echo' | 'tcp-echo';
-export interface AppPlan { readonly kind: AppKind; readonly port: number }
+/** One app on one port, and the container it stands for (whose log it writes). */
+export interface AppPlan { readonly kind: AppKind; readonly port: number; readonly container?: string }
 
 export const APPS_ANNOTATION = 'netsim.io/apps';
 
@@ -59,13 +63,13 @@ export function planApps(pod: Pod): AppPlan[] {
       const tcp = ports.filter((p) => (p.protocol ?? 'TCP') === 'TCP').map((p) => p.containerPort);
       const udp = ports.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort);
       if (['nginx', 'httpd', 'http-echo'].includes(name) || repo === 'netsim/http') {
-        for (const port of tcp.length > 0 ? tcp : [80]) plans.push({ kind: 'http', port });
+        for (const port of tcp.length > 0 ? tcp : [80]) plans.push({ kind: 'http', port, container: c.name });
       } else if (name.includes('echo')) {
-        for (const port of tcp.length > 0 || udp.length > 0 ? tcp : [7]) plans.push({ kind: 'tcp-echo', port });
-        for (const port of tcp.length > 0 || udp.length > 0 ? udp : [7]) plans.push({ kind: 'udp-echo', port });
+        for (const port of tcp.length > 0 || udp.length > 0 ? tcp : [7]) plans.push({ kind: 'tcp-echo', port, container: c.name });
+        for (const port of tcp.length > 0 || udp.length > 0 ? udp : [7]) plans.push({ kind: 'udp-echo', port, container: c.name });
       } else {
-        for (const port of tcp) plans.push({ kind: 'http', port });
-        for (const port of udp) plans.push({ kind: 'udp-echo', port });
+        for (const port of tcp) plans.push({ kind: 'http', port, container: c.name });
+        for (const port of udp) plans.push({ kind: 'udp-echo', port, container: c.name });
       }
     }
   }
@@ -93,8 +97,11 @@ export interface RunningApps {
   stop(): void;
 }
 
-/** Start the planned apps in the pod's namespace. */
-export function startApps(ns: NetNamespace, podName: string, plans: readonly AppPlan[], tap?: AppTap): RunningApps {
+/** Where apps write their log lines: the container (undefined: the pod's first) and the line, given the wall-clock time of the write. */
+export type AppLog = (container: string | undefined, line: (wallMs: number) => string) => void;
+
+/** Start the planned apps in the pod's namespace; with `log`, they write their logs (nginx's access log, echo peers). */
+export function startApps(ns: NetNamespace, podName: string, plans: readonly AppPlan[], tap?: AppTap, log?: AppLog): RunningApps {
   const stops: Array<() => void> = [];
   const counters: Array<() => number> = [];
   const apps: RunningApps = {
@@ -107,23 +114,36 @@ export function startApps(ns: NetNamespace, podName: string, plans: readonly App
   };
   for (const p of plans) {
     if (p.kind === 'http') {
-      const s = startHttpServer(ns, { port: p.port, podName, healthy: () => apps.healthy });
+      const s = startHttpServer(ns, {
+        port: p.port, podName, healthy: () => apps.healthy,
+        ...(log !== undefined ? { onAccess: (a: HttpAccess) => log(p.container, (ms) => accessLine(a, ms)) } : {}),
+      });
       stops.push(() => s.close());
       counters.push(() => s.requests);
     } else if (p.kind === 'udp-echo') {
       const s = startUdpEcho(ns, p.port);
-      if (tap !== undefined) {
+      if (tap !== undefined || log !== undefined) {
         const echo = s.onMessage;
         s.onMessage = (m) => {
-          tap(podName, 'udp-echo', p.port, m.data);
+          tap?.(podName, 'udp-echo', p.port, m.data);
+          log?.(p.container, () => `udp-echo: ${m.data.length} bytes from ${formatIpv4(m.src)}:${m.sport} on port ${p.port}`);
           echo?.(m);
         };
       }
       stops.push(() => s.close());
     } else {
-      const l = startTcpEcho(ns, p.port, tap === undefined ? undefined : (d) => tap(podName, 'tcp-echo', p.port, d));
+      const l = startTcpEcho(ns, p.port, tap === undefined ? undefined : (d) => tap(podName, 'tcp-echo', p.port, d),
+        log === undefined ? undefined : (c) => log(p.container, () => `tcp-echo: connection from ${formatIpv4(c.remoteAddr)}:${c.remotePort} on port ${p.port}`));
       stops.push(() => l.close());
     }
   }
   return apps;
+}
+
+/**
+ * nginx's `combined` format without the time, which the log adds as it writes:
+ * `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`.
+ */
+function accessLine(a: HttpAccess, ms: number): string {
+  return `${formatIpv4(a.remoteAddr)} - - [${nginxTime(ms)}] "${a.request}" ${a.status} ${a.bytes} "${a.referer}" "${a.userAgent}"`;
 }

@@ -16,6 +16,7 @@ import { loadCluster } from '../load-cluster.ts';
 import { CliError } from '../cli-error.ts';
 import { LiveFlows, registerFlowRoutes } from '../../observe/index.ts';
 import { serveExec } from '../../cluster/remote-command.ts';
+import { serveLogs } from '../../cluster/pod-log-server.ts';
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(s);
@@ -49,6 +50,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const flows = new LiveFlows(cluster, (t) => started + (t - base) / MS, o.flowBuffer);
   const closeFlowRoutes = registerFlowRoutes(cluster.control.app, flows.hub);
   const closeExec = serveExec(cluster);
+  serveLogs(cluster);
   await flows.refresh();
   let refreshed = Date.now();
   const address = await cluster.control.app.listen({ host, port });

@@ -16,7 +16,8 @@ export interface ResourceInfo {
   readonly namespaced: boolean;
   readonly shortNames: readonly string[];
   readonly categories: readonly string[];
-  readonly subresources: readonly ('status' | 'scale' | 'binding' | 'finalize')[];
+  /** Stored (status, scale, binding, finalize) and connect (log, exec, attach, portforward) subresources. */
+  readonly subresources: readonly ('status' | 'scale' | 'binding' | 'finalize' | 'log' | 'exec' | 'attach' | 'portforward')[];
   /** Whether writes to the main resource ignore `status` and `/status` writes ignore everything else. */
   readonly hasStatus: boolean;
 }

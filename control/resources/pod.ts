@@ -23,7 +23,7 @@ function podStatusReason(pod: Pod): string {
 }
 
 export const pod = defineKind<Pod>({
-  info: { group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod', listKind: 'PodList', namespaced: true, shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding'], hasStatus: true },
+  info: { group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod', listKind: 'PodList', namespaced: true, shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log', 'exec', 'attach', 'portforward'], hasStatus: true },
   fields: topLevel({ spec: POD_SPEC_FIELDS, status: ANY }),
   merge: mergeTop({ spec: POD_SPEC_MERGE, status: { fields: { conditions: CONDITIONS_MERGE, podIPs: { mergeKey: 'ip' }, hostIPs: { mergeKey: 'ip' } } } }),
   prepareForCreate(p) {

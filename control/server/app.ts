@@ -151,10 +151,13 @@ interface WatchSink {
  * (Upgrade) endpoints such as the flow stream.
  */
 export const NETSIM_PREFIX = '/netsim/';
+/** Subresources served by a connecter rather than the store (kube-apiserver's rest.Connecter). */
+const CONNECT_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward']);
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 export type ExtraHandler = (req: FastifyRequest, reply: FastifyReply) => unknown;
 interface ExtraRoutes {
   readonly http: Array<{ readonly method: string; readonly path: string; readonly handle: ExtraHandler }>;
+  readonly connect: Map<string, ConnectHandler>;
   readonly upgrade: Array<{ readonly match: (path: string) => boolean; readonly handle: UpgradeHandler }>;
 }
 const extraRoutes = new WeakMap<FastifyInstance, ExtraRoutes>();
@@ -169,6 +172,20 @@ function extrasOf(app: FastifyInstance): ExtraRoutes {
 export function addNetsimRoute(app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', path: string, handle: ExtraHandler): void {
   if (!path.startsWith(NETSIM_PREFIX)) throw new Error(`extra routes live under ${NETSIM_PREFIX}, got ${path}`);
   extrasOf(app).http.push({ method, path, handle });
+}
+
+/**
+ * kube-apiserver's "connect" subresources (pods/log, pods/exec, pods/portforward):
+ * not stored objects but a line to whatever runs the pod. The control plane knows no
+ * packets, so the composition root supplies the handler once the cluster runs;
+ * until then (or for a verb nothing handles) the subresource answers as a pod
+ * without a node does.
+ */
+export type ConnectHandler = (req: FastifyRequest, reply: FastifyReply, target: { readonly namespace: string; readonly name: string }) => unknown;
+
+/** Handle `GET .../RESOURCE/NAME/SUB` (e.g. `pods`, `log`) on an app built by {@link buildApp}. */
+export function addConnectHandler(app: FastifyInstance, resource: string, sub: string, handle: ConnectHandler): void {
+  extrasOf(app).connect.set(`${resource}/${sub}`, handle);
 }
 
 /** Serve Upgrade requests whose path `match`es (e.g. the flow stream, exec) on an app built by {@link buildApp}. */
@@ -237,7 +254,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.setNotFoundHandler((_req, reply) => {
     void reply.code(404).send(errPathNotFound().toStatus());
   });
-  const extras: ExtraRoutes = { http: [], upgrade: [] };
+  const extras: ExtraRoutes = { http: [], upgrade: [], connect: new Map() };
   extraRoutes.set(app, extras);
   app.route({
     method: ['GET', 'POST', 'DELETE'], url: `${NETSIM_PREFIX}*`,
@@ -425,6 +442,14 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     const q = req.query as Query;
     const { r, ns, name, sub } = pp;
     const method = req.method;
+    if (sub !== undefined && CONNECT_SUBRESOURCES.has(sub) && name !== undefined) {
+      // Connect subresources need the object to exist first, as kube-apiserver's connecters look it up.
+      await registry.get(r, ns, name);
+      const connect = extras.connect.get(`${r.resource}/${sub}`);
+      if (connect !== undefined && method === 'GET') return (await connect(req, reply, { namespace: ns ?? '', name })) as FastifyReply;
+      if (sub === 'exec' || sub === 'portforward' || sub === 'attach') throw errBadRequest(`Upgrade request required: ${sub} speaks a streaming protocol (WebSocket ${sub === 'portforward' ? 'SPDY/3.1+portforward.k8s.io' : 'v5.channel.k8s.io'})`);
+      throw errBadRequest(`${r.resource} "${name}" has no ${sub} here: nothing runs it yet`);
+    }
     if (method === 'GET') {
       if (name === undefined) {
         if (boolParam(q, 'watch')) {

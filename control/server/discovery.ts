@@ -7,7 +7,9 @@ import type { ResourceInfo } from '../api/index.ts';
 import { RESOURCES, groupVersions } from '../resources/index.ts';
 
 export const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-const SUB_VERBS: Record<string, string[]> = { status: ['get', 'patch', 'update'], scale: ['get', 'patch', 'update'], binding: ['create'], finalize: ['update'] };
+const SUB_VERBS: Record<string, string[]> = { status: ['get', 'patch', 'update'], scale: ['get', 'patch', 'update'], binding: ['create'], finalize: ['update'], log: ['get'], exec: ['create', 'get'], attach: ['create', 'get'], portforward: ['create', 'get'] };
+/** The option kinds kube-apiserver names for connect subresources. */
+const CONNECT_KINDS: Record<string, string> = { exec: 'PodExecOptions', attach: 'PodAttachOptions', portforward: 'PodPortForwardOptions' };
 
 export interface MediaType { readonly type: string; readonly params: Readonly<Record<string, string>> }
 
@@ -66,6 +68,7 @@ export function apiResourceList(group: string, version: string): object | undefi
       const sub: Record<string, unknown> = { name: `${r.resource}/${s}`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: SUB_VERBS[s] };
       if (s === 'scale') Object.assign(sub, { group: 'autoscaling', version: 'v1', kind: 'Scale' });
       if (s === 'binding') sub.kind = 'Binding';
+      if (CONNECT_KINDS[s] !== undefined) sub.kind = CONNECT_KINDS[s];
       resources.push(sub);
     }
   }
@@ -83,7 +86,7 @@ function discoveryResources(group: string, version: string): object[] {
     if (r.subresources.length) {
       o.subresources = r.subresources.map((s) => ({
         subresource: s,
-        responseKind: s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : s === 'binding' ? { group: '', version: 'v1', kind: 'Binding' } : { group: r.group, version: r.version, kind: r.kind },
+        responseKind: s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : s === 'binding' ? { group: '', version: 'v1', kind: 'Binding' } : { group: r.group, version: r.version, kind: CONNECT_KINDS[s] ?? r.kind },
         verbs: SUB_VERBS[s],
       }));
     }

@@ -4,7 +4,7 @@
  */
 import type { NetNamespace } from '../stack/net-namespace.ts';
 import type { UdpSocket } from '../stack/udp.ts';
-import type { TcpListener } from '../stack/tcp.ts';
+import type { TcpConnection, TcpListener } from '../stack/tcp.ts';
 import type { IcmpErrorInfo } from '../stack/icmp.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 
@@ -17,9 +17,10 @@ export function startUdpEcho(ns: NetNamespace, port = 7): UdpSocket {
   return s;
 }
 
-/** TCP echo: writes back what it reads (after `onRead`, an observation tap); closes when the peer closes. */
-export function startTcpEcho(ns: NetNamespace, port = 7, onRead?: (d: Uint8Array) => void): TcpListener {
+/** TCP echo: writes back what it reads (after `onRead`, an observation tap); closes when the peer closes. `onAccept` sees each connection. */
+export function startTcpEcho(ns: NetNamespace, port = 7, onRead?: (d: Uint8Array) => void, onAccept?: (c: TcpConnection) => void): TcpListener {
   return ns.tcp.listen(port, (c) => {
+    onAccept?.(c);
     c.onData = (d) => {
       onRead?.(d);
       c.send(d);

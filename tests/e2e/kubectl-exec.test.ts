@@ -8,6 +8,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Cluster } from '../../cluster/cluster.ts';
 import { serveExec } from '../../cluster/remote-command.ts';
+import { serveLogs } from '../../cluster/pod-log-server.ts';
+import { httpGet } from '../../netsim/apps/http.ts';
 import { seedSpec } from '../support/spec-cluster.ts';
 import { LiveFlows, registerFlowRoutes } from '../../observe/index.ts';
 import { formatIpv4 } from '../../netsim/wire/addr.ts';
@@ -30,6 +32,7 @@ before(async () => {
   live = new LiveFlows(cluster, (t) => Date.UTC(2026, 11, 7) + t / 1e6);
   await live.refresh();
   closers.push(registerFlowRoutes(cluster.control.app, live.hub), serveExec(cluster));
+  serveLogs(cluster);
   server = await cluster.control.app.listen({ host: '127.0.0.1', port: 0 });
   // Virtual time follows the wall clock, as `netsim up` drives it.
   let busy = false;
@@ -119,4 +122,39 @@ test('kubectl exec into an unknown pod or container is a clear error, and the se
   const ok = await kubectl('exec', 'webapp01', '--', 'ip', 'route');
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^default via 10\.244\.\d+\.1 dev eth0/);
+});
+
+test('kubectl logs of the nginx pod shows the exec\'d request with the client address the server saw; a NodePort request shows the SNAT', { skip: skipWhy }, async () => {
+  const vip = formatIpv4(cluster.services.get('default/nginx-service')!.clusterIP);
+  const r = await kubectl('exec', 'webapp01', '--', 'curl', '-s', `http://${vip}/`);
+  const served = /from (nginx-deployment-\S+)$/.exec(r.stdout.trim())![1]!;
+  const logs = await kubectl('logs', served, '--tail', '1', '--timestamps');
+  assert.equal(logs.code, 0, logs.stderr);
+  const ip = podIp('default/webapp01').replace(/\./g, '\\.');
+  assert.match(logs.stdout, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z ${ip} - - \\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d \\+0000\\] "GET / HTTP/1\\.1" 200 \\d+ "-" "curl/8\\.5\\.0"\\n$`));
+
+  // From outside through the NodePort (externalTrafficPolicy Cluster): kube-proxy masquerades, so nginx sees a node address.
+  const [outside] = [...cluster.external.values()];
+  const node = [...cluster.nodes.values()][0]!;
+  const nodeIp = node.addrs.find((a) => a.dev === 'eth0')!.addr;
+  const s = httpGet(outside!, nodeIp, 30000);
+  for (let i = 0; i < 200 && s.results.length === 0; i++) await new Promise((d) => setTimeout(d, 10));
+  const page = s.results[0]?.body ?? '';
+  const pod = /from (\S+)$/.exec(page.trim())?.[1];
+  assert.ok(pod !== undefined, `the NodePort answered: ${page}`);
+  const line = (await kubectl('logs', pod, '--tail', '1')).stdout;
+  const client = line.split(' ')[0]!;
+  const outsideIps = outside!.addrs.map((a) => formatIpv4(a.addr));
+  const nodeIps = [...cluster.nodes.values()].flatMap((n) => n.addrs.map((a) => formatIpv4(a.addr)));
+  assert.ok(!outsideIps.includes(client), `the outside address ${client} was masqueraded`);
+  assert.ok(nodeIps.includes(client), `${client} is a node address`);
+});
+
+test('kubectl logs errors: an unknown pod or container is a clear error', { skip: skipWhy }, async () => {
+  const nginx = [...cluster.pods.keys()].find((k) => k.startsWith('default/nginx-deployment-'))!.split('/')[1]!;
+  const c = await kubectl('logs', nginx, '-c', 'nope');
+  assert.notEqual(c.code, 0);
+  assert.match(c.stderr, new RegExp(`container nope is not valid for pod ${nginx}`));
+  const p = await kubectl('logs', 'nosuchpod');
+  assert.match(p.stderr, /pods "nosuchpod" not found/);
 });

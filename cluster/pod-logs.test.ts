@@ -1,0 +1,25 @@
+// Container logs: bounded like the kubelet's rotation, tail and since as kubectl asks, followers see new lines.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ContainerLog, nginxTime } from './pod-logs.ts';
+
+test('container log: keeps the newest lines within its bound, tail and since select as kubectl logs does', () => {
+  const log = new ContainerLog(10);
+  for (let i = 1; i <= 25; i++) log.append(i * 1000, `line ${i}`);
+  const all = log.read();
+  assert.ok(all.length <= 10 && all.length >= 9, `bounded: ${all.length}`);
+  assert.equal(all.at(-1)?.text, 'line 25');
+  assert.deepEqual(log.read({ tail: 2 }).map((l) => l.text), ['line 24', 'line 25']);
+  assert.deepEqual(log.read({ tail: 0 }), []);
+  assert.deepEqual(log.read({ sinceMs: 24_000 }).map((l) => l.text), ['line 24', 'line 25']);
+  const seen: string[] = [];
+  const stop = log.follow((l) => seen.push(l.text));
+  log.append(26_000, 'line 26');
+  stop();
+  log.append(27_000, 'line 27');
+  assert.deepEqual(seen, ['line 26']);
+});
+
+test('nginx $time_local in UTC', () => {
+  assert.equal(nginxTime(Date.UTC(2026, 11, 7, 6, 5, 9)), '07/Dec/2026:06:05:09 +0000');
+});

@@ -1,0 +1,72 @@
+/**
+ * Container logs as the kubelet keeps them for `kubectl logs`: lines per container
+ * with the time they were written, bounded like the kubelet's log rotation (the
+ * oldest lines go first), and followers for `-f`. Written by the pod's emulated apps:
+ * nginx's `combined` access log (the client address as the server saw it, so
+ * masquerade and NodePort SNAT show), the echo servers' peers.
+ */
+
+/** Lines kept per container (the kubelet rotates at 10 MiB; a few hundred thousand short lines). */
+export const LOG_LINES_PER_CONTAINER = 100_000;
+
+export interface LogLine {
+  /** Wall-clock epoch milliseconds of the write. */
+  readonly ms: number;
+  readonly text: string;
+}
+
+export class ContainerLog {
+  private readonly lines: LogLine[] = [];
+  private dropped = 0;
+  private followers: Array<(l: LogLine) => void> = [];
+
+  constructor(private readonly max = LOG_LINES_PER_CONTAINER) {}
+
+  append(ms: number, text: string): void {
+    const line = { ms, text };
+    this.lines.push(line);
+    if (this.lines.length > this.max) {
+      // Drop in chunks: an array shift per line would make a full log quadratic.
+      const n = Math.ceil(this.max / 10);
+      this.lines.splice(0, n);
+      this.dropped += n;
+    }
+    for (const f of this.followers) f(line);
+  }
+
+  /** Lines at or after `sinceMs`, the last `tail` of them (all when undefined). */
+  read(opts: { tail?: number; sinceMs?: number } = {}): LogLine[] {
+    let out = opts.sinceMs !== undefined ? this.lines.filter((l) => l.ms >= (opts.sinceMs as number)) : this.lines;
+    if (opts.tail !== undefined) out = opts.tail === 0 ? [] : out.slice(-opts.tail);
+    return [...out];
+  }
+
+  follow(fn: (l: LogLine) => void): () => void {
+    this.followers = [...this.followers, fn];
+    return () => {
+      this.followers = this.followers.filter((f) => f !== fn);
+    };
+  }
+}
+
+/** A pod's containers' logs, by container name. */
+export class PodLogs {
+  private readonly containers = new Map<string, ContainerLog>();
+
+  constructor(readonly containerNames: readonly string[]) {
+    for (const c of containerNames) this.containers.set(c, new ContainerLog());
+  }
+
+  container(name: string): ContainerLog | undefined {
+    return this.containers.get(name);
+  }
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** nginx's `$time_local` in UTC: `07/Dec/2026:06:20:01 +0000`. */
+export function nginxTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
