@@ -88,6 +88,29 @@ test('kubectl create job (protobuf body)', { skip: skipWhy || (findResource('bat
   assert.equal(await jsonpath('job', 'once', '{.spec.template.spec.restartPolicy}'), 'Never');
 });
 
+test('kubectl apply, describe (typed client, protobuf) and explain of the DaemonSet and StatefulSet kinds', { skip: skipWhy || (findResource('apps', 'v1', 'daemonsets') && findResource('apps', 'v1', 'statefulsets') ? false : 'DaemonSet/StatefulSet not served yet'), timeout: 30_000 }, async () => {
+  writeFileSync(join(dir, 'workloads.yaml'), `apiVersion: apps/v1
+kind: DaemonSet
+metadata: { name: agent }
+spec:
+  selector: { matchLabels: { app: agent } }
+  template: { metadata: { labels: { app: agent } }, spec: { containers: [ { name: a, image: busybox } ] } }
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: db }
+spec:
+  serviceName: db
+  replicas: 2
+  selector: { matchLabels: { app: db } }
+  template: { metadata: { labels: { app: db } }, spec: { containers: [ { name: d, image: nginx } ] } }
+`);
+  assert.equal(await ok('apply', '-f', 'workloads.yaml'), 'daemonset.apps/agent created\nstatefulset.apps/db created\n');
+  assert.match(await ok('describe', 'daemonset', 'agent'), /^Selector:\s+app=agent$/m);
+  assert.match(await ok('describe', 'statefulset', 'db'), /^Replicas:\s+2 desired/m);
+  assert.match(await ok('explain', 'daemonsets.spec.updateStrategy.type'), /^ENUM:\n\s+OnDelete\n\s+RollingUpdate$/m);
+});
+
 test('kubectl describe reads through the typed client in protobuf', { skip: skipWhy, timeout: 30_000 }, async () => {
   await kubectl('create', 'namespace', 'desc');
   await ok('create', 'deployment', 'api', '--image=httpd', '--replicas=3', '-n', 'desc');
