@@ -6,7 +6,7 @@
  * alone. ENUMS holds the values kube-apiserver accepts for enum-typed fields.
  */
 
-export const DESCRIPTIONS: Record<string, string> = {
+const OWN: Record<string, string> = {
   // ------------------------------------------------------------- every object
   '*.apiVersion': 'The versioned schema of this object, as GROUP/VERSION (just VERSION for the core group).',
   '*.kind': 'The REST resource type this object represents, in CamelCase. Set by the server; clients may leave it out of requests whose URL names the kind.',
@@ -464,7 +464,9 @@ const CONDITIONS: Readonly<Record<string, readonly string[]>> = {
   'batch.JobCondition': ['type', 'status', 'reason', 'message', 'lastTransitionTime', 'lastProbeTime'],
   'meta.Condition': ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
 };
-for (const [type, fields] of Object.entries(CONDITIONS)) for (const f of fields) DESCRIPTIONS[`${type}.${f}`] ??= CONDITION_FIELDS[f]!;
+for (const [type, fields] of Object.entries(CONDITIONS)) for (const f of fields) OWN[`${type}.${f}`] ??= CONDITION_FIELDS[f]!;
+
+export const DESCRIPTIONS: Readonly<Record<string, string>> = OWN;
 
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 

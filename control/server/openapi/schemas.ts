@@ -80,7 +80,7 @@ function collect(def: MessageDef, style: RefStyle, props: Record<string, Schema>
   }
 }
 
-export interface Gvk { readonly group: string; readonly version: string; readonly kind: string }
+interface Gvk { readonly group: string; readonly version: string; readonly kind: string }
 
 /** One definition: a message's object schema, or a builtin's. */
 export function messageSchema(name: string, style: RefStyle, gvk?: Gvk): Schema | undefined {

@@ -83,7 +83,7 @@ function writeValue(w: BinaryWriter, num: number, f: FieldDef, v: unknown, depth
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
 /** `2024-05-01T10:00:00.123456Z` -> Timestamp parts, or undefined when not RFC 3339. */
-export function parseTime(s: string): { seconds: number; nanos: number } | undefined {
+function parseTime(s: string): { seconds: number; nanos: number } | undefined {
   const m = RFC3339.exec(s);
   if (!m) return undefined;
   const ms = Date.parse(`${m[1]!}${m[3]!}`);
@@ -187,7 +187,7 @@ function readValue(def: MessageDef, f: FieldDef, r: BinaryReader, wt: WireType, 
   if (f.kind === 'scalar') return readScalar(def, f, r, wt);
   expectWire(def, f, wt, WireType.LengthDelimited);
   const bytes = r.bytes();
-  if (f.kind === 'builtin') return readBuiltin(f.type, bytes, depth);
+  if (f.kind === 'builtin') return readBuiltin(f.type, bytes);
   const sub = messageDef(f.type);
   if (!sub) throw new ProtobufDecodeError(`no message ${f.type}`);
   return decodeMessage(sub, bytes, depth + 1);
@@ -224,7 +224,7 @@ export function formatTime(seconds: number, nanos: number, micro: boolean): stri
   return micro ? `${base}.${String(Math.floor(nanos / 1000)).padStart(6, '0')}Z` : `${base}Z`;
 }
 
-function readBuiltin(type: string, bytes: Uint8Array, _depth: number): unknown {
+function readBuiltin(type: string, bytes: Uint8Array): unknown {
   const r = new BinaryReader(bytes);
   const fields = new Map<number, unknown>();
   while (r.pos < r.len) {

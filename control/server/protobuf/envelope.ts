@@ -10,7 +10,7 @@ import { messageDef, messageForKind } from './schema.ts';
 import { ProtobufDecodeError, decodeMessage, encodeMessage } from './codec.ts';
 
 /** `k8s\0`: protobuf.protoEncodingPrefix. */
-export const MAGIC = Uint8Array.of(0x6b, 0x38, 0x73, 0x00);
+const MAGIC = Uint8Array.of(0x6b, 0x38, 0x73, 0x00);
 
 function unknownDef(): MessageDef {
   const d = messageDef('runtime.Unknown');
@@ -18,12 +18,12 @@ function unknownDef(): MessageDef {
   return d;
 }
 
-export function hasMagic(bytes: Uint8Array): boolean {
+function hasMagic(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && MAGIC.every((b, i) => bytes[i] === b);
 }
 
 /** Wrap an already encoded message in the envelope. */
-export function wrapEnvelope(apiVersion: string, kind: string, raw: Uint8Array): Uint8Array {
+function wrapEnvelope(apiVersion: string, kind: string, raw: Uint8Array): Uint8Array {
   const w = new BinaryWriter().raw(MAGIC);
   w.tag(1, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(apiVersion).tag(2, WireType.LengthDelimited).string(kind).join();
   w.tag(2, WireType.LengthDelimited).bytes(raw);

@@ -1,8 +1,8 @@
 /**
  * The message catalogue: the generated field tables (schemas/*.ts) parsed into
  * field definitions, looked up by qualified name (`core.Pod`, `meta.ObjectMeta`).
- * A handful of upstream types have a JSON form that is not their fields; they are
- * the `BuiltinType`s the codec implements itself.
+ * A handful of upstream types have a JSON form that is not their fields: the
+ * BUILTIN_TYPES, which the codec implements itself.
  */
 import { CORE } from './schemas/core.ts';
 import { APPS } from './schemas/apps.ts';
@@ -14,11 +14,11 @@ import { META } from './schemas/meta.ts';
 import { RUNTIME } from './schemas/runtime.ts';
 
 /**
- * Types whose JSON form differs from their proto fields: metav1.Time / MicroTime
- * (RFC 3339 string <-> Timestamp{seconds=1, nanos=2}), metav1.FieldsV1 (a JSON object <-> its bytes in
- * field 1), intstr.IntOrString (number or string <-> {type=1, intVal=2, strVal=3}),
- * resource.Quantity (string <-> {string=1}), runtime.RawExtension (an embedded object
- * <-> its bytes in field 1).
+ * Types whose JSON form differs from their proto fields: metav1.Time / MicroTime (an
+ * RFC 3339 string <-> Timestamp{seconds=1, nanos=2}), metav1.FieldsV1 (a JSON object
+ * <-> its bytes in field 1), intstr.IntOrString (number or string <-> {type=1,
+ * intVal=2, strVal=3}), resource.Quantity (string <-> {string=1}),
+ * runtime.RawExtension (an embedded object <-> its bytes in field 1).
  */
 export const BUILTIN_TYPES = ['meta.Time', 'meta.MicroTime', 'meta.FieldsV1', 'intstr.IntOrString', 'resource.Quantity', 'runtime.RawExtension'] as const;
 
