@@ -26,6 +26,8 @@ export interface KubeProxyNode {
   readonly ipset?: IpsetInterface;
   readonly netlink?: NetlinkHandle;
   readonly conntrack?: ConntrackCleaner;
+  /** `sysctl -w KEY=VALUE` on the node (proxyutil.EnsureSysctl), e.g. net/ipv4/conf/all/route_localnet. */
+  readonly sysctl?: (key: string, value: number) => void;
   /** The node's tools, for the views (each optional). */
   readonly views?: {
     iptablesSave?(): string;
@@ -51,7 +53,7 @@ export interface KubeProxyConfig extends IptablesRulesOptions {
 export type ProxierFactory = (node: KubeProxyNode, config: KubeProxyConfig, nowMs: () => number) => Proxier;
 
 export const PROXY_MODES = {
-  iptables: (node, config, nowMs) => new IptablesProxier(node.iptables, config, { ...(node.conntrack !== undefined ? { conntrack: node.conntrack } : {}), nowMs }),
+  iptables: (node, config, nowMs) => new IptablesProxier(node.iptables, config, { ...(node.conntrack !== undefined ? { conntrack: node.conntrack } : {}), ...(node.sysctl !== undefined ? { sysctl: node.sysctl } : {}), nowMs }),
   ipvs: (node, config) => {
     if (node.ipvs === undefined || node.ipset === undefined || node.netlink === undefined) throw new Error('kube-proxy: IPVS mode needs the node\'s ipvs, ipset and netlink handles');
     return new IpvsProxier({ ipvs: node.ipvs, ipset: node.ipset, netlink: node.netlink, iptables: node.iptables, ...(node.conntrack !== undefined ? { conntrack: node.conntrack } : {}) }, config);

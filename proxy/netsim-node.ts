@@ -46,6 +46,14 @@ export function netsimKubeProxyNode(ns: NetNamespace, nf: NetfilterStack, opts: 
     ...(opts.ipvs !== undefined ? { ipvs: netsimIpvs(opts.ipvs) } : {}),
     ...(opts.ipsets !== undefined ? { ipset: netsimIpsets(opts.ipsets) } : {}),
     netlink: netsimNetlink(ns),
+    sysctl: (key, value) => {
+      const dev = /^net\/ipv4\/conf\/([^/]+)\/route_localnet$/.exec(key)?.[1];
+      if (dev === 'all') ns.sysctl.routeLocalnet = value === 1;
+      else if (dev !== undefined) {
+        if (value === 1) ns.devRouteLocalnet.add(dev);
+        else ns.devRouteLocalnet.delete(dev);
+      }
+    },
     views: {
       iptablesSave: () => nf.iptables.save(),
       iptablesList: (table) => nf.iptables.list(table as TableName),

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
-import { verifyNode, VerifyUnavailableError, EXIT_VERIFY_UNAVAILABLE } from '../../cluster/verify/verify.ts';
+import { verifyNode, VerifyHarnessError, VerifyUnavailableError, EXIT_VERIFY_HARNESS, EXIT_VERIFY_UNAVAILABLE } from '../../cluster/verify/verify.ts';
+import { DEFAULT_TWIN_TIMING } from '../../cluster/verify/twin-side.ts';
+import type { TwinTiming } from '../../cluster/verify/twin-side.ts';
 import type { Disagreement, VerifyReport } from '../../cluster/verify/verify.ts';
 import { reportJson, reportText } from '../../cluster/verify/report.ts';
 import { replayCapture } from '../../cluster/verify/replay.ts';
@@ -16,7 +18,7 @@ import { CliError } from '../cli-error.ts';
 import { intInRange } from '../args.ts';
 import { netnsUnavailableReason } from '../../cluster/verify/raw/netns.ts';
 
-export { EXIT_VERIFY_UNAVAILABLE };
+export { EXIT_VERIFY_HARNESS, EXIT_VERIFY_UNAVAILABLE };
 
 export interface VerifyCommandOptions {
   readonly node?: string;
@@ -25,6 +27,8 @@ export interface VerifyCommandOptions {
   readonly seed: number;
   readonly output: 'text' | 'json';
   readonly pcapDir: string;
+  /** The kernel side's waits (defaults: DEFAULT_TWIN_TIMING). */
+  readonly timing?: Partial<TwinTiming>;
 }
 
 /** Several nodes' reports as one (the Contract's counters add up; disagreements name their node). */
@@ -44,7 +48,8 @@ export function mergeReports(reports: readonly VerifyReport[]): VerifyReport {
 
 /**
  * Run the verification for one node (`--node`) or every node, each on a freshly built
- * cluster. Returns the exit code: 0 all agree, 1 a disagreement, 77 no real kernel to ask.
+ * cluster. Returns the exit code: 0 all agree, 1 a disagreement, 3 the harness failed
+ * (no verdict), 77 no real kernel to ask.
  */
 export async function verifyCommand(build: () => Promise<EmulatedCluster> | EmulatedCluster, o: VerifyCommandOptions, print: (s: string) => void, err: (s: string) => void): Promise<number> {
   const why = netnsUnavailableReason();
@@ -59,14 +64,20 @@ export async function verifyCommand(build: () => Promise<EmulatedCluster> | Emul
     return 2;
   }
   const reports: VerifyReport[] = [];
+  const timing: TwinTiming = { ...DEFAULT_TWIN_TIMING, ...o.timing };
   for (const [i, node] of nodes.entries()) {
     const cluster = i === 0 ? first : await build();
     try {
-      reports.push(await verifyNode(cluster, { node, randomProbes: o.probes, samples: o.samples, seed: o.seed, pcapDir: o.pcapDir }));
+      reports.push(await verifyNode(cluster, { node, randomProbes: o.probes, samples: o.samples, seed: o.seed, pcapDir: o.pcapDir, timing }));
     } catch (e) {
       if (e instanceof VerifyUnavailableError) {
         err(`netsim verify: ${e.code}: ${e.reason}\n`);
         return EXIT_VERIFY_UNAVAILABLE;
+      }
+      if (e instanceof VerifyHarnessError) {
+        // The verifier broke, not the emulator: no disagreement is counted, nothing is reported as one.
+        err(`netsim verify: ${e.code}: node ${node}: the harness failed while ${e.stage}: ${e.detail}\n(no verdict about the emulator; exit ${EXIT_VERIFY_HARNESS})\n`);
+        return EXIT_VERIFY_HARNESS;
       }
       throw e;
     }
@@ -113,7 +124,7 @@ export function registerVerifyCommands<O extends object>(
   };
   withCluster(program
     .command('verify')
-    .description('check the emulation of a node against the real Linux kernel: build its twin in network namespaces, send the same probes into both (needs root; exit 0 only when every probe agrees, 77 when no real kernel can be asked)'))
+    .description('check the emulation of a node against the real Linux kernel: build its twin in network namespaces, send the same probes into both (needs root; exit 0 only when every probe agrees, 1 on a disagreement, 3 when the harness itself failed, 77 when no real kernel can be asked)'))
     .option('--node <name>', 'node to verify (default: every node)')
     .option('--probes <n>', 'size of the randomised suite', posInt('--probes'), 500)
     .option('--samples <n>', 'probes per service group (random backend choices are judged over these)', posInt('--samples'), 40)
@@ -122,9 +133,13 @@ export function registerVerifyCommands<O extends object>(
       return v;
     }, 'text')
     .option('--pcap-dir <dir>', 'where the pcapng of each side of a disagreement goes', './netsim-out/verify')
-    .action(async (o: O & { node?: string; probes: number; samples: number; output: 'text' | 'json'; pcapDir: string; seed?: number }) => {
+    .option('--quiet-ms <n>', 'kernel side: quiet time after a probe\'s last packet that ends its wait', posInt('--quiet-ms'), DEFAULT_TWIN_TIMING.quietMs)
+    .option('--max-wait-ms <n>', 'kernel side: longest wait per probe (packets that come later still count for their probe)', posInt('--max-wait-ms'), DEFAULT_TWIN_TIMING.maxMs)
+    .option('--late-ms <n>', 'kernel side: after the last probe, how long packets still owed are waited for (ICMP after an ARP failure takes ~3 s)', posInt('--late-ms'), DEFAULT_TWIN_TIMING.lateMs)
+    .action(async (o: O & { node?: string; probes: number; samples: number; output: 'text' | 'json'; pcapDir: string; seed?: number; quietMs: number; maxWaitMs: number; lateMs: number }) => {
       process.exitCode = await verifyCommand(() => load(o), {
         ...(o.node !== undefined ? { node: o.node } : {}), probes: o.probes, samples: o.samples, seed: o.seed ?? 1, output: o.output, pcapDir: o.pcapDir,
+        timing: { quietMs: o.quietMs, maxMs: o.maxWaitMs, lateMs: o.lateMs },
       }, print, err);
     });
   program

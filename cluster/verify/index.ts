@@ -22,7 +22,7 @@
  * (no ip_vs module here), applications (the twin runs none), VXLAN and flannel
  * encapsulation beyond the node (egress is compared before flanneld or the VTEP).
  */
-export { verifyNode, VerifyUnavailableError, EXIT_VERIFY_UNAVAILABLE } from './verify.ts';
+export { verifyNode, VerifyHarnessError, VerifyUnavailableError, EXIT_VERIFY_HARNESS, EXIT_VERIFY_UNAVAILABLE } from './verify.ts';
 export type { VerifyOptions, VerifyReport, Disagreement, SuiteSummary, SideView } from './verify.ts';
 export { reportJson, reportText } from './report.ts';
 export { replayCapture, ReplayError } from './replay.ts';

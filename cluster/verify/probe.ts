@@ -23,6 +23,8 @@ export interface ProbeTemplate {
   readonly ttl: number;
   /** Why this probe cannot be checked here (e.g. IPVS), if so. */
   readonly skip?: string;
+  /** The Service ("namespace/name") the probe is addressed to, when it is one. */
+  readonly service?: string;
 }
 
 export interface Probe extends ProbeTemplate {

@@ -34,6 +34,8 @@ export interface RulesFacts {
   readonly rejects: ReadonlyArray<{ readonly service: string; readonly chain: string; readonly dst?: string; readonly proto: ProbeProto; readonly dport: number }>;
   /** Every port the rules name (service ports, target ports, node ports). */
   readonly ports: ReadonlySet<number>;
+  /** Services with ClientIP session affinity (their SVC chains `-m recent --rcheck`). */
+  readonly sticky: ReadonlySet<string>;
 }
 
 function commentOf(line: string): string | undefined {
@@ -46,8 +48,13 @@ export function rulesFacts(text: string | undefined): RulesFacts {
   const endpoints = new Map<string, Set<string>>();
   const rejects: Array<{ service: string; chain: string; dst?: string; proto: ProbeProto; dport: number }> = [];
   const ports = new Set<number>();
+  const sticky = new Set<string>();
   for (const line of (text ?? '').split('\n')) {
     if (!line.startsWith('-A ')) continue;
+    if (line.startsWith('-A KUBE-SVC-') && / --rcheck /.test(line)) {
+      const c = commentOf(line);
+      if (c !== undefined) sticky.add(c.split(/[: ]/)[0] as string);
+    }
     for (const m of line.matchAll(/--(?:dport|sport|to-ports) (\d+)/g)) ports.add(Number(m[1]));
     const dnat = /-j DNAT .*--to-destination (\d+\.\d+\.\d+\.\d+)(?::(\d+))?/.exec(line);
     if (dnat !== null) {
@@ -69,7 +76,7 @@ export function rulesFacts(text: string | undefined): RulesFacts {
       if (dport > 0) rejects.push({ service, chain, ...(dst !== undefined ? { dst } : {}), proto, dport });
     }
   }
-  return { endpoints, rejects, ports };
+  return { endpoints, rejects, ports, sticky };
 }
 
 export interface SuiteOptions {
@@ -120,26 +127,26 @@ export function generateProbes(cluster: EmulatedCluster, plan: TwinPlan, opts: S
     for (const { svc, port } of svcPorts) {
       const src = pods.find((p) => !backs(p.ip, svc.key)) ?? pods[0];
       if (src === undefined) continue;
-      add('pod-clusterip', `${src.label}>${svc.key}:${port.port}`, opts.samples, { description: `${src.label} → ${svc.key} ClusterIP ${formatIpv4(svc.clusterIP)}:${port.port}/${port.protocol}`, from: src.label, src: src.ip, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
+      add('pod-clusterip', `${src.label}>${svc.key}:${port.port}`, opts.samples, { service: svc.key, description: `${src.label} → ${svc.key} ClusterIP ${formatIpv4(svc.clusterIP)}:${port.port}/${port.protocol}`, from: src.label, src: src.ip, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
     }
   }
   if (want.has('node-clusterip') && nodeIp !== undefined) {
     for (const { svc, port } of svcPorts) {
-      add('node-clusterip', `node>${svc.key}:${port.port}`, opts.samples, { description: `${plan.node} → ${svc.key} ClusterIP ${formatIpv4(svc.clusterIP)}:${port.port}/${port.protocol}`, from: 'node', src: nodeIp, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
+      add('node-clusterip', `node>${svc.key}:${port.port}`, opts.samples, { service: svc.key, description: `${plan.node} → ${svc.key} ClusterIP ${formatIpv4(svc.clusterIP)}:${port.port}/${port.protocol}`, from: 'node', src: nodeIp, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
     }
   }
   const ext = externals[0];
   if (want.has('external-nodeport') && wire !== undefined && nodeIp !== undefined && ext !== undefined) {
     for (const { svc, port } of svcPorts) {
       if (port.nodePort === undefined) continue;
-      add('external-nodeport', `${ext.name}>${svc.key}:${port.nodePort}`, opts.samples, { description: `${ext.name} → ${plan.node} ${formatIpv4(nodeIp)}:${port.nodePort} (NodePort of ${svc.key})`, from: wire.label, src: ext.ip, dst: nodeIp, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.nodePort, ttl: 64, ...svcSkip });
+      add('external-nodeport', `${ext.name}>${svc.key}:${port.nodePort}`, opts.samples, { service: svc.key, description: `${ext.name} → ${plan.node} ${formatIpv4(nodeIp)}:${port.nodePort} (NodePort of ${svc.key})`, from: wire.label, src: ext.ip, dst: nodeIp, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.nodePort, ttl: 64, ...svcSkip });
     }
   }
   if (want.has('hairpin')) {
     for (const { svc, port } of svcPorts) {
       for (const p of pods) {
         if (!backs(p.ip, svc.key)) continue;
-        add('hairpin', `${p.label}>${svc.key}:${port.port}`, opts.samples, { description: `${p.label} → its own service ${svc.key} ${formatIpv4(svc.clusterIP)}:${port.port}`, from: p.label, src: p.ip, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
+        add('hairpin', `${p.label}>${svc.key}:${port.port}`, opts.samples, { service: svc.key, description: `${p.label} → its own service ${svc.key} ${formatIpv4(svc.clusterIP)}:${port.port}`, from: p.label, src: p.ip, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
       }
     }
   }
@@ -199,11 +206,13 @@ function randomProbes(opts: SuiteOptions, r: RandomInputs): ProbeTemplate[] {
     let dst: Ipv4Addr;
     let what: string;
     let skip: { skip?: string } = {};
+    let service: { service?: string } = {};
     const dk = rng.int(8);
     const sp = pick(r.svcPorts);
     if (dk <= 1 && sp !== undefined) {
       dst = sp.svc.clusterIP;
       what = `${sp.svc.key} ClusterIP`;
+      service = { service: sp.svc.key };
       if (rng.int(4) > 0) {
         proto = sp.port.protocol === 'UDP' ? 'udp' : 'tcp';
         dport = sp.port.port;
@@ -212,6 +221,7 @@ function randomProbes(opts: SuiteOptions, r: RandomInputs): ProbeTemplate[] {
     } else if (dk === 2 && sp?.port.nodePort !== undefined && r.nodeIp !== undefined) {
       dst = r.nodeIp;
       what = `NodePort of ${sp.svc.key}`;
+      service = { service: sp.svc.key };
       proto = sp.port.protocol === 'UDP' ? 'udp' : 'tcp';
       dport = sp.port.nodePort;
       skip = r.svcSkip;
@@ -237,7 +247,7 @@ function randomProbes(opts: SuiteOptions, r: RandomInputs): ProbeTemplate[] {
     const ttl = ttls[rng.int(ttls.length)] as number;
     out.push({
       suite: 'random', group: `random/${out.length}`, description: `${proto} from ${from} to ${what} ${formatIpv4(dst)}${proto === 'icmp' ? '' : `:${dport}`} ttl ${ttl}`,
-      from, src, dst, proto, dport, ttl, ...skip,
+      from, src, dst, proto, dport, ttl, ...skip, ...service,
     });
   }
   return out;

@@ -1,7 +1,8 @@
 /**
  * The real kernel's half of a verification: one raw-socket agent per twin namespace;
- * each probe is injected by the agent of its source namespace, and every agent's
- * received packets until the twin has been quiet for a moment are its observations.
+ * each probe is injected by the agent of its source namespace; every packet any agent
+ * receives is attributed to its probe by content (attribution.ts), so a packet that
+ * comes late is still counted for the probe it answers, never for the next one.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatIpv4 } from '../../netsim/wire/addr.ts';
@@ -9,26 +10,46 @@ import { RawAgent } from './raw/raw-agent.ts';
 import type { NetnsSession } from './raw/netns.ts';
 import type { Twin } from './twin.ts';
 import type { Observation, Probe } from './probe.ts';
+import { ProbeIndex } from './attribution.ts';
 
 export interface TwinTiming {
   /** Minimum wait after a send (ms). */
   readonly minMs: number;
-  /** Quiet time after the last received packet that ends a probe (ms). */
+  /** Quiet time after the probe's last packet that ends its wait (ms). */
   readonly quietMs: number;
   /** Upper bound per probe (ms). */
   readonly maxMs: number;
   /**
    * How long a probe waits for as many packets as the emulator saw for it, quiet or
-   * not (ms; capped by maxMs): on a loaded machine an answer can come later than
-   * quietMs and would otherwise count for the next probe.
+   * not (ms; capped by maxMs).
    */
   readonly expectMs?: number;
+  /**
+   * After the last probe: how long to wait for packets still owed (probes that saw
+   * fewer packets than the emulator), e.g. the ICMP host unreachable the kernel sends
+   * ~3 s after an ARP failure (ms).
+   */
+  readonly lateMs?: number;
 }
 
-// Generous on a loaded machine: a late answer would otherwise count for the next probe.
-export const DEFAULT_TWIN_TIMING: TwinTiming = { minMs: 25, quietMs: 20, maxMs: 500, expectMs: 250 };
+// Packets are attributed by content, so a late one still lands on its own probe: the
+// per-probe waits only need to be long enough to keep the run fast and ordered.
+export const DEFAULT_TWIN_TIMING: TwinTiming = { minMs: 25, quietMs: 20, maxMs: 500, expectMs: 250, lateMs: 4000 };
+
+interface Slot {
+  readonly probe: Probe;
+  readonly obs: Observation[];
+  expected: number;
+  lastAt: number;
+}
 
 export class TwinSide {
+  private readonly index = new ProbeIndex<Slot>();
+  private readonly slots: Slot[] = [];
+  /** Packets no probe explains (neighbour solicitations of the kernel's own, …): dropped, counted. */
+  strays = 0;
+  private lastSendAt = 0;
+
   private constructor(private readonly agents: ReadonlyMap<string, RawAgent>, private readonly timing: TwinTiming) {}
 
   static async start(twin: Twin, session: NetnsSession, timing: TwinTiming = DEFAULT_TWIN_TIMING): Promise<TwinSide> {
@@ -41,12 +62,36 @@ export class TwinSide {
     return new TwinSide(agents, timing);
   }
 
-  /** Inject `bytes` and collect what every namespace receives; `expected` is how many packets the emulator saw. */
+  /** Hand every received packet to the probe it belongs to. */
+  private collect(): void {
+    const now = performance.now();
+    for (const [label, a] of this.agents) {
+      for (const r of a.take()) {
+        const slot = this.index.find(r.bytes);
+        if (slot === undefined) {
+          this.strays++;
+          continue;
+        }
+        slot.obs.push({ where: label, bytes: r.bytes });
+        slot.lastAt = now;
+      }
+    }
+  }
+
+  /**
+   * Inject `bytes` and wait until its packets seem complete; `expected` is how many
+   * packets the emulator saw. The returned observations stay live: packets of this
+   * probe that come later (until {@link drain} ends) are added to them.
+   */
   async run(probe: Probe, bytes: Uint8Array, expected = 0): Promise<{ obs: Observation[]; sendError?: string }> {
     const agent = this.agents.get(probe.from);
     if (agent === undefined) throw new Error(`probe source ${probe.from} has no twin namespace`);
-    for (const a of this.agents.values()) a.take();
+    this.collect();
     const sentAt = performance.now();
+    const slot: Slot = { probe, obs: [], expected, lastAt: sentAt };
+    this.index.add(slot);
+    this.slots.push(slot);
+    this.lastSendAt = sentAt;
     let sendError: string | undefined;
     try {
       await agent.send(bytes, formatIpv4(probe.dst));
@@ -57,19 +102,25 @@ export class TwinSide {
     const expectMs = Math.min(this.timing.expectMs ?? 0, this.timing.maxMs);
     for (;;) {
       await sleep(3);
+      this.collect();
       const now = performance.now();
-      let last = sentAt;
-      let have = 0;
-      for (const a of this.agents.values()) {
-        last = Math.max(last, a.lastRxAt);
-        have += a.pending;
-      }
-      const quiet = now - sentAt >= this.timing.minMs && now - last >= this.timing.quietMs;
-      if ((quiet && (have >= expected || now - sentAt >= expectMs)) || now - sentAt >= this.timing.maxMs) break;
+      const quiet = now - sentAt >= this.timing.minMs && now - slot.lastAt >= this.timing.quietMs;
+      if ((quiet && (slot.obs.length >= expected || now - sentAt >= expectMs)) || now - sentAt >= this.timing.maxMs) break;
     }
-    const obs: Observation[] = [];
-    for (const [label, a] of this.agents) for (const r of a.take()) obs.push({ where: label, bytes: r.bytes });
-    return sendError !== undefined ? { obs, sendError } : { obs };
+    return sendError !== undefined ? { obs: slot.obs, sendError } : { obs: slot.obs };
+  }
+
+  /** After the last probe: wait (up to lateMs after the last send) until no probe is owed packets. */
+  async drain(): Promise<void> {
+    const lateMs = this.timing.lateMs ?? 0;
+    for (;;) {
+      this.collect();
+      const owed = this.slots.some((s) => s.obs.length < s.expected);
+      if (!owed || performance.now() - this.lastSendAt >= lateMs) break;
+      await sleep(10);
+    }
+    await sleep(this.timing.quietMs);
+    this.collect();
   }
 
   close(): void {

@@ -55,6 +55,8 @@ export interface TwinNamespace {
   readonly ipLate: string[];
   /** iptables-restore input, if any. */
   readonly iptables?: string;
+  /** Per-device sysctls, set once the devices exist (e.g. portmap's route_localnet on the bridge). */
+  readonly lateSysctls?: Record<string, string | number>;
 }
 
 export interface TwinPlan {
@@ -198,20 +200,25 @@ export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
       nodeIp.push(`link add ${d.name} type veth peer name up0 netns {NS:${short}}`, `link set ${d.name} address ${formatMac(ownMac)} mtu ${d.mtu}`);
       if (d.noArp) nodeIp.push(`link set ${d.name} arp off`);
       egressMac.set(d.name, mac);
+      // The sink's own addresses carry no prefix route: an outside probe to another host of the
+      // underlay (another node, its host-network pods) must enter the node as it does in the
+      // emulator, which injects outside probes at the node's device, not be delivered on-link.
       const owned = gatewaysVia(nodeNs, d.name).map((g) => {
         const a = nodeNs.addressesOf(d.name).find((x) => ((x.addr ^ g) & maskOf(x.prefixLen)) === 0);
-        return a !== undefined ? `addr add ${formatIpv4(g)}/${a.prefixLen} dev up0` : `addr add ${formatIpv4(g)}/32 dev up0`;
+        return `addr add ${formatIpv4(g)}/${a !== undefined ? a.prefixLen : 32} dev up0 noprefixroute`;
       });
       if (owned.length === 0) {
         const a = nodeNs.addressesOf(d.name)[0];
         if (a !== undefined && a.prefixLen < 31) {
           const last = ((a.addr & maskOf(a.prefixLen)) | (~maskOf(a.prefixLen) >>> 0)) - 1;
-          owned.push(`addr add ${formatIpv4(last >>> 0)}/${a.prefixLen} dev up0`);
+          owned.push(`addr add ${formatIpv4(last >>> 0)}/${a.prefixLen} dev up0 noprefixroute`);
         }
       }
-      // Outside probes leave the sink toward any address: through the node.
+      // Outside probes leave the sink toward any address: through the node. `onlink`, because the
+      // node's address need not be inside any prefix the sink holds (flannel.1's is a /32 of the
+      // pod network: without it the kernel says "Nexthop has invalid gateway").
       const nodeAddr = nodeNs.primaryAddress(d.name);
-      const late = owned.length > 0 && nodeAddr !== undefined ? [`route add default via ${formatIpv4(nodeAddr)} dev up0`] : [];
+      const late = owned.length > 0 && nodeAddr !== undefined ? [`route add default via ${formatIpv4(nodeAddr)} dev up0 onlink`] : [];
       const sink: TwinNamespace = {
         short, role: 'sink', label, emu: undefined, egressDev: d,
         sysctls: { ...TWIN_SYSCTLS, 'net.ipv4.ip_forward': 0 },
@@ -243,8 +250,10 @@ export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
   if (cluster.nodeView?.(node, 'ipvsadm') !== undefined && cluster.nodeView(node, 'ipvsadm')?.includes('->') === true) {
     notVerifiable.push('IPVS virtual servers: this kernel has no ip_vs module, IPVS probes are not verifiable here');
   }
+  const devSysctls: Record<string, number> = {};
+  for (const d of nodeNs.devRouteLocalnet) if (nodeNs.devices.has(d)) devSysctls[`net.ipv4.conf.${d}.route_localnet`] = 1;
   namespaces.push({
-    short: 'n', role: 'node', label: 'node', emu: nodeNs, sysctls: stackSysctls(nodeNs, hasBridge), ip: nodeIp, ipLate: nodeLate,
+    short: 'n', role: 'node', label: 'node', emu: nodeNs, sysctls: stackSysctls(nodeNs, hasBridge), ip: nodeIp, ipLate: nodeLate, lateSysctls: devSysctls,
     ...(iptables !== undefined ? { iptables } : {}),
   }, ...pods, ...sinks);
   return { node, namespaces, egress, stacks, notVerifiable: [...new Set(notVerifiable)] };
@@ -269,6 +278,7 @@ export function buildTwin(plan: TwinPlan, session: NetnsSession): Twin {
   const rest = plan.namespaces.filter((n) => n.role !== 'node');
   for (const n of [...node, ...rest]) session.ip(full.get(n.short) as string, n.ip.map(subst));
   for (const n of [...rest, ...node]) session.ip(full.get(n.short) as string, n.ipLate.map(subst));
+  for (const n of plan.namespaces) if (n.lateSysctls !== undefined) session.sysctl(full.get(n.short) as string, n.lateSysctls);
   for (const n of plan.namespaces) if (n.iptables !== undefined) session.iptablesRestore(full.get(n.short) as string, n.iptables);
   const nsByLabel = new Map<string, string>();
   for (const n of plan.namespaces) nsByLabel.set(n.label, full.get(n.short) as string);

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Cluster } from '../cluster.ts';
 import { demoSpec } from '../demo-flows.ts';
 import type { EmulatedCluster } from '../emulated-cluster.ts';
-import { netnsUnavailableReason, staleVerifyNamespaces } from './raw/netns.ts';
+import { cleanStaleVerifyNamespaces, namespaceOwner, NetnsSession, netnsUnavailableReason, staleVerifyNamespaces, verifyNamespaces } from './raw/netns.ts';
 import { verifyNode } from './verify.ts';
 import type { SuiteName } from './suites.ts';
 import { verifyCommand } from '../../cli/commands/verify.ts';
@@ -29,7 +29,7 @@ const skip = why ?? false;
 const AGREEING: SuiteName[] = ['pod-pod', 'pod-remote', 'node-clusterip', 'external-nodeport', 'no-endpoint', 'pod-outside'];
 
 function ours(): string[] {
-  return staleVerifyNamespaces().filter((n) => n.startsWith(`nsv-${process.pid % 100000}`));
+  return verifyNamespaces().filter((n) => n.startsWith(`nsv-${process.pid}.`));
 }
 
 test('chi-square homogeneity: equal samples pass, opposite ones fail; Q matches known values', () => {
@@ -122,4 +122,49 @@ test('without root, netsim verify says why and exits 77', { skip: skip !== false
   const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, bin, 'verify', '--node', 'node01'], { encoding: 'utf8' });
   assert.equal(r.status, 77, r.stderr + r.stdout);
   assert.match(r.stderr, /NETSIM_VERIFY_UNAVAILABLE: .*needs root/);
+});
+
+test('a VXLAN node builds its twin (the sink routes back to flannel.1\'s /32 address onlink) and agrees', { skip }, async () => {
+  const spec = demoSpec();
+  const c = await Cluster.build({ ...spec, runtime: 'cni', network: { ...spec.network, flannel: { ...spec.network.flannel, backend: 'vxlan', port: 8472 } } }, { apps: false });
+  try {
+    const r = await verifyNode(c, { node: 'node01', samples: 5, randomProbes: 0, suites: ['pod-pod', 'pod-remote', 'pod-outside'] });
+    assert.ok(r.probes > 10, `only ${r.probes} probes`);
+    assert.deepEqual(r.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
+  } finally {
+    await c.close();
+  }
+  assert.deepEqual(ours(), [], 'namespaces left behind');
+});
+
+test('a harness failure is its own exit code (3) and message, never a disagreement', { skip }, async () => {
+  const broken = async (): Promise<EmulatedCluster> => {
+    const c = await demoCluster('docker');
+    // A ruleset the real iptables-restore refuses: building the twin fails.
+    return { sim: c.sim, nodes: c.nodes, pods: c.pods, services: c.services, external: c.external, startApps: () => {}, nodeView: (n, v) => (v === 'iptables-save' ? '*filter\n-A NO-SUCH-CHAIN -j ACCEPT\nCOMMIT\n' : c.nodeView(n, v)) };
+  };
+  let out = '';
+  let err = '';
+  const code = await verifyCommand(broken, { node: 'node01', probes: 0, samples: 1, seed: 1, output: 'json', pcapDir: '/tmp/netsim-verify-test' }, (s) => { out += s; }, (s) => { err += s; });
+  assert.equal(code, 3, err);
+  assert.equal(out, '', 'no report: nothing was judged');
+  assert.match(err, /NETSIM_VERIFY_HARNESS: node node01: the harness failed while building the twin namespaces: .*iptables-restore/);
+  assert.deepEqual(ours(), [], 'namespaces left behind');
+});
+
+test('namespaces of a run whose process is gone (SIGKILL) are found by the owner in their name and removed at the next start', { skip }, () => {
+  const dead = 'nsv-999999.1.abc-n';
+  const mine = `${new NetnsSession().prefix}keep`;
+  for (const n of [dead, mine, 'nsv-probe-unmarked']) spawnSync('ip', ['netns', 'add', n]);
+  try {
+    assert.deepEqual(namespaceOwner(dead), { pid: 999999, start: '1' });
+    assert.ok(staleVerifyNamespaces().includes(dead));
+    assert.ok(!staleVerifyNamespaces().includes(mine), 'a live owner keeps its namespaces');
+    assert.ok(!staleVerifyNamespaces().includes('nsv-probe-unmarked'), 'unmarked names are not ours to judge');
+    assert.ok(cleanStaleVerifyNamespaces().includes(dead));
+    assert.ok(!verifyNamespaces().includes(dead));
+    assert.ok(verifyNamespaces().includes(mine));
+  } finally {
+    for (const n of [dead, mine, 'nsv-probe-unmarked']) spawnSync('ip', ['netns', 'del', n]);
+  }
 });

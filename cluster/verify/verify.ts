@@ -20,15 +20,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TraceEvent } from '../../netsim/trace/trace-event.ts';
 import { PcapngWriter } from '../../pcaps/pcapng-writer.ts';
+import { formatIpv4 } from '../../netsim/wire/addr.ts';
 import type { EmulatedCluster } from '../emulated-cluster.ts';
-import { NetnsSession, netnsUnavailableReason } from './raw/netns.ts';
+import { cleanStaleVerifyNamespaces, NetnsSession, netnsUnavailableReason } from './raw/netns.ts';
 import { planTwin, buildTwin } from './twin.ts';
 import type { TwinPlan } from './twin.ts';
 import { EmulatorSide } from './emulator-side.ts';
 import { TwinSide } from './twin-side.ts';
 import type { TwinTiming } from './twin-side.ts';
 import { generateProbes, rulesFacts, SUITES } from './suites.ts';
-import type { SuiteName } from './suites.ts';
+import type { RulesFacts, SuiteName } from './suites.ts';
 import { probeBytes, describeProbe } from './probe.ts';
 import type { Observation, Probe } from './probe.ts';
 import { chiSquareHomogeneity, describeObservations, outcomeSignature } from './compare.ts';
@@ -36,6 +37,25 @@ import { CodedError } from '../../netsim/errors.ts';
 
 /** Exit code of `netsim verify` when root, namespaces or raw sockets are missing. */
 export const EXIT_VERIFY_UNAVAILABLE = 77;
+/** Exit code when the harness itself failed (the twin could not be built, an agent died): no verdict about the emulator. */
+export const EXIT_VERIFY_HARNESS = 3;
+
+/** The verifier failed, not the emulator: nothing was judged. */
+export class VerifyHarnessError extends Error {
+  readonly code = 'NETSIM_VERIFY_HARNESS';
+  constructor(readonly stage: string, readonly detail: string) {
+    super(`netsim verify: the harness failed while ${stage}: ${detail}`);
+    this.name = 'VerifyHarnessError';
+  }
+}
+
+async function harness<T>(stage: string, f: () => T | Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw e instanceof VerifyHarnessError ? e : new VerifyHarnessError(stage, e instanceof Error ? e.message : String(e));
+  }
+}
 
 export class VerifyUnavailableError extends CodedError {
   readonly code = 'NETSIM_VERIFY_UNAVAILABLE';
@@ -106,6 +126,8 @@ export interface VerifyReport {
   readonly suites: SuiteSummary[];
   readonly notVerifiable: string[];
   readonly twinNamespaces: number;
+  /** Packets the kernel side delivered that no probe explains (not judged). */
+  readonly strays?: number;
 }
 
 interface ProbeRun {
@@ -115,7 +137,7 @@ interface ProbeRun {
   readonly emuEvents: TraceEvent[];
   readonly twin: Observation[];
   readonly emuSig: string;
-  readonly twinSig: string;
+  twinSig: string;
   /** The kernel refused the injection (the raw socket's sendto failed). */
   readonly sendError?: string;
   /** Random suite: the emulator's possible outcomes. */
@@ -182,13 +204,17 @@ export async function verifyNode(cluster: EmulatedCluster, opts: VerifyOptions):
   }
   for (const p of probes) if (p.dport > 0) known.add(p.dport);
 
+  // Namespaces of earlier runs that were killed before they could clean up.
+  cleanStaleVerifyNamespaces();
   const session = new NetnsSession();
   const runs: ProbeRun[] = [];
   let emu: EmulatorSide | undefined;
   let twinSide: TwinSide | undefined;
+  let strays = 0;
   try {
-    const twin = buildTwin(plan, session);
-    twinSide = await TwinSide.start(twin, session, opts.timing);
+    const twin = await harness('building the twin namespaces', () => buildTwin(plan, session));
+    twinSide = await harness('starting the raw-socket agents', () => TwinSide.start(twin, session, opts.timing));
+    const ts = twinSide;
     opts.tamper?.(cluster, plan);
     emu = new EmulatorSide(plan);
     let repeatPort = 40000;
@@ -200,8 +226,9 @@ export async function verifyNode(cluster: EmulatedCluster, opts: VerifyOptions):
       }
       const bytes = probeBytes(probe);
       const e = emu.run(probe, bytes);
-      const t = await twinSide.run(probe, bytes, e.obs.length);
-      const run: ProbeRun = { probe, skipped: false, emu: e.obs, emuEvents: e.events, twin: t.obs, emuSig: outcomeSignature(e.obs, probe, known), twinSig: outcomeSignature(t.obs, probe, known), ...(t.sendError !== undefined ? { sendError: t.sendError } : {}) };
+      const t = await harness(`probing the kernel (probe ${probe.index})`, () => ts.run(probe, bytes, e.obs.length));
+      // The kernel's signature is taken once every late packet had its chance (below).
+      const run: ProbeRun = { probe, skipped: false, emu: e.obs, emuEvents: e.events, twin: t.obs, emuSig: outcomeSignature(e.obs, probe, known), twinSig: '', ...(t.sendError !== undefined ? { sendError: t.sendError } : {}) };
       if (probe.suite === 'random') {
         const set = new Set([run.emuSig]);
         for (let k = 0; k < repeats; k++) {
@@ -213,19 +240,42 @@ export async function verifyNode(cluster: EmulatedCluster, opts: VerifyOptions):
       } else runs.push(run);
       opts.onProbe?.(runs.length, probes.length);
     }
+    await harness('waiting for late packets', () => ts.drain());
+    strays = ts.strays;
+    for (const r of runs) if (!r.skipped) r.twinSig = outcomeSignature(r.twin, r.probe, known);
   } finally {
     emu?.dispose();
     twinSide?.close();
     session.dispose();
   }
-  return judge(opts, plan, runs);
+  const podOfIp = new Map<string, string>();
+  for (const p of cluster.pods.values()) podOfIp.set(formatIpv4(p.ip), p.key);
+  return { ...judge(opts, plan, runs, facts, podOfIp), strays };
 }
 
 function sideView(obs: readonly Observation[], sig: string, extra: { drops?: string[]; pcap?: string }): SideView {
   return { outcome: sig.split('\n'), packets: describeObservations(obs), ...(extra.drops !== undefined && extra.drops.length > 0 ? { drops: extra.drops } : {}), ...(extra.pcap !== undefined ? { pcap: extra.pcap } : {}) };
 }
 
-function judge(opts: VerifyOptions, plan: TwinPlan, runs: readonly ProbeRun[]): VerifyReport {
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * An outcome with the backend made anonymous: the endpoint addresses of `service`
+ * become `$ep` and the endpoint pods' labels `$ep-pod`. Under ClientIP affinity each
+ * side picks a backend once per client and keeps it, so which one it picked is not a
+ * property two kernels can share — that it is kept, and what happens to the packet, are.
+ */
+function withoutBackend(sig: string, eps: ReadonlySet<string>, podOfIp: ReadonlyMap<string, string>): string {
+  let s = sig;
+  for (const ip of eps) {
+    s = s.replace(new RegExp(`(?<![\\d.])${escapeRe(ip)}(?![\\d])`, 'g'), '$ep');
+    const pod = podOfIp.get(ip);
+    if (pod !== undefined) s = s.replace(new RegExp(`^${escapeRe(pod)}:`, 'gm'), '$ep-pod:');
+  }
+  return s.split('\n').sort().join('\n');
+}
+
+function judge(opts: VerifyOptions, plan: TwinPlan, runs: readonly ProbeRun[], facts: RulesFacts, podOfIp: ReadonlyMap<string, string>): VerifyReport {
   const bad = new Set<ProbeRun>();
   const disagreements: Disagreement[] = [];
   const probeDisagreement = (r: ProbeRun, reason: string): void => {
@@ -255,6 +305,26 @@ function judge(opts: VerifyOptions, plan: TwinPlan, runs: readonly ProbeRun[]): 
   }
   for (const [group, rs] of groups) {
     const first = rs[0] as ProbeRun;
+    const sticky = first.probe.service !== undefined && facts.sticky.has(first.probe.service);
+    if (sticky) {
+      // ClientIP affinity is judged as the property it is: one client keeps its backend on each side.
+      const eps = facts.endpoints.get(first.probe.service as string) ?? new Set<string>();
+      const norm = (sig: string): string => withoutBackend(sig, eps, podOfIp);
+      if (first.probe.suite === 'random') {
+        for (const r of rs) if (![...(r.emuSet as Set<string>)].some((e) => norm(e) === norm(r.twinSig))) probeDisagreement(r, 'different outcome (backend choice aside: ClientIP affinity)');
+        continue;
+      }
+      const emuSet = new Set(rs.map((r) => r.emuSig));
+      const twinSet = new Set(rs.map((r) => r.twinSig));
+      if (emuSet.size > 1 || twinSet.size > 1) {
+        const r = rs.find((x) => x.emuSig !== first.emuSig || x.twinSig !== first.twinSig) ?? first;
+        probeDisagreement(r, `ClientIP affinity not kept by the ${emuSet.size > 1 ? 'emulator' : 'kernel'}: one client got ${Math.max(emuSet.size, twinSet.size)} different outcomes`);
+        for (const x of rs) bad.add(x);
+        continue;
+      }
+      for (const r of rs) if (norm(r.emuSig) !== norm(r.twinSig)) probeDisagreement(r, 'different outcome (backend choice aside: ClientIP affinity)');
+      continue;
+    }
     if (first.probe.suite === 'random') {
       for (const r of rs) if (!(r.emuSet as Set<string>).has(r.twinSig)) probeDisagreement(r, (r.emuSet as Set<string>).size > 1 ? 'the kernel chose an outcome the emulator never produces' : 'different outcome');
       continue;

@@ -59,6 +59,15 @@ export class NatPatch {
     return this;
   }
 
+  /** `-I chain 1 spec` unless the rule exists (libcni's prependEntry). */
+  insertUnique(chain: string, spec: string): this {
+    if (!this.hasRule(chain, spec)) {
+      this.lines.push(`-I ${chain} 1 ${spec}`);
+      this.appended.add(`${chain} ${spec}`);
+    }
+    return this;
+  }
+
   deleteIfPresent(chain: string, spec: string): this {
     if (saveHasRule(this.save, chain, spec)) this.lines.push(`-D ${chain} ${spec}`);
     return this;

@@ -10,14 +10,15 @@
  *   (`-s 127.0.0.1/32`) traffic jumps to `CNI-HOSTPORT-SETMARK` (mark 0x2000, bit 13),
  *   then `-j DNAT --to-destination C:P`;
  * - `POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j
- *   CNI-HOSTPORT-MASQ`, which masquerades the marked packets.
+ *   CNI-HOSTPORT-MASQ` inserted first (prependEntry), which masquerades the marked
+ *   packets; route_localnet=1 on the host device that routes to the container (the
+ *   bridge), so localhost can reach a hostPort.
  * DEL (given the mappings again in runtimeConfig, as libcni passes them) removes the
  * container's chain and the jumps to it; without mappings it does nothing, like the
  * reference plugin.
  *
  * Not modelled: IPv6, `conditionsV4`, `externalSetMarkChain`, the nftables backend,
- * conntrack flushing of UDP entries. route_localnet is a per-namespace sysctl here
- * (the real plugin sets it on the bridge only).
+ * conntrack flushing of UDP entries.
  */
 import { CniError, cniError } from '../errors.ts';
 import { pluginMain, prevResultOf } from '../plugin.ts';
@@ -103,8 +104,11 @@ function add(ctx: PluginContext) {
   if (snat) {
     p.ensureChain(HOSTPORT_SETMARK).appendUnique(HOSTPORT_SETMARK, r.setmark);
     p.ensureChain(HOSTPORT_MASQ).appendUnique(HOSTPORT_MASQ, r.masq);
-    p.appendUnique('POSTROUTING', `-m comment --comment "CNI portfwd requiring masquerade" -j ${HOSTPORT_MASQ}`);
-    ctx.host.ns.sysctl.routeLocalnet = true;
+    // prependEntry: first in POSTROUTING, or the bridge plugin's masquerade rules would stomp on it.
+    p.insertUnique('POSTROUTING', `-m comment --comment "CNI portfwd requiring masquerade" -j ${HOSTPORT_MASQ}`);
+    // enableLocalnetRouting(getRoutableHostIF(containerIP)): on the host device that routes to the container only.
+    const hostIf = ctx.host.ns.lookupRoute(ip.addr)?.dev?.name;
+    if (hostIf !== undefined) ctx.host.ns.devRouteLocalnet.add(hostIf);
   }
   p.ensureChain(HOSTPORT_DNAT);
   p.appendUnique('PREROUTING', `-m addrtype --dst-type LOCAL -j ${HOSTPORT_DNAT}`);

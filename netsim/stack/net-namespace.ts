@@ -41,7 +41,10 @@ import { TcpLayer } from './tcp.ts';
 export interface Sysctls {
   /** net.ipv4.ip_forward (0 in a new namespace; Docker and kubelet set 1 on nodes). */
   ipForward: boolean;
-  /** net.ipv4.conf.all.route_localnet: accept 127/8 from the wire (kube-proxy sets it for NodePorts on localhost). */
+  /**
+   * net.ipv4.conf.all.route_localnet: 127/8 may be routed off loopback (kube-proxy's
+   * iptables mode sets it for NodePorts on localhost). Per device: {@link NetNamespace.devRouteLocalnet}.
+   */
   routeLocalnet: boolean;
   /** net.bridge.bridge-nf-call-iptables: bridged IPv4 frames traverse iptables. */
   bridgeNfCallIptables: boolean;
@@ -116,6 +119,8 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   readonly tables = new Map<number, RoutingTable>();
   readonly neigh = new NeighborTable();
   readonly sysctl: Sysctls;
+  /** Devices with net.ipv4.conf.<dev>.route_localnet=1 (the CNI portmap plugin sets it on the bridge only). */
+  readonly devRouteLocalnet = new Set<string>();
   /** Filled in by the netfilter layer; absent means every hook accepts. */
   hooks: NetfilterHooks | undefined = undefined;
   readonly lo: LoopbackDevice;
@@ -453,7 +458,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     const o = pkt.off;
     const src = readU32(b, o + 12);
     const dst0 = readU32(b, o + 16);
-    if (src >= 0xe0000000 || (dev.kind !== 'loopback' && !this.sysctl.routeLocalnet && ((src >>> 24) === 127 || (dst0 >>> 24) === 127))) {
+    if (src >= 0xe0000000 || (dev.kind !== 'loopback' && ((src >>> 24) === 127 || (dst0 >>> 24) === 127) && !this.routeLocalnet(dev.name))) {
       this.traceDrop(pkt, 'martian', `martian ${formatIpv4(src)} → ${formatIpv4(dst0)} on ${dev.name}`, dev.name);
       return;
     }
@@ -545,6 +550,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   sendIp(pkt: Packet): SendResult {
     const b = pkt.buf;
     const o = pkt.off;
+    const loopbackSrc = b[o + 12] === 127;
     pkt.inDev = '';
     setIpv4Context(pkt);
     let dst = readU32(b, o + 16);
@@ -559,6 +565,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
       return res.type;
     }
     const outDev = res.type === 'local' ? this.lo : (res.dev as NetDevice);
+    if (loopbackSrc && this.loopbackSourceRefused(pkt, outDev)) return 'martian';
     if (this.hooks !== undefined) {
       const v = this.hooks.run('OUTPUT', pkt, { hook: 'OUTPUT', inDev: undefined, outDev });
       // Stolen (IPVS took a locally generated packet to a virtual service and sends it on itself).
@@ -574,6 +581,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
           this.traceDrop(pkt, 'no-route', `no route to ${formatIpv4(dst)} after NAT`);
           return 'no-route';
         }
+        if (loopbackSrc && this.loopbackSourceRefused(pkt, res.type === 'local' ? this.lo : (res.dev as NetDevice))) return 'martian';
       }
     }
     const dev = res.type === 'local' ? this.lo : (res.dev as NetDevice);
@@ -583,6 +591,22 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     }
     this.ipFinishOutput(pkt, res, undefined);
     return 'sent';
+  }
+
+  /** IN_DEV_ROUTE_LOCALNET: conf.all or the device's own route_localnet. */
+  routeLocalnet(dev: string): boolean {
+    return this.sysctl.routeLocalnet || this.devRouteLocalnet.has(dev);
+  }
+
+  /**
+   * __mkroute_output: a 127/8 source may not leave through a device other than
+   * loopback unless route_localnet is on for that device (EINVAL) — e.g. a node's
+   * connection to 127.0.0.1:NODEPORT after kube-proxy's DNAT sent it to a pod.
+   */
+  private loopbackSourceRefused(pkt: Packet, dev: NetDevice): boolean {
+    if (dev.kind === 'loopback' || this.routeLocalnet(dev.name)) return false;
+    this.traceDrop(pkt, 'martian', `source ${formatIpv4(readU32(pkt.buf, pkt.off + 12))} may not leave through ${dev.name}: route_localnet is off (EINVAL)`, dev.name);
+    return true;
   }
 
   private broadcastRoute(): RouteResult | undefined {

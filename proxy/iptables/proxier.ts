@@ -13,7 +13,7 @@ import type { ConntrackCleaner } from '../conntrack-cleanup.ts';
 import { applyConntrackDeletions, staleConntrackDeletions } from '../conntrack-cleanup.ts';
 import type { Proxier, SyncResult } from '../proxier.ts';
 import type { IptablesRulesOptions, JumpRule } from './rules.ts';
-import { buildRuleset, JUMP_RULES, jumpRulesRestore, KUBELET_JUMP_RULES, NFACCT_COUNTERS } from './rules.ts';
+import { buildRuleset, JUMP_RULES, jumpRulesRestore, KUBELET_JUMP_RULES, NFACCT_COUNTERS, nodePortDestinations } from './rules.ts';
 
 /** The node's iptables as kube-proxy uses it: `iptables-restore` and, when available, `iptables-save`. */
 export interface IptablesBackend {
@@ -39,7 +39,12 @@ export interface IptablesProxierDeps {
   readonly conntrack?: ConntrackCleaner;
   /** Virtual clock in ms (large-cluster cleanup pacing). */
   readonly nowMs?: () => number;
+  /** The node's sysctls (route_localnet for localhost NodePorts). */
+  readonly sysctl?: (key: string, value: number) => void;
 }
+
+/** upstream sysctlRouteLocalnet. */
+export const SYSCTL_ROUTE_LOCALNET = 'net/ipv4/conf/all/route_localnet';
 
 /** Tables, chains and rule lines of an iptables-save dump. */
 export function parseSave(text: string): Map<string, { chains: Set<string>; rules: Set<string> }> {
@@ -72,6 +77,8 @@ export class IptablesProxier implements Proxier {
 
   constructor(private readonly backend: IptablesBackend, readonly opts: IptablesProxierOptions, private readonly deps: IptablesProxierDeps = {}) {
     this.endpointsChanges = new EndpointsChangeTracker(opts.nodeName);
+    // upstream NewProxier: localhost NodePorts need 127/8 routed off loopback (after the DNAT to a pod).
+    if ((opts.localhostNodePorts ?? true) && nodePortDestinations(opts).ipv4Loopback) deps.sysctl?.(SYSCTL_ROUTE_LOCALNET, 1);
     if (opts.nfacct === true && opts.nfacctCounters === undefined) {
       // upstream NewProxier: ensure each counter, use the ones the kernel has.
       this.opts = { ...opts, nfacctCounters: NFACCT_COUNTERS.filter((n) => backend.ensureNfacct?.(n) === true) };

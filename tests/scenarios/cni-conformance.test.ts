@@ -111,6 +111,14 @@ test('real bridge + host-local + portmap vs ours: same result structure, errors 
     const realNat = spawnSync('ip', ['netns', 'exec', hostNs, 'iptables-save', '-t', 'nat'], { encoding: 'utf8' }).stdout;
     const rules = (s: string) => s.split('\n').filter((l) => l.startsWith('-A ') || /^:CNI-/.test(l)).map((l) => l.replace(/ \[\d+:\d+\]$/, '')).sort();
     assert.deepEqual(rules(host.iptables.save({ table: 'nat' })), rules(realNat));
+    // Order matters in POSTROUTING: portmap prepends its masquerade jump (before the bridges' masquerade rules).
+    const post = (s: string) => s.split('\n').filter((l) => l.startsWith('-A POSTROUTING ')).map((l) => l.replace(/id: "[^"]*"/, 'id: X').replace(/CNI-[0-9a-f]{24}/, 'CNI-X'));
+    assert.deepEqual(post(host.iptables.save({ table: 'nat' })), post(realNat));
+    // route_localnet: on the bridge that routes to the container only, not for all.
+    const sysctl = (k: string) => spawnSync('ip', ['netns', 'exec', hostNs, 'sysctl', '-n', k], { encoding: 'utf8' }).stdout.trim();
+    assert.deepEqual([sysctl('net.ipv4.conf.all.route_localnet'), sysctl('net.ipv4.conf.cni0.route_localnet'), sysctl('net.ipv4.conf.cni1.route_localnet')], ['0', '1', '1']);
+    assert.equal(host.ns.sysctl.routeLocalnet, false);
+    assert.deepEqual([...host.ns.devRouteLocalnet].sort(), ['cni0', 'cni1']);
 
     // DEL, twice, in reverse order: both succeed and leave the same nat table behind.
     for (const [i, version] of (['0.3.1', '1.0.0'] as const).entries()) {

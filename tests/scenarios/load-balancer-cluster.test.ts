@@ -84,7 +84,8 @@ for (const mode of ['iptables', 'ipvs'] as const) {
         assert.ok(rules(r).some((x) => /^nat KUBE-SEP-\w{16}:\d+$/.test(x)), 'DNAT to an endpoint');
         assert.equal(ipvs(r).length, 0);
       } else {
-        assert.ok(rules(r).includes('nat KUBE-SERVICES:1') && r.hops.some((h) => h.rule === 'nat KUBE-SERVICES:1' && /KUBE-LOAD-BALANCER/.test(h.detail)));
+        // Rule 1 dismisses localhost (-s 127.0.0.0/8 -j RETURN); the LB set's jump is rule 2.
+        assert.ok(rules(r).includes('nat KUBE-SERVICES:2') && r.hops.some((h) => h.rule === 'nat KUBE-SERVICES:2' && /KUBE-LOAD-BALANCER/.test(h.detail)));
         assert.match(ipvs(r)[0] ?? '', /^IPVS TCP 198\.51\.100\.0:80 rr \(new connection\) → real server 10\.244\.\d+\.\d+:80/);
         assert.ok(!rules(r).some((x) => /KUBE-(SVC|SEP|EXT)-/.test(x)));
         assert.match(cluster.nodeView('node01', 'ipvsadm') ?? '', /^TCP {2}198\.51\.100\.0:80 rr$/m);

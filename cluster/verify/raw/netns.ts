@@ -7,6 +7,7 @@
  * Only this file and raw-agent.ts touch the host; they import nothing of netsim.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 export interface ShResult {
@@ -67,9 +68,29 @@ function hookProcess(): void {
   }
 }
 
+/** A process's start time in clock ticks since boot (/proc/PID/stat field 22), or undefined when it does not exist. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** `nsv-<pid>.<start time>.<random>[-tag]-`: the owner is in the name, so a later run can tell whether it still lives. */
+const OWNER = /^nsv-(\d+)\.(\d+)\./;
+
+/** The owner of a verify namespace, from its name (undefined for names of another shape). */
+export function namespaceOwner(name: string): { pid: number; start: string } | undefined {
+  const m = OWNER.exec(name);
+  return m === null ? undefined : { pid: Number(m[1]), start: m[2] as string };
+}
+
 /** A set of namespaces created together and removed together. */
 export class NetnsSession {
-  /** e.g. `nsv-4711-3f-`: unique per process and session. */
+  /** e.g. `nsv-4711.918273.3f-`: the owning process (pid and start time) and a random part. */
   readonly prefix: string;
   private readonly names: string[] = [];
   private readonly cleanups: Array<() => void> = [];
@@ -77,7 +98,7 @@ export class NetnsSession {
 
   constructor(tag = '') {
     const rnd = Math.floor(Math.random() * 0xfff).toString(16);
-    this.prefix = `nsv-${process.pid % 100000}${rnd}${tag !== '' ? `-${tag}` : ''}-`;
+    this.prefix = `nsv-${process.pid}.${processStartTime(process.pid) ?? '0'}.${rnd}${tag !== '' ? `-${tag}` : ''}-`;
     live.add(this);
     hookProcess();
   }
@@ -142,9 +163,29 @@ export class NetnsSession {
   }
 }
 
-/** Namespaces left behind by verifier runs of processes that no longer exist (e.g. SIGKILLed). */
-export function staleVerifyNamespaces(): string[] {
+/** Every verify namespace on the host (`nsv-…`), live or not. */
+export function verifyNamespaces(): string[] {
   const r = sh('ip', ['netns', 'list']);
   if (r.code !== 0) return [];
   return r.out.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('nsv-'));
+}
+
+/**
+ * Namespaces left behind by verifier runs whose process is gone (SIGKILLed: no exit
+ * hook ran) — the pid in the name does not exist, or exists with another start time
+ * (a reused pid). Names without an owner mark (older releases, the availability
+ * probe) are never touched: nothing says whose they are.
+ */
+export function staleVerifyNamespaces(): string[] {
+  return verifyNamespaces().filter((n) => {
+    const o = namespaceOwner(n);
+    return o !== undefined && processStartTime(o.pid) !== o.start;
+  });
+}
+
+/** Remove the stale namespaces (run before a new verification); returns their names. */
+export function cleanStaleVerifyNamespaces(): string[] {
+  const stale = staleVerifyNamespaces();
+  for (const n of stale) sh('ip', ['netns', 'del', n]);
+  return stale;
 }
