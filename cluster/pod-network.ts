@@ -44,6 +44,10 @@ function hostNetworkPod(node: NetNamespace): PodNetwork {
   return { ns: node, ip: node.primaryAddress('eth0') ?? 0, hostVeth: undefined, teardown: () => {} };
 }
 
+/** Why a pod with hostPorts does not start on the docker runtime (its sandbox fails with this message). */
+export const DOCKER_HOSTPORT_UNSUPPORTED = (ports: readonly string[]): string =>
+  `hostPort ${ports.join(', ')}: the docker runtime's hostPort publishing (the DOCKER chain and docker-proxy) is not modelled; use runtime: cni, whose portmap plugin is`;
+
 export function dockerPodNetwork(node: NetNamespace, subnetEnv: string, iptables: IptablesRestorer): PodNetworkProvider & { readonly runtime: DockerRuntime } {
   const runtime = DockerRuntime.fromSubnetEnv(node, subnetEnv, { iptables });
   return {
@@ -51,6 +55,9 @@ export function dockerPodNetwork(node: NetNamespace, subnetEnv: string, iptables
     runtime,
     setup: (req) => {
       if (req.hostNetwork) return hostNetworkPod(node);
+      // dockershim published hostPorts itself (its DOCKER chain and docker-proxy), which is not
+      // modelled: refuse rather than start a pod whose hostPort silently does nothing.
+      if (req.portMappings.length > 0) throw new Error(DOCKER_HOSTPORT_UNSUPPORTED(req.portMappings.map((m) => `${m.hostPort}/${m.protocol}`)));
       const key = `${req.namespace}/${req.name}`;
       // kubelet turns hairpin mode on for the pod's bridge port (--hairpin-mode=hairpin-veth).
       const p = runtime.runPod(key, { hairpin: true });

@@ -23,6 +23,7 @@ import { readU16, writeU16, writeU48 } from '../../netsim/wire/field.ts';
 import type { MacAddr } from '../../netsim/wire/addr.ts';
 import { SECOND } from '../../netsim/time/scheduler.ts';
 import type { TwinPlan } from './twin.ts';
+import { NetfilterStack } from '../../netsim/netfilter/netfilter-stack.ts';
 import type { Observation, Probe } from './probe.ts';
 
 type Layer = { input(inDev: NetDevice, pkt: Packet): void };
@@ -117,6 +118,28 @@ export class EmulatorSide {
     }
     this.sim.clock.runFor(this.windowNs);
     return { obs: this.obs, events: this.events, injected };
+  }
+
+  /**
+   * Run as a client ClientIP affinity has never seen: the `-m recent` lists are empty
+   * for this run and put back after, so the outcome is one a fresh client could get.
+   */
+  runFresh(probe: Probe, bytes: Uint8Array): { obs: Observation[]; events: TraceEvent[]; injected: number } {
+    const saved: Array<[Map<string, Map<number, number[]>>, Map<string, Map<number, number[]>>]> = [];
+    for (const ns of this.stacks.values()) {
+      if (!(ns.hooks instanceof NetfilterStack)) continue;
+      const recent = ns.hooks.iptables.recent;
+      saved.push([recent, new Map([...recent].map(([k, v]) => [k, new Map([...v].map(([a, t]) => [a, [...t]]))]))]);
+      recent.clear();
+    }
+    try {
+      return this.run(probe, bytes);
+    } finally {
+      for (const [recent, copy] of saved) {
+        recent.clear();
+        for (const [k, v] of copy) recent.set(k, v);
+      }
+    }
   }
 
   dispose(): void {

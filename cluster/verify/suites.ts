@@ -12,6 +12,12 @@
  * - `hairpin`: a pod to the ClusterIP of a service it backs;
  * - `no-endpoint`: the REJECT rules of services without endpoints (ClusterIP and NodePort);
  * - `pod-outside`: each local pod to each outside host (masquerade);
+ * - `external-ip`: an outside host and a pod to every Service external IP;
+ * - `load-balancer`: LoadBalancer IPs from outside — from inside and from outside
+ *   `loadBalancerSourceRanges` when the Service has them — and from a pod;
+ * - `nodeport-localhost`: the node to 127.0.0.1:NODEPORT (route_localnet);
+ * - `hostport`: an outside host to every CNI hostPort on the node's address;
+ * - `health-check`: an outside host to every health-check node port;
  * - `random`: a seeded mix of sources, destinations, protocols, ports and TTLs.
  *
  * Service probes come in groups of `samples` (random endpoint choice is judged over
@@ -24,7 +30,7 @@ import type { EmulatedCluster } from '../emulated-cluster.ts';
 import type { TwinPlan } from './twin.ts';
 import type { ProbeProto, ProbeTemplate } from './probe.ts';
 
-export const SUITES = ['pod-pod', 'pod-remote', 'pod-clusterip', 'node-clusterip', 'external-nodeport', 'hairpin', 'no-endpoint', 'pod-outside', 'random'] as const;
+export const SUITES = ['pod-pod', 'pod-remote', 'pod-clusterip', 'node-clusterip', 'external-nodeport', 'hairpin', 'no-endpoint', 'pod-outside', 'external-ip', 'load-balancer', 'nodeport-localhost', 'hostport', 'health-check', 'random'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 export interface RulesFacts {
@@ -36,6 +42,21 @@ export interface RulesFacts {
   readonly ports: ReadonlySet<number>;
   /** Services with ClientIP session affinity (their SVC chains `-m recent --rcheck`). */
   readonly sticky: ReadonlySet<string>;
+  /** Service ports by external IP ("ns/name:port external IP" rules). */
+  readonly externalIPs: ReadonlyArray<ServiceAddress>;
+  /** LoadBalancer IPs, with the source ranges of their KUBE-FW chain (empty: no firewall). */
+  readonly loadBalancers: ReadonlyArray<ServiceAddress & { readonly ranges: readonly string[] }>;
+  /** CNI hostPorts (portmap's CNI-DN chains). */
+  readonly hostPorts: ReadonlyArray<{ readonly proto: ProbeProto; readonly port: number }>;
+  /** Health-check node ports kube-proxy opens. */
+  readonly healthChecks: ReadonlyArray<{ readonly service: string; readonly port: number }>;
+}
+
+export interface ServiceAddress {
+  readonly service: string;
+  readonly ip: string;
+  readonly proto: ProbeProto;
+  readonly port: number;
 }
 
 function commentOf(line: string): string | undefined {
@@ -49,8 +70,36 @@ export function rulesFacts(text: string | undefined): RulesFacts {
   const rejects: Array<{ service: string; chain: string; dst?: string; proto: ProbeProto; dport: number }> = [];
   const ports = new Set<number>();
   const sticky = new Set<string>();
+  const externalIPs: ServiceAddress[] = [];
+  const lbs: Array<ServiceAddress & { chain: string }> = [];
+  const fwRanges = new Map<string, string[]>();
+  const hostPorts: Array<{ proto: ProbeProto; port: number }> = [];
+  const healthChecks: Array<{ service: string; port: number }> = [];
+  const addrOf = (line: string): ServiceAddress | undefined => {
+    const ip = /-d (\d+\.\d+\.\d+\.\d+)\/32/.exec(line)?.[1];
+    const port = Number(/--dport (\d+)/.exec(line)?.[1] ?? '0');
+    const service = (commentOf(line) ?? '').split(/[: ]/)[0] as string;
+    return ip === undefined || port === 0 ? undefined : { service, ip, proto: (/-p (tcp|udp)/.exec(line)?.[1] ?? 'tcp') as ProbeProto, port };
+  };
   for (const line of (text ?? '').split('\n')) {
     if (!line.startsWith('-A ')) continue;
+    const comment = commentOf(line) ?? '';
+    if (line.startsWith('-A KUBE-SERVICES ') && / external IP$/.test(comment)) {
+      const a = addrOf(line);
+      if (a !== undefined) externalIPs.push(a);
+    }
+    if (line.startsWith('-A KUBE-SERVICES ') && / loadbalancer IP$/.test(comment)) {
+      const a = addrOf(line);
+      const chain = / -j (KUBE-(?:FW|EXT)-\S+)/.exec(line)?.[1];
+      if (a !== undefined && chain !== undefined) lbs.push({ ...a, chain });
+    }
+    const fw = /^-A (KUBE-FW-\S+) -s (\d+\.\d+\.\d+\.\d+\/\d+) .*-j KUBE-EXT-/.exec(line);
+    if (fw !== null) fwRanges.set(fw[1] as string, [...(fwRanges.get(fw[1] as string) ?? []), fw[2] as string]);
+    const hp = /^-A CNI-DN-\S+ .*-p (tcp|udp) .*--dport (\d+) -j DNAT /.exec(line);
+    if (hp !== null && !hostPorts.some((h) => h.proto === hp[1] && h.port === Number(hp[2]))) hostPorts.push({ proto: hp[1] as ProbeProto, port: Number(hp[2]) });
+    if (line.startsWith('-A KUBE-NODEPORTS ') && / health check node port$/.test(comment) && / -j ACCEPT$/.test(line)) {
+      healthChecks.push({ service: comment.split(/[: ]/)[0] as string, port: Number(/--dport (\d+)/.exec(line)?.[1] ?? '0') });
+    }
     if (line.startsWith('-A KUBE-SVC-') && / --rcheck /.test(line)) {
       const c = commentOf(line);
       if (c !== undefined) sticky.add(c.split(/[: ]/)[0] as string);
@@ -76,7 +125,9 @@ export function rulesFacts(text: string | undefined): RulesFacts {
       if (dport > 0) rejects.push({ service, chain, ...(dst !== undefined ? { dst } : {}), proto, dport });
     }
   }
-  return { endpoints, rejects, ports, sticky };
+  // A range that is the LB IP itself (/32) is the node's own allowance (traffic SNATed to the LB IP), not a client range.
+  const loadBalancers = lbs.map(({ chain, ...a }) => ({ ...a, ranges: chain.startsWith('KUBE-FW-') ? (fwRanges.get(chain) ?? []).filter((r) => r !== `${a.ip}/32`) : [] }));
+  return { endpoints, rejects, ports, sticky, externalIPs, loadBalancers, hostPorts, healthChecks };
 }
 
 export interface SuiteOptions {
@@ -165,8 +216,56 @@ export function generateProbes(cluster: EmulatedCluster, plan: TwinPlan, opts: S
       for (const proto of protos) add('pod-outside', `${p.label}>${e.name}/${proto}`, 1, { description: `${p.label} → outside ${e.name} (${proto}, masquerade)`, from: p.label, src: p.ip, dst: e.ip, proto, dport: 80, ttl: 64 });
     }
   }
+  const proto = (p: ProbeProto): ProbeProto => p;
+  if (want.has('external-ip')) {
+    for (const a of facts.externalIPs) {
+      const dst = parseIpv4(a.ip);
+      if (ext !== undefined && wire !== undefined) add('external-ip', `${ext.name}>${a.ip}:${a.port}`, opts.samples, { service: a.service, description: `${ext.name} → ${a.service} external IP ${a.ip}:${a.port}`, from: wire.label, src: ext.ip, dst, proto: proto(a.proto), dport: a.port, ttl: 64, ...svcSkip });
+      const p = pods[0];
+      if (p !== undefined) add('external-ip', `${p.label}>${a.ip}:${a.port}`, opts.samples, { service: a.service, description: `${p.label} → ${a.service} external IP ${a.ip}:${a.port}`, from: p.label, src: p.ip, dst, proto: proto(a.proto), dport: a.port, ttl: 64, ...svcSkip });
+    }
+  }
+  if (want.has('load-balancer') && wire !== undefined) {
+    for (const lb of facts.loadBalancers) {
+      const dst = parseIpv4(lb.ip);
+      const common = { service: lb.service, dst, proto: proto(lb.proto), dport: lb.port, ttl: 64, ...svcSkip };
+      if (lb.ranges.length === 0) {
+        if (ext !== undefined) add('load-balancer', `${ext.name}>${lb.ip}:${lb.port}`, opts.samples, { ...common, description: `${ext.name} → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: wire.label, src: ext.ip });
+      } else {
+        for (const r of lb.ranges) {
+          // A client inside the range (its first host), and one outside every range.
+          const [base, len] = r.split('/');
+          const inside = (parseIpv4(base as string) + (Number(len) < 32 ? 1 : 0)) >>> 0;
+          add('load-balancer', `in ${r}>${lb.ip}:${lb.port}`, opts.samples, { ...common, description: `${formatIpv4(inside)} (inside ${r}) → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: wire.label, src: inside });
+        }
+        const outside = [parseIpv4('198.18.0.99'), parseIpv4('192.0.2.99'), parseIpv4('100.64.0.99')].find((a) => !lb.ranges.some((r) => cidrHas(r, a)));
+        if (outside !== undefined) add('load-balancer', `out>${lb.ip}:${lb.port}`, opts.samples, { ...common, description: `${formatIpv4(outside)} (outside the source ranges) → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: wire.label, src: outside });
+      }
+      const p = pods[0];
+      if (p !== undefined) add('load-balancer', `${p.label}>${lb.ip}:${lb.port}`, opts.samples, { ...common, description: `${p.label} → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: p.label, src: p.ip });
+    }
+  }
+  if (want.has('nodeport-localhost')) {
+    for (const { svc, port } of svcPorts) {
+      if (port.nodePort === undefined) continue;
+      add('nodeport-localhost', `node>127.0.0.1:${port.nodePort}`, opts.samples, { service: svc.key, description: `${plan.node} → 127.0.0.1:${port.nodePort} (NodePort of ${svc.key} on localhost)`, from: 'node', src: parseIpv4('127.0.0.1'), dst: parseIpv4('127.0.0.1'), proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.nodePort, ttl: 64, ...svcSkip });
+    }
+  }
+  if (want.has('hostport') && ext !== undefined && wire !== undefined && nodeIp !== undefined) {
+    for (const h of facts.hostPorts) add('hostport', `${ext.name}>${h.proto}:${h.port}`, 3, { description: `${ext.name} → ${plan.node} ${formatIpv4(nodeIp)}:${h.port}/${h.proto} (hostPort)`, from: wire.label, src: ext.ip, dst: nodeIp, proto: h.proto, dport: h.port, ttl: 64 });
+  }
+  if (want.has('health-check') && ext !== undefined && wire !== undefined && nodeIp !== undefined) {
+    for (const h of facts.healthChecks) add('health-check', `${ext.name}>${h.port}`, 3, { description: `${ext.name} → ${plan.node} ${formatIpv4(nodeIp)}:${h.port} (health-check node port of ${h.service})`, from: wire.label, src: ext.ip, dst: nodeIp, proto: 'tcp', dport: h.port, ttl: 64, ...svcSkip });
+  }
   if (want.has('random') && opts.randomProbes > 0) out.push(...randomProbes(opts, { pods, remote: [...remote.values()], externals, nodeIp, wire: wire?.label, svcPorts, facts, svcSkip }));
   return out;
+}
+
+function cidrHas(cidr: string, a: Ipv4Addr): boolean {
+  const [base, len] = cidr.split('/');
+  const n = Number(len);
+  const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
+  return ((parseIpv4(base as string) & mask) >>> 0) === ((a & mask) >>> 0);
 }
 
 interface RandomInputs {

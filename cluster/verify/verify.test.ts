@@ -8,6 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseClusterSpec } from '../spec.ts';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from '../cluster.ts';
 import { demoSpec } from '../demo-flows.ts';
@@ -167,4 +169,25 @@ test('namespaces of a run whose process is gone (SIGKILL) are found by the owner
   } finally {
     for (const n of [dead, mine, 'nsv-probe-unmarked']) spawnSync('ip', ['netns', 'del', n]);
   }
+});
+
+/** The LoadBalancer example in iptables mode, plus a Service with external IPs and a sticky NodePort Service. */
+function lbSpecText(): string {
+  return readFileSync(new URL('../../examples/load-balancer-cluster.yaml', import.meta.url), 'utf8').replace('mode: ipvs', 'mode: iptables') + [
+    '  ---', '  apiVersion: v1', '  kind: Service', '  metadata: { name: web-ext }', '  spec:', '    selector: { app: web }', '    externalIPs: [192.168.99.4]', '    ports: [{ port: 8080, targetPort: 80 }]',
+    '  ---', '  apiVersion: v1', '  kind: Service', '  metadata: { name: web-sticky }', '  spec:', '    type: NodePort', '    selector: { app: web }', '    sessionAffinity: ClientIP', '    ports: [{ port: 81, targetPort: 80 }]', '',
+  ].join('\n');
+}
+
+test('LoadBalancer IPs in and out of loadBalancerSourceRanges, external IPs, NodePorts on 127.0.0.1 and a ClientIP-sticky Service agree (VXLAN, CNI)', { skip }, async () => {
+  const c = await Cluster.build(parseClusterSpec(lbSpecText(), 'lb-iptables.yaml'), { apps: false });
+  try {
+    const r = await verifyNode(c, { node: 'node01', samples: 8, randomProbes: 60, suites: ['external-ip', 'load-balancer', 'nodeport-localhost', 'pod-clusterip', 'external-nodeport', 'random'] });
+    const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
+    assert.ok((bySuite['external-ip'] ?? 0) >= 16 && (bySuite['load-balancer'] ?? 0) >= 40 && (bySuite['nodeport-localhost'] ?? 0) >= 8, JSON.stringify(bySuite));
+    assert.deepEqual(r.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
+  } finally {
+    await c.close();
+  }
+  assert.deepEqual(ours(), [], 'namespaces left behind');
 });

@@ -140,7 +140,7 @@ interface ProbeRun {
   twinSig: string;
   /** The kernel refused the injection (the raw socket's sendto failed). */
   readonly sendError?: string;
-  /** Random suite: the emulator's possible outcomes. */
+  /** Random suite, and the first probe of a ClientIP-sticky group: the emulator's possible outcomes (for a fresh client when sticky). */
   readonly emuSet?: Set<string>;
 }
 
@@ -229,12 +229,14 @@ export async function verifyNode(cluster: EmulatedCluster, opts: VerifyOptions):
       const t = await harness(`probing the kernel (probe ${probe.index})`, () => ts.run(probe, bytes, e.obs.length));
       // The kernel's signature is taken once every late packet had its chance (below).
       const run: ProbeRun = { probe, skipped: false, emu: e.obs, emuEvents: e.events, twin: t.obs, emuSig: outcomeSignature(e.obs, probe, known), twinSig: '', ...(t.sendError !== undefined ? { sendError: t.sendError } : {}) };
-      if (probe.suite === 'random') {
+      const sticky = probe.service !== undefined && facts.sticky.has(probe.service);
+      const firstOfGroup = runs.length === 0 || runs[runs.length - 1]?.probe.group !== probe.group;
+      if (probe.suite === 'random' || (sticky && firstOfGroup)) {
         const set = new Set([run.emuSig]);
         for (let k = 0; k < repeats; k++) {
           const again: Probe = { ...probe, sport: repeatPort, ipId: probeIpId(repeatPort) };
           repeatPort = repeatPort >= 64999 ? 40000 : repeatPort + 1;
-          set.add(outcomeSignature(emu.run(again, probeBytes(again)).obs, again, known));
+          set.add(outcomeSignature((sticky ? emu.runFresh(again, probeBytes(again)) : emu.run(again, probeBytes(again))).obs, again, known));
         }
         runs.push({ ...run, emuSet: set });
       } else runs.push(run);
@@ -322,7 +324,9 @@ function judge(opts: VerifyOptions, plan: TwinPlan, runs: readonly ProbeRun[], f
         for (const x of rs) bad.add(x);
         continue;
       }
-      for (const r of rs) if (norm(r.emuSig) !== norm(r.twinSig)) probeDisagreement(r, 'different outcome (backend choice aside: ClientIP affinity)');
+      // The kernel's pick must be one a fresh client can get from the emulator (which backend is chance).
+      const possible = new Set([...(first.emuSet ?? new Set([first.emuSig]))].map(norm));
+      if (!possible.has(norm(first.twinSig))) for (const r of rs) probeDisagreement(r, 'the kernel\'s outcome is none a fresh client gets from the emulator (backend choice aside: ClientIP affinity)');
       continue;
     }
     if (first.probe.suite === 'random') {

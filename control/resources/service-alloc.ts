@@ -107,14 +107,16 @@ export function allocateService(svc: Service, self: string, held: ServiceAllocat
   // --- NodePorts
   const wantsNodePorts = type === 'NodePort' || (type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
   const ports = spec.ports ?? [];
+  const mine = new Set<number>();
+  const oldHc = old?.spec.healthCheckNodePort;
   if (!wantsNodePorts) {
     if (old && (old.spec.type === 'NodePort' || old.spec.type === 'LoadBalancer')) for (const p of ports) delete p.nodePort;
+    allocateHealthCheckNodePort(svc, self, held, oldHc, mine, errs);
     return errs;
   }
   const oldPorts = new Map<string, number>();
   if (old) for (const p of old.spec.ports ?? []) if (p.nodePort) oldPorts.set(`${p.port}/${p.protocol ?? 'TCP'}`, p.nodePort);
   const ownOld = new Set(oldPorts.values());
-  const mine = new Set<number>();
   ports.forEach((p, i) => {
     if (p.nodePort) {
       if (held.portTaken(self, p.nodePort)) {
@@ -132,7 +134,41 @@ export function allocateService(svc: Service, self: string, held: ServiceAllocat
     if (n === undefined) errs.push(invalid('spec.ports', p.port, 'failed to allocate a nodePort: range is full'));
     else { p.nodePort = n; mine.add(n); }
   });
+  allocateHealthCheckNodePort(svc, self, held, oldHc, mine, errs, ownOld);
   return errs;
+}
+
+/**
+ * `spec.healthCheckNodePort`, from the NodePort range, for a Service that needs one
+ * (apiservice.NeedsHealthCheck: type LoadBalancer with externalTrafficPolicy Local):
+ * the user's value if free, else the one it had, else a free port; a Service that no
+ * longer needs one loses it (the port is released with the stored object), and one
+ * that never did may not set it (validation's "may only be set when …").
+ */
+function allocateHealthCheckNodePort(svc: Service, self: string, held: ServiceAllocations, oldHc: number | undefined, mine: Set<number>, errs: FieldError[], ownOld: ReadonlySet<number> = new Set()): void {
+  const spec = svc.spec;
+  const needs = spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local';
+  const hc = spec.healthCheckNodePort;
+  if (!needs) {
+    if (hc !== undefined && hc !== 0 && hc !== oldHc) errs.push(invalid('spec.healthCheckNodePort', hc, "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"));
+    else delete spec.healthCheckNodePort;
+    return;
+  }
+  if (hc !== undefined && hc !== 0) {
+    const lo = held.cfg.nodePortBase;
+    if (hc < lo || hc >= lo + held.cfg.nodePortSize) errs.push(invalid('spec.healthCheckNodePort', hc, `provided port is not in the valid range. The range of valid ports is ${lo}-${lo + held.cfg.nodePortSize - 1}`));
+    else if (hc !== oldHc && (mine.has(hc) || held.portTaken(self, hc))) errs.push(invalid('spec.healthCheckNodePort', hc, 'provided port is already allocated'));
+    mine.add(hc);
+    return;
+  }
+  if (oldHc !== undefined && oldHc !== 0 && !mine.has(oldHc)) {
+    spec.healthCheckNodePort = oldHc;
+    mine.add(oldHc);
+    return;
+  }
+  const n = held.freePort(self, (p) => mine.has(p) || ownOld.has(p) || p === oldHc);
+  if (n === undefined) errs.push(invalid('spec.healthCheckNodePort', 0, 'failed to allocate a nodePort: range is full'));
+  else { spec.healthCheckNodePort = n; mine.add(n); }
 }
 
 /** What one stored Service holds. */
@@ -205,6 +241,7 @@ export class ServiceAllocations {
     const n = ip === undefined ? undefined : parseIpv4(ip);
     const ports: number[] = [];
     for (const p of svc.spec?.ports ?? []) if (p.nodePort) ports.push(p.nodePort);
+    if (svc.spec?.healthCheckNodePort) ports.push(svc.spec.healthCheckNodePort);
     const held: Held = { rev, ip, ipNum: n !== undefined && formatIpv4(n) === ip ? n : undefined, ports };
     this.byKey.set(key, held);
     this.hold(held);
@@ -237,6 +274,8 @@ export class ServiceAllocations {
     const n = ip === undefined ? undefined : parseIpv4(ip);
     const ports: number[] = [];
     for (const p of svc.spec?.ports ?? []) if (p.nodePort && !cur?.ports.includes(p.nodePort)) ports.push(p.nodePort);
+    const hc = svc.spec?.healthCheckNodePort;
+    if (hc && !cur?.ports.includes(hc)) ports.push(hc);
     const held: Held = { rev: 0, ip, ipNum: n !== undefined && formatIpv4(n) === ip ? n : undefined, ports };
     this.hold(held);
     let done = false;

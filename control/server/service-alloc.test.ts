@@ -321,3 +321,27 @@ test('Registry: 5 000 Services get the 5 000 lowest addresses of the dynamic ban
   const base = parseIpv4('10.96.1.0')!;
   assert.deepEqual(ips, ips.map((_, i) => formatIpv4(base + i)));
 });
+
+test('Registry: healthCheckNodePort for LoadBalancer Services with externalTrafficPolicy Local — allocated from the NodePort range, kept, released when no longer needed; refused elsewhere', async () => {
+  const { reg, create } = await cluster();
+  type Hc = Svc & { spec: { healthCheckNodePort?: number } };
+  const lb = await create('lb', { type: 'LoadBalancer', externalTrafficPolicy: 'Local' }) as Hc;
+  const np = lb.spec.ports[0]!.nodePort!;
+  const hc = lb.spec.healthCheckNodePort!;
+  assert.ok(hc >= 30000 && hc <= 32767 && hc !== np, `nodePort ${np}, healthCheckNodePort ${hc}`);
+  // Taken: neither a nodePort nor another health check may reuse it.
+  const other = await create('other', { type: 'NodePort' });
+  assert.ok(![np, hc].includes(other.spec.ports[0]!.nodePort!));
+  await assert.rejects(create('lb2', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: hc }), (e: Error) => e.message === `Service "lb2" is invalid: spec.healthCheckNodePort: Invalid value: ${hc}: provided port is already allocated`);
+  await assert.rejects(create('np2', { type: 'NodePort', ports: [{ port: 80, nodePort: hc }] }), /provided port is already allocated/);
+  // A user-chosen one.
+  assert.equal((await create('lb3', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32000 }) as Hc).spec.healthCheckNodePort, 32000);
+  // Kept across updates; released (and cleared) when the policy becomes Cluster.
+  const same = await reg.patch(svcR, 'default', 'lb', 'merge', { metadata: { labels: { a: 'b' } } });
+  assert.equal((same.obj as unknown as Hc).spec.healthCheckNodePort, hc);
+  const cluster2 = await reg.patch(svcR, 'default', 'lb', 'merge', { spec: { externalTrafficPolicy: 'Cluster' } });
+  assert.equal((cluster2.obj as unknown as Hc).spec.healthCheckNodePort, undefined);
+  assert.equal((await create('np3', { type: 'NodePort', ports: [{ port: 80, nodePort: hc }] })).spec.ports[0]!.nodePort, hc, 'released');
+  // Not a LoadBalancer with Local policy: may not be set.
+  await assert.rejects(create('cip', { healthCheckNodePort: 31000 }), /spec\.healthCheckNodePort: Invalid value: 31000: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'/);
+});
