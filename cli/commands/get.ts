@@ -1,5 +1,5 @@
 /**
- * `netsim get nodes|pods|services|endpoints|endpointslices|deployments|replicasets`:
+ * `netsim get RESOURCE` (any kind control/resources serves, by plural, singular or short name):
  * the objects of the emulated cluster (or of a running `netsim up` with --server),
  * printed with the API server's own Table columns, the way kubectl prints them.
  */

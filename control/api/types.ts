@@ -356,6 +356,31 @@ export interface Event extends TypeMeta {
   reportingInstance?: string;
 }
 
+export interface ConfigMap extends TypeMeta {
+  metadata: ObjectMeta;
+  data?: Record<string, string>;
+  /** Values base64-encoded in JSON (Go []byte). */
+  binaryData?: Record<string, string>;
+  immutable?: boolean;
+}
+
+export interface Secret extends TypeMeta {
+  metadata: ObjectMeta;
+  /** Values base64-encoded in JSON (Go []byte). */
+  data?: Record<string, string>;
+  /** Write-only convenience: merged into `data` (base64-encoded) by the server, never stored. */
+  stringData?: Record<string, string>;
+  type?: string;
+  immutable?: boolean;
+}
+
+export interface ServiceAccount extends TypeMeta {
+  metadata: ObjectMeta;
+  secrets?: ObjectReference[];
+  imagePullSecrets?: { name?: string }[];
+  automountServiceAccountToken?: boolean;
+}
+
 // ---------------------------------------------------------------- discovery.k8s.io/v1
 
 export interface EndpointConditions {
@@ -621,6 +646,9 @@ export type ServiceList = List<Service>;
 export type EndpointsList = List<Endpoints>;
 export type EndpointSliceList = List<EndpointSlice>;
 export type EventList = List<Event>;
+export type ConfigMapList = List<ConfigMap>;
+export type SecretList = List<Secret>;
+export type ServiceAccountList = List<ServiceAccount>;
 export type DeploymentList = List<Deployment>;
 export type ReplicaSetList = List<ReplicaSet>;
 export type DaemonSetList = List<DaemonSet>;

@@ -10,7 +10,7 @@ import { validateLabelKey, validateLabelValue } from './selectors.ts';
 
 export type FieldErrorType =
   | 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueNotSupported' | 'FieldValueDuplicate'
-  | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueNotFound';
+  | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueNotFound' | 'FieldValueTypeInvalid';
 
 export interface FieldError {
   readonly type: FieldErrorType;
@@ -33,7 +33,7 @@ export function formatValue(v: unknown): string {
 /** The error's text without the field: `Invalid value: 80: provided …`. */
 export function fieldErrorBody(e: FieldError): string {
   switch (e.type) {
-    case 'FieldValueInvalid': return `Invalid value: ${formatValue(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
+    case 'FieldValueInvalid': case 'FieldValueTypeInvalid': return `Invalid value: ${formatValue(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
     case 'FieldValueRequired': return `Required value${e.detail ? `: ${e.detail}` : ''}`;
     case 'FieldValueNotSupported': return `Unsupported value: ${formatValue(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
     case 'FieldValueDuplicate': return `Duplicate value: ${formatValue(e.value)}`;
@@ -64,6 +64,8 @@ export const notSupported = (field: string, value: unknown, supported: readonly 
   ({ type: 'FieldValueNotSupported', field, value, detail: `supported values: ${supported.map((s) => JSON.stringify(s)).join(', ')}` });
 export const duplicate = (field: string, value: unknown): FieldError => ({ type: 'FieldValueDuplicate', field, value, detail: '' });
 export const forbidden = (field: string, detail: string): FieldError => ({ type: 'FieldValueForbidden', field, detail });
+export const tooLong = (field: string, detail: string): FieldError => ({ type: 'FieldValueTooLong', field, detail });
+export const typeInvalid = (field: string, value: unknown, detail: string): FieldError => ({ type: 'FieldValueTypeInvalid', field, value, detail });
 
 // ---------------------------------------------------------------- names
 
@@ -128,6 +130,21 @@ export function isValidCIDR(v: string): boolean {
 
 // ---------------------------------------------------------------- metadata
 
+/** Bytes of `s` in UTF-8 (Go's len of a string). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) { n += 4; i++; } else n += 3;
+  }
+  return n;
+}
+
+/** ValidateAnnotationsSize: keys and values together (apimachinery's TotalAnnotationSizeLimitB, 256 KiB). */
+export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+
 export function validateObjectMeta(meta: ObjectMeta | undefined, namespaced: boolean, nameRule: NameRule): FieldError[] {
   const errs: FieldError[] = [];
   if (!meta) return [required('metadata')];
@@ -144,10 +161,15 @@ export function validateObjectMeta(meta: ObjectMeta | undefined, namespaced: boo
   }
   errs.push(...validateLabels(meta.labels, 'metadata.labels'));
   if (meta.annotations !== undefined && (typeof meta.annotations !== 'object' || meta.annotations === null)) errs.push(invalid('metadata.annotations', meta.annotations, 'must be a map'));
-  else for (const [k, v] of Object.entries(meta.annotations ?? {})) {
-    const e = validateLabelKey(k);
-    if (e) errs.push(invalid('metadata.annotations', k, e));
-    if (typeof v !== 'string') errs.push(invalid(`metadata.annotations[${k}]`, v, 'must be a string'));
+  else {
+    let size = 0;
+    for (const [k, v] of Object.entries(meta.annotations ?? {})) {
+      const e = validateLabelKey(k);
+      if (e) errs.push(invalid('metadata.annotations', k, e));
+      if (typeof v !== 'string') errs.push(invalid(`metadata.annotations[${k}]`, v, 'must be a string'));
+      else size += utf8Length(k) + utf8Length(v);
+    }
+    if (size > TOTAL_ANNOTATION_SIZE_LIMIT) errs.push(tooLong('metadata.annotations', `must have at most ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes`));
   }
   return errs;
 }

@@ -7,7 +7,8 @@
  * Recreate, revisions, rollback), NodeIpam (podCIDR per node), EndpointsController,
  * EndpointSliceController, NamespaceController (Terminating namespaces emptied, then
  * finalized), GarbageCollector, FakeKubelet, and (with a pool configured)
- * LoadBalancerController, which hands LoadBalancer Services ingress IPs. Service ClusterIP/NodePort
+ * LoadBalancerController, which hands LoadBalancer Services ingress IPs, and
+ * ServiceAccountsController (a `default` ServiceAccount per namespace). Service ClusterIP/NodePort
  * allocation and the default namespaces + `default/kubernetes` service are done by the
  * API server itself (control/server), as kube-apiserver does.
  *
@@ -28,5 +29,6 @@ export * from './load-balancer.ts';
 export * from './namespace.ts';
 export * from './node-fit.ts';
 export * from './daemonset.ts';
+export * from './serviceaccounts.ts';
 export * from './manager.ts';
 export * from './standard.ts';

@@ -12,6 +12,7 @@ import { GarbageCollector } from './garbage-collector.ts';
 import { LoadBalancerController } from './load-balancer.ts';
 import { NamespaceController } from './namespace.ts';
 import { DaemonSetController } from './daemonset.ts';
+import { ServiceAccountsController } from './serviceaccounts.ts';
 
 export interface StandardControllerOptions extends NodeIpamOptions {
   readonly clock?: () => Date;
@@ -35,6 +36,7 @@ export function standardControllers(api: ControlApi, opts: StandardControllerOpt
     // After the ReplicaSet controller: pods it creates get the same names and uids as before these controllers existed.
     new DaemonSetController(api),
     new Scheduler(api, clock),
+    new ServiceAccountsController(api),
   ];
   if (opts.fakeKubelet) list.push(new FakeKubelet(api, { clock, ...(typeof opts.fakeKubelet === 'object' ? opts.fakeKubelet : {}) }));
   list.push(new EndpointsController(api, clock), new EndpointSliceController(api));

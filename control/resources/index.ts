@@ -33,6 +33,9 @@ import { replicaSet } from './replicaset.ts';
 import { daemonSet } from './daemonset.ts';
 import { statefulSet } from './statefulset.ts';
 import { job } from './job.ts';
+import { configMap } from './configmap.ts';
+import { secret } from './secret.ts';
+import { serviceAccount } from './serviceaccount.ts';
 import { DEFAULT_TABLE, renderTable } from './table.ts';
 
 /** Every served kind; the order is discovery's (core first, then by group). */
@@ -43,6 +46,9 @@ export const KINDS: readonly KindStrategy[] = [
   service,
   endpoints,
   event,
+  configMap,
+  secret,
+  serviceAccount,
   endpointSlice,
   deployment,
   replicaSet,

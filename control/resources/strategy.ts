@@ -65,6 +65,11 @@ export interface KindStrategy<T = KubeObject> {
    * Any other label is refused with 400, as kube-apiserver does.
    */
   readonly fieldSelectors?: Readonly<Record<string, (obj: T) => string>>;
+  /**
+   * Conversion from the request's versioned form, on every write after the type checks
+   * and before defaults (Secret: `stringData` merged into `data`).
+   */
+  convert?(obj: T): void;
   /** SetDefaults_*: fill defaults in place (idempotent). */
   defaults?(obj: T): void;
   /** PrepareForCreate: what the server resets on create. Default: drop `status` when the kind has one. */

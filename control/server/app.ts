@@ -28,6 +28,8 @@ import { findResource, groupVersions, kubernetesServiceIP, RESOURCES, toTable } 
 import { ApiError, errBadRequest, errMethodNotAllowed, errPathNotFound, statusOf } from './errors.ts';
 import { Registry } from './registry.ts';
 import type { PatchType, WriteOptions } from './registry.ts';
+import { parseResourceVersion } from './registry.ts';
+import { bracketDepth, MAX_DEPTH, valueDepth } from './limits.ts';
 import { aggregatedDiscovery, aggregatedVersion, apiGroupList, apiResourceList, apiVersions, parseAccept, wantsTable } from './discovery.ts';
 import { openapiDocument, openapiIndex, openapiV2 } from './openapi/index.ts';
 import { duplicateJsonKeys, warningHeader } from './field-validation.ts';
@@ -95,16 +97,36 @@ function boolParam(q: Query, k: string): boolean {
 function parseBody(kind: 'json' | 'yaml', text: string): unknown {
   if (text.trim() === '') return undefined;
   if (kind === 'json') {
+    if (bracketDepth(text) > MAX_DEPTH) throw errBadRequest(`error decoding request body: exceeded max depth (${MAX_DEPTH})`);
     try { return JSON.parse(text); } catch (e) { throw errBadRequest(`error decoding request body: ${(e as Error).message}`); }
   }
+  if (bracketDepth(text, true) > MAX_DEPTH) throw errBadRequest(`error decoding YAML: exceeded max depth (${MAX_DEPTH})`);
+  let value: unknown;
   try {
     const docs = YAML.parseAllDocuments(text, { version: '1.1' });
     if (docs.length !== 1) throw new Error('expected exactly one YAML document');
     const d = docs[0]!;
     if (d.errors.length) throw new Error(d.errors[0]!.message);
-    return d.toJS();
+    value = d.toJS();
   } catch (e) {
-    throw errBadRequest(`error decoding YAML: ${(e as Error).message}`);
+    // The parser recurses: block nesting within the body limit can still exhaust the stack.
+    const msg = (e as Error).message;
+    throw errBadRequest(`error decoding YAML: ${e instanceof RangeError || msg.startsWith('Maximum call stack size exceeded') ? `exceeded max depth (${MAX_DEPTH})` : msg}`);
+  }
+  if (valueDepth(value) > MAX_DEPTH) throw errBadRequest(`error decoding YAML: exceeded max depth (${MAX_DEPTH})`);
+  return value;
+}
+
+/**
+ * A create or update body must say what it is: the decoder refuses an object without a
+ * kind (`Object 'Kind' is missing in '…'`) rather than assuming the URL's.
+ */
+function requireKind(body: unknown): void {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
+  const kind = (body as { kind?: unknown }).kind;
+  if (kind === undefined || kind === '') {
+    const text = JSON.stringify(body);
+    throw errBadRequest(`Object 'Kind' is missing in '${text.length > 200 ? `${text.slice(0, 200)}…` : text}'`);
   }
 }
 
@@ -435,7 +457,9 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     }
     const pb = wantsProtobuf(req.headers.accept) ? encodeObject(body) : undefined;
     if (pb) return reply.code(code).type(PROTOBUF).send(Buffer.from(pb));
-    return reply.code(code).type('application/json').send(JSON.stringify(body));
+    // A Buffer, not a string: Node then writes the headers on their own, as Latin-1, so a
+    // Warning's UTF-8 bytes (warningHeader) reach the client as they are.
+    return reply.code(code).type('application/json; charset=utf-8').send(Buffer.from(JSON.stringify(body)));
   };
 
   const handle = async (pp: ParsedPath, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
@@ -453,6 +477,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     if (method === 'GET') {
       if (name === undefined) {
         if (boolParam(q, 'watch')) {
+          // Refuse bad options with a plain 400 before the stream starts.
+          registry.parseFilter(r, q1(q, 'labelSelector'), q1(q, 'fieldSelector'));
+          const rv = q1(q, 'resourceVersion');
+          if (rv !== undefined && rv !== '') parseResourceVersion(rv);
           reply.hijack();
           const raw = reply.raw;
           const ct = wantsTable(req.headers.accept) ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : wantsProtobuf(req.headers.accept) ? PROTOBUF_WATCH : 'application/json';
@@ -475,6 +503,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
           ...(q1(q, 'fieldSelector') !== undefined ? { fieldSelector: q1(q, 'fieldSelector')! } : {}),
           ...(q1(q, 'limit') !== undefined ? { limit: Number(q1(q, 'limit')) || 0 } : {}),
           ...(q1(q, 'continue') ? { continue: q1(q, 'continue')! } : {}),
+          ...(q1(q, 'resourceVersion') !== undefined ? { resourceVersion: q1(q, 'resourceVersion')! } : {}),
+          ...(q1(q, 'resourceVersionMatch') !== undefined ? { resourceVersionMatch: q1(q, 'resourceVersionMatch')! } : {}),
         });
         return respond(req, reply, pp, list);
       }
@@ -483,6 +513,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     }
     if (method === 'POST') {
       if (name === undefined) {
+        requireKind(req.body);
         const wo = writeOpts(q, req);
         const created = await registry.create(r, ns, req.body, wo);
         withWarnings(reply, wo);
@@ -493,6 +524,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     }
     if (method === 'PUT') {
       if (name === undefined || sub === 'binding') throw errMethodNotAllowed();
+      if (sub !== 'scale') requireKind(req.body);
       const wo = writeOpts(q, req);
       const updated = await registry.update(r, ns, name, req.body, wo, sub);
       withWarnings(reply, wo);

@@ -90,7 +90,14 @@ export function duplicateJsonKeys(text: string): string[] {
   return out;
 }
 
-/** A `Warning` header value (RFC 7234 warn-code 299, the only code kube-apiserver sends). */
+/**
+ * A `Warning` header value (RFC 7234 warn-code 299, the only code kube-apiserver sends).
+ * Header values are bytes: the text goes out as its UTF-8 bytes, as Go's net/http writes
+ * it (Node takes a header string as Latin-1, one byte per char), with control characters
+ * replaced by spaces, so a field name in any script can never make the response invalid.
+ */
 export function warningHeader(message: string): string {
-  return `299 - "${message.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  // eslint-disable-next-line no-control-regex
+  const text = message.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+  return Buffer.from(`299 - "${text}"`, 'utf8').toString('latin1');
 }

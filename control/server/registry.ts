@@ -10,10 +10,10 @@ import type { ObjectStore, KeyValue, StoreWatchEvent, WatchHandle } from '../sto
 import { StoreError } from '../store/object-store.ts';
 import type {
   KubeObject, List, ResourceInfo, Scale, Pod, WatchEvent, ManagedFieldsEntry, Deployment, ReplicaSet, Binding, Status,
-  FieldRequirement, ParsedLabelSelector, DeleteOptions,
+  FieldRequirement, ParsedLabelSelector, DeleteOptions, FieldError, StatusDetails,
 } from '../api/index.ts';
 import {
-  apiVersionOf, parseLabelSelector, parseFieldSelector, fieldValue,
+  apiVersionOf, forbidden, notSupported, invalidMessage, fieldErrorCauses, parseLabelSelector, parseFieldSelector, fieldValue,
   matchesLabels, SelectorError, invalid, labelSelectorStructToString, canonicalJson, safeEncode, fnv32a,
 } from '../api/index.ts';
 import type { Admission, KindStrategy, ServerConfig, SmpSchema } from '../resources/index.ts';
@@ -27,6 +27,27 @@ import {
 } from './patch.ts';
 import { unknownFields } from './field-validation.ts';
 import { applyConflictError, findConflicts, leafKeyPaths, removePaths, setHas, takeOwnership, valueAtKeys } from './managed-fields.ts';
+import { typeErrors, typeFieldErrors } from './type-check.ts';
+import { MAX_DEPTH, MAX_OBJECT_BYTES, valueDepth } from './limits.ts';
+
+/**
+ * A store write lost a race: the object changed between the read and the write. Writes
+ * without a resourceVersion precondition read again and retry, as kube-apiserver's
+ * GuaranteedUpdate does, so clients never see these; `conflict` is what the client gets
+ * if the retries run out.
+ */
+class StoreRace extends Error {
+  constructor(readonly conflict: ApiError) { super(conflict.message); }
+}
+
+/** How often a write retries a lost race before answering 409 (upstream retries without bound). */
+const MAX_RACE_RETRIES = 1000;
+
+/** `resourceVersion` as the storage layer parses it (a decimal revision); a 400 otherwise. */
+export function parseResourceVersion(rv: string): number {
+  if (!/^\d{1,15}$/.test(rv)) throw errBadRequest(`invalid resource version: resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: invalid syntax`);
+  return Number(rv);
+}
 
 /** The autoscaling/v1 Scale of the scale subresource merges like any object's metadata. */
 const SCALE_MERGE: SmpSchema = { fields: { metadata: META_MERGE } };
@@ -51,6 +72,8 @@ export interface ListQuery {
   readonly limit?: number;
   readonly continue?: string;
   readonly resourceVersion?: string;
+  /** `Exact` | `NotOlderThan` (with resourceVersion). */
+  readonly resourceVersionMatch?: string;
 }
 
 export interface WatchQuery {
@@ -157,7 +180,12 @@ export class Registry {
   private encode(obj: KubeObject): string {
     const copy = { ...obj, metadata: { ...obj.metadata } };
     delete copy.metadata.resourceVersion;
-    return JSON.stringify(copy);
+    if (valueDepth(copy) > MAX_DEPTH) throw errBadRequest(`the object nests deeper than ${MAX_DEPTH} levels`);
+    const text = JSON.stringify(copy);
+    if (text.length > MAX_OBJECT_BYTES / 4 && Buffer.byteLength(text) > MAX_OBJECT_BYTES) {
+      throw new ApiError('RequestEntityTooLarge', `Request entity too large: the object is ${Buffer.byteLength(text)} bytes, the limit is ${MAX_OBJECT_BYTES} bytes`);
+    }
+    return text;
   }
 
   private storeError(e: unknown, r: ResourceInfo, name: string): never {
@@ -219,11 +247,35 @@ export class Registry {
     return matchesLabels(f.labels, obj.metadata?.labels) && f.fields.every((q) => (q.get(obj) === q.value) === (q.op === '='));
   }
 
+  /**
+   * List (kube-apiserver's GetList). `resourceVersion` unset: the latest state; `0` or
+   * NotOlderThan: any state at least that new (here, the latest); `Exact`: the state at
+   * that revision, 410 Expired once compacted. The options are checked as upstream's
+   * ValidateListOptions does (422 ListOptions.meta.k8s.io).
+   */
   async list(r: ResourceInfo, ns: string | undefined, q: ListQuery = {}): Promise<List> {
     const filter = this.parseFilter(r, q.labelSelector, q.fieldSelector);
     const prefix = this.prefix(r, ns);
     let startAfter: string | undefined;
     let revision: number | undefined;
+    const rvText = q.resourceVersion ?? '';
+    const match = q.resourceVersionMatch ?? '';
+    const optErrs: FieldError[] = [];
+    if (match !== '') {
+      if (rvText === '') optErrs.push(forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided'));
+      if (q.continue) optErrs.push(forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'));
+      if (match !== 'Exact' && match !== 'NotOlderThan') optErrs.push(notSupported('resourceVersionMatch', match, ['Exact', 'NotOlderThan', '']));
+      if (match === 'Exact' && rvText === '0') optErrs.push(forbidden('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'));
+    }
+    if (optErrs.length) throw new ApiError('Invalid', invalidMessage('ListOptions.meta.k8s.io', '', optErrs), { kind: 'ListOptions', group: 'meta.k8s.io', name: '', causes: fieldErrorCauses(optErrs) });
+    if (rvText !== '') {
+      const rv = parseResourceVersion(rvText);
+      if (q.continue) throw errBadRequest('specifying resource version is not allowed when using continue');
+      const current = this.store.revision();
+      if (rv > current) throw new ApiError('Timeout', `Too large resource version: ${rv}, current: ${current}`, { retryAfterSeconds: 1 });
+      // Exact: read at that revision (the store answers STORE_EXPIRED once it is compacted).
+      if (match === 'Exact') revision = rv;
+    }
     if (q.continue) {
       try {
         const c = JSON.parse(Buffer.from(q.continue, 'base64url').toString('utf8')) as { k?: unknown; rv?: unknown };
@@ -246,6 +298,7 @@ export class Registry {
         res = await this.store.list(prefix, { ...(limit ? { limit: Math.max(limit - items.length, 1) } : {}), ...(startAfter !== undefined ? { startAfter } : {}), ...(revision !== undefined ? { revision } : {}) });
       } catch (e) {
         if (e instanceof StoreError && e.code === 'STORE_EXPIRED') {
+          if (!q.continue) throw errExpired('The resourceVersion for the provided list is too old.');
           throw new ApiError('Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
         }
         return this.storeError(e, r, '');
@@ -421,10 +474,21 @@ export class Registry {
     return `${prefix}${safeEncode(n).slice(0, 5).padEnd(5, 'x')}`;
   }
 
+  /** Go's decoder's type errors (wrong JSON types, int32 range, base64): a 400 naming the first, every one a cause. */
+  private checkTypes(r: ResourceInfo, obj: KubeObject, kind = r.kind, apiVersion = apiVersionOf(r)): void {
+    const errs = typeErrors(obj, apiVersion, kind);
+    if (errs.length === 0) return;
+    const details: StatusDetails = { name: typeof obj.metadata?.name === 'string' ? obj.metadata.name : '', kind, causes: fieldErrorCauses(typeFieldErrors(errs)) };
+    if (r.group) details.group = r.group;
+    throw new ApiError('BadRequest', `${kind} in version "${apiVersion.split('/').pop()!}" cannot be handled as a ${kind}: ${errs[0]!.message}`, details);
+  }
+
   async create(r: ResourceInfo, ns: string | undefined, body: unknown, opts: WriteOptions = {}, operation: 'Apply' | 'Update' = 'Update'): Promise<KubeObject> {
     if (!isObject(body as Json)) throw errBadRequest('the request body must be a JSON object');
     const obj = deepClone(body as KubeObject);
     this.checkTypeMeta(r, obj);
+    this.checkTypes(r, obj);
+    strategyOf(r).convert?.(obj);
     this.checkNamespace(r, ns, obj);
     if (operation === 'Update') this.checkFields(r, obj, opts, 'create');
     const meta = obj.metadata!;
@@ -442,7 +506,11 @@ export class Registry {
     const release = await this.admit(r, obj, undefined, opts.dryRun);
     try {
       this.recordManaged(r, obj, undefined, opts.fieldManager, operation, undefined, operation === 'Apply' ? (body as Json) : undefined);
-      if (opts.dryRun) return obj;
+      if (opts.dryRun) {
+        // A dry run goes as far as the store's own check (kube-apiserver's dry-run storage).
+        if (await this.store.get(this.key(r, ns, meta.name!))) throw errAlreadyExists(r, meta.name!);
+        return obj;
+      }
       let kv: KeyValue;
       try {
         kv = await this.store.create(this.key(r, ns, meta.name!), this.encode(obj));
@@ -459,16 +527,42 @@ export class Registry {
   /** PUT (full replacement) of the object or its status/scale subresource. */
   async update(r: ResourceInfo, ns: string | undefined, name: string, body: unknown, opts: WriteOptions = {}, sub?: string): Promise<KubeObject> {
     if (!isObject(body as Json)) throw errBadRequest('the request body must be a JSON object');
-    if (sub === 'scale') return this.updateScale(r, ns, name, body as unknown as Scale, opts);
-    const old = await this.get(r, ns, name);
-    const obj = deepClone(body as KubeObject);
-    this.checkFields(r, obj, opts, 'update');
-    return this.replace(r, ns, name, old, obj, opts, sub, 'Update');
+    if (sub === 'scale') return this.guaranteed(() => this.updateScale(r, ns, name, body as unknown as Scale, opts));
+    return this.guaranteed(async () => {
+      const old = await this.get(r, ns, name);
+      const obj = deepClone(body as KubeObject);
+      // Warnings of every attempt are the same findings; the HTTP layer sends each once.
+      this.checkFields(r, obj, opts, 'update');
+      return this.replace(r, ns, name, old, obj, opts, sub, 'Update');
+    });
+  }
+
+  /**
+   * GuaranteedUpdate: run `attempt` (read, compute, write) again while its write loses a
+   * race. A resourceVersion the client pinned fails in the next attempt's own check.
+   */
+  private async guaranteed<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await attempt();
+      } catch (e) {
+        if (!(e instanceof StoreRace)) throw e;
+        if (i >= MAX_RACE_RETRIES) throw e.conflict;
+      }
+    }
+  }
+
+  /** A failed store write of an object read before: a lost race becomes `StoreRace`. */
+  private writeError(e: unknown, r: ResourceInfo, name: string): never {
+    if (e instanceof StoreError && e.code === 'STORE_CONFLICT') throw new StoreRace(errConflict(r, name));
+    return this.storeError(e, r, name);
   }
 
   private async replace(r: ResourceInfo, ns: string | undefined, name: string, old: KubeObject, objIn: KubeObject, opts: WriteOptions, sub: string | undefined, operation: 'Apply' | 'Update', applied?: Json): Promise<KubeObject> {
     let obj = objIn;
     this.checkTypeMeta(r, obj);
+    this.checkTypes(r, obj);
+    strategyOf(r).convert?.(obj);
     this.checkNamespace(r, ns, obj);
     const meta = obj.metadata!;
     if (meta.name !== undefined && meta.name !== name) {
@@ -520,7 +614,7 @@ export class Registry {
         kv = await this.store.update(this.key(r, ns, name), this.encode(obj), Number(old.metadata!.resourceVersion));
         if (this.finalized(r, obj)) kv = await this.store.delete(this.key(r, ns, name), kv.modRevision);
       } catch (e) {
-        return this.storeError(e, r, name);
+        return this.writeError(e, r, name);
       }
       this.stored(r, kv, this.finalized(r, obj) ? undefined : obj);
       return this.decode(kv);
@@ -541,9 +635,11 @@ export class Registry {
     };
   }
 
-  private async updateScale(r: ResourceInfo, ns: string | undefined, name: string, scale: Scale, opts: WriteOptions): Promise<KubeObject> {
+  /** Write the scale subresource; `read` is the object the Scale was computed from (a patch's), else it is read now. */
+  private async updateScale(r: ResourceInfo, ns: string | undefined, name: string, scale: Scale, opts: WriteOptions, read?: KubeObject): Promise<KubeObject> {
     if (scale.kind !== undefined && scale.kind !== 'Scale') throw errBadRequest(`the kind in the data (${String(scale.kind)}) does not match the expected kind (Scale)`);
-    const old = await this.get(r, ns, name);
+    this.checkTypes(r, scale as unknown as KubeObject, 'Scale', 'autoscaling/v1');
+    const old = read ?? await this.get(r, ns, name);
     const replicas = scale.spec?.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
       throw errInvalid({ ...r, kind: 'Scale' }, name, [invalid('spec.replicas', replicas, 'must be greater than or equal to 0')]);
@@ -558,16 +654,9 @@ export class Registry {
   // ------------------------------------------------------------ patch
 
   async patch(r: ResourceInfo, ns: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions = {}, sub?: string): Promise<{ obj: KubeObject; created: boolean }> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.patchOnce(r, ns, name, type, patch, opts, sub);
-      } catch (e) {
-        // Retry on a store race, unless the patch itself pinned a resourceVersion.
-        const pinned = isObject(patch as Json) && isObject((patch as Record<string, Json>).metadata) && ((patch as Record<string, Record<string, Json>>).metadata!.resourceVersion !== undefined);
-        if (e instanceof ApiError && e.reason === 'Conflict' && !pinned && attempt < 5 && e.message.includes('has been modified') && type !== 'json') continue;
-        throw e;
-      }
-    }
+    // Each attempt applies the patch to the object as it is now; a resourceVersion the
+    // patch sets is checked against it (and fails for good once someone else wrote).
+    return this.guaranteed(() => this.patchOnce(r, ns, name, type, patch, opts, sub));
   }
 
   private async patchOnce(r: ResourceInfo, ns: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions, sub?: string): Promise<{ obj: KubeObject; created: boolean }> {
@@ -603,7 +692,7 @@ export class Registry {
     }
     if (!isObject(next)) throw errBadRequest('the patched object is not a JSON object');
     if (sub === 'scale') {
-      const scaled = await this.updateScale(r, ns, name, next as unknown as Scale, opts);
+      const scaled = await this.updateScale(r, ns, name, next as unknown as Scale, opts, old);
       return { obj: scaled, created: false };
     }
     const obj = next as unknown as KubeObject;
@@ -642,6 +731,10 @@ export class Registry {
   // ------------------------------------------------------------ delete
 
   async delete(r: ResourceInfo, ns: string | undefined, name: string, opts: Omit<DeleteOptions, 'dryRun'> & { dryRun?: boolean } = {}): Promise<KubeObject> {
+    return this.guaranteed(() => this.deleteOnce(r, ns, name, opts));
+  }
+
+  private async deleteOnce(r: ResourceInfo, ns: string | undefined, name: string, opts: Omit<DeleteOptions, 'dryRun'> & { dryRun?: boolean }): Promise<KubeObject> {
     const old = await this.get(r, ns, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== old.metadata!.uid) throw errConflict(r, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata!.uid ?? ''}`);
@@ -659,7 +752,7 @@ export class Registry {
         const kv = await this.store.update(this.key(r, ns, name), this.encode(next), Number(old.metadata!.resourceVersion));
         return this.decode(kv);
       } catch (e) {
-        return this.storeError(e, r, name);
+        return this.writeError(e, r, name);
       }
     }
     const pending = this.pendingFinalizers(r, old);
@@ -668,7 +761,7 @@ export class Registry {
     try {
       kv = await this.store.delete(this.key(r, ns, name), Number(old.metadata!.resourceVersion));
     } catch (e) {
-      return this.storeError(e, r, name);
+      return this.writeError(e, r, name);
     }
     this.stored(r, kv, undefined);
     return this.decode(kv);
@@ -720,6 +813,10 @@ export class Registry {
     if (!isObject(body as Json) || !isObject(b.target as unknown as Json) || typeof b.target.name !== 'string' || b.target.name === '') {
       throw errInvalid({ ...r, kind: 'Binding' }, name, [{ type: 'FieldValueRequired', field: 'target.name', detail: '' }]);
     }
+    return this.guaranteed(() => this.bindOnce(r, ns, name, b, opts));
+  }
+
+  private async bindOnce(r: ResourceInfo, ns: string, name: string, b: Binding, opts: WriteOptions): Promise<Status> {
     const old = await this.get(r, ns, name) as unknown as Pod;
     if (old.metadata.deletionTimestamp) throw errConflict(r, name, 'pod is being deleted, cannot be assigned to a host');
     if (old.spec.nodeName) throw errConflict(r, name, `pod ${name} is already assigned to node "${old.spec.nodeName}"`);
@@ -731,7 +828,7 @@ export class Registry {
       try {
         await this.store.update(this.key(r, ns, name), this.encode(next as unknown as KubeObject), Number(old.metadata.resourceVersion));
       } catch (e) {
-        this.storeError(e, r, name);
+        this.writeError(e, r, name);
       }
     }
     return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };

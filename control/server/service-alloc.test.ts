@@ -171,7 +171,11 @@ class TestStore implements ObjectStore {
   get(key: string): Promise<KeyValue | undefined> { return this.inner.get(key); }
   list(prefix: string, opts?: ListOptions): Promise<ListResult> { return this.inner.list(prefix, opts); }
   create(key: string, value: string): Promise<KeyValue> { return this.fail('create') ?? this.inner.create(key, value); }
-  update(key: string, value: string, rev?: number): Promise<KeyValue> { return this.fail('update') ?? this.inner.update(key, value, rev); }
+  update(key: string, value: string, rev?: number): Promise<KeyValue> {
+    // A lost race: another writer rewrites the object first (so a retry sees a new resourceVersion).
+    const lost = this.fail('update');
+    return lost ? this.inner.get(key).then((kv) => this.inner.update(key, kv!.value)).then(() => lost) : this.inner.update(key, value, rev);
+  }
   delete(key: string, rev?: number): Promise<KeyValue> { return this.inner.delete(key, rev); }
   watch(prefix: string, after: number, onEvent: (ev: StoreWatchEvent) => void, onError?: (err: StoreError) => void): WatchHandle {
     return this.inner.watch(prefix, after, (ev) => {
@@ -255,7 +259,7 @@ test('Registry: type changes, namespace deletion and failed store writes keep th
   assert.equal(await reg.getOrUndefined(nsR, undefined, 'team'), undefined);
   const c = await create('c', { type: 'NodePort' });
   assert.deepEqual([c.spec.clusterIP, c.spec.ports[0]!.nodePort], ['10.96.1.3', 30087]);
-  // A create or update the store rejects holds nothing.
+  // A create the store rejects, or an update pinned to a resourceVersion that loses a race, holds nothing.
   store.failNext = 'create';
   await assert.rejects(create('lost', { type: 'NodePort' }), (e: Error & { reason?: string }) => e.reason === 'Conflict');
   store.failNext = 'update';

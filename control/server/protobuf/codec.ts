@@ -83,7 +83,7 @@ function writeValue(w: BinaryWriter, num: number, f: FieldDef, v: unknown, depth
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
 /** `2024-05-01T10:00:00.123456Z` -> Timestamp parts, or undefined when not RFC 3339. */
-function parseTime(s: string): { seconds: number; nanos: number } | undefined {
+export function parseTime(s: string): { seconds: number; nanos: number } | undefined {
   const m = RFC3339.exec(s);
   if (!m) return undefined;
   const ms = Date.parse(`${m[1]!}${m[3]!}`);
