@@ -17,7 +17,17 @@ export type CliErrorCode =
   | 'NETSIM_ERR_MANIFEST'
   | 'NETSIM_ERR_FILTER'
   | 'NETSIM_ERR_OUTPUT'
-  | 'NETSIM_ERR_INPUT';
+  | 'NETSIM_ERR_INPUT'
+  // `netsim up` failing to start (cli/up/errors.ts and cli/commands/up.ts say when each is given)
+  | 'NETSIM_ERR_ADDR_IN_USE'
+  | 'NETSIM_ERR_ADDR_UNAVAILABLE'
+  | 'NETSIM_ERR_INSECURE'
+  | 'NETSIM_ERR_TLS'
+  | 'NETSIM_ERR_STATE'
+  | 'NETSIM_ERR_KUBECONFIG'
+  | 'NETSIM_ERR_STORE_LOCKED'
+  | 'NETSIM_ERR_STORE_CORRUPT'
+  | 'NETSIM_ERR_STORE_UNAVAILABLE';
 
 export class CliError extends CodedError {
   constructor(readonly code: CliErrorCode, message: string) {

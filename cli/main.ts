@@ -11,6 +11,9 @@ import { captureCommand } from './commands/capture.ts';
 import { registerVerifyCommands } from './commands/verify.ts';
 import { renderGet, resolveResource } from './commands/get.ts';
 import { upCommand } from './commands/up.ts';
+import { LOG_LEVELS } from './up/log.ts';
+import type { LogLevel } from './up/log.ts';
+import type { StoreKind } from '../control/store/index.ts';
 import { applyCommand } from './commands/apply.ts';
 import { CliError } from './cli-error.ts';
 import { observeCommand } from './commands/observe.ts';
@@ -35,6 +38,11 @@ function clusterArgs(o: { spec?: string; filename?: string[]; seed?: number }): 
   return { ...(o.spec !== undefined ? { spec: o.spec } : {}), ...(o.filename !== undefined ? { file: o.filename } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) };
 }
 
+interface UpCliOptions {
+  listen: string; state: string; kubeconfig?: string; anonymous?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string;
+  store?: StoreKind; etcdEndpoints?: string; etcdPrefix?: string; logLevel: LogLevel; flowBuffer?: number; spec?: string; filename?: string[]; seed?: number;
+}
+
 const protoOption = (): Option => new Option('--proto <proto>', 'icmp, udp or tcp (default: a Service target\'s port protocol, else icmp)').choices(['icmp', 'udp', 'tcp']);
 
 export function buildProgram(print: (s: string) => void): Command {
@@ -57,10 +65,24 @@ export function buildProgram(print: (s: string) => void): Command {
     .command('up')
     .description('run the cluster in real time and serve the Kubernetes API (kubectl, watch, WebSocket) until SIGINT/SIGTERM'))
     .option('--listen <host:port>', 'address of the API server (port 0 picks a free one)', '127.0.0.1:6443')
-    .option('--state <dir>', 'directory of the embedded store', './.netsim')
+    .option('--state <dir>', 'private directory (0700) of the store, kubeconfig and token', './.netsim')
+    .option('--kubeconfig <file>', 'where to write the kubeconfig (default STATE/kubeconfig)')
     .option('--flow-buffer <n>', 'flows kept for `netsim observe` (a ring; default 262144)', positiveArg('--flow-buffer'))
-    .action(async (o: { listen: string; state: string; flowBuffer?: number; spec?: string; filename?: string[]; seed?: number }) => {
-      process.exitCode = await upCommand({ ...clusterArgs(o), listen: o.listen, state: o.state, ...(o.flowBuffer !== undefined ? { flowBuffer: o.flowBuffer } : {}) }, print);
+    .option('--anonymous', 'no bearer token: every request is allowed (loopback only; for tests)')
+    .option('--no-tls', 'serve plain HTTP (loopback only; kubectl sends no token over it, so pair with --anonymous for kubectl)')
+    .option('--tls-cert <file>', 'PEM certificate (chain) to serve (default: a self-signed CA and certificate made at start)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .addOption(new Option('--store <kind>', 'where objects live: file (in STATE/store), etcd or memory').choices(['file', 'etcd', 'memory']))
+    .option('--etcd-endpoints <urls>', 'etcd client URL, e.g. http://127.0.0.1:2379 (implies --store etcd)')
+    .option('--etcd-prefix <prefix>', 'key prefix of this cluster in etcd')
+    .addOption(new Option('--log-level <level>', 'what to log on stderr').choices([...LOG_LEVELS]).default('info'))
+    .action(async (o: UpCliOptions) => {
+      process.exitCode = await upCommand({
+        ...clusterArgs(o), listen: o.listen, state: o.state, logLevel: o.logLevel, ...(o.flowBuffer !== undefined ? { flowBuffer: o.flowBuffer } : {}),
+        ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}), ...(o.anonymous === true ? { anonymous: true } : {}),
+        ...(o.tls !== undefined ? { tls: o.tls } : {}), ...(o.tlsCert !== undefined ? { tlsCert: o.tlsCert } : {}), ...(o.tlsKey !== undefined ? { tlsKey: o.tlsKey } : {}),
+        ...(o.store !== undefined ? { store: o.store } : {}), ...(o.etcdEndpoints !== undefined ? { etcdEndpoints: o.etcdEndpoints } : {}), ...(o.etcdPrefix !== undefined ? { etcdPrefix: o.etcdPrefix } : {}),
+      }, print);
     });
   program
     .command('observe')
@@ -93,10 +115,12 @@ export function buildProgram(print: (s: string) => void): Command {
   withCluster(program
     .command('apply')
     .description('apply manifests: to a running `netsim up` with --server, else to a fresh cluster from --spec (prints what the cluster did)'))
-    .option('--server <url>', 'API server of a running `netsim up`, e.g. http://127.0.0.1:6443')
-    .action(async (o: { server?: string; spec?: string; filename?: string[]; seed?: number }) => {
+    .option('--kubeconfig <file>', 'kubeconfig of a running `netsim up` (it prints `export KUBECONFIG=…`): its server, token and CA')
+    .option('--server <url>', 'API server of a running `netsim up`, e.g. https://127.0.0.1:6443')
+    .option('--token <token>', 'bearer token for --server')
+    .action(async (o: { server?: string; token?: string; kubeconfig?: string; spec?: string; filename?: string[]; seed?: number }) => {
       if ((o.filename ?? []).length === 0) throw new CliError('NETSIM_ERR_MANIFEST', 'apply needs at least one -f MANIFEST');
-      process.exitCode = await applyCommand({ ...clusterArgs(o), ...(o.server !== undefined ? { server: o.server } : {}) }, print);
+      process.exitCode = await applyCommand({ ...clusterArgs(o), ...(o.server !== undefined ? { server: o.server } : {}), ...(o.token !== undefined ? { token: o.token } : {}), ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}) }, print);
     });
   withCluster(program
     .command('get')

@@ -36,6 +36,7 @@ import type { ClusterSpec } from './spec.ts';
 import { buildUnderlay } from './underlay.ts';
 import type { Underlay } from './underlay.ts';
 import { ControlPlane, DEFAULT_EPOCH_MS, seededUid } from './control-plane.ts';
+import type { ApiServing } from './control-plane.ts';
 import { ListInformer } from './list-informer.ts';
 import { checkClients, startClients } from './clients.ts';
 import type { ClientStats } from './clients.ts';
@@ -85,6 +86,8 @@ export interface BuildClusterOptions {
   readonly conntrackCleanup?: boolean;
   /** Observation tap on the pods' echo apps (experiments: which pod a datagram reached). */
   readonly appTap?: AppTap;
+  /** The API server's token and TLS, for `netsim up`, which serves it on a socket. */
+  readonly serving?: ApiServing;
 }
 
 /** What a node's kube-proxy is told of Service/EndpointSlice changes, with an optional hold (a late watch). */
@@ -135,6 +138,7 @@ export class Cluster implements EmulatedCluster {
     const wallClock = (): Date => new Date(epochMs + Math.floor(sim.clock.now() / MS));
     const control = await ControlPlane.start({
       ...(opts.store !== undefined ? { store: opts.store } : {}),
+      ...(opts.serving !== undefined ? { serving: opts.serving } : {}),
       serviceCIDR: spec.network.serviceCIDR,
       clusterCIDR: spec.network.clusterCIDR,
       clock: wallClock,

@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../control/server/app.ts';
+import type { BuildAppOptions } from '../control/server/app.ts';
 import type { Registry } from '../control/server/registry.ts';
 import { ApiError } from '../control/server/errors.ts';
 import type { ObjectStore } from '../control/store/object-store.ts';
@@ -43,7 +44,12 @@ export interface ControlPlaneOptions {
   readonly extraControllers?: (api: ControlApi) => Controller[];
   /** Where the API server is reachable in the emulated network (the control-plane node): `default/kubernetes`'s endpoint. */
   readonly advertiseAddress?: string;
+  /** How the API server serves a socket (`netsim up`): bearer token and TLS. In-process callers need neither. */
+  readonly serving?: ApiServing;
 }
+
+/** The API server's security when it listens: its bearer token (absent: anonymous) and TLS key/certificate. */
+export type ApiServing = Pick<BuildAppOptions, 'token' | 'https'>;
 
 /** kubectl's name for an object in apply output: `deployment.apps/web`, `service/web`. */
 export function manifestLabel(r: ResourceInfo, name: string): string {
@@ -76,7 +82,7 @@ export class ControlPlane {
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
     const store = opts.store ?? new MemoryStore();
     // Bookmarks tick on wall-clock timers inside the server; they only matter to watchers over a socket.
-    const app = buildApp({ store, clock: opts.clock, uid: opts.uid, serviceCIDR: opts.serviceCIDR, gracefulPodDeletion: true, ...(opts.advertiseAddress !== undefined ? { advertiseAddress: opts.advertiseAddress } : {}) });
+    const app = buildApp({ store, clock: opts.clock, uid: opts.uid, serviceCIDR: opts.serviceCIDR, gracefulPodDeletion: true, ...(opts.advertiseAddress !== undefined ? { advertiseAddress: opts.advertiseAddress } : {}), ...opts.serving });
     await app.ready();
     return new ControlPlane(app, store, (api) => [
       ...standardControllers(api, { clock: opts.clock, clusterCIDR: opts.clusterCIDR, ...(opts.loadBalancerPool !== undefined ? { loadBalancerPool: opts.loadBalancerPool } : {}) }),

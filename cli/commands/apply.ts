@@ -1,7 +1,7 @@
 /**
  * `netsim apply -f M...`: server-side apply of manifests, like
  * `kubectl apply --server-side --force-conflicts` — to a running `netsim up` when
- * --server is given, else to a fresh cluster built from --spec, after which it
+ * --kubeconfig (the one `netsim up` wrote) or --server [--token] is given, else to a fresh cluster built from --spec, after which it
  * prints what the cluster did with them (pods and their addresses, services).
  */
 import type { ClusterArgs } from '../load-cluster.ts';
@@ -12,24 +12,23 @@ import { resourceForKind } from '../../control/resources/index.ts';
 import type { KubeObject } from '../../control/api/index.ts';
 import { renderGet } from './get.ts';
 import { manifestLabel } from '../../cluster/control-plane.ts';
+import { remoteRequest, resolveRemote } from '../remote.ts';
+import type { RemoteArgs } from '../remote.ts';
+import type { KubeconfigEntry } from '../up/kubeconfig.ts';
 
-async function applyRemote(server: string, manifests: readonly Record<string, unknown>[], print: (s: string) => void): Promise<number> {
+async function applyRemote(remote: KubeconfigEntry, manifests: readonly Record<string, unknown>[], print: (s: string) => void): Promise<number> {
   let failed = 0;
   for (const m of manifests) {
     const r = resourceForKind(String(m['apiVersion']), String(m['kind']));
     const meta = (m['metadata'] ?? {}) as { name?: string; namespace?: string };
     if (r === undefined) throw new CliError('NETSIM_ERR_MANIFEST', `no matches for kind "${String(m['kind'])}" in version "${String(m['apiVersion'])}"`);
     const label = manifestLabel(r, meta.name ?? '');
-    const url = `${server.replace(/\/$/, '')}${resourcePath(r, r.namespaced ? meta.namespace ?? 'default' : undefined, meta.name)}?fieldManager=netsim&force=true`;
-    let res: Response;
-    try {
-      res = await fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/apply-patch+yaml', accept: 'application/json' }, body: JSON.stringify(m) });
-    } catch (e) {
-      throw new CliError('NETSIM_ERR_SERVER', `cannot reach ${server}: ${(e as Error).message}`);
-    }
-    const body = (await res.json().catch(() => ({}))) as { message?: string };
+    const path = `${resourcePath(r, r.namespaced ? meta.namespace ?? 'default' : undefined, meta.name)}?fieldManager=netsim&force=true`;
+    const res = await remoteRequest(remote, 'PATCH', path, { 'content-type': 'application/apply-patch+yaml', accept: 'application/json' }, JSON.stringify(m));
+    let body: { message?: string } = {};
+    try { body = JSON.parse(res.body) as { message?: string }; } catch { /* not a Status: the HTTP code says enough */ }
     if (res.status === 201) print(`${label} created\n`);
-    else if (res.ok) print(`${label} serverside-applied\n`);
+    else if (res.status >= 200 && res.status < 300) print(`${label} serverside-applied\n`);
     else {
       failed++;
       process.stderr.write(`Error from server: ${body.message ?? `HTTP ${res.status}`}\n`);
@@ -38,8 +37,9 @@ async function applyRemote(server: string, manifests: readonly Record<string, un
   return failed === 0 ? 0 : 1;
 }
 
-export async function applyCommand(o: ClusterArgs & { server?: string }, print: (s: string) => void): Promise<number> {
-  if (o.server !== undefined) return applyRemote(o.server, loadManifestFiles(o.file ?? []), print);
+export async function applyCommand(o: ClusterArgs & RemoteArgs, print: (s: string) => void): Promise<number> {
+  const remote = resolveRemote(o);
+  if (remote !== undefined) return applyRemote(remote, loadManifestFiles(o.file ?? []), print);
   const cluster = await loadCluster({ ...o, file: [] });
   const lines = await cluster.apply(loadManifestFiles(o.file ?? []));
   for (const l of lines) print(`${l}\n`);

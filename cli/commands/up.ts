@@ -1,22 +1,42 @@
 /**
  * `netsim up`: the cluster in real time. The API server listens on HOST:PORT (port 0
  * picks a free one) for kubectl, client libraries and the browser (watch over HTTP
- * streaming and WebSocket); the store persists in --state DIR; virtual time follows
- * the wall clock, and the control plane gets a turn every tick, so a `kubectl apply`
- * or `kubectl scale` reaches the node agents and kube-proxy within a tick. SIGINT or
- * SIGTERM stops it cleanly (exit 0). Restarted on the same --state, it keeps the stored
- * objects (a scale or apply made with kubectl survives) instead of re-applying the spec.
+ * streaming and WebSocket); the store persists in --state DIR (or etcd); virtual time
+ * follows the wall clock, and the control plane gets a turn every tick, so a
+ * `kubectl apply` or `kubectl scale` reaches the node agents and kube-proxy within a tick.
+ * Restarted on the same --state, it keeps the stored objects (a scale or apply made with
+ * kubectl survives) instead of re-applying the spec.
+ *
+ * Safe by default, like a kubeadm cluster: a random bearer token per start (written to a
+ * 0600 kubeconfig, `--anonymous` turns it off on loopback), TLS (cli/up/tls.ts; kubectl
+ * sends a token only over TLS, so plain HTTP — `--no-tls` — is for loopback and other
+ * clients), the state directory 0700 with 0600 files. It logs what it does on
+ * stderr (`--log-level`), and SIGINT or SIGTERM stops it cleanly (exit 0), also through
+ * `npx` (cli/up/stop-signal.ts). Start-up
+ * failures are CLI errors with stable codes (cli/up/errors.ts), exit 2.
  */
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { FileStore } from '../../control/store/file-store.ts';
+import type { AddressInfo } from 'node:net';
+import { openStore } from '../../control/store/index.ts';
+import type { ObjectStore, StoreKind } from '../../control/store/index.ts';
+import { StoreError } from '../../control/store/object-store.ts';
+import type { Cluster } from '../../cluster/cluster.ts';
 import { MS } from '../../netsim/time/scheduler.ts';
 import type { ClusterArgs } from '../load-cluster.ts';
 import { loadCluster } from '../load-cluster.ts';
 import { CliError } from '../cli-error.ts';
+import { isLoopback, isWildcard, loadTls, selfSignedTls } from '../up/tls.ts';
+import type { TlsMaterial } from '../up/tls.ts';
+import { writeKubeconfig, writePrivateFile } from '../up/kubeconfig.ts';
+import { prepareStateDir } from '../up/state-dir.ts';
+import { listenError, storeOpenError } from '../up/errors.ts';
+import { createLogger } from '../up/log.ts';
+import { waitForStop } from '../up/stop-signal.ts';
 import { LiveFlows, registerFlowRoutes } from '../../observe/index.ts';
 import { serveExec } from '../../cluster/remote-command.ts';
 import { serveLogs } from '../../cluster/pod-log-server.ts';
+import type { Logger, LogLevel } from '../up/log.ts';
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(s);
@@ -32,18 +52,120 @@ export interface UpOptions extends ClusterArgs {
   readonly flowBuffer?: number;
   /** Driver tick in wall-clock milliseconds (default 50). */
   readonly tickMs?: number;
+  /** Where to write the kubeconfig (default STATE/kubeconfig). */
+  readonly kubeconfig?: string;
+  /** No token: anyone who reaches the port may do anything (loopback only). */
+  readonly anonymous?: boolean;
+  /** false: plain HTTP (loopback only). Default TLS: kubectl sends a bearer token only over TLS. */
+  readonly tls?: boolean;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly store?: StoreKind;
+  /** etcd client URL(s), comma-separated; the first is used. */
+  readonly etcdEndpoints?: string;
+  /** Key prefix of this cluster in a shared etcd (kube-apiserver's --etcd-prefix). */
+  readonly etcdPrefix?: string;
+  readonly logLevel?: LogLevel;
+}
+
+/** How often the store's health is checked (wall-clock ms). */
+const STORE_PROBE_MS = 2000;
+
+interface Security {
+  readonly token: string | undefined;
+  readonly tls: TlsMaterial | undefined;
+}
+
+/** The checks a user can fail before anything is created: TLS and anonymity against the address. */
+function checkSecurity(o: UpOptions, host: string): { useTls: boolean } {
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliError('NETSIM_ERR_TLS', '--tls-cert and --tls-key go together: give both, or neither for a generated certificate');
+  if (o.tls === false && o.tlsCert !== undefined) throw new CliError('NETSIM_ERR_TLS', '--no-tls contradicts --tls-cert/--tls-key');
+  const loopback = isLoopback(host);
+  if (!loopback && o.tls === false) {
+    throw new CliError('NETSIM_ERR_INSECURE', `refusing to serve plain HTTP on ${host}, which is not a loopback address: the bearer token would cross the network in clear text. Drop --no-tls (a self-signed certificate is generated and put in the kubeconfig), give --tls-cert/--tls-key, or listen on 127.0.0.1`);
+  }
+  if (!loopback && o.anonymous === true) {
+    throw new CliError('NETSIM_ERR_INSECURE', `refusing --anonymous on ${host}, which is not a loopback address: anyone who reaches it could change the cluster. Use --anonymous only with --listen 127.0.0.1:PORT`);
+  }
+  return { useTls: o.tls !== false };
+}
+
+/** The URL clients use: a wildcard listener is reached over loopback. */
+function clientUrl(host: string, port: number, tls: boolean): string {
+  const h = isWildcard(host) ? (host.includes(':') ? '::1' : '127.0.0.1') : host;
+  return `${tls ? 'https' : 'http'}://${h.includes(':') ? `[${h}]` : h}:${port}`;
+}
+
+async function openUpStore(o: UpOptions, dir: string, log: Logger): Promise<{ store: ObjectStore; where: string }> {
+  const kind: StoreKind = o.store ?? (o.etcdEndpoints !== undefined ? 'etcd' : 'file');
+  const endpoint = o.etcdEndpoints?.split(',')[0]?.trim();
+  if (kind === 'etcd' && (endpoint === undefined || endpoint === '')) throw new CliError('NETSIM_ERR_STORE_UNAVAILABLE', '--store etcd needs --etcd-endpoints URL (e.g. http://127.0.0.1:2379)');
+  if (kind !== 'etcd' && o.etcdEndpoints !== undefined) throw new CliError('NETSIM_ERR_STORE_UNAVAILABLE', `--etcd-endpoints needs --store etcd, not --store ${kind}`);
+  const where = kind === 'etcd' ? endpoint as string : kind === 'file' ? join(dir, 'store') : 'memory';
+  try {
+    const store = await openStore(kind, { dir: join(dir, 'store'), onWarning: (m) => log.warn(m), ...(endpoint !== undefined ? { endpoint } : {}), ...(o.etcdPrefix !== undefined ? { namespace: o.etcdPrefix } : {}) });
+    log.info(`store: ${kind} at ${where}, revision ${store.revision()}`);
+    return { store, where };
+  } catch (e) {
+    const mapped = storeOpenError(e, where, kind);
+    if (mapped instanceof CliError) throw mapped;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new CliError('NETSIM_ERR_STATE', `cannot open the store in ${where}: ${code}`);
+    throw e;
+  }
+}
+
+/** Whether a store holds no cluster yet (etcd's revision counts other prefixes' writes too). */
+async function isFresh(store: ObjectStore): Promise<boolean> {
+  return (await store.list('/registry/', { limit: 1 })).items.length === 0;
+}
+
+function describeCluster(cluster: Cluster, log: Logger): void {
+  const s = cluster.spec;
+  for (const cn of cluster.clusterNodes.values()) {
+    log.info(`node ${cn.name}: kubelet, kube-proxy (${s.proxy.mode}), flanneld (${s.network.flannel.backend}) started`);
+  }
+  log.info(`controllers started; ${cluster.pods.size} pods running, ${cluster.services.size} services`);
 }
 
 export async function upCommand(o: UpOptions, print: (s: string) => void): Promise<number> {
+  const log = createLogger(o.logLevel ?? 'info');
   const { host, port } = parseListen(o.listen);
+  const { useTls } = checkSecurity(o, host);
   const dir = resolve(o.state);
-  mkdirSync(dir, { recursive: true });
-  const store = await FileStore.open({ dir: join(dir, 'store') });
-  const epochMs = Date.now();
-  // Real time is not reproducible anyway, and a kept store holds uids an earlier run drew from the same seed.
-  // A kept store already holds the objects (and whatever kubectl did to them since): the spec's manifests are not re-applied.
-  const fresh = store.revision() === 0;
-  const cluster = await loadCluster(o, { store, epochMs, uid: () => crypto.randomUUID(), specManifests: fresh });
+  prepareStateDir(dir);
+  const kubeconfig = resolve(o.kubeconfig ?? join(dir, 'kubeconfig'));
+
+  let tls: TlsMaterial | undefined;
+  if (o.tlsCert !== undefined && o.tlsKey !== undefined) {
+    tls = loadTls(o.tlsCert, o.tlsKey);
+    log.info(`tls: serving ${o.tlsCert}`);
+  } else if (useTls) {
+    tls = await selfSignedTls(host);
+    log.info('tls: generated a self-signed CA and serving certificate (the CA is in the kubeconfig)');
+  }
+  const sec: Security = { token: o.anonymous === true ? undefined : randomBytes(32).toString('base64url'), tls };
+  if (sec.token === undefined) log.warn('--anonymous: every request is allowed without a token');
+
+  const { store } = await openUpStore(o, dir, log);
+  let cluster: Cluster;
+  try {
+    const epochMs = Date.now();
+    // Real time is not reproducible anyway, and a kept store holds uids an earlier run drew from the same seed.
+    // A kept store already holds the objects (and whatever kubectl did to them since): the spec's manifests are not re-applied.
+    const fresh = await isFresh(store);
+    cluster = await loadCluster(o, {
+      store, epochMs, uid: () => crypto.randomUUID(), specManifests: fresh,
+      serving: { ...(sec.token !== undefined ? { token: sec.token } : {}), ...(sec.tls !== undefined ? { https: { key: sec.tls.key, cert: sec.tls.cert } } : {}) },
+    });
+    log.info(fresh ? `cluster built from the spec: ${cluster.clusterNodes.size} nodes` : `cluster resumed from the store: ${cluster.clusterNodes.size} nodes`);
+    describeCluster(cluster, log);
+  } catch (e) {
+    await store.close().catch(() => {});
+    if (e instanceof StoreError && e.code === 'STORE_UNAVAILABLE') throw new CliError('NETSIM_ERR_STORE_UNAVAILABLE', `the store failed while the cluster was being built: ${e.message}`);
+    throw e;
+  }
+
   const base = cluster.sim.clock.now();
   const started = Date.now();
   // Virtual time follows the wall clock from here, so a flow's wall time is the start plus its virtual offset.
@@ -51,33 +173,83 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const closeFlowRoutes = registerFlowRoutes(cluster.control.app, flows.hub);
   const closeExec = serveExec(cluster);
   serveLogs(cluster);
+  const closeServing = async (): Promise<void> => {
+    flows.close();
+    closeFlowRoutes();
+    closeExec();
+    await cluster.close();
+  };
   await flows.refresh();
   let refreshed = Date.now();
-  const address = await cluster.control.app.listen({ host, port });
-  print(`API server listening on ${address}\n`);
+
+  let url: string;
+  try {
+    await cluster.control.app.listen({ host, port });
+    url = clientUrl(host, (cluster.control.app.server.address() as AddressInfo).port, sec.tls !== undefined);
+  } catch (e) {
+    await closeServing().catch(() => {});
+    throw listenError(e, o.listen);
+  }
+  try {
+    writeKubeconfig(kubeconfig, { server: url, ...(sec.token !== undefined ? { token: sec.token } : {}), ...(sec.tls !== undefined ? { caPem: sec.tls.ca } : {}) });
+    if (sec.token !== undefined) writePrivateFile(join(dir, 'token'), `${sec.token}\n`);
+  } catch (e) {
+    await closeServing().catch(() => {});
+    throw e;
+  }
+  log.info(`pid ${process.pid}: API server listening on ${url} (${sec.tls !== undefined ? 'TLS' : 'plain HTTP, loopback only: kubectl sends no token over it'}, ${sec.token !== undefined ? 'bearer token' : 'anonymous'}); kubeconfig ${kubeconfig}`);
+  print(`API server listening on ${url}\n`);
+  print(`export KUBECONFIG=${kubeconfig}\n`);
+
   const tickMs = o.tickMs ?? 50;
-  let busy = false;
+  let tick: Promise<void> | undefined;
+  let failing = false;
   const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
+    if (tick !== undefined) return;
     // Virtual time catches up with the wall clock (plus the settling time the build used).
     const target = (Date.now() - started) * MS + base;
     const dt = Math.max(0, target - cluster.sim.clock.now());
+    const before = cluster.control.revision();
     // Identities (pods come and go with their labels) are re-read at most once a second.
     const refresh = Date.now() - refreshed > 1000;
     if (refresh) refreshed = Date.now();
-    void cluster.runFor(dt).then(() => (refresh ? flows.refresh() : undefined)).catch((e: unknown) => process.stderr.write(`netsim up: ${(e as Error).message}\n`)).finally(() => { busy = false; });
+    tick = cluster.runFor(dt).then(() => (refresh ? flows.refresh() : undefined)).then(() => {
+      const after = cluster.control.revision();
+      if (after !== before) log.debug(`sync: store revision ${before} -> ${after}`);
+      if (failing) log.info('control plane: recovered');
+      failing = false;
+    }, (e: unknown) => {
+      // One line per outage, not one per tick: an etcd outage would otherwise log 20 lines a second.
+      if (!failing) log.error(`control plane: ${(e as Error).message}`);
+      failing = true;
+    }).finally(() => { tick = undefined; });
   }, tickMs);
-  await new Promise<void>((done) => {
-    const stop = (): void => done();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+
+  // kube-apiserver's etcd health check: an outage is logged even when no controller has work to notice it.
+  let storeDown = false;
+  const probe = setInterval(() => {
+    store.get('/registry/namespaces/default').then(() => {
+      if (storeDown) log.info('store: reachable again');
+      storeDown = false;
+    }, (e: unknown) => {
+      if (!storeDown) log.error(`store: ${(e as Error).message} (the API answers 503 until it is back)`);
+      storeDown = true;
+    });
+  }, STORE_PROBE_MS);
+
+  const reason = await waitForStop();
+  log.info(`${reason}: stopping`);
+  // A second signal while stopping means "now".
+  const force = (): void => process.exit(130);
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
   clearInterval(timer);
-  flows.close();
-  closeFlowRoutes();
-  closeExec();
-  await cluster.close();
+  clearInterval(probe);
+  await tick;
+  await closeServing();
+  process.off('SIGINT', force);
+  process.off('SIGTERM', force);
+  log.info('stopped');
   print('netsim up: stopped\n');
   return 0;
 }

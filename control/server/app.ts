@@ -16,7 +16,9 @@
  */
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, RequestListener, Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
@@ -26,6 +28,8 @@ import type { KubeObject, ResourceInfo, WatchEvent, DeleteOptions, Status } from
 import { apiVersionOf } from '../api/index.ts';
 import { findResource, groupVersions, kubernetesServiceIP, RESOURCES, toTable } from '../resources/index.ts';
 import { ApiError, errBadRequest, errMethodNotAllowed, errPathNotFound, statusOf } from './errors.ts';
+import { StoreError } from '../store/object-store.ts';
+import { carriesToken, PUBLIC_PATHS, unauthorizedStatus } from './auth.ts';
 import { Registry } from './registry.ts';
 import type { PatchType, WriteOptions } from './registry.ts';
 import { parseResourceVersion } from './registry.ts';
@@ -41,8 +45,17 @@ export interface BuildAppOptions {
   readonly clock?: () => Date;
   /** uid generator (default crypto.randomUUID). */
   readonly uid?: () => string;
-  /** When set, every request but /healthz, /livez, /readyz needs `Authorization: Bearer <token>`. */
+  /** When set, every request but /healthz, /livez, /readyz needs `Authorization: Bearer <token>` (auth.ts). */
   readonly token?: string;
+  /** Serve HTTPS with this PEM key and certificate chain when the caller listens. */
+  readonly https?: { readonly key: string; readonly cert: string };
+  /**
+   * Bytes a watcher may leave unread before it is closed (default 4 MiB). kube-apiserver's
+   * cacheWatcher is closed when its buffer is full ("Forcing watcher close due to
+   * unresponsiveness"); the client sees the stream end and relists, and the server keeps
+   * no unbounded queue for a client that stopped reading.
+   */
+  readonly watchBufferBytes?: number;
   /** Request body limit in bytes (default 3 MiB, kube-apiserver's limit). */
   readonly bodyLimit?: number;
   readonly serviceCIDR?: string;
@@ -217,7 +230,11 @@ export function addUpgradeRoute(app: FastifyInstance, match: (path: string) => b
 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const clock = opts.clock ?? (() => new Date());
-  const app = Fastify({ logger: opts.logger ?? false, routerOptions: { ignoreTrailingSlash: true }, bodyLimit: opts.bodyLimit ?? 3 * 1024 * 1024, forceCloseConnections: true, return503OnClosing: false });
+  const tls = opts.https;
+  // fastify types its instance by server class; an https.Server serves the same request events.
+  const serverFactory = (handler: RequestListener): Server => (tls !== undefined ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) as unknown as Server : createHttpServer(handler));
+  const app = Fastify({ logger: opts.logger ?? false, routerOptions: { ignoreTrailingSlash: true }, bodyLimit: opts.bodyLimit ?? 3 * 1024 * 1024, forceCloseConnections: true, return503OnClosing: false, serverFactory });
+  const watchBufferBytes = opts.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
   const registry = new Registry({
     store: opts.store, clock,
     ...(opts.uid ? { uid: opts.uid } : {}),
@@ -262,6 +279,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     let status: Status;
     if (err instanceof ApiError) status = err.toStatus();
+    // A store that cannot answer (etcd down, a failed WAL) is the server's temporary state, not a bug: 503, retry.
+    else if (err instanceof StoreError && (err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_CLOSED')) status = statusOf('ServiceUnavailable', err.message);
     else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') status = statusOf('RequestEntityTooLarge', 'Request entity too large: limit is ' + String(opts.bodyLimit ?? 3 * 1024 * 1024));
     else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') status = statusOf('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, ${PROTOBUF}`);
     else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) status = statusOf('BadRequest', err.message);
@@ -269,6 +288,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       app.log.error(err);
       status = statusOf('InternalError', `Internal error occurred: ${err.message}`);
     }
+    // kube-apiserver's 503s (etcd unavailable, shutting down) carry Retry-After; client-go honours it.
+    if (status.code === 503) void reply.header('retry-after', String(status.details?.retryAfterSeconds ?? 1));
     const pb = wantsProtobuf(req.headers.accept) ? encodeObject(status) : undefined;
     if (pb) void reply.code(status.code).header('content-type', PROTOBUF).send(Buffer.from(pb));
     else void reply.code(status.code).header('content-type', 'application/json').send(status);
@@ -287,23 +308,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       return r.handle(req, reply);
     },
   });
-  const openPaths = new Set(['/healthz', '/livez', '/readyz']);
-  const authorized = (header: string | undefined, protocols: string | undefined): boolean => {
-    if (!opts.token) return true;
-    if (header === `Bearer ${opts.token}`) return true;
-    // Browsers cannot set headers on WebSockets: kube-apiserver accepts the token as a subprotocol.
-    for (const p of (protocols ?? '').split(',').map((s) => s.trim())) {
-      const pre = 'base64url.bearer.authorization.k8s.io.';
-      if (p.startsWith(pre) && Buffer.from(p.slice(pre.length), 'base64url').toString('utf8') === opts.token) return true;
-    }
-    return false;
-  };
+  const authorized = (header: string | undefined, protocols: string | undefined): boolean => opts.token === undefined || opts.token === '' || carriesToken(opts.token, header, protocols);
   app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0] ?? '';
-    if (openPaths.has(path)) return;
-    if (!authorized(req.headers.authorization, undefined)) {
-      await reply.code(401).send(statusOf('Unauthorized', 'Unauthorized'));
-    }
+    if (PUBLIC_PATHS.has(req.url.split('?')[0] ?? '')) return;
+    if (!authorized(req.headers.authorization, undefined)) await reply.code(401).send(unauthorizedStatus());
   });
 
   // ---------------------------------------------------------- bootstrap
@@ -488,7 +496,11 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
           raw.flushHeaders();
           try {
             await startWatch(pp, q, req.headers.accept, {
-              send: (line) => { raw.write(line); },
+              send: (line) => {
+                // Past the bound the reader has stalled: drop the connection (ending it would wait for the unread bytes).
+                if (raw.writableLength > watchBufferBytes) { raw.destroy(); return; }
+                raw.write(line);
+              },
               end: () => { raw.end(); },
               onClose: (cb) => { raw.on('close', cb); },
             });
@@ -607,7 +619,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     };
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (!authorized(req.headers.authorization, req.headers['sec-websocket-protocol'])) { fail(401, statusOf('Unauthorized', 'Unauthorized')); return; }
+      if (!authorized(req.headers.authorization, req.headers['sec-websocket-protocol'])) { fail(401, unauthorizedStatus()); return; }
       const extra = extraRoutes.get(app)?.upgrade.find((r) => r.match(url.pathname));
       if (extra !== undefined) { extra.handle(req, socket, head); return; }
       const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/(.*)$/.exec(url.pathname);
@@ -621,7 +633,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
         startWatch(pp, q, accept, {
           // A WebSocket message is its own frame: a protobuf event goes without its length prefix (binary), as HandleWS sends it.
-          send: (data) => { if (ws.readyState === ws.OPEN) ws.send(typeof data === 'string' ? data.trimEnd() : data.subarray(4)); },
+          send: (data) => {
+            if (ws.bufferedAmount > watchBufferBytes) { ws.terminate(); return; }
+            if (ws.readyState === ws.OPEN) ws.send(typeof data === 'string' ? data.trimEnd() : data.subarray(4));
+          },
           end: () => { ws.close(1000); },
           onClose: (cb) => { ws.on('close', cb); },
         }).catch((e: unknown) => {
@@ -645,6 +660,9 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
   return app;
 }
+
+/** Unread watch bytes before a watcher is closed (BuildAppOptions.watchBufferBytes). */
+export const DEFAULT_WATCH_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** kube-apiserver's secure port: the `default/kubernetes` Service's targetPort. */
 const APISERVER_PORT = 6443;

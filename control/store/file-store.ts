@@ -7,6 +7,7 @@
  *   snapshot.jsonl                 the key space at one revision (atomically replaced)
  *   wal-<first revision>.jsonl     append-only write-ahead log segments
  *
+ * Files are created 0600 and a new directory 0700: the store holds every object, Secrets included.
  * Every file is JSON lines framed as `<crc32 of the JSON, 8 hex digits> <JSON>\n`, so a
  * store can be read with `cut -c10- wal-*.jsonl | jq` and every record is checksummed.
  * A WAL record is `{"rev":7,"op":"put","key":…,"value":…}` or `{"rev":8,"op":"del","key":…}`;
@@ -58,6 +59,9 @@ export const DEFAULT_SNAPSHOT_EVERY_RECORDS = 100_000;
 /** …or after this many WAL bytes. */
 export const DEFAULT_SNAPSHOT_EVERY_BYTES = 64 * 1024 * 1024;
 
+/** The store holds every object, Secrets included: only its owner may read it (kube's etcd data dir is 0700). */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
 const LOCK_FILE = 'LOCK';
 const SNAPSHOT_FILE = 'snapshot.jsonl';
 const SNAPSHOT_TMP = 'snapshot.jsonl.tmp';
@@ -216,7 +220,7 @@ async function acquireLock(dir: string, warn: (m: string) => void): Promise<numb
   for (let attempt = 0; attempt < 5; attempt++) {
     // Write the content first, then link() it into place: the lock never exists half-written.
     const tmp = join(dir, `${LOCK_FILE}.${process.pid}.tmp`);
-    await writeFile(tmp, mine);
+    await writeFile(tmp, mine, { mode: FILE_MODE });
     try {
       await link(tmp, path);
       const now = await readFile(path, 'utf8').catch(() => '');
@@ -296,7 +300,7 @@ export class FileStore implements ObjectStore {
   /** Open (creating if needed) the store in `opts.dir`, replaying snapshot and WAL. */
   static async open(opts: FileStoreOptions = {}): Promise<FileStore> {
     const dir = resolve(opts.dir ?? DEFAULT_STORE_DIR);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: DIR_MODE });
     const store = new FileStore(dir, opts);
     const warnings: string[] = [];
     const warn = (m: string): void => { warnings.push(m); store.warn(m); };
@@ -394,7 +398,7 @@ export class FileStore implements ObjectStore {
     this.plannedRev = this.state.revision;
     const last = this.segments.at(-1);
     if (last === undefined) {
-      this.wal = await open(join(this.dir, segmentName(this.state.revision + 1)), 'a');
+      this.wal = await open(join(this.dir, segmentName(this.state.revision + 1)), 'a', FILE_MODE);
       this.segments.push(this.state.revision + 1);
       await this.wal.sync();
       await fsyncDir(this.dir);
@@ -531,7 +535,7 @@ export class FileStore implements ObjectStore {
     const at = this.state.revision;
     const next = at + 1;
     if (this.segments.at(-1) !== next) {
-      const h = await open(join(this.dir, segmentName(next)), 'ax');
+      const h = await open(join(this.dir, segmentName(next)), 'ax', FILE_MODE);
       await h.sync();
       await fsyncDir(this.dir);
       const old = this.wal;
@@ -551,7 +555,7 @@ export class FileStore implements ObjectStore {
 
   private async writeSnapshot(entries: KeyValue[], revision: number): Promise<void> {
     const tmp = join(this.dir, SNAPSHOT_TMP);
-    const h = await open(tmp, 'w');
+    const h = await open(tmp, 'w', FILE_MODE);
     try {
       await writeAll(h, Buffer.from(frame({ snapshot: 1, revision, count: entries.length })));
       for (let i = 0; i < entries.length; i += 1000) {

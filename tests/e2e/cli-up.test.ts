@@ -1,6 +1,7 @@
-// `netsim up` as a user runs it: the listening line, the real kubectl against the
-// running emulation (nodes Ready, pods Running with addresses from the flannel
-// leases, a scale reaching the node agents), `netsim apply --server`, `netsim get`,
+// `netsim up` as a user runs it: the listening line and `export KUBECONFIG=…`, the real
+// kubectl with nothing but that kubeconfig (TLS with the generated CA, the bearer token)
+// against the running emulation (nodes Ready, pods Running with addresses from the flannel
+// leases, a scale reaching the node agents), `netsim apply --kubeconfig`, `netsim get`,
 // exit 0 on SIGTERM, and the store kept in --state across a restart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ const KUBECTL = '/usr/bin/kubectl';
 const haveKubectl = existsSync(KUBECTL);
 const BIN = join(import.meta.dirname, '../../bin/netsim.mjs');
 
-interface Up { proc: ChildProcessWithoutNullStreams; url: string; out: () => string; exit: Promise<number | null> }
+interface Up { proc: ChildProcessWithoutNullStreams; url: string; kubeconfig: string; out: () => string; exit: Promise<number | null> }
 
 function startUp(state: string): Promise<Up> {
   const proc = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', '--state', state], { stdio: 'pipe' });
@@ -26,19 +27,19 @@ function startUp(state: string): Promise<Up> {
     proc.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /^API server listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+      const m = /^API server listening on (https:\/\/127\.0\.0\.1:\d+)\nexport KUBECONFIG=(\S+)$/m.exec(out);
       if (m !== null) {
         clearTimeout(timer);
-        resolve({ proc, url: m[1] as string, out: () => out, exit });
+        resolve({ proc, url: m[1] as string, kubeconfig: m[2] as string, out: () => out, exit });
       }
     });
     void exit.then((code) => reject(new Error(`netsim up exited ${code}: ${err}`)));
   });
 }
 
-function run(cmd: string, args: string[], dir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(cmd: string, args: string[], dir: string, kubeconfig: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: dir, timeout: 30_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBECONFIG: join(dir, 'kubeconfig') } }, (e, stdout, stderr) => {
+    execFile(cmd, args, { cwd: dir, timeout: 30_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBECONFIG: kubeconfig } }, (e, stdout, stderr) => {
       resolve({ code: e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : 1) : 0, stdout, stderr });
     });
   });
@@ -54,13 +55,14 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_0
   }
 }
 
-test('netsim up: kubectl sees the seed cluster, a scale reaches the nodes, apply --server works, SIGTERM exits 0, --state survives a restart', { skip: haveKubectl ? false : 'kubectl not installed (.ci/run installs it)', timeout: 120_000 }, async () => {
+test('netsim up: kubectl with the written kubeconfig sees the seed cluster, a scale reaches the nodes, apply --kubeconfig works, SIGTERM exits 0, --state survives a restart', { skip: haveKubectl ? false : 'kubectl not installed (.ci/run installs it)', timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'netsim-up-'));
   const state = join(dir, 'state');
   let up: Up | undefined;
   try {
     up = await startUp(state);
-    const k = (...args: string[]) => run(KUBECTL, ['--server', up!.url, '--cache-dir', join(dir, 'cache'), ...args], dir);
+    assert.equal(up.kubeconfig, join(state, 'kubeconfig'));
+    const k = (...args: string[]) => run(KUBECTL, ['--cache-dir', join(dir, 'cache'), ...args], dir, up!.kubeconfig);
     const nodes = await k('get', 'nodes', '-o', 'wide');
     assert.equal(nodes.code, 0, nodes.stderr);
     assert.match(nodes.stdout, /^node01\s+Ready\s+<none>\s+\S+\s+v1\.32\.4\s+192\.168\.50\.11\s/m);
@@ -87,7 +89,7 @@ test('netsim up: kubectl sees the seed cluster, a scale reaches the nodes, apply
     assert.match(eps, /^10\.244\.\d+\.\d+ 10\.244\.\d+\.\d+ 10\.244\.\d+\.\d+$/);
 
     writeFileSync(join(dir, 'echo.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: echo\n  labels: { app: echo }\nspec:\n  nodeName: node02\n  containers:\n  - { name: echo, image: netsim/udp-echo, ports: [ { containerPort: 7, protocol: UDP } ] }\n');
-    const applied = await run(process.execPath, [BIN, 'apply', '--server', up.url, '-f', 'echo.yaml'], dir);
+    const applied = await run(process.execPath, [BIN, 'apply', '--kubeconfig', up.kubeconfig, '-f', 'echo.yaml'], dir, up.kubeconfig);
     assert.equal(applied.code, 0, applied.stderr);
     assert.equal(applied.stdout, 'pod/echo created\n');
     await until('echo pod running', async () => {
@@ -100,9 +102,10 @@ test('netsim up: kubectl sees the seed cluster, a scale reaches the nodes, apply
     up = undefined;
 
     up = await startUp(state);
-    const again = await run(KUBECTL, ['--server', up.url, '--cache-dir', join(dir, 'cache'), 'get', 'deployment', 'nginx-deployment', '-o', 'jsonpath={.spec.replicas}'], dir);
+    // A new start has a new token and CA; the rewritten kubeconfig carries them.
+    const again = await run(KUBECTL, ['--cache-dir', join(dir, 'cache'), 'get', 'deployment', 'nginx-deployment', '-o', 'jsonpath={.spec.replicas}'], dir, up.kubeconfig);
     assert.equal(again.stdout, '3', 'the scale survived the restart in --state');
-    const echo = await run(KUBECTL, ['--server', up.url, '--cache-dir', join(dir, 'cache'), 'get', 'pod', 'echo', '-o', 'name'], dir);
+    const echo = await run(KUBECTL, ['--cache-dir', join(dir, 'cache'), 'get', 'pod', 'echo', '-o', 'name'], dir, up.kubeconfig);
     assert.equal(echo.stdout.trim(), 'pod/echo');
   } finally {
     if (up !== undefined) {

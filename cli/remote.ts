@@ -1,0 +1,54 @@
+/**
+ * How CLI commands reach a running `netsim up`: its URL, bearer token and CA, from
+ * `--kubeconfig FILE` (what `netsim up` wrote) or `--server URL [--token T]`, and one
+ * request helper over node:http/https — fetch cannot be given a CA, and the server's
+ * certificate is usually netsim's own self-signed one.
+ */
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { CliError } from './cli-error.ts';
+import { readKubeconfig } from './up/kubeconfig.ts';
+import type { KubeconfigEntry } from './up/kubeconfig.ts';
+
+export interface RemoteArgs {
+  readonly server?: string;
+  readonly token?: string;
+  readonly kubeconfig?: string;
+}
+
+/** The server to talk to, or undefined when neither --server nor --kubeconfig was given. */
+export function resolveRemote(a: RemoteArgs): KubeconfigEntry | undefined {
+  const fromFile = a.kubeconfig !== undefined ? readKubeconfig(a.kubeconfig) : undefined;
+  const server = a.server ?? fromFile?.server;
+  if (server === undefined) return undefined;
+  const token = a.token ?? fromFile?.token;
+  return { server: server.replace(/\/$/, ''), ...(token !== undefined ? { token } : {}), ...(fromFile?.caPem !== undefined ? { caPem: fromFile.caPem } : {}) };
+}
+
+export interface RemoteResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** One request to the server; a network failure is NETSIM_ERR_SERVER. */
+export function remoteRequest(r: KubeconfigEntry, method: string, path: string, headers: Record<string, string>, body?: string): Promise<RemoteResponse> {
+  let url: URL;
+  try { url = new URL(r.server + path); } catch { throw new CliError('NETSIM_ERR_SERVER', `not a server URL: ${r.server}`); }
+  const h: Record<string, string> = { ...headers, ...(r.token !== undefined ? { authorization: `Bearer ${r.token}` } : {}) };
+  if (body !== undefined) h['content-length'] = String(Buffer.byteLength(body));
+  return new Promise((resolve, reject) => {
+    const done = (res: IncomingMessage): void => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    };
+    const req = url.protocol === 'https:'
+      ? httpsRequest(url, { method, headers: h, ...(r.caPem !== undefined ? { ca: r.caPem } : {}) }, done)
+      : httpRequest(url, { method, headers: h }, done);
+    req.setTimeout(30_000, () => req.destroy(new Error('timed out after 30 s')));
+    req.on('error', (e) => reject(new CliError('NETSIM_ERR_SERVER', `cannot reach ${r.server}: ${e.message}`)));
+    req.end(body);
+  });
+}
