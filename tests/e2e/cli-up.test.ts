@@ -142,7 +142,7 @@ test('netsim get and apply without a server: kubectl-style tables of a fresh clu
     writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: { name: bad }\nspec:\n  type: NodePort\n  ports: [ { port: 80, nodePort: 80 } ]\n');
     const badSvc = spawnSync(process.execPath, [BIN, 'apply', '-f', join(dir, 'bad.yaml')], { encoding: 'utf8' });
     assert.equal(badSvc.status, 2);
-    assert.match(badSvc.stderr, /NETSIM_ERR_MANIFEST: service\/bad: .*spec\.ports\[0\]\.nodePort: Invalid value: 80: provided port is not in the valid range/);
+    assert.match(badSvc.stderr, /NETSIM_ERR_MANIFEST: \S+bad\.yaml:1:1: service\/bad: .*spec\.ports\[0\]\.nodePort: Invalid value: 80: provided port is not in the valid range/);
     const badYaml = spawnSync(process.execPath, [BIN, 'get', 'pods', '-f', join(dir, 'nope.yaml')], { encoding: 'utf8' });
     assert.equal(badYaml.status, 2);
     assert.match(badYaml.stderr, /NETSIM_SPEC_FILE: .*nope\.yaml: cannot read: ENOENT/);
