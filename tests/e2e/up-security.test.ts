@@ -232,7 +232,7 @@ test('npx netsim up: SIGTERM to npx stops the server, not only npx (npm signals 
     // The server holds npx's stdout: 'close' comes when the last process writing it has exited.
     const closed = new Promise<void>((r) => up!.proc.on('close', () => r()));
     up.proc.kill('SIGTERM');
-    const gone = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000))]);
+    const gone = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
     const err = up.err();
     up = undefined;
     if (!gone) {
@@ -240,8 +240,9 @@ test('npx netsim up: SIGTERM to npx stops the server, not only npx (npm signals 
       if (pid !== undefined) process.kill(Number(pid), 'SIGKILL');
     }
     assert.ok(gone, `the server outlived npx: ${err}`);
-    assert.match(out, /^netsim up: stopped$/m, 'it stopped cleanly');
-    assert.match(err, /INFO {2}parent exited: stopping/);
+    assert.match(out, /^netsim up: stopped$/m, `it stopped cleanly: ${err}`);
+    // Usually its npm parent's death tells it; should npm's signal reach it as well, that is as good.
+    assert.match(err, /INFO {2}(parent exited|SIGTERM): stopping/);
     // The server process is gone with it: nothing accepts on the port any more.
     const refused = await new Promise<boolean>((r) => {
       const s = connect(port, '127.0.0.1');
