@@ -165,14 +165,19 @@ export class ArpLayer {
     });
   }
 
-  /** Drop everything waiting on `e`; forwarded packets get ICMP host unreachable (as Linux does). */
+  /**
+   * Drop everything waiting on `e`, each with an ICMP host unreachable to its source
+   * (arp_error_report → ip_link_failure → icmp_send): forwarded packets and locally
+   * generated ones alike — a local sender gets it through loopback (ping's
+   * "Destination Host Unreachable", EHOSTUNREACH on a connected socket).
+   */
   failQueued(e: NeighEntry, reason: DropReason): void {
     const ns = this.ns;
     if (ns.sim.tracer.enabled) ns.emitNeigh(undefined, 'failed', e.dev, e.ip);
     const queued = e.queue;
     e.queue = [];
     for (const q of queued) {
-      if (reason === 'neigh-failed' && q.inDev !== '') ns.icmp.sendError(q, 3, 1, 0);
+      if (reason === 'neigh-failed') ns.icmp.sendError(q, 3, 1, 0);
       ns.traceDrop(q, reason, `no ARP answer for ${formatIpv4(e.ip)} on ${e.dev}`, e.dev);
     }
   }
