@@ -167,6 +167,9 @@ function add(ctx: PluginContext): CniResult {
   const mtu = conf.mtu ?? 1500;
   const hostName = vethName(ctx);
   const [cont, hostVeth] = createVethPair(host.sim, { name: ifName, mac: randomMac(ctx.host.rng), mtu }, { name: hostName, mac: randomMac(ctx.host.rng), mtu });
+  // ip.SetupVeth builds netlink.Veth{LinkAttrs: {Name, MTU}}: TxQLen 0 reaches the kernel for both ends.
+  cont.txQueueLen = 0;
+  hostVeth.txQueueLen = 0;
   pod.addDevice(cont);
   host.addDevice(hostVeth);
   host.setUp(hostName, true);

@@ -53,6 +53,8 @@ export abstract class NetDevice {
   /** Administrative state (`ip link set X up`). */
   up = false;
   promisc = false;
+  /** `ip link set X txqueuelen N`; undefined: the kind's default (500 for TUN, 1000 for the rest). */
+  txQueueLen: number | undefined = undefined;
   /** IFF_NOARP: the neighbour layer does not resolve addresses on this device. */
   readonly noArp: boolean;
   readonly stats: DeviceStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, rxDropped: 0, txDropped: 0 };

@@ -29,6 +29,25 @@ function operState(d: NetDevice): string {
   return d.carrier() ? 'UP' : 'LOWERLAYERDOWN';
 }
 
+/**
+ * The ids a namespace gives the other namespaces its links point into
+ * (peernet2id_alloc): 0, 1, … in the order it first reports them.
+ */
+const netnsIds = new WeakMap<NetNamespace, Map<unknown, number>>();
+function netnsId(ns: NetNamespace, peer: unknown): number {
+  let ids = netnsIds.get(ns);
+  if (ids === undefined) {
+    ids = new Map();
+    netnsIds.set(ns, ids);
+  }
+  let id = ids.get(peer);
+  if (id === undefined) {
+    id = ids.size;
+    ids.set(peer, id);
+  }
+  return id;
+}
+
 function linkName(d: NetDevice, ns: NetNamespace): string {
   if (d.kind === 'veth') {
     const peer = (d as VethDevice).peer;
@@ -39,15 +58,17 @@ function linkName(d: NetDevice, ns: NetNamespace): string {
 }
 
 function linkHeader(d: NetDevice, ns: NetNamespace): string[] {
-  // txqueuelen: 500 for TUN (tun.c), 1000 for everything else the kernel creates here.
-  const extra = ` qlen ${d.kind === 'tun' ? 500 : 1000}`;
+  // txqueuelen: 500 for TUN (tun.c), 1000 for everything else the kernel creates here;
+  // iproute2 prints nothing for 0 (CNI's veths: netlink.LinkAttrs{} carries TxQLen 0).
+  const qlen = d.txQueueLen ?? (d.kind === 'tun' ? 500 : 1000);
+  const extra = qlen > 0 ? ` qlen ${qlen}` : '';
   const master = d.master !== undefined ? ` master ${d.master.name}` : '';
   const lines = [`${d.ifindex}: ${linkName(d, ns)}: ${d.flags()} mtu ${d.mtu} qdisc ${qdisc(d)}${master} state ${operState(d)} group default${extra}`];
   if (d.kind === 'loopback') lines.push('    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00');
   else if (d.linkType === 'raw-ip') lines.push('    link/none ');
   else {
     const peer = d.kind === 'veth' ? (d as VethDevice).peer : undefined;
-    const netnsid = peer !== undefined && peer.owner !== undefined && peer.owner !== ns ? ' link-netnsid 0' : '';
+    const netnsid = peer !== undefined && peer.owner !== undefined && peer.owner !== ns ? ` link-netnsid ${netnsId(ns, peer.owner)}` : '';
     lines.push(`    link/ether ${formatMac(d.mac)} brd ff:ff:ff:ff:ff:ff${netnsid}`);
   }
   return lines;

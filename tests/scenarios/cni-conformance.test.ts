@@ -20,6 +20,7 @@ import { MemoryFs, NetnsRegistry, RecordingRestorer } from '../../cni/host.ts';
 import { createCniHost } from '../../cni/node-host.ts';
 import { PLUGINS } from '../../cni/plugins/index.ts';
 import type { PluginType } from '../../cni/plugins/index.ts';
+import { ipLink } from '../../netsim/tools/ip.ts';
 
 const CNI_DIR = '/usr/lib/cni';
 
@@ -118,6 +119,16 @@ test('real bridge + host-local + portmap vs ours: same result structure, errors 
     const sysctl = (k: string) => spawnSync('ip', ['netns', 'exec', hostNs, 'sysctl', '-n', k], { encoding: 'utf8' }).stdout.trim();
     assert.deepEqual([sysctl('net.ipv4.conf.all.route_localnet'), sysctl('net.ipv4.conf.cni0.route_localnet'), sysctl('net.ipv4.conf.cni1.route_localnet')], ['0', '1', '1']);
     assert.equal(host.ns.sysctl.routeLocalnet, false);
+    // The host ends of the veths: txqueuelen 0 (no `qlen` printed), their peers in another namespace.
+    const vethLines = (text: string) => text.split(/\n(?=\d+: )/).filter((l) => / master cni[01] /.test(l));
+    const realLinks = vethLines(spawnSync('ip', ['-n', hostNs, 'link', 'show'], { encoding: 'utf8' }).stdout);
+    const ourLinks = vethLines(ipLink(host.ns));
+    assert.equal(realLinks.length, 2);
+    assert.equal(ourLinks.length, 2);
+    for (const l of [...realLinks, ...ourLinks]) {
+      assert.ok(!/ qlen /.test(l), l);
+      assert.match(l, /^\d+: veth[0-9a-f]{8}@if\d+: /);
+    }
     assert.deepEqual([...host.ns.devRouteLocalnet].sort(), ['cni0', 'cni1']);
 
     // DEL, twice, in reverse order: both succeed and leave the same nat table behind.
