@@ -4,7 +4,7 @@
  * `bridge fdb show`. These are how every layer above shows a node's state.
  */
 import type { NetDevice } from '../link/net-device.ts';
-import type { Bridge } from '../link/bridge.ts';
+import { Bridge } from '../link/bridge.ts';
 import type { VethDevice } from '../link/veth.ts';
 import type { TunDevice } from '../link/tun.ts';
 import type { VxlanDevice } from '../overlay/vxlan-device.ts';
@@ -133,24 +133,49 @@ export function ipNeigh(ns: NetNamespace, dev?: string): string {
   return entries.map((e) => formatNeigh(e, dev === undefined)).join('\n') + (entries.length > 0 ? '\n' : '');
 }
 
-/** `bridge fdb show [br BRIDGE]` for bridges and VXLAN devices in the namespace. */
+/**
+ * The multicast addresses a device up in a Linux namespace holds (its `self permanent`
+ * lines): IPv6 all-nodes, IPv4 all-hosts, and the solicited-node group of its EUI-64
+ * link-local address; a bridge also joins the multicast-router-discovery groups
+ * (224.0.0.106, ff02::6a) for snooping. The emulator models no IPv6, but `bridge fdb`
+ * on a real node prints these, so they are printed here too, in the kernel's order.
+ */
+function selfMulticast(d: NetDevice): string[] {
+  const low = formatMac(d.mac).slice(9);
+  if (d.kind === 'bridge') return ['33:33:00:00:00:01', '01:00:5e:00:00:6a', '33:33:00:00:00:6a', '01:00:5e:00:00:01', `33:33:ff:${low}`];
+  return ['33:33:00:00:00:01', '01:00:5e:00:00:01', `33:33:ff:${low}`];
+}
+
+/**
+ * `bridge fdb show [br BRIDGE] [dev DEV]` as iproute2 prints the kernel's dump: device by
+ * device in ifindex order; for a bridge port its bridge's entries on that port, newest
+ * first (the bridge's hash list is filled at the head: learned ones, then the port's own
+ * `permanent` address), then the port's `self permanent` multicast addresses; a bridge
+ * its `self` entries, then its own address; other Ethernet devices their `self`
+ * entries; VXLAN devices their FDB.
+ */
 export function bridgeFdb(ns: NetNamespace, opts: { br?: string; dev?: string } = {}): string {
   const now = ns.sim.clock.now();
   const lines: string[] = [];
   for (const d of sortedDevices(ns)) {
-    if (d.kind === 'bridge' && (opts.br === undefined || opts.br === d.name)) {
-      const br = d as Bridge;
-      for (const e of br.fdb.list(now)) {
-        if (opts.dev !== undefined && e.port.name !== opts.dev) continue;
-        const flags = e.local ? ' permanent' : e.isStatic ? ' static' : '';
-        lines.push(`${formatMac(e.mac)} dev ${e.port.name} master ${br.name}${flags}`);
+    if (opts.dev !== undefined && opts.dev !== d.name) continue;
+    if (d.kind === 'vxlan') {
+      if (opts.br !== undefined) continue;
+      for (const e of (d as VxlanDevice).fdbEntries()) lines.push(`${formatMac(e.mac)} dev ${d.name} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
+      continue;
+    }
+    const master = d.master !== undefined ? ns.devices.get(d.master.name) : undefined;
+    const inBridge = master instanceof Bridge ? master : undefined;
+    if (opts.br !== undefined && !(d.kind === 'bridge' && d.name === opts.br) && inBridge?.name !== opts.br) continue;
+    if (inBridge !== undefined) {
+      for (const e of inBridge.fdb.list(now).filter((x) => x.port === d).reverse()) {
+        // iproute2 prints the state after "master BR " — nothing for a learned entry (hence the trailing space).
+        lines.push(`${formatMac(e.mac)} dev ${d.name} master ${inBridge.name} ${e.local ? 'permanent' : e.isStatic ? 'static' : ''}`);
       }
     }
-    if (d.kind === 'vxlan' && opts.br === undefined && (opts.dev === undefined || opts.dev === d.name)) {
-      for (const e of (d as VxlanDevice).fdbEntries()) {
-        lines.push(`${formatMac(e.mac)} dev ${d.name} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
-      }
-    }
+    if (d.up && d.kind !== 'loopback' && d.linkType === 'ether' && !d.noArp) for (const m of selfMulticast(d)) lines.push(`${m} dev ${d.name} self permanent`);
+    // A bridge's own address (an entry without a port) comes after its self lines (br_fdb_dump).
+    if (d instanceof Bridge) for (const e of d.fdb.list(now).filter((x) => x.port === d).reverse()) lines.push(`${formatMac(e.mac)} dev ${d.name} master ${d.name} permanent`);
   }
   return lines.join('\n') + (lines.length > 0 ? '\n' : '');
 }

@@ -46,8 +46,8 @@ test('pods on one bridge: ARP first, both MACs learned, echo with valid checksum
   const learned = rec.events.filter((e) => e.kind === 'bridge' && e.action === 'learn').map((e) => (e.kind === 'bridge' ? `${e.mac}@${e.port}` : ''));
   assert.deepEqual(learned, ['02:42:0a:f4:01:02@veth-a', '02:42:0a:f4:01:03@veth-b']);
   const fdb = bridgeFdb(host, { br: 'docker0' });
-  assert.match(fdb, /^02:42:0a:f4:01:02 dev veth-a master docker0$/m);
-  assert.match(fdb, /^02:42:0a:f4:01:03 dev veth-b master docker0$/m);
+  assert.match(fdb, /^02:42:0a:f4:01:02 dev veth-a master docker0 $/m);
+  assert.match(fdb, /^02:42:0a:f4:01:03 dev veth-b master docker0 $/m);
 
   // The ARP request was flooded (broadcast) to the other port and to the bridge itself.
   const flood = rec.events.find((e) => e.kind === 'bridge' && e.action === 'flood');
@@ -118,5 +118,5 @@ test('bridge FDB entries age out after 300 s of virtual time', () => {
   sim.clock.runFor(299e9);
   assert.match(bridgeFdb(host, { br: 'docker0' }), /02:42:0a:f4:01:02 dev veth-a/, 'still there before 300 s');
   sim.clock.runFor(10e9);
-  assert.doesNotMatch(bridgeFdb(host, { br: 'docker0' }), /02:42:0a:f4:01:02 dev veth-a master docker0$/m, 'aged out after 300 s');
+  assert.doesNotMatch(bridgeFdb(host, { br: 'docker0' }), /02:42:0a:f4:01:02 dev veth-a master docker0 $/m, 'aged out after 300 s');
 });
