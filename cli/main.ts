@@ -87,7 +87,8 @@ export function buildProgram(print: (s: string) => void): Command {
   program
     .command('observe')
     .description('print the flows of a running `netsim up` as hubble observe does: one line per packet verdict, filtered on the server')
-    .requiredOption('--server <url>', 'the API server of `netsim up`, e.g. http://127.0.0.1:6443')
+    .option('--kubeconfig <file>', 'kubeconfig of a running `netsim up` (it prints `export KUBECONFIG=…`): its server, token and CA')
+    .option('--server <url>', 'the API server of `netsim up`, e.g. https://127.0.0.1:6443')
     .option('--token <token>', 'bearer token (default: $NETSIM_TOKEN)')
     .option('-f, --follow', 'keep streaming new flows until Ctrl-C')
     .option('--last <n>', 'start with the last N matching flows (default 20, or 0 with --follow)', intInRange('--last', 0, Number.MAX_SAFE_INTEGER))
@@ -103,7 +104,7 @@ export function buildProgram(print: (s: string) => void): Command {
     .option('--label <k=v>', 'source or destination pod label (repeatable: all must match)', collect)
     .option('--hops', 'one record per hop as well')
     .addOption(new Option('-o, --output <format>', 'compact, json or table').choices(['compact', 'json', 'table']).default('compact'))
-    .action(async (o: { server: string; token?: string; follow?: boolean; last?: number; since?: string; fromPod?: string; toPod?: string; pod?: string; toService?: string; node?: string; verdict?: string; protocol?: string; port?: string; label?: string[]; hops?: boolean; output: 'compact' | 'json' | 'table' }) => {
+    .action(async (o: { server?: string; kubeconfig?: string; token?: string; follow?: boolean; last?: number; since?: string; fromPod?: string; toPod?: string; pod?: string; toService?: string; node?: string; verdict?: string; protocol?: string; port?: string; label?: string[]; hops?: boolean; output: 'compact' | 'json' | 'table' }) => {
       const token = o.token ?? process.env.NETSIM_TOKEN;
       const abort = new AbortController();
       const stop = (): void => abort.abort();

@@ -5,7 +5,7 @@
  * certificate is usually netsim's own self-signed one.
  */
 import { request as httpRequest } from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { CliError } from './cli-error.ts';
 import { readKubeconfig } from './up/kubeconfig.ts';
@@ -31,22 +31,41 @@ export interface RemoteResponse {
   readonly body: string;
 }
 
-/** One request to the server; a network failure is NETSIM_ERR_SERVER. */
-export function remoteRequest(r: KubeconfigEntry, method: string, path: string, headers: Record<string, string>, body?: string): Promise<RemoteResponse> {
+/** A response whose body is read as it arrives (watches, flow streams). */
+export interface RemoteStream {
+  readonly status: number;
+  readonly body: IncomingMessage;
+}
+
+function send(r: KubeconfigEntry, method: string, path: string, headers: Record<string, string>, onResponse: (res: IncomingMessage) => void, body?: string, signal?: AbortSignal): ClientRequest {
   let url: URL;
   try { url = new URL(r.server + path); } catch { throw new CliError('NETSIM_ERR_SERVER', `not a server URL: ${r.server}`); }
   const h: Record<string, string> = { ...headers, ...(r.token !== undefined ? { authorization: `Bearer ${r.token}` } : {}) };
   if (body !== undefined) h['content-length'] = String(Buffer.byteLength(body));
+  const opts = { method, headers: h, ...(signal !== undefined ? { signal } : {}) };
+  return url.protocol === 'https:'
+    ? httpsRequest(url, { ...opts, ...(r.caPem !== undefined ? { ca: r.caPem } : {}) }, onResponse)
+    : httpRequest(url, opts, onResponse);
+}
+
+/** A GET whose body streams; `signal` ends it. A network failure is NETSIM_ERR_SERVER. */
+export function remoteStream(r: KubeconfigEntry, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<RemoteStream> {
   return new Promise((resolve, reject) => {
-    const done = (res: IncomingMessage): void => {
+    const req = send(r, 'GET', path, headers, (res) => resolve({ status: res.statusCode ?? 0, body: res }), undefined, signal);
+    req.on('error', (e) => reject(new CliError('NETSIM_ERR_SERVER', `cannot reach ${r.server}: ${e.message}`)));
+    req.end();
+  });
+}
+
+/** One request to the server; a network failure is NETSIM_ERR_SERVER. */
+export function remoteRequest(r: KubeconfigEntry, method: string, path: string, headers: Record<string, string>, body?: string): Promise<RemoteResponse> {
+  return new Promise((resolve, reject) => {
+    const req = send(r, method, path, headers, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
-    };
-    const req = url.protocol === 'https:'
-      ? httpsRequest(url, { method, headers: h, ...(r.caPem !== undefined ? { ca: r.caPem } : {}) }, done)
-      : httpRequest(url, { method, headers: h }, done);
+    }, body);
     req.setTimeout(30_000, () => req.destroy(new Error('timed out after 30 s')));
     req.on('error', (e) => reject(new CliError('NETSIM_ERR_SERVER', `cannot reach ${r.server}: ${e.message}`)));
     req.end(body);

@@ -1,5 +1,5 @@
 /**
- * `netsim observe --server URL`: the flows of a running `netsim up`, as
+ * `netsim observe --kubeconfig FILE | --server URL`: the flows of a running `netsim up`, as
  * `hubble observe` prints them — filtered on the server, one compact line per flow
  * (or JSON lines, or a table), following the stream with --follow until Ctrl-C.
  * Filters are checked here first with the server's own parser, so a typo is exit 2
@@ -8,10 +8,10 @@
 import { CliError } from '../cli-error.ts';
 import { FLOWS_PATH, parseFlowQuery, renderFlow, renderTable, FlowQueryError } from '../../observe/index.ts';
 import type { Flow, FlowFormat } from '../../observe/index.ts';
+import { remoteStream, resolveRemote } from '../remote.ts';
+import type { RemoteArgs, RemoteStream } from '../remote.ts';
 
-export interface ObserveOptions {
-  readonly server: string;
-  readonly token?: string;
+export interface ObserveOptions extends RemoteArgs {
   readonly follow?: boolean;
   readonly last?: number;
   readonly since?: string;
@@ -54,27 +54,29 @@ export function observeQuery(o: ObserveOptions): URLSearchParams {
 
 export async function observeCommand(o: ObserveOptions, print: (s: string) => void): Promise<number> {
   const q = observeQuery(o);
-  let url: URL;
+  const remote = resolveRemote(o);
+  if (remote === undefined) throw new CliError('NETSIM_ERR_USAGE', 'observe needs --kubeconfig FILE (the one `netsim up` wrote) or --server URL');
   try {
-    url = new URL(FLOWS_PATH, o.server);
+    if (!/^https?:$/.test(new URL(remote.server).protocol)) throw new Error('not http(s)');
   } catch {
-    throw new CliError('NETSIM_ERR_SERVER', `--server must be a URL like http://127.0.0.1:6443, got "${o.server}"`);
+    throw new CliError('NETSIM_ERR_SERVER', `--server must be a URL like https://127.0.0.1:6443, got "${remote.server}"`);
   }
-  url.search = q.toString();
-  let res: Response;
+  let res: RemoteStream;
   try {
-    res = await fetch(url, { headers: { accept: 'application/x-ndjson', ...(o.token !== undefined ? { authorization: `Bearer ${o.token}` } : {}) }, ...(o.signal !== undefined ? { signal: o.signal } : {}) });
+    res = await remoteStream(remote, `${FLOWS_PATH}?${q.toString()}`, { accept: 'application/x-ndjson' }, o.signal);
   } catch (e) {
     if (o.signal?.aborted === true) return 0;
-    throw new CliError('NETSIM_ERR_SERVER', `cannot reach ${o.server}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`);
+    throw e;
   }
-  if (!res.ok || res.body === null) {
-    const body = await res.text().catch(() => '');
+  if (res.status !== 200) {
+    const chunks: Buffer[] = [];
+    for await (const c of res.body) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
     let message = body;
     try {
       message = (JSON.parse(body) as { message?: string }).message ?? body;
     } catch { /* not a Status: print the text as it came */ }
-    throw new CliError(res.status === 400 ? 'NETSIM_ERR_FILTER' : 'NETSIM_ERR_SERVER', `${o.server} answered ${res.status}: ${message}`);
+    throw new CliError(res.status === 400 ? 'NETSIM_ERR_FILTER' : 'NETSIM_ERR_SERVER', `${remote.server} answered ${res.status}: ${message}`);
   }
   const table: Flow[] = [];
   const decoder = new TextDecoder();
@@ -100,7 +102,7 @@ export async function observeCommand(o: ObserveOptions, print: (s: string) => vo
     }
     line(buf);
   } catch (e) {
-    if (o.signal?.aborted !== true) throw new CliError('NETSIM_ERR_SERVER', `the flow stream from ${o.server} broke: ${(e as Error).message}`);
+    if (o.signal?.aborted !== true) throw new CliError('NETSIM_ERR_SERVER', `the flow stream from ${remote.server} broke: ${(e as Error).message}`);
   }
   if (o.output === 'table') print(renderTable(table));
   return 0;

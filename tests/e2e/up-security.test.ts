@@ -109,6 +109,13 @@ test('netsim up: 401 Status without the token, 200 with it; kubectl works with t
     assert.equal(pods.code, 0, pods.stderr);
     assert.match(pods.stdout, /^webapp01\s+1\/1\s+Running\s/m);
 
+    // netsim's own clients take the same kubeconfig: its server, token and CA.
+    const observed = spawnSync(process.execPath, [BIN, 'observe', '--kubeconfig', up.kubeconfig, '--last', '3', '-o', 'json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(observed.status, 0, observed.stderr);
+    const noToken = spawnSync(process.execPath, [BIN, 'observe', '--server', up.url, '--last', '1'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(noToken.status, 2);
+    assert.match(noToken.stderr, /^netsim: NETSIM_ERR_SERVER: cannot reach https:\/\/127\.0\.0\.1:\d+: (self[- ]signed certificate|unable to verify)/m, `without the kubeconfig's CA the server is not trusted: ${noToken.stderr}`);
+
     for (const [p, mode] of modes(state)) {
       const want = statSync(p).isDirectory() ? 0o700 : 0o600;
       assert.equal(mode, want, `${p} is ${mode.toString(8)}, want ${want.toString(8)}`);
