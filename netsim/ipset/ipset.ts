@@ -118,6 +118,8 @@ export class Ipsets implements IpsetLookup {
   private readonly sets = new Map<string, IpSet>();
   /** References from iptables rules (set by the owner so `destroy` can refuse). */
   references: (name: string) => number = () => 0;
+  /** Bumped by every change to any set (replayed netfilter walks that tested a set are invalidated by it). */
+  generation = 0;
 
   has(name: string): boolean {
     return this.sets.has(name);
@@ -128,6 +130,7 @@ export class Ipsets implements IpsetLookup {
   }
 
   create(name: string, type: string, opts: { range?: string; comment?: boolean; exist?: boolean } = {}, line?: number): void {
+    this.generation++;
     if (!TYPES.includes(type as SetType)) throw new IpsetError('IPSET_BAD_TYPE', `Syntax error: typename '${type}' is unknown`, line);
     if (name.length === 0 || name.length > 31) throw new IpsetError('IPSET_PARSE', `Syntax error: setname '${name}' is longer than 31 characters`, line);
     if (this.sets.has(name)) {
@@ -195,6 +198,7 @@ export class Ipsets implements IpsetLookup {
   }
 
   add(name: string, elem: string, opts: { comment?: string; exist?: boolean } = {}, line?: number): void {
+    this.generation++;
     const s = this.set(name, line);
     const c = this.canon(s, elem, line);
     if (s.members.has(c.key) && opts.exist !== true) throw new IpsetError('IPSET_ELEMENT_EXISTS', "Element cannot be added to the set: it's already added", line);
@@ -204,6 +208,7 @@ export class Ipsets implements IpsetLookup {
   }
 
   del(name: string, elem: string, opts: { exist?: boolean } = {}, line?: number): void {
+    this.generation++;
     const s = this.set(name, line);
     const c = this.canon(s, elem, line);
     s.idx = undefined;
@@ -211,6 +216,7 @@ export class Ipsets implements IpsetLookup {
   }
 
   flush(name?: string): void {
+    this.generation++;
     for (const s of name === undefined ? this.sets.values() : [this.set(name)]) {
       s.members.clear();
       s.idx = undefined;
@@ -218,12 +224,14 @@ export class Ipsets implements IpsetLookup {
   }
 
   destroy(name?: string, line?: number): void {
+    this.generation++;
     const victims = name === undefined ? [...this.sets.keys()] : [this.set(name, line).name];
     for (const v of victims) if (this.references(v) > 0) throw new IpsetError('IPSET_IN_USE', `Set cannot be destroyed: it is in use by a kernel component`, line);
     for (const v of victims) this.sets.delete(v);
   }
 
   swap(a: string, b: string, line?: number): void {
+    this.generation++;
     const sa = this.set(a, line);
     const sb = this.set(b, line);
     if (sa.type !== sb.type) throw new IpsetError('IPSET_BAD_TYPE', 'The sets cannot be swapped: their type does not match', line);
@@ -278,6 +286,7 @@ export class Ipsets implements IpsetLookup {
     } catch (e) {
       this.sets.clear();
       for (const [k, v] of backup) this.sets.set(k, v);
+      this.generation++;
       throw e;
     }
   }

@@ -34,6 +34,8 @@ export interface IpsetLookup {
   test(name: string, pkt: Packet, dirs: readonly ('src' | 'dst')[]): boolean;
   /** Whether a set exists (iptables-restore refuses rules naming a missing set). */
   has(name: string): boolean;
+  /** Bumped on every change to the sets; absent = they may change unseen (walks that test them are never replayed). */
+  readonly generation?: number;
 }
 
 /** What a rule evaluation may consult besides the packet bytes (IPv4 header at pkt.off). */

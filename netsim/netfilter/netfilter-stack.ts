@@ -67,6 +67,9 @@ export interface NetfilterStackOptions {
   readonly ipvs?: Ipvs;
 }
 
+/** The default of {@link NetfilterStack.fastPath} for stacks created from now on (the differential test turns it off). */
+export const fastPathDefault = { on: true };
+
 /** ctInfo layout: CT_* state bits below, the direction bit, the entry's tag from bit 8. */
 export const CTINFO_STATE_MASK = 0x7f;
 export const CTINFO_DIR_REPLY = 0x80;
@@ -83,6 +86,14 @@ export class NetfilterStack implements NetfilterHooks {
    */
   onRulesEvaluated: ((pkt: Packet, table: TableName, rules: number) => void) | undefined = undefined;
   readonly rng: Rng;
+  /**
+   * Replay the filter/mangle walks of established flows when they provably cannot
+   * differ (flow-walks.ts). Off only to prove that it changes nothing (the
+   * differential test runs scenarios and experiments both ways).
+   */
+  fastPath = fastPathDefault.on;
+  /** Walks replayed by the fast path (observation: the differential test checks it engaged). */
+  fastPathReplays = 0;
   /** Operations registered from outside (nftables, a policy enforcer). */
   private readonly extraOps: NfHookOps[] = [];
   /** The hook entries (nf_hook_entries), per hook; rebuilt when the layout moves. */

@@ -14,8 +14,8 @@
  * reports how many rules a real kernel would have evaluated (`rulesEvaluated`).
  */
 import type { Packet } from '../../packet/packet.ts';
-import { readU16, readU32 } from '../../wire/field.ts';
-import type { Chain, IfaceMatch, Match, Rule, Table, TableName } from './model.ts';
+import { Ipv4, L4 } from '../../wire/ipv4.ts';
+import type { Chain, IfaceMatch, Match, Rule, Table, TableName, Target } from './model.ts';
 import type { EvalContext, EvalResult, NatRequest } from '../eval-types.ts';
 
 interface Run {
@@ -32,8 +32,8 @@ interface Run {
  * A rule's tests in one fixed shape. Rules come out of the parser with whichever
  * optional fields they use, so reading `r.src`, `r.proto`… across a chain's rules
  * would go through megamorphic property loads on every packet; this is what
- * `matches` reads instead (absent tests are 0 / undefined). Match kinds are small
- * integers so the per-match dispatch is a switch on a number.
+ * `matches` reads instead (absent tests are 0 / undefined); comments are skipped
+ * without a call.
  */
 class FastRule {
   /** 0: no `-s`; 1: must match; 2: `! -s`. Same for dst. */
@@ -49,7 +49,16 @@ class FastRule {
   readonly protoNum: number;
   readonly protoInvert: boolean;
   readonly matches: readonly Match[];
-  readonly kinds: readonly number[];
+  /** Per match: false for comments (nothing to test). */
+  readonly tested: readonly boolean[];
+  /**
+   * Whether every test of the rule (and its target) depends only on what is fixed for
+   * one conntrack direction at one hook — addresses, ports, protocol, ICMP type,
+   * devices, the connection state, the mark the walk starts with, ipset contents of
+   * one generation — so a walk through it can be replayed (WalkRecord).
+   */
+  readonly flowInvariant: boolean;
+  readonly usesSet: boolean;
 
   constructor(r: Rule) {
     this.srcTest = r.src === undefined ? 0 : r.src.invert ? 2 : 1;
@@ -63,26 +72,55 @@ class FastRule {
     this.protoNum = r.proto?.num ?? 0;
     this.protoInvert = r.proto?.invert ?? false;
     this.matches = r.matches;
-    this.kinds = r.matches.map((m) => MATCH_KIND[m.kind]);
+    this.tested = r.matches.map((m) => m.kind !== 'comment');
+    this.flowInvariant = r.matches.every(flowInvariantMatch) && flowInvariantTarget(r.target);
+    this.usesSet = r.matches.some((m) => m.kind === 'set');
   }
 }
 
-const MK_COMMENT = 0;
-const MK_PORTS = 1;
-const MK_ICMP = 2;
-const MK_MULTIPORT = 3;
-const MK_MARK = 4;
-const MK_ADDRTYPE = 5;
-const MK_CTSTATE = 6;
-const MK_STATISTIC = 7;
-const MK_RECENT = 8;
-const MK_SET = 9;
-const MK_PHYSDEV = 10;
-const MK_NFACCT = 11;
-const MATCH_KIND: Record<Match['kind'], number> = {
-  comment: MK_COMMENT, tcp: MK_PORTS, udp: MK_PORTS, sctp: MK_PORTS, nfacct: MK_NFACCT, icmp: MK_ICMP, multiport: MK_MULTIPORT, mark: MK_MARK, addrtype: MK_ADDRTYPE,
-  conntrack: MK_CTSTATE, state: MK_CTSTATE, statistic: MK_STATISTIC, recent: MK_RECENT, set: MK_SET, physdev: MK_PHYSDEV,
-};
+/**
+ * Tests whose outcome is fixed for a conntrack direction at a hook (given the walk's
+ * devices, state, starting mark and ipset generation): not TCP flags, not the
+ * random or nth statistic, not `recent` lists, not address types (routes and
+ * addresses may change), not nfacct (it counts).
+ */
+function flowInvariantMatch(m: Match): boolean {
+  switch (m.kind) {
+    case 'tcp':
+      return m.tcpFlags === undefined;
+    case 'statistic':
+    case 'recent':
+    case 'addrtype':
+    case 'nfacct':
+      return false;
+    default:
+      return true;
+  }
+}
+
+/** Targets with effects beyond the verdict, the counters and the packet mark end a replayable walk. */
+function flowInvariantTarget(t: Target): boolean {
+  return t.kind !== 'CONNMARK' && t.kind !== 'LOG' && t.kind !== 'NOTRACK';
+}
+
+/**
+ * What one evaluation did, for replaying it (the exact fast path of established
+ * flows, ops/ipt-do-table.ts): the rules it counted in order, the policy it applied,
+ * and whether every test it evaluated was flow-invariant.
+ */
+export class WalkRecord {
+  cacheable = true;
+  usesSets = false;
+  readonly rules: Rule[] = [];
+  policy: Chain | undefined = undefined;
+
+  reset(): void {
+    this.cacheable = true;
+    this.usesSets = false;
+    this.rules.length = 0;
+    this.policy = undefined;
+  }
+}
 
 interface CompiledChain {
   readonly chain: Chain;
@@ -188,30 +226,19 @@ export class TableEvaluator {
   }
 
   private chainOf(table: Table, name: string, gen: number): CompiledChain | undefined {
-    if (gen !== this.compiledGen) {
-      this.compiled = new Map();
-      this.compiledGen = gen;
-    }
     const chain = table.chains.get(name);
-    if (chain === undefined) return undefined;
-    let c = this.compiled.get(chain);
-    if (c === undefined) {
-      c = compileChain(chain, this.minRun);
-      this.compiled.set(chain, c);
-    }
-    return c;
+    return chain === undefined ? undefined : this.compiledOf(chain, gen);
   }
 
   /** Evaluate `table` from its hook chain (looked up by the caller; the compiled form is cached per generation). */
-  evaluateFrom(table: Table, gen: number, hookChain: Chain, pkt: Packet, ctx: EvalContext): EvalResult {
+  evaluateFrom(table: Table, gen: number, hookChain: Chain, pkt: Packet, ctx: EvalContext, rec?: WalkRecord): EvalResult {
     const b = pkt.buf;
     const o = pkt.off;
-    const hl = ((b[o] as number) & 0x0f) * 4;
-    const proto = b[o + 9] as number;
-    const fragOff = readU16(b, o + 6) & 0x1fff;
-    const hasPorts = (proto === 6 || proto === 17) && fragOff === 0 && pkt.len >= hl + 4;
-    const dst = readU32(b, o + 16);
-    const pp = hasPorts ? protoPort(proto, readU16(b, o + hl + 2)) : -1;
+    const hl = Ipv4.headerLen(b, o);
+    const proto = Ipv4.protocol(b, o);
+    const hasPorts = (proto === 6 || proto === 17) && Ipv4.fragOffset(b, o) === 0 && pkt.len >= hl + 4;
+    const dst = Ipv4.dst(b, o);
+    const pp = hasPorts ? protoPort(proto, L4.dstPort(b, o + hl)) : -1;
     let depth = 0;
     const stackChains = this.stackChains;
     const stackIdx = this.stackIdx;
@@ -225,7 +252,7 @@ export class TableEvaluator {
     let ctMark = -1;
     for (;;) {
       if (i >= cur.rules.length) {
-        if (depth === 0) return this.underflow(hook.chain, name, pkt, ctx, evaluated, notrack, ctMark);
+        if (depth === 0) return this.underflow(hook.chain, name, pkt, ctx, evaluated, notrack, ctMark, rec);
         depth--;
         cur = stackChains[depth] as CompiledChain;
         i = stackIdx[depth] as number;
@@ -243,7 +270,12 @@ export class TableEvaluator {
         i = hit;
       } else {
         evaluated++;
-        if (!this.matches(cur.fast[i] as FastRule, pkt, ctx, b, o, hl, proto, hasPorts)) {
+        const f = cur.fast[i] as FastRule;
+        if (rec !== undefined) {
+          if (!f.flowInvariant) rec.cacheable = false;
+          if (f.usesSet) rec.usesSets = true;
+        }
+        if (!this.matches(f, pkt, ctx, b, o, hl, proto, hasPorts)) {
           i++;
           continue;
         }
@@ -251,6 +283,7 @@ export class TableEvaluator {
       const r = cur.rules[i] as Rule;
       r.packets++;
       r.bytes += pkt.len;
+      if (rec !== undefined) rec.rules.push(r);
       const t = r.target;
       const ruleNum = i + 1;
       ctx.onRuleHit?.(name, cur.chain.name, ruleNum, t.kind === 'jump' || t.kind === 'goto' ? t.chain : t.kind === 'NOTRACK' ? 'CT' : t.kind);
@@ -261,7 +294,7 @@ export class TableEvaluator {
         case 'REJECT':
           return withEffects(notrack, ctMark, { verdict: 'DROP', rejectWith: t.with, chain: cur.chain.name, rule: ruleNum, rulesEvaluated: evaluated });
         case 'RETURN': {
-          if (depth === 0) return this.underflow(hook.chain, name, pkt, ctx, evaluated, notrack, ctMark);
+          if (depth === 0) return this.underflow(hook.chain, name, pkt, ctx, evaluated, notrack, ctMark, rec);
           depth--;
           cur = stackChains[depth] as CompiledChain;
           i = stackIdx[depth] as number;
@@ -331,36 +364,36 @@ export class TableEvaluator {
    * The kernel's underflow: the end of the hook's chain, or a RETURN / end of chain with
    * nothing to return to (after -g), applies the hook chain's policy and counts it.
    */
-  private underflow(hook: Chain, table: TableName, pkt: Packet, ctx: EvalContext, evaluated: number, notrack: boolean, ctMark: number): EvalResult {
+  private underflow(hook: Chain, table: TableName, pkt: Packet, ctx: EvalContext, evaluated: number, notrack: boolean, ctMark: number, rec: WalkRecord | undefined): EvalResult {
     const verdict = hook.policy ?? 'ACCEPT';
     hook.packets++;
     hook.bytes += pkt.len;
+    if (rec !== undefined) rec.policy = hook;
     ctx.onRuleHit?.(table, hook.name, 0, verdict);
     return withEffects(notrack, ctMark, { verdict, chain: hook.name, rule: 0, rulesEvaluated: evaluated });
   }
 
   private matches(r: FastRule, pkt: Packet, ctx: EvalContext, b: Uint8Array, o: number, hl: number, proto: number, hasPorts: boolean): boolean {
-    if (r.srcTest !== 0 && (((readU32(b, o + 12) & r.srcMask) >>> 0) === r.srcAddr) === (r.srcTest === 2)) return false;
-    if (r.dstTest !== 0 && (((readU32(b, o + 16) & r.dstMask) >>> 0) === r.dstAddr) === (r.dstTest === 2)) return false;
+    if (r.srcTest !== 0 && (((Ipv4.src(b, o) & r.srcMask) >>> 0) === r.srcAddr) === (r.srcTest === 2)) return false;
+    if (r.dstTest !== 0 && (((Ipv4.dst(b, o) & r.dstMask) >>> 0) === r.dstAddr) === (r.dstTest === 2)) return false;
     if (r.inIface !== undefined && ifaceMatches(r.inIface.name, ctx.inDev) === r.inIface.invert) return false;
     if (r.outIface !== undefined && ifaceMatches(r.outIface.name, ctx.outDev) === r.outIface.invert) return false;
     if (r.protoNum !== 0 && (proto === r.protoNum) === r.protoInvert) return false;
     const ms = r.matches;
-    const kinds = r.kinds;
+    const tested = r.tested;
     for (let k = 0; k < ms.length; k++) {
-      const kind = kinds[k] as number;
-      if (kind === MK_COMMENT) continue;
-      if (!this.match(kind, ms[k] as Match, pkt, ctx, b, o, hl, proto, hasPorts)) return false;
+      if (tested[k] !== true) continue;
+      if (!this.match(ms[k] as Match, pkt, ctx, b, o, hl, proto, hasPorts)) return false;
     }
     return true;
   }
 
-  private match(kind: number, m: Match, pkt: Packet, ctx: EvalContext, b: Uint8Array, o: number, hl: number, proto: number, hasPorts: boolean): boolean {
-    if (kind === MK_CTSTATE) {
-      const c = m as Extract<Match, { kind: 'conntrack' | 'state' }>;
-      return ((ctx.ctState & c.states) !== 0) !== c.invert;
-    }
+  private match(m: Match, pkt: Packet, ctx: EvalContext, b: Uint8Array, o: number, hl: number, proto: number, hasPorts: boolean): boolean {
+    // --ctstate first: the most common test in kube-proxy's filter chains.
     switch (m.kind) {
+      case 'conntrack':
+      case 'state':
+        return ((ctx.ctState & m.states) !== 0) !== m.invert;
       case 'comment':
         return true;
       case 'nfacct': {
@@ -376,39 +409,36 @@ export class TableEvaluator {
       case 'sctp': {
         // SCTP is not emulated on the wire: an sctp match never sees its packets.
         if (!hasPorts || m.kind === 'sctp') return false;
-        const sp = readU16(b, o + hl);
-        const dp = readU16(b, o + hl + 2);
+        const sp = L4.srcPort(b, o + hl);
+        const dp = L4.dstPort(b, o + hl);
         if (m.sport !== undefined && (sp >= m.sport.min && sp <= m.sport.max) === m.sport.invert) return false;
         if (m.dport !== undefined && (dp >= m.dport.min && dp <= m.dport.max) === m.dport.invert) return false;
         if (m.kind === 'tcp' && m.tcpFlags !== undefined) {
           if (pkt.len < hl + 14) return false;
-          const flags = b[o + hl + 13] as number;
+          const flags = L4.tcpFlags(b, o + hl);
           if (((flags & m.tcpFlags.mask) === m.tcpFlags.cmp) === m.tcpFlags.invert) return false;
         }
         return true;
       }
       case 'icmp': {
         if (proto !== 1 || pkt.len < hl + 2) return false;
-        const ok = m.type === 255 || (b[o + hl] === m.type && (m.code === undefined || b[o + hl + 1] === m.code));
+        const ok = m.type === 255 || (L4.icmpType(b, o + hl) === m.type && (m.code === undefined || L4.icmpCode(b, o + hl) === m.code));
         return ok !== m.invert;
       }
       case 'multiport': {
         if (!hasPorts) return false;
-        const sp = readU16(b, o + hl);
-        const dp = readU16(b, o + hl + 2);
+        const sp = L4.srcPort(b, o + hl);
+        const dp = L4.dstPort(b, o + hl);
         const ok = m.dir === 'dports' ? inPorts(m.ports, dp) : m.dir === 'sports' ? inPorts(m.ports, sp) : inPorts(m.ports, sp) || inPorts(m.ports, dp);
         return ok !== m.invert;
       }
       case 'mark':
         return (((pkt.mark & m.mask) >>> 0) === m.value) !== m.invert;
       case 'addrtype': {
-        if (m.src !== undefined && m.src.types.includes(ctx.addrType(readU32(b, o + 12))) === m.src.invert) return false;
-        if (m.dst !== undefined && m.dst.types.includes(ctx.addrType(readU32(b, o + 16))) === m.dst.invert) return false;
+        if (m.src !== undefined && m.src.types.includes(ctx.addrType(Ipv4.src(b, o))) === m.src.invert) return false;
+        if (m.dst !== undefined && m.dst.types.includes(ctx.addrType(Ipv4.dst(b, o))) === m.dst.invert) return false;
         return true;
       }
-      case 'conntrack':
-      case 'state':
-        return ((ctx.ctState & m.states) !== 0) !== m.invert;
       case 'statistic': {
         if (m.mode === 'random') return ((ctx.rng.nextU32() & 0x7fffffff) < m.probability) !== m.invert;
         // xt_statistic: the counter advances first (0 → 1 … every-1 → 0), then is compared with --packet.
@@ -433,7 +463,7 @@ export class TableEvaluator {
 
   /** xt_recent: lists keyed by masked source (or destination) address, hit times on the virtual clock. */
   private recentMatch(m: Extract<Match, { kind: 'recent' }>, b: Uint8Array, o: number, ctx: EvalContext): boolean {
-    const addr = (readU32(b, o + (m.side === 'rsource' ? 12 : 16)) & m.mask) >>> 0;
+    const addr = ((m.side === 'rsource' ? Ipv4.src(b, o) : Ipv4.dst(b, o)) & m.mask) >>> 0;
     let list = this.recent.get(m.name);
     if (list === undefined) {
       list = new Map();

@@ -25,7 +25,7 @@ import type { SaveOptions } from './render.ts';
 import { TableEvaluator } from './evaluate.ts';
 import { renderList } from './render-list.ts';
 import type { ListOptions } from './render-list.ts';
-import type { NfacctObjects, RecentTables } from './evaluate.ts';
+import type { NfacctObjects, RecentTables, WalkRecord } from './evaluate.ts';
 import type { Packet } from '../../packet/packet.ts';
 import type { EvalContext, EvalResult } from '../eval-types.ts';
 
@@ -169,12 +169,13 @@ export class Iptables {
    * Evaluate a loaded table from its hook chain (as {@link evaluate}, without the
    * lookups: the caller keeps the chain per generation).
    */
-  evaluateChain(table: TableName, hookChain: Chain, pkt: Packet, ctx: EvalContext): EvalResult {
+  evaluateChain(table: TableName, hookChain: Chain, pkt: Packet, ctx: EvalContext, rec?: WalkRecord): EvalResult {
     if (countEmptyAccept(hookChain, pkt.len)) {
       ctx.onRuleHit?.(table, hookChain.name, 0, 'ACCEPT');
+      if (rec !== undefined) rec.policy = hookChain;
       return acceptAt(hookChain.name);
     }
-    return this.evaluator.evaluateFrom(this.tables.get(table) as Table, this.generation, hookChain, pkt, ctx);
+    return this.evaluator.evaluateFrom(this.tables.get(table) as Table, this.generation, hookChain, pkt, ctx, rec);
   }
 
 

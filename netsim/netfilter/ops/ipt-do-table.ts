@@ -3,14 +3,20 @@
  * table modules (iptable-raw.ts, iptable-mangle.ts, iptable-filter.ts) register one of
  * these per hook they serve; the nat table is walked by NAT itself (nf-nat-ipv4.ts).
  * The hook chain is looked up once per ruleset generation; an empty ACCEPT chain is
- * counted without building an evaluation when nobody traces. A DROP is traced, a
- * REJECT answered (ipt_REJECT: an ICMP error or a TCP reset) and traced.
+ * counted without building an evaluation when nobody traces, and an established
+ * flow's walk is replayed when it provably cannot differ (flow-walks.ts). A DROP is
+ * traced, a REJECT answered (ipt_REJECT: an ICMP error or a TCP reset) and traced.
  */
 import type { Packet } from '../../packet/packet.ts';
 import { NF_ACCEPT, NF_DROP } from '../../stack/netfilter-hooks.ts';
 import type { NfContext, NfHook, NfVerdict } from '../../stack/netfilter-hooks.ts';
 import { Ipv4, L4 } from '../../wire/ipv4.ts';
+import { CT_RELATED } from '../eval-types.ts';
 import type { TableName } from '../eval-types.ts';
+import { WalkRecord } from '../iptables/evaluate.ts';
+import { FlowWalks } from '../flow-walks.ts';
+import type { FlowWalk } from '../flow-walks.ts';
+import { CTINFO_DIR_REPLY, CTINFO_STATE_MASK } from '../netfilter-stack.ts';
 import { countEmptyAccept } from '../iptables/iptables.ts';
 import type { Chain } from '../iptables/model.ts';
 import type { NfHookOps } from '../hook-ops.ts';
@@ -25,6 +31,9 @@ const REJECT_ICMP: Record<string, number> = {
 export class IptDoTable implements NfHookOps {
   private chain: Chain | undefined = undefined;
   private chainGen = -1;
+  /** Remembered walks of established flows (flow-walks.ts) and the recorder of the current walk. */
+  private readonly walks = new FlowWalks();
+  private readonly rec = new WalkRecord();
 
   constructor(
     private readonly nf: NetfilterStack,
@@ -49,12 +58,31 @@ export class IptDoTable implements NfHookOps {
     const chain = this.hookChain();
     if (chain === undefined) return NF_ACCEPT;
     const nf = this.nf;
-    if (!nf.tracing && countEmptyAccept(chain, pkt.len)) {
-      nf.onRulesEvaluated?.(pkt, this.table, 0);
-      return NF_ACCEPT;
+    let key = -1;
+    let rec: WalkRecord | undefined;
+    if (!nf.tracing) {
+      if (countEmptyAccept(chain, pkt.len)) {
+        nf.onRulesEvaluated?.(pkt, this.table, 0);
+        return NF_ACCEPT;
+      }
+      key = nf.fastPath ? this.flowKey(pkt) : -1;
+      if (key >= 0) {
+        const w = this.walks.get(key);
+        if (w !== undefined && this.replayable(w, pkt, state)) {
+          FlowWalks.replay(w, pkt.len);
+          pkt.mark = w.markOut;
+          nf.fastPathReplays++;
+          nf.onRulesEvaluated?.(pkt, this.table, w.evaluated);
+          return NF_ACCEPT;
+        }
+        rec = this.rec;
+        rec.reset();
+      }
     }
-    const r = nf.iptables.evaluateChain(this.table, chain, pkt, nf.evalCtx(this.hook, pkt, state));
+    const markIn = pkt.mark;
+    const r = nf.iptables.evaluateChain(this.table, chain, pkt, nf.evalCtx(this.hook, pkt, state), rec);
     nf.onRulesEvaluated?.(pkt, this.table, r.rulesEvaluated);
+    if (rec !== undefined && rec.cacheable && r.verdict === 'ACCEPT') this.remember(key, rec, pkt, state, markIn, r.rulesEvaluated);
     if (r.verdict === 'ACCEPT') return NF_ACCEPT;
     const dev = state.inDev?.name ?? state.outDev?.name;
     if (r.rejectWith !== undefined) {
@@ -64,6 +92,43 @@ export class IptDoTable implements NfHookOps {
       nf.ns.traceDrop(pkt, 'nf-drop', `${this.table} ${r.chain}:${r.rule} ${r.rule === 0 ? 'policy DROP' : 'DROP'}`, dev);
     }
     return NF_DROP;
+  }
+
+  /** The packet's walk key (`slot * 2 + direction`), or -1 when its walk is never replayed. */
+  private flowKey(pkt: Packet): number {
+    if (pkt.ipvs || (pkt.ctInfo & CT_RELATED) !== 0) return -1;
+    const slot = this.nf.slotOf(pkt);
+    if (slot < 0) return -1;
+    return slot * 2 + ((pkt.ctInfo & CTINFO_DIR_REPLY) !== 0 ? 1 : 0);
+  }
+
+  private replayable(w: FlowWalk, pkt: Packet, state: NfContext): boolean {
+    const nf = this.nf;
+    return w.gen === nf.iptables.generation && w.id === nf.conntrack.idOf(pkt.ct as number) && w.ctState === (pkt.ctInfo & CTINFO_STATE_MASK) && w.markIn === pkt.mark
+      && w.inDev === state.inDev && w.outDev === state.outDev && w.physIn === state.physIn && w.physOut === state.physOut
+      && (w.setGen < 0 || w.setGen === nf.ipsets?.generation);
+  }
+
+  private remember(key: number, rec: WalkRecord, pkt: Packet, state: NfContext, markIn: number, evaluated: number): void {
+    const nf = this.nf;
+    let setGen = -1;
+    if (rec.usesSets) {
+      const g = nf.ipsets?.generation;
+      if (g === undefined) return;
+      setGen = g;
+    }
+    const w = this.walks.entry(key);
+    w.id = nf.conntrack.idOf(pkt.ct as number);
+    w.gen = nf.iptables.generation;
+    w.setGen = setGen;
+    w.ctState = pkt.ctInfo & CTINFO_STATE_MASK;
+    w.markIn = markIn;
+    w.markOut = pkt.mark;
+    w.inDev = state.inDev;
+    w.outDev = state.outDev;
+    w.physIn = state.physIn;
+    w.physOut = state.physOut;
+    FlowWalks.fill(w, rec, evaluated);
   }
 
   /** ipt_REJECT: send_reset (tcp-reset) or an ICMP destination unreachable with the named code. */

@@ -1,0 +1,95 @@
+/**
+ * The fast path of established flows (netsim/netfilter/flow-walks.ts) is exact: the
+ * same clusters driven the same way with it on and off give identical outputs by hash
+ * — every rule and policy counter (`iptables-save -c`), the conntrack table, what the
+ * clients saw, and experiment results of each proxy mode (numbers, latencies with the
+ * rules-walked cost model, failures) — while it did replay walks.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Cluster } from '../../cluster/cluster.ts';
+import { demoSpec } from '../../cluster/demo-flows.ts';
+import type { ClusterSpec } from '../../cluster/spec.ts';
+import { httpGet } from '../../netsim/apps/http.ts';
+import { udpRequest } from '../../netsim/apps/echo.ts';
+import { fastPathDefault } from '../../netsim/netfilter/netfilter-stack.ts';
+import { SECOND } from '../../netsim/time/scheduler.ts';
+import { runExperiment } from '../../experiments/runner/index.ts';
+import { experimentFromArgs } from '../../cli/commands/experiment.ts';
+
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+async function withFastPath<T>(on: boolean, f: () => Promise<T>): Promise<T> {
+  const before = fastPathDefault.on;
+  fastPathDefault.on = on;
+  try {
+    return await f();
+  } finally {
+    fastPathDefault.on = before;
+  }
+}
+
+/** Untraced traffic through a seed-shaped cluster, then every node's counters and conntrack table, and what the clients got. */
+async function driveCluster(spec: ClusterSpec): Promise<{ digest: string; replays: number }> {
+  const c = await Cluster.build(spec);
+  try {
+    const svc = c.services.get('default/nginx-service');
+    assert.ok(svc !== undefined);
+    const out: string[] = [];
+    const udps: Array<[string, ReturnType<typeof udpRequest>]> = [];
+    const t0 = c.sim.clock.now();
+    let i = 0;
+    for (const from of ['default/webapp01', 'default/webapp02', 'default/webapp03', 'default/backend']) {
+      const pod = c.pods.get(from);
+      assert.ok(pod !== undefined, from);
+      for (let k = 0; k < 6; k++) {
+        const at = t0 + (i++) * 7_000_000;
+        c.sim.clock.at(at, () => {
+          const s = httpGet(pod.ns, svc.clusterIP, 80, { onDone: (x) => out.push(`${from} http ${x.results[0]?.status} ${x.results[0]?.body.trim()} ${x.error ?? ''}`) });
+          void s;
+        });
+        c.sim.clock.at(at + 1_000_000, () => void udps.push([from, udpRequest(pod.ns, svc.clusterIP, 80, new Uint8Array([k]))]));
+      }
+    }
+    c.sim.clock.run(t0 + i * 7_000_000 + 5 * SECOND);
+    for (const [from, u] of udps) out.push(`${from} udp ${JSON.stringify(u.reply?.data)} ${JSON.stringify(u.error)}`);
+    let replays = 0;
+    for (const [name, cn] of c.clusterNodes) {
+      out.push(`${name}\n${cn.netfilter.iptables.save({ counters: true })}\n${JSON.stringify(cn.netfilter.conntrack.entries())}`);
+      replays += cn.netfilter.fastPathReplays;
+    }
+    return { digest: sha(out.join('\n')), replays };
+  } finally {
+    await c.close();
+  }
+}
+
+function variant(backend: 'udp' | 'vxlan', mode: 'iptables' | 'ipvs'): ClusterSpec {
+  const s = demoSpec();
+  return { ...s, network: { ...s.network, flannel: { ...s.network.flannel, backend } }, proxy: { ...s.proxy, mode } };
+}
+
+for (const [backend, mode] of [['udp', 'iptables'], ['vxlan', 'iptables'], ['udp', 'ipvs']] as const) {
+  test(`seed cluster (flannel ${backend}, kube-proxy ${mode}): counters, conntrack and replies identical with the fast path on and off`, async () => {
+    const on = await withFastPath(true, () => driveCluster(variant(backend, mode)));
+    const off = await withFastPath(false, () => driveCluster(variant(backend, mode)));
+    assert.equal(off.replays, 0);
+    assert.ok(on.replays > 0, 'the fast path replayed walks');
+    assert.equal(on.digest, off.digest);
+  });
+}
+
+const EXAMPLES = fileURLToPath(new URL('../../examples/experiments/', import.meta.url));
+
+for (const file of ['iptables-vs-ipvs-rr.yaml', 'udp-scale-down-blackhole.yaml', 'session-affinity.yaml']) {
+  test(`experiment ${file}: results identical with the fast path on and off`, async () => {
+    const exp = experimentFromArgs({ file: `${EXAMPLES}${file}`, connections: 1500, output: 'json', progress: false });
+    const run = async (): Promise<string> => {
+      const r = await runExperiment(exp, {});
+      return sha(JSON.stringify(r, (k, v: unknown) => (/^(wall|elapsed|cpu)/i.test(k) ? undefined : v)));
+    };
+    assert.equal(await withFastPath(true, run), await withFastPath(false, run));
+  });
+}
