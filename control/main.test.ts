@@ -1,10 +1,11 @@
-// control/main.ts as a process: the listening line, /version, SIGTERM exits 0, and the
-// file store carries state across a restart (resourceVersions keep increasing).
+// control/main.ts as a process: the listening line, /version, the token it writes (401
+// without it), SIGTERM exits 0, and the file store carries state across a restart
+// (resourceVersions keep increasing).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,10 +37,13 @@ test('control/main.ts: listens, serves /version, exits 0 on SIGTERM, state survi
   let run: Running | undefined;
   try {
     run = await start(state);
-    const v = await (await fetch(`${run.url}/version`)).json() as { major: string; minor: string };
+    assert.equal(statSync(join(state, 'token')).mode & 0o777, 0o600);
+    let auth = { authorization: `Bearer ${readFileSync(join(state, 'token'), 'utf8').trim()}` };
+    assert.equal((await fetch(`${run.url}/api/v1/namespaces/default/services`)).status, 401, 'no token, no access');
+    const v = await (await fetch(`${run.url}/version`, { headers: auth })).json() as { major: string; minor: string };
     assert.deepEqual([v.major, v.minor], ['1', '32']);
     const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'keep-me' }, spec: { selector: { app: 'x' }, ports: [{ port: 80 }] } };
-    const c = await fetch(`${run.url}/api/v1/namespaces/default/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(svc) });
+    const c = await fetch(`${run.url}/api/v1/namespaces/default/services`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(svc) });
     assert.equal(c.status, 201);
     const created = await c.json() as { metadata: { uid: string; resourceVersion: string }; spec: { clusterIP: string } };
     run.child.kill('SIGTERM');
@@ -47,14 +51,15 @@ test('control/main.ts: listens, serves /version, exits 0 on SIGTERM, state survi
     assert.deepEqual(first, { code: 0, signal: null }, run.stderr());
 
     run = await start(state);
-    const g = await fetch(`${run.url}/api/v1/namespaces/default/services/keep-me`);
+    auth = { authorization: `Bearer ${readFileSync(join(state, 'token'), 'utf8').trim()}` };
+    const g = await fetch(`${run.url}/api/v1/namespaces/default/services/keep-me`, { headers: auth });
     assert.equal(g.status, 200);
     const again = await g.json() as { metadata: { uid: string; resourceVersion: string }; spec: { clusterIP: string } };
     assert.equal(again.metadata.uid, created.metadata.uid);
     assert.equal(again.spec.clusterIP, created.spec.clusterIP);
-    const n = await (await fetch(`${run.url}/api/v1/nodes`)).json() as { items: unknown[] };
+    const n = await (await fetch(`${run.url}/api/v1/nodes`, { headers: auth })).json() as { items: unknown[] };
     assert.equal(n.items.length, 1, 'node-1 registered once, not again after the restart');
-    const w = await fetch(`${run.url}/api/v1/namespaces/default/services/keep-me`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { labels: { restarted: 'yes' } } }) });
+    const w = await fetch(`${run.url}/api/v1/namespaces/default/services/keep-me`, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { labels: { restarted: 'yes' } } }) });
     const patched = await w.json() as { metadata: { resourceVersion: string } };
     assert.ok(Number(patched.metadata.resourceVersion) > Number(created.metadata.resourceVersion), 'resourceVersions keep increasing across the restart');
     run.child.kill('SIGTERM');
