@@ -1,10 +1,12 @@
 /**
  * control/resources: one module per resource kind, in the manner of kube-apiserver's
  * registry strategies. Each `<kind>.ts` owns everything about its kind (strategy.ts's
- * `KindStrategy`): names and scope, known fields, strategic-merge keys, defaults,
- * validation, admission (Service ClusterIP/NodePort allocation), graceful-delete and
- * before-delete hooks, field selectors and table columns. The generic registry and the
- * routes in control/server are driven by `KINDS` and never branch on a kind.
+ * `KindStrategy`): names and scope, known fields, strategic-merge keys, conversion of
+ * write-only fields (Secret's stringData), defaults, validation, admission (Service
+ * ClusterIP/NodePort allocation), graceful-delete and before-delete hooks, field
+ * selectors and table columns. The generic registry and the routes in control/server
+ * are driven by `KINDS` and never branch on a kind; the Go decoder's type checks
+ * (control/server/type-check.ts) come from the kind's message in the field tables.
  *
  * Adding a kind = one new file here (`export const foo = defineKind<Foo>({...})`) plus one
  * line in `KINDS` below. Discovery, routes (one fastify plugin per group-version), storage,
@@ -17,7 +19,8 @@
  * control/server/openapi/descriptions.ts.
  *
  * Imports only control/api (and the store's types, for admission). Everyone may import it.
- * Not modelled: several versions of one kind, conversion, internal vs external types.
+ * Not modelled: several versions of one kind, conversion between versions, internal vs
+ * external types.
  */
 import type { KubeObject, ResourceInfo, Table } from '../api/index.ts';
 import type { KindStrategy } from './strategy.ts';

@@ -845,10 +845,10 @@ export class Registry {
   async watch(r: ResourceInfo, ns: string | undefined, q: WatchQuery, onEvent: (ev: WatchEvent) => void, onEnd: () => void = () => {}, opts: { readonly shared?: boolean } = {}): Promise<WatchHandle> {
     const filter = this.parseFilter(r, q.labelSelector, q.fieldSelector);
     const prefix = this.prefix(r, ns);
-    const rvText = q.resourceVersion ?? '';
+    const rv = q.resourceVersion === undefined || q.resourceVersion === '' ? undefined : parseResourceVersion(q.resourceVersion);
     let from: number;
-    if (rvText === '' || rvText === '0' || q.sendInitialEvents) {
-      const list = await this.store.list(prefix, rvText !== '' && rvText !== '0' && q.sendInitialEvents ? { revision: Number(rvText) } : {});
+    if (rv === undefined || rv === 0 || q.sendInitialEvents) {
+      const list = await this.store.list(prefix, rv !== undefined && rv !== 0 && q.sendInitialEvents ? { revision: rv } : {});
       for (const kv of list.items) {
         const obj = this.decode(kv);
         if (this.matches(filter, obj)) onEvent({ type: 'ADDED', object: obj });
@@ -858,8 +858,7 @@ export class Registry {
         onEvent({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(from), annotations: { 'k8s.io/initial-events-end': 'true' } } } });
       }
     } else {
-      from = Number(rvText);
-      if (!Number.isInteger(from) || from < 0) throw errBadRequest(`invalid resource version: ${rvText}`);
+      from = rv;
     }
     // With `shared`, watchers of one store event get the same decoded objects and WatchEvent
     // instances (decode once per event, not once per watcher); callers must not mutate them.
