@@ -17,6 +17,7 @@ const modules: Array<[string, string, string]> = [
   ['store', './store.bench.ts', 'benchStore'],
   ['kube-proxy', './kube-proxy.bench.ts', 'benchKubeProxy'],
   ['apiserver', './apiserver.bench.ts', 'benchApiserver'],
+  ['protobuf', './protobuf.bench.ts', 'benchProtobuf'],
   ['experiment', './experiment.bench.ts', 'benchExperiment'],
   ['datapath', './datapath.bench.ts', 'benchDatapath'],
 ];

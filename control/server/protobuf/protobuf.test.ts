@@ -46,6 +46,9 @@ test('protobuf: hand-derived encodings from the proto definitions', () => {
   const depRaw = '0a030a0164' + '120d' + '0800' + '28ffffffffffffffffff01';
   assert.equal(hex(encodeObject(dep)!).slice(-(depRaw.length + 8)), `${depRaw}1a002200`);
   assert.deepEqual(decodeObject(encodeObject(dep)!), dep);
+  // IntOrString holds any int32, the most negative too (found by the round-trip property).
+  const surge = { apiVersion: 'apps/v1', kind: 'Deployment', spec: { strategy: { rollingUpdate: { maxSurge: -2147483648 } } } };
+  assert.deepEqual(decodeObject(encodeObject(surge)!), surge);
 
   // metav1.Time is Timestamp{seconds=1, nanos=2}: 2024-01-02T03:04:05Z = 1704164645 s. MicroTime keeps microseconds.
   const ev = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e', creationTimestamp: '2024-01-02T03:04:05Z' }, eventTime: '2024-01-02T03:04:05.123456Z' };
