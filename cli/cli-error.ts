@@ -27,7 +27,8 @@ export type CliErrorCode =
   | 'NETSIM_ERR_KUBECONFIG'
   | 'NETSIM_ERR_STORE_LOCKED'
   | 'NETSIM_ERR_STORE_CORRUPT'
-  | 'NETSIM_ERR_STORE_UNAVAILABLE';
+  | 'NETSIM_ERR_STORE_UNAVAILABLE'
+  | 'NETSIM_ERR_DNS_OFF';
 
 export class CliError extends CodedError {
   constructor(readonly code: CliErrorCode, message: string) {

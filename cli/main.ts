@@ -40,7 +40,7 @@ function clusterArgs(o: { spec?: string; filename?: string[]; seed?: number }): 
 
 interface UpCliOptions {
   listen: string; state: string; kubeconfig?: string; anonymous?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string;
-  store?: StoreKind; etcdEndpoints?: string; etcdPrefix?: string; logLevel: LogLevel; flowBuffer?: number; spec?: string; filename?: string[]; seed?: number;
+  store?: StoreKind; etcdEndpoints?: string; etcdPrefix?: string; logLevel: LogLevel; flowBuffer?: number; dnsListen?: string; spec?: string; filename?: string[]; seed?: number;
 }
 
 const protoOption = (): Option => new Option('--proto <proto>', 'icmp, udp or tcp (default: a Service target\'s port protocol, else icmp)').choices(['icmp', 'udp', 'tcp']);
@@ -68,6 +68,7 @@ export function buildProgram(print: (s: string) => void): Command {
     .option('--state <dir>', 'private directory (0700) of the store, kubeconfig and token', './.netsim')
     .option('--kubeconfig <file>', 'where to write the kubeconfig (default STATE/kubeconfig)')
     .option('--flow-buffer <n>', 'flows kept for `netsim observe` (a ring; default 262144)', positiveArg('--flow-buffer'))
+    .option('--dns-listen <host:port>', 'also bridge real DNS queries (UDP and TCP, e.g. from dig) to the kube-dns Service')
     .option('--anonymous', 'no bearer token: every request is allowed (loopback only; for tests)')
     .option('--no-tls', 'serve plain HTTP (loopback only; kubectl sends no token over it, so pair with --anonymous for kubectl)')
     .option('--tls-cert <file>', 'PEM certificate (chain) to serve (default: a self-signed CA and certificate made at start)')
@@ -82,6 +83,7 @@ export function buildProgram(print: (s: string) => void): Command {
         ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}), ...(o.anonymous === true ? { anonymous: true } : {}),
         ...(o.tls !== undefined ? { tls: o.tls } : {}), ...(o.tlsCert !== undefined ? { tlsCert: o.tlsCert } : {}), ...(o.tlsKey !== undefined ? { tlsKey: o.tlsKey } : {}),
         ...(o.store !== undefined ? { store: o.store } : {}), ...(o.etcdEndpoints !== undefined ? { etcdEndpoints: o.etcdEndpoints } : {}), ...(o.etcdPrefix !== undefined ? { etcdPrefix: o.etcdPrefix } : {}),
+        ...(o.dnsListen !== undefined ? { dnsListen: o.dnsListen } : {}),
       }, print);
     });
   program

@@ -3,7 +3,9 @@
  * virtual clock once the cluster has settled — an HTTP GET (tcp), a UDP datagram
  * to an echo, or a ping, every `every`, from a pod, node or outside host to any
  * endpoint. Both ends are resolved again at each exchange, so a client follows a
- * pod that was replaced and counts the exchanges it could not start. Each client
+ * pod that was replaced and counts the exchanges it could not start; a `name:`
+ * destination is looked up by the client's stub resolver before each exchange (a
+ * failed lookup counts as failed). Each client
  * keeps counts: sent, answered, failed, and answers per backend (the pod an HTTP
  * page or an echo came from).
  */
@@ -11,10 +13,13 @@ import { SECOND } from '../netsim/time/scheduler.ts';
 import { httpGet } from '../netsim/apps/http.ts';
 import { udpRequest } from '../netsim/apps/echo.ts';
 import { ping } from '../netsim/apps/ping.ts';
-import { formatIpv4 } from '../netsim/wire/addr.ts';
+import { formatIpv4, parseIpv4 } from '../netsim/wire/addr.ts';
+import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
+import { lookup } from '../apps/dns/stub-resolver.ts';
 import type { ClientSpec } from './spec.ts';
 import type { EmulatedCluster } from './emulated-cluster.ts';
-import { resolveEndpoint } from './endpoint.ts';
+import { resolveEndpoint, resolverFor } from './endpoint.ts';
+import type { ResolvedEndpoint } from './endpoint.ts';
 
 export interface ClientStats {
   readonly name: string;
@@ -57,6 +62,21 @@ export function startClients(cluster: EmulatedCluster, specs: readonly ClientSpe
       }
       if (from.ns === undefined) { st.skipped++; return; }
       st.sent++;
+      if (to.kind === 'name' && to.name !== undefined) {
+        // A name: the client's own resolver first (its resolv.conf), as getaddrinfo before connect.
+        const src = from.ns;
+        const target = to;
+        lookup(src, to.name, resolverFor(cluster, from), (r) => {
+          const addr = r.addresses[0];
+          if (!r.ok || addr === undefined) st.failed++;
+          else exchange(src, { ...target, ip: parseIpv4(addr) });
+        });
+        return;
+      }
+      exchange(from.ns, to);
+    };
+    const exchange = (src: NetNamespace, to: ResolvedEndpoint): void => {
+      const from = { ns: src };
       const port = c.port ?? to.port ?? (c.proto === 'udp' ? 7 : 80);
       if (c.proto === 'tcp') {
         httpGet(from.ns, to.ip, port, { path: c.path, requests: c.requests, onDone: (s) => {

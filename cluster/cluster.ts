@@ -46,6 +46,10 @@ import type { AppTap } from './pod-apps.ts';
 import { cniPodNetwork, dockerPodNetwork } from './pod-network.ts';
 import type { PodNetworkProvider } from './pod-network.ts';
 import type { EmulatedCluster, PodRef, ServiceRef } from './emulated-cluster.ts';
+import { ClusterDns, dnsAddonManifests, dnsServiceIP, unixSeconds } from './dns-addon.ts';
+import { CoreDnsServer } from '../apps/dns/coredns.ts';
+import { StaticZone } from '../apps/dns/static-zone.ts';
+import type { ResolvConf } from '../apps/dns/resolv-conf.ts';
 
 export interface ClusterNode {
   readonly name: string;
@@ -119,6 +123,8 @@ export class Cluster implements EmulatedCluster {
   private buildOpts: BuildClusterOptions = {};
   /** With `network.loadBalancerPool` and an outside router: the nodes' announcements of LoadBalancer IPs to it. */
   readonly loadBalancerRoutes: LoadBalancerRoutes | undefined;
+  /** The cluster DNS add-on (spec `dns.enabled`, on by default). */
+  dns: ClusterDns | undefined;
 
   private constructor(readonly spec: ClusterSpec, readonly underlay: Underlay, readonly control: ControlPlane, subnets: MemorySubnetManager, tickNs: number) {
     this.sim = underlay.sim;
@@ -152,11 +158,17 @@ export class Cluster implements EmulatedCluster {
     const cluster = new Cluster(spec, underlay, control, subnets, opts.tickNs ?? 100 * MS);
     cluster.buildOpts = opts;
     const apps = opts.apps ?? true;
+    if (spec.dns.enabled) {
+      // CoreDNS pods have dnsPolicy Default: `forward . /etc/resolv.conf` reads the node's file.
+      cluster.dns = new ClusterDns(control.api, spec.dns.clusterDomain, dnsServiceIP(spec.network.serviceCIDR), cluster.nodeResolvConf().nameservers, () => unixSeconds(epochMs, sim.clock.now()));
+    }
     for (const n of spec.nodes) await cluster.addNode(n.name, n.address, n.labels, wallClock, apps);
     if (apps) for (const h of underlay.outsideHosts.values()) {
       // An outside web server (nginx on 80) and a UDP echo (7): targets for pod → outside traffic.
       startHttpServer(h, { port: 80, podName: h.name, server: 'nginx/1.27.0' });
       startUdpEcho(h, 7);
+      // The nodes' nameserver: answers the spec's outside names, NXDOMAIN for the rest.
+      if (h.name === spec.dns.upstream) new CoreDnsServer(h, { records: new StaticZone('.', spec.dns.records), upstreams: [], cacheSeconds: 0, app: 'resolver' });
     }
     try {
       for (const m of [...(opts.specManifests === false ? [] : spec.manifests), ...(opts.manifests ?? [])]) await control.apply(m);
@@ -166,6 +178,12 @@ export class Cluster implements EmulatedCluster {
       throw e;
     }
     await cluster.reconcile();
+    // The DNS add-on once the spec's objects exist (kubeadm installs it at init; installed
+    // after them here so the spec's objects keep their names, uids and addresses).
+    if (cluster.dns !== undefined && opts.specManifests !== false) {
+      for (const m of dnsAddonManifests(spec)) await control.apply(m);
+      await cluster.reconcile();
+    }
     for (const cn of cluster.clusterNodes.values()) {
       cn.kubeProxy.onServicesSynced();
       cn.kubeProxy.onEndpointSlicesSynced();
@@ -197,7 +215,10 @@ export class Cluster implements EmulatedCluster {
     const subnetEnv = fs.read(SUBNET_FILE);
     if (subnetEnv === undefined) throw new Error(`flanneld on ${name} wrote no ${SUBNET_FILE}`);
     const network = spec.runtime === 'docker' ? dockerPodNetwork(ns, subnetEnv, netfilter.iptables) : cniPodNetwork(ns, netfilter.iptables, fs, this.sim.rng.fork(`cni:${name}`));
-    const agent = new NodeAgent({ nodeName: name, node: ns, network, api: this.control.api, clock: this.sim.clock, wallClock, apps, ...(this.buildOpts.appTap !== undefined ? { appTap: this.buildOpts.appTap } : {}) });
+    const dns = this.dns;
+    const appEnv = dns !== undefined ? { dns: (pns: NetNamespace, pod: string) => dns.start(pns, pod) } : {};
+    const kubeletDns = { clusterDNS: dns !== undefined ? [dns.serviceIP] : [], clusterDomain: this.spec.dns.clusterDomain, node: this.nodeResolvConf() };
+    const agent = new NodeAgent({ nodeName: name, node: ns, network, api: this.control.api, clock: this.sim.clock, wallClock, apps, appEnv, dns: kubeletDns, ...(this.buildOpts.appTap !== undefined ? { appTap: this.buildOpts.appTap } : {}) });
     const proxyNode = netsimKubeProxyNode(ns, netfilter, { ...(ipvs !== undefined ? { ipvs } : {}), ...(ipsets !== undefined ? { ipsets } : {}) });
     if (this.buildOpts.conntrackCleanup === false) delete (proxyNode as { conntrack?: unknown }).conntrack;
     const kubeProxy = new KubeProxy(this.sim.clock, proxyNode, {
@@ -315,6 +336,7 @@ export class Cluster implements EmulatedCluster {
       for (const cn of this.clusterNodes.values()) writes += await cn.agent.sync(pods, nodes);
       await this.services$.poll();
       await this.slices$.poll();
+      await this.dns?.poll();
       this.loadBalancerRoutes?.sync(this.services$.items.values(), this.slices$.items.values(), new Set([...this.clusterNodes.values()].filter((n) => n.agent.isDown).map((n) => n.name)));
       total += writes;
       if (writes === 0) break;
@@ -352,7 +374,7 @@ export class Cluster implements EmulatedCluster {
   get pods(): ReadonlyMap<string, PodRef> {
     const out = new Map<string, PodRef>();
     for (const cn of this.clusterNodes.values()) {
-      for (const p of cn.agent.pods.values()) if (!p.stopped) out.set(p.key, { key: p.key, ns: p.net.ns, ip: p.net.ip, node: cn.name });
+      for (const p of cn.agent.pods.values()) if (!p.stopped) out.set(p.key, { key: p.key, ns: p.net.ns, ip: p.net.ip, node: cn.name, resolvConf: p.resolvConf, hosts: p.hosts });
     }
     return new Map([...out].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   }
@@ -366,6 +388,12 @@ export class Cluster implements EmulatedCluster {
       out.set(key, { key, clusterIP: parseIpv4(ip), ports });
     }
     return out;
+  }
+
+  /** The nodes' /etc/resolv.conf: the spec's DNS upstream as nameserver (none without one). */
+  nodeResolvConf(): ResolvConf {
+    const up = this.spec.dns.upstream !== undefined ? this.spec.outside?.hosts.find((h) => h.name === this.spec.dns.upstream) : undefined;
+    return { nameservers: up !== undefined ? [up.address] : [], search: [], options: [] };
   }
 
   /** Apps run from the moment a pod starts; nothing to do. */

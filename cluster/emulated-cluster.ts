@@ -6,6 +6,7 @@
 import type { Sim } from '../netsim/sim.ts';
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import type { Ipv4Addr } from '../netsim/wire/addr.ts';
+import type { ResolvConf } from '../apps/dns/resolv-conf.ts';
 
 export interface PodRef {
   /** "namespace/name". */
@@ -13,6 +14,9 @@ export interface PodRef {
   readonly ns: NetNamespace;
   readonly ip: Ipv4Addr;
   readonly node: string;
+  /** The pod's /etc/resolv.conf and /etc/hosts (what its resolver reads); absent: the node's. */
+  readonly resolvConf?: ResolvConf;
+  readonly hosts?: string;
 }
 
 export interface ServiceRef {
@@ -30,6 +34,8 @@ export interface EmulatedCluster {
   readonly services: ReadonlyMap<string, ServiceRef>;
   /** Outside hosts by name. */
   readonly external: ReadonlyMap<string, NetNamespace>;
+  /** A node's /etc/resolv.conf (nodes and outside hosts resolve with it); absent: no nameserver. */
+  nodeResolvConf?(): ResolvConf;
   /** Start the pods' apps (HTTP on their container ports, etc.). */
   startApps(): void;
   /** Text a node shows for views beyond iproute2 (`iptables-save`, `conntrack -L`, `subnet-env`, …); undefined if the node has no such thing. */

@@ -1,6 +1,8 @@
 /**
  * Trace endpoints as users write them: `pod:NS/NAME` (or a bare pod name in
- * `default`), `service:NS/NAME[:PORT]`, `node:NAME`, `ip:A.B.C.D`, `external:NAME`.
+ * `default`), `service:NS/NAME[:PORT]`, `node:NAME`, `ip:A.B.C.D`, `external:NAME`, and
+ * `name:DNS-NAME[:PORT]` — resolved at trace time by the source's stub resolver
+ * (its resolv.conf: search path, ndots), so the trace shows the lookup.
  * Unknown names fail with a stable code and the closest existing names.
  */
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
@@ -8,8 +10,9 @@ import { tryParseIpv4, formatIpv4 } from '../netsim/wire/addr.ts';
 import type { Ipv4Addr } from '../netsim/wire/addr.ts';
 import type { EmulatedCluster } from './emulated-cluster.ts';
 import { CodedError } from '../netsim/errors.ts';
+import type { ResolvConf } from '../apps/dns/resolv-conf.ts';
 
-export type EndpointKind = 'pod' | 'service' | 'node' | 'ip' | 'external';
+export type EndpointKind = 'pod' | 'service' | 'node' | 'ip' | 'external' | 'name';
 
 export interface ResolvedEndpoint {
   readonly kind: EndpointKind;
@@ -21,6 +24,8 @@ export interface ResolvedEndpoint {
   /** A port named by the endpoint (`service:ns/name:80`, or a service's only port). */
   readonly port?: number;
   readonly protocol?: 'TCP' | 'UDP';
+  /** `name:` endpoints: the DNS name to resolve (ip is 0 until then). */
+  readonly name?: string;
 }
 
 export type EndpointErrorCode = 'NETSIM_ERR_ENDPOINT_SYNTAX' | 'NETSIM_ERR_UNKNOWN_POD' | 'NETSIM_ERR_UNKNOWN_NODE' | 'NETSIM_ERR_UNKNOWN_SERVICE' | 'NETSIM_ERR_UNKNOWN_EXTERNAL' | 'NETSIM_ERR_SERVICE_PORT';
@@ -68,7 +73,7 @@ export function resolveEndpoint(spec: string, cluster: EmulatedCluster): Resolve
   const i = spec.indexOf(':');
   const kind = i < 0 ? 'pod' : spec.slice(0, i);
   const rest = i < 0 ? spec : spec.slice(i + 1);
-  if (rest === '') throw new EndpointError('NETSIM_ERR_ENDPOINT_SYNTAX', `empty endpoint "${spec}"; use pod:NS/NAME, service:NS/NAME[:PORT], node:NAME, ip:A.B.C.D or external:NAME`);
+  if (rest === '') throw new EndpointError('NETSIM_ERR_ENDPOINT_SYNTAX', `empty endpoint "${spec}"; use pod:NS/NAME, service:NS/NAME[:PORT], node:NAME, ip:A.B.C.D, external:NAME or name:DNS-NAME[:PORT]`);
   switch (kind) {
     case 'pod': {
       const key = rest.includes('/') ? rest : `default/${rest}`;
@@ -106,7 +111,24 @@ export function resolveEndpoint(spec: string, cluster: EmulatedCluster): Resolve
       }
       return { kind: 'service', label: `service:${key}:${port.port}`, ip: s.clusterIP, port: port.port, protocol: port.protocol };
     }
+    case 'name': {
+      const m = /^([A-Za-z0-9_]([-A-Za-z0-9_]{0,62})(\.[A-Za-z0-9_]([-A-Za-z0-9_]{0,62}))*\.?)(?::(\d{1,5}))?$/.exec(rest);
+      const port = m?.[5] !== undefined ? Number(m[5]) : undefined;
+      if (m === null || (m[1] as string).length > 254 || (port !== undefined && (port < 1 || port > 65535))) {
+        throw new EndpointError('NETSIM_ERR_ENDPOINT_SYNTAX', `"${rest}" is not a DNS name with an optional :PORT (e.g. name:backend.default:80)`);
+      }
+      return { kind: 'name', label: `name:${m[1] as string}${port !== undefined ? `:${port}` : ''}`, ip: 0, name: m[1] as string, ...(port !== undefined ? { port } : {}) };
+    }
     default:
-      throw new EndpointError('NETSIM_ERR_ENDPOINT_SYNTAX', `unknown endpoint kind "${kind}:"; use pod:, service:, node:, ip: or external:`);
+      throw new EndpointError('NETSIM_ERR_ENDPOINT_SYNTAX', `unknown endpoint kind "${kind}:"; use pod:, service:, node:, ip:, external: or name:`);
   }
+}
+
+/** What a source's resolver reads: a pod's own files, else the node's resolv.conf. */
+export function resolverFor(cluster: EmulatedCluster, from: ResolvedEndpoint): { resolvConf: ResolvConf; hosts: string } {
+  const pod = from.kind === 'pod' ? cluster.pods.get(from.label.slice('pod:'.length)) : undefined;
+  return {
+    resolvConf: pod?.resolvConf ?? cluster.nodeResolvConf?.() ?? { nameservers: [], search: [], options: [] },
+    hosts: pod?.hosts ?? '',
+  };
 }

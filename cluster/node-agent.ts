@@ -23,12 +23,14 @@ import type { ControlApi } from '../control/controllers/index.ts';
 import { isNodeReady, readyNodeStatus } from '../control/controllers/index.ts';
 import type { PodNetwork, PodNetworkProvider } from './pod-network.ts';
 import { planApps, startApps } from './pod-apps.ts';
-import type { AppLog, AppTap, RunningApps } from './pod-apps.ts';
+import type { AppEnv, AppLog, AppTap, RunningApps } from './pod-apps.ts';
 import { PodLogs } from './pod-logs.ts';
 
 /** The User-Agent of the kubelet's HTTP probes (prober/http.go: "kube-probe/<major>.<minor>"). */
 const KUBE_PROBE_AGENT = 'kube-probe/1.32';
 import { parseDuration } from './spec.ts';
+import { podHostsFile, podResolvConf } from '../apps/dns/resolv-conf.ts';
+import type { ResolvConf } from '../apps/dns/resolv-conf.ts';
 
 export const SHUTDOWN_DELAY_ANNOTATION = 'netsim.io/shutdown-delay';
 
@@ -48,6 +50,9 @@ export interface RunningPod {
   stopped: boolean;
   readonly startedAt: string;
   readonly timers: TimerId[];
+  /** /etc/resolv.conf and /etc/hosts as kubelet wrote them for the pod. */
+  readonly resolvConf: ResolvConf;
+  readonly hosts: string;
 }
 
 interface ProbeSpec {
@@ -122,6 +127,10 @@ export interface NodeAgentOptions {
   readonly apps?: boolean;
   /** Observation tap on the pods' echo apps; called with the pod's key (namespace/name). */
   readonly appTap?: AppTap;
+  /** What the cluster offers apps (the DNS add-on). */
+  readonly appEnv?: AppEnv;
+  /** kubelet's DNS settings: --cluster-dns (empty: none), --cluster-domain, --resolv-conf (the node's file). */
+  readonly dns?: { readonly clusterDNS: readonly string[]; readonly clusterDomain: string; readonly node: ResolvConf };
 }
 
 export class NodeAgent {
@@ -218,13 +227,17 @@ export class NodeAgent {
         const ms = this.o.wallClock().getTime();
         logs.container(container ?? first ?? '')?.append(ms, line(ms));
       };
-      apps = startApps(net.ns, name, this.o.apps === false ? [] : planApps(pod), tap === undefined ? undefined : (_pod, kind, port, data) => tap(key, kind, port, data), log);
+      apps = startApps(net.ns, name, this.o.apps === false ? [] : planApps(pod), tap === undefined ? undefined : (_pod, kind, port, data) => tap(key, kind, port, data), log, this.o.appEnv);
     } catch (e) {
       this.failures.set(uid, (e as Error).message);
       return undefined;
     }
     const probe = readinessProbe(pod);
-    const run: RunningPod = { key: `${namespace}/${name}`, uid, namespace, name, net, apps, logs, ready: probe === undefined, terminating: false, stopped: false, startedAt: this.now(), timers: [] };
+    const dns = this.o.dns ?? { clusterDNS: [], clusterDomain: 'cluster.local', node: { nameservers: [], search: [], options: [] } };
+    const spec = pod.spec as Pod['spec'] & { dnsConfig?: Parameters<typeof podResolvConf>[0]['dnsConfig']; hostAliases?: Array<{ ip: string; hostnames?: string[] }> };
+    const resolvConf = podResolvConf({ namespace, ...(spec.dnsPolicy !== undefined ? { dnsPolicy: spec.dnsPolicy } : {}), hostNetwork: spec.hostNetwork === true, ...(spec.dnsConfig !== undefined ? { dnsConfig: spec.dnsConfig } : {}), clusterDNS: dns.clusterDNS, clusterDomain: dns.clusterDomain, node: dns.node });
+    const hosts = podHostsFile({ podName: name, namespace, podIP: formatIpv4(net.ip), ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}), ...(spec.subdomain !== undefined ? { subdomain: spec.subdomain } : {}), clusterDomain: dns.clusterDomain, ...(spec.hostAliases !== undefined ? { hostAliases: spec.hostAliases } : {}) });
+    const run: RunningPod = { key: `${namespace}/${name}`, uid, namespace, name, net, apps, logs, ready: probe === undefined, terminating: false, stopped: false, startedAt: this.now(), timers: [], resolvConf, hosts };
     this.pods.set(uid, run);
     if (probe !== undefined) this.scheduleProbes(run, probe);
     return run;

@@ -6,6 +6,8 @@
  * - an image named nginx, httpd, http-echo or netsim/http serves HTTP on each TCP
  *   containerPort (port 80 when it declares none);
  * - an image named *echo* answers UDP and TCP on its containerPorts (port 7 when none);
+ * - an image named coredns runs the cluster DNS server (cluster/dns-addon.ts) when
+ *   the cluster has the add-on's record engine;
  * - any other image serves HTTP on its TCP containerPorts and echoes on its UDP ones;
  *   an image without ports (busybox, curl, netsim/http-client) runs no server.
  *
@@ -22,7 +24,7 @@ import { startTcpEcho, startUdpEcho } from '../netsim/apps/echo.ts';
 import type { Pod } from '../control/api/index.ts';
 import { CodedError } from '../netsim/errors.ts';
 
-export type AppKind = 'http' | 'udp-echo' | 'tcp-echo';
+export type AppKind = 'http' | 'udp-echo' | 'tcp-echo' | 'coredns';
 /** One app on one port, and the container it stands for (whose log it writes). */
 export interface AppPlan { readonly kind: AppKind; readonly port: number; readonly container?: string }
 
@@ -39,13 +41,13 @@ export class PodAppError extends CodedError {
 function parseAnnotation(pod: Pod, text: string): AppPlan[] {
   if (text.trim() === 'none') return [];
   return text.split(',').map((part) => {
-    const m = /^\s*(http|udp-echo|tcp-echo)(?::(\d{1,5}))?\s*$/.exec(part);
+    const m = /^\s*(http|udp-echo|tcp-echo|coredns)(?::(\d{1,5}))?\s*$/.exec(part);
     const port = m?.[2] !== undefined ? Number(m[2]) : undefined;
     if (m === null || (port !== undefined && (port < 1 || port > 65535))) {
-      throw new PodAppError(`pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}: annotation ${APPS_ANNOTATION}: "${part.trim()}" is not KIND[:PORT] with KIND http, udp-echo or tcp-echo`);
+      throw new PodAppError(`pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}: annotation ${APPS_ANNOTATION}: "${part.trim()}" is not KIND[:PORT] with KIND http, udp-echo, tcp-echo or coredns`);
     }
     const kind = m[1] as AppKind;
-    return { kind, port: port ?? (kind === 'http' ? 80 : 7) };
+    return { kind, port: port ?? (kind === 'http' ? 80 : kind === 'coredns' ? 53 : 7) };
   });
 }
 
@@ -62,7 +64,8 @@ export function planApps(pod: Pod): AppPlan[] {
       const ports = c.ports ?? [];
       const tcp = ports.filter((p) => (p.protocol ?? 'TCP') === 'TCP').map((p) => p.containerPort);
       const udp = ports.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort);
-      if (['nginx', 'httpd', 'http-echo'].includes(name) || repo === 'netsim/http') {
+      if (name === 'coredns') plans.push({ kind: 'coredns', port: 53, container: c.name });
+      else if (['nginx', 'httpd', 'http-echo'].includes(name) || repo === 'netsim/http') {
         for (const port of tcp.length > 0 ? tcp : [80]) plans.push({ kind: 'http', port, container: c.name });
       } else if (name.includes('echo')) {
         for (const port of tcp.length > 0 || udp.length > 0 ? tcp : [7]) plans.push({ kind: 'tcp-echo', port, container: c.name });
@@ -75,7 +78,7 @@ export function planApps(pod: Pod): AppPlan[] {
   }
   const seen = new Set<string>();
   return plans.filter((p) => {
-    const k = `${p.kind === 'udp-echo' ? 'udp' : 'tcp'}/${p.port}`;
+    const k = p.kind === 'coredns' ? 'coredns' : `${p.kind === 'udp-echo' ? 'udp' : 'tcp'}/${p.port}`;
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
@@ -100,8 +103,13 @@ export interface RunningApps {
 /** Where apps write their log lines: the container (undefined: the pod's first) and the line, given the wall-clock time of the write. */
 export type AppLog = (container: string | undefined, line: (wallMs: number) => string) => void;
 
+/** What the cluster offers the apps beyond their namespace (the DNS add-on's server factory). */
+export interface AppEnv {
+  readonly dns?: (ns: NetNamespace, podName: string) => { stop(): void };
+}
+
 /** Start the planned apps in the pod's namespace; with `log`, they write their logs (nginx's access log, echo peers). */
-export function startApps(ns: NetNamespace, podName: string, plans: readonly AppPlan[], tap?: AppTap, log?: AppLog): RunningApps {
+export function startApps(ns: NetNamespace, podName: string, plans: readonly AppPlan[], tap?: AppTap, log?: AppLog, env: AppEnv = {}): RunningApps {
   const stops: Array<() => void> = [];
   const counters: Array<() => number> = [];
   const apps: RunningApps = {
@@ -113,7 +121,11 @@ export function startApps(ns: NetNamespace, podName: string, plans: readonly App
     },
   };
   for (const p of plans) {
-    if (p.kind === 'http') {
+    if (p.kind === 'coredns') {
+      // Without the add-on's record engine (DNS switched off) a coredns image runs nothing.
+      const d = env.dns?.(ns, podName);
+      if (d !== undefined) stops.push(() => d.stop());
+    } else if (p.kind === 'http') {
       const s = startHttpServer(ns, {
         port: p.port, podName, healthy: () => apps.healthy,
         ...(log !== undefined ? { onAccess: (a: HttpAccess) => log(p.container, (ms) => accessLine(a, ms)) } : {}),

@@ -20,10 +20,13 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { addUpgradeRoute } from '../control/server/app.ts';
-import { PROGRAMS, runCommand, hostsLookup } from '../apps/tools/index.ts';
+import { PROGRAMS, runCommand } from '../apps/tools/index.ts';
 import type { ProgramContext } from '../apps/tools/index.ts';
+import { lookup } from '../apps/dns/stub-resolver.ts';
+import { podHostsFile, renderResolvConf } from '../apps/dns/resolv-conf.ts';
 import type { Ipv4Addr } from '../netsim/wire/addr.ts';
-import { formatIpv4 } from '../netsim/wire/addr.ts';
+import { formatIpv4, parseIpv4 } from '../netsim/wire/addr.ts';
+import type { PodRef } from './emulated-cluster.ts';
 import type { Cluster } from './cluster.ts';
 
 const EXEC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach)$/;
@@ -42,25 +45,6 @@ export interface PodEnvironment {
   resolve(name: string): Promise<Ipv4Addr | undefined>;
 }
 
-/** kubelet's managed /etc/hosts (pkg/kubelet/kubelet_pods.go managedHostsFileContent). */
-export function kubeletHosts(podIp: string, hostname: string, fqdn: string | undefined, aliases: ReadonlyArray<{ readonly ip: string; readonly hostnames?: readonly string[] }> | undefined): string {
-  const lines = [
-    '# Kubernetes-managed hosts file.',
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'fe00::0\tip6-mcastprefix',
-    'fe00::1\tip6-allnodes',
-    'fe00::2\tip6-allrouters',
-    fqdn !== undefined ? `${podIp}\t${fqdn}\t${hostname}` : `${podIp}\t${hostname}`,
-  ];
-  if (aliases !== undefined && aliases.length > 0) {
-    lines.push('', '# Entries added by HostAliases.');
-    for (const a of aliases) lines.push(`${a.ip}\t${(a.hostnames ?? []).join('\t')}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
 function status(code: number): object {
   if (code === 0) return { metadata: {}, status: 'Success' };
   return {
@@ -76,24 +60,39 @@ function refuse(socket: Duplex, code: number, reason: string, message: string): 
 }
 
 /**
- * Serve exec on the cluster's API listener. `environment` gives a pod's files and
- * resolver (default: kubelet's /etc/hosts and /etc/hostname, names from /etc/hosts).
- * Returns a function that closes open sessions.
+ * What the node agent wrote for a running pod: kubelet's /etc/hosts, /etc/resolv.conf
+ * (by dnsPolicy) and /etc/hostname, and getaddrinfo through the pod's stub resolver
+ * (hosts, then DNS with its search path — apps/dns/stub-resolver.ts).
  */
-export function serveExec(cluster: Cluster, environment?: (pod: PodSpecLike, podIp: string) => PodEnvironment): () => void {
+export function podEnvironment(pod: PodSpecLike, running: PodRef, clusterDomain = 'cluster.local'): PodEnvironment {
+  const name = pod.metadata.name ?? '';
+  const hostname = pod.spec?.hostname ?? name;
+  const hosts = running.hosts ?? podHostsFile({
+    podName: name, namespace: pod.metadata.namespace ?? 'default', podIP: formatIpv4(running.ip), clusterDomain,
+    ...(pod.spec?.hostname !== undefined ? { hostname: pod.spec.hostname } : {}), ...(pod.spec?.subdomain !== undefined ? { subdomain: pod.spec.subdomain } : {}),
+    ...(pod.spec?.hostAliases !== undefined ? { hostAliases: pod.spec.hostAliases } : {}),
+  });
+  const resolvConf = running.resolvConf ?? { nameservers: [], search: [], options: [] };
+  const files = new Map([['/etc/hosts', hosts], ['/etc/resolv.conf', renderResolvConf(resolvConf)], ['/etc/hostname', `${hostname}\n`]]);
+  return {
+    files,
+    resolve: (n) => new Promise<Ipv4Addr | undefined>((done) => {
+      lookup(running.ns, n, { resolvConf, hosts }, (r) => done(r.ok && r.addresses[0] !== undefined ? parseIpv4(r.addresses[0]) : undefined));
+    }),
+  };
+}
+
+/**
+ * Serve exec on the cluster's API listener. `environment` gives a pod's files and
+ * resolver (default: {@link podEnvironment}). Returns a function that closes open sessions.
+ */
+export function serveExec(cluster: Cluster, environment?: (pod: PodSpecLike, running: PodRef) => PodEnvironment): () => void {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 1024 * 1024,
     handleProtocols: (offered) => PROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
-  const envOf = environment ?? ((pod: PodSpecLike, podIp: string): PodEnvironment => {
-    const hostname = pod.spec?.hostname ?? pod.metadata.name ?? '';
-    const files = new Map([
-      ['/etc/hosts', kubeletHosts(podIp, hostname, undefined, pod.spec?.hostAliases)],
-      ['/etc/hostname', `${hostname}\n`],
-    ]);
-    return { files, resolve: async (name) => hostsLookup(files, name) };
-  });
+  const envOf = environment ?? ((pod: PodSpecLike, running: PodRef): PodEnvironment => podEnvironment(pod, running, cluster.spec.dns.clusterDomain));
   const handle = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const m = EXEC_PATH.exec(url.pathname) as RegExpExecArray;
@@ -120,7 +119,7 @@ export function serveExec(cluster: Cluster, environment?: (pod: PodSpecLike, pod
       if (container !== null && !containers.includes(container)) return refuse(socket, 400, 'BadRequest', `container ${container} is not valid for pod ${name}`);
       const running = cluster.pods.get(`${namespace}/${name}`);
       if (running === undefined) return refuse(socket, 400, 'BadRequest', `pod ${name} is not running: it has no network namespace on any node yet`);
-      const env = envOf(pod, formatIpv4(running.ip));
+      const env = envOf(pod, running);
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
         ws.on('error', () => ws.terminate());
         ws.on('message', () => { /* stdin and stream-close frames: no program reads stdin */ });

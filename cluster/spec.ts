@@ -24,6 +24,11 @@
  *   cidr: 203.0.113.0/24
  *   router: { underlay: 192.168.50.1, outside: 203.0.113.1 }
  *   hosts: [ { name: client, address: 203.0.113.10 } ]
+ * dns:                                # the cluster DNS add-on (on by default), as kubeadm installs it
+ *   enabled: true
+ *   clusterDomain: cluster.local
+ *   upstream: resolver                 # optional: an outside host CoreDNS forwards other names to
+ *   records: { example.com: 203.0.113.10 }  # what that upstream answers (default: each outside host as NAME.example.com)
  * clients:                            # optional: traffic that runs on its own once the cluster settled
  *   - { name: poll, from: pod:webapp01, to: service:default/backend:80, proto: tcp, every: 2s, path: /hello.html }
  * manifests: |
@@ -79,6 +84,21 @@ export interface ClusterSpec {
   readonly manifests: readonly Record<string, unknown>[];
   /** Declared clients (cluster/clients.ts), started once the cluster has settled. */
   readonly clients: readonly ClientSpec[];
+  /** The cluster DNS add-on (cluster/dns-addon.ts). */
+  readonly dns: DnsSpec;
+}
+
+export interface DnsSpec {
+  /** Install kube-system/coredns and kube-system/kube-dns (default true, as kubeadm does). */
+  readonly enabled: boolean;
+  /** The cluster domain (kubelet's --cluster-domain; default cluster.local). */
+  readonly clusterDomain: string;
+  /** CoreDNS replicas (kubeadm: 2). */
+  readonly replicas: number;
+  /** The outside host that answers names outside the cluster domain (nodes' resolv.conf nameserver); undefined: none. */
+  readonly upstream: string | undefined;
+  /** What the upstream answers: name → IPv4 address. */
+  readonly records: Readonly<Record<string, string>>;
 }
 
 export interface ClientSpec {
@@ -159,6 +179,16 @@ const schema = {
       },
     },
     manifests: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }] },
+    dns: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        clusterDomain: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$', maxLength: 253 },
+        replicas: { type: 'integer', minimum: 1, maximum: 10 },
+        upstream: name,
+        records: { type: 'object', additionalProperties: ipString },
+      },
+    },
     clients: {
       type: 'array',
       items: {
@@ -345,6 +375,13 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     });
     outside = { cidr: ocidr, router: { underlay: ru, outside: ro }, hosts };
   }
+  const d = r['dns'] ?? {};
+  const upstream: string | undefined = d.upstream;
+  if (upstream !== undefined && !(outside?.hosts ?? []).some((h) => h.name === upstream)) fail(['dns', 'upstream'], `no outside host named "${upstream}"${outside === undefined ? ' (the spec has no outside network)' : ''}`);
+  const records: Record<string, string> = {};
+  for (const [n, a] of Object.entries((d.records ?? {}) as Record<string, string>)) records[n.replace(/\.$/, '').toLowerCase()] = addr(['dns', 'records', n], a);
+  if (d.records === undefined) for (const h of outside?.hosts ?? []) records[`${h.name}.example.com`] = h.address;
+  const dns: DnsSpec = { enabled: d.enabled ?? true, clusterDomain: d.clusterDomain ?? 'cluster.local', replicas: d.replicas ?? 2, upstream, records };
   const manifests = r['manifests'] === undefined ? [] : typeof r['manifests'] === 'string' ? parseManifests(r['manifests'], file, blockOffset(doc, lc, text, 'manifests')) : (r['manifests'] as Record<string, unknown>[]);
   return {
     name: r['metadata']?.name ?? 'cluster',
@@ -356,6 +393,7 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     underlay: { latencyNs: parseDuration(ul.latency ?? '50us'), bandwidthBps: parseBandwidth(ul.bandwidth ?? '1Gbit'), loss: ul.loss ?? 0 },
     outside,
     manifests,
+    dns,
     clients: ((r['clients'] ?? []) as Array<Record<string, any>>).map((c, i) => { // eslint-disable-line @typescript-eslint/no-explicit-any
       const everyNs = parseDuration(c['every'] ?? '1s');
       if (everyNs <= 0) fail(['clients', i, 'every'], 'must be longer than 0');

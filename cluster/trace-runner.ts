@@ -2,18 +2,25 @@
  * Run one traced exchange between two endpoints of an emulated cluster and build
  * its hop-by-hop report: an ICMP echo, a UDP datagram (answered by an echo or an
  * ICMP error), or a TCP SYN (answered by SYN-ACK or RST) — the first packet and
- * its reply, with every decision the emulated kernels made on the way.
+ * its reply, with every decision the emulated kernels made on the way. A `name:`
+ * destination is first resolved by the source's stub resolver from its own
+ * resolv.conf, and every DNS query of that lookup is traced too (the search-path
+ * walk, kube-proxy's DNAT to a CoreDNS pod, the answer); a name that does not
+ * resolve ends the trace with the resolver's error.
  */
 import type { TraceEvent } from '../netsim/trace/trace-event.ts';
 import { buildTraceReport } from '../netsim/trace/report.ts';
 import type { TraceReport } from '../netsim/trace/report.ts';
 import type { EmulatedCluster } from './emulated-cluster.ts';
 import type { ResolvedEndpoint } from './endpoint.ts';
-import { EndpointError } from './endpoint.ts';
+import { EndpointError, resolverFor } from './endpoint.ts';
 import { ping } from '../netsim/apps/ping.ts';
 import { udpRequest } from '../netsim/apps/echo.ts';
 import { SECOND } from '../netsim/time/scheduler.ts';
-import { formatIpv4 } from '../netsim/wire/addr.ts';
+import { formatIpv4, parseIpv4 } from '../netsim/wire/addr.ts';
+import { lookup } from '../apps/dns/stub-resolver.ts';
+import type { LookupResult, QueryLog } from '../apps/dns/stub-resolver.ts';
+import type { ResolvConf } from '../apps/dns/resolv-conf.ts';
 
 export type TraceProto = 'icmp' | 'udp' | 'tcp';
 
@@ -44,7 +51,21 @@ export function defaultProto(to: ResolvedEndpoint): TraceProto {
   return to.kind === 'service' && to.protocol !== undefined ? (to.protocol === 'UDP' ? 'udp' : 'tcp') : 'icmp';
 }
 
+/** One DNS query of a traced lookup, with its packets' hops. */
+export interface TracedQuery extends QueryLog {
+  readonly report: TraceReport;
+}
+
+export interface TraceDns {
+  readonly name: string;
+  readonly resolvConf: ResolvConf;
+  readonly result: LookupResult;
+  readonly queries: readonly TracedQuery[];
+}
+
 export interface TraceRun {
+  /** For `name:` destinations: the lookup before the exchange. */
+  readonly dns?: TraceDns;
   readonly from: ResolvedEndpoint;
   readonly to: ResolvedEndpoint;
   readonly proto: TraceProto;
@@ -55,16 +76,38 @@ export interface TraceRun {
   readonly report: TraceReport;
 }
 
-export function runTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, to: ResolvedEndpoint, opts: TraceOptions): TraceRun {
+/** Longest a lookup may take: glibc's worst case with 3 servers, 5 attempts and 30 s timeouts is far less. */
+const LOOKUP_LIMIT_NS = 600 * SECOND;
+
+export function runTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, toIn: ResolvedEndpoint, opts: TraceOptions): TraceRun {
   const src = from.ns;
   if (src === undefined) throw new EndpointError('NETSIM_ERR_ENDPOINT_SYNTAX', `${from.label} cannot send; the source must be a pod, node or external host`);
-  const proto = opts.proto ?? defaultProto(to);
-  const port = opts.port ?? to.port ?? (proto === 'icmp' ? undefined : 80);
+  const proto = opts.proto ?? defaultProto(toIn);
+  const port = opts.port ?? toIn.port ?? (proto === 'icmp' ? undefined : 80);
   const sim = cluster.sim;
   cluster.startApps();
   sim.clock.run(sim.clock.now());
   const events: TraceEvent[] = [];
   const stop = sim.tracer.subscribe((e) => events.push(e), { bytes: true });
+  let to = toIn;
+  let dns: TraceDns | undefined;
+  if (toIn.kind === 'name' && toIn.name !== undefined) {
+    const cfg = resolverFor(cluster, from);
+    let result: LookupResult | undefined;
+    lookup(src, toIn.name, cfg, (r) => { result = r; });
+    const deadline = sim.clock.now() + LOOKUP_LIMIT_NS;
+    while (result === undefined && sim.clock.now() < deadline && sim.clock.pending() > 0) sim.clock.run(Math.min(deadline, sim.clock.now() + SECOND));
+    const res: LookupResult = result ?? { name: toIn.name, ok: false, error: { code: 'EAI_AGAIN', message: 'Temporary failure in name resolution' }, canonical: '', addresses: [], source: 'dns', queries: [], startedAt: sim.clock.now(), doneAt: sim.clock.now() };
+    dns = { name: toIn.name, resolvConf: cfg.resolvConf, result: res, queries: res.queries.map((q) => ({ ...q, report: buildTraceReport(events, q.pkt, q.replyPkt) })) };
+    const addr = res.addresses[0];
+    if (!res.ok || addr === undefined) {
+      stop();
+      const detail = `getaddrinfo("${toIn.name}"): ${res.error?.message ?? 'no address'}`;
+      const report: TraceReport = { verdict: 'dropped', hops: [], drop: { reason: 'dns', node: src.node, netns: src.name, detail } };
+      return { dns, from, to, proto, port, request: 0, reply: undefined, events, report };
+    }
+    to = { ...toIn, ip: parseIpv4(addr) };
+  }
   let request = 0;
   let replyOf: () => number | undefined;
   if (proto === 'icmp') {
@@ -89,7 +132,7 @@ export function runTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, to: R
   sim.clock.runFor(opts.windowNs ?? TRACE_WINDOW_NS);
   stop();
   const reply = replyOf();
-  return { from, to, proto, port, request, reply, events, report: buildTraceReport(events, request, reply) };
+  return { ...(dns !== undefined ? { dns } : {}), from, to, proto, port, request, reply, events, report: buildTraceReport(events, request, reply) };
 }
 
 /** The id of the first packet delivered to the request's sender after the request left. */

@@ -8,6 +8,7 @@ import type { TraceProto } from '../../cluster/trace-runner.ts';
 import { renderTraceReportText } from '../render/trace-report-text.ts';
 import { renderTraceEvents } from '../render/trace-text.ts';
 import { checkFilter, filterEvents, filterReport } from '../trace-filter.ts';
+import { dnsTraceJson, renderDnsTraceText } from '../render/dns-trace-text.ts';
 import type { TraceFilter } from '../trace-filter.ts';
 
 export interface TraceCliOptions {
@@ -30,11 +31,12 @@ export function traceCommand(cluster: EmulatedCluster, o: TraceCliOptions, print
   }
   const report = o.filter !== undefined ? filterReport(run.report, o.filter) : run.report;
   if (o.output === 'json') {
-    print(JSON.stringify({ from: from.label, to: to.label, proto: run.proto, ...(run.port !== undefined ? { port: run.port } : {}), ...report }, null, 2) + '\n');
+    print(JSON.stringify({ from: from.label, to: to.label, proto: run.proto, ...(run.port !== undefined ? { port: run.port } : {}), ...(run.dns !== undefined ? { dns: dnsTraceJson(run.dns) } : {}), ...report }, null, 2) + '\n');
   } else if (o.output === 'events') {
     print(renderTraceEvents(o.filter !== undefined ? filterEvents(run.events, o.filter) : run.events));
   } else {
     const title = `trace ${from.label} → ${to.label} ${run.proto}${run.port !== undefined ? `/${run.port}` : ''}`;
+    if (run.dns !== undefined) print(renderDnsTraceText(run.dns));
     print(renderTraceReportText(title, report));
   }
   return run.report.verdict === 'delivered' ? 0 : 1;

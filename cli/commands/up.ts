@@ -37,6 +37,8 @@ import { LiveFlows, registerFlowRoutes } from '../../observe/index.ts';
 import { serveExec } from '../../cluster/remote-command.ts';
 import { serveLogs } from '../../cluster/pod-log-server.ts';
 import type { Logger, LogLevel } from '../up/log.ts';
+import { startDnsBridge } from '../dns-bridge.ts';
+import type { DnsBridge } from '../dns-bridge.ts';
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(s);
@@ -50,6 +52,8 @@ export interface UpOptions extends ClusterArgs {
   readonly state: string;
   /** Flows kept in the ring for `netsim observe` (default observe/'s DEFAULT_FLOW_RING). */
   readonly flowBuffer?: number;
+  /** `--dns-listen HOST:PORT`: bridge real DNS queries (UDP and TCP) to the kube-dns Service (cli/dns-bridge.ts). */
+  readonly dnsListen?: string;
   /** Driver tick in wall-clock milliseconds (default 50). */
   readonly tickMs?: number;
   /** Where to write the kubeconfig (default STATE/kubeconfig). */
@@ -131,6 +135,7 @@ function describeCluster(cluster: Cluster, log: Logger): void {
 export async function upCommand(o: UpOptions, print: (s: string) => void): Promise<number> {
   const log = createLogger(o.logLevel ?? 'info');
   const { host, port } = parseListen(o.listen);
+  const dnsAt = o.dnsListen !== undefined ? parseListen(o.dnsListen) : undefined;
   const { useTls } = checkSecurity(o, host);
   const dir = resolve(o.state);
   prepareStateDir(dir);
@@ -200,6 +205,17 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   log.info(`pid ${process.pid}: API server listening on ${url} (${sec.tls !== undefined ? 'TLS' : 'plain HTTP, loopback only: kubectl sends no token over it'}, ${sec.token !== undefined ? 'bearer token' : 'anonymous'}); kubeconfig ${kubeconfig}`);
   print(`API server listening on ${url}\n`);
   print(`export KUBECONFIG=${kubeconfig}\n`);
+  let dnsBridge: DnsBridge | undefined;
+  if (dnsAt !== undefined) {
+    try {
+      dnsBridge = await startDnsBridge(cluster, dnsAt.host, dnsAt.port);
+    } catch (e) {
+      await closeServing().catch(() => {});
+      throw e;
+    }
+    log.info(`dns: bridging ${dnsBridge.host}:${dnsBridge.port} (UDP and TCP) to kube-dns ${cluster.dns?.serviceIP}:53 from ${[...cluster.clusterNodes.keys()][0]}`);
+    print(`DNS listening on ${dnsBridge.host}:${dnsBridge.port} (UDP and TCP)\n`);
+  }
 
   const tickMs = o.tickMs ?? 50;
   let tick: Promise<void> | undefined;
@@ -246,6 +262,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   clearInterval(timer);
   clearInterval(probe);
   await tick;
+  await dnsBridge?.close();
   await closeServing();
   process.off('SIGINT', force);
   process.off('SIGTERM', force);

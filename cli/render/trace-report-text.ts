@@ -17,10 +17,10 @@ function line(h: Hop, width: number): string {
   return `  ${formatInstant(h.t)}  ${where(h).padEnd(width)}  ${what.padEnd(26)} ${h.detail}${rule}`;
 }
 
-function leg(title: string, l: TraceLeg): string[] {
+export function leg(title: string, l: TraceLeg, indent = ''): string[] {
   const width = Math.max(10, ...l.hops.map((h) => where(h).length));
-  const out = [`${title}: ${l.verdict.toUpperCase()}${l.drop !== undefined ? ` — ${l.drop.reason} at ${l.drop.netns}: ${l.drop.detail}` : ''}`];
-  for (const h of l.hops) out.push(line(h, width));
+  const out = [`${indent}${title}: ${l.verdict.toUpperCase()}${l.drop !== undefined ? ` — ${l.drop.reason} at ${l.drop.netns}: ${l.drop.detail}` : ''}`];
+  for (const h of l.hops) out.push(indent + line(h, width));
   return out;
 }
 

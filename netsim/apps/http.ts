@@ -22,6 +22,8 @@ export interface HttpServerOptions {
   body?: string;
   /** Health for `/healthz` and `/readyz` (a failing app answers 503 there and still serves pages). */
   healthy?: () => boolean;
+  /** Extra paths and their bodies (CoreDNS's `/health` on 8080, `/ready` on 8181, `/metrics` on 9153). */
+  pages?: Readonly<Record<string, string>>;
   /** Called once per answered request (nginx's access log); nothing is parsed for it when absent. */
   onAccess?: (entry: HttpAccess) => void;
 }
@@ -97,6 +99,7 @@ export function startHttpServer(ns: NetNamespace, opts: HttpServerOptions): Http
         let text: string;
         if (health && opts.healthy !== undefined && !opts.healthy()) respond(c, status = 503, 'Service Unavailable', text = 'unhealthy\n', keepAlive);
         else if (path === '/' || path === '/hello.html' || path === '/index.html' || health) respond(c, status = 200, 'OK', text = m[1] === 'HEAD' ? '' : body, keepAlive);
+        else if (opts.pages?.[path] !== undefined) respond(c, status = 200, 'OK', text = m[1] === 'HEAD' ? '' : opts.pages[path], keepAlive);
         else respond(c, status = 404, 'Not Found', text = '<html><body><h1>404 Not Found</h1></body></html>\n', keepAlive);
         if (opts.onAccess !== undefined) {
           opts.onAccess({ remoteAddr: c.remoteAddr, request: eol < 0 ? head : head.slice(0, eol), status, bytes: enc.encode(text).length, referer, userAgent });

@@ -17,6 +17,8 @@ import { Ipv4Cidr, formatIpv4, parseIpv4 } from '../../netsim/wire/addr.ts';
 import { SECOND } from '../../netsim/time/scheduler.ts';
 import type { Pod } from '../../control/api/index.ts';
 import { fetchFrom, seedSpec } from '../support/spec-cluster.ts';
+import { lookup } from '../../apps/dns/stub-resolver.ts';
+import type { LookupResult } from '../../apps/dns/stub-resolver.ts';
 
 const BACKENDS: FlannelBackendType[] = ['udp', 'vxlan', 'host-gw'];
 const RUNTIMES: RuntimeKind[] = ['docker', 'cni'];
@@ -36,7 +38,9 @@ for (const backend of BACKENDS) {
           const bridge = runtime === 'docker' ? 'docker0' : 'cni0';
           // Pods Running with addresses from their node's lease; the Node's podCIDR is that lease.
           const pods = await cluster.control.api.list<Pod>('pods');
-          assert.equal(pods.length, 6);
+          // The seed's six, and the DNS add-on's two CoreDNS replicas in kube-system.
+          assert.equal(pods.length, 8);
+          assert.equal(pods.filter((p) => p.metadata.namespace === 'kube-system' && p.metadata.labels?.['k8s-app'] === 'kube-dns').length, 2);
           const nodes = await cluster.control.api.list<{ metadata: { name: string }; spec: { podCIDR?: string } }>('nodes');
           for (const p of pods) {
             assert.equal(p.status?.phase, 'Running', `${p.metadata.name} Running`);
@@ -83,6 +87,15 @@ for (const backend of BACKENDS) {
           const seen = new Set<string>();
           for (let i = 0; i < 6; i++) seen.add(await fetchFrom(cluster, (i % 2 === 0 ? webapp01 : webapp03).ns, svc.clusterIP, 80));
           assert.deepEqual([...seen].sort(), nginx, 'ClusterIP connections reach exactly the nginx pods');
+
+          // By name: the pod's resolver walks its search path to kube-dns (a CoreDNS pod on either node).
+          // (In IPVS mode the parallel A and AAAA can lose the conntrack insert race and stall 5 s.)
+          for (const from of [webapp01, webapp03]) {
+            let found: LookupResult | undefined;
+            lookup(from.ns, 'nginx-service', { resolvConf: from.resolvConf!, hosts: from.hosts ?? '' }, (r) => { found = r; });
+            await cluster.runFor(12 * SECOND);
+            assert.deepEqual(found?.addresses, ['10.96.63.155'], `${from.key} resolves nginx-service`);
+          }
 
           // outside → NodePort on each node's address.
           const client = cluster.external.get('client')!;
