@@ -16,3 +16,7 @@ export * from './static-zone.ts';
 export * from './cache.ts';
 export * from './transport.ts';
 export * from './coredns.ts';
+export * from './dig-format.ts';
+export * from './resolv-conf.ts';
+export * from './stub-resolver.ts';
+export * from './tools.ts';

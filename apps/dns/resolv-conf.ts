@@ -168,7 +168,7 @@ export function podHostsFile(p: PodHostsInput): string {
 }
 
 /** /etc/hosts lookup (nss files): the first IPv4 line naming `name` (case-insensitive). */
-export function hostsLookup(hosts: string, name: string): string[] {
+export function hostsFileLookup(hosts: string, name: string): string[] {
   const want = name.replace(/\.$/, '').toLowerCase();
   const out: string[] = [];
   for (const raw of hosts.split('\n')) {

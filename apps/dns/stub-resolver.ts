@@ -33,7 +33,7 @@ import { parseIpv4 } from '../../netsim/wire/addr.ts';
 import { Rcode, decodeMessage, encodeMessage } from './message.ts';
 import type { DnsMessage } from './message.ts';
 import { frame, messageId, TcpFramer } from './transport.ts';
-import { hostsLookup, resolvOptions } from './resolv-conf.ts';
+import { hostsFileLookup, resolvOptions } from './resolv-conf.ts';
 import type { ResolvConf, ResolvOptions } from './resolv-conf.ts';
 
 export type LookupErrorCode = 'EAI_NONAME' | 'EAI_AGAIN' | 'EAI_NODATA';
@@ -117,7 +117,7 @@ export function lookup(ns: NetNamespace, name: string, cfg: StubResolverConfig, 
     finish({ ok: true, canonical: name, addresses: [name], source: 'literal' });
     return;
   }
-  const fromHosts = hostsLookup(cfg.hosts ?? '', name);
+  const fromHosts = hostsFileLookup(cfg.hosts ?? '', name);
   if (fromHosts.length > 0) {
     finish({ ok: true, canonical: name.replace(/\.$/, ''), addresses: fromHosts, source: 'hosts' });
     return;

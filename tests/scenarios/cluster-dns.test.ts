@@ -17,6 +17,8 @@ import { renderDnsTraceText } from '../../cli/render/dns-trace-text.ts';
 import { traceCommand } from '../../cli/commands/trace.ts';
 import { lookup } from '../../apps/dns/stub-resolver.ts';
 import type { LookupResult } from '../../apps/dns/stub-resolver.ts';
+import { dig, nslookup } from '../../apps/dns/tools.ts';
+import { podEnvironment } from '../../cluster/remote-command.ts';
 import { SECOND } from '../../netsim/time/scheduler.ts';
 import { seedSpecText } from '../support/spec-cluster.ts';
 
@@ -183,6 +185,40 @@ test('the conntrack race: parallel A and AAAA from one socket, DNATed to differe
       assert.ok(r.doneAt - r.startedAt < SECOND, `${opt}: no stall`);
       assert.ok(r.queries.every((q) => q.outcome === 'answer'));
     }
+  } finally {
+    await c.close();
+  }
+});
+
+test('in a pod: nslookup kubernetes.default and dig print what the real tools print', async () => {
+  const c = await Cluster.build(parseClusterSpec(seedSpecText(), 'seed.yaml'));
+  try {
+    const running = c.pods.get('default/webapp01')!;
+    const env = podEnvironment({ metadata: { name: 'webapp01', namespace: 'default' } }, running);
+    const run = async (argv: string[]): Promise<{ code: number; out: string }> => {
+      let out = '';
+      const ctx = { ns: running.ns, argv, files: env.files, resolve: env.resolve, stdout: (t: string) => { out += t; }, stderr: (t: string) => { out += t; } };
+      const p = (argv[0] === 'dig' ? dig : nslookup)(ctx);
+      let code: number | undefined;
+      void p.then((x) => { code = x; });
+      while (code === undefined) await c.runFor(SECOND);
+      return { code, out };
+    };
+    assert.equal(env.files.get('/etc/resolv.conf'), 'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
+    const ok = await run(['nslookup', 'kubernetes.default']);
+    assert.equal(ok.code, 0);
+    assert.equal(ok.out, 'Server:\t\t10.96.0.10\nAddress:\t10.96.0.10#53\n\nName:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1\n\n');
+    const nx = await run(['nslookup', 'nosuch.default.svc.cluster.local.']);
+    assert.equal(nx.code, 1);
+    assert.match(nx.out, /\*\* server can't find nosuch\.default\.svc\.cluster\.local\.: NXDOMAIN\n/);
+    const rev = await run(['nslookup', '10.96.0.1']);
+    assert.match(rev.out, /^1\.0\.96\.10\.in-addr\.arpa\tname = kubernetes\.default\.svc\.cluster\.local\.$/m);
+    const d = await run(['dig', 'kubernetes.default.svc.cluster.local']);
+    assert.equal(d.code, 0);
+    assert.match(d.out, /;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: \d+\n;; flags: qr aa rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1\n/);
+    assert.match(d.out, /\n;; ANSWER SECTION:\nkubernetes\.default\.svc\.cluster\.local\. 5 IN A\t10\.96\.0\.1\n/);
+    assert.match(d.out, /;; SERVER: 10\.96\.0\.10#53\(10\.96\.0\.10\) \(UDP\)/);
+    assert.equal((await run(['dig', '+short', 'kube-dns.kube-system.svc.cluster.local'])).out, '10.96.0.10\n');
   } finally {
     await c.close();
   }
