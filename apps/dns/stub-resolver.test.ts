@@ -38,7 +38,7 @@ function world(endpoints = 3, upstream = false) {
     attachNic(outside, seg, 'eth0', '10.0.0.99/24');
     new CoreDnsServer(outside, { records: new StaticZone('.', {}), upstreams: [], app: 'resolver' });
   }
-  return { sim, client, dns };
+  return { sim, client, server, dns };
 }
 
 const clusterFirst = (options: string[] = []): ResolvConf => podResolvConf({
@@ -129,8 +129,11 @@ test('a truncated UDP reply is asked again over TCP at the same server', () => {
 
 test('no server answering: timeout 5 s × attempts 2, then EAI_AGAIN; timeout and attempts options apply', () => {
   const w = world();
+  // A server that takes queries and never answers (an unreachable address would fail fast:
+  // ARP gives up and the connected socket gets EHOSTUNREACH, so glibc moves on at once).
   w.dns.close();
-  const dead: ResolvConf = { nameservers: ['10.0.0.77'], search: [], options: [] };
+  w.server.udp.bind(53).onMessage = () => {};
+  const dead: ResolvConf = { nameservers: ['10.0.0.53'], search: [], options: [] };
   const r = resolve(w, 'backend.default.svc.cluster.local.', dead);
   assert.deepEqual(r.error?.code, 'EAI_AGAIN');
   assert.equal(r.doneAt - r.startedAt, 10 * SECOND + 0, 'two rounds of 5 s');
