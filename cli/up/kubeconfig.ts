@@ -23,7 +23,7 @@ export interface KubeconfigEntry {
 
 const NAME = 'netsim';
 
-export function renderKubeconfig(e: KubeconfigEntry): string {
+function renderKubeconfig(e: KubeconfigEntry): string {
   return YAML.stringify({
     apiVersion: 'v1',
     kind: 'Config',

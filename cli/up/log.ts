@@ -11,7 +11,6 @@ export interface Logger {
   warn(msg: string): void;
   info(msg: string): void;
   debug(msg: string): void;
-  enabled(level: LogLevel): boolean;
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l), now: () => Date = () => new Date()): Logger {
@@ -20,5 +19,5 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
   const at = (l: LogLevel) => (msg: string): void => {
     if (enabled(l)) write(`${now().toISOString()} ${l.toUpperCase().padEnd(5)} ${msg}\n`);
   };
-  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), enabled };
+  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
 }

@@ -41,7 +41,7 @@ export function isWildcard(host: string): boolean {
 }
 
 /** The names a generated serving certificate covers for a listening host. */
-export function certificateNames(host: string): { dns: string[]; ips: string[] } {
+function certificateNames(host: string): { dns: string[]; ips: string[] } {
   const dns = new Set(['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc']);
   const ips = new Set(['127.0.0.1', '::1']);
   const name = hostname();

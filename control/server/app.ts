@@ -662,7 +662,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 }
 
 /** Unread watch bytes before a watcher is closed (BuildAppOptions.watchBufferBytes). */
-export const DEFAULT_WATCH_BUFFER_BYTES = 4 * 1024 * 1024;
+const DEFAULT_WATCH_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** kube-apiserver's secure port: the `default/kubernetes` Service's targetPort. */
 const APISERVER_PORT = 6443;
