@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { MemoryStore } from '../../control/store/memory-store.ts';
 import { buildApp } from '../../control/server/app.ts';
-import { findResource } from '../../control/resources/index.ts';
 
 const KUBECTL = '/usr/bin/kubectl';
 const skipWhy = existsSync(KUBECTL) ? false : `kubectl not found at ${KUBECTL} (.ci/run installs it from .ci/apt-packages.txt)`;
@@ -73,22 +72,18 @@ test('kubectl create namespace|deployment|service (protobuf bodies) and the obje
   assert.match(again.stderr, /namespaces "shop" already exists/);
 });
 
-const KINDS_ON_MAIN: Array<[string, string, string[], string]> = [
-  ['configmaps', 'configmap', ['create', 'configmap', 'cfg', '--from-literal=a=b'], 'configmap/cfg created\n'],
-  ['secrets', 'secret', ['create', 'secret', 'generic', 'sec', '--from-literal=user=admin'], 'secret/sec created\n'],
-];
-for (const [resource, kind, args, want] of KINDS_ON_MAIN) {
-  const why = skipWhy || (findResource('', 'v1', resource) ? false : `the ${kind} kind is not served yet`);
-  test(`kubectl ${args.slice(0, 3).join(' ')} (protobuf body)`, { skip: why, timeout: 30_000 }, async () => {
-    assert.equal(await ok(...args), want);
-  });
-}
-test('kubectl create job (protobuf body)', { skip: skipWhy || (findResource('batch', 'v1', 'jobs') ? false : 'the Job kind is not served yet'), timeout: 30_000 }, async () => {
+test('kubectl create configmap|secret generic|serviceaccount|job (protobuf bodies) and the objects read back', { skip: skipWhy, timeout: 60_000 }, async () => {
+  assert.equal(await ok('create', 'configmap', 'cfg', '--from-literal=a=b', '--from-literal=c=d'), 'configmap/cfg created\n');
+  assert.equal(await jsonpath('configmap', 'cfg', '{.data.a}{.data.c}'), 'bd');
+  assert.equal(await ok('create', 'secret', 'generic', 'sec', '--from-literal=user=admin'), 'secret/sec created\n');
+  // Secret.data is map<string, bytes>: base64 in JSON, raw bytes on the wire.
+  assert.equal(await jsonpath('secret', 'sec', '{.data.user}'), Buffer.from('admin').toString('base64'));
+  assert.equal(await ok('create', 'serviceaccount', 'robot'), 'serviceaccount/robot created\n');
   assert.equal(await ok('create', 'job', 'once', '--image=busybox'), 'job.batch/once created\n');
   assert.equal(await jsonpath('job', 'once', '{.spec.template.spec.restartPolicy}'), 'Never');
 });
 
-test('kubectl apply, describe (typed client, protobuf) and explain of the DaemonSet and StatefulSet kinds', { skip: skipWhy || (findResource('apps', 'v1', 'daemonsets') && findResource('apps', 'v1', 'statefulsets') ? false : 'DaemonSet/StatefulSet not served yet'), timeout: 30_000 }, async () => {
+test('kubectl apply, describe (typed client, protobuf) and explain of the DaemonSet and StatefulSet kinds', { skip: skipWhy, timeout: 30_000 }, async () => {
   writeFileSync(join(dir, 'workloads.yaml'), `apiVersion: apps/v1
 kind: DaemonSet
 metadata: { name: agent }
@@ -143,6 +138,8 @@ test('kubectl explain walks the OpenAPI v3 schemas: kinds, nested fields, types,
   assert.match(await ok('explain', 'svc.spec.ports.targetPort'), /^FIELD: targetPort <IntOrString>$/m);
   // Probe embeds its handler: httpGet is a field of the probe itself.
   assert.match(await ok('explain', 'pods.spec.containers.readinessProbe.httpGet.port'), /^FIELD: port <IntOrString>$/m);
+  assert.match(await ok('explain', 'secrets.data'), /^FIELD: data <map\[string\]string>$/m);
+  assert.match(await ok('explain', 'jobs.spec.template.spec.containers.env.valueFrom.configMapKeyRef'), /^\s+key\t<string> -required-$/m);
   const nope = await kubectl('explain', 'pods.spec.nosuchfield');
   assert.equal(nope.code, 1);
   assert.match(nope.stderr, /field "nosuchfield" does not exist/);
