@@ -20,6 +20,7 @@ const modules: Array<[string, string, string]> = [
   ['protobuf', './protobuf.bench.ts', 'benchProtobuf'],
   ['experiment', './experiment.bench.ts', 'benchExperiment'],
   ['datapath', './datapath.bench.ts', 'benchDatapath'],
+  ['dns', './dns.bench.ts', 'benchDns'],
 ];
 
 const only = process.argv.slice(2);
