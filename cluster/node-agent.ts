@@ -7,10 +7,12 @@
  * keeps serving through its shutdown delay (a `preStop` `sleep N`, or the
  * `netsim.io/shutdown-delay` annotation; never beyond the grace period), then its
  * apps stop, its network is torn down and the agent deletes it for good, as
- * kubelet does. The node's own Ready condition is set once at start.
+ * kubelet does. The node's own Ready condition is set once at start. Each pod gets
+ * /etc/resolv.conf by its dnsPolicy and kubelet's /etc/hosts (apps/dns/resolv-conf.ts),
+ * which its programs and resolver read.
  *
  * Not modelled: container restarts, liveness/startup probes, exec probes, image
- * pulls, resource limits, init containers, pod-level DNS.
+ * pulls, resource limits, init containers.
  */
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import type { Scheduler, TimerId } from '../netsim/time/scheduler.ts';

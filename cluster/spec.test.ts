@@ -103,3 +103,19 @@ test('network.loadBalancerPool: a CIDR, a range or a list; absent means no load-
   assert.equal(e.code, 'NETSIM_SPEC_SCHEMA');
   assert.match(e.message, /network\.loadBalancerPool: /);
 });
+
+test('dns: on by default with cluster.local and 2 replicas; the upstream must be an outside host; records and domain validated', () => {
+  const s = parseClusterSpec(seedText, 'seed-cluster.yaml');
+  assert.deepEqual(s.dns, { enabled: true, clusterDomain: 'cluster.local', replicas: 2, upstream: undefined, records: { 'client.example.com': '203.0.113.10' } });
+  const withDns = (dns: string): string => seedText.replace('\nmanifests: |', `\ndns: ${dns}\nmanifests: |`);
+  assert.equal(parseClusterSpec(withDns('{ enabled: false }')).dns.enabled, false);
+  assert.deepEqual(parseClusterSpec(withDns('{ upstream: client, records: { Example.COM.: 203.0.113.10 } }')).dns.records, { 'example.com': '203.0.113.10' });
+  let e = specError(withDns('{ upstream: nobody }'));
+  assert.equal(e.code, 'NETSIM_SPEC_VALUE');
+  assert.match(e.message, /dns\.upstream: no outside host named "nobody"/);
+  e = specError(withDns('{ clusterDomain: "Not_A.domain" }'));
+  assert.equal(e.code, 'NETSIM_SPEC_SCHEMA');
+  assert.match(e.message, /dns\.clusterDomain/);
+  e = specError(withDns('{ records: { a.example: 999.1.1.1 } }'));
+  assert.match(e.message, /dns\.records/);
+});

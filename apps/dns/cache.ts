@@ -42,10 +42,6 @@ export class DnsCache {
     return `${name.toLowerCase().replace(/\.$/, '')}|${type}|${dnssecOk ? 1 : 0}|${checkingDisabled ? 1 : 0}`;
   }
 
-  get size(): number {
-    return this.items.size;
-  }
-
   /** Store a reply; returns it with the TTLs the cache gave it (unchanged when not cached). */
   put<R extends CachedReply & { readonly tc?: boolean }>(key: string, r: R): R {
     if (r.tc === true) return r;

@@ -185,8 +185,8 @@ function queryPair(ns: NetNamespace, qname: string, servers: readonly string[], 
     const onPair = (r: Map<'A' | 'AAAA', OneReply>, timedOutWithOne: boolean): void => {
       if (timedOutWithOne) {
         // send_dg: one answer and a timeout — switch to single-request (then -reopen) and ask this server again.
-        if (!single) { single = true; exchange(server, waitNs, true, onPair); return; }
-        if (!reopen) { reopen = true; exchange(server, waitNs, true, onPair); return; }
+        if (!single) { single = true; exchange(server, waitNs, onPair); return; }
+        if (!reopen) { reopen = true; exchange(server, waitNs, onPair); return; }
       }
       const a = r.get('A');
       const aaaa = r.get('AAAA');
@@ -195,11 +195,11 @@ function queryPair(ns: NetNamespace, qname: string, servers: readonly string[], 
       if (o.kind === 'servfail') { servfail = true; tryAt(attempt, si + 1); return; }
       done(o);
     };
-    exchange(server, waitNs, false, onPair);
+    exchange(server, waitNs, onPair);
   };
 
   /** Send the pair to one server as the current mode says; `cb` gets the replies (absent: timed out). */
-  const exchange = (server: string, waitNs: number, _retry: boolean, cb: (r: Map<'A' | 'AAAA', OneReply>, timedOutWithOne: boolean) => void): void => {
+  const exchange = (server: string, waitNs: number, cb: (r: Map<'A' | 'AAAA', OneReply>, timedOutWithOne: boolean) => void): void => {
     if (opts.useVc) { overTcp(server, types, waitNs, cb); return; }
     const clock = ns.sim.clock;
     const replies = new Map<'A' | 'AAAA', OneReply>();
