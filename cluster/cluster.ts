@@ -23,6 +23,7 @@ import type { TableName } from '../netsim/netfilter/eval-types.ts';
 import { startHttpServer } from '../netsim/apps/http.ts';
 import { startUdpEcho } from '../netsim/apps/echo.ts';
 import { Flanneld, renderSubnetEnv } from '../cni/flannel/flanneld.ts';
+import { ctimeDate } from '../netsim/netfilter/iptables/render.ts';
 import { MemorySubnetManager } from '../cni/flannel/subnet-manager.ts';
 import { MemoryFs } from '../cni/host.ts';
 import { SUBNET_FILE } from '../cni/flannel/subnet-env.ts';
@@ -426,7 +427,8 @@ export class Cluster implements EmulatedCluster {
     const cn = this.clusterNodes.get(node);
     if (cn === undefined) return undefined;
     switch (view) {
-      case 'iptables-save': return cn.netfilter.iptables.save();
+      // With the header and footer iptables-save 1.8.9 writes, dated by the cluster's wall clock.
+      case 'iptables-save': return cn.netfilter.iptables.save({ date: ctimeDate(new Date((this.buildOpts.epochMs ?? DEFAULT_EPOCH_MS) + Math.floor(this.sim.clock.now() / MS))) });
       case 'iptables-nat': return cn.netfilter.iptables.list('nat' as TableName);
       case 'iptables-filter': return cn.netfilter.iptables.list('filter' as TableName);
       case 'conntrack': return cn.netfilter.conntrack.list();

@@ -159,6 +159,15 @@ export function chainOrder(t: Table): Chain[] {
   return [...builtin, ...user];
 }
 
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** A date as iptables-save prints it in its header (ctime(3): `Mon Dec  7 06:26:04 2026`), in UTC. */
+export function ctimeDate(d: Date): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
+
 export interface SaveOptions {
   /** Print `[pkts:bytes]` counters before each rule (`iptables-save -c`). */
   readonly counters?: boolean;
