@@ -122,17 +122,32 @@ export class VxlanDevice extends NetDevice {
     if (res.result !== 'sent') this.stats.txDropped++;
   }
 
-  /** Outer source port from a hash of the inner addresses and ports (udp_flow_src_port). */
+  /**
+   * Outer source port from a hash of the inner flow (udp_flow_src_port over
+   * skb_get_hash), the same for both directions: the flow dissector orders the
+   * endpoints before hashing (__flow_hash_consistentify: the lower address, or the
+   * lower port on equal addresses, first), so a reply leaves with the request's port.
+   */
   private flowPort(b: Uint8Array, o: number): number {
     let h = 0x9e3779b9;
     if (readU16(b, o + 12) === 0x0800 && o + 34 <= b.length) {
-      h ^= readU32(b, o + 26);
-      h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-      h ^= readU32(b, o + 30);
-      h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+      let src = readU32(b, o + 26);
+      let dst = readU32(b, o + 30);
       const ihl = ((b[o + 14] as number) & 0x0f) * 4;
       const p = b[o + 23] as number;
-      if ((p === 6 || p === 17) && o + 14 + ihl + 4 <= b.length) h ^= readU32(b, o + 14 + ihl);
+      const hasPorts = (p === 6 || p === 17) && o + 14 + ihl + 4 <= b.length;
+      let sport = hasPorts ? readU16(b, o + 14 + ihl) : 0;
+      let dport = hasPorts ? readU16(b, o + 14 + ihl + 2) : 0;
+      if (dst < src || (dst === src && dport < sport)) {
+        [src, dst] = [dst, src];
+        [sport, dport] = [dport, sport];
+      }
+      h ^= src;
+      h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+      h ^= dst;
+      h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+      h ^= ((sport << 16) | dport) >>> 0;
+      h ^= p;
     } else {
       h ^= readU32(b, o + 6);
     }

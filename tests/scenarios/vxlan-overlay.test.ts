@@ -103,3 +103,30 @@ test('VXLAN: a frame with no FDB entry is dropped with vxlan-no-fdb; the wrong V
   assert.equal(bad.netns, 'node02');
   assert.match(bad.detail, /VNI 1 arrived; flannel\.1 serves VNI 2/);
 });
+
+test('the outer UDP source port is a hash of the inner flow, the same for both directions (flow dissector order)', () => {
+  const { sim, pa, pb } = vxlanCluster();
+  const rec = recordTrace(sim.tracer, { bytes: true });
+  const echo = pb.ns.udp.bind(7);
+  echo.onMessage = (m) => void echo.send(m.src, m.sport, m.data);
+  for (const sport of [41000, 41001, 41002]) {
+    pa.ns.udp.bind(sport).send(pb.ip, 7, new Uint8Array([1, 2, 3]));
+    sim.clock.runFor(1_000_000_000);
+  }
+  rec.stop();
+  // Outer datagrams leaving either node's eth0: Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8, then the inner frame.
+  const byFlow = new Map<number, Set<number>>();
+  for (const e of rxtx(rec.events)) {
+    if (e.kind !== 'tx' || e.dev !== 'eth0' || e.data === undefined) continue;
+    const d = e.data;
+    const u16 = (o: number): number => ((d[o] ?? 0) << 8) | (d[o + 1] ?? 0);
+    if (u16(12) !== 0x0800 || d[23] !== 17 || u16(36) !== 8472) continue;
+    if (u16(62) !== 0x0800 || d[50 + 14 + 9] !== 17) continue; // an inner UDP datagram (not ARP)
+    const inner = 50 + 14 + 20;
+    const client = u16(inner) === 7 ? u16(inner + 2) : u16(inner);
+    byFlow.set(client, new Set([...(byFlow.get(client) ?? []), u16(34)]));
+  }
+  assert.deepEqual([...byFlow.keys()].sort(), [41000, 41001, 41002], 'requests and replies of three flows crossed the underlay');
+  for (const [client, ports] of byFlow) assert.equal(ports.size, 1, `flow ${client}: request and reply leave with one outer port, got ${[...ports].join(', ')}`);
+  assert.ok(new Set([...byFlow.values()].map((p) => [...p][0])).size > 1, 'other flows hash to other ports');
+});
