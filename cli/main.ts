@@ -17,6 +17,7 @@ import type { StoreKind } from '../control/store/index.ts';
 import { applyCommand } from './commands/apply.ts';
 import { CliError } from './cli-error.ts';
 import { observeCommand } from './commands/observe.ts';
+import { portForwardCommand } from './commands/port-forward.ts';
 import { isEmptyFilter, parseTraceFilter } from './trace-filter.ts';
 import { loadCluster } from './load-cluster.ts';
 import { checkOutputFile } from './output-file.ts';
@@ -114,6 +115,20 @@ export function buildProgram(print: (s: string) => void): Command {
       process.once('SIGTERM', stop);
       const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
       process.exitCode = await observeCommand({ ...o, ...(token !== undefined ? { token } : {}), colour, signal: abort.signal }, print);
+    });
+  program
+    .command('port-forward')
+    .description('forward local ports on 127.0.0.1 to a pod of a running `netsim up`, as kubectl port-forward does')
+    .argument('<pod>', 'NAME or NAMESPACE/NAME of the pod')
+    .argument('<ports...>', '[LOCAL:]REMOTE, e.g. 8080:80 (LOCAL empty or 0 picks a free port)')
+    .requiredOption('--server <url>', 'the API server of `netsim up`, e.g. http://127.0.0.1:6443')
+    .option('--token <token>', 'bearer token (default: $NETSIM_TOKEN)')
+    .action(async (pod: string, ports: string[], o: { server: string; token?: string }) => {
+      const token = o.token ?? process.env.NETSIM_TOKEN;
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      process.once('SIGTERM', () => abort.abort());
+      process.exitCode = await portForwardCommand({ server: o.server, pod, ports, signal: abort.signal, ...(token !== undefined ? { token } : {}) }, print);
     });
   withCluster(program
     .command('apply')

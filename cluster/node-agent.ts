@@ -27,6 +27,7 @@ import type { PodNetwork, PodNetworkProvider } from './pod-network.ts';
 import { planApps, startApps } from './pod-apps.ts';
 import type { AppEnv, AppLog, AppTap, RunningApps } from './pod-apps.ts';
 import { PodLogs } from './pod-logs.ts';
+import { EventRecorder } from '../control/controllers/event-recorder.ts';
 
 /** The User-Agent of the kubelet's HTTP probes (prober/http.go: "kube-probe/<major>.<minor>"). */
 const KUBE_PROBE_AGENT = 'kube-probe/1.32';
@@ -58,6 +59,8 @@ export interface RunningPod {
 }
 
 interface ProbeSpec {
+  /** The container whose probe this is (events name it). */
+  readonly container: string;
   readonly kind: 'http' | 'tcp';
   readonly port: number;
   readonly path: string;
@@ -87,6 +90,7 @@ function readinessProbe(pod: Pod): ProbeSpec | undefined {
     const port = portOf(http?.port ?? tcp?.port);
     if (port === undefined) continue;
     return {
+      container: c.name,
       kind: http !== undefined ? 'http' : 'tcp',
       port,
       path: typeof http?.path === 'string' ? http.path : '/',
@@ -145,7 +149,12 @@ export class NodeAgent {
   /** Pods whose start failed, with the reason (reported in status, not retried). */
   readonly failures = new Map<string, string>();
 
-  constructor(private readonly o: NodeAgentOptions) {}
+  /** The kubelet's events (Pulled, Created, Started, Killing, Unhealthy, FailedCreatePodSandBox), written at the end of each pass. */
+  private readonly events: EventRecorder;
+
+  constructor(private readonly o: NodeAgentOptions) {
+    this.events = new EventRecorder(o.api, 'kubelet', o.wallClock, o.nodeName);
+  }
 
   get name(): string {
     return this.o.nodeName;
@@ -199,7 +208,7 @@ export class NodeAgent {
       this.stop(run);
       this.pods.delete(uid);
     }
-    return writes;
+    return writes + await this.events.flush();
   }
 
   private async markNodeReady(nodes: readonly Node[]): Promise<number> {
@@ -232,7 +241,15 @@ export class NodeAgent {
       apps = startApps(net.ns, name, this.o.apps === false ? [] : planApps(pod), tap === undefined ? undefined : (_pod, kind, port, data) => tap(key, kind, port, data), log, this.o.appEnv);
     } catch (e) {
       this.failures.set(uid, (e as Error).message);
+      this.events.queue(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
       return undefined;
+    }
+    // kuberuntime_container.go startContainer: the image is "pulled" (always present here), then created and started.
+    for (const c of pod.spec.containers ?? []) {
+      const fieldPath = `spec.containers{${c.name}}`;
+      this.events.queue(pod, 'Normal', 'Pulled', `Container image "${c.image ?? ''}" already present on machine`, fieldPath);
+      this.events.queue(pod, 'Normal', 'Created', `Created container: ${c.name}`, fieldPath);
+      this.events.queue(pod, 'Normal', 'Started', `Started container ${c.name}`, fieldPath);
     }
     const probe = readinessProbe(pod);
     const dns = this.o.dns ?? { clusterDNS: [], clusterDomain: 'cluster.local', node: { nameservers: [], search: [], options: [] } };
@@ -251,8 +268,14 @@ export class NodeAgent {
     let failures = 0;
     const tick = (): void => {
       if (run.stopped) return;
-      this.probeOnce(run, probe, (ok) => {
+      this.probeOnce(run, probe, (ok, why) => {
         if (ok) { successes++; failures = 0; } else { failures++; successes = 0; }
+        if (!ok) {
+          // prober/worker.go records every failed probe; the correlator folds repeats into one Event's count.
+          const subject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: run.name, namespace: run.namespace, uid: run.uid } };
+          this.events.queue(subject, 'Warning', 'Unhealthy', `Readiness probe failed: ${why}`, `spec.containers{${probe.container}}`);
+          this.dirty = true;
+        }
         const was = run.ready;
         if (!was && successes >= probe.successThreshold) run.ready = true;
         if (was && failures >= probe.failureThreshold) run.ready = false;
@@ -264,34 +287,41 @@ export class NodeAgent {
   }
 
   /** One probe from the node's namespace; `done(ok)` once, by the timeout at the latest. */
-  private probeOnce(run: RunningPod, probe: ProbeSpec, done: (ok: boolean) => void): void {
+  private probeOnce(run: RunningPod, probe: ProbeSpec, done: (ok: boolean, why: string) => void): void {
     const clock = this.o.clock;
     let finished = false;
-    const finish = (ok: boolean): void => {
+    const finish = (ok: boolean, why = ''): void => {
       if (finished) return;
       finished = true;
       clock.cancel(timer);
-      done(ok);
+      done(ok, why);
     };
     const dst: Ipv4Addr = run.net.ip;
+    const target = `${formatIpv4(dst)}:${probe.port}`;
+    // The messages of prober/http and prober/tcp (Go's net/http and net errors).
+    const url = `http://${target}${probe.path}`;
     let abort = (): void => {};
+    let timeoutWhy = `dial tcp ${target}: i/o timeout`;
     if (probe.kind === 'http') {
+      timeoutWhy = `Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`;
       const s = httpGet(this.o.node, dst, probe.port, { path: probe.path, host: formatIpv4(dst), userAgent: KUBE_PROBE_AGENT, onDone: (sess) => {
-        const st = sess.results[0]?.status ?? 0;
-        finish(st >= 200 && st < 400);
+        const st = sess.results[0]?.status;
+        if (st === undefined) finish(false, `Get "${url}": dial tcp ${target}: connect: ${sess.error === 'refused' ? 'connection refused' : sess.error === 'reset' ? 'connection reset by peer' : 'no route to host'}`);
+        else finish(st >= 200 && st < 400, `HTTP probe failed with statuscode: ${st}`);
       } });
       abort = () => s.conn.abort();
     } else {
       const c = this.o.node.tcp.connect(dst, probe.port);
       c.onConnect = () => { c.end(); finish(true); };
-      c.onClose = () => finish(false);
+      c.onClose = (reason) => finish(false, `dial tcp ${target}: connect: ${reason === 'refused' ? 'connection refused' : 'no route to host'}`);
       abort = () => c.abort();
     }
-    const timer = clock.after(probe.timeoutNs, () => { abort(); finish(false); });
+    const timer = clock.after(probe.timeoutNs, () => { abort(); finish(false, timeoutWhy); });
   }
 
   private beginTermination(run: RunningPod, pod: Pod): void {
     run.terminating = true;
+    for (const c of pod.spec.containers ?? []) this.events.queue(pod, 'Normal', 'Killing', `Stopping container ${c.name}`, `spec.containers{${c.name}}`);
     const stopAt = shutdownDelayNs(pod);
     const finish = (): void => {
       this.stop(run);

@@ -39,6 +39,7 @@ import { serveLogs } from '../../cluster/pod-log-server.ts';
 import type { Logger, LogLevel } from '../up/log.ts';
 import { startDnsBridge } from '../dns-bridge.ts';
 import type { DnsBridge } from '../dns-bridge.ts';
+import { servePortForward } from '../../cluster/port-forward.ts';
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(s);
@@ -178,10 +179,12 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const closeFlowRoutes = registerFlowRoutes(cluster.control.app, flows.hub);
   const closeExec = serveExec(cluster);
   serveLogs(cluster);
+  const closePortForward = servePortForward(cluster);
   const closeServing = async (): Promise<void> => {
     flows.close();
     closeFlowRoutes();
     closeExec();
+    closePortForward();
     await cluster.close();
   };
   await flows.refresh();

@@ -12,6 +12,7 @@ import { canonicalJson, fnv32a, safeEncode, scaledValue } from '../api/index.ts'
 import type { ControlApi, Controller } from './types.ts';
 import { isRace, rfc3339 } from './types.ts';
 import { controllerOf } from './replicaset.ts';
+import { EventRecorder } from './event-recorder.ts';
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 export const ROLLBACK_TO = 'deprecated.deployment.rollback.to';
@@ -37,7 +38,11 @@ function rev(rs: ReplicaSet): number {
 
 export class DeploymentController implements Controller {
   readonly name = 'deployment';
-  constructor(private readonly api: ControlApi, private readonly clock: () => Date = () => new Date()) {}
+  private readonly events: EventRecorder;
+
+  constructor(private readonly api: ControlApi, private readonly clock: () => Date = () => new Date()) {
+    this.events = new EventRecorder(api, 'deployment-controller', clock);
+  }
 
   async sync(): Promise<number> {
     const deps = await this.api.list<Deployment>('deployments');
@@ -101,10 +106,13 @@ export class DeploymentController implements Controller {
     const scale = async (rs: ReplicaSet, n: number): Promise<ReplicaSet> => {
       if ((rs.spec.replicas ?? 0) === n) return rs;
       const annotations = { ...(rs.metadata.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': String(desired), 'deployment.kubernetes.io/max-replicas': String(desired + this.surge(d)) };
+      const from = rs.spec.replicas ?? 0;
       const updated = await this.api.update('replicasets', ns, rs.metadata.name!, { ...rs, metadata: { ...rs.metadata, annotations }, spec: { ...rs.spec, replicas: n } });
       owned.splice(owned.findIndex((r) => r.metadata.uid === rs.metadata.uid), 1, updated);
       if (newRs && rs.metadata.uid === newRs.metadata.uid) newRs = updated;
       writes++;
+      // deployment/sync.go scaleReplicaSet: "Scaled up replica set X from A to B".
+      writes += await this.events.record(d, 'Normal', 'ScalingReplicaSet', `Scaled ${n > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${n}`);
       return updated;
     };
     const available = (rs: ReplicaSet): number => Math.min(rs.status?.availableReplicas ?? 0, rs.spec.replicas ?? 0);

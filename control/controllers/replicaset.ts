@@ -8,6 +8,7 @@ import type { OwnerReference, Pod, ReplicaSet } from '../api/index.ts';
 import { isPodReady } from '../api/index.ts';
 import type { ControlApi, Controller } from './types.ts';
 import { isRace } from './types.ts';
+import { EventRecorder } from './event-recorder.ts';
 
 export function controllerOf(o: { metadata: { ownerReferences?: OwnerReference[] } }): OwnerReference | undefined {
   return o.metadata.ownerReferences?.find((r) => r.controller);
@@ -22,7 +23,11 @@ function deletionRank(p: Pod): number {
 
 export class ReplicaSetController implements Controller {
   readonly name = 'replicaset';
-  constructor(private readonly api: ControlApi) {}
+  private readonly events: EventRecorder;
+
+  constructor(private readonly api: ControlApi, clock: () => Date = () => new Date()) {
+    this.events = new EventRecorder(api, 'replicaset-controller', clock);
+  }
 
   async sync(): Promise<number> {
     const sets = await this.api.list<ReplicaSet>('replicasets');
@@ -50,6 +55,7 @@ export class ReplicaSetController implements Controller {
             const created = await this.api.create('pods', rs.metadata.namespace, pod);
             active.push(created);
             writes++;
+            writes += await this.events.record(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`);
           }
         } else if (active.length > want) {
           const victims = [...active].sort((a, b) => deletionRank(a) - deletionRank(b) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') || (b.metadata.name ?? '').localeCompare(a.metadata.name ?? ''))
@@ -57,6 +63,7 @@ export class ReplicaSetController implements Controller {
           for (const v of victims) {
             await this.api.delete('pods', v.metadata.namespace, v.metadata.name!);
             writes++;
+            writes += await this.events.record(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${v.metadata.name}`);
           }
           const gone = new Set(victims.map((v) => v.metadata.uid));
           active.splice(0, active.length, ...active.filter((p) => !gone.has(p.metadata.uid)));

@@ -10,6 +10,7 @@ import type { Node, Pod } from '../api/index.ts';
 import type { ControlApi, Controller } from './types.ts';
 import { isRace, rfc3339 } from './types.ts';
 import { podFitsNode } from './node-fit.ts';
+import { EventRecorder } from './event-recorder.ts';
 
 export function isNodeReady(n: Node): boolean {
   return (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
@@ -21,7 +22,11 @@ function ownerUid(p: Pod): string {
 
 export class Scheduler implements Controller {
   readonly name = 'scheduler';
-  constructor(private readonly api: ControlApi, private readonly clock: () => Date = () => new Date()) {}
+  private readonly events: EventRecorder;
+
+  constructor(private readonly api: ControlApi, private readonly clock: () => Date = () => new Date()) {
+    this.events = new EventRecorder(api, 'default-scheduler', clock);
+  }
 
   async sync(): Promise<number> {
     const nodes = (await this.api.list<Node>('nodes')).filter(isNodeReady);
@@ -37,6 +42,7 @@ export class Scheduler implements Controller {
         const msg = `0/${nodes.length} nodes are available: ${nodes.length} node(s) didn't match Pod's node affinity/selector.`;
         const next: Pod = { ...pod, status: { ...pod.status, phase: 'Pending', conditions: [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: msg, lastProbeTime: null, lastTransitionTime: rfc3339(this.clock()) }] } };
         try { await this.api.updateStatus('pods', pod.metadata.namespace, pod.metadata.name!, next); writes++; } catch (e) { if (!isRace(e)) throw e; }
+        writes += await this.events.record(pod, 'Warning', 'FailedScheduling', msg);
         continue;
       }
       const owner = ownerUid(pod);
@@ -49,6 +55,7 @@ export class Scheduler implements Controller {
         await this.api.bind(pod.metadata.namespace!, pod.metadata.name!, best.metadata.name!);
         pod.spec.nodeName = best.metadata.name!;
         writes++;
+        writes += await this.events.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${best.metadata.name}`);
       } catch (e) { if (!isRace(e)) throw e; }
     }
     return writes;

@@ -32,7 +32,7 @@ export function standardControllers(api: ControlApi, opts: StandardControllerOpt
     new NamespaceController(api, { clock, ...(opts.namespaceDeletionGraceMs !== undefined ? { deletionGraceMs: opts.namespaceDeletionGraceMs } : {}) }),
     new NodeIpam(api, opts),
     new DeploymentController(api, clock),
-    new ReplicaSetController(api),
+    new ReplicaSetController(api, clock),
     // After the ReplicaSet controller: pods it creates get the same names and uids as before these controllers existed.
     new DaemonSetController(api),
     new Scheduler(api, clock),

@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs';
 import { Cluster } from '../../cluster/cluster.ts';
 import { serveExec } from '../../cluster/remote-command.ts';
 import { serveLogs } from '../../cluster/pod-log-server.ts';
+import { servePortForward } from '../../cluster/port-forward.ts';
+import { portForwardCommand } from '../../cli/commands/port-forward.ts';
 import { httpGet } from '../../netsim/apps/http.ts';
 import { seedSpec } from '../support/spec-cluster.ts';
 import { LiveFlows, registerFlowRoutes } from '../../observe/index.ts';
@@ -33,6 +35,7 @@ before(async () => {
   await live.refresh();
   closers.push(registerFlowRoutes(cluster.control.app, live.hub), serveExec(cluster));
   serveLogs(cluster);
+  closers.push(servePortForward(cluster));
   server = await cluster.control.app.listen({ host: '127.0.0.1', port: 0 });
   // Virtual time follows the wall clock, as `netsim up` drives it.
   let busy = false;
@@ -157,4 +160,58 @@ test('kubectl logs errors: an unknown pod or container is a clear error', { skip
   assert.match(c.stderr, new RegExp(`container nope is not valid for pod ${nginx}`));
   const p = await kubectl('logs', 'nosuchpod');
   assert.match(p.stderr, /pods "nosuchpod" not found/);
+});
+
+test('kubectl get events after kubectl scale shows ScalingReplicaSet and SuccessfulCreate; describe shows the new pod\'s scheduler and kubelet events', { skip: skipWhy }, async () => {
+  const before = (await kubectl('get', 'deployment', 'nginx-deployment', '-o', 'jsonpath={.spec.replicas}')).stdout;
+  const scaled = await kubectl('scale', 'deployment', 'nginx-deployment', `--replicas=${Number(before) + 1}`);
+  assert.equal(scaled.code, 0, scaled.stderr);
+  let events = '';
+  for (let i = 0; i < 100 && !/SuccessfulCreate/.test(events); i++) {
+    await new Promise((d) => setTimeout(d, 50));
+    events = (await kubectl('get', 'events')).stdout;
+  }
+  assert.match(events, new RegExp(`Normal\\s+ScalingReplicaSet\\s+deployment/nginx-deployment\\s+Scaled up replica set nginx-deployment-[a-z0-9]+ from ${before} to ${Number(before) + 1}`));
+  const created = /Normal\s+SuccessfulCreate\s+replicaset\/nginx-deployment-[a-z0-9]+\s+Created pod: (nginx-deployment-[a-z0-9-]+)/.exec(events);
+  assert.ok(created !== null, events);
+  const pod = created[1]!;
+  let described = '';
+  for (let i = 0; i < 100 && !/Started/.test(described); i++) {
+    await new Promise((d) => setTimeout(d, 50));
+    described = (await kubectl('describe', 'pod', pod)).stdout;
+  }
+  assert.match(described, new RegExp(`Normal\\s+Scheduled\\s+\\S+\\s+default-scheduler\\s+Successfully assigned default/${pod} to node0\\d`));
+  assert.match(described, /Normal\s+Pulled\s+\S+\s+kubelet\s+Container image "[^"]+" already present on machine/);
+  assert.match(described, /Normal\s+Created\s+\S+\s+kubelet\s+Created container: \S+/);
+  assert.match(described, /Normal\s+Started\s+\S+\s+kubelet\s+Started container \S+/);
+  const down = await kubectl('scale', 'deployment', 'nginx-deployment', `--replicas=${before}`);
+  assert.equal(down.code, 0, down.stderr);
+  for (let i = 0; i < 100 && !/SuccessfulDelete/.test(events); i++) {
+    await new Promise((d) => setTimeout(d, 50));
+    events = (await kubectl('get', 'events', '--field-selector', 'reason=SuccessfulDelete')).stdout;
+  }
+  assert.match(events, /SuccessfulDelete\s+replicaset\/nginx-deployment-[a-z0-9]+\s+Deleted pod: nginx-deployment-/);
+});
+
+const CURL = '/usr/bin/curl';
+test('netsim port-forward bridges a real local TCP port into the pod: the real curl gets the emulated nginx\'s page', { skip: skipWhy !== false ? skipWhy : existsSync(CURL) ? false : `curl not found at ${CURL}` }, async () => {
+  const nginx = [...cluster.pods.keys()].find((k) => k.startsWith('default/nginx-deployment-'))!;
+  const abort = new AbortController();
+  let printed = '';
+  const ready = new Promise<ReadonlyArray<{ local: number; remote: number }>>((done) => {
+    void portForwardCommand({ server, pod: nginx, ports: [':80', ':81'], signal: abort.signal, onReady: done }, (s) => { printed += s; });
+  });
+  const [p80, p81] = await ready;
+  assert.match(printed, new RegExp(`^Forwarding from 127\\.0\\.0\\.1:${p80!.local} -> 80\\nForwarding from 127\\.0\\.0\\.1:${p81!.local} -> 81\\n`));
+  const page = await new Promise<{ code: number; out: string }>((done) => {
+    execFile(CURL, ['-s', `http://127.0.0.1:${p80!.local}/`], { timeout: 30_000 }, (err, out) => done({ code: err === null ? 0 : 1, out }));
+  });
+  assert.equal(page.code, 0);
+  assert.equal(page.out, `Hello World, Kubernetes! from ${nginx.split('/')[1]}\n`);
+  // Nothing listens on 81 in the pod: the real curl sees the connection closed without a reply.
+  const refused = await new Promise<number>((done) => {
+    execFile(CURL, ['-s', `http://127.0.0.1:${p81!.local}/`], { timeout: 30_000 }, (err) => done(err === null ? 0 : (err as { code?: number }).code ?? 1));
+  });
+  assert.equal(refused, 52, 'curl: (52) Empty reply from server');
+  abort.abort();
 });
