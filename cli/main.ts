@@ -121,14 +121,15 @@ export function buildProgram(print: (s: string) => void): Command {
     .description('forward local ports on 127.0.0.1 to a pod of a running `netsim up`, as kubectl port-forward does')
     .argument('<pod>', 'NAME or NAMESPACE/NAME of the pod')
     .argument('<ports...>', '[LOCAL:]REMOTE, e.g. 8080:80 (LOCAL empty or 0 picks a free port)')
-    .requiredOption('--server <url>', 'the API server of `netsim up`, e.g. http://127.0.0.1:6443')
-    .option('--token <token>', 'bearer token (default: $NETSIM_TOKEN)')
-    .action(async (pod: string, ports: string[], o: { server: string; token?: string }) => {
+    .option('--kubeconfig <file>', 'kubeconfig of a running `netsim up` (default: $KUBECONFIG): its server, token and CA')
+    .option('--server <url>', 'the API server of `netsim up`, e.g. https://127.0.0.1:6443')
+    .option('--token <token>', 'bearer token (default: the kubeconfig\'s, or $NETSIM_TOKEN)')
+    .action(async (pod: string, ports: string[], o: { server?: string; token?: string; kubeconfig?: string }) => {
       const token = o.token ?? process.env.NETSIM_TOKEN;
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
       process.once('SIGTERM', () => abort.abort());
-      process.exitCode = await portForwardCommand({ server: o.server, pod, ports, signal: abort.signal, ...(token !== undefined ? { token } : {}) }, print);
+      process.exitCode = await portForwardCommand({ ...o, pod, ports, signal: abort.signal, ...(token !== undefined ? { token } : {}) }, print);
     });
   withCluster(program
     .command('apply')

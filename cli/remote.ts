@@ -71,3 +71,10 @@ export function remoteRequest(r: KubeconfigEntry, method: string, path: string, 
     req.end(body);
   });
 }
+
+/** The remote a live-only command (observe, port-forward) talks to: its options, else $KUBECONFIG. */
+export function requireRemote(a: RemoteArgs, command: string): KubeconfigEntry {
+  const r = resolveRemote(a) ?? (process.env.KUBECONFIG !== undefined && process.env.KUBECONFIG !== '' ? resolveRemote({ ...a, kubeconfig: process.env.KUBECONFIG.split(':')[0] as string }) : undefined);
+  if (r === undefined) throw new CliError('NETSIM_ERR_USAGE', `${command} works on a running cluster: give --kubeconfig FILE (what \`netsim up\` wrote), --server URL, or set KUBECONFIG`);
+  return r;
+}

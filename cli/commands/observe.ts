@@ -8,7 +8,7 @@
 import { CliError } from '../cli-error.ts';
 import { FLOWS_PATH, parseFlowQuery, renderFlow, renderTable, FlowQueryError } from '../../observe/index.ts';
 import type { Flow, FlowFormat } from '../../observe/index.ts';
-import { remoteStream, resolveRemote } from '../remote.ts';
+import { remoteStream, requireRemote } from '../remote.ts';
 import type { RemoteArgs, RemoteStream } from '../remote.ts';
 
 export interface ObserveOptions extends RemoteArgs {
@@ -54,8 +54,7 @@ export function observeQuery(o: ObserveOptions): URLSearchParams {
 
 export async function observeCommand(o: ObserveOptions, print: (s: string) => void): Promise<number> {
   const q = observeQuery(o);
-  const remote = resolveRemote(o);
-  if (remote === undefined) throw new CliError('NETSIM_ERR_USAGE', 'observe needs --kubeconfig FILE (the one `netsim up` wrote) or --server URL');
+  const remote = requireRemote(o, 'observe');
   try {
     if (!/^https?:$/.test(new URL(remote.server).protocol)) throw new Error('not http(s)');
   } catch {

@@ -10,10 +10,10 @@ import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import WebSocket from 'ws';
 import { CliError } from '../cli-error.ts';
+import { requireRemote } from '../remote.ts';
+import type { RemoteArgs } from '../remote.ts';
 
-export interface PortForwardOptions {
-  readonly server: string;
-  readonly token?: string;
+export interface PortForwardOptions extends RemoteArgs {
   readonly pod: string;
   readonly ports: readonly string[];
   readonly signal?: AbortSignal;
@@ -36,11 +36,12 @@ export function parsePortPairs(specs: readonly string[]): Array<{ local: number;
 
 export async function portForwardCommand(o: PortForwardOptions, print: (s: string) => void): Promise<number> {
   const pairs = parsePortPairs(o.ports);
+  const remote = requireRemote(o, 'port-forward');
   let base: URL;
   try {
-    base = new URL(PATH, o.server.replace(/^http/, 'ws'));
+    base = new URL(PATH, remote.server.replace(/^http/, 'ws'));
   } catch {
-    throw new CliError('NETSIM_ERR_SERVER', `--server must be a URL like http://127.0.0.1:6443, got "${o.server}"`);
+    throw new CliError('NETSIM_ERR_SERVER', `not a server URL: ${remote.server}`);
   }
   const servers: Server[] = [];
   const bound: Array<{ local: number; remote: number }> = [];
@@ -49,7 +50,7 @@ export async function portForwardCommand(o: PortForwardOptions, print: (s: strin
       const url = new URL(base);
       url.searchParams.set('pod', o.pod);
       url.searchParams.set('port', String(p.remote));
-      const ws = new WebSocket(url, { headers: o.token !== undefined ? { authorization: `Bearer ${o.token}` } : {} });
+      const ws = new WebSocket(url, { headers: remote.token !== undefined ? { authorization: `Bearer ${remote.token}` } : {}, ...(remote.caPem !== undefined ? { ca: remote.caPem } : {}) });
       print(`Handling connection for ${p.local === 0 ? (server.address() as { port: number }).port : p.local}\n`);
       ws.on('open', () => {
         sock.on('data', (d) => ws.send(d));
