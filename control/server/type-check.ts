@@ -9,7 +9,8 @@
  *
  * The Go types are data: the field tables of protobuf/schemas (generated from upstream
  * generated.proto), walked generically. Unknown fields are not this check's business
- * (fieldValidation is); `null` is accepted anywhere, as Go leaves the zero value.
+ * (fieldValidation is); `null` is accepted anywhere, as Go leaves the zero value (and a
+ * known field that is null is dropped, so no later step meets a null where Go has none).
  */
 import type { FieldError } from '../api/index.ts';
 import { typeInvalid } from '../api/index.ts';
@@ -87,107 +88,167 @@ export function base64Error(s: string): number {
 
 const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
 
-class Checker {
-  readonly errors: DecodeTypeError[] = [];
+/** A field as found from a message's JSON, with the Go struct that declares it (embedded structs' own). */
+interface Found { readonly f: FieldDef; readonly owner: string }
+const found = new WeakMap<MessageDef, Map<string, Found | null>>();
 
-  private fail(field: string, goField: string, value: unknown, type: string, what = jsonKind(value)): void {
-    this.errors.push({ field, value, goType: type, message: `json: cannot unmarshal ${what} into Go struct field ${goField} of type ${type}` });
-  }
+/** Go's struct name of a message (`PodSpec`). */
+const structName = (def: MessageDef): string => def.name.slice(def.name.indexOf('.') + 1);
 
-  /** Check `obj` against message `def`; `goPath` is the JSON path without indices, for messages. */
-  message(def: MessageDef, obj: Record<string, unknown>, path: string, goPath: string, depth: number): void {
-    if (depth > 64) return;
-    const struct = def.name.slice(def.name.indexOf('.') + 1);
-    for (const [k, v] of Object.entries(obj)) {
-      const f = this.lookup(def, k);
-      if (f === undefined || v === null || v === undefined) continue;
-      const p = path === '' ? k : `${path}.${k}`;
-      const gp = goPath === '' ? k : `${goPath}.${k}`;
-      this.field(f, v, p, `${f.owner ?? struct}.${gp}`, gp, depth);
-    }
-  }
-
-  /** A field of `def` by JSON name, looking into embedded (inline) structs. */
-  private lookup(def: MessageDef, json: string): (FieldDef & { owner?: string }) | undefined {
-    const f = def.byJson.get(json);
-    if (f !== undefined && !f.inline) return f;
+/** A field of `def` by JSON name, looking into embedded (inline) structs; memoized per message. */
+function lookup(def: MessageDef, json: string): Found | undefined {
+  let m = found.get(def);
+  if (m === undefined) { m = new Map(); found.set(def, m); }
+  const hit = m.get(json);
+  if (hit !== undefined) return hit ?? undefined;
+  let out: Found | null = null;
+  const f = def.byJson.get(json);
+  if (f !== undefined && !f.inline) out = { f, owner: structName(def) };
+  else {
     for (const g of def.fields) {
       if (!g.inline) continue;
       const inner = messageDef(g.type);
-      const hit = inner === undefined ? undefined : this.lookup(inner, json);
-      if (hit !== undefined) return { ...hit, owner: hit.owner ?? inner!.name.slice(inner!.name.indexOf('.') + 1) };
+      const h = inner === undefined ? undefined : lookup(inner, json);
+      if (h !== undefined) { out = h; break; }
     }
-    return undefined;
+  }
+  m.set(json, out);
+  return out ?? undefined;
+}
+
+/** The zero value Go decodes a null list element or map value to (null where Go keeps a nil). */
+function zeroOf(f: FieldDef): unknown {
+  if (f.kind === 'message') return {};
+  switch (f.type) {
+    case 'string': case 'bytes': case 'resource.Quantity': return '';
+    case 'bool': return false;
+    case 'int32': case 'int64': case 'double': case 'float': case 'intstr.IntOrString': return 0;
+    default: return null;
+  }
+}
+
+/** Walks a value along its message; paths are kept as segments and joined only for an error. */
+class Checker {
+  readonly errors: DecodeTypeError[] = [];
+  /** `.key` and `[index]` segments of the current position. */
+  private readonly path: string[] = [];
+  /** JSON keys only: Go's UnmarshalTypeError field path. */
+  private readonly goPath: string[] = [];
+  private owner = '';
+
+  private here(): string {
+    const s = this.path.join('');
+    return s.startsWith('.') ? s.slice(1) : s;
   }
 
-  private field(f: FieldDef, v: unknown, path: string, goField: string, goPath: string, depth: number): void {
+  private fail(value: unknown, type: string, what = jsonKind(value)): void {
+    this.errors.push({ field: this.here(), value, goType: type, message: `json: cannot unmarshal ${what} into Go struct field ${this.owner}.${this.goPath.join('.')} of type ${type}` });
+  }
+
+  private other(value: unknown, type: string, message: string): void {
+    this.errors.push({ field: this.here(), value, goType: type, message });
+  }
+
+  /** Check `obj` against message `def`. */
+  message(def: MessageDef, obj: Record<string, unknown>, depth: number): void {
+    if (depth > 64) return;
+    for (const k of Object.keys(obj)) {
+      const v = obj[k];
+      if (v === undefined) continue;
+      const hit = lookup(def, k);
+      if (hit === undefined) continue;
+      // Go's decoder leaves a field given as null at its zero value: gone from the object.
+      if (v === null) { delete obj[k]; continue; }
+      const owner = this.owner;
+      this.path.push(`.${k}`);
+      this.goPath.push(k);
+      this.owner = hit.owner;
+      this.field(hit.f, v, depth);
+      this.owner = owner;
+      this.goPath.pop();
+      this.path.pop();
+    }
+  }
+
+  private field(f: FieldDef, v: unknown, depth: number): void {
     if (f.label === 'repeated') {
-      if (!Array.isArray(v)) { this.fail(path, goField, v, goType(f)); return; }
-      v.forEach((e, i) => { if (e !== null) this.value(f, e, `${path}[${i}]`, goField, goPath, depth); });
+      if (!Array.isArray(v)) { this.fail(v, goType(f)); return; }
+      for (let i = 0; i < v.length; i++) {
+        if (v[i] === null) { v[i] = zeroOf(f); continue; }
+        this.path.push(`[${i}]`);
+        this.value(f, v[i], depth);
+        this.path.pop();
+      }
       return;
     }
     if (f.label === 'map') {
-      if (typeof v !== 'object' || Array.isArray(v)) { this.fail(path, goField, v, goType(f)); return; }
-      for (const [k, e] of Object.entries(v as Record<string, unknown>)) if (e !== null) this.value(f, e, `${path}[${k}]`, goField, goPath, depth);
+      if (typeof v !== 'object' || Array.isArray(v)) { this.fail(v, goType(f)); return; }
+      for (const [k, e] of Object.entries(v as Record<string, unknown>)) {
+        if (e === null) { (v as Record<string, unknown>)[k] = zeroOf(f); continue; }
+        this.path.push(`[${k}]`);
+        this.value(f, e, depth);
+        this.path.pop();
+      }
       return;
     }
-    this.value(f, v, path, goField, goPath, depth);
+    this.value(f, v, depth);
   }
 
-  private value(f: FieldDef, v: unknown, path: string, goField: string, goPath: string, depth: number): void {
-    const t = goElem(f);
+  private value(f: FieldDef, v: unknown, depth: number): void {
     switch (f.type) {
-      case 'string': if (typeof v !== 'string') this.fail(path, goField, v, t); return;
-      case 'bool': if (typeof v !== 'boolean') this.fail(path, goField, v, t); return;
-      case 'double': case 'float': if (typeof v !== 'number') this.fail(path, goField, v, t); return;
+      case 'string': if (typeof v !== 'string') this.fail(v, 'string'); return;
+      case 'bool': if (typeof v !== 'boolean') this.fail(v, 'bool'); return;
+      case 'double': case 'float': if (typeof v !== 'number') this.fail(v, goScalar(f.type)); return;
       case 'int32': case 'int64': {
-        if (typeof v !== 'number') { this.fail(path, goField, v, t); return; }
+        if (typeof v !== 'number') { this.fail(v, f.type); return; }
         const ok = Number.isInteger(v) && (f.type === 'int32' ? v >= INT32_MIN && v <= INT32_MAX : v >= -INT64_LIMIT && v < INT64_LIMIT);
-        if (!ok) this.fail(path, goField, v, t, `number ${String(v)}`);
+        if (!ok) this.fail(v, f.type, `number ${String(v)}`);
         return;
       }
       case 'bytes': {
-        if (typeof v !== 'string') { this.fail(path, goField, v, t); return; }
+        if (typeof v !== 'string') { this.fail(v, '[]uint8'); return; }
         const at = base64Error(v);
-        if (at >= 0) this.errors.push({ field: path, value: v, goType: t, message: `illegal base64 data at input byte ${at}` });
+        if (at >= 0) this.other(v, '[]uint8', `illegal base64 data at input byte ${at}`);
         return;
       }
       case 'meta.Time': case 'meta.MicroTime':
-        if (typeof v !== 'string') this.fail(path, goField, v, 'string');
-        else if (v !== '' && parseTime(v) === undefined) this.errors.push({ field: path, value: v, goType: t, message: `parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(v)} as "2006"` });
+        if (typeof v !== 'string') this.fail(v, 'string');
+        else if (v !== '' && parseTime(v) === undefined) this.other(v, goElem(f), `parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(v)} as "2006"`);
         return;
       case 'intstr.IntOrString':
         if (typeof v === 'string') return;
-        if (typeof v !== 'number') this.fail(path, goField, v, t);
-        else if (!Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX) this.fail(path, goField, v, 'int32', `number ${String(v)}`);
+        if (typeof v !== 'number') this.fail(v, 'intstr.IntOrString');
+        else if (!Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX) this.fail(v, 'int32', `number ${String(v)}`);
         return;
       case 'resource.Quantity':
         if (typeof v === 'number' ? !Number.isFinite(v) : typeof v !== 'string' || !QUANTITY.test(v)) {
-          this.errors.push({ field: path, value: v, goType: t, message: "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'" });
+          this.other(v, 'resource.Quantity', "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
         }
         return;
       case 'meta.FieldsV1':
-        if (typeof v !== 'object' || Array.isArray(v)) this.fail(path, goField, v, t);
+        if (typeof v !== 'object' || Array.isArray(v)) this.fail(v, goElem(f));
         return;
       case 'runtime.RawExtension':
         return;
     }
     const def = messageDef(f.type);
     if (def === undefined) return;
-    if (typeof v !== 'object' || Array.isArray(v)) { this.fail(path, goField, v, t); return; }
-    this.message(def, v as Record<string, unknown>, path, goPath, depth + 1);
+    if (typeof v !== 'object' || Array.isArray(v)) { this.fail(v, goElem(f)); return; }
+    this.message(def, v as Record<string, unknown>, depth + 1);
   }
 }
 
 /**
  * The type errors of `obj` as an object of `apiVersion`/`kind`, in document order;
- * empty when it decodes (or when the kind has no field table).
+ * empty when it decodes (or when the kind has no field table). Known fields given as
+ * `null` are removed from `obj`, as decoding leaves them unset, and null list elements
+ * and map values become their type's zero value (`{}`, `""`, 0, false), as in Go.
  */
 export function typeErrors(obj: Record<string, unknown>, apiVersion: string, kind: string): DecodeTypeError[] {
   const def = messageForKind(apiVersion, kind);
   if (def === undefined) return [];
   const c = new Checker();
-  c.message(def, obj, '', '', 0);
+  c.message(def, obj, 0);
   return c.errors;
 }
 
