@@ -169,3 +169,12 @@ test('list resourceVersion and resourceVersionMatch: Exact reads the past, compa
   const wf = await app.inject(`${CMS}?watch=true&fieldSelector=spec.nodeName%3Dx`);
   assert.equal(wf.statusCode, 400);
 });
+
+test('DeleteOptions of the wrong shape and a gracePeriodSeconds that is no number are 400s, and delete nothing', async () => {
+  assert.equal((await app.inject({ method: 'POST', url: PODS, payload: pod('del') })).statusCode, 201);
+  for (const [url, payload] of [[`${PODS}/del`, { preconditions: 5 }], [`${PODS}/del`, { gracePeriodSeconds: 'soon' }], [`${PODS}/del?gracePeriodSeconds=abc`, undefined]] as const) {
+    const r = await app.inject({ method: 'DELETE', url, ...(payload !== undefined ? { payload } : {}) });
+    assert.equal(r.statusCode, 400, r.body);
+    assert.equal((await app.inject(`${PODS}/del`)).statusCode, 200);
+  }
+});
