@@ -7,8 +7,11 @@
  * into both sides and returns a {@link VerifyReport}; {@link replayCapture} sends a
  * capture's IPv4 packets into a real namespace. Both need root, `ip netns`,
  * iptables-restore and the `raw-socket` addon ({@link netnsUnavailableReason} says
- * which is missing). Namespaces are named `nsv-<pid><rnd>-…` and removed on dispose,
- * exit and SIGINT/SIGTERM.
+ * which is missing). Namespaces are named `nsv-<pid>.<start time>.<rnd>-…` (their
+ * owner), removed on dispose, exit and SIGINT/SIGTERM, and — when a run was killed
+ * before it could — by the next run. A failure of the harness itself (the twin cannot
+ * be built, an agent dies) is a {@link VerifyHarnessError}, never a disagreement.
+ * Kernel-side packets are attributed to probes by content (attribution.ts).
  *
  * Layout: `raw/` is the only code that touches the host (namespaces, the raw-socket
  * helper process); `twin.ts` plans and builds the twin; `emulator-side.ts` taps the
@@ -20,7 +23,10 @@
  * (the twin's sinks differ from the emulator's neighbours), IP ids the kernels
  * choose themselves, TCP sessions beyond the first segment and its answer, IPVS
  * (no ip_vs module here), applications (the twin runs none), VXLAN and flannel
- * encapsulation beyond the node (egress is compared before flanneld or the VTEP).
+ * encapsulation beyond the node (egress is compared before flanneld or the VTEP: the
+ * twin has no real TUN + forwarder or VXLAN device yet). On the emulator side a
+ * packet that comes after its probe's 1 s window (an ARP failure's ICMP, ~3 s) still
+ * lands in a later probe: only the kernel side attributes by content.
  */
 export { verifyNode, VerifyHarnessError, VerifyUnavailableError, EXIT_VERIFY_HARNESS, EXIT_VERIFY_UNAVAILABLE } from './verify.ts';
 export type { VerifyOptions, VerifyReport, Disagreement, SuiteSummary, SideView } from './verify.ts';
