@@ -216,19 +216,18 @@ export function generateProbes(cluster: EmulatedCluster, plan: TwinPlan, opts: S
       for (const proto of protos) add('pod-outside', `${p.label}>${e.name}/${proto}`, 1, { description: `${p.label} → outside ${e.name} (${proto}, masquerade)`, from: p.label, src: p.ip, dst: e.ip, proto, dport: 80, ttl: 64 });
     }
   }
-  const proto = (p: ProbeProto): ProbeProto => p;
   if (want.has('external-ip')) {
     for (const a of facts.externalIPs) {
       const dst = parseIpv4(a.ip);
-      if (ext !== undefined && wire !== undefined) add('external-ip', `${ext.name}>${a.ip}:${a.port}`, opts.samples, { service: a.service, description: `${ext.name} → ${a.service} external IP ${a.ip}:${a.port}`, from: wire.label, src: ext.ip, dst, proto: proto(a.proto), dport: a.port, ttl: 64, ...svcSkip });
+      if (ext !== undefined && wire !== undefined) add('external-ip', `${ext.name}>${a.ip}:${a.port}`, opts.samples, { service: a.service, description: `${ext.name} → ${a.service} external IP ${a.ip}:${a.port}`, from: wire.label, src: ext.ip, dst, proto: a.proto, dport: a.port, ttl: 64, ...svcSkip });
       const p = pods[0];
-      if (p !== undefined) add('external-ip', `${p.label}>${a.ip}:${a.port}`, opts.samples, { service: a.service, description: `${p.label} → ${a.service} external IP ${a.ip}:${a.port}`, from: p.label, src: p.ip, dst, proto: proto(a.proto), dport: a.port, ttl: 64, ...svcSkip });
+      if (p !== undefined) add('external-ip', `${p.label}>${a.ip}:${a.port}`, opts.samples, { service: a.service, description: `${p.label} → ${a.service} external IP ${a.ip}:${a.port}`, from: p.label, src: p.ip, dst, proto: a.proto, dport: a.port, ttl: 64, ...svcSkip });
     }
   }
   if (want.has('load-balancer') && wire !== undefined) {
     for (const lb of facts.loadBalancers) {
       const dst = parseIpv4(lb.ip);
-      const common = { service: lb.service, dst, proto: proto(lb.proto), dport: lb.port, ttl: 64, ...svcSkip };
+      const common = { service: lb.service, dst, proto: lb.proto, dport: lb.port, ttl: 64, ...svcSkip };
       if (lb.ranges.length === 0) {
         if (ext !== undefined) add('load-balancer', `${ext.name}>${lb.ip}:${lb.port}`, opts.samples, { ...common, description: `${ext.name} → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: wire.label, src: ext.ip });
       } else {
