@@ -182,9 +182,10 @@ function lbSpecText(): string {
 test('LoadBalancer IPs in and out of loadBalancerSourceRanges, external IPs, NodePorts on 127.0.0.1 and a ClientIP-sticky Service agree (VXLAN, CNI)', { skip }, async () => {
   const c = await Cluster.build(parseClusterSpec(lbSpecText(), 'lb-iptables.yaml'), { apps: false });
   try {
-    const r = await verifyNode(c, { node: 'node01', samples: 8, randomProbes: 60, suites: ['external-ip', 'load-balancer', 'nodeport-localhost', 'pod-clusterip', 'external-nodeport', 'random'] });
+    // 20 samples a group: with two backends, 8 leave a 1 in 128 chance that one side never shows one of them.
+    const r = await verifyNode(c, { node: 'node01', samples: 20, randomProbes: 40, suites: ['external-ip', 'load-balancer', 'nodeport-localhost', 'pod-clusterip', 'external-nodeport', 'random'] });
     const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
-    assert.ok((bySuite['external-ip'] ?? 0) >= 16 && (bySuite['load-balancer'] ?? 0) >= 40 && (bySuite['nodeport-localhost'] ?? 0) >= 8, JSON.stringify(bySuite));
+    assert.ok((bySuite['external-ip'] ?? 0) >= 40 && (bySuite['load-balancer'] ?? 0) >= 100 && (bySuite['nodeport-localhost'] ?? 0) >= 20, JSON.stringify(bySuite));
     assert.deepEqual(r.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
   } finally {
     await c.close();
