@@ -28,8 +28,8 @@ import { packetFromBytes } from '../../netsim/packet/packet.ts';
 import type { UdpMessage, UdpSocket } from '../../netsim/stack/udp.ts';
 import { formatIpv4 } from '../../netsim/wire/addr.ts';
 import type { Ipv4Addr } from '../../netsim/wire/addr.ts';
-import { readU16, readU32 } from '../../netsim/wire/field.ts';
-import { ipv4DecrementTtl, IpProtocol } from '../../netsim/wire/ipv4.ts';
+import { readU32 } from '../../netsim/wire/field.ts';
+import { Ipv4, ipv4DecrementTtl, IpProtocol } from '../../netsim/wire/ipv4.ts';
 import { icmpErrorQuote } from '../../netsim/wire/icmpv4.ts';
 import { buildIpv4Icmp } from '../../netsim/wire/build.ts';
 import type { Backend, BackendContext } from './backend.ts';
@@ -57,6 +57,9 @@ export class UdpBackend implements Backend {
   private tunAddr: Ipv4Addr = 0;
   /** The proxy's route table (CMD_SET_ROUTE / CMD_DEL_ROUTE). */
   private readonly routes = new Map<string, ProxyRoute>();
+  /** Routes by network (signed 32-bit) when every lease has one prefix length; see reindex. */
+  private readonly byNet = new Map<number, ProxyRoute>();
+  private indexMask = -1;
 
   constructor(private readonly ctx: BackendContext, private readonly tunPrefix: 'network' | 32 = 'network') {
     this.mtu = ctx.ns.device(ctx.extIface).mtu - UDP_ENCAP_OVERHEAD;
@@ -84,10 +87,31 @@ export class UdpBackend implements Backend {
   addPeer(lease: Lease): void {
     if (lease.attrs.backendType !== 'udp') return;
     this.routes.set(subnetKey(lease.subnet), { dst: lease.subnet, nextHop: lease.attrs.publicIp });
+    this.reindex();
   }
 
   removePeer(lease: Lease): void {
     this.routes.delete(subnetKey(lease.subnet));
+    this.reindex();
+  }
+
+  /**
+   * Leases all have the network's SubnetLen, so they never overlap and the route for an
+   * address is the one keyed by the address masked to that length: one Map probe per
+   * packet instead of a scan of every lease. With mixed lengths (not something flannel
+   * hands out) the first match in insertion order is kept, as flanneld's proxy scans.
+   */
+  private reindex(): void {
+    this.byNet.clear();
+    this.indexMask = -1;
+    let len = -1;
+    for (const r of this.routes.values()) {
+      if (len === -1) len = r.dst.prefixLen;
+      else if (len !== r.dst.prefixLen) return;
+    }
+    if (len === -1) return;
+    for (const r of this.routes.values()) this.byNet.set(r.dst.network | 0, r);
+    this.indexMask = this.routes.values().next().value?.dst.mask ?? -1;
   }
 
   stop(): void {
@@ -102,6 +126,7 @@ export class UdpBackend implements Backend {
   }
 
   private findRoute(dst: Ipv4Addr): ProxyRoute | undefined {
+    if (this.indexMask !== -1) return this.byNet.get(dst & this.indexMask);
     for (const r of this.routes.values()) if (r.dst.contains(dst)) return r;
     return undefined;
   }
@@ -158,12 +183,12 @@ export class UdpBackend implements Backend {
   private sendNetUnreachable(pkt: Packet): boolean {
     const b = pkt.buf;
     const o = pkt.off;
-    const hl = ((b[o] as number) & 0x0f) * 4;
+    const hl = Ipv4.headerLen(b, o);
     if (hl > 60 || hl < 20) return false;
     if (b[o + 9] === IpProtocol.ICMP) return false; // RFC 792: no ICMP about ICMP
-    if ((readU16(b, o + 6) & 0x1fff) !== 0) return false; // only for the first fragment
+    if (Ipv4.fragOffset(b, o) !== 0) return false; // only for the first fragment
     const bytes = buildIpv4Icmp(
-      { src: this.tunAddr, dst: readU32(b, o + 12), ttl: NET_UNREACHABLE_TTL, ident: 0, dontFrag: false },
+      { src: this.tunAddr, dst: Ipv4.src(b, o), ttl: NET_UNREACHABLE_TTL, ident: 0, dontFrag: false },
       { type: 'dest-unreachable', code: 0, original: icmpErrorQuote(pkt.bytes()) },
     );
     this.tun.write(packetFromBytes(this.ctx.ns.sim.nextPacketId(), bytes));

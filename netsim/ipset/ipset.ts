@@ -14,6 +14,7 @@
 import type { Packet } from '../packet/packet.ts';
 import { readU16, readU32 } from '../wire/field.ts';
 import { Ipv4Cidr, formatIpv4, maskOf, tryParseIpv4 } from '../wire/addr.ts';
+import { Ipv4 } from '../wire/ipv4.ts';
 import type { IpsetLookup } from '../netfilter/eval-types.ts';
 import { CodedError } from '../errors.ts';
 
@@ -298,8 +299,8 @@ export class Ipsets implements IpsetLookup {
     const idx = (s.idx ??= buildIndex(s));
     const b = pkt.buf;
     const o = pkt.off;
-    const hl = ((b[o] as number) & 0x0f) * 4;
-    const proto = b[o + 9] as number;
+    const hl = Ipv4.headerLen(b, o);
+    const proto = Ipv4.protocol(b, o);
     switch (s.type) {
       case 'hash:ip': return idx.keys.has(ipAt(b, o, dirs[0]));
       case 'hash:net': return inNets(s.prefixes, idx.keys, ipAt(b, o, dirs[0]));

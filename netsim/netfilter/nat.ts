@@ -22,11 +22,11 @@
  * Not modelled: find_appropriate_src (reusing an existing mapping of the same
  * source), NAT helpers (FTP, SIP), IPv6, sequence adjustment.
  */
-import { readU16, readU32, writeU16 } from '../wire/field.ts';
+import { readU16, writeU16 } from '../wire/field.ts';
 import { formatIpv4, maskOf } from '../wire/addr.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { internetChecksum } from '../wire/checksum.ts';
-import { ipv4SetDst, ipv4SetSrc, l4SetDstPort, l4SetSrcPort, icmpSetEchoIdent } from '../wire/ipv4.ts';
+import { Ipv4, ipv4SetDst, ipv4SetSrc, l4SetDstPort, l4SetSrcPort, icmpSetEchoIdent } from '../wire/ipv4.ts';
 import type { Rng } from '../time/rng.ts';
 import type { NatRequest } from './eval-types.ts';
 import { IPS_DST_NAT, IPS_SRC_NAT } from './conntrack/conntrack.ts';
@@ -257,11 +257,11 @@ export function natPacket(ct: Conntrack, slot: number, dir: number, manip: Manip
  */
 function manipPacket(b: Uint8Array, off: number, manip: Manip, src: number, dst: number, sport: number, dport: number, icmpId: number): boolean {
   let changed = false;
-  const hl = ((b[off] as number) & 0x0f) * 4;
-  const proto = b[off + 9] as number;
+  const hl = Ipv4.headerLen(b, off);
+  const proto = Ipv4.protocol(b, off);
   const ports = (proto === 6 || proto === 17) && off + hl + 4 <= b.length;
   if (manip === MANIP_SRC) {
-    if (readU32(b, off + 12) !== src) {
+    if (Ipv4.src(b, off) !== src) {
       ipv4SetSrc(b, off, src);
       changed = true;
     }
@@ -272,7 +272,7 @@ function manipPacket(b: Uint8Array, off: number, manip: Manip, src: number, dst:
       changed = true;
     }
   } else {
-    if (readU32(b, off + 16) !== dst) {
+    if (Ipv4.dst(b, off) !== dst) {
       ipv4SetDst(b, off, dst);
       changed = true;
     }
@@ -299,7 +299,7 @@ function icmpIdent(b: Uint8Array, off: number, hl: number, id: number): boolean 
  */
 export function natIcmpError(ct: Conntrack, slot: number, dir: number, manip: Manip, b: Uint8Array, off: number, len: number): boolean {
   if (!natNeeded(ct.statusOf(slot), dir, manip)) return false;
-  const hl = ((b[off] as number) & 0x0f) * 4;
+  const hl = Ipv4.headerLen(b, off);
   const q = off + hl + 8;
   if (len < hl + 8 + 20) return false;
   const other = dir ^ 1;
@@ -314,11 +314,11 @@ export function natIcmpError(ct: Conntrack, slot: number, dir: number, manip: Ma
   // Outer: this hook's manip towards invert(tuple[other]).
   let outerChanged = false;
   if (manip === MANIP_SRC) {
-    if (readU32(b, off + 12) !== oDst) {
+    if (Ipv4.src(b, off) !== oDst) {
       ipv4SetSrc(b, off, oDst);
       outerChanged = true;
     }
-  } else if (readU32(b, off + 16) !== oSrc) {
+  } else if (Ipv4.dst(b, off) !== oSrc) {
     ipv4SetDst(b, off, oSrc);
     outerChanged = true;
   }

@@ -21,6 +21,7 @@ import type { Ipv4Addr, MacAddr } from '../wire/addr.ts';
 import { formatIpv4, formatMac } from '../wire/addr.ts';
 import { readU16, readU32, readU48 } from '../wire/field.ts';
 import { VXLAN_HEADER_LEN, VXLAN_PORT_LINUX_DEFAULT, emitVxlan, parseVxlan } from '../wire/vxlan.ts';
+import { Ipv4 } from '../wire/ipv4.ts';
 import { WireError } from '../wire/errors.ts';
 import { packetFromBytes } from '../packet/packet.ts';
 import type { NetNamespace } from '../stack/net-namespace.ts';
@@ -133,7 +134,7 @@ export class VxlanDevice extends NetDevice {
     if (readU16(b, o + 12) === 0x0800 && o + 34 <= b.length) {
       let src = readU32(b, o + 26);
       let dst = readU32(b, o + 30);
-      const ihl = ((b[o + 14] as number) & 0x0f) * 4;
+      const ihl = Ipv4.headerLen(b, o + 14);
       const p = b[o + 23] as number;
       const hasPorts = (p === 6 || p === 17) && o + 14 + ihl + 4 <= b.length;
       let sport = hasPorts ? readU16(b, o + 14 + ihl) : 0;
