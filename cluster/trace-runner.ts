@@ -131,7 +131,8 @@ export function runTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, toIn:
   }
   sim.clock.runFor(opts.windowNs ?? TRACE_WINDOW_NS);
   stop();
-  const reply = replyOf();
+  // No answer from the peer: an ICMP error about the request (port or host unreachable, time exceeded) is its reply.
+  const reply = replyOf() ?? firstReplyTo(events, request);
   return { ...(dns !== undefined ? { dns } : {}), from, to, proto, port, request, reply, events, report: buildTraceReport(events, request, reply) };
 }
 

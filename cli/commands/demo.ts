@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { Cluster } from '../../cluster/cluster.ts';
 import { demoSpec, runFlows, seedFlowPlans } from '../../cluster/demo-flows.ts';
 import { renderTraceText } from '../render/trace-text.ts';
+import { stdoutStyle } from '../render/hop-lines.ts';
 import { prepareOutputDir, writeOutputFile } from '../output-file.ts';
 
 export interface DemoOptions {
@@ -28,7 +29,7 @@ export async function runDemo(opts: DemoOptions, print: (s: string) => void): Pr
   print(`netsim demo (seed ${spec.seed}): ${[...byNode].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([n, ps]) => `${n}: ${ps.join(', ')}`).join('; ')}\n`);
   flows.forEach((f, i) => {
     print(`\n== ${i + 1}. ${f.title}\n`);
-    if (opts.quiet !== true) print(renderTraceText(f.events));
+    if (opts.quiet !== true) print(renderTraceText(f.events, stdoutStyle()));
     print(`-> ${f.outcome}\n`);
     writeOutputFile(join(out, `flow-${i + 1}.trace.txt`), renderTraceText(f.events));
     writeOutputFile(join(out, `flow-${i + 1}.pcapng`), f.pcapng);

@@ -6,6 +6,7 @@ import { resolveEndpoint } from '../../cluster/endpoint.ts';
 import { runTrace } from '../../cluster/trace-runner.ts';
 import type { TraceProto } from '../../cluster/trace-runner.ts';
 import { renderTraceReportText } from '../render/trace-report-text.ts';
+import { stdoutStyle } from '../render/hop-lines.ts';
 import { renderTraceEvents } from '../render/trace-text.ts';
 import { checkFilter, filterEvents, filterReport } from '../trace-filter.ts';
 import { dnsTraceJson, renderDnsTraceText } from '../render/dns-trace-text.ts';
@@ -37,7 +38,9 @@ export function traceCommand(cluster: EmulatedCluster, o: TraceCliOptions, print
   } else {
     const title = `trace ${from.label} → ${to.label} ${run.proto}${run.port !== undefined ? `/${run.port}` : ''}`;
     if (run.dns !== undefined) print(renderDnsTraceText(run.dns));
-    print(renderTraceReportText(title, report));
+    // An explicit --proto icmp to a Service: say why nobody answers rather than leave "no-route at router" unexplained.
+    const note = to.kind === 'service' && run.proto === 'icmp' ? 'a ClusterIP answers only its Service ports: kube-proxy\'s rules match tcp/udp to those ports, and no interface holds the address, so an ICMP echo is routed like any other packet (use --proto tcp or udp)' : undefined;
+    print(renderTraceReportText(title, report, stdoutStyle(), note));
   }
   return run.report.verdict === 'delivered' ? 0 : 1;
 }

@@ -1,32 +1,26 @@
 /**
- * The readable form of a trace report: per leg (request, reply), one line per hop
- * with the virtual time, where (node and namespace), who decided (component), what
- * it did, and the packet as it was at that point.
+ * The readable form of a trace report: per leg (request, reply) a verdict line, then
+ * one line per hop in the shared hop format (hop-lines.ts) with the packet's walk.
  */
-import type { Hop, TraceLeg, TraceReport } from '../../netsim/trace/report.ts';
-import { formatInstant } from '../../netsim/time/scheduler.ts';
+import type { TraceLeg, TraceReport } from '../../netsim/trace/report.ts';
+import { hopLines, paint } from './hop-lines.ts';
+import type { TextStyle } from './hop-lines.ts';
 
-function where(h: Hop): string {
-  return h.netns === h.node ? h.node : `${h.node}/${h.netns}`;
+function verdictLine(title: string, l: TraceLeg, style: TextStyle): string {
+  if (l.icmpError !== undefined) return `${title}: ${paint(l.icmpError, 'yellow', style)}`;
+  const v = paint(l.verdict.toUpperCase(), l.verdict === 'delivered' ? 'green' : 'red', style);
+  return `${title}: ${v}${l.drop !== undefined ? ` — ${l.drop.reason} at ${l.drop.netns}: ${l.drop.detail}` : ''}`;
 }
 
-function line(h: Hop, width: number): string {
-  const comp = h.device !== undefined && h.component !== 'device' ? `${h.component}(${h.device})` : h.device ?? h.component;
-  const what = `${comp} ${h.action}`;
-  const rule = h.rule !== undefined ? ` [${h.rule}]` : '';
-  return `  ${formatInstant(h.t)}  ${where(h).padEnd(width)}  ${what.padEnd(26)} ${h.detail}${rule}`;
+/** One leg: its verdict line and its hops, indented (the DNS lookups of a trace nest theirs under the trace). */
+export function leg(title: string, l: TraceLeg, indent = '', style: TextStyle = {}): string[] {
+  return [indent + verdictLine(title, l, style), ...hopLines(l.hops, style, `${indent}  `)];
 }
 
-export function leg(title: string, l: TraceLeg, indent = ''): string[] {
-  const width = Math.max(10, ...l.hops.map((h) => where(h).length));
-  const out = [`${indent}${title}: ${l.verdict.toUpperCase()}${l.drop !== undefined ? ` — ${l.drop.reason} at ${l.drop.netns}: ${l.drop.detail}` : ''}`];
-  for (const h of l.hops) out.push(indent + line(h, width));
-  return out;
-}
-
-export function renderTraceReportText(title: string, r: TraceReport): string {
-  const lines = [title, ...leg('request', r)];
-  if (r.reply !== undefined) lines.push('', ...leg('reply', r.reply));
+export function renderTraceReportText(title: string, r: TraceReport, style: TextStyle = {}, note?: string): string {
+  const lines = [title, ...leg('request', r, '', style)];
+  if (r.reply !== undefined) lines.push('', ...leg('reply', r.reply, '', style));
   else lines.push('', 'reply: none seen');
+  if (note !== undefined) lines.push('', `note: ${note}`);
   return lines.join('\n') + '\n';
 }

@@ -288,12 +288,17 @@ export class NetfilterStack implements NetfilterHooks {
   private traceRule(pkt: Packet, hook: NfHook, table: TableName, chain: string, rule: number, target: string): void {
     this.ns.sim.tracer.emit({
       kind: 'nf', t: this.ns.sim.clock.now(), node: this.ns.node, netns: this.ns.name, pkt: pkt.id, hook, table, chain, rule,
-      verdict: target, detail: rule === 0 ? `policy ${target}` : `-j ${target}`,
+      verdict: target, detail: rule === 0 ? `policy ${target}` : `-j ${target}`, ...this.packetAtHook(pkt),
     });
   }
 
+  /** The packet as this hook has it (TTL already decremented at FORWARD, NAT applied so far), for traces that asked for bytes. */
+  private packetAtHook(pkt: Packet): { data?: Uint8Array } {
+    return this.ns.sim.tracer.wantBytes ? { data: pkt.buf.slice(pkt.off, pkt.off + pkt.len) } : {};
+  }
+
   traceNat(pkt: Packet, detail: string): void {
-    this.ns.sim.tracer.emit({ kind: 'nat', t: this.ns.sim.clock.now(), node: this.ns.node, netns: this.ns.name, pkt: pkt.id, detail });
+    this.ns.sim.tracer.emit({ kind: 'nat', t: this.ns.sim.clock.now(), node: this.ns.node, netns: this.ns.name, pkt: pkt.id, detail, ...this.packetAtHook(pkt) });
   }
 
   traceCt(pkt: Packet, detail: string): void {

@@ -5,7 +5,13 @@
  * Every hop names where it happened (node, namespace), which component decided
  * (a device, the bridge, routing, the neighbour layer, netfilter, conntrack, an
  * encapsulation, a socket), what it did, and the packet's addresses, ports and TTL
- * at that point (taken from the bytes of the latest rx/tx of that packet).
+ * as they are at that point: the bytes of the latest event that carried them — a
+ * device's rx/tx, or a netfilter hook's own view (after FORWARD's TTL decrement,
+ * after DNAT, flanneld's outer packet at its OUTPUT/POSTROUTING) — with a TTL
+ * decrement applied where it happens.
+ *
+ * A reply that is an ICMP error (port unreachable, host unreachable after ARP gave
+ * up, time exceeded, a REJECT) is labelled as one (`icmpError`).
  */
 import type { TraceEvent } from './trace-event.ts';
 import { formatIpv4 } from '../wire/addr.ts';
@@ -41,6 +47,8 @@ export interface TraceLeg {
   readonly verdict: TraceVerdict;
   readonly hops: Hop[];
   readonly drop?: { readonly reason: string; readonly node: string; readonly netns: string; readonly detail: string };
+  /** When this leg is an ICMP error sent back about the request: what it says and who sent it ("ICMP port unreachable from 10.244.58.2"). */
+  readonly icmpError?: string;
 }
 
 export interface TraceReport extends TraceLeg {
@@ -85,6 +93,42 @@ function hopOf(e: TraceEvent, pkt: HopPacket | undefined): Hop {
   }
 }
 
+const UNREACH: Record<number, string> = { 0: 'net unreachable', 1: 'host unreachable', 2: 'protocol unreachable', 3: 'port unreachable', 4: 'fragmentation needed', 9: 'net prohibited', 10: 'host prohibited', 13: 'administratively prohibited' };
+
+/** "ICMP port unreachable from 10.244.58.2" for an IPv4 ICMP error, else undefined. */
+export function icmpErrorLabel(ip: Uint8Array): string | undefined {
+  if (ip.length < 20 || (ip[0] as number) >> 4 !== 4 || ip[9] !== 1) return undefined;
+  const hl = ((ip[0] as number) & 0x0f) * 4;
+  const type = ip[hl];
+  const code = ip[hl + 1] as number;
+  const what = type === 3 ? UNREACH[code] ?? `unreachable code ${code}` : type === 11 ? (code === 0 ? 'time exceeded in transit' : 'fragment reassembly time exceeded') : undefined;
+  return what !== undefined ? `ICMP ${what} from ${formatIpv4(readU32(ip, 12))}` : undefined;
+}
+
+/** The packet as an event shows it: its bytes (rx/tx with their link type; netfilter's view is IPv4), or the last one with the TTL an event changed. */
+function packetAfter(e: TraceEvent, current: HopPacket | undefined): HopPacket | undefined {
+  if ((e.kind === 'rx' || e.kind === 'tx') && e.data !== undefined) return packetFields(e.data, e.linkType) ?? current;
+  if ((e.kind === 'nf' || e.kind === 'nat') && e.data !== undefined) return packetFields(e.data, 'raw-ip') ?? current;
+  // A decrement of the packet last seen (flanneld's decrement of the inner packet while the outer one was last seen is not).
+  if (e.kind === 'ttl' && current !== undefined && current.ttl === e.from) return { ...current, ttl: e.to };
+  return current;
+}
+
+/** The packet a hop shows: none on a TTL hop about another header than the one last seen. */
+function shown(e: TraceEvent, p: HopPacket | undefined): HopPacket | undefined {
+  return e.kind === 'ttl' && p?.ttl !== e.to ? undefined : p;
+}
+
+/** Every event as a hop, each with its packet as it was there (per trace id): what the event-by-event text shows. */
+export function eventHops(events: readonly TraceEvent[]): Hop[] {
+  const current = new Map<number, HopPacket | undefined>();
+  return events.map((e) => {
+    const p = packetAfter(e, current.get(e.pkt));
+    current.set(e.pkt, p);
+    return hopOf(e, shown(e, p));
+  });
+}
+
 /** The hops of packet `pkt` (in event order) and how its walk ended. */
 export function buildLeg(events: readonly TraceEvent[], pkt: number): TraceLeg {
   const hops: Hop[] = [];
@@ -92,10 +136,15 @@ export function buildLeg(events: readonly TraceEvent[], pkt: number): TraceLeg {
   let drop: TraceLeg['drop'];
   let delivered = false;
   let rejected = false;
+  let icmpError: string | undefined;
   for (const e of events) {
     if (e.pkt !== pkt) continue;
-    if ((e.kind === 'rx' || e.kind === 'tx') && e.data !== undefined) current = packetFields(e.data, e.linkType) ?? current;
-    hops.push(hopOf(e, current));
+    current = packetAfter(e, current);
+    if (e.kind === 'rx' && e.data !== undefined && icmpError === undefined) {
+      const p = packetFields(e.data, e.linkType);
+      if (p?.proto === 'icmp') icmpError = icmpErrorLabel(e.linkType === 'ether' ? e.data.subarray(14) : e.data);
+    }
+    hops.push(hopOf(e, shown(e, current)));
     if (e.kind === 'deliver') delivered = true;
     if (e.kind === 'drop') {
       drop = { reason: e.reason, node: e.node, netns: e.netns, detail: e.detail };
@@ -103,7 +152,7 @@ export function buildLeg(events: readonly TraceEvent[], pkt: number): TraceLeg {
     }
   }
   const verdict: TraceVerdict = delivered && drop === undefined ? 'delivered' : rejected ? 'rejected' : drop !== undefined ? 'dropped' : delivered ? 'delivered' : 'dropped';
-  return { verdict, hops, ...(drop !== undefined ? { drop } : {}) };
+  return { verdict, hops, ...(drop !== undefined ? { drop } : {}), ...(icmpError !== undefined ? { icmpError } : {}) };
 }
 
 /** A request's report with its reply's (when the reply packet id is known). */

@@ -89,8 +89,10 @@ export type TraceEvent =
       readonly rule: number;
       readonly verdict: string;
       readonly detail: string;
+      /** The IPv4 packet as the hook sees it (a copy, when a subscriber asked for bytes). */
+      readonly data?: Uint8Array;
     })
-  | (Base & { readonly kind: 'nat'; readonly detail: string })
+  | (Base & { readonly kind: 'nat'; readonly detail: string; /** The IPv4 packet after the rewrite (when bytes were asked for). */ readonly data?: Uint8Array })
   | (Base & { readonly kind: 'ct'; readonly detail: string })
   | (Base & { readonly kind: 'deliver'; readonly to: string; readonly detail: string })
   | (Base & { readonly kind: 'icmp-error'; readonly detail: string })

@@ -22,11 +22,11 @@ test('netsim demo: exit 0, same-node and cross-node flows delivered, files writt
     assert.match(a.out, /== 1\. same-node pod → pod: webapp01 → webapp02 \(ping\)/);
     assert.match(a.out, /-> echo reply, ttl 64/);
     assert.match(a.out, /-> HTTP 200: Hello World, Kubernetes! from backend/);
-    assert.match(a.out, /node01\s+ttl 64 → 63 \(forward\)/);
-    assert.match(a.out, /node01\s+encap flannel0: flanneld UDP: 192\.168\.50\.11:8285 → 192\.168\.50\.12:8285/);
-    assert.match(a.out, /== 3\. pod → ClusterIP[^\n]*\n(.*\n)*?.*nat KUBE-SEP-[A-Z2-7]{16}:2 DNAT/);
+    assert.match(a.out, /node01\s+ttl decrement\s+64 → 63 \(forward\)/);
+    assert.match(a.out, /node01\s+flannel0 encap\s+flanneld UDP: 192\.168\.50\.11:8285 → 192\.168\.50\.12:8285/);
+    assert.match(a.out, /== 3\. pod → ClusterIP[^\n]*\n(.*\n)*?.*nat KUBE-SEP-[A-Z2-7]{16}:2 -j DNAT/);
     assert.match(a.out, /-> HTTP 200: Hello World, Kubernetes! from nginx-deployment-[a-z0-9]+-[a-z0-9]{5}\n(.*\n)*?== 4\./);
-    assert.match(a.out, /== 4\. outside → NodePort[^\n]*\n(.*\n)*?.*nat KUBE-NODEPORTS:1 KUBE-EXT-/);
+    assert.match(a.out, /== 4\. outside → NodePort[^\n]*\n(.*\n)*?.*nat KUBE-NODEPORTS:1 -j KUBE-EXT-/);
     assert.match(a.out, /-> HTTP 200: Hello World, Kubernetes! from client/);
     const b = demo(['--out', join(dir, 'b'), '--seed', '3']);
     const files = readdirSync(join(dir, 'a')).sort();
