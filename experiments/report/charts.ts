@@ -7,7 +7,7 @@
 import type { RunResult } from '../results.ts';
 import { runLabel } from '../results.ts';
 import { formatDuration, formatPercent } from '../format.ts';
-import { esc, linear, n, niceTicks, PALETTE, truncate } from './svg.ts';
+import { esc, linear, n, niceTicks, PALETTE, truncate, truncateMiddle } from './svg.ts';
 
 /** viewBox width: about the width a chart gets in the two-column layout, so text stays near its nominal size. */
 const W = 600;
@@ -62,7 +62,7 @@ export function distributionChart(run: RunResult, idPrefix: string): string {
     const off = z > SIGMA;
     const tip = `${e.pod} (${e.ip}${e.node === null ? '' : `, ${e.node}`}): ${e.connections} connections, ${formatPercent(e.share)}; expected ${formatPercent(e.expectedShare)}${off ? ' — more than 3σ from expected' : ''}`;
     parts.push(`<g class="row"><title>${esc(tip)}</title>`);
-    if (labels) parts.push(`<text class="label" x="${left - 8}" y="${n(y0 + rowH / 2)}" dy="0.35em" text-anchor="end" font-size="${fontSize}">${esc(truncate(e.pod, Math.floor((left - 12) / (0.6 * fontSize))))}</text>`);
+    if (labels) parts.push(`<text class="label" x="${left - 8}" y="${n(y0 + rowH / 2)}" dy="0.35em" text-anchor="end" font-size="${fontSize}">${esc(truncateMiddle(e.pod, Math.floor((left - 12) / (0.6 * fontSize))))}</text>`);
     parts.push(`<rect class="${off ? 'bar bar-off' : 'bar'}" x="${left}" y="${n(yb)}" width="${n(Math.max(0, x(e.share) - left))}" height="${n(barH)}" rx="2"/>`);
     parts.push(`<line class="expected" x1="${n(x(e.expectedShare))}" x2="${n(x(e.expectedShare))}" y1="${n(y0 + 2)}" y2="${n(y0 + rowH - 2)}"/>`);
     if (labels) parts.push(`<text class="value" x="${n(Math.max(x(e.share), x(e.expectedShare)) + 6)}" y="${n(y0 + rowH / 2)}" dy="0.35em" font-size="${fontSize - 1}">${esc(`${formatPercent(e.share)} · ${e.connections}`)}</text>`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { renderHtmlReport } from './index.ts';
-import { esc, niceTicks, truncate } from './svg.ts';
+import { esc, niceTicks, truncate, truncateMiddle } from './svg.ts';
 import { sampleResult } from '../testing/sample.ts';
 import { ExperimentAccumulator } from '../results.ts';
 
@@ -17,6 +17,12 @@ test('esc, truncate, niceTicks', () => {
   assert.equal(esc(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   assert.equal(truncate('abcdef', 4), 'abc…');
   assert.equal(truncate('abc', 4), 'abc');
+  // Pod labels keep their distinguishing hash suffix.
+  const pods = ['nginx-deployment-6d7bc6944-547bb', 'nginx-deployment-6d7bc6944-695fc', 'nginx-deployment-6d7bc6944-x2x9q'];
+  const short = pods.map((p) => truncateMiddle(p, 16));
+  assert.equal(new Set(short).size, pods.length, short.join(', '));
+  assert.ok(short.every((x) => [...x].length === 16 && x.startsWith('nginx-d') && x.includes('…')));
+  assert.equal(truncateMiddle('abc', 4), 'abc');
   assert.deepEqual(niceTicks(0.45, 5), [0, 0.1, 0.2, 0.3, 0.4, 0.5]);
   assert.deepEqual(niceTicks(7, 4), [0, 2, 4, 6, 8]);
   assert.deepEqual(niceTicks(0), [0, 1]);

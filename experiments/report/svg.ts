@@ -11,6 +11,19 @@ export function truncate(s: string, max: number): string {
   return cps.length <= max ? s : cps.slice(0, Math.max(1, max - 1)).join('') + '…';
 }
 
+/**
+ * Shorten to `max` characters by cutting the middle, so names that share a prefix
+ * stay distinguishable by their ends (`nginx-deployment-6d7bc6944-547bb` →
+ * `nginx-de…4-547bb`: a Deployment's pods differ in the hash suffix).
+ */
+export function truncateMiddle(s: string, max: number): string {
+  const cps = [...s];
+  if (cps.length <= max) return s;
+  const keep = Math.max(2, max - 1);
+  const tail = Math.ceil(keep / 2);
+  return cps.slice(0, keep - tail).join('') + '…' + cps.slice(cps.length - tail).join('');
+}
+
 /** A coordinate, rounded to 0.1 px to keep the file small. */
 export function n(x: number): string {
   return String(Math.round(x * 10) / 10);
