@@ -190,6 +190,8 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   await flows.refresh();
   let refreshed = Date.now();
 
+  // Handlers first: a SIGTERM that arrives between "listening" and a later handler would kill the process (no exit 0).
+  const stopped = waitForStop();
   let url: string;
   try {
     await cluster.control.app.listen({ host, port });
@@ -256,7 +258,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
     });
   }, STORE_PROBE_MS);
 
-  const reason = await waitForStop();
+  const reason = await stopped;
   log.info(`${reason}: stopping`);
   // A second signal while stopping means "now".
   const force = (): void => process.exit(130);

@@ -8,7 +8,8 @@
  * Adjusted, and only so: `npm ci && ` is dropped (the test runs in an installed
  * checkout); `netsim up` listens on 127.0.0.1:0 with a scratch --state (a fixed port
  * would collide with other runs), stays up for the commands after it in the same
- * block, which reach it at the address it printed, and must exit 0 on SIGTERM.
+ * block, which reach it through its KUBECONFIG (as the README's `export` line says) or
+ * at the address it printed, and must exit 0 on SIGTERM.
  * `tshark`/`capinfos` lines run too when tshark is installed.
  */
 import { test } from 'node:test';
@@ -53,17 +54,20 @@ function readmeCommands(text: string): Cmd[] {
   return out;
 }
 
-function run(cmd: Cmd, cwd: string, server: string | undefined): { code: number | null; out: string; err: string } {
-  const argv = server !== undefined ? cmd.argv.map((a) => a.replace(/^http:\/\/127\.0\.0\.1:6443$/, server)) : cmd.argv;
+function run(cmd: Cmd, cwd: string, up: { url: string; kubeconfig: string } | undefined): { code: number | null; out: string; err: string } {
+  const argv = up !== undefined ? cmd.argv.map((a) => a.replace(/^https?:\/\/127\.0\.0\.1:6443$/, up.url)) : cmd.argv;
+  // After `netsim up`, the README exports its KUBECONFIG; the commands that follow find the server through it.
+  const env = up !== undefined ? { ...process.env, KUBECONFIG: up.kubeconfig } : process.env;
   const r = cmd.tool === 'netsim'
-    ? spawnSync(process.execPath, [bin, ...argv], { cwd, encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 26 })
+    ? spawnSync(process.execPath, [bin, ...argv], { cwd, env, encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 26 })
     : spawnSync(cmd.tool, argv, { cwd, encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 26 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-async function startUp(cmd: Cmd, cwd: string): Promise<{ url: string; stop: () => Promise<string> }> {
+async function startUp(cmd: Cmd, cwd: string): Promise<{ url: string; kubeconfig: string; stop: () => Promise<string> }> {
   const argv = cmd.argv.filter((a, i, all) => a !== '--listen' && all[i - 1] !== '--listen' && a !== '--state' && all[i - 1] !== '--state');
-  const p = spawn(process.execPath, [bin, ...argv, '--listen', '127.0.0.1:0', '--state', join(cwd, '.netsim-up')], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const state = join(cwd, `.netsim-up-${cmd.block}`);
+  const p = spawn(process.execPath, [bin, ...argv, '--listen', '127.0.0.1:0', '--state', state], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
@@ -77,6 +81,7 @@ async function startUp(cmd: Cmd, cwd: string): Promise<{ url: string; stop: () =
   });
   return {
     url,
+    kubeconfig: join(state, 'kubeconfig'),
     /** SIGTERM; resolves to how it ended: 'exit 0' is the contract. */
     stop: () => new Promise((ok) => {
       p.on('exit', (code, signal) => ok(code === 0 ? 'exit 0' : `${cmd.line}: exit ${code} signal ${signal}\n${out}${err}`));
@@ -101,25 +106,30 @@ test('every README command runs as written', { timeout: 1_800_000 }, async () =>
   try {
     let up: Awaited<ReturnType<typeof startUp>> | undefined;
     let upBlock = -1;
-    for (const cmd of commands) {
-      if (up !== undefined && cmd.block !== upBlock) {
-        assert.equal(await up.stop(), 'exit 0', 'netsim up exits 0 on SIGTERM');
-        up = undefined;
+    try {
+      for (const cmd of commands) {
+        if (up !== undefined && cmd.block !== upBlock) {
+          const ended = await up.stop();
+          up = undefined;
+          assert.equal(ended, 'exit 0', 'netsim up exits 0 on SIGTERM');
+        }
+        if (cmd.tool !== 'netsim' && !hasTshark) {
+          console.log(`# skipped (tshark not installed): ${cmd.line}`);
+          continue;
+        }
+        if (cmd.argv[0] === 'up') {
+          up = await startUp(cmd, cwd);
+          upBlock = cmd.block;
+          continue;
+        }
+        const r = run(cmd, cwd, up);
+        assert.equal(r.code, cmd.exit, `${cmd.line}\n${r.err}`);
+        assert.doesNotMatch(r.err, /^\s+at /m, `${cmd.line}: no stack trace`);
       }
-      if (cmd.tool !== 'netsim' && !hasTshark) {
-        console.log(`# skipped (tshark not installed): ${cmd.line}`);
-        continue;
-      }
-      if (cmd.argv[0] === 'up') {
-        up = await startUp(cmd, cwd);
-        upBlock = cmd.block;
-        continue;
-      }
-      const r = run(cmd, cwd, up?.url);
-      assert.equal(r.code, cmd.exit, `${cmd.line}\n${r.err}`);
-      assert.doesNotMatch(r.err, /^\s+at /m, `${cmd.line}: no stack trace`);
+    } finally {
+      // A failed command must not leave the server running (the test would never end).
+      if (up !== undefined) assert.equal(await up.stop(), 'exit 0');
     }
-    if (up !== undefined) assert.equal(await up.stop(), 'exit 0');
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
