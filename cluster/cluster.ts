@@ -43,6 +43,8 @@ import { checkClients, startClients } from './clients.ts';
 import type { ClientStats } from './clients.ts';
 import { LoadBalancerRoutes } from './load-balancer-routes.ts';
 import { NodeAgent } from './node-agent.ts';
+import { componentOf, systemManifests } from './system-pods.ts';
+import type { NodeComponent } from './system-pods.ts';
 import type { AppTap } from './pod-apps.ts';
 import { cniPodNetwork, dockerPodNetwork } from './pod-network.ts';
 import type { PodNetworkProvider } from './pod-network.ts';
@@ -172,7 +174,8 @@ export class Cluster implements EmulatedCluster {
       if (h.name === spec.dns.upstream) new CoreDnsServer(h, { records: new StaticZone('.', spec.dns.records), upstreams: [], cacheSeconds: 0, app: 'resolver' });
     }
     try {
-      for (const m of [...(opts.specManifests === false ? [] : spec.manifests), ...(opts.manifests ?? [])]) await control.apply(m);
+      // The system DaemonSets after the spec's objects: user pods keep the names and uids they had before them.
+      for (const m of [...(opts.specManifests === false ? [] : spec.manifests), ...(opts.manifests ?? []), ...systemManifests({ ipMasq: spec.network.flannel.ipMasq })]) await control.apply(m, 'kubeadm');
     } catch (e) {
       // A bad manifest fails the build (ManifestError naming it); stop what already runs first.
       await cluster.close();
@@ -219,7 +222,11 @@ export class Cluster implements EmulatedCluster {
     const dns = this.dns;
     const appEnv = dns !== undefined ? { dns: (pns: NetNamespace, pod: string) => dns.start(pns, pod) } : {};
     const kubeletDns = { clusterDNS: dns !== undefined ? [dns.serviceIP] : [], clusterDomain: this.spec.dns.clusterDomain, node: this.nodeResolvConf() };
-    const agent = new NodeAgent({ nodeName: name, node: ns, network, api: this.control.api, clock: this.sim.clock, wallClock, apps, appEnv, dns: kubeletDns, ...(this.buildOpts.appTap !== undefined ? { appTap: this.buildOpts.appTap } : {}) });
+    const agent = new NodeAgent({
+      nodeName: name, node: ns, network, api: this.control.api, clock: this.sim.clock, wallClock, apps, appEnv, dns: kubeletDns,
+      components: (pod) => this.componentFor(name, pod),
+      ...(this.buildOpts.appTap !== undefined ? { appTap: this.buildOpts.appTap } : {}),
+    });
     const proxyNode = netsimKubeProxyNode(ns, netfilter, { ...(ipvs !== undefined ? { ipvs } : {}), ...(ipsets !== undefined ? { ipsets } : {}) });
     if (this.buildOpts.conntrackCleanup === false) delete (proxyNode as { conntrack?: unknown }).conntrack;
     const kubeProxy = new KubeProxy(this.sim.clock, proxyNode, {
@@ -250,6 +257,31 @@ export class Cluster implements EmulatedCluster {
       // A kept store (netsim up --state) already has the Node: this run's lease and addresses win.
       const old = (await this.control.api.list<Node>('nodes')).find((n) => n.metadata.name === name);
       if (old !== undefined) await this.control.api.update('nodes', undefined, name, { ...old, metadata: { ...old.metadata, labels: { ...old.metadata.labels, ...node.metadata.labels } }, spec: { ...old.spec, ...node.spec } });
+    }
+  }
+
+  /**
+   * The node component a system pod on `node` is (system-pods.ts). kube-proxy stopped
+   * keeps its rules and hears nothing (its feed is held); started again, it catches up
+   * and resyncs. flanneld keeps running (a restart of it is not modelled).
+   */
+  private componentFor(node: string, pod: Pod): NodeComponent | undefined {
+    switch (componentOf(pod)) {
+      case 'kube-proxy': return {
+        start: () => {
+          const cn = this.clusterNodes.get(node);
+          if (cn === undefined) return;
+          this.releaseProxy(this.feedOf(node));
+          cn.kubeProxy.start();
+          cn.kubeProxy.requestSync();
+        },
+        stop: () => {
+          this.feedOf(node).heldUntil = Number.MAX_SAFE_INTEGER;
+          this.clusterNodes.get(node)?.kubeProxy.stop();
+        },
+      };
+      case 'flanneld': return { start: () => {}, stop: () => {} };
+      default: return undefined;
     }
   }
 

@@ -24,6 +24,7 @@ export * from './spec.ts';
 export * from './cluster.ts';
 export * from './control-plane.ts';
 export * from './node-agent.ts';
+export * from './system-pods.ts';
 export * from './pod-apps.ts';
 export * from './pod-network.ts';
 export * from './list-informer.ts';

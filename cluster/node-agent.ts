@@ -34,6 +34,7 @@ const KUBE_PROBE_AGENT = 'kube-probe/1.32';
 import { parseDuration } from './spec.ts';
 import { podHostsFile, podResolvConf } from '../apps/dns/resolv-conf.ts';
 import type { ResolvConf } from '../apps/dns/resolv-conf.ts';
+import type { NodeComponent } from './system-pods.ts';
 
 export const SHUTDOWN_DELAY_ANNOTATION = 'netsim.io/shutdown-delay';
 
@@ -56,6 +57,8 @@ export interface RunningPod {
   /** /etc/resolv.conf and /etc/hosts as kubelet wrote them for the pod. */
   readonly resolvConf: ResolvConf;
   readonly hosts: string;
+  /** The node component this pod is (kube-proxy, flanneld), started and stopped with it. */
+  readonly component: NodeComponent | undefined;
 }
 
 interface ProbeSpec {
@@ -137,6 +140,8 @@ export interface NodeAgentOptions {
   readonly appEnv?: AppEnv;
   /** kubelet's DNS settings: --cluster-dns (empty: none), --cluster-domain, --resolv-conf (the node's file). */
   readonly dns?: { readonly clusterDNS: readonly string[]; readonly clusterDomain: string; readonly node: ResolvConf };
+  /** The node component a pod is, if any (system-pods.ts): started with the pod, stopped with it. */
+  readonly components?: (pod: Pod) => NodeComponent | undefined;
 }
 
 export class NodeAgent {
@@ -252,11 +257,13 @@ export class NodeAgent {
       this.events.queue(pod, 'Normal', 'Started', `Started container ${c.name}`, fieldPath);
     }
     const probe = readinessProbe(pod);
+    const component = this.o.components?.(pod);
+    component?.start();
     const dns = this.o.dns ?? { clusterDNS: [], clusterDomain: 'cluster.local', node: { nameservers: [], search: [], options: [] } };
     const spec = pod.spec as Pod['spec'] & { dnsConfig?: Parameters<typeof podResolvConf>[0]['dnsConfig']; hostAliases?: Array<{ ip: string; hostnames?: string[] }> };
     const resolvConf = podResolvConf({ namespace, ...(spec.dnsPolicy !== undefined ? { dnsPolicy: spec.dnsPolicy } : {}), hostNetwork: spec.hostNetwork === true, ...(spec.dnsConfig !== undefined ? { dnsConfig: spec.dnsConfig } : {}), clusterDNS: dns.clusterDNS, clusterDomain: dns.clusterDomain, node: dns.node });
     const hosts = podHostsFile({ podName: name, namespace, podIP: formatIpv4(net.ip), ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}), ...(spec.subdomain !== undefined ? { subdomain: spec.subdomain } : {}), clusterDomain: dns.clusterDomain, ...(spec.hostAliases !== undefined ? { hostAliases: spec.hostAliases } : {}) });
-    const run: RunningPod = { key: `${namespace}/${name}`, uid, namespace, name, net, apps, logs, ready: probe === undefined, terminating: false, stopped: false, startedAt: this.now(), timers: [], resolvConf, hosts };
+    const run: RunningPod = { key: `${namespace}/${name}`, uid, namespace, name, net, apps, logs, ready: probe === undefined, terminating: false, stopped: false, startedAt: this.now(), timers: [], resolvConf, hosts, component };
     this.pods.set(uid, run);
     if (probe !== undefined) this.scheduleProbes(run, probe);
     return run;
@@ -337,6 +344,7 @@ export class NodeAgent {
     run.ready = false;
     for (const t of run.timers.splice(0)) this.o.clock.cancel(t);
     run.apps.stop();
+    run.component?.stop();
     run.net.teardown();
   }
 
