@@ -404,10 +404,11 @@ export class Cluster implements EmulatedCluster {
     return out;
   }
 
+  /** Pods with their own network namespace (host-network pods such as kube-proxy's are their node: `node:NAME`). */
   get pods(): ReadonlyMap<string, PodRef> {
     const out = new Map<string, PodRef>();
     for (const cn of this.clusterNodes.values()) {
-      for (const p of cn.agent.pods.values()) if (!p.stopped) out.set(p.key, { key: p.key, ns: p.net.ns, ip: p.net.ip, node: cn.name, resolvConf: p.resolvConf, hosts: p.hosts });
+      for (const p of cn.agent.pods.values()) if (!p.stopped && p.net.ns !== cn.ns) out.set(p.key, { key: p.key, ns: p.net.ns, ip: p.net.ip, node: cn.name, resolvConf: p.resolvConf, hosts: p.hosts });
     }
     return new Map([...out].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   }

@@ -20,12 +20,12 @@ import { SECOND } from '../netsim/time/scheduler.ts';
 import { formatIpv4 } from '../netsim/wire/addr.ts';
 import type { Ipv4Addr } from '../netsim/wire/addr.ts';
 import { httpGet } from '../netsim/apps/http.ts';
-import type { Container, Node, Pod, PodCondition, PodStatus } from '../control/api/index.ts';
+import type { Container, ContainerState, Node, Pod, PodCondition, PodStatus } from '../control/api/index.ts';
 import type { ControlApi } from '../control/controllers/index.ts';
 import { isNodeReady, readyNodeStatus } from '../control/controllers/index.ts';
 import type { PodNetwork, PodNetworkProvider } from './pod-network.ts';
-import { planApps, startApps } from './pod-apps.ts';
-import type { AppEnv, AppLog, AppTap, RunningApps } from './pod-apps.ts';
+import { planApps, planExit, startApps } from './pod-apps.ts';
+import type { AppEnv, AppLog, AppTap, ExitPlan, RunningApps } from './pod-apps.ts';
 import { PodLogs } from './pod-logs.ts';
 import { EventRecorder } from '../control/controllers/event-recorder.ts';
 
@@ -59,6 +59,16 @@ export interface RunningPod {
   readonly hosts: string;
   /** The node component this pod is (kube-proxy, flanneld), started and stopped with it. */
   readonly component: NodeComponent | undefined;
+  readonly hasProbe: boolean;
+  /** When the current run of its containers started (restarts move it). */
+  containerStartedAt: string;
+  restarts: number;
+  /** The last exit of its program (containerStatuses' state.terminated, then lastState). */
+  lastExit: { code: number; startedAt: string; finishedAt: string } | undefined;
+  /** Waiting out kubelet's restart back-off (CrashLoopBackOff). */
+  backingOff: boolean;
+  /** The program ended for good (restartPolicy): the pod's terminal phase. */
+  finished: 'Succeeded' | 'Failed' | undefined;
 }
 
 interface ProbeSpec {
@@ -197,7 +207,8 @@ export class NodeAgent {
           continue;
         }
       } else if (run === undefined) {
-        if (this.failures.has(uid)) continue;
+        // A pod that ran to completion is not run again (after a node restart, say).
+        if (this.failures.has(uid) || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
         run = this.start(pod);
         if (run === undefined) {
           writes += await this.writeStatus(pod, this.failedStatus(pod));
@@ -233,7 +244,9 @@ export class NodeAgent {
     let net: PodNetwork;
     let apps: RunningApps;
     const logs = new PodLogs((pod.spec.containers ?? []).map((c) => c.name));
+    let exit: ExitPlan | undefined;
     try {
+      exit = planExit(pod);
       const portMappings = (pod.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort !== undefined).map((p) => ({ hostPort: p.hostPort as number, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })));
       net = this.o.network.setup({ namespace, name, uid, hostNetwork: pod.spec.hostNetwork === true, portMappings });
       const tap = this.o.appTap;
@@ -263,10 +276,48 @@ export class NodeAgent {
     const spec = pod.spec as Pod['spec'] & { dnsConfig?: Parameters<typeof podResolvConf>[0]['dnsConfig']; hostAliases?: Array<{ ip: string; hostnames?: string[] }> };
     const resolvConf = podResolvConf({ namespace, ...(spec.dnsPolicy !== undefined ? { dnsPolicy: spec.dnsPolicy } : {}), hostNetwork: spec.hostNetwork === true, ...(spec.dnsConfig !== undefined ? { dnsConfig: spec.dnsConfig } : {}), clusterDNS: dns.clusterDNS, clusterDomain: dns.clusterDomain, node: dns.node });
     const hosts = podHostsFile({ podName: name, namespace, podIP: formatIpv4(net.ip), ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}), ...(spec.subdomain !== undefined ? { subdomain: spec.subdomain } : {}), clusterDomain: dns.clusterDomain, ...(spec.hostAliases !== undefined ? { hostAliases: spec.hostAliases } : {}) });
-    const run: RunningPod = { key: `${namespace}/${name}`, uid, namespace, name, net, apps, logs, ready: probe === undefined, terminating: false, stopped: false, startedAt: this.now(), timers: [], resolvConf, hosts, component };
+    const startedAt = this.now();
+    const run: RunningPod = {
+      key: `${namespace}/${name}`, uid, namespace, name, net, apps, logs, ready: probe === undefined, terminating: false, stopped: false, startedAt, timers: [], resolvConf, hosts, component,
+      hasProbe: probe !== undefined, containerStartedAt: startedAt, restarts: 0, lastExit: undefined, backingOff: false, finished: undefined,
+    };
     this.pods.set(uid, run);
     if (probe !== undefined) this.scheduleProbes(run, probe);
+    if (exit !== undefined) this.scheduleExit(run, exit, pod.spec.restartPolicy ?? 'Always');
     return run;
+  }
+
+  /**
+   * The pod's program ends with `plan.code` after `plan.afterNs`. By restartPolicy (kubelet's
+   * computePodActions): Never, or OnFailure with code 0, ends the pod (phase Succeeded when
+   * 0, else Failed; its network is torn down, its status kept); otherwise the container
+   * restarts after kubelet's back-off (10 s doubling to 5 min; CrashLoopBackOff meanwhile).
+   */
+  private scheduleExit(run: RunningPod, plan: ExitPlan, policy: string): void {
+    const clock = this.o.clock;
+    run.timers.push(clock.after(plan.afterNs, () => {
+      if (run.stopped) return;
+      run.lastExit = { code: plan.code, startedAt: run.containerStartedAt, finishedAt: this.now() };
+      run.ready = false;
+      this.dirty = true;
+      if (policy === 'Never' || (policy === 'OnFailure' && plan.code === 0)) {
+        run.finished = plan.code === 0 ? 'Succeeded' : 'Failed';
+        this.stop(run);
+        return;
+      }
+      run.restarts++;
+      run.backingOff = true;
+      const backoffNs = Math.min(300, 10 * 2 ** (run.restarts - 1)) * SECOND;
+      run.timers.push(clock.after(backoffNs, () => {
+        if (run.stopped) return;
+        run.backingOff = false;
+        run.containerStartedAt = this.now();
+        // Without a readiness probe a started container is ready; with one, the probes decide.
+        if (!run.hasProbe) run.ready = true;
+        this.dirty = true;
+        this.scheduleExit(run, plan, policy);
+      }));
+    }));
   }
 
   private scheduleProbes(run: RunningPod, probe: ProbeSpec): void {
@@ -370,19 +421,31 @@ export class NodeAgent {
     const ip = formatIpv4(run.net.ip);
     const hostIP = formatIpv4(this.o.node.primaryAddress('eth0') ?? 0);
     const ready = run.ready && !run.stopped;
+    const done = run.finished !== undefined;
+    // A finished pod's Ready and ContainersReady are False with reason PodCompleted (kubelet's generateAPIPodStatus).
+    const notReady = (c: PodCondition): PodCondition => (done && c.status === 'False' ? { ...c, reason: 'PodCompleted' } : c);
+    const exit = run.lastExit;
+    const terminated = exit !== undefined
+      ? { exitCode: exit.code, reason: exit.code === 0 ? 'Completed' : 'Error', startedAt: exit.startedAt, finishedAt: exit.finishedAt }
+      : undefined;
     return {
       ...pod.status,
-      phase: 'Running',
-      conditions: [cond('PodReadyToStartContainers', true), cond('Initialized', true), cond('Ready', ready), cond('ContainersReady', ready), cond('PodScheduled', true)],
+      phase: run.finished ?? 'Running',
+      conditions: [cond('PodReadyToStartContainers', !done), cond('Initialized', true), notReady(cond('Ready', ready)), notReady(cond('ContainersReady', ready)), cond('PodScheduled', true)],
       hostIP, hostIPs: [{ ip: hostIP }],
       podIP: ip, podIPs: [{ ip }],
       startTime: pod.status?.startTime ?? run.startedAt,
       qosClass: 'BestEffort',
-      containerStatuses: (pod.spec.containers ?? []).map((c, i) => ({
-        name: c.name, ready, restartCount: 0, started: true, image: c.image ?? '', imageID: '',
-        containerID: `${this.o.network.kind === 'docker' ? 'docker' : 'containerd'}://${run.uid.replace(/-/g, '')}${i}`,
-        state: { running: { startedAt: run.startedAt } },
-      })),
+      containerStatuses: (pod.spec.containers ?? []).map((c, i) => {
+        const containerID = `${this.o.network.kind === 'docker' ? 'docker' : 'containerd'}://${run.uid.replace(/-/g, '')}${i}`;
+        let state: ContainerState = { running: { startedAt: run.containerStartedAt } };
+        if (done && terminated !== undefined) state = { terminated: { ...terminated, containerID } };
+        else if (run.backingOff) state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.min(300, 10 * 2 ** (run.restarts - 1))}s restarting failed container=${c.name} pod=${run.name}_${run.namespace}(${run.uid})` } };
+        return {
+          name: c.name, ready, restartCount: run.restarts, started: !done && !run.backingOff, image: c.image ?? '', imageID: '', containerID, state,
+          ...(!done && terminated !== undefined ? { lastState: { terminated: { ...terminated, containerID } } } : {}),
+        };
+      }),
     };
   }
 
@@ -393,7 +456,8 @@ export class NodeAgent {
 
   private statusDiffers(a: PodStatus | undefined, b: PodStatus): boolean {
     const ready = (s: PodStatus | undefined): string | undefined => s?.conditions?.find((c) => c.type === 'Ready')?.status;
-    return a?.phase !== b.phase || a?.podIP !== b.podIP || a?.hostIP !== b.hostIP || ready(a) !== ready(b) || a?.message !== b.message;
+    const containers = (st: PodStatus | undefined): string => JSON.stringify((st?.containerStatuses ?? []).map((c) => [c.restartCount, Object.keys(c.state ?? {})]));
+    return a?.phase !== b.phase || a?.podIP !== b.podIP || a?.hostIP !== b.hostIP || ready(a) !== ready(b) || a?.message !== b.message || containers(a) !== containers(b);
   }
 
   private async writeStatus(pod: Pod, status: PodStatus): Promise<number> {

@@ -22,6 +22,8 @@ import { formatIpv4 } from '../netsim/wire/addr.ts';
 import { nginxTime } from './pod-logs.ts';
 import { startTcpEcho, startUdpEcho } from '../netsim/apps/echo.ts';
 import type { Pod } from '../control/api/index.ts';
+import { SECOND } from '../netsim/time/scheduler.ts';
+import { parseDuration } from './spec.ts';
 import { CodedError } from '../netsim/errors.ts';
 
 export type AppKind = 'http' | 'udp-echo' | 'tcp-echo' | 'coredns';
@@ -158,4 +160,51 @@ export function startApps(ns: NetNamespace, podName: string, plans: readonly App
  */
 function accessLine(a: HttpAccess, ms: number): string {
   return `${formatIpv4(a.remoteAddr)} - - [${nginxTime(ms)}] "${a.request}" ${a.status} ${a.bytes} "${a.referer}" "${a.userAgent}"`;
+}
+
+export const EXIT_ANNOTATION = 'netsim.io/exit';
+
+/** When and how a pod's program ends: exit code `code` after `afterNs` of running. */
+export interface ExitPlan {
+  readonly code: number;
+  readonly afterNs: number;
+}
+
+/** A finite program without `sleep N` in its command runs this long (a `perl … bpi(2000)`, an `echo`). */
+export const DEFAULT_RUN_NS = SECOND;
+
+/**
+ * Whether and how a pod's program exits (the container's end, which the node agent turns
+ * into phase Succeeded/Failed or a restart by restartPolicy):
+ *
+ * - annotation `netsim.io/exit: "CODE[@DURATION]"` (e.g. `"0@5s"`, `"1"`) wins, for any pod;
+ * - a pod with restartPolicy Never or OnFailure (a Job's) whose containers serve nothing
+ *   runs its command: it exits with the last `exit N` in it (0 without one) after the sum
+ *   of its `sleep N`s (1 s without one); `sleep infinity` never ends;
+ * - anything else runs until it is stopped.
+ */
+export function planExit(pod: Pod): ExitPlan | undefined {
+  const ann = pod.metadata.annotations?.[EXIT_ANNOTATION];
+  if (ann !== undefined) {
+    const m = /^\s*(\d{1,3})\s*(?:@\s*(\S+))?\s*$/.exec(ann);
+    let afterNs = 0;
+    try { afterNs = m?.[2] !== undefined ? parseDuration(m[2]) : 0; } catch { afterNs = -1; }
+    if (m === null || Number(m[1]) > 255 || afterNs < 0) {
+      throw new PodAppError(`pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}: annotation ${EXIT_ANNOTATION}: "${ann}" is not CODE[@DURATION] with CODE 0..255 (e.g. "1@2s")`);
+    }
+    return { code: Number(m[1]), afterNs };
+  }
+  const policy = pod.spec.restartPolicy ?? 'Always';
+  if (policy === 'Always' || planApps(pod).length > 0) return undefined;
+  const text = (pod.spec.containers ?? []).map((c) => [...(c.command ?? []), ...(c.args ?? [])].join(' ')).join(' ; ');
+  if (/\bsleep\s+inf(inity)?\b/.test(text)) return undefined;
+  let afterNs = 0;
+  let slept = false;
+  for (const m of text.matchAll(/\bsleep\s+(\d+(?:\.\d+)?)(s|m|h)?\b/g)) {
+    slept = true;
+    afterNs += Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1) * SECOND;
+  }
+  const exits = [...text.matchAll(/\bexit\s+(\d{1,3})\b/g)];
+  const code = exits.length > 0 ? Math.min(255, Number(exits[exits.length - 1]![1])) : 0;
+  return { code, afterNs: slept ? Math.round(afterNs) : DEFAULT_RUN_NS };
 }

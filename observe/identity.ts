@@ -36,7 +36,7 @@ export class ClusterIdentity implements IdentityResolver {
     for (const [name, ns] of this.cluster.external) {
       for (const a of ns.addrs) if (a.dev !== 'lo') byIp.set(formatIpv4(a.addr), { kind: 'external', name });
     }
-    // Pods last: a hostNetwork pod shares its node's address, and the pod is the better name.
+    // Pods last (host-network pods such as kube-proxy's are not among them: their address names the node).
     for (const pod of this.cluster.pods.values()) {
       const [namespace, name] = pod.key.split('/') as [string, string];
       const labels = this.labelsOf(pod.key);

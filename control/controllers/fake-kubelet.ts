@@ -63,6 +63,7 @@ export class FakeKubelet implements Controller {
           continue;
         }
         if (pod.status?.phase === 'Running' && pod.status.podIP) continue;
+        if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
         const node = nodes.find((n) => n.metadata.name === pod.spec.nodeName);
         if (!node?.spec?.podCIDR) continue;
         const hostIP = (node.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address;

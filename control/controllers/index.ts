@@ -3,7 +3,7 @@
  * for the emulated control plane, as level-triggered reconcile passes over a small
  * `ControlApi` (in-process registry or HTTP client) on an injectable timer.
  *
- * Controllers: Scheduler, ReplicaSetController, DeploymentController (RollingUpdate,
+ * Controllers: Scheduler, ReplicaSetController, DaemonSetController, JobController, DeploymentController (RollingUpdate,
  * Recreate, revisions, rollback), NodeIpam (podCIDR per node), EndpointsController,
  * EndpointSliceController, NamespaceController (Terminating namespaces emptied, then
  * finalized), GarbageCollector, FakeKubelet, and (with a pool configured)
@@ -13,8 +13,8 @@
  * API server itself (control/server), as kube-apiserver does.
  *
  * Not modelled: informer-driven work queues (each pass lists everything; fine for
- * emulator-sized clusters), events, leader election, resource-aware scheduling, taint
- * tolerations, pod disruption budgets, StatefulSets/DaemonSets/Jobs.
+ * emulator-sized clusters), events, leader election, resource-aware scheduling, pod
+ * disruption budgets, ControllerRevisions (no rollout history for DaemonSets/StatefulSets).
  */
 export * from './types.ts';
 export * from './registry-api.ts';
@@ -30,5 +30,6 @@ export * from './namespace.ts';
 export * from './node-fit.ts';
 export * from './daemonset.ts';
 export * from './serviceaccounts.ts';
+export * from './job.ts';
 export * from './manager.ts';
 export * from './standard.ts';

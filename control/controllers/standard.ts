@@ -13,6 +13,7 @@ import { LoadBalancerController } from './load-balancer.ts';
 import { NamespaceController } from './namespace.ts';
 import { DaemonSetController } from './daemonset.ts';
 import { ServiceAccountsController } from './serviceaccounts.ts';
+import { JobController } from './job.ts';
 
 export interface StandardControllerOptions extends NodeIpamOptions {
   readonly clock?: () => Date;
@@ -35,6 +36,7 @@ export function standardControllers(api: ControlApi, opts: StandardControllerOpt
     new ReplicaSetController(api, clock),
     // After the ReplicaSet controller: pods it creates get the same names and uids as before these controllers existed.
     new DaemonSetController(api),
+    new JobController(api, clock),
     new Scheduler(api, clock),
     new ServiceAccountsController(api),
   ];
