@@ -59,7 +59,8 @@ export function desiredSubsets(svc: Service, pods: readonly Pod[]): EndpointSubs
     if (!g) { g = { ports, ready: [], notReady: [] }; groups.set(key, g); }
     const addr: EndpointAddress = { ip: pod.status.podIP, targetRef: targetRef(pod) };
     if (pod.spec.nodeName) addr.nodeName = pod.spec.nodeName;
-    if (pod.spec.hostname) addr.hostname = pod.spec.hostname;
+    // endpoints controller: a hostname only for pods whose subdomain is this Service (a StatefulSet's headless Service).
+    if (pod.spec.hostname && pod.spec.subdomain === svc.metadata.name) addr.hostname = pod.spec.hostname;
     (isPodReady(pod) || svc.spec.publishNotReadyAddresses ? g.ready : g.notReady).push(addr);
   }
   return [...groups.values()].sort((a, b) => canonicalJson(a.ports).localeCompare(canonicalJson(b.ports))).map((g) => {
@@ -132,7 +133,7 @@ export function desiredSliceGroups(svc: Service, pods: readonly Pod[]): { ports:
       targetRef: targetRef(pod),
     };
     if (pod.spec.nodeName) ep.nodeName = pod.spec.nodeName;
-    if (pod.spec.hostname) ep.hostname = pod.spec.hostname;
+    if (pod.spec.hostname && pod.spec.subdomain === svc.metadata.name) ep.hostname = pod.spec.hostname;
     g.endpoints.push(ep);
   }
   const out = [...groups.values()].map((g) => ({ ports: g.ports, endpoints: g.endpoints.sort((a, b) => ipCompare(a.addresses[0]!, b.addresses[0]!)) }));

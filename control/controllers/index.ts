@@ -3,7 +3,7 @@
  * for the emulated control plane, as level-triggered reconcile passes over a small
  * `ControlApi` (in-process registry or HTTP client) on an injectable timer.
  *
- * Controllers: Scheduler, ReplicaSetController, DaemonSetController, JobController, DeploymentController (RollingUpdate,
+ * Controllers: Scheduler, ReplicaSetController, DaemonSetController, JobController, StatefulSetController, DeploymentController (RollingUpdate,
  * Recreate, revisions, rollback), NodeIpam (podCIDR per node), EndpointsController,
  * EndpointSliceController, NamespaceController (Terminating namespaces emptied, then
  * finalized), GarbageCollector, FakeKubelet, and (with a pool configured)
@@ -31,5 +31,6 @@ export * from './node-fit.ts';
 export * from './daemonset.ts';
 export * from './serviceaccounts.ts';
 export * from './job.ts';
+export * from './statefulset.ts';
 export * from './manager.ts';
 export * from './standard.ts';

@@ -14,6 +14,7 @@ import { NamespaceController } from './namespace.ts';
 import { DaemonSetController } from './daemonset.ts';
 import { ServiceAccountsController } from './serviceaccounts.ts';
 import { JobController } from './job.ts';
+import { StatefulSetController } from './statefulset.ts';
 
 export interface StandardControllerOptions extends NodeIpamOptions {
   readonly clock?: () => Date;
@@ -37,6 +38,7 @@ export function standardControllers(api: ControlApi, opts: StandardControllerOpt
     // After the ReplicaSet controller: pods it creates get the same names and uids as before these controllers existed.
     new DaemonSetController(api),
     new JobController(api, clock),
+    new StatefulSetController(api),
     new Scheduler(api, clock),
     new ServiceAccountsController(api),
   ];
