@@ -8,7 +8,8 @@
  *   runtime (pod-network.ts: Docker from subnet.env, or CNI with kube-flannel's conflist),
  *   the kubelet-like node agent (node-agent.ts, apps from pod-apps.ts) and kube-proxy; and
  *   the control plane in process (control-plane.ts). List informers (list-informer.ts)
- *   feed kube-proxy.
+ *   feed kube-proxy. The kube-proxy and kube-flannel DaemonSets' host-network pods are
+ *   those node components (system-pods.ts): the agent starts and stops them with the pod.
  * - Determinism: one driver (`runFor`, `reconcile`) advances virtual time in ticks and
  *   gives the control plane a turn between ticks; uids and pod-name suffixes come from
  *   the run's Rng, timestamps from the virtual clock. Same seed → same cluster, traces
@@ -18,7 +19,7 @@
  *   (demo-flows.ts), and `verify/` (a real-kernel twin of a node).
  *
  * Not modelled: the node lifecycle controller's evictions, DNS (CoreDNS), NetworkPolicy,
- * container restarts and liveness probes, more than one API server, IPv6.
+ * liveness probes, more than one API server, IPv6.
  */
 export * from './spec.ts';
 export * from './cluster.ts';

@@ -9,10 +9,13 @@
  * apps stop, its network is torn down and the agent deletes it for good, as
  * kubelet does. The node's own Ready condition is set once at start. Each pod gets
  * /etc/resolv.conf by its dnsPolicy and kubelet's /etc/hosts (apps/dns/resolv-conf.ts),
- * which its programs and resolver read.
+ * which its programs and resolver read. A pod's program may exit (pod-apps.ts
+ * `planExit`): by restartPolicy the pod ends Succeeded/Failed or its container restarts
+ * after kubelet's back-off (CrashLoopBackOff). A pod that runs a node component
+ * (system-pods.ts: kube-proxy, flanneld) starts and stops it.
  *
- * Not modelled: container restarts, liveness/startup probes, exec probes, image
- * pulls, resource limits, init containers.
+ * Not modelled: liveness/startup probes, exec probes, image pulls, resource limits,
+ * init containers, a restart's effect on the apps (servers keep running).
  */
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import type { Scheduler, TimerId } from '../netsim/time/scheduler.ts';
