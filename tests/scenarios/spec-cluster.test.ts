@@ -37,9 +37,12 @@ for (const backend of BACKENDS) {
         try {
           const bridge = runtime === 'docker' ? 'docker0' : 'cni0';
           // Pods Running with addresses from their node's lease; the Node's podCIDR is that lease.
-          const pods = await cluster.control.api.list<Pod>('pods');
-          // The seed's six, and the DNS add-on's two CoreDNS replicas in kube-system.
-          assert.equal(pods.length, 8);
+          const all = await cluster.control.api.list<Pod>('pods');
+          // The seed's six, the DNS add-on's two CoreDNS replicas in kube-system, and on each node a kube-proxy
+          // and a kube-flannel pod (host network, checked by cluster/system-pods.test.ts).
+          assert.equal(all.length, 12);
+          assert.equal(all.filter((p) => p.spec.hostNetwork === true).length, 4);
+          const pods = all.filter((p) => p.spec.hostNetwork !== true);
           assert.equal(pods.filter((p) => p.metadata.namespace === 'kube-system' && p.metadata.labels?.['k8s-app'] === 'kube-dns').length, 2);
           const nodes = await cluster.control.api.list<{ metadata: { name: string }; spec: { podCIDR?: string } }>('nodes');
           for (const p of pods) {
