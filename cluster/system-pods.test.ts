@@ -8,7 +8,8 @@ import type { DaemonSet, Node, Pod } from '../control/api/index.ts';
 const SVC = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'late', namespace: 'default' }, spec: { selector: { app: 'nginx' }, ports: [{ port: 8080, targetPort: 80 }] } };
 
 async function systemPods(c: Cluster): Promise<Pod[]> {
-  return (await c.control.api.list<Pod>('pods')).filter((p) => ['kube-system', 'kube-flannel'].includes(p.metadata.namespace ?? ''));
+  // kube-system also holds the DNS add-on's CoreDNS pods, which are not host-network.
+  return (await c.control.api.list<Pod>('pods')).filter((p) => ['kube-system', 'kube-flannel'].includes(p.metadata.namespace ?? '') && p.spec.hostNetwork === true);
 }
 
 test('system pods: kube-proxy and kube-flannel DaemonSets put a Running host-network pod on every node, with the node address and a rolled-out status', async () => {
