@@ -801,7 +801,7 @@ export class Registry {
     try {
       return this.decode(await this.store.update(this.key(r, ns, name), this.encode(next), Number(meta.resourceVersion)));
     } catch (e) {
-      return this.storeError(e, r, name);
+      return this.writeError(e, r, name);
     }
   }
 
