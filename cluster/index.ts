@@ -18,8 +18,9 @@
  *   by name (endpoint.ts), traced exchanges (trace-runner.ts), the demo's flows
  *   (demo-flows.ts), and `verify/` (a real-kernel twin of a node).
  *
- * Not modelled: the node lifecycle controller's evictions, DNS (CoreDNS), NetworkPolicy,
- * liveness probes, more than one API server, IPv6.
+ * Not modelled: the node lifecycle controller's evictions, DNS (CoreDNS), NetworkPolicy
+ * enforcement (the API serves policies, nothing enforces them yet), liveness probes, more
+ * than one API server, IPv6.
  */
 export * from './spec.ts';
 export * from './cluster.ts';

@@ -405,6 +405,52 @@ export interface EndpointSlice extends TypeMeta {
   ports?: EndpointPort[];
 }
 
+// ---------------------------------------------------------------- networking.k8s.io/v1
+
+export type PolicyType = 'Ingress' | 'Egress';
+
+export interface IPBlock {
+  cidr: string;
+  except?: string[];
+}
+
+/** One peer: pods (in this namespace, or in the namespaces namespaceSelector picks: both present means AND), or an ipBlock alone. */
+export interface NetworkPolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: IPBlock;
+}
+
+export interface NetworkPolicyPort {
+  protocol?: Protocol;
+  /** A number, or a container port's name; absent: every port. */
+  port?: IntOrString;
+  /** With a numeric `port`: the range port..endPort. */
+  endPort?: number;
+}
+
+export interface NetworkPolicyIngressRule {
+  ports?: NetworkPolicyPort[];
+  from?: NetworkPolicyPeer[];
+}
+
+export interface NetworkPolicyEgressRule {
+  ports?: NetworkPolicyPort[];
+  to?: NetworkPolicyPeer[];
+}
+
+export interface NetworkPolicySpec {
+  podSelector: LabelSelector;
+  ingress?: NetworkPolicyIngressRule[];
+  egress?: NetworkPolicyEgressRule[];
+  policyTypes?: PolicyType[];
+}
+
+export interface NetworkPolicy extends TypeMeta {
+  metadata: ObjectMeta;
+  spec: NetworkPolicySpec;
+}
+
 // ---------------------------------------------------------------- apps/v1
 
 export interface RollingUpdateDeployment {
@@ -654,6 +700,7 @@ export type ReplicaSetList = List<ReplicaSet>;
 export type DaemonSetList = List<DaemonSet>;
 export type StatefulSetList = List<StatefulSet>;
 export type JobList = List<Job>;
+export type NetworkPolicyList = List<NetworkPolicy>;
 
 export interface TableColumnDefinition {
   name: string;

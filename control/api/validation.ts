@@ -5,7 +5,7 @@
  * The helpers every kind's validation uses (names, metadata, labels, addresses); each kind's
  * own rules live in its module in control/resources.
  */
-import type { ObjectMeta, StatusCause } from './types.ts';
+import type { LabelSelector, ObjectMeta, StatusCause } from './types.ts';
 import { validateLabelKey, validateLabelValue } from './selectors.ts';
 
 export type FieldErrorType =
@@ -128,6 +128,71 @@ export function isValidCIDR(v: string): boolean {
   return isValidIPv4(ip) ? Number(len) <= 32 : isValidIP(ip) && Number(len) <= 128;
 }
 
+/** An IP network as Go's `net.IPNet`: the masked address, its prefix length and the family's width. */
+export interface IPNet {
+  readonly bits: 32 | 128;
+  readonly addr: bigint;
+  readonly prefix: number;
+}
+
+function ipv4Sloppy(s: string): bigint | undefined {
+  // netutils.ParseIPSloppy: four decimal octets, leading zeros allowed (read as decimal).
+  const parts = s.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
+  return parts.reduce((a, p) => (a << 8n) | BigInt(Number(p)), 0n);
+}
+
+function ipv6(s: string): bigint | undefined {
+  // Go's parseIPv6: hex groups of 1-4 digits, at most one `::`, an IPv4 tail allowed last.
+  let tail: bigint | undefined;
+  let text = s;
+  const lastColon = s.lastIndexOf(':');
+  if (lastColon >= 0 && s.slice(lastColon + 1).includes('.')) {
+    tail = ipv4Sloppy(s.slice(lastColon + 1));
+    if (tail === undefined) return undefined;
+    text = `${s.slice(0, lastColon + 1)}0:0`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (h: string): string[] | undefined => (h === '' ? [] : h.split(':'));
+  const head = groups(halves[0]!);
+  const rest = halves.length === 2 ? groups(halves[1]!) : [];
+  if (!head || !rest || ![...head, ...rest].every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+  const n = head.length + rest.length;
+  if (halves.length === 1 ? n !== 8 : n > 7) return undefined;
+  const all = [...head, ...Array<string>(8 - n).fill('0'), ...rest];
+  let v = all.reduce((a, g) => (a << 16n) | BigInt(parseInt(g, 16)), 0n);
+  if (tail !== undefined) v = (v & ~0xffffffffn) | tail;
+  return v;
+}
+
+/**
+ * netutils.ParseCIDRSloppy (k8s.io/utils/net, Go's old net.ParseCIDR): `ip/len` with the
+ * host bits allowed and dropped, leading zeros allowed; undefined when it is not a CIDR.
+ */
+export function parseCIDRSloppy(s: string): IPNet | undefined {
+  const slash = s.indexOf('/');
+  if (slash < 0) return undefined;
+  const ipText = s.slice(0, slash);
+  const lenText = s.slice(slash + 1);
+  if (!/^\d{1,10}$/.test(lenText)) return undefined;
+  const v4 = ipText.includes(':') ? undefined : ipv4Sloppy(ipText);
+  const v6 = v4 === undefined ? ipv6(ipText) : undefined;
+  const bits = v4 !== undefined ? 32 : 128;
+  const ip = v4 ?? v6;
+  const prefix = Number(lenText);
+  if (ip === undefined || prefix > bits) return undefined;
+  const host = (1n << BigInt(bits - prefix)) - 1n;
+  return { bits, addr: ip & ~host, prefix };
+}
+
+/** IPNet.Contains of another network's address: same family and the same leading `net.prefix` bits. */
+export function ipNetContains(net: IPNet, ip: { readonly bits: 32 | 128; readonly addr: bigint }): boolean {
+  if (net.bits !== ip.bits) return false;
+  const shift = BigInt(net.bits - net.prefix);
+  return (net.addr >> shift) === (ip.addr >> shift);
+}
+
 // ---------------------------------------------------------------- metadata
 
 /** Bytes of `s` in UTF-8 (Go's len of a string). */
@@ -187,5 +252,37 @@ export function validateLabels(labels: unknown, path: string): FieldError[] {
       if (ve) errs.push(invalid(path, v, ve));
     }
   }
+  return errs;
+}
+
+/**
+ * ValidateLabelSelector (apimachinery pkg/apis/meta/v1/validation): matchLabels as labels,
+ * each matchExpressions requirement's operator, values and key.
+ */
+export function validateLabelSelector(sel: LabelSelector | undefined | null, path: string): FieldError[] {
+  if (sel === undefined || sel === null) return [];
+  if (typeof sel !== 'object' || Array.isArray(sel)) return [invalid(path, sel, 'must be an object')];
+  const errs = validateLabels(sel.matchLabels, `${path}.matchLabels`);
+  (Array.isArray(sel.matchExpressions) ? sel.matchExpressions : []).forEach((r, i) => {
+    const rp = `${path}.matchExpressions[${i}]`;
+    if (r === null || typeof r !== 'object') { errs.push(invalid(rp, r, 'must be an object')); return; }
+    const values = Array.isArray(r.values) ? r.values : [];
+    switch (r.operator) {
+      case 'In': case 'NotIn':
+        if (values.length === 0) errs.push(required(`${rp}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
+        break;
+      case 'Exists': case 'DoesNotExist':
+        if (values.length > 0) errs.push(forbidden(`${rp}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+        break;
+      default:
+        errs.push(invalid(`${rp}.operator`, r.operator, 'not a valid selector operator'));
+    }
+    const ke = validateLabelKey(typeof r.key === 'string' ? r.key : '');
+    if (ke) errs.push(invalid(`${rp}.key`, r.key, ke));
+    values.forEach((v, j) => {
+      const ve = typeof v === 'string' ? validateLabelValue(v) : 'must be a string';
+      if (ve) errs.push(invalid(`${rp}.values[${j}]`, v, ve));
+    });
+  });
   return errs;
 }

@@ -39,6 +39,7 @@ import { job } from './job.ts';
 import { configMap } from './configmap.ts';
 import { secret } from './secret.ts';
 import { serviceAccount } from './serviceaccount.ts';
+import { networkPolicy } from './networkpolicy.ts';
 import { DEFAULT_TABLE, renderTable } from './table.ts';
 
 /** Every served kind; the order is discovery's (core first, then by group). */
@@ -58,6 +59,7 @@ export const KINDS: readonly KindStrategy[] = [
   daemonSet,
   statefulSet,
   job,
+  networkPolicy,
 ];
 
 export type { KindStrategy, ServerConfig, Admission, AdmissionContext, AdmissionResult, TableSpec, Column } from './strategy.ts';

@@ -73,7 +73,8 @@ export const errPathNotFound = (): ApiError => new ApiError('NotFound', 'the ser
 export function errInvalid(r: ResourceInfo, name: string, errs: readonly FieldError[]): ApiError {
   const details: StatusDetails = { name, kind: r.kind, causes: fieldErrorCauses(errs) };
   if (r.group) details.group = r.group;
-  return new ApiError('Invalid', invalidMessage(r.kind, name, errs), details);
+  // apierrors.NewInvalid names the GroupKind: `Deployment.apps "web" is invalid: …`.
+  return new ApiError('Invalid', invalidMessage(r.group ? `${r.kind}.${r.group}` : r.kind, name, errs), details);
 }
 
 export function errExpired(message: string): ApiError {

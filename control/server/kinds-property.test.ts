@@ -30,6 +30,11 @@ const SAMPLES: Readonly<Record<string, Record<string, unknown>>> = {
   DaemonSet: { spec: { selector: { matchLabels: { app: 'a' } }, template, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } } } },
   StatefulSet: { spec: { replicas: 2, serviceName: 'web', selector: { matchLabels: { app: 'a' } }, template, podManagementPolicy: 'OrderedReady' } },
   Job: { spec: { completions: 2, parallelism: 1, backoffLimit: 3, template: { spec: { ...template.spec, restartPolicy: 'Never' } } } },
+  NetworkPolicy: { spec: {
+    podSelector: { matchLabels: { app: 'a' } }, policyTypes: ['Ingress', 'Egress'],
+    ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'x' } }, podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['fe'] }] } }, { ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }], ports: [{ protocol: 'TCP', port: 80, endPort: 90 }, { port: 'http' }] }],
+    egress: [{ to: [{ podSelector: {} }], ports: [{ protocol: 'UDP', port: 53 }] }],
+  } },
 };
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -173,7 +173,7 @@ test('bad manifests: Cluster.build fails with a ManifestError naming the object;
     [{ apiVersion: 'v1', kind: 'Frobnicator', metadata: { name: 'x' } }, /^no matches for kind "Frobnicator" in version "v1"$/],
     [{ apiVersion: 'v1', kind: 'Service', metadata: {} }, /^Service: metadata\.name is required$/],
     [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'bad' }, spec: { ports: [{ port: 70000 }] } }, /^service\/bad: Service "bad" is invalid: .*spec\.ports\[0\]\.port: Invalid value: 70000: must be between 1 and 65535/],
-    [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'nosel' }, spec: { template: { spec: { containers: [{ name: 'a', image: 'nginx' }] } } } }, /^deployment\.apps\/nosel: Deployment "nosel" is invalid: spec\.selector: Required value/],
+    [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'nosel' }, spec: { template: { spec: { containers: [{ name: 'a', image: 'nginx' }] } } } }, /^deployment\.apps\/nosel: Deployment\.apps "nosel" is invalid: spec\.selector: Required value/],
   ];
   for (const [m, msg] of cases) {
     await assert.rejects(Cluster.build(spec, { manifests: [m] }), (e: unknown) => e instanceof ManifestError && e.code === 'NETSIM_ERR_MANIFEST' && msg.test(e.message));
