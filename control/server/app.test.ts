@@ -37,7 +37,7 @@ test('version, health, discovery (legacy and aggregated v2 chosen exactly), open
   const agg = await app.inject({ url: '/apis', headers: { accept: AGG } });
   assert.equal(agg.headers['content-type'], 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
   const items = json(agg).items as { metadata: { name: string }; versions: { resources: { resource: string; subresources?: { subresource: string }[] }[] }[] }[];
-  assert.deepEqual(items.map((i) => i.metadata.name).sort(), ['apps', 'batch', 'discovery.k8s.io']);
+  assert.deepEqual(items.map((i) => i.metadata.name).sort(), ['apps', 'batch', 'discovery.k8s.io', 'networking.k8s.io']);
   const deploy = items.find((i) => i.metadata.name === 'apps')!.versions[0]!.resources.find((r) => r.resource === 'deployments')!;
   assert.deepEqual(deploy.subresources!.map((s) => s.subresource).sort(), ['scale', 'status']);
   // v2beta1-only clients (kubectl <= 1.29) must not get the v2 body.
