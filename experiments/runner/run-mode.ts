@@ -55,6 +55,7 @@ import { Rng } from '../../netsim/time/rng.ts';
 import { MS, SECOND } from '../../netsim/time/scheduler.ts';
 import { formatIpv4, Ipv4Cidr, parseIpv4 } from '../../netsim/wire/addr.ts';
 import type { Ipv4Addr } from '../../netsim/wire/addr.ts';
+import { Ipv4, L4 } from '../../netsim/wire/ipv4.ts';
 import { resourceForKind } from '../../control/resources/index.ts';
 import type { Pod } from '../../control/api/index.ts';
 import type { EndpointSlice, Service } from '../../control/api/service.ts';
@@ -618,11 +619,11 @@ class ModeRunner {
     if (rules === 0 || this.byFlow.size === 0) return;
     const b = pkt.buf;
     const o = pkt.off;
-    const proto = b[o + 9];
+    const proto = Ipv4.protocol(b, o);
     if (proto !== 6 && proto !== 17) return;
-    const hl = ((b[o] as number) & 0x0f) * 4;
-    const src = (((b[o + 12] as number) << 24) | ((b[o + 13] as number) << 16) | ((b[o + 14] as number) << 8) | (b[o + 15] as number)) >>> 0;
-    const sport = ((b[o + hl] as number) << 8) | (b[o + hl + 1] as number);
+    const hl = Ipv4.headerLen(b, o);
+    const src = Ipv4.src(b, o);
+    const sport = L4.srcPort(b, o + hl);
     const conn = this.byFlow.get(src * 65536 + sport);
     if (conn !== undefined) conn.rules += rules;
   }

@@ -16,7 +16,7 @@ import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
 import { readU16, readU32 } from '../wire/field.ts';
-import { IpProtocol } from '../wire/ipv4.ts';
+import { Ipv4, IpProtocol } from '../wire/ipv4.ts';
 import { parseIcmpv4 } from '../wire/icmpv4.ts';
 import type { Icmpv4Repr } from '../wire/icmpv4.ts';
 import { buildIpv4Icmp } from '../wire/build.ts';
@@ -61,7 +61,7 @@ export class IcmpLayer {
     const ns = this.ns;
     const b = pkt.buf;
     const o = pkt.off;
-    const hl = ((b[o] as number) & 0x0f) * 4;
+    const hl = Ipv4.headerLen(b, o);
     let icmp: Icmpv4Repr;
     try {
       icmp = parseIcmpv4(b.subarray(o + hl, o + pkt.len), { verifyChecksum: true });
@@ -70,8 +70,8 @@ export class IcmpLayer {
       ns.traceDrop(pkt, e.code === 'WIRE_BAD_CHECKSUM' ? 'bad-checksum' : 'malformed', e.message, inDev.name);
       return;
     }
-    const src = readU32(b, o + 12);
-    const dst = readU32(b, o + 16);
+    const src = Ipv4.src(b, o);
+    const dst = Ipv4.dst(b, o);
     const ttl = b[o + 8] as number;
     if (icmp.type === 'echo-request') {
       if (ns.sysctl.icmpEchoIgnoreAll || !ns.isLocalAddress(dst)) {
@@ -130,10 +130,10 @@ export class IcmpLayer {
     const ns = this.ns;
     const b = orig.buf;
     const o = orig.off;
-    const hl = ((b[o] as number) & 0x0f) * 4;
-    const src = readU32(b, o + 12);
-    const dst = readU32(b, o + 16);
-    if ((readU16(b, o + 6) & 0x1fff) !== 0) return 0;
+    const hl = Ipv4.headerLen(b, o);
+    const src = Ipv4.src(b, o);
+    const dst = Ipv4.dst(b, o);
+    if (Ipv4.fragOffset(b, o) !== 0) return 0;
     if (src === 0 || src >= 0xe0000000 || dst === 0xffffffff || dst >= 0xe0000000) return 0;
     if (b[o + 9] === IpProtocol.ICMP && orig.len > hl && ERROR_TYPES.has(b[o + hl] as number)) return 0;
     const res = ns.lookupRoute(src);

@@ -14,7 +14,7 @@ import { DEFAULT_HEADROOM, Packet, copyBytes } from '../packet/packet.ts';
 import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
-import { readU32 } from '../wire/field.ts';
+import { Ipv4 } from '../wire/ipv4.ts';
 import { TcpFlags, parseTcp, parseTcpAt } from '../wire/tcp.ts';
 import type { TcpRepr } from '../wire/tcp.ts';
 import { buildIpv4Tcp } from '../wire/build.ts';
@@ -745,9 +745,9 @@ export class TcpLayer {
     const ns = this.ns;
     const b = pkt.buf;
     const o = pkt.off;
-    const hl = ((b[o] as number) & 0x0f) * 4;
-    const src = readU32(b, o + 12);
-    const dst = readU32(b, o + 16);
+    const hl = Ipv4.headerLen(b, o);
+    const src = Ipv4.src(b, o);
+    const dst = Ipv4.dst(b, o);
     let seg: TcpRepr | undefined = parseTcpAt(b, o + hl, pkt.len - hl, src, dst, !pkt.l4Verified);
     let payload: Uint8Array;
     try {

@@ -9,9 +9,9 @@ import { DEFAULT_HEADROOM, Packet, copyBytes } from '../packet/packet.ts';
 import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
-import { readU16, readU32 } from '../wire/field.ts';
+import { readU16 } from '../wire/field.ts';
 import { onesComplementSum, pseudoHeaderSum } from '../wire/checksum.ts';
-import { IpProtocol } from '../wire/ipv4.ts';
+import { Ipv4, IpProtocol } from '../wire/ipv4.ts';
 import { buildIpv4Udp } from '../wire/build.ts';
 import { NetsimError } from '../errors.ts';
 import type { NetNamespace, SendResult } from './net-namespace.ts';
@@ -134,7 +134,7 @@ export class UdpLayer {
     const ns = this.ns;
     const b = pkt.buf;
     const o = pkt.off;
-    const hl = ((b[o] as number) & 0x0f) * 4;
+    const hl = Ipv4.headerLen(b, o);
     const l4 = o + hl;
     const avail = pkt.len - hl;
     const ulen = avail >= 8 ? readU16(b, l4 + 4) : 0;
@@ -142,8 +142,8 @@ export class UdpLayer {
       ns.traceDrop(pkt, 'malformed', `bad UDP length ${ulen} (have ${avail})`, inDev.name);
       return;
     }
-    const src = readU32(b, o + 12);
-    const dst = readU32(b, o + 16);
+    const src = Ipv4.src(b, o);
+    const dst = Ipv4.dst(b, o);
     if (!pkt.l4Verified && readU16(b, l4 + 6) !== 0) {
       const sum = onesComplementSum(b, l4, l4 + ulen, pseudoHeaderSum(src, dst, IpProtocol.UDP, ulen));
       if (sum !== 0xffff) {
