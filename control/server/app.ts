@@ -132,16 +132,17 @@ function parseBody(kind: 'json' | 'yaml', text: string): unknown {
 }
 
 /**
- * A create or update body must say what it is: the decoder refuses an object without a
- * kind (`Object 'Kind' is missing in '…'`) rather than assuming the URL's.
+ * A create or update body without a kind or apiVersion gets the URL's, as
+ * kube-apiserver's handlers decode with the request's group-version-kind as the
+ * default (handlers/create.go: `decoder.Decode(body, &defaultGVK, …)`): typed client
+ * libraries (the JavaScript client, for one) send bodies without them. A kind that
+ * disagrees with the URL is still refused by the registry.
  */
-function requireKind(body: unknown): void {
+function defaultKind(body: unknown, r: ResourceInfo): void {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
-  const kind = (body as { kind?: unknown }).kind;
-  if (kind === undefined || kind === '') {
-    const text = JSON.stringify(body);
-    throw errBadRequest(`Object 'Kind' is missing in '${text.length > 200 ? `${text.slice(0, 200)}…` : text}'`);
-  }
+  const o = body as { kind?: unknown; apiVersion?: unknown };
+  if (o.kind === undefined || o.kind === '') o.kind = r.kind;
+  if (o.apiVersion === undefined || o.apiVersion === '') o.apiVersion = apiVersionOf(r);
 }
 
 interface ParsedPath {
@@ -526,7 +527,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     }
     if (method === 'POST') {
       if (name === undefined) {
-        requireKind(req.body);
+        defaultKind(req.body, r);
         const wo = writeOpts(q, req);
         const created = await registry.create(r, ns, req.body, wo);
         withWarnings(reply, wo);
@@ -537,7 +538,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     }
     if (method === 'PUT') {
       if (name === undefined || sub === 'binding') throw errMethodNotAllowed();
-      if (sub !== 'scale') requireKind(req.body);
+      if (sub !== 'scale') defaultKind(req.body, r);
       const wo = writeOpts(q, req);
       const updated = await registry.update(r, ns, name, req.body, wo, sub);
       withWarnings(reply, wo);
