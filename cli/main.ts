@@ -5,11 +5,11 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { runDemo } from './commands/demo.ts';
-import { traceCommand } from './commands/trace.ts';
-import { nodeCommand, NODE_VIEWS } from './commands/node.ts';
+import { traceCommand, traceRemoteCommand } from './commands/trace.ts';
+import { nodeCommand, nodeRemoteCommand, NODE_VIEWS } from './commands/node.ts';
 import { captureCommand } from './commands/capture.ts';
 import { registerVerifyCommands } from './commands/verify.ts';
-import { renderGet, resolveResource } from './commands/get.ts';
+import { getRemoteCommand, renderGet, resolveResource } from './commands/get.ts';
 import { upCommand } from './commands/up.ts';
 import { LOG_LEVELS } from './up/log.ts';
 import type { LogLevel } from './up/log.ts';
@@ -18,6 +18,8 @@ import { applyCommand } from './commands/apply.ts';
 import { CliError } from './cli-error.ts';
 import { observeCommand } from './commands/observe.ts';
 import { portForwardCommand } from './commands/port-forward.ts';
+import { resolveRemote } from './remote.ts';
+import type { RemoteArgs } from './remote.ts';
 import { isEmptyFilter, parseTraceFilter } from './trace-filter.ts';
 import { loadCluster } from './load-cluster.ts';
 import { checkOutputFile } from './output-file.ts';
@@ -42,6 +44,19 @@ function clusterArgs(o: { spec?: string; filename?: string[]; seed?: number }): 
 interface UpCliOptions {
   listen: string; state: string; kubeconfig?: string; anonymous?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string;
   store?: StoreKind; etcdEndpoints?: string; etcdPrefix?: string; logLevel: LogLevel; flowBuffer?: number; dnsListen?: string; spec?: string; filename?: string[]; seed?: number;
+}
+
+/** --kubeconfig, --server and --token: a command that also runs against a live `netsim up`. */
+function withRemote(cmd: Command): Command {
+  return cmd
+    .option('--kubeconfig <file>', 'run against a running `netsim up` (the kubeconfig it wrote): its server, token and CA')
+    .option('--server <url>', 'run against a running `netsim up` at this URL, e.g. https://127.0.0.1:6443')
+    .option('--token <token>', 'bearer token for --server (default: $NETSIM_TOKEN)');
+}
+
+function remoteArgs(o: RemoteArgs): RemoteArgs {
+  const token = o.token ?? process.env.NETSIM_TOKEN;
+  return { ...(o.server !== undefined ? { server: o.server } : {}), ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}), ...(token !== undefined ? { token } : {}) };
 }
 
 const protoOption = (): Option => new Option('--proto <proto>', 'icmp, udp or tcp (default: a Service target\'s port protocol, else icmp)').choices(['icmp', 'udp', 'tcp']);
@@ -141,21 +156,31 @@ export function buildProgram(print: (s: string) => void): Command {
       if ((o.filename ?? []).length === 0) throw new CliError('NETSIM_ERR_MANIFEST', 'apply needs at least one -f MANIFEST');
       process.exitCode = await applyCommand({ ...clusterArgs(o), ...(o.server !== undefined ? { server: o.server } : {}), ...(o.token !== undefined ? { token: o.token } : {}), ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}) }, print);
     });
-  withCluster(program
+  withRemote(withCluster(program
     .command('get')
     .description('list nodes, pods, services, endpoints, endpointslices, deployments or replicasets as kubectl prints them')
-    .argument('<resource>', 'nodes | pods | services | endpoints | endpointslices | deployments | replicasets (kubectl short names work)'))
+    .argument('<resource>', 'nodes | pods | services | endpoints | endpointslices | deployments | replicasets (kubectl short names work)')
+    .argument('[name]', 'only this object')))
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-A, --all-namespaces', 'objects of every namespace')
-    .addOption(new Option('-o, --output <format>', 'table, wide or json').choices(['table', 'wide', 'json']).default('table'))
-    .action(async (resource: string, o: { namespace: string; allNamespaces?: boolean; output: 'table' | 'wide' | 'json'; spec?: string; filename?: string[]; seed?: number }) => {
+    .addOption(new Option('-o, --output <format>', 'table, wide, json or yaml').choices(['table', 'wide', 'json', 'yaml']).default('table'))
+    .action(async (resource: string, name: string | undefined, o: RemoteArgs & { namespace: string; allNamespaces?: boolean; output: 'table' | 'wide' | 'json' | 'yaml'; spec?: string; filename?: string[]; seed?: number }) => {
       const plural = resolveResource(resource);
+      const opts = { output: o.output, allNamespaces: o.allNamespaces === true, namespace: o.namespace, ...(name !== undefined ? { name } : {}) };
+      const remote = resolveRemote(remoteArgs(o));
+      if (remote !== undefined) {
+        process.exitCode = await getRemoteCommand(remote, plural, opts, print);
+        return;
+      }
       const cluster = await loadCluster(clusterArgs(o));
       const items = await cluster.control.api.list<KubeObject>(plural);
-      print(renderGet(plural, items, cluster.control.registry.clock(), { output: o.output, allNamespaces: o.allNamespaces === true, namespace: o.namespace }));
-      await cluster.close();
+      try {
+        print(renderGet(plural, items, cluster.control.registry.clock(), opts));
+      } finally {
+        await cluster.close();
+      }
     });
-  withCluster(program
+  withRemote(withCluster(program
     .command('trace')
     .description('trace one packet and its reply hop by hop')
     .requiredOption('--from <endpoint>', 'pod:NS/NAME (or a bare pod name), node:NAME, external:NAME')
@@ -167,9 +192,15 @@ export function buildProgram(print: (s: string) => void): Command {
     .option('--pod <ns/name>', 'show only decisions inside this pod\'s namespace')
     .option('--ip <addr>', 'show only hops whose packet has this source or destination')
     .option('--type <kinds>', 'show only these hop components / event kinds, comma-separated (route, netfilter, conntrack, nat, bridge, neigh, device, encap, decap, drop, …)')
-    .option('--verdict <v>', 'dropped (only the drop) or forwarded (everything else)'))
-    .action(async (o: { from: string; to: string; proto?: 'icmp' | 'udp' | 'tcp'; port?: number; output: 'text' | 'json' | 'events'; node?: string; pod?: string; ip?: string; type?: string; verdict?: string; spec?: string; filename?: string[]; seed?: number }) => {
+    .option('--verdict <v>', 'dropped (only the drop) or forwarded (everything else)')))
+    .action(async (o: RemoteArgs & { from: string; to: string; proto?: 'icmp' | 'udp' | 'tcp'; port?: number; output: 'text' | 'json' | 'events'; node?: string; pod?: string; ip?: string; type?: string; verdict?: string; spec?: string; filename?: string[]; seed?: number }) => {
       const filter = parseTraceFilter(o);
+      const remote = resolveRemote(remoteArgs(o));
+      if (remote !== undefined) {
+        const raw = Object.fromEntries((['node', 'pod', 'ip', 'type', 'verdict'] as const).flatMap((k) => (o[k] !== undefined ? [[k, o[k]]] : [])));
+        process.exitCode = await traceRemoteCommand(remote, { from: o.from, to: o.to, output: o.output, filter: raw, ...(o.proto !== undefined ? { proto: o.proto } : {}), ...(o.port !== undefined ? { port: o.port } : {}) }, print);
+        return;
+      }
       const cluster = await loadCluster(clusterArgs(o));
       process.exitCode = traceCommand(cluster, { from: o.from, to: o.to, ...(o.proto !== undefined ? { proto: o.proto } : {}), output: o.output, ...(o.port !== undefined ? { port: o.port } : {}), ...(isEmptyFilter(filter) ? {} : { filter }) }, print);
       await cluster.close();
@@ -201,12 +232,17 @@ export function buildProgram(print: (s: string) => void): Command {
       }, print);
       await cluster.close();
     });
-  withCluster(program
+  withRemote(withCluster(program
     .command('node')
     .description(`print a node's state as the real tool would: ${NODE_VIEWS.join(', ')}`)
     .argument('<name>', 'node name, e.g. node01')
-    .argument('<view>', NODE_VIEWS.join(' | ')))
-    .action(async (name: string, view: string, o: { spec?: string; filename?: string[]; seed?: number }) => {
+    .argument('<view>', NODE_VIEWS.join(' | '))))
+    .action(async (name: string, view: string, o: RemoteArgs & { spec?: string; filename?: string[]; seed?: number }) => {
+      const remote = resolveRemote(remoteArgs(o));
+      if (remote !== undefined) {
+        process.exitCode = await nodeRemoteCommand(remote, name, view, print);
+        return;
+      }
       const cluster = await loadCluster(clusterArgs(o), { settle: 'traffic' });
       process.exitCode = nodeCommand(cluster, name, view, print);
       await cluster.close();

@@ -8,6 +8,7 @@ import { request as httpRequest } from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { CliError } from './cli-error.ts';
+import { CodedError } from '../netsim/errors.ts';
 import { readKubeconfig } from './up/kubeconfig.ts';
 import type { KubeconfigEntry } from './up/kubeconfig.ts';
 
@@ -77,4 +78,20 @@ export function requireRemote(a: RemoteArgs, command: string): KubeconfigEntry {
   const r = resolveRemote(a) ?? (process.env.KUBECONFIG !== undefined && process.env.KUBECONFIG !== '' ? resolveRemote({ ...a, kubeconfig: process.env.KUBECONFIG.split(':')[0] as string }) : undefined);
   if (r === undefined) throw new CliError('NETSIM_ERR_USAGE', `${command} works on a running cluster: give --kubeconfig FILE (what \`netsim up\` wrote), --server URL, or set KUBECONFIG`);
   return r;
+}
+
+/** A failure the server reported with a stable code (its Status's first cause), so the CLI exits 2 as the batch command would. */
+class RemoteError extends CodedError {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** The error of a non-2xx answer: the Status's NETSIM_* code and message, else NETSIM_ERR_SERVER. */
+export function remoteFailure(r: KubeconfigEntry, res: RemoteResponse): CodedError {
+  let status: { message?: string; details?: { causes?: Array<{ reason?: string }> } } = {};
+  try { status = JSON.parse(res.body) as typeof status; } catch { /* not a Status: the HTTP code says enough */ }
+  const code = status.details?.causes?.[0]?.reason;
+  if (res.status >= 400 && res.status < 500 && code !== undefined && /^NETSIM_[A-Z_]+$/.test(code)) return new RemoteError(code, status.message ?? `HTTP ${res.status}`);
+  return new CliError('NETSIM_ERR_SERVER', `${r.server} answered ${res.status}: ${status.message ?? res.body.slice(0, 200)}`);
 }

@@ -1,13 +1,18 @@
 /**
  * `netsim node NAME VIEW`: what the real tool prints on that node after the cluster
  * settles (with the built-in scenario the demo's flows have run first, so neighbour,
- * FDB and conntrack tables are populated).
+ * FDB and conntrack tables are populated), or of a running `netsim up` with --server.
  */
 import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
 import { closeMatches, EndpointError } from '../../cluster/endpoint.ts';
 import { CliError } from '../cli-error.ts';
 import { ipAddr, ipRoute, ipNeigh, bridgeFdb, ipLink } from '../../netsim/tools/ip.ts';
 import { IPVSADM_LIST_HEADER } from '../../netsim/ipvs/ipvs.ts';
+import { remoteFailure, remoteRequest } from '../remote.ts';
+import type { KubeconfigEntry } from '../up/kubeconfig.ts';
+
+/** Where a running `netsim up` serves a node's view (cli/up/live-routes.ts). */
+export const NODE_VIEW_PATH = '/netsim/v1/nodeview';
 
 export const NODE_VIEWS = ['addr', 'link', 'route', 'route-local', 'neigh', 'fdb', 'iptables-save', 'iptables-nat', 'iptables-filter', 'ipvsadm', 'ipset', 'conntrack', 'subnet-env', 'leases'] as const;
 export type NodeView = (typeof NODE_VIEWS)[number];
@@ -46,4 +51,12 @@ export function nodeCommand(cluster: EmulatedCluster, name: string, view: string
       return 0;
     }
   }
+}
+
+/** The same view of a node of a running `netsim up` (cli/up/live-routes.ts serves it). */
+export async function nodeRemoteCommand(remote: KubeconfigEntry, name: string, view: string, print: (s: string) => void): Promise<number> {
+  const res = await remoteRequest(remote, 'GET', `${NODE_VIEW_PATH}?${new URLSearchParams({ node: name, view }).toString()}`, { accept: 'text/plain' });
+  if (res.status !== 200) throw remoteFailure(remote, res);
+  print(res.body);
+  return 0;
 }

@@ -1,5 +1,7 @@
 /**
- * `netsim trace --from X --to Y [--proto icmp|udp|tcp] [--port N] [-o text|json|events]`.
+ * `netsim trace --from X --to Y [--proto icmp|udp|tcp] [--port N] [-o text|json|events]`:
+ * in a fresh cluster, or in a running `netsim up` with --server (the probe crosses the
+ * live datapath; cli/up/live-routes.ts runs it and answers the `-o json` report).
  */
 import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
 import { resolveEndpoint } from '../../cluster/endpoint.ts';
@@ -11,6 +13,13 @@ import { renderTraceEvents } from '../render/trace-text.ts';
 import { checkFilter, filterEvents, filterReport } from '../trace-filter.ts';
 import { dnsTraceJson, renderDnsTraceText } from '../render/dns-trace-text.ts';
 import type { TraceFilter } from '../trace-filter.ts';
+import type { TraceReport } from '../../netsim/trace/report.ts';
+import { CliError } from '../cli-error.ts';
+import { remoteFailure, remoteRequest } from '../remote.ts';
+import type { KubeconfigEntry } from '../up/kubeconfig.ts';
+
+/** Where a running `netsim up` runs a trace (cli/up/live-routes.ts). */
+export const TRACE_PATH = '/netsim/v1/trace';
 
 export interface TraceCliOptions {
   from: string;
@@ -43,4 +52,26 @@ export function traceCommand(cluster: EmulatedCluster, o: TraceCliOptions, print
     print(renderTraceReportText(title, report, stdoutStyle(), note));
   }
   return run.report.verdict === 'delivered' ? 0 : 1;
+}
+
+/** What `-o json` prints: the endpoints, protocol and port, then the report. */
+type TraceJson = TraceReport & { from: string; to: string; proto: string; port?: number; dns?: unknown };
+
+/**
+ * The trace in a running cluster. Filters travel as the option strings and are checked
+ * there (the server knows the nodes and pods). `-o events` needs every raw event, which
+ * the server does not send.
+ */
+export async function traceRemoteCommand(remote: KubeconfigEntry, o: Omit<TraceCliOptions, 'filter'> & { filter?: Record<string, string> }, print: (s: string) => void): Promise<number> {
+  if (o.output === 'events') throw new CliError('NETSIM_ERR_USAGE', '-o events works on a fresh cluster only; with --server use -o text or -o json');
+  const body = JSON.stringify({ from: o.from, to: o.to, ...(o.proto !== undefined ? { proto: o.proto } : {}), ...(o.port !== undefined ? { port: o.port } : {}), ...(o.filter !== undefined && Object.keys(o.filter).length > 0 ? { filter: o.filter } : {}) });
+  const res = await remoteRequest(remote, 'POST', TRACE_PATH, { 'content-type': 'application/json', accept: 'application/json' }, body);
+  if (res.status !== 200) throw remoteFailure(remote, res);
+  const j = JSON.parse(res.body) as TraceJson;
+  if (o.output === 'json') print(res.body);
+  else {
+    const { from, to, proto, port, dns: _dns, ...report } = j;
+    print(renderTraceReportText(`trace ${from} → ${to} ${proto}${port !== undefined ? `/${port}` : ''}`, report));
+  }
+  return j.verdict === 'delivered' ? 0 : 1;
 }

@@ -40,6 +40,7 @@ import type { Logger, LogLevel } from '../up/log.ts';
 import { startDnsBridge } from '../dns-bridge.ts';
 import type { DnsBridge } from '../dns-bridge.ts';
 import { servePortForward } from '../../cluster/port-forward.ts';
+import { registerLiveRoutes } from '../up/live-routes.ts';
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(s);
@@ -180,6 +181,11 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const closeExec = serveExec(cluster);
   serveLogs(cluster);
   const closePortForward = servePortForward(cluster);
+  // The driver's tick in progress; a live trace runs virtual time itself, so it waits for the tick to end.
+  let tick: Promise<void> | undefined;
+  registerLiveRoutes(cluster, async () => {
+    while (tick !== undefined) await tick;
+  });
   const closeServing = async (): Promise<void> => {
     flows.close();
     closeFlowRoutes();
@@ -223,7 +229,6 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   }
 
   const tickMs = o.tickMs ?? 50;
-  let tick: Promise<void> | undefined;
   let failing = false;
   const timer = setInterval(() => {
     if (tick !== undefined) return;

@@ -1,0 +1,103 @@
+/**
+ * `netsim node` and `netsim trace` against a running `netsim up`: two routes beside the
+ * API on its listener, answering what the batch commands print on a fresh cluster, but
+ * from the live one.
+ *
+ * - `GET /netsim/v1/nodeview?node=N&view=V`: the node view as text (cli/commands/node.ts).
+ * - `POST /netsim/v1/trace` with `{from, to, proto?, port?, filter?}`: the probe runs in
+ *   the live datapath (cluster/trace-runner.ts) and the answer is the report JSON that
+ *   `netsim trace -o json` prints.
+ *
+ * Bad input (unknown node, view or endpoint, a malformed body) is a Kubernetes Status
+ * 4xx whose `details.causes[0].reason` is the stable NETSIM_* code the batch command
+ * would give, so the CLI exits 2 with the same code. A trace advances virtual time by its
+ * window synchronously, so it waits until the driver's tick is over (`idle`); the
+ * driver then pauses until the wall clock catches up.
+ */
+import type { FastifyReply } from 'fastify';
+import { addNetsimRoute } from '../../control/server/app.ts';
+import type { Cluster } from '../../cluster/cluster.ts';
+import { CodedError } from '../../netsim/errors.ts';
+import { nodeCommand, NODE_VIEW_PATH } from '../commands/node.ts';
+import { traceCommand, TRACE_PATH } from '../commands/trace.ts';
+import { isEmptyFilter, parseTraceFilter } from '../trace-filter.ts';
+
+/** The body of a trace request: the CLI's own option strings. */
+export interface TraceRequest {
+  readonly from: string;
+  readonly to: string;
+  readonly proto?: 'icmp' | 'udp' | 'tcp';
+  readonly port?: number;
+  readonly filter?: { node?: string; pod?: string; ip?: string; type?: string; verdict?: string };
+}
+
+function failure(reply: FastifyReply, code: number, netsimCode: string, message: string): FastifyReply {
+  const reason = code === 404 ? 'NotFound' : 'BadRequest';
+  return reply.code(code).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, details: { causes: [{ reason: netsimCode, message }] } });
+}
+
+/** An unknown thing is 404, anything else the user got wrong 400. */
+function sendCoded(reply: FastifyReply, e: CodedError): FastifyReply {
+  return failure(reply, /UNKNOWN/.test(e.code) ? 404 : 400, e.code, e.message);
+}
+
+const STRING_FIELDS = ['node', 'pod', 'ip', 'type', 'verdict'] as const;
+
+/** The request, checked field by field; a message for the first thing wrong. */
+export function parseTraceRequest(body: unknown): TraceRequest | string {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'the body must be a JSON object {from, to, proto?, port?, filter?}';
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) if (!['from', 'to', 'proto', 'port', 'filter'].includes(k)) return `unknown field "${k}"`;
+  if (typeof b['from'] !== 'string' || b['from'] === '') return 'from: Required value: a non-empty string';
+  if (typeof b['to'] !== 'string' || b['to'] === '') return 'to: Required value: a non-empty string';
+  const proto = b['proto'];
+  if (proto !== undefined && proto !== 'icmp' && proto !== 'udp' && proto !== 'tcp') return `proto: Unsupported value: ${JSON.stringify(proto)}: supported values: "icmp", "udp", "tcp"`;
+  const port = b['port'];
+  if (port !== undefined && !(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) return `port: Invalid value: ${JSON.stringify(port)}: must be between 1 and 65535, inclusive`;
+  const filter = b['filter'];
+  if (filter !== undefined) {
+    if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) return 'filter: must be an object';
+    for (const [k, v] of Object.entries(filter)) {
+      if (!(STRING_FIELDS as readonly string[]).includes(k)) return `filter: unknown field "${k}"`;
+      if (typeof v !== 'string') return `filter.${k}: must be a string`;
+    }
+  }
+  return {
+    from: b['from'], to: b['to'], ...(proto !== undefined ? { proto } : {}), ...(port !== undefined ? { port: port as number } : {}),
+    ...(filter !== undefined ? { filter: filter as Record<string, string> } : {}),
+  };
+}
+
+/** Serve the routes on the cluster's API listener. `idle` resolves when no driver tick is running. */
+export function registerLiveRoutes(cluster: Cluster, idle: () => Promise<void> = () => Promise.resolve()): void {
+  const app = cluster.control.app;
+  addNetsimRoute(app, 'GET', NODE_VIEW_PATH, (req, reply) => {
+    const q = new URL(req.url, 'http://localhost').searchParams;
+    const node = q.get('node');
+    const view = q.get('view');
+    if (node === null || view === null) return failure(reply, 400, 'NETSIM_ERR_USAGE', 'query parameters node and view are required');
+    let out = '';
+    try {
+      nodeCommand(cluster, node, view, (s) => { out += s; });
+    } catch (e) {
+      if (e instanceof CodedError) return sendCoded(reply, e);
+      throw e;
+    }
+    return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(out);
+  });
+
+  addNetsimRoute(app, 'POST', TRACE_PATH, async (req, reply) => {
+    const r = parseTraceRequest(req.body);
+    if (typeof r === 'string') return failure(reply, 400, 'NETSIM_ERR_USAGE', r);
+    let out = '';
+    try {
+      const filter = parseTraceFilter(r.filter ?? {});
+      await idle();
+      traceCommand(cluster, { from: r.from, to: r.to, output: 'json', ...(r.proto !== undefined ? { proto: r.proto } : {}), ...(r.port !== undefined ? { port: r.port } : {}), ...(isEmptyFilter(filter) ? {} : { filter }) }, (s) => { out += s; });
+    } catch (e) {
+      if (e instanceof CodedError) return sendCoded(reply, e);
+      throw e;
+    }
+    return reply.code(200).header('content-type', 'application/json').send(out);
+  });
+}
