@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { runDemo } from './commands/demo.ts';
 import { traceCommand, traceRemoteCommand } from './commands/trace.ts';
 import { nodeCommand, nodeRemoteCommand, NODE_VIEWS } from './commands/node.ts';
-import { captureCommand } from './commands/capture.ts';
+import { captureCommand, captureRemoteCommand, parseDuration } from './commands/capture.ts';
 import { registerVerifyCommands } from './commands/verify.ts';
 import { getRemoteCommand, renderGet, resolveResource } from './commands/get.ts';
 import { upCommand } from './commands/up.ts';
@@ -205,28 +205,41 @@ export function buildProgram(print: (s: string) => void): Command {
       process.exitCode = traceCommand(cluster, { from: o.from, to: o.to, ...(o.proto !== undefined ? { proto: o.proto } : {}), output: o.output, ...(o.port !== undefined ? { port: o.port } : {}), ...(isEmptyFilter(filter) ? {} : { filter }) }, print);
       await cluster.close();
     });
-  withCluster(program
+  withRemote(withCluster(program
     .command('capture')
-    .description('run one exchange and write every interface it crossed to a pcapng file')
-    .requiredOption('--from <endpoint>', 'pod:NS/NAME (or a bare pod name), node:NAME, external:NAME')
-    .requiredOption('--to <endpoint>', 'pod:NS/NAME, service:NS/NAME[:PORT], node:NAME, ip:A.B.C.D, external:NAME')
+    .description('run one exchange and write every interface it crossed to a pcapng file; with --server, record the live traffic of a running `netsim up`')
+    .option('--from <endpoint>', 'pod:NS/NAME (or a bare pod name), node:NAME, external:NAME (required without --server)')
+    .option('--to <endpoint>', 'pod:NS/NAME, service:NS/NAME[:PORT], node:NAME, ip:A.B.C.D, external:NAME (required without --server)')
+    .option('--duration <d>', 'live capture (--server): record for this long (5s, 500ms, 2m)')
     .requiredOption('-w, --write <file>', 'capture file to write (- for standard output)')
     .addOption(protoOption())
     .option('--port <n>', 'destination port (udp/tcp; default 80)', portArg())
     .option('--node <name>', 'capture only interfaces of this node and its pods (repeatable)', collect)
     .option('-i, --interface <glob>', 'capture only matching interfaces, e.g. node01/eth0, */flannel0 (repeatable)', collect)
     .option('--host <addr>', 'keep only packets to or from this IPv4 address (inner address for raw-IP devices)')
-    .option('--count <n>', 'repeat the exchange N times (progress bar on a terminal)', positiveArg('--count'), 1)
+    .option('--count <n>', 'repeat the exchange N times (progress bar on a terminal); live (--server): stop after N packets', positiveArg('--count'))
     .addOption(new Option('--format <format>', 'pcapng (every interface) or pcap (exactly one interface, or one per file with --split)').choices(['pcapng', 'pcap']).default('pcapng'))
     .addOption(new Option('--time-precision <p>', 'timestamps of --format pcap: us (tcpdump\'s default, read by every tool) or ns').choices(['us', 'ns']))
-    .option('--split', 'one file per interface (FILE-node01_eth0.pcapng, …), so no packet appears twice in a file'))
-    .action(async (o: { from: string; to: string; write: string; proto?: 'icmp' | 'udp' | 'tcp'; port?: number; node?: string[]; interface?: string[]; host?: string; count: number; format: 'pcapng' | 'pcap'; timePrecision?: 'us' | 'ns'; split?: boolean; spec?: string; filename?: string[]; seed?: number }) => {
+    .option('--split', 'one file per interface (FILE-node01_eth0.pcapng, …), so no packet appears twice in a file')))
+    .action(async (o: RemoteArgs & { from?: string; to?: string; duration?: string; write: string; proto?: 'icmp' | 'udp' | 'tcp'; port?: number; node?: string[]; interface?: string[]; host?: string; count?: number; format: 'pcapng' | 'pcap'; timePrecision?: 'us' | 'ns'; split?: boolean; spec?: string; filename?: string[]; seed?: number }) => {
       if (o.timePrecision !== undefined && o.format !== 'pcap') throw new CliError('NETSIM_ERR_USAGE', '--time-precision applies to --format pcap (pcapng records nanoseconds)');
       if (o.split === true && o.write === '-') throw new CliError('NETSIM_ERR_USAGE', '--split writes several files; give -w a file name, not -');
       if (o.write !== '-') checkOutputFile(o.write);
+      const remote = resolveRemote(remoteArgs(o));
+      if (remote !== undefined) {
+        if (o.from !== undefined || o.to !== undefined) throw new CliError('NETSIM_ERR_USAGE', 'a live capture (--server) records the traffic that flows; --from/--to are for a fresh cluster (use netsim trace --server to send a probe)');
+        if (o.format !== 'pcapng' || o.split === true) throw new CliError('NETSIM_ERR_USAGE', 'a live capture (--server) writes one pcapng file: drop --format pcap and --split');
+        process.exitCode = await captureRemoteCommand(remote, {
+          file: o.write, ...(o.duration !== undefined ? { durationMs: parseDuration(o.duration) } : {}), ...(o.count !== undefined ? { count: o.count } : {}),
+          ...(o.node !== undefined ? { nodes: o.node } : {}), ...(o.interface !== undefined ? { interfaces: o.interface } : {}), ...(o.host !== undefined ? { host: o.host } : {}),
+        }, print);
+        return;
+      }
+      if (o.from === undefined || o.to === undefined) throw new CliError('NETSIM_ERR_USAGE', `required option '${o.from === undefined ? '--from' : '--to'} <endpoint>' not specified (or give --server to record a running cluster's traffic)`);
+      if (o.duration !== undefined) throw new CliError('NETSIM_ERR_USAGE', '--duration is for a live capture (--server); a fresh cluster repeats the exchange --count times');
       const cluster = await loadCluster(clusterArgs(o));
       process.exitCode = captureCommand(cluster, {
-        from: o.from, to: o.to, file: o.write, names: cluster.names(), count: o.count, format: o.format, progress: process.stderr.isTTY === true,
+        from: o.from, to: o.to, file: o.write, names: cluster.names(), count: o.count ?? 1, format: o.format, progress: process.stderr.isTTY === true,
         ...(o.proto !== undefined ? { proto: o.proto } : {}), ...(o.timePrecision !== undefined ? { timePrecision: o.timePrecision } : {}), ...(o.split === true ? { split: true } : {}),
         ...(o.port !== undefined ? { port: o.port } : {}), ...(o.node !== undefined ? { nodes: o.node } : {}), ...(o.interface !== undefined ? { interfaces: o.interface } : {}), ...(o.host !== undefined ? { host: o.host } : {}),
       }, print);

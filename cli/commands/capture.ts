@@ -6,7 +6,9 @@
  * UDP or VXLAN encapsulation), `--count N` repeats the
  * exchange (a progress bar on a terminal), `--format pcap` writes classic pcap for
  * exactly one interface. `-w -` writes the capture to standard output (tcpdump's
- * `-w -`); output paths follow cli/output-file.ts.
+ * `-w -`); output paths follow cli/output-file.ts. With --kubeconfig/--server it records the
+ * live traffic of a running `netsim up` instead, for `--duration` or `--count` packets
+ * (cli/up/live-routes.ts serves it), into pcapng.
  */
 import { SingleBar, Presets } from 'cli-progress';
 import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
@@ -18,6 +20,11 @@ import { CliError } from '../cli-error.ts';
 import { ipv4Headers } from '../../netsim/wire/encap.ts';
 import { tryParseIpv4 } from '../../netsim/wire/addr.ts';
 import { writeOutputFile } from '../output-file.ts';
+import { remoteFailure, remoteStream } from '../remote.ts';
+import type { KubeconfigEntry } from '../up/kubeconfig.ts';
+
+/** Where a running `netsim up` serves a live capture (cli/up/live-routes.ts). */
+export const CAPTURE_PATH = '/netsim/v1/capture';
 
 export interface CaptureCliOptions {
   from: string;
@@ -55,9 +62,15 @@ function hasHost(data: Uint8Array, linkType: 'ether' | 'raw-ip', ip: number): bo
   return ipv4Headers(data, linkType).some((h) => h.src === ip || h.dst === ip);
 }
 
-export function captureCommand(cluster: EmulatedCluster, o: CaptureCliOptions, print: (s: string) => void): number {
-  const from = resolveEndpoint(o.from, cluster);
-  const to = resolveEndpoint(o.to, cluster);
+/** What a capture keeps: --node, -i and --host, checked against the cluster. */
+export interface CaptureSelection {
+  readonly nodes?: readonly string[];
+  readonly interfaces?: readonly string[];
+  readonly host?: string;
+}
+
+/** Start capturing the selected interfaces (bad selections are CLI errors); stop() the result when done. */
+export function openCapture(cluster: EmulatedCluster, o: CaptureSelection): Capture {
   for (const n of o.nodes ?? []) if (!cluster.nodes.has(n)) throw new CliError('NETSIM_ERR_RESOURCE', `unknown node "${n}" (nodes: ${[...cluster.nodes.keys()].join(', ')})`);
   const host = o.host !== undefined ? tryParseIpv4(o.host) : undefined;
   if (o.host !== undefined && host === undefined) throw new CliError('NETSIM_ERR_FILTER', `--host must be an IPv4 address, got "${o.host}"`);
@@ -70,6 +83,13 @@ export function captureCommand(cluster: EmulatedCluster, o: CaptureCliOptions, p
     interfaces: (i) => ((o.nodes ?? []).length === 0 || (o.nodes ?? []).includes(i.node)) && (globs.length === 0 || globs.some((g) => g(`${i.netns}/${i.dev}`))),
     ...(host !== undefined ? { filter: (e) => e.data !== undefined && hasHost(e.data, e.linkType, host) } : {}),
   });
+  return cap;
+}
+
+export function captureCommand(cluster: EmulatedCluster, o: CaptureCliOptions, print: (s: string) => void): number {
+  const from = resolveEndpoint(o.from, cluster);
+  const to = resolveEndpoint(o.to, cluster);
+  const cap = openCapture(cluster, o);
   if (o.names !== undefined) cap.addNames(o.names);
   const count = o.count ?? 1;
   const bar = o.progress === true && count > 1 ? new SingleBar({ format: 'capture [{bar}] {value}/{total} exchanges | {packets} packets | ETA {eta_formatted}' }, Presets.shades_classic) : undefined;
@@ -110,4 +130,35 @@ export function captureCommand(cluster: EmulatedCluster, o: CaptureCliOptions, p
   if (o.split === true) for (const w of written) say(`  ${w}\n`);
   say(`interfaces: ${names.join(', ')}\n`);
   return delivered === count ? 0 : 1;
+}
+
+/** `--duration` as wall-clock ms: seconds, or a number with ms, s or m. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
+  const ms = m === null ? NaN : Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+  if (!(ms >= 1)) throw new CliError('NETSIM_ERR_ARGUMENT', `--duration must be like 5s, 500ms or 2m, got "${v}"`);
+  return Math.round(ms);
+}
+
+/** The live traffic of a running cluster, for a duration or a packet count, into one pcapng file. */
+export async function captureRemoteCommand(remote: KubeconfigEntry, o: CaptureSelection & { file: string; durationMs?: number; count?: number }, print: (s: string) => void): Promise<number> {
+  if (o.durationMs === undefined && o.count === undefined) throw new CliError('NETSIM_ERR_USAGE', 'a live capture needs --duration, --count, or both');
+  const q = new URLSearchParams();
+  if (o.durationMs !== undefined) q.set('duration-ms', String(o.durationMs));
+  if (o.count !== undefined) q.set('count', String(o.count));
+  for (const n of o.nodes ?? []) q.append('node', n);
+  for (const i of o.interfaces ?? []) q.append('interface', i);
+  if (o.host !== undefined) q.set('host', o.host);
+  const res = await remoteStream(remote, `${CAPTURE_PATH}?${q.toString()}`, { accept: 'application/x-pcapng' });
+  const chunks: Buffer[] = [];
+  for await (const c of res.body) chunks.push(c as Buffer);
+  const body = Buffer.concat(chunks);
+  if (res.status !== 200) throw remoteFailure(remote, { status: res.status, body: body.toString('utf8') });
+  if (o.file === '-') process.stdout.write(body);
+  else writeOutputFile(o.file, new Uint8Array(body));
+  const say = o.file === '-' ? (s: string): void => void process.stderr.write(s) : print;
+  const names = String(res.body.headers['x-netsim-interfaces'] ?? '').split(',').filter((x) => x !== '');
+  say(`${String(res.body.headers['x-netsim-packets'] ?? '?')} packets on ${names.length} interfaces written to ${o.file}\n`);
+  say(`interfaces: ${names.join(', ')}\n`);
+  return 0;
 }

@@ -7,6 +7,10 @@
  * - `POST /netsim/v1/trace` with `{from, to, proto?, port?, filter?}`: the probe runs in
  *   the live datapath (cluster/trace-runner.ts) and the answer is the report JSON that
  *   `netsim trace -o json` prints.
+ * - `GET /netsim/v1/capture?duration-ms=D&count=N[&node=…][&interface=GLOB][&host=A]`:
+ *   the live traffic of the selected interfaces for D wall-clock ms or until N packets
+ *   (whichever comes first; at most {@link MAX_CAPTURE_MS}), answered as one pcapng file
+ *   (cli/commands/capture.ts selects the interfaces as the batch command does).
  *
  * Bad input (unknown node, view or endpoint, a malformed body) is a Kubernetes Status
  * 4xx whose `details.causes[0].reason` is the stable NETSIM_* code the batch command
@@ -20,6 +24,7 @@ import type { Cluster } from '../../cluster/cluster.ts';
 import { CodedError } from '../../netsim/errors.ts';
 import { nodeCommand, NODE_VIEW_PATH } from '../commands/node.ts';
 import { traceCommand, TRACE_PATH } from '../commands/trace.ts';
+import { CAPTURE_PATH, openCapture } from '../commands/capture.ts';
 import { isEmptyFilter, parseTraceFilter } from '../trace-filter.ts';
 
 /** The body of a trace request: the CLI's own option strings. */
@@ -40,6 +45,9 @@ function failure(reply: FastifyReply, code: number, netsimCode: string, message:
 function sendCoded(reply: FastifyReply, e: CodedError): FastifyReply {
   return failure(reply, /UNKNOWN/.test(e.code) ? 404 : 400, e.code, e.message);
 }
+
+/** Longest live capture (wall-clock ms): a forgotten request must not hold a subscription forever. */
+export const MAX_CAPTURE_MS = 10 * 60 * 1000;
 
 const STRING_FIELDS = ['node', 'pod', 'ip', 'type', 'verdict'] as const;
 
@@ -86,6 +94,26 @@ export function registerLiveRoutes(cluster: Cluster, idle: () => Promise<void> =
     return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(out);
   });
 
+  addNetsimRoute(app, 'GET', CAPTURE_PATH, async (req, reply) => {
+    const q = parseCaptureQuery(new URL(req.url, 'http://localhost').searchParams);
+    if (typeof q === 'string') return failure(reply, 400, 'NETSIM_ERR_USAGE', q);
+    let cap;
+    try {
+      cap = openCapture(cluster, q);
+    } catch (e) {
+      if (e instanceof CodedError) return sendCoded(reply, e);
+      throw e;
+    }
+    cap.addNames(cluster.names());
+    const started = Date.now();
+    let gone = false;
+    reply.raw.once('close', () => { gone = true; });
+    // Wall-clock polling: the driver moves virtual time, this only watches what the capture saw.
+    while (!gone && cap.packets < q.count && Date.now() - started < q.durationMs) await new Promise((r) => setTimeout(r, 20));
+    cap.stop();
+    return reply.code(200).header('content-type', 'application/x-pcapng').header('x-netsim-packets', String(cap.packets)).header('x-netsim-interfaces', cap.interfaceNames().join(',')).send(Buffer.from(cap.bytes()));
+  });
+
   addNetsimRoute(app, 'POST', TRACE_PATH, async (req, reply) => {
     const r = parseTraceRequest(req.body);
     if (typeof r === 'string') return failure(reply, 400, 'NETSIM_ERR_USAGE', r);
@@ -100,4 +128,21 @@ export function registerLiveRoutes(cluster: Cluster, idle: () => Promise<void> =
     }
     return reply.code(200).header('content-type', 'application/json').send(out);
   });
+}
+
+/** The query of a live capture; a message for the first thing wrong. */
+export function parseCaptureQuery(q: URLSearchParams): { durationMs: number; count: number; nodes: string[]; interfaces: string[]; host?: string } | string {
+  for (const k of q.keys()) if (!['duration-ms', 'count', 'node', 'interface', 'host'].includes(k)) return `unknown parameter "${k}"`;
+  const int = (k: string, max: number): number | string | undefined => {
+    const v = q.get(k);
+    if (v === null) return undefined;
+    return /^\d{1,9}$/.test(v) && Number(v) >= 1 && Number(v) <= max ? Number(v) : `${k}: Invalid value: "${v}": must be between 1 and ${max}, inclusive`;
+  };
+  const d = int('duration-ms', MAX_CAPTURE_MS);
+  const c = int('count', 100_000_000);
+  if (typeof d === 'string') return d;
+  if (typeof c === 'string') return c;
+  if (d === undefined && c === undefined) return 'give duration-ms, count, or both';
+  const host = q.get('host');
+  return { durationMs: d ?? MAX_CAPTURE_MS, count: c ?? Infinity, nodes: q.getAll('node'), interfaces: q.getAll('interface'), ...(host !== null ? { host } : {}) };
 }
