@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseTraceRequest } from './live-routes.ts';
+import { MAX_CAPTURE_MS, parseCaptureQuery, parseTraceRequest } from './live-routes.ts';
 
 test('parseTraceRequest never throws on any JSON value, and accepts only well-formed requests', () => {
   fc.assert(fc.property(fc.oneof(fc.jsonValue(), fc.record({ from: fc.jsonValue(), to: fc.jsonValue(), proto: fc.jsonValue(), port: fc.jsonValue(), filter: fc.jsonValue() }, { requiredKeys: [] })), (v) => {
@@ -26,4 +26,20 @@ test('a well-formed request is taken as it is; each kind of mistake names its fi
   assert.match(parseTraceRequest({ from: 'a', to: 'b', filter: { nod: 'x' } }) as string, /^filter: unknown field "nod"/);
   assert.match(parseTraceRequest({ from: 'a', to: 'b', filter: { node: 1 } }) as string, /^filter\.node: must be a string/);
   assert.match(parseTraceRequest('x') as string, /must be a JSON object/);
+});
+
+test('parseCaptureQuery never throws on any query, and what it accepts is bounded', () => {
+  const key = fc.constantFrom('duration-ms', 'count', 'node', 'interface', 'host', 'bogus');
+  fc.assert(fc.property(fc.array(fc.tuple(key, fc.oneof(fc.string(), fc.integer().map(String)))), (pairs) => {
+    const r = parseCaptureQuery(new URLSearchParams(pairs));
+    if (typeof r === 'string') return;
+    assert.ok(r.durationMs >= 1 && r.durationMs <= MAX_CAPTURE_MS);
+    assert.ok(r.count >= 1);
+    assert.ok(pairs.some(([k]) => k === 'duration-ms' || k === 'count'));
+  }), { numRuns: 2000 });
+  assert.deepEqual(parseCaptureQuery(new URLSearchParams('count=5&interface=a/*&interface=b/eth0')), { durationMs: MAX_CAPTURE_MS, count: 5, nodes: [], interfaces: ['a/*', 'b/eth0'] });
+  assert.match(parseCaptureQuery(new URLSearchParams('duration-ms=0')) as string, /^duration-ms: Invalid value: "0"/);
+  assert.match(parseCaptureQuery(new URLSearchParams('duration-ms=600001')) as string, /must be between 1 and 600000/);
+  assert.match(parseCaptureQuery(new URLSearchParams('')) as string, /give duration-ms, count, or both/);
+  assert.match(parseCaptureQuery(new URLSearchParams('count=1&bogus=1')) as string, /unknown parameter "bogus"/);
 });

@@ -1,7 +1,7 @@
 /**
- * `netsim node` and `netsim trace` against a running `netsim up`: two routes beside the
+ * `netsim node`, `trace` and `capture` against a running `netsim up`: routes beside the
  * API on its listener, answering what the batch commands print on a fresh cluster, but
- * from the live one.
+ * from the live one (`netsim get` needs none: it asks the API itself).
  *
  * - `GET /netsim/v1/nodeview?node=N&view=V`: the node view as text (cli/commands/node.ts).
  * - `POST /netsim/v1/trace` with `{from, to, proto?, port?, filter?}`: the probe runs in
