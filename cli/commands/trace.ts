@@ -71,7 +71,7 @@ export async function traceRemoteCommand(remote: KubeconfigEntry, o: Omit<TraceC
   if (o.output === 'json') print(res.body);
   else {
     const { from, to, proto, port, dns: _dns, ...report } = j;
-    print(renderTraceReportText(`trace ${from} → ${to} ${proto}${port !== undefined ? `/${port}` : ''}`, report));
+    print(renderTraceReportText(`trace ${from} → ${to} ${proto}${port !== undefined ? `/${port}` : ''}`, report, stdoutStyle()));
   }
   return j.verdict === 'delivered' ? 0 : 1;
 }
