@@ -21,6 +21,7 @@ const modules: Array<[string, string, string]> = [
   ['experiment', './experiment.bench.ts', 'benchExperiment'],
   ['datapath', './datapath.bench.ts', 'benchDatapath'],
   ['dns', './dns.bench.ts', 'benchDns'],
+  ['observe', './observe.bench.ts', 'benchObserve'],
 ];
 
 const only = process.argv.slice(2);
