@@ -215,3 +215,27 @@ test('netsim port-forward bridges a real local TCP port into the pod: the real c
   assert.equal(refused, 52, 'curl: (52) Empty reply from server');
   abort.abort();
 });
+
+test('kubectl scale down shows in the flows: after kube-proxy\'s sync every new connection to the Service goes to the one pod left', { skip: skipWhy }, async () => {
+  const vip = formatIpv4(cluster.services.get('default/nginx-service')!.clusterIP);
+  const before = (await kubectl('get', 'deployment', 'nginx-deployment', '-o', 'jsonpath={.spec.replicas}')).stdout;
+  assert.equal((await kubectl('scale', 'deployment', 'nginx-deployment', '--replicas=1')).code, 0);
+  const pods = async (): Promise<string[]> => (await kubectl('get', 'pods', '-l', 'app=nginx', '-o', 'jsonpath={.items[*].metadata.name}')).stdout.split(' ').filter((s) => s !== '');
+  let left: string[] = [];
+  for (let i = 0; i < 200 && (left = await pods()).length !== 1; i++) await new Promise((d) => setTimeout(d, 50));
+  assert.equal(left.length, 1);
+  // Within the sync period the rules catch up; then every fresh connection is DNATed to the survivor.
+  let served = new Set<string>();
+  for (let round = 0; round < 40; round++) {
+    const since = new Date(Date.UTC(2026, 11, 7) + cluster.sim.clock.now() / 1e6).toISOString();
+    served = new Set<string>();
+    for (let i = 0; i < 4; i++) await kubectl('exec', 'webapp01', '--', 'curl', '-s', `http://${vip}/`);
+    const res = await fetch(`${server}/netsim/v1/flows?last=1000&since=${encodeURIComponent(since)}&to-service=default/nginx-service&protocol=TCP`);
+    const flows = (await res.text()).trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { tcpFlags?: string[]; destination: { name?: string }; time?: string });
+    for (const f of flows) if (f.tcpFlags?.join() === 'SYN' && (f.time ?? '') >= since) served.add(f.destination.name ?? '');
+    if (served.size === 1 && served.has(left[0]!)) break;
+    await new Promise((d) => setTimeout(d, 100));
+  }
+  assert.deepEqual([...served], [left[0]], 'the SYNs after the sync all reach the remaining pod');
+  assert.equal((await kubectl('scale', 'deployment', 'nginx-deployment', `--replicas=${before}`)).code, 0);
+});
