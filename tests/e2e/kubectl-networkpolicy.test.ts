@@ -1,54 +1,14 @@
 // The real kubectl (1.32) and NetworkPolicy: `apply -f` of a manifest, `get networkpolicy`
 // (NAME POD-SELECTOR AGE from the server's Table), `describe` (kubectl's own describer
 // over the typed protobuf client), and an invalid policy refused with upstream's words.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
-import { MemoryStore } from '../../control/store/memory-store.ts';
-import { buildApp } from '../../control/server/app.ts';
+import { kubectlAgainstApp } from '../support/kubectl-app.ts';
 
-const KUBECTL = '/usr/bin/kubectl';
-const skipWhy = existsSync(KUBECTL) ? false : `kubectl not found at ${KUBECTL} (.ci/run installs it from .ci/apt-packages.txt)`;
-if (skipWhy) console.log(`# kubectl-networkpolicy.test: skipped, ${skipWhy}`);
-
-let app: FastifyInstance;
-let dir: string;
-let server: string;
-
-before(async () => {
-  if (skipWhy) return;
-  dir = mkdtempSync(join(tmpdir(), 'kubectl-netpol-'));
-  writeFileSync(join(dir, 'kubeconfig'), '');
-  app = buildApp({ store: new MemoryStore() });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  server = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-});
-
-after(async () => {
-  if (skipWhy) return;
-  await app.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECACHEDIR: join(dir, 'cache') };
-  return new Promise((resolve) => {
-    execFile(KUBECTL, ['--server', server, '--cache-dir', join(dir, 'cache'), ...args], { env, timeout: 30_000, cwd: dir }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await kubectl(...args);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const h = kubectlAgainstApp('kubectl-netpol');
+const { skipWhy, kubectl, ok } = h;
 
 const MANIFEST = `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -94,8 +54,8 @@ spec:
 `;
 
 test('kubectl apply, get and describe networkpolicy', { skip: skipWhy, timeout: 90_000 }, async () => {
-  writeFileSync(join(dir, 'np.yaml'), MANIFEST);
-  assert.equal(await ok('apply', '-f', join(dir, 'np.yaml')), 'networkpolicy.networking.k8s.io/api-allow created\nnetworkpolicy.networking.k8s.io/default-deny created\n');
+  writeFileSync(join(h.dir(), 'np.yaml'), MANIFEST);
+  assert.equal(await ok('apply', '-f', join(h.dir(), 'np.yaml')), 'networkpolicy.networking.k8s.io/api-allow created\nnetworkpolicy.networking.k8s.io/default-deny created\n');
 
   const get = await ok('get', 'networkpolicy');
   const lines = get.trimEnd().split('\n');
@@ -125,13 +85,13 @@ test('kubectl apply, get and describe networkpolicy', { skip: skipWhy, timeout: 
   assert.match(deny, /Allowing egress traffic:\s+<none> \(Selected pods are isolated for egress connectivity\)/);
 
   // A second apply with a change is a patch: no 409, the generation moves.
-  writeFileSync(join(dir, 'np2.yaml'), MANIFEST.replace('app: web', 'app: api'));
-  assert.match(await ok('apply', '-f', join(dir, 'np2.yaml')), /networkpolicy.networking.k8s.io\/api-allow configured/);
+  writeFileSync(join(h.dir(), 'np2.yaml'), MANIFEST.replace('app: web', 'app: api'));
+  assert.match(await ok('apply', '-f', join(h.dir(), 'np2.yaml')), /networkpolicy.networking.k8s.io\/api-allow configured/);
   assert.equal(await ok('get', 'netpol', 'api-allow', '-o', 'jsonpath={.metadata.generation} {.spec.podSelector.matchLabels.app}'), '2 api');
 });
 
 test('kubectl apply of an invalid policy: upstream\'s message and field path, nothing stored', { skip: skipWhy, timeout: 60_000 }, async () => {
-  writeFileSync(join(dir, 'bad.yaml'), `apiVersion: networking.k8s.io/v1
+  writeFileSync(join(h.dir(), 'bad.yaml'), `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
   name: bad
@@ -149,7 +109,7 @@ spec:
     ports:
     - port: 0
 `);
-  const r = await kubectl('apply', '-f', join(dir, 'bad.yaml'));
+  const r = await kubectl('apply', '-f', join(h.dir(), 'bad.yaml'));
   assert.equal(r.code, 1);
   assert.match(r.stderr, /The NetworkPolicy "bad" is invalid: /);
   assert.match(r.stderr, /spec\.podSelector\.matchExpressions\[0\]\.operator: Invalid value: "Equals": not a valid selector operator/);

@@ -1,54 +1,14 @@
 // kubectl's typed commands against the emulated API server: `kubectl create <kind>`
 // and `describe` talk protobuf (client-go's typed clients), `explain` reads the
 // OpenAPI v3 documents, `apply` stays JSON. Runs the machine's kubectl (1.32).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
-import { MemoryStore } from '../../control/store/memory-store.ts';
-import { buildApp } from '../../control/server/app.ts';
+import { kubectlAgainstApp } from '../support/kubectl-app.ts';
 
-const KUBECTL = '/usr/bin/kubectl';
-const skipWhy = existsSync(KUBECTL) ? false : `kubectl not found at ${KUBECTL} (.ci/run installs it from .ci/apt-packages.txt)`;
-if (skipWhy) console.log(`# kubectl-typed.test: skipped, ${skipWhy}`);
-
-let app: FastifyInstance;
-let dir: string;
-let server: string;
-
-before(async () => {
-  if (skipWhy) return;
-  dir = mkdtempSync(join(tmpdir(), 'kubectl-typed-'));
-  writeFileSync(join(dir, 'kubeconfig'), '');
-  app = buildApp({ store: new MemoryStore() });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  server = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-});
-
-after(async () => {
-  if (skipWhy) return;
-  await app.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECACHEDIR: join(dir, 'cache') };
-  return new Promise((resolve) => {
-    execFile(KUBECTL, ['--server', server, '--cache-dir', join(dir, 'cache'), ...args], { env, timeout: 30_000, cwd: dir }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await kubectl(...args);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const h = kubectlAgainstApp('kubectl-typed');
+const { skipWhy, kubectl, ok } = h;
 
 const jsonpath = (kind: string, name: string, path: string, ...extra: string[]): Promise<string> => ok('get', kind, name, '-o', `jsonpath=${path}`, ...extra);
 
@@ -84,7 +44,7 @@ test('kubectl create configmap|secret generic|serviceaccount|job (protobuf bodie
 });
 
 test('kubectl apply, describe (typed client, protobuf) and explain of the DaemonSet and StatefulSet kinds', { skip: skipWhy, timeout: 30_000 }, async () => {
-  writeFileSync(join(dir, 'workloads.yaml'), `apiVersion: apps/v1
+  writeFileSync(join(h.dir(), 'workloads.yaml'), `apiVersion: apps/v1
 kind: DaemonSet
 metadata: { name: agent }
 spec:
@@ -119,7 +79,7 @@ test('kubectl describe reads through the typed client in protobuf', { skip: skip
 });
 
 test('kubectl apply stays JSON and keeps working next to protobuf writes', { skip: skipWhy, timeout: 30_000 }, async () => {
-  writeFileSync(join(dir, 'applied.yaml'), 'apiVersion: v1\nkind: Service\nmetadata:\n  name: applied\nspec:\n  selector: { app: web }\n  ports: [{ port: 81, targetPort: http }]\n');
+  writeFileSync(join(h.dir(), 'applied.yaml'), 'apiVersion: v1\nkind: Service\nmetadata:\n  name: applied\nspec:\n  selector: { app: web }\n  ports: [{ port: 81, targetPort: http }]\n');
   assert.equal(await ok('apply', '-f', 'applied.yaml'), 'service/applied created\n');
   assert.equal(await ok('apply', '-f', 'applied.yaml'), 'service/applied unchanged\n');
   assert.equal(await jsonpath('service', 'applied', '{.spec.ports[0].targetPort}'), 'http');
