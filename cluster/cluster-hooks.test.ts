@@ -6,7 +6,7 @@ import { httpGet } from '../netsim/apps/http.ts';
 import { udpRequest } from '../netsim/apps/echo.ts';
 import { SECOND } from '../netsim/time/scheduler.ts';
 import type { EndpointSlice } from '../control/api/service.ts';
-import type { Node, Pod } from '../control/api/index.ts';
+import type { Event, Node, Pod } from '../control/api/index.ts';
 import { resourceForKind } from '../control/resources/index.ts';
 
 const ECHO = {
@@ -45,6 +45,10 @@ test('nodeDown: link down, pods stopped and unready, endpoints gone; nodeUp brin
   const pods = (await c.control.api.list<Pod>('pods')).filter((p) => p.spec.nodeName === 'node02');
   assert.ok(pods.every((p) => p.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'False'));
   assert.equal([...c.pods.values()].filter((p) => p.node === 'node02').length, 0, 'no pod runs on the down node');
+  // The node lifecycle controller's events: NodeNotReady on the Node, and a Warning on each of its pods.
+  const events = await c.control.api.list<Event>('events');
+  assert.ok(events.some((e) => e.involvedObject.kind === 'Node' && e.involvedObject.name === 'node02' && e.reason === 'NodeNotReady' && e.message === 'Node node02 status is now: NodeNotReady' && e.source?.component === 'node-controller'));
+  for (const p of pods) assert.ok(events.some((e) => e.involvedObject.kind === 'Pod' && e.involvedObject.name === p.metadata.name && e.type === 'Warning' && e.reason === 'NodeNotReady' && e.message === 'Node is not ready'), `event for ${p.metadata.name}`);
   const after = await readyEndpoints(c, 'nginx-service');
   assert.equal(after.length, before.length - [...before].filter((ip) => !after.includes(ip)).length);
   assert.ok(after.length < before.length || onNode2.every((k) => !k.includes('nginx')), 'an nginx endpoint on node02 left the Service');

@@ -12,6 +12,7 @@
  * The same seed therefore gives the same pod names, addresses, rules, traces and
  * capture bytes. `netsim up` runs the same driver paced by the wall clock.
  */
+import { EventRecorder } from '../control/controllers/event-recorder.ts';
 import type { Sim } from '../netsim/sim.ts';
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import { NetfilterStack } from '../netsim/netfilter/netfilter-stack.ts';
@@ -332,14 +333,18 @@ export class Cluster implements EmulatedCluster {
     const api = this.control.api;
     const now = new Date(this.epochMs + Math.floor(this.sim.clock.now() / MS)).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const n = (await api.list<Node>('nodes')).find((x) => x.metadata.name === node);
+    // node_lifecycle_controller.go: RecordNodeStatusChange on the Node, then MarkPodsNotReady's Warning on each pod.
+    const events = new EventRecorder(api, 'node-controller', () => this.now());
     if (n !== undefined) {
       const conditions = [...(n.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), { type: 'Ready', status: 'Unknown' as const, reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: now, lastTransitionTime: now }];
       await api.updateStatus('nodes', undefined, node, { ...n, status: { ...n.status, conditions } });
+      await events.record({ apiVersion: 'v1', kind: 'Node', metadata: { name: node, ...(n.metadata.uid !== undefined ? { uid: n.metadata.uid } : {}) } }, 'Normal', 'NodeNotReady', `Node ${node} status is now: NodeNotReady`);
     }
     for (const p of await api.list<Pod>('pods')) {
       if (p.spec.nodeName !== node || p.status === undefined) continue;
       const conditions = (p.status.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False' as const, lastTransitionTime: now } : c));
       await api.updateStatus('pods', p.metadata.namespace, p.metadata.name ?? '', { ...p, status: { ...p.status, conditions } });
+      await events.record(p, 'Warning', 'NodeNotReady', 'Node is not ready');
     }
     await this.reconcile();
   }

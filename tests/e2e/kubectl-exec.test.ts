@@ -239,3 +239,22 @@ test('kubectl scale down shows in the flows: after kube-proxy\'s sync every new 
   assert.deepEqual([...served], [left[0]], 'the SYNs after the sync all reach the remaining pod');
   assert.equal((await kubectl('scale', 'deployment', 'nginx-deployment', `--replicas=${before}`)).code, 0);
 });
+
+test('malformed exec requests are a 400 Status before any upgrade, and the server keeps serving', { skip: skipWhy }, async () => {
+  const { default: WebSocket } = await import('ws');
+  const refusal = (query: string): Promise<{ code: number; message: string }> => new Promise((done) => {
+    const ws = new WebSocket(`${server.replace('http', 'ws')}/api/v1/namespaces/default/pods/webapp01/exec?${query}`, ['v5.channel.k8s.io']);
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('end', () => done({ code: res.statusCode ?? 0, message: (JSON.parse(body) as { message: string }).message }));
+    });
+    ws.on('open', () => { ws.close(); done({ code: 101, message: '' }); });
+    ws.on('error', () => undefined);
+  });
+  assert.deepEqual(await refusal('stdout=true'), { code: 400, message: 'you must specify at least 1 command' });
+  assert.equal((await refusal('command=true&tty=true')).code, 400);
+  assert.equal((await refusal('command=true')).code, 101, 'a well-formed request still upgrades');
+  const ok = await kubectl('exec', 'webapp01', '--', 'hostname');
+  assert.equal(ok.stdout, 'webapp01\n');
+});
