@@ -15,16 +15,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { addUpgradeRoute } from '../control/server/app.ts';
+import { addUpgradeRoute, refuseUpgrade } from '../control/server/app.ts';
+import type { StatusReason } from '../control/api/index.ts';
 import { parseIpv4 } from '../netsim/wire/addr.ts';
 import type { Cluster } from './cluster.ts';
 
 export const PORT_FORWARD_PATH = '/netsim/v1/portforward';
 const LOCALHOST = parseIpv4('127.0.0.1');
 
-function refuse(socket: Duplex, code: number, reason: string, message: string): void {
-  const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
-  socket.end(`HTTP/1.1 ${code} ${code === 404 ? 'Not Found' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+function refuse(socket: Duplex, code: number, reason: StatusReason, message: string): void {
+  refuseUpgrade(socket, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
 }
 
 /** Serve port forwarding on the cluster's API listener; returns a function that closes open tunnels. */

@@ -19,7 +19,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import { addUpgradeRoute } from '../control/server/app.ts';
+import { addUpgradeRoute, refuseUpgrade } from '../control/server/app.ts';
+import type { StatusReason } from '../control/api/index.ts';
 import { PROGRAMS, runCommand } from '../apps/tools/index.ts';
 import type { ProgramContext } from '../apps/tools/index.ts';
 import { lookup } from '../apps/dns/stub-resolver.ts';
@@ -53,10 +54,8 @@ function status(code: number): object {
   };
 }
 
-function refuse(socket: Duplex, code: number, reason: string, message: string): void {
-  const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
-  const text = code === 404 ? 'Not Found' : code === 400 ? 'Bad Request' : 'Error';
-  socket.end(`HTTP/1.1 ${code} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+function refuse(socket: Duplex, code: number, reason: StatusReason, message: string): void {
+  refuseUpgrade(socket, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
 }
 
 /**

@@ -12,7 +12,7 @@ import type { TraceEvent } from '../netsim/trace/trace-event.ts';
 import type { Flow, FlowEndpoint, FlowHop } from './flow.ts';
 import type { IdentityResolver } from './identity.ts';
 import type { PacketSummary } from './packet-summary.ts';
-import { summarisePacket, ENCAP_PORTS } from './packet-summary.ts';
+import { summarisePacket } from './packet-summary.ts';
 
 export interface FlowBuilderOptions {
   readonly identity: IdentityResolver;
@@ -63,7 +63,7 @@ export class FlowBuilder {
         if (s === undefined) break;
         st.first ??= s;
         st.last = s;
-        st.lastEncapsulated = isEncapsulated(e.data, e.linkType);
+        st.lastEncapsulated = s.encapsulated;
         break;
       }
       case 'nat':
@@ -136,7 +136,3 @@ function hopOf(e: TraceEvent): FlowHop {
   return { node: e.node, netns: e.netns, kind: e.kind, detail };
 }
 
-function isEncapsulated(bytes: Uint8Array, linkType: 'ether' | 'raw-ip'): boolean {
-  const outer = summarisePacket(bytes, linkType, new Map());
-  return outer !== undefined && outer.protocol === 'UDP' && outer.dstPort !== undefined && ENCAP_PORTS.has(outer.dstPort);
-}

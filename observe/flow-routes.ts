@@ -8,7 +8,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { WebSocketServer } from 'ws';
-import { addNetsimRoute, addUpgradeRoute } from '../control/server/app.ts';
+import { addNetsimRoute, addUpgradeRoute, refuseUpgrade } from '../control/server/app.ts';
+import type { Status } from '../control/api/index.ts';
 import type { Flow } from './flow.ts';
 import type { FlowHub } from './flow-hub.ts';
 import type { FlowQuery } from './flow-filter.ts';
@@ -19,7 +20,7 @@ export const FLOWS_PATH = '/netsim/v1/flows';
 /** Bytes a reader may have unsent before new flows are counted as lost to it. */
 const MAX_UNSENT = 4 * 1024 * 1024;
 
-function badRequest(e: FlowQueryError): object {
+function badRequest(e: FlowQueryError): Status {
   return {
     kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: 'BadRequest', code: 400,
     details: { causes: [{ reason: e.code, field: e.field, message: e.message }] },
@@ -81,8 +82,7 @@ export function registerFlowRoutes(app: FastifyInstance, hub: FlowHub): () => vo
       q = parse(req.url ?? '/');
     } catch (e) {
       if (!(e instanceof FlowQueryError)) throw e;
-      const body = JSON.stringify(badRequest(e));
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      refuseUpgrade(socket, badRequest(e));
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -22,9 +22,10 @@
  * whatever routes the topology has), IP sharing between Services, hostnames in
  * ingress, dual-stack, per-Service pool selection.
  */
-import type { Event, Service } from '../api/index.ts';
+import type { Service } from '../api/index.ts';
+import { EventRecorder } from './event-recorder.ts';
 import type { ControlApi, Controller } from './types.ts';
-import { isRace, rfc3339 } from './types.ts';
+import { isRace } from './types.ts';
 
 export interface LoadBalancerControllerOptions {
   /** Address pool: CIDRs, `first-last` ranges, or single IPv4 addresses. */
@@ -101,12 +102,13 @@ export class LoadBalancerController implements Controller {
   private readonly clock: () => Date;
   /** Last Event reported per Service uid (reason + message), so a pass repeats none. */
   private readonly reported = new Map<string, string>();
-  private seq = 0;
+  private readonly events: EventRecorder;
 
   constructor(private readonly api: ControlApi, private readonly opts: LoadBalancerControllerOptions) {
     this.ranges = parseAddressPool(opts.pool);
     if (this.ranges.length === 0) throw new Error('load-balancer pool is empty');
     this.clock = opts.clock ?? (() => new Date());
+    this.events = new EventRecorder(api, COMPONENT, this.clock);
   }
 
   /** Whether `ip` is an address of the pool. */
@@ -199,21 +201,7 @@ export class LoadBalancerController implements Controller {
     const sig = `${reason}\n${message}`;
     if (this.reported.get(uid) === sig) return 0;
     this.reported.set(uid, sig);
-    const now = this.clock();
-    const ev: Event = {
-      apiVersion: 'v1', kind: 'Event',
-      metadata: { name: `${s.metadata.name}.${now.getTime().toString(16)}${(this.seq++).toString(16).padStart(4, '0')}`, namespace: s.metadata.namespace ?? 'default' },
-      involvedObject: { kind: 'Service', namespace: s.metadata.namespace ?? 'default', name: s.metadata.name!, ...(s.metadata.uid !== undefined ? { uid: s.metadata.uid } : {}) } as Event['involvedObject'],
-      reason, message, type, count: 1,
-      firstTimestamp: rfc3339(now), lastTimestamp: rfc3339(now),
-      source: { component: COMPONENT }, reportingComponent: COMPONENT,
-    };
-    try {
-      await this.api.create('events', s.metadata.namespace ?? 'default', ev);
-      return 1;
-    } catch (e) {
-      if (isRace(e)) return 0;
-      throw e;
-    }
+    return this.events.record({ apiVersion: 'v1', kind: 'Service', metadata: s.metadata }, type, reason, message);
   }
+
 }

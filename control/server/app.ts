@@ -225,6 +225,14 @@ export function addConnectHandler(app: FastifyInstance, resource: string, sub: s
   extrasOf(app).connect.set(`${resource}/${sub}`, handle);
 }
 
+/** Refuse an Upgrade request with a Kubernetes `Status` as a plain HTTP answer (the socket is not yet a WebSocket). */
+export function refuseUpgrade(socket: Duplex, status: Status): void {
+  const body = JSON.stringify(status);
+  const text = STATUS_TEXT[status.code ?? 400] ?? 'Error';
+  socket.end(`HTTP/1.1 ${status.code ?? 400} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+const STATUS_TEXT: Readonly<Record<number, string>> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+
 /** Serve Upgrade requests whose path `match`es (e.g. the flow stream, exec) on an app built by {@link buildApp}. */
 export function addUpgradeRoute(app: FastifyInstance, match: (path: string) => boolean, handle: UpgradeHandler): void {
   extrasOf(app).upgrade.push({ match, handle });
@@ -618,10 +626,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   // ---------------------------------------------------------- WebSocket watches
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const fail = (code: number, status: Status): void => {
-      const body = JSON.stringify(status);
-      socket.end(`HTTP/1.1 ${code} ${code === 401 ? 'Unauthorized' : code === 404 ? 'Not Found' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-    };
+    const fail = (code: number, status: Status): void => refuseUpgrade(socket, { ...status, code });
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (!authorized(req.headers.authorization, req.headers['sec-websocket-protocol'])) { fail(401, unauthorizedStatus()); return; }
