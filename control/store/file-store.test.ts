@@ -20,6 +20,20 @@ const walFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.sta
 runStoreConformance('FileStore', ({ historyWindow }) => FileStore.open({ dir: freshDir(), historyWindow, ...quiet }));
 
 describe('FileStore durability and recovery', () => {
+  test('a precondition lost to a write still in flight is reported after that write is readable', async () => {
+    const s = await FileStore.open({ dir: freshDir(), ...quiet });
+    const a = await s.create('/registry/pods/a', '{"a":1}');
+    const pending = s.update('/registry/pods/a', '{"a":2}', a.modRevision);
+    // Planned against the in-flight write: it loses, but the rejection waits for the commit,
+    // so a caller that re-reads at once sees the winner rather than the same old value.
+    const lost = s.delete('/registry/pods/a', a.modRevision).then(() => 'resolved', async (e: unknown) => [code('STORE_CONFLICT')(e), (await s.get('/registry/pods/a'))?.value]);
+    const lostCreate = s.create('/registry/pods/a', '{}').then(() => 'resolved', async (e: unknown) => [code('STORE_ALREADY_EXISTS')(e), (await s.get('/registry/pods/a'))?.value]);
+    await pending;
+    assert.deepEqual(await lost, [true, '{"a":2}']);
+    assert.deepEqual(await lostCreate, [true, '{"a":2}']);
+    await s.close();
+  });
+
   test('reopen restores keys, revisions and createRevision; new writes continue the revision sequence', async () => {
     const dir = freshDir();
     const s = await FileStore.open({ dir, ...quiet });

@@ -459,7 +459,17 @@ export class FileStore implements ObjectStore {
       if (this.failure !== undefined) throw this.failure;
       const o = this.overlay.get(op.key);
       const current = o !== undefined ? (o.type === 'PUT' ? o.kv : undefined) : this.state.get(op.key);
-      const ev = planWrite(op, current, this.plannedRev + 1);
+      let ev: StoreWatchEvent;
+      try {
+        ev = planWrite(op, current, this.plannedRev + 1);
+      } catch (e) {
+        // A precondition that fails only against a write still in flight is reported once
+        // that write is committed: reads see committed state, so a caller that re-reads and
+        // retries at once (the registry's GuaranteedUpdate) would otherwise read the same
+        // old value and lose the same race until it gave up.
+        if (o !== undefined && e instanceof StoreError) return this.chain.then(() => Promise.reject(e));
+        throw e;
+      }
       const rec: WalRecord = ev.type === 'PUT' ? { rev: ev.revision, op: 'put', key: ev.kv.key, value: ev.kv.value } : { rev: ev.revision, op: 'del', key: ev.kv.key };
       const line = frame(rec);
       this.plannedRev = ev.revision;
