@@ -5,64 +5,24 @@
 // exit 0 on SIGTERM, and the store kept in --state across a restart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BIN, runWith, startUp, until } from '../support/netsim-up.ts';
+import type { Up } from '../support/netsim-up.ts';
 
 const KUBECTL = '/usr/bin/kubectl';
 const haveKubectl = existsSync(KUBECTL);
-const BIN = join(import.meta.dirname, '../../bin/netsim.mjs');
-
-interface Up { proc: ChildProcessWithoutNullStreams; url: string; kubeconfig: string; out: () => string; exit: Promise<number | null> }
-
-function startUp(state: string): Promise<Up> {
-  const proc = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', '--state', state], { stdio: 'pipe' });
-  let out = '';
-  let err = '';
-  const exit = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`netsim up printed no listening line: ${out} ${err}`)), 30_000);
-    proc.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /^API server listening on (https:\/\/127\.0\.0\.1:\d+)\nexport KUBECONFIG=(\S+)$/m.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve({ proc, url: m[1] as string, kubeconfig: m[2] as string, out: () => out, exit });
-      }
-    });
-    void exit.then((code) => reject(new Error(`netsim up exited ${code}: ${err}`)));
-  });
-}
-
-function run(cmd: string, args: string[], dir: string, kubeconfig: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: dir, timeout: 30_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBECONFIG: kubeconfig } }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test('netsim up: kubectl with the written kubeconfig sees the seed cluster, a scale reaches the nodes, apply --kubeconfig works, SIGTERM exits 0, --state survives a restart', { skip: haveKubectl ? false : 'kubectl not installed (.ci/run installs it)', timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'netsim-up-'));
   const state = join(dir, 'state');
   let up: Up | undefined;
   try {
-    up = await startUp(state);
+    up = await startUp(['--listen', '127.0.0.1:0', '--state', state]);
     assert.equal(up.kubeconfig, join(state, 'kubeconfig'));
-    const k = (...args: string[]) => run(KUBECTL, ['--cache-dir', join(dir, 'cache'), ...args], dir, up!.kubeconfig);
+    const k = (...args: string[]) => runWith(KUBECTL, ['--cache-dir', join(dir, 'cache'), ...args], dir, up!.kubeconfig);
     const nodes = await k('get', 'nodes', '-o', 'wide');
     assert.equal(nodes.code, 0, nodes.stderr);
     assert.match(nodes.stdout, /^node01\s+Ready\s+<none>\s+\S+\s+v1\.32\.4\s+192\.168\.50\.11\s/m);
@@ -89,7 +49,7 @@ test('netsim up: kubectl with the written kubeconfig sees the seed cluster, a sc
     assert.match(eps, /^10\.244\.\d+\.\d+ 10\.244\.\d+\.\d+ 10\.244\.\d+\.\d+$/);
 
     writeFileSync(join(dir, 'echo.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: echo\n  labels: { app: echo }\nspec:\n  nodeName: node02\n  containers:\n  - { name: echo, image: netsim/udp-echo, ports: [ { containerPort: 7, protocol: UDP } ] }\n');
-    const applied = await run(process.execPath, [BIN, 'apply', '--kubeconfig', up.kubeconfig, '-f', 'echo.yaml'], dir, up.kubeconfig);
+    const applied = await runWith(process.execPath, [BIN, 'apply', '--kubeconfig', up.kubeconfig, '-f', 'echo.yaml'], dir, up.kubeconfig);
     assert.equal(applied.code, 0, applied.stderr);
     assert.equal(applied.stdout, 'pod/echo created\n');
     await until('echo pod running', async () => {
@@ -101,11 +61,11 @@ test('netsim up: kubectl with the written kubeconfig sees the seed cluster, a sc
     assert.equal(await up.exit, 0, 'SIGTERM exits 0');
     up = undefined;
 
-    up = await startUp(state);
+    up = await startUp(['--listen', '127.0.0.1:0', '--state', state]);
     // A new start has a new token and CA; the rewritten kubeconfig carries them.
-    const again = await run(KUBECTL, ['--cache-dir', join(dir, 'cache'), 'get', 'deployment', 'nginx-deployment', '-o', 'jsonpath={.spec.replicas}'], dir, up.kubeconfig);
+    const again = await runWith(KUBECTL, ['--cache-dir', join(dir, 'cache'), 'get', 'deployment', 'nginx-deployment', '-o', 'jsonpath={.spec.replicas}'], dir, up.kubeconfig);
     assert.equal(again.stdout, '3', 'the scale survived the restart in --state');
-    const echo = await run(KUBECTL, ['--cache-dir', join(dir, 'cache'), 'get', 'pod', 'echo', '-o', 'name'], dir, up.kubeconfig);
+    const echo = await runWith(KUBECTL, ['--cache-dir', join(dir, 'cache'), 'get', 'pod', 'echo', '-o', 'name'], dir, up.kubeconfig);
     assert.equal(echo.stdout.trim(), 'pod/echo');
   } finally {
     if (up !== undefined) {

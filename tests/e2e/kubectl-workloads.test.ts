@@ -4,57 +4,18 @@
 // namespace and its objects (exit 0; the namespace Terminating, then gone).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runWith, startUp, stopUp, until } from '../support/netsim-up.ts';
+import type { Run, Up } from '../support/netsim-up.ts';
 
 const KUBECTL = '/usr/bin/kubectl';
 const haveKubectl = existsSync(KUBECTL);
-const BIN = join(import.meta.dirname, '../../bin/netsim.mjs');
 const skip = haveKubectl ? false : 'kubectl not installed (.ci/run installs it)';
 if (!haveKubectl) console.log('# kubectl-workloads.test: skipped, /usr/bin/kubectl is missing');
 
-interface Up { proc: ChildProcessWithoutNullStreams; kubeconfig: string; exit: Promise<number | null> }
-
-function startUp(state: string): Promise<Up> {
-  const proc = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', '--state', state], { stdio: 'pipe' });
-  let out = '';
-  let err = '';
-  const exit = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`netsim up printed no listening line: ${out} ${err}`)), 60_000);
-    proc.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /^export KUBECONFIG=(\S+)$/m.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve({ proc, kubeconfig: m[1] as string, exit });
-      }
-    });
-    void exit.then((code) => reject(new Error(`netsim up exited ${code}: ${err}`)));
-  });
-}
-
-function run(args: string[], dir: string, kubeconfig: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(KUBECTL, ['--cache-dir', join(dir, 'cache'), ...args], { cwd: dir, timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBECONFIG: kubeconfig } }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const run = (args: string[], dir: string, kubeconfig: string): Promise<Run> => runWith(KUBECTL, ['--cache-dir', join(dir, 'cache'), ...args], dir, kubeconfig);
 
 const rows = (out: string): string[][] => out.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
 
@@ -109,7 +70,7 @@ test('kubectl against netsim up: system pods, rollout status of kube-proxy, a Jo
   const dir = mkdtempSync(join(tmpdir(), 'netsim-workloads-'));
   let up: Up | undefined;
   try {
-    up = await startUp(join(dir, 'state'));
+    up = await startUp(['--listen', '127.0.0.1:0', '--state', join(dir, 'state')]);
     const k = (...args: string[]) => run(args, dir, up!.kubeconfig);
     writeFileSync(join(dir, 'shop.yaml'), SHOP);
     writeFileSync(join(dir, 'shop2.yaml'), SHOP.replaceAll('shop', 'shop2'));
@@ -172,8 +133,7 @@ test('kubectl against netsim up: system pods, rollout status of kube-proxy, a Jo
     const gone = await k('get', 'ns', 'shop2');
     assert.match(gone.stderr, /namespaces "shop2" not found/);
   } finally {
-    up?.proc.kill('SIGTERM');
-    if (up) await up.exit;
+    await stopUp(up);
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -4,40 +4,24 @@
 // is back; an unreachable etcd at start is a CLI error with exit 2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findEtcd, ETCD_SKIP_REASON, LocalEtcd } from '../../control/store/etcd-harness.ts';
 import { readKubeconfig } from '../../cli/up/kubeconfig.ts';
 import { remoteRequest } from '../../cli/remote.ts';
+import { BIN, startUp } from '../support/netsim-up.ts';
+import type { Up } from '../support/netsim-up.ts';
 
-const BIN = join(import.meta.dirname, '../../bin/netsim.mjs');
 const etcdBin = findEtcd();
 if (etcdBin === undefined) console.log(`# up-etcd.test: skipped, ${ETCD_SKIP_REASON}`);
 
-function startUp(args: string[]): Promise<{ proc: ChildProcessWithoutNullStreams; kubeconfig: string; err: () => string; exit: Promise<number | null> }> {
-  const proc = spawn(process.execPath, [BIN, 'up', ...args], { stdio: 'pipe' });
-  let out = '';
-  let err = '';
-  const exit = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line: ${out} ${err}`)), 60_000);
-    proc.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /^export KUBECONFIG=(\S+)$/m.exec(out);
-      if (m !== null) { clearTimeout(timer); resolve({ proc, kubeconfig: m[1] as string, err: () => err, exit }); }
-    });
-    void exit.then((code) => { clearTimeout(timer); reject(new Error(`netsim up exited ${code}: ${err}`)); });
-  });
-}
 
 test('netsim up --store etcd: objects in etcd; an etcd outage is 503 with Retry-After, then it serves again', { skip: etcdBin === undefined ? ETCD_SKIP_REASON : false, timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'netsim-upetcd-'));
   const etcd = await LocalEtcd.start(etcdBin as string, dir);
-  let up: Awaited<ReturnType<typeof startUp>> | undefined;
+  let up: Up | undefined;
   try {
     up = await startUp(['--listen', '127.0.0.1:0', '--state', join(dir, 'state'), '--store', 'etcd', '--etcd-endpoints', etcd.endpoint, '--etcd-prefix', '/netsim-test']);
     assert.match(up.err(), new RegExp(`store: etcd at ${etcd.endpoint.replace(/\./g, '\\.')}`));

@@ -5,8 +5,7 @@
 // trace, and SIGTERM through `npx` stopping the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
@@ -16,49 +15,13 @@ import { generate } from 'selfsigned';
 import { readKubeconfig } from '../../cli/up/kubeconfig.ts';
 import { remoteRequest } from '../../cli/remote.ts';
 import { FileStore } from '../../control/store/file-store.ts';
+import { BIN, runWith, startUp, stopUp } from '../support/netsim-up.ts';
+import type { Run, Up } from '../support/netsim-up.ts';
 
 const KUBECTL = '/usr/bin/kubectl';
 const haveKubectl = existsSync(KUBECTL);
-const ROOT = join(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/netsim.mjs');
 
-interface Up { proc: ChildProcessWithoutNullStreams; url: string; kubeconfig: string; err: () => string; exit: Promise<number | null> }
-
-/** Start `netsim up` (or `npx netsim up` with `viaNpx`) and wait for its listening and kubeconfig lines. */
-function startUp(args: string[], viaNpx = false): Promise<Up> {
-  const proc = viaNpx
-    ? spawn('npx', ['netsim', 'up', ...args], { cwd: ROOT, stdio: 'pipe' })
-    : spawn(process.execPath, [BIN, 'up', ...args], { stdio: 'pipe' });
-  let out = '';
-  let err = '';
-  const exit = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`netsim up printed no listening line: ${out} ${err}`)), 60_000);
-    proc.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /^API server listening on (\S+)\nexport KUBECONFIG=(\S+)$/m.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve({ proc, url: m[1] as string, kubeconfig: m[2] as string, err: () => err, exit });
-      }
-    });
-    void exit.then((code) => { clearTimeout(timer); reject(new Error(`netsim up exited ${code}: ${err}`)); });
-  });
-}
-
-async function stop(up: Up): Promise<number | null> {
-  up.proc.kill('SIGTERM');
-  return up.exit;
-}
-
-function kubectl(kubeconfig: string, dir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(KUBECTL, ['--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBECONFIG: kubeconfig } }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const kubectl = (kubeconfig: string, dir: string, ...args: string[]): Promise<Run> => runWith(KUBECTL, ['--cache-dir', join(dir, 'cache'), ...args], dir, kubeconfig, 30_000);
 
 function modes(dir: string): Array<[string, number]> {
   const out: Array<[string, number]> = [[dir, statSync(dir).mode & 0o777]];
@@ -126,10 +89,10 @@ test('netsim up: 401 Status without the token, 200 with it; kubectl works with t
     const second = upSync(['--listen', '127.0.0.1:0', '--state', state]);
     assertCliError(second, 'NETSIM_ERR_STORE_LOCKED', /locked by running process pid \d+/);
 
-    assert.equal(await stop(up), 0, up.err());
+    assert.equal(await stopUp(up), 0, up.err());
     up = undefined;
   } finally {
-    if (up !== undefined) await stop(up);
+    if (up !== undefined) await stopUp(up);
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -150,10 +113,10 @@ test('netsim up: a wildcard listener serves TLS by itself; plain HTTP and --anon
     const nodes = await kubectl(up.kubeconfig, dir, 'get', 'nodes');
     assert.equal(nodes.code, 0, nodes.stderr);
     assert.match(nodes.stdout, /^node01\s+Ready\s/m);
-    assert.equal(await stop(up), 0, up.err());
+    assert.equal(await stopUp(up), 0, up.err());
     up = undefined;
   } finally {
-    if (up !== undefined) await stop(up);
+    if (up !== undefined) await stopUp(up);
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -181,7 +144,7 @@ test('netsim up: the user\'s --tls-cert/--tls-key are served and trusted through
     const ns = await kubectl(up.kubeconfig, dir, 'get', 'namespaces');
     assert.equal(ns.code, 0, ns.stderr);
     assert.match(ns.stdout, /^kube-system\s+Active\s/m);
-    assert.equal(await stop(up), 0, up.err());
+    assert.equal(await stopUp(up), 0, up.err());
 
     up = await startUp(['--listen', '127.0.0.1:0', '--state', join(dir, 'b'), '--no-tls', '--anonymous']);
     assert.match(up.url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -189,10 +152,10 @@ test('netsim up: the user\'s --tls-cert/--tls-key are served and trusted through
     const svc = await kubectl(up.kubeconfig, dir, 'get', 'svc', 'kubernetes');
     assert.equal(svc.code, 0, svc.stderr);
     assert.match(svc.stdout, /^kubernetes\s+ClusterIP\s+10\.96\.0\.1\s/m);
-    assert.equal(await stop(up), 0, up.err());
+    assert.equal(await stopUp(up), 0, up.err());
     up = undefined;
   } finally {
-    if (up !== undefined) await stop(up);
+    if (up !== undefined) await stopUp(up);
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -232,7 +195,7 @@ test('npx netsim up: SIGTERM to npx stops the server, not only npx (npm signals 
   const dir = mkdtempSync(join(tmpdir(), 'netsim-upsec-'));
   let up: Up | undefined;
   try {
-    up = await startUp(['--listen', '127.0.0.1:0', '--state', join(dir, 'st')], true);
+    up = await startUp(['--listen', '127.0.0.1:0', '--state', join(dir, 'st')], { viaNpx: true });
     const port = Number(new URL(up.url).port);
     let out = '';
     up.proc.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -258,7 +221,7 @@ test('npx netsim up: SIGTERM to npx stops the server, not only npx (npm signals 
     });
     assert.ok(refused, `port ${port} still accepts after npx exited`);
   } finally {
-    if (up !== undefined) await stop(up);
+    if (up !== undefined) await stopUp(up);
     rmSync(dir, { recursive: true, force: true });
   }
 });
