@@ -109,3 +109,26 @@ test('IPVS mode: SCTP services get virtual servers and the per-node-IP SCTP Node
   assert.ok(ipvs.lookupService('TCP', parseIpv4('10.200.0.1'), 80) !== undefined, 'inside excludeCIDRs: left alone');
   assert.equal(ipvs.lookupService('TCP', parseIpv4('10.96.99.99'), 80), undefined, 'outside: a stale service, deleted');
 });
+
+test('IPVS mode: --nodeport-addresses puts NodePort virtual servers only on the node addresses inside them', () => {
+  const sim = new Sim({ seed: 1 });
+  const ns = new NetNamespace(sim, NODE, NODE);
+  ns.addDevice(new DummyDevice(sim, 'eth0', 0x0a0000000001));
+  ns.addAddress('eth0', `${NODE_IP}/24`);
+  ns.addAddress('eth0', '172.16.0.9/16');
+  const ipvs = new Ipvs(() => sim.clock.now());
+  const sets = new Ipsets();
+  const ipt = new Iptables();
+  ipt.setExists = (n) => sets.has(n);
+  const make = (nodePortAddresses?: string[]) => new IpvsProxier({ ipvs: netsimIpvs(ipvs), ipset: netsimIpsets(sets), netlink: netsimNetlink(ns), iptables: netsimIptablesBackend(ipt) }, { nodeName: NODE, ...(nodePortAddresses !== undefined ? { nodePortAddresses } : {}) });
+  const svc = serviceInfoFromApi({ metadata: { name: 'np', namespace: 'x' }, spec: { type: 'NodePort', clusterIP: '10.96.40.1', ports: [{ port: 80, nodePort: 30080 }] } });
+  const nodePortVS = () => ipvs.listServices().filter((s) => s.port === 30080).map((s) => s.addr).sort();
+  const all = make();
+  all.onServiceUpdate(undefined, svc);
+  all.sync();
+  assert.deepEqual(nodePortVS(), [parseIpv4('172.16.0.9'), parseIpv4(NODE_IP)].sort(), 'default: every node address');
+  const narrow = make(['172.16.0.0/12']);
+  narrow.onServiceUpdate(undefined, svc);
+  narrow.sync();
+  assert.deepEqual(nodePortVS(), [parseIpv4('172.16.0.9')], 'only the address inside --nodeport-addresses; the other one is removed as stale');
+});

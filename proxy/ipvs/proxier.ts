@@ -16,7 +16,7 @@ import { applyConntrackDeletions, staleConntrackDeletions } from '../conntrack-c
 import type { Proxier, SyncResult } from '../proxier.ts';
 import type { IptablesBackend } from '../iptables/proxier.ts';
 import { parseSave } from '../iptables/proxier.ts';
-import { jumpRulesRestore, cidrContains } from '../iptables/rules.ts';
+import { jumpRulesRestore, cidrContains, nodePortDestinations } from '../iptables/rules.ts';
 import type { IpsetInterface, IpvsInterface, IpvsProtocol, NetlinkHandle, VirtualServerSpec } from './interfaces.ts';
 import { IPSETS, ipsetRestore, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL, KUBE_HEALTH_CHECK_NODE_PORT, KUBE_IPVS_IPS, KUBE_LOAD_BALANCER, KUBE_LOAD_BALANCER_FW, KUBE_LOAD_BALANCER_LOCAL, KUBE_LOAD_BALANCER_SOURCE_CIDR, KUBE_LOAD_BALANCER_SOURCE_IP, KUBE_LOOP_BACK, KUBE_NODE_PORT_LOCAL_SCTP, KUBE_NODE_PORT_LOCAL_TCP, KUBE_NODE_PORT_LOCAL_UDP, KUBE_NODE_PORT_SCTP, KUBE_NODE_PORT_TCP, KUBE_NODE_PORT_UDP } from './ipsets.ts';
 import type { IpvsRulesOptions } from './rules.ts';
@@ -35,6 +35,8 @@ export interface IpvsProxierOptions extends IpvsRulesOptions {
   readonly nodeIP?: string;
   /** --ipvs-exclude-cidrs: virtual servers inside them belong to someone else; stale-service cleanup leaves them alone. */
   readonly excludeCIDRs?: readonly string[];
+  /** --nodeport-addresses: NodePort virtual servers only on the node addresses inside these CIDRs (default every address). */
+  readonly nodePortAddresses?: readonly string[];
 }
 
 export interface IpvsProxierDeps {
@@ -78,7 +80,7 @@ export class IpvsProxier implements Proxier {
     const svcResult = this.svcPortMap.update(this.serviceChanges);
     const epResult = this.endpointsMap.update(this.endpointsChanges);
     netlink.ensureDummyDevice(DUMMY_DEVICE);
-    const nodeIPs = netlink.nodeAddresses(DUMMY_DEVICE);
+    const nodeIPs = this.nodePortIPs(netlink.nodeAddresses(DUMMY_DEVICE));
     const entries = new Map<string, Set<string>>(IPSETS.map((s) => [s.name, new Set<string>()]));
     const add = (set: string, e: string): void => void entries.get(set)?.add(e);
     const activeVS = new Map<VsKey, VirtualServerSpec>();
@@ -167,6 +169,16 @@ export class IpvsProxier implements Proxier {
     const conntrackDeleted = applyConntrackDeletions(this.deps.conntrack, conntrack);
     const updated = new Set([...svcResult.updatedServices, ...epResult.updatedServices]);
     return { mode: 'ipvs', full: true, updatedServices: [...updated].sort(), iptablesText: text, conntrack, conntrackDeleted };
+  }
+
+  /**
+   * The addresses NodePort virtual servers go on: every node address, or those inside
+   * --nodeport-addresses (upstream NodePortAddresses.GetNodeIPs, then isValidForSet,
+   * which keeps loopback out either way).
+   */
+  private nodePortIPs(local: readonly string[]): string[] {
+    const d = nodePortDestinations({ nodeIPs: local, ...(this.opts.nodePortAddresses !== undefined ? { nodePortAddresses: this.opts.nodePortAddresses } : {}), ...(this.opts.nodeIP !== undefined ? { nodeIP: this.opts.nodeIP } : {}) });
+    return d.matchAll ? [...local] : d.ips;
   }
 
   /** upstream syncEndpoint's choice: Local policy uses local endpoints, falling back to cluster ones (kubernetes#97081). */
