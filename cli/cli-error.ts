@@ -18,6 +18,8 @@ export type CliErrorCode =
   | 'NETSIM_ERR_FILTER'
   | 'NETSIM_ERR_OUTPUT'
   | 'NETSIM_ERR_INPUT'
+  // `netsim policy matrix`: none of the --namespaces has a running pod
+  | 'NETSIM_ERR_NAMESPACE'
   // `netsim up` failing to start (cli/up/errors.ts and cli/commands/up.ts say when each is given)
   | 'NETSIM_ERR_ADDR_IN_USE'
   | 'NETSIM_ERR_ADDR_UNAVAILABLE'

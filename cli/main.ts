@@ -28,6 +28,7 @@ import { CodedError } from '../netsim/errors.ts';
 import { collect, intInRange, portArg, positiveArg, seedArg } from './args.ts';
 import type { KubeObject } from '../control/api/index.ts';
 import { registerExperimentCommand } from './commands/experiment.ts';
+import { registerPolicyCommands } from './commands/policy.ts';
 
 /** --spec, -f (repeatable) and --seed: how every command that needs a cluster builds it. */
 function withCluster(cmd: Command): Command {
@@ -261,6 +262,7 @@ export function buildProgram(print: (s: string) => void): Command {
       await cluster.close();
     });
   registerExperimentCommand(program, print);
+  registerPolicyCommands(program, print, { withCluster, withRemote, clusterArgs, remoteArgs });
   registerVerifyCommands(program, print, withCluster, (o: { spec?: string; filename?: string[]; seed?: number }) => loadCluster(clusterArgs(o), { apps: false }));
   return program;
 }

@@ -12,6 +12,10 @@
  *   (whichever comes first; at most {@link MAX_CAPTURE_MS}), answered as one pcapng file
  *   (cli/commands/capture.ts selects the interfaces as the batch command does).
  *
+ * - `POST /netsim/v1/policy-matrix` with `{namespaces, ports, protocols}`: every pod of
+ *   those namespaces probes every other through the live datapath and the answer is
+ *   what `netsim policy matrix -o json` prints (cluster/policy-matrix/).
+ *
  * Bad input (unknown node, view or endpoint, a malformed body) is a Kubernetes Status
  * 4xx whose `details.causes[0].reason` is the stable NETSIM_* code the batch command
  * would give, so the CLI exits 2 with the same code. A trace advances virtual time by its
@@ -26,6 +30,9 @@ import { nodeCommand, NODE_VIEW_PATH } from '../commands/node.ts';
 import { traceCommand, TRACE_PATH } from '../commands/trace.ts';
 import { CAPTURE_PATH, openCapture } from '../commands/capture.ts';
 import { isEmptyFilter, parseTraceFilter } from '../trace-filter.ts';
+import { POLICY_MATRIX_PATH } from '../commands/policy.ts';
+import { matrixJson, runPolicyMatrix } from '../../cluster/policy-matrix/index.ts';
+import type { MatrixOptions } from '../../cluster/policy-matrix/index.ts';
 
 /** The body of a trace request: the CLI's own option strings. */
 export interface TraceRequest {
@@ -128,6 +135,34 @@ export function registerLiveRoutes(cluster: Cluster, idle: () => Promise<void> =
     }
     return reply.code(200).header('content-type', 'application/json').send(out);
   });
+
+  addNetsimRoute(app, 'POST', POLICY_MATRIX_PATH, async (req, reply) => {
+    const o = parsePolicyMatrixRequest(req.body);
+    if (typeof o === 'string') return failure(reply, 400, 'NETSIM_ERR_USAGE', o);
+    const r = await runPolicyMatrix(cluster, o, idle);
+    if (r.pods.length === 0) return failure(reply, 404, 'NETSIM_ERR_NAMESPACE', `no running pods in namespaces ${o.namespaces.join(', ')}`);
+    return reply.code(200).header('content-type', 'application/json').send(JSON.stringify(matrixJson(r)));
+  });
+}
+
+/** The body of a policy-matrix request, checked field by field; a message for the first thing wrong. */
+export function parsePolicyMatrixRequest(body: unknown): MatrixOptions | string {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'the body must be a JSON object {namespaces, ports, protocols}';
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) if (!['namespaces', 'ports', 'protocols'].includes(k)) return `unknown field "${k}"`;
+  const list = (k: string, ok: (v: unknown) => boolean, what: string): string | undefined => {
+    const v = b[k];
+    if (!Array.isArray(v) || v.length === 0 || v.length > 64) return `${k}: Required value: a list of 1 to 64 ${what}`;
+    const bad = v.find((x) => !ok(x));
+    if (bad !== undefined) return `${k}: Invalid value: ${JSON.stringify(bad)}: not ${what}`;
+    if (new Set(v).size !== v.length) return `${k}: Duplicate value`;
+    return undefined;
+  };
+  const err = list('namespaces', (v) => typeof v === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v), 'namespace names')
+    ?? list('ports', (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535, 'ports between 1 and 65535')
+    ?? list('protocols', (v) => v === 'TCP' || v === 'UDP' || v === 'SCTP', '"TCP", "UDP" or "SCTP"');
+  if (err !== undefined) return err;
+  return { namespaces: b['namespaces'] as string[], ports: b['ports'] as number[], protocols: b['protocols'] as MatrixOptions['protocols'] };
 }
 
 /** The query of a live capture; a message for the first thing wrong. */
