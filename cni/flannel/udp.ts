@@ -18,6 +18,9 @@
  * is dropped silently; otherwise the whole IP packet is the payload of a UDP datagram
  * from <external IP>:8285 to <peer PublicIP>:8285. No header of flannel's own.
  * UDP → TUN (udp_to_tun): decrement the TTL again (0 → drop), write into the TUN.
+ * The proxy's read/sendto copies are not modelled: the datagram's headers go into the
+ * packet's headroom and come off by a pull, as for the kernel's VXLAN device (the bytes
+ * are the same).
  *
  * Trace: 'encap'/'decap' events on flannel0 with the inner packet's id kept on the
  * outer datagram; drops 'flannel-no-lease' and 'flannel-ttl'.
@@ -25,7 +28,7 @@
 import { TunDevice } from '../../netsim/link/tun.ts';
 import type { Packet } from '../../netsim/packet/packet.ts';
 import { packetFromBytes } from '../../netsim/packet/packet.ts';
-import type { UdpMessage, UdpSocket } from '../../netsim/stack/udp.ts';
+import type { UdpSocket } from '../../netsim/stack/udp.ts';
 import { formatIpv4 } from '../../netsim/wire/addr.ts';
 import type { Ipv4Addr } from '../../netsim/wire/addr.ts';
 import { readU32 } from '../../netsim/wire/field.ts';
@@ -80,7 +83,7 @@ export class UdpBackend implements Backend {
     // The explicit route; with the network-prefix address the kernel's route is already there (EEXIST, ignored).
     if (prefix === 32) ns.addRoute({ dst: this.ctx.config.network, dev: TUN_NAME, scope: 'global' });
     this.socket = ns.udp.bind(this.port, this.ctx.publicIp);
-    this.socket.onMessage = (m) => this.udpToTun(m);
+    this.socket.onEncap = (inner, src, sport) => this.udpToTun(inner, src, sport);
     this.tun.attachReader((pkt) => this.tunToUdp(pkt));
   }
 
@@ -163,19 +166,17 @@ export class UdpBackend implements Backend {
     const socket = this.socket;
     if (socket === undefined) return;
     if (ns.sim.tracer.enabled) this.emit('encap', pkt.id, `flanneld UDP: ${formatIpv4(this.ctx.publicIp)}:${this.port} → ${formatIpv4(route.nextHop)}:${this.port} for ${formatIpv4(dst)} (lease ${route.dst.toString()})`);
-    // The datagram is built (copied) at once: the inner packet's bytes need no copy of their own.
-    socket.send(route.nextHop, this.port, pkt.bytes(), { packetId: pkt.id });
+    socket.sendPacket(route.nextHop, this.port, pkt, { packetId: pkt.id });
   }
 
-  private udpToTun(m: UdpMessage): void {
+  private udpToTun(inner: Packet, src: Ipv4Addr, sport: number): void {
     const ns = this.ctx.ns;
-    const inner = packetFromBytes(m.pkt, m.data);
     if (inner.len < 20) {
       ns.traceDrop(inner, 'malformed', `flanneld: UDP packet too small: ${inner.len} bytes`, TUN_NAME);
       return;
     }
     if (!this.decrementTtl(inner)) return;
-    if (ns.sim.tracer.enabled) this.emit('decap', inner.id, `flanneld UDP from ${formatIpv4(m.src)}:${m.sport}: inner ${formatIpv4(readU32(inner.buf, inner.off + 12))} → ${formatIpv4(readU32(inner.buf, inner.off + 16))} written to ${TUN_NAME}`);
+    if (ns.sim.tracer.enabled) this.emit('decap', inner.id, `flanneld UDP from ${formatIpv4(src)}:${sport}: inner ${formatIpv4(readU32(inner.buf, inner.off + 12))} → ${formatIpv4(readU32(inner.buf, inner.off + 16))} written to ${TUN_NAME}`);
     this.tun.write(inner);
   }
 

@@ -4,7 +4,8 @@
  * destination MAC up in the device's own FDB (`bridge fdb append MAC dev flannel.1 dst
  * VTEP`), prepends the 8-byte VXLAN header and sends it as a UDP datagram from the
  * namespace's stack; a kernel UDP socket on the VXLAN port receives datagrams, checks
- * the VNI and hands the inner frame to the device's receive path.
+ * the VNI and hands the inner frame to the device's receive path. Headers go into the
+ * frame's headroom and come off by a pull (vxlan_xmit_one, vxlan_rcv): no copy.
  *
  * Flannel creates its device with `nolearning` and programs FDB and permanent ARP
  * entries itself; `learning` is supported for completeness. The UDP source port is a
@@ -20,12 +21,11 @@ import { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr, MacAddr } from '../wire/addr.ts';
 import { formatIpv4, formatMac } from '../wire/addr.ts';
 import { readU16, readU32, readU48 } from '../wire/field.ts';
-import { VXLAN_HEADER_LEN, VXLAN_PORT_LINUX_DEFAULT, emitVxlan, parseVxlan } from '../wire/vxlan.ts';
+import { VXLAN_HEADER_LEN, VXLAN_PORT_LINUX_DEFAULT, emitVxlan, parseVxlan, vxlanVniAt } from '../wire/vxlan.ts';
 import { Ipv4 } from '../wire/ipv4.ts';
 import { WireError } from '../wire/errors.ts';
-import { packetFromBytes } from '../packet/packet.ts';
 import type { NetNamespace } from '../stack/net-namespace.ts';
-import type { UdpMessage, UdpSocket } from '../stack/udp.ts';
+import type { UdpSocket } from '../stack/udp.ts';
 
 /** flannel pkg/backend/vxlan: outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
@@ -70,7 +70,7 @@ export class VxlanDevice extends NetDevice {
     ns.addDevice(this);
     this.ns = ns;
     this.socket = ns.udp.bind(this.port);
-    this.socket.onMessage = (m) => this.decap(m);
+    this.socket.onEncap = (inner, src, sport) => this.decap(inner, src, sport);
     return this;
   }
 
@@ -108,9 +108,6 @@ export class VxlanDevice extends NetDevice {
       this.drop(pkt, 'vxlan-no-fdb', `${this.name}: no FDB entry for ${formatMac(dst)}`);
       return;
     }
-    const payload = new Uint8Array(VXLAN_HEADER_LEN + pkt.len);
-    emitVxlan({ vni: this.vni }, payload, 0);
-    payload.set(b.subarray(o, o + pkt.len), VXLAN_HEADER_LEN);
     const sport = this.flowPort(b, o);
     if (this.sim.tracer.enabled) {
       this.sim.tracer.emit({
@@ -119,7 +116,8 @@ export class VxlanDevice extends NetDevice {
       });
     }
     // The outer datagram is sent from the fixed VTEP address and the flow's source port.
-    const res = ns.udp.sendFrom(this.local, sport, e.dst, this.port, payload, { packetId: pkt.id, dontFrag: false });
+    emitVxlan({ vni: this.vni }, pkt.buf, pkt.push(VXLAN_HEADER_LEN));
+    const res = ns.udp.sendPacketFrom(this.local, sport, e.dst, this.port, pkt, { packetId: pkt.id, dontFrag: false });
     if (res.result !== 'sent') this.stats.txDropped++;
   }
 
@@ -157,17 +155,20 @@ export class VxlanDevice extends NetDevice {
     return lo + (h % (hi - lo + 1));
   }
 
-  private decap(m: UdpMessage): void {
+  private decap(inner: Packet, src: Ipv4Addr, sport: number): void {
     const ns = this.ns as NetNamespace;
-    let vni: number;
-    try {
-      vni = parseVxlan(m.data).vni;
-    } catch (e) {
-      if (!(e instanceof WireError)) throw e;
-      ns.traceDrop(packetFromBytes(m.pkt, new Uint8Array(0)), 'malformed', `vxlan: ${e.message}`, this.name);
+    const vni = vxlanVniAt(inner.buf, inner.off, inner.len);
+    if (vni < 0) {
+      try {
+        parseVxlan(inner.bytes());
+      } catch (e) {
+        if (!(e instanceof WireError)) throw e;
+        inner.trim(0);
+        ns.traceDrop(inner, 'malformed', `vxlan: ${e.message}`, this.name);
+      }
       return;
     }
-    const inner = packetFromBytes(m.pkt, m.data.subarray(VXLAN_HEADER_LEN));
+    inner.pull(VXLAN_HEADER_LEN);
     if (vni !== this.vni) {
       ns.traceDrop(inner, 'vxlan-bad-vni', `VNI ${vni} arrived; ${this.name} serves VNI ${this.vni}`, this.name);
       return;
@@ -177,14 +178,14 @@ export class VxlanDevice extends NetDevice {
       return;
     }
     if (this.learning) {
-      const src = readU48(inner.buf, inner.off + 6);
-      const cur = this.fdb.get(src);
-      if (cur === undefined || !cur.permanent) this.fdb.set(src, { mac: src, dst: m.src, permanent: false });
+      const mac = readU48(inner.buf, inner.off + 6);
+      const cur = this.fdb.get(mac);
+      if (cur === undefined || !cur.permanent) this.fdb.set(mac, { mac, dst: src, permanent: false });
     }
     if (this.sim.tracer.enabled) {
       this.sim.tracer.emit({
         kind: 'decap', t: this.sim.clock.now(), node: ns.node, netns: ns.name, pkt: inner.id, dev: this.name,
-        detail: `VXLAN VNI ${vni} from ${formatIpv4(m.src)}:${m.sport}`,
+        detail: `VXLAN VNI ${vni} from ${formatIpv4(src)}:${sport}`,
       });
     }
     this.receive(inner);

@@ -4,14 +4,20 @@
  * nobody holds is answered with ICMP port unreachable (not for broadcasts). Kernel
  * users (the VXLAN device's socket on 8472) and userspace daemons (flanneld on 8285)
  * bind the same way.
+ *
+ * Tunnels (the VXLAN device, flanneld's UDP proxy) exchange packets, not copies: a
+ * tunnel sends a packet's bytes as a datagram by pushing the UDP and IPv4 headers into
+ * its headroom (udp_tunnel_xmit_skb), and its socket's `onEncap` (udp_sk->encap_rcv)
+ * receives the payload as a packet of its own with the outer headers pulled.
  */
-import { DEFAULT_HEADROOM, Packet, copyBytes } from '../packet/packet.ts';
+import { DEFAULT_HEADROOM, Packet, copyBytes, packetFromBytes } from '../packet/packet.ts';
 import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
 import { readU16 } from '../wire/field.ts';
 import { onesComplementSum, pseudoHeaderSum } from '../wire/checksum.ts';
-import { Ipv4, IpProtocol } from '../wire/ipv4.ts';
+import { emitIpv4, Ipv4, IPV4_HEADER_LEN, IpProtocol } from '../wire/ipv4.ts';
+import { emitUdpHeader, UDP_HEADER_LEN } from '../wire/udp.ts';
 import { buildIpv4Udp } from '../wire/build.ts';
 import { NetsimError } from '../errors.ts';
 import type { NetNamespace, SendResult } from './net-namespace.ts';
@@ -38,8 +44,22 @@ export interface UdpSendOptions {
   tos?: number;
 }
 
+/**
+ * Tunnel datagrams in the packet's headroom (on) or copied out and into a new packet
+ * (off), as a userspace read/sendto would. Bytes, ids, traces and captures are the same
+ * either way (tests/scenarios/encap-headroom.test.ts runs both and compares hashes); the
+ * switch exists for that test.
+ */
+export const encapInHeadroom = { on: true };
+
 export class UdpSocket {
   onMessage: ((m: UdpMessage) => void) | undefined = undefined;
+  /**
+   * encap_rcv: a tunnel's receive handler, called instead of `onMessage` with the
+   * datagram's payload as a packet of its own (same trace id, fresh metadata, outer
+   * headers pulled). It owns `inner`.
+   */
+  onEncap: ((inner: Packet, src: Ipv4Addr, sport: number) => void) | undefined = undefined;
   onError: ((e: IcmpErrorInfo & { readonly dst: Ipv4Addr; readonly dport: number }) => void) | undefined = undefined;
   closed = false;
 
@@ -49,6 +69,14 @@ export class UdpSocket {
   send(dst: Ipv4Addr, dport: number, data: Uint8Array, opts: UdpSendOptions = {}): { result: SendResult; pkt: number } {
     if (this.closed) throw new NetsimError('NETSIM_ERR_NOT_CONNECTED', `udp socket :${this.localPort} is closed`);
     return this.layer.send(this, dst, dport, data, opts);
+  }
+
+  /** Send `pkt`'s bytes as the datagram's payload (a tunnel's transmit); takes ownership of `pkt`. */
+  sendPacket(dst: Ipv4Addr, dport: number, pkt: Packet, opts: UdpSendOptions = {}): { result: SendResult; pkt: number } {
+    if (this.closed) throw new NetsimError('NETSIM_ERR_NOT_CONNECTED', `udp socket :${this.localPort} is closed`);
+    const src = this.localAddr !== 0 ? this.localAddr : this.layer.sourceFor(dst);
+    if (src === undefined) return { result: 'no-route', pkt: 0 };
+    return this.layer.sendPacketFrom(src, this.localPort, dst, dport, pkt, opts);
   }
 
   close(): void {
@@ -101,8 +129,13 @@ export class UdpLayer {
     throw new NetsimError('NETSIM_ERR_ADDR_IN_USE', `${this.ns.name}: no free UDP port`);
   }
 
+  /** The source address a socket bound to 0.0.0.0 sends `dst` from: the route's prefsrc. */
+  sourceFor(dst: Ipv4Addr): Ipv4Addr | undefined {
+    return this.ns.lookupRoute(dst)?.prefsrc;
+  }
+
   send(s: UdpSocket, dst: Ipv4Addr, dport: number, data: Uint8Array, opts: UdpSendOptions): { result: SendResult; pkt: number } {
-    const src = s.localAddr !== 0 ? s.localAddr : this.ns.lookupRoute(dst)?.prefsrc;
+    const src = s.localAddr !== 0 ? s.localAddr : this.sourceFor(dst);
     if (src === undefined) return { result: 'no-route', pkt: 0 };
     return this.sendFrom(src, s.localPort, dst, dport, data, opts);
   }
@@ -115,6 +148,25 @@ export class UdpLayer {
       { srcPort: sport, dstPort: dport }, data, DEFAULT_HEADROOM,
     );
     const pkt = new Packet(opts.packetId ?? ns.sim.nextPacketId(), bytes, DEFAULT_HEADROOM, bytes.length - DEFAULT_HEADROOM);
+    pkt.l4Verified = true;
+    return { result: ns.sendIp(pkt), pkt: pkt.id };
+  }
+
+  /**
+   * A tunnel's transmit (udp_tunnel_xmit_skb): `inner`'s bytes become the payload of a
+   * datagram whose UDP and IPv4 headers are pushed into its headroom — the same bytes,
+   * IP id and packet id as {@link sendFrom} with a copy of them. Takes ownership of `inner`.
+   */
+  sendPacketFrom(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number, inner: Packet, opts: UdpSendOptions = {}): { result: SendResult; pkt: number } {
+    if (!encapInHeadroom.on) return this.sendFrom(src, sport, dst, dport, inner.bytes(), opts);
+    const ns = this.ns;
+    const ident = ns.nextIpId();
+    // A new skb as far as metadata goes (no mark, conntrack or bridge state), over the inner bytes.
+    const pkt = new Packet(opts.packetId ?? ns.sim.nextPacketId(), inner.buf, inner.off, inner.len);
+    const ulen = UDP_HEADER_LEN + inner.len;
+    const o = pkt.push(IPV4_HEADER_LEN + UDP_HEADER_LEN);
+    emitIpv4({ src: src >>> 0, dst: dst >>> 0, protocol: IpProtocol.UDP, ttl: opts.ttl ?? ns.sysctl.defaultTtl, payloadLen: ulen, ident, dontFrag: opts.dontFrag ?? true, tos: opts.tos ?? 0 }, pkt.buf, o);
+    emitUdpHeader(sport, dport, pkt.buf, o + IPV4_HEADER_LEN, ulen, src, dst);
     pkt.l4Verified = true;
     return { result: ns.sendIp(pkt), pkt: pkt.id };
   }
@@ -154,14 +206,20 @@ export class UdpLayer {
     const sport = readU16(b, l4);
     const dport = readU16(b, l4 + 2);
     const s = this.lookup(dst, dport);
-    if (s === undefined || s.onMessage === undefined) {
+    if (s === undefined || (s.onMessage === undefined && s.onEncap === undefined)) {
       const bcast = dst === 0xffffffff || ns.lookupRoute(dst)?.type === 'broadcast';
       if (!bcast) ns.icmp.sendError(pkt, 3, 3, 0);
       ns.traceDrop(pkt, 'no-socket', `no UDP socket on ${formatIpv4(dst)}:${dport}`, inDev.name);
       return;
     }
     if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, `udp socket ${formatIpv4(s.localAddr)}:${s.localPort}`);
-    s.onMessage({ data: copyBytes(b, l4 + 8, l4 + ulen), src, sport, dst, dport, ttl: b[o + 8] as number, pkt: pkt.id, dev: inDev.name });
+    if (s.onEncap !== undefined) {
+      // skb_pull of the outer headers; a new packet object so that no metadata of the outer one carries over.
+      const inner = encapInHeadroom.on ? new Packet(pkt.id, b, l4 + UDP_HEADER_LEN, ulen - UDP_HEADER_LEN) : packetFromBytes(pkt.id, b.subarray(l4 + UDP_HEADER_LEN, l4 + ulen));
+      s.onEncap(inner, src, sport);
+      return;
+    }
+    (s.onMessage as (m: UdpMessage) => void)({ data: copyBytes(b, l4 + 8, l4 + ulen), src, sport, dst, dport, ttl: b[o + 8] as number, pkt: pkt.id, dev: inDev.name });
   }
 
   icmpError(info: IcmpErrorInfo, qsrc: Ipv4Addr, qsport: number, qdst: Ipv4Addr, qdport: number, _pkt: Packet): void {

@@ -128,11 +128,20 @@ export function emitUdp(repr: UdpRepr, payload: Uint8Array, buf: Uint8Array, off
   const len = UDP_HEADER_LEN + payload.length;
   if (len > 0xffff) throw new RangeError(`udp: length ${len} exceeds 65535`);
   if (buf.length < off + len) throw new RangeError(`udp: emit needs ${len} bytes at offset ${off}, buffer has ${buf.length}`);
-  writeU16(buf, off + F.SRC_PORT, repr.srcPort);
-  writeU16(buf, off + F.DST_PORT, repr.dstPort);
+  buf.set(payload, off + F.PAYLOAD);
+  emitUdpHeader(repr.srcPort, repr.dstPort, buf, off, len, src, dst);
+}
+
+/**
+ * Writes the 8-byte header at `buf[off..]` in front of a payload already in place at
+ * `off + 8` (a tunnel pushing headers into headroom), with the checksum over
+ * `buf[off..off + len)` and the pseudo-header (0 → 0xffff). Allocation-free.
+ */
+export function emitUdpHeader(srcPort: number, dstPort: number, buf: Uint8Array, off: number, len: number, src: Ipv4Addr, dst: Ipv4Addr): void {
+  writeU16(buf, off + F.SRC_PORT, srcPort);
+  writeU16(buf, off + F.DST_PORT, dstPort);
   writeU16(buf, off + F.LENGTH, len);
   writeU16(buf, off + F.CHECKSUM, 0);
-  buf.set(payload, off + F.PAYLOAD);
   const c = internetChecksum(buf, off, off + len, pseudoHeaderSum(src, dst, PROTO_UDP, len));
   writeU16(buf, off + F.CHECKSUM, c === 0 ? 0xffff : c);
 }

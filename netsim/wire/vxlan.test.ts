@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { WireError } from './errors.ts';
-import { emitVxlan, parseVxlan, VXLAN_HEADER_LEN, VXLAN_PORT_IANA, VXLAN_PORT_LINUX_DEFAULT, VxlanHeader } from './vxlan.ts';
+import { emitVxlan, parseVxlan, vxlanVniAt, VXLAN_HEADER_LEN, VXLAN_PORT_IANA, VXLAN_PORT_LINUX_DEFAULT, VxlanHeader } from './vxlan.ts';
 import { ARP_REQUEST_FRAME, concat, hex, toHex } from './test-support.ts';
 
 /** flannel.1 (VNI 1) carrying an ARP request frame. */
@@ -40,4 +41,22 @@ test('vxlan: malformed', () => {
   assert.throws(() => parseVxlan(hex('00 00 00 00 00 00 01 00')), (e: unknown) => e instanceof WireError && e.code === 'WIRE_BAD_FIELD' && e.offset === 0);
   // Reserved bits are ignored on receive.
   assert.deepEqual(parseVxlan(hex('ff ff ff ff 00 00 2a ff')), { vni: 42 });
+});
+
+test('vxlan: vxlanVniAt agrees with parseVxlan on any bytes at any offset (-1 exactly where it throws)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 24 }), fc.nat(8), (bytes, pre) => {
+      const buf = new Uint8Array(pre + bytes.length);
+      buf.set(bytes, pre);
+      let want = -1;
+      try {
+        want = parseVxlan(bytes).vni;
+      } catch (e) {
+        assert.ok(e instanceof WireError);
+      }
+      assert.equal(vxlanVniAt(buf, pre, bytes.length), want);
+    }),
+    { numRuns: 2000 },
+  );
+  assert.equal(vxlanVniAt(PACKET, 0, PACKET.length), 1);
 });

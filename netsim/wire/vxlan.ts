@@ -89,6 +89,15 @@ export class VxlanHeader {
   }
 }
 
+/**
+ * The VNI of the header at `buf[off..off + len)`, or -1 when {@link parseVxlan} would
+ * refuse it (short, or the I flag clear). Allocation-free, for the receive path.
+ */
+export function vxlanVniAt(buf: Uint8Array, off: number, len: number): number {
+  if (len < VXLAN_HEADER_LEN || ((buf[off + F.FLAGS] as number) & VXLAN_FLAG_I) === 0) return -1;
+  return ((buf[off + F.VNI] as number) << 16) | ((buf[off + F.VNI + 1] as number) << 8) | (buf[off + F.VNI + 2] as number);
+}
+
 export function parseVxlan(bytes: Uint8Array): VxlanRepr {
   return { vni: VxlanHeader.checked(bytes).vni };
 }
