@@ -228,11 +228,14 @@ export class Cluster implements EmulatedCluster {
       components: (pod) => this.componentFor(name, pod),
       ...(this.buildOpts.appTap !== undefined ? { appTap: this.buildOpts.appTap } : {}),
     });
-    const proxyNode = netsimKubeProxyNode(ns, netfilter, { ...(ipvs !== undefined ? { ipvs } : {}), ...(ipsets !== undefined ? { ipsets } : {}) });
+    const proxyNode = netsimKubeProxyNode(ns, netfilter, { ...(ipvs !== undefined ? { ipvs } : {}), ...(ipsets !== undefined ? { ipsets } : {}), wallClock });
     if (this.buildOpts.conntrackCleanup === false) delete (proxyNode as { conntrack?: unknown }).conntrack;
+    // Without apps (netsim verify's build) kube-proxy's HTTP servers do not run either: its twin
+    // runs no kube-proxy process, so both sides answer its ports as a node without listeners does.
+    if (!apps) delete (proxyNode as { serveHttp?: unknown }).serveHttp;
     const kubeProxy = new KubeProxy(this.sim.clock, proxyNode, {
       mode: spec.proxy.mode, nodeName: name, clusterCIDR: spec.network.clusterCIDR, nodeIP: address,
-      scheduler: spec.proxy.scheduler, masqueradeAll: spec.proxy.masqueradeAll, minSyncPeriodMs: spec.proxy.syncPeriodNs / MS,
+      scheduler: spec.proxy.scheduler, masqueradeAll: spec.proxy.masqueradeAll, minSyncPeriodMs: spec.proxy.syncPeriodNs / MS, epochMs: this.epochMs,
     });
     const feed: ProxyFeed = { heldUntil: -1, queue: [] };
     this.feeds.set(name, feed);
@@ -371,7 +374,11 @@ export class Cluster implements EmulatedCluster {
     for (let round = 0; round < maxRounds; round++) {
       let writes = await this.control.runControllers();
       const [pods, nodes] = await Promise.all([this.control.api.list<Pod>('pods'), this.control.api.list<Node>('nodes')]);
-      for (const cn of this.clusterNodes.values()) writes += await cn.agent.sync(pods, nodes);
+      for (const cn of this.clusterNodes.values()) {
+        writes += await cn.agent.sync(pods, nodes);
+        // kube-proxy watches its own Node: a deleted or to-be-deleted one fails /healthz.
+        cn.kubeProxy.syncNode(nodes.find((n) => n.metadata.name === cn.name));
+      }
       await this.services$.poll();
       await this.slices$.poll();
       await this.dns?.poll();

@@ -93,6 +93,13 @@ export class ServicePortMap extends Map<string, ServicePortInfo> {
     return { updatedServices, deletedUDPClusterIPs };
   }
 
+  /** HealthCheckNodePorts: "namespace/name" → healthCheckNodePort, for the services that have one. */
+  healthCheckNodePorts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const p of this.values()) if (p.healthCheckNodePort !== 0) out.set(p.service, p.healthCheckNodePort);
+    return out;
+  }
+
   /** Service ports in a stable order: by service, then port name, then protocol. */
   sorted(): Array<[string, ServicePortInfo]> {
     return [...this.entries()].sort(([, a], [, b]) => cmp(a.service, b.service) || cmp(a.portName, b.portName) || cmp(a.protocol, b.protocol));
@@ -203,6 +210,24 @@ export interface UpdateEndpointsMapResult {
 
 /** upstream EndpointsMap: endpoints per service port, keyed by {@link servicePortKey}. */
 export class EndpointsMap extends Map<string, EndpointInfo[]> {
+  /**
+   * LocalReadyEndpoints: "namespace/name" → how many distinct IPs of this node's ready
+   * endpoints the service has (over all its ports; what its health check reports).
+   */
+  localReadyEndpoints(): Map<string, number> {
+    const ips = new Map<string, Set<string>>();
+    for (const [key, eps] of this) {
+      const svc = key.slice(0, key.lastIndexOf('/')).split(':')[0] as string;
+      for (const e of eps) {
+        if (!e.ready || !e.isLocal) continue;
+        let s = ips.get(svc);
+        if (s === undefined) ips.set(svc, (s = new Set()));
+        s.add(e.ip);
+      }
+    }
+    return new Map([...ips].map(([svc, s]) => [svc, s.size]));
+  }
+
   update(tracker: EndpointsChangeTracker): UpdateEndpointsMapResult {
     const updatedServices = new Set<string>();
     const deletedUDPEndpoints: StaleEndpoint[] = [];

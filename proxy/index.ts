@@ -13,6 +13,10 @@
  * - IPVS mode (ipvs/): kube-ipvs0 addresses, virtual/real servers, the ipsets and the
  *   constant iptables rules; graceful real-server removal.
  * - After each sync, the UDP conntrack deletions of conntrack-cleanup.ts.
+ * - Health (healthcheck/): the healthz server on :10256 (/healthz, /livez: 200/503 from
+ *   queued changes vs syncs, 2 × syncPeriod timeout, node eligibility; upstream's JSON)
+ *   and one health-check node port server per externalTrafficPolicy Local LoadBalancer
+ *   (local ready endpoint count, 200/503), served on the node's emulated TCP stack.
  * - The node is reached only through narrow interfaces (IptablesBackend,
  *   IpvsInterface, IpsetInterface, NetlinkHandle, ConntrackCleaner); netsim-node.ts
  *   adapts a netsim namespace. kube-proxy.ts paces syncs on the virtual clock.
@@ -31,8 +35,8 @@
  *
  * Not modelled: nftables mode; topology-aware hints and trafficDistribution;
  * dual-stack and IPv6; SCTP packets (SCTP services get their rules); the
- * KUBE-PROXY-CANARY monitor; healthz and health-check node port servers (the rules
- * are written, nothing answers); the conntrack reconciler of newer releases (the
+ * KUBE-PROXY-CANARY monitor; the healthz server's /metrics (Prometheus metrics are
+ * not modelled); the conntrack reconciler of newer releases (the
  * per-sync deletions of 1.2x releases are modelled); IPVS mode's strictARP and
  * sysctls, and its KUBE-IPVS-OUT-FILTER entries (`-m ipvs --vaddr`, which stop a
  * node reaching an LB IP whose source ranges exclude it: xt_ipvs is not on the
@@ -56,3 +60,6 @@ export * from './ipvs/ipsets.ts';
 export * from './ipvs/rules.ts';
 export * from './ipvs/proxier.ts';
 export * from './ipvs/netsim-adapters.ts';
+export * from './healthcheck/http-reply.ts';
+export * from './healthcheck/proxy-health.ts';
+export * from './healthcheck/service-health.ts';

@@ -18,6 +18,11 @@ import type { IptablesBackend } from './iptables/proxier.ts';
 import type { IptablesRulesOptions } from './iptables/rules.ts';
 import { IpvsProxier, RS_CHECK_DELETE_INTERVAL_MS } from './ipvs/proxier.ts';
 import type { IpsetInterface, IpvsInterface, NetlinkHandle } from './ipvs/interfaces.ts';
+import { nodePortDestinations } from './iptables/rules.ts';
+import type { Node } from '../control/api/types.ts';
+import { HEALTHZ_PORT, ProxyHealthServer } from './healthcheck/proxy-health.ts';
+import { ServiceHealthServer } from './healthcheck/service-health.ts';
+import type { HealthListen, HealthListener } from './healthcheck/service-health.ts';
 
 /** What the composition root hands kube-proxy for one node. */
 export interface KubeProxyNode {
@@ -28,6 +33,8 @@ export interface KubeProxyNode {
   readonly conntrack?: ConntrackCleaner;
   /** `sysctl -w KEY=VALUE` on the node (proxyutil.EnsureSysctl), e.g. net/ipv4/conf/all/route_localnet. */
   readonly sysctl?: (key: string, value: number) => void;
+  /** An HTTP server on the node's `address:port` ("0.0.0.0": every address), for the healthz and health-check servers; throws when the port is taken. */
+  readonly serveHttp?: HealthListen;
   /** The node's tools, for the views (each optional). */
   readonly views?: {
     iptablesSave?(): string;
@@ -48,6 +55,10 @@ export interface KubeProxyConfig extends IptablesRulesOptions {
   readonly syncPeriodMs?: number;
   /** proxyutil.FullSyncPeriod (1 h). */
   readonly fullSyncPeriodMs?: number;
+  /** --healthz-bind-address's port (default 10256; 0: no healthz server). */
+  readonly healthzPort?: number;
+  /** Wall-clock time (Unix ms) at virtual time zero, for the health servers' timestamps (default 0). */
+  readonly epochMs?: number;
 }
 
 export type ProxierFactory = (node: KubeProxyNode, config: KubeProxyConfig, nowMs: () => number) => Proxier;
@@ -79,9 +90,25 @@ export class KubeProxy {
   readonly syncs: SyncResult[] = [];
   /** Failed syncs (the node refused the rules). */
   readonly errors: Error[] = [];
+  /** Its own health (/healthz, /livez), whether or not a server answers on the node. */
+  readonly healthz: ProxyHealthServer;
+  /** The health-check node port servers of externalTrafficPolicy Local LoadBalancers. */
+  readonly serviceHealth: ServiceHealthServer;
+  private healthzListener: HealthListener | undefined;
 
   constructor(private readonly clock: Scheduler, private readonly node: KubeProxyNode, readonly config: KubeProxyConfig) {
     this.proxier = PROXY_MODES[config.mode](node, config, () => clock.now() / MS);
+    const epochNs = BigInt(config.epochMs ?? 0) * 1_000_000n;
+    // server.go: the health timeout is twice the sync period.
+    this.healthz = new ProxyHealthServer(2 * (config.syncPeriodMs ?? 30_000) * MS, (v) => epochNs + BigInt(Math.round(v)));
+    const np = nodePortDestinations(config);
+    const listen: HealthListen = node.serveHttp ?? (() => ({ close: () => {} }));
+    this.serviceHealth = new ServiceHealthServer(listen, np.matchAll ? ['0.0.0.0'] : np.ips, () => this.healthz.health(this.clock.now()).healthy);
+  }
+
+  /** The Node object kube-proxy watches (its eligibility shows in /healthz); undefined when deleted. */
+  syncNode(node: Node | undefined): void {
+    this.healthz.syncNode(node);
   }
 
   // ----------------------------------------------------------------- informer sinks
@@ -130,12 +157,20 @@ export class KubeProxy {
   start(): void {
     if (this.running) return;
     this.running = true;
+    const port = this.config.healthzPort ?? HEALTHZ_PORT;
+    if (port !== 0 && this.node.serveHttp !== undefined && this.healthzListener === undefined) {
+      this.healthzListener = this.node.serveHttp('0.0.0.0', port, (_m, path) => this.healthz.route(this.clock.now(), path));
+    }
     this.schedulePeriodic();
     if (this.proxier.housekeeping !== undefined) this.scheduleHousekeeping();
   }
 
+  /** The process ends: its timers stop and its HTTP servers close (their ports answer RST). */
   stop(): void {
     this.running = false;
+    this.healthzListener?.close();
+    this.healthzListener = undefined;
+    this.serviceHealth.closeAll();
     for (const t of [this.pendingTimer, this.periodicTimer, this.housekeepingTimer]) if (t !== undefined) this.clock.cancel(t);
     this.pendingTimer = this.periodicTimer = this.housekeepingTimer = undefined;
   }
@@ -146,8 +181,11 @@ export class KubeProxy {
 
   /** BoundedFrequencyRunner.Run: sync now, or as soon as minSyncPeriod allows. */
   requestSync(): void {
-    if (!this.initialized || this.pendingTimer !== undefined) return;
+    if (!this.initialized) return;
     const now = this.clock.now();
+    // Proxier.Sync: a change is queued for the health server before the runner is asked.
+    this.healthz.queuedUpdate(now);
+    if (this.pendingTimer !== undefined) return;
     const next = this.lastSyncAt + (this.config.minSyncPeriodMs ?? 1000) * MS;
     if (next <= now) this.syncNow();
     else this.pendingTimer = this.clock.at(next, () => {
@@ -165,6 +203,10 @@ export class KubeProxy {
     try {
       const r = this.proxier.sync({ full });
       if (r.full) this.lastFullSyncAt = now;
+      // After a successful sync: Updated, then the health-check servers follow the service and endpoint maps.
+      this.healthz.updated(now);
+      this.serviceHealth.syncServices(this.proxier.svcPortMap.healthCheckNodePorts());
+      this.serviceHealth.syncEndpoints(this.proxier.endpointsMap.localReadyEndpoints());
       this.syncs.push(r);
       if (this.syncs.length > 64) this.syncs.shift();
       return r;

@@ -8,6 +8,7 @@ import type { Ipvs } from '../netsim/ipvs/ipvs.ts';
 import type { Ipsets } from '../netsim/ipset/ipset.ts';
 import type { TableName } from '../netsim/netfilter/eval-types.ts';
 import { parseIpv4 } from '../netsim/wire/addr.ts';
+import { startHttpServer } from '../netsim/apps/http.ts';
 import type { KubeProxyNode } from './kube-proxy.ts';
 import type { ConntrackCleaner } from './conntrack-cleanup.ts';
 import { netsimIptablesBackend } from './iptables/netsim-backend.ts';
@@ -32,8 +33,11 @@ export function setReferences(save: string, name: string): number {
   return n;
 }
 
-/** The node for kube-proxy; with `ipvs`/`ipsets` they are attached to the netfilter stack (IPVS mode). */
-export function netsimKubeProxyNode(ns: NetNamespace, nf: NetfilterStack, opts: { ipvs?: Ipvs; ipsets?: Ipsets } = {}): KubeProxyNode {
+/**
+ * The node for kube-proxy; with `ipvs`/`ipsets` they are attached to the netfilter stack
+ * (IPVS mode). `wallClock` dates the health servers' HTTP answers.
+ */
+export function netsimKubeProxyNode(ns: NetNamespace, nf: NetfilterStack, opts: { ipvs?: Ipvs; ipsets?: Ipsets; wallClock?: () => Date } = {}): KubeProxyNode {
   if (opts.ipsets !== undefined) {
     nf.ipsets = opts.ipsets;
     // `ipset list` References: each iptables rule matching a set holds a reference to it.
@@ -46,6 +50,11 @@ export function netsimKubeProxyNode(ns: NetNamespace, nf: NetfilterStack, opts: 
     ...(opts.ipvs !== undefined ? { ipvs: netsimIpvs(opts.ipvs) } : {}),
     ...(opts.ipsets !== undefined ? { ipset: netsimIpsets(opts.ipsets) } : {}),
     netlink: netsimNetlink(ns),
+    // Go's net/http on the node's TCP stack: the healthz and health-check node port servers.
+    serveHttp: (address, port, route) => {
+      const srv = startHttpServer(ns, { podName: 'kube-proxy', port, route, address: address === '0.0.0.0' ? 0 : parseIpv4(address), ...(opts.wallClock !== undefined ? { date: opts.wallClock } : {}) });
+      return { close: () => srv.close() };
+    },
     sysctl: (key, value) => {
       const dev = /^net\/ipv4\/conf\/([^/]+)\/route_localnet$/.exec(key)?.[1];
       if (dev === 'all') ns.sysctl.routeLocalnet = value === 1;

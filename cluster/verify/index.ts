@@ -22,7 +22,8 @@
  * Not modelled / not compared: link-layer addresses of packets leaving the node
  * (the twin's sinks differ from the emulator's neighbours), IP ids the kernels
  * choose themselves, TCP sessions beyond the first segment and its answer, IPVS
- * (no ip_vs module here), applications (the twin runs none), VXLAN and flannel
+ * (no ip_vs module here), applications and kube-proxy's healthz and health-check
+ * servers (the twin runs neither; the emulator is built without them), VXLAN and flannel
  * encapsulation beyond the node (egress is compared before flanneld or the VTEP: the
  * twin has no real TUN + forwarder or VXLAN device yet). On the emulator side a
  * packet that comes after its probe's 1 s window (an ARP failure's ICMP, ~3 s) still

@@ -26,7 +26,20 @@ export interface HttpServerOptions {
   pages?: Readonly<Record<string, string>>;
   /** Called once per answered request (nginx's access log); nothing is parsed for it when absent. */
   onAccess?: (entry: HttpAccess) => void;
+  /**
+   * A Go net/http handler instead of the nginx pages: every request is answered with
+   * its reply, written as Go writes a response (the handler's headers sorted, then
+   * Date when `date` is given, then Content-Length; no Server header).
+   */
+  route?: (method: string, path: string) => { readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string };
+  /** The wall clock for the Date header of routed replies. */
+  date?: () => Date;
+  /** Bind address (default every address). */
+  address?: Ipv4Addr;
 }
+
+/** Reason phrases of the statuses the servers here send. */
+const REASONS: Readonly<Record<number, string>> = { 200: 'OK', 400: 'Bad Request', 404: 'Not Found', 503: 'Service Unavailable' };
 
 /** What nginx's `combined` access log records of one request. */
 export interface HttpAccess {
@@ -50,7 +63,7 @@ export function startHttpServer(ns: NetNamespace, opts: HttpServerOptions): Http
   const body = opts.body ?? `Hello World, Kubernetes! from ${opts.podName}\n`;
   const server: HttpServer = {
     requests: 0,
-    listener: ns.tcp.listen(opts.port ?? 80, (c) => serve(c)),
+    listener: ns.tcp.listen(opts.port ?? 80, (c) => serve(c), opts.address ?? 0),
     close: () => server.listener.close(),
   };
   const serve = (c: TcpConnection): void => {
@@ -97,7 +110,11 @@ export function startHttpServer(ns: NetNamespace, opts: HttpServerOptions): Http
         const health = path === '/healthz' || path === '/readyz';
         let status: number;
         let text: string;
-        if (health && opts.healthy !== undefined && !opts.healthy()) respond(c, status = 503, 'Service Unavailable', text = 'unhealthy\n', keepAlive);
+        if (opts.route !== undefined) {
+          const r = opts.route(m[1] as string, path);
+          routed(c, r.status, r.headers, text = m[1] === 'HEAD' ? '' : r.body, keepAlive);
+          status = r.status;
+        } else if (health && opts.healthy !== undefined && !opts.healthy()) respond(c, status = 503, 'Service Unavailable', text = 'unhealthy\n', keepAlive);
         else if (path === '/' || path === '/hello.html' || path === '/index.html' || health) respond(c, status = 200, 'OK', text = m[1] === 'HEAD' ? '' : body, keepAlive);
         else if (opts.pages?.[path] !== undefined) respond(c, status = 200, 'OK', text = m[1] === 'HEAD' ? '' : opts.pages[path], keepAlive);
         else respond(c, status = 404, 'Not Found', text = '<html><body><h1>404 Not Found</h1></body></html>\n', keepAlive);
@@ -114,6 +131,16 @@ export function startHttpServer(ns: NetNamespace, opts: HttpServerOptions): Http
   const okHeads: [Uint8Array | undefined, Uint8Array | undefined] = [undefined, undefined];
   const head = (status: number, reason: string, length: number, keepAlive: boolean): string =>
     `HTTP/1.1 ${status} ${reason}\r\nServer: ${opts.server ?? 'nginx/1.27.0'}\r\nContent-Type: text/plain\r\nContent-Length: ${length}\r\nConnection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
+  const routed = (c: TcpConnection, status: number, headers: Readonly<Record<string, string>>, text: string, keepAlive: boolean): void => {
+    const bytes = enc.encode(text);
+    let h = `HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\n`;
+    for (const k of Object.keys(headers).sort()) h += `${k}: ${headers[k] as string}\r\n`;
+    if (!keepAlive) h += 'Connection: close\r\n';
+    if (opts.date !== undefined) h += `Date: ${opts.date().toUTCString()}\r\n`;
+    c.send(`${h}Content-Length: ${bytes.length}\r\n\r\n`);
+    if (bytes.length > 0) c.send(bytes);
+    if (!keepAlive) c.end();
+  };
   const respond = (c: TcpConnection, status: number, reason: string, text: string, keepAlive: boolean): void => {
     if (status === 200 && text === body) {
       const k = keepAlive ? 1 : 0;

@@ -41,9 +41,13 @@ export function toSlice(s: SliceSpec): EndpointSlice {
   };
 }
 
+/** A data file of tests/upstream/kube-proxy/. */
+export function loadUpstreamDoc<D>(file: string): D {
+  return parse(readFileSync(new URL(`../upstream/kube-proxy/${file}`, import.meta.url), 'utf8')) as D;
+}
+
 export function loadUpstreamCases<C>(file: string): C[] {
-  const doc = parse(readFileSync(new URL(`../upstream/kube-proxy/${file}`, import.meta.url), 'utf8')) as { cases: C[] };
-  return doc.cases;
+  return loadUpstreamDoc<{ cases: C[] }>(file).cases;
 }
 
 /** A case's steps; Services and slices given at the case level belong to its first step. */
