@@ -13,7 +13,10 @@
  * have matched; NAT is decided on a connection's first packet and replayed from
  * conntrack for every later packet in both directions.
  *
- * Not modelled: ip6tables, ebtables/arptables, nftables syntax, conntrack helpers
+ * nf_tables (nftables/) keeps its own ruleset, loaded from `nft -f` text; its base
+ * chains register here beside the iptables tables.
+ *
+ * Not modelled: ip6tables, ebtables/arptables, conntrack helpers
  * and expectations, TCP window tracking; the rule engine reports NOTRACK/CT
  * --notrack and CONNMARK in its result, but conntrack does not act on them.
  */
@@ -23,3 +26,5 @@ export * from './conntrack/index.ts';
 export * from './nat.ts';
 export * from './netfilter-stack.ts';
 export * from './hook-ops.ts';
+export { Nftables, NftError } from './nftables/index.ts';
+export type { NftErrorCode, NftLocation } from './nftables/index.ts';

@@ -56,6 +56,8 @@ import { iptableMangleOps } from './ops/iptable-mangle.ts';
 import { iptableFilterOps } from './ops/iptable-filter.ts';
 import { ipVsInOps } from './ops/ip-vs-in.ts';
 import { ipVsOutOps } from './ops/ip-vs-out.ts';
+import { nftChainOps } from './ops/nft-do-chain.ts';
+import { Nftables } from './nftables/nftables.ts';
 
 /** EvalContext with every field writable (the stack's reused context). */
 type MutableEvalContext = { -readonly [K in keyof EvalContext]-?: EvalContext[K] | undefined };
@@ -77,6 +79,11 @@ export const CTINFO_DIR_REPLY = 0x80;
 export class NetfilterStack implements NetfilterHooks {
   readonly iptables: Iptables;
   readonly conntrack: Conntrack;
+  /**
+   * The namespace's nf_tables (`nft -f` / `nft list ruleset`): its filter and route base
+   * chains register here at their priorities, its nat chains run inside NAT.
+   */
+  readonly nft: Nftables;
   private ipsetLookup: IpsetLookup | undefined = undefined;
   private ipvsOf: Ipvs | undefined = undefined;
   /**
@@ -125,6 +132,8 @@ export class NetfilterStack implements NetfilterHooks {
     this.iptables = opts.iptables ?? new Iptables();
     this.conntrack = opts.conntrack ?? new Conntrack(() => ns.sim.clock.now());
     this.rng = ns.sim.rng.fork(`netfilter:${ns.name}`);
+    this.nft = new Nftables(() => ns.sim.clock.now());
+    this.nft.onChange = () => { this.builtLayout = -1; };
     this.ectx.rng = this.rng;
     if (opts.ipsets !== undefined) this.ipsets = opts.ipsets;
     if (opts.ipvs !== undefined) this.ipvs = opts.ipvs;
@@ -165,7 +174,7 @@ export class NetfilterStack implements NetfilterHooks {
       new NfNatIpv4(this, 'PREROUTING', MANIP_DST), new NfNatIpv4(this, 'OUTPUT', MANIP_DST),
       new NfNatIpv4(this, 'INPUT', MANIP_SRC), new NfNatIpv4(this, 'POSTROUTING', MANIP_SRC),
       new NfConntrackConfirm(this, 'INPUT'), new NfConntrackConfirm(this, 'POSTROUTING'),
-      ...iptableRawOps(this), ...iptableMangleOps(this), ...iptableFilterOps(this),
+      ...iptableRawOps(this), ...iptableMangleOps(this), ...iptableFilterOps(this), ...nftChainOps(this),
     ];
     if (this.ipvsOf !== undefined) ops.push(...ipVsOutOps(this, this.ipvsOf), ...ipVsInOps(this, this.ipvsOf));
     ops.push(...this.extraOps);

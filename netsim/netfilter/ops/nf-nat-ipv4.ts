@@ -23,6 +23,23 @@ import { NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC } from '../hook-ops.ts';
 import type { NfHookOps } from '../hook-ops.ts';
 import { CTINFO_DIR_REPLY, describePacket } from '../netfilter-stack.ts';
 import type { NetfilterStack } from '../netfilter-stack.ts';
+import type { NatRequest } from '../eval-types.ts';
+import { evaluateBaseChain } from '../nftables/evaluate.ts';
+import type { Chain as NftChain, Table } from '../nftables/model.ts';
+import { NFT_HOOK, nftDrop, nftEnv } from './nft-do-chain.ts';
+
+interface NatLookupResult {
+  readonly verdict: 'ACCEPT' | 'DROP';
+  readonly nat?: NatRequest;
+  /** Where the decision was made (traces). */
+  readonly where: string;
+  /** Trace (and answer, for a reject) the drop. */
+  drop(): NfVerdict;
+}
+
+interface NatLookup {
+  run(pkt: Packet, state: NfContext): NatLookupResult | undefined;
+}
 
 const NAMES: Record<NfHook, string> = {
   PREROUTING: 'nf_nat_ipv4_pre_routing', OUTPUT: 'nf_nat_ipv4_local_fn', POSTROUTING: 'nf_nat_ipv4_out', INPUT: 'nf_nat_ipv4_local_in', FORWARD: 'nf_nat_ipv4_fn',
@@ -82,36 +99,84 @@ export class NfNatIpv4 implements NfHookOps {
     return this.chain;
   }
 
-  /** The connection's first packet at this hook: the nat table decides the mapping. */
+  /**
+   * The nat chains this hook consults for a first packet, by priority (nf_nat_inet_fn
+   * walks the lookup entries nf_nat_register_fn sorted): the iptables nat table at this
+   * operation's priority and every nftables nat base chain at this hook at its own. The
+   * first that sets up a mapping ends the walk; one that drops ends the packet.
+   */
+  private lookups(): NatLookup[] {
+    const nf = this.nf;
+    if (this.lookupGen === nf.nft.generation && this.lookupIpt === nf.iptables.generation && this.natLookups !== undefined) return this.natLookups;
+    const out: Array<{ prio: number; l: NatLookup }> = [];
+    if (nf.iptables.hasTable('nat')) out.push({ prio: this.priority, l: { run: (pkt, state) => this.iptablesNat(pkt, state) } });
+    for (const { table, chain } of nf.nft.baseChains(NFT_HOOK[this.hook])) {
+      if (chain.base?.type !== 'nat') continue;
+      out.push({ prio: chain.base.priority, l: { run: (pkt, state) => this.nftNat(table, chain, pkt, state) } });
+    }
+    // Stable: equal priorities keep registration order, iptables' table first.
+    out.sort((a, b) => a.prio - b.prio);
+    this.natLookups = out.map((x) => x.l);
+    this.lookupGen = nf.nft.generation;
+    this.lookupIpt = nf.iptables.generation;
+    return this.natLookups;
+  }
+
+  private natLookups: NatLookup[] | undefined = undefined;
+  private lookupGen = -1;
+  private lookupIpt = -1;
+
+  private iptablesNat(pkt: Packet, state: NfContext): NatLookupResult | undefined {
+    const nf = this.nf;
+    const chain = this.natChain();
+    const r = chain === undefined ? undefined : nf.iptables.evaluateChain('nat', chain, pkt, nf.evalCtx(this.hook, pkt, state));
+    nf.onRulesEvaluated?.(pkt, 'nat', r?.rulesEvaluated ?? 0);
+    if (r === undefined) return undefined;
+    return {
+      verdict: r.verdict, ...(r.nat !== undefined ? { nat: r.nat } : {}), where: `nat ${r.chain}:${r.rule}`,
+      drop: () => {
+        nf.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule} DROP`, state.inDev?.name ?? state.outDev?.name);
+        return NF_DROP;
+      },
+    };
+  }
+
+  private nftNat(table: Table, chain: NftChain, pkt: Packet, state: NfContext): NatLookupResult {
+    const nf = this.nf;
+    const r = evaluateBaseChain(table, chain, pkt, nftEnv(nf, this.hook, pkt, state, table));
+    nf.onRulesEvaluated?.(pkt, 'nat', r.rulesEvaluated);
+    return {
+      verdict: r.verdict, ...(r.nat !== undefined ? { nat: r.nat } : {}), where: `${table.family} ${table.name} ${r.chain} handle ${r.handle}`,
+      drop: () => nftDrop(nf, pkt, state, table, r),
+    };
+  }
+
+  /** The connection's first packet at this hook: the nat chains decide the mapping. */
   private firstPacket(pkt: Packet, state: NfContext, slot: number): NfVerdict {
     const nf = this.nf;
     const ct = nf.conntrack;
     const manip = this.manip;
     const tracing = nf.tracing;
     let mapped = false;
-    const chain = this.natChain();
-    if (nf.iptables.hasTable('nat')) {
-      const r = chain === undefined ? undefined : nf.iptables.evaluateChain('nat', chain, pkt, nf.evalCtx(this.hook, pkt, state));
-      nf.onRulesEvaluated?.(pkt, 'nat', r?.rulesEvaluated ?? 0);
-      if (r !== undefined && r.verdict === 'DROP') {
-        nf.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule} DROP`, state.inDev?.name ?? state.outDev?.name);
+    for (const lookup of this.lookups()) {
+      const r = lookup.run(pkt, state);
+      if (r === undefined) continue;
+      if (r.verdict === 'DROP') return r.drop();
+      if (r.nat === undefined) continue;
+      const range = resolveNatRequest(r.nat, nf.ns, state.inDev?.name, state.outDev?.name, Ipv4.dst(pkt.buf, pkt.nh));
+      if (range === undefined) {
+        nf.ns.traceDrop(pkt, 'nf-drop', `${r.where}: no address for ${r.nat.kind} on ${state.outDev?.name ?? state.inDev?.name ?? 'no device'}`, state.outDev?.name ?? state.inDev?.name);
         return NF_DROP;
       }
-      if (r?.nat !== undefined) {
-        const range = resolveNatRequest(r.nat, nf.ns, state.inDev?.name, state.outDev?.name, Ipv4.dst(pkt.buf, pkt.nh));
-        if (range === undefined) {
-          nf.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule}: no address for ${r.nat.kind} on ${state.outDev?.name ?? state.inDev?.name ?? 'no device'}`, state.outDev?.name ?? state.inDev?.name);
-          return NF_DROP;
-        }
-        const unique = natSetup(ct, slot, manip, range, nf.rng);
-        if (!unique && tracing) nf.traceCt(pkt, `${r.nat.kind}: no free tuple in the range; the entry will clash`);
-        mapped = true;
-        if (tracing) {
-          const t = ct.tuple(slot, 1);
-          const to = manip === MANIP_DST ? endpoint(t.proto, t.src, t.sport) : endpoint(t.proto, t.dst, t.proto === IPPROTO_ICMP ? t.sport : t.dport);
-          nf.traceNat(pkt, `${r.nat.kind}${r.nat.randomFully === true ? ' --random-fully' : ''}: ${describeTuple(ct.tuple(slot, 0))} → ${manip === MANIP_DST ? 'destination' : 'source'} ${to}`);
-        }
+      const unique = natSetup(ct, slot, manip, range, nf.rng);
+      if (!unique && tracing) nf.traceCt(pkt, `${r.nat.kind}: no free tuple in the range; the entry will clash`);
+      mapped = true;
+      if (tracing) {
+        const t = ct.tuple(slot, 1);
+        const to = manip === MANIP_DST ? endpoint(t.proto, t.src, t.sport) : endpoint(t.proto, t.dst, t.proto === IPPROTO_ICMP ? t.sport : t.dport);
+        nf.traceNat(pkt, `${r.nat.kind}${r.nat.randomFully === true ? ' --random-fully' : ''}: ${describeTuple(ct.tuple(slot, 0))} → ${manip === MANIP_DST ? 'destination' : 'source'} ${to}`);
       }
+      break;
     }
     if (!mapped && manip === MANIP_SRC) {
       const before = ct.field(slot, 1, 2);

@@ -1,0 +1,87 @@
+/**
+ * The nf_tables state of one network namespace: `nft -f` text applied as one
+ * transaction, `nft list ruleset` printed back, and the base chains per hook that
+ * the hook operations run (ops/nft-do-chain.ts). A listener hears each committed
+ * change so the netfilter stack can re-register the base chains at their priorities.
+ */
+import { NftError } from './errors.ts';
+import type { Chain, HookName, Ruleset, Table } from './model.ts';
+import { parseNft } from './parse.ts';
+import { applyTransaction } from './transaction.ts';
+import { renderRuleset } from './render.ts';
+
+export interface BaseChainRef {
+  readonly table: Table;
+  readonly chain: Chain;
+}
+
+export class Nftables {
+  private rs: Ruleset = { tables: new Map(), nextTableHandle: 1 };
+  /** Bumped by every committed transaction (caches key on it). */
+  generation = 0;
+  /** Called after a commit that added, removed or moved a base chain (the netfilter stack rebuilds its hook entries). */
+  onChange: (() => void) | undefined = undefined;
+  private layout = '';
+
+  /** `now` gives virtual time in ns (element expiry of sets with timeouts). */
+  constructor(private readonly now: () => number = () => 0) {}
+
+  get ruleset(): Ruleset {
+    return this.rs;
+  }
+
+  /**
+   * `nft -f -` with `text`: parsed, then applied as one transaction. Throws NftError
+   * (syntax, evaluation or kernel error, with nft's location and words) and then
+   * changes nothing.
+   */
+  apply(text: string): void {
+    const cmds = parseNft(text);
+    const next = applyTransaction(this.rs, cmds, this.now());
+    this.rs = next;
+    this.generation++;
+    const layout = this.layoutSignature();
+    if (layout !== this.layout) {
+      this.layout = layout;
+      this.onChange?.();
+    }
+  }
+
+  /** Like {@link apply}, but an error comes back as nft's full report (location line, source line, carets). */
+  tryApply(text: string): { ok: true } | { ok: false; error: NftError; report: string } {
+    try {
+      this.apply(text);
+      return { ok: true };
+    } catch (e) {
+      if (!(e instanceof NftError)) throw e;
+      return { ok: false, error: e, report: e.report(text) };
+    }
+  }
+
+  /** `nft list ruleset`. */
+  listRuleset(): string {
+    return renderRuleset(this.rs, this.now());
+  }
+
+  /** `nft flush ruleset`. */
+  flush(): void {
+    this.apply('flush ruleset');
+  }
+
+  private layoutSignature(): string {
+    let s = '';
+    for (const [k, t] of this.rs.tables) {
+      for (const c of t.chains.values()) if (c.base !== undefined) s += `${k}/${c.name}/${c.base.type}/${c.base.hook}/${c.base.priority};`;
+    }
+    return s;
+  }
+
+  /** Base chains at `hook` across all tables (unordered; the hook entries sort them by priority). */
+  baseChains(hook: HookName): BaseChainRef[] {
+    const out: BaseChainRef[] = [];
+    for (const table of this.rs.tables.values()) {
+      for (const chain of table.chains.values()) if (chain.base?.hook === hook) out.push({ table, chain });
+    }
+    return out;
+  }
+}
