@@ -19,3 +19,7 @@ export * from './flow-routes.ts';
 export * from './identity.ts';
 export * from './packet-summary.ts';
 export * from './live-flows.ts';
+export * from './topology.ts';
+export * from './topology-builder.ts';
+export * from './topology-routes.ts';
+export * from './trace-report.ts';

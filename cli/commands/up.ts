@@ -11,7 +11,7 @@
  * 0600 kubeconfig, `--anonymous` turns it off on loopback), TLS (cli/up/tls.ts; kubectl
  * sends a token only over TLS, so plain HTTP — `--no-tls` — is for loopback and other
  * clients), the state directory 0700 with 0600 files. It logs what it does on
- * stderr (`--log-level`), and SIGINT or SIGTERM stops it cleanly (exit 0), also through
+ * stderr (`--log-level`), serves the web UI at `/` (cli/up/web-ui.ts), and SIGINT or SIGTERM stops it cleanly (exit 0), also through
  * `npx` (cli/up/stop-signal.ts). Start-up
  * failures are CLI errors with stable codes (cli/up/errors.ts), exit 2.
  */
@@ -33,7 +33,7 @@ import { prepareStateDir } from '../up/state-dir.ts';
 import { listenError, storeOpenError } from '../up/errors.ts';
 import { createLogger } from '../up/log.ts';
 import { waitForStop } from '../up/stop-signal.ts';
-import { LiveFlows, registerFlowRoutes } from '../../observe/index.ts';
+import { LiveFlows, registerFlowRoutes, registerTopologyRoute } from '../../observe/index.ts';
 import { serveExec } from '../../cluster/remote-command.ts';
 import { serveLogs } from '../../cluster/pod-log-server.ts';
 import type { Logger, LogLevel } from '../up/log.ts';
@@ -41,6 +41,7 @@ import { startDnsBridge } from '../dns-bridge.ts';
 import type { DnsBridge } from '../dns-bridge.ts';
 import { servePortForward } from '../../cluster/port-forward.ts';
 import { registerLiveRoutes } from '../up/live-routes.ts';
+import { serveWebUi } from '../up/web-ui.ts';
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(s);
@@ -186,6 +187,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   registerLiveRoutes(cluster, async () => {
     while (tick !== undefined) await tick;
   });
+  registerTopologyRoute(cluster.control.app, cluster);
   const closeServing = async (): Promise<void> => {
     flows.close();
     closeFlowRoutes();
@@ -195,6 +197,12 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   };
   await flows.refresh();
   let refreshed = Date.now();
+  try {
+    await serveWebUi(cluster.control.app);
+  } catch (e) {
+    await closeServing().catch(() => {});
+    throw e;
+  }
 
   // Handlers first: a SIGTERM that arrives between "listening" and a later handler would kill the process (no exit 0).
   const stopped = waitForStop();
@@ -216,6 +224,9 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   log.info(`pid ${process.pid}: API server listening on ${url} (${sec.tls !== undefined ? 'TLS' : 'plain HTTP, loopback only: kubectl sends no token over it'}, ${sec.token !== undefined ? 'bearer token' : 'anonymous'}); kubeconfig ${kubeconfig}`);
   print(`API server listening on ${url}\n`);
   print(`export KUBECONFIG=${kubeconfig}\n`);
+  // The token rides in the URL's fragment, which the browser never sends; only a terminal sees it (logs and pipes get the file's path).
+  const ui = sec.token === undefined ? `${url}/` : process.stdout.isTTY ? `${url}/#token=${sec.token}` : `${url}/ (token in ${join(dir, 'token')})`;
+  print(`Web UI: ${ui}\n`);
   let dnsBridge: DnsBridge | undefined;
   if (dnsAt !== undefined) {
     try {

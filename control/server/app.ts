@@ -15,6 +15,7 @@
  * binary message each over WebSocket).
  */
 import Fastify from 'fastify';
+import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, RequestListener, Server } from 'node:http';
@@ -29,7 +30,7 @@ import { apiVersionOf } from '../api/index.ts';
 import { findResource, groupVersions, kubernetesServiceIP, RESOURCES, toTable } from '../resources/index.ts';
 import { ApiError, errBadRequest, errMethodNotAllowed, errPathNotFound, statusOf } from './errors.ts';
 import { StoreError } from '../store/object-store.ts';
-import { carriesToken, PUBLIC_PATHS, unauthorizedStatus } from './auth.ts';
+import { carriesToken, isPublicPath, UI_PREFIX, unauthorizedStatus } from './auth.ts';
 import { Registry } from './registry.ts';
 import type { PatchType, WriteOptions } from './registry.ts';
 import { parseResourceVersion } from './registry.ts';
@@ -194,6 +195,8 @@ export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer
 export type ExtraHandler = (req: FastifyRequest, reply: FastifyReply) => unknown;
 interface ExtraRoutes {
   readonly http: Array<{ readonly method: string; readonly path: string; readonly handle: ExtraHandler }>;
+  /** The web UI: `GET /` and `GET /ui/…` (unset: 404 as any unknown path). */
+  ui: ExtraHandler | undefined;
   readonly connect: Map<string, ConnectHandler>;
   readonly upgrade: Array<{ readonly match: (path: string) => boolean; readonly handle: UpgradeHandler }>;
 }
@@ -209,6 +212,15 @@ function extrasOf(app: FastifyInstance): ExtraRoutes {
 export function addNetsimRoute(app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', path: string, handle: ExtraHandler): void {
   if (!path.startsWith(NETSIM_PREFIX)) throw new Error(`extra routes live under ${NETSIM_PREFIX}, got ${path}`);
   extrasOf(app).http.push({ method, path, handle });
+}
+
+/**
+ * Serve the web UI's page (`GET /`) and assets (`GET /ui/…`, {@link UI_PREFIX}) with
+ * `handle`, which may use `reply.sendFile(name, root)` (@fastify/static). These paths
+ * need no token (auth.ts); the page's own requests do.
+ */
+export function setUiHandler(app: FastifyInstance, handle: ExtraHandler): void {
+  extrasOf(app).ui = handle;
 }
 
 /**
@@ -307,8 +319,18 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.setNotFoundHandler((_req, reply) => {
     void reply.code(404).send(errPathNotFound().toStatus());
   });
-  const extras: ExtraRoutes = { http: [], upgrade: [], connect: new Map() };
+  const extras: ExtraRoutes = { http: [], ui: undefined, upgrade: [], connect: new Map() };
   extraRoutes.set(app, extras);
+  // Only the reply.sendFile decorator: the UI handler picks what to send (setUiHandler).
+  void app.register(fastifyStatic, { serve: false });
+  app.route({
+    method: 'GET', url: '/',
+    handler: (req, reply) => (extras.ui !== undefined ? extras.ui(req, reply) : reply.code(404).send(errPathNotFound().toStatus())),
+  });
+  app.route({
+    method: 'GET', url: `${UI_PREFIX}*`,
+    handler: (req, reply) => (extras.ui !== undefined ? extras.ui(req, reply) : reply.code(404).send(errPathNotFound().toStatus())),
+  });
   app.route({
     method: ['GET', 'POST', 'DELETE'], url: `${NETSIM_PREFIX}*`,
     handler: (req, reply) => {
@@ -320,7 +342,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   });
   const authorized = (header: string | undefined, protocols: string | undefined): boolean => opts.token === undefined || opts.token === '' || carriesToken(opts.token, header, protocols);
   app.addHook('onRequest', async (req, reply) => {
-    if (PUBLIC_PATHS.has(req.url.split('?')[0] ?? '')) return;
+    if (isPublicPath(req.url.split('?')[0] ?? '')) return;
     if (!authorized(req.headers.authorization, undefined)) await reply.code(401).send(unauthorizedStatus());
   });
 

@@ -4,7 +4,7 @@
  * or — for browsers, which cannot set headers on a WebSocket — the token carried in the
  * `base64url.bearer.authorization.k8s.io.<token>` subprotocol (apiserver's
  * `websocket.ProtocolHeader` authenticator). Health endpoints stay open, as
- * `system:public-info-viewer` lets anyone read them.
+ * `system:public-info-viewer` lets anyone read them, and so do the web UI's static files.
  *
  * Not modelled: users, groups, RBAC (an authenticated request may do anything), client
  * certificates, token expiry.
@@ -14,7 +14,19 @@ import { statusOf } from './errors.ts';
 import type { Status } from '../api/index.ts';
 
 /** Paths anyone may read (kube-apiserver's system:public-info-viewer covers these). */
-export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz']);
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz']);
+
+/**
+ * The web UI's page and assets (`/` and `/ui/…`): code and styles only, no cluster
+ * data, so a browser can load them before it has the token. Everything the page then
+ * asks for is an API or `/netsim/` request and needs the token like any other.
+ */
+export const UI_PREFIX = '/ui/';
+
+/** Whether `path` (without its query) may be read without a token. */
+export function isPublicPath(path: string): boolean {
+  return PUBLIC_PATHS.has(path) || path === '/' || path.startsWith(UI_PREFIX);
+}
 
 const WS_TOKEN_PREFIX = 'base64url.bearer.authorization.k8s.io.';
 
