@@ -39,10 +39,15 @@
  *   - { at: 8s, action: node-down, node: node02 }
  *   - { at: 9s, action: node-up, node: node02 }
  *   - { at: 4s, action: proxy-sync-delay, node: node01, delay: 2s }   # that node's kube-proxy syncs late
+ *   - at: 5s                                                          # add or change a NetworkPolicy (server-side apply)
+ *     action: policy-apply
+ *     manifest: { apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: { name: deny, namespace: default }, spec: { podSelector: {} } }
+ *   - { at: 8s, action: policy-delete, policy: default/deny }
  *   # every event takes an optional label: shown on the charts (default: generated from the action)
  * ```
  * Durations: `50us`, `2ms`, `1.5s`, `2m` (virtual time). Names of nodes, pods and
- * Deployments are checked against the cluster by the runner, not here.
+ * Deployments are checked against the cluster by the runner, not here. The event kinds
+ * (their fields, parsing and effect) live in experiments/events/.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -53,6 +58,12 @@ import type { ErrorObject } from 'ajv';
 import { PROXY_MODES } from './results.ts';
 import type { ProxyModeName } from './results.ts';
 import { CodedError } from '../netsim/errors.ts';
+import { parseExperimentDuration } from './duration.ts';
+import { EVENT_ACTIONS, EVENT_KINDS, eventKind, splitName } from './events/index.ts';
+import type { EventAction, ExperimentEvent, NamespacedName, RawEvent } from './events/index.ts';
+
+export { parseExperimentDuration, EVENT_ACTIONS };
+export type { EventAction, ExperimentEvent, NamespacedName };
 
 export type ExperimentErrorCode = 'NETSIM_EXP_YAML' | 'NETSIM_EXP_SCHEMA' | 'NETSIM_EXP_VALUE' | 'NETSIM_EXP_FILE';
 
@@ -78,19 +89,6 @@ export type ExperimentTarget =
   | { readonly kind: 'NodePort'; readonly service: NamespacedName; readonly port: number; readonly node: string }
   | { readonly kind: 'Pod'; readonly pod: NamespacedName; readonly port: number };
 
-export interface NamespacedName {
-  readonly namespace: string;
-  readonly name: string;
-}
-
-export type ExperimentEvent =
-  | { readonly at: number; readonly label: string; readonly action: 'scale'; readonly deployment: NamespacedName; readonly replicas: number }
-  | { readonly at: number; readonly label: string; readonly action: 'rolling-update'; readonly deployment: NamespacedName }
-  | { readonly at: number; readonly label: string; readonly action: 'endpoint-fail' | 'endpoint-unready' | 'endpoint-ready' | 'pod-delete'; readonly pod: NamespacedName }
-  | { readonly at: number; readonly label: string; readonly action: 'node-down' | 'node-up'; readonly node: string }
-  | { readonly at: number; readonly label: string; readonly action: 'proxy-sync-delay'; readonly node: string; readonly delayNs: number };
-
-export type EventAction = ExperimentEvent['action'];
 
 /** The experiment after validation and defaulting; times in virtual nanoseconds. */
 export interface ExperimentSpec {
@@ -120,7 +118,6 @@ export interface ExperimentSpec {
   readonly events: readonly ExperimentEvent[];
 }
 
-export const EVENT_ACTIONS = ['scale', 'rolling-update', 'endpoint-fail', 'endpoint-unready', 'endpoint-ready', 'pod-delete', 'node-down', 'node-up', 'proxy-sync-delay'] as const satisfies readonly EventAction[];
 
 const DURATION = '^[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m)$';
 const dns = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength: 253 };
@@ -171,10 +168,8 @@ const schema = {
       type: 'array', maxItems: 10000,
       items: {
         type: 'object', additionalProperties: false, required: ['at', 'action'],
-        properties: {
-          at: duration, action: { enum: [...EVENT_ACTIONS] }, label: { type: 'string', maxLength: 200 },
-          deployment: nsName, replicas: { type: 'integer', minimum: 0, maximum: 100000 }, pod: nsName, node: dns, delay: duration,
-        },
+        // Every kind's fields (experiments/events/); which of them an action takes is checked by value.
+        properties: { at: duration, action: { enum: [...EVENT_ACTIONS] }, label: { type: 'string', maxLength: 200 }, ...Object.assign({}, ...Object.values(EVENT_KINDS).map((k) => k.fields)) },
       },
     },
   },
@@ -182,14 +177,6 @@ const schema = {
 
 const ajv = new Ajv({ allErrors: false, strict: true });
 const validate = ajv.compile(schema);
-
-/** `50us`, `2ms`, `1.5s`, `2m` → virtual nanoseconds. */
-export function parseExperimentDuration(s: string): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m)$/.exec(s);
-  if (m === null) throw new RangeError(`bad duration "${s}" (use e.g. 50us, 2ms, 1s, 2m)`);
-  const unit = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9 }[m[2] as 'ns'];
-  return Math.round(Number(m[1]) * unit);
-}
 
 /** `1000/s`, `5/ms`, `600/min` or a bare number (per second) → connections per second. */
 export function parseRate(v: string | number): number {
@@ -233,39 +220,12 @@ function schemaMessage(e: ErrorObject): string {
   return e.message ?? 'invalid';
 }
 
-function splitName(s: string): NamespacedName {
-  const i = s.indexOf('/');
-  return i < 0 ? { namespace: 'default', name: s } : { namespace: s.slice(0, i), name: s.slice(i + 1) };
-}
-
 function parseCidrSize(s: string): number | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
   if (m === null) return undefined;
   if ([m[1], m[2], m[3], m[4]].some((o) => Number(o) > 255) || Number(m[5]) > 32) return undefined;
   return 2 ** (32 - Number(m[5]));
 }
-
-function defaultLabel(e: Record<string, unknown>): string {
-  const a = String(e['action']);
-  if (a === 'scale') return `scale ${String(e['deployment'])} to ${String(e['replicas'])}`;
-  if (a === 'rolling-update') return `rolling update ${String(e['deployment'])}`;
-  if (a === 'proxy-sync-delay') return `${String(e['node'])} kube-proxy sync +${String(e['delay'])}`;
-  if (a === 'node-down' || a === 'node-up') return `${String(e['node'])} ${a === 'node-down' ? 'down' : 'up'}`;
-  return `${String(e['pod'])} ${a.replace('endpoint-', '').replace('pod-delete', 'deleted')}`;
-}
-
-/** Which fields each event action needs (and no others). */
-const EVENT_FIELDS: Record<EventAction, readonly string[]> = {
-  scale: ['deployment', 'replicas'],
-  'rolling-update': ['deployment'],
-  'endpoint-fail': ['pod'],
-  'endpoint-unready': ['pod'],
-  'endpoint-ready': ['pod'],
-  'pod-delete': ['pod'],
-  'node-down': ['node'],
-  'node-up': ['node'],
-  'proxy-sync-delay': ['node', 'delay'],
-};
 
 /**
  * Parse and validate an experiment document. `file` names it in errors and is the
@@ -369,24 +329,17 @@ export function parseExperimentSpec(text: string, file = '<experiment>'): Experi
   if (svc['externalTrafficPolicy'] !== undefined && target.kind === 'Pod') fail(['service', 'externalTrafficPolicy'], 'the target is a pod, not a Service');
   const px = r['proxy'] ?? {};
 
-  const events = (r['events'] ?? []).map((e: Record<string, any>, i: number) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const events: ExperimentEvent[] = (r['events'] ?? []).map((e: RawEvent, i: number): ExperimentEvent => {
     const action = e['action'] as EventAction;
-    const fields = EVENT_FIELDS[action];
-    for (const f of fields) if (e[f] === undefined) fail(['events', i], `missing required field "${f}" for action ${action}`);
-    for (const f of ['deployment', 'replicas', 'pod', 'node', 'delay']) if (e[f] !== undefined && !fields.includes(f)) fail(['events', i, f], `not used with action ${action}`);
+    const kind = eventKind(action);
+    const fields = Object.keys(kind.fields);
+    for (const f of kind.required) if (e[f] === undefined) fail(['events', i], `missing required field "${f}" for action ${action}`);
+    for (const f of Object.keys(e)) if (!['at', 'action', 'label', ...fields].includes(f)) fail(['events', i, f], `not used with action ${action}`);
     const at = parseExperimentDuration(e['at']);
     if (at > durationNs) fail(['events', i, 'at'], `${String(e['at'])} is after the end of the run (${String(r['duration'])})`);
-    const label: string = e['label'] ?? defaultLabel(e);
-    const base = { at, label, action };
-    switch (action) {
-      case 'scale': return { ...base, action, deployment: splitName(e['deployment']), replicas: e['replicas'] };
-      case 'rolling-update': return { ...base, action, deployment: splitName(e['deployment']) };
-      case 'node-down':
-      case 'node-up': return { ...base, action, node: e['node'] };
-      case 'proxy-sync-delay': return { ...base, action, node: e['node'], delayNs: parseExperimentDuration(e['delay']) };
-      default: return { ...base, action, pod: splitName(e['pod']) };
-    }
-  }) as ExperimentEvent[];
+    const label: string = e['label'] ?? kind.defaultLabel(e);
+    return kind.parse(e, { at, label }, (field, msg) => fail(['events', i, field], msg));
+  });
   const order = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.at - b.e.at || a.i - b.i).map((x) => x.e);
 
   const cluster = typeof r['cluster'] === 'string' ? { file: file.startsWith('<') ? r['cluster'] : resolve(dirname(file), r['cluster']) } : { inline: r['cluster'] as Record<string, unknown> };

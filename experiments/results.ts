@@ -91,6 +91,19 @@ export interface ChurnEvent {
   /** Virtual time, ns. */
   readonly t: number;
   readonly label: string;
+  /**
+   * Connections in progress at the event (opened before it, finished after it) and how
+   * many of them were served to the end — e.g. established connections outliving a new
+   * deny policy on their conntrack entries. Only with connections that report `end`.
+   */
+  readonly across?: EventTally;
+  /** Connections opened from the event until the next one, and how many were served. */
+  readonly since?: EventTally;
+}
+
+export interface EventTally {
+  readonly connections: number;
+  readonly served: number;
 }
 
 export type Verdict = 'no-data' | 'too-few' | 'even' | 'even-per-node' | 'uniform' | 'skewed';
@@ -151,6 +164,8 @@ export interface ConnectionRecord {
   readonly latencyNs?: number | undefined;
   /** When it started, virtual ns. */
   readonly t: number;
+  /** When it finished, virtual ns (lets churn events count the connections across them). */
+  readonly end?: number | undefined;
 }
 
 export interface EndpointDecl {
@@ -181,7 +196,7 @@ class RunAccumulator {
   readonly windows: WindowSeries;
   readonly latency = new LatencyHistogram();
   readonly info = new Map<string, EndpointInfo>();
-  readonly events: ChurnEvent[] = [];
+  readonly events: Array<{ t: number; label: string; across?: { connections: number; served: number }; since?: { connections: number; served: number } }> = [];
   connections = 0;
   requests = 0;
   failed = 0;
@@ -297,6 +312,21 @@ export class ExperimentAccumulator {
     }
     r.windows.record(c.t, c.endpointIp, failed, blackholed);
     if (c.latencyNs !== undefined && !failed && !blackholed) r.latency.record(c.latencyNs);
+    if (c.end !== undefined && r.events.length > 0) this.tallyAcrossEvents(r.events, c.t, c.end, !failed && !blackholed);
+  }
+
+  /** The connection [t, end] against each churn event: in progress at it, or opened between it and the next. O(events). */
+  private tallyAcrossEvents(events: Array<{ t: number; across?: { connections: number; served: number }; since?: { connections: number; served: number } }>, t: number, end: number, served: boolean): void {
+    const bump = (x: { connections: number; served: number }): void => {
+      x.connections++;
+      if (served) x.served++;
+    };
+    let latest: (typeof events)[number] | undefined;
+    for (const e of events) {
+      if (t < e.t && end > e.t) bump(e.across ??= { connections: 0, served: 0 });
+      if (e.t <= t && (latest === undefined || e.t >= latest.t)) latest = e;
+    }
+    if (latest !== undefined) bump(latest.since ??= { connections: 0, served: 0 });
   }
 
   /** The results so far (can be called repeatedly, e.g. for progress). */
@@ -535,6 +565,14 @@ export function renderTable(result: ExperimentResult, opts: TableOptions = {}): 
       for (const line of alignColumns(nrows, [false, true, true, true, true, true, true])) out.push(`    ${line}`);
     }
     out.push(`  → ${r.conclusion}`);
+    for (const e of r.events) {
+      if (e.across === undefined && e.since === undefined) continue;
+      const parts = [
+        ...(e.across !== undefined ? [`${e.across.served} of ${e.across.connections} connection${e.across.connections === 1 ? '' : 's'} in progress served to the end`] : []),
+        ...(e.since !== undefined ? [`${e.since.served} of ${e.since.connections} opened after it served`] : []),
+      ];
+      out.push(`  at ${formatDuration(e.t)} ${e.label}: ${parts.join('; ')}`);
+    }
   }
   return out.join('\n') + '\n';
 }

@@ -40,7 +40,7 @@
  *   extra in the model; iptables mode pays for walking KUBE-SERVICES and the
  *   service's probability chain, so its latency grows with the number of services.
  *
- * Events: see {@link applyEvent}. The active endpoint set (EndpointSlice ready
+ * Events: experiments/events/ (one module per kind; {@link applyEvent} dispatches). The active endpoint set (EndpointSlice ready
  * endpoints of the target Service) is re-read whenever the store changes and given
  * to the accumulator, labelled with the event that caused the change.
  */
@@ -63,6 +63,7 @@ import type { ExperimentEvent, ExperimentSpec } from '../experiment-spec.ts';
 import { ExperimentAccumulator } from '../results.ts';
 import type { ClientSummary, EndpointDecl, ProxyModeName, RunResult } from '../results.ts';
 import { ExperimentRunError } from './errors.ts';
+import { eventKind } from '../events/index.ts';
 
 /** How long a connection may take before it counts as black-holed (virtual). */
 export const RESPONSE_TIMEOUT_NS = 2 * SECOND;
@@ -656,6 +657,7 @@ class ModeRunner {
       blackholed: outcome === 'blackholed',
       latencyNs: latency,
       t: conn.t,
+      end: c.sim.clock.now() - this.t0,
     });
     this.done++;
   }
@@ -681,72 +683,13 @@ class ModeRunner {
     return false;
   }
 
-  /**
-   * - scale: the Deployment's scale subresource (as `kubectl scale`).
-   * - rolling-update: a new pod-template annotation (as `kubectl rollout restart`).
-   * - endpoint-fail: the pod's apps stop answering (readiness probes then fail too,
-   *   if the pod has one); endpoint-unready / endpoint-ready: its readiness endpoint
-   *   answers 503 / 200 (the probe takes it out / back, after its thresholds).
-   * - pod-delete: graceful deletion (the pod keeps serving through its preStop).
-   * - node-down / node-up: Cluster.nodeDown / nodeUp.
-   * - proxy-sync-delay: Cluster.delayProxy (that node's kube-proxy hears late).
-   */
+  /** Do one event (experiments/events/: each kind knows what it does), then let the cluster react. */
   private async applyEvent(e: ExperimentEvent): Promise<void> {
-    const c = this.cluster;
-    const api = c.control.api;
     this.acc.recordEvent(this.mode, this.now(), e.label);
-    switch (e.action) {
-      case 'scale': {
-        const r = resourceForKind('apps/v1', 'Deployment');
-        if (r === undefined) throw new Error('no Deployment resource');
-        try {
-          await c.control.registry.patch(r, e.deployment.namespace, e.deployment.name, 'merge', { spec: { replicas: e.replicas } }, {}, 'scale');
-        } catch (err) {
-          throw new ExperimentRunError(`event at ${e.at / SECOND}s: deployment ${e.deployment.namespace}/${e.deployment.name}: ${(err as Error).message}`);
-        }
-        break;
-      }
-      case 'rolling-update': {
-        const r = resourceForKind('apps/v1', 'Deployment');
-        if (r === undefined) throw new Error('no Deployment resource');
-        try {
-          await c.control.registry.patch(r, e.deployment.namespace, e.deployment.name, 'merge', { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': `netsim-${e.at}` } } } } }, {});
-        } catch (err) {
-          throw new ExperimentRunError(`event at ${e.at / SECOND}s: deployment ${e.deployment.namespace}/${e.deployment.name}: ${(err as Error).message}`);
-        }
-        break;
-      }
-      case 'endpoint-fail':
-      case 'endpoint-unready':
-      case 'endpoint-ready': {
-        const key = this.podKey(e.pod, e.at);
-        const run = [...c.clusterNodes.values()].flatMap((n) => [...n.agent.pods.values()]).find((p) => p.key === key);
-        if (run === undefined) throw new ExperimentRunError(`event at ${e.at / SECOND}s: no running pod ${key}`);
-        if (e.action === 'endpoint-fail') {
-          run.apps.stop();
-          run.apps.healthy = false;
-        } else run.apps.healthy = e.action === 'endpoint-ready';
-        break;
-      }
-      case 'pod-delete':
-        try {
-          const key = this.podKey(e.pod, e.at);
-          await api.delete('pods', e.pod.namespace, key.slice(key.indexOf('/') + 1));
-        } catch (err) {
-          throw new ExperimentRunError(`event at ${e.at / SECOND}s: pod ${e.pod.namespace}/${e.pod.name}: ${(err as Error).message}`);
-        }
-        break;
-      case 'node-down':
-      case 'node-up':
-        if (!c.clusterNodes.has(e.node)) throw new ExperimentRunError(`event at ${e.at / SECOND}s: no node "${e.node}"`);
-        if (e.action === 'node-down') await c.nodeDown(e.node);
-        else await c.nodeUp(e.node);
-        break;
-      case 'proxy-sync-delay':
-        if (!c.clusterNodes.has(e.node)) throw new ExperimentRunError(`event at ${e.at / SECOND}s: no node "${e.node}"`);
-        c.delayProxy(e.node, e.delayNs);
-        break;
-    }
-    await c.reconcile();
+    const fail = (message: string): never => {
+      throw new ExperimentRunError(`event at ${e.at / SECOND}s: ${message}`);
+    };
+    await eventKind(e.action).apply({ cluster: this.cluster, podKey: (p) => this.podKey(p, e.at), fail }, e);
+    await this.cluster.reconcile();
   }
 }
