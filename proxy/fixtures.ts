@@ -67,3 +67,36 @@ export const slices: EndpointSlice[] = [
   slice('kube-system', 'dns', [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }], [{ ip: '10.244.1.81', node: NODE }]),
   slice('shop', 'headless', [{ port: 80 }], [{ ip: '10.244.1.91', node: NODE }]),
 ];
+
+/**
+ * N Services with `endpoints` endpoints each, in a mix that exercises every rule
+ * kind: of each ten, one NodePort, one LoadBalancer with source ranges, one with
+ * ClientIP affinity, one NodePort with externalTrafficPolicy Local, one without
+ * endpoints, one UDP, the rest plain ClusterIP (NodePorts while 30000-32767 last).
+ * `moved` renumbers one endpoint of every service (a churn step).
+ */
+export function scaleFixture(n: number, endpoints = 10, moved = -1): { services: Service[]; slices: EndpointSlice[] } {
+  const services: Service[] = [];
+  const out: EndpointSlice[] = [];
+  let nodePort = 30000;
+  for (let i = 0; i < n; i++) {
+    const name = `svc${i}`;
+    const kind = i % 10;
+    const np = (kind === 1 || kind === 2 || kind === 4) && nodePort <= 32767 ? nodePort++ : undefined;
+    const protocol = kind === 6 ? 'UDP' : 'TCP';
+    const spec: Service['spec'] = {
+      clusterIP: `10.96.${i >> 8}.${i & 255}`,
+      ports: [{ name: 'http', port: 80, protocol, targetPort: 8080, ...(np !== undefined ? { nodePort: np } : {}) }],
+      ...(np !== undefined ? { type: kind === 2 ? 'LoadBalancer' : 'NodePort' } : {}),
+      ...(kind === 2 ? { loadBalancerSourceRanges: ['203.0.113.0/25'] } : {}),
+      ...(kind === 3 ? { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } } } : {}),
+      ...(kind === 4 ? { externalTrafficPolicy: 'Local' } : {}),
+    };
+    services.push({ metadata: { name, namespace: 'scale' }, spec, ...(kind === 2 && np !== undefined ? { status: { loadBalancer: { ingress: [{ ip: `198.51.${(i >> 8) & 255}.${i & 255}` }] } } } : {}) });
+    if (kind === 5) continue;
+    out.push(slice('scale', name, [{ name: 'http', port: 8080, protocol }], Array.from({ length: endpoints }, (_, j) => ({
+      ip: `10.${100 + j}.${i >> 8}.${j === moved ? 254 - (i & 127) : i & 255}`, node: j === 0 ? NODE : `node${j}`,
+    }))));
+  }
+  return { services, slices: out };
+}

@@ -21,7 +21,7 @@ export function canonicalIPv4CIDR(s: string): string | undefined {
   if (slash < 0) return undefined;
   const ip = canonicalIPv4(t.slice(0, slash));
   const lenText = t.slice(slash + 1);
-  if (ip === undefined || !/^\d{1,2}$/.test(lenText) || Number(lenText) > 32) return undefined;
+  if (ip === undefined || !/^\d{1,3}$/.test(lenText) || Number(lenText) > 32) return undefined;
   const n = Number(lenText);
   const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
   const v = (ip.split('.').reduce((a, o) => (a << 8) | Number(o), 0) & mask) >>> 0;

@@ -23,6 +23,8 @@ import type { Node } from '../control/api/types.ts';
 import { HEALTHZ_PORT, ProxyHealthServer } from './healthcheck/proxy-health.ts';
 import { ServiceHealthServer } from './healthcheck/service-health.ts';
 import type { HealthListen, HealthListener } from './healthcheck/service-health.ts';
+import { NftablesProxier } from './nftables/proxier.ts';
+import type { NftablesBackend } from './nftables/backend.ts';
 
 /** What the composition root hands kube-proxy for one node. */
 export interface KubeProxyNode {
@@ -30,6 +32,8 @@ export interface KubeProxyNode {
   readonly ipvs?: IpvsInterface;
   readonly ipset?: IpsetInterface;
   readonly netlink?: NetlinkHandle;
+  /** The node's nf_tables (nftables mode). */
+  readonly nftables?: NftablesBackend;
   readonly conntrack?: ConntrackCleaner;
   /** `sysctl -w KEY=VALUE` on the node (proxyutil.EnsureSysctl), e.g. net/ipv4/conf/all/route_localnet. */
   readonly sysctl?: (key: string, value: number) => void;
@@ -47,6 +51,8 @@ export interface KubeProxyNode {
 export interface KubeProxyConfig extends IptablesRulesOptions {
   readonly mode: ProxyMode;
   readonly nodeName: string;
+  /** The cluster's Service CIDRs (nftables mode drops traffic to unallocated ClusterIPs in them). */
+  readonly serviceCIDRs?: readonly string[];
   /** --ipvs-scheduler. */
   readonly scheduler?: string;
   /** --iptables-min-sync-period (default 1 s). */
@@ -68,6 +74,10 @@ export const PROXY_MODES = {
   ipvs: (node, config) => {
     if (node.ipvs === undefined || node.ipset === undefined || node.netlink === undefined) throw new Error('kube-proxy: IPVS mode needs the node\'s ipvs, ipset and netlink handles');
     return new IpvsProxier({ ipvs: node.ipvs, ipset: node.ipset, netlink: node.netlink, iptables: node.iptables, ...(node.conntrack !== undefined ? { conntrack: node.conntrack } : {}) }, config);
+  },
+  nftables: (node, config, nowMs) => {
+    if (node.nftables === undefined) throw new Error('kube-proxy: nftables mode needs the node\'s nftables handle');
+    return new NftablesProxier(node.nftables, config, { ...(node.conntrack !== undefined ? { conntrack: node.conntrack } : {}), nowMs });
   },
 } satisfies Record<ProxyMode, ProxierFactory>;
 

@@ -7,7 +7,7 @@ import type { EndpointSliceInfo, ServiceInfo } from './service-port.ts';
 import type { ConntrackDeletion } from './conntrack-cleanup.ts';
 import type { EndpointsChangeTracker, EndpointsMap, ServiceChangeTracker, ServicePortMap } from './change-tracker.ts';
 
-export type ProxyMode = 'iptables' | 'ipvs';
+export type ProxyMode = 'iptables' | 'ipvs' | 'nftables';
 
 export interface SyncResult {
   readonly mode: ProxyMode;
@@ -15,8 +15,10 @@ export interface SyncResult {
   readonly full: boolean;
   /** "namespace/name" of services whose state changed in this sync. */
   readonly updatedServices: readonly string[];
-  /** The iptables-restore input written by this sync. */
+  /** The iptables-restore input written by this sync ('' in nftables mode). */
   readonly iptablesText: string;
+  /** The `nft -f` transaction written by this sync (nftables mode). */
+  readonly nftText?: string;
   /** UDP conntrack deletions performed after the sync. */
   readonly conntrack: readonly ConntrackDeletion[];
   readonly conntrackDeleted: number;
