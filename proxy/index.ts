@@ -12,13 +12,17 @@
  *   syncs write only changed services' chains; stale chains are deleted with -X.
  * - IPVS mode (ipvs/): kube-ipvs0 addresses, virtual/real servers, the ipsets and the
  *   constant iptables rules; graceful real-server removal.
+ * - nftables mode (nftables/): the `ip kube-proxy` table in upstream's layout (hashed
+ *   "HASH-ns/svc/proto/port" chain names, verdict maps, numgen endpoint selection), one
+ *   `nft -f` transaction per sync; partial syncs write only changed services' chains and
+ *   changed map elements; stale chains are flushed, then deleted a second later.
  * - After each sync, the UDP conntrack deletions of conntrack-cleanup.ts.
  * - Health (healthcheck/): the healthz server on :10256 (/healthz, /livez: 200/503 from
  *   queued changes vs syncs, 2 × syncPeriod timeout, node eligibility; upstream's JSON)
  *   and one health-check node port server per externalTrafficPolicy Local LoadBalancer
  *   (local ready endpoint count, 200/503), served on the node's emulated TCP stack.
  * - The node is reached only through narrow interfaces (IptablesBackend,
- *   IpvsInterface, IpsetInterface, NetlinkHandle, ConntrackCleaner); netsim-node.ts
+ *   NftablesBackend, IpvsInterface, IpsetInterface, NetlinkHandle, ConntrackCleaner); netsim-node.ts
  *   adapts a netsim namespace. kube-proxy.ts paces syncs on the virtual clock.
  *
  * Wiring (composition root):
@@ -33,7 +37,7 @@
  *   left to the load balancer; --nodeport-addresses; nfacct counters (opt-in).
  * - Upstream's proxier_test.go cases run as data: tests/upstream/kube-proxy/.
  *
- * Not modelled: nftables mode; topology-aware hints and trafficDistribution;
+ * Not modelled: topology-aware hints and trafficDistribution;
  * dual-stack and IPv6; SCTP packets (SCTP services get their rules); the
  * KUBE-PROXY-CANARY monitor; the healthz server's /metrics (Prometheus metrics are
  * not modelled); the conntrack reconciler of newer releases (the
@@ -60,6 +64,11 @@ export * from './ipvs/ipsets.ts';
 export * from './ipvs/rules.ts';
 export * from './ipvs/proxier.ts';
 export * from './ipvs/netsim-adapters.ts';
+export type * from './nftables/backend.ts';
+export * from './nftables/transaction.ts';
+export { servicePortChainNameBase, endpointChainNameBase } from './nftables/names.ts';
+export * from './nftables/proxier.ts';
+export * from './nftables/fake.ts';
 export * from './healthcheck/http-reply.ts';
 export * from './healthcheck/proxy-health.ts';
 export * from './healthcheck/service-health.ts';
