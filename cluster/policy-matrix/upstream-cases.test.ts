@@ -136,8 +136,13 @@ test('the corpus holds at least 30 scenarios, each with a check', () => {
   for (const s of scenarios) assert.ok(s.steps.length > 0 && s.steps.every((st) => st.checks.length > 0), s.name);
 });
 
+/** Whether an enforcer programs the nodes (kube-router's chains in the filter table). Until one lands, the measured half is a todo. */
+function enforcerPresent(): boolean {
+  return [...c.clusterNodes.values()].some((n) => /^:KUBE-(ROUTER|NWPLCY|POD-FW)/m.test(n.netfilter.iptables.save()));
+}
+
 for (const s of scenarios) {
-  test(`upstream netpol: ${s.name}`, async () => {
+  test(`upstream netpol: ${s.name}`, async (t) => {
     await reset();
     for (const [i, step] of s.steps.entries()) {
       await applyStep(step);
@@ -149,6 +154,10 @@ for (const s of scenarios) {
         const got = r.cases[0]!;
         assert.deepEqual(differences(want, got.expected), [], `${what}: the semantics disagree with upstream's expectation`);
         if (!got.measured) continue;
+        if (!enforcerPresent()) {
+          t.todo('no NetworkPolicy enforcer programs the nodes yet: the datapath half waits for policy/');
+          continue;
+        }
         assert.deepEqual(differences(want, got.observed), [], `${what}: the datapath disagrees with upstream's expectation\n${got.observed.render()}`);
       }
     }
