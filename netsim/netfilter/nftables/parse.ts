@@ -526,7 +526,9 @@ class Parser {
       if (t.text === 'comment') { this.next(); comment = this.str().text; continue; }
       stmts.push(this.statement(family, stmts));
     }
-    return { stmts: normalize(stmts), ...(comment !== undefined ? { comment } : {}), refs: this.refs };
+    const refs = this.refs;
+    this.refs = [];
+    return { stmts: normalize(stmts), ...(comment !== undefined ? { comment } : {}), refs };
   }
 
   private statement(family: Family, before: readonly Stmt[]): Stmt {
