@@ -40,8 +40,16 @@ export interface ChainSpec {
 
 export type Verb = 'add' | 'create' | 'insert' | 'replace' | 'delete' | 'destroy' | 'flush';
 
+/** Where a command's table name, object name and handle are (nft points its errors at them). */
+export interface Where {
+  readonly table?: NftLocation;
+  readonly name?: NftLocation;
+  readonly handle?: NftLocation;
+}
+
 interface At {
   readonly loc: NftLocation;
+  readonly where?: Where;
   readonly family: Family;
   readonly table: string;
 }

@@ -10,6 +10,8 @@ import type { Scalar } from './model.ts';
 
 export interface DataType {
   readonly name: string;
+  /** nft's description of the type (datatype->desc), used in its messages. */
+  readonly description: string;
   /** Bytes of the value in a set key (before padding to a 4-byte register). */
   readonly size: number;
   /** Parses one value; undefined if the word is not one. */
@@ -33,16 +35,16 @@ function named(table: ReadonlyArray<readonly [string, number]>, max: number) {
   return (text: string): number | undefined => table.find(([n]) => n === text)?.[1] ?? numeric(text, max);
 }
 
-function flagType(name: string, table: ReadonlyArray<readonly [string, number]>): DataType {
+function flagType(name: string, description: string, table: ReadonlyArray<readonly [string, number]>): DataType {
   return {
-    name, size: 4, perLine: 2, flags: table,
+    name, description, size: 4, perLine: 2, flags: table,
     parse: (t) => table.find(([n]) => n === t)?.[1] ?? numeric(t, 0xffffffff),
     format: (v) => {
       const n = v as number;
       const names = table.filter(([, b]) => (n & b) !== 0).map(([s]) => s);
       return names.length > 0 ? names.join(',') : `0x${n.toString(16)}`;
     },
-    badValue: (t) => `Could not parse ${name.replace('_', ' ')}`.concat(t === '' ? '' : ''),
+    badValue: () => `Could not parse ${name.replace('ct_', 'conntrack ')}`,
   };
 }
 
@@ -72,51 +74,51 @@ export const FIB_ADDRTYPES: ReadonlyArray<readonly [string, number]> = [
 
 export const DATATYPES: Record<string, DataType> = {
   ipv4_addr: {
-    name: 'ipv4_addr', size: 4, perLine: 2,
+    name: 'ipv4_addr', description: 'IPv4 address', size: 4, perLine: 2,
     parse: (t) => (/^\d+\.\d+\.\d+\.\d+$/.test(t) ? tryParseIpv4(t) : undefined),
     format: (v) => formatIpv4(v as number),
     badValue: () => 'Could not resolve hostname: Name or service not known',
   },
   inet_proto: {
-    name: 'inet_proto', size: 1, perLine: 5,
+    name: 'inet_proto', description: 'Internet protocol', size: 1, perLine: 5,
     parse: named(PROTOCOLS, 255),
     format: (v) => PROTOCOLS.find(([, n]) => n === v)?.[0] ?? String(v),
     badValue: (t) => `Could not resolve protocol name: ${t}`,
   },
   inet_service: {
-    name: 'inet_service', size: 2, perLine: 5,
+    name: 'inet_service', description: 'internet network service', size: 2, perLine: 5,
     parse: named(SERVICES, 65535),
     format: (v) => String(v),
-    badValue: () => 'Could not resolve service: Servname not supported for ai_socktype',
+    badValue: (t) => (/^\d+$/.test(t) ? 'Service out of range' : 'Could not resolve service: Servname not supported for ai_socktype'),
   },
   mark: {
-    name: 'mark', size: 4, perLine: 5,
+    name: 'mark', description: 'packet mark', size: 4, perLine: 5,
     parse: (t) => numeric(t, 0xffffffff),
     format: (v) => `0x${(v as number).toString(16).padStart(8, '0')}`,
     badValue: (t) => `Could not parse mark ${t}`,
   },
   integer: {
-    name: 'integer', size: 4, perLine: 5,
+    name: 'integer', description: 'integer', size: 4, perLine: 5,
     parse: (t) => numeric(t, 0xffffffff),
     format: (v) => String(v),
     badValue: (t) => `Could not parse integer ${t}`,
   },
   ifname: {
-    name: 'ifname', size: 16, perLine: 1,
+    name: 'ifname', description: 'network interface name', size: 16, perLine: 1,
     parse: (t) => (t.length > 0 && t.length < 16 ? t : undefined),
     format: (v) => `"${String(v)}"`,
-    badValue: () => 'Interface name is too long',
+    badValue: () => 'String exceeds maximum length of 16',
   },
-  ct_state: flagType('ct_state', CT_STATE_BITS),
-  ct_status: flagType('ct_status', CT_STATUS_BITS),
+  ct_state: flagType('ct_state', 'conntrack state', CT_STATE_BITS),
+  ct_status: flagType('ct_status', 'conntrack status', CT_STATUS_BITS),
   fib_addrtype: {
-    name: 'fib_addrtype', size: 4, perLine: 1,
+    name: 'fib_addrtype', description: 'fib address type', size: 4, perLine: 1,
     parse: named(FIB_ADDRTYPES, 255),
     format: (v) => FIB_ADDRTYPES.find(([, n]) => n === v)?.[0] ?? String(v),
     badValue: (t) => `Could not parse fib address type ${t}`,
   },
   nf_proto: {
-    name: 'nf_proto', size: 1, perLine: 5,
+    name: 'nf_proto', description: 'netfilter protocol', size: 1, perLine: 5,
     parse: named([['ipv4', 2], ['ipv6', 10]], 255),
     format: (v) => (v === 2 ? 'ipv4' : v === 10 ? 'ipv6' : String(v)),
     badValue: (t) => `Could not parse nf_proto ${t}`,

@@ -175,70 +175,84 @@ class Parser {
     switch (obj) {
       case 'table': {
         const family = this.family();
-        const name = this.identifier().text;
-        const loc = this.span(start, this.toks[this.pos - 1] as Token);
+        const nameTok = this.identifier();
+        const name = nameTok.text;
+        const loc = this.span(start, nameTok);
+        const where = { table: this.loc(nameTok), name: this.loc(nameTok) };
         if (this.isPunct(this.peek(), '{')) {
           if (verb !== 'add' && verb !== 'create') throw this.unexpected();
           this.tableBlock(verb, family, name, loc, out);
         } else {
-          out.push({ obj: 'table', verb, family, table: name, loc });
+          out.push({ obj: 'table', verb, family, table: name, loc, where });
         }
         this.endItem();
         return;
       }
       case 'chain': {
         const family = this.family();
-        const table = this.identifier().text;
+        const tableTok = this.identifier();
+        const table = tableTok.text;
         if (verb === 'delete' || verb === 'destroy') {
           if (this.isWord(this.peek(), 'handle')) throw new NftError('NFT_UNSUPPORTED', 'deleting a chain by handle is not modelled', this.loc(this.peek()));
         }
-        const chain = this.identifier().text;
-        const loc = this.span(start, this.toks[this.pos - 1] as Token);
+        const chainTok = this.identifier();
+        const chain = chainTok.text;
+        const loc = this.span(start, chainTok);
+        const where = { table: this.loc(tableTok), name: this.loc(chainTok) };
         if (this.isPunct(this.peek(), '{')) {
           if (verb !== 'add' && verb !== 'create') throw this.unexpected();
           this.next();
           const rules: Cmd[] = [];
           const spec = this.chainBody(family, table, chain, rules);
-          out.push({ obj: 'chain', verb, family, table, chain, spec, loc }, ...rules);
+          out.push({ obj: 'chain', verb, family, table, chain, spec, loc, where }, ...rules);
         } else {
-          out.push({ obj: 'chain', verb, family, table, chain, loc });
+          out.push({ obj: 'chain', verb, family, table, chain, loc, where });
         }
         this.endItem();
         return;
       }
       case 'rule': {
         const family = this.family();
-        const table = this.identifier().text;
-        const chain = this.identifier().text;
+        const tableTok = this.identifier();
+        const table = tableTok.text;
+        const chainTok = this.identifier();
+        const chain = chainTok.text;
         let handle: number | undefined;
         let index: number | undefined;
+        let handleLoc: NftLocation | undefined;
         const pk = this.peek();
         if (this.isWord(pk, 'handle') || this.isWord(pk, 'position')) {
           this.next();
+          handleLoc = this.loc(this.peek());
           handle = this.number();
         } else if (this.isWord(pk, 'index')) {
           this.next();
+          handleLoc = this.loc(this.peek());
           index = this.number();
         }
+        const where = { table: this.loc(tableTok), name: this.loc(chainTok), ...(handleLoc !== undefined ? { handle: handleLoc } : {}) };
         if (verb === 'delete' || verb === 'destroy') {
           if (handle === undefined) throw this.unexpected();
-          out.push({ obj: 'rule', verb, family, table, chain, handle, stmts: [], refs: [], loc: this.span(start, this.toks[this.pos - 1] as Token) });
+          out.push({ obj: 'rule', verb, family, table, chain, handle, stmts: [], refs: [], loc: this.span(start, this.toks[this.pos - 1] as Token), where });
           this.endItem();
           return;
         }
         if (verb !== 'add' && verb !== 'insert' && verb !== 'replace') throw this.unexpected(objTok);
         if (verb === 'replace' && handle === undefined) throw this.unexpected();
         const r = this.ruleStmts(family);
-        out.push({ obj: 'rule', verb, family, table, chain, ...(handle !== undefined ? { handle } : {}), ...(index !== undefined ? { index } : {}), stmts: r.stmts, ...(r.comment !== undefined ? { comment: r.comment } : {}), refs: r.refs, loc: this.span(start, this.toks[this.pos - 1] as Token) });
+        out.push({ obj: 'rule', verb, family, table, chain, ...(handle !== undefined ? { handle } : {}), ...(index !== undefined ? { index } : {}), stmts: r.stmts, ...(r.comment !== undefined ? { comment: r.comment } : {}), refs: r.refs, loc: this.span(start, this.toks[this.pos - 1] as Token), where });
         this.endItem();
         return;
       }
       case 'set':
       case 'map': {
         const family = this.family();
-        const table = this.identifier().text;
-        const name = this.identifier().text;
-        const loc = this.span(start, this.toks[this.pos - 1] as Token);
+        const tableTok = this.identifier();
+        const table = tableTok.text;
+        const nameTok = this.identifier();
+        const name = nameTok.text;
+        const loc = this.span(start, nameTok);
+        const where = { table: this.loc(tableTok), name: this.loc(nameTok) };
         let spec: SetSpec | undefined;
         if (this.isPunct(this.peek(), '{')) {
           if (verb !== 'add' && verb !== 'create') throw this.unexpected();
@@ -247,17 +261,20 @@ class Parser {
         } else if (verb === 'add' || verb === 'create') {
           throw this.unexpected();
         }
-        out.push({ obj: 'set', verb, family, table, map: obj === 'map', name, ...(spec !== undefined ? { spec } : {}), loc });
+        out.push({ obj: 'set', verb, family, table, map: obj === 'map', name, ...(spec !== undefined ? { spec } : {}), loc, where });
         this.endItem();
         return;
       }
       case 'element': {
         const family = this.family();
-        const table = this.identifier().text;
-        const name = this.identifier().text;
+        const tableTok = this.identifier();
+        const table = tableTok.text;
+        const nameTok = this.identifier();
+        const name = nameTok.text;
+        const where = { table: this.loc(tableTok), name: this.loc(nameTok) };
         if (verb !== 'add' && verb !== 'create' && verb !== 'delete' && verb !== 'destroy') throw this.unexpected(objTok);
         const elems = this.elementList();
-        out.push({ obj: 'element', verb, family, table, name, elems, loc: this.span(start, this.toks[this.pos - 1] as Token) });
+        out.push({ obj: 'element', verb, family, table, name, elems, loc: this.span(start, this.toks[this.pos - 1] as Token), where });
         this.endItem();
         return;
       }
@@ -326,8 +343,8 @@ class Parser {
         if (!(HOOKS as readonly string[]).includes(hk.text)) throw new NftError('NFT_EVAL', `unknown chain hook ${hk.text}`, this.loc(hk));
         let device: string | undefined;
         if (this.isWord(this.peek(), 'device')) { this.next(); device = this.str().text; }
-        this.word('priority');
-        const priority = this.priority(hk.text as HookName);
+        const prioTok = this.word('priority');
+        const priority = this.priority(hk.text as HookName, prioTok);
         base = { type: ty.text as ChainType, hook: hk.text as HookName, priority, ...(device !== undefined ? { device } : {}) };
         if (ty.text === 'route' && hk.text !== 'output') throw new NftError('NFT_KERNEL', 'Could not process rule: Operation not supported', this.loc(ty));
         if (ty.text === 'nat' && hk.text === 'forward') throw new NftError('NFT_KERNEL', 'Could not process rule: Operation not supported', this.loc(ty));
@@ -364,7 +381,7 @@ class Parser {
   }
 
   /** `priority` value: a number, or a standard name with an optional `+ N` / `- N`. */
-  private priority(hook: HookName): number {
+  private priority(hook: HookName, kw: Token): number {
     const t = this.word();
     if (/^-?\d+$/.test(t.text)) return Number(t.text);
     const std = STD_PRIOS.find(([n]) => n === t.text);
@@ -379,7 +396,7 @@ class Parser {
       end = this.next();
       off = Number(end.text);
     }
-    if (std === undefined || !prioNameFits(std[0], hook)) throw new NftError('NFT_EVAL', 'invalid priority expression value in this context.', this.span(t, end));
+    if (std === undefined || !prioNameFits(std[0], hook)) throw new NftError('NFT_EVAL', 'invalid priority expression value in this context.', this.span(kw, end));
     return std[1] + off;
   }
 
@@ -540,7 +557,8 @@ class Parser {
         this.next();
         let packets = 0;
         let bytes = 0;
-        if (this.isWord(this.peek(), 'packets')) { this.next(); packets = this.number(); this.word('bytes'); bytes = this.number(); }
+        if (this.isWord(this.peek(), 'packets')) { this.next(); packets = this.number(); }
+        if (this.isWord(this.peek(), 'bytes')) { this.next(); bytes = this.number(); }
         return { kind: 'counter', packets, bytes };
       }
       case 'log': {
@@ -613,6 +631,7 @@ class Parser {
     let addrHi: number | undefined;
     let portLo: number | undefined;
     let portHi: number | undefined;
+    let portLoc: NftLocation | undefined;
     if (nat === 'dnat' || nat === 'snat') {
       if (this.isWord(this.peek(), 'ip')) { this.next(); fam = 'ip'; }
       if (this.isWord(this.peek(), 'ip6')) throw new NftError('NFT_UNSUPPORTED', 'IPv6 is not modelled by the emulator', this.loc(this.peek()));
@@ -626,6 +645,8 @@ class Parser {
       addrLo = lo as number;
       addrHi = hi as number;
       if (m[3] !== undefined) {
+        const colon = a.text.indexOf(':');
+        portLoc = { line: a.line, col: a.col + colon + 1, endCol: a.endCol };
         portLo = Number(m[3]);
         portHi = m[4] !== undefined ? Number(m[4]) : portLo;
         if (portLo > 65535 || portHi > 65535) throw new NftError('NFT_EVAL', 'Could not resolve service: Servname not supported for ai_socktype', this.loc(a));
@@ -634,13 +655,14 @@ class Parser {
       this.next();
       this.punct(':');
       const p = this.word();
+      portLoc = this.loc(p);
       const m = /^(\d+)(?:-(\d+))?$/.exec(p.text);
       if (m === null) throw this.unexpected(p);
       portLo = Number(m[1]);
       portHi = m[2] !== undefined ? Number(m[2]) : portLo;
     }
     if (portLo !== undefined && !before.some(hasL4Dependency)) {
-      throw new NftError('NFT_EVAL', 'transport protocol mapping is only valid after transport protocol match', this.loc(kw));
+      throw new NftError('NFT_EVAL', 'transport protocol mapping is only valid after transport protocol match', portLoc);
     }
     const flags: string[] = [];
     while (this.isWord(this.peek()) && ['random', 'fully-random', 'persistent'].includes(this.peek().text)) {
@@ -684,7 +706,7 @@ class Parser {
         const mod = this.number();
         let offset = 0;
         if (this.isWord(this.peek(), 'offset')) { this.next(); offset = this.number(); }
-        if (mod <= 0) throw new NftError('NFT_EVAL', 'Numgen modulus cannot be 0', this.loc(t));
+        if (mod <= 0) throw new NftError('NFT_KERNEL', 'Could not process rule: Numerical result out of range', this.span(t, this.toks[this.pos - 1] as Token));
         return { kind: 'numgen', mod, ...(offset !== 0 ? { offset } : {}) };
       }
       case 'ip6': case 'icmp': case 'icmpv6': case 'sctp': case 'ether': case 'vlan': case 'arp': case 'socket': case 'rt': case 'osf': case 'ipsec': case 'exthdr': case 'tcpopt':
@@ -745,7 +767,7 @@ class Parser {
     if (this.isPunct(t, '@')) {
       this.next();
       const n = this.identifier();
-      this.refs.push({ kind: 'set', name: n.text, loc: this.loc(n) });
+      this.refs.push({ kind: 'set', name: n.text, loc: this.span(t, n) });
       return { kind: 'named', name: n.text };
     }
     if (this.isPunct(t, '{')) {
@@ -781,7 +803,7 @@ class Parser {
     if (this.isPunct(t, '@')) {
       this.next();
       const n = this.identifier();
-      this.refs.push({ kind: 'set', name: n.text, loc: this.loc(n) });
+      this.refs.push({ kind: 'set', name: n.text, loc: this.span(t, n) });
       return { kind: 'named', name: n.text };
     }
     const elems = this.elementList();

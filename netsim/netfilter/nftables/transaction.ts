@@ -60,9 +60,10 @@ class Tx {
 
   // ------------------------------------------------------------ copy on first touch
 
+  /** The table a command names; nft's cache check reports a missing one itself, at the name. */
   private table(family: Family, name: string, loc: NftLocation): Table {
     const t = this.tables.get(tableKey(family, name));
-    if (t === undefined) throw kernel(ENOENT, loc);
+    if (t === undefined) throw new NftError('NFT_EVAL', ENOENT, loc);
     return this.own(t);
   }
 
@@ -108,7 +109,7 @@ class Tx {
         case 'add':
         case 'create':
           if (t !== undefined) {
-            if (c.verb === 'create') throw kernel(EEXIST, c.loc);
+            if (c.verb === 'create') throw kernel(EEXIST, c.where?.name ?? c.loc);
             return;
           }
           this.ownTables.add(this.newTable(c.family, c.table, c.comment));
@@ -116,7 +117,7 @@ class Tx {
         case 'delete':
         case 'destroy':
           if (t === undefined) {
-            if (c.verb === 'delete') throw kernel(ENOENT, c.loc);
+            if (c.verb === 'delete') throw kernel(ENOENT, c.where?.name ?? c.loc);
             return;
           }
           this.tables.delete(key);
@@ -131,7 +132,7 @@ class Tx {
       }
     }
     if ((c.verb === 'destroy') && !this.tables.has(key)) return;
-    const t = this.table(c.family, c.table, c.loc);
+    const t = this.table(c.family, c.table, c.where?.table ?? c.loc);
     switch (c.obj) {
       case 'chain': return this.chainCmd(t, c);
       case 'rule': return this.ruleCmd(t, c);
@@ -152,7 +153,7 @@ class Tx {
       case 'add':
       case 'create': {
         if (existing !== undefined) {
-          if (c.verb === 'create') throw kernel(EEXIST, c.loc);
+          if (c.verb === 'create') throw kernel(EEXIST, c.where?.name ?? c.loc);
           const b = c.spec?.base;
           if (b === undefined) return;
           const e = existing.base;
@@ -170,12 +171,12 @@ class Tx {
         return;
       }
       case 'flush':
-        this.chain(t, c.chain, c.loc).rules.length = 0;
+        this.chain(t, c.chain, c.where?.name ?? c.loc).rules.length = 0;
         return;
       case 'delete':
       case 'destroy': {
         if (existing === undefined) {
-          if (c.verb === 'delete') throw kernel(ENOENT, c.loc);
+          if (c.verb === 'delete') throw kernel(ENOENT, c.where?.name ?? c.loc);
           return;
         }
         if (chainReferenced(t, c.chain)) throw kernel(EBUSY, c.loc);
@@ -188,11 +189,11 @@ class Tx {
   }
 
   private ruleCmd(t: Table, c: Extract<Cmd, { obj: 'rule' }>): void {
-    const ch = this.chain(t, c.chain, c.loc);
+    const ch = this.chain(t, c.chain, c.where?.name ?? c.loc);
     const at = c.handle !== undefined ? ch.rules.findIndex((r) => r.handle === c.handle) : -1;
     if (c.handle !== undefined && at < 0) {
       if (c.verb === 'destroy') return;
-      throw kernel(ENOENT, c.loc);
+      throw kernel(ENOENT, c.where?.handle ?? c.loc);
     }
     if (c.verb === 'delete' || c.verb === 'destroy') {
       ch.rules.splice(at, 1);
@@ -210,7 +211,7 @@ class Tx {
     let pos: number;
     if (at >= 0) pos = c.verb === 'insert' ? at : at + 1;
     else if (c.index !== undefined) {
-      if (c.index >= ch.rules.length) throw kernel(ENOENT, c.loc);
+      if (c.index >= ch.rules.length) throw kernel(ENOENT, c.where?.handle ?? c.loc);
       pos = c.verb === 'insert' ? c.index : c.index + 1;
     } else pos = c.verb === 'insert' ? 0 : ch.rules.length;
     ch.rules.splice(pos, 0, rule);
@@ -219,17 +220,22 @@ class Tx {
   /** nft's evaluation of a rule's names: chains and sets must exist, sets must fit their selectors. */
   private resolveRule(t: Table, c: Extract<Cmd, { obj: 'rule' }>): void {
     for (const ref of c.refs) {
-      if (ref.kind === 'chain' ? !t.chains.has(ref.name) : !t.sets.has(ref.name)) {
-        throw new NftError('NFT_KERNEL', `Could not process rule: ${ENOENT}`, ref.loc);
+      if (ref.kind === 'set') {
+        if (!t.sets.has(ref.name)) throw new NftError('NFT_EVAL', ENOENT, ref.loc);
+        continue;
       }
+      const target = t.chains.get(ref.name);
+      if (target === undefined) throw kernel(ENOENT, ref.loc);
+      // The kernel refuses jumps to base chains (nft_verdict_init).
+      if (target.base !== undefined) throw kernel(EOPNOTSUPP, ref.loc);
     }
     for (const s of c.stmts) {
       const check = (sels: readonly { kind: string }[], name: string, wantMap: boolean | undefined): void => {
         const set = t.sets.get(name) as NftSet;
         const ref = c.refs.find((r) => r.kind === 'set' && r.name === name);
-        const want = sels.map((x) => selectorTypeName(x as never)).join(' . ');
-        if (set.keyTypes.join(' . ') !== want) {
-          throw new NftError('NFT_EVAL', `datatype mismatch, expected ${set.keyTypes.join(' . ')}, expression has type ${want}`, ref?.loc ?? c.loc);
+        const want = sels.map((x) => selectorTypeName(x as never));
+        if (set.keyTypes.join(' . ') !== want.join(' . ')) {
+          throw new NftError('NFT_EVAL', `datatype mismatch, expected ${describeType(want)}, expression has type ${describeType(set.keyTypes)}`, ref?.loc ?? c.loc);
         }
         if (wantMap === true && set.dataType !== 'verdict') throw new NftError('NFT_EVAL', `Expression is not a verdict map`, ref?.loc ?? c.loc);
         if (wantMap === false && set.map) throw new NftError('NFT_EVAL', `Map expression can not be used as a set`, ref?.loc ?? c.loc);
@@ -244,7 +250,10 @@ class Tx {
   }
 
   private checkVerdict(t: Table, v: Verdict | undefined, loc: NftLocation): void {
-    if (v?.chain !== undefined && !t.chains.has(v.chain)) throw kernel(ENOENT, loc);
+    if (v?.chain === undefined) return;
+    const target = t.chains.get(v.chain);
+    if (target === undefined) throw kernel(ENOENT, loc);
+    if (target.base !== undefined) throw kernel(EOPNOTSUPP, loc);
   }
 
   private setCmd(t: Table, c: Extract<Cmd, { obj: 'set' }>): void {
@@ -254,7 +263,7 @@ class Tx {
       case 'create': {
         const spec = c.spec as SetSpec;
         if (existing !== undefined) {
-          if (c.verb === 'create') throw kernel(EEXIST, c.loc);
+          if (c.verb === 'create') throw kernel(EEXIST, c.where?.name ?? c.loc);
           if (existing.map !== c.map || existing.keyTypes.join('.') !== spec.keyTypes.join('.') || existing.dataType !== spec.dataType || [...existing.flags].sort().join() !== [...spec.flags].sort().join()) {
             throw kernel(EEXIST, c.loc);
           }
@@ -278,12 +287,12 @@ class Tx {
         return;
       }
       case 'flush':
-        this.set(t, c.name, c.loc).elems.clear();
+        this.set(t, c.name, c.where?.name ?? c.loc).elems.clear();
         return;
       case 'delete':
       case 'destroy':
         if (existing === undefined) {
-          if (c.verb === 'delete') throw kernel(ENOENT, c.loc);
+          if (c.verb === 'delete') throw kernel(ENOENT, c.where?.name ?? c.loc);
           return;
         }
         if (setReferenced(t, c.name)) throw kernel(EBUSY, c.loc);
@@ -296,6 +305,7 @@ class Tx {
 
   private elementCmd(t: Table, c: Extract<Cmd, { obj: 'element' }>): void {
     if (c.verb === 'destroy' && !t.sets.has(c.name)) return;
+    if (!t.sets.has(c.name)) throw new NftError('NFT_EVAL', ENOENT, c.where?.name ?? c.loc);
     const s = this.set(t, c.name, c.loc);
     if (c.verb === 'add' || c.verb === 'create') {
       this.addElems(t, s, c.elems, c.verb === 'create');
@@ -314,9 +324,9 @@ class Tx {
     const interval = s.flags.includes('interval');
     for (const raw of raws) {
       const e0 = typeElem(types, s.map ? s.dataType : undefined, raw);
-      if (!interval && e0.key.some((a) => a.lo !== a.hi)) throw new NftError('NFT_EVAL', 'You must add \'flags interval\' to your set declaration if you want to add prefix or range elements', raw.loc);
+      if (!interval && e0.key.some((a) => a.lo !== a.hi)) throw new NftError('NFT_EVAL', `You must add 'flags interval' to your set declaration if you want to add ${raw.key.some((k) => k.text.includes('/')) ? 'prefix' : 'range'} elements`, raw.loc);
       if (e0.timeout !== undefined && !s.flags.includes('timeout')) throw kernel(EINVAL, raw.loc);
-      if (typeof e0.data === 'object') this.checkVerdict(t, e0.data, raw.loc);
+      if (typeof e0.data === 'object') this.checkVerdict(t, e0.data, keyLoc(raw));
       const timeout = e0.timeout ?? s.timeout;
       const e: SetElem = timeout !== undefined ? { ...e0, expires: this.now + timeout * 1e6 } : e0;
       const k = keyText(e.key);
@@ -371,6 +381,19 @@ class Tx {
       }
     }
   }
+}
+
+/** Where an element's key is (from its first component to its last). */
+function keyLoc(e: RawElem): NftLocation {
+  const a = e.key[0]?.loc ?? e.loc;
+  const b = e.key.at(-1)?.loc ?? e.loc;
+  return a.line === b.line ? { line: a.line, col: a.col, endCol: b.endCol } : a;
+}
+
+/** How nft names a (concatenated) type in its messages. */
+function describeType(names: readonly string[]): string {
+  const d = names.map((n) => (DATATYPES[n] as DataType | undefined)?.description ?? n);
+  return d.length === 1 ? (d[0] as string) : `concatenation of (${d.join(', ')})`;
 }
 
 /** Counters start from zero in a new rule; everything else in a parsed statement is shared. */
