@@ -476,6 +476,8 @@ export class Cluster implements EmulatedCluster {
       case 'iptables-save': return cn.netfilter.iptables.save({ date: ctimeDate(new Date((this.buildOpts.epochMs ?? DEFAULT_EPOCH_MS) + Math.floor(this.sim.clock.now() / MS))) });
       case 'iptables-nat': return cn.netfilter.iptables.list('nat' as TableName);
       case 'iptables-filter': return cn.netfilter.iptables.list('filter' as TableName);
+      // `nft list ruleset`: the nf_tables tables loaded with nft (kube-proxy's nftables mode), not iptables-nft's.
+      case 'nft': return cn.netfilter.nft.listRuleset();
       case 'conntrack': return cn.netfilter.conntrack.list();
       case 'ipvsadm': return cn.ipvs !== undefined ? cn.kubeProxy.ipvsadm() : undefined;
       case 'ipset': return cn.ipsets !== undefined ? cn.kubeProxy.ipsetList() : undefined;
