@@ -4,9 +4,12 @@
  * constant in number. Types: hash:ip, hash:net, hash:ip,port, hash:ip,port,ip,
  * hash:ip,port,net and bitmap:port. Commands in the `ipset restore` syntax
  * (create/add/del/flush/destroy/swap, `-exist`), listings like `ipset list` and
- * `ipset save`.
+ * `ipset save`. Sets created with `timeout` keep each element's timeout and print it;
+ * `nomatch` elements of hash:net sets make the most specific matching prefix a miss
+ * (kube-router's ipBlock `except`).
  *
- * Not modelled: timeouts and counters per element, hash sizing (reported as the
+ * Not modelled: element expiry (a non-zero timeout is kept and printed, never counted
+ * down; kube-router and kube-proxy only use timeout 0, "never expires"), counters, hash sizing (reported as the
  * defaults; "Size in memory" from a per-type formula, see MEMORY), the order of hash
  * members (the kernel's depends on a random initval; here insertion order), IPv6
  * (family inet6), skbinfo.
@@ -38,8 +41,14 @@ interface IpSet {
   /** bitmap:port range. */
   readonly range?: [number, number];
   readonly comment: boolean;
+  /** `timeout` given at create (seconds; 0 = elements never expire); undefined: no timeout support. */
+  readonly timeout?: number;
   /** Canonical element text → comment (or ''); insertion ordered. */
   members: Map<string, string>;
+  /** Per element with a timeout extension: its timeout in seconds. */
+  timeouts: Map<string, number>;
+  /** Elements added with `nomatch` (net types only). */
+  nomatch: Set<string>;
   /** Net parts of hash:net / hash:ip,port,net for lookups: prefix lengths present. */
   prefixes: Set<number>;
   /** Numeric lookup index, rebuilt lazily after any change (undefined = stale). */
@@ -54,6 +63,10 @@ interface IpSet {
 interface NumIndex {
   readonly keys: Set<number>;
   readonly pairs: Map<number, Set<number>>;
+  /** hash:net keys of `nomatch` elements. */
+  readonly nomatch: Set<number>;
+  /** Prefix lengths present, longest first (the kernel tries the most specific first). */
+  readonly prefixes: readonly number[];
 }
 
 const PROTO_INDEX: Record<string, number> = { tcp: 0, udp: 1, sctp: 2, icmp: 3 };
@@ -81,6 +94,7 @@ function parseNetPart(text: string): number {
 function buildIndex(s: IpSet): NumIndex {
   const keys = new Set<number>();
   const pairs = new Map<number, Set<number>>();
+  const nomatch = new Set<number>();
   const pair = (k: number, v: number): void => {
     let set = pairs.get(k);
     if (set === undefined) pairs.set(k, (set = new Set()));
@@ -92,7 +106,10 @@ function buildIndex(s: IpSet): NumIndex {
     switch (s.type) {
       case 'hash:ip': keys.add(ip0); break;
       case 'bitmap:port': keys.add(Number(m)); break;
-      case 'hash:net': keys.add(parseNetPart(m)); break;
+      case 'hash:net':
+        keys.add(parseNetPart(m));
+        if (s.nomatch.has(m)) nomatch.add(parseNetPart(m));
+        break;
       case 'hash:ip,port': {
         const pp = parsePortPart(parts[1] ?? '');
         keys.add(ipPortKey(ip0, pp.proto, pp.port));
@@ -110,7 +127,7 @@ function buildIndex(s: IpSet): NumIndex {
       }
     }
   }
-  return { keys, pairs };
+  return { keys, pairs, nomatch, prefixes: [...s.prefixes].sort((a, b) => b - a) };
 }
 
 const PROTO: Record<string, number> = { tcp: 6, udp: 17, sctp: 132, icmp: 1 };
@@ -130,7 +147,7 @@ export class Ipsets implements IpsetLookup {
     return [...this.sets.keys()];
   }
 
-  create(name: string, type: string, opts: { range?: string; comment?: boolean; exist?: boolean } = {}, line?: number): void {
+  create(name: string, type: string, opts: { range?: string; comment?: boolean; timeout?: number; exist?: boolean } = {}, line?: number): void {
     this.generation++;
     if (!TYPES.includes(type as SetType)) throw new IpsetError('IPSET_BAD_TYPE', `Syntax error: typename '${type}' is unknown`, line);
     if (name.length === 0 || name.length > 31) throw new IpsetError('IPSET_PARSE', `Syntax error: setname '${name}' is longer than 31 characters`, line);
@@ -144,7 +161,10 @@ export class Ipsets implements IpsetLookup {
       if (m === null) throw new IpsetError('IPSET_PARSE', 'Syntax error: Missing mandatory option "range"', line);
       range = [Number(m[1]), Number(m[2])];
     }
-    this.sets.set(name, { name, type: type as SetType, ...(range !== undefined ? { range } : {}), comment: opts.comment === true, members: new Map(), prefixes: new Set(), idx: undefined });
+    this.sets.set(name, {
+      name, type: type as SetType, ...(range !== undefined ? { range } : {}), comment: opts.comment === true, ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
+      members: new Map(), timeouts: new Map(), nomatch: new Set(), prefixes: new Set(), idx: undefined,
+    });
   }
 
   private set(name: string, line?: number): IpSet {
@@ -198,12 +218,17 @@ export class Ipsets implements IpsetLookup {
     }
   }
 
-  add(name: string, elem: string, opts: { comment?: string; exist?: boolean } = {}, line?: number): void {
+  add(name: string, elem: string, opts: { comment?: string; timeout?: number; nomatch?: boolean; exist?: boolean } = {}, line?: number): void {
     this.generation++;
     const s = this.set(name, line);
     const c = this.canon(s, elem, line);
     if (s.members.has(c.key) && opts.exist !== true) throw new IpsetError('IPSET_ELEMENT_EXISTS', "Element cannot be added to the set: it's already added", line);
+    if (opts.nomatch === true && s.type !== 'hash:net' && s.type !== 'hash:ip,port,net') throw new IpsetError('IPSET_PARSE', 'Syntax error: Unknown argument: `nomatch\'', line);
+    if (opts.timeout !== undefined && s.timeout === undefined) throw new IpsetError('IPSET_PARSE', 'Kernel error received: ipset protocol error', line);
     s.members.set(c.key, opts.comment ?? '');
+    if (s.timeout !== undefined) s.timeouts.set(c.key, opts.timeout ?? s.timeout);
+    if (opts.nomatch === true) s.nomatch.add(c.key);
+    else s.nomatch.delete(c.key);
     s.idx = undefined;
     if (c.prefix !== undefined) s.prefixes.add(c.prefix);
   }
@@ -213,6 +238,8 @@ export class Ipsets implements IpsetLookup {
     const s = this.set(name, line);
     const c = this.canon(s, elem, line);
     s.idx = undefined;
+    s.timeouts.delete(c.key);
+    s.nomatch.delete(c.key);
     if (!s.members.delete(c.key) && opts.exist !== true) throw new IpsetError('IPSET_NO_ELEMENT', "Element cannot be deleted from the set: it's not added", line);
   }
 
@@ -220,6 +247,8 @@ export class Ipsets implements IpsetLookup {
     this.generation++;
     for (const s of name === undefined ? this.sets.values() : [this.set(name)]) {
       s.members.clear();
+      s.timeouts.clear();
+      s.nomatch.clear();
       s.idx = undefined;
     }
   }
@@ -242,7 +271,7 @@ export class Ipsets implements IpsetLookup {
 
   /** `ipset restore [-exist]`: atomic; errors name the line. */
   restore(text: string, opts: { exist?: boolean } = {}): void {
-    const backup = new Map([...this.sets].map(([k, v]) => [k, { ...v, members: new Map(v.members), prefixes: new Set(v.prefixes), idx: undefined }]));
+    const backup = new Map([...this.sets].map(([k, v]) => [k, { ...v, members: new Map(v.members), timeouts: new Map(v.timeouts), nomatch: new Set(v.nomatch), prefixes: new Set(v.prefixes), idx: undefined }]));
     try {
       text.split('\n').forEach((raw, i) => {
         const line = i + 1;
@@ -253,16 +282,20 @@ export class Ipsets implements IpsetLookup {
         const exist = opts.exist === true || words.includes('-exist');
         const commentAt = words.indexOf('comment');
         const comment = commentAt >= 0 ? words[commentAt + 1]?.replace(/^"|"$/g, '') : undefined;
+        const timeoutAt = words.indexOf('timeout');
+        const timeoutWord = timeoutAt >= 0 ? words[timeoutAt + 1] : undefined;
+        if (timeoutAt >= 0 && !/^\d+$/.test(timeoutWord ?? '')) throw new IpsetError('IPSET_PARSE', `Syntax error: '${timeoutWord ?? ''}' is invalid as number`, line);
+        const timeout = timeoutWord !== undefined ? Number(timeoutWord) : undefined;
         switch (cmd) {
           case 'create':
           case '-N': {
             const rangeAt = words.indexOf('range');
-            this.create(name ?? '', arg ?? '', { ...(rangeAt >= 0 && words[rangeAt + 1] !== undefined ? { range: words[rangeAt + 1] as string } : {}), comment: commentAt >= 0, exist }, line);
+            this.create(name ?? '', arg ?? '', { ...(rangeAt >= 0 && words[rangeAt + 1] !== undefined ? { range: words[rangeAt + 1] as string } : {}), comment: commentAt >= 0, ...(timeout !== undefined ? { timeout } : {}), exist }, line);
             return;
           }
           case 'add':
           case '-A':
-            this.add(name ?? '', arg ?? '', { ...(comment !== undefined ? { comment } : {}), exist }, line);
+            this.add(name ?? '', arg ?? '', { ...(comment !== undefined ? { comment } : {}), ...(timeout !== undefined ? { timeout } : {}), nomatch: words.includes('nomatch'), exist }, line);
             return;
           case 'del':
           case '-D':
@@ -303,7 +336,7 @@ export class Ipsets implements IpsetLookup {
     const proto = Ipv4.protocol(b, o);
     switch (s.type) {
       case 'hash:ip': return idx.keys.has(ipAt(b, o, dirs[0]));
-      case 'hash:net': return inNets(s.prefixes, idx.keys, ipAt(b, o, dirs[0]));
+      case 'hash:net': return inNetsNomatch(idx, ipAt(b, o, dirs[0]));
       case 'hash:ip,port': {
         const k = ipPort(pkt, hl, proto, dirs);
         return k >= 0 && idx.keys.has(k);
@@ -326,14 +359,15 @@ export class Ipsets implements IpsetLookup {
   /** `ipset test NAME ELEMENT`: whether the element (in add syntax) is in the set. */
   testElement(name: string, elem: string): boolean {
     const s = this.set(name);
-    return s.members.has(this.canon(s, elem).key);
+    const key = this.canon(s, elem).key;
+    return s.members.has(key) && !s.nomatch.has(key);
   }
 
   /** `ipset list [NAME]`. */
   list(name?: string): string {
     const sets = name === undefined ? [...this.sets.values()] : [this.set(name)];
     return sets.map((s) => {
-      const members = orderedMembers(s).map(([k, c]) => (c !== '' ? `${k} comment "${c}"` : k));
+      const members = orderedMembers(s).map(([k, c]) => memberText(s, k, c));
       return [`Name: ${s.name}`, `Type: ${s.type}`, `Revision: ${REVISION[s.type]}`, `Header: ${createOptions(s)}`, `Size in memory: ${memorySize(s)}`, `References: ${this.references(s.name)}`, `Number of entries: ${s.members.size}`, 'Members:', ...members].join('\n') + '\n';
     }).join('\n');
   }
@@ -343,7 +377,7 @@ export class Ipsets implements IpsetLookup {
     const out: string[] = [];
     for (const s of this.sets.values()) {
       out.push(`create ${s.name} ${s.type} ${createOptions(s)}`);
-      for (const [k, c] of orderedMembers(s)) out.push(`add ${s.name} ${k}${c !== '' ? ` comment "${c}"` : ''}`);
+      for (const [k, c] of orderedMembers(s)) out.push(`add ${s.name} ${memberText(s, k, c)}`);
     }
     return out.join('\n') + (out.length > 0 ? '\n' : '');
   }
@@ -356,7 +390,7 @@ export class Ipsets implements IpsetLookup {
  * deterministic.
  */
 function createOptions(s: IpSet): string {
-  const comment = s.comment ? ' comment' : '';
+  const comment = `${s.timeout !== undefined ? ` timeout ${s.timeout}` : ''}${s.comment ? ' comment' : ''}`;
   if (s.type === 'bitmap:port') return `range ${(s.range as [number, number])[0]}-${(s.range as [number, number])[1]}${comment}`;
   let h = 0x811c9dc5;
   for (let i = 0; i < s.name.length; i++) h = Math.imul(h ^ s.name.charCodeAt(i), 0x01000193) >>> 0;
@@ -381,7 +415,14 @@ function memorySize(s: IpSet): number {
     return Math.ceil((hi - lo + 1) / 64) * 8 + 72;
   }
   const [base, per] = MEMORY[s.type];
-  return base + per * s.members.size;
+  // The timeout extension (measured: hash:ip and hash:net members take 64 bytes with it).
+  return base + (s.timeout !== undefined ? Math.max(64, per + 16) : per) * s.members.size;
+}
+
+/** A member as `ipset list`/`save` print it: element, timeout, nomatch, comment. */
+function memberText(s: IpSet, k: string, comment: string): string {
+  const t = s.timeouts.get(k);
+  return `${k}${t !== undefined ? ` timeout ${t}` : ''}${s.nomatch.has(k) ? ' nomatch' : ''}${comment !== '' ? ` comment "${comment}"` : ''}`;
 }
 
 /** Members in the order the kernel lists them: bitmap sets by port, hash sets as stored. */
@@ -405,6 +446,15 @@ function ipPort(pkt: Packet, hl: number, proto: number, dirs: readonly ('src' | 
   const b = pkt.buf;
   const o = pkt.off;
   return ipPortKey(ipAt(b, o, dirs[0]), pi, readU16(b, o + hl + (dirs[1] === 'src' ? 0 : 2)));
+}
+
+/** hash:net lookup: the most specific stored prefix decides; a `nomatch` one is a miss (mtype_test_cidrs). */
+function inNetsNomatch(idx: NumIndex, a: number): boolean {
+  for (const len of idx.prefixes) {
+    const k = netKey((a & maskOf(len)) >>> 0, len);
+    if (idx.keys.has(k)) return !idx.nomatch.has(k);
+  }
+  return false;
 }
 
 function inNets(prefixes: Iterable<number>, set: ReadonlySet<number> | undefined, a: number): boolean {

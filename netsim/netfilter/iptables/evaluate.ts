@@ -16,6 +16,7 @@
 import type { Packet } from '../../packet/packet.ts';
 import { Ipv4, L4 } from '../../wire/ipv4.ts';
 import type { Chain, IfaceMatch, Match, Rule, Table, TableName, Target } from './model.ts';
+import { XT_LIMIT_SCALE } from './model.ts';
 import type { EvalContext, EvalResult, NatRequest } from '../eval-types.ts';
 
 interface Run {
@@ -92,6 +93,7 @@ function flowInvariantMatch(m: Match): boolean {
     case 'recent':
     case 'addrtype':
     case 'nfacct':
+    case 'limit':
       return false;
     default:
       return true;
@@ -100,7 +102,7 @@ function flowInvariantMatch(m: Match): boolean {
 
 /** Targets with effects beyond the verdict, the counters and the packet mark end a replayable walk. */
 function flowInvariantTarget(t: Target): boolean {
-  return t.kind !== 'CONNMARK' && t.kind !== 'LOG' && t.kind !== 'NOTRACK';
+  return t.kind !== 'CONNMARK' && t.kind !== 'LOG' && t.kind !== 'NFLOG' && t.kind !== 'NOTRACK';
 }
 
 /**
@@ -205,6 +207,8 @@ export class TableEvaluator {
   private compiled = new Map<Chain, CompiledChain>();
   private compiledGen = -1;
   private readonly nth = new WeakMap<Match, number>();
+  /** xt_limit's per-rule bucket: credit (ns of allowance) and the time it was last topped up. */
+  private readonly limits = new WeakMap<Match, { credit: number; prev: number }>();
   // Return stack reused across evaluations (no allocation per packet).
   private readonly stackChains: CompiledChain[] = [];
   private readonly stackIdx: number[] = [];
@@ -348,6 +352,10 @@ export class TableEvaluator {
           ctx.onLog?.(name, cur.chain.name, ruleNum, t.prefix ?? '', t.level);
           i++;
           continue;
+        case 'NFLOG':
+          // Nothing reads nfnetlink_log groups here (the rule hit is traced); the walk goes on.
+          i++;
+          continue;
         case 'NOTRACK':
           notrack = true;
           i++;
@@ -448,6 +456,8 @@ export class TableEvaluator {
       }
       case 'recent':
         return this.recentMatch(m, b, o, ctx) !== m.invert;
+      case 'limit':
+        return this.limitMatch(m, ctx.now);
       case 'set':
         return (ctx.ipsets !== undefined && ctx.ipsets.test(m.name, pkt, m.dirs)) !== m.invert;
       case 'physdev': {
@@ -459,6 +469,25 @@ export class TableEvaluator {
         return true;
       }
     }
+  }
+
+  /**
+   * xt_limit limit_mt: a token bucket on the virtual clock — credit grows with elapsed
+   * time up to `burst` intervals and each match spends one interval (the bucket starts full).
+   */
+  private limitMatch(m: Extract<Match, { kind: 'limit' }>, now: number): boolean {
+    const interval = (m.avg * 1e9) / XT_LIMIT_SCALE;
+    const cap = interval * m.burst;
+    let st = this.limits.get(m);
+    if (st === undefined) {
+      st = { credit: cap, prev: now };
+      this.limits.set(m, st);
+    }
+    st.credit = Math.min(cap, st.credit + Math.max(0, now - st.prev));
+    st.prev = now;
+    if (st.credit < interval) return false;
+    st.credit -= interval;
+    return true;
   }
 
   /** xt_recent: lists keyed by masked source (or destination) address, hit times on the virtual clock. */

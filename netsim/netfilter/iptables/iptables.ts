@@ -281,7 +281,9 @@ export class Iptables {
   /** `:CHAIN POLICY [packets:bytes]`. */
   private chainLine(b: Block, line: string, lineNo: number, opts: RestoreOptions): void {
     const t = b.table;
-    const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?$/.exec(line);
+    // xtables-restore reads the chain, the policy and the counters with strtok and ignores what follows
+    // (kube-router's restores carry `:INPUT ACCEPT [0:0] - [0:0]`).
+    const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?(?:\s.*)?$/.exec(line);
     if (m === null) throw new IptablesError('IPT_PARSE', `bad chain line "${line}"`, lineNo);
     const [, name, policy, pkts, bytes] = m as unknown as [string, string, string, string | undefined, string | undefined];
     checkChainName(name, lineNo);

@@ -71,7 +71,9 @@ export type Match =
   | { readonly kind: 'set'; readonly name: string; readonly dirs: readonly ('src' | 'dst')[]; readonly invert: boolean }
   /** xt_nfacct: counts into the named nfnetlink_acct object (which must exist); always matches. */
   | { readonly kind: 'nfacct'; readonly name: string }
-  | { readonly kind: 'physdev'; readonly in?: IfaceMatch; readonly out?: IfaceMatch; readonly isBridged?: FlagMatch; readonly isIn?: FlagMatch; readonly isOut?: FlagMatch };
+  | { readonly kind: 'physdev'; readonly in?: IfaceMatch; readonly out?: IfaceMatch; readonly isBridged?: FlagMatch; readonly isIn?: FlagMatch; readonly isOut?: FlagMatch }
+  /** xt_limit: `avg` is the mean interval between packets in XT_LIMIT_SCALE (1/10000 s) units, as the kernel stores it. */
+  | { readonly kind: 'limit'; readonly avg: number; readonly burst: number };
 
 export type Target =
   | { readonly kind: 'ACCEPT' | 'DROP' | 'RETURN' }
@@ -83,6 +85,8 @@ export type Target =
   | { readonly kind: 'MARK'; readonly value: number; readonly mask: number; readonly op: 'xset' | 'and' | 'or' | 'xor' }
   /** `level` is the syslog level 0–7 (default 4); `flags` are xt_LOG's --log-* bits (LOG_FLAGS). */
   | { readonly kind: 'LOG'; readonly prefix?: string; readonly level: number; readonly flags: number }
+  /** xt_NFLOG: hands the packet to nfnetlink_log group `group` (nothing listens here); never ends the walk. */
+  | { readonly kind: 'NFLOG'; readonly group: number; readonly prefix?: string }
   /** CONNMARK --set-xmark (ctmark = (ctmark & ~mask) ^ value), or --save-mark / --restore-mark with their masks. */
   | { readonly kind: 'CONNMARK'; readonly mode: 'set'; readonly value: number; readonly mask: number }
   | { readonly kind: 'CONNMARK'; readonly mode: 'save' | 'restore'; readonly nfmask: number; readonly ctmask: number }
@@ -95,6 +99,9 @@ export type Target =
 export const LOG_FLAGS: ReadonlyArray<readonly [string, number]> = [
   ['--log-tcp-sequence', 0x01], ['--log-tcp-options', 0x02], ['--log-ip-options', 0x04], ['--log-uid', 0x08], ['--log-macdecode', 0x20],
 ];
+
+/** xt_limit's fixed point: average intervals are kept in 1/10000 s (XT_LIMIT_SCALE). */
+export const XT_LIMIT_SCALE = 10000;
 
 export interface Rule {
   readonly src?: AddrMatch;

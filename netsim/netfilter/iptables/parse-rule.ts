@@ -12,7 +12,7 @@
 import { IptablesError } from './errors.ts';
 import type { IptablesErrorCode } from './errors.ts';
 import type { AddrMatch, IfaceMatch, Match, PortRange, Rule, Target } from './model.ts';
-import { LOG_FLAGS } from './model.ts';
+import { LOG_FLAGS, XT_LIMIT_SCALE } from './model.ts';
 import { tryParseIpv4, maskOf } from '../../wire/addr.ts';
 import type { Ipv4Addr } from '../../wire/addr.ts';
 import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT, CT_UNTRACKED } from '../eval-types.ts';
@@ -73,6 +73,7 @@ const MATCH_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   recent: { '--set': 0, '--rcheck': 0, '--update': 0, '--remove': 0, '--seconds': 1, '--reap': 0, '--hitcount': 1, '--rttl': 0, '--name': 1, '--mask': 1, '--rsource': 0, '--rdest': 0 },
   set: { '--match-set': 2 },
   physdev: { '--physdev-in': 1, '--physdev-out': 1, '--physdev-is-in': 0, '--physdev-is-out': 0, '--physdev-is-bridged': 0 },
+  limit: { '--limit': 1, '--limit-burst': 1 },
 };
 
 const TARGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
@@ -86,6 +87,7 @@ const TARGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   CONNMARK: { '--set-mark': 1, '--set-xmark': 1, '--save-mark': 0, '--restore-mark': 0, '--nfmask': 1, '--ctmask': 1, '--mask': 1 },
   LOG: { '--log-prefix': 1, '--log-level': 1, ...Object.fromEntries(LOG_FLAGS.map(([o]) => [o, 0])) },
   CT: { '--notrack': 0 },
+  NFLOG: { '--nflog-group': 1, '--nflog-prefix': 1 },
 };
 
 /** iptables' own long options (they take part in getopt's prefix matching: `--d` is ambiguous). */
@@ -222,6 +224,22 @@ function ports(c: Cursor, s: string): { portMin: number; portMax: number } {
   return { portMin, portMax: b !== undefined ? port(c, b) : portMin };
 }
 
+/**
+ * libxt_limit parse_rate: `N[/second|/minute|/hour|/day]` (any prefix of the unit
+ * name) → the mean interval in XT_LIMIT_SCALE units, as the kernel keeps it.
+ */
+function limitRate(c: Cursor, s: string): number {
+  const [n, unit] = s.split('/');
+  const r = dec(n ?? '', 0xffffffff);
+  const units: Array<[string, number]> = [['second', 1], ['minute', 60], ['hour', 3600], ['day', 86400]];
+  const mult = unit === undefined ? 1 : unit !== '' ? units.find(([u]) => u.startsWith(unit.toLowerCase()))?.[1] : undefined;
+  if (r === undefined || mult === undefined) return c.fail('IPT_BAD_ARG', `bad rate "${s}"'`);
+  if (r === 0) return c.fail('IPT_BAD_ARG', `Rate too fast "${s}"`);
+  const avg = Math.floor((XT_LIMIT_SCALE * mult) / r);
+  if (avg === 0) return c.fail('IPT_BAD_ARG', `Rate too fast "${s}"`);
+  return avg;
+}
+
 function markMask(c: Cursor, s: string, what: string): { value: number; mask: number | undefined } {
   const [v, m] = s.split('/');
   return { value: num(c, v ?? '', what), mask: m !== undefined ? num(c, m, what) : undefined };
@@ -341,6 +359,15 @@ function matchOption(c: Cursor, m: MatchBuilder, opt: string, invert: boolean): 
       m['invert'] = invert;
       return;
     }
+    case 'limit':
+      if (opt === '--limit') m['avg'] = limitRate(c, c.next(opt));
+      else {
+        const b = c.next(opt);
+        const n = dec(b, 0xffffffff);
+        if (n === undefined || n > 10000) c.fail('IPT_BAD_ARG', `bad --limit-burst \`${b}'`);
+        m['burst'] = n;
+      }
+      return;
     case 'physdev':
       if (opt === '--physdev-in') m['in'] = iface(c, c.next(opt), invert);
       else if (opt === '--physdev-out') m['out'] = iface(c, c.next(opt), invert);
@@ -366,6 +393,8 @@ function newMatch(c: Cursor, name: string): MatchBuilder {
     case 'recent': return { kind: 'recent', action: 'rcheck', name: 'DEFAULT', reap: false, rttl: false, mask: 0xffffffff, side: 'rsource', invert: false };
     case 'set': return { kind: 'set', name: '', dirs: [], invert: false };
     case 'physdev': return { kind: 'physdev' };
+    // libxt_limit's defaults: 3/hour, burst 5.
+    case 'limit': return { kind: 'limit', avg: (XT_LIMIT_SCALE * 3600) / 3, burst: 5 };
     default: return c.fail('IPT_UNKNOWN_MATCH', `Couldn't load match \`${name}':No such file or directory`);
   }
 }
@@ -509,6 +538,14 @@ function finishTarget(c: Cursor, t: TargetBuilder): Target {
       const nf = optStr(t, '--nfmask') ?? both;
       const ct = optStr(t, '--ctmask') ?? both;
       return { kind: 'CONNMARK', mode: mode as 'save' | 'restore', nfmask: nf !== undefined ? num(c, nf, 'nfmask') : 0xffffffff, ctmask: ct !== undefined ? num(c, ct, 'ctmask') : 0xffffffff };
+    }
+    case 'NFLOG': {
+      const g = optStr(t, '--nflog-group');
+      const group = g === undefined ? 0 : dec(g, 65535);
+      if (group === undefined) c.fail('IPT_BAD_ARG', `NFLOG: bad value for option "--nflog-group", or out of range (0-65535)`);
+      const prefix = optStr(t, '--nflog-prefix');
+      if (prefix !== undefined && prefix.length > 63) c.fail('IPT_BAD_ARG', 'NFLOG: Maximum prefix length 63 for --nflog-prefix');
+      return { kind: 'NFLOG', group, ...(prefix !== undefined && prefix !== '' ? { prefix } : {}) };
     }
     case 'LOG': {
       const prefix = optStr(t, '--log-prefix');

@@ -7,7 +7,7 @@
  * summary in libxtables' wording.
  */
 import type { Chain, Match, Rule, Table, Target } from './model.ts';
-import { chainOrder, formatProbability } from './render.ts';
+import { chainOrder, formatProbability, limitRate, quote } from './render.ts';
 import { formatIpv4 } from '../../wire/addr.ts';
 import type { AddrMatch } from './model.ts';
 
@@ -85,6 +85,7 @@ function matchText(m: Match): string {
       return s;
     }
     case 'set': return ` ${m.invert ? '! ' : ''}match-set ${m.name} ${m.dirs.join(',')}`;
+    case 'limit': return ` limit: avg ${limitRate(m.avg)} burst ${m.burst}`;
     case 'physdev': {
       let s = ' PHYSDEV match';
       const neg = (f: { invert: boolean }): string => (f.invert ? ' !' : '');
@@ -123,6 +124,7 @@ function targetText(t: Target): string {
       return ` CONNMARK ${t.mode}${masks}`;
     }
     case 'NOTRACK': return t.ct ? ' CT notrack' : ' NOTRACK';
+    case 'NFLOG': return `${t.prefix !== undefined ? ` nflog-prefix ${quote(t.prefix)}` : ''}${t.group !== 0 ? ` nflog-group ${t.group}` : ''}`;
     case 'LOG': return ` LOG flags ${t.flags} level ${t.level}${t.prefix !== undefined && t.prefix !== '' ? ` prefix "${t.prefix}"` : ''}`;
     default: return '';
   }

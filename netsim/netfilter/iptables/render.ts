@@ -9,7 +9,7 @@
  * `--reject-with`, recent's `--mask` and `--rsource`).
  */
 import type { AddrMatch, Chain, Match, Rule, Table, Target, TableName } from './model.ts';
-import { LOG_FLAGS, TABLE_CHAINS } from './model.ts';
+import { LOG_FLAGS, TABLE_CHAINS, XT_LIMIT_SCALE } from './model.ts';
 import { formatIpv4 } from '../../wire/addr.ts';
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
@@ -72,6 +72,8 @@ function renderMatch(m: Match): string {
       return p.join(' ');
     }
     case 'set': return `-m set ${neg(m.invert)}--match-set ${m.name} ${m.dirs.join(',')}`;
+    // libxt_limit limit_save: the burst only when it is not the default 5.
+    case 'limit': return `-m limit --limit ${limitRate(m.avg)}${m.burst !== 5 ? ` --limit-burst ${m.burst}` : ''}`;
     case 'physdev': {
       // libxt_physdev's save order: is-in, in, is-out, out, is-bridged.
       const p = ['-m physdev'];
@@ -83,6 +85,19 @@ function renderMatch(m: Match): string {
       return p.join(' ');
     }
   }
+}
+
+const LIMIT_RATES: ReadonlyArray<readonly [string, number]> = [['day', XT_LIMIT_SCALE * 86400], ['hour', XT_LIMIT_SCALE * 3600], ['min', XT_LIMIT_SCALE * 60], ['sec', XT_LIMIT_SCALE]];
+
+/** libxt_limit print_rate: the largest unit that states the interval without losing more than it keeps. */
+export function limitRate(period: number): string {
+  let i = 1;
+  for (; i < LIMIT_RATES.length; i++) {
+    const mult = (LIMIT_RATES[i] as readonly [string, number])[1];
+    if (period > mult || Math.floor(mult / period) < mult % period) break;
+  }
+  const [name, mult] = LIMIT_RATES[i - 1] as readonly [string, number];
+  return `${Math.floor(mult / period)}/${name}`;
 }
 
 function renderPorts(min: number | undefined, max: number | undefined): string {
@@ -114,6 +129,8 @@ function renderTarget(t: Target): string {
       for (const [opt, bit] of LOG_FLAGS) if ((t.flags & bit) !== 0) p.push(opt);
       return p.join(' ');
     }
+    // libxt_NFLOG nflog_print: the prefix, then the group when it is not 0.
+    case 'NFLOG': return `-j NFLOG${t.prefix !== undefined ? ` --nflog-prefix ${quote(t.prefix)}` : ''}${t.group !== 0 ? ` --nflog-group ${t.group}` : ''}`;
     case 'CONNMARK':
       return t.mode === 'set' ? `-j CONNMARK --set-xmark ${hex(t.value)}/${hex(t.mask)}` : `-j CONNMARK --${t.mode}-mark --nfmask ${hex(t.nfmask)} --ctmask ${hex(t.ctmask)}`;
     case 'none': return '';
