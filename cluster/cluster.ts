@@ -3,8 +3,9 @@
  * the outside network; on every node netfilter (+ IPVS and ipsets in IPVS mode),
  * flanneld with the spec's backend (leases from one subnet manager, as flannel with
  * etcd), the pod runtime (Docker from subnet.env, or CNI with kube-flannel's
- * conflist), the kubelet-like node agent and kube-proxy; and the control plane (API
- * server, store, controllers) that feeds them.
+ * conflist), the kubelet-like node agent, kube-proxy and (spec `networkPolicy`) the
+ * NetworkPolicy enforcer; and the control plane (API server, store, controllers)
+ * that feeds them.
  *
  * One driver keeps it deterministic: virtual time advances in ticks; between ticks,
  * when the store changed or an agent has work, `reconcile()` runs the controllers,
@@ -30,6 +31,9 @@ import { MemoryFs } from '../cni/host.ts';
 import { SUBNET_FILE } from '../cni/flannel/subnet-env.ts';
 import { KubeProxy } from '../proxy/kube-proxy.ts';
 import { netsimKubeProxyNode } from '../proxy/netsim-node.ts';
+import { NetworkPolicyController } from '../policy/controller.ts';
+import { netsimIpsetCommands, netsimIptablesCommands } from '../policy/netsim-node.ts';
+import type { Namespace, NetworkPolicy } from '../control/api/index.ts';
 import type { EndpointSlice, Service } from '../control/api/service.ts';
 import type { Node, Pod } from '../control/api/index.ts';
 import type { ObjectStore } from '../control/store/object-store.ts';
@@ -66,6 +70,8 @@ export interface ClusterNode {
   readonly network: PodNetworkProvider;
   readonly agent: NodeAgent;
   readonly kubeProxy: KubeProxy;
+  /** The NetworkPolicy enforcer (spec `networkPolicy.enforcer: kube-router`), else undefined. */
+  readonly networkPolicy: NetworkPolicyController | undefined;
 }
 
 export interface BuildClusterOptions {
@@ -121,6 +127,10 @@ export class Cluster implements EmulatedCluster {
   readonly subnets: MemorySubnetManager;
   readonly services$: ListInformer<Service>;
   readonly slices$: ListInformer<EndpointSlice>;
+  /** What the NetworkPolicy enforcers watch (polled only when the spec enables one). */
+  readonly pods$: ListInformer<Pod>;
+  readonly namespaces$: ListInformer<Namespace>;
+  readonly networkPolicies$: ListInformer<NetworkPolicy>;
   private lastRevision = -1;
   private readonly tickNs: number;
   private readonly feeds = new Map<string, ProxyFeed>();
@@ -138,6 +148,9 @@ export class Cluster implements EmulatedCluster {
     this.tickNs = tickNs;
     this.services$ = new ListInformer<Service>(control.api, 'services');
     this.slices$ = new ListInformer<EndpointSlice>(control.api, 'endpointslices');
+    this.pods$ = new ListInformer<Pod>(control.api, 'pods');
+    this.namespaces$ = new ListInformer<Namespace>(control.api, 'namespaces');
+    this.networkPolicies$ = new ListInformer<NetworkPolicy>(control.api, 'networkpolicies');
     this.loadBalancerRoutes = spec.network.loadBalancerPool !== undefined && underlay.router !== undefined ? new LoadBalancerRoutes(underlay.router, spec.nodes) : undefined;
   }
 
@@ -193,6 +206,8 @@ export class Cluster implements EmulatedCluster {
       cn.kubeProxy.onServicesSynced();
       cn.kubeProxy.onEndpointSlicesSynced();
       cn.kubeProxy.start();
+      // kube-router starts its controller once the informers' caches have synced.
+      cn.networkPolicy?.start();
     }
     await cluster.runFor(opts.settleNs ?? 3 * SECOND);
     if (spec.clients.length > 0) {
@@ -213,7 +228,8 @@ export class Cluster implements EmulatedCluster {
     const netfilter = NetfilterStack.install(ns);
     const ipvsMode = spec.proxy.mode === 'ipvs';
     const ipvs = ipvsMode ? new Ipvs(() => this.sim.clock.now()) : undefined;
-    const ipsets = ipvsMode ? new Ipsets() : undefined;
+    const policyOn = spec.networkPolicy.enforcer === 'kube-router';
+    const ipsets = ipvsMode || policyOn ? new Ipsets() : undefined;
     const fs = new MemoryFs();
     const flanneld = new Flanneld(ns, this.subnets, { publicIp: parseIpv4(address), ipMasq: spec.network.flannel.ipMasq, iptables: netfilter.iptables, fs });
     flanneld.start();
@@ -245,7 +261,8 @@ export class Cluster implements EmulatedCluster {
     };
     this.services$.on({ add: (s) => tell(() => kubeProxy.onServiceAdd(s)), update: (a, b) => tell(() => kubeProxy.onServiceUpdate(a, b)), delete: (s) => tell(() => kubeProxy.onServiceDelete(s)) });
     this.slices$.on({ add: (s) => tell(() => kubeProxy.onEndpointSliceAdd(s)), update: (a, b) => tell(() => kubeProxy.onEndpointSliceUpdate(a, b)), delete: (s) => tell(() => kubeProxy.onEndpointSliceDelete(s)) });
-    this.clusterNodes.set(name, { name, ns, netfilter, ipvs, ipsets, fs, flanneld, network, agent, kubeProxy });
+    const networkPolicy = policyOn && ipsets !== undefined ? this.networkPolicyController(name, address, netfilter, ipsets) : undefined;
+    this.clusterNodes.set(name, { name, ns, netfilter, ipvs, ipsets, fs, flanneld, network, agent, kubeProxy, networkPolicy });
     // kubelet registers its Node; the podCIDR is flannel's lease (flannel with etcd owns pod subnets).
     const podCIDR = flanneld.lease?.subnet.toString();
     const node: Node = {
@@ -262,6 +279,21 @@ export class Cluster implements EmulatedCluster {
       const old = (await this.control.api.list<Node>('nodes')).find((n) => n.metadata.name === name);
       if (old !== undefined) await this.control.api.update('nodes', undefined, name, { ...old, metadata: { ...old.metadata, labels: { ...old.metadata.labels, ...node.metadata.labels } }, spec: { ...old.spec, ...node.spec } });
     }
+  }
+
+  /** kube-router's network policy controller for a node, fed by the cluster's pod, namespace and policy informers. */
+  private networkPolicyController(name: string, address: string, netfilter: NetfilterStack, ipsets: Ipsets): NetworkPolicyController {
+    const epochNs = BigInt(this.epochMs) * 1_000_000n;
+    const npc = new NetworkPolicyController(
+      { nodeName: name, nodeIPs: [address], serviceClusterIPRange: this.spec.network.serviceCIDR, nodePortRange: '30000:32767', syncPeriodMs: this.spec.networkPolicy.syncPeriodNs / MS },
+      {
+        iptables: netsimIptablesCommands(netfilter), ipset: netsimIpsetCommands(netfilter, ipsets), clock: this.sim.clock,
+        nowUnixNano: () => epochNs + BigInt(this.sim.clock.now()),
+        listers: { pods: () => this.pods$.items.values(), namespaces: () => this.namespaces$.items.values(), networkPolicies: () => this.networkPolicies$.items.values() },
+      },
+    );
+    npc.watch(this.pods$, this.namespaces$, this.networkPolicies$);
+    return npc;
   }
 
   /**
@@ -331,6 +363,7 @@ export class Cluster implements EmulatedCluster {
     const feed = this.feedOf(node);
     feed.heldUntil = Number.MAX_SAFE_INTEGER;
     cn.kubeProxy.stop();
+    cn.networkPolicy?.stop();
     cn.agent.shutdown();
     cn.ns.setUp('eth0', false);
     const api = this.control.api;
@@ -361,6 +394,7 @@ export class Cluster implements EmulatedCluster {
     this.releaseProxy(this.feedOf(node));
     cn.kubeProxy.start();
     cn.kubeProxy.requestSync();
+    cn.networkPolicy?.start();
     await this.reconcile();
   }
 
@@ -378,6 +412,12 @@ export class Cluster implements EmulatedCluster {
         writes += await cn.agent.sync(pods, nodes);
         // kube-proxy watches its own Node: a deleted or to-be-deleted one fails /healthz.
         cn.kubeProxy.syncNode(nodes.find((n) => n.metadata.name === cn.name));
+      }
+      if (this.spec.networkPolicy.enforcer !== 'none') {
+        // After the agents' writes: the pods as they are now (addresses, phases).
+        this.pods$.deliver(await this.control.api.list<Pod>('pods'));
+        await this.namespaces$.poll();
+        await this.networkPolicies$.poll();
       }
       await this.services$.poll();
       await this.slices$.poll();
@@ -480,7 +520,7 @@ export class Cluster implements EmulatedCluster {
       case 'nft': return cn.netfilter.nft.listRuleset();
       case 'conntrack': return cn.netfilter.conntrack.list();
       case 'ipvsadm': return cn.ipvs !== undefined ? cn.kubeProxy.ipvsadm() : undefined;
-      case 'ipset': return cn.ipsets !== undefined ? cn.kubeProxy.ipsetList() : undefined;
+      case 'ipset': return cn.ipsets?.list();
       case 'subnet-env': return cn.flanneld.subnetEnv !== undefined ? renderSubnetEnv(cn.flanneld.subnetEnv) : undefined;
       case 'leases': return this.subnets.keyValues().map((kv) => `${kv.key}\n${kv.value}`).join('\n') + '\n';
       default: return undefined;
@@ -501,6 +541,7 @@ export class Cluster implements EmulatedCluster {
   async close(): Promise<void> {
     for (const cn of this.clusterNodes.values()) {
       cn.kubeProxy.stop();
+      cn.networkPolicy?.stop();
       cn.flanneld.stop();
     }
     await this.control.close();

@@ -19,6 +19,7 @@
  *   loadBalancerPool: 198.51.100.0/28  # optional: LoadBalancer IPs (CIDR, a-b range, IP, or a list of them)
  * runtime: docker                      # docker | cni
  * proxy: { mode: iptables }            # iptables | ipvs (scheduler: rr, wrr, lc, …)
+ * networkPolicy: { enforcer: kube-router }  # none (default: flannel alone enforces nothing) | kube-router (as k3s embeds it)
  * underlay: { latency: 50us, bandwidth: 1Gbit, loss: 0 }
  * outside:
  *   cidr: 203.0.113.0/24
@@ -52,6 +53,7 @@ import { CodedError } from '../netsim/errors.ts';
 export type FlannelBackendType = 'udp' | 'vxlan' | 'host-gw';
 export type RuntimeKind = 'docker' | 'cni';
 export type ProxyMode = 'iptables' | 'ipvs';
+export type NetworkPolicyEnforcer = 'none' | 'kube-router';
 export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
 export type IpvsScheduler = (typeof IPVS_SCHEDULERS)[number];
 
@@ -78,6 +80,12 @@ export interface ClusterSpec {
   };
   readonly runtime: RuntimeKind;
   readonly proxy: { readonly mode: ProxyMode; readonly scheduler: IpvsScheduler; readonly masqueradeAll: boolean; readonly syncPeriodNs: number };
+  /**
+   * The NetworkPolicy enforcer on every node: `none` (flannel alone, which enforces nothing), or
+   * `kube-router` (its network policy controller, as k3s runs it beside flannel and kube-proxy;
+   * policy/). `syncPeriodNs`: its --iptables-sync-period (default 300s, kube-router's 5 min).
+   */
+  readonly networkPolicy: { readonly enforcer: NetworkPolicyEnforcer; readonly syncPeriodNs: number };
   readonly underlay: { readonly latencyNs: number; readonly bandwidthBps: number; readonly loss: number };
   readonly outside: { readonly cidr: string; readonly router: { readonly underlay: string; readonly outside: string }; readonly hosts: readonly OutsideHost[] } | undefined;
   /** Kubernetes manifests as parsed objects (YAML 1.1, as kubectl reads them). */
@@ -165,6 +173,10 @@ const schema = {
     proxy: {
       type: 'object', additionalProperties: false,
       properties: { mode: { enum: ['iptables', 'ipvs'] }, scheduler: { enum: [...IPVS_SCHEDULERS] }, masqueradeAll: { type: 'boolean' }, syncPeriod: { type: 'string', pattern: durationPattern } },
+    },
+    networkPolicy: {
+      type: 'object', additionalProperties: false,
+      properties: { enforcer: { enum: ['none', 'kube-router'] }, syncPeriod: { type: 'string', pattern: durationPattern } },
     },
     underlay: {
       type: 'object', additionalProperties: false,
@@ -356,6 +368,7 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     });
   }
   const px = r['proxy'] ?? {};
+  const np = r['networkPolicy'] ?? {};
   const ul = r['underlay'] ?? {};
   let outside: ClusterSpec['outside'];
   if (r['outside'] !== undefined) {
@@ -390,6 +403,7 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     network: { underlayCIDR, clusterCIDR, serviceCIDR, mtu: net.mtu ?? 1500, flannel: { backend, port: fl.port ?? (backend === 'vxlan' ? 8472 : 8285), vni: fl.vni ?? 1, subnetLen, ipMasq: fl.ipMasq ?? true }, loadBalancerPool },
     runtime: r['runtime'] ?? 'docker',
     proxy: { mode: px.mode ?? 'iptables', scheduler: px.scheduler ?? 'rr', masqueradeAll: px.masqueradeAll ?? false, syncPeriodNs: parseDuration(px.syncPeriod ?? '1s') },
+    networkPolicy: { enforcer: np.enforcer ?? 'none', syncPeriodNs: parseDuration(np.syncPeriod ?? '300s') },
     underlay: { latencyNs: parseDuration(ul.latency ?? '50us'), bandwidthBps: parseBandwidth(ul.bandwidth ?? '1Gbit'), loss: ul.loss ?? 0 },
     outside,
     manifests,

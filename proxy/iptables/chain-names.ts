@@ -5,26 +5,7 @@
  * Names are memoised: a sync of 10 000 services × 10 endpoints would otherwise
  * hash 140 000 strings every time.
  */
-import { createHash } from 'node:crypto';
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-export function base32(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = ((value << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += ALPHABET[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31];
-  while (out.length % 8 !== 0) out += '=';
-  return out;
-}
+import { sha256Base32x16 } from '../../netsim/tools/base32.ts';
 
 const memo = new Map<string, string>();
 /** Memo bound: cleared wholesale beyond this many names (churn in a long run). */
@@ -33,7 +14,7 @@ const MEMO_MAX = 1 << 20;
 function hash16(s: string): string {
   let h = memo.get(s);
   if (h === undefined) {
-    h = base32(createHash('sha256').update(s).digest()).slice(0, 16);
+    h = sha256Base32x16(s);
     if (memo.size >= MEMO_MAX) memo.clear();
     memo.set(s, h);
   }
