@@ -8,7 +8,7 @@
  * Memoised: a 10 000-service sync would otherwise hash every name every time.
  */
 import { createHash } from 'node:crypto';
-import { base32 } from '../iptables/chain-names.ts';
+import { base32 } from '../../netsim/tools/base32.ts';
 import type { ServicePortInfo } from '../service-port.ts';
 
 /** knftables.NameLengthMax (256) minus upstream chainNamePrefixLengthMax (16). */
