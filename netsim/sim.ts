@@ -19,11 +19,12 @@ export class Sim {
   private packetIds = 0;
   // The backlog (Linux: per-CPU input_pkt_queue, drained in NET_RX softirq): devices that
   // hand a packet to a peer queue it here instead of calling the peer, so a pod-to-pod
-  // exchange never recurses and packets keep FIFO order. Parallel arrays, no per-packet
-  // allocation once grown.
-  private backlogSinks: PacketSink[] = [];
-  private backlogPkts: Packet[] = [];
+  // exchange never recurses and packets keep FIFO order. Parallel arrays that keep their
+  // capacity between drains (no allocation once grown).
+  private readonly backlogSinks: PacketSink[] = [];
+  private readonly backlogPkts: Array<Packet | undefined> = [];
   private backlogHead = 0;
+  private backlogLen = 0;
   private draining = false;
   private readonly drain = (): void => this.drainBacklog();
 
@@ -40,8 +41,9 @@ export class Sim {
 
   /** Queue `pkt` for `sink.receive` at the current instant (netif_rx). */
   enqueue(sink: PacketSink, pkt: Packet): void {
-    this.backlogSinks.push(sink);
-    this.backlogPkts.push(pkt);
+    this.backlogSinks[this.backlogLen] = sink;
+    this.backlogPkts[this.backlogLen] = pkt;
+    this.backlogLen++;
     if (!this.draining) {
       this.draining = true;
       this.clock.soonest(this.drain);
@@ -49,15 +51,14 @@ export class Sim {
   }
 
   private drainBacklog(): void {
-    while (this.backlogHead < this.backlogSinks.length) {
+    while (this.backlogHead < this.backlogLen) {
       const i = this.backlogHead++;
       const sink = this.backlogSinks[i] as PacketSink;
       const pkt = this.backlogPkts[i] as Packet;
-      (this.backlogPkts as unknown[])[i] = undefined;
+      this.backlogPkts[i] = undefined;
       sink.receive(pkt);
     }
-    this.backlogSinks.length = 0;
-    this.backlogPkts.length = 0;
+    this.backlogLen = 0;
     this.backlogHead = 0;
     this.draining = false;
   }

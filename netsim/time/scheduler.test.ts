@@ -55,6 +55,86 @@ test('property: any schedule runs sorted by (time, insertion order)', () => {
   }));
 });
 
+/**
+ * A reference model of the scheduler's contract, written for clarity: immediate work FIFO
+ * before timed events, timed events by (time, insertion), cancelled ones skipped.
+ */
+class ModelScheduler {
+  now = 0;
+  private seq = 0;
+  private readonly timed: Array<{ t: number; id: number; fn: () => void }> = [];
+  private readonly soon: Array<() => void> = [];
+  private readonly cancelled = new Set<number>();
+  at(t: number, fn: () => void): number {
+    const id = ++this.seq;
+    this.timed.push({ t: Math.max(t, this.now), id, fn });
+    return id;
+  }
+  soonest(fn: () => void): void {
+    this.soon.push(fn);
+  }
+  cancel(id: number): void {
+    this.cancelled.add(id);
+  }
+  run(until: number, budget: number): void {
+    for (let n = 0; n < budget; n++) {
+      const f = this.soon.shift();
+      if (f !== undefined) {
+        f();
+        continue;
+      }
+      this.timed.sort((a, b) => a.t - b.t || a.id - b.id);
+      const e = this.timed[0];
+      if (e === undefined || e.t > until) break;
+      this.timed.shift();
+      if (this.cancelled.delete(e.id)) {
+        n--;
+        continue;
+      }
+      this.now = e.t;
+      e.fn();
+    }
+    // Idle time passes to `until` when nothing due before it is left (cancelled events count as due).
+    this.timed.sort((a, b) => a.t - b.t || a.id - b.id);
+    const first = this.timed[0];
+    if (this.soon.length === 0 && (first === undefined || first.t > until) && Number.isFinite(until) && until > this.now) this.now = until;
+  }
+}
+
+test('property: bursts of immediate work, timed events and cancellations run as the reference model, run after run', () => {
+  // Each event, when it runs, does what its op says: schedule immediate work, a timed event
+  // a little later, or cancel an earlier event. Several runs with event budgets reuse the queues.
+  const op = fc.record({ kind: fc.constantFrom('soon', 'at', 'cancel', 'none'), dt: fc.integer({ min: 0, max: 50 }), pick: fc.nat() });
+  fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 200 }), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }), (ops, budgets) => {
+    const drive = (s: { at(t: number, fn: () => void): number; soonest(fn: () => void): void; cancel(id: number): void; run(until: number, budget: number): unknown }, now: () => number): string[] => {
+      const log: string[] = [];
+      const ids: number[] = [];
+      let next = 0;
+      const ev = (name: number): (() => void) => () => {
+        log.push(`${name}@${now()}`);
+        const o = ops[next++];
+        if (o === undefined) return;
+        if (o.kind === 'soon') s.soonest(ev(next));
+        else if (o.kind === 'at') ids.push(s.at(now() + o.dt, ev(next)));
+        else if (o.kind === 'cancel' && ids.length > 0) s.cancel(ids[o.pick % ids.length] as number);
+      };
+      ids.push(s.at(0, ev(-1)));
+      s.soonest(ev(-2));
+      for (const b of budgets) {
+        s.run(now() + 30, b);
+        log.push('|');
+        ids.push(s.at(now(), ev(-3)));
+        s.soonest(ev(-4));
+      }
+      s.run(Number.POSITIVE_INFINITY, 100_000);
+      return log;
+    };
+    const real = new Scheduler();
+    const model = new ModelScheduler();
+    assert.deepEqual(drive({ at: (t, f) => real.at(t, f), soonest: (f) => real.soonest(f), cancel: (id) => real.cancel(id), run: (u, b) => real.run(u, b) }, () => real.now()), drive(model, () => model.now));
+  }), { numRuns: 300 });
+});
+
 test('formatInstant prints seconds with nanoseconds', () => {
   assert.equal(formatInstant(0), '0.000000000');
   assert.equal(formatInstant(12 * SECOND + 34500), '12.000034500');

@@ -42,9 +42,14 @@ export class Scheduler {
    */
   private readonly cancelMarks = new Uint32Array(65536);
   private executed = 0;
-  /** Work to run at the current instant before any timed event (the "softirq" queue). */
+  /**
+   * Work to run at the current instant before any timed event (the "softirq" queue):
+   * `soon[soonHead, soonLen)`. Emptied by resetting the indices, not `length = 0`, which
+   * frees the backing store so that every burst would grow a new one.
+   */
   private readonly soon: EventCallback[] = [];
   private soonHead = 0;
+  private soonLen = 0;
 
   /** The current virtual time. */
   now(): Instant {
@@ -58,7 +63,7 @@ export class Scheduler {
 
   /** Number of timed events still queued (cancelled ones included until they surface). */
   pending(): number {
-    return this.times.length + (this.soon.length - this.soonHead);
+    return this.times.length + (this.soonLen - this.soonHead);
   }
 
   /** Run `fn` at absolute virtual time `t` (clamped to now). */
@@ -81,7 +86,7 @@ export class Scheduler {
    * per-CPU backlog processed in softirq context).
    */
   soonest(fn: EventCallback): void {
-    this.soon.push(fn);
+    this.soon[this.soonLen++] = fn;
   }
 
   cancel(id: TimerId): void {
@@ -111,7 +116,7 @@ export class Scheduler {
       fn();
     }
     // Time passes to `until` only when nothing due before it is left (not when maxEvents cut the run).
-    const idle = this.soonHead >= this.soon.length && (this.times.length === 0 || (this.times[0] as number) > until);
+    const idle = this.soonHead >= this.soonLen && (this.times.length === 0 || (this.times[0] as number) > until);
     if (idle && Number.isFinite(until) && until > this.nowNs) this.nowNs = until;
     return this.executed - start;
   }
@@ -128,9 +133,9 @@ export class Scheduler {
 
   /** Returns true if it ran anything. */
   private drainSoon(budget: number): boolean {
-    if (this.soonHead >= this.soon.length) return false;
+    if (this.soonHead >= this.soonLen) return false;
     let n = 0;
-    while (this.soonHead < this.soon.length && n < budget) {
+    while (this.soonHead < this.soonLen && n < budget) {
       const fn = this.soon[this.soonHead] as EventCallback;
       this.soon[this.soonHead] = noop;
       this.soonHead++;
@@ -138,8 +143,8 @@ export class Scheduler {
       n++;
       fn();
     }
-    if (this.soonHead >= this.soon.length) {
-      this.soon.length = 0;
+    if (this.soonHead >= this.soonLen) {
+      this.soonLen = 0;
       this.soonHead = 0;
     }
     return n > 0;
