@@ -61,7 +61,7 @@ export class IptDoTable implements NfHookOps {
       }
       key = nf.fastPath ? this.flowKey(pkt) : -1;
       if (key >= 0) {
-        const w = this.walks.get(key);
+        const w = this.walks.get(key, nf.conntrack.idOf(pkt.ct as number));
         if (w !== undefined && this.replayable(w, pkt, state)) {
           FlowWalks.replay(w, pkt.len);
           pkt.mark = w.markOut;
@@ -98,7 +98,7 @@ export class IptDoTable implements NfHookOps {
 
   private replayable(w: FlowWalk, pkt: Packet, state: NfContext): boolean {
     const nf = this.nf;
-    return w.gen === nf.iptables.generation && w.id === nf.conntrack.idOf(pkt.ct as number) && w.ctState === (pkt.ctInfo & CTINFO_STATE_MASK) && w.markIn === pkt.mark
+    return w.gen === nf.iptables.generation && w.ctState === (pkt.ctInfo & CTINFO_STATE_MASK) && w.markIn === pkt.mark
       && w.inDev === state.inDev && w.outDev === state.outDev && w.physIn === state.physIn && w.physOut === state.physOut
       && (w.setGen < 0 || w.setGen === nf.ipsets?.generation);
   }
@@ -111,17 +111,9 @@ export class IptDoTable implements NfHookOps {
       if (g === undefined) return;
       setGen = g;
     }
-    const w = this.walks.entry(key);
-    w.id = nf.conntrack.idOf(pkt.ct as number);
-    w.gen = nf.iptables.generation;
-    w.setGen = setGen;
-    w.ctState = pkt.ctInfo & CTINFO_STATE_MASK;
-    w.markIn = markIn;
-    w.markOut = pkt.mark;
-    w.inDev = state.inDev;
-    w.outDev = state.outDev;
-    w.physIn = state.physIn;
-    w.physOut = state.physOut;
-    FlowWalks.fill(w, rec, evaluated);
+    this.walks.remember(key, nf.conntrack.idOf(pkt.ct as number), rec, evaluated, {
+      gen: nf.iptables.generation, setGen, ctState: pkt.ctInfo & CTINFO_STATE_MASK, markIn, markOut: pkt.mark,
+      inDev: state.inDev, outDev: state.outDev, physIn: state.physIn, physOut: state.physOut,
+    });
   }
 }
