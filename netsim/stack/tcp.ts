@@ -23,6 +23,7 @@ import { MS, SECOND } from '../time/scheduler.ts';
 import { NetsimError } from '../errors.ts';
 import type { NetNamespace } from './net-namespace.ts';
 import type { IcmpErrorInfo } from './icmp.ts';
+import { TimeWaitTable } from './time-wait-table.ts';
 
 export type TcpState =
   | 'SYN_SENT' | 'SYN_RECEIVED' | 'ESTABLISHED' | 'FIN_WAIT_1' | 'FIN_WAIT_2' | 'CLOSING'
@@ -471,117 +472,6 @@ function mssFrom(options: Uint8Array | undefined): number | undefined {
   return undefined;
 }
 
-/**
- * TIME_WAIT records, compact (the kernel's inet_timewait_sock): typed-array columns
- * in a ring ordered by expiry (every record lives TIME_WAIT_NS, so arrival order is
- * expiry order), indexed by lport → (raddr * 65536 + rport) → ring slot. One timer
- * sweeps the expired head; lookups also ignore a record whose time is up.
- */
-class TimeWaitTable {
-  private cap = 0;
-  private head = 0;
-  private count = 0;
-  private nextId = 1;
-  private ids = new Float64Array(0);
-  private until = new Float64Array(0);
-  private laddr = new Uint32Array(0);
-  private raddr = new Uint32Array(0);
-  private ports = new Uint32Array(0); // lport << 16 | rport
-  private snd = new Uint32Array(0);
-  private rcv = new Uint32Array(0);
-  readonly index = new Map<number, Map<number, number>>();
-
-  get size(): number {
-    return this.count;
-  }
-
-  private grow(): void {
-    const cap = Math.max(64, this.cap * 2);
-    const move = <T extends Float64Array | Uint32Array>(a: T, mk: (n: number) => T): T => {
-      const b = mk(cap);
-      for (let k = 0; k < this.count; k++) b[k] = a[(this.head + k) % this.cap] as number;
-      return b;
-    };
-    this.ids = move(this.ids, (n) => new Float64Array(n));
-    this.until = move(this.until, (n) => new Float64Array(n));
-    this.laddr = move(this.laddr, (n) => new Uint32Array(n));
-    this.raddr = move(this.raddr, (n) => new Uint32Array(n));
-    this.ports = move(this.ports, (n) => new Uint32Array(n));
-    this.snd = move(this.snd, (n) => new Uint32Array(n));
-    this.rcv = move(this.rcv, (n) => new Uint32Array(n));
-    for (let k = 0; k < this.count; k++) {
-      const p = this.ports[k] as number;
-      this.index.get(p >>> 16)?.set((this.raddr[k] as number) * 65536 + (p & 0xffff), k);
-    }
-    this.head = 0;
-    this.cap = cap;
-  }
-
-  add(laddr: Ipv4Addr, lport: number, raddr: Ipv4Addr, rport: number, snd: number, rcv: number, until: number): number {
-    if (this.count === this.cap) this.grow();
-    const k = (this.head + this.count) % this.cap;
-    this.count++;
-    const id = this.nextId++;
-    this.ids[k] = id;
-    this.until[k] = until;
-    this.laddr[k] = laddr;
-    this.raddr[k] = raddr;
-    this.ports[k] = ((lport << 16) | rport) >>> 0;
-    this.snd[k] = snd;
-    this.rcv[k] = rcv;
-    let m = this.index.get(lport);
-    if (m === undefined) {
-      m = new Map();
-      this.index.set(lport, m);
-    }
-    m.set(raddr * 65536 + rport, k);
-    return id;
-  }
-
-  /** The live record's slot for this tuple, or -1. */
-  find(lport: number, key: number, now: number): number {
-    const k = this.index.get(lport)?.get(key);
-    if (k === undefined || (this.until[k] as number) <= now) return -1;
-    return k;
-  }
-
-  slotOf(id: number, lport: number, key: number): number {
-    const k = this.index.get(lport)?.get(key);
-    return k !== undefined && this.ids[k] === id ? k : -1;
-  }
-
-  /** Take a record out of the index (its ring slot just ages out). */
-  unindex(k: number): void {
-    const p = this.ports[k] as number;
-    const m = this.index.get(p >>> 16);
-    if (m === undefined) return;
-    const key = (this.raddr[k] as number) * 65536 + (p & 0xffff);
-    if (m.get(key) === k) {
-      m.delete(key);
-      if (m.size === 0) this.index.delete(p >>> 16);
-    }
-    this.until[k] = 0;
-  }
-
-  /** Drop expired records from the head; returns the next expiry (0: none). */
-  sweep(now: number): number {
-    while (this.count > 0) {
-      const k = this.head;
-      const u = this.until[k] as number;
-      if (u > now) return u;
-      if (u !== 0) this.unindex(k);
-      this.head = (this.head + 1) % this.cap;
-      this.count--;
-    }
-    return 0;
-  }
-
-  laddrOf(k: number): number { return this.laddr[k] as number; }
-  sndOf(k: number): number { return this.snd[k] as number; }
-  rcvOf(k: number): number { return this.rcv[k] as number; }
-  setRcv(k: number, v: number): void { this.rcv[k] = v; }
-}
-
 export class TcpLayer {
   private readonly listeners = new Map<number, Array<{ addr: Ipv4Addr; onAccept: (c: TcpConnection) => void }>>();
   // lport → (raddr * 65536 + rport) → connection; the key fits a double exactly.
@@ -606,7 +496,7 @@ export class TcpLayer {
 
   /** The connection was aborted or reset in TIME_WAIT: its record goes. */
   dropTimeWait(c: TcpConnection): void {
-    const k = this.tw.slotOf(c.twId, c.localPort, c.remoteAddr * 65536 + c.remotePort);
+    const k = this.tw.slotOf(c.twId, c.localPort, c.remoteAddr, c.remotePort);
     if (k >= 0) this.tw.unindex(k);
     c.twId = 0;
   }
@@ -690,9 +580,9 @@ export class TcpLayer {
     const now = this.now();
     for (let i = 0; i < 128; i++) {
       const p = this.ns.sim.rng.range(lo, hi);
-      if (!this.conns.get(p)?.has(key) && !this.listeners.has(p) && this.tw.find(p, key, now) < 0) return p;
+      if (!this.conns.get(p)?.has(key) && !this.listeners.has(p) && this.tw.find(p, dst, dport, now) < 0) return p;
     }
-    for (let p = lo; p <= hi; p++) if (!this.conns.get(p)?.has(key) && !this.listeners.has(p) && this.tw.find(p, key, now) < 0) return p;
+    for (let p = lo; p <= hi; p++) if (!this.conns.get(p)?.has(key) && !this.listeners.has(p) && this.tw.find(p, dst, dport, now) < 0) return p;
     throw new NetsimError('NETSIM_ERR_ADDR_IN_USE', `${this.ns.name}: no free TCP port towards ${formatIpv4(dst)}:${dport}`);
   }
 
@@ -766,7 +656,7 @@ export class TcpLayer {
       return;
     }
     if (this.tw.size > 0) {
-      const k = this.tw.find(seg.dstPort, src * 65536 + seg.srcPort, this.now());
+      const k = this.tw.find(seg.dstPort, src, seg.srcPort, this.now());
       if (k >= 0 && this.tw.laddrOf(k) === dst) {
         if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, `tcp ${formatIpv4(dst)}:${seg.dstPort} → ${formatIpv4(src)}:${seg.srcPort} TIME_WAIT`);
         this.timeWaitSegment(k, dst, src, seg, payload.length);
