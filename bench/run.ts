@@ -22,6 +22,7 @@ const modules: Array<[string, string, string]> = [
   ['datapath', './datapath.bench.ts', 'benchDatapath'],
   ['dns', './dns.bench.ts', 'benchDns'],
   ['observe', './observe.bench.ts', 'benchObserve'],
+  ['web-ui', './web-ui.bench.ts', 'benchWebUi'],
 ];
 
 const only = process.argv.slice(2);

@@ -97,12 +97,18 @@ addEventListener('resize', () => graph.resize());
 // ------------------------------------------------------------------ topology, live
 let loading: Promise<void> | undefined;
 let again = false;
+/** The last topology drawn, as the server sent it: an unchanged answer is not redrawn. */
+let lastText = '';
 async function loadTopology(): Promise<void> {
   if (loading !== undefined) { again = true; return; }
   loading = (async () => {
     try {
-      const t = await api.get<Topology>('/netsim/v1/topology');
-      graph.update(t);
+      const text = await api.text('/netsim/v1/topology');
+      if (text !== lastText) {
+        lastText = text;
+        graph.update(JSON.parse(text) as Topology);
+      }
+      const t = graph.topology as Topology;
       status(`live · ${t.nodes.length} nodes, ${t.pods.length} pods · updated ${new Date().toLocaleTimeString()}`);
       document.body.dataset['ready'] = 'true';
     } catch (e) {
@@ -122,17 +128,39 @@ graph.onChange((t) => { inventory.update(t); trace.update(t); lb.update(t); });
 
 // ------------------------------------------------------------------ traffic
 let touched = new Set<string>();
-let flashing = false;
+let pending = false;
+/**
+ * Traffic highlights are aggregated: however many flows arrive, the graph is restyled
+ * once per period, which grows with what a redraw costs (TopologyView.activityPeriod:
+ * 250 ms for a small cluster, seconds for 1 500 pods drawn in software).
+ */
 function traffic(data: string): void {
   const f = JSON.parse(data) as Flow | { lost: number };
   if ('lost' in f) return;
   lb.add(f);
   for (const id of [endpointElement(f.source), endpointElement(f.destination)]) if (id !== undefined) touched.add(id);
-  if (!flashing) {
-    flashing = true;
-    // Aggregated per frame: however many flows arrive, the graph is touched once a frame.
-    requestAnimationFrame(() => { flashing = false; graph.flash(touched); touched = new Set(); });
+  if (!pending) {
+    pending = true;
+    const period = graph.activityPeriod();
+    showNote(period);
+    setTimeout(() => {
+      pending = false;
+      graph.showActivity(touched);
+      touched = new Set();
+      // With no traffic since, the next period clears the highlights.
+      setTimeout(() => { if (!pending) graph.showActivity([]); }, period);
+    }, period);
   }
+}
+
+function showNote(period: number): void {
+  const note = activityNote(period);
+  $('graph-note').textContent = note;
+  $('graph-note').title = note;
+}
+
+function activityNote(period: number): string {
+  return `Pods that carried traffic light up, aggregated over ${period >= 1000 ? `${(period / 1000).toFixed(1)} s` : `${period} ms`} (longer when the picture is slow to draw); above 200 flows/s the flows table samples.`;
 }
 
 function start(): void {
@@ -153,8 +181,6 @@ function start(): void {
   location.reload();
 });
 
-const note = 'Traffic lights up pods once a frame, whatever the flow rate; above 200 flows/s the flows table samples.';
-$('graph-note').textContent = note;
-$('graph-note').title = note;
+showNote(graph.activityPeriod());
 (window as unknown as { netsim: unknown }).netsim = { cy: graph.cy, topology: () => graph.topology };
 start();

@@ -33,7 +33,7 @@ function byId(els: readonly GraphElement[]): Map<string, GraphElement> {
   return new Map(els.map((e) => [e.data.id, e]));
 }
 
-/** Unique ids, edges between existing nodes, parents that exist, no two positioned nodes on one spot. */
+/** Unique ids, edges between existing nodes, everything placed, devices and pods inside their node's box, boxes apart, no two things on one spot. */
 function assertWellFormed(els: readonly GraphElement[]): void {
   const ids = byId(els);
   assert.equal(ids.size, els.length, 'element ids are unique');
@@ -43,8 +43,21 @@ function assertWellFormed(els: readonly GraphElement[]): void {
       assert.equal(ids.get(e.data.source ?? '')?.group, 'nodes', `${e.data.id}: source ${e.data.source}`);
       assert.equal(ids.get(e.data.target ?? '')?.group, 'nodes', `${e.data.id}: target ${e.data.target}`);
     } else {
-      if (e.data.parent !== undefined) assert.ok(ids.has(e.data.parent), `${e.data.id}: parent ${e.data.parent}`);
-      if (e.position !== undefined) {
+      assert.ok(e.position !== undefined, `${e.data.id} has a place`);
+      if (e.data.node !== undefined) {
+        // Inside its node's box.
+        const box = ids.get(`node:${e.data.node}`);
+        assert.ok(box?.position !== undefined && box.data.w !== undefined && box.data.h !== undefined, `${e.data.id}: box of ${e.data.node}`);
+        assert.ok(Math.abs(e.position.x - box.position.x) < box.data.w / 2 - 40 && Math.abs(e.position.y - box.position.y) < box.data.h / 2 - 15, `${e.data.id} at ${JSON.stringify(e.position)} outside its box ${JSON.stringify(box.position)} ${box.data.w}×${box.data.h}`);
+      }
+      if (e.classes === 'node') {
+        // Boxes (drawn behind) do not overlap one another.
+        for (const o of els) {
+          if (o === e || o.classes !== 'node' || o.position === undefined || e.data.w === undefined || e.data.h === undefined || o.data.w === undefined || o.data.h === undefined) continue;
+          const apart = Math.abs(e.position.x - o.position.x) >= (e.data.w + o.data.w) / 2 || Math.abs(e.position.y - o.position.y) >= (e.data.h + o.data.h) / 2;
+          assert.ok(apart, `${e.data.id} overlaps ${o.data.id}`);
+        }
+      } else {
         const spot = `${Math.round(e.position.x)},${Math.round(e.position.y)}`;
         assert.ok(!spots.has(spot), `${e.data.id} drawn on top of another element at ${spot}`);
         spots.add(spot);
@@ -59,7 +72,7 @@ test('each pod is in its node\'s box, joined by its veth to the bridge; the brid
   const ids = byId(els);
   for (const p of SAMPLE.pods) {
     const e = ids.get(`pod:${p.key}`);
-    assert.equal(e?.data.parent, `node:${p.node}`);
+    assert.equal(e?.data.node, p.node);
     assert.match(e?.data.title ?? '', new RegExp(p.key));
     assert.equal(ids.get(`veth:${p.key}`)?.data.label, p.hostVeth);
     assert.equal(ids.get(`veth:${p.key}`)?.data.target, `dev:${p.node}:docker0`);

@@ -6,7 +6,10 @@
  *
  * Positions are computed here rather than by a force layout: the picture is the same
  * on every load and after every change (a new pod takes the next slot instead of
- * shuffling the graph), and it costs O(elements) for 1 500 pods.
+ * shuffling the graph), and it costs O(elements) for 1 500 pods. A node's box is a
+ * plain element sized to hold its pods and devices, drawn behind them, rather than a
+ * cytoscape compound parent: restyling a child of a compound dirties its parent and
+ * siblings, which made a 1 500-pod page take seconds per update (bench/README.md).
  */
 import type { Topology, TopologyNode, TopologyPod } from '../../observe/topology.ts';
 import { elementId } from './ids.ts';
@@ -18,7 +21,11 @@ export interface GraphElement {
     readonly label?: string;
     /** The whole name and facts, for tooltips (labels are cut to fit). */
     readonly title?: string;
-    readonly parent?: string;
+    /** The node whose box holds this device or pod. */
+    readonly node?: string;
+    /** A node box's size (it is drawn behind its devices and pods, not as a compound parent). */
+    readonly w?: number;
+    readonly h?: number;
     readonly source?: string;
     readonly target?: string;
   };
@@ -42,11 +49,17 @@ function podsPerRow(n: number): number {
   return Math.max(3, Math.min(8, Math.ceil(Math.sqrt(n * 2))));
 }
 
-/** Width and height a node's box needs for its pods. */
+/** Space in a box above the first pod row (the box's label sits above the box). */
+const BOX_TOP = 50;
+/** Space below eth0. */
+const BOX_BOTTOM = 35;
+const BOX_SIDE = 15;
+
+/** Width of the pod grid and height of a node's box for its pods (pod rows, then three rows of devices). */
 function boxSize(pods: number): { w: number; h: number } {
   const per = podsPerRow(pods);
   const rows = Math.max(1, Math.ceil(pods / per));
-  return { w: per * POD_W, h: rows * POD_H + 3 * ROW_GAP };
+  return { w: per * POD_W, h: BOX_TOP + rows * POD_H + 20 + 2 * ROW_GAP + BOX_BOTTOM };
 }
 
 export function topologyElements(t: Topology): GraphElement[] {
@@ -59,7 +72,7 @@ export function topologyElements(t: Topology): GraphElement[] {
   }
   const cols = t.nodes.length <= 4 ? Math.max(1, t.nodes.length) : Math.ceil(Math.sqrt(t.nodes.length * 1.5));
   const sizes = t.nodes.map((n) => boxSize(podsOf.get(n.name)?.length ?? 0));
-  const colW = Math.max(POD_W * 3, ...sizes.map((s) => s.w)) + NODE_GAP;
+  const colW = Math.max(POD_W * 3, ...sizes.map((s) => s.w)) + 2 * BOX_SIDE + NODE_GAP;
   const rowHeights: number[] = [];
   sizes.forEach((s, i) => {
     const r = Math.floor(i / cols);
@@ -113,17 +126,18 @@ export function topologyElements(t: Topology): GraphElement[] {
   return out;
 }
 
-function nodeElements(out: GraphElement[], n: TopologyNode, pods: readonly TopologyPod[], ox: number, oy: number): void {
+function nodeElements(out: GraphElement[], n: TopologyNode, pods: readonly TopologyPod[], ox: number, top: number): void {
   const nodeId = elementId.node(n.name);
-  out.push({ group: 'nodes', data: { id: nodeId, label: `${n.name} ${n.ip}${n.podSubnet !== undefined ? ` · pods ${n.podSubnet}` : ''}`, title: `node ${n.name}` }, classes: 'node' });
   const per = podsPerRow(pods.length);
-  const { w } = boxSize(pods.length);
+  const { w, h } = boxSize(pods.length);
+  out.push({ group: 'nodes', data: { id: nodeId, label: `${n.name} ${n.ip}${n.podSubnet !== undefined ? ` · pods ${n.podSubnet}` : ''}`, title: `node ${n.name}`, w: w + 2 * BOX_SIDE, h }, position: { x: ox + w / 2, y: top + h / 2 }, classes: 'node' });
+  const oy = top + BOX_TOP;
   pods.forEach((p, i) => {
     const x = ox + (i % per) * POD_W + POD_W / 2;
     const y = oy + Math.floor(i / per) * POD_H;
     out.push({
       group: 'nodes',
-      data: { id: elementId.pod(p.key), parent: nodeId, label: `${shorten(p.name)}\n${p.ip}`, title: `pod ${p.key}\n${p.ip} on ${p.node}${p.hostVeth !== undefined ? ` (${p.hostVeth})` : ''}\n${p.ready ? 'ready' : 'not ready'}` },
+      data: { id: elementId.pod(p.key), node: n.name, label: `${shorten(p.name)}\n${p.ip}`, title: `pod ${p.key}\n${p.ip} on ${p.node}${p.hostVeth !== undefined ? ` (${p.hostVeth})` : ''}\n${p.ready ? 'ready' : 'not ready'}` },
       position: { x, y }, classes: p.ready ? 'pod' : 'pod notready',
     });
   });
@@ -135,11 +149,12 @@ function nodeElements(out: GraphElement[], n: TopologyNode, pods: readonly Topol
   const nic = n.devices.find((d) => d.name === 'eth0') ?? n.devices.find((d) => d.kind === 'nic');
   const others = n.devices.filter((d) => d !== bridge && d !== flannel && d !== nic);
   const dev = (name: string, kind: string, addresses: readonly string[], x: number, y: number): void => {
-    out.push({ group: 'nodes', data: { id: elementId.device(n.name, name), parent: nodeId, label: `${name}\n${addresses[0] ?? ''}${addresses.length > 1 ? ` +${addresses.length - 1}` : ''}`, title: `${n.name} ${name}\n${addresses.join('\n')}` }, position: { x, y }, classes: `device ${kind}` });
+    out.push({ group: 'nodes', data: { id: elementId.device(n.name, name), node: n.name, label: `${name}\n${addresses[0] ?? ''}${addresses.length > 1 ? ` +${addresses.length - 1}` : ''}`, title: `${n.name} ${name}\n${addresses.join('\n')}` }, position: { x, y }, classes: `device ${kind}` });
   };
   if (bridge !== undefined) {
     dev(bridge.name, 'bridge', bridge.addresses, cx, devY);
-    for (const p of pods) out.push({ group: 'edges', data: { id: elementId.veth(p.key), label: p.hostVeth ?? '', source: elementId.pod(p.key), target: elementId.device(n.name, bridge.name) }, classes: 'veth' });
+    // The veth's name is in its tooltip, not drawn: 1 500 edge labels cost more than they tell at a glance.
+    for (const p of pods) out.push({ group: 'edges', data: { id: elementId.veth(p.key), label: p.hostVeth ?? '', title: `${p.hostVeth ?? 'veth'}: ${p.key} ↔ ${bridge.name}`, source: elementId.pod(p.key), target: elementId.device(n.name, bridge.name) }, classes: 'veth' });
   }
   if (flannel !== undefined) dev(flannel.name, 'flannel', flannel.addresses, cx - POD_W * 0.75, devY + ROW_GAP);
   others.forEach((d, i) => dev(d.name, d.kind, d.addresses, cx + POD_W * 0.75 + i * POD_W, devY + ROW_GAP));
@@ -148,4 +163,22 @@ function nodeElements(out: GraphElement[], n: TopologyNode, pods: readonly Topol
   if (bridge !== undefined && flannel !== undefined) out.push({ group: 'edges', data: { id: `in:${n.name}:br-fl`, source: elementId.device(n.name, bridge.name), target: elementId.device(n.name, flannel.name) }, classes: 'internal' });
   if (flannel !== undefined && nic !== undefined) out.push({ group: 'edges', data: { id: `in:${n.name}:fl-nic`, source: elementId.device(n.name, flannel.name), target: elementId.device(n.name, nic.name) }, classes: 'internal' });
   if (bridge !== undefined && flannel === undefined && nic !== undefined) out.push({ group: 'edges', data: { id: `in:${n.name}:br-nic`, source: elementId.device(n.name, bridge.name), target: elementId.device(n.name, nic.name) }, classes: 'internal' });
+}
+
+/** The extent of the drawn elements (node boxes by their size, everything else by its slot), for fitting the view without measuring labels. */
+export function graphBounds(els: readonly GraphElement[]): { x1: number; y1: number; x2: number; y2: number } {
+  let x1 = Infinity;
+  let y1 = Infinity;
+  let x2 = -Infinity;
+  let y2 = -Infinity;
+  for (const e of els) {
+    if (e.position === undefined) continue;
+    const hw = (e.data.w ?? POD_W) / 2;
+    const hh = (e.data.h ?? POD_H) / 2 + (e.data.w !== undefined ? 20 : 0);
+    x1 = Math.min(x1, e.position.x - hw);
+    x2 = Math.max(x2, e.position.x + hw);
+    y1 = Math.min(y1, e.position.y - hh);
+    y2 = Math.max(y2, e.position.y + hh);
+  }
+  return x1 === Infinity ? { x1: 0, y1: 0, x2: 1, y2: 1 } : { x1, y1, x2, y2 };
 }
