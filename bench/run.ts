@@ -13,6 +13,7 @@ interface BenchRow { name: string; value: number; unit: string; note?: string }
 const modules: Array<[string, string, string]> = [
   ['forwarding', './forwarding.bench.ts', 'benchForwarding'],
   ['netfilter', './netfilter.bench.ts', 'benchNetfilter'],
+  ['nftables', './nftables.bench.ts', 'benchNftables'],
   ['conntrack', './conntrack.bench.ts', 'benchConntrack'],
   ['store', './store.bench.ts', 'benchStore'],
   ['kube-proxy', './kube-proxy.bench.ts', 'benchKubeProxy'],

@@ -60,6 +60,8 @@ const REJECT_ICMP: Record<string, string> = {
 };
 
 const JUMP_STACK = 16;
+const ACCEPT: Verdict = { kind: 'accept' };
+const DROP: Verdict = { kind: 'drop' };
 
 /** What a selector reads from the packet, or undefined when the packet has no such field (the rule breaks). */
 function read(sel: Selector, pkt: Packet, env: NftEnv): Scalar | undefined {
@@ -98,6 +100,39 @@ function inAtom(v: Scalar, a: Atom): boolean {
   return v === a.lo || (typeof v === 'number' && v >= (a.lo as number) && v <= (a.hi as number));
 }
 
+/** The packet's key for a hashed (non-interval) set, as keyText writes element keys; undefined if a value is missing. */
+function packetKey(sels: readonly Selector[], pkt: Packet, env: NftEnv): string | undefined {
+  let k = '';
+  for (let i = 0; i < sels.length; i++) {
+    const v = read(sels[i] as Selector, pkt, env);
+    if (v === undefined) return undefined;
+    k = i === 0 ? String(v) : `${k} . ${String(v)}`;
+  }
+  return k;
+}
+
+/** The element of `set` for the packet (not expired), or undefined. */
+function lookupPacket(set: NftSet, sels: readonly Selector[], pkt: Packet, env: NftEnv): SetElem | undefined {
+  if (isInterval(set)) {
+    const key = readKey(sels, pkt, env);
+    return key === undefined ? undefined : lookup(set, key, env.now);
+  }
+  const k = packetKey(sels, pkt, env);
+  const e = k === undefined ? undefined : set.elems.get(k);
+  return e !== undefined && e.expires !== undefined && e.expires <= env.now ? undefined : e;
+}
+
+const intervalSets = new WeakMap<NftSet, boolean>();
+
+function isInterval(set: NftSet): boolean {
+  let v = intervalSets.get(set);
+  if (v === undefined) {
+    v = set.flags.includes('interval');
+    intervalSets.set(set, v);
+  }
+  return v;
+}
+
 /** The packet's values for a concatenation, or undefined if one is missing. */
 function readKey(sels: readonly Selector[], pkt: Packet, env: NftEnv): Scalar[] | undefined {
   const out: Scalar[] = [];
@@ -112,7 +147,7 @@ function readKey(sels: readonly Selector[], pkt: Packet, env: NftEnv): Scalar[] 
 /** The element of `set` holding `key` (not expired), or undefined. */
 export function lookup(set: NftSet, key: readonly Scalar[], now: number): SetElem | undefined {
   let e: SetElem | undefined;
-  if (!set.flags.includes('interval')) {
+  if (!isInterval(set)) {
     e = set.elems.get(key.length === 1 ? String(key[0]) : key.map(String).join(' . '));
   } else {
     for (const x of set.elems.values()) {
@@ -149,21 +184,33 @@ function matches(s: Extract<Stmt, { kind: 'match' }>, pkt: Packet, env: NftEnv, 
     if (rhs.kind === 'flags') return s.op === '!=' ? ((v as number) & rhs.bits) === 0 : ((v as number) & rhs.bits) !== 0;
     if (rhs.kind === 'value') return compare(v, s.op, rhs.atoms[0] as Atom);
     const set = setOf(rhs, table);
-    const hit = set !== undefined && lookup(set, [v], env.now) !== undefined;
+    const hit = set !== undefined && (isInterval(set) ? lookup(set, [v], env.now) : lookupPacket(set, s.sels, pkt, env)) !== undefined;
+    return s.op === '!=' ? !hit : hit;
+  }
+  if (rhs.kind !== 'value') {
+    const set = setOf(rhs, table);
+    const hit = set !== undefined && lookupPacket(set, s.sels, pkt, env) !== undefined;
     return s.op === '!=' ? !hit : hit;
   }
   const key = readKey(s.sels, pkt, env);
   if (key === undefined) return false;
-  if (rhs.kind === 'value') {
-    const eq = key.every((v, i) => inAtom(v, rhs.atoms[i] as Atom));
-    return s.op === '!=' ? !eq : eq;
-  }
-  const set = setOf(rhs, table);
-  const hit = set !== undefined && lookup(set, key, env.now) !== undefined;
-  return s.op === '!=' ? !hit : hit;
+  const eq = key.every((v, i) => inAtom(v, rhs.atoms[i] as Atom));
+  return s.op === '!=' ? !eq : eq;
 }
 
+const natRequests = new WeakMap<Stmt, NatRequest>();
+
+/** The NAT request of a statement, made once per statement. */
 function natRequest(s: Extract<Stmt, { kind: 'nat' }>): NatRequest {
+  let r = natRequests.get(s);
+  if (r === undefined) {
+    r = makeNatRequest(s);
+    natRequests.set(s, r);
+  }
+  return r;
+}
+
+function makeNatRequest(s: Extract<Stmt, { kind: 'nat' }>): NatRequest {
   const kind = s.nat === 'dnat' ? 'DNAT' : s.nat === 'snat' ? 'SNAT' : s.nat === 'masquerade' ? 'MASQUERADE' : 'REDIRECT';
   return {
     kind,
@@ -207,9 +254,8 @@ export function evaluateBaseChain(table: Table, base: Chain, pkt: Packet, env: N
           if (!matches(s, pkt, env, table)) broke = true;
           break;
         case 'vmap': {
-          const key = readKey(s.sels, pkt, env);
           const set = setOf(s.map, table);
-          const e = key !== undefined && set !== undefined ? lookup(set, key, env.now) : undefined;
+          const e = set !== undefined ? lookupPacket(set, s.sels, pkt, env) : undefined;
           if (e === undefined || typeof e.data !== 'object') broke = true;
           else verdict = e.data;
           break;
@@ -232,11 +278,11 @@ export function evaluateBaseChain(table: Table, base: Chain, pkt: Packet, env: N
           } else {
             rejectWith = REJECT_ICMP[s.with?.code ?? 'port-unreachable'] ?? 'icmp-port-unreachable';
           }
-          verdict = { kind: 'drop' };
+          verdict = DROP;
           break;
         case 'nat':
           nat = natRequest(s);
-          verdict = { kind: 'accept' };
+          verdict = ACCEPT;
           break;
         case 'mark set': {
           const src = s.source === undefined ? s.value : s.source === 'meta mark' ? pkt.mark >>> 0 : env.ctMark >>> 0;
