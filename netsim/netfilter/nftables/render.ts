@@ -83,7 +83,7 @@ export function renderElems(s: NftSet, anonymous: boolean, now = 0): string {
 function renderElem(ts: readonly DataType[], s: NftSet, e: SetElem, now: number): string {
   let out = e.key.map((a, i) => formatAtom(ts[i] as DataType, a)).join(' . ');
   if (e.timeout !== undefined) out += ` timeout ${formatDuration(e.timeout)}`;
-  if (e.expires !== undefined) out += ` expires ${formatDuration(Math.max(0, e.expires - now))}`;
+  if (e.expires !== undefined) out += ` expires ${formatDuration(Math.max(0, (e.expires - now) / 1e6))}`;
   if (e.comment !== undefined) out += ` comment ${quote(e.comment)}`;
   if (s.map && e.data !== undefined) {
     out += ' : ' + (typeof e.data === 'object' ? renderVerdict(e.data) : (DATATYPES[s.dataType ?? 'integer'] as DataType).format(e.data));
