@@ -250,7 +250,7 @@ export class Cluster implements EmulatedCluster {
     // runs no kube-proxy process, so both sides answer its ports as a node without listeners does.
     if (!apps) delete (proxyNode as { serveHttp?: unknown }).serveHttp;
     const kubeProxy = new KubeProxy(this.sim.clock, proxyNode, {
-      mode: spec.proxy.mode, nodeName: name, clusterCIDR: spec.network.clusterCIDR, nodeIP: address,
+      mode: spec.proxy.mode, nodeName: name, clusterCIDR: spec.network.clusterCIDR, serviceCIDRs: [spec.network.serviceCIDR], nodeIP: address,
       scheduler: spec.proxy.scheduler, masqueradeAll: spec.proxy.masqueradeAll, minSyncPeriodMs: spec.proxy.syncPeriodNs / MS, epochMs: this.epochMs,
     });
     const feed: ProxyFeed = { heldUntil: -1, queue: [] };

@@ -18,7 +18,7 @@
  *   flannel: { backend: udp }          # udp | vxlan | host-gw
  *   loadBalancerPool: 198.51.100.0/28  # optional: LoadBalancer IPs (CIDR, a-b range, IP, or a list of them)
  * runtime: docker                      # docker | cni
- * proxy: { mode: iptables }            # iptables | ipvs (scheduler: rr, wrr, lc, …)
+ * proxy: { mode: iptables }            # iptables | ipvs (scheduler: rr, wrr, lc, …) | nftables
  * networkPolicy: { enforcer: kube-router }  # none (default: flannel alone enforces nothing) | kube-router (as k3s embeds it)
  * underlay: { latency: 50us, bandwidth: 1Gbit, loss: 0 }
  * outside:
@@ -49,10 +49,13 @@ import { Ipv4Cidr, tryParseIpv4 } from '../netsim/wire/addr.ts';
 import { MS, US, SECOND } from '../netsim/time/scheduler.ts';
 import { parseAddressPool } from '../control/controllers/load-balancer.ts';
 import { CodedError } from '../netsim/errors.ts';
+import { PROXY_MODE_NAMES } from '../proxy/proxier.ts';
+import type { ProxyMode } from '../proxy/proxier.ts';
+
+export type { ProxyMode };
 
 export type FlannelBackendType = 'udp' | 'vxlan' | 'host-gw';
 export type RuntimeKind = 'docker' | 'cni';
-export type ProxyMode = 'iptables' | 'ipvs';
 export type NetworkPolicyEnforcer = 'none' | 'kube-router';
 export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
 export type IpvsScheduler = (typeof IPVS_SCHEDULERS)[number];
@@ -172,7 +175,7 @@ const schema = {
     runtime: { enum: ['docker', 'cni'] },
     proxy: {
       type: 'object', additionalProperties: false,
-      properties: { mode: { enum: ['iptables', 'ipvs'] }, scheduler: { enum: [...IPVS_SCHEDULERS] }, masqueradeAll: { type: 'boolean' }, syncPeriod: { type: 'string', pattern: durationPattern } },
+      properties: { mode: { enum: [...PROXY_MODE_NAMES] }, scheduler: { enum: [...IPVS_SCHEDULERS] }, masqueradeAll: { type: 'boolean' }, syncPeriod: { type: 'string', pattern: durationPattern } },
     },
     networkPolicy: {
       type: 'object', additionalProperties: false,

@@ -51,7 +51,7 @@
 export * from './service-port.ts';
 export * from './change-tracker.ts';
 export * from './conntrack-cleanup.ts';
-export type * from './proxier.ts';
+export * from './proxier.ts';
 export * from './kube-proxy.ts';
 export * from './netsim-node.ts';
 export * from './iptables/chain-names.ts';

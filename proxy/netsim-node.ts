@@ -13,6 +13,7 @@ import type { KubeProxyNode } from './kube-proxy.ts';
 import type { ConntrackCleaner } from './conntrack-cleanup.ts';
 import { netsimIptablesBackend } from './iptables/netsim-backend.ts';
 import { netsimIpsets, netsimIpvs, netsimNetlink } from './ipvs/netsim-adapters.ts';
+import { netsimNftablesBackend } from './nftables/netsim-backend.ts';
 
 /** `conntrack -D` on the namespace's table. */
 export function netsimConntrackCleaner(nf: NetfilterStack): ConntrackCleaner {
@@ -50,6 +51,7 @@ export function netsimKubeProxyNode(ns: NetNamespace, nf: NetfilterStack, opts: 
     ...(opts.ipvs !== undefined ? { ipvs: netsimIpvs(opts.ipvs) } : {}),
     ...(opts.ipsets !== undefined ? { ipset: netsimIpsets(opts.ipsets) } : {}),
     netlink: netsimNetlink(ns),
+    nftables: netsimNftablesBackend(nf.nft),
     // Go's net/http on the node's TCP stack: the healthz and health-check node port servers.
     serveHttp: (address, port, route) => {
       const srv = startHttpServer(ns, { podName: 'kube-proxy', port, route, address: address === '0.0.0.0' ? 0 : parseIpv4(address), ...(opts.wallClock !== undefined ? { date: opts.wallClock } : {}) });

@@ -7,7 +7,9 @@ import type { EndpointSliceInfo, ServiceInfo } from './service-port.ts';
 import type { ConntrackDeletion } from './conntrack-cleanup.ts';
 import type { EndpointsChangeTracker, EndpointsMap, ServiceChangeTracker, ServicePortMap } from './change-tracker.ts';
 
-export type ProxyMode = 'iptables' | 'ipvs' | 'nftables';
+/** The modes kube-proxy.ts's PROXY_MODES registry implements (`--proxy-mode`). */
+export const PROXY_MODE_NAMES = ['iptables', 'ipvs', 'nftables'] as const;
+export type ProxyMode = (typeof PROXY_MODE_NAMES)[number];
 
 export interface SyncResult {
   readonly mode: ProxyMode;

@@ -55,7 +55,7 @@ export interface NftOperation {
 
 /** The table every object belongs to (kube-proxy's: `ip kube-proxy`). */
 export interface NftTableRef {
-  readonly family: 'ip' | 'ip6' | 'inet';
+  readonly family: 'ip' | 'inet';
   readonly table: string;
 }
 

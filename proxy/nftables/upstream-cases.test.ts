@@ -1,7 +1,8 @@
 /**
  * Upstream kube-proxy's nftables proxier tests, as data (tests/upstream/kube-proxy/
  * nftables.yaml), run against the emulated nftables-mode kube-proxy writing into a
- * knftables-style fake: the dump after each sync (compared after upstream's
+ * knftables-style fake (and, transaction by transaction, into the emulated kernel's
+ * nf_tables, which must accept each and hold the same chains and sets): the dump after each sync (compared after upstream's
  * sortNFTablesTransaction), the operation count of the last transaction (partial
  * syncs), the stale chains, and packet flows through upstream's nftablesTracer.
  */
@@ -10,6 +11,9 @@ import assert from 'node:assert/strict';
 import { NftablesProxier } from './proxier.ts';
 import type { NftablesProxierOptions } from './proxier.ts';
 import { FakeNftables } from './fake.ts';
+import type { NftablesBackend } from './backend.ts';
+import { netsimNftablesBackend } from './netsim-backend.ts';
+import { Nftables } from '../../netsim/netfilter/nftables/nftables.ts';
 import { sortNFTablesTransaction, tracePacketNft } from '../../tests/support/upstream-nftables.ts';
 import type { PacketFlowTest } from '../../tests/support/upstream-tracer.ts';
 import { loadUpstreamDoc, stepsOf, UpstreamObjects } from '../../tests/support/upstream-objects.ts';
@@ -48,13 +52,23 @@ function runCase(c: Case): void {
   const { localDetector, ...opts } = c.options ?? {};
   const options: NftablesProxierOptions = { ...FAKE_PROXIER, ...opts };
   if (localDetector === false) delete (options as { clusterCIDR?: string }).clusterCIDR;
-  const p = new NftablesProxier(nft, options, { nowMs: () => now });
+  // Every transaction also goes to the emulated kernel's nf_tables, which must accept it and end up with the same objects.
+  const kernel = netsimNftablesBackend(new Nftables());
+  const both: NftablesBackend = {
+    run: (tx) => {
+      nft.run(tx);
+      kernel.run(tx);
+    },
+    list: (kind) => nft.list(kind),
+  };
+  const p = new NftablesProxier(both, options, { nowMs: () => now });
   const objects = new UpstreamObjects(p);
   stepsOf(c).forEach((s, i) => {
     const where = `${c.name} step ${i + 1}`;
     now += s.advanceMs ?? 0;
     objects.apply(s, where);
     p.sync();
+    for (const kind of ['chains', 'sets'] as const) assert.deepEqual(kernel.list(kind)?.sort(), nft.list(kind)?.sort(), `${where}: kernel ${kind}`);
     if (s.expected !== undefined) assert.equal(sortNFTablesTransaction(nft.dump()), sortNFTablesTransaction(doc.baseRules + s.expected), `${where}: dump`);
     if (s.expectOperations !== undefined) assert.equal(p.lastOperations, s.expectOperations, `${where}: operations\n${p.lastText}`);
     if (s.expectStaleChains !== undefined) assert.deepEqual([...p.staleChains.keys()].sort(), [...s.expectStaleChains].sort(), `${where}: stale chains`);

@@ -1,12 +1,13 @@
 /**
  * Clusters built from a spec, across the matrix flannel backend (udp, vxlan, host-gw)
- * × runtime (docker, cni) × kube-proxy mode (iptables, ipvs): every combination
+ * × runtime (docker, cni) × kube-proxy mode (iptables, ipvs, nftables): every combination
  * builds from the seed spec with that one line changed, and must give Running pods
  * with addresses from their node's flannel lease, pod → pod across nodes with the
  * TTL each backend leaves (udp: flanneld decrements twice more), pod → ClusterIP
  * reaching every backend, outside → NodePort on both nodes, pod → outside
  * masqueraded to the node's address, the device MTUs flannel derives, and the node
- * views kube-proxy leaves (`iptables-save`, and `ipvsadm -Ln` in IPVS mode).
+ * views kube-proxy leaves (`iptables-save`, `ipvsadm -Ln` in IPVS mode, `nft list
+ * ruleset` in nftables mode).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,7 @@ import type { LookupResult } from '../../apps/dns/stub-resolver.ts';
 
 const BACKENDS: FlannelBackendType[] = ['udp', 'vxlan', 'host-gw'];
 const RUNTIMES: RuntimeKind[] = ['docker', 'cni'];
-const MODES: ProxyMode[] = ['iptables', 'ipvs'];
+const MODES: ProxyMode[] = ['iptables', 'ipvs', 'nftables'];
 
 /** TTL of an echo reply (sent with 64) from a pod on the other node: each node's forward, plus flanneld's two decrements in udp mode. */
 const CROSS_NODE_TTL: Record<FlannelBackendType, number> = { udp: 60, vxlan: 62, 'host-gw': 62 };
@@ -119,13 +120,24 @@ for (const backend of BACKENDS) {
           // Node views.
           const save = cluster.nodeView('node01', 'iptables-save') ?? '';
           assert.match(save, /^-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG$/m);
-          assert.match(save, /^-A KUBE-POSTROUTING .*-j MASQUERADE/m);
+          if (mode !== 'nftables') assert.match(save, /^-A KUBE-POSTROUTING .*-j MASQUERADE/m);
           const ipvsadm = cluster.nodeView('node01', 'ipvsadm');
-          if (mode === 'iptables') {
+          const nft = cluster.nodeView('node01', 'nft') ?? '';
+          if (mode === 'nftables') {
+            // kube-proxy's table, its service-ips verdict map holding the ClusterIP, and the NodePort; no KUBE- chains in iptables.
+            assert.doesNotMatch(save, /KUBE-SVC-|KUBE-SERVICES/);
+            assert.match(nft, /^table ip kube-proxy \{$/m);
+            assert.match(nft, /^\tchain nat-prerouting \{\n\t\ttype nat hook prerouting priority dstnat; policy accept;$/m);
+            assert.match(nft, /\b10\.96\.63\.155 \. tcp \. 80 : goto service-\w{8}-default\/nginx-service\/tcp\//);
+            assert.match(nft, /\btcp \. 30000 : goto external-\w{8}-default\/nginx-service\/tcp\//);
+            assert.equal(nft.match(/^\tchain endpoint-\w{8}-default\/nginx-service\/tcp\/__/gm)?.length, 2, nft);
+            assert.equal(ipvsadm, undefined, 'no IPVS in nftables mode');
+          } else if (mode === 'iptables') {
             assert.match(save, /^-A KUBE-SERVICES -d 10\.96\.63\.155\/32 -p tcp -m comment --comment "default\/nginx-service cluster IP" -m tcp --dport 80 -j KUBE-SVC-\w{16}$/m);
             assert.match(save, /^-A KUBE-NODEPORTS -p tcp -m comment --comment "default\/nginx-service" -m tcp --dport 30000 -j KUBE-EXT-\w{16}$/m);
             assert.equal(save.match(/^-A KUBE-SEP-\w{16} -p tcp -m comment --comment "default\/nginx-service" -m tcp -j DNAT --to-destination /gm)?.length, 2);
             assert.equal(ipvsadm, undefined, 'no IPVS in iptables mode');
+            assert.doesNotMatch(nft, /kube-proxy/);
           } else {
             assert.doesNotMatch(save, /KUBE-SVC-/);
             assert.match(save, /--match-set KUBE-CLUSTER-IP dst,dst/);
