@@ -33,6 +33,7 @@ import { KubeProxy } from '../proxy/kube-proxy.ts';
 import { netsimKubeProxyNode } from '../proxy/netsim-node.ts';
 import { NetworkPolicyController } from '../policy/controller.ts';
 import { netsimIpsetCommands, netsimIptablesCommands } from '../policy/netsim-node.ts';
+import { registerPolicyExplainer } from '../policy/explain.ts';
 import type { Namespace, NetworkPolicy } from '../control/api/index.ts';
 import type { EndpointSlice, Service } from '../control/api/service.ts';
 import type { Node, Pod } from '../control/api/index.ts';
@@ -293,6 +294,8 @@ export class Cluster implements EmulatedCluster {
       },
     );
     npc.watch(this.pods$, this.namespaces$, this.networkPolicies$);
+    // Traces and flows name the policy behind a hit rule.
+    registerPolicyExplainer(netfilter, npc);
     return npc;
   }
 

@@ -33,6 +33,8 @@ interface Tracked {
   /** The decision that picked a backend (a DNAT rule or IPVS), and the one that dropped. */
   balancedBy?: string;
   droppedBy?: string;
+  /** Explanations of the rules hit (nf events' `explanation`), in order, without repeats. */
+  explained: string[];
 }
 
 const TERMINAL_RULE = new Set(['DROP', 'REJECT']);
@@ -52,7 +54,7 @@ export class FlowBuilder {
     let st = this.tracked.get(e.pkt);
     if (st === undefined) {
       if (e.kind !== 'rx' && e.kind !== 'tx') return;
-      st = { lastEncapsulated: false, nat: [] };
+      st = { lastEncapsulated: false, nat: [], explained: [] };
       this.track(e.pkt, st);
     }
     switch (e.kind) {
@@ -73,6 +75,7 @@ export class FlowBuilder {
       case 'nf':
         if (e.verdict === 'DNAT') st.balancedBy = `${e.table} ${e.chain}:${e.rule} DNAT`;
         else if (TERMINAL_RULE.has(e.verdict)) st.droppedBy = `${e.table} ${e.chain}:${e.rule} ${e.verdict}`;
+        if (e.explanation !== undefined && !st.explained.includes(e.explanation)) st.explained.push(e.explanation);
         break;
       default:
         break;
@@ -109,6 +112,7 @@ export class FlowBuilder {
     const natted = first.dst !== last.dst || first.dstPort !== last.dstPort;
     const service = this.opts.identity.serviceAt(first.dst, first.dstPort, first.protocol);
     const decidedBy = dropped ? st.droppedBy : st.balancedBy;
+    const policy = dropped ? st.explained.at(-1) : st.explained.length > 0 ? st.explained.join('; ') : undefined;
     return {
       seq: ++this.seq,
       t: e.t,
@@ -125,6 +129,7 @@ export class FlowBuilder {
       verdict,
       ...(e.kind === 'drop' ? { dropReason: e.reason } : {}),
       ...(decidedBy !== undefined ? { decidedBy } : {}),
+      ...(policy !== undefined ? { policy } : {}),
       ...(st.nat.length > 0 ? { nat: [...st.nat] } : {}),
       ...(hop !== undefined ? { hop } : {}),
     };

@@ -41,14 +41,16 @@ export function renderCompact(f: Flow, colour: boolean): string {
   const svc = f.service !== undefined ? ` via service ${f.service}` : '';
   const reason = f.dropReason !== undefined ? ` ${f.dropReason}` : '';
   const by = f.decidedBy !== undefined ? ` [${f.decidedBy}]` : '';
+  // A drop's explanation (the policy that denied it); allows stay in the JSON form.
+  const why = f.verdict !== 'FORWARDED' && f.policy !== undefined ? ` ${f.policy}` : '';
   const hop = f.hop !== undefined ? ` hop ${f.hop.node} ${f.hop.netns} ${f.hop.kind}: ${f.hop.detail}` : '';
-  return `${when(f)} [${f.node}]: ${endpoint(f.source)} -> ${endpoint(f.destination)}${svc} ${verdict}${reason} (${what(f)})${by}${hop}`;
+  return `${when(f)} [${f.node}]: ${endpoint(f.source)} -> ${endpoint(f.destination)}${svc} ${verdict}${reason} (${what(f)})${by}${why}${hop}`;
 }
 
 const TABLE_HEAD = ['TIME', 'NODE', 'SOURCE', 'DESTINATION', 'SERVICE', 'PROTO', 'VERDICT', 'SUMMARY'];
 
 export function renderTable(flows: readonly Flow[]): string {
-  const rows = flows.map((f) => [when(f), f.node, endpoint(f.source), endpoint(f.destination), f.service ?? '', f.protocol, f.verdict, `${what(f)}${f.dropReason !== undefined ? ` ${f.dropReason}` : ''}`]);
+  const rows = flows.map((f) => [when(f), f.node, endpoint(f.source), endpoint(f.destination), f.service ?? '', f.protocol, f.verdict, `${what(f)}${f.dropReason !== undefined ? ` ${f.dropReason}` : ''}${f.verdict !== 'FORWARDED' && f.policy !== undefined ? `: ${f.policy}` : ''}`]);
   const widths = TABLE_HEAD.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (r: readonly string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('   ').trimEnd();
   return [line(TABLE_HEAD), ...rows.map(line)].join('\n') + '\n';

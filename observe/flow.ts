@@ -56,6 +56,12 @@ export interface Flow {
   readonly dropReason?: DropReason;
   /** The netfilter rule or IPVS decision that decided (`nat KUBE-SEP-…:2 DNAT`, `filter KUBE-SERVICES:4 REJECT`). */
   readonly decidedBy?: string;
+  /**
+   * What the rules that decided mean, in the words of whoever wrote them (a NetworkPolicy
+   * enforcer's explainer): for a drop, the denial (`dropped by NetworkPolicy shop/deny-all
+   * (ingress, default deny)`); for a forwarded packet, every allow on the way, `; `-separated.
+   */
+  readonly policy?: string;
   /** NAT applied on the way, in order. */
   readonly nat?: readonly string[];
   /** With hops: the one hop this record is about. */

@@ -52,3 +52,4 @@ export * from './pod-chains.ts';
 export * from './top-level.ts';
 export * from './controller.ts';
 export * from './netsim-node.ts';
+export * from './explain.ts';

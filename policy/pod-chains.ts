@@ -23,6 +23,7 @@ export const podComments = {
   jumpTo: (p: { name: string; namespace: string }, chain: string): string => `rule to jump traffic destined to POD name:${p.name} namespace: ${p.namespace} to chain ${chain}`,
   jumpFrom: (p: { name: string; namespace: string }, chain: string): string => `rule to jump traffic from POD name:${p.name} namespace: ${p.namespace} to chain ${chain}`,
   runPolicy: (policyName: string): string => `run through nw policy ${policyName}`,
+  fromLocalNode: "rule to permit the traffic traffic to pods when source is the pod's local node",
 };
 
 /** What the trace lookup needs of one pod chain. */
@@ -95,7 +96,7 @@ function setupPodNetpolRules(pod: PodInfo, chain: string, policies: readonly Net
   }
   if (ingress.length === 0) out.push(line(['-I', chain, '1', '-d', ip, '-m', 'comment', '--comment', '"run through default ingress network policy chain"', '-j', KUBE_NWPLCY_DEFAULT, '\n']));
   if (egress.length === 0) out.push(line(['-I', chain, '1', '-s', ip, '-m', 'comment', '--comment', '"run through default egress network policy chain"', '-j', KUBE_NWPLCY_DEFAULT, '\n']));
-  out.push(line(['-I', chain, '1', '-m', 'comment', '--comment', `"rule to permit the traffic traffic to pods when source is the pod's local node"`, '-m', 'addrtype', '--src-type', 'LOCAL', '-d', ip, '-j', 'ACCEPT', '\n']));
+  out.push(line(['-I', chain, '1', '-m', 'comment', '--comment', `"${podComments.fromLocalNode}"`, '-m', 'addrtype', '--src-type', 'LOCAL', '-d', ip, '-j', 'ACCEPT', '\n']));
   out.push(line(['-I', chain, '1', '-m', 'comment', '--comment', '"common bi-directional traffic policy rules"', '-j', KUBE_NWPLCY_COMMON, '\n']));
   return { ingress, egress };
 }

@@ -56,6 +56,7 @@ import { iptableMangleOps } from './ops/iptable-mangle.ts';
 import { iptableFilterOps } from './ops/iptable-filter.ts';
 import { ipVsInOps } from './ops/ip-vs-in.ts';
 import { ipVsOutOps } from './ops/ip-vs-out.ts';
+import type { RuleExplainer, RuleExplanation } from './rule-explain.ts';
 import { nftChainOps } from './ops/nft-do-chain.ts';
 import { Nftables } from './nftables/nftables.ts';
 
@@ -101,6 +102,8 @@ export class NetfilterStack implements NetfilterHooks {
   fastPath = fastPathDefault.on;
   /** Walks replayed by the fast path (observation: the differential test checks it engaged). */
   fastPathReplays = 0;
+  /** What rules stand for, registered by whoever writes them (a policy enforcer); asked while tracing (rule-explain.ts). */
+  readonly explainers: RuleExplainer[] = [];
   /** Operations registered from outside (nftables, a policy enforcer). */
   private readonly extraOps: NfHookOps[] = [];
   /** The hook entries (nf_hook_entries), per hook; rebuilt when the layout moves. */
@@ -295,10 +298,27 @@ export class NetfilterStack implements NetfilterHooks {
   }
 
   private traceRule(pkt: Packet, hook: NfHook, table: TableName, chain: string, rule: number, target: string): void {
+    const why = this.explainRule(table, hook, chain, rule, pkt);
     this.ns.sim.tracer.emit({
       kind: 'nf', t: this.ns.sim.clock.now(), node: this.ns.node, netns: this.ns.name, pkt: pkt.id, hook, table, chain, rule,
-      verdict: target, detail: rule === 0 ? `policy ${target}` : `-j ${target}`, ...this.packetAtHook(pkt),
+      verdict: target, detail: `${rule === 0 ? `policy ${target}` : `-j ${target}`}${why !== undefined ? `: ${why.text}` : ''}`,
+      ...(why !== undefined ? { explanation: why.text } : {}), ...this.packetAtHook(pkt),
     });
+  }
+
+  /** The registered explainers' word on rule `rule` of `chain` (the first that has one), for the packet as it is now. */
+  explainRule(table: TableName, hook: NfHook, chain: string, rule: number, pkt: Packet): RuleExplanation | undefined {
+    if (this.explainers.length === 0 || rule === 0 || !this.iptables.hasTable(table)) return undefined;
+    const r = this.iptables.table(table).chains.get(chain)?.rules[rule - 1];
+    if (r === undefined) return undefined;
+    let comment: string | undefined;
+    for (const m of r.matches) if (m.kind === 'comment') comment = m.comment;
+    const view = { table, hook, chain, rule, comment, src: Ipv4.src(pkt.buf, pkt.nh), dst: Ipv4.dst(pkt.buf, pkt.nh) };
+    for (const ex of this.explainers) {
+      const why = ex(view);
+      if (why !== undefined) return why;
+    }
+    return undefined;
   }
 
   /** The packet as this hook has it (TTL already decremented at FORWARD, NAT applied so far), for traces that asked for bytes. */

@@ -27,6 +27,7 @@ export type DropReason =
   | 'neigh-queue-full'   // too many packets waiting for ARP resolution (unres_qlen)
   | 'nf-drop'            // netfilter DROP
   | 'nf-reject'          // netfilter REJECT (an ICMP error or TCP RST was sent)
+  | 'policy-denied'      // a netfilter DROP/REJECT that the ruleset's writer explains as a NetworkPolicy denial (rule-explain.ts)
   | 'no-socket'          // no socket for the destination port (ICMP port unreachable / RST sent)
   | 'link-down'          // device administratively down or without carrier
   | 'link-loss'          // lost on an underlay link (configured loss)
@@ -89,6 +90,8 @@ export type TraceEvent =
       readonly rule: number;
       readonly verdict: string;
       readonly detail: string;
+      /** What the rule stands for, from the explainer of whoever wrote it (netfilter/rule-explain.ts). */
+      readonly explanation?: string;
       /** The IPv4 packet as the hook sees it (a copy, when a subscriber asked for bytes). */
       readonly data?: Uint8Array;
     })

@@ -82,7 +82,12 @@ export function ipOf(cluster: Cluster, key: string): number {
   return parseIpv4(n.address);
 }
 
-export type ProbeResult = 'connected' | 'refused' | 'unreachable' | 'timeout' | 'reset' | 'no-answer';
+/**
+ * How a connect ended: `connected`; `refused` by a RST (nothing listens); `rejected`
+ * by an ICMP port unreachable (kube-router's REJECT); `unreachable` (another ICMP
+ * error); `timeout` (no answer within 3 s).
+ */
+export type ProbeResult = 'connected' | 'refused' | 'rejected' | 'unreachable' | 'timeout' | 'reset';
 
 /** A TCP connect from `from` to `to`:port; how it ended within 3 s of virtual time. */
 export async function tcpProbe(cluster: Cluster, from: string, to: string | number, port: number): Promise<ProbeResult> {
@@ -92,8 +97,10 @@ export async function tcpProbe(cluster: Cluster, from: string, to: string | numb
     result = 'connected';
     c.abort();
   };
-  c.onClose = (reason) => {
-    if (result === 'timeout') result = reason === 'refused' ? 'refused' : reason === 'unreachable' ? 'unreachable' : reason === 'reset' ? 'reset' : 'timeout';
+  c.onClose = (reason, detail) => {
+    if (result !== 'timeout') return;
+    if (reason === 'refused') result = /\(RST\)/.test(detail) ? 'refused' : 'rejected';
+    else result = reason === 'unreachable' ? 'unreachable' : reason === 'reset' ? 'reset' : 'timeout';
   };
   await cluster.runFor(3 * SECOND);
   if (result === 'timeout' && c.softError !== undefined) result = 'unreachable';

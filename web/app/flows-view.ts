@@ -108,7 +108,7 @@ export class FlowsView {
     const verdict = f.verdict + (f.dropReason !== undefined ? ` (${f.dropReason})` : '');
     const tr = h('tr', { tabindex: '0', class: f.verdict.toLowerCase(), 'data-trace-id': String(f.traceId), 'data-service': f.service ?? '', 'data-destination': f.destination.ip, 'aria-label': `flow ${endpointText(f.source)} to ${endpointText(f.destination)} ${verdict}` },
       cell(timeText(f)), cell(endpointText(f.source)), cell(endpointText(f.destination)), cell(f.service ?? ''), cell(protocolText(f)),
-      cell(verdict, `verdict-${f.verdict}`), cell(f.node), cell(f.decidedBy ?? ''), cell((f.nat ?? []).join('; ')));
+      cell(verdict, `verdict-${f.verdict}`), cell(f.node), cell([f.decidedBy, f.verdict !== 'FORWARDED' ? f.policy : undefined].filter((x) => x !== undefined).join(': ')), cell((f.nat ?? []).join('; ')));
     tr.addEventListener('click', () => this.onSelect(f));
     tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); this.onSelect(f); } });
     return tr;

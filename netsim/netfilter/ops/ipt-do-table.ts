@@ -79,11 +79,14 @@ export class IptDoTable implements NfHookOps {
     if (rec !== undefined && rec.cacheable && r.verdict === 'ACCEPT') this.remember(key, rec, pkt, state, markIn, r.rulesEvaluated);
     if (r.verdict === 'ACCEPT') return NF_ACCEPT;
     const dev = state.inDev?.name ?? state.outDev?.name;
+    // Whoever wrote the rule may say what it stands for (a policy denial): its reason and words go with the drop.
+    const why = nf.tracing ? nf.explainRule(this.table, this.hook, r.chain, r.rule, pkt) : undefined;
+    const said = why !== undefined ? `: ${why.text}` : '';
     if (r.rejectWith !== undefined) {
       sendReject(nf.ns, pkt, r.rejectWith);
-      nf.ns.traceDrop(pkt, 'nf-reject', `${this.table} ${r.chain}:${r.rule} REJECT --reject-with ${r.rejectWith}`, dev);
+      nf.ns.traceDrop(pkt, why?.dropReason ?? 'nf-reject', `${this.table} ${r.chain}:${r.rule} REJECT --reject-with ${r.rejectWith}${said}`, dev);
     } else {
-      nf.ns.traceDrop(pkt, 'nf-drop', `${this.table} ${r.chain}:${r.rule} ${r.rule === 0 ? 'policy DROP' : 'DROP'}`, dev);
+      nf.ns.traceDrop(pkt, why?.dropReason ?? 'nf-drop', `${this.table} ${r.chain}:${r.rule} ${r.rule === 0 ? 'policy DROP' : 'DROP'}${said}`, dev);
     }
     return NF_DROP;
   }
