@@ -13,5 +13,6 @@
  */
 export { topologyElements } from './model/topology-elements.ts';
 export { HopLocator } from './model/hop-target.ts';
+export { flowPath } from './model/flow-path.ts';
 export { LbCounter, opensConnection } from './model/lb-counts.ts';
 export { RateSampler } from './model/rate-sampler.ts';

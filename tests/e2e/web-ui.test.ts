@@ -214,7 +214,7 @@ test('a trace run from the page lists the hops of `netsim trace -o json` in the 
   await shot('trace');
 });
 
-test('the flows table receives the flows of a `kubectl exec … curl` to the Service', { skip, timeout: 60_000 }, async () => {
+test('the flows table receives the flows of a `kubectl exec … curl` to the Service; selecting one draws its path', { skip, timeout: 60_000 }, async () => {
   const svc = await api<{ spec: { clusterIP: string } }>('/api/v1/namespaces/default/services/nginx-service');
   await page.click('#tab-flows');
   await page.fill('#flow-filters input[name="from-pod"]', 'default/webapp02');
@@ -236,10 +236,17 @@ test('the flows table receives the flows of a `kubectl exec … curl` to the Ser
   assert.equal(syn[3], 'default/nginx-service');
   assert.match(syn[7] ?? '', /KUBE-SEP-\w+:\d+ DNAT/);
   assert.ok(rows.every((c) => c[1]?.startsWith('default/webapp02') || c[2]?.startsWith('default/webapp02')), 'the filter was applied');
+  await shot('flows');
+  // Selecting the SYN draws its path on the topology: webapp02, the Service it was sent to, the pod that served it.
+  const synRow = rows.indexOf(syn);
+  await page.click(`#flows-table tbody tr:nth-child(${synRow + 1})`);
+  assert.equal(await page.getAttribute('#tab-topology', 'aria-selected'), 'true');
+  const path = await inPage<string[]>(`netsim.cy.elements('.path').map((e) => e.id())`);
+  for (const id of ['pod:default/webapp02', `pod:default/${served}`, 'svc:default/nginx-service', 'veth:default/webapp02', `veth:default/${served}`]) assert.ok(path.includes(id), `${id} in ${path.join(' ')}`);
+  await page.click('#tab-flows');
   await page.fill('#flow-filters input[name="from-pod"]', '');
   await page.click('#flow-filters button[type="submit"]');
   await page.waitForTimeout(500);
-  await shot('flows');
 });
 
 test('the load-balancing chart counts per endpoint what the flows count for the Service', { skip, timeout: 90_000 }, async () => {

@@ -7,6 +7,7 @@
  */
 import type { Flow } from '../../observe/flow.ts';
 import type { Topology } from '../../observe/topology.ts';
+import { flowPath } from '../model/flow-path.ts';
 import { elementId } from '../model/ids.ts';
 import { Api, ApiFailure, keepOpen, storeToken, takeToken } from './api.ts';
 import { $ } from './dom.ts';
@@ -43,13 +44,18 @@ function select(id: string): void {
   if (current !== 'topology' && current !== 'trace') activate('topology');
 }
 
-/** A selected flow: its ends (and the Service it was sent to) on the topology. */
+/** A selected flow: the path its two ends imply (web/model/flow-path.ts), and the Service it was sent to. */
 function showFlow(f: Flow): void {
   activate('topology');
   graph.clearClasses('path', 'reply-path', 'current');
-  const ids = [endpointElement(f.source), endpointElement(f.destination), f.service !== undefined ? elementId.service(f.service) : undefined];
-  for (const id of ids) if (id !== undefined) graph.cy.getElementById(id).addClass('path');
-  const first = ids.find((x) => x !== undefined);
+  const t = graph.topology;
+  if (t === undefined) return;
+  const cy = graph.cy;
+  const path = cy.collection();
+  for (const id of flowPath(t, f.source, f.destination)) path.merge(cy.getElementById(id));
+  if (f.service !== undefined) path.merge(cy.getElementById(elementId.service(f.service))).merge(cy.getElementById(`ep:${f.service}:${f.destination.ip}`));
+  path.merge(path.edgesWith(path)).addClass('path');
+  const first = endpointElement(f.source) ?? endpointElement(f.destination);
   if (first !== undefined) inventory.show(first);
 }
 

@@ -64,6 +64,8 @@ export class TraceView {
     const err = $('trace-error');
     const button = $('trace-run') as HTMLButtonElement;
     button.disabled = true;
+    // A fresh answer each time: the alert is announced again, and a stale message never stands for this request.
+    err.hidden = true;
     try {
       const answer = await this.api.post<TraceAnswer & TraceReport>('/netsim/v1/trace', this.request());
       err.hidden = true;
