@@ -38,7 +38,7 @@ export interface ChainSpec {
   readonly comment?: string;
 }
 
-export type Verb = 'add' | 'create' | 'insert' | 'replace' | 'delete' | 'destroy' | 'flush';
+export type Verb = 'add' | 'create' | 'insert' | 'replace' | 'delete' | 'flush';
 
 /** Where a command's table name, object name and handle are (nft points its errors at them). */
 export interface Where {

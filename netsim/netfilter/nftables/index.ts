@@ -10,7 +10,9 @@
  *     applied as one transaction; throws NftError (code NFT_SYNTAX / NFT_EVAL /
  *     NFT_KERNEL / NFT_UNSUPPORTED, nft's message and location) and then changes
  *     nothing. `nf.nft.tryApply(text)` returns the error with nft's full report instead.
- *   - `nf.nft.listRuleset()`: `nft list ruleset`, byte for byte as nft 1.0.6 prints it.
+ *   - `nf.nft.listRuleset()`: `nft list ruleset`, byte for byte as nft 1.0.6 prints it;
+ *     `listRuleset({ handles: true })` is `nft -a list ruleset`, with the kernel's handles
+ *     (per-table counter shared by chains, sets, anonymous sets and rules).
  *   - `nf.nft.ruleset`: the tables, chains, rules and sets as data (model.ts).
  *
  * Contract: filter and route base chains are hook operations at their own priority
@@ -21,7 +23,8 @@
  * `rulesEvaluated` counts rules as the cost model expects. Traces name table, chain and
  * rule handle. `numgen random` draws from the stack's seeded RNG.
  *
- * Not modelled: families other than ip and inet (IPv4 only), `typeof` set
+ * Not modelled: `destroy` (nft 1.0.8; 1.0.6 refuses it as a syntax error, and so do we),
+ * families other than ip and inet (IPv4 only), `typeof` set
  * declarations, named objects (counters, quotas, flowtables), `define`/`include`,
  * expressions outside model.ts's selectors (icmp, tcp flags, ether, iif/oif by index),
  * a route chain's re-routing, per-rule `position` semantics beyond handle/index, and

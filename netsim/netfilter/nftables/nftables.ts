@@ -58,9 +58,9 @@ export class Nftables {
     }
   }
 
-  /** `nft list ruleset`. */
-  listRuleset(): string {
-    return renderRuleset(this.rs, this.now());
+  /** `nft list ruleset` (`handles`: `nft -a list ruleset`). */
+  listRuleset(opts: { handles?: boolean } = {}): string {
+    return renderRuleset(this.rs, { now: this.now(), ...opts });
   }
 
   /** `nft flush ruleset`. */

@@ -1,6 +1,6 @@
 /**
  * The nft grammar (src/parser_bison.y) for the commands and statements modelled:
- * `add|create|insert|replace|delete|destroy|flush` of tables, chains, rules, sets,
+ * `add|create|insert|replace|delete|flush` of tables, chains, rules, sets,
  * maps and elements, `flush ruleset`, and the block syntax `nft list ruleset` prints
  * (`table ip t { chain c { … } set s { … } }`, which nft expands into chains, then
  * sets, then rules: nft_cmd_expand). Rule statements are typed here from their
@@ -22,7 +22,7 @@ import type { DataType } from './datatypes.ts';
 import { anonymousSet, parseAtom, selectorType } from './values.ts';
 
 const FAMILIES = ['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev'];
-const VERBS: readonly Verb[] = ['add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush'];
+const VERBS: readonly Verb[] = ['add', 'create', 'insert', 'replace', 'delete', 'flush'];
 const HOOKS: readonly HookName[] = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
 const VERDICTS = ['accept', 'drop', 'return', 'continue', 'jump', 'goto'];
 
@@ -146,6 +146,12 @@ class Parser {
       if (t.text === 'include' || t.text === 'define' || t.text === 'list' || t.text === 'reset' || t.text === 'rename') {
         throw new NftError('NFT_UNSUPPORTED', `\`${t.text}\` is not modelled by the emulator`, this.loc(t));
       }
+      // `destroy` came with nft 1.0.8; 1.0.6 reads the word as a string and stumbles on the next.
+      if (t.text === 'destroy') {
+        this.next();
+        const n = this.peek();
+        throw new NftError('NFT_SYNTAX', `syntax error, unexpected ${n.kind === 'word' ? n.text : n.kind === 'nl' ? 'newline' : 'end of file'}, expecting string`, this.loc(n));
+      }
       let verb: Verb = 'add';
       if ((VERBS as readonly string[]).includes(t.text)) verb = this.next().text as Verb;
       this.command(verb, t, out);
@@ -192,7 +198,7 @@ class Parser {
         const family = this.family();
         const tableTok = this.identifier();
         const table = tableTok.text;
-        if (verb === 'delete' || verb === 'destroy') {
+        if (verb === 'delete') {
           if (this.isWord(this.peek(), 'handle')) throw new NftError('NFT_UNSUPPORTED', 'deleting a chain by handle is not modelled', this.loc(this.peek()));
         }
         const chainTok = this.identifier();
@@ -231,7 +237,7 @@ class Parser {
           index = this.number();
         }
         const where = { table: this.loc(tableTok), name: this.loc(chainTok), ...(handleLoc !== undefined ? { handle: handleLoc } : {}) };
-        if (verb === 'delete' || verb === 'destroy') {
+        if (verb === 'delete') {
           if (handle === undefined) throw this.unexpected();
           out.push({ obj: 'rule', verb, family, table, chain, handle, stmts: [], refs: [], loc: this.span(start, this.toks[this.pos - 1] as Token), where });
           this.endItem();
@@ -272,7 +278,7 @@ class Parser {
         const nameTok = this.identifier();
         const name = nameTok.text;
         const where = { table: this.loc(tableTok), name: this.loc(nameTok) };
-        if (verb !== 'add' && verb !== 'create' && verb !== 'delete' && verb !== 'destroy') throw this.unexpected(objTok);
+        if (verb !== 'add' && verb !== 'create' && verb !== 'delete') throw this.unexpected(objTok);
         const elems = this.elementList();
         out.push({ obj: 'element', verb, family, table, name, elems, loc: this.span(start, this.toks[this.pos - 1] as Token), where });
         this.endItem();

@@ -10,17 +10,25 @@ import type { Chain, NftSet, Rhs, Rule, Ruleset, Selector, SetElem, Stmt, Table,
 import { formatPriority } from './model.ts';
 import { compareElems, formatAtom, selectorType } from './values.ts';
 
-export function renderRuleset(rs: Ruleset, now = 0): string {
+export interface ListOptions {
+  /** Virtual now in ns (element expiry). */
+  readonly now?: number;
+  /** `nft -a`: `# handle N` after tables, sets, chains and rules. */
+  readonly handles?: boolean;
+}
+
+export function renderRuleset(rs: Ruleset, o: ListOptions = {}): string {
   let out = '';
-  for (const t of rs.tables.values()) out += renderTable(t, now);
+  for (const t of rs.tables.values()) out += renderTable(t, o);
   return out;
 }
 
-export function renderTable(t: Table, now = 0): string {
+export function renderTable(t: Table, o: ListOptions = {}): string {
   const items: string[] = [];
-  for (const s of t.sets.values()) items.push(renderSet(s, now));
-  for (const c of t.chains.values()) items.push(renderChain(c));
-  return `table ${t.family} ${t.name} {\n${t.comment !== undefined ? `\tcomment ${quote(t.comment)}\n` : ''}${items.join('\n')}}\n`;
+  const h = (n: number): string => (o.handles === true ? ` # handle ${n}` : '');
+  for (const s of t.sets.values()) items.push(renderSet(s, o.now ?? 0, h(s.handle)));
+  for (const c of t.chains.values()) items.push(renderChain(c, h));
+  return `table ${t.family} ${t.name} {${h(t.handle)}\n${t.comment !== undefined ? `\tcomment ${quote(t.comment)}\n` : ''}${items.join('\n')}}\n`;
 }
 
 function quote(s: string): string {
@@ -45,9 +53,9 @@ function types(s: NftSet): DataType[] {
   return s.keyTypes.map((n) => DATATYPES[n] as DataType);
 }
 
-function renderSet(s: NftSet, now: number): string {
+function renderSet(s: NftSet, now: number, handle: string): string {
   const kind = s.map ? 'map' : 'set';
-  let out = `\t${kind} ${s.name} {\n\t\ttype ${s.keyTypes.join(' . ')}${s.map ? ` : ${s.dataType ?? ''}` : ''}\n`;
+  let out = `\t${kind} ${s.name} {${handle}\n\t\ttype ${s.keyTypes.join(' . ')}${s.map ? ` : ${s.dataType ?? ''}` : ''}\n`;
   if (s.policy !== undefined && s.policy !== 'performance') out += `\t\tpolicy ${s.policy}\n`;
   const size = s.size ?? (s.flags.includes('dynamic') ? 65535 : undefined);
   if (size !== undefined) out += `\t\tsize ${size}\n`;
@@ -91,14 +99,14 @@ function renderElem(ts: readonly DataType[], s: NftSet, e: SetElem, now: number)
   return out;
 }
 
-function renderChain(c: Chain): string {
-  let out = `\tchain ${c.name} {\n`;
+function renderChain(c: Chain, h: (n: number) => string): string {
+  let out = `\tchain ${c.name} {${h(c.handle)}\n`;
   if (c.comment !== undefined) out += `\t\tcomment ${quote(c.comment)}\n`;
   const b = c.base;
   if (b !== undefined) {
     out += `\t\ttype ${b.type} hook ${b.hook}${b.device !== undefined ? ` device ${quote(b.device)}` : ''} priority ${formatPriority(b.priority, b.hook)}; policy ${b.policy};\n`;
   }
-  for (const r of c.rules) out += `\t\t${renderRule(r)}\n`;
+  for (const r of c.rules) out += `\t\t${renderRule(r)}${h(r.handle)}\n`;
   return `${out}\t}\n`;
 }
 

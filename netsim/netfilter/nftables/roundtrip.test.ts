@@ -13,7 +13,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Netns } from '../iptables/test-support.ts';
 import { Nftables } from './nftables.ts';
-import { kubeProxyRuleset, realNft, realNftSkipReason } from './test-support.ts';
+import { batches, kubeProxyRuleset, realNft, realNftSkipReason } from './test-support.ts';
 
 const dir = join(import.meta.dirname, 'fixtures');
 const cases: Array<[string, string]> = [
@@ -22,10 +22,10 @@ const cases: Array<[string, string]> = [
   ['kube-proxy, 1 000 Services', kubeProxyRuleset({ services: 1000, endpointsPer: 3, noEndpointsEvery: 9, affinityEvery: 7 })],
 ];
 
-function emulate(text: string): string {
+function emulate(text: string, handles = false): string {
   const n = new Nftables();
-  n.apply(text);
-  return n.listRuleset();
+  for (const b of batches(text)) n.apply(b);
+  return n.listRuleset({ handles });
 }
 
 for (const [name, text] of cases) {
@@ -51,5 +51,12 @@ for (const [name, text] of cases) {
     const back = realNft(ns, listed);
     assert.ok(back.ok, back.stderr);
     assert.equal(back.listed, listed, "the emulator's listing round-trips through the real nft");
+  });
+
+  test(`${name}: handles (nft -a) are the kernel's, in a fresh namespace`, { skip }, () => {
+    const ns = netns.fresh();
+    const direct = realNft(ns, text, ['-a']);
+    assert.ok(direct.ok, direct.stderr);
+    assert.equal(emulate(text, true), direct.listed);
   });
 }

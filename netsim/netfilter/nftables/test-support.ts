@@ -163,10 +163,24 @@ export function realNftSkipReason(): string | undefined {
   return undefined;
 }
 
-/** Loads `text` with the real `nft -f -` in namespace `ns` (flushed first); its exit status, `nft list ruleset` and stderr. */
-export function realNft(ns: string, text: string): { ok: boolean; listed: string; stderr: string } {
+/** A fixture's batches: `# commit` lines separate them. */
+export function batches(text: string): string[] {
+  return text.split(/^# commit$/m);
+}
+
+/**
+ * Loads `text` with the real `nft -f -` in namespace `ns` (flushed first), batch by
+ * batch; whether every batch applied, `nft [listFlags] list ruleset` and stderr.
+ */
+export function realNft(ns: string, text: string, listFlags: readonly string[] = []): { ok: boolean; listed: string; stderr: string } {
   spawnSync('ip', ['netns', 'exec', ns, 'nft', 'flush', 'ruleset']);
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { encoding: 'utf8', input: text, maxBuffer: 1 << 30 });
-  const l = spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'ruleset'], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  return { ok: r.status === 0, listed: l.stdout, stderr: r.stderr };
+  let ok = true;
+  let stderr = '';
+  for (const b of batches(text)) {
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { encoding: 'utf8', input: b, maxBuffer: 1 << 30 });
+    ok &&= r.status === 0;
+    stderr += r.stderr;
+  }
+  const l = spawnSync('ip', ['netns', 'exec', ns, 'nft', ...listFlags, 'list', 'ruleset'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  return { ok, listed: l.stdout, stderr };
 }

@@ -115,11 +115,7 @@ class Tx {
           this.ownTables.add(this.newTable(c.family, c.table, c.comment));
           return;
         case 'delete':
-        case 'destroy':
-          if (t === undefined) {
-            if (c.verb === 'delete') throw kernel(ENOENT, c.where?.name ?? c.loc);
-            return;
-          }
+          if (t === undefined) throw kernel(ENOENT, c.where?.name ?? c.loc);
           this.tables.delete(key);
           return;
         case 'flush': {
@@ -131,7 +127,6 @@ class Tx {
           throw kernel(EOPNOTSUPP, c.loc);
       }
     }
-    if ((c.verb === 'destroy') && !this.tables.has(key)) return;
     const t = this.table(c.family, c.table, c.where?.table ?? c.loc);
     switch (c.obj) {
       case 'chain': return this.chainCmd(t, c);
@@ -173,12 +168,8 @@ class Tx {
       case 'flush':
         this.chain(t, c.chain, c.where?.name ?? c.loc).rules.length = 0;
         return;
-      case 'delete':
-      case 'destroy': {
-        if (existing === undefined) {
-          if (c.verb === 'delete') throw kernel(ENOENT, c.where?.name ?? c.loc);
-          return;
-        }
+      case 'delete': {
+        if (existing === undefined) throw kernel(ENOENT, c.where?.name ?? c.loc);
         if (chainReferenced(t, c.chain)) throw kernel(EBUSY, c.loc);
         t.chains.delete(c.chain);
         return;
@@ -190,22 +181,21 @@ class Tx {
 
   private ruleCmd(t: Table, c: Extract<Cmd, { obj: 'rule' }>): void {
     const ch = this.chain(t, c.chain, c.where?.name ?? c.loc);
-    const at = c.handle !== undefined ? ch.rules.findIndex((r) => r.handle === c.handle) : -1;
-    if (c.handle !== undefined && at < 0) {
-      if (c.verb === 'destroy') return;
-      throw kernel(ENOENT, c.where?.handle ?? c.loc);
-    }
-    if (c.verb === 'delete' || c.verb === 'destroy') {
+    // Rules are found by handle among those before this batch (the kernel does not find a rule the batch added).
+    const at = c.handle !== undefined ? ch.rules.findIndex((r) => r.handle === c.handle && !this.ruleLoc.has(r)) : -1;
+    if (c.handle !== undefined && at < 0) throw kernel(ENOENT, c.where?.handle ?? c.loc);
+    if (c.verb === 'delete') {
       ch.rules.splice(at, 1);
       return;
     }
     this.resolveRule(t, c);
-    const rule: Rule = { handle: t.nextHandle++, stmts: c.stmts.map(freshStmt), ...(c.comment !== undefined ? { comment: c.comment } : {}) };
+    // Each anonymous set of the rule is a set object of the table, created (and given a handle) before the rule.
+    for (const s of c.stmts) if ((s.kind === 'match' && s.rhs.kind === 'set') || (s.kind === 'vmap' && s.map.kind === 'set')) t.nextHandle++;
+    // A replaced rule keeps its handle (NFTA_RULE_HANDLE given); a new one takes the next.
+    const rule: Rule = { handle: c.verb === 'replace' ? (c.handle as number) : t.nextHandle++, stmts: c.stmts.map(freshStmt), ...(c.comment !== undefined ? { comment: c.comment } : {}) };
     this.ruleLoc.set(rule, c.loc);
     if (c.verb === 'replace') {
-      ch.rules[at] = { ...rule, handle: c.handle as number };
-      this.ruleLoc.set(ch.rules[at] as Rule, c.loc);
-      t.nextHandle--;
+      ch.rules[at] = rule;
       return;
     }
     let pos: number;
@@ -290,11 +280,7 @@ class Tx {
         this.set(t, c.name, c.where?.name ?? c.loc).elems.clear();
         return;
       case 'delete':
-      case 'destroy':
-        if (existing === undefined) {
-          if (c.verb === 'delete') throw kernel(ENOENT, c.where?.name ?? c.loc);
-          return;
-        }
+        if (existing === undefined) throw kernel(ENOENT, c.where?.name ?? c.loc);
         if (setReferenced(t, c.name)) throw kernel(EBUSY, c.loc);
         t.sets.delete(c.name);
         return;
@@ -304,7 +290,6 @@ class Tx {
   }
 
   private elementCmd(t: Table, c: Extract<Cmd, { obj: 'element' }>): void {
-    if (c.verb === 'destroy' && !t.sets.has(c.name)) return;
     if (!t.sets.has(c.name)) throw new NftError('NFT_EVAL', ENOENT, c.where?.name ?? c.loc);
     const s = this.set(t, c.name, c.loc);
     if (c.verb === 'add' || c.verb === 'create') {
@@ -315,7 +300,7 @@ class Tx {
     for (const raw of c.elems) {
       const e = typeElem(types, undefined, { key: raw.key, loc: raw.loc });
       const k = keyText(e.key);
-      if (!s.elems.delete(k) && c.verb === 'delete') throw kernel(ENOENT, raw.loc);
+      if (!s.elems.delete(k)) throw kernel(ENOENT, raw.loc);
     }
   }
 
