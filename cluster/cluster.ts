@@ -524,6 +524,7 @@ export class Cluster implements EmulatedCluster {
       case 'conntrack': return cn.netfilter.conntrack.list();
       case 'ipvsadm': return cn.ipvs !== undefined ? cn.kubeProxy.ipvsadm() : undefined;
       case 'ipset': return cn.ipsets?.list();
+      case 'ipset-save': return cn.ipsets?.save();
       case 'subnet-env': return cn.flanneld.subnetEnv !== undefined ? renderSubnetEnv(cn.flanneld.subnetEnv) : undefined;
       case 'leases': return this.subnets.keyValues().map((kv) => `${kv.key}\n${kv.value}`).join('\n') + '\n';
       default: return undefined;

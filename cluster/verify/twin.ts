@@ -9,7 +9,8 @@
  *   MTU (bridges, veths, dummies), its addresses (`noprefixroute`; the routes come
  *   from the emulator's tables verbatim), every route of every table but `local`
  *   (the kernel derives that one from the addresses), the neighbour entries, the
- *   sysctls the emulator models and the iptables ruleset the emulator holds;
+ *   sysctls the emulator models, the ipsets (`ipset save` → `ipset restore`, before
+ *   the rules that match them) and the iptables ruleset the emulator holds;
  * - one namespace per pod behind a veth of the node (same names, MACs, addresses,
  *   routes and neighbours);
  * - one *sink* namespace per device that leaves the node (the underlay NIC, the
@@ -55,6 +56,8 @@ export interface TwinNamespace {
   readonly ipLate: string[];
   /** iptables-restore input, if any. */
   readonly iptables?: string;
+  /** `ipset restore` input (the node's `ipset save`), loaded before the rules that match the sets. */
+  readonly ipset?: string;
   /** Per-device sysctls, set once the devices exist (e.g. portmap's route_localnet on the bridge). */
   readonly lateSysctls?: Record<string, string | number>;
 }
@@ -246,6 +249,7 @@ export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
   }
   nodeLate.push(...routeCmds(nodeNs), ...neighCmds(nodeNs, (dev, m) => egressMac.get(dev) ?? m));
   const iptables = cluster.nodeView?.(node, 'iptables-save');
+  const ipset = cluster.nodeView?.(node, 'ipset-save');
   if (nodeNs.hooks !== undefined && iptables === undefined) notVerifiable.push(`${node} has netfilter hooks but the cluster offers no iptables-save view`);
   if (cluster.nodeView?.(node, 'ipvsadm') !== undefined && cluster.nodeView(node, 'ipvsadm')?.includes('->') === true) {
     notVerifiable.push('IPVS virtual servers: this kernel has no ip_vs module, IPVS probes are not verifiable here');
@@ -254,7 +258,7 @@ export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
   for (const d of nodeNs.devRouteLocalnet) if (nodeNs.devices.has(d)) devSysctls[`net.ipv4.conf.${d}.route_localnet`] = 1;
   namespaces.push({
     short: 'n', role: 'node', label: 'node', emu: nodeNs, sysctls: stackSysctls(nodeNs, hasBridge), ip: nodeIp, ipLate: nodeLate, lateSysctls: devSysctls,
-    ...(iptables !== undefined ? { iptables } : {}),
+    ...(iptables !== undefined ? { iptables } : {}), ...(ipset !== undefined && ipset !== '' ? { ipset } : {}),
   }, ...pods, ...sinks);
   return { node, namespaces, egress, stacks, notVerifiable: [...new Set(notVerifiable)] };
 }
@@ -279,6 +283,7 @@ export function buildTwin(plan: TwinPlan, session: NetnsSession): Twin {
   for (const n of [...node, ...rest]) session.ip(full.get(n.short) as string, n.ip.map(subst));
   for (const n of [...rest, ...node]) session.ip(full.get(n.short) as string, n.ipLate.map(subst));
   for (const n of plan.namespaces) if (n.lateSysctls !== undefined) session.sysctl(full.get(n.short) as string, n.lateSysctls);
+  for (const n of plan.namespaces) if (n.ipset !== undefined) session.ipsetRestore(full.get(n.short) as string, n.ipset);
   for (const n of plan.namespaces) if (n.iptables !== undefined) session.iptablesRestore(full.get(n.short) as string, n.iptables);
   const nsByLabel = new Map<string, string>();
   for (const n of plan.namespaces) nsByLabel.set(n.label, full.get(n.short) as string);

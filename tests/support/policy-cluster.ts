@@ -56,6 +56,10 @@ network:
 runtime: ${opts.runtime ?? 'docker'}
 proxy: { mode: iptables }
 networkPolicy: { enforcer: ${opts.enforcer ?? 'kube-router'} }
+outside:
+  cidr: 203.0.113.0/24
+  router: { underlay: 192.168.50.1, outside: 203.0.113.1 }
+  hosts: [ { name: client, address: 203.0.113.10 } ]
 dns: { enabled: false }
 manifests: |
 ${(opts.manifests ?? POLICY_TEST_MANIFESTS).split('\n').map((l) => `  ${l}`).join('\n')}

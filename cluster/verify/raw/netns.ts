@@ -134,6 +134,12 @@ export class NetnsSession {
     if (r.code !== 0) throw new NetnsCommandError(ns, 'iptables-restore', r.err);
   }
 
+  /** `ipset restore` in the namespace (ipsets are per network namespace). */
+  ipsetRestore(ns: string, text: string): void {
+    const r = sh('ip', ['netns', 'exec', ns, 'ipset', 'restore'], text);
+    if (r.code !== 0) throw new NetnsCommandError(ns, 'ipset restore', r.err);
+  }
+
   /** Run a command inside the namespace and return its result (no throw). */
   exec(ns: string, cmd: string, args: readonly string[], input?: string): ShResult {
     return sh('ip', ['netns', 'exec', ns, cmd, ...args], input);
