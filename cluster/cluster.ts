@@ -253,6 +253,8 @@ export class Cluster implements EmulatedCluster {
     const kubeProxy = new KubeProxy(this.sim.clock, proxyNode, {
       mode: spec.proxy.mode, nodeName: name, clusterCIDR: spec.network.clusterCIDR, serviceCIDRs: [spec.network.serviceCIDR], nodeIP: address,
       scheduler: spec.proxy.scheduler, masqueradeAll: spec.proxy.masqueradeAll, minSyncPeriodMs: spec.proxy.syncPeriodNs / MS, epochMs: this.epochMs,
+      // kube-proxy creates its nfacct counters where the kernel has xt_nfacct; verify's twin has no nfacct tool.
+      nfacct: apps,
     });
     const feed: ProxyFeed = { heldUntil: -1, queue: [] };
     this.feeds.set(name, feed);
@@ -522,6 +524,8 @@ export class Cluster implements EmulatedCluster {
       // `nft list ruleset`: the nf_tables tables loaded with nft (kube-proxy's nftables mode), not iptables-nft's.
       case 'nft': return cn.netfilter.nft.listRuleset();
       case 'conntrack': return cn.netfilter.conntrack.list();
+      // `nfacct list`: kube-proxy's counters (INVALID packets dropped, localhost NodePort connections accepted).
+      case 'nfacct': return cn.netfilter.iptables.nfacctList();
       case 'ipvsadm': return cn.ipvs !== undefined ? cn.kubeProxy.ipvsadm() : undefined;
       case 'ipset': return cn.ipsets?.list();
       case 'ipset-save': return cn.ipsets?.save();

@@ -61,6 +61,8 @@ export interface KubeProxyConfig extends IptablesRulesOptions {
   readonly syncPeriodMs?: number;
   /** proxyutil.FullSyncPeriod (1 h). */
   readonly fullSyncPeriodMs?: number;
+  /** iptables mode: create and count into the nfacct counters (IptablesProxierOptions.nfacct). */
+  readonly nfacct?: boolean;
   /** --healthz-bind-address's port (default 10256; 0: no healthz server). */
   readonly healthzPort?: number;
   /** Wall-clock time (Unix ms) at virtual time zero, for the health servers' timestamps (default 0). */

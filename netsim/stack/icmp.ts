@@ -79,7 +79,7 @@ export class IcmpLayer {
         return;
       }
       if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, 'icmp echo');
-      const reply = buildIpv4Icmp({ src: dst, dst: src, ttl: ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: false }, { type: 'echo-reply', ident: icmp.ident, seq: icmp.seq, data: icmp.data });
+      const reply = buildIpv4Icmp({ src: dst, dst: src, ttl: ns.sysctl.defaultTtl, ident: ns.hashedIpId(src, dst, IpProtocol.ICMP), dontFrag: false }, { type: 'echo-reply', ident: icmp.ident, seq: icmp.seq, data: icmp.data });
       ns.sendIp(ns.newPacket(reply));
       return;
     }
@@ -144,7 +144,7 @@ export class IcmpLayer {
     // (icmp_send, RFC 1812 4.3.2.3), not only RFC 792's header + 8 bytes.
     const quote = b.subarray(o, o + Math.min(orig.len, Math.min(res.dev?.mtu ?? 576, 576) - 20 - 8));
     const repr: Icmpv4Repr = type === 3 ? { type: 'dest-unreachable', code, ...(code === 4 ? { nextHopMtu: mtu } : {}), original: quote } : { type: 'time-exceeded', code, original: quote };
-    const bytes = buildIpv4Icmp({ src: from, dst: src, ttl: ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: false, tos: 0xc0 }, repr);
+    const bytes = buildIpv4Icmp({ src: from, dst: src, ttl: ns.sysctl.defaultTtl, ident: ns.hashedIpId(src, from, IpProtocol.ICMP), dontFrag: false, tos: 0xc0 }, repr);
     const err = ns.newPacket(bytes);
     // icmp_glue_bits → nf_ct_attach: the error carries the offending packet's entry.
     ns.hooks?.attachRelated?.(err, orig);
@@ -180,7 +180,8 @@ export class IcmpLayer {
     if (src === undefined) return { result: 'no-route', pkt: 0 };
     const data = new Uint8Array(opts.size ?? 56);
     for (let i = 0; i < data.length; i++) data[i] = (i + 0x10) & 0xff;
-    const bytes = buildIpv4Icmp({ src, dst, ttl: opts.ttl ?? ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: opts.dontFrag ?? true }, { type: 'echo-request', ident, seq, data });
+    // A ping socket is unconnected and its pmtudisc WANT lets the stack ignore DF: the hashed generator.
+    const bytes = buildIpv4Icmp({ src, dst, ttl: opts.ttl ?? ns.sysctl.defaultTtl, ident: ns.hashedIpId(dst, src, IpProtocol.ICMP), dontFrag: opts.dontFrag ?? true }, { type: 'echo-request', ident, seq, data });
     const pkt = ns.newPacket(bytes);
     return { result: ns.sendIp(pkt), pkt: pkt.id };
   }

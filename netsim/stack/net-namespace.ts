@@ -14,6 +14,9 @@
  * multicast delivery.
  */
 import type { Sim } from '../sim.ts';
+import type { Rng } from '../time/rng.ts';
+import { IpIdKey, ipIdentsOf } from './ip-ident.ts';
+import type { IpIdents } from './ip-ident.ts';
 import { Packet, DEFAULT_HEADROOM, allocBytes, setIpv4Context } from '../packet/packet.ts';
 import type { NetDevice, DeviceOwner } from '../link/net-device.ts';
 import { LoopbackDevice } from '../link/loopback.ts';
@@ -132,10 +135,15 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   private nextIfindex = 1;
   private readonly local = new Map<Ipv4Addr, IfAddr>();
   private routeCache = new Map<Ipv4Addr, RouteResult | undefined>();
-  private ipIdent = 0;
+  /** ip_id_key (hashed ids) and the stream for sockets' inet_id (ip-ident.ts). */
+  private readonly idKey: IpIdKey;
+  private readonly inetIdRng: Rng;
+  private idents: IpIdents | undefined;
 
   constructor(readonly sim: Sim, readonly name: string, readonly node: string = name, sysctl: Partial<Sysctls> = {}) {
     this.sysctl = { ...DEFAULT_SYSCTLS, ...sysctl, localPortRange: [...(sysctl.localPortRange ?? DEFAULT_SYSCTLS.localPortRange)] };
+    this.idKey = new IpIdKey(sim.rng.fork(`ip_id_key:${name}`));
+    this.inetIdRng = sim.rng.fork(`inet_id:${name}`);
     this.tables.set(RT_TABLE_LOCAL, new RoutingTable(RT_TABLE_LOCAL));
     this.tables.set(RT_TABLE_MAIN, new RoutingTable(RT_TABLE_MAIN));
     this.arp = new ArpLayer(this);
@@ -536,10 +544,19 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
 
   // ----------------------------------------------------------------- output
 
-  /** Next IPv4 identification value (per namespace, like a per-host counter). */
-  nextIpId(): number {
-    this.ipIdent = (this.ipIdent + 1) & 0xffff;
-    return this.ipIdent;
+  /**
+   * __ip_select_ident: the id of a packet sent without a connected socket (ICMP,
+   * unconnected UDP, tunnels) — the next of the host's ip_idents bucket that the keyed
+   * hash of (daddr, saddr, protocol) picks (ip-ident.ts).
+   */
+  hashedIpId(dst: Ipv4Addr, src: Ipv4Addr, protocol: number, segs = 1): number {
+    this.idents ??= ipIdentsOf(this.sim, this.node);
+    return this.idents.reserve(this.idKey.hash(dst >>> 0, src >>> 0, protocol), segs);
+  }
+
+  /** get_random_u16(): where a connected socket's inet_id starts. */
+  randomInetId(): number {
+    return this.inetIdRng.nextU32() & 0xffff;
   }
 
   /**

@@ -98,6 +98,8 @@ export class TcpConnection {
   private retries = 0;
   private timer: number | undefined = undefined;
   private closedNotified = false;
+  /** The socket's IPv4 id counter (inet_id). */
+  private inetId: number;
   private accept: ((c: TcpConnection) => void) | undefined;
 
   constructor(
@@ -112,6 +114,8 @@ export class TcpConnection {
   ) {
     this.st = state;
     this.iss = iss;
+    // tcp_v4_connect / tcp_v4_syn_recv_sock: inet_id = get_random_u16().
+    this.inetId = layer.randomInetId();
     this.sndUna = iss;
     this.sndNxt = iss;
     this.mss = mss;
@@ -331,7 +335,14 @@ export class TcpConnection {
     const repr: TcpRepr = options !== undefined
       ? { srcPort: this.localPort, dstPort: this.remotePort, seq, ack, flags, window: WINDOW, options }
       : { srcPort: this.localPort, dstPort: this.remotePort, seq, ack, flags, window: WINDOW };
-    const id = this.layer.emitSegment(this.localAddr, this.remoteAddr, repr, data);
+    // The SYN-ACK leaves before the socket exists (ip_build_and_send_pkt: DF, id 0); every
+    // other segment takes the socket's inet_id (ip_select_ident_segs, one id per segment).
+    let ident = 0;
+    if (!(this.st === 'SYN_RECEIVED' && (flags & TcpFlags.SYN) !== 0)) {
+      ident = this.inetId;
+      this.inetId = (this.inetId + 1) & 0xffff;
+    }
+    const id = this.layer.emitSegment(this.localAddr, this.remoteAddr, repr, data, ident);
     this.sentPackets.push(id);
   }
 
@@ -617,9 +628,19 @@ export class TcpLayer {
     return out;
   }
 
-  emitSegment(src: Ipv4Addr, dst: Ipv4Addr, repr: TcpRepr, data: Uint8Array): number {
+  /** A new socket's inet_id start. */
+  randomInetId(): number {
+    return this.ns.randomInetId();
+  }
+
+  /**
+   * One segment with DF. `ident` is the connection's inet_id; segments without a
+   * connected socket (RSTs and TIME_WAIT ACKs from the control socket, SYN-ACKs built
+   * by ip_build_and_send_pkt) carry 0, as Linux's do.
+   */
+  emitSegment(src: Ipv4Addr, dst: Ipv4Addr, repr: TcpRepr, data: Uint8Array, ident = 0): number {
     const ns = this.ns;
-    const buf = buildIpv4Tcp({ src, dst, ttl: ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: true }, repr, data, DEFAULT_HEADROOM);
+    const buf = buildIpv4Tcp({ src, dst, ttl: ns.sysctl.defaultTtl, ident, dontFrag: true }, repr, data, DEFAULT_HEADROOM);
     const pkt = new Packet(ns.sim.nextPacketId(), buf, DEFAULT_HEADROOM, buf.length - DEFAULT_HEADROOM);
     pkt.l4Verified = true;
     ns.sendIp(pkt);

@@ -144,7 +144,8 @@ export class UdpLayer {
   sendFrom(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number, data: Uint8Array, opts: UdpSendOptions = {}): { result: SendResult; pkt: number } {
     const ns = this.ns;
     const bytes = buildIpv4Udp(
-      { src, dst, ttl: opts.ttl ?? ns.sysctl.defaultTtl, ident: ns.nextIpId(), dontFrag: opts.dontFrag ?? true, tos: opts.tos ?? 0 },
+      // An unconnected socket (pmtudisc WANT: DF may be ignored): the hashed generator.
+      { src, dst, ttl: opts.ttl ?? ns.sysctl.defaultTtl, ident: ns.hashedIpId(dst, src, IpProtocol.UDP), dontFrag: opts.dontFrag ?? true, tos: opts.tos ?? 0 },
       { srcPort: sport, dstPort: dport }, data, DEFAULT_HEADROOM,
     );
     const pkt = new Packet(opts.packetId ?? ns.sim.nextPacketId(), bytes, DEFAULT_HEADROOM, bytes.length - DEFAULT_HEADROOM);
@@ -160,7 +161,8 @@ export class UdpLayer {
   sendPacketFrom(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number, inner: Packet, opts: UdpSendOptions = {}): { result: SendResult; pkt: number } {
     if (!encapInHeadroom.on) return this.sendFrom(src, sport, dst, dport, inner.bytes(), opts);
     const ns = this.ns;
-    const ident = ns.nextIpId();
+    // iptunnel_xmit: __ip_select_ident whatever DF says.
+    const ident = ns.hashedIpId(dst, src, IpProtocol.UDP);
     // A new skb as far as metadata goes (no mark, conntrack or bridge state), over the inner bytes.
     const pkt = new Packet(opts.packetId ?? ns.sim.nextPacketId(), inner.buf, inner.off, inner.len);
     const ulen = UDP_HEADER_LEN + inner.len;
