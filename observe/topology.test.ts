@@ -9,7 +9,7 @@ import { Cluster } from '../cluster/cluster.ts';
 import { seedSpec } from '../tests/support/spec-cluster.ts';
 import { formatIpv4 } from '../netsim/wire/addr.ts';
 import { SECOND } from '../netsim/time/scheduler.ts';
-import { buildTopology, deviceKind, registerTopologyRoute, TOPOLOGY_PATH } from './index.ts';
+import { buildTopology, deviceKind, POD_VIEW_PATH, registerTopologyRoute, TOPOLOGY_PATH } from './index.ts';
 import type { Topology } from './index.ts';
 import { serveWebUi } from '../cli/up/web-ui.ts';
 
@@ -68,6 +68,19 @@ test('a scale through the API reaches the topology once the pods run; the route 
   assert.equal(t.services.find((s) => s.key === 'default/nginx-service')?.endpoints.length, 4);
   const anon = await c.control.app.inject({ method: 'GET', url: TOPOLOGY_PATH });
   assert.equal(anon.statusCode, 401);
+
+  // A pod's own namespace as `ip` prints it; bad input is a Status with the CLI's code.
+  const web = t.pods.find((p) => p.key === 'default/webapp01');
+  const view = (q: string): Promise<{ statusCode: number; body: string; json(): unknown }> => c.control.app.inject({ method: 'GET', url: `${POD_VIEW_PATH}?${q}`, headers: { authorization: 'Bearer sekret' } });
+  const addr = await view('pod=default/webapp01&view=addr');
+  assert.equal(addr.statusCode, 200);
+  assert.match(addr.body, new RegExp(`inet ${web?.ip.replace(/\./g, '\\.')}/24 `));
+  assert.match((await view('pod=webapp01&view=route')).body, /^default via 10\.244\.\d+\.1 dev eth0/m);
+  for (const [q, code, reason] of [['pod=default/nope&view=addr', 404, 'NETSIM_ERR_UNKNOWN_POD'], ['pod=default/webapp01&view=iptables-save', 400, 'NETSIM_ERR_UNKNOWN_VIEW'], ['pod=default/webapp01&view=__proto__', 400, 'NETSIM_ERR_UNKNOWN_VIEW'], ['view=addr', 400, 'NETSIM_ERR_USAGE']] as const) {
+    const r = await view(q);
+    assert.equal(r.statusCode, code, q);
+    assert.equal((r.json() as { details: { causes: Array<{ reason: string }> } }).details.causes[0]?.reason, reason, q);
+  }
 
   // The UI's page and assets are public (code, no data); a path outside the list is 404, not a file.
   const before = await c.control.app.inject({ method: 'GET', url: '/' });

@@ -151,6 +151,11 @@ test('the page loads without console errors or failed requests and draws exactly
   // The side list says the same, each pod with its readiness.
   const listed = await page.$$eval('#inventory [data-pod]', (els) => els.map((e) => e.getAttribute('data-pod') ?? '').sort());
   assert.deepEqual(listed, g.pods);
+  // A pod's details: `ip addr` inside it and its node's views, from the live cluster.
+  await page.click('#inventory [data-pod="default/webapp01"] button');
+  await page.waitForFunction(`[...document.querySelectorAll('#details pre')].map((p) => p.textContent).join('\\n').includes('inet 10.244.')`);
+  await page.waitForFunction(`[...document.querySelectorAll('#details pre')].some((p) => p.textContent.includes('eth0'))`);
+  await page.click('#fit');
   await page.waitForTimeout(300);
   await shot('topology');
   assert.deepEqual(problems.map((p) => p.what), []);

@@ -2,7 +2,7 @@
  * The topology's side panel: a summary, every node with its devices and pods as
  * buttons (the keyboard's way into the picture), and the details of what is selected
  * — for a node, the same views `netsim node NODE VIEW` prints, fetched from the live
- * cluster.
+ * cluster; for a pod, `ip addr|route|neigh|link` inside it, then its node's views.
  */
 import type { Topology } from '../../observe/topology.ts';
 import { elementId } from '../model/ids.ts';
@@ -12,6 +12,8 @@ import { $, facts, h } from './dom.ts';
 
 /** The node views the details offer (cli/commands/node.ts NODE_VIEWS). */
 const NODE_VIEWS = ['addr', 'route', 'neigh', 'fdb', 'link', 'iptables-save', 'conntrack', 'ipvsadm', 'ipset', 'subnet-env', 'leases'] as const;
+/** A pod's own namespace (observe/topology-routes.ts POD_VIEWS). */
+const POD_VIEWS = ['addr', 'route', 'neigh', 'link'] as const;
 
 export class InventoryView {
   private topology: Topology | undefined;
@@ -58,7 +60,8 @@ export class InventoryView {
       box.replaceChildren(h('h3', {}, `Pod ${p.key}`), facts([
         ['IP', p.ip], ['node', p.node], ['veth (host end)', p.hostVeth ?? '—'], ['ready', p.ready ? 'yes' : 'no'],
         ['labels', Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(', ') || '—'], ['endpoint of', svcs.join(', ') || '—'],
-      ]), this.nodeViews(p.node));
+      ]), this.views(`Inside ${p.key}`, 'pod-view', POD_VIEWS, (v) => `/netsim/v1/podview?${new URLSearchParams({ pod: p.key, view: v }).toString()}`),
+      this.views(`On ${p.node}`, 'node-view', NODE_VIEWS, (v) => `/netsim/v1/nodeview?${new URLSearchParams({ node: p.node, view: v }).toString()}`));
     } else if (kind === 'node' || kind === 'dev') {
       const nodeName = kind === 'node' ? name : name.split(':')[0] as string;
       const n = t.nodes.find((x) => x.name === nodeName);
@@ -67,7 +70,8 @@ export class InventoryView {
       const rows: Array<[string, string]> = dev !== undefined
         ? [['device', dev.name], ['kind', dev.kind], ['addresses', dev.addresses.join(', ') || '—']]
         : [['underlay IP', n.ip], ['pod subnet', n.podSubnet ?? '—'], ['devices', n.devices.map((d) => d.name).join(', ')], ['pods', String(t.pods.filter((p) => p.node === n.name).length)]];
-      box.replaceChildren(h('h3', {}, dev !== undefined ? `${n.name}: ${dev.name}` : `Node ${n.name}`), facts(rows), this.nodeViews(n.name));
+      box.replaceChildren(h('h3', {}, dev !== undefined ? `${n.name}: ${dev.name}` : `Node ${n.name}`), facts(rows),
+        this.views(`On ${n.name}`, 'node-view', NODE_VIEWS, (v) => `/netsim/v1/nodeview?${new URLSearchParams({ node: n.name, view: v }).toString()}`));
     } else if (kind === 'svc') {
       const s = t.services.find((x) => x.key === name);
       if (s === undefined) { box.replaceChildren(h('p', {}, `Service ${name} is gone`)); return; }
@@ -84,20 +88,20 @@ export class InventoryView {
     }
   }
 
-  /** A view picker and the view's text, as `netsim node NODE VIEW` prints it. */
-  private nodeViews(node: string): HTMLElement {
-    const select = h('select', { id: 'node-view' }, ...NODE_VIEWS.map((v) => h('option', { value: v }, v)));
-    const out = h('pre', { 'aria-live': 'polite', 'aria-label': `${node} view` });
+  /** A view picker and the view's text, as the real tool prints it (`netsim node NODE VIEW`, or `ip` in a pod). */
+  private views(title: string, id: string, views: readonly string[], path: (view: string) => string): HTMLElement {
+    const select = h('select', { id }, ...views.map((v) => h('option', { value: v }, v)));
+    const out = h('pre', { 'aria-live': 'polite', 'aria-label': `${title}: view` });
     const load = async (): Promise<void> => {
       out.textContent = 'loading…';
       try {
-        out.textContent = await this.api.text(`/netsim/v1/nodeview?${new URLSearchParams({ node, view: select.value }).toString()}`) || '(empty)';
+        out.textContent = await this.api.text(path(select.value)) || '(empty)';
       } catch (e) {
         out.textContent = e instanceof ApiFailure ? e.message : 'the view could not be loaded';
       }
     };
     select.addEventListener('change', () => void load());
     void load();
-    return h('div', {}, h('h3', {}, `On ${node}`), h('label', { for: 'node-view' }, 'View '), select, out);
+    return h('div', {}, h('h3', {}, title), h('label', { for: id }, 'View '), select, out);
   }
 }
