@@ -31,7 +31,7 @@ import type { Packet } from '../packet/packet.ts';
 import { clonePacket } from '../packet/packet.ts';
 import type { MacAddr } from '../wire/addr.ts';
 import { formatMac } from '../wire/addr.ts';
-import { readU16, readU48, writeU48 } from '../wire/field.ts';
+import { Ether, EtherType } from '../wire/ethernet.ts';
 import { NetDevice } from './net-device.ts';
 import type { BridgeMaster } from './net-device.ts';
 import { ForwardingDatabase } from './fdb.ts';
@@ -60,7 +60,6 @@ export interface BridgeNetfilter {
   forward(pkt: Packet, bridge: Bridge, inPort: NetDevice, outPort: NetDevice): boolean;
 }
 
-const ETH_P_IP = 0x0800;
 /** Packet.brnf: PREROUTING ran in the bridge (nf_bridge_info exists, in_prerouting over). */
 export const BRNF_PREROUTED = 1;
 /** Packet.brnf: a bridged-DNAT frame sent to the neighbour layer of the bridge device (bridged_dnat). */
@@ -121,7 +120,7 @@ export class Bridge extends NetDevice implements BridgeMaster {
     }
     pkt.brnf = 0;
     const nf = this.netfilter;
-    if (nf !== undefined && readU16(pkt.buf, pkt.off + 12) === ETH_P_IP && nf.enabled()) {
+    if (nf !== undefined && Ether.etherType(pkt.buf, pkt.off) === EtherType.IPV4 && nf.enabled()) {
       if (this.sim.tracer.enabled) this.traceBridge(pkt, 'nf-call', inPort.name, undefined, `bridge-nf-call-iptables: PREROUTING for an IPv4 frame from ${inPort.name}`);
       if (!nf.preRouting(pkt, this, inPort)) return;
     }
@@ -133,18 +132,16 @@ export class Bridge extends NetDevice implements BridgeMaster {
     const now = this.sim.clock.now();
     const b = pkt.buf;
     const o = pkt.off;
-    const dst = readU48(b, o);
-    const src = readU48(b, o + 6);
+    const dst = Ether.dst(b, o);
+    const src = Ether.src(b, o);
     const cfg = this.portConfig.get(inPort);
-    const srcMulticast = (b[o + 6] as number) & 1;
-    if (cfg?.learning === true && srcMulticast === 0) {
+    if (cfg?.learning === true && !Ether.srcIsGroup(b, o)) {
       const r = this.fdb.learn(src, inPort, now);
       if ((r === 'new' || r === 'moved') && this.sim.tracer.enabled) {
         this.traceBridge(pkt, 'learn', inPort.name, src, `learned ${formatMac(src)} on ${inPort.name}${r === 'moved' ? ' (moved)' : ''}`);
       }
     }
-    const dstMulticast = (b[o] as number) & 1;
-    if (dstMulticast !== 0) {
+    if (Ether.dstIsGroup(b, o)) {
       this.flood(pkt, inPort, true);
       return;
     }
@@ -180,7 +177,7 @@ export class Bridge extends NetDevice implements BridgeMaster {
         this.drop(pkt, 'link-down', `${this.name}: bridged-DNAT frame lost its ingress port`);
         return;
       }
-      writeU48(pkt.buf, pkt.off + 6, pkt.brnfSavedSrc);
+      Ether.setSrc(pkt.buf, pkt.off, pkt.brnfSavedSrc);
       this.handleFrameFinish(physIn, pkt);
       return;
     }
@@ -189,8 +186,8 @@ export class Bridge extends NetDevice implements BridgeMaster {
     const now = this.sim.clock.now();
     const b = pkt.buf;
     const o = pkt.off;
-    if (((b[o] as number) & 1) === 0) {
-      const e = this.fdb.lookup(readU48(b, o), now);
+    if (!Ether.dstIsGroup(b, o)) {
+      const e = this.fdb.lookup(Ether.dst(b, o), now);
       if (e !== undefined && !e.local) {
         if (this.sim.tracer.enabled) this.traceBridge(pkt, 'forward', e.port.name, e.mac, `${formatMac(e.mac)} → ${e.port.name}`);
         e.port.transmit(pkt);
@@ -220,7 +217,7 @@ export class Bridge extends NetDevice implements BridgeMaster {
       targets.push(p);
     }
     if (this.sim.tracer.enabled) {
-      this.traceBridge(pkt, 'flood', inPort?.name, readU48(pkt.buf, pkt.off), `flood to ${targets.length === 0 ? 'no port' : targets.map((t) => t.name).join(', ')}${alsoLocal && inPort !== undefined ? ` and ${this.name}` : ''}`);
+      this.traceBridge(pkt, 'flood', inPort?.name, Ether.dst(pkt.buf, pkt.off), `flood to ${targets.length === 0 ? 'no port' : targets.map((t) => t.name).join(', ')}${alsoLocal && inPort !== undefined ? ` and ${this.name}` : ''}`);
     }
     const local = alsoLocal && inPort !== undefined;
     for (let i = 0; i < targets.length; i++) {

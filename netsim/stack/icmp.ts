@@ -15,8 +15,7 @@ import type { Packet } from '../packet/packet.ts';
 import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
-import { readU16, readU32 } from '../wire/field.ts';
-import { Ipv4, IpProtocol } from '../wire/ipv4.ts';
+import { Ipv4, IpProtocol, L4 } from '../wire/ipv4.ts';
 import { parseIcmpv4 } from '../wire/icmpv4.ts';
 import type { Icmpv4Repr } from '../wire/icmpv4.ts';
 import { buildIpv4Icmp } from '../wire/build.ts';
@@ -72,7 +71,7 @@ export class IcmpLayer {
     }
     const src = Ipv4.src(b, o);
     const dst = Ipv4.dst(b, o);
-    const ttl = b[o + 8] as number;
+    const ttl = Ipv4.ttl(b, o);
     if (icmp.type === 'echo-request') {
       if (ns.sysctl.icmpEchoIgnoreAll || !ns.isLocalAddress(dst)) {
         ns.traceDrop(pkt, 'app-drop', 'echo request ignored (icmp_echo_ignore_all or not for a unicast local address)', inDev.name);
@@ -109,16 +108,16 @@ export class IcmpLayer {
   private dispatchError(info: IcmpErrorInfo, pkt: Packet): void {
     const q = info.quote;
     if (q.length < 28) return;
-    const qhl = ((q[0] as number) & 0x0f) * 4;
+    const qhl = Ipv4.headerLen(q, 0);
     if (q.length < qhl + 8) return;
-    const proto = q[9] as number;
-    const qsrc = readU32(q, 12);
-    const qdst = readU32(q, 16);
-    if (proto === IpProtocol.UDP) this.ns.udp.icmpError(info, qsrc, readU16(q, qhl), qdst, readU16(q, qhl + 2), pkt);
-    else if (proto === IpProtocol.TCP) this.ns.tcp.icmpError(info, qsrc, readU16(q, qhl), qdst, readU16(q, qhl + 2));
-    else if (proto === IpProtocol.ICMP && q[qhl] === 8) {
-      const ident = readU16(q, qhl + 4);
-      this.echo.get(ident)?.onError?.({ ...info, ident, seq: readU16(q, qhl + 6) });
+    const proto = Ipv4.protocol(q, 0);
+    const qsrc = Ipv4.src(q, 0);
+    const qdst = Ipv4.dst(q, 0);
+    if (proto === IpProtocol.UDP) this.ns.udp.icmpError(info, qsrc, L4.srcPort(q, qhl), qdst, L4.dstPort(q, qhl), pkt);
+    else if (proto === IpProtocol.TCP) this.ns.tcp.icmpError(info, qsrc, L4.srcPort(q, qhl), qdst, L4.dstPort(q, qhl));
+    else if (proto === IpProtocol.ICMP && L4.icmpType(q, qhl) === 8) {
+      const ident = L4.icmpEchoId(q, qhl);
+      this.echo.get(ident)?.onError?.({ ...info, ident, seq: L4.icmpEchoSeq(q, qhl) });
     }
   }
 
@@ -135,7 +134,7 @@ export class IcmpLayer {
     const dst = Ipv4.dst(b, o);
     if (Ipv4.fragOffset(b, o) !== 0) return 0;
     if (src === 0 || src >= 0xe0000000 || dst === 0xffffffff || dst >= 0xe0000000) return 0;
-    if (b[o + 9] === IpProtocol.ICMP && orig.len > hl && ERROR_TYPES.has(b[o + hl] as number)) return 0;
+    if (Ipv4.protocol(b, o) === IpProtocol.ICMP && orig.len > hl && ERROR_TYPES.has(L4.icmpType(b, o + hl))) return 0;
     const res = ns.lookupRoute(src);
     if (res === undefined) return 0;
     const from = ns.isLocalAddress(dst) ? dst : res.prefsrc;

@@ -26,9 +26,9 @@ import type { DropReason } from '../trace/trace-event.ts';
 import { NetsimError } from '../errors.ts';
 import { Ipv4Cidr, Ipv4Interface, formatIpv4, formatMac, maskOf, MAC_BROADCAST } from '../wire/addr.ts';
 import type { Ipv4Addr, MacAddr } from '../wire/addr.ts';
-import { readU16, readU32, readU48, writeU16, writeU48 } from '../wire/field.ts';
 import { internetChecksum } from '../wire/checksum.ts';
-import { IpProtocol, ipv4DecrementTtl } from '../wire/ipv4.ts';
+import { Ipv4, IPV4_HEADER_LEN, IpProtocol, ipv4DecrementTtl } from '../wire/ipv4.ts';
+import { Ether, ETHERNET_HEADER_LEN } from '../wire/ethernet.ts';
 import { formatIpv4Packet } from '../wire/pretty.ts';
 import { RoutingTable, RT_TABLE_LOCAL, RT_TABLE_MAIN, formatRoute } from './routing-table.ts';
 import type { Route, RouteScope, RouteType, RouteProto } from './routing-table.ts';
@@ -413,16 +413,16 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     }
     const b = pkt.buf;
     const o = pkt.off;
-    if (((b[o] as number) & 1) === 0 && !dev.promisc && dev.kind !== 'loopback' && dev.kind !== 'bridge') {
+    if (!Ether.dstIsGroup(b, o) && !dev.promisc && dev.kind !== 'loopback' && dev.kind !== 'bridge') {
       // A unicast frame for another host (PACKET_OTHERHOST): ip_rcv drops it.
-      if (readU48(b, o) !== dev.mac) {
-        this.traceDrop(pkt, 'not-for-us', `frame for ${formatMac(readU48(b, o))} on ${dev.name} (${formatMac(dev.mac)})`, dev.name);
+      if (Ether.dst(b, o) !== dev.mac) {
+        this.traceDrop(pkt, 'not-for-us', `frame for ${formatMac(Ether.dst(b, o))} on ${dev.name} (${formatMac(dev.mac)})`, dev.name);
         return;
       }
     }
-    const etherType = readU16(b, o + 12);
+    const etherType = Ether.etherType(b, o);
     if (etherType === ETH_P_IP) {
-      pkt.pull(14);
+      pkt.pull(ETHERNET_HEADER_LEN);
       this.ipRcv(dev, pkt);
     } else if (etherType === ETH_P_ARP) {
       this.arp.input(dev, pkt);
@@ -436,13 +436,13 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     const b = pkt.buf;
     const o = pkt.off;
     const len = pkt.len;
-    if (len < 20 || (b[o] as number) >> 4 !== 4) {
-      this.traceDrop(pkt, 'malformed', len < 20 ? `IPv4 header truncated (${len} bytes)` : `IP version ${(b[o] as number) >> 4}`, dev.name);
+    if (len < IPV4_HEADER_LEN || Ipv4.version(b, o) !== 4) {
+      this.traceDrop(pkt, 'malformed', len < IPV4_HEADER_LEN ? `IPv4 header truncated (${len} bytes)` : `IP version ${Ipv4.version(b, o)}`, dev.name);
       return false;
     }
-    const hl = ((b[o] as number) & 0x0f) * 4;
-    const total = readU16(b, o + 2);
-    if (hl < 20 || hl > len || total < hl || total > len) {
+    const hl = Ipv4.headerLen(b, o);
+    const total = Ipv4.totalLen(b, o);
+    if (hl < IPV4_HEADER_LEN || hl > len || total < hl || total > len) {
       this.traceDrop(pkt, 'malformed', `bad IPv4 lengths (ihl ${hl}, total ${total}, have ${len})`, dev.name);
       return false;
     }
@@ -464,8 +464,8 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     if (!this.validateIpv4(dev, pkt)) return;
     const b = pkt.buf;
     const o = pkt.off;
-    const src = readU32(b, o + 12);
-    const dst0 = readU32(b, o + 16);
+    const src = Ipv4.src(b, o);
+    const dst0 = Ipv4.dst(b, o);
     if (src >= 0xe0000000 || (dev.kind !== 'loopback' && ((src >>> 24) === 127 || (dst0 >>> 24) === 127) && !this.routeLocalnet(dev.name))) {
       this.traceDrop(pkt, 'martian', `martian ${formatIpv4(src)} → ${formatIpv4(dst0)} on ${dev.name}`, dev.name);
       return;
@@ -475,7 +475,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
       pkt.brnf = 0;
       pkt.brnfPhysIn = undefined;
     } else if (this.hooks !== undefined && this.hooks.run('PREROUTING', pkt, { hook: 'PREROUTING', inDev: dev, outDev: undefined }) !== NF_ACCEPT) return;
-    const dst = readU32(b, o + 16);
+    const dst = Ipv4.dst(b, o);
     const res = dst === 0xffffffff ? undefined : this.lookupRoute(dst);
     if (dst === 0xffffffff || (res !== undefined && (res.type === 'local' || res.type === 'broadcast'))) {
       if (this.sim.tracer.enabled) this.traceRoute(pkt, dst, res);
@@ -508,14 +508,14 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     const b = pkt.buf;
     const o = pkt.off;
     const out = res.dev as NetDevice;
-    const ttl = b[o + 8] as number;
+    const ttl = Ipv4.ttl(b, o);
     if (ttl <= 1) {
       this.icmp.sendError(pkt, 11, 0, 0);
       this.traceDrop(pkt, 'ttl-exceeded', `TTL ${ttl} would reach 0 forwarding to ${out.name}`, inDev.name);
       return;
     }
     if (pkt.len > out.mtu) {
-      if (((b[o + 6] as number) & 0x40) !== 0) {
+      if (Ipv4.dontFragment(b, o)) {
         this.icmp.sendError(pkt, 3, 4, out.mtu);
         this.traceDrop(pkt, 'mtu-exceeded', `${pkt.len} bytes > mtu ${out.mtu} of ${out.name}, DF set: ICMP fragmentation needed`, inDev.name);
       } else {
@@ -532,7 +532,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   /** ip_local_deliver: INPUT hook, then the transport protocol. */
   ipLocalDeliver(inDev: NetDevice, pkt: Packet): void {
     if (this.hooks !== undefined && this.hooks.run('INPUT', pkt, { hook: 'INPUT', inDev, outDev: undefined }) !== NF_ACCEPT) return;
-    const proto = pkt.buf[pkt.off + 9] as number;
+    const proto = Ipv4.protocol(pkt.buf, pkt.off);
     if (proto === IpProtocol.UDP) this.udp.input(inDev, pkt);
     else if (proto === IpProtocol.TCP) this.tcp.input(inDev, pkt);
     else if (proto === IpProtocol.ICMP) this.icmp.input(inDev, pkt);
@@ -567,10 +567,10 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   sendIp(pkt: Packet): SendResult {
     const b = pkt.buf;
     const o = pkt.off;
-    const loopbackSrc = b[o + 12] === 127;
+    const loopbackSrc = Ipv4.src(b, o) >>> 24 === 127;
     pkt.inDev = '';
     setIpv4Context(pkt);
-    let dst = readU32(b, o + 16);
+    let dst = Ipv4.dst(b, o);
     let res = dst === 0xffffffff ? this.broadcastRoute() : this.lookupRoute(dst);
     if (this.sim.tracer.enabled) this.traceRoute(pkt, dst, res);
     if (res === undefined) {
@@ -588,7 +588,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
       // Stolen (IPVS took a locally generated packet to a virtual service and sends it on itself).
       if (v === NF_STOLEN) return 'sent';
       if (v !== NF_ACCEPT) return 'nf-drop';
-      const nd = readU32(b, o + 16);
+      const nd = Ipv4.dst(b, o);
       if (nd !== dst) {
         // ip_route_me_harder: the destination changed (DNAT), route again.
         dst = nd;
@@ -603,7 +603,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     }
     const dev = res.type === 'local' ? this.lo : (res.dev as NetDevice);
     if (pkt.len > dev.mtu) {
-      this.traceDrop(pkt, (b[o + 6] as number) & 0x40 ? 'mtu-exceeded' : 'fragmentation-unsupported', `${pkt.len} bytes > mtu ${dev.mtu} of ${dev.name} (EMSGSIZE)`);
+      this.traceDrop(pkt, Ipv4.dontFragment(b, o) ? 'mtu-exceeded' : 'fragmentation-unsupported', `${pkt.len} bytes > mtu ${dev.mtu} of ${dev.name} (EMSGSIZE)`);
       return 'mtu-exceeded';
     }
     this.ipFinishOutput(pkt, res, undefined);
@@ -622,7 +622,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
    */
   private loopbackSourceRefused(pkt: Packet, dev: NetDevice): boolean {
     if (dev.kind === 'loopback' || this.routeLocalnet(dev.name)) return false;
-    this.traceDrop(pkt, 'martian', `source ${formatIpv4(readU32(pkt.buf, pkt.off + 12))} may not leave through ${dev.name}: route_localnet is off (EINVAL)`, dev.name);
+    this.traceDrop(pkt, 'martian', `source ${formatIpv4(Ipv4.src(pkt.buf, pkt.off))} may not leave through ${dev.name}: route_localnet is off (EINVAL)`, dev.name);
     return true;
   }
 
@@ -639,7 +639,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   private ipFinishOutput(pkt: Packet, res: RouteResult, inDev: NetDevice | undefined): void {
     const dev = res.type === 'local' ? this.lo : (res.dev as NetDevice);
     if (this.hooks !== undefined && this.hooks.run('POSTROUTING', pkt, { hook: 'POSTROUTING', inDev, outDev: dev }) !== NF_ACCEPT) return;
-    const dst = readU32(pkt.buf, pkt.off + 16);
+    const dst = Ipv4.dst(pkt.buf, pkt.off);
     const nexthop = res.gateway ?? dst;
     this.neighOutput(pkt, dev, nexthop, res.type === 'broadcast' || dst === 0xffffffff);
   }
@@ -670,10 +670,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
 
   /** Prepend an Ethernet header (reusing headroom). */
   pushEthernet(pkt: Packet, dev: NetDevice, dstMac: MacAddr, etherType: number): void {
-    const o = pkt.push(14);
-    writeU48(pkt.buf, o, dstMac);
-    writeU48(pkt.buf, o + 6, dev.mac);
-    writeU16(pkt.buf, o + 12, etherType);
+    Ether.write(pkt.buf, pkt.push(ETHERNET_HEADER_LEN), dstMac, dev.mac, etherType);
   }
 
   /** A new packet with room for link and tunnel headers in front of `ipBytes`. */
@@ -684,7 +681,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   }
 
   private routeTypeDrop(pkt: Packet, res: RouteResult, dev: string | undefined): void {
-    const dst = formatIpv4(readU32(pkt.buf, pkt.off + 16));
+    const dst = formatIpv4(Ipv4.dst(pkt.buf, pkt.off));
     if (res.type === 'unreachable') {
       if (dev !== undefined) this.icmp.sendError(pkt, 3, 1, 0);
       this.traceDrop(pkt, 'unreachable', `unreachable route to ${dst}`, dev);
@@ -715,18 +712,18 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   preRouting(pkt: Packet, bridge: Bridge, inPort: NetDevice): boolean {
     const hooks = this.hooks;
     if (hooks === undefined) return true;
-    pkt.pull(14);
+    pkt.pull(ETHERNET_HEADER_LEN);
     if (!this.validateIpv4(inPort, pkt)) return false;
     const b = pkt.buf;
     const o = pkt.off;
-    const daddr = readU32(b, o + 16);
+    const daddr = Ipv4.dst(b, o);
     pkt.brnf = BRNF_PREROUTED;
     pkt.brnfPhysIn = inPort;
     pkt.inDev = bridge.name;
     if (hooks.run('PREROUTING', pkt, { hook: 'PREROUTING', inDev: bridge, outDev: undefined, physIn: inPort }) !== NF_ACCEPT) return false;
-    const nd = readU32(b, o + 16);
+    const nd = Ipv4.dst(b, o);
     if (nd === daddr) {
-      pkt.push(14);
+      pkt.push(ETHERNET_HEADER_LEN);
       return true;
     }
     const res = this.lookupRoute(nd);
@@ -738,20 +735,18 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
       const e = this.neigh.get(bridge.name, nexthop);
       const st = e === undefined ? undefined : this.neigh.effectiveState(e, this.sim.clock.now());
       if (e !== undefined && e.mac !== undefined && (st === 'REACHABLE' || st === 'PERMANENT')) {
-        const eo = pkt.push(14);
-        writeU48(pkt.buf, eo, e.mac);
+        Ether.setDst(pkt.buf, pkt.push(ETHERNET_HEADER_LEN), e.mac);
         if (tracing) bridge.traceBridge(pkt, 'bridged-dnat', inPort.name, e.mac, `${formatIpv4(nd)} is reached through ${bridge.name} itself: bridged to ${formatMac(e.mac)} (not routed, TTL kept)`);
         return true;
       }
-      pkt.brnfSavedSrc = readU48(b, o - 8);
+      pkt.brnfSavedSrc = Ether.src(b, o - ETHERNET_HEADER_LEN);
       pkt.brnf |= BRNF_BRIDGED_DNAT;
       if (tracing) bridge.traceBridge(pkt, 'bridged-dnat', inPort.name, undefined, `${formatIpv4(nd)} is reached through ${bridge.name} itself: bridged once ${bridge.name}'s neighbour ${formatIpv4(nexthop)} is resolved (not routed, TTL kept)`);
       this.neighOutput(pkt, bridge, nexthop, false);
       return false;
     }
     // Routed or local: the frame goes up the bridge device to the IP stack.
-    const eo = pkt.push(14);
-    writeU48(pkt.buf, eo, bridge.mac);
+    Ether.setDst(pkt.buf, pkt.push(ETHERNET_HEADER_LEN), bridge.mac);
     return true;
   }
 
@@ -759,10 +754,10 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   forward(pkt: Packet, bridge: Bridge, inPort: NetDevice, outPort: NetDevice): boolean {
     const hooks = this.hooks;
     if (hooks === undefined) return true;
-    pkt.pull(14);
+    pkt.pull(ETHERNET_HEADER_LEN);
     if (hooks.run('FORWARD', pkt, { hook: 'FORWARD', inDev: bridge, outDev: bridge, physIn: inPort, physOut: outPort }) !== NF_ACCEPT) return false;
     if (hooks.run('POSTROUTING', pkt, { hook: 'POSTROUTING', inDev: undefined, outDev: bridge, physIn: inPort, physOut: outPort }) !== NF_ACCEPT) return false;
-    pkt.push(14);
+    pkt.push(ETHERNET_HEADER_LEN);
     return true;
   }
 

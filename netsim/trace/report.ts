@@ -15,7 +15,8 @@
  */
 import type { TraceEvent } from './trace-event.ts';
 import { formatIpv4 } from '../wire/addr.ts';
-import { readU16, readU32 } from '../wire/field.ts';
+import { Ether, ETHERNET_HEADER_LEN, EtherType } from '../wire/ethernet.ts';
+import { Ipv4, IPV4_HEADER_LEN, IpProtocol, L4 } from '../wire/ipv4.ts';
 
 export interface HopPacket {
   readonly src: string;
@@ -61,14 +62,14 @@ const PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };
 export function packetFields(bytes: Uint8Array, linkType: 'ether' | 'raw-ip'): HopPacket | undefined {
   let o = 0;
   if (linkType === 'ether') {
-    if (bytes.length < 34 || readU16(bytes, 12) !== 0x0800) return undefined;
-    o = 14;
+    if (bytes.length < ETHERNET_HEADER_LEN + IPV4_HEADER_LEN || Ether.etherType(bytes, 0) !== EtherType.IPV4) return undefined;
+    o = ETHERNET_HEADER_LEN;
   }
-  if (bytes.length < o + 20 || (bytes[o] as number) >> 4 !== 4) return undefined;
-  const hl = ((bytes[o] as number) & 0x0f) * 4;
-  const p = bytes[o + 9] as number;
-  const base = { src: formatIpv4(readU32(bytes, o + 12)), dst: formatIpv4(readU32(bytes, o + 16)), proto: PROTO[p] ?? `proto-${p}`, ttl: bytes[o + 8] as number, len: readU16(bytes, o + 2) };
-  if ((p === 6 || p === 17) && bytes.length >= o + hl + 4) return { ...base, sport: readU16(bytes, o + hl), dport: readU16(bytes, o + hl + 2) };
+  if (bytes.length < o + IPV4_HEADER_LEN || Ipv4.version(bytes, o) !== 4) return undefined;
+  const hl = Ipv4.headerLen(bytes, o);
+  const p = Ipv4.protocol(bytes, o);
+  const base = { src: formatIpv4(Ipv4.src(bytes, o)), dst: formatIpv4(Ipv4.dst(bytes, o)), proto: PROTO[p] ?? `proto-${p}`, ttl: Ipv4.ttl(bytes, o), len: Ipv4.totalLen(bytes, o) };
+  if ((p === 6 || p === 17) && bytes.length >= o + hl + 4) return { ...base, sport: L4.srcPort(bytes, o + hl), dport: L4.dstPort(bytes, o + hl) };
   return base;
 }
 
@@ -97,12 +98,12 @@ const UNREACH: Record<number, string> = { 0: 'net unreachable', 1: 'host unreach
 
 /** "ICMP port unreachable from 10.244.58.2" for an IPv4 ICMP error, else undefined. */
 export function icmpErrorLabel(ip: Uint8Array): string | undefined {
-  if (ip.length < 20 || (ip[0] as number) >> 4 !== 4 || ip[9] !== 1) return undefined;
-  const hl = ((ip[0] as number) & 0x0f) * 4;
-  const type = ip[hl];
-  const code = ip[hl + 1] as number;
+  if (ip.length < IPV4_HEADER_LEN || Ipv4.version(ip, 0) !== 4 || Ipv4.protocol(ip, 0) !== IpProtocol.ICMP) return undefined;
+  const hl = Ipv4.headerLen(ip, 0);
+  const type = L4.icmpType(ip, hl);
+  const code = L4.icmpCode(ip, hl);
   const what = type === 3 ? UNREACH[code] ?? `unreachable code ${code}` : type === 11 ? (code === 0 ? 'time exceeded in transit' : 'fragment reassembly time exceeded') : undefined;
-  return what !== undefined ? `ICMP ${what} from ${formatIpv4(readU32(ip, 12))}` : undefined;
+  return what !== undefined ? `ICMP ${what} from ${formatIpv4(Ipv4.src(ip, 0))}` : undefined;
 }
 
 /** The packet as an event shows it: its bytes (rx/tx with their link type; netfilter's view is IPv4), or the last one with the TTL an event changed. */
@@ -142,7 +143,7 @@ export function buildLeg(events: readonly TraceEvent[], pkt: number): TraceLeg {
     current = packetAfter(e, current);
     if (e.kind === 'rx' && e.data !== undefined && icmpError === undefined) {
       const p = packetFields(e.data, e.linkType);
-      if (p?.proto === 'icmp') icmpError = icmpErrorLabel(e.linkType === 'ether' ? e.data.subarray(14) : e.data);
+      if (p?.proto === 'icmp') icmpError = icmpErrorLabel(e.linkType === 'ether' ? e.data.subarray(ETHERNET_HEADER_LEN) : e.data);
     }
     hops.push(hopOf(e, shown(e, current)));
     if (e.kind === 'deliver') delivered = true;

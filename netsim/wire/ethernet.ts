@@ -120,3 +120,39 @@ export function buildEthernetFrame(repr: EthernetRepr, payload: Uint8Array): Uin
   out.set(payload, ETHERNET_HEADER_LEN);
   return out;
 }
+
+/**
+ * Allocation-free reads and writes of the header at `off` of a trusted buffer (the hot
+ * path's view; {@link EthernetFrame} is the checked one).
+ */
+export const Ether = {
+  dst(b: Uint8Array, off: number): MacAddr {
+    return readU48(b, off + F.DST);
+  },
+  src(b: Uint8Array, off: number): MacAddr {
+    return readU48(b, off + F.SRC);
+  },
+  etherType(b: Uint8Array, off: number): number {
+    return readU16(b, off + F.ETHERTYPE);
+  },
+  /** The destination's I/G bit: a group (broadcast or multicast) address. */
+  dstIsGroup(b: Uint8Array, off: number): boolean {
+    return ((b[off + F.DST] as number) & 1) !== 0;
+  },
+  /** The source's I/G bit (a group source is invalid and never learned). */
+  srcIsGroup(b: Uint8Array, off: number): boolean {
+    return ((b[off + F.SRC] as number) & 1) !== 0;
+  },
+  setDst(b: Uint8Array, off: number, mac: MacAddr): void {
+    writeU48(b, off + F.DST, mac);
+  },
+  setSrc(b: Uint8Array, off: number, mac: MacAddr): void {
+    writeU48(b, off + F.SRC, mac);
+  },
+  /** The whole header. */
+  write(b: Uint8Array, off: number, dst: MacAddr, src: MacAddr, etherType: number): void {
+    writeU48(b, off + F.DST, dst);
+    writeU48(b, off + F.SRC, src);
+    writeU16(b, off + F.ETHERTYPE, etherType);
+  },
+} as const;

@@ -555,4 +555,8 @@ export const L4 = {
   icmpEchoId(b: Uint8Array, th: number): number {
     return readU16(b, th + ICMP_ECHO_IDENT);
   },
+  /** ICMP echo request/reply sequence number. */
+  icmpEchoSeq(b: Uint8Array, th: number): number {
+    return readU16(b, th + ICMP_ECHO_IDENT + 2);
+  },
 } as const;
