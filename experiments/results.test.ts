@@ -145,3 +145,35 @@ test('a million connections: flat memory, a few seconds at most', () => {
   assert.equal(r.connections, 1_000_000);
   assert.ok(grown < 30e6, `heap grew ${grown} bytes`);
 });
+
+test('a Local traffic policy: each entry node\'s connections are expected over that node\'s endpoints only, so a correct Local run is not "skewed"', () => {
+  const eps = [{ ip: '10.0.1.2', pod: 'a', node: 'n1' }, { ip: '10.0.1.3', pod: 'b', node: 'n1' }, { ip: '10.0.2.2', pod: 'c', node: 'n2' }];
+  const feed = (local: boolean): ReturnType<ExperimentAccumulator['result']>['runs'][number] => {
+    const acc = new ExperimentAccumulator({ experiment: 'x', windowNs: 1e9 });
+    if (local) acc.setLocalTo('iptables', ['n1', 'n2']);
+    acc.setEndpoints('iptables', 0, eps);
+    // n1's traffic alternates over its two pods, n2's all goes to its one pod: what Local does.
+    for (let i = 0; i < 300; i++) acc.recordConnection({ mode: 'iptables', node: 'n1', endpointIp: i % 2 === 0 ? '10.0.1.2' : '10.0.1.3', t: i });
+    for (let i = 0; i < 100; i++) acc.recordConnection({ mode: 'iptables', node: 'n2', endpointIp: '10.0.2.2', t: i });
+    return acc.result().runs[0]!;
+  };
+  const uniform = feed(false);
+  assert.equal(uniform.verdict, 'skewed', 'judged against all three pods, this is uneven');
+  const r = feed(true);
+  assert.deepEqual(r.localTo, ['n1', 'n2']);
+  assert.deepEqual(r.endpoints.map((e) => e.expected), [150, 150, 100]);
+  assert.deepEqual(r.endpoints.map((e) => Number(e.expectedShare.toFixed(3))), [0.375, 0.375, 0.25]);
+  assert.equal(r.pValue, 1);
+  assert.notEqual(r.verdict, 'skewed');
+  assert.equal(r.offActive, 0);
+  assert.deepEqual(r.nodes.map((n) => n.endpointConnections), [[150, 150, 0], [0, 0, 100]]);
+  assert.equal('localTo' in uniform, false, 'no field without a Local policy');
+  // A connection that crossed to another node's pod is impossible under Local: counted off the active set, not in the test.
+  const acc = new ExperimentAccumulator({ experiment: 'x', windowNs: 1e9 });
+  acc.setLocalTo('iptables', ['n2']);
+  acc.setEndpoints('iptables', 0, eps);
+  acc.recordConnection({ mode: 'iptables', node: 'n2', endpointIp: '10.0.1.2', t: 0 });
+  const bad = acc.result().runs[0]!;
+  assert.equal(bad.offActive, 1);
+  assert.equal(bad.endpoints[0]!.expected, 0);
+});

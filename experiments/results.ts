@@ -134,6 +134,12 @@ export interface RunResult extends DistributionStats {
   readonly latency: LatencySummary | null;
   /** Per-client stickiness, when the runner tracked clients. */
   readonly clients?: ClientSummary;
+  /**
+   * Nodes whose connections could reach only that node's own endpoints (the target's
+   * externalTrafficPolicy or internalTrafficPolicy is Local): their expectation is
+   * over those endpoints alone. Absent when every connection could reach every endpoint.
+   */
+  readonly localTo?: readonly string[];
   readonly verdict: Verdict;
   /** One plain-language sentence computed from the numbers. */
   readonly conclusion: string;
@@ -190,9 +196,16 @@ interface EndpointInfo {
   node: string | null;
 }
 
+interface NodeAccumulator {
+  tally: Tally;
+  connections: number;
+  failed: number;
+  blackholed: number;
+}
+
 class RunAccumulator {
   readonly tally = new Tally();
-  readonly nodes = new Map<string, { tally: Tally; connections: number; failed: number; blackholed: number }>();
+  readonly nodes = new Map<string, NodeAccumulator>();
   readonly windows: WindowSeries;
   readonly latency = new LatencyHistogram();
   readonly info = new Map<string, EndpointInfo>();
@@ -202,16 +215,26 @@ class RunAccumulator {
   failed = 0;
   blackholed = 0;
   weighted = false;
+  /** Entry nodes under a Local traffic policy (see RunResult.localTo). */
+  readonly localTo = new Set<string>();
+  /** The last declared active set, with the endpoints' nodes. */
+  active: ReadonlyArray<{ readonly key: string; readonly weight: number; readonly node: string | null }> | undefined;
 
   constructor(readonly mode: ProxyModeName, windowNs: number, startNs: number) {
     this.windows = new WindowSeries(windowNs, startNs);
   }
 
-  node(name: string): { tally: Tally; connections: number; failed: number; blackholed: number } {
+  /** The active set a connection entering `node` can reach. */
+  reachable(node: string): ReadonlyArray<{ readonly key: string; readonly weight: number }> {
+    const all = this.active ?? [];
+    return this.localTo.has(node) ? all.filter((e) => e.node === node) : all;
+  }
+
+  node(name: string): NodeAccumulator {
     let n = this.nodes.get(name);
     if (n === undefined) {
       const tally = new Tally();
-      tally.adoptActive(this.tally);
+      if (this.active !== undefined) tally.setActive(this.reachable(name));
       n = { tally, connections: 0, failed: 0, blackholed: 0 };
       this.nodes.set(name, n);
     }
@@ -280,8 +303,22 @@ export class ExperimentAccumulator {
     const positive = list.filter((e) => e.weight > 0).map((e) => e.weight);
     if (positive.some((w) => w !== positive[0])) r.weighted = true;
     r.tally.setActive(list);
-    for (const n of r.nodes.values()) n.tally.setActive(list);
+    r.active = endpoints.map((e) => ({ key: e.ip, weight: e.weight ?? 1, node: e.node ?? null }));
+    for (const [name, n] of r.nodes) n.tally.setActive(r.reachable(name));
     if (label !== undefined) r.events.push({ t, label });
+  }
+
+  /**
+   * A Local traffic policy (externalTrafficPolicy for NodePort and LoadBalancer
+   * traffic from outside, internalTrafficPolicy for ClusterIP traffic from pods):
+   * a connection entering one of `nodes` can reach only the endpoints on that node,
+   * so its expectation is uniform over those alone (none when the node has none:
+   * kube-proxy drops such traffic). Call before the first {@link setEndpoints}.
+   */
+  setLocalTo(mode: ProxyModeName, nodes: Iterable<string>): void {
+    const r = this.run(mode);
+    for (const n of nodes) r.localTo.add(n);
+    for (const [name, n] of r.nodes) if (r.active !== undefined) n.tally.setActive(r.reachable(name));
   }
 
   /** A churn event (a marker on the time series) for one mode, or every mode declared so far. */
@@ -335,10 +372,35 @@ export class ExperimentAccumulator {
   }
 }
 
+/**
+ * Expected and observed counts (and connections off the active set) per endpoint of
+ * the run. Under a Local policy each node's tally knows what its connections could
+ * reach, so the run's figures are the sums over nodes (the expectation is additive
+ * over the partition of connections by entry node); otherwise the run's own tally.
+ */
+function runCounts(r: RunAccumulator): { expected: number[]; observed: number[]; offActive: number[] } {
+  const eps = r.tally.endpoints;
+  if (r.localTo.size === 0) return { expected: r.tally.expected(), observed: r.tally.observed(), offActive: eps.map((e) => e.offActive) };
+  const index = new Map(eps.map((e, i) => [e.key, i]));
+  const expected = eps.map(() => 0);
+  const observed = eps.map(() => 0);
+  const offActive = eps.map(() => 0);
+  for (const n of r.nodes.values()) {
+    const ne = n.tally.expected();
+    n.tally.endpoints.forEach((t, j) => {
+      const i = index.get(t.key);
+      if (i === undefined) return;
+      expected[i]! += ne[j] ?? 0;
+      observed[i]! += t.selected;
+      offActive[i]! += t.offActive;
+    });
+  }
+  return { expected, observed, offActive };
+}
+
 function finishRun(r: RunAccumulator): RunResult {
   const eps = r.tally.endpoints;
-  const expected = r.tally.expected();
-  const observed = r.tally.observed();
+  const { expected, observed, offActive } = runCounts(r);
   const totalConn = eps.reduce((s, e) => s + e.connections, 0);
   const totalExp = expected.reduce((s, v) => s + v, 0);
   const endpoints: EndpointResult[] = eps.map((e, i) => {
@@ -355,7 +417,7 @@ function finishRun(r: RunAccumulator): RunResult {
       expectedShare: totalExp === 0 ? 0 : (expected[i] ?? 0) / totalExp,
       failed: e.failed,
       blackholed: e.blackholed,
-      offActive: e.offActive,
+      offActive: offActive[i] ?? 0,
     };
   });
   const order = eps.map((e) => e.key);
@@ -380,7 +442,7 @@ function finishRun(r: RunAccumulator): RunResult {
     requests: r.requests,
     failed: r.failed,
     blackholed: r.blackholed,
-    offActive: eps.reduce((s, e) => s + e.offActive, 0),
+    offActive: offActive.reduce((s, v) => s + v, 0),
     expectation: r.weighted ? ('weighted' as const) : ('uniform' as const),
     endpoints,
     nodes,
@@ -390,7 +452,7 @@ function finishRun(r: RunAccumulator): RunResult {
     ...distribution(observed, expected),
   };
   const { verdict, conclusion } = conclude({ ...base, selected: observed.reduce((s, v) => s + v, 0), cells: expected.filter((e) => e > 0).length });
-  return { ...base, verdict, conclusion };
+  return { ...base, ...(r.localTo.size > 0 ? { localTo: [...r.localTo].sort() } : {}), verdict, conclusion };
 }
 
 interface ConcludeInput extends DistributionStats {
@@ -555,6 +617,7 @@ export function renderTable(result: ExperimentResult, opts: TableOptions = {}): 
       rows.push([e.pod, e.ip, e.node ?? '-', String(e.connections), formatPercent(e.share), formatPercent(e.expectedShare), String(e.requests), bar(e.share, maxShare, width, opts.ascii)]);
     }
     for (const line of alignColumns(rows, [false, false, false, true, true, true, true, false])) out.push(`  ${line}`);
+    if (r.localTo !== undefined) out.push(`  EXPECT: Local traffic policy — a connection entering ${r.localTo.join(', ')} is expected on that node's pods only`);
     const stats = [`chi² ${formatStat(r.chiSquare)} (df ${r.df})`, `p ${formatP(r.pValue)}`, `max/min ${formatRatio(r.maxMinRatio)}`];
     if (r.offActive > 0) stats.push(`to inactive ${r.offActive}`);
     out.push(`  ${stats.join(' · ')}`);

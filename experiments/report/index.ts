@@ -162,6 +162,9 @@ function runSection(r: RunResult, index: number): string {
     esc(nd.endpointConnections.join(' / ')),
   ]);
   const expectation = r.expectation === 'weighted' ? 'the declared weights' : 'a uniform choice';
+  const among = r.localTo !== undefined
+    ? `the endpoints ready at each connection’s time on the node it entered (Local traffic policy on ${r.localTo.join(', ')}: kube-proxy sends it to that node’s pods only)`
+    : 'the endpoints ready at each connection’s time';
   return `<section class="card run" id="${esc(id)}" aria-labelledby="${prefix}-h">
 <h2 id="${prefix}-h"><code>${esc(runLabel(r))}</code>${badge(r.verdict)}</h2>
 <p class="conclusion">${esc(capitalize(r.conclusion))}.</p>
@@ -171,7 +174,7 @@ ${figures(r)}
 <figure><figcaption>Connections over time${r.events.length > 0 ? ' across churn events' : ''}</figcaption>${timeSeriesChart(r, prefix)}</figure>
 </div>
 <details${r.endpoints.length <= 12 ? ' open' : ''}><summary>Endpoints (${r.endpoints.length})</summary>
-${table(['Pod', 'IP', 'Node', 'Connections', 'Share', 'Expected', 'Requests', 'Failed', 'Black-holed', 'To unready'], endpointRows, [1, 2], `Expected shares follow ${expectation} among the endpoints ready at each connection’s time.`)}
+${table(['Pod', 'IP', 'Node', 'Connections', 'Share', 'Expected', 'Requests', 'Failed', 'Black-holed', 'To unready'], endpointRows, [1, 2], `Expected shares follow ${expectation} among ${among}.`)}
 </details>
 ${r.nodes.length > 0 ? `<details${r.nodes.length <= 6 ? ' open' : ''}><summary>Per node (${r.nodes.length}) — each node’s kube-proxy decides alone</summary>
 ${table(['Node', 'Connections', 'χ²', 'p-value', 'max/min', 'Failed', 'Black-holed', 'Per endpoint'], nodeRows, [], 'Per endpoint: connections from this node to each endpoint, in the order of the endpoint table.')}

@@ -223,7 +223,12 @@ test('external-traffic-policy-local: with Local a NodePort serves only the pods 
     for (const e of m.endpoints) {
       if (e.node === node) assert.ok(e.connections > 0, `${node}: local pod ${e.pod} serves`);
       else assert.equal(e.connections, 0, `${node}: pod ${e.pod} on ${e.node} got external traffic`);
+      // The expectation follows the policy: only the entry node's pods, evenly.
+      assert.equal(e.expectedShare, e.node === node ? 1 / local.length : 0, `${node}: expected share of ${e.pod}`);
     }
+    assert.deepEqual(m.localTo, [node]);
+    assert.notEqual(m.verdict, 'skewed', `${node}: ${m.conclusion}`);
+    assert.ok(m.pValue >= 0.01, `${node}: p = ${m.pValue}`);
     nodesWithPods.add(node);
   }
   const dropped = run(await runExperiment(via('node03')), 'iptables');
@@ -231,9 +236,36 @@ test('external-traffic-policy-local: with Local a NodePort serves only the pods 
   assert.equal(dropped.blackholed, dropped.connections, 'node03: every connection black-holed');
   assert.equal(dropped.failed, 0, 'node03: dropped, not rejected');
   assert.equal(dropped.endpoints.reduce((s, e) => s + e.connections, 0), 0);
+  assert.ok(dropped.endpoints.every((e) => e.expectedShare === 0), 'node03 has no pod to expect traffic for');
+  assert.equal(dropped.verdict, 'no-data');
   const cluster = run(await runExperiment({ ...via('node03'), service: { ...exp.service, externalTrafficPolicy: 'Cluster' } }), 'iptables');
   assert.equal(cluster.failed + cluster.blackholed, 0, 'Cluster: every connection served');
   assert.ok(cluster.endpoints.every((e) => e.connections > 0), 'Cluster: every pod serves');
   assert.deepEqual(new Set(cluster.endpoints.map((e) => e.node)), nodesWithPods, 'the pods on node01 and node02 both serve traffic that came through node03');
   assert.ok(cluster.pValue >= 0.01, `Cluster p = ${cluster.pValue}`);
+  assert.equal(cluster.localTo, undefined);
+});
+
+test('internalTrafficPolicy Local: client pods on each node reach only their own node\'s pods, and the expectation says so', async () => {
+  const exp = example('external-traffic-policy-local.yaml');
+  const m = run(await runExperiment({
+    ...exp,
+    clients: [{ name: 'pods', count: 4, placement: { kind: 'nodes', nodes: ['node01', 'node02'] }, sourceCIDR: undefined }],
+    target: { kind: 'ClusterIP', service: { namespace: 'default', name: 'web' }, port: 80 },
+    service: { ...exp.service, externalTrafficPolicy: undefined, internalTrafficPolicy: 'Local' },
+  }), 'iptables');
+  assert.deepEqual(m.localTo, ['node01', 'node02']);
+  assert.equal(m.failed + m.blackholed, 0);
+  for (const n of m.nodes) {
+    m.endpoints.forEach((e, i) => {
+      if (e.node !== n.node) assert.equal(n.endpointConnections[i], 0, `${n.node} reached ${e.pod} on ${e.node}`);
+    });
+  }
+  // Expected = Σ over entry nodes of (its connections ÷ its local pods).
+  for (const e of m.endpoints) {
+    const entry = m.nodes.find((n) => n.node === e.node);
+    const localPods = m.endpoints.filter((x) => x.node === e.node).length;
+    assert.ok(Math.abs(e.expected - (entry?.connections ?? 0) / localPods) < 1e-6, `${e.pod}: expected ${e.expected}`);
+  }
+  assert.notEqual(m.verdict, 'skewed', m.conclusion);
 });

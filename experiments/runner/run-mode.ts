@@ -128,6 +128,8 @@ interface Target {
 /** Live state of one connection (dropped when it ends). */
 interface Conn {
   readonly client: Client;
+  /** The node whose kube-proxy decides (the client's, or where the router sent a LoadBalancer address). */
+  readonly node: string;
   readonly start: number;
   readonly t: number;
   rules: number;
@@ -222,6 +224,7 @@ class ModeRunner {
       await this.waitReady();
       this.setupClients();
       this.target = await this.resolveTarget();
+      await this.declareTrafficPolicy();
       for (const cn of c.clusterNodes.values()) cn.netfilter.onRulesEvaluated = (pkt, _t, rules) => this.onRules(pkt, rules);
       this.t0 = c.sim.clock.now();
       await this.refreshEndpoints(undefined, true);
@@ -411,6 +414,34 @@ class ModeRunner {
     return { ip: parseIpv4(ip), port: port.port, service: t.service };
   }
 
+  /**
+   * Under a Local traffic policy a connection can reach only the endpoints on the
+   * node it enters (kube-proxy's KUBE-SVL-… chain, or its DROP when there is none):
+   * externalTrafficPolicy for outside clients of a NodePort or LoadBalancer target
+   * (pods' own traffic to a NodePort goes through the cluster-wide chain, as
+   * kube-proxy's "pod traffic for … external destinations" rule sends it),
+   * internalTrafficPolicy for client pods of a ClusterIP target. The accumulator
+   * then expects each node's connections to spread over that node's endpoints.
+   */
+  private async declareTrafficPolicy(): Promise<void> {
+    const t = this.exp.target;
+    if (t.kind === 'Pod') return;
+    const spec = (await this.service()).spec;
+    const local = new Set<string>();
+    if (t.kind === 'ClusterIP' && spec.internalTrafficPolicy === 'Local') {
+      for (const c of this.clients) if (c.src === 0) local.add(c.node);
+    } else if ((t.kind === 'NodePort' || t.kind === 'LoadBalancer') && spec.externalTrafficPolicy === 'Local') {
+      if (this.clients.some((c) => c.src !== 0)) for (const n of t.kind === 'NodePort' ? [t.node] : this.cluster.spec.nodes.map((x) => x.name)) local.add(n);
+    }
+    if (local.size > 0) this.acc.setLocalTo(this.mode, local);
+  }
+
+  /** Outside clients of a LoadBalancer address enter where the router's best path points now. */
+  private entryNode(client: Client): string {
+    if (this.exp.target.kind !== 'LoadBalancer' || client.src === 0) return client.node;
+    return this.cluster.loadBalancerRoutes?.routes.get(formatIpv4(this.target.ip))?.node ?? client.node;
+  }
+
   // ------------------------------------------------------------------ driving
 
   private async drive(): Promise<void> {
@@ -503,7 +534,7 @@ class ModeRunner {
   private startConnection(): void {
     const client = this.clients[this.clients.length === 1 ? 0 : Math.floor(this.rng.next() * this.clients.length)] as Client;
     const now = this.cluster.sim.clock.now();
-    const conn: Conn = { client, start: now, t: now - this.t0, rules: 0, requests: 0, pod: undefined, key: -1, tcp: undefined, sock: undefined, ownSock: false, id: 0, buf: '', gotBytes: false, ended: false };
+    const conn: Conn = { client, node: this.entryNode(client), start: now, t: now - this.t0, rules: 0, requests: 0, pod: undefined, key: -1, tcp: undefined, sock: undefined, ownSock: false, id: 0, buf: '', gotBytes: false, ended: false };
     this.liveConns++;
     this.watch(conn);
     if (this.exp.protocol === 'tcp') this.startTcp(conn);
@@ -649,7 +680,7 @@ class ModeRunner {
     if (conn.pod !== undefined) conn.client.reached.add(conn.pod);
     this.acc.recordConnection({
       mode: this.mode,
-      node: conn.client.node,
+      node: conn.node,
       endpointIp: info?.ip ?? (conn.pod !== undefined ? conn.pod : undefined),
       pod: conn.pod,
       requests: conn.requests,
