@@ -22,6 +22,8 @@
  * rate: 1000/s                           # connection arrivals, all clients together: N/s, N/ms or N/min
  * arrival: poisson                       # poisson | constant (default poisson)
  * duration: 10s                          # virtual time
+ * connections: 10000                     # optional: exactly this many connections per mode (arrivals stop after the
+ *                                        #   N-th, even if the random arrivals run past the duration)
  * window: 1s                             # time-series window (default duration/20)
  * service:                               # overrides applied to the target Service before the run
  *   sessionAffinity: ClientIP            # None | ClientIP
@@ -106,6 +108,8 @@ export interface ExperimentSpec {
   readonly ratePerSecond: number;
   readonly arrival: 'poisson' | 'constant';
   readonly durationNs: number;
+  /** Exactly this many connections per mode (arrivals stop after the N-th); undefined = as many as arrive within the duration. */
+  readonly connections?: number | undefined;
   readonly windowNs: number;
   readonly service: {
     readonly sessionAffinity: 'None' | 'ClientIP' | undefined;
@@ -155,6 +159,7 @@ const schema = {
     rate: { oneOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?/(s|ms|min)$' }] },
     arrival: { enum: ['poisson', 'constant'] },
     duration,
+    connections: { type: 'integer', minimum: 1, maximum: 100000000 },
     window: duration,
     service: {
       type: 'object', additionalProperties: false,
@@ -356,6 +361,7 @@ export function parseExperimentSpec(text: string, file = '<experiment>'): Experi
     ratePerSecond,
     arrival: r['arrival'] ?? 'poisson',
     durationNs,
+    ...(r['connections'] !== undefined ? { connections: r['connections'] as number } : {}),
     windowNs,
     service: {
       sessionAffinity: svc['sessionAffinity'],

@@ -58,12 +58,17 @@ export function experimentFromArgs(a: ExperimentArgs): ExperimentSpec {
     if (a.modes === undefined && a.seed === undefined && a.connections === undefined && a.rate === undefined) return base;
     const rate = a.rate ?? `${base.ratePerSecond}/s`;
     const perSecond = parseRateArg(rate);
+    const connections = a.connections ?? base.connections;
+    // An exact count runs for about N / rate; the windows scale with it, so a shortened run keeps the file's number of windows.
+    const durationNs = connections !== undefined ? Math.max(1, Math.round((connections / perSecond) * 1e9)) : base.durationNs;
     return {
       ...base,
       ...(a.modes !== undefined ? { modes: modesArg(a.modes) } : {}),
       ...(a.seed !== undefined ? { seed: a.seed } : {}),
+      ...(connections !== undefined ? { connections } : {}),
       ratePerSecond: perSecond,
-      durationNs: a.connections !== undefined ? Math.round((a.connections / perSecond) * 1e9) : base.durationNs,
+      durationNs,
+      windowNs: durationNs === base.durationNs ? base.windowNs : Math.max(1, Math.round((base.windowNs * durationNs) / base.durationNs)),
     };
   }
   const rate = a.rate ?? '1000/s';
@@ -79,7 +84,7 @@ export function experimentFromArgs(a: ExperimentArgs): ExperimentSpec {
     modes: a.modes !== undefined ? modesArg(a.modes) : ['iptables', 'ipvs-rr'],
     protocol: a.protocol ?? 'tcp',
     ...(a.requests !== undefined && a.requests > 1 ? { pattern: 'keep-alive', requestsPerConnection: a.requests } : {}),
-    rate, duration: `${durationMs}ms`,
+    rate, duration: `${durationMs}ms`, connections,
   };
   return parseExperimentSpec(stringify(doc), '<command line>');
 }
@@ -109,7 +114,7 @@ export async function experimentCommand(a: ExperimentArgs, print: (s: string) =>
   const manifests = loadManifestFiles(a.filename ?? []);
   const tty = a.progress && process.stdout.isTTY === true && process.stderr.isTTY === true;
   const done = new Map<string, ModeProgress>();
-  const total = Math.round(exp.ratePerSecond * exp.durationNs / 1e9) * exp.modes.length * Math.max(1, seeds.length);
+  const total = (exp.connections ?? Math.round(exp.ratePerSecond * exp.durationNs / 1e9)) * exp.modes.length * Math.max(1, seeds.length);
   const bar = tty ? new SingleBar({ stream: process.stderr, format: 'experiment {bar} {percentage}% | {value}/{total} connections | {modes} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 }) : undefined;
   bar?.start(total, 0, { modes: exp.modes.join(', ') });
   const result = await runExperiment(exp, {
@@ -150,7 +155,7 @@ export function registerExperimentCommand(program: Command, print: (s: string) =
     .option('--service <ns/name>', 'without FILE: the Service to load (its ClusterIP)')
     .option('--port <n>', 'without FILE: the Service port (default 80)', portArg())
     .option('--modes <list>', 'modes to compare, e.g. iptables,ipvs-rr,ipvs-mh')
-    .option('--connections <n>', 'connections per mode (sets the duration from the rate)', posInt('--connections'))
+    .option('--connections <n>', 'exactly N connections per mode (the duration follows from the rate)', posInt('--connections'))
     .option('--rate <r>', 'connection arrivals per second, e.g. 1000/s')
     .option('--clients <n>', 'without FILE: client pods, spread over every node (default 10)', posInt('--clients'))
     .addOption(new Option('--protocol <p>', 'without FILE: tcp (HTTP) or udp (echo)').choices(['tcp', 'udp']))

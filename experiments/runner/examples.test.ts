@@ -124,6 +124,22 @@ test('the command line describes the common case as an experiment (validated lik
   assert.throws(() => experimentFromArgs({ output: 'table', progress: false }), /FILE or --service/);
 });
 
+test('--connections N is exact: Poisson arrivals stop after the N-th, past the duration if need be; a shortened run keeps the file\'s number of windows', async () => {
+  const file = fileURLToPath(new URL('../../examples/experiments/iptables-vs-ipvs-rr.yaml', import.meta.url));
+  const base = loadExperimentSpec(file);
+  const exp = experimentFromArgs({ file, connections: 37, rate: '500/s', modes: 'iptables,ipvs-rr', output: 'table', progress: false });
+  assert.equal(exp.connections, 37);
+  assert.equal(exp.durationNs, 74_000_000);
+  assert.equal(exp.durationNs / exp.windowNs, base.durationNs / base.windowNs, 'windows scale with the run');
+  assert.equal(experimentFromArgs({ service: 'default/nginx-service', connections: 123, output: 'table', progress: false }).connections, 123);
+  // Without events (the file scales at 0 s), on the built-in cluster: every mode makes exactly 37 connections.
+  const r = await runExperiment({ ...exp, events: [], cluster: { file: fileURLToPath(new URL('../../examples/seed-cluster.yaml', import.meta.url)) }, target: { kind: 'ClusterIP', service: { namespace: 'default', name: 'nginx-service' }, port: 80 }, clients: [{ name: 'c', count: 3, placement: { kind: 'nodes', nodes: ['node01', 'node02'] }, sourceCIDR: undefined }] });
+  for (const m of r.runs) {
+    assert.equal(m.connections, 37, `${m.mode}: ${m.connections} connections`);
+    assert.ok(m.windows.rows.length >= 10, `${m.mode}: ${m.windows.rows.length} windows`);
+  }
+});
+
 test('load-balancer: outside clients through the LoadBalancer IP are all served, spread over both endpoints (uniform in iptables, even in IPVS rr)', async () => {
   const r = await runExperiment(example('load-balancer.yaml'));
   for (const mode of ['iptables', 'ipvs-rr']) {

@@ -203,9 +203,12 @@ class ModeRunner {
   private lastRevision = -1;
   private pendingLabel: string | undefined;
   private arrivalsOver = false;
+  /** Arrivals scheduled so far, and the time of the latest that started (relative to t0). */
+  private started = 0;
+  private lastArrival = 0;
 
   constructor(private readonly exp: ExperimentSpec, private readonly mode: ProxyModeName, private readonly acc: ExperimentAccumulator, private readonly opts: RunModeOptions) {
-    this.expected = Math.round(exp.ratePerSecond * exp.durationNs / SECOND);
+    this.expected = exp.connections ?? Math.round(exp.ratePerSecond * exp.durationNs / SECOND);
   }
 
   async run(): Promise<void> {
@@ -450,9 +453,10 @@ class ModeRunner {
     const events = [...exp.events];
     const tick = 100 * MS;
     this.scheduleArrival(0);
-    const end = exp.durationNs + RESPONSE_TIMEOUT_NS + 500 * MS;
+    const settle = RESPONSE_TIMEOUT_NS + 500 * MS;
     let lastProgress = -1;
-    while (this.now() < end) {
+    // With an exact connection count the arrivals may run past the duration: the end follows the last one.
+    while (this.now() < Math.max(exp.durationNs, this.lastArrival) + settle || !this.arrivalsOver) {
       while (events.length > 0 && (events[0] as ExperimentEvent).at <= this.now()) {
         const e = events.shift() as ExperimentEvent;
         this.pendingLabel = e.label;
@@ -460,7 +464,7 @@ class ModeRunner {
         await this.refreshEndpoints(e.label);
       }
       const nextEvent = events.length > 0 ? (events[0] as ExperimentEvent).at : Number.POSITIVE_INFINITY;
-      const step = Math.max(1, Math.min(tick, nextEvent - this.now(), end - this.now()));
+      const step = Math.max(1, Math.min(tick, nextEvent - this.now(), this.arrivalsOver ? Math.max(exp.durationNs, this.lastArrival) + settle - this.now() : tick));
       await c.runFor(step);
       await this.refreshEndpoints(undefined);
       if (this.done !== lastProgress) {
@@ -518,13 +522,19 @@ class ModeRunner {
     this.armWatch();
   };
 
+  /**
+   * Arrivals until the duration ends, or, with `connections: N`, exactly N of them
+   * (the N-th may come after the duration: Poisson gaps are random).
+   */
   private scheduleArrival(at: number): void {
     const exp = this.exp;
-    if (at >= exp.durationNs) {
+    if (exp.connections !== undefined ? this.started >= exp.connections : at >= exp.durationNs) {
       this.arrivalsOver = true;
       return;
     }
+    this.started++;
     this.cluster.sim.clock.at(this.t0 + at, () => {
+      this.lastArrival = at;
       this.startConnection();
       const gap = exp.arrival === 'constant' ? SECOND / exp.ratePerSecond : -Math.log(1 - this.rng.next()) * SECOND / exp.ratePerSecond;
       this.scheduleArrival(at + Math.max(1, Math.round(gap)));
