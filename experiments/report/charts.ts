@@ -185,6 +185,46 @@ export function timeSeriesChart(run: RunResult, idPrefix: string): string {
   return `${p.join('')}<ul class="legend" aria-label="legend">${legend}</ul>`;
 }
 
+/**
+ * The latency distribution (`data-chart="latency"`): one horizontal bar per 1-2-5
+ * bucket from the fastest to the slowest connection, its count and share written
+ * beside it, so a second mode (a 5 s retry, a black hole's timeout) or a handful
+ * of samples behind a percentile is plain to see.
+ */
+export function latencyChart(run: RunResult, idPrefix: string): string {
+  const buckets = run.latency?.histogram ?? [];
+  const total = buckets.reduce((s, b) => s + b.count, 0);
+  const count = Math.max(1, buckets.length);
+  const rowH = count <= 6 ? 30 : count <= 14 ? 22 : 16;
+  const left = 90;
+  const right = 110;
+  const top = 12;
+  const plotH = count * rowH;
+  const H = top + plotH + 44;
+  const maxCount = buckets.reduce((m, b) => Math.max(m, b.count), 1);
+  const x = linear(0, maxCount, left, W - right);
+  const id = `${idPrefix}-lat`;
+  const title = `${runLabel(run)}: latency distribution (${total} connections)`;
+  const desc = buckets.length === 0 ? 'No latency samples.' : buckets.filter((b) => b.count > 0).map((b) => `≤ ${formatDuration(b.le)}: ${b.count}`).join('; ');
+  const p: string[] = [];
+  p.push(`<svg class="chart" data-chart="latency" data-mode="${esc(run.mode)}"${seedAttr(run)} viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id}-t ${id}-d" aria-label="${esc(title)}" preserveAspectRatio="xMinYMin meet">`);
+  p.push(`<title id="${id}-t">${esc(title)}</title><desc id="${id}-d">${esc(desc)}</desc>`);
+  p.push(`<line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}"/>`);
+  p.push(`<text class="axis-label" x="${n((left + W - right) / 2)}" y="${top + plotH + 30}" text-anchor="middle">connections per latency bucket (≤ upper edge)</text>`);
+  buckets.forEach((b, i) => {
+    const y0 = top + i * rowH;
+    const barH = Math.max(2, rowH * 0.6);
+    const share = total === 0 ? 0 : b.count / total;
+    p.push(`<g class="row" data-le="${b.le}" data-count="${b.count}"><title>${esc(`≤ ${formatDuration(b.le)}: ${b.count} connections (${formatPercent(share)})`)}</title>`);
+    p.push(`<text class="label" x="${left - 8}" y="${n(y0 + rowH / 2)}" dy="0.35em" text-anchor="end" font-size="12">${esc(`≤ ${formatDuration(b.le)}`)}</text>`);
+    if (b.count > 0) p.push(`<rect class="bar" x="${left}" y="${n(y0 + (rowH - barH) / 2)}" width="${n(Math.max(1, x(b.count) - left))}" height="${n(barH)}" rx="2"/>`);
+    p.push(`<text class="value" x="${n(x(b.count) + 6)}" y="${n(y0 + rowH / 2)}" dy="0.35em" font-size="12">${esc(b.count === 0 ? '0' : `${b.count} · ${formatPercent(share)}`)}</text>`);
+    p.push('</g>');
+  });
+  p.push('</svg>');
+  return p.join('');
+}
+
 /** The distribution chart's key (HTML, below the chart). */
 export function distributionLegend(): string {
   return '<ul class="legend" aria-label="legend"><li><span class="swatch swatch-bar"></span>observed share</li><li><span class="swatch-tick"></span>expected share</li><li><span class="swatch swatch-bar-off"></span>more than 3σ from expected</li></ul>';

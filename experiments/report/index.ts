@@ -7,19 +7,20 @@
  * opens anywhere, offline. Per mode: a verdict badge and a plain-language
  * conclusion computed from the numbers, key figures, the distribution per endpoint
  * with the expected share marked (`svg[data-chart="distribution"]`, exactly one per
- * mode), the time series across churn events (`svg[data-chart="timeseries"]`), and
- * the per-endpoint and per-node tables. Every string from the input (pod names,
- * event labels, the experiment name) is escaped. Light and dark colour schemes;
- * the charts scale with the page width.
+ * mode), the time series across churn events (`svg[data-chart="timeseries"]`), the
+ * latency distribution (`svg[data-chart="latency"]`, 1-2-5 buckets, with every
+ * percentile and the number of samples behind them), and the per-endpoint and
+ * per-node tables. Every string from the input (pod names, event labels, the
+ * experiment name) is escaped. Light and dark colour schemes; the charts scale
+ * with the page width.
  *
  * Runs repeated over several seeds get a section each (`mode seed N`); there is no
- * chart comparing seeds. Not modelled: interactivity beyond native SVG tooltips (<title>), and charts of latency distributions (the percentiles are shown as
- * numbers).
+ * chart comparing seeds. Not modelled: interactivity beyond native SVG tooltips (<title>).
  */
 import type { ExperimentResult, RunResult, Verdict } from '../results.ts';
 import { ALPHA, runLabel } from '../results.ts';
 import { formatDuration, formatP, formatPercent, formatRatio, formatStat } from '../format.ts';
-import { distributionChart, distributionLegend, slug, timeSeriesChart } from './charts.ts';
+import { distributionChart, distributionLegend, latencyChart, slug, timeSeriesChart } from './charts.ts';
 import { esc } from './svg.ts';
 
 const VERDICT_LABEL: Record<Verdict, string> = {
@@ -172,6 +173,7 @@ ${figures(r)}
 <div class="charts">
 <figure><figcaption>Distribution per endpoint</figcaption>${distributionChart(r, prefix)}${distributionLegend()}</figure>
 <figure><figcaption>Connections over time${r.events.length > 0 ? ' across churn events' : ''}</figcaption>${timeSeriesChart(r, prefix)}</figure>
+${r.latency === null ? '' : `<figure><figcaption>Latency distribution</figcaption>${latencyChart(r, prefix)}<p class="note">${esc(`${r.latency.count} samples (served connections): ${r.latency.percentiles.map((q) => `p${q.p} ${formatDuration(q.ns)}`).join(' · ')} · max ${formatDuration(r.latency.max)}`)}</p></figure>`}
 </div>
 <details${r.endpoints.length <= 12 ? ' open' : ''}><summary>Endpoints (${r.endpoints.length})</summary>
 ${table(['Pod', 'IP', 'Node', 'Connections', 'Share', 'Expected', 'Requests', 'Failed', 'Black-holed', 'To unready'], endpointRows, [1, 2], `Expected shares follow ${expectation} among ${among}.`)}

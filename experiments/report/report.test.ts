@@ -150,3 +150,28 @@ test('report: 100 000 windows render without blowing the stack', () => {
   const html = renderHtmlReport(acc.result());
   assert.equal(html.match(/data-chart="timeseries"/g)?.length, 1);
 });
+
+test('report: a latency distribution per mode — a bimodal run (a 5 s retry tail) shows both modes, with every percentile and the sample count', () => {
+  const acc = new ExperimentAccumulator({ experiment: 'lat', windowNs: 1e9 });
+  acc.setEndpoints('iptables', 0, [{ ip: '10.0.0.1', pod: 'a' }]);
+  acc.setEndpoints('ipvs-rr', 0, [{ ip: '10.0.0.1', pod: 'a' }]);
+  for (let i = 0; i < 90; i++) acc.recordConnection({ mode: 'iptables', node: 'n', endpointIp: '10.0.0.1', t: i, latencyNs: 300_000 + i });
+  for (let i = 0; i < 10; i++) acc.recordConnection({ mode: 'iptables', node: 'n', endpointIp: '10.0.0.1', t: i, latencyNs: 5_000_400_000 });
+  for (let i = 0; i < 3; i++) acc.recordConnection({ mode: 'ipvs-rr', node: 'n', endpointIp: '10.0.0.1', t: i, latencyNs: 250_000 });
+  const result = acc.result();
+  const ipt = result.runs[0]!.latency!;
+  assert.deepEqual(ipt.percentiles.map((q) => q.p), [10, 25, 50, 75, 90, 95, 99, 99.9]);
+  const p90 = ipt.percentiles.find((q) => q.p === 90)!.ns;
+  assert.ok(p90 >= 300_089 && p90 <= 300_089 * (1 + 1 / 1024), `p90 ${p90}`);
+  assert.equal(ipt.percentiles.find((q) => q.p === 95)!.ns, 5_000_400_000);
+  const h = ipt.histogram;
+  assert.deepEqual(h.filter((b) => b.count > 0), [{ le: 500_000, count: 90 }, { le: 10_000_000_000, count: 10 }]);
+  assert.equal(h[0]!.le, 500_000);
+  assert.equal(h.length, 14, 'the empty buckets between the two modes are kept: 500 µs, 1 ms … 5 s, 10 s');
+  const html = renderHtmlReport(result);
+  assert.equal(html.match(/data-chart="latency"/g)?.length, 2);
+  const chart = /<svg class="chart" data-chart="latency" data-mode="iptables"[\s\S]*?<\/svg>/.exec(html)![0];
+  assert.deepEqual([...chart.matchAll(/data-le="(\d+)" data-count="(\d+)"/g)].filter((m) => m[2] !== '0').map((m) => `${m[1]}:${m[2]}`), ['500000:90', '10000000000:10']);
+  assert.match(html, /100 samples \(served connections\): p10 300 µs · p25 300 µs · p50 300 µs · p75 300 µs · p90 300 µs · p95 5 s · p99 5 s · p99\.9 5 s · max 5 s/);
+  assert.match(html, /3 samples \(served connections\)/);
+});

@@ -35,6 +35,16 @@ function upperEdge(i: number): number {
   return (sub + 1) * 2 ** shift - 1;
 }
 
+/** The percentiles a summary lists (nearest rank). */
+export const SUMMARY_PERCENTILES = [10, 25, 50, 75, 90, 95, 99, 99.9] as const;
+
+/** One bar of the latency distribution: samples in (previous bucket's `le`, `le`]. */
+export interface LatencyBucket {
+  /** Upper edge, ns (1, 2, 5 × 10^k; the first bucket holds everything up to it). */
+  readonly le: number;
+  readonly count: number;
+}
+
 export interface LatencySummary {
   readonly count: number;
   readonly min: number;
@@ -45,6 +55,24 @@ export interface LatencySummary {
   readonly max: number;
   /** How the percentiles were computed. */
   readonly method: 'nearest-rank';
+  /** Every percentile of {@link SUMMARY_PERCENTILES}, in that order. */
+  readonly percentiles: ReadonlyArray<{ readonly p: number; readonly ns: number }>;
+  /**
+   * The distribution: counts in 1-2-5 buckets from the first non-empty to the last
+   * (empty ones between kept, so two modes such as a 5 s DNS retry show apart).
+   * Bucketed from the histogram, so a value within 0.1 % of an edge may land on
+   * either side of it.
+   */
+  readonly histogram: readonly LatencyBucket[];
+}
+
+/** The 1-2-5 edge at or above `v` (ns, at least 1). */
+function edgeAtOrAbove(v: number): number {
+  let e = 1;
+  for (;;) {
+    for (const m of [1, 2, 5]) if (m * e >= v) return m * e;
+    e *= 10;
+  }
 }
 
 export class LatencyHistogram {
@@ -104,10 +132,30 @@ export class LatencyHistogram {
     this.hi = Math.max(this.hi, other.hi);
   }
 
-  /** p50/p90/p99/max, or undefined when nothing was recorded. */
+  /** Counts per 1-2-5 bucket (see {@link LatencySummary.histogram}). */
+  buckets(): LatencyBucket[] {
+    const byEdge = new Map<number, number>();
+    for (let i = 0; i < this.counts.length; i++) {
+      const c = this.counts[i]!;
+      if (c === 0) continue;
+      const edge = edgeAtOrAbove(Math.max(1, Math.min(this.hi, Math.max(this.lo, upperEdge(i)))));
+      byEdge.set(edge, (byEdge.get(edge) ?? 0) + c);
+    }
+    if (byEdge.size === 0) return [];
+    const edges = [...byEdge.keys()].sort((a, b) => a - b);
+    const out: LatencyBucket[] = [];
+    for (let e = edges[0]!; e <= edges[edges.length - 1]!; e = edgeAtOrAbove(e + 1)) out.push({ le: e, count: byEdge.get(e) ?? 0 });
+    return out;
+  }
+
+  /** Percentiles, the distribution and max, or undefined when nothing was recorded. */
   summary(): LatencySummary | undefined {
     if (this.n === 0) return undefined;
-    return { count: this.n, min: this.lo, mean: this.sum / this.n, p50: this.percentile(50), p90: this.percentile(90), p99: this.percentile(99), max: this.hi, method: 'nearest-rank' };
+    return {
+      count: this.n, min: this.lo, mean: this.sum / this.n, p50: this.percentile(50), p90: this.percentile(90), p99: this.percentile(99), max: this.hi, method: 'nearest-rank',
+      percentiles: SUMMARY_PERCENTILES.map((p) => ({ p, ns: this.percentile(p) })),
+      histogram: this.buckets(),
+    };
   }
 }
 

@@ -157,12 +157,30 @@ test('tally: a fair picker under random churn passes the churn-aware test', () =
 test('latency: nearest-rank percentiles, exact below 2048 ns', () => {
   const h = new LatencyHistogram();
   for (let v = 1; v <= 100; v++) h.record(v);
-  assert.deepEqual(h.summary(), { count: 100, min: 1, mean: 50.5, p50: 50, p90: 90, p99: 99, max: 100, method: 'nearest-rank' });
+  const { histogram, percentiles, ...rest } = h.summary()!;
+  assert.deepEqual(rest, { count: 100, min: 1, mean: 50.5, p50: 50, p90: 90, p99: 99, max: 100, method: 'nearest-rank' });
+  assert.deepEqual(percentiles, [{ p: 10, ns: 10 }, { p: 25, ns: 25 }, { p: 50, ns: 50 }, { p: 75, ns: 75 }, { p: 90, ns: 90 }, { p: 95, ns: 95 }, { p: 99, ns: 99 }, { p: 99.9, ns: 100 }]);
+  // 1-2-5 buckets, each (previous edge, edge]: 1 | 2 | 3..5 | 6..10 | 11..20 | 21..50 | 51..100.
+  assert.deepEqual(histogram, [{ le: 1, count: 1 }, { le: 2, count: 1 }, { le: 5, count: 3 }, { le: 10, count: 5 }, { le: 20, count: 10 }, { le: 50, count: 30 }, { le: 100, count: 50 }]);
   assert.equal(h.percentile(0), 1);
   assert.equal(new LatencyHistogram().summary(), undefined);
   assert.throws(() => h.record(-1), RangeError);
   assert.throws(() => h.percentile(101), RangeError);
   assert.equal(nearestRankPercentile([5, 1, 3], 50), 3);
+});
+
+test('property: the distribution\'s buckets hold every sample, each within 0.1 % of its bucket', () => {
+  fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 40 }), { minLength: 1, maxLength: 300 }), (values) => {
+    const h = new LatencyHistogram();
+    for (const v of values) h.record(v);
+    const b = h.buckets();
+    assert.equal(b.reduce((s, x) => s + x.count, 0), values.length);
+    for (const v of values) {
+      const i = b.findIndex((x) => x.le * (1 + 1 / 1024) >= v);
+      assert.ok(i >= 0 && (i === 0 || b[i - 1]!.le < v * (1 + 1 / 1024)), `${v} has a bucket`);
+    }
+    assert.ok(b.at(-1)!.count > 0 && b[0]!.count > 0, 'trimmed to the first and last non-empty');
+  }), { numRuns: 200 });
 });
 
 test('property: histogram percentiles are within 0.1 % of the exact nearest rank; p100 is the max', () => {
