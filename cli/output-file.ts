@@ -20,9 +20,9 @@
  *
  * Every failure is a `NETSIM_ERR_OUTPUT` error naming the path and the reason.
  */
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync, accessSync, constants } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, rmdirSync, statSync, writeSync, accessSync, constants } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CliError } from './cli-error.ts';
 
 const REASONS: Record<string, string> = {
@@ -76,15 +76,57 @@ export function checkOutputFile(path: string): void {
   }
 }
 
-/** Create a directory option's directory (and its parents); refuse one that is a file. */
-export function prepareOutputDir(dir: string): void {
+/**
+ * Create a directory option's directory (and its parents); refuse one that is a
+ * file. Returns a function that removes again, if they are still empty, the
+ * directories this call created — for an option that may end up writing nothing
+ * (verify --pcap-dir writes only on a disagreement), so checking it up front
+ * leaves no litter.
+ */
+export function prepareOutputDir(dir: string): () => void {
+  if (dir === '') throw new CliError('NETSIM_ERR_OUTPUT', 'empty output path');
+  let first: string | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
+    first = mkdirParents(resolve(dir));
     if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'EEXIST' });
     accessSync(dir, constants.W_OK);
   } catch (e) {
     throw outputError(dir, e);
   }
+  const made = first;
+  return () => {
+    if (made === undefined) return;
+    // mkdir -p created `made` and everything below it on the way to `dir`: remove from the bottom up while empty.
+    for (let d = resolve(dir); ; d = dirname(d)) {
+      try {
+        rmdirSync(d);
+      } catch {
+        return;
+      }
+      if (d === resolve(made)) return;
+    }
+  };
+}
+
+/**
+ * `mkdir -p` one level at a time from the nearest existing ancestor; returns the
+ * first directory it made (undefined: none). Not mkdirSync's `recursive`, which
+ * loops forever where mkdir answers ENOENT for a parent that exists (/proc).
+ */
+function mkdirParents(dir: string): string | undefined {
+  const missing: string[] = [];
+  for (let d = dir; dirname(d) !== d; d = dirname(d)) {
+    try {
+      lstatSync(d);
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+      missing.unshift(d);
+    }
+  }
+  for (const d of missing) mkdirSync(d);
+  return missing[0];
 }
 
 function writeAll(fd: number, data: Uint8Array): void {

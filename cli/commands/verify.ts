@@ -4,6 +4,7 @@
  * `ip netns` and the raw-socket addon; without them they say why and exit 77.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
@@ -15,6 +16,7 @@ import { reportJson, reportText } from '../../cluster/verify/report.ts';
 import { replayCapture } from '../../cluster/verify/replay.ts';
 import { readCapture } from '../../pcaps/read-capture.ts';
 import { CliError } from '../cli-error.ts';
+import { prepareOutputDir, writeOutputFile } from '../output-file.ts';
 import { intInRange } from '../args.ts';
 import { netnsUnavailableReason } from '../../cluster/verify/raw/netns.ts';
 
@@ -52,6 +54,17 @@ export function mergeReports(reports: readonly VerifyReport[]): VerifyReport {
  * (no verdict), 77 no real kernel to ask.
  */
 export async function verifyCommand(build: () => Promise<EmulatedCluster> | EmulatedCluster, o: VerifyCommandOptions, print: (s: string) => void, err: (s: string) => void): Promise<number> {
+  // --pcap-dir is a directory option (cli/output-file.ts): made, or refused with NETSIM_ERR_OUTPUT, before any work —
+  // and removed again at the end when no disagreement wrote into it.
+  const discardIfEmpty = prepareOutputDir(o.pcapDir);
+  try {
+    return await verifyNodes(build, o, print, err);
+  } finally {
+    discardIfEmpty();
+  }
+}
+
+async function verifyNodes(build: () => Promise<EmulatedCluster> | EmulatedCluster, o: VerifyCommandOptions, print: (s: string) => void, err: (s: string) => void): Promise<number> {
   const why = netnsUnavailableReason();
   if (why !== undefined) {
     err(`netsim verify: NETSIM_VERIFY_UNAVAILABLE: cannot build the real twin: ${why}\n`);
@@ -68,7 +81,11 @@ export async function verifyCommand(build: () => Promise<EmulatedCluster> | Emul
   for (const [i, node] of nodes.entries()) {
     const cluster = i === 0 ? first : await build();
     try {
-      reports.push(await verifyNode(cluster, { node, randomProbes: o.probes, samples: o.samples, seed: o.seed, pcapDir: o.pcapDir, timing }));
+      reports.push(await verifyNode(cluster, { node, randomProbes: o.probes, samples: o.samples, seed: o.seed, timing, writePcap: (name, bytes) => {
+        const path = join(o.pcapDir, name);
+        writeOutputFile(path, bytes);
+        return path;
+      } }));
     } catch (e) {
       if (e instanceof VerifyUnavailableError) {
         err(`netsim verify: ${e.code}: ${e.reason}\n`);

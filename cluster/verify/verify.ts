@@ -16,8 +16,6 @@
  *   emulator's outcomes.
  * Every namespace is removed afterwards, also on errors and signals.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TraceEvent } from '../../netsim/trace/trace-event.ts';
 import { PcapngWriter } from '../../pcaps/pcapng-writer.ts';
 import { formatIpv4 } from '../../netsim/wire/addr.ts';
@@ -79,8 +77,12 @@ export interface VerifyOptions {
    * kernel's pick, i.e. a false disagreement in about one 500-probe run in ten.
    */
   readonly emulatorRepeats?: number;
-  /** Write a pcapng per side of each disagreement here. */
-  readonly pcapDir?: string;
+  /**
+   * Where the pcapng of each side of a disagreement goes: called with a file name
+   * (`node01-probe-7-emulator.pcapng`) and the bytes, returns the path it wrote
+   * (the CLI writes into --pcap-dir under its output-file rules).
+   */
+  readonly writePcap?: (name: string, bytes: Uint8Array) => string;
   readonly timing?: TwinTiming;
   /** Called after each probe (for progress output). */
   readonly onProbe?: (done: number, total: number) => void;
@@ -284,12 +286,9 @@ function judge(opts: VerifyOptions, plan: TwinPlan, runs: readonly ProbeRun[], f
     bad.add(r);
     let pe: string | undefined;
     let pk: string | undefined;
-    if (opts.pcapDir !== undefined) {
-      mkdirSync(opts.pcapDir, { recursive: true });
-      pe = join(opts.pcapDir, `${plan.node}-probe-${r.probe.index}-emulator.pcapng`);
-      pk = join(opts.pcapDir, `${plan.node}-probe-${r.probe.index}-kernel.pcapng`);
-      writeFileSync(pe, emuPcap(r.emuEvents));
-      writeFileSync(pk, twinPcap(r.probe, probeBytes(r.probe), r.twin));
+    if (opts.writePcap !== undefined) {
+      pe = opts.writePcap(`${plan.node}-probe-${r.probe.index}-emulator.pcapng`, emuPcap(r.emuEvents));
+      pk = opts.writePcap(`${plan.node}-probe-${r.probe.index}-kernel.pcapng`, twinPcap(r.probe, probeBytes(r.probe), r.twin));
     }
     disagreements.push({
       kind: 'probe', suite: r.probe.suite, group: r.probe.group, probe: r.probe.index,
