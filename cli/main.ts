@@ -251,7 +251,10 @@ export function buildProgram(print: (s: string) => void): Command {
     .description(`print a node's state as the real tool would: ${NODE_VIEWS.join(', ')}`)
     .argument('<name>', 'node name, e.g. node01')
     .argument('<view>', NODE_VIEWS.join(' | '))))
-    .action(async (name: string, view: string, o: RemoteArgs & { spec?: string; filename?: string[]; seed?: number }) => {
+    .option('-S, --stats', 'with the conntrack view: conntrack -S, the per-CPU statistics (same as the conntrack-stats view)')
+    .action(async (name: string, viewArg: string, o: RemoteArgs & { spec?: string; filename?: string[]; seed?: number; stats?: boolean }) => {
+      if (o.stats === true && viewArg !== 'conntrack') throw new CliError('NETSIM_ERR_ARGUMENT', `-S goes with the conntrack view (conntrack -S), not "${viewArg}"`);
+      const view = o.stats === true ? 'conntrack-stats' : viewArg;
       const remote = resolveRemote(remoteArgs(o));
       if (remote !== undefined) {
         process.exitCode = await nodeRemoteCommand(remote, name, view, print);

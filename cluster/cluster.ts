@@ -227,6 +227,12 @@ export class Cluster implements EmulatedCluster {
     const spec = this.spec;
     const ns = this.nodes.get(name) as NetNamespace;
     const netfilter = NetfilterStack.install(ns);
+    // The node's CPUs and its kernel era's clash resolution: conntrack's insertion race (netsim/netfilter/conntrack/conntrack.ts).
+    netfilter.conntrack.cpus = spec.nodes.find((n) => n.name === name)?.cpus ?? 1;
+    if (spec.conntrack !== undefined) {
+      netfilter.conntrack.clashResolution = spec.conntrack.clashResolution;
+      netfilter.conntrack.raceWindowNs = spec.conntrack.raceWindowNs;
+    }
     const ipvsMode = spec.proxy.mode === 'ipvs';
     const ipvs = ipvsMode ? new Ipvs(() => this.sim.clock.now()) : undefined;
     const policyOn = spec.networkPolicy.enforcer === 'kube-router';
@@ -526,6 +532,7 @@ export class Cluster implements EmulatedCluster {
       case 'conntrack': return cn.netfilter.conntrack.list();
       // `nfacct list`: kube-proxy's counters (INVALID packets dropped, localhost NodePort connections accepted).
       case 'nfacct': return cn.netfilter.iptables.nfacctList();
+      case 'conntrack-stats': return cn.netfilter.conntrack.statsText();
       case 'ipvsadm': return cn.ipvs !== undefined ? cn.kubeProxy.ipvsadm() : undefined;
       case 'ipset': return cn.ipsets?.list();
       case 'ipset-save': return cn.ipsets?.save();

@@ -9,7 +9,7 @@
  * seed: 1
  * nodes:
  *   - { name: node01, address: 192.168.50.11 }
- *   - { name: node02, address: 192.168.50.12 }
+ *   - { name: node02, address: 192.168.50.12, cpus: 2 }   # cpus: default 1 (no conntrack insertion race)
  * network:
  *   underlayCIDR: 192.168.50.0/24
  *   clusterCIDR: 10.244.0.0/16
@@ -21,6 +21,7 @@
  * proxy: { mode: iptables }            # iptables | ipvs (scheduler: rr, wrr, lc, …) | nftables
  * networkPolicy: { enforcer: kube-router }  # none (default: flannel alone enforces nothing) | kube-router (as k3s embeds it)
  * underlay: { latency: 50us, bandwidth: 1Gbit, loss: 0 }
+ * conntrack: { clashResolution: nat-identical, raceWindow: 5us }   # the insertion race on nodes with cpus > 1
  * outside:
  *   cidr: 203.0.113.0/24
  *   router: { underlay: 192.168.50.1, outside: 203.0.113.1 }
@@ -53,6 +54,8 @@ import { PROXY_MODE_NAMES } from '../proxy/proxier.ts';
 import type { ProxyMode } from '../proxy/proxier.ts';
 
 export type { ProxyMode };
+import { CLASH_RESOLUTIONS } from '../netsim/netfilter/conntrack/conntrack.ts';
+import type { ClashResolution } from '../netsim/netfilter/conntrack/conntrack.ts';
 
 export type FlannelBackendType = 'udp' | 'vxlan' | 'host-gw';
 export type RuntimeKind = 'docker' | 'cni';
@@ -60,7 +63,13 @@ export type NetworkPolicyEnforcer = 'none' | 'kube-router';
 export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
 export type IpvsScheduler = (typeof IPVS_SCHEDULERS)[number];
 
-export interface NodeSpec { readonly name: string; readonly address: string; readonly labels: Readonly<Record<string, string>> }
+export interface NodeSpec {
+  readonly name: string;
+  readonly address: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** CPUs of the node (default 1): with more, conntrack's insertion race can happen (netsim/netfilter/conntrack). */
+  readonly cpus?: number;
+}
 export interface OutsideHost { readonly name: string; readonly address: string }
 
 /** The spec after validation and defaulting. */
@@ -97,6 +106,8 @@ export interface ClusterSpec {
   readonly clients: readonly ClientSpec[];
   /** The cluster DNS add-on (cluster/dns-addon.ts). */
   readonly dns: DnsSpec;
+  /** Conntrack's insertion race on nodes with more than one CPU (default: nat-identical, 5 µs). */
+  readonly conntrack?: { readonly clashResolution: ClashResolution; readonly raceWindowNs: number };
 }
 
 export interface DnsSpec {
@@ -155,7 +166,7 @@ const schema = {
     seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
     nodes: {
       type: 'array', minItems: 1, maxItems: 200,
-      items: { type: 'object', additionalProperties: false, required: ['name', 'address'], properties: { name, address: ipString, labels: { type: 'object', additionalProperties: { type: 'string' } } } },
+      items: { type: 'object', additionalProperties: false, required: ['name', 'address'], properties: { name, address: ipString, labels: { type: 'object', additionalProperties: { type: 'string' } }, cpus: { type: 'integer', minimum: 1, maximum: 256 } } },
     },
     network: {
       type: 'object', additionalProperties: false,
@@ -194,6 +205,10 @@ const schema = {
       },
     },
     manifests: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }] },
+    conntrack: {
+      type: 'object', additionalProperties: false,
+      properties: { clashResolution: { enum: [...CLASH_RESOLUTIONS] }, raceWindow: { type: 'string', pattern: durationPattern } },
+    },
     dns: {
       type: 'object', additionalProperties: false,
       properties: {
@@ -331,12 +346,12 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
   // Pod and Service addresses must be told apart by routing and by kube-proxy's rules (kube-apiserver refuses the same overlap).
   if (overlaps(Ipv4Cidr.parse(serviceCIDR), Ipv4Cidr.parse(clusterCIDR))) fail(['network', 'serviceCIDR'], `${serviceCIDR} overlaps clusterCIDR ${clusterCIDR}`);
   const seen = new Set<string>();
-  const nodes: NodeSpec[] = (r['nodes'] as Array<{ name: string; address: string; labels?: Record<string, string> }>).map((n, i) => {
+  const nodes: NodeSpec[] = (r['nodes'] as Array<{ name: string; address: string; labels?: Record<string, string>; cpus?: number }>).map((n, i) => {
     if (seen.has(n.name)) fail(['nodes', i, 'name'], `duplicate node name "${n.name}"`);
     seen.add(n.name);
     const a = tryParseIpv4(addr(['nodes', i, 'address'], n.address)) as number;
     if (!underNet.contains(a)) fail(['nodes', i, 'address'], `${n.address} is outside underlayCIDR ${underlayCIDR}`);
-    return { name: n.name, address: n.address, labels: n.labels ?? {} };
+    return { name: n.name, address: n.address, labels: n.labels ?? {}, ...(n.cpus !== undefined ? { cpus: n.cpus } : {}) };
   });
   const addrs = new Set<string>();
   nodes.forEach((n, i) => {
@@ -411,6 +426,7 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     outside,
     manifests,
     dns,
+    ...(r['conntrack'] !== undefined ? { conntrack: { clashResolution: r['conntrack'].clashResolution ?? 'nat-identical', raceWindowNs: parseDuration(r['conntrack'].raceWindow ?? '5us') } } : {}),
     clients: ((r['clients'] ?? []) as Array<Record<string, any>>).map((c, i) => { // eslint-disable-line @typescript-eslint/no-explicit-any
       const everyNs = parseDuration(c['every'] ?? '1s');
       if (everyNs <= 0) fail(['clients', i, 'every'], 'must be longer than 0');

@@ -12,11 +12,14 @@
  * seed: 1                                # default 1
  * clients:                               # at least one group
  *   - { name: pods, count: 20, nodes: [node01, node02] }        # client pods spread over these nodes
+ *   - { name: reopen, count: 5, nodes: [node01], resolverOptions: [single-request-reopen] }  # dns: options added to resolv.conf
  *   - { name: internet, count: 50, outside: client, sourceCIDR: 203.0.113.128/25 }  # from an outside host, one source address each
  * target: { kind: ClusterIP, service: default/nginx-service, port: 80 }
  *   # kind: ClusterIP | NodePort (node: NAME) | LoadBalancer | Pod (pod: NS/NAME instead of service)
  * modes: [iptables, ipvs-rr, ipvs-mh]    # compared in one run, each on a fresh cluster with the same seed
- * protocol: tcp                          # tcp | udp (default tcp)
+ * protocol: tcp                          # tcp | udp | dns (default tcp)
+ * lookup: nginx-service                  # dns only: the name each client resolves (glibc-like stub resolver, the
+ *                                        #   pod's resolv.conf: search path, A and AAAA, 5 s timeout); target = kube-dns
  * pattern: per-request                   # per-request: a new connection per request | keep-alive
  * requestsPerConnection: 10              # keep-alive only (default 10)
  * rate: 1000/s                           # connection arrivals, all clients together: N/s, N/ms or N/min
@@ -84,6 +87,8 @@ export interface ClientGroup {
   readonly placement: ClientPlacement;
   /** Source addresses for the clients, one each (outside clients); undefined = the runner picks. */
   readonly sourceCIDR: string | undefined;
+  /** protocol dns: options added to the client pods' resolv.conf (`single-request-reopen`, `use-vc`, …). */
+  readonly resolverOptions?: readonly string[] | undefined;
 }
 
 export type ExperimentTarget =
@@ -101,7 +106,9 @@ export interface ExperimentSpec {
   readonly clients: readonly ClientGroup[];
   readonly target: ExperimentTarget;
   readonly modes: readonly ProxyModeName[];
-  readonly protocol: 'tcp' | 'udp';
+  readonly protocol: 'tcp' | 'udp' | 'dns';
+  /** protocol dns: the name every lookup resolves. */
+  readonly lookup?: string | undefined;
   readonly pattern: 'per-request' | 'keep-alive';
   readonly requestsPerConnection: number;
   /** Connection arrivals per second, all clients together. */
@@ -145,6 +152,7 @@ const schema = {
         properties: {
           name: dns, count: { type: 'integer', minimum: 1, maximum: 1000000 },
           nodes: { type: 'array', minItems: 1, items: dns }, outside: dns, sourceCIDR: { type: 'string', pattern: '^[0-9.]+/[0-9]{1,2}$' },
+          resolverOptions: { type: 'array', maxItems: 20, items: { type: 'string', pattern: '^[a-z][a-z0-9-]*(:[0-9]{1,2})?$' } },
         },
       },
     },
@@ -153,7 +161,8 @@ const schema = {
       properties: { kind: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer', 'Pod'] }, service: nsName, pod: nsName, node: dns, port: { type: 'integer', minimum: 1, maximum: 65535 } },
     },
     modes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...PROXY_MODES] } },
-    protocol: { enum: ['tcp', 'udp'] },
+    protocol: { enum: ['tcp', 'udp', 'dns'] },
+    lookup: { type: 'string', pattern: '^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9.])?$', maxLength: 253 },
     pattern: { enum: ['per-request', 'keep-alive'] },
     requestsPerConnection: { type: 'integer', minimum: 1, maximum: 1000000 },
     rate: { oneOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?/(s|ms|min)$' }] },
@@ -295,7 +304,11 @@ export function parseExperimentSpec(text: string, file = '<experiment>'): Experi
       sourceCIDR = c['sourceCIDR'];
     }
     const placement: ClientPlacement = hasNodes ? { kind: 'nodes', nodes: c['nodes'] } : { kind: 'outside', host: c['outside'] };
-    return { name, count: c['count'], placement, sourceCIDR };
+    if (c['resolverOptions'] !== undefined) {
+      if ((r['protocol'] ?? 'tcp') !== 'dns') fail(['clients', i, 'resolverOptions'], 'only used with protocol: dns');
+      if (!hasNodes) fail(['clients', i, 'resolverOptions'], 'only client pods have a resolv.conf here (use nodes:)');
+    }
+    return { name, count: c['count'], placement, sourceCIDR, ...(c['resolverOptions'] !== undefined ? { resolverOptions: c['resolverOptions'] as string[] } : {}) };
   });
 
   const t = r['target'] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -326,6 +339,12 @@ export function parseExperimentSpec(text: string, file = '<experiment>'): Experi
   const pattern = r['pattern'] ?? 'per-request';
   if (r['requestsPerConnection'] !== undefined && pattern !== 'keep-alive') fail(['requestsPerConnection'], 'only used with pattern: keep-alive');
   const protocol = r['protocol'] ?? 'tcp';
+  if (protocol === 'dns') {
+    if (r['lookup'] === undefined) fail(['protocol'], 'protocol dns needs "lookup": the name the clients resolve');
+    if (target.kind !== 'ClusterIP') fail(['target', 'kind'], 'protocol dns: the target is the cluster DNS Service (kind ClusterIP, e.g. kube-system/kube-dns port 53), the pods\' nameserver');
+    if (pattern !== 'per-request') fail(['pattern'], 'protocol dns: each lookup is one getaddrinfo (per-request)');
+    if (clients.some((c) => c.placement.kind !== 'nodes')) fail(['clients'], 'protocol dns: clients are pods (nodes:), which have a resolv.conf');
+  } else if (r['lookup'] !== undefined) fail(['lookup'], 'only used with protocol: dns');
 
   const svc = r['service'] ?? {};
   if (svc['affinityTimeout'] !== undefined && svc['sessionAffinity'] !== 'ClientIP') fail(['service', 'affinityTimeout'], 'only used with sessionAffinity: ClientIP');
@@ -356,6 +375,7 @@ export function parseExperimentSpec(text: string, file = '<experiment>'): Experi
     target,
     modes: r['modes'],
     protocol,
+    ...(r['lookup'] !== undefined ? { lookup: r['lookup'] as string } : {}),
     pattern,
     requestsPerConnection: pattern === 'keep-alive' ? (r['requestsPerConnection'] ?? 10) : 1,
     ratePerSecond,

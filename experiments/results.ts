@@ -116,6 +116,15 @@ export interface ClientSummary {
   readonly meanEndpointsPerClient: number;
 }
 
+/** One client group's figures (when the experiment has several groups, e.g. resolver options side by side). */
+export interface GroupResult {
+  readonly group: string;
+  readonly connections: number;
+  readonly failed: number;
+  readonly blackholed: number;
+  readonly latency: LatencySummary | null;
+}
+
 export interface RunResult extends DistributionStats {
   readonly mode: ProxyModeName;
   /** The run's seed when the experiment was repeated over several seeds (`--seeds`); absent otherwise. */
@@ -140,6 +149,8 @@ export interface RunResult extends DistributionStats {
    * over those endpoints alone. Absent when every connection could reach every endpoint.
    */
   readonly localTo?: readonly string[];
+  /** Per client group, in the order the groups first connected; absent when the runner named no groups. */
+  readonly groups?: readonly GroupResult[];
   readonly verdict: Verdict;
   /** One plain-language sentence computed from the numbers. */
   readonly conclusion: string;
@@ -172,6 +183,8 @@ export interface ConnectionRecord {
   readonly t: number;
   /** When it finished, virtual ns (lets churn events count the connections across them). */
   readonly end?: number | undefined;
+  /** The client group it came from (for the per-group figures). */
+  readonly group?: string | undefined;
 }
 
 export interface EndpointDecl {
@@ -215,6 +228,7 @@ class RunAccumulator {
   failed = 0;
   blackholed = 0;
   weighted = false;
+  readonly groups = new Map<string, { connections: number; failed: number; blackholed: number; latency: LatencyHistogram }>();
   /** Entry nodes under a Local traffic policy (see RunResult.localTo). */
   readonly localTo = new Set<string>();
   /** The last declared active set, with the endpoints' nodes. */
@@ -349,6 +363,14 @@ export class ExperimentAccumulator {
     }
     r.windows.record(c.t, c.endpointIp, failed, blackholed);
     if (c.latencyNs !== undefined && !failed && !blackholed) r.latency.record(c.latencyNs);
+    if (c.group !== undefined) {
+      let g = r.groups.get(c.group);
+      if (g === undefined) r.groups.set(c.group, (g = { connections: 0, failed: 0, blackholed: 0, latency: new LatencyHistogram() }));
+      g.connections++;
+      if (failed) g.failed++;
+      if (blackholed) g.blackholed++;
+      if (c.latencyNs !== undefined && !failed && !blackholed) g.latency.record(c.latencyNs);
+    }
     if (c.end !== undefined && r.events.length > 0) this.tallyAcrossEvents(r.events, c.t, c.end, !failed && !blackholed);
   }
 
@@ -452,7 +474,8 @@ function finishRun(r: RunAccumulator): RunResult {
     ...distribution(observed, expected),
   };
   const { verdict, conclusion } = conclude({ ...base, selected: observed.reduce((s, v) => s + v, 0), cells: expected.filter((e) => e > 0).length });
-  return { ...base, ...(r.localTo.size > 0 ? { localTo: [...r.localTo].sort() } : {}), verdict, conclusion };
+  const groups = [...r.groups].map(([group, g]) => ({ group, connections: g.connections, failed: g.failed, blackholed: g.blackholed, latency: g.latency.summary() ?? null }));
+  return { ...base, ...(r.localTo.size > 0 ? { localTo: [...r.localTo].sort() } : {}), ...(groups.length > 0 ? { groups } : {}), verdict, conclusion };
 }
 
 interface ConcludeInput extends DistributionStats {
@@ -622,6 +645,10 @@ export function renderTable(result: ExperimentResult, opts: TableOptions = {}): 
     if (r.offActive > 0) stats.push(`to inactive ${r.offActive}`);
     out.push(`  ${stats.join(' · ')}`);
     if (r.latency !== null) out.push(`  latency p50 ${formatDuration(r.latency.p50)} · p90 ${formatDuration(r.latency.p90)} · p99 ${formatDuration(r.latency.p99)} · max ${formatDuration(r.latency.max)} (nearest rank, n=${r.latency.count})`);
+    for (const g of r.groups ?? []) {
+      const lat = g.latency === null ? 'no latency' : `latency p50 ${formatDuration(g.latency.p50)} · p90 ${formatDuration(g.latency.p90)} · p99 ${formatDuration(g.latency.p99)} · max ${formatDuration(g.latency.max)} (n=${g.latency.count})`;
+      out.push(`    ${g.group}: ${g.connections} connections, ${g.failed} failed · ${lat}`);
+    }
     if (r.nodes.length > 1) {
       const nrows: string[][] = [['NODE', 'CONNS', 'CHI²', 'P', 'MAX/MIN', 'FAILED', 'BLACK-HOLED']];
       for (const n of r.nodes) nrows.push([n.node, String(n.connections), formatStat(n.chiSquare), formatP(n.pValue), formatRatio(n.maxMinRatio), String(n.failed), String(n.blackholed)]);

@@ -53,6 +53,8 @@ export interface QueryLog {
   readonly sentAt: number;
   /** Trace id of the query packet (UDP; 0 over TCP). */
   readonly pkt: number;
+  /** The query's source port (UDP; 0 over TCP): with the server, its conntrack tuple. */
+  readonly sport: number;
   /** Trace id of the reply packet (UDP; 0 when none or over TCP). */
   replyPkt: number;
   /** When and how it ended. */
@@ -225,7 +227,7 @@ function queryPair(ns: NetNamespace, qname: string, servers: readonly string[], 
       const id = ns.sim.rng.nextU32() & 0xffff;
       const query = encodeMessage({ id, rd: true, questions: [{ name: qname, type, class: 'IN' }] });
       const sent = sock.send(parseIpv4(server), 53, query);
-      const entry: QueryLog = { qname, qtype: type, server, transport: 'udp', sentAt: clock.now(), pkt: sent.pkt, replyPkt: 0, doneAt: 0, outcome: 'timeout', reply: undefined, detail: '' };
+      const entry: QueryLog = { qname, qtype: type, server, transport: 'udp', sentAt: clock.now(), pkt: sent.pkt, sport: sock.localPort, replyPkt: 0, doneAt: 0, outcome: 'timeout', reply: undefined, detail: '' };
       log.push(entry);
       pending.set(id, { type, entry, query });
     };
@@ -315,7 +317,7 @@ function queryPair(ns: NetNamespace, qname: string, servers: readonly string[], 
     for (const type of want) {
       const id = ns.sim.rng.nextU32() & 0xffff;
       queries.push(encodeMessage({ id, rd: true, questions: [{ name: qname, type, class: 'IN' }] }));
-      const entry: QueryLog = { qname, qtype: type, server, transport: 'tcp', sentAt: clock.now(), pkt: 0, replyPkt: 0, doneAt: 0, outcome: 'timeout', reply: undefined, detail: '' };
+      const entry: QueryLog = { qname, qtype: type, server, transport: 'tcp', sentAt: clock.now(), pkt: 0, sport: 0, replyPkt: 0, doneAt: 0, outcome: 'timeout', reply: undefined, detail: '' };
       log.push(entry);
       pending.set(id, { type, entry });
     }

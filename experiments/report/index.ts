@@ -178,6 +178,9 @@ ${r.latency === null ? '' : `<figure><figcaption>Latency distribution</figcaptio
 <details${r.endpoints.length <= 12 ? ' open' : ''}><summary>Endpoints (${r.endpoints.length})</summary>
 ${table(['Pod', 'IP', 'Node', 'Connections', 'Share', 'Expected', 'Requests', 'Failed', 'Black-holed', 'To unready'], endpointRows, [1, 2], `Expected shares follow ${expectation} among ${among}.`)}
 </details>
+${r.groups !== undefined ? `<details open><summary>Per client group (${r.groups.length})</summary>
+${table(['Group', 'Connections', 'Failed', 'Black-holed', 'p50', 'p90', 'p99', 'max'], r.groups.map((g) => [esc(g.group), String(g.connections), String(g.failed), String(g.blackholed), ...(g.latency === null ? ['–', '–', '–', '–'] : [g.latency.p50, g.latency.p90, g.latency.p99, g.latency.max].map((v) => esc(formatDuration(v))))]), [], 'Latency of each client group’s served connections (nearest rank).')}
+</details>` : ''}
 ${r.nodes.length > 0 ? `<details${r.nodes.length <= 6 ? ' open' : ''}><summary>Per node (${r.nodes.length}) — each node’s kube-proxy decides alone</summary>
 ${table(['Node', 'Connections', 'χ²', 'p-value', 'max/min', 'Failed', 'Black-holed', 'Per endpoint'], nodeRows, [], 'Per endpoint: connections from this node to each endpoint, in the order of the endpoint table.')}
 </details>` : ''}

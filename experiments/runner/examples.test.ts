@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { loadExperimentSpec } from '../experiment-spec.ts';
 import type { ExperimentSpec } from '../experiment-spec.ts';
 import { renderJson } from '../results.ts';
@@ -284,4 +286,37 @@ test('internalTrafficPolicy Local: client pods on each node reach only their own
     assert.ok(Math.abs(e.expected - (entry?.connections ?? 0) / localPods) < 1e-6, `${e.pod}: expected ${e.expected}`);
   }
   assert.notEqual(m.verdict, 'skewed', m.conclusion);
+});
+
+test('dns-conntrack-race: with two CPUs per node a quarter of glibc\'s parallel A/AAAA lookups lose a query to the conntrack insertion race and take 5 s; single-request-reopen and use-vc never do; the same seed gives the same run; the pre-4.19 kernel loses half', async () => {
+  const exp = example('dns-conntrack-race.yaml');
+  const stalled = (g: { latency: { histogram: ReadonlyArray<{ le: number; count: number }> } | null } | undefined): number =>
+    (g?.latency?.histogram ?? []).filter((b) => b.le > 2 * SECOND).reduce((s, b) => s + b.count, 0);
+  const within = (observed: number, n: number, p: number, what: string): void => {
+    // The seeded model's rate: a binomial count, accepted within 4 standard deviations.
+    const sd = Math.sqrt(n * p * (1 - p));
+    assert.ok(Math.abs(observed - n * p) <= 4 * sd, `${what}: ${observed} of ${n}, expected ${(n * p).toFixed(1)} ± ${(4 * sd).toFixed(1)}`);
+  };
+  const r = await runExperiment(exp);
+  const m = run(r, 'iptables');
+  assert.equal(m.connections, 600);
+  assert.equal(m.failed, 0, 'every lookup resolves in the end (glibc asks again)');
+  const group = (name: string): NonNullable<RunResult['groups']>[number] => {
+    const g = m.groups?.find((x) => x.group === name);
+    assert.ok(g !== undefined, `no group ${name}`);
+    return g;
+  };
+  const glibc = group('glibc');
+  // P(the two packets on different CPUs) × P(kube-proxy's random DNAT picks the other CoreDNS pod) = ½ × ½.
+  within(stalled(glibc), glibc.connections, 0.25, 'glibc lookups ≥ 5 s');
+  assert.ok(glibc.latency!.max >= 5 * SECOND && glibc.latency!.max < 6 * SECOND, `the stall is glibc's 5 s timeout: ${glibc.latency!.max}`);
+  for (const name of ['reopen', 'tcp']) {
+    assert.equal(stalled(group(name)), 0, `${name}: no lookup stalls`);
+    assert.ok(group(name).latency!.max < SECOND);
+  }
+  assert.equal(m.endpoints.length, 2, 'both CoreDNS pods answer');
+  assert.equal(renderJson(await runExperiment(exp)), renderJson(r), 'same seed, same numbers');
+  const old = run(await runExperiment({ ...exp, clients: exp.clients.filter((c) => c.name === 'glibc'), connections: 300, cluster: { inline: { ...parseYaml(readFileSync(fileURLToPath(new URL('../../examples/experiments/dns-race-cluster.yaml', import.meta.url)), 'utf8')) as Record<string, unknown>, conntrack: { clashResolution: 'nat-drop' } } } }), 'iptables');
+  // Before 4.19 every clash of NATed entries drops: P = P(different CPUs) = ½.
+  within(old.latency!.histogram.filter((b) => b.le > 2 * SECOND).reduce((s, b) => s + b.count, 0), old.connections, 0.5, 'nat-drop lookups ≥ 5 s');
 });

@@ -25,8 +25,13 @@
  *   which is what keeps a stale conntrack entry alive. The backend is the pod whose
  *   echo app read the id (cluster appTap — an observation tap, not a shortcut: the
  *   datagram got there through conntrack, NAT and the scheduler).
+ * - DNS: one getaddrinfo of the experiment's `lookup` through the client pod's
+ *   stub resolver (see startLookup); its own timeouts decide, not the response
+ *   timeout below.
  * - Outcome: served (every response arrived); failed (a reset, refusal or ICMP
  *   error); black-holed (nothing came back within {@link RESPONSE_TIMEOUT_NS}).
+ * - With several client groups each connection names its group (per-group
+ *   latency in the results).
  *
  * Latency and the rule-traversal cost model
  * - Measured latency: connect to last response, in virtual time (links, the
@@ -64,9 +69,14 @@ import { ExperimentAccumulator } from '../results.ts';
 import type { ClientSummary, EndpointDecl, ProxyModeName, RunResult } from '../results.ts';
 import { ExperimentRunError } from './errors.ts';
 import { eventKind } from '../events/index.ts';
+import { lookup } from '../../apps/dns/stub-resolver.ts';
+import type { QueryLog } from '../../apps/dns/stub-resolver.ts';
+import type { ResolvConf } from '../../apps/dns/resolv-conf.ts';
 
 /** How long a connection may take before it counts as black-holed (virtual). */
 export const RESPONSE_TIMEOUT_NS = 2 * SECOND;
+/** How long a run waits after the last arrival for DNS lookups to end (glibc: 5 s timeouts, 2 attempts, the single-request fallback). */
+const DNS_SETTLE_NS = 60 * SECOND;
 /** Modelled cost of one iptables rule evaluation (an assumption, not a measurement: a few hundred cycles for a -d/-p/--dport match). */
 export const RULE_COST_NS = 100;
 /** The longest a cluster may take to get the target's endpoints ready. */
@@ -110,6 +120,10 @@ export function clusterSpecFor(exp: ExperimentSpec, mode: ProxyModeName, base: C
 
 interface Client {
   readonly ns: NetNamespace;
+  /** Its group's name (clients[].name). */
+  readonly group: string;
+  /** protocol dns: the pod's resolv.conf with the group's resolverOptions added. */
+  readonly resolvConf: ResolvConf | undefined;
   /** Source address (outside clients), 0 = the route's. */
   readonly src: Ipv4Addr;
   readonly node: string;
@@ -354,13 +368,14 @@ class ModeRunner {
           const key = `default/${`${this.exp.name}-${g.name}-${i}`.slice(0, 63).replace(/-+$/, '')}`;
           const p = c.pods.get(key);
           if (p === undefined) throw new ExperimentRunError(`client pod ${key} did not start (is node ${g.placement.nodes[i % g.placement.nodes.length] ?? '?'} in the cluster?)`);
-          clients.push({ ns: p.ns, src: 0, node: p.node, udp: undefined, reached: new Set() });
+          const resolvConf = p.resolvConf === undefined ? undefined : { ...p.resolvConf, options: [...p.resolvConf.options, ...(g.resolverOptions ?? [])] };
+          clients.push({ ns: p.ns, group: g.name, resolvConf, src: 0, node: p.node, udp: undefined, reached: new Set() });
         }
       } else {
         const host = c.external.get(g.placement.host);
         if (host === undefined) throw new ExperimentRunError(`client group ${g.name}: no outside host "${g.placement.host}" in the cluster spec`);
         const node = this.exp.target.kind === 'NodePort' ? this.exp.target.node : '(outside)';
-        for (const src of this.outsideAddresses(host, g.count, g.sourceCIDR)) clients.push({ ns: host, src, node, udp: undefined, reached: new Set() });
+        for (const src of this.outsideAddresses(host, g.count, g.sourceCIDR)) clients.push({ ns: host, group: g.name, resolvConf: undefined, src, node, udp: undefined, reached: new Set() });
       }
     }
     this.clients = clients;
@@ -397,7 +412,7 @@ class ModeRunner {
       return { ip: p.ip, port: t.port, service: undefined };
     }
     const svc = await this.service();
-    const proto = this.exp.protocol.toUpperCase();
+    const proto = this.exp.protocol === 'dns' ? 'UDP' : this.exp.protocol.toUpperCase();
     const port = (svc.spec.ports ?? []).find((p) => (p.protocol ?? 'TCP') === proto && (p.port === t.port || p.nodePort === t.port));
     if (port === undefined) throw new ExperimentRunError(`Service ${t.service.namespace}/${t.service.name} has no ${proto} port ${t.port}`);
     if (t.kind === 'NodePort') {
@@ -453,7 +468,8 @@ class ModeRunner {
     const events = [...exp.events];
     const tick = 100 * MS;
     this.scheduleArrival(0);
-    const settle = RESPONSE_TIMEOUT_NS + 500 * MS;
+    // A lookup ends by itself: glibc's timeouts, retries and the single-request fallback can take ~30 s.
+    const settle = (exp.protocol === 'dns' ? DNS_SETTLE_NS : RESPONSE_TIMEOUT_NS) + 500 * MS;
     let lastProgress = -1;
     // With an exact connection count the arrivals may run past the duration: the end follows the last one.
     while (this.now() < Math.max(exp.durationNs, this.lastArrival) + settle || !this.arrivalsOver) {
@@ -546,9 +562,43 @@ class ModeRunner {
     const now = this.cluster.sim.clock.now();
     const conn: Conn = { client, node: this.entryNode(client), start: now, t: now - this.t0, rules: 0, requests: 0, pod: undefined, key: -1, tcp: undefined, sock: undefined, ownSock: false, id: 0, buf: '', gotBytes: false, ended: false };
     this.liveConns++;
+    if (this.exp.protocol === 'dns') {
+      this.startLookup(conn);
+      return;
+    }
     this.watch(conn);
     if (this.exp.protocol === 'tcp') this.startTcp(conn);
     else this.startUdp(conn);
+  }
+
+  /**
+   * protocol dns: one getaddrinfo from the client pod (apps/dns' glibc-like stub
+   * resolver with the pod's resolv.conf: search path, A and AAAA from one socket,
+   * 5 s timeout). Served when it resolved, failed otherwise; the latency is the
+   * lookup's. The backend is the CoreDNS pod the answered A query was DNATed to,
+   * read from the client node's conntrack entry of that query (an observation).
+   */
+  private startLookup(conn: Conn): void {
+    const { client } = conn;
+    if (client.resolvConf === undefined) throw new ExperimentRunError('protocol dns needs client pods (with a resolv.conf)');
+    lookup(client.ns, this.exp.lookup ?? '', { resolvConf: client.resolvConf, hosts: '' }, (r) => {
+      const answered = [...r.queries].reverse().find((q) => q.qtype === 'A' && q.outcome === 'answer' && q.transport === 'udp');
+      if (answered !== undefined) conn.pod = this.dnsBackend(client, answered);
+      conn.requests = r.ok ? 1 : 0;
+      this.finish(conn, r.ok ? 'ok' : 'failed');
+    });
+  }
+
+  private dnsBackend(client: Client, q: QueryLog): string | undefined {
+    const ct = this.cluster.clusterNodes.get(client.node)?.netfilter.conntrack;
+    const server = parseIpv4(q.server);
+    const src = client.ns.lookupRoute(server)?.prefsrc;
+    if (ct === undefined || src === undefined) return undefined;
+    const ref = ct.find(17, src, server, q.sport, 53);
+    if (ref < 0) return undefined;
+    const ip = formatIpv4(ct.tuple(ref >>> 1, 1).src);
+    for (const [pod, info] of this.podInfo) if (info.ip === ip) return pod;
+    return undefined;
   }
 
   private flowKey(addr: Ipv4Addr, port: number): number {
@@ -699,6 +749,7 @@ class ModeRunner {
       latencyNs: latency,
       t: conn.t,
       end: c.sim.clock.now() - this.t0,
+      ...(this.exp.clients.length > 1 ? { group: conn.client.group } : {}),
     });
     this.done++;
   }

@@ -94,6 +94,8 @@ export class NetfilterStack implements NetfilterHooks {
    */
   onRulesEvaluated: ((pkt: Packet, table: TableName, rules: number) => void) | undefined = undefined;
   readonly rng: Rng;
+  /** Which CPU handles each packet, when the node has more than one (a stream of its own: one CPU draws nothing). */
+  private readonly cpuRng: Rng;
   /**
    * Replay the filter/mangle walks of established flows when they provably cannot
    * differ (flow-walks.ts). Off only to prove that it changes nothing (the
@@ -137,6 +139,7 @@ export class NetfilterStack implements NetfilterHooks {
     this.rng = ns.sim.rng.fork(`netfilter:${ns.name}`);
     this.nft = new Nftables(() => ns.sim.clock.now());
     this.nft.onChange = () => { this.builtLayout = -1; };
+    this.cpuRng = ns.sim.rng.fork(`cpu:${ns.name}`);
     this.ectx.rng = this.rng;
     if (opts.ipsets !== undefined) this.ipsets = opts.ipsets;
     if (opts.ipvs !== undefined) this.ipvs = opts.ipvs;
@@ -223,6 +226,16 @@ export class NetfilterStack implements NetfilterHooks {
   // ------------------------------------------------------------ the packet's entry (for the operations)
 
   /** The packet's entry slot, or -1 (none, or a stale reference). */
+  /**
+   * The CPU whose softirq handles this packet's trip through the hooks: uniform over
+   * the node's CPUs (RPS spreading, or the sending thread's CPU), from the seeded
+   * stream; always 0 on one CPU. See conntrack.ts on the insertion race.
+   */
+  pickCpu(): number {
+    const n = this.conntrack.cpus;
+    return n > 1 ? this.cpuRng.int(n) : 0;
+  }
+
   slotOf(pkt: Packet): number {
     const slot = pkt.ct;
     if (typeof slot !== 'number') return -1;

@@ -19,6 +19,19 @@
  * exchange stays at 30 s without [ASSURED]; ICMP 30 s; TCP by state
  * (tcp-state.ts). A TCP RST before any reply kills the entry at once; a SYN on an
  * entry in TIME_WAIT or CLOSE replaces it (port reuse), so NAT is decided afresh.
+ *
+ * CPUs and the insertion race (nf_conntrack_core.c, __nf_conntrack_confirm and
+ * nf_ct_resolve_clash). A node has {@link Conntrack.cpus} CPUs; the caller says on
+ * which one each packet is handled (the softirq's CPU: RPS, or the sending thread's).
+ * Lookups are lockless and an entry is findable only once confirmed, so two packets
+ * of one tuple handled at the same time on two CPUs both miss, both create an entry,
+ * both get a NAT decision, and the second to confirm finds the tuple taken: the
+ * clash. The emulator runs packets one after another, so the race is modelled at
+ * lookup: a packet on another CPU that arrives within {@link Conntrack.raceWindowNs}
+ * of an entry's creation (the time the kernel takes from nf_conntrack_in to confirm),
+ * before any reply, does not see that entry. The clash at confirm is then resolved
+ * as the kernel era the {@link ClashResolution} names, and counted in the per-CPU
+ * statistics `conntrack -S` prints. With one CPU (the default) there is no race.
  */
 import { SECOND } from '../../time/scheduler.ts';
 import type { Ipv4Addr } from '../../wire/addr.ts';
@@ -134,6 +147,42 @@ export interface ConntrackOptions {
   readonly capacity?: number;
 }
 
+/**
+ * What a clash at confirm does to a NATed UDP packet, by kernel era
+ * (nf_ct_resolve_clash; UDP is the protocol that allows clashes, `allow_clash`):
+ * - `nat-drop`: 4.9 to 4.18 — clash resolution is skipped when NAT is in place
+ *   (590b52e10d41 "skip clash resolution if nat is in place"): the packet is dropped.
+ * - `nat-identical`: 4.19 to 5.5 — resolved when both entries have the same tuples
+ *   both ways (ed07d9a021df, nf_ct_match): the packet joins the winner's entry. A
+ *   clash between different NAT mappings (two DNS endpoints) still drops. With it
+ *   came 4e35c1cb9460: NAT's tuple-taken check ignores an entry with the same
+ *   original tuple, so the loser's null binding keeps its port and can match.
+ * Entries without NAT are resolved in both. TCP and ICMP clashes always drop.
+ * Kernels 5.6 and later also let a UDP packet with a different mapping through
+ * (nf_ct_resolve_clash_harder, a reply-only entry): not modelled.
+ */
+export type ClashResolution = 'nat-drop' | 'nat-identical';
+export const CLASH_RESOLUTIONS: readonly ClashResolution[] = ['nat-drop', 'nat-identical'];
+
+/**
+ * One CPU's counters (struct ip_conntrack_stat) in the order `conntrack -S` prints
+ * them for kernels 4.x to 5.x: found (nf_conntrack_tuple_taken found a tuple NAT
+ * wanted), invalid, ignore (a packet that already had its entry), insert (confirmed),
+ * insert_failed (a clash at confirm, resolved or not), drop (a clash that dropped
+ * the packet), early_drop, error, search_restart (never: the table is not resized
+ * under readers here).
+ */
+export const CT_STAT_NAMES = ['found', 'invalid', 'ignore', 'insert', 'insert_failed', 'drop', 'early_drop', 'error', 'search_restart'] as const;
+export type CtStatName = (typeof CT_STAT_NAMES)[number];
+export type ConntrackCpuStats = Record<CtStatName, number>;
+
+function zeroStats(): ConntrackCpuStats {
+  return { found: 0, invalid: 0, ignore: 0, insert: 0, insert_failed: 0, drop: 0, early_drop: 0, error: 0, search_restart: 0 };
+}
+
+/** How long an entry stays unconfirmed on a real kernel: from nf_conntrack_in to ipv4_confirm (an assumed few µs of softirq work). */
+export const RACE_WINDOW_NS = 5_000;
+
 export class Conntrack {
   readonly timeouts: ConntrackTimeouts;
   private cap: number;
@@ -151,6 +200,11 @@ export class Conntrack {
   private gcCursor = 0;
   /** Confirmed entries in the hash (including expired ones not yet collected). */
   count = 0;
+  /** The insertion race's window (see the header). */
+  raceWindowNs = RACE_WINDOW_NS;
+  /** The kernel era's clash resolution (see {@link ClashResolution}). */
+  clashResolution: ClashResolution = 'nat-identical';
+  private cpuStats: ConntrackCpuStats[] = [zeroStats()];
 
   constructor(private readonly now: () => number, opts: ConntrackOptions = {}) {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
@@ -164,6 +218,38 @@ export class Conntrack {
     while (nb < cap * 2) nb *= 2;
     this.heads = new Int32Array(nb).fill(-1);
     this.mask = nb - 1;
+  }
+
+  /** CPUs of the node (1: no insertion race). */
+  get cpus(): number {
+    return this.cpuStats.length;
+  }
+
+  set cpus(n: number) {
+    if (!Number.isInteger(n) || n < 1 || n > 256) throw new RangeError(`cpus must be an integer in 1..256, got ${n}`);
+    while (this.cpuStats.length < n) this.cpuStats.push(zeroStats());
+    this.cpuStats.length = n;
+  }
+
+  /** The per-CPU counters (`conntrack -S`). */
+  stats(): readonly Readonly<ConntrackCpuStats>[] {
+    return this.cpuStats;
+  }
+
+  /** Count an event of a packet handled on `cpu` that has no entry of its own (invalid, ignore). */
+  countStat(cpu: number, name: CtStatName): void {
+    const s = this.cpuStats[cpu] ?? this.cpuStats[0] as ConntrackCpuStats;
+    s[name]++;
+  }
+
+  /** `conntrack -S`: one line per CPU, as conntrack-tools 1.4 prints the kernel's per-CPU statistics. */
+  statsText(): string {
+    return this.cpuStats.map((s, i) => `cpu=${String(i).padEnd(4)}\t${CT_STAT_NAMES.map((k) => `${k}=${s[k]} `).join('')}\n`).join('');
+  }
+
+  /** The CPU whose packet created the entry. */
+  cpuOf(slot: number): number {
+    return (this.u32[slot * W + R_CPU] as number) & 0xff;
   }
 
   // ------------------------------------------------------------------ record fields
@@ -225,7 +311,13 @@ export class Conntrack {
   /** Whether a tuple is in use by a confirmed entry other than `ignore` (nf_conntrack_tuple_taken). */
   tupleTaken(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number, ignore = -1): boolean {
     const r = this.find(proto, src, dst, sport, dport);
-    return r >= 0 && r >>> 1 !== ignore;
+    let taken = r >= 0 && r >>> 1 !== ignore;
+    // Since 4.19 (4e35c1cb9460, with the clash resolution of matching entries): an entry with the same
+    // original tuple is the same flow racing on another CPU — not taken; nf_ct_resolve_clash deals with it.
+    if (taken && ignore >= 0 && this.clashResolution === 'nat-identical' && this.sameOriginal(r >>> 1, ignore)) taken = false;
+    // nf_conntrack_tuple_taken counts `found` on the asking packet's CPU.
+    if (taken && ignore >= 0) this.countStat(this.cpuOf(ignore), 'found');
+    return taken;
   }
 
   private findPacked(proto: number, src: number, dst: number, l4: number): number {
@@ -264,13 +356,15 @@ export class Conntrack {
    * `ref * CT_IN_SCALE + (CT_IN_CREATED if this packet opened the entry) + the TCP state
    * before it` — read it with ctInRef / ctInCreated / ctInOldState — or CT_VERDICT_INVALID.
    */
-  conntrackIn(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number, tcpFlags: number): number {
+  conntrackIn(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number, tcpFlags: number, cpu = 0): number {
     let created = false;
     let ref = this.find(proto, src, dst, sport, dport);
+    // The insertion race (see the header): on another CPU, within the window, the entry is not yet there.
+    if (ref >= 0 && this.cpuStats.length > 1 && (ref & 1) === DIR_ORIGINAL && this.raced(ref >>> 1, cpu)) ref = -1;
     if (ref < 0) {
-      if (proto === IPPROTO_ICMP && !icmpTypeOpens(dport >> 8)) return CT_VERDICT_INVALID;
-      if (proto === IPPROTO_TCP && tcpNextState(DIR_ORIGINAL, segmentKind(tcpFlags), TCP_NONE) >= TCP_INVALID) return CT_VERDICT_INVALID;
-      ref = this.create(proto, src, dst, sport, dport) * 2;
+      if (proto === IPPROTO_ICMP && !icmpTypeOpens(dport >> 8)) return this.invalid(cpu);
+      if (proto === IPPROTO_TCP && tcpNextState(DIR_ORIGINAL, segmentKind(tcpFlags), TCP_NONE) >= TCP_INVALID) return this.invalid(cpu);
+      ref = this.create(proto, src, dst, sport, dport, cpu) * 2;
       created = true;
     }
     const slot = ref >>> 1;
@@ -280,18 +374,40 @@ export class Conntrack {
     if (r === UPDATE_REOPEN) {
       // A new SYN on a closed connection: the old entry goes, the packet starts a new one.
       this.kill(slot);
-      return this.conntrackIn(proto, src, dst, sport, dport, tcpFlags);
+      return this.conntrackIn(proto, src, dst, sport, dport, tcpFlags, cpu);
     }
     if (r === UPDATE_INVALID) {
       if (created) this.kill(slot);
-      return CT_VERDICT_INVALID;
+      return this.invalid(cpu);
     }
     if (dir === DIR_REPLY) this.setSt(slot, this.st(slot) | IPS_SEEN_REPLY);
     return ref * CT_IN_SCALE + (created ? CT_IN_CREATED : 0) + oldState;
   }
 
-  /** A new, unconfirmed entry whose reply tuple is the inverse of the original. Returns its slot. */
-  create(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number): number {
+  private sameOriginal(a: number, b: number): boolean {
+    const u = this.u32;
+    const x = a * W;
+    const y = b * W;
+    return this.pr(a) === this.pr(b) && u[x] === u[y] && u[x + 1] === u[y + 1] && u[x + 2] === u[y + 2];
+  }
+
+  private invalid(cpu: number): number {
+    this.countStat(cpu, 'invalid');
+    return CT_VERDICT_INVALID;
+  }
+
+  /** Whether a packet on `cpu` now misses the confirmed entry `slot` (created on another CPU within the window, no reply yet). */
+  private raced(slot: number, cpu: number): boolean {
+    return (this.st(slot) & IPS_SEEN_REPLY) === 0 && this.cpuOf(slot) !== cpu && this.now() - this.createdAt(slot) < this.raceWindowNs;
+  }
+
+  /** When the entry was created (its first packet's nf_conntrack_in). */
+  private createdAt(slot: number): number {
+    return (this.f64[slot * (W / 2) + F_STREAM] as number) - UDP_STREAM_DELAY;
+  }
+
+  /** A new, unconfirmed entry whose reply tuple is the inverse of the original, created by a packet on `cpu`. Returns its slot. */
+  create(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number, cpu = 0): number {
     const slot = this.alloc();
     const b = slot * W;
     const u = this.u32;
@@ -307,6 +423,7 @@ export class Conntrack {
     u[b + R_META] = ((proto & 0xff) | (ALLOCATED << 16)) >>> 0;
     u[b + R_MARK] = 0;
     u[b + R_ID] = this.nextId++ >>> 0;
+    u[b + R_CPU] = cpu;
     const now = this.now();
     this.setExp(slot, now + this.initialTimeout(proto));
     this.f64[slot * (W / 2) + F_STREAM] = now + UDP_STREAM_DELAY;
@@ -365,7 +482,7 @@ export class Conntrack {
 
   /**
    * Insert an entry's two tuples (nf_conntrack_confirm). Returns false when either
-   * tuple is already taken (a clash: the kernel drops the packet).
+   * tuple is already taken (a clash: see {@link resolveClash}).
    */
   confirm(slot: number): boolean {
     const st = this.st(slot);
@@ -380,9 +497,37 @@ export class Conntrack {
     this.link(slot * 2);
     this.link(slot * 2 + 1);
     this.count++;
+    this.countStat(this.cpuOf(slot), 'insert');
     if (this.count * 2 > this.heads.length) this.rehash(this.heads.length * 2);
     this.gcStep(4);
     return true;
+  }
+
+  /**
+   * The clash path of __nf_conntrack_confirm after {@link confirm} failed: counts
+   * `insert_failed`, then nf_ct_resolve_clash as {@link clashResolution} says.
+   * Returns the slot of the entry already in the table when the packet may take it
+   * over (UDP, and no NAT or — `nat-identical` — the same tuples both ways); else
+   * counts `drop` and returns -1 (the packet is dropped). The loser's own entry is
+   * the caller's to discard.
+   */
+  resolveClash(slot: number): number {
+    const cpu = this.cpuOf(slot);
+    this.countStat(cpu, 'insert_failed');
+    const b = slot * W;
+    const u = this.u32;
+    const p = this.pr(slot);
+    const ref = this.findPacked(p, u[b] as number, u[b + 1] as number, u[b + 2] as number);
+    if (p === IPPROTO_UDP && ref >= 0 && (ref & 1) === DIR_ORIGINAL) {
+      const w = ref >>> 1;
+      const nat = (this.st(w) & (IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE)) !== 0;
+      const wb = w * W;
+      // nf_ct_match: the original tuples are equal (that is how the winner was found); the reply tuples too.
+      const same = u[wb + 3] === u[b + 3] && u[wb + 4] === u[b + 4] && u[wb + 5] === u[b + 5];
+      if ((this.st(w) & IPS_DYING) === 0 && (!nat || (this.clashResolution === 'nat-identical' && same))) return w;
+    }
+    this.countStat(cpu, 'drop');
+    return -1;
   }
 
   /**
@@ -679,7 +824,7 @@ export class Conntrack {
  * 0-2 original src, dst, ports; 3-5 reply src, dst, ports; 6 protocol (bits 0-7),
  * TCP state/last segment (8-15), status (16-31); 7 mark; 8 creation id;
  * 9-10 hash chain links of the two tuples (9 doubles as the free-list link);
- * 12-13 expiry time and 14-15 UDP stream time as float64.
+ * 11 the creating packet's CPU; 12-13 expiry time and 14-15 UDP stream time as float64.
  */
 const W = 16;
 const REC_BYTES = W * 4;
@@ -687,6 +832,8 @@ const R_META = 6;
 const R_MARK = 7;
 const R_ID = 8;
 const R_NEXT = 9;
+/** The CPU whose packet created the entry. */
+const R_CPU = 11;
 /** Float64 indices within a record (record = 8 float64s). */
 const F_EXPIRES = 6;
 const F_STREAM = 7;

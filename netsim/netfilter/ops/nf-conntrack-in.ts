@@ -34,8 +34,12 @@ export class NfConntrackIn implements NfHookOps {
   run(pkt: Packet, state: NfContext): NfVerdict {
     const nf = this.nf;
     const hook = this.hook;
-    // A locally generated packet looping back through lo keeps its entry (skb->_nfct survives).
-    if (hook === 'PREROUTING' && state.inDev?.kind === 'loopback' && nf.slotOf(pkt) >= 0) return NF_ACCEPT;
+    const cpu = nf.pickCpu();
+    // A locally generated packet looping back through lo keeps its entry (skb->_nfct survives): `ignore`.
+    if (hook === 'PREROUTING' && state.inDev?.kind === 'loopback' && nf.slotOf(pkt) >= 0) {
+      nf.conntrack.countStat(cpu, 'ignore');
+      return NF_ACCEPT;
+    }
     // An ICMP error the stack attached to its offending packet's entry (nf_ct_attach)
     // is not looked up again: nf_conntrack_in leaves a packet that has an entry alone.
     if (hook === 'OUTPUT' && (pkt.ctInfo & CT_RELATED) !== 0 && nf.slotOf(pkt) >= 0) {
@@ -43,6 +47,7 @@ export class NfConntrackIn implements NfHookOps {
         const slot = nf.slotOf(pkt);
         nf.traceCt(pkt, `related to ${describeTuple(nf.conntrack.tuple(slot, 0))}${nf.conntrack.isConfirmed(slot) ? '' : ' (unconfirmed)'} (ICMP error about one of its packets, ${(pkt.ctInfo & CTINFO_DIR_REPLY) !== 0 ? 'reply' : 'original'} direction)`);
       }
+      nf.conntrack.countStat(cpu, 'ignore');
       return NF_ACCEPT;
     }
     nf.detach(pkt);
@@ -73,7 +78,7 @@ export class NfConntrackIn implements NfHookOps {
     const ct = nf.conntrack;
     const src = Ipv4.src(b, o);
     const dst = Ipv4.dst(b, o);
-    const res = ct.conntrackIn(proto, src, dst, sport, dport, flags);
+    const res = ct.conntrackIn(proto, src, dst, sport, dport, flags, cpu);
     if (res < 0) {
       if (nf.tracing) nf.traceCt(pkt, `invalid: ${describeTuple({ proto, src, dst, sport, dport })}${proto === IPPROTO_TCP ? ` (flags 0x${flags.toString(16).padStart(2, '0')} fit no state)` : ''}`);
       return NF_ACCEPT;
