@@ -72,6 +72,7 @@ import { eventKind } from '../events/index.ts';
 import { lookup } from '../../apps/dns/stub-resolver.ts';
 import type { QueryLog } from '../../apps/dns/stub-resolver.ts';
 import type { ResolvConf } from '../../apps/dns/resolv-conf.ts';
+import { IPPROTO_UDP } from '../../netsim/netfilter/conntrack/tuple.ts';
 
 /** How long a connection may take before it counts as black-holed (virtual). */
 export const RESPONSE_TIMEOUT_NS = 2 * SECOND;
@@ -594,7 +595,7 @@ class ModeRunner {
     const server = parseIpv4(q.server);
     const src = client.ns.lookupRoute(server)?.prefsrc;
     if (ct === undefined || src === undefined) return undefined;
-    const ref = ct.find(17, src, server, q.sport, 53);
+    const ref = ct.find(IPPROTO_UDP, src, server, q.sport, 53);
     if (ref < 0) return undefined;
     const ip = formatIpv4(ct.tuple(ref >>> 1, 1).src);
     for (const [pod, info] of this.podInfo) if (info.ip === ip) return pod;
