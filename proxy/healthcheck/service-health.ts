@@ -27,8 +27,6 @@ interface Instance {
 
 export class ServiceHealthServer {
   private readonly services = new Map<string, Instance>();
-  /** Services whose port could not be opened (upstream's FailedToStartServiceHealthcheck event), with the error. */
-  readonly failures = new Map<string, string>();
 
   /**
    * @param addresses where each server listens (["0.0.0.0"], or the node IPs inside --nodeport-addresses).
@@ -43,17 +41,16 @@ export class ServiceHealthServer {
       for (const l of inst.listeners) l.close();
       this.services.delete(nsn);
     }
-    this.failures.clear();
     for (const [nsn, port] of want) {
       if (this.services.has(nsn)) continue;
       const inst: Instance = { port, endpoints: 0, listeners: [] };
       try {
         for (const a of this.addresses) inst.listeners.push(this.listen(a, port, (_m, _p) => this.reply(nsn)));
         this.services.set(nsn, inst);
-      } catch (e) {
-        // listenAndServeAll closes whatever it opened, so a later sync can retry.
+      } catch {
+        // The port is taken (upstream records a FailedToStartServiceHealthcheck event):
+        // listenAndServeAll closes whatever it opened, so a later sync retries.
         for (const l of inst.listeners) l.close();
-        this.failures.set(nsn, e instanceof Error ? e.message : String(e));
       }
     }
   }
