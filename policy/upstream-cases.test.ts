@@ -126,3 +126,14 @@ test('kube-router Test_isPodUpdateNetPolRelevant: phase, IPs, host IP and labels
   ];
   for (const [name, p, want] of cases) assert.equal(isPodUpdateNetPolRelevant(base, p), want, name);
 });
+
+test('a malformed policy (it bypassed validation) is skipped and reported; the others are built as usual', () => {
+  const bad: NetworkPolicy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'bad', namespace: 'default' }, spec: { podSelector: { matchExpressions: [{ key: 'a', operator: 'Near' as never }] }, policyTypes: ['Ingress'] } };
+  const badPeer: NetworkPolicy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'bad-peer', namespace: 'default' }, spec: { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'In', values: [] }] } }] }], policyTypes: ['Ingress'] } };
+  const noSpec = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'no-spec', namespace: 'default' } } as unknown as NetworkPolicy;
+  const built = buildNetworkPoliciesInfo({ pods: () => FIXTURE_PODS, namespaces: () => [], networkPolicies: () => [bad, badPeer, noSpec, ...FIXTURE_POLICIES] });
+  assert.deepEqual(built.policies.map((p) => `${p.namespace}/${p.name}`), ['default/debug', 'default/whoami']);
+  assert.deepEqual(built.errors.map((e) => e.policy), ['default/bad', 'default/bad-peer', 'default/no-spec']);
+  assert.match(built.errors[0]?.error ?? '', /"Near" is not a valid label selector operator/);
+  assert.equal(built.policies[1]?.targetPods.size, 2, 'the good policy still selects its pods');
+});
