@@ -10,6 +10,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { addNetsimRoute } from '../control/server/app.ts';
+import { statusOf } from '../control/server/errors.ts';
+import type { Status } from '../control/api/index.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import { ipAddr, ipLink, ipNeigh, ipRoute } from '../netsim/tools/ip.ts';
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
@@ -19,10 +21,11 @@ export const TOPOLOGY_PATH = '/netsim/v1/topology';
 export const POD_VIEW_PATH = '/netsim/v1/podview';
 
 /** The views of a pod's namespace, as `ip` prints them. */
-export const POD_VIEWS: Readonly<Record<string, (ns: NetNamespace) => string>> = { addr: ipAddr, link: ipLink, route: (ns) => ipRoute(ns), neigh: (ns) => ipNeigh(ns) };
+const POD_VIEWS: Readonly<Record<string, (ns: NetNamespace) => string>> = { addr: ipAddr, link: ipLink, route: (ns) => ipRoute(ns), neigh: (ns) => ipNeigh(ns) };
 
-function status(code: 400 | 404, cause: string, message: string): object {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: code === 404 ? 'NotFound' : 'BadRequest', code, details: { causes: [{ reason: cause, message }] } };
+/** A Status whose first cause carries the stable NETSIM_* code, as the live CLI routes answer. */
+function failure(reason: 'BadRequest' | 'NotFound', code: string, message: string): Status {
+  return statusOf(reason, message, { causes: [{ reason: code, message }] });
 }
 
 export function registerTopologyRoute(app: FastifyInstance, cluster: Cluster): void {
@@ -31,11 +34,11 @@ export function registerTopologyRoute(app: FastifyInstance, cluster: Cluster): v
     const q = new URL(req.url, 'http://localhost').searchParams;
     const pod = q.get('pod');
     const view = q.get('view');
-    if (pod === null || view === null) return reply.code(400).send(status(400, 'NETSIM_ERR_USAGE', 'query parameters pod (NAMESPACE/NAME) and view are required'));
+    if (pod === null || view === null) return reply.code(400).send(failure('BadRequest', 'NETSIM_ERR_USAGE', 'query parameters pod (NAMESPACE/NAME) and view are required'));
     const render = Object.hasOwn(POD_VIEWS, view) ? POD_VIEWS[view] : undefined;
-    if (render === undefined) return reply.code(400).send(status(400, 'NETSIM_ERR_UNKNOWN_VIEW', `unknown view "${view}" (views: ${Object.keys(POD_VIEWS).join(', ')})`));
+    if (render === undefined) return reply.code(400).send(failure('BadRequest', 'NETSIM_ERR_UNKNOWN_VIEW', `unknown view "${view}" (views: ${Object.keys(POD_VIEWS).join(', ')})`));
     const p = cluster.pods.get(pod.includes('/') ? pod : `default/${pod}`);
-    if (p === undefined) return reply.code(404).send(status(404, 'NETSIM_ERR_UNKNOWN_POD', `unknown pod "${pod}" (or it shares its node's network)`));
+    if (p === undefined) return reply.code(404).send(failure('NotFound', 'NETSIM_ERR_UNKNOWN_POD', `unknown pod "${pod}" (or it shares its node's network)`));
     return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(render(p.ns));
   });
 }

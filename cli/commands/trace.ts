@@ -14,6 +14,7 @@ import { checkFilter, filterEvents, filterReport } from '../trace-filter.ts';
 import { dnsTraceJson, renderDnsTraceText } from '../render/dns-trace-text.ts';
 import type { TraceFilter } from '../trace-filter.ts';
 import type { TraceReport } from '../../netsim/trace/report.ts';
+import type { TraceAnswer } from '../../observe/trace-report.ts';
 import { CliError } from '../cli-error.ts';
 import { remoteFailure, remoteRequest } from '../remote.ts';
 import type { KubeconfigEntry } from '../up/kubeconfig.ts';
@@ -55,7 +56,7 @@ export function traceCommand(cluster: EmulatedCluster, o: TraceCliOptions, print
 }
 
 /** What `-o json` prints: the endpoints, protocol and port, then the report. */
-type TraceJson = TraceReport & { from: string; to: string; proto: string; port?: number; dns?: unknown };
+type TraceJson = TraceReport & TraceAnswer & { dns?: unknown };
 
 /**
  * The trace in a running cluster. Filters travel as the option strings and are checked

@@ -14,8 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { setUiHandler } from '../../control/server/app.ts';
 
-/** The front end's folder (a front end beside cli/, not imported by it: esbuild reads it). */
-export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+// The front end lives beside cli/ and is not imported by it: esbuild and @fastify/static read its files.
 const PUBLIC_DIR = fileURLToPath(new URL('../../web/public/', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../../web/app/main.ts', import.meta.url));
 

@@ -12,7 +12,7 @@ import { ApiFailure, keepOpen } from './api.ts';
 import { $, h } from './dom.ts';
 
 export const SAMPLE_LIMIT = 200;
-export const MAX_ROWS = 500;
+const MAX_ROWS = 500;
 
 export class FlowsView {
   private stream: { stop(): void } | undefined;

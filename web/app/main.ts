@@ -11,7 +11,7 @@ import { flowPath } from '../model/flow-path.ts';
 import { elementId } from '../model/ids.ts';
 import { Api, ApiFailure, keepOpen, storeToken, takeToken } from './api.ts';
 import { $ } from './dom.ts';
-import { FlowsView } from './flows-view.ts';
+import { FlowsView, SAMPLE_LIMIT } from './flows-view.ts';
 import { InventoryView } from './inventory-view.ts';
 import { LbView } from './lb-view.ts';
 import { TopologyView } from './topology-view.ts';
@@ -166,7 +166,7 @@ function showNote(period: number): void {
 }
 
 function activityNote(period: number): string {
-  return `Pods that carried traffic light up, aggregated over ${period >= 1000 ? `${(period / 1000).toFixed(1)} s` : `${period} ms`} (longer when the picture is slow to draw); above 200 flows/s the flows table samples.`;
+  return `Pods that carried traffic light up, aggregated over ${period >= 1000 ? `${(period / 1000).toFixed(1)} s` : `${period} ms`} (longer when the picture is slow to draw); above ${SAMPLE_LIMIT} flows/s the flows table samples.`;
 }
 
 function start(): void {
