@@ -34,6 +34,7 @@
  *   externalTrafficPolicy: Local         # Cluster | Local
  *   internalTrafficPolicy: Cluster       # Cluster | Local
  * proxy: { conntrackCleanup: true, syncPeriod: 1s }   # kube-proxy knobs for the run
+ * networkPolicy: { enforcer: kube-router }            # the NetworkPolicy enforcer for the run (default: the cluster spec's)
  * events:                                # timed churn, `at` within the duration
  *   - { at: 3s, action: scale, deployment: default/nginx, replicas: 5 }
  *   - { at: 5s, action: rolling-update, deployment: default/nginx }
@@ -125,6 +126,8 @@ export interface ExperimentSpec {
     readonly internalTrafficPolicy: 'Cluster' | 'Local' | undefined;
   };
   readonly proxy: { readonly conntrackCleanup: boolean; readonly syncPeriodNs: number | undefined };
+  /** The NetworkPolicy enforcer for the run, overriding the cluster spec's `networkPolicy.enforcer` (undefined: the spec's). */
+  readonly networkPolicy: { readonly enforcer: 'none' | 'kube-router' | undefined };
   /** Sorted by time (file order for ties). */
   readonly events: readonly ExperimentEvent[];
 }
@@ -178,6 +181,7 @@ const schema = {
       },
     },
     proxy: { type: 'object', additionalProperties: false, properties: { conntrackCleanup: { type: 'boolean' }, syncPeriod: duration } },
+    networkPolicy: { type: 'object', additionalProperties: false, properties: { enforcer: { enum: ['none', 'kube-router'] } } },
     events: {
       type: 'array', maxItems: 10000,
       items: {
@@ -390,6 +394,7 @@ export function parseExperimentSpec(text: string, file = '<experiment>'): Experi
       internalTrafficPolicy: svc['internalTrafficPolicy'],
     },
     proxy: { conntrackCleanup: px['conntrackCleanup'] ?? true, syncPeriodNs: px['syncPeriod'] === undefined ? undefined : parseExperimentDuration(px['syncPeriod']) },
+    networkPolicy: { enforcer: r['networkPolicy']?.enforcer },
     events: order,
   };
 }

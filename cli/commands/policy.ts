@@ -13,6 +13,7 @@ import { Cluster } from '../../cluster/cluster.ts';
 import { createsPods, matrixFromJson, matrixJson, matrixText, modelManifests, MODEL_NAMESPACES, runPolicyMatrix } from '../../cluster/policy-matrix/index.ts';
 import type { MatrixJson, MatrixOptions, MatrixResult } from '../../cluster/policy-matrix/index.ts';
 import type { Protocol } from '../../control/api/index.ts';
+import type { NetworkPolicyEnforcer } from '../../cluster/spec.ts';
 import { SECOND } from '../../netsim/time/scheduler.ts';
 import { loadManifestFiles, specFor } from '../load-cluster.ts';
 import type { ClusterArgs } from '../load-cluster.ts';
@@ -63,6 +64,8 @@ export function parseProtocols(v: string): Protocol[] {
 }
 
 export interface PolicyMatrixArgs {
+  /** Fresh cluster only: the enforcer to run, overriding the spec's `networkPolicy.enforcer`. */
+  readonly enforcer?: NetworkPolicyEnforcer;
   readonly namespaces: readonly string[];
   readonly ports: readonly number[];
   readonly protocols: readonly Protocol[];
@@ -80,7 +83,8 @@ function noPods(namespaces: readonly string[]): CliError {
 
 /** The matrix on a fresh cluster: the spec, the model pods where no manifest brings pods, then the -f manifests. */
 export async function policyMatrixCommand(c: ClusterArgs, o: PolicyMatrixArgs, print: (s: string) => void): Promise<number> {
-  const spec = specFor(c);
+  const base = specFor(c);
+  const spec = o.enforcer !== undefined ? { ...base, networkPolicy: { ...base.networkPolicy, enforcer: o.enforcer } } : base;
   const manifests = loadManifestFiles(c.file ?? []);
   const empty = o.namespaces.filter((ns) => !SYSTEM_NAMESPACES.includes(ns) && !createsPods([...spec.manifests, ...manifests], ns));
   const cluster = await Cluster.build(spec, { manifests: [...modelManifests(empty), ...manifests] });
@@ -88,6 +92,8 @@ export async function policyMatrixCommand(c: ClusterArgs, o: PolicyMatrixArgs, p
     await cluster.runFor(POLICY_SETTLE_NS);
     const r = await runPolicyMatrix(cluster, { namespaces: o.namespaces, ports: o.ports, protocols: o.protocols });
     if (r.pods.length === 0) throw noPods(o.namespaces);
+    // Flannel alone enforces nothing: say so rather than leave every X of the expectation unexplained.
+    if (spec.networkPolicy.enforcer === 'none' && o.output === 'text') print('note: this cluster runs no NetworkPolicy enforcer (spec networkPolicy.enforcer: none; flannel alone enforces nothing); --enforcer kube-router runs kube-router\'s, as k3s does\n\n');
     return report(r, o.output, print);
   } finally {
     await cluster.close();
@@ -110,6 +116,7 @@ interface PolicyCliOptions extends RemoteArgs {
   ports: number[];
   protocols: Protocol[];
   output: 'text' | 'json';
+  enforcer?: NetworkPolicyEnforcer;
 }
 
 /**
@@ -127,12 +134,13 @@ export function registerPolicyCommands(program: Command, print: (s: string) => v
     .option('--namespaces <a,b,c>', 'namespaces whose pods form the matrix (default x,y,z: upstream\'s model pods a, b, c are added where no manifest brings pods)', parseNamespaces, [...MODEL_NAMESPACES])
     .option('--ports <80,81>', 'destination ports', parsePorts, [80, 81])
     .option('--protocols <tcp,udp>', 'tcp, udp, sctp (sctp is not measured: the emulated stack has no SCTP)', parseProtocols, ['TCP', 'UDP'] as Protocol[])
+    .addOption(new Option('--enforcer <name>', 'fresh cluster: the NetworkPolicy enforcer to run (default: the spec\'s networkPolicy.enforcer)').choices(['none', 'kube-router']))
     .addOption(new Option('-o, --output <format>', 'text (truth tables) or json ({cells, disagreements})').choices(['text', 'json']).default('text'))
     .action(async (o: PolicyCliOptions) => {
-      const args: PolicyMatrixArgs = { namespaces: o.namespaces, ports: o.ports, protocols: o.protocols, output: o.output };
+      const args: PolicyMatrixArgs = { namespaces: o.namespaces, ports: o.ports, protocols: o.protocols, output: o.output, ...(o.enforcer !== undefined ? { enforcer: o.enforcer } : {}) };
       const remote = resolveRemote(shared.remoteArgs(o));
       if (remote !== undefined) {
-        if (o.spec !== undefined || (o.filename ?? []).length > 0) throw new CliError('NETSIM_ERR_USAGE', '--spec and -f build a fresh cluster; with --server the matrix runs on the live cluster (apply policies there with kubectl or netsim apply)');
+        if (o.spec !== undefined || (o.filename ?? []).length > 0 || o.enforcer !== undefined) throw new CliError('NETSIM_ERR_USAGE', '--spec, -f and --enforcer build a fresh cluster; with --server the matrix runs on the live cluster (apply policies there with kubectl or netsim apply)');
         process.exitCode = await policyMatrixRemoteCommand(remote, args, print);
         return;
       }

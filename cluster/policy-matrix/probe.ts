@@ -11,6 +11,12 @@
  * - SCTP: the emulated stack has no SCTP sockets, so SCTP cells are not measured
  *   (undefined: `?` in the table, `null` in JSON) — never guessed.
  *
+ * Source ports: each probe takes the next port of the ephemeral range (a counter per
+ * cluster), so a probe never meets the conntrack entry an earlier matrix's probe left
+ * for the same addresses and port — an ESTABLISHED entry that a stateful enforcer would
+ * still let through after the policies changed (the range is walked in ~28 000 probes,
+ * minutes of virtual time, beyond UDP's and TIME_WAIT's lifetimes).
+ *
  * Every probe of a batch starts at the same virtual instant and the clock then runs for
  * the timeout, synchronously (like a trace), so the batch takes the same wall time
  * whatever the cluster's load and the same seed gives the same answers.
@@ -37,6 +43,17 @@ export function isMeasurable(protocol: Protocol): boolean {
 
 const PAYLOAD = new TextEncoder().encode('netsim-policy-matrix');
 
+/** Linux's default ip_local_port_range. */
+const EPHEMERAL_LO = 32768;
+const EPHEMERAL_HI = 60999;
+const nextPort = new WeakMap<EmulatedCluster, number>();
+
+function sourcePort(cluster: EmulatedCluster): number {
+  const p = nextPort.get(cluster) ?? EPHEMERAL_LO;
+  nextPort.set(cluster, p >= EPHEMERAL_HI ? EPHEMERAL_LO : p + 1);
+  return p;
+}
+
 /** Run the probes; each answer is true (reachable), false, or undefined (not measurable). */
 export function runProbes(cluster: EmulatedCluster, jobs: readonly ProbeJob[], timeoutNs = PROBE_TIMEOUT_NS): Array<boolean | undefined> {
   const pods = cluster.pods;
@@ -48,7 +65,7 @@ export function runProbes(cluster: EmulatedCluster, jobs: readonly ProbeJob[], t
     if (src === undefined || dst === undefined || !isMeasurable(job.protocol)) continue;
     results[i] = false;
     if (job.protocol === 'TCP') {
-      const c = src.ns.tcp.connect(dst.ip, job.port);
+      const c = src.ns.tcp.connect(dst.ip, job.port, { sport: sourcePort(cluster) });
       c.onConnect = () => {
         results[i] = true;
         c.abort();
@@ -59,7 +76,7 @@ export function runProbes(cluster: EmulatedCluster, jobs: readonly ProbeJob[], t
         c.abort();
       });
     } else {
-      const s = src.ns.udp.bind(0);
+      const s = src.ns.udp.bind(sourcePort(cluster));
       s.onMessage = (m) => {
         if (m.src === dst.ip && m.sport === job.port) results[i] = true;
       };

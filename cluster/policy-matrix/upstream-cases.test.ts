@@ -1,7 +1,7 @@
 /**
  * Upstream's e2e network-policy suite as data (tests/upstream/netpol/network-policy.yaml):
  * every scenario runs on one cluster with upstream's model (namespaces x, y, z; pods a,
- * b, c; ports 80, 81), in order, as upstream runs its cases — policies cleaned and
+ * b, c; ports 80, 81) and kube-router as its enforcer (policy/), in order, as upstream runs its cases — policies cleaned and
  * labels reset between scenarios, each step's policies and label changes applied through
  * the API, the enforcer given its sync time, then the matrix probed through the
  * datapath. For every check two tables must equal upstream's Reachability (pod → itself
@@ -71,7 +71,7 @@ function differences(want: TruthTable, got: TruthTable): string[] {
 
 let c: Cluster;
 before(async () => {
-  c = await Cluster.build(loadClusterSpec('examples/empty-cluster.yaml'), { manifests: modelManifests() });
+  c = await Cluster.build({ ...loadClusterSpec('examples/empty-cluster.yaml'), networkPolicy: { enforcer: 'kube-router', syncPeriodNs: 300 * SECOND } }, { manifests: modelManifests() });
 });
 after(async () => {
   await c?.close();
@@ -136,13 +136,8 @@ test('the corpus holds at least 30 scenarios, each with a check', () => {
   for (const s of scenarios) assert.ok(s.steps.length > 0 && s.steps.every((st) => st.checks.length > 0), s.name);
 });
 
-/** Whether an enforcer programs the nodes (kube-router's chains in the filter table). Until one lands, the measured half is a todo. */
-function enforcerPresent(): boolean {
-  return [...c.clusterNodes.values()].some((n) => /^:KUBE-(ROUTER|NWPLCY|POD-FW)/m.test(n.netfilter.iptables.save()));
-}
-
 for (const s of scenarios) {
-  test(`upstream netpol: ${s.name}`, async (t) => {
+  test(`upstream netpol: ${s.name}`, async () => {
     await reset();
     for (const [i, step] of s.steps.entries()) {
       await applyStep(step);
@@ -154,10 +149,6 @@ for (const s of scenarios) {
         const got = r.cases[0]!;
         assert.deepEqual(differences(want, got.expected), [], `${what}: the semantics disagree with upstream's expectation`);
         if (!got.measured) continue;
-        if (!enforcerPresent()) {
-          t.todo('no NetworkPolicy enforcer programs the nodes yet: the datapath half waits for policy/');
-          continue;
-        }
         assert.deepEqual(differences(want, got.observed), [], `${what}: the datapath disagrees with upstream's expectation\n${got.observed.render()}`);
       }
     }

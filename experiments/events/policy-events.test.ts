@@ -43,6 +43,8 @@ test('policy-apply and policy-delete parse into typed events with default labels
   assert.ok(a.action === 'policy-apply');
   assert.deepEqual(a.policy, { namespace: 'default', name: 'deny' });
   assert.deepEqual(a.manifest, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: 'default' }, spec: { podSelector: {} } });
+  assert.deepEqual(s.networkPolicy, { enforcer: undefined });
+  assert.deepEqual(parseExperimentSpec(`networkPolicy: { enforcer: kube-router }\n${head}  - { at: 1s, action: policy-delete, policy: p }\n`).networkPolicy, { enforcer: 'kube-router' });
   const d = s.events[1]!;
   assert.ok(d.action === 'policy-delete' && d.policy.namespace === 'default' && d.policy.name === 'other');
 });
@@ -69,6 +71,9 @@ const bad: Array<[string, string, string, RegExp]> = [
 `, 'events.0', /missing required field "policy" for action policy-delete/],
   ['a field of another action', `  - { at: 1s, action: policy-delete, policy: p, node: node01 }
 `, 'events.0.node', /not used with action policy-delete/],
+  ['an unknown enforcer for the run', `  - { at: 1s, action: policy-delete, policy: p }
+networkPolicy: { enforcer: calico }
+`, 'networkPolicy.enforcer', /must be one of "none", "kube-router"/],
   ['a manifest that is no mapping', `  - { at: 1s, action: policy-apply, manifest: deny-all }
 `, 'events.0.manifest', /must be object/],
 ];

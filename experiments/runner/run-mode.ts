@@ -104,7 +104,7 @@ export interface RunModeOptions {
   readonly onProgress?: (p: ModeProgress) => void;
 }
 
-/** The spec a mode runs on: its proxy mode, scheduler and sync period, the experiment's seed. */
+/** The spec a mode runs on: its proxy mode, scheduler and sync period, the NetworkPolicy enforcer, the experiment's seed. */
 export function clusterSpecFor(exp: ExperimentSpec, mode: ProxyModeName, base: ClusterSpec): ClusterSpec {
   const ipvs = mode.startsWith('ipvs-');
   return {
@@ -116,6 +116,7 @@ export function clusterSpecFor(exp: ExperimentSpec, mode: ProxyModeName, base: C
       scheduler: ipvs ? (mode.slice(5) as ClusterSpec['proxy']['scheduler']) : base.proxy.scheduler,
       syncPeriodNs: exp.proxy.syncPeriodNs ?? base.proxy.syncPeriodNs,
     },
+    networkPolicy: { ...base.networkPolicy, enforcer: exp.networkPolicy.enforcer ?? base.networkPolicy.enforcer },
   };
 }
 

@@ -63,6 +63,21 @@ test('-o json: one cell per pair, port and protocol, SCTP unmeasured (null)', as
   assert.ok(j.cells.filter((c) => c['protocol'] === 'SCTP').every((c) => c['reachable'] === null && c['expected'] === true));
 });
 
+test('a deny through kube-router: exit 0 and the X cells; without an enforcer: a note, the disagreements, exit 1', async () => {
+  const deny = ['policy', 'matrix', '--spec', EMPTY, '-f', 'examples/policies/deny-ingress-x.yaml', '--ports', '80', '--protocols', 'tcp'];
+  const on = await netsim([...deny, '--enforcer', 'kube-router']);
+  assert.equal(on.code, 0, on.out + on.err);
+  assert.match(on.out, /^TCP\/80: reachability: correct:72, incorrect:0, result=true/m);
+  assert.ok(on.out.includes('\ny/a\tX\tX\tX\t.\t.\t.\t.\t.\t.\n'), on.out);
+  assert.doesNotMatch(on.out, /note:/);
+  const off = await netsim(deny);
+  assert.equal(off.code, 1, off.out + off.err);
+  assert.match(off.out, /^note: this cluster runs no NetworkPolicy enforcer/);
+  assert.match(off.out, /^TCP\/80: reachability: correct:48, incorrect:24, result=false/m);
+  assert.match(off.out, /^comparison \(X: the datapath disagrees with the policies\):$/m);
+  assert.match(off.out, /24 cells disagree with the policies\n$/);
+});
+
 const badPolicy = file('bad-policy.yaml', 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: bad, namespace: x }\nspec:\n  podSelector: {}\n  ingress:\n    - from:\n        - ipBlock: { cidr: 10.0.0.0/33 }\n');
 
 /** [what, argv, code, message]. */
@@ -76,7 +91,9 @@ const bad: Array<[string, string[], string, RegExp]> = [
   ['an unknown output', ['-o', 'yaml'], 'NETSIM_ERR_ARGUMENT', /-o, --output <format>.*yaml/],
   ['a missing spec', ['--spec', join(dir, 'nope.yaml')], 'NETSIM_SPEC_FILE', /nope\.yaml: cannot read: ENOENT/],
   ['an invalid policy', ['--spec', EMPTY, '-f', badPolicy], 'NETSIM_ERR_MANIFEST', /spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr: Invalid value: "10\.0\.0\.0\/33"/],
-  ['--spec with --server', ['--spec', EMPTY, '--server', 'http://127.0.0.1:9'], 'NETSIM_ERR_USAGE', /--spec and -f build a fresh cluster/],
+  ['--spec with --server', ['--spec', EMPTY, '--server', 'http://127.0.0.1:9'], 'NETSIM_ERR_USAGE', /--spec, -f and --enforcer build a fresh cluster/],
+  ['--enforcer with --server', ['--enforcer', 'kube-router', '--server', 'http://127.0.0.1:9'], 'NETSIM_ERR_USAGE', /--spec, -f and --enforcer build a fresh cluster/],
+  ['an unknown enforcer', ['--enforcer', 'calico'], 'NETSIM_ERR_ARGUMENT', /--enforcer <name>.*calico/],
   ['an unreachable server', ['--server', 'http://127.0.0.1:9'], 'NETSIM_ERR_SERVER', /cannot reach http:\/\/127\.0\.0\.1:9/],
 ];
 
