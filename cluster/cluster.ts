@@ -529,6 +529,7 @@ export class Cluster implements EmulatedCluster {
       case 'iptables-filter': return cn.netfilter.iptables.list('filter' as TableName);
       // `nft list ruleset`: the nf_tables tables loaded with nft (kube-proxy's nftables mode), not iptables-nft's.
       case 'nft': return cn.netfilter.nft.listRuleset();
+      case 'nft-json': return cn.netfilter.nft.listRulesetJson();
       case 'conntrack': return cn.netfilter.conntrack.list();
       // `nfacct list`: kube-proxy's counters (INVALID packets dropped, localhost NodePort connections accepted).
       case 'nfacct': return cn.netfilter.iptables.nfacctList();

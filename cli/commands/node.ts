@@ -14,7 +14,7 @@ import type { KubeconfigEntry } from '../up/kubeconfig.ts';
 /** Where a running `netsim up` serves a node's view (cli/up/live-routes.ts). */
 export const NODE_VIEW_PATH = '/netsim/v1/nodeview';
 
-export const NODE_VIEWS = ['addr', 'link', 'route', 'route-local', 'neigh', 'fdb', 'iptables-save', 'iptables-nat', 'iptables-filter', 'nft', 'ipvsadm', 'ipset', 'conntrack', 'conntrack-stats', 'nfacct', 'subnet-env', 'leases'] as const;
+export const NODE_VIEWS = ['addr', 'link', 'route', 'route-local', 'neigh', 'fdb', 'iptables-save', 'iptables-nat', 'iptables-filter', 'nft', 'nft-json', 'ipvsadm', 'ipset', 'conntrack', 'conntrack-stats', 'nfacct', 'subnet-env', 'leases'] as const;
 export type NodeView = (typeof NODE_VIEWS)[number];
 
 /**

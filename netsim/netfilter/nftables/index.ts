@@ -13,6 +13,7 @@
  *   - `nf.nft.listRuleset()`: `nft list ruleset`, byte for byte as nft 1.0.6 prints it;
  *     `listRuleset({ handles: true })` is `nft -a list ruleset`, with the kernel's handles
  *     (per-table counter shared by chains, sets, anonymous sets and rules).
+ *   - `nf.nft.listRulesetJson()`: `nft -j list ruleset`, as nft 1.0.6 writes it.
  *   - `nf.nft.ruleset`: the tables, chains, rules and sets as data (model.ts).
  *
  * Contract: filter and route base chains are hook operations at their own priority

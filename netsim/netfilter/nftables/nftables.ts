@@ -9,6 +9,7 @@ import type { Chain, HookName, Ruleset, Table } from './model.ts';
 import { parseNft } from './parse.ts';
 import { applyTransaction } from './transaction.ts';
 import { renderRuleset } from './render.ts';
+import { renderRulesetJson } from './json.ts';
 
 export interface BaseChainRef {
   readonly table: Table;
@@ -61,6 +62,11 @@ export class Nftables {
   /** `nft list ruleset` (`handles`: `nft -a list ruleset`). */
   listRuleset(opts: { handles?: boolean } = {}): string {
     return renderRuleset(this.rs, { now: this.now(), ...opts });
+  }
+
+  /** `nft -j list ruleset`. */
+  listRulesetJson(): string {
+    return renderRulesetJson(this.rs, this.now());
   }
 
   /** `nft flush ruleset`. */

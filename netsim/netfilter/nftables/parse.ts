@@ -780,8 +780,8 @@ class Parser {
       const elems = this.elementList();
       if (elems.some((e) => e.data !== undefined)) throw new NftError('NFT_EVAL', 'Map expression can not be used as a set', this.loc(t));
       const set = anonymousSet(types, elems, false);
-      // nft turns an anonymous set of one element into a plain comparison.
-      if (set.elems.size === 1) return { kind: 'value', atoms: [...set.elems.values()][0]?.key ?? [] };
+      // nft turns an anonymous set of one element into a plain comparison (not a concatenation's).
+      if (set.elems.size === 1 && types.length === 1) return { kind: 'value', atoms: [...set.elems.values()][0]?.key ?? [] };
       return { kind: 'set', set };
     }
     const vals = [this.rawValue()];

@@ -11,6 +11,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Netns } from '../iptables/test-support.ts';
 import { Nftables } from './nftables.ts';
 import { batches, kubeProxyRuleset, realNft, realNftSkipReason } from './test-support.ts';
@@ -53,10 +54,14 @@ for (const [name, text] of cases) {
     assert.equal(back.listed, listed, "the emulator's listing round-trips through the real nft");
   });
 
-  test(`${name}: handles (nft -a) are the kernel's, in a fresh namespace`, { skip }, () => {
+  test(`${name}: handles (nft -a) and JSON (nft -j) are the kernel's, in a fresh namespace`, { skip }, () => {
     const ns = netns.fresh();
     const direct = realNft(ns, text, ['-a']);
     assert.ok(direct.ok, direct.stderr);
     assert.equal(emulate(text, true), direct.listed);
+    const n = new Nftables();
+    for (const b of batches(text)) n.apply(b);
+    const json = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    assert.equal(n.listRulesetJson(), json.stdout);
   });
 }
