@@ -3,7 +3,9 @@
  * replaying established walks and one walking every packet, get the same packets and
  * the same changes — an ipset member removed and added back, a packet arriving with a
  * different mark, a MARK target on the walk, a ruleset change, the reply direction —
- * and must agree on every verdict, every mark and every counter after every packet.
+ * and must agree on every verdict, every mark and every counter after every packet. The
+ * walk passes kube-proxy's `--ctstate INVALID -m nfacct` rule: an nfacct test that is never
+ * reached (the packet fails --ctstate first) does not stop a walk from being replayed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +23,7 @@ import { NetfilterStack } from './netfilter-stack.ts';
 const RULES = `*filter
 :FORWARD DROP [0:0]
 :CHK - [0:0]
--A FORWARD -m conntrack --ctstate INVALID -j DROP
+-A FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP
 -A FORWARD -j CHK
 -A FORWARD -m conntrack --ctstate ESTABLISHED -j MARK --set-xmark 0x2/0x2
 -A FORWARD -p udp -m udp --sport 53 -j ACCEPT
@@ -38,6 +40,7 @@ function node(fast: boolean) {
   ipsets.add('allowed', '10.0.2.2');
   const nf = NetfilterStack.install(ns, { ipsets });
   nf.fastPath = fast;
+  nf.iptables.nfacct.set('ct_state_invalid_dropped_pkts', { pkts: 0, bytes: 0 });
   nf.iptables.restore(RULES);
   const a = new DummyDevice(sim, 'eth0', 0x020000000001);
   const b = new DummyDevice(sim, 'eth1', 0x020000000002);
@@ -81,6 +84,7 @@ test('replayed walks agree with full walks packet by packet, across ipset, mark 
   for (const [what, step] of steps) {
     assert.equal(step(fast), step(slow), what);
     assert.equal(fast.nf.iptables.save({ counters: true }), slow.nf.iptables.save({ counters: true }), `counters after: ${what}`);
+    assert.equal(fast.nf.iptables.nfacctList(), slow.nf.iptables.nfacctList(), `nfacct after: ${what}`);
   }
   assert.ok(fast.nf.fastPathReplays >= 4, `replays: ${fast.nf.fastPathReplays}`);
   assert.equal(slow.nf.fastPathReplays, 0);

@@ -1,7 +1,7 @@
 /**
  * The fast path of established flows (netsim/netfilter/flow-walks.ts) is exact: the
  * same clusters driven the same way with it on and off give identical outputs by hash
- * — every rule and policy counter (`iptables-save -c`), the conntrack table, what the
+ * — every rule and policy counter (`iptables-save -c`), the nfacct counters, the conntrack table, what the
  * clients saw, and experiment results of each proxy mode (numbers, latencies with the
  * rules-walked cost model, failures) — while it did replay walks.
  */
@@ -57,7 +57,7 @@ async function driveCluster(spec: ClusterSpec): Promise<{ digest: string; replay
     for (const [from, u] of udps) out.push(`${from} udp ${JSON.stringify(u.reply?.data)} ${JSON.stringify(u.error)}`);
     let replays = 0;
     for (const [name, cn] of c.clusterNodes) {
-      out.push(`${name}\n${cn.netfilter.iptables.save({ counters: true })}\n${JSON.stringify(cn.netfilter.conntrack.entries())}`);
+      out.push(`${name}\n${cn.netfilter.iptables.save({ counters: true })}\n${cn.netfilter.iptables.nfacctList()}\n${JSON.stringify(cn.netfilter.conntrack.entries())}`);
       replays += cn.netfilter.fastPathReplays;
     }
     return { digest: sha(out.join('\n')), replays };

@@ -59,6 +59,13 @@ class FastRule {
    * one generation — so a walk through it can be replayed (WalkRecord).
    */
   readonly flowInvariant: boolean;
+  /**
+   * Index of the first test in `matches` that is not flow-invariant (matches.length when
+   * only the target is not): a walk where the rule failed an earlier test never reached it
+   * — the failure is fixed for the flow — so that walk stays replayable (kube-proxy's
+   * `--ctstate INVALID -m nfacct …` rule, which every valid packet fails at --ctstate).
+   */
+  readonly firstVariant: number;
   readonly usesSet: boolean;
 
   constructor(r: Rule) {
@@ -75,6 +82,8 @@ class FastRule {
     this.matches = r.matches;
     this.tested = r.matches.map((m) => m.kind !== 'comment');
     this.flowInvariant = r.matches.every(flowInvariantMatch) && flowInvariantTarget(r.target);
+    const v = r.matches.findIndex((m) => !flowInvariantMatch(m));
+    this.firstVariant = v < 0 ? r.matches.length : v;
     this.usesSet = r.matches.some((m) => m.kind === 'set');
   }
 }
@@ -214,6 +223,9 @@ export class TableEvaluator {
   private readonly stackIdx: number[] = [];
 
   /** `minRun`: shortest run of indexable rules worth a lookup (Infinity disables indexing). */
+  /** Index in `matches` of the test the last `matches` call failed at (-1: the address, device or protocol tests). */
+  private failedAt = -1;
+
   constructor(private readonly recent: RecentTables, private readonly minRun: number = MIN_RUN, private readonly nfacct: NfacctObjects = new Map()) {}
 
   private compiledOf(chain: Chain, gen: number): CompiledChain {
@@ -275,14 +287,13 @@ export class TableEvaluator {
       } else {
         evaluated++;
         const f = cur.fast[i] as FastRule;
-        if (rec !== undefined) {
-          if (!f.flowInvariant) rec.cacheable = false;
-          if (f.usesSet) rec.usesSets = true;
-        }
+        if (rec !== undefined && f.usesSet) rec.usesSets = true;
         if (!this.matches(f, pkt, ctx, b, o, hl, proto, hasPorts)) {
+          if (rec !== undefined && !f.flowInvariant && this.failedAt >= f.firstVariant) rec.cacheable = false;
           i++;
           continue;
         }
+        if (rec !== undefined && !f.flowInvariant) rec.cacheable = false;
       }
       const r = cur.rules[i] as Rule;
       r.packets++;
@@ -382,6 +393,7 @@ export class TableEvaluator {
   }
 
   private matches(r: FastRule, pkt: Packet, ctx: EvalContext, b: Uint8Array, o: number, hl: number, proto: number, hasPorts: boolean): boolean {
+    this.failedAt = -1;
     if (r.srcTest !== 0 && (((Ipv4.src(b, o) & r.srcMask) >>> 0) === r.srcAddr) === (r.srcTest === 2)) return false;
     if (r.dstTest !== 0 && (((Ipv4.dst(b, o) & r.dstMask) >>> 0) === r.dstAddr) === (r.dstTest === 2)) return false;
     if (r.inIface !== undefined && ifaceMatches(r.inIface.name, ctx.inDev) === r.inIface.invert) return false;
@@ -391,7 +403,10 @@ export class TableEvaluator {
     const tested = r.tested;
     for (let k = 0; k < ms.length; k++) {
       if (tested[k] !== true) continue;
-      if (!this.match(ms[k] as Match, pkt, ctx, b, o, hl, proto, hasPorts)) return false;
+      if (!this.match(ms[k] as Match, pkt, ctx, b, o, hl, proto, hasPorts)) {
+        this.failedAt = k;
+        return false;
+      }
     }
     return true;
   }
