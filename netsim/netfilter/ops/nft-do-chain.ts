@@ -27,30 +27,48 @@ export const NFT_HOOK: Record<NfHook, HookName> = {
   PREROUTING: 'prerouting', INPUT: 'input', FORWARD: 'forward', OUTPUT: 'output', POSTROUTING: 'postrouting',
 };
 
+/** The environment of nft evaluations, one per stack, refilled for every evaluation (they do not nest). */
+type StackEnv = NftEnv & { slot: number; hook: NfHook; pktId: number; table: Table | undefined; trace: NftEnv['onRule'] };
+const envs = new WeakMap<NetfilterStack, StackEnv>();
+
 /** The environment of an nft evaluation of `pkt` at `hook` (conntrack state in nft's bit encoding). */
 export function nftEnv(nf: NetfilterStack, hook: NfHook, pkt: Packet, state: NfContext, table: Table): NftEnv {
+  let env = envs.get(nf);
+  if (env === undefined) {
+    const made: StackEnv = {
+      inDev: undefined, outDev: undefined, ctState: 0, ctStatus: 0, ctMark: 0, now: 0, rng: nf.rng, addrType: () => 'UNSPEC',
+      slot: -1, hook: 'PREROUTING', pktId: 0, table: undefined, onRule: undefined, onLog: undefined, trace: undefined,
+      setCtMark: (m: number) => { if (made.slot >= 0) nf.conntrack.setMark(made.slot, m); },
+    };
+    const trace = (chain: Chain, rule: Rule | undefined, verdict: string): void => {
+      const t = made.table as Table;
+      nf.ns.sim.tracer.emit({
+        kind: 'nf', t: nf.ns.sim.clock.now(), node: nf.ns.node, netns: nf.ns.name, pkt: made.pktId, hook: made.hook, table: `${t.family} ${t.name}`,
+        chain: chain.name, rule: rule?.handle ?? 0, verdict, detail: rule === undefined ? `policy ${verdict}` : `handle ${rule.handle}: ${renderRule(rule)}`,
+      });
+    };
+    made.trace = trace;
+    envs.set(nf, made);
+    env = made;
+  }
   const e = nf.evalCtx(hook, pkt, state);
   const ct = e.ctState;
   const slot = nf.slotOf(pkt);
-  const tracer = nf.tracing ? nf.ns.sim.tracer : undefined;
-  return {
-    inDev: e.inDev,
-    outDev: e.outDev,
-    ctState: ((ct & CT_INVALID) !== 0 ? 1 : 0) | ((ct & CT_ESTABLISHED) !== 0 ? 2 : 0) | ((ct & CT_RELATED) !== 0 ? 4 : 0) | ((ct & CT_NEW) !== 0 ? 8 : 0) | ((ct & CT_UNTRACKED) !== 0 ? 64 : 0),
-    ctStatus: ((ct & CT_SNAT) !== 0 ? 16 : 0) | ((ct & CT_DNAT) !== 0 ? 32 : 0),
-    ctMark: slot >= 0 ? nf.conntrack.markOf(slot) : 0,
-    setCtMark: slot >= 0 ? (m) => nf.conntrack.setMark(slot, m) : undefined,
-    now: e.now,
-    rng: e.rng,
-    addrType: e.addrType,
-    onRule: tracer === undefined ? undefined : (chain: Chain, rule: Rule | undefined, verdict: string) => {
-      tracer.emit({
-        kind: 'nf', t: nf.ns.sim.clock.now(), node: nf.ns.node, netns: nf.ns.name, pkt: pkt.id, hook, table: `${table.family} ${table.name}`,
-        chain: chain.name, rule: rule?.handle ?? 0, verdict, detail: rule === undefined ? `policy ${verdict}` : `handle ${rule.handle}: ${renderRule(rule)}`,
-      });
-    },
-    onLog: undefined,
-  };
+  env.inDev = e.inDev;
+  env.outDev = e.outDev;
+  env.ctState = ((ct & CT_INVALID) !== 0 ? 1 : 0) | ((ct & CT_ESTABLISHED) !== 0 ? 2 : 0) | ((ct & CT_RELATED) !== 0 ? 4 : 0) | ((ct & CT_NEW) !== 0 ? 8 : 0) | ((ct & CT_UNTRACKED) !== 0 ? 64 : 0);
+  env.ctStatus = ((ct & CT_SNAT) !== 0 ? 16 : 0) | ((ct & CT_DNAT) !== 0 ? 32 : 0);
+  env.slot = slot;
+  env.ctMark = slot >= 0 ? nf.conntrack.markOf(slot) : 0;
+  env.now = e.now;
+  env.rng = e.rng;
+  env.addrType = e.addrType;
+  env.hook = hook;
+  env.pktId = pkt.id;
+  env.table = table;
+  // Rules are reported only while someone listens.
+  env.onRule = nf.tracing ? env.trace : undefined;
+  return env;
 }
 
 /** Drop (traced) or reject (answered, traced) after an nft verdict of DROP. */
