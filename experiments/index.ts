@@ -16,18 +16,22 @@
  * - `result()` gives the {@link ExperimentResult} of the issue's Contract
  *   (`{"runs": [{"mode", "connections", "failed", "blackholed", "endpoints": [{"pod",
  *   "ip", "connections", "requests"}], "chiSquare", "pValue", "maxMinRatio", …}]}`)
- *   plus per-node breakdowns, per-window series, churn events, latency percentiles
- *   (nearest rank) and a plain-language conclusion per mode.
+ *   plus per-node breakdowns, per-window series, churn events, the latency
+ *   distribution (nearest-rank percentiles and 1-2-5 buckets), per-client-group
+ *   figures and a plain-language conclusion per mode.
  * - Renderers: {@link renderTable} (terminal), {@link renderJson},
  *   {@link renderCsv} / {@link renderWindowsCsv} (RFC 4180), and
  *   {@link renderHtmlReport} (one self-contained HTML file with inline SVG charts).
  * - The expected distribution follows the endpoints that were ready when each
  *   connection was made (uniform, or by the declared weights), so churn does not
- *   masquerade as skew; see stats/tally.ts.
+ *   masquerade as skew; see stats/tally.ts. Under a Local traffic policy
+ *   (`setLocalTo`) each entry node's connections are expected over that node's
+ *   endpoints only.
  *
  * Runner (runner/index.ts, run-mode.ts): one fresh cluster per mode, same seed;
  * clients as pods or outside addresses; arrivals from the experiment's seed (the
- * same sequence in every mode); HTTP or UDP echo through the real datapath; served /
+ * same sequence in every mode, exactly N with `connections`); HTTP, UDP echo or DNS
+ * lookups (the pods' stub resolver) through the real datapath; served /
  * failed / black-holed; latency plus the iptables rule-walk cost model; churn
  * events through cluster/ hooks (nodeDown/nodeUp, delayProxy); worker threads give
  * results identical to a serial run. Ready-made experiments: examples/experiments/.
