@@ -177,3 +177,21 @@ test('a Local traffic policy: each entry node\'s connections are expected over t
   assert.equal(bad.offActive, 1);
   assert.equal(bad.endpoints[0]!.expected, 0);
 });
+
+test('client groups: each gets its connections, failures and latency in the JSON, a line in the table and a row in the report; none without groups', async () => {
+  const { renderHtmlReport } = await import('./report/index.ts');
+  const acc = new ExperimentAccumulator({ experiment: 'g', windowNs: 1e9 });
+  acc.setEndpoints('iptables', 0, [{ ip: '10.0.0.1', pod: 'a' }]);
+  for (let i = 0; i < 8; i++) acc.recordConnection({ mode: 'iptables', node: 'n', endpointIp: '10.0.0.1', t: i, latencyNs: i < 2 ? 5_000_000_000 : 100_000, group: 'glibc' });
+  for (let i = 0; i < 4; i++) acc.recordConnection({ mode: 'iptables', node: 'n', endpointIp: '10.0.0.1', t: i, latencyNs: 100_000, group: 'reopen' });
+  acc.recordConnection({ mode: 'iptables', node: 'n', failed: true, t: 9, group: 'reopen' });
+  const r = acc.result().runs[0]!;
+  assert.deepEqual(r.groups?.map((g) => [g.group, g.connections, g.failed, g.latency?.count, g.latency?.max]), [['glibc', 8, 0, 8, 5_000_000_000], ['reopen', 5, 1, 4, 100_000]]);
+  const table = renderTable(acc.result());
+  assert.match(table, /^ {4}glibc: 8 connections, 0 failed · latency p50 100 µs · p90 5 s · p99 5 s · max 5 s \(n=8\)$/m);
+  assert.match(table, /^ {4}reopen: 5 connections, 1 failed · latency p50 100 µs/m);
+  const html = renderHtmlReport(acc.result());
+  assert.match(html, /Per client group \(2\)/);
+  assert.match(html, /<th scope="row" class="text">glibc<\/th><td>8<\/td><td>0<\/td><td>0<\/td><td>100 µs<\/td><td>5 s<\/td>/);
+  assert.equal(small().runs.some((x) => 'groups' in x), false);
+});
