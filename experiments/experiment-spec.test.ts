@@ -86,7 +86,7 @@ test('defaults for a minimal experiment', () => {
 test('errors carry a stable code, file, line, column and field', () => {
   let e = specError(minimal.replace('modes: [iptables]', 'modes: [iptables, ipvs-xx]'));
   assert.equal(e.code, 'NETSIM_EXP_SCHEMA');
-  assert.match(e.message, /^e\.yaml:4:\d+: modes\.1: must be one of "iptables", "ipvs-rr"/);
+  assert.match(e.message, /^e\.yaml:4:\d+: modes\.1: must be one of "iptables", "nftables", "ipvs-rr"/);
   e = specError(minimal + 'colour: blue\n');
   assert.equal(e.message, 'e.yaml:7:1: unknown field "colour"');
   e = specError(minimal.replace('duration: 2s', 'duration: 2 seconds'));

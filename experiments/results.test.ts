@@ -130,7 +130,7 @@ test('accumulator: failures, black holes, latency, windows and events', () => {
 });
 
 test('PROXY_MODES names iptables and every IPVS scheduler', () => {
-  assert.deepEqual([...PROXY_MODES], ['iptables', 'ipvs-rr', 'ipvs-wrr', 'ipvs-lc', 'ipvs-wlc', 'ipvs-sh', 'ipvs-dh', 'ipvs-sed', 'ipvs-nq', 'ipvs-mh'] satisfies ProxyModeName[]);
+  assert.deepEqual([...PROXY_MODES], ['iptables', 'nftables', 'ipvs-rr', 'ipvs-wrr', 'ipvs-lc', 'ipvs-wlc', 'ipvs-sh', 'ipvs-dh', 'ipvs-sed', 'ipvs-nq', 'ipvs-mh'] satisfies ProxyModeName[]);
 });
 
 test('a million connections: flat memory, a few seconds at most', () => {

@@ -33,9 +33,9 @@ import { formatDuration, formatP, formatPercent, formatRatio, formatStat, pPhras
 /** The IPVS schedulers kube-proxy's IPVS mode accepts (ipvsadm names). */
 export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
 export type IpvsSchedulerName = (typeof IPVS_SCHEDULERS)[number];
-/** A proxy mode as experiments name it: `iptables` or `ipvs-<scheduler>`. */
-export const PROXY_MODES = ['iptables', ...IPVS_SCHEDULERS.map((s) => `ipvs-${s}` as const)] as const;
-export type ProxyModeName = 'iptables' | `ipvs-${IpvsSchedulerName}`;
+/** A proxy mode as experiments name it: `iptables`, `nftables` or `ipvs-<scheduler>`. */
+export const PROXY_MODES = ['iptables', 'nftables', ...IPVS_SCHEDULERS.map((s) => `ipvs-${s}` as const)] as const;
+export type ProxyModeName = 'iptables' | 'nftables' | `ipvs-${IpvsSchedulerName}`;
 
 /** Significance level for conclusions: p below it means "not what the model expects". */
 export const ALPHA = 0.01;

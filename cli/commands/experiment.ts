@@ -154,7 +154,7 @@ export function registerExperimentCommand(program: Command, print: (s: string) =
     .option('--no-progress', 'no progress bar')
     .option('--service <ns/name>', 'without FILE: the Service to load (its ClusterIP)')
     .option('--port <n>', 'without FILE: the Service port (default 80)', portArg())
-    .option('--modes <list>', 'modes to compare, e.g. iptables,ipvs-rr,ipvs-mh')
+    .option('--modes <list>', 'modes to compare, e.g. iptables,nftables,ipvs-rr,ipvs-mh')
     .option('--connections <n>', 'exactly N connections per mode (the duration follows from the rate)', posInt('--connections'))
     .option('--rate <r>', 'connection arrivals per second, e.g. 1000/s')
     .option('--clients <n>', 'without FILE: client pods, spread over every node (default 10)', posInt('--clients'))

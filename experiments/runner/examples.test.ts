@@ -103,8 +103,8 @@ test('seeds: every mode once per seed, each run saying its seed; the same as sin
   await assert.rejects(runExperiment(exp, { seeds: [1, 1] }), /seeds must differ/);
 });
 
-test('latency cost model: 500 more Services add ~100 ns per rule iptables walks (KUBE-SERVICES grows), nothing in IPVS (hash lookups)', async () => {
-  const exp = experimentFromArgs({ service: 'default/nginx-service', connections: 300, rate: '1000/s', modes: 'iptables,ipvs-rr', output: 'json', progress: false });
+test('latency cost model: 500 more Services add ~100 ns per rule iptables walks (KUBE-SERVICES grows), nothing in nftables (verdict maps) or IPVS (hash lookups)', async () => {
+  const exp = experimentFromArgs({ service: 'default/nginx-service', connections: 300, rate: '1000/s', modes: 'iptables,nftables,ipvs-rr', output: 'json', progress: false });
   const extra = Array.from({ length: 500 }, (_, i) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: `extra-${i}`, namespace: 'default' }, spec: { selector: { app: 'nginx' }, ports: [{ protocol: 'TCP', port: 80, targetPort: 80 }] } }));
   const few = await runExperiment(exp);
   const many = await runExperiment(exp, { manifests: extra });
@@ -113,6 +113,12 @@ test('latency cost model: 500 more Services add ~100 ns per rule iptables walks 
   const grew = min(many, 'iptables') - min(few, 'iptables');
   assert.ok(grew >= 500 * RULE_COST_NS * 0.9 && grew <= 2 * 500 * RULE_COST_NS * 1.1, `iptables minimum latency grew by ${grew} ns`);
   assert.equal(min(many, 'ipvs-rr'), min(few, 'ipvs-rr'), 'IPVS: the same minimum with 500 more Services');
+  assert.equal(min(many, 'nftables'), min(few, 'nftables'), 'nftables: the same minimum with 500 more Services');
+  // Every connection of every mode was served (nftables mode load-balances through the emulated nf_tables).
+  for (const r of [few, many]) {
+    const n = run(r, 'nftables');
+    assert.ok(n.connections >= 250 && n.failed === 0 && n.blackholed === 0, `nftables: ${n.connections} connections, ${n.failed} failed, ${n.blackholed} black-holed`);
+  }
 });
 
 test('the command line describes the common case as an experiment (validated like a file)', () => {

@@ -43,7 +43,8 @@
  *   every node they cross until a SNAT rewrites the source) and adds
  *   {@link RULE_COST_NS} per rule. IPVS lookups are hash tables and cost nothing
  *   extra in the model; iptables mode pays for walking KUBE-SERVICES and the
- *   service's probability chain, so its latency grows with the number of services.
+ *   service's probability chain, so its latency grows with the number of services;
+ *   nftables mode's verdict-map lookups count one rule each, so its cost stays flat.
  *
  * Events: experiments/events/ (one module per kind; {@link applyEvent} dispatches). The active endpoint set (EndpointSlice ready
  * endpoints of the target Service) is re-read whenever the store changes and given
@@ -112,7 +113,7 @@ export function clusterSpecFor(exp: ExperimentSpec, mode: ProxyModeName, base: C
     seed: exp.seed,
     proxy: {
       ...base.proxy,
-      mode: ipvs ? 'ipvs' : 'iptables',
+      mode: ipvs ? 'ipvs' : mode === 'nftables' ? 'nftables' : 'iptables',
       scheduler: ipvs ? (mode.slice(5) as ClusterSpec['proxy']['scheduler']) : base.proxy.scheduler,
       syncPeriodNs: exp.proxy.syncPeriodNs ?? base.proxy.syncPeriodNs,
     },
