@@ -1,8 +1,8 @@
 /**
  * The real twin of one emulated node: a plan (pure data, testable anywhere) of the
  * Linux namespaces, devices, addresses, routes, neighbours, sysctls and iptables
- * text that reproduce the node, and the code that builds it with `ip`, `sysctl` and
- * the real `iptables-restore`.
+ * and nftables text that reproduce the node, and the code that builds it with `ip`,
+ * `sysctl`, the real `iptables-restore` and the real `nft -f`.
  *
  * What the twin contains:
  * - the node namespace: every device of the emulated node with its name, MAC and
@@ -10,7 +10,9 @@
  *   from the emulator's tables verbatim), every route of every table but `local`
  *   (the kernel derives that one from the addresses), the neighbour entries, the
  *   sysctls the emulator models, the ipsets (`ipset save` → `ipset restore`, before
- *   the rules that match them) and the iptables ruleset the emulator holds;
+ *   the rules that match them), the iptables ruleset the emulator holds and its
+ *   nf_tables ruleset (`nft list ruleset`, kube-proxy's nftables mode) loaded with
+ *   `nft -f`;
  * - one namespace per pod behind a veth of the node (same names, MACs, addresses,
  *   routes and neighbours);
  * - one *sink* namespace per device that leaves the node (the underlay NIC, the
@@ -58,6 +60,8 @@ export interface TwinNamespace {
   readonly iptables?: string;
   /** `ipset restore` input (the node's `ipset save`), loaded before the rules that match the sets. */
   readonly ipset?: string;
+  /** `nft -f` input (the emulator's `nft list ruleset`), if it holds any table. */
+  readonly nft?: string;
   /** Per-device sysctls, set once the devices exist (e.g. portmap's route_localnet on the bridge). */
   readonly lateSysctls?: Record<string, string | number>;
 }
@@ -254,11 +258,15 @@ export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
   if (cluster.nodeView?.(node, 'ipvsadm') !== undefined && cluster.nodeView(node, 'ipvsadm')?.includes('->') === true) {
     notVerifiable.push('IPVS virtual servers: this kernel has no ip_vs module, IPVS probes are not verifiable here');
   }
+  // nf_tables tables loaded with nft (not iptables-nft's, which iptables-restore recreates).
+  const nftRuleset = cluster.nodeView?.(node, 'nft');
+  const nft = nftRuleset !== undefined && nftRuleset.trim() !== '' ? nftRuleset : undefined;
   const devSysctls: Record<string, number> = {};
   for (const d of nodeNs.devRouteLocalnet) if (nodeNs.devices.has(d)) devSysctls[`net.ipv4.conf.${d}.route_localnet`] = 1;
   namespaces.push({
     short: 'n', role: 'node', label: 'node', emu: nodeNs, sysctls: stackSysctls(nodeNs, hasBridge), ip: nodeIp, ipLate: nodeLate, lateSysctls: devSysctls,
     ...(iptables !== undefined ? { iptables } : {}), ...(ipset !== undefined && ipset !== '' ? { ipset } : {}),
+    ...(nft !== undefined ? { nft } : {}),
   }, ...pods, ...sinks);
   return { node, namespaces, egress, stacks, notVerifiable: [...new Set(notVerifiable)] };
 }
@@ -285,6 +293,7 @@ export function buildTwin(plan: TwinPlan, session: NetnsSession): Twin {
   for (const n of plan.namespaces) if (n.lateSysctls !== undefined) session.sysctl(full.get(n.short) as string, n.lateSysctls);
   for (const n of plan.namespaces) if (n.ipset !== undefined) session.ipsetRestore(full.get(n.short) as string, n.ipset);
   for (const n of plan.namespaces) if (n.iptables !== undefined) session.iptablesRestore(full.get(n.short) as string, n.iptables);
+  for (const n of plan.namespaces) if (n.nft !== undefined) session.nftLoad(full.get(n.short) as string, n.nft);
   const nsByLabel = new Map<string, string>();
   for (const n of plan.namespaces) nsByLabel.set(n.label, full.get(n.short) as string);
   return { plan, nsByLabel };

@@ -140,6 +140,12 @@ export class NetnsSession {
     if (r.code !== 0) throw new NetnsCommandError(ns, 'ipset restore', r.err);
   }
 
+  /** `nft -f -` in the namespace. */
+  nftLoad(ns: string, text: string): void {
+    const r = sh('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], text);
+    if (r.code !== 0) throw new NetnsCommandError(ns, 'nft -f', r.err);
+  }
+
   /** Run a command inside the namespace and return its result (no throw). */
   exec(ns: string, cmd: string, args: readonly string[], input?: string): ShResult {
     return sh('ip', ['netns', 'exec', ns, cmd, ...args], input);
