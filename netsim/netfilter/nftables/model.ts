@@ -31,7 +31,7 @@ export interface SetElem {
   /** Map data: a verdict (vmap) or a value. */
   readonly data?: Verdict | Scalar;
   readonly comment?: string;
-  /** Per-element timeout and expiry in ns of virtual time (sets with `flags timeout`). */
+  /** Per-element timeout in ms, and the virtual time in ns it expires at (sets with `flags timeout`). */
   readonly timeout?: number;
   expires?: number;
 }
@@ -43,6 +43,7 @@ export interface NftSet {
   readonly keyTypes: readonly string[];
   readonly dataType?: string;
   readonly flags: readonly string[];
+  /** Default element timeout in ms. */
   readonly timeout?: number;
   readonly size?: number;
   readonly comment?: string;

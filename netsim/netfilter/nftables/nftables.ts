@@ -69,11 +69,6 @@ export class Nftables {
     return renderRulesetJson(this.rs, this.now());
   }
 
-  /** `nft flush ruleset`. */
-  flush(): void {
-    this.apply('flush ruleset');
-  }
-
   private layoutSignature(): string {
     let s = '';
     for (const [k, t] of this.rs.tables) {

@@ -34,7 +34,7 @@ export function parseNft(src: string): Cmd[] {
 }
 
 /** Parses one duration (`3h`, `10800s`, `1d2h3m`, `500ms`, plain seconds) into milliseconds. */
-export function parseDuration(text: string): number | undefined {
+function parseDuration(text: string): number | undefined {
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const re = /(\d+)(ms|d|h|m|s)/gy;
   let ms = 0;
@@ -50,7 +50,6 @@ export function parseDuration(text: string): number | undefined {
 
 class Parser {
   private pos = 0;
-  /** Brace depth inside an element list, where newlines do not end anything. */
   constructor(private readonly toks: Token[]) {}
 
   private peek(k = 0): Token {
@@ -743,13 +742,12 @@ class Parser {
       mask = this.number() >>> 0;
     }
     let op: CmpOp = '==';
-    let explicit = false;
     const o = this.peek();
     const words: Record<string, CmpOp> = { eq: '==', ne: '!=', lt: '<', gt: '>', le: '<=', ge: '>=' };
-    if (o.kind === 'punct' && ['==', '!=', '<', '>', '<=', '>='].includes(o.text)) { op = this.next().text as CmpOp; explicit = true; }
-    else if (this.isWord(o) && Object.hasOwn(words, o.text)) { this.next(); op = words[o.text] as CmpOp; explicit = true; }
+    if (o.kind === 'punct' && ['==', '!=', '<', '>', '<=', '>='].includes(o.text)) op = this.next().text as CmpOp;
+    else if (this.isWord(o) && Object.hasOwn(words, o.text)) { this.next(); op = words[o.text] as CmpOp; }
     const rhs = this.rhs(types, op);
-    return { kind: 'match', sels, ...(mask !== undefined ? { mask } : {}), op, rhs: explicit || rhs.kind !== 'flags' ? rhs : rhs };
+    return { kind: 'match', sels, ...(mask !== undefined ? { mask } : {}), op, rhs };
   }
 
   private markSet(target: 'meta mark' | 'ct mark'): Stmt {

@@ -59,7 +59,7 @@ function renderSet(s: NftSet, now: number, handle: string): string {
   if (s.policy !== undefined && s.policy !== 'performance') out += `\t\tpolicy ${s.policy}\n`;
   const size = s.size ?? (s.flags.includes('dynamic') ? 65535 : undefined);
   if (size !== undefined) out += `\t\tsize ${size}\n`;
-  const flags = ['constant', 'interval', 'dynamic', 'timeout'].filter((f) => s.flags.includes(f) && !(f === 'dynamic' && false));
+  const flags = ['constant', 'interval', 'dynamic', 'timeout'].filter((f) => s.flags.includes(f));
   if (flags.length > 0) out += `\t\tflags ${flags.join(',')}\n`;
   if (s.timeout !== undefined) out += `\t\ttimeout ${formatDuration(s.timeout)}\n`;
   if (s.comment !== undefined) out += `\t\tcomment ${quote(s.comment)}\n`;

@@ -260,9 +260,7 @@ class Tx {
         } else {
           if (c.map && spec.dataType === undefined) throw new NftError('NFT_EVAL', 'map definition does not specify mapping data type', c.loc);
           if (!c.map && spec.dataType !== undefined) throw new NftError('NFT_SYNTAX', "syntax error, unexpected ':'", c.loc);
-          if (spec.timeout !== undefined && !spec.flags.includes('timeout')) {
-            // nft adds the timeout flag when a default timeout is given.
-          }
+          // nft adds the timeout flag when a default timeout is given.
           const flags = spec.timeout !== undefined && !spec.flags.includes('timeout') ? [...spec.flags, 'timeout'] : spec.flags;
           const s: NftSet = {
             name: c.name, map: c.map, keyTypes: spec.keyTypes, ...(spec.dataType !== undefined ? { dataType: spec.dataType } : {}), flags,
