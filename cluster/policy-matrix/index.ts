@@ -12,10 +12,7 @@
  * them (here pod to pod address: kube-proxy's DNAT happens before the policy chains, so
  * the enforcer sees the same pod addresses), IPv6.
  */
-export { runPolicyMatrix, matrixJson, matrixFromJson, matrixText, readPolicyWorld, matrixPods } from './matrix.ts';
-export type { MatrixOptions, MatrixResult, MatrixCase, MatrixJson } from './matrix.ts';
-export { expectedReachable, selectorMatches } from './semantics.ts';
-export type { PolicyPod, PolicyWorld } from './semantics.ts';
-export { TruthTable, summarize } from './truth-table.ts';
-export { modelManifests, createsPods, MODEL_NAMESPACES, MODEL_PODS, MODEL_PORTS, MODEL_PROTOCOLS } from './model.ts';
-export { runProbes, PROBE_TIMEOUT_NS } from './probe.ts';
+export { runPolicyMatrix, matrixJson, matrixFromJson, matrixText } from './matrix.ts';
+export type { MatrixOptions, MatrixResult, MatrixCase, MatrixCell, MatrixJson } from './matrix.ts';
+export { TruthTable } from './truth-table.ts';
+export { modelManifests, createsPods, MODEL_NAMESPACES, MODEL_PODS } from './model.ts';

@@ -42,7 +42,7 @@ export interface MatrixResult {
 }
 
 /** The pods, namespaces and policies the semantics read, from the API (with its defaults applied) and the pods' runtime addresses. */
-export async function readPolicyWorld(cluster: Cluster): Promise<PolicyWorld> {
+async function readPolicyWorld(cluster: Cluster): Promise<PolicyWorld> {
   const api = cluster.control.api;
   const [pods, nss, policies] = await Promise.all([api.list<Pod>('pods'), api.list<Namespace>('namespaces'), api.list<NetworkPolicy>('networkpolicies')]);
   const running = cluster.pods;
@@ -66,7 +66,7 @@ export async function readPolicyWorld(cluster: Cluster): Promise<PolicyWorld> {
 }
 
 /** The matrix pods: running pods of the namespaces, ordered as the options list the namespaces, then by name. */
-export function matrixPods(world: PolicyWorld, cluster: Cluster, namespaces: readonly string[]): PolicyPod[] {
+function matrixPods(world: PolicyWorld, cluster: Cluster, namespaces: readonly string[]): PolicyPod[] {
   const running = cluster.pods;
   return world.pods
     .filter((p) => namespaces.includes(p.namespace) && !p.hostNetwork && running.has(`${p.namespace}/${p.name}`))

@@ -13,16 +13,16 @@ import type { Protocol } from '../../control/api/index.ts';
 
 export const MODEL_NAMESPACES = ['x', 'y', 'z'] as const;
 export const MODEL_PODS = ['a', 'b', 'c'] as const;
-export const MODEL_PORTS = [80, 81] as const;
-export const MODEL_PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+const MODEL_PORTS = [80, 81] as const;
+const MODEL_PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
 /** The image upstream's model runs. */
 const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
 
-export function modelPodLabels(pod: string): Record<string, string> {
+function modelPodLabels(pod: string): Record<string, string> {
   return { pod };
 }
 
-export function modelNamespaceLabels(ns: string): Record<string, string> {
+function modelNamespaceLabels(ns: string): Record<string, string> {
   return { ns };
 }
 

@@ -94,8 +94,8 @@ function peerMatches(peers: readonly NetworkPolicyPeer[] | undefined, policyNs: 
   });
 }
 
-/** Which policy (and rule) decided one direction: undefined = the pod is not isolated in that direction. */
-export interface DirectionVerdict {
+/** What the policies selecting a pod say about one direction (undefined from direction(): the pod is not isolated that way). */
+interface DirectionVerdict {
   readonly allowed: boolean;
   /** `ns/name` of the policies that select the pod for this direction. */
   readonly policies: readonly string[];

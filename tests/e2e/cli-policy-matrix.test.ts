@@ -144,7 +144,7 @@ let timer: NodeJS.Timeout | undefined;
 let tick: Promise<void> | undefined;
 
 before(async () => {
-  cluster = await Cluster.build(loadClusterSpec(EMPTY), { manifests: modelManifests(['x', 'y']) });
+  cluster = await Cluster.build({ ...loadClusterSpec(EMPTY), networkPolicy: { enforcer: 'kube-router', syncPeriodNs: 300 * SECOND } }, { manifests: modelManifests(['x', 'y']) });
   registerLiveRoutes(cluster, async () => {
     while (tick !== undefined) await tick;
   });
@@ -187,4 +187,20 @@ test('--server: the probes cross the running cluster; its answer renders as the 
   const res = await fetch(`${server}/netsim/v1/policy-matrix`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"namespaces":["x"],"ports":[0],"protocols":["TCP"]}' });
   assert.equal(res.status, 400);
   assert.match(await res.text(), /ports: Invalid value: 0: not ports between 1 and 65535/);
+});
+
+test('--server: a policy created through the API shows in the live matrix once kube-router synced', async () => {
+  const res = await fetch(`${server}/apis/networking.k8s.io/v1/namespaces/y/networkpolicies`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'b-only-from-x' }, spec: { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'x' } } }] }] } }),
+  });
+  assert.equal(res.status, 201, await res.text());
+  const t0 = cluster.sim.clock.now();
+  while (cluster.sim.clock.now() - t0 < SECOND) await new Promise((r) => setTimeout(r, 20));
+  const r = await live('policy', 'matrix', '--namespaces', 'x,y', '--ports', '80', '--protocols', 'tcp', '-o', 'json');
+  assert.equal(r.code, 0, r.err + r.out);
+  const j = JSON.parse(r.out) as { cells: Array<{ from: string; to: string; reachable: boolean; expected: boolean }>; disagreements: number };
+  assert.equal(j.disagreements, 0);
+  const closed = j.cells.filter((c) => c.from !== c.to && !c.reachable).map((c) => `${c.from}>${c.to}`);
+  assert.deepEqual(closed, ['y/a>y/b', 'y/c>y/b']);
 });
