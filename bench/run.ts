@@ -17,6 +17,7 @@ const modules: Array<[string, string, string]> = [
   ['conntrack', './conntrack.bench.ts', 'benchConntrack'],
   ['store', './store.bench.ts', 'benchStore'],
   ['kube-proxy', './kube-proxy.bench.ts', 'benchKubeProxy'],
+  ['kube-proxy-modes', './kube-proxy-modes.bench.ts', 'benchKubeProxyModes'],
   ['policy', './policy.bench.ts', 'benchPolicy'],
   ['apiserver', './apiserver.bench.ts', 'benchApiserver'],
   ['protobuf', './protobuf.bench.ts', 'benchProtobuf'],
