@@ -54,20 +54,10 @@ export function netsimIptablesCommands(nf: NetfilterStack): IptablesCommands {
   };
 }
 
-/** How many iptables rules of any table match set `name` (`ipset list` References; destroy refuses while > 0). */
-export function setReferences(nf: NetfilterStack, name: string): number {
-  let n = 0;
-  for (const t of ['raw', 'mangle', 'nat', 'filter'] as const) {
-    if (!nf.iptables.hasTable(t)) continue;
-    for (const c of nf.iptables.table(t).chains.values()) for (const r of c.rules) for (const m of r.matches) if (m.kind === 'set' && m.name === name) n++;
-  }
-  return n;
-}
-
 /** The namespace's ipsets for the controller; attaches them to its netfilter (`-m set`) when they are not yet. */
 export function netsimIpsetCommands(nf: NetfilterStack, sets: Ipsets): IpsetCommands {
   if (nf.ipsets !== sets) nf.ipsets = sets;
-  sets.references = (name) => setReferences(nf, name);
+  sets.references = (name) => nf.iptables.setReferences(name);
   return {
     save: () => sets.save(),
     restore: (text) => sets.restore(text, { exist: true }),

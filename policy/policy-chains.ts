@@ -15,8 +15,8 @@ import {
   policySourcePodIPSetName,
 } from './names.ts';
 
-export const TYPE_HASH_IP = 'hash:ip';
-export const TYPE_HASH_NET = 'hash:net';
+const TYPE_HASH_IP = 'hash:ip';
+const TYPE_HASH_NET = 'hash:net';
 
 /** What a rule comment says about the rule (the lookup traces use: comment → policy). */
 export type RuleKind = 'from-pods' | 'from-all' | 'from-ipblocks' | 'to-pods' | 'to-all' | 'to-ipblocks';

@@ -11,7 +11,7 @@
  * validation) is skipped and reported; the others are built as usual.
  */
 import type { Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, Pod } from '../control/api/index.ts';
-import { labelSelectorFromStruct, matchesLabels } from '../control/api/index.ts';
+import { labelSelectorFromStruct, matchesLabels, SelectorError } from '../control/api/index.ts';
 import type { ParsedLabelSelector } from '../control/api/index.ts';
 
 export type PolicyType = 'ingress' | 'egress' | 'both';
@@ -81,16 +81,13 @@ export function isNetPolActionable(pod: Pod): boolean {
 }
 
 /** getPodIPv4Address: the first IPv4 address of status.podIPs. */
-export function podIPv4(pod: Pod): string | undefined {
+function podIPv4(pod: Pod): string | undefined {
   return (pod.status?.podIPs ?? []).map((p) => p.ip).find((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip));
 }
 
 function podInfo(p: Pod): PodInfo {
   return { ip: p.status?.podIP ?? '', name: p.metadata.name ?? '', namespace: p.metadata.namespace ?? '', labels: p.metadata.labels ?? {} };
 }
-
-/** A label selector that cannot be evaluated (bad operator in an object that bypassed validation). */
-export class SelectorError extends Error {}
 
 /** LabelSelectorAsSelector; kube-router ignores the error and gets no selector, which matches nothing useful: here it is an error. */
 function selector(s: NetworkPolicy['spec']['podSelector'] | undefined): ParsedLabelSelector {

@@ -27,13 +27,6 @@ export function netsimConntrackCleaner(nf: NetfilterStack): ConntrackCleaner {
   };
 }
 
-/** How many rules of an iptables-save dump match set `name`. */
-export function setReferences(save: string, name: string): number {
-  let n = 0;
-  for (const line of save.split('\n')) if (line.startsWith('-A ') && line.includes(` --match-set ${name} `)) n++;
-  return n;
-}
-
 /**
  * The node for kube-proxy; with `ipvs`/`ipsets` they are attached to the netfilter stack
  * (IPVS mode). `wallClock` dates the health servers' HTTP answers.
@@ -42,7 +35,7 @@ export function netsimKubeProxyNode(ns: NetNamespace, nf: NetfilterStack, opts: 
   if (opts.ipsets !== undefined) {
     nf.ipsets = opts.ipsets;
     // `ipset list` References: each iptables rule matching a set holds a reference to it.
-    opts.ipsets.references = (name) => setReferences(nf.iptables.save(), name);
+    opts.ipsets.references = (name) => nf.iptables.setReferences(name);
   }
   if (opts.ipvs !== undefined) nf.ipvs = opts.ipvs;
   return {

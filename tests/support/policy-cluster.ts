@@ -1,6 +1,6 @@
 /**
  * Scenario-test support: a two-node cluster with kube-router's
- * policy controller, pods in two namespaces, and TCP/UDP probes on the virtual clock.
+ * policy controller, pods in two namespaces, and TCP probes on the virtual clock.
  *
  *   node01: shop/web (app=web; nginx on 80 "http" and 81), shop/client (app=client)
  *   node02: shop/far (app=client), other/client (app=client), other/host (hostNetwork)
@@ -10,7 +10,6 @@ import { Cluster } from '../../cluster/cluster.ts';
 import type { NetNamespace } from '../../netsim/stack/net-namespace.ts';
 import { parseIpv4 } from '../../netsim/wire/addr.ts';
 import { SECOND } from '../../netsim/time/scheduler.ts';
-import { udpRequest } from '../../netsim/apps/echo.ts';
 
 const pod = (ns: string, name: string, node: string, labels: string, extra = ''): string => `
 ---
@@ -109,13 +108,6 @@ export async function tcpProbe(cluster: Cluster, from: string, to: string | numb
   await cluster.runFor(3 * SECOND);
   if (result === 'timeout' && c.softError !== undefined) result = 'unreachable';
   return result;
-}
-
-/** A UDP datagram to an echo port; whether the echo came back. */
-export async function udpProbe(cluster: Cluster, from: string, to: string, port: number): Promise<'echoed' | 'no-answer'> {
-  const u = udpRequest(nsOf(cluster, from), ipOf(cluster, to), port, new TextEncoder().encode('probe'));
-  await cluster.runFor(2 * SECOND);
-  return u.reply !== undefined ? 'echoed' : 'no-answer';
 }
 
 export const policy = (ns: string, name: string, spec: string): Record<string, unknown> => ({

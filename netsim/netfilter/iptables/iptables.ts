@@ -160,6 +160,13 @@ export class Iptables {
     return this.tables.has(name);
   }
 
+  /** How many rules of any table match ipset `name` (`ipset list` References; `ipset destroy` refuses while > 0). */
+  setReferences(name: string): number {
+    let n = 0;
+    for (const t of this.tables.values()) for (const c of t.chains.values()) for (const r of c.rules) for (const m of r.matches) if (m.kind === 'set' && m.name === name) n++;
+    return n;
+  }
+
   /** A loaded table's chain for a hook (undefined when the table is not loaded): what a hook operation walks from. */
   hookChain(table: TableName, hook: string): Chain | undefined {
     return this.tables.get(table)?.chains.get(hook);
