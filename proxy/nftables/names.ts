@@ -18,7 +18,7 @@ const memo = new Map<string, string>();
 const MEMO_MAX = 1 << 20;
 
 /** upstream hashAndTruncate. */
-export function hashAndTruncate(name: string): string {
+function hashAndTruncate(name: string): string {
   let out = memo.get(name);
   if (out !== undefined) return out;
   out = `${base32(createHash('sha256').update(name).digest()).slice(0, 8)}-${name}`;

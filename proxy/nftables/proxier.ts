@@ -69,7 +69,7 @@ const SNAT_PRIORITY = 100;
 const FILTER_PRIORITY = 0;
 
 /** upstream nftablesBaseChains: filtering on pre-DNAT destinations runs before DNAT. */
-export const BASE_CHAINS: readonly NftChain[] = [
+const BASE_CHAINS: readonly NftChain[] = [
   { kind: 'chain', name: 'filter-prerouting-pre-dnat', type: 'filter', hook: 'prerouting', priority: DNAT_PRIORITY - 10 },
   { kind: 'chain', name: 'filter-output-pre-dnat', type: 'filter', hook: 'output', priority: DNAT_PRIORITY - 10 },
   { kind: 'chain', name: 'filter-input', type: 'filter', hook: 'input', priority: FILTER_PRIORITY },
@@ -108,7 +108,7 @@ export interface NftablesProxierDeps {
 }
 
 /** upstream's delay before a flushed stale chain is deleted. */
-export const STALE_CHAIN_DELAY_MS = 1000;
+const STALE_CHAIN_DELAY_MS = 1000;
 
 /** upstream nftElementStorage: what a map or set holds, so a sync writes only the elements that changed. */
 class ElementStorage {
