@@ -42,6 +42,19 @@ test('iptables-vs-ipvs-rr: iptables uniform within chance over 10 000 connection
   assert.ok(rr.pValue > 0.99, `rr p = ${rr.pValue}`);
 });
 
+test('iptables-nftables-ipvs: nftables\' numgen vmap is uniform within chance over all seven pods, like iptables; its modelled rule cost is below iptables\'', async () => {
+  const r = await runExperiment(example('iptables-nftables-ipvs.yaml'));
+  const ipt = run(r, 'iptables');
+  const nft = run(r, 'nftables');
+  for (const m of [ipt, nft, run(r, 'ipvs-rr')]) assert.equal(m.failed + m.blackholed, 0, m.mode);
+  assert.ok(nft.connections >= 3500, `nftables ran ${nft.connections} connections`);
+  assert.equal(nft.endpoints.length, 7);
+  assert.ok(nft.endpoints.every((e) => e.connections > 0), 'every pod got connections');
+  assert.ok(nft.pValue >= 0.01, `nftables chi-square p = ${nft.pValue}`);
+  assert.ok(nft.nodes.some((n) => n.maxDeviation > 1), 'random choice is not exactly even on any node');
+  assert.ok((nft.latency?.min ?? Infinity) < (ipt.latency?.min ?? 0), `nftables min ${nft.latency?.min} vs iptables ${ipt.latency?.min}`);
+});
+
 test('session-affinity: every client keeps one backend in both modes, and the pods added by the scale-up get none of their connections', async () => {
   const r = await runExperiment(example('session-affinity.yaml'));
   for (const m of r.runs) {
