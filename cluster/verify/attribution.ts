@@ -15,8 +15,7 @@
  * kernel's choosing, which may equal some probe's.
  */
 import type { Probe } from './probe.ts';
-
-const u16 = (b: Uint8Array, o: number): number => ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
+import { Ipv4, IPV4_HEADER_LEN, L4 } from '../../netsim/wire/ipv4.ts';
 const PROTO: Record<Probe['proto'], number> = { icmp: 1, tcp: 6, udp: 17 };
 
 export class ProbeIndex<T extends { readonly probe: Probe }> {
@@ -31,32 +30,33 @@ export class ProbeIndex<T extends { readonly probe: Probe }> {
 
   /** The probe slot `bytes` (an IPv4 packet) belongs to, or undefined for a stray. */
   find(bytes: Uint8Array): T | undefined {
-    if (bytes.length < 20 || (bytes[0] ?? 0) >> 4 !== 4) return undefined;
-    const hl = ((bytes[0] ?? 0) & 0x0f) * 4;
-    const proto = bytes[9] ?? 0;
+    if (bytes.length < IPV4_HEADER_LEN || Ipv4.version(bytes, 0) !== 4) return undefined;
+    const hl = Ipv4.headerLen(bytes, 0);
+    const proto = Ipv4.protocol(bytes, 0);
     const l4 = bytes.subarray(hl);
+    // Every read below is inside the bounds just checked.
     if (proto === 1 && l4.length >= 8) {
-      const type = l4[0] ?? 0;
+      const type = L4.icmpType(l4, 0);
       if (type === 3 || type === 11 || type === 12 || type === 5) return this.quoted(l4.subarray(8));
-      if (type === 0) return this.bySport.get(`1/${u16(l4, 4)}`);
+      if (type === 0) return this.bySport.get(`1/${L4.icmpEchoId(l4, 0)}`);
     }
     if ((proto === 6 || proto === 17) && l4.length >= 4) {
-      const answer = this.bySport.get(`${proto}/${u16(l4, 2)}`);
-      if (answer !== undefined && answer.probe.dport === u16(l4, 0)) return answer;
+      const answer = this.bySport.get(`${proto}/${L4.dstPort(l4, 0)}`);
+      if (answer !== undefined && answer.probe.dport === L4.srcPort(l4, 0)) return answer;
     }
-    const own = this.byIpId.get(u16(bytes, 4));
+    const own = this.byIpId.get(Ipv4.ident(bytes, 0));
     return own !== undefined && PROTO[own.probe.proto] === proto ? own : undefined;
   }
 
   private quoted(inner: Uint8Array): T | undefined {
-    if (inner.length < 20 || (inner[0] ?? 0) >> 4 !== 4) return undefined;
-    const byId = this.byIpId.get(u16(inner, 4));
-    if (byId !== undefined && PROTO[byId.probe.proto] === (inner[9] ?? 0)) return byId;
-    const hl = ((inner[0] ?? 0) & 0x0f) * 4;
-    const proto = inner[9] ?? 0;
+    if (inner.length < IPV4_HEADER_LEN || Ipv4.version(inner, 0) !== 4) return undefined;
+    const byId = this.byIpId.get(Ipv4.ident(inner, 0));
+    if (byId !== undefined && PROTO[byId.probe.proto] === Ipv4.protocol(inner, 0)) return byId;
+    const hl = Ipv4.headerLen(inner, 0);
+    const proto = Ipv4.protocol(inner, 0);
     if (inner.length < hl + 8) return undefined;
     // An error about a packet some kernel generated in answer (its id is the kernel's): by ports / echo id.
-    const key = proto === 1 ? `1/${u16(inner, hl + 4)}` : `${proto}/${u16(inner, hl + 2)}`;
+    const key = proto === 1 ? `1/${L4.icmpEchoId(inner, hl)}` : `${proto}/${L4.dstPort(inner, hl)}`;
     return this.bySport.get(key);
   }
 }
