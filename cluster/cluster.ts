@@ -21,11 +21,9 @@ import { Ipvs } from '../netsim/ipvs/ipvs.ts';
 import { Ipsets } from '../netsim/ipset/ipset.ts';
 import { MS, SECOND } from '../netsim/time/scheduler.ts';
 import { formatIpv4, parseIpv4 } from '../netsim/wire/addr.ts';
-import type { TableName } from '../netsim/netfilter/eval-types.ts';
 import { startHttpServer } from '../netsim/apps/http.ts';
 import { startUdpEcho } from '../netsim/apps/echo.ts';
-import { Flanneld, renderSubnetEnv } from '../cni/flannel/flanneld.ts';
-import { ctimeDate } from '../netsim/netfilter/iptables/render.ts';
+import { Flanneld } from '../cni/flannel/flanneld.ts';
 import { MemorySubnetManager } from '../cni/flannel/subnet-manager.ts';
 import { MemoryFs } from '../cni/host.ts';
 import { SUBNET_FILE } from '../cni/flannel/subnet-env.ts';
@@ -45,6 +43,7 @@ import type { Underlay } from './underlay.ts';
 import { ControlPlane, DEFAULT_EPOCH_MS, seededUid } from './control-plane.ts';
 import type { ApiServing } from './control-plane.ts';
 import { ListInformer } from './list-informer.ts';
+import { renderNodeView } from './node-views.ts';
 import { checkClients, startClients } from './clients.ts';
 import type { ClientStats } from './clients.ts';
 import { LoadBalancerRoutes } from './load-balancer-routes.ts';
@@ -521,26 +520,7 @@ export class Cluster implements EmulatedCluster {
 
   nodeView(node: string, view: string): string | undefined {
     const cn = this.clusterNodes.get(node);
-    if (cn === undefined) return undefined;
-    switch (view) {
-      // With the header and footer iptables-save 1.8.9 writes, dated by the cluster's wall clock.
-      case 'iptables-save': return cn.netfilter.iptables.save({ date: ctimeDate(new Date((this.buildOpts.epochMs ?? DEFAULT_EPOCH_MS) + Math.floor(this.sim.clock.now() / MS))) });
-      case 'iptables-nat': return cn.netfilter.iptables.list('nat' as TableName);
-      case 'iptables-filter': return cn.netfilter.iptables.list('filter' as TableName);
-      // `nft list ruleset`: the nf_tables tables loaded with nft (kube-proxy's nftables mode), not iptables-nft's.
-      case 'nft': return cn.netfilter.nft.listRuleset();
-      case 'nft-json': return cn.netfilter.nft.listRulesetJson();
-      case 'conntrack': return cn.netfilter.conntrack.list();
-      // `nfacct list`: kube-proxy's counters (INVALID packets dropped, localhost NodePort connections accepted).
-      case 'nfacct': return cn.netfilter.iptables.nfacctList();
-      case 'conntrack-stats': return cn.netfilter.conntrack.statsText();
-      case 'ipvsadm': return cn.ipvs !== undefined ? cn.kubeProxy.ipvsadm() : undefined;
-      case 'ipset': return cn.ipsets?.list();
-      case 'ipset-save': return cn.ipsets?.save();
-      case 'subnet-env': return cn.flanneld.subnetEnv !== undefined ? renderSubnetEnv(cn.flanneld.subnetEnv) : undefined;
-      case 'leases': return this.subnets.keyValues().map((kv) => `${kv.key}\n${kv.value}`).join('\n') + '\n';
-      default: return undefined;
-    }
+    return cn === undefined ? undefined : renderNodeView(view, { node: cn, now: this.now(), subnets: this.subnets });
   }
 
   /** The cluster's wall clock: the epoch plus virtual time (what timestamps and logs show). */

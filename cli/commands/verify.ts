@@ -54,6 +54,12 @@ export function mergeReports(reports: readonly VerifyReport[]): VerifyReport {
  * (no verdict), 77 no real kernel to ask.
  */
 export async function verifyCommand(build: () => Promise<EmulatedCluster> | EmulatedCluster, o: VerifyCommandOptions, print: (s: string) => void, err: (s: string) => void): Promise<number> {
+  // Without a real kernel to ask nothing else matters (and an unprivileged user may not be able to write --pcap-dir's default).
+  const why = netnsUnavailableReason();
+  if (why !== undefined) {
+    err(`netsim verify: NETSIM_VERIFY_UNAVAILABLE: cannot build the real twin: ${why}\n`);
+    return EXIT_VERIFY_UNAVAILABLE;
+  }
   // --pcap-dir is a directory option (cli/output-file.ts): made, or refused with NETSIM_ERR_OUTPUT, before any work —
   // and removed again at the end when no disagreement wrote into it.
   const discardIfEmpty = prepareOutputDir(o.pcapDir);
@@ -65,11 +71,6 @@ export async function verifyCommand(build: () => Promise<EmulatedCluster> | Emul
 }
 
 async function verifyNodes(build: () => Promise<EmulatedCluster> | EmulatedCluster, o: VerifyCommandOptions, print: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const why = netnsUnavailableReason();
-  if (why !== undefined) {
-    err(`netsim verify: NETSIM_VERIFY_UNAVAILABLE: cannot build the real twin: ${why}\n`);
-    return EXIT_VERIFY_UNAVAILABLE;
-  }
   const first = await build();
   const nodes = o.node !== undefined ? [o.node] : [...first.nodes.keys()];
   if (o.node !== undefined && !first.nodes.has(o.node)) {
