@@ -17,10 +17,11 @@ import { InvalidArgumentError } from 'commander';
 import { Cluster } from '../../cluster/cluster.ts';
 import { loadClusterSpec } from '../../cluster/spec.ts';
 import { modelManifests } from '../../cluster/policy-matrix/index.ts';
-import { buildProgram, reportError } from '../../cli/main.ts';
-import { registerLiveRoutes, parsePolicyMatrixRequest } from '../../cli/up/live-routes.ts';
+import { parsePolicyMatrixRequest } from '../../cli/up/live-routes.ts';
+import { serveLive } from '../support/live-cluster.ts';
+import type { LiveCluster } from '../support/live-cluster.ts';
 import { parseNamespaces, parsePorts, parseProtocols } from '../../cli/commands/policy.ts';
-import { MS, SECOND } from '../../netsim/time/scheduler.ts';
+import { SECOND } from '../../netsim/time/scheduler.ts';
 
 interface Run { code: number | null; out: string; err: string }
 
@@ -139,40 +140,19 @@ test('the live request parser answers options or a message for any JSON body, an
 // ---------------------------------------------------------------- against a running cluster
 
 let cluster: Cluster;
+let served: LiveCluster;
 let server = '';
-let timer: NodeJS.Timeout | undefined;
-let tick: Promise<void> | undefined;
+const live = (...args: string[]): ReturnType<LiveCluster['netsim']> => served.netsim(...args);
 
 before(async () => {
   cluster = await Cluster.build({ ...loadClusterSpec(EMPTY), networkPolicy: { enforcer: 'kube-router', syncPeriodNs: 300 * SECOND } }, { manifests: modelManifests(['x', 'y']) });
-  registerLiveRoutes(cluster, async () => {
-    while (tick !== undefined) await tick;
-  });
-  server = await cluster.control.app.listen({ host: '127.0.0.1', port: 0 });
-  timer = setInterval(() => {
-    if (tick !== undefined) return;
-    tick = cluster.runFor(20 * MS).finally(() => { tick = undefined; });
-  }, 10);
+  served = await serveLive(cluster);
+  server = served.server;
 });
 
 after(async () => {
-  if (timer !== undefined) clearInterval(timer);
-  await tick;
-  await cluster?.close();
+  await served?.close();
 });
-
-async function live(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  try {
-    await buildProgram((s) => { out += s; }).parseAsync(['node', 'netsim', ...args, '--server', server]);
-    return { code: typeof process.exitCode === 'number' ? process.exitCode : 0, out, err };
-  } catch (e) {
-    return { code: reportError(e, (s) => { err += s; }), out, err };
-  } finally {
-    process.exitCode = undefined;
-  }
-}
 
 test('--server: the probes cross the running cluster; its answer renders as the batch command\'s', async () => {
   const t0 = cluster.sim.clock.now();

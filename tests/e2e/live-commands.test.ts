@@ -10,52 +10,29 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from '../../cluster/cluster.ts';
-import { buildProgram, reportError } from '../../cli/main.ts';
-import { registerLiveRoutes } from '../../cli/up/live-routes.ts';
+import { serveLive } from '../support/live-cluster.ts';
+import type { LiveCluster } from '../support/live-cluster.ts';
 import { traceCommand } from '../../cli/commands/trace.ts';
 import { seedSpec } from '../support/spec-cluster.ts';
 import { formatIpv4 } from '../../netsim/wire/addr.ts';
-import { MS, SECOND } from '../../netsim/time/scheduler.ts';
+import { SECOND } from '../../netsim/time/scheduler.ts';
 import type { TraceReport } from '../../netsim/trace/report.ts';
 
 let cluster: Cluster;
+let live: LiveCluster;
 let server = '';
-let timer: NodeJS.Timeout | undefined;
-let tick: Promise<void> | undefined;
+const netsim = (...args: string[]): ReturnType<LiveCluster['netsim']> => live.netsim(...args);
 
 before(async () => {
   cluster = await Cluster.build(seedSpec());
   await cluster.runFor(2 * SECOND);
-  registerLiveRoutes(cluster, async () => {
-    while (tick !== undefined) await tick;
-  });
-  server = await cluster.control.app.listen({ host: '127.0.0.1', port: 0 });
-  timer = setInterval(() => {
-    if (tick !== undefined) return;
-    tick = cluster.runFor(20 * MS).finally(() => { tick = undefined; });
-  }, 10);
+  live = await serveLive(cluster);
+  server = live.server;
 });
 
 after(async () => {
-  if (timer !== undefined) clearInterval(timer);
-  await tick;
-  await cluster?.close();
+  await live?.close();
 });
-
-/** `netsim ARGS --server URL` in process: its output, stderr line and exit code as main() gives them. */
-async function netsim(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  try {
-    await buildProgram((s) => { out += s; }).parseAsync(['node', 'netsim', ...args, '--server', server]);
-    const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-    return { code, out, err };
-  } catch (e) {
-    return { code: reportError(e, (s) => { err += s; }), out, err };
-  } finally {
-    process.exitCode = undefined;
-  }
-}
 
 /** The KUBE-SEP jumps of the nginx Service's chain in a node's live iptables-save. */
 async function nginxEndpoints(node: string): Promise<string[]> {
