@@ -91,15 +91,18 @@ for (const runtime of ['docker', 'cni'] as const) {
   }
 }
 
-test('kube-proxy in nftables mode: node01\'s twin loads its nf_tables ruleset with the real nft -f and agrees on the standard, service and hairpin suites and 500 random probes', { skip }, async () => {
+test('kube-proxy in nftables mode: every node\'s twin loads its nf_tables ruleset with the real nft -f and agrees on the standard, service and hairpin suites and 500 random probes', { skip, timeout: 900_000 }, async () => {
   const c = await Cluster.build({ ...demoSpec(), runtime: 'cni', proxy: { ...demoSpec().proxy, mode: 'nftables' } }, { apps: false });
   try {
-    assert.match(c.nodeView('node01', 'nft') ?? '', /^table ip kube-proxy \{$/m);
-    const r = await verifyNode(c, { node: 'node01', samples: 20, randomProbes: 500, suites: [...AGREEING, 'pod-clusterip', 'hairpin', 'random'] });
-    const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
-    assert.ok((bySuite['pod-clusterip'] ?? 0) >= 40 && (bySuite['random'] ?? 0) === 500, JSON.stringify(bySuite));
-    assert.deepEqual(r.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
-    assert.equal(r.agreed, r.probes - r.skipped);
+    assert.deepEqual([...c.nodes.keys()], ['node01', 'node02']);
+    for (const node of c.nodes.keys()) {
+      assert.match(c.nodeView(node, 'nft') ?? '', /^table ip kube-proxy \{$/m);
+      const r = await verifyNode(c, { node, samples: 20, randomProbes: 500, suites: [...AGREEING, 'pod-clusterip', 'hairpin', 'random'] });
+      const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
+      assert.ok((bySuite['pod-clusterip'] ?? 0) >= 40 && (bySuite['random'] ?? 0) === 500, `${node}: ${JSON.stringify(bySuite)}`);
+      assert.deepEqual(r.disagreements.map((d) => `${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
+      assert.equal(r.agreed, r.probes - r.skipped);
+    }
   } finally {
     await c.close();
   }

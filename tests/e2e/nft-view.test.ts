@@ -20,12 +20,12 @@ function netsim(args: string[]): { code: number | null; out: string; err: string
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-test('netsim node NODE nft and nft-json show kube-proxy\'s table; the real nft reads the listing back unchanged', () => {
-  const text = netsim(['node', 'node01', 'nft', '--spec', spec]);
+for (const node of ['node01', 'node02']) test(`netsim node ${node} nft and nft-json show kube-proxy's table; the real nft reads the listing back unchanged`, () => {
+  const text = netsim(['node', node, 'nft', '--spec', spec]);
   assert.equal(text.code, 0, text.err);
   assert.match(text.out, /^table ip kube-proxy \{\n\tcomment "rules for kube-proxy"\n/);
   assert.match(text.out, /\t\tip daddr \. meta l4proto \. th dport vmap @service-ips\n/);
-  const json = netsim(['node', 'node01', 'nft-json', '--spec', spec]);
+  const json = netsim(['node', node, 'nft-json', '--spec', spec]);
   assert.equal(json.code, 0, json.err);
   const doc = JSON.parse(json.out) as { nftables: Array<Record<string, unknown>> };
   assert.deepEqual(doc.nftables[0], { metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } });
@@ -35,7 +35,7 @@ test('netsim node NODE nft and nft-json show kube-proxy\'s table; the real nft r
     console.log(`# real nft comparison skipped: ${skip}`);
     return;
   }
-  const ns = `nsim-nft-view-${process.pid}`;
+  const ns = `nsim-nft-view-${process.pid}-${node}`;
   assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
   try {
     const load = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: text.out, encoding: 'utf8' });
