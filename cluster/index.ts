@@ -6,8 +6,9 @@
  *   emulated cluster: the underlay and outside network (underlay.ts); on every node
  *   netfilter (+ IPVS and ipsets in IPVS mode), flanneld with the spec's backend, the pod
  *   runtime (pod-network.ts: Docker from subnet.env, or CNI with kube-flannel's conflist),
- *   the kubelet-like node agent (node-agent.ts, apps from pod-apps.ts) and kube-proxy; and
- *   the control plane in process (control-plane.ts). List informers (list-informer.ts)
+ *   the kubelet-like node agent (node-agent.ts, apps from pod-apps.ts), kube-proxy (iptables,
+ *   IPVS or nftables mode), the NetworkPolicy enforcer when the spec asks for one (policy/),
+ *   the cluster DNS add-on (dns-addon.ts); and the control plane in process (control-plane.ts). List informers (list-informer.ts)
  *   feed kube-proxy. The kube-proxy and kube-flannel DaemonSets' host-network pods are
  *   those node components (system-pods.ts): the agent starts and stops them with the pod.
  * - Determinism: one driver (`runFor`, `reconcile`) advances virtual time in ticks and
@@ -18,9 +19,11 @@
  *   by name (endpoint.ts), traced exchanges (trace-runner.ts), the demo's flows
  *   (demo-flows.ts), and `verify/` (a real-kernel twin of a node).
  *
- * Not modelled: the node lifecycle controller's evictions, DNS (CoreDNS), NetworkPolicy
- * enforcement (the API serves policies, nothing enforces them yet), liveness probes, more
- * than one API server, IPv6.
+ * - `netsim node` views are a registry (node-views.ts); `policy-matrix/` measures NetworkPolicy
+ *   reachability through the datapath.
+ *
+ * Not modelled: the node lifecycle controller's evictions, liveness probes, more than one
+ * API server, node partitions across processes, IPv6.
  */
 export * from './spec.ts';
 export * from './cluster.ts';

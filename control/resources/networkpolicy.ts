@@ -2,8 +2,8 @@
  * networking.k8s.io/v1 NetworkPolicy (pkg/registry/networking/networkpolicy): the
  * defaults of pkg/apis/networking/v1/defaults.go (policyTypes inferred from the spec, a
  * port's protocol TCP), ValidateNetworkPolicy of pkg/apis/networking/validation and the
- * printer's columns (printNetworkPolicy: Name, Pod-Selector, Age). Stored and served only:
- * nothing enforces a policy yet.
+ * printer's columns (printNetworkPolicy: Name, Pod-Selector, Age). The API side only: the
+ * enforcer is policy/ (kube-router's controller), switched on by the cluster spec.
  * Not modelled: the update rule that keeps accepting a CIDR the stored object already
  * held (AllowCIDRsEvenIfInvalid) and invalid selector values grandfathered from the old
  * object; with sloppy CIDR parsing and a fresh store, no stored policy needs them.
