@@ -4,7 +4,7 @@
  * the transaction applies them (transaction.ts), as nft's evaluation step does.
  */
 import type { NftLocation } from './errors.ts';
-import type { BaseChainSpec, Family, Stmt, Verdict } from './model.ts';
+import type { BaseChainSpec, Family, SetProps, Stmt, Verdict } from './model.ts';
 
 /** A word of input not yet typed (a set element's component before its set is known). */
 export interface RawValue {
@@ -22,14 +22,7 @@ export interface RawElem {
   readonly loc: NftLocation;
 }
 
-export interface SetSpec {
-  readonly keyTypes: readonly string[];
-  readonly dataType?: string;
-  readonly flags: readonly string[];
-  readonly timeout?: number;
-  readonly size?: number;
-  readonly comment?: string;
-  readonly policy?: string;
+export interface SetSpec extends SetProps {
   readonly elems: readonly RawElem[];
 }
 

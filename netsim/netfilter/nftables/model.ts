@@ -37,9 +37,8 @@ export interface SetElem {
 }
 
 /** A named or anonymous set/map. */
-export interface NftSet {
-  readonly name: string;
-  readonly map: boolean;
+/** A set's or map's declaration: what `add set` gives and `list ruleset` prints. */
+export interface SetProps {
   readonly keyTypes: readonly string[];
   readonly dataType?: string;
   readonly flags: readonly string[];
@@ -48,6 +47,11 @@ export interface NftSet {
   readonly size?: number;
   readonly comment?: string;
   readonly policy?: string;
+}
+
+export interface NftSet extends SetProps {
+  readonly name: string;
+  readonly map: boolean;
   /** Elements by their key's text (see setKey); insertion order. */
   readonly elems: Map<string, SetElem>;
   readonly handle: number;

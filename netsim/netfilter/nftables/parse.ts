@@ -157,6 +157,13 @@ class Parser {
     }
   }
 
+  /** `[family] TABLE`: how every chain, rule, set and element command starts. */
+  private tableRef(): { family: Family; table: string; tableTok: Token } {
+    const family = this.family();
+    const tableTok = this.identifier();
+    return { family, table: tableTok.text, tableTok };
+  }
+
   private family(): Family {
     const t = this.peek();
     if (this.isWord(t) && FAMILIES.includes(t.text)) {
@@ -194,9 +201,7 @@ class Parser {
         return;
       }
       case 'chain': {
-        const family = this.family();
-        const tableTok = this.identifier();
-        const table = tableTok.text;
+        const { family, table, tableTok } = this.tableRef();
         if (verb === 'delete') {
           if (this.isWord(this.peek(), 'handle')) throw new NftError('NFT_UNSUPPORTED', 'deleting a chain by handle is not modelled', this.loc(this.peek()));
         }
@@ -217,9 +222,7 @@ class Parser {
         return;
       }
       case 'rule': {
-        const family = this.family();
-        const tableTok = this.identifier();
-        const table = tableTok.text;
+        const { family, table, tableTok } = this.tableRef();
         const chainTok = this.identifier();
         const chain = chainTok.text;
         let handle: number | undefined;
@@ -251,9 +254,7 @@ class Parser {
       }
       case 'set':
       case 'map': {
-        const family = this.family();
-        const tableTok = this.identifier();
-        const table = tableTok.text;
+        const { family, table, tableTok } = this.tableRef();
         const nameTok = this.identifier();
         const name = nameTok.text;
         const loc = this.span(start, nameTok);
@@ -271,9 +272,7 @@ class Parser {
         return;
       }
       case 'element': {
-        const family = this.family();
-        const tableTok = this.identifier();
-        const table = tableTok.text;
+        const { family, table, tableTok } = this.tableRef();
         const nameTok = this.identifier();
         const name = nameTok.text;
         const where = { table: this.loc(tableTok), name: this.loc(nameTok) };
