@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Cluster } from '../../cluster/cluster.ts';
-import { parseClusterSpec, parseManifests } from '../../cluster/spec.ts';
+import { parseClusterSpec } from '../../cluster/spec.ts';
+import { SOLO_LOCAL_LB } from '../support/solo-local-lb.ts';
 import { httpGet } from '../../netsim/apps/http.ts';
 import type { HttpClientSession } from '../../netsim/apps/http.ts';
 import { parseIpv4 } from '../../netsim/wire/addr.ts';
@@ -19,23 +20,6 @@ import type { Node } from '../../control/api/types.ts';
 
 const EXAMPLE = new URL('../../examples/load-balancer-cluster.yaml', import.meta.url);
 
-const SOLO = parseManifests(`
-apiVersion: v1
-kind: Pod
-metadata: {name: solo, labels: {app: solo}}
-spec:
-  nodeName: node02
-  containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: solo-local}
-spec:
-  type: LoadBalancer
-  externalTrafficPolicy: Local
-  selector: {app: solo}
-  ports: [{port: 80}]
-`);
 
 const NODES = { node01: '192.168.50.11', node02: '192.168.50.12' } as const;
 
@@ -44,7 +28,7 @@ for (const mode of ['iptables', 'ipvs'] as const) {
     const text = readFileSync(EXAMPLE, 'utf8').replace('  mode: ipvs\n', `  mode: ${mode}\n`);
     const cluster = await Cluster.build(parseClusterSpec(text, 'load-balancer-cluster.yaml'));
     try {
-      await cluster.apply(SOLO);
+      await cluster.apply(SOLO_LOCAL_LB);
       await cluster.runFor(2e9);
       const client = cluster.external.get('client')!;
       const get = async (ip: string, port: number, path: string): Promise<HttpClientSession> => {

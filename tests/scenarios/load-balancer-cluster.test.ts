@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Cluster } from '../../cluster/cluster.ts';
-import { parseClusterSpec, parseManifests } from '../../cluster/spec.ts';
+import { parseClusterSpec } from '../../cluster/spec.ts';
+import { SOLO_LOCAL_LB } from '../support/solo-local-lb.ts';
 import type { ProxyMode } from '../../cluster/spec.ts';
 import { runTrace } from '../../cluster/trace-runner.ts';
 import { resolveEndpoint } from '../../cluster/endpoint.ts';
@@ -28,29 +29,12 @@ function spec(mode: ProxyMode) {
   return parseClusterSpec(text.replace('  mode: ipvs\n', `  mode: ${mode}\n`), 'load-balancer-cluster.yaml');
 }
 
-const SOLO = parseManifests(`
-apiVersion: v1
-kind: Pod
-metadata: {name: solo, labels: {app: solo}}
-spec:
-  nodeName: node02
-  containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: solo-local}
-spec:
-  type: LoadBalancer
-  externalTrafficPolicy: Local
-  selector: {app: solo}
-  ports: [{port: 80}]
-`);
 
 for (const mode of ['iptables', 'ipvs'] as const) {
   test(`LoadBalancer from the spec's pool, announced to the router, served by kube-proxy (${mode})`, async () => {
     const cluster = await Cluster.build(spec(mode));
     try {
-      await cluster.apply(SOLO);
+      await cluster.apply(SOLO_LOCAL_LB);
       const svcs = new Map((await cluster.control.api.list<Service>('services')).map((s) => [s.metadata.name, s]));
       const lbIp = (name: string): string | undefined => svcs.get(name)?.status?.loadBalancer?.ingress?.[0]?.ip;
       // Lowest free pool addresses, in creation order.
