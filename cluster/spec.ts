@@ -10,6 +10,8 @@
  * nodes:
  *   - { name: node01, address: 192.168.50.11 }
  *   - { name: node02, address: 192.168.50.12, cpus: 2 }   # cpus: default 1 (no conntrack insertion race)
+ * nodePools:                          # and/or: many nodes in a line (spec-generators.ts)
+ *   - { name: "worker{n:4}", count: 1000, addresses: 192.168.51.1-192.168.54.254 }
  * network:
  *   underlayCIDR: 192.168.50.0/24
  *   clusterCIDR: 10.244.0.0/16
@@ -33,24 +35,30 @@
  *   records: { example.com: 203.0.113.10 }  # what that upstream answers (default: each outside host as NAME.example.com)
  * clients:                            # optional: traffic that runs on its own once the cluster settled
  *   - { name: poll, from: pod:webapp01, to: service:default/backend:80, proto: tcp, every: 2s, path: /hello.html }
+ * workloads:                          # optional: N Deployments of M replicas, each behind a Service
+ *   - { name: "web{n:5}", count: 1000, replicas: 3, image: "nginx:1.27", port: 80 }
  * manifests: |
  *   apiVersion: v1
  *   kind: Service
  *   ...
  * ```
  * Errors carry a stable code (`NETSIM_SPEC_*`), the file, the YAML line and column,
- * and the JSON path of the offending field.
+ * and the JSON path of the offending field. Beyond Kubernetes' envelope (5 000 nodes,
+ * 150 000 pods, 110 a node, 10 000 Services: spec-envelope.ts) the code is NETSIM_SPEC_LIMIT.
  */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, parseDocument, isMap, isSeq, LineCounter } from 'yaml';
 import type { Document } from 'yaml';
 import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
-import { Ipv4Cidr, tryParseIpv4 } from '../netsim/wire/addr.ts';
+import { Ipv4Cidr, formatIpv4, tryParseIpv4 } from '../netsim/wire/addr.ts';
 import { MS, US, SECOND } from '../netsim/time/scheduler.ts';
 import { parseAddressPool } from '../control/controllers/load-balancer.ts';
 import { CodedError } from '../netsim/errors.ts';
 import { PROXY_MODE_NAMES } from '../proxy/proxier.ts';
+import { addressRange, hasIndex, patternName, workloadManifests, workloadNamespaces, workloadPods } from './spec-generators.ts';
+import type { NodePoolInput, WorkloadInput } from './spec-generators.ts';
+import { ENVELOPE, manifestPods } from './spec-envelope.ts';
 import type { ProxyMode } from '../proxy/proxier.ts';
 
 export type { ProxyMode };
@@ -140,7 +148,8 @@ export interface ClientSpec {
   readonly count: number | undefined;
 }
 
-export type SpecErrorCode = 'NETSIM_SPEC_YAML' | 'NETSIM_SPEC_SCHEMA' | 'NETSIM_SPEC_VALUE' | 'NETSIM_SPEC_FILE' | 'NETSIM_SPEC_MANIFEST';
+/** NETSIM_SPEC_LIMIT: beyond Kubernetes' scalability envelope (spec-envelope.ts). */
+export type SpecErrorCode = 'NETSIM_SPEC_YAML' | 'NETSIM_SPEC_SCHEMA' | 'NETSIM_SPEC_VALUE' | 'NETSIM_SPEC_FILE' | 'NETSIM_SPEC_MANIFEST' | 'NETSIM_SPEC_LIMIT';
 
 export class SpecError extends CodedError {
   constructor(readonly code: SpecErrorCode, message: string, readonly file: string, readonly path: string, readonly line?: number, readonly col?: number) {
@@ -154,19 +163,39 @@ const bandwidthPattern = '^[0-9]+(\\.[0-9]+)?(bit|kbit|Mbit|Gbit)$|^0$';
 const name = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 };
 const ipString = { type: 'string', pattern: '^[0-9.]+$' };
 const cidrString = { type: 'string', pattern: '^[0-9.]+/[0-9]{1,2}$' };
+/** A node pool's or workload generator's name: a DNS label with `{n}` or `{n:W}` where the index goes. */
+const namePattern = { type: 'string', pattern: '^[a-z0-9{]([-a-z0-9{}:]*[a-z0-9}])?$', maxLength: 63 };
+const labels = { type: 'object', additionalProperties: { type: 'string' } };
+const cpus = { type: 'integer', minimum: 1, maximum: 256 };
 
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['nodes'],
   properties: {
     apiVersion: { const: 'netsim/v1' },
     kind: { const: 'Cluster' },
     metadata: { type: 'object', additionalProperties: false, properties: { name } },
     seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
     nodes: {
-      type: 'array', minItems: 1, maxItems: 200,
-      items: { type: 'object', additionalProperties: false, required: ['name', 'address'], properties: { name, address: ipString, labels: { type: 'object', additionalProperties: { type: 'string' } }, cpus: { type: 'integer', minimum: 1, maximum: 256 } } },
+      type: 'array',
+      items: { type: 'object', additionalProperties: false, required: ['name', 'address'], properties: { name, address: ipString, labels, cpus } },
+    },
+    nodePools: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['name', 'count', 'addresses'],
+        properties: { name: namePattern, count: { type: 'integer', minimum: 1 }, addresses: { type: 'string', minLength: 1 }, labels, cpus },
+      },
+    },
+    workloads: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['name', 'count'],
+        properties: {
+          name: namePattern, count: { type: 'integer', minimum: 1 }, replicas: { type: 'integer', minimum: 0 }, image: { type: 'string', minLength: 1 },
+          port: { type: 'integer', minimum: 1, maximum: 65535 }, protocol: { enum: ['TCP', 'UDP'] }, namespace: name,
+        },
+      },
     },
     network: {
       type: 'object', additionalProperties: false,
@@ -345,19 +374,58 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
   const overlaps = (a: Ipv4Cidr, b: Ipv4Cidr): boolean => a.contains(b.network) || b.contains(a.network);
   // Pod and Service addresses must be told apart by routing and by kube-proxy's rules (kube-apiserver refuses the same overlap).
   if (overlaps(Ipv4Cidr.parse(serviceCIDR), Ipv4Cidr.parse(clusterCIDR))) fail(['network', 'serviceCIDR'], `${serviceCIDR} overlaps clusterCIDR ${clusterCIDR}`);
+  const limit = (path: (string | number)[], msg: string): never => {
+    const at = locate(doc, lc, path);
+    throw new SpecError('NETSIM_SPEC_LIMIT', msg, file, path.join('.'), at.line, at.col);
+  };
+  const listed = (r['nodes'] ?? []) as Array<{ name: string; address: string; labels?: Record<string, string>; cpus?: number }>;
+  const pools = (r['nodePools'] ?? []) as NodePoolInput[];
+  // The envelope before anything is expanded: a typo'd count must not allocate millions of nodes first.
+  let nodeCount = listed.length;
+  if (nodeCount > ENVELOPE.nodes) limit(['nodes'], `${nodeCount} nodes: Kubernetes supports at most ${ENVELOPE.nodes} nodes in a cluster`);
+  pools.forEach((p, i) => {
+    nodeCount += p.count;
+    if (nodeCount > ENVELOPE.nodes) limit(['nodePools', i, 'count'], `${nodeCount} nodes with this pool: Kubernetes supports at most ${ENVELOPE.nodes} nodes in a cluster`);
+  });
+  if (nodeCount === 0) fail(['nodes'], 'the cluster has no nodes: give `nodes` or `nodePools`');
   const seen = new Set<string>();
-  const nodes: NodeSpec[] = (r['nodes'] as Array<{ name: string; address: string; labels?: Record<string, string>; cpus?: number }>).map((n, i) => {
+  const addrs = new Set<number>();
+  const nodes: NodeSpec[] = listed.map((n, i) => {
     if (seen.has(n.name)) fail(['nodes', i, 'name'], `duplicate node name "${n.name}"`);
     seen.add(n.name);
     const a = tryParseIpv4(addr(['nodes', i, 'address'], n.address)) as number;
     if (!underNet.contains(a)) fail(['nodes', i, 'address'], `${n.address} is outside underlayCIDR ${underlayCIDR}`);
+    if (addrs.has(a)) fail(['nodes', i, 'address'], `address ${n.address} is used by another node`);
+    addrs.add(a);
     return { name: n.name, address: n.address, labels: n.labels ?? {}, ...(n.cpus !== undefined ? { cpus: n.cpus } : {}) };
   });
-  const addrs = new Set<string>();
-  nodes.forEach((n, i) => {
-    if (addrs.has(n.address)) fail(['nodes', i, 'address'], `address ${n.address} is used by another node`);
-    addrs.add(n.address);
+  const routerAddr = r['outside']?.router?.underlay !== undefined ? tryParseIpv4(String(r['outside'].router.underlay)) : undefined;
+  pools.forEach((p, i) => {
+    if (p.count > 1 && !hasIndex(p.name)) fail(['nodePools', i, 'name'], `"${p.name}" names ${p.count} nodes: put {n} (or {n:4} for zero-padded) where the index goes`);
+    for (const k of [1, p.count]) {
+      const n = patternName(p.name, k);
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) || n.length > 63) fail(['nodePools', i, 'name'], `"${p.name}" gives "${n}", which is not a DNS label`);
+    }
+    const range = addressRange(p.addresses, tryParseIpv4);
+    if (range === undefined) fail(['nodePools', i, 'addresses'], `"${p.addresses}" is not a CIDR (172.16.0.0/16), a range (172.16.0.10-172.16.3.254) or a first address`);
+    const last = (range as [number, number])[1];
+    let a = (range as [number, number])[0];
+    for (let k = 1; k <= p.count; k++) {
+      // Skip what is taken: listed nodes, earlier pools, the outside router, the underlay's network and broadcast addresses.
+      while (a <= last && (addrs.has(a) || a === routerAddr || a === underNet.network || a === underNet.broadcast)) a++;
+      if (a > last) fail(['nodePools', i, 'addresses'], `${p.addresses} has room for ${k - 1} of the pool's ${p.count} nodes`);
+      if (!underNet.contains(a)) fail(['nodePools', i, 'addresses'], `${formatIpv4(a)} (node ${k} of the pool) is outside underlayCIDR ${underlayCIDR}`);
+      const nodeName = patternName(p.name, k);
+      if (seen.has(nodeName)) fail(['nodePools', i, 'name'], `duplicate node name "${nodeName}"`);
+      seen.add(nodeName);
+      addrs.add(a);
+      nodes.push({ name: nodeName, address: formatIpv4(a), labels: p.labels ?? {}, ...(p.cpus !== undefined ? { cpus: p.cpus } : {}) });
+      a++;
+    }
   });
+  // flannel gives each node one subnet of the cluster network (SubnetMin is the network's second subnet).
+  const subnetsFree = 2 ** ((net.flannel?.subnetLen ?? 24) - Ipv4Cidr.parse(clusterCIDR).prefixLen) - 1;
+  if (nodes.length > subnetsFree) fail(['network', 'clusterCIDR'], `${clusterCIDR} holds ${subnetsFree} node subnets of /${net.flannel?.subnetLen ?? 24} for ${nodes.length} nodes (use a wider network, e.g. 100.64.0.0/10)`);
   const fl = net.flannel ?? {};
   const backend: FlannelBackendType = fl.backend ?? 'udp';
   const subnetLen: number = fl.subnetLen ?? 24;
@@ -414,6 +482,7 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
   if (d.records === undefined) for (const h of outside?.hosts ?? []) records[`${h.name}.example.com`] = h.address;
   const dns: DnsSpec = { enabled: d.enabled ?? true, clusterDomain: d.clusterDomain ?? 'cluster.local', replicas: d.replicas ?? 2, upstream, records };
   const manifests = r['manifests'] === undefined ? [] : typeof r['manifests'] === 'string' ? parseManifests(r['manifests'], file, blockOffset(doc, lc, text, 'manifests')) : (r['manifests'] as Record<string, unknown>[]);
+  manifests.push(...expandWorkloads((r['workloads'] ?? []) as WorkloadInput[], manifests, nodes.length, limit, fail));
   return {
     name: r['metadata']?.name ?? 'cluster',
     seed: r['seed'] ?? 1,
@@ -439,7 +508,41 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
   };
 }
 
-/** Multi-document Kubernetes YAML, read as YAML 1.1 like kubectl (`on` is a boolean). */
+type Fail = (path: (string | number)[], msg: string) => never;
+
+/**
+ * The workload generators' objects, after checking the spec's pods and Services (the
+ * manifests' and the generators') against the envelope: at most 150 000 pods, 110 per
+ * node, and 10 000 Services.
+ */
+function expandWorkloads(ws: readonly WorkloadInput[], manifests: readonly Record<string, unknown>[], nodes: number, limit: Fail, fail: Fail): Record<string, unknown>[] {
+  const maxPods = Math.min(ENVELOPE.pods, ENVELOPE.podsPerNode * nodes);
+  const why = (pods: number): string => (maxPods === ENVELOPE.pods ? `Kubernetes supports at most ${ENVELOPE.pods} pods in a cluster` : `${nodes} nodes run at most ${maxPods} (kubelet's --max-pods ${ENVELOPE.podsPerNode} per node)`) + `; the spec asks for ${pods}`;
+  let pods = 0;
+  let services = 0;
+  for (const m of manifests) {
+    pods += manifestPods(m, nodes);
+    if (m['kind'] === 'Service') services++;
+  }
+  if (pods > maxPods) limit(['manifests'], why(pods));
+  if (services > ENVELOPE.services) limit(['manifests'], `${services} Services: Kubernetes supports at most ${ENVELOPE.services} in a cluster`);
+  ws.forEach((w, i) => {
+    if (w.count > 1 && !hasIndex(w.name)) fail(['workloads', i, 'name'], `"${w.name}" names ${w.count} workloads: put {n} (or {n:5} for zero-padded) where the index goes`);
+    for (const k of [1, w.count]) {
+      const n = patternName(w.name, k);
+      // A Service name is a DNS-1035 label: it starts with a letter.
+      if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(n) || n.length > 63) fail(['workloads', i, 'name'], `"${w.name}" gives "${n}", which is not a Service name (a DNS-1035 label)`);
+    }
+    pods += workloadPods(w);
+    services += w.count;
+    if (pods > maxPods) limit(['workloads', i, 'replicas'], why(pods));
+    if (services > ENVELOPE.services) limit(['workloads', i, 'count'], `${services} Services with this generator: Kubernetes supports at most ${ENVELOPE.services} in a cluster`);
+  });
+  const out = workloadNamespaces(ws);
+  for (const w of ws) for (let k = 1; k <= w.count; k++) out.push(...workloadManifests(w, k));
+  return out;
+}
+
 /** Where a manifest came from: file, line and column of its document (for errors about it later, e.g. from the API server). */
 export interface ManifestSource {
   readonly file: string;

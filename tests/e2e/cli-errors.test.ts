@@ -36,6 +36,7 @@ const spec = (name: string, text: string | Uint8Array): string => {
 };
 const hostBits = spec('host-bits.yaml', seed.replace('underlayCIDR: 192.168.50.0/24', 'underlayCIDR: 192.168.50.7/24'));
 const overlap = spec('overlap.yaml', seed.replace('serviceCIDR: 10.96.0.0/12', 'serviceCIDR: 10.244.0.0/16'));
+const tooBig = spec('too-big.yaml', 'nodePools:\n  - { name: "n{n}", count: 5001, addresses: 10.1.0.1 }\nnetwork: { underlayCIDR: 10.1.0.0/16, clusterCIDR: 100.64.0.0/10 }\n');
 const badKind = spec('bad-kind.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: { name: extra }\n---\n# the second document\napiVersion: v1\nkind: Gadget\nmetadata: { name: nope }\n');
 const notCapture = spec('not-a-capture.pcap', 'hello, this is not a capture\n');
 const truncated = spec('truncated.pcap', Uint8Array.of(0xd4, 0xc3, 0xb2, 0xa1, 0x02, 0x00));
@@ -62,6 +63,7 @@ const allCases: Array<[string, string[], string, RegExp]> = [
   ['capture -i matching nothing', [...C, '-w', join(dir, 'x.pcapng'), '-i', 'nosuch/*'], 'NETSIM_ERR_FILTER', /-i nosuch\/\*: matches no interface/],
   ['a CIDR with host bits', ['get', 'nodes', '--spec', hostBits], 'NETSIM_SPEC_VALUE', new RegExp(`host-bits\\.yaml:${lineOf(seed, 'underlayCIDR')}:\\d+: network\\.underlayCIDR: 192\\.168\\.50\\.7/24 has host bits set; the network is 192\\.168\\.50\\.0/24`)],
   ['serviceCIDR overlapping clusterCIDR', ['get', 'nodes', '--spec', overlap], 'NETSIM_SPEC_VALUE', new RegExp(`overlap\\.yaml:${lineOf(seed, 'serviceCIDR')}:\\d+: network\\.serviceCIDR: 10\\.244\\.0\\.0/16 overlaps clusterCIDR`)],
+  ['a cluster beyond the Kubernetes envelope', ['get', 'nodes', '--spec', tooBig], 'NETSIM_SPEC_LIMIT', /too-big\.yaml:2:21: nodePools\.0\.count: 5001 nodes with this pool: Kubernetes supports at most 5000 nodes in a cluster/],
   ['experiment --rate 0/s', ['experiment', '--service', 'default/nginx-service', '--rate', '0/s'], 'NETSIM_EXP_VALUE', /rate: --rate: must be a positive number/],
   ['an unknown node view', ['node', 'node01', 'ip-route'], 'NETSIM_ERR_UNKNOWN_VIEW', /unknown view "ip-route"/],
   ['an unknown node', ['node', 'node09', 'route'], 'NETSIM_ERR_UNKNOWN_NODE', /unknown node "node09"/],
