@@ -26,3 +26,13 @@ export const positiveArg = (name: string): ((v: string) => number) => intInRange
 export function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
+
+/** A wall-clock duration of at least 1 ms, as Kubernetes flags write them (`500ms`, `10s`, `1m`), in ms. */
+export function durationMsArg(name: string) {
+  return (v: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(v);
+    const ms = m === null ? NaN : Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+    if (!(ms >= 1)) throw new InvalidArgumentError(`${name} must be a duration like 500ms, 10s or 1m, got "${v}"`);
+    return Math.round(ms);
+  };
+}

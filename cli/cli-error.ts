@@ -30,7 +30,10 @@ export type CliErrorCode =
   | 'NETSIM_ERR_STORE_LOCKED'
   | 'NETSIM_ERR_STORE_CORRUPT'
   | 'NETSIM_ERR_STORE_UNAVAILABLE'
-  | 'NETSIM_ERR_DNS_OFF';
+  | 'NETSIM_ERR_DNS_OFF'
+  // `netsim up --partition`: a bad partition, peer or key (cli/up/partition-args.ts), an underlay socket that cannot bind
+  | 'NETSIM_ERR_PARTITION'
+  | 'NETSIM_ERR_UNDERLAY';
 
 export class CliError extends CodedError {
   constructor(readonly code: CliErrorCode, message: string) {

@@ -25,7 +25,7 @@ import { loadCluster } from './load-cluster.ts';
 import { checkOutputFile } from './output-file.ts';
 import type { ClusterArgs } from './load-cluster.ts';
 import { CodedError } from '../netsim/errors.ts';
-import { collect, intInRange, portArg, positiveArg, seedArg } from './args.ts';
+import { collect, durationMsArg, intInRange, portArg, positiveArg, seedArg } from './args.ts';
 import type { KubeObject } from '../control/api/index.ts';
 import { registerExperimentCommand } from './commands/experiment.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
@@ -45,6 +45,7 @@ function clusterArgs(o: { spec?: string; filename?: string[]; seed?: number }): 
 interface UpCliOptions {
   listen: string; state: string; kubeconfig?: string; anonymous?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string;
   store?: StoreKind; etcdEndpoints?: string; etcdPrefix?: string; logLevel: LogLevel; flowBuffer?: number; dnsListen?: string; spec?: string; filename?: string[]; seed?: number;
+  partition?: string; underlayListen?: string; underlayPeer?: string[]; underlayKeyFile?: string; nodeStatusUpdateFrequency?: number; nodeMonitorGracePeriod?: number;
 }
 
 /** --kubeconfig, --server and --token: a command that also runs against a live `netsim up`. */
@@ -93,6 +94,12 @@ export function buildProgram(print: (s: string) => void): Command {
     .addOption(new Option('--store <kind>', 'where objects live: file (in STATE/store), etcd or memory').choices(['file', 'etcd', 'memory']))
     .option('--etcd-endpoints <urls>', 'etcd client URL, e.g. http://127.0.0.1:2379 (implies --store etcd)')
     .option('--etcd-prefix <prefix>', 'key prefix of this cluster in etcd')
+    .option('--partition <i/n>', 'run only partition I of N of the spec\'s nodes (contiguous blocks), sharing the cluster through etcd with the others; 0 runs the controllers')
+    .option('--underlay-listen <host:port>', 'UDP address where the other partitions send this one\'s underlay frames')
+    .option('--underlay-peer <j=host:port>', 'the UDP address of partition J (repeat for every other partition)', collect)
+    .option('--underlay-key-file <file>', 'HMAC-SHA256 key (mode 0600, at least 16 bytes) that every partition shares; frames without a valid tag are dropped')
+    .option('--node-status-update-frequency <duration>', 'with --partition: how often each node posts its status (kubelet\'s flag; default 10s)', durationMsArg('--node-status-update-frequency'))
+    .option('--node-monitor-grace-period <duration>', 'with --partition: how long a node may stay silent before it is NotReady (kube-controller-manager\'s flag; default 50s)', durationMsArg('--node-monitor-grace-period'))
     .addOption(new Option('--log-level <level>', 'what to log on stderr').choices([...LOG_LEVELS]).default('info'))
     .action(async (o: UpCliOptions) => {
       process.exitCode = await upCommand({
@@ -101,6 +108,9 @@ export function buildProgram(print: (s: string) => void): Command {
         ...(o.tls !== undefined ? { tls: o.tls } : {}), ...(o.tlsCert !== undefined ? { tlsCert: o.tlsCert } : {}), ...(o.tlsKey !== undefined ? { tlsKey: o.tlsKey } : {}),
         ...(o.store !== undefined ? { store: o.store } : {}), ...(o.etcdEndpoints !== undefined ? { etcdEndpoints: o.etcdEndpoints } : {}), ...(o.etcdPrefix !== undefined ? { etcdPrefix: o.etcdPrefix } : {}),
         ...(o.dnsListen !== undefined ? { dnsListen: o.dnsListen } : {}),
+        ...(o.partition !== undefined ? { partition: o.partition } : {}), ...(o.underlayListen !== undefined ? { underlayListen: o.underlayListen } : {}),
+        ...(o.underlayPeer !== undefined ? { underlayPeer: o.underlayPeer } : {}), ...(o.underlayKeyFile !== undefined ? { underlayKeyFile: o.underlayKeyFile } : {}),
+        ...(o.nodeStatusUpdateFrequency !== undefined ? { nodeStatusUpdateMs: o.nodeStatusUpdateFrequency } : {}), ...(o.nodeMonitorGracePeriod !== undefined ? { nodeMonitorGraceMs: o.nodeMonitorGracePeriod } : {}),
       }, print);
     });
   program

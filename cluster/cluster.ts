@@ -14,6 +14,8 @@
  * capture bytes. `netsim up` runs the same driver paced by the wall clock.
  */
 import { EventRecorder } from '../control/controllers/event-recorder.ts';
+import { markNodeNotReady, NodeLifecycleController } from '../control/controllers/node-lifecycle.ts';
+import { rfc3339 } from '../control/controllers/types.ts';
 import type { Sim } from '../netsim/sim.ts';
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import { NetfilterStack } from '../netsim/netfilter/netfilter-stack.ts';
@@ -24,7 +26,9 @@ import { formatIpv4, parseIpv4 } from '../netsim/wire/addr.ts';
 import { startHttpServer } from '../netsim/apps/http.ts';
 import { startUdpEcho } from '../netsim/apps/echo.ts';
 import { Flanneld } from '../cni/flannel/flanneld.ts';
-import { MemorySubnetManager } from '../cni/flannel/subnet-manager.ts';
+import { KvSubnetManager, MemorySubnetManager } from '../cni/flannel/subnet-manager.ts';
+import { MirroredLeaseKV } from '../cni/flannel/mirrored-lease-kv.ts';
+import { DEFAULT_PREFIX, leaseKey, parseLeaseValue } from '../cni/flannel/lease.ts';
 import { MemoryFs } from '../cni/host.ts';
 import { SUBNET_FILE } from '../cni/flannel/subnet-env.ts';
 import { KubeProxy } from '../proxy/kube-proxy.ts';
@@ -40,6 +44,8 @@ import type { Controller, ControlApi } from '../control/controllers/index.ts';
 import type { ClusterSpec } from './spec.ts';
 import { buildUnderlay } from './underlay.ts';
 import type { Underlay } from './underlay.ts';
+import { PartitionError } from './partition.ts';
+import type { Partition } from './partition.ts';
 import { ControlPlane, DEFAULT_EPOCH_MS, seededUid } from './control-plane.ts';
 import type { ApiServing } from './control-plane.ts';
 import { ListInformer } from './list-informer.ts';
@@ -102,6 +108,17 @@ export interface BuildClusterOptions {
   readonly appTap?: AppTap;
   /** The API server's token and TLS, for `netsim up`, which serves it on a socket. */
   readonly serving?: ApiServing;
+  /**
+   * Run only this partition's nodes (cluster/partition.ts), with the others in other
+   * processes on the same store (etcd): flannel leases live in the store, the nodes post
+   * heartbeats, and partition 0 alone runs the controllers (the node lifecycle
+   * controller among them) and applies the spec's manifests. Real time only (`netsim up`).
+   */
+  readonly partition?: Partition;
+  /** With a partition: how often each node posts its status (kubelet's nodeStatusUpdateFrequency, default 10 s). */
+  readonly nodeStatusUpdateNs?: number;
+  /** With a partition: the node lifecycle controller's grace period (default 50 s). */
+  readonly nodeMonitorGraceMs?: number;
 }
 
 /** What a node's kube-proxy is told of Service/EndpointSlice changes, with an optional hold (a late watch). */
@@ -124,7 +141,7 @@ export class Cluster implements EmulatedCluster {
   readonly clusterNodes = new Map<string, ClusterNode>();
   /** The spec's declared clients and what they saw (cluster/clients.ts). */
   readonly clients: ClientStats[] = [];
-  readonly subnets: MemorySubnetManager;
+  readonly subnets: KvSubnetManager;
   readonly services$: ListInformer<Service>;
   readonly slices$: ListInformer<EndpointSlice>;
   /** What the NetworkPolicy enforcers watch (polled only when the spec enables one). */
@@ -140,7 +157,11 @@ export class Cluster implements EmulatedCluster {
   /** The cluster DNS add-on (spec `dns.enabled`, on by default). */
   dns: ClusterDns | undefined;
 
-  private constructor(readonly spec: ClusterSpec, readonly underlay: Underlay, readonly control: ControlPlane, subnets: MemorySubnetManager, tickNs: number) {
+  /** With a partition: when the nodes next post their status, and the watch that tells this process of other partitions' writes. */
+  private nextHeartbeat = 0;
+  private storeWatch: { cancel(): void } | undefined;
+
+  private constructor(readonly spec: ClusterSpec, readonly underlay: Underlay, readonly control: ControlPlane, subnets: KvSubnetManager, tickNs: number) {
     this.sim = underlay.sim;
     this.nodes = underlay.nodes;
     this.external = underlay.outsideHosts;
@@ -155,7 +176,10 @@ export class Cluster implements EmulatedCluster {
   }
 
   static async build(spec: ClusterSpec, opts: BuildClusterOptions = {}): Promise<Cluster> {
-    const underlay = buildUnderlay(spec);
+    const partition = opts.partition;
+    // Partition 0 (or the only process) runs the controllers and writes the spec's objects.
+    const leader = partition === undefined || partition.index === 0;
+    const underlay = buildUnderlay(spec, undefined, partition);
     const sim = underlay.sim;
     const epochMs = opts.epochMs ?? DEFAULT_EPOCH_MS;
     const wallClock = (): Date => new Date(epochMs + Math.floor(sim.clock.now() / MS));
@@ -169,9 +193,15 @@ export class Cluster implements EmulatedCluster {
       // The first node plays the control plane: `default/kubernetes` points at its address:6443 (nothing listens there in the emulated network).
       ...(spec.nodes[0] !== undefined ? { advertiseAddress: spec.nodes[0].address } : {}),
       ...(spec.network.loadBalancerPool !== undefined ? { loadBalancerPool: spec.network.loadBalancerPool } : {}),
-      ...(opts.extraControllers !== undefined ? { extraControllers: opts.extraControllers } : {}),
+      controllers: leader,
+      extraControllers: (api) => [
+        ...(partition !== undefined ? [new NodeLifecycleController(api, wallClock, opts.nodeMonitorGraceMs)] : []),
+        ...(opts.extraControllers?.(api) ?? []),
+      ],
     });
-    const subnets = new MemorySubnetManager(flannelConfigFor(spec), sim.clock, sim.rng.fork('flannel-subnets'));
+    const subnets = partition === undefined
+      ? new MemorySubnetManager(flannelConfigFor(spec), sim.clock, sim.rng.fork('flannel-subnets'))
+      : await sharedSubnets(control, spec, sim, partition);
     const cluster = new Cluster(spec, underlay, control, subnets, opts.tickNs ?? 100 * MS);
     cluster.buildOpts = opts;
     const apps = opts.apps ?? true;
@@ -179,7 +209,8 @@ export class Cluster implements EmulatedCluster {
       // CoreDNS pods have dnsPolicy Default: `forward . /etc/resolv.conf` reads the node's file.
       cluster.dns = new ClusterDns(control.api, spec.dns.clusterDomain, dnsServiceIP(spec.network.serviceCIDR), cluster.nodeResolvConf().nameservers, () => unixSeconds(epochMs, sim.clock.now()));
     }
-    for (const n of spec.nodes) await cluster.addNode(n.name, n.address, n.labels, wallClock, apps);
+    for (const n of spec.nodes) if (partition?.owns(n.name) ?? true) await cluster.addNode(n.name, n.address, n.labels, wallClock, apps);
+    if (partition !== undefined) await cluster.checkLeases();
     if (apps) for (const h of underlay.outsideHosts.values()) {
       // An outside web server (nginx on 80) and a UDP echo (7): targets for pod → outside traffic.
       startHttpServer(h, { port: 80, podName: h.name, server: 'nginx/1.27.0' });
@@ -189,7 +220,7 @@ export class Cluster implements EmulatedCluster {
     }
     try {
       // The system DaemonSets after the spec's objects: user pods keep the names and uids they had before them.
-      for (const m of [...(opts.specManifests === false ? [] : spec.manifests), ...(opts.manifests ?? []), ...systemManifests({ ipMasq: spec.network.flannel.ipMasq })]) await control.apply(m, 'kubeadm');
+      if (leader) for (const m of [...(opts.specManifests === false ? [] : spec.manifests), ...(opts.manifests ?? []), ...systemManifests({ ipMasq: spec.network.flannel.ipMasq })]) await control.apply(m, 'kubeadm');
     } catch (e) {
       // A bad manifest fails the build (ManifestError naming it); stop what already runs first.
       await cluster.close();
@@ -198,7 +229,7 @@ export class Cluster implements EmulatedCluster {
     await cluster.reconcile();
     // The DNS add-on once the spec's objects exist (kubeadm installs it at init; installed
     // after them here so the spec's objects keep their names, uids and addresses).
-    if (cluster.dns !== undefined && opts.specManifests !== false) {
+    if (cluster.dns !== undefined && opts.specManifests !== false && leader) {
       for (const m of dnsAddonManifests(spec)) await control.apply(m);
       await cluster.reconcile();
     }
@@ -376,22 +407,8 @@ export class Cluster implements EmulatedCluster {
     cn.networkPolicy?.stop();
     cn.agent.shutdown();
     cn.ns.setUp('eth0', false);
-    const api = this.control.api;
-    const now = new Date(this.epochMs + Math.floor(this.sim.clock.now() / MS)).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const n = (await api.list<Node>('nodes')).find((x) => x.metadata.name === node);
-    // node_lifecycle_controller.go: RecordNodeStatusChange on the Node, then MarkPodsNotReady's Warning on each pod.
-    const events = new EventRecorder(api, 'node-controller', () => this.now());
-    if (n !== undefined) {
-      const conditions = [...(n.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), { type: 'Ready', status: 'Unknown' as const, reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: now, lastTransitionTime: now }];
-      await api.updateStatus('nodes', undefined, node, { ...n, status: { ...n.status, conditions } });
-      await events.record({ apiVersion: 'v1', kind: 'Node', metadata: { name: node, ...(n.metadata.uid !== undefined ? { uid: n.metadata.uid } : {}) } }, 'Normal', 'NodeNotReady', `Node ${node} status is now: NodeNotReady`);
-    }
-    for (const p of await api.list<Pod>('pods')) {
-      if (p.spec.nodeName !== node || p.status === undefined) continue;
-      const conditions = (p.status.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False' as const, lastTransitionTime: now } : c));
-      await api.updateStatus('pods', p.metadata.namespace, p.metadata.name ?? '', { ...p, status: { ...p.status, conditions } });
-      await events.record(p, 'Warning', 'NodeNotReady', 'Node is not ready');
-    }
+    const n = (await this.control.api.list<Node>('nodes')).find((x) => x.metadata.name === node);
+    if (n !== undefined) await markNodeNotReady(this.control.api, n, rfc3339(this.now()), new EventRecorder(this.control.api, 'node-controller', () => this.now()));
     await this.reconcile();
   }
 
@@ -440,6 +457,52 @@ export class Cluster implements EmulatedCluster {
     return total;
   }
 
+  /**
+   * A partition's share of what one process did alone: keep a watch on the store open
+   * (its events advance the store's revision, so other partitions' writes wake the
+   * driver), and post each node's status every `nodeStatusUpdateNs` (kubelet's
+   * heartbeat, which the node lifecycle controller of partition 0 watches).
+   */
+  private async partitionDuties(): Promise<void> {
+    if (this.storeWatch === undefined) {
+      const store = this.control.store;
+      // Re-opened on the next tick when it breaks (an etcd outage); events themselves carry nothing needed here.
+      this.storeWatch = store.watch('/registry/', store.revision(), () => {}, () => { this.storeWatch = undefined; });
+    }
+    const now = this.sim.clock.now();
+    if (now < this.nextHeartbeat) return;
+    this.nextHeartbeat = now + (this.buildOpts.nodeStatusUpdateNs ?? 10 * SECOND);
+    const stamp = rfc3339(this.now());
+    for (const n of await this.control.api.list<Node>('nodes')) {
+      const name = n.metadata.name ?? '';
+      const cn = this.clusterNodes.get(name);
+      // Before the agent's first Ready (and while the node is down) there is nothing to post.
+      if (cn === undefined || cn.agent.isDown) continue;
+      const prev = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
+      if (prev === undefined) continue;
+      const ready = { type: 'Ready', status: 'True' as const, reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: stamp, lastTransitionTime: prev.status === 'True' ? prev.lastTransitionTime ?? stamp : stamp };
+      const conditions = [...(n.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), ready];
+      await this.control.api.updateStatus('nodes', undefined, name, { ...n, status: { ...n.status, conditions } });
+    }
+  }
+
+  /**
+   * Two partitions may pick the same free subnet at the same moment (each from its own
+   * copy of the lease table, as two flanneld hosts may): the store keeps the first
+   * create. A node whose lease the store does not hold as its own fails the start.
+   */
+  private async checkLeases(): Promise<void> {
+    const kv = this.subnets.kv as MirroredLeaseKV;
+    await kv.flush();
+    for (const cn of this.clusterNodes.values()) {
+      const l = cn.flanneld.lease;
+      if (l === undefined) continue;
+      const stored = await this.control.store.get(leaseKey(l.subnet, DEFAULT_PREFIX));
+      const mine = stored !== undefined && parseLeaseValue(stored.value)?.publicIp === l.attrs.publicIp;
+      if (!mine) throw new PartitionError(`flannel lease ${l.subnet.toString()} of ${cn.name} was taken by another partition at the same moment; start this partition again`);
+    }
+  }
+
   /** Whether the control plane has something to do now. */
   get needsReconcile(): boolean {
     if (this.control.revision() !== this.lastRevision || [...this.clusterNodes.values()].some((n) => n.agent.hasPendingWork)) return true;
@@ -451,6 +514,7 @@ export class Cluster implements EmulatedCluster {
   async runFor(dt: number): Promise<void> {
     const end = this.sim.clock.now() + dt;
     for (;;) {
+      if (this.buildOpts.partition !== undefined) await this.partitionDuties();
       if (this.needsReconcile) await this.reconcile();
       const now = this.sim.clock.now();
       if (now >= end) break;
@@ -535,6 +599,8 @@ export class Cluster implements EmulatedCluster {
   }
 
   async close(): Promise<void> {
+    this.storeWatch?.cancel();
+    if (this.subnets.kv instanceof MirroredLeaseKV) this.subnets.kv.close();
     for (const cn of this.clusterNodes.values()) {
       cn.kubeProxy.stop();
       cn.networkPolicy?.stop();
@@ -542,4 +608,16 @@ export class Cluster implements EmulatedCluster {
     }
     await this.control.close();
   }
+}
+
+/**
+ * flannel's leases in the control plane's store (etcd for partitions), as flanneld with
+ * etcd keeps them under /coreos.com/network: the network config is written once (the
+ * first partition's create wins; all write the same text), and each partition draws its
+ * subnets from its own stream of the seeded Rng so two starting together rarely collide.
+ */
+async function sharedSubnets(control: ControlPlane, spec: ClusterSpec, sim: Sim, partition: Partition): Promise<KvSubnetManager> {
+  const kv = await MirroredLeaseKV.open(control.store, `${DEFAULT_PREFIX}/`, sim.clock);
+  if (kv.get(`${DEFAULT_PREFIX}/config`) === undefined) kv.put(`${DEFAULT_PREFIX}/config`, flannelConfigFor(spec), { create: true });
+  return new KvSubnetManager(kv, sim.clock, sim.rng.fork(`flannel-subnets:${partition.index}`));
 }

@@ -40,6 +40,8 @@ export interface ControlPlaneOptions {
   readonly uid: () => string;
   /** Address pool of the emulated load-balancer controller (spec `network.loadBalancerPool`); undefined: none. */
   readonly loadBalancerPool?: readonly string[];
+  /** Run controllers at all (default true; false: a node partition other than the first, whose controllers run elsewhere). */
+  readonly controllers?: boolean;
   /** Extra controllers run after the standard set. */
   readonly extraControllers?: (api: ControlApi) => Controller[];
   /** Where the API server is reachable in the emulated network (the control-plane node): `default/kubernetes`'s endpoint. */
@@ -84,7 +86,7 @@ export class ControlPlane {
     // Bookmarks tick on wall-clock timers inside the server; they only matter to watchers over a socket.
     const app = buildApp({ store, clock: opts.clock, uid: opts.uid, serviceCIDR: opts.serviceCIDR, gracefulPodDeletion: true, ...(opts.advertiseAddress !== undefined ? { advertiseAddress: opts.advertiseAddress } : {}), ...opts.serving });
     await app.ready();
-    return new ControlPlane(app, store, (api) => [
+    return new ControlPlane(app, store, (api) => opts.controllers === false ? [] : [
       ...standardControllers(api, { clock: opts.clock, clusterCIDR: opts.clusterCIDR, ...(opts.loadBalancerPool !== undefined ? { loadBalancerPool: opts.loadBalancerPool } : {}) }),
       ...(opts.extraControllers?.(api) ?? []),
     ]);

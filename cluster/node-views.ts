@@ -9,7 +9,7 @@ import { IPVSADM_LIST_HEADER } from '../netsim/ipvs/ipvs.ts';
 import { ctimeDate } from '../netsim/netfilter/iptables/render.ts';
 import type { TableName } from '../netsim/netfilter/eval-types.ts';
 import { renderSubnetEnv } from '../cni/flannel/flanneld.ts';
-import type { MemorySubnetManager } from '../cni/flannel/subnet-manager.ts';
+import type { KvSubnetManager } from '../cni/flannel/subnet-manager.ts';
 import type { ClusterNode } from './cluster.ts';
 
 export interface NodeViewContext {
@@ -17,7 +17,7 @@ export interface NodeViewContext {
   /** The cluster's wall clock (iptables-save's header date). */
   readonly now: Date;
   /** The cluster's flannel leases. */
-  readonly subnets: MemorySubnetManager;
+  readonly subnets: KvSubnetManager;
 }
 
 export interface NodeView {

@@ -13,6 +13,7 @@ import type { Flow, FlowEndpoint, FlowHop } from './flow.ts';
 import type { IdentityResolver } from './identity.ts';
 import type { PacketSummary } from './packet-summary.ts';
 import { summarisePacket } from './packet-summary.ts';
+import { UPLINK } from '../netsim/link/remote-port.ts';
 
 export interface FlowBuilderOptions {
   readonly identity: IdentityResolver;
@@ -29,6 +30,8 @@ interface Tracked {
   last?: PacketSummary;
   /** The bytes last seen were an encapsulation (flanneld's or VXLAN's outer packet). */
   lastEncapsulated: boolean;
+  /** The node of the last rx/tx (a frame leaving for another partition names no node of its own). */
+  lastNode: string;
   nat: string[];
   /** The decision that picked a backend (a DNAT rule or IPVS), and the one that dropped. */
   balancedBy?: string;
@@ -54,7 +57,7 @@ export class FlowBuilder {
     let st = this.tracked.get(e.pkt);
     if (st === undefined) {
       if (e.kind !== 'rx' && e.kind !== 'tx') return;
-      st = { lastEncapsulated: false, nat: [], explained: [] };
+      st = { lastEncapsulated: false, lastNode: e.node, nat: [], explained: [] };
       this.track(e.pkt, st);
     }
     switch (e.kind) {
@@ -66,6 +69,7 @@ export class FlowBuilder {
         st.first ??= s;
         st.last = s;
         st.lastEncapsulated = s.encapsulated;
+        st.lastNode = e.node;
         break;
       }
       case 'nat':
@@ -82,8 +86,9 @@ export class FlowBuilder {
     }
     if (st.last !== undefined && this.opts.hops?.() === true) this.emit(this.flow(e, st, hopOf(e)));
     if (e.kind === 'deliver') {
-      // flanneld's outer datagram is delivered to flanneld on the sending side's peer: not the packet's end.
-      if (st.lastEncapsulated) return;
+      // flanneld's outer datagram is delivered to flanneld on the sending side's peer: not the packet's end —
+      // unless it leaves for another partition (node partitions), whose own flows tell the rest.
+      if (st.lastEncapsulated && e.to !== UPLINK) return;
       this.tracked.delete(e.pkt);
       if (st.last !== undefined) this.emit(this.flow(e, st));
     } else if (e.kind === 'drop') {
@@ -118,7 +123,7 @@ export class FlowBuilder {
       t: e.t,
       ...(this.opts.timeOf !== undefined ? { time: this.opts.timeOf(e.t) } : {}),
       traceId: e.pkt,
-      node: e.node,
+      node: e.node !== '' ? e.node : st.lastNode,
       source: this.endpoint(first.src, first.srcPort),
       destination: this.endpoint(last.dst, last.dstPort),
       ...(service !== undefined ? { service } : {}),

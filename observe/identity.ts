@@ -27,9 +27,18 @@ export class ClusterIdentity implements IdentityResolver {
     this.refresh();
   }
 
-  /** Re-read pods, nodes, outside hosts and Services (call after the cluster changed). */
-  refresh(): void {
+  /**
+   * Re-read pods, nodes, outside hosts and Services (call after the cluster changed).
+   * `apiPods`: pods as the API knows them, for those running in another process (a node
+   * partition), named by their status.podIP; pods running here take precedence.
+   */
+  refresh(apiPods: ReadonlyArray<{ readonly key: string; readonly ip: string; readonly node: string }> = []): void {
     const byIp = new Map<string, Identity>();
+    for (const p of apiPods) {
+      const [namespace, name] = p.key.split('/') as [string, string];
+      const labels = this.labelsOf(p.key);
+      byIp.set(p.ip, { kind: 'pod', namespace, name, node: p.node, ...(labels !== undefined ? { labels } : {}) });
+    }
     for (const [name, ns] of this.cluster.nodes) {
       for (const a of ns.addrs) if (a.dev !== 'lo') byIp.set(formatIpv4(a.addr), { kind: 'node', name });
     }

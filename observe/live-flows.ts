@@ -11,6 +11,8 @@ import { ClusterIdentity } from './identity.ts';
 
 interface PodMeta {
   readonly metadata: { readonly namespace?: string; readonly name?: string; readonly labels?: Record<string, string> };
+  readonly spec?: { readonly nodeName?: string; readonly hostNetwork?: boolean };
+  readonly status?: { readonly podIP?: string };
 }
 
 export class LiveFlows {
@@ -37,7 +39,11 @@ export class LiveFlows {
     const labels = new Map<string, Readonly<Record<string, string>>>();
     for (const p of pods) if (p.metadata.labels !== undefined) labels.set(`${p.metadata.namespace ?? 'default'}/${p.metadata.name ?? ''}`, p.metadata.labels);
     this.labels = labels;
-    this.identity.refresh();
+    // Pods of other node partitions run elsewhere: the API's podIP names them.
+    const local = new Set(this.cluster.clusterNodes.keys());
+    const remote = pods.filter((p) => p.spec?.hostNetwork !== true && p.status?.podIP !== undefined && p.spec?.nodeName !== undefined && !local.has(p.spec.nodeName))
+      .map((p) => ({ key: `${p.metadata.namespace ?? 'default'}/${p.metadata.name ?? ''}`, ip: p.status?.podIP as string, node: p.spec?.nodeName as string }));
+    this.identity.refresh(remote);
   }
 
   close(): void {

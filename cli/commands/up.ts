@@ -14,6 +14,11 @@
  * stderr (`--log-level`), serves the web UI at `/` (cli/up/web-ui.ts), and SIGINT or SIGTERM stops it cleanly (exit 0), also through
  * `npx` (cli/up/stop-signal.ts). Start-up
  * failures are CLI errors with stable codes (cli/up/errors.ts), exit 2.
+ *
+ * With `--partition I/N` (cli/up/partition-args.ts) this process runs only its share of
+ * the spec's nodes, on etcd shared with the other partitions, and trades underlay frames
+ * with them over UDP (cluster/underlay-link.ts); `GET /netsim/v1/underlay` answers the
+ * link's counters. README "Several machines" says what is exact and what is not.
  */
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -42,6 +47,13 @@ import type { DnsBridge } from '../dns-bridge.ts';
 import { servePortForward } from '../../cluster/port-forward.ts';
 import { registerLiveRoutes } from '../up/live-routes.ts';
 import { serveWebUi } from '../up/web-ui.ts';
+import { parsePartitionArgs } from '../up/partition-args.ts';
+import type { PartitionArgs, PartitionPlan } from '../up/partition-args.ts';
+import { UdpUnderlayLink } from '../../cluster/underlay-link.ts';
+import { blockPartition } from '../../cluster/partition.ts';
+import type { Partition } from '../../cluster/partition.ts';
+import { specFor } from '../load-cluster.ts';
+import { addNetsimRoute } from '../../control/server/app.ts';
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(s);
@@ -50,7 +62,7 @@ export function parseListen(s: string): { host: string; port: number } {
   return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 
-export interface UpOptions extends ClusterArgs {
+export interface UpOptions extends ClusterArgs, PartitionArgs {
   readonly listen: string;
   readonly state: string;
   /** Flows kept in the ring for `netsim observe` (default observe/'s DEFAULT_FLOW_RING). */
@@ -73,6 +85,30 @@ export interface UpOptions extends ClusterArgs {
   /** Key prefix of this cluster in a shared etcd (kube-apiserver's --etcd-prefix). */
   readonly etcdPrefix?: string;
   readonly logLevel?: LogLevel;
+  /** With --partition: how often each node posts its status (wall-clock ms, default 10 000). */
+  readonly nodeStatusUpdateMs?: number;
+  /** With --partition: the node lifecycle controller's grace period (ms, default 50 000). */
+  readonly nodeMonitorGraceMs?: number;
+}
+
+/** The underlay link's counters, beside the API (`netsim up --partition`). */
+export const UNDERLAY_PATH = '/netsim/v1/underlay';
+
+/** Bind this partition's underlay socket; a bind failure is a CLI error. */
+async function openPartition(plan: PartitionPlan, o: UpOptions, log: Logger): Promise<{ partition: Partition; link: UdpUnderlayLink }> {
+  const nodes = specFor(o).nodes.map((n) => n.name);
+  // Checked before the socket is bound: a bad I/N for this spec binds nothing.
+  blockPartition(nodes, plan.index, plan.count);
+  let link: UdpUnderlayLink;
+  try {
+    link = await UdpUnderlayLink.open({ index: plan.index, listen: plan.listen, peers: plan.peers, ...(plan.key !== undefined ? { key: plan.key } : {}) });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new CliError('NETSIM_ERR_UNDERLAY', `cannot bind the underlay socket on ${plan.listen.host}:${plan.listen.port}: ${code}; choose another --underlay-listen`);
+  }
+  const partition = blockPartition(nodes, plan.index, plan.count, link);
+  log.info(`partition ${plan.index}/${plan.count}: nodes ${nodes.filter((n) => partition.owns(n)).join(', ')}; underlay on udp ${link.address.host}:${link.address.port}, peers ${[...plan.peers].map(([i, p]) => `${i}=${p.host}:${p.port}`).join(' ')}${plan.key !== undefined ? ', HMAC-SHA256' : ', unauthenticated'}${plan.index === 0 ? '; runs the controllers' : ''}`);
+  return { partition, link };
 }
 
 /** How often the store's health is checked (wall-clock ms). */
@@ -140,6 +176,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const { host, port } = parseListen(o.listen);
   const dnsAt = o.dnsListen !== undefined ? parseListen(o.dnsListen) : undefined;
   const { useTls } = checkSecurity(o, host);
+  const plan = parsePartitionArgs(o, o.store ?? (o.etcdEndpoints !== undefined ? 'etcd' : 'file'));
   const dir = resolve(o.state);
   prepareStateDir(dir);
   const kubeconfig = resolve(o.kubeconfig ?? join(dir, 'kubeconfig'));
@@ -157,18 +194,23 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
 
   const { store } = await openUpStore(o, dir, log);
   let cluster: Cluster;
+  let link: UdpUnderlayLink | undefined;
   try {
+    let partition: Partition | undefined;
+    if (plan !== undefined) ({ partition, link } = await openPartition(plan, o, log));
     const epochMs = Date.now();
     // Real time is not reproducible anyway, and a kept store holds uids an earlier run drew from the same seed.
     // A kept store already holds the objects (and whatever kubectl did to them since): the spec's manifests are not re-applied.
     const fresh = await isFresh(store);
     cluster = await loadCluster(o, {
       store, epochMs, uid: () => crypto.randomUUID(), specManifests: fresh,
+      ...(partition !== undefined ? { partition, nodeStatusUpdateNs: (o.nodeStatusUpdateMs ?? 10_000) * MS, ...(o.nodeMonitorGraceMs !== undefined ? { nodeMonitorGraceMs: o.nodeMonitorGraceMs } : {}) } : {}),
       serving: { ...(sec.token !== undefined ? { token: sec.token } : {}), ...(sec.tls !== undefined ? { https: { key: sec.tls.key, cert: sec.tls.cert } } : {}) },
     });
     log.info(fresh ? `cluster built from the spec: ${cluster.clusterNodes.size} nodes` : `cluster resumed from the store: ${cluster.clusterNodes.size} nodes`);
     describeCluster(cluster, log);
   } catch (e) {
+    await link?.close();
     await store.close().catch(() => {});
     if (e instanceof StoreError && e.code === 'STORE_UNAVAILABLE') throw new CliError('NETSIM_ERR_STORE_UNAVAILABLE', `the store failed while the cluster was being built: ${e.message}`);
     throw e;
@@ -188,12 +230,17 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
     while (tick !== undefined) await tick;
   });
   registerTopologyRoute(cluster.control.app, cluster);
+  if (link !== undefined) {
+    const l = link;
+    addNetsimRoute(cluster.control.app, 'GET', UNDERLAY_PATH, (_req, reply) => reply.send({ partition: plan?.index, partitions: plan?.count, listen: l.address, ...l.stats }));
+  }
   const closeServing = async (): Promise<void> => {
     flows.close();
     closeFlowRoutes();
     closeExec();
     closePortForward();
     await cluster.close();
+    await link?.close();
   };
   await flows.refresh();
   let refreshed = Date.now();
@@ -264,7 +311,14 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
 
   // kube-apiserver's etcd health check: an outage is logged even when no controller has work to notice it.
   let storeDown = false;
+  let malformedLogged = 0;
   const probe = setInterval(() => {
+    // What peers sent that could not be used: one line per probe, not one per datagram.
+    const bad = link === undefined ? 0 : Object.values(link.stats.dropped).reduce((a, b) => a + b, 0);
+    if (link !== undefined && bad > malformedLogged) {
+      log.warn(`underlay: ${bad - malformedLogged} datagram(s) dropped (${Object.entries(link.stats.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ')}; last error: ${link.stats.lastError ?? 'none'})`);
+      malformedLogged = bad;
+    }
     store.get('/registry/namespaces/default').then(() => {
       if (storeDown) log.info('store: reachable again');
       storeDown = false;

@@ -113,6 +113,11 @@ export class KvSubnetManager implements SubnetManager {
     lease.expiration = this.clock.now() + LEASE_TTL;
   }
 
+  /** The store as etcd would list it (`etcdctl get --prefix /coreos.com/network/subnets`). */
+  keyValues(): Array<{ key: string; value: string }> {
+    return this.kv.list(`${this.prefix}/subnets/`);
+  }
+
   watchLeases(onEvent: (ev: LeaseEvent) => void): () => void {
     return this.kv.watch(`${this.prefix}/subnets/`, (ev) => {
       const l = this.toLease(ev.key, ev.value);
@@ -131,8 +136,4 @@ export class MemorySubnetManager extends KvSubnetManager {
     super(kv, clock, rng, opts);
   }
 
-  /** The store as etcd would list it (`etcdctl get --prefix /coreos.com/network/subnets`). */
-  keyValues(): Array<{ key: string; value: string }> {
-    return this.kv.list(`${this.prefix}/subnets/`);
-  }
 }

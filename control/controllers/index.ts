@@ -7,7 +7,8 @@
  * Recreate, revisions, rollback), NodeIpam (podCIDR per node), EndpointsController,
  * EndpointSliceController, NamespaceController (Terminating namespaces emptied, then
  * finalized), GarbageCollector, FakeKubelet, and (with a pool configured)
- * LoadBalancerController, which hands LoadBalancer Services ingress IPs, and
+ * LoadBalancerController, which hands LoadBalancer Services ingress IPs, NodeLifecycleController
+ * (a node silent past the grace period becomes NotReady; run by node partitions), and
  * ServiceAccountsController (a `default` ServiceAccount per namespace). Service ClusterIP/NodePort
  * allocation and the default namespaces + `default/kubernetes` service are done by the
  * API server itself (control/server), as kube-apiserver does.
@@ -32,5 +33,6 @@ export * from './daemonset.ts';
 export * from './serviceaccounts.ts';
 export * from './job.ts';
 export * from './statefulset.ts';
+export * from './node-lifecycle.ts';
 export * from './manager.ts';
 export * from './standard.ts';

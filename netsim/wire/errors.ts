@@ -21,7 +21,7 @@ export type WireErrorCode =
   | 'WIRE_BAD_FIELD';
 
 /** The protocol (or address syntax) that rejected the input. */
-export type WireLayer = 'ethernet' | 'arp' | 'ipv4' | 'icmpv4' | 'udp' | 'tcp' | 'vxlan' | 'addr';
+export type WireLayer = 'ethernet' | 'arp' | 'ipv4' | 'icmpv4' | 'udp' | 'tcp' | 'vxlan' | 'underlay' | 'addr';
 
 export class WireError extends CodedError {
   readonly code: WireErrorCode;

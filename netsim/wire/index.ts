@@ -1,6 +1,6 @@
 /**
  * netsim/wire: packet bytes on the wire (Ethernet, ARP, IPv4, ICMPv4, UDP,
- * TCP, VXLAN), in the style of smoltcp's `src/wire/`.
+ * TCP, VXLAN, and the underlay datagram between netsim processes), in the style of smoltcp's `src/wire/`.
  *
  * Contract:
  * - Each protocol has a zero-copy **view** over a `Uint8Array` (`Ipv4Packet`,
@@ -49,6 +49,7 @@ export * from './icmpv4.ts';
 export * from './udp.ts';
 export * from './tcp.ts';
 export * from './vxlan.ts';
+export * from './underlay-datagram.ts';
 export * from './build.ts';
 export * from './pretty.ts';
 
