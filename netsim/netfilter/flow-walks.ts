@@ -17,13 +17,13 @@
  * every packet walks (the trace is the walk).
  *
  * Flows walk alike: a walk is stored once and shared by every flow that took it (a trie
- * over the rules it counted, then its scalar fields), and per flow only the conntrack
+ * over the counters of the rules it counted, then its scalar fields), and per flow only the conntrack
  * entry's id and a reference are kept, in arrays indexed by the key. A walk object per
  * flow lived as long as its conntrack entry (minutes of virtual time), so each was
  * promoted out of the young generation: ~40 % of the bytes that survived a scavenge.
  */
 import type { NetDevice } from '../link/net-device.ts';
-import type { Chain, Rule } from './iptables/model.ts';
+import type { Chain, RuleCounter } from './iptables/model.ts';
 import type { WalkRecord } from './iptables/evaluate.ts';
 
 /** One remembered walk, shared by the flows that took it; never changed once stored. */
@@ -38,7 +38,7 @@ export class FlowWalk {
     readonly outDev: NetDevice | undefined,
     readonly physIn: NetDevice | undefined,
     readonly physOut: NetDevice | undefined,
-    readonly rules: readonly Rule[],
+    readonly rules: readonly RuleCounter[],
     readonly policy: Chain | undefined,
     readonly evaluated: number,
   ) {}
@@ -59,7 +59,7 @@ export interface WalkContext {
 
 /** A node of the trie over walks' rules: the walks that counted exactly the rules on its path. */
 interface TrieNode {
-  next: Map<Rule, TrieNode> | undefined;
+  next: Map<RuleCounter, TrieNode> | undefined;
   walks: FlowWalk[];
 }
 
@@ -105,7 +105,7 @@ export class FlowWalks {
     let node = this.root;
     const rules = rec.rules;
     for (let i = 0; i < rules.length; i++) {
-      const r = rules[i] as Rule;
+      const r = rules[i] as RuleCounter;
       let next = node.next?.get(r);
       if (next === undefined) {
         next = { next: undefined, walks: [] };
@@ -127,7 +127,7 @@ export class FlowWalks {
   static replay(w: FlowWalk, len: number): void {
     const rules = w.rules;
     for (let i = 0; i < rules.length; i++) {
-      const r = rules[i] as Rule;
+      const r = rules[i] as RuleCounter;
       r.packets++;
       r.bytes += len;
     }

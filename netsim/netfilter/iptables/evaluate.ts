@@ -16,7 +16,7 @@
 import type { Packet } from '../../packet/packet.ts';
 import { Ipv4, L4 } from '../../wire/ipv4.ts';
 import type { Chain, IfaceMatch, Match, Rule, Table, TableName, Target } from './model.ts';
-import { XT_LIMIT_SCALE } from './model.ts';
+import { RuleCounter, XT_LIMIT_SCALE } from './model.ts';
 import type { EvalContext, EvalResult, NatRequest } from '../eval-types.ts';
 
 interface Run {
@@ -122,7 +122,8 @@ function flowInvariantTarget(t: Target): boolean {
 export class WalkRecord {
   cacheable = true;
   usesSets = false;
-  readonly rules: Rule[] = [];
+  /** The counters of the rules it counted (a rule's counter is its own in this namespace, even when the rule is shared). */
+  readonly rules: RuleCounter[] = [];
   policy: Chain | undefined = undefined;
 
   reset(): void {
@@ -133,15 +134,42 @@ export class WalkRecord {
   }
 }
 
-interface CompiledChain {
-  readonly chain: Chain;
+/**
+ * What compiling a chain's rules gives: it depends on the rules alone, so it is kept per
+ * rules array (bodiesOf) and serves every namespace whose chain holds that array — a
+ * ruleset shared between nodes (share.ts) is compiled once — and outlives restores
+ * that leave the chain alone.
+ */
+interface CompiledBody {
   readonly rules: readonly Rule[];
   /** fast[i]: rule i's tests (see FastRule). */
   readonly fast: readonly FastRule[];
   /** runAt[i] is the run that starts at rule i (undefined elsewhere). */
   readonly runAt: ReadonlyArray<Run | undefined>;
-  /** For jump/goto rules, the compiled target chain (resolved on first use). */
+}
+
+/** A namespace's chain with its compiled body (one ruleset generation). */
+interface CompiledChain extends CompiledBody {
+  readonly chain: Chain;
+  /** For jump/goto rules, the compiled target chain in this namespace's table (resolved on first use). */
   readonly jumps: Array<CompiledChain | undefined>;
+}
+
+/** Compiled bodies per `minRun`, by rules array (weak: a body goes with the last chain that holds its rules). */
+const BODIES = new Map<number, WeakMap<readonly Rule[], CompiledBody>>();
+
+function bodyOf(rules: readonly Rule[], minRun: number): CompiledBody {
+  let bodies = BODIES.get(minRun);
+  if (bodies === undefined) {
+    bodies = new WeakMap();
+    BODIES.set(minRun, bodies);
+  }
+  let body = bodies.get(rules);
+  if (body === undefined) {
+    body = compileRules(rules, minRun);
+    bodies.set(rules, body);
+  }
+  return body;
 }
 
 const protoPort = (proto: number, dport: number): number => (proto === 6 ? 0 : 65536) + dport;
@@ -175,8 +203,7 @@ function indexable(r: Rule): [number, number] | undefined {
 /** Runs shorter than this are evaluated linearly (a Map probe costs more). */
 const MIN_RUN = 8;
 
-function compileChain(chain: Chain, minRun: number): CompiledChain {
-  const rules = chain.rules;
+function compileRules(rules: readonly Rule[], minRun: number): CompiledBody {
   const runAt: Array<Run | undefined> = new Array(rules.length).fill(undefined);
   let i = 0;
   while (i < rules.length) {
@@ -202,7 +229,7 @@ function compileChain(chain: Chain, minRun: number): CompiledChain {
     if (j - i >= minRun) runAt[i] = { start: i, end: j, index };
     i = j;
   }
-  return { chain, rules, fast: rules.map((r) => new FastRule(r)), runAt, jumps: new Array(rules.length).fill(undefined) };
+  return { rules, fast: rules.map((r) => new FastRule(r)), runAt };
 }
 
 /** Per-namespace state of `-m recent` lists: name → masked address → hit times. */
@@ -235,7 +262,8 @@ export class TableEvaluator {
     }
     let c = this.compiled.get(chain);
     if (c === undefined) {
-      c = compileChain(chain, this.minRun);
+      const body = bodyOf(chain.rules, this.minRun);
+      c = { chain, rules: body.rules, fast: body.fast, runAt: body.runAt, jumps: [] };
       this.compiled.set(chain, c);
     }
     return c;
@@ -296,9 +324,15 @@ export class TableEvaluator {
         if (rec !== undefined && !f.flowInvariant) rec.cacheable = false;
       }
       const r = cur.rules[i] as Rule;
-      r.packets++;
-      r.bytes += pkt.len;
-      if (rec !== undefined) rec.rules.push(r);
+      const hits = (cur.chain.hits ??= []);
+      let counter = hits[i];
+      if (counter === undefined) {
+        counter = new RuleCounter();
+        hits[i] = counter;
+      }
+      counter.packets++;
+      counter.bytes += pkt.len;
+      if (rec !== undefined) rec.rules.push(counter);
       const t = r.target;
       const ruleNum = i + 1;
       ctx.onRuleHit?.(name, cur.chain.name, ruleNum, t.kind === 'jump' || t.kind === 'goto' ? t.chain : t.kind === 'NOTRACK' ? 'CT' : t.kind);

@@ -14,9 +14,10 @@
  * closes it ("Too many links").
  */
 import type { Chain, Rule, Table, TableName, Target } from './model.ts';
-import { TABLE_CHAINS, isBuiltin, newTable } from './model.ts';
+import { RuleCounter, TABLE_CHAINS, isBuiltin, newChain, newTable } from './model.ts';
 import { tokenize } from './tokenize.ts';
-import { MissingChain, parseRuleSpec } from './parse-rule.ts';
+import { MissingChain, parseRuleArgs } from './parse-rule.ts';
+import type { IptablesShare, SharedRule } from './share.ts';
 import type { RuleContext } from './parse-rule.ts';
 import { IptablesError } from './errors.ts';
 import type { IptablesErrorCode } from './errors.ts';
@@ -58,10 +59,20 @@ function targetAllowed(table: TableName, chain: string, t: Target): boolean {
   }
 }
 
+/** The table a restore block edits: its own chain objects over the same rules and counters (copied when edited: `own`). */
 function cloneTable(t: Table): Table {
   const chains = new Map<string, Chain>();
-  for (const [n, c] of t.chains) chains.set(n, { ...c, rules: c.rules.map((r) => ({ ...r })) });
+  for (const [n, c] of t.chains) chains.set(n, { ...c });
   return { name: t.name, chains };
+}
+
+/** Rule `i` of `c` starts with these counters (a restore's `[p:b]` or `-c`; none: 0 and 0). */
+function setCounter(c: Chain, i: number, counters: readonly [number, number] | undefined): void {
+  if (counters === undefined) {
+    if (c.hits !== undefined && i < c.hits.length) c.hits[i] = undefined;
+    return;
+  }
+  (c.hits ??= [])[i] = new RuleCounter(counters[0], counters[1]);
 }
 
 const jumpOf = (r: Rule): string | undefined => (r.target.kind === 'jump' || r.target.kind === 'goto' ? r.target.chain : undefined);
@@ -104,6 +115,8 @@ interface Block {
   readonly kernelChains: Set<string>;
   /** New names given by `-E` in this block: iptables-nft's chain cache does not know them until the next restore. */
   readonly renamed: Set<string>;
+  /** Chains whose rules (and counters) this block copied to edit, or made: see `own`. */
+  readonly owned: Set<Chain>;
 }
 
 export class Iptables {
@@ -124,10 +137,23 @@ export class Iptables {
   /** nfnetlink_acct objects `-m nfacct` counts into; a rule naming a missing one is refused (ENOENT), as the kernel does. */
   readonly nfacct: NfacctObjects = new Map();
   private readonly evaluator: TableEvaluator;
+  /** Where rules and rule lists are shared with other namespaces (undefined: nothing is shared). */
+  private readonly share: IptablesShare | undefined;
 
-  /** `indexMinRun`: see TableEvaluator (tests compare indexed and linear evaluation with it). */
-  constructor(opts: { indexMinRun?: number } = {}) {
+  /**
+   * `indexMinRun`: see TableEvaluator (tests compare indexed and linear evaluation with it).
+   * `share`: parse each distinct rule line once and keep each distinct chain body once
+   * across the namespaces that use it (share.ts); what the namespace shows is the same.
+   */
+  constructor(opts: { indexMinRun?: number; share?: IptablesShare } = {}) {
     this.evaluator = new TableEvaluator(this.recent, opts.indexMinRun, this.nfacct);
+    this.share = opts.share;
+    this.share?.register(this);
+  }
+
+  /** Every chain of every table (what a share keeps alive). */
+  *chains(): IterableIterator<Chain> {
+    for (const t of this.tables.values()) yield* t.chains.values();
   }
 
   /**
@@ -206,7 +232,9 @@ export class Iptables {
         const table = opts.noflush === true ? base : flushAll(base);
         const renamed = new Set<string>();
         const ruleCtx: RuleContext = { userChain: (n) => table.chains.has(n) && !isBuiltin(table.name, n) && !renamed.has(n) };
-        cur = { table, openedAt: lineNo, lines: 0, missing: undefined, added: [], addedLines: [], ruleCtx, kernelChains, renamed };
+        // A flushed table's chains are new (flushAll), so this block owns them.
+        const owned = new Set<Chain>(opts.noflush === true ? [] : table.chains.values());
+        cur = { table, openedAt: lineNo, lines: 0, missing: undefined, added: [], addedLines: [], ruleCtx, kernelChains, renamed, owned };
         continue;
       }
       if (line === 'COMMIT') {
@@ -227,19 +255,53 @@ export class Iptables {
         counters = [Number(cm[1]), Number(cm[2])];
         body = cm[3] as string;
       }
-      this.command(cur, tokenize(body, lineNo), lineNo, opts.counters === true ? counters : undefined);
+      const given = opts.counters === true ? counters : undefined;
+      const shared = this.share !== undefined && body.startsWith('-A ') ? this.share.rule(body) : undefined;
+      if (shared !== undefined) this.appendShared(cur, shared, lineNo, given);
+      else this.command(cur, tokenize(body, lineNo), lineNo, given, body);
     }
     if (cur !== undefined) throw new IptablesError('IPT_NO_COMMIT', `COMMIT expected at line ${lines.length}`, lines.length);
   }
 
-  /** Parse and check the rule in `args` from `from` on, for chain `c`; undefined when it jumps to a missing chain. */
-  private rule(b: Block, c: Chain, args: readonly string[], from: number, line: number, counters: [number, number] | undefined): Rule | undefined {
-    const t = b.table;
-    const r = parseRuleSpec(args.slice(from), b.ruleCtx, line);
-    if (r instanceof MissingChain) {
-      b.missing ??= r.chain;
+  /**
+   * Parse and check the rule in `args` from `from` on, for chain `c`; undefined when it
+   * jumps to a missing chain. The counters are the line's `[p:b]` (with --counters), else
+   * the rule's `-c`. `body`: the `-A` line it came from, to share the parse (share.ts).
+   */
+  private rule(b: Block, c: Chain, args: readonly string[], from: number, line: number, counters: [number, number] | undefined, body?: string): { rule: Rule; counters: readonly [number, number] | undefined } | undefined {
+    const p = parseRuleArgs(args.slice(from), b.ruleCtx, line);
+    if (p instanceof MissingChain) {
+      b.missing ??= p.chain;
       return undefined;
     }
+    this.check(b, c, p.rule, line);
+    if (body !== undefined) this.share?.store(body, c.name, p.rule, p.counters);
+    return { rule: p.rule, counters: counters ?? p.counters };
+  }
+
+  /**
+   * An `-A` line parsed before (here or in another namespace sharing the parse): the same
+   * rule as parsing it again gives, checked against this block as `rule` checks it. A
+   * jump is its own object in this block, as the loop check and `-E` tell rules apart by
+   * identity (commit shares its chain again).
+   */
+  private appendShared(b: Block, s: SharedRule, line: number, counters: [number, number] | undefined): void {
+    const c = chainOf(b.table, '-A', s.chain, line);
+    const to = jumpOf(s.rule);
+    if (to !== undefined && !isBuiltin(b.table.name, to) && !b.ruleCtx.userChain(to)) {
+      b.missing ??= to;
+      return;
+    }
+    const r = to !== undefined ? (this.share as IptablesShare).copy(s.rule) : s.rule;
+    this.check(b, c, r, line);
+    const rules = own(b, c);
+    rules.push(r);
+    setCounter(c, rules.length - 1, counters ?? s.counters);
+  }
+
+  /** What the kernel checks of a parsed rule for chain `c` (and records it as added by this block). */
+  private check(b: Block, c: Chain, r: Rule, line: number): void {
+    const t = b.table;
     if (isBuiltin(t.name, c.name)) {
       if (r.inIface !== undefined && (c.name === 'OUTPUT' || c.name === 'POSTROUTING')) failLine('IPT_BAD_ARG', `Can't use -i with ${c.name}`, line);
       if (r.outIface !== undefined && (c.name === 'INPUT' || c.name === 'PREROUTING')) failLine('IPT_BAD_ARG', `Can't use -o with ${c.name}`, line);
@@ -250,13 +312,8 @@ export class Iptables {
       if (m.kind === 'nfacct' && !this.nfacct.has(m.name)) failLine('IPT_NO_NFACCT', `RULE_APPEND failed (No such file or directory): rule in chain ${c.name}`, line);
     }
     if (!targetAllowed(t.name, c.name, r.target)) failLine('IPT_TARGET_NOT_ALLOWED', `RULE_APPEND failed (Invalid argument): rule in chain ${c.name}`, line);
-    if (counters !== undefined) {
-      r.packets = counters[0];
-      r.bytes = counters[1];
-    }
     b.added.push(r);
     b.addedLines.push(line);
-    return r;
   }
 
   /** `COMMIT`: deferred checks, then the block replaces its table (unless --test). */
@@ -280,6 +337,7 @@ export class Iptables {
     if (opts.test === true) return;
     // An empty `*table … COMMIT` block does not create the table (iptables-nft).
     if (b.lines === 0 && !this.tables.has(t.name)) return;
+    if (this.share !== undefined) for (const c of b.owned) if (t.chains.get(c.name) === c) c.rules = this.share.rules(c.rules);
     if (!this.tables.has(t.name)) this.layoutGeneration++;
     this.tables.set(t.name, t);
     this.generation++;
@@ -308,20 +366,23 @@ export class Iptables {
     // Declaring a chain in a --noflush restore re-creates it in the transaction (so -E cannot rename it).
     b.kernelChains.delete(name);
     const c = t.chains.get(name);
-    if (c !== undefined) c.rules = [];
-    else t.chains.set(name, { name, policy: undefined, packets: 0, bytes: 0, rules: [] });
+    if (c !== undefined) flushChain(b, c);
+    else addChain(b, newChain(name, undefined));
   }
 
   /** One iptables command inside a table (`-A`, `-I`, `-D`, `-R`, `-E`, `-N`, `-X`, `-F`, `-P`, `-Z`). */
-  private command(b: Block, args: string[], line: number, counters: [number, number] | undefined): void {
+  private command(b: Block, args: string[], line: number, counters: [number, number] | undefined, body?: string): void {
     const t = b.table;
     const op = args[0];
     const chainName = args[1];
     switch (op) {
       case '-A': case '--append': {
         const c = chainOf(t, op, chainName, line);
-        const r = this.rule(b, c, args, 2, line, counters);
-        if (r !== undefined) c.rules.push(r);
+        const r = this.rule(b, c, args, 2, line, counters, op === '-A' ? body : undefined);
+        if (r === undefined) return;
+        const rules = own(b, c);
+        rules.push(r.rule);
+        setCounter(c, rules.length - 1, r.counters);
         return;
       }
       case '-I': case '--insert': {
@@ -330,7 +391,10 @@ export class Iptables {
         const pos = n ?? 1;
         const r = this.rule(b, c, args, n !== undefined ? 3 : 2, line, counters);
         if (pos > c.rules.length + 1) failLine('IPT_BAD_ARG', 'Index of insertion too big.', line);
-        if (r !== undefined) c.rules.splice(pos - 1, 0, r);
+        if (r === undefined) return;
+        own(b, c).splice(pos - 1, 0, r.rule);
+        if (c.hits !== undefined && c.hits.length >= pos) c.hits.splice(pos - 1, 0, undefined);
+        setCounter(c, pos - 1, r.counters);
         return;
       }
       case '-R': case '--replace': {
@@ -339,7 +403,9 @@ export class Iptables {
         if (n === undefined) return failLine('IPT_BAD_ARG', '-R requires a rule number', line);
         const r = this.rule(b, c, args, 3, line, counters);
         if (n > c.rules.length) failLine('IPT_BAD_ARG', 'Index of replacement too big.', line);
-        if (r !== undefined) c.rules[n - 1] = r;
+        if (r === undefined) return;
+        own(b, c)[n - 1] = r.rule;
+        setCounter(c, n - 1, r.counters);
         return;
       }
       case '-D': case '--delete': {
@@ -347,17 +413,17 @@ export class Iptables {
         const n = args.length === 3 ? ruleNumber(args[2], line) : undefined;
         if (n !== undefined) {
           if (n > c.rules.length) failLine('IPT_BAD_ARG', 'Index of deletion too big.', line);
-          c.rules.splice(n - 1, 1);
+          deleteRule(b, c, n - 1);
           return;
         }
         const r = this.rule(b, c, args, 2, line, counters);
         if (r === undefined) return;
         b.added.pop();
         b.addedLines.pop();
-        const want = renderRuleSpec(r);
+        const want = renderRuleSpec(r.rule);
         const i = c.rules.findIndex((x) => renderRuleSpec(x) === want);
         if (i < 0) failLine('IPT_NO_RULE', 'Bad rule (does a matching rule exist in that chain?).', line);
-        c.rules.splice(i, 1);
+        deleteRule(b, c, i);
         return;
       }
       case '-E': case '--rename-chain': {
@@ -373,6 +439,7 @@ export class Iptables {
         t.chains.delete(c.name);
         const renamed: Chain = { ...c, name: to };
         t.chains.set(to, renamed);
+        if (b.owned.has(c)) b.owned.add(renamed);
         for (const ch of t.chains.values()) {
           ch.rules = ch.rules.map((r) => {
             if ((r.target.kind === 'jump' || r.target.kind === 'goto') && r.target.chain === c.name) {
@@ -390,7 +457,7 @@ export class Iptables {
         if (chainName === undefined) return failLine('IPT_BAD_ARG', 'option "-N" requires an argument', line);
         checkChainName(chainName, line);
         if (t.chains.has(chainName)) failLine('IPT_CHAIN_EXISTS', 'Chain already exists.', line);
-        t.chains.set(chainName, { name: chainName, policy: undefined, packets: 0, bytes: 0, rules: [] });
+        addChain(b, newChain(chainName, undefined));
         b.kernelChains.delete(chainName);
         return;
       }
@@ -408,8 +475,8 @@ export class Iptables {
         return;
       }
       case '-F': case '--flush':
-        if (chainName === undefined) for (const c of t.chains.values()) c.rules = [];
-        else chainOf(t, op, chainName, line).rules = [];
+        if (chainName === undefined) for (const c of t.chains.values()) flushChain(b, c);
+        else flushChain(b, chainOf(t, op, chainName, line));
         return;
       case '-P': case '--policy': {
         const c = chainOf(t, op, chainName, line);
@@ -424,10 +491,8 @@ export class Iptables {
         for (const c of chainName === undefined ? t.chains.values() : [chainOf(t, op, chainName, line)]) {
           c.packets = 0;
           c.bytes = 0;
-          for (const r of c.rules) {
-            r.packets = 0;
-            r.bytes = 0;
-          }
+          // A new (empty) counter list: the old one may still be the live table's.
+          c.hits = undefined;
         }
         return;
       default:
@@ -488,6 +553,37 @@ function ruleNumber(a: string | undefined, line: number): number | undefined {
 function checkChainName(name: string, line: number): void {
   if (name.length > 28) throw new IptablesError('IPT_BAD_ARG', `chain name \`${name}' too long (must be under 29 chars)`, line);
   if (name.startsWith('-') || name.startsWith('!')) throw new IptablesError('IPT_BAD_ARG', `chain name not allowed to start with \`${name[0] ?? ''}'`, line);
+}
+
+/**
+ * The rules of `c` for this block to edit in place: copied the first time (the live
+ * table, other namespaces and compiled chains may hold the array, and the live table
+ * the counters).
+ */
+function own(b: Block, c: Chain): Rule[] {
+  if (!b.owned.has(c)) {
+    c.rules = c.rules.slice();
+    if (c.hits !== undefined) c.hits = c.hits.slice();
+    b.owned.add(c);
+  }
+  return c.rules as Rule[];
+}
+
+function deleteRule(b: Block, c: Chain, i: number): void {
+  own(b, c).splice(i, 1);
+  c.hits?.splice(i, 1);
+}
+
+/** `-F CHAIN`, or re-declaring a chain in a --noflush restore: no rules, no rule counters. */
+function flushChain(b: Block, c: Chain): void {
+  c.rules = [];
+  c.hits = undefined;
+  b.owned.add(c);
+}
+
+function addChain(b: Block, c: Chain): void {
+  b.table.chains.set(c.name, c);
+  b.owned.add(c);
 }
 
 /** A table with every chain flushed and user chains removed (restore without --noflush). */

@@ -112,17 +112,42 @@ export interface Rule {
   readonly proto?: { readonly num: number; readonly name: string; readonly invert: boolean };
   readonly matches: readonly Match[];
   readonly target: Target;
-  packets: number;
-  bytes: number;
+}
+
+/**
+ * A rule's packet and byte counters in one namespace. Rules are immutable and may be
+ * shared between namespaces (share.ts), so their counters live beside them, in the
+ * chain's `hits`.
+ */
+export class RuleCounter {
+  constructor(public packets = 0, public bytes = 0) {}
 }
 
 export interface Chain {
   readonly name: string;
   /** Built-in chains have a policy; user chains do not. */
   policy: 'ACCEPT' | 'DROP' | undefined;
+  /** The policy's counters. */
   packets: number;
   bytes: number;
-  rules: Rule[];
+  /**
+   * Never changed in place once the chain is live: a restore edits a copy (the array
+   * may be shared with other namespaces and with the compiled form of the chain).
+   */
+  rules: readonly Rule[];
+  /** hits[i]: this namespace's counters of rules[i], made when it first counts (absent: 0 and 0). */
+  hits: Array<RuleCounter | undefined> | undefined;
+}
+
+/** The packets and bytes rule `i` of `c` counted. */
+export function ruleCounts(c: Chain, i: number): { packets: number; bytes: number } {
+  return c.hits?.[i] ?? ZERO;
+}
+const ZERO = Object.freeze({ packets: 0, bytes: 0 });
+
+/** A new empty chain (a policy makes it a built-in one). */
+export function newChain(name: string, policy: 'ACCEPT' | 'DROP' | undefined): Chain {
+  return { name, policy, packets: 0, bytes: 0, rules: [], hits: undefined };
 }
 
 export interface Table {
@@ -136,6 +161,6 @@ export function isBuiltin(table: TableName, chain: string): boolean {
 
 export function newTable(name: TableName): Table {
   const chains = new Map<string, Chain>();
-  for (const c of TABLE_CHAINS[name]) chains.set(c, { name: c, policy: 'ACCEPT', packets: 0, bytes: 0, rules: [] });
+  for (const c of TABLE_CHAINS[name]) chains.set(c, newChain(c, 'ACCEPT'));
   return { name, chains };
 }

@@ -617,8 +617,20 @@ function loadMatch(c: Cursor, name: string, matches: MatchBuilder[], loaded: Loa
 
 /** Parse rule arguments (everything after `-A CHAIN`). */
 export function parseRuleSpec(args: readonly string[], ctx: RuleContext, line?: number): Rule | MissingChain {
+  const r = parseRuleArgs(args, ctx, line);
+  return r instanceof MissingChain ? r : r.rule;
+}
+
+/** A parsed rule and the counters its `-c PKTS BYTES` gave. */
+export interface ParsedRule {
+  readonly rule: Rule;
+  readonly counters: readonly [number, number] | undefined;
+}
+
+/** {@link parseRuleSpec}, with the rule's `-c` counters. */
+export function parseRuleArgs(args: readonly string[], ctx: RuleContext, line?: number): ParsedRule | MissingChain {
   const c = new Cursor(args, line);
-  const rule: Mutable<Rule> = { matches: [], target: { kind: 'none' }, packets: 0, bytes: 0 };
+  const rule: Mutable<Rule> = { matches: [], target: { kind: 'none' } };
   const matches: MatchBuilder[] = [];
   const loaded: Loaded[] = [];
   let target: TargetBuilder | undefined;
@@ -714,9 +726,5 @@ export function parseRuleSpec(args: readonly string[], ctx: RuleContext, line?: 
   const missing = (rule as { missing?: string }).missing;
   if (missing !== undefined) return new MissingChain(missing);
   if (target !== undefined) rule.target = finishTarget(c, target);
-  if (counters !== undefined) {
-    rule.packets = counters[0];
-    rule.bytes = counters[1];
-  }
-  return rule;
+  return { rule, counters };
 }

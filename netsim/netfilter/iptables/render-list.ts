@@ -10,6 +10,7 @@ import type { Chain, Match, Rule, Table, Target } from './model.ts';
 import { chainOrder, formatProbability, limitRate, quote } from './render.ts';
 import { formatIpv4 } from '../../wire/addr.ts';
 import type { AddrMatch } from './model.ts';
+import { ruleCounts } from './model.ts';
 
 const HEADER_VERBOSE = ' pkts bytes target     prot opt in     out     source               destination         ';
 const HEADER = 'target     prot opt source               destination         ';
@@ -141,14 +142,14 @@ function xmark(value: number, mask: number): string {
   return `xset ${hex(value)}/${hex(mask)}`;
 }
 
-function ruleLine(r: Rule, n: number, opts: ListOptions): string {
+function ruleLine(r: Rule, counts: { packets: number; bytes: number }, n: number, opts: ListOptions): string {
   const target = targetName(r.target);
   const proto = `${r.proto?.invert === true ? '!' : ' '}${String(r.proto?.num ?? 0).padEnd(4)} `;
   // print_ifaces: " %-6s " for in and "%-6s " for out, the name prefixed with '!' when inverted.
   const name = (i: { name: string; invert: boolean } | undefined): string => (i === undefined ? '*' : `${i.invert ? '!' : ''}${i.name}`);
   // Fields are padded exactly as print_rule_details does, trailing spaces included.
   const lineNo = opts.lineNumbers === true ? `${String(n).padEnd(4)} ` : '';
-  const counters = opts.verbose !== false ? `${num(r.packets)}${num(r.bytes)}` : '';
+  const counters = opts.verbose !== false ? `${num(counts.packets)}${num(counts.bytes)}` : '';
   const ifaces = opts.verbose !== false ? `  ${name(r.inIface).padEnd(6)} ${name(r.outIface).padEnd(6)} ` : ' ';
   const goto = r.target.kind === 'goto' ? '[goto] ' : '';
   return `${lineNo}${counters}${target.padEnd(9)} ${proto}--${ifaces}${addr(r.src)}${addr(r.dst)}${goto}${r.matches.map(matchText).join('')}${targetText(r.target)}`;
@@ -165,7 +166,7 @@ function chainBlock(t: Table, c: Chain, opts: ListOptions): string[] {
   const policy = verbose ? `policy ${c.policy} ${c.packets} packets, ${c.bytes} bytes` : `policy ${c.policy}`;
   const head = c.policy !== undefined ? `Chain ${c.name} (${policy})` : `Chain ${c.name} (${references(t, c.name)} references)`;
   const columns = `${opts.lineNumbers === true ? 'num  ' : ''}${verbose ? HEADER_VERBOSE : HEADER}`;
-  return [head, columns, ...c.rules.map((r, i) => ruleLine(r, i + 1, opts))];
+  return [head, columns, ...c.rules.map((r, i) => ruleLine(r, ruleCounts(c, i), i + 1, opts))];
 }
 
 /** `iptables -t TABLE -L -n -v` (the default), or without -v / with --line-numbers. */

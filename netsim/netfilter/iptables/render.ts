@@ -9,7 +9,7 @@
  * `--reject-with`, recent's `--mask` and `--rsource`).
  */
 import type { AddrMatch, Chain, Match, Rule, Table, Target, TableName } from './model.ts';
-import { LOG_FLAGS, TABLE_CHAINS, XT_LIMIT_SCALE } from './model.ts';
+import { LOG_FLAGS, TABLE_CHAINS, XT_LIMIT_SCALE, ruleCounts } from './model.ts';
 import { formatIpv4 } from '../../wire/addr.ts';
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
@@ -199,7 +199,10 @@ export function renderTable(t: Table, opts: SaveOptions = {}): string {
   const chains = chainOrder(t);
   for (const c of chains) out.push(`:${c.name} ${c.policy ?? '-'} [${opts.counters === true ? c.packets : 0}:${opts.counters === true ? c.bytes : 0}]`);
   for (const c of chains) {
-    for (const r of c.rules) out.push(`${opts.counters === true ? `[${r.packets}:${r.bytes}] ` : ''}-A ${c.name} ${renderRuleSpec(r)}`.trimEnd());
+    c.rules.forEach((r, i) => {
+      const n = ruleCounts(c, i);
+      out.push(`${opts.counters === true ? `[${n.packets}:${n.bytes}] ` : ''}-A ${c.name} ${renderRuleSpec(r)}`.trimEnd());
+    });
   }
   out.push('COMMIT');
   if (opts.date !== undefined) out.push(`# Completed on ${opts.date}`);

@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Iptables } from './iptables.ts';
+import { IptablesShare } from './share.ts';
+import { IptablesError } from './errors.ts';
+import { evalCtx, packet } from './test-support.ts';
+import { Rng } from '../../time/rng.ts';
+
+/** Restore blocks that exercise what sharing touches: -A from the share, jumps, -I/-R/-D, -E, -F, -Z, counters, errors, per-rule state. */
+const BLOCKS: readonly string[] = [
+  '*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-A - [0:0]\n:KUBE-SEP-A1 - [0:0]\n-A PREROUTING -j KUBE-SERVICES\n-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-A\n-A KUBE-SVC-A -m statistic --mode random --probability 0.5 -j KUBE-SEP-A1\n-A KUBE-SVC-A -j KUBE-SEP-A1\n-A KUBE-SEP-A1 -p tcp -m tcp -j DNAT --to-destination 10.244.1.5:8080\nCOMMIT\n',
+  '*nat\n:KUBE-SVC-A - [0:0]\n-A KUBE-SVC-A -j KUBE-SEP-A1\nCOMMIT\n',
+  '*nat\n:KUBE-SVC-B - [0:0]\n-A KUBE-SERVICES -d 10.96.0.2/32 -p udp -m udp --dport 53 -j KUBE-SVC-B\n-A KUBE-SVC-B -j KUBE-SEP-A1\nCOMMIT\n',
+  '*nat\n-A KUBE-SVC-B -j KUBE-MISSING\nCOMMIT\n',
+  '*nat\n:KUBE-LOOP - [0:0]\n-A KUBE-LOOP -j KUBE-SERVICES\n-A KUBE-SERVICES -j KUBE-LOOP\nCOMMIT\n',
+  '*filter\n:KUBE-FW - [0:0]\n-A INPUT -j KUBE-FW\n-A KUBE-FW -p tcp -m tcp --dport 22 -j ACCEPT\n-A KUBE-FW -p tcp -m tcp --dport 22 -j ACCEPT\n-A KUBE-FW -m statistic --mode nth --every 3 --packet 0 -j DROP\n-A KUBE-FW -m limit --limit 2/sec --limit-burst 1 -j ACCEPT\nCOMMIT\n',
+  '*filter\n-I KUBE-FW 2 -p tcp -m tcp --dport 443 -j ACCEPT\n-R KUBE-FW 1 -p tcp -m tcp --dport 23 -j ACCEPT\n-D KUBE-FW -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n',
+  '*filter\n[5:300] -A KUBE-FW -p udp -m udp --dport 53 -j ACCEPT\n-A KUBE-FW -c 7 700 -p udp -m udp --dport 54 -j DROP\nCOMMIT\n',
+  '*filter\n-Z KUBE-FW\nCOMMIT\n',
+  '*filter\n-F KUBE-FW\n-A KUBE-FW -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n',
+  '*filter\n:KUBE-FW2 - [0:0]\n-A KUBE-FW2 -j ACCEPT\n-A INPUT -j KUBE-FW2\nCOMMIT\n',
+  '*filter\n-E KUBE-FW2 KUBE-FW3\nCOMMIT\n',
+  '*nat\n-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-A\nCOMMIT\n',
+  '*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n',
+];
+const FULL = new Set([13]);
+
+const PACKETS = [
+  { hook: 'PREROUTING' as const, table: 'nat' as const, p: { src: '10.0.0.9', dst: '10.96.0.1', dport: 80 } },
+  { hook: 'PREROUTING' as const, table: 'nat' as const, p: { src: '10.0.0.9', dst: '10.96.0.2', proto: 'udp' as const, dport: 53 } },
+  { hook: 'INPUT' as const, table: 'filter' as const, p: { src: '10.0.0.9', dst: '192.168.0.10', dport: 22 } },
+  { hook: 'INPUT' as const, table: 'filter' as const, p: { src: '10.0.0.9', dst: '192.168.0.10', proto: 'udp' as const, dport: 53 } },
+  { hook: 'INPUT' as const, table: 'filter' as const, p: { src: '10.0.0.9', dst: '192.168.0.10', dport: 9 } },
+];
+
+/** A restore on one namespace or (ns -1) on each in turn, as kube-proxy on every node; a packet on one. */
+type Step = { ns: number; block: number } | { ns: number; packet: number };
+
+/** Run the steps on `n` namespaces; what each shows after each step. */
+function run(steps: readonly Step[], n: number, share: IptablesShare | undefined): string[] {
+  const nss = Array.from({ length: n }, () => new Iptables(share !== undefined ? { share } : {}));
+  const rng = new Rng(7);
+  const out: string[] = [];
+  steps.forEach((s, k) => {
+    if ('block' in s) {
+      for (const ipt of s.ns < 0 ? nss : [nss[s.ns] as Iptables]) {
+        try {
+          ipt.restore(BLOCKS[s.block] as string, { noflush: !FULL.has(s.block), counters: true });
+          out.push('ok');
+        } catch (e) {
+          out.push(e instanceof IptablesError ? `${e.code} ${e.message}` : String(e));
+        }
+      }
+    } else {
+      const ipt = nss[s.ns] as Iptables;
+      const q = PACKETS[s.packet] as (typeof PACKETS)[number];
+      const r = ipt.evaluate(q.table, packet(q.p), evalCtx({ hook: q.hook, now: k * 1e8, rng }));
+      out.push(JSON.stringify(r));
+    }
+    for (const x of nss) out.push(x.save({ counters: true }), x.list('filter'));
+  });
+  return out;
+}
+
+const step = (n: number): fc.Arbitrary<Step> => fc.oneof(
+  fc.record({ ns: fc.integer({ min: -1, max: n - 1 }), block: fc.nat(BLOCKS.length - 1) }),
+  fc.record({ ns: fc.nat(n - 1), packet: fc.nat(PACKETS.length - 1) }),
+);
+
+test('sharing is unobservable: namespaces that share rules show what unshared ones show after any restores and packets (save -c, -L -v, verdicts, errors)', () => {
+  fc.assert(fc.property(fc.array(step(3), { minLength: 15, maxLength: 40 }), (steps) => {
+    assert.deepEqual(run(steps, 3, new IptablesShare()), run(steps, 3, undefined));
+  }), { numRuns: 150 });
+});
+
+test('namespaces that restore the same text hold one copy of each chain, and count on their own', () => {
+  const share = new IptablesShare();
+  const a = new Iptables({ share });
+  const b = new Iptables({ share });
+  a.restore(BLOCKS[0] as string, { noflush: true });
+  b.restore(BLOCKS[0] as string, { noflush: true });
+  for (const name of ['KUBE-SERVICES', 'KUBE-SVC-A', 'KUBE-SEP-A1', 'PREROUTING']) assert.equal(a.chain('nat', name)?.rules, b.chain('nat', name)?.rules, name);
+  assert.equal(share.stats().parsed, 5);
+  assert.equal(share.stats().hits, 5);
+  a.evaluate('nat', packet({ src: '10.0.0.9', dst: '10.96.0.1', dport: 80 }), evalCtx({ hook: 'PREROUTING' }));
+  assert.match(a.save({ counters: true }), /\[1:40\] -A KUBE-SERVICES -d 10.96.0.1/);
+  assert.match(b.save({ counters: true }), /\[0:0\] -A KUBE-SERVICES -d 10.96.0.1/);
+  // b edits its copy: a keeps its rules.
+  b.restore(BLOCKS[1] as string, { noflush: true });
+  assert.equal(a.chain('nat', 'KUBE-SVC-A')?.rules.length, 2);
+  assert.equal(b.chain('nat', 'KUBE-SVC-A')?.rules.length, 1);
+  assert.notEqual(a.chain('nat', 'KUBE-SVC-A')?.rules, b.chain('nat', 'KUBE-SVC-A')?.rules);
+});
+
+test('a rule with per-rule state (statistic nth) is not shared: each namespace steps its own counter', () => {
+  const share = new IptablesShare();
+  const text = '*filter\n-A INPUT -m statistic --mode nth --every 2 --packet 0 -j DROP\nCOMMIT\n';
+  const a = new Iptables({ share });
+  const b = new Iptables({ share });
+  a.restore(text);
+  b.restore(text);
+  const v = (x: Iptables): string => x.evaluate('filter', packet({ src: '10.0.0.1', dst: '10.0.0.2' }), evalCtx({ hook: 'INPUT' })).verdict;
+  assert.deepEqual([v(a), v(a), v(b), v(b)], ['ACCEPT', 'DROP', 'ACCEPT', 'DROP']);
+  assert.notEqual(a.chain('filter', 'INPUT')?.rules[0], b.chain('filter', 'INPUT')?.rules[0]);
+});

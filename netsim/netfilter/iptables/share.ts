@@ -1,0 +1,134 @@
+/**
+ * Rules and rule lists shared between network namespaces: the nodes of a cluster whose
+ * kube-proxy writes the same text hold one copy of it (issue 23, "shared, copy-on-write
+ * state across nodes").
+ *
+ * - A restore's `-A CHAIN …` line parsed once serves every later restore of the same
+ *   line in any namespace of the share (`rule`). Parsing depends on the table only
+ *   through which user chains exist, which the namespace checks again (Iptables:
+ *   appendShared). Rules whose matches keep per-rule state in the evaluator (statistic
+ *   `--mode nth`, limit) are not shared: two namespaces, or two places in one, must not
+ *   step one counter or bucket.
+ * - A chain's rules, once committed, are interned by content (`rules`): every chain
+ *   with the same rules holds the same frozen array, so its compiled form (evaluate.ts)
+ *   is built once too.
+ * - What stays per namespace: tables and chain objects (names, policies, the policy
+ *   counters), each rule's counters (Chain.hits, made when the rule first counts), the
+ *   evaluator's state (nth, limit, recent lists, nfacct), and every restore's edits,
+ *   which copy a shared array before they change it (copy on write).
+ *
+ * Sharing changes what the process holds, never what a namespace shows: iptables-save,
+ * listings, counters, traces and verdicts are the same with and without it (the
+ * differential test in tests/scale/share.test.ts).
+ *
+ * Memory stays bounded under churn: when the entries have doubled since the last sweep,
+ * those no registered namespace holds any more are dropped.
+ */
+import type { Chain, Rule } from './model.ts';
+
+/** A parsed `-A` line: its chain, the rule and the counters its `-c` gave. */
+export interface SharedRule {
+  readonly chain: string;
+  readonly rule: Rule;
+  readonly counters: readonly [number, number] | undefined;
+  readonly id: number;
+}
+
+/** What a share holds (observation for the benchmark and the tests). */
+export interface ShareStats {
+  readonly rules: number;
+  readonly ruleLists: number;
+  /** `-A` lines served from the share, and parsed. */
+  readonly hits: number;
+  readonly parsed: number;
+}
+
+/** Sweep no earlier than this many entries. */
+const MIN_SWEEP = 1 << 16;
+
+export class IptablesShare {
+  /** `-A` line (without counters) → its parse. */
+  private readonly byLine = new Map<string, SharedRule>();
+  /** A shared rule (or a namespace's copy of a shared jump) → the id of its line. */
+  private readonly ids = new WeakMap<Rule, number>();
+  /** The ids of a chain's rules, joined → the one array of those rules. */
+  private readonly lists = new Map<string, readonly Rule[]>();
+  private readonly members: Array<{ chains(): Iterable<Chain> }> = [];
+  private nextId = 1;
+  private sweepAt = MIN_SWEEP;
+  private hits = 0;
+  private parsed = 0;
+
+  /** A namespace whose tables the share must keep (Iptables registers itself). */
+  register(member: { chains(): Iterable<Chain> }): void {
+    this.members.push(member);
+  }
+
+  /** The parse of `line` made before, if any. */
+  rule(line: string): SharedRule | undefined {
+    const s = this.byLine.get(line);
+    if (s !== undefined) this.hits++;
+    return s;
+  }
+
+  /** Keep the parse of `line` (an `-A CHAIN …` line that parsed and checked) for the next namespace. */
+  store(line: string, chain: string, rule: Rule, counters: readonly [number, number] | undefined): void {
+    this.parsed++;
+    if (!shareable(rule) || this.byLine.has(line)) return;
+    const id = this.nextId++;
+    this.byLine.set(line, { chain, rule, counters, id });
+    this.ids.set(rule, id);
+    if (this.byLine.size + this.lists.size >= this.sweepAt) this.sweep();
+  }
+
+  /** A namespace's own object for a shared rule (same fields, same id). */
+  copy(rule: Rule): Rule {
+    const c = { ...rule };
+    this.ids.set(c, this.ids.get(rule) as number);
+    return c;
+  }
+
+  /** The shared array with these rules (`rules` itself when it has a rule not parsed through the share). */
+  rules(rules: readonly Rule[]): readonly Rule[] {
+    let key = '';
+    for (let i = 0; i < rules.length; i++) {
+      const id = this.ids.get(rules[i] as Rule);
+      if (id === undefined) return rules;
+      key += i === 0 ? String(id) : `,${id}`;
+    }
+    const had = this.lists.get(key);
+    if (had !== undefined) return had;
+    Object.freeze(rules);
+    this.lists.set(key, rules);
+    return rules;
+  }
+
+  stats(): ShareStats {
+    return { rules: this.byLine.size, ruleLists: this.lists.size, hits: this.hits, parsed: this.parsed };
+  }
+
+  /** Drop the lines and lists no member's chain holds any more. */
+  private sweep(): void {
+    const liveLists = new Set<readonly Rule[]>();
+    const liveIds = new Set<number>();
+    for (const m of this.members) {
+      for (const c of m.chains()) {
+        if (liveLists.has(c.rules)) continue;
+        liveLists.add(c.rules);
+        for (const r of c.rules) {
+          const id = this.ids.get(r);
+          if (id !== undefined) liveIds.add(id);
+        }
+      }
+    }
+    for (const [line, s] of this.byLine) if (!liveIds.has(s.id)) this.byLine.delete(line);
+    for (const [key, list] of this.lists) if (!liveLists.has(list)) this.lists.delete(key);
+    this.sweepAt = Math.max(MIN_SWEEP, 2 * (this.byLine.size + this.lists.size));
+  }
+}
+
+/** Whether a rule holds no per-rule evaluator state (statistic nth, limit buckets are kept per match object). */
+function shareable(r: Rule): boolean {
+  for (const m of r.matches) if ((m.kind === 'statistic' && m.mode === 'nth') || m.kind === 'limit') return false;
+  return true;
+}
