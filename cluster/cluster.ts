@@ -19,6 +19,8 @@ import { rfc3339 } from '../control/controllers/types.ts';
 import type { Sim } from '../netsim/sim.ts';
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import { NetfilterStack } from '../netsim/netfilter/netfilter-stack.ts';
+import { Iptables } from '../netsim/netfilter/iptables/iptables.ts';
+import { IptablesShare } from '../netsim/netfilter/iptables/share.ts';
 import { Ipvs } from '../netsim/ipvs/ipvs.ts';
 import { Ipsets } from '../netsim/ipset/ipset.ts';
 import { MS, SECOND } from '../netsim/time/scheduler.ts';
@@ -156,6 +158,13 @@ export class Cluster implements EmulatedCluster {
   readonly loadBalancerRoutes: LoadBalancerRoutes | undefined;
   /** The cluster DNS add-on (spec `dns.enabled`, on by default). */
   dns: ClusterDns | undefined;
+  /**
+   * What the nodes' iptables share (spec `scale.share`): rule lines parsed once, chain
+   * bodies kept once. The other state nodes hold alike is one per cluster already: the
+   * Service, EndpointSlice, Pod, Namespace and NetworkPolicy informers above feed every
+   * node's agents, and flannel's lease table is the one subnet manager's.
+   */
+  readonly iptablesShare: IptablesShare | undefined;
 
   /** With a partition: when the nodes next post their status, and the watch that tells this process of other partitions' writes. */
   private nextHeartbeat = 0;
@@ -173,6 +182,7 @@ export class Cluster implements EmulatedCluster {
     this.namespaces$ = new ListInformer<Namespace>(control.api, 'namespaces');
     this.networkPolicies$ = new ListInformer<NetworkPolicy>(control.api, 'networkpolicies');
     this.loadBalancerRoutes = spec.network.loadBalancerPool !== undefined && underlay.router !== undefined ? new LoadBalancerRoutes(underlay.router, spec.nodes) : undefined;
+    this.iptablesShare = spec.scale.share ? new IptablesShare() : undefined;
   }
 
   static async build(spec: ClusterSpec, opts: BuildClusterOptions = {}): Promise<Cluster> {
@@ -256,7 +266,8 @@ export class Cluster implements EmulatedCluster {
   private async addNode(name: string, address: string, labels: Readonly<Record<string, string>>, wallClock: () => Date, apps: boolean): Promise<void> {
     const spec = this.spec;
     const ns = this.nodes.get(name) as NetNamespace;
-    const netfilter = NetfilterStack.install(ns);
+    const share = this.iptablesShare;
+    const netfilter = NetfilterStack.install(ns, { iptables: new Iptables(share !== undefined ? { share } : {}) });
     // The node's CPUs and its kernel era's clash resolution: conntrack's insertion race (netsim/netfilter/conntrack/conntrack.ts).
     netfilter.conntrack.cpus = spec.nodes.find((n) => n.name === name)?.cpus ?? 1;
     if (spec.conntrack !== undefined) {

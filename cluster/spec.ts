@@ -24,6 +24,7 @@
  * networkPolicy: { enforcer: kube-router }  # none (default: flannel alone enforces nothing) | kube-router (as k3s embeds it)
  * underlay: { latency: 50us, bandwidth: 1Gbit, loss: 0 }
  * conntrack: { clashResolution: nat-identical, raceWindow: 5us }   # the insertion race on nodes with cpus > 1
+ * scale: { share: true }              # nodes share what they hold alike (identical rulesets: netsim/netfilter/iptables/share.ts); false: each its own
  * outside:
  *   cidr: 203.0.113.0/24
  *   router: { underlay: 192.168.50.1, outside: 203.0.113.1 }
@@ -116,6 +117,13 @@ export interface ClusterSpec {
   readonly dns: DnsSpec;
   /** Conntrack's insertion race on nodes with more than one CPU (default: nat-identical, 5 µs). */
   readonly conntrack?: { readonly clashResolution: ClashResolution; readonly raceWindowNs: number };
+  /**
+   * `share` (default true): nodes hold one copy of what they hold alike — each distinct
+   * kube-proxy rule line parsed once, each distinct chain body kept and compiled once —
+   * with counters, edits and everything a node shows its own. Off only to prove that it
+   * changes nothing (tests/scale/share.test.ts) and to measure it (bench/scale-share.bench.ts).
+   */
+  readonly scale: { readonly share: boolean };
 }
 
 export interface DnsSpec {
@@ -234,6 +242,7 @@ const schema = {
       },
     },
     manifests: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }] },
+    scale: { type: 'object', additionalProperties: false, properties: { share: { type: 'boolean' } } },
     conntrack: {
       type: 'object', additionalProperties: false,
       properties: { clashResolution: { enum: [...CLASH_RESOLUTIONS] }, raceWindow: { type: 'string', pattern: durationPattern } },
@@ -495,6 +504,7 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     outside,
     manifests,
     dns,
+    scale: { share: r['scale']?.share ?? true },
     ...(r['conntrack'] !== undefined ? { conntrack: { clashResolution: r['conntrack'].clashResolution ?? 'nat-identical', raceWindowNs: parseDuration(r['conntrack'].raceWindow ?? '5us') } } : {}),
     clients: ((r['clients'] ?? []) as Array<Record<string, any>>).map((c, i) => { // eslint-disable-line @typescript-eslint/no-explicit-any
       const everyNs = parseDuration(c['every'] ?? '1s');
