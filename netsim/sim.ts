@@ -2,7 +2,7 @@
  * The per-run context shared by every device and namespace: the virtual clock,
  * the seeded RNG, the trace bus, packet ids, and the receive backlog.
  */
-import { Scheduler } from './time/scheduler.ts';
+import { eventKey, Scheduler } from './time/scheduler.ts';
 import { Rng } from './time/rng.ts';
 import { Tracer } from './trace/tracer.ts';
 import type { Packet } from './packet/packet.ts';
@@ -16,7 +16,8 @@ export class Sim {
   readonly clock: Scheduler;
   readonly rng: Rng;
   readonly tracer: Tracer;
-  private packetIds = 0;
+  /** Packet ids handed out per host (index = the scheduler's host key). */
+  private readonly packetIds: number[] = [0];
   // The backlog (Linux: per-CPU input_pkt_queue, drained in NET_RX softirq): devices that
   // hand a packet to a peer queue it here instead of calling the peer, so a pod-to-pod
   // exchange never recurses and packets keep FIFO order. Parallel arrays that keep their
@@ -34,9 +35,16 @@ export class Sim {
     this.tracer = opts.tracer ?? new Tracer();
   }
 
-  /** A new packet id (trace id). */
+  /**
+   * A new packet id (trace id), unique in the run: 1, 2, 3… for the driver's packets,
+   * host × 2^32 + n for the packets a host makes in its own events — so a host numbers
+   * its packets the same whether or not other hosts run in other workers.
+   */
   nextPacketId(): number {
-    return ++this.packetIds;
+    const h = this.clock.currentHost();
+    const n = (this.packetIds[h] ?? 0) + 1;
+    this.packetIds[h] = n;
+    return eventKey(h, n);
   }
 
   /** Queue `pkt` for `sink.receive` at the current instant (netif_rx). */

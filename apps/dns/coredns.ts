@@ -180,7 +180,7 @@ export class CoreDnsServer {
       done({ rcode: Rcode.SERVFAIL, aa: false, answers: [], authorities: [], additionals: [] }, 'forward: no upstream');
       return;
     }
-    const query = encodeMessage({ id: this.ns.sim.rng.nextU32() & 0xffff, rd: true, questions: q.questions, ...(q.edns !== undefined ? { edns: q.edns } : {}) });
+    const query = encodeMessage({ id: this.ns.userRng.nextU32() & 0xffff, rd: true, questions: q.questions, ...(q.edns !== undefined ? { edns: q.edns } : {}) });
     const attempt = (i: number, errors: string[]): void => {
       const up = ups[i];
       if (up === undefined) {

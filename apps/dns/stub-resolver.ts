@@ -224,7 +224,7 @@ function queryPair(ns: NetNamespace, qname: string, servers: readonly string[], 
     };
     const truncatedRetry: Array<'A' | 'AAAA'> = [];
     const send = (type: 'A' | 'AAAA'): void => {
-      const id = ns.sim.rng.nextU32() & 0xffff;
+      const id = ns.userRng.nextU32() & 0xffff;
       const query = encodeMessage({ id, rd: true, questions: [{ name: qname, type, class: 'IN' }] });
       const sent = sock.send(parseIpv4(server), 53, query);
       const entry: QueryLog = { qname, qtype: type, server, transport: 'udp', sentAt: clock.now(), pkt: sent.pkt, sport: sock.localPort, replyPkt: 0, doneAt: 0, outcome: 'timeout', reply: undefined, detail: '' };
@@ -315,7 +315,7 @@ function queryPair(ns: NetNamespace, qname: string, servers: readonly string[], 
     const timer = clock.after(waitNs, end);
     const queries: Uint8Array[] = [];
     for (const type of want) {
-      const id = ns.sim.rng.nextU32() & 0xffff;
+      const id = ns.userRng.nextU32() & 0xffff;
       queries.push(encodeMessage({ id, rd: true, questions: [{ name: qname, type, class: 'IN' }] }));
       const entry: QueryLog = { qname, qtype: type, server, transport: 'tcp', sentAt: clock.now(), pkt: 0, sport: 0, replyPkt: 0, doneAt: 0, outcome: 'timeout', reply: undefined, detail: '' };
       log.push(entry);

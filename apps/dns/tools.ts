@@ -63,7 +63,7 @@ export async function dig(ctx: ProgramContext): Promise<number> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) { ctx.stderr('dig: port number out of range\n'); return 1; }
   const qname = (name ?? '.').replace(/\.$/, '') || '.';
   const qtype = (type ?? (name === undefined ? 'NS' : 'A')) as RecordType;
-  const query = encodeMessage({ id: ctx.ns.sim.rng.nextU32() & 0xffff, rd: true, questions: [{ name: qname, type: qtype, class: 'IN' }], edns: { udpSize: 1232, do: false } });
+  const query = encodeMessage({ id: ctx.ns.userRng.nextU32() & 0xffff, rd: true, questions: [{ name: qname, type: qtype, class: 'IN' }], edns: { udpSize: 1232, do: false } });
   const clock = ctx.ns.sim.clock;
   for (let attempt = 0; attempt < 3; attempt++) {
     const start = clock.now();
@@ -107,7 +107,7 @@ export async function nslookup(ctx: ProgramContext): Promise<number> {
   const server = args[1] ?? conf.nameservers[0] ?? '127.0.0.1';
   if (tryParseIpv4(server) === undefined) { ctx.stderr(`nslookup: couldn't get address for '${server}': not found\n`); return 1; }
   const ask = async (qname: string, qtype: RecordType): Promise<DnsMessage | string> => {
-    const q = encodeMessage({ id: ctx.ns.sim.rng.nextU32() & 0xffff, rd: true, questions: [{ name: qname, type: qtype, class: 'IN' }] });
+    const q = encodeMessage({ id: ctx.ns.userRng.nextU32() & 0xffff, rd: true, questions: [{ name: qname, type: qtype, class: 'IN' }] });
     let r = await exchange(ctx, server, 53, q, false);
     if (r.ok && (r.reply[2]! & 0x02) !== 0) r = await exchange(ctx, server, 53, q, true);
     if (!r.ok) return r.error === 'timeout' ? 'timed out' : 'connection refused';

@@ -7,7 +7,13 @@
  * beyond which frames are dropped, like a full txqueue), then arrives after the
  * link latency at the switch's chosen port(s): the port that learned the destination
  * MAC, or every other port for broadcast and unknown unicast. Loss is drawn from the
- * run's seeded RNG, so the same seed loses the same frames.
+ * sending port's own seeded stream, so the same seed loses the same frames whatever
+ * the other ports send. A frame arrives as an event on the receiving port's host
+ * (Scheduler.atOn): the underlay is where one host's work becomes another's.
+ *
+ * A {@link SegmentBoundary} (set by cluster/lockstep.ts) splits the ports over
+ * workers: frames for ports of other workers leave through it with their arrival time
+ * and order key, and the ports of other workers send nothing here.
  *
  * An "outside" network is another Segment; a router between them is a namespace
  * with two NICs and ip_forward=1 (built by the layers above). Not modelled: the
@@ -39,6 +45,10 @@ export class EtherDevice extends NetDevice {
   segment: Segment | undefined = undefined;
   /** Per-port overrides of the segment's link properties. */
   link: Partial<LinkProps> = {};
+  /** The scheduler's key of the host this port belongs to (set on attach). */
+  host = 0;
+  /** This port's loss draws (set on attach). */
+  lossRng: Rng | undefined = undefined;
   /** Virtual time at which this port finishes serialising what it has queued. */
   busyUntil = 0;
   /**
@@ -83,19 +93,38 @@ export class EtherDevice extends NetDevice {
   }
 }
 
+/**
+ * Where a segment's ports are split over workers (cluster/lockstep.ts implements it):
+ * which ports run here, and how a frame reaches a port that runs elsewhere.
+ */
+export interface SegmentBoundary {
+  /** Whether `port`'s host runs in this worker. */
+  local(port: EtherDevice): boolean;
+  /** Carry `pkt` to `port` (of another worker), arriving at `at` with order key `key`. */
+  send(segment: Segment, port: EtherDevice, at: number, key: number, pkt: Packet): void;
+  /**
+   * The switch learned a new address or saw one move. Learned state is shared by every
+   * port, so no worker can know it before the others' frames arrive: a partitioned run
+   * refuses (throws) rather than diverge.
+   */
+  learned(segment: Segment, mac: MacAddr, port: EtherDevice): void;
+}
+
 export class Segment {
   private readonly ports: EtherDevice[] = [];
   private readonly table = new Map<MacAddr, EtherDevice>();
-  private readonly rng: Rng;
+  /** Set by a partitioned run; undefined: every port runs here. */
+  boundary: SegmentBoundary | undefined = undefined;
 
-  constructor(readonly sim: Sim, readonly name: string, public props: LinkProps = { ...DEFAULT_LINK }) {
-    this.rng = sim.rng.fork(`segment:${name}`);
-  }
+  constructor(readonly sim: Sim, readonly name: string, public props: LinkProps = { ...DEFAULT_LINK }) {}
 
   attach(nic: EtherDevice, link: Partial<LinkProps> = {}): void {
     if (nic.segment !== undefined) throw new Error(`${nic.name} is already attached to ${nic.segment.name}`);
     nic.segment = this;
     nic.link = link;
+    const host = nic.owner?.node ?? nic.name;
+    nic.host = this.sim.clock.hostKey(host);
+    nic.lossRng = this.sim.rng.fork(`segment:${this.name}:${host}/${nic.name}`);
     this.ports.push(nic);
   }
 
@@ -113,6 +142,9 @@ export class Segment {
     pkt.ctInfo = 0;
     pkt.mark = 0;
     pkt.ipvs = false;
+    const boundary = this.boundary;
+    // A replica of another worker's host (driven by replicated driver work): its owner sends.
+    if (boundary !== undefined && !boundary.local(from)) return;
     const clock = this.sim.clock;
     const now = clock.now();
     const latency = from.link.latencyNs ?? this.props.latencyNs;
@@ -121,7 +153,13 @@ export class Segment {
     const qlimit = from.link.queueLimit ?? this.props.queueLimit;
     const b = pkt.buf;
     const o = pkt.off;
-    if (((b[o + 6] as number) & 1) === 0) this.table.set(readU48(b, o + 6), from);
+    if (((b[o + 6] as number) & 1) === 0) {
+      const src = readU48(b, o + 6);
+      if (this.table.get(src) !== from) {
+        boundary?.learned(this, src, from);
+        this.table.set(src, from);
+      }
+    }
 
     let departs = now;
     if (bw > 0) {
@@ -134,7 +172,7 @@ export class Segment {
       from.busyUntil = departs;
       from.departsAt(departs);
     }
-    if (loss > 0 && this.rng.next() < loss) {
+    if (loss > 0 && (from.lossRng as Rng).next() < loss) {
       this.dropOnWire(from, pkt, 'link-loss', `${this.name}: frame lost on the wire (loss ${loss})`);
       return;
     }
@@ -142,14 +180,17 @@ export class Segment {
     const dst = readU48(b, o);
     const known = ((b[o] as number) & 1) === 0 ? this.table.get(dst) : undefined;
     if (known !== undefined) {
-      if (known !== from) clock.at(arrives, () => known.receive(pkt));
+      if (known !== from) this.deliver(known, arrives, pkt);
       return;
     }
     const targets = this.ports.filter((p) => p !== from);
-    targets.forEach((t, i) => {
-      const copy = i === targets.length - 1 ? pkt : clonePacket(pkt);
-      clock.at(arrives, () => t.receive(copy));
-    });
+    targets.forEach((t, i) => this.deliver(t, arrives, i === targets.length - 1 ? pkt : clonePacket(pkt)));
+  }
+
+  private deliver(port: EtherDevice, at: number, pkt: Packet): void {
+    const boundary = this.boundary;
+    if (boundary !== undefined && !boundary.local(port)) boundary.send(this, port, at, this.sim.clock.nextKey(), pkt);
+    else this.sim.clock.atOn(at, port.host, () => port.receive(pkt));
   }
 
   portList(): readonly EtherDevice[] {

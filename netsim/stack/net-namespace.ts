@@ -138,12 +138,19 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   /** ip_id_key (hashed ids) and the stream for sockets' inet_id (ip-ident.ts). */
   private readonly idKey: IpIdKey;
   private readonly inetIdRng: Rng;
+  /**
+   * Randomness for the sockets and programs in this namespace (TCP initial sequence
+   * numbers, ephemeral ports, DNS query ids): a stream of its own, so what one
+   * namespace draws never shifts another's, nor depends on how hosts interleave.
+   */
+  readonly userRng: Rng;
   private idents: IpIdents | undefined;
 
   constructor(readonly sim: Sim, readonly name: string, readonly node: string = name, sysctl: Partial<Sysctls> = {}) {
     this.sysctl = { ...DEFAULT_SYSCTLS, ...sysctl, localPortRange: [...(sysctl.localPortRange ?? DEFAULT_SYSCTLS.localPortRange)] };
     this.idKey = new IpIdKey(sim.rng.fork(`ip_id_key:${name}`));
     this.inetIdRng = sim.rng.fork(`inet_id:${name}`);
+    this.userRng = sim.rng.fork(`user:${name}`);
     this.tables.set(RT_TABLE_LOCAL, new RoutingTable(RT_TABLE_LOCAL));
     this.tables.set(RT_TABLE_MAIN, new RoutingTable(RT_TABLE_MAIN));
     this.arp = new ArpLayer(this);

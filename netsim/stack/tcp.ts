@@ -579,7 +579,7 @@ export class TcpLayer {
     if (res === undefined || src === undefined) throw new NetsimError('NETSIM_ERR_NO_ROUTE', `${this.ns.name}: connect to ${formatIpv4(dst)}:${dport}: Network is unreachable`);
     const mtu = res.type === 'local' ? this.ns.lo.mtu : (res.dev?.mtu ?? 1500);
     const sport = opts.sport ?? this.ephemeral(dst, dport);
-    const c = new TcpConnection(this, src, sport, dst, dport, 'SYN_SENT', this.ns.sim.rng.nextU32(), Math.min(65495, mtu - 40));
+    const c = new TcpConnection(this, src, sport, dst, dport, 'SYN_SENT', this.ns.userRng.nextU32(), Math.min(65495, mtu - 40));
     this.add(c);
     c.startConnect();
     return c;
@@ -590,7 +590,7 @@ export class TcpLayer {
     const key = dst * 65536 + dport;
     const now = this.now();
     for (let i = 0; i < 128; i++) {
-      const p = this.ns.sim.rng.range(lo, hi);
+      const p = this.ns.userRng.range(lo, hi);
       if (!this.conns.get(p)?.has(key) && !this.listeners.has(p) && this.tw.find(p, dst, dport, now) < 0) return p;
     }
     for (let p = lo; p <= hi; p++) if (!this.conns.get(p)?.has(key) && !this.listeners.has(p) && this.tw.find(p, dst, dport, now) < 0) return p;
@@ -690,7 +690,7 @@ export class TcpLayer {
       if (l !== undefined) {
         const res = ns.lookupRoute(src);
         const mtu = res?.dev?.mtu ?? 1500;
-        const conn = new TcpConnection(this, dst, seg.dstPort, src, seg.srcPort, 'SYN_RECEIVED', ns.sim.rng.nextU32(), Math.min(65495, mtu - 40));
+        const conn = new TcpConnection(this, dst, seg.dstPort, src, seg.srcPort, 'SYN_RECEIVED', ns.userRng.nextU32(), Math.min(65495, mtu - 40));
         this.add(conn);
         if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, `tcp listener :${seg.dstPort} (SYN, new connection)`);
         conn.startAccept(seg.seq, mssFrom(seg.options), l.onAccept);

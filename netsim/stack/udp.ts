@@ -120,7 +120,7 @@ export class UdpLayer {
 
   private ephemeral(): number {
     const [lo, hi] = this.ns.sysctl.localPortRange;
-    const rng = this.ns.sim.rng;
+    const rng = this.ns.userRng;
     for (let i = 0; i < 64; i++) {
       const p = rng.range(lo, hi);
       if (!this.sockets.has(p)) return p;

@@ -162,3 +162,55 @@ test('Rng: same seed same stream, forks independent of other consumers, int() un
     assert.ok(v >= 5 && v <= 7);
   }
 });
+
+test('hosts: ties run by (origin host, its own sequence); atOn hands work to a host; foreign hosts are skipped', () => {
+  const s = new Scheduler();
+  const a = s.hostKey('a');
+  const b = s.hostKey('b');
+  assert.equal(s.hostKey('a'), a, 'one key per name');
+  assert.equal(s.hostName(b), 'b');
+  const log: string[] = [];
+  const note = (x: string) => () => log.push(`${x}@${s.hostName(s.currentHost()) || 'driver'}`);
+  // Scheduled by host b first, then by host a: at the same instant a's run first (origin order), each in its own order.
+  s.atOn(0, b, () => {
+    s.at(10, note('b1'));
+    s.at(10, note('b2'));
+  });
+  s.atOn(1, a, () => {
+    s.at(10, note('a1'));
+    s.atOn(10, b, note('a-to-b'));
+  });
+  s.run(5);
+  assert.equal(s.currentHost(), 0, 'between events the driver runs');
+  s.run();
+  assert.deepEqual(log, ['a1@a', 'a-to-b@b', 'b1@b', 'b2@b']);
+  // A key made by one scheduler (another worker's host) orders an event in another exactly as atOn would have.
+  const t1 = new Scheduler();
+  const t2 = new Scheduler();
+  for (const t of [t1, t2]) { t.hostKey('a'); t.hostKey('b'); }
+  const out1: string[] = [];
+  const out2: string[] = [];
+  t1.atOn(0, a, () => t1.atOn(7, b, () => out1.push('frame')));
+  t1.atOn(7, b, () => out1.push('own'));
+  let key = 0;
+  t2.atOn(0, a, () => { key = t2.nextKey(); });
+  t2.atOn(7, b, () => out2.push('own'));
+  t2.setForeignHosts((h) => h === b);
+  t2.run(1);
+  t2.setForeignHosts(undefined);
+  t2.atKey(7, key, b, () => out2.push('frame'));
+  t1.run();
+  t2.run();
+  assert.deepEqual(out2, out1);
+  assert.deepEqual(out1, ['own', 'frame'], 'at the same instant the driver (origin 0) scheduled first, then a');
+  // Foreign hosts' events are dropped, the driver's run.
+  const f = new Scheduler();
+  const x = f.hostKey('x');
+  const ran: string[] = [];
+  f.atOn(1, x, () => ran.push('x'));
+  f.at(1, () => ran.push('driver'));
+  f.setForeignHosts((h) => h === x);
+  f.run();
+  assert.deepEqual(ran, ['driver']);
+  assert.throws(() => f.atKey(0, 5, x, () => {}), RangeError, 'a keyed event may not be in the past');
+});

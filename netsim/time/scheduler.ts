@@ -3,9 +3,19 @@
  *
  * Time is an integer number of nanoseconds held in a JS number: exact up to
  * 2^53 ns (about 104 days of virtual time), which is far beyond any run, and
- * much cheaper than bigint on the per-packet path. Events at the same instant
- * run in the order they were scheduled (a sequence number breaks ties), so a
- * run is a pure function of its inputs and seed.
+ * much cheaper than bigint on the per-packet path.
+ *
+ * Hosts and the order of simultaneous events. Every event runs on a host (a key from
+ * {@link Scheduler.hostKey}: a node with its pods, the router, an outside host; 0 is
+ * the driver — work started outside any event, the control plane's ticks). An event
+ * scheduled with `at`/`after` runs on the host that scheduled it; `atOn` hands work to
+ * another host (the underlay delivering a frame). Events at the same instant run by
+ * (origin host, that host's own sequence number), not by one global sequence: the
+ * order of the events on a host then depends only on what that host and its peers
+ * scheduled, never on how the other hosts' work happened to interleave. That is what
+ * lets cluster/lockstep.ts run hosts in separate workers with the result of the
+ * serial run, bit for bit. Simultaneous events on different hosts are independent,
+ * so any fixed order among them is as valid as scheduling order was.
  *
  * The event queue is a binary min-heap over parallel arrays (times, sequence
  * numbers, callbacks) rather than an array of objects: push/pop allocate
@@ -24,15 +34,37 @@ export const SECOND = 1_000_000_000;
 
 export type EventCallback = () => void;
 
-/** Handle of a scheduled event; pass to {@link Scheduler.cancel}. */
+/** Handle of a scheduled event; pass to {@link Scheduler.cancel}. It is also the event's order key (see {@link eventKey}). */
 export type TimerId = number;
+
+/** The driver's host key: work started outside any event (top-level calls, the control plane's ticks). */
+export const DRIVER_HOST = 0;
+/** Keys are `origin host × 2^32 + the origin's sequence number`: exact in a double for 2^21 hosts. */
+const HOST_STRIDE = 4294967296;
+/** The most hosts one scheduler can key. */
+export const MAX_HOSTS = 2 ** 21;
+
+/** The order key of the `seq`-th event scheduled by host `origin`. */
+export function eventKey(origin: number, seq: number): number {
+  return origin * HOST_STRIDE + seq;
+}
 
 export class Scheduler {
   private nowNs: Instant = 0;
-  private seq = 0;
-  // Heap stored as parallel arrays indexed by heap slot.
+  /** Events scheduled so far by each origin host (index = host key). */
+  private readonly hostSeqs: number[] = [0];
+  private readonly hostNames = new Map<string, number>();
+  private readonly hostList: string[] = [''];
+  /** The host of the event running now ({@link DRIVER_HOST} between runs). */
+  private host = DRIVER_HOST;
+  /** Order key of the event running now (-1 outside an event). */
+  private runningKey = -1;
+  /** Partitioned runs: hosts whose events this scheduler leaves to another worker. */
+  private foreign: ((host: number) => boolean) | undefined = undefined;
+  // Heap stored as parallel arrays indexed by heap slot: time, order key, executing host, callback.
   private times: number[] = [];
   private seqs: number[] = [];
+  private hosts: number[] = [];
   private fns: EventCallback[] = [];
   private cancelled = new Set<number>();
   /**
@@ -48,6 +80,7 @@ export class Scheduler {
    * frees the backing store so that every burst would grow a new one.
    */
   private readonly soon: EventCallback[] = [];
+  private readonly soonHosts: number[] = [];
   private soonHead = 0;
   private soonLen = 0;
 
@@ -66,13 +99,81 @@ export class Scheduler {
     return this.times.length + (this.soonLen - this.soonHead);
   }
 
-  /** Run `fn` at absolute virtual time `t` (clamped to now). */
+  /**
+   * The key of host `name` (a node's name for its root and pod namespaces), given in
+   * order of first request — the same build gives every host the same key.
+   */
+  hostKey(name: string): number {
+    let k = this.hostNames.get(name);
+    if (k === undefined) {
+      k = this.hostList.length;
+      if (k >= MAX_HOSTS) throw new RangeError(`scheduler: more than ${MAX_HOSTS - 1} hosts`);
+      this.hostNames.set(name, k);
+      this.hostList.push(name);
+      this.hostSeqs.push(0);
+    }
+    return k;
+  }
+
+  /** The name of host `key` ('' for the driver). */
+  hostName(key: number): string {
+    return this.hostList[key] ?? '';
+  }
+
+  /** The host whose event is running now ({@link DRIVER_HOST} outside events). */
+  currentHost(): number {
+    return this.host;
+  }
+
+  /** The order key of the event running now, -1 outside events. */
+  currentKey(): number {
+    return this.runningKey;
+  }
+
+  /**
+   * Partitioned runs (cluster/lockstep.ts): events on a host for which `isForeign`
+   * says true are dropped when due — another worker runs that host. Driver events
+   * run everywhere. `undefined` (the default) runs everything.
+   */
+  setForeignHosts(isForeign: ((host: number) => boolean) | undefined): void {
+    this.foreign = isForeign;
+  }
+
+  /** Run `fn` at absolute virtual time `t` (clamped to now), on the current host. */
   at(t: Instant, fn: EventCallback): TimerId {
+    return this.atOn(t, this.host, fn);
+  }
+
+  /** Run `fn` at `t` on host `host` (the underlay handing a frame to another node). */
+  atOn(t: Instant, host: number, fn: EventCallback): TimerId {
     if (!Number.isFinite(t)) throw new RangeError(`scheduler: time must be finite, got ${t}`);
     const when = Math.max(Math.round(t), this.nowNs);
-    const id = ++this.seq;
-    this.push(when, id, fn);
+    const origin = this.host;
+    const seq = ++(this.hostSeqs[origin] as number);
+    const id = origin * HOST_STRIDE + seq;
+    this.push(when, id, host, fn);
     return id;
+  }
+
+  /**
+   * The next key host `origin` would give an event, consumed (a partitioned run keys a
+   * frame it sends to another worker with it, as {@link atOn} would have).
+   */
+  nextKey(): number {
+    const origin = this.host;
+    return origin * HOST_STRIDE + ++(this.hostSeqs[origin] as number);
+  }
+
+  /** Queue `fn` at `t` on `host` with an order key made by another worker's {@link nextKey}. */
+  atKey(t: Instant, key: number, host: number, fn: EventCallback): void {
+    if (!Number.isFinite(t) || t < this.nowNs) throw new RangeError(`scheduler: keyed event at ${t} is in the past (now ${this.nowNs})`);
+    this.push(t, key, host, fn);
+  }
+
+  /** The earliest time of a queued event (+Infinity when none; immediate work counts as now). */
+  nextTime(): Instant {
+    if (this.soonHead < this.soonLen) return this.nowNs;
+    return this.times.length === 0 ? Number.POSITIVE_INFINITY : (this.times[0] as number);
   }
 
   /** Run `fn` after `dt` nanoseconds of virtual time. */
@@ -86,6 +187,7 @@ export class Scheduler {
    * per-CPU backlog processed in softirq context).
    */
   soonest(fn: EventCallback): void {
+    this.soonHosts[this.soonLen] = this.host;
     this.soon[this.soonLen++] = fn;
   }
 
@@ -105,16 +207,25 @@ export class Scheduler {
       const t = this.times[0] as number;
       if (t > until) break;
       const id = this.seqs[0] as number;
+      const host = this.hosts[0] as number;
       const fn = this.fns[0] as EventCallback;
       this.popTop();
       if (this.cancelMarks[id & 0xffff] !== 0 && this.cancelled.delete(id)) {
         (this.cancelMarks[id & 0xffff] as number)--;
         continue;
       }
+      if (this.foreign !== undefined && host !== DRIVER_HOST && this.foreign(host)) continue;
       this.nowNs = t;
       this.executed++;
-      fn();
+      this.host = host;
+      this.runningKey = id;
+      try {
+        fn();
+      } finally {
+        this.host = DRIVER_HOST;
+      }
     }
+    this.runningKey = -1;
     // Time passes to `until` only when nothing due before it is left (not when maxEvents cut the run).
     const idle = this.soonHead >= this.soonLen && (this.times.length === 0 || (this.times[0] as number) > until);
     if (idle && Number.isFinite(until) && until > this.nowNs) this.nowNs = until;
@@ -135,13 +246,19 @@ export class Scheduler {
   private drainSoon(budget: number): boolean {
     if (this.soonHead >= this.soonLen) return false;
     let n = 0;
+    const outer = this.host;
     while (this.soonHead < this.soonLen && n < budget) {
       const fn = this.soon[this.soonHead] as EventCallback;
+      this.host = this.soonHosts[this.soonHead] as number;
       this.soon[this.soonHead] = noop;
       this.soonHead++;
       this.executed++;
       n++;
-      fn();
+      try {
+        fn();
+      } finally {
+        this.host = outer;
+      }
     }
     if (this.soonHead >= this.soonLen) {
       this.soonLen = 0;
@@ -152,13 +269,15 @@ export class Scheduler {
 
   // Sift with a hole (each level moves one entry instead of swapping two). Pop order is
   // fixed by the (time, sequence) total order, whatever the heap's internal layout.
-  private push(t: number, id: number, fn: EventCallback): void {
+  private push(t: number, id: number, host: number, fn: EventCallback): void {
     const times = this.times;
     const seqs = this.seqs;
+    const hosts = this.hosts;
     const fns = this.fns;
     let i = times.length;
     times.push(t);
     seqs.push(id);
+    hosts.push(host);
     fns.push(fn);
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -166,20 +285,24 @@ export class Scheduler {
       if (tp < t || (tp === t && (seqs[p] as number) < id)) break;
       times[i] = tp;
       seqs[i] = seqs[p] as number;
+      hosts[i] = hosts[p] as number;
       fns[i] = fns[p] as EventCallback;
       i = p;
     }
     times[i] = t;
     seqs[i] = id;
+    hosts[i] = host;
     fns[i] = fn;
   }
 
   private popTop(): void {
     const times = this.times;
     const seqs = this.seqs;
+    const hosts = this.hosts;
     const fns = this.fns;
     const t = times.pop() as number;
     const id = seqs.pop() as number;
+    const host = hosts.pop() as number;
     const fn = fns.pop() as EventCallback;
     const n = times.length;
     if (n === 0) return;
@@ -201,11 +324,13 @@ export class Scheduler {
       if (t < tm || (t === tm && id < (seqs[m] as number))) break;
       times[i] = tm;
       seqs[i] = seqs[m] as number;
+      hosts[i] = hosts[m] as number;
       fns[i] = fns[m] as EventCallback;
       i = m;
     }
     times[i] = t;
     seqs[i] = id;
+    hosts[i] = host;
     fns[i] = fn;
   }
 }

@@ -1,0 +1,157 @@
+/**
+ * Lockstep partitions: the exact way to split a cluster's hosts over workers (issue 23)
+ * — the serial run's traces, captures and numbers, bit for bit. cluster/partition.ts
+ * says which nodes a partition runs ({@link Partition}, blockPartition); this module
+ * adds the conservative synchronisation that keeps the split exact.
+ *
+ * Contract
+ * - Hosts: each node with its pods goes where its {@link Partition} says; the outside
+ *   router and outside hosts go with partition 0.
+ * - Hosts talk only over underlay segments, and a segment's frame takes at least the
+ *   link latency to arrive: that latency is the lookahead ({@link lookaheadNs}). A
+ *   worker may run every event before T + lookahead once it holds every frame sent
+ *   before T (conservative, lower-bound time windows; Chandy–Misra–Bryant without
+ *   null messages).
+ * - {@link LockstepPartition} is the worker's side: the scheduler drops the events of hosts
+ *   other workers run (netsim/time: Scheduler.setForeignHosts), a segment hands frames
+ *   for their ports to {@link Partition.send} as {@link UnderlayFrame}s (arrival time,
+ *   order key, the bytes and the packet's metadata), and {@link Partition.receive}
+ *   queues frames from other workers with their sender's order key — so each host sees
+ *   its events in the serial run's order (Scheduler: time, origin host, origin seq).
+ * - Determinism needs no global counters in the data path: packet ids and every random
+ *   stream are per host or per namespace (Sim.nextPacketId, NetNamespace.userRng,
+ *   the segment's per-port loss streams).
+ *
+ * What is and is not partitioned
+ * - Partitioned: the data plane — events that run on a host (packets through its
+ *   namespaces, its sockets' timers, apps started on it with Scheduler.atOn).
+ * - Not partitioned: the control plane (API server, controllers, node agents,
+ *   informers) and settle. They are in-process calls on the driver host, not packets:
+ *   every worker builds an identical replica from the same spec and seed and settles
+ *   it serially; then only the data plane is split. Driver events keep running in
+ *   every worker on its replica; a replica of another worker's host sends nothing
+ *   (its owner sends). So the control plane must stay quiet in the partitioned phase:
+ *   work it would do there (a write, a controller wake-up) is refused, as is anything
+ *   the switch would learn (its MAC table is state every port shares).
+ * - Refused up front ({@link lockstepRefusal}): zero underlay latency (no lookahead).
+ */
+import { Packet } from '../netsim/packet/packet.ts';
+import type { Sim } from '../netsim/sim.ts';
+import type { EtherDevice, Segment, SegmentBoundary } from '../netsim/link/segment.ts';
+import type { MacAddr } from '../netsim/wire/addr.ts';
+import { formatMac } from '../netsim/wire/addr.ts';
+import type { ClusterSpec } from './spec.ts';
+import { PartitionError } from './partition.ts';
+import type { Partition } from './partition.ts';
+
+/** Why `spec` cannot be split exactly over more than one worker, or undefined when it can. */
+export function lockstepRefusal(spec: ClusterSpec): string | undefined {
+  if (spec.underlay.latencyNs <= 0) return 'the underlay latency is 0: a lockstep run needs a latency as its lookahead';
+  return undefined;
+}
+
+/** The lookahead: no frame sent at T arrives before T + this (the underlay's latency; the outside segment's is 10×). */
+export function lookaheadNs(spec: ClusterSpec): number {
+  return spec.underlay.latencyNs;
+}
+
+/** An underlay frame on its way to a port of another worker. */
+export interface UnderlayFrame {
+  readonly segment: string;
+  /** The receiving port: its host and device name. */
+  readonly host: string;
+  readonly dev: string;
+  /** Arrival time (virtual ns) and the order key the sender's host gave it. */
+  readonly at: number;
+  readonly key: number;
+  /** The packet: id, bytes from `off`, and the metadata that crosses a wire. */
+  readonly id: number;
+  readonly off: number;
+  readonly bytes: Uint8Array;
+  readonly l4Verified: boolean;
+  readonly family: number;
+  readonly nh: number;
+  readonly th: number;
+  readonly l4proto: number;
+}
+
+/** One worker's side of a partitioned run (a {@link SegmentBoundary} for every segment of its replica). */
+export class LockstepPartition implements SegmentBoundary {
+  private readonly outbox: UnderlayFrame[] = [];
+  private readonly ports = new Map<string, EtherDevice>();
+  private readonly segments = new Map<string, Segment>();
+
+  /** `nodes`: the cluster's node names; any other host (router, outside hosts) is partition 0's. */
+  constructor(readonly partition: Partition, private readonly nodes: ReadonlySet<string>, private readonly sim: Sim) {}
+
+  /** Whether this worker runs host `name`. */
+  owns(name: string): boolean {
+    return this.nodes.has(name) ? this.partition.owns(name) : this.partition.index === 0;
+  }
+
+  /** Split `segments` of this replica: from now on, only this worker's hosts run here. */
+  enter(segments: readonly Segment[]): void {
+    for (const s of segments) {
+      this.segments.set(s.name, s);
+      for (const p of s.portList()) this.ports.set(`${s.name}|${this.hostOf(p)}|${p.name}`, p);
+      s.boundary = this;
+    }
+    const clock = this.sim.clock;
+    clock.setForeignHosts((h) => !this.owns(clock.hostName(h)));
+  }
+
+  /** Back to one worker running everything (the replica is no longer exact for other workers' hosts). */
+  leave(): void {
+    for (const s of this.segments.values()) s.boundary = undefined;
+    this.sim.clock.setForeignHosts(undefined);
+  }
+
+  local(port: EtherDevice): boolean {
+    return this.owns(this.hostOf(port));
+  }
+
+  send(segment: Segment, port: EtherDevice, at: number, key: number, pkt: Packet): void {
+    const bytes = pkt.buf.slice(pkt.off, pkt.off + pkt.len);
+    this.outbox.push({
+      segment: segment.name, host: this.hostOf(port), dev: port.name, at, key,
+      id: pkt.id, off: pkt.off, bytes, l4Verified: pkt.l4Verified, family: pkt.family, nh: pkt.nh, th: pkt.th, l4proto: pkt.l4proto,
+    });
+  }
+
+  learned(segment: Segment, mac: MacAddr, port: EtherDevice): void {
+    throw new PartitionError(`${segment.name}: the switch learned ${formatMac(mac)} on ${this.hostOf(port)}/${port.name} during a partitioned run; `
+      + 'learned addresses are shared by every worker, so the run cannot stay exact (run it with one worker)');
+  }
+
+  /** Frames sent to other workers' ports since the last call. */
+  takeOutbox(): UnderlayFrame[] {
+    return this.outbox.splice(0);
+  }
+
+  /** Queue frames from other workers (each for a port of this worker) at their arrival. */
+  receive(frames: readonly UnderlayFrame[]): void {
+    for (const f of frames) {
+      const port = this.ports.get(`${f.segment}|${f.host}|${f.dev}`);
+      if (port === undefined || !this.owns(f.host)) throw new Error(`partition ${this.partition.index}: frame for ${f.host}/${f.dev} on ${f.segment}, not a port of this worker`);
+      const pkt = packetOfFrame(f);
+      this.sim.clock.atKey(f.at, f.key, port.host, () => port.receive(pkt));
+    }
+  }
+
+  private hostOf(port: EtherDevice): string {
+    return this.sim.clock.hostName(port.host);
+  }
+}
+
+/** The packet a frame carries, as the serial run's receiver would get it (the same bytes at the same offset, the same metadata). */
+function packetOfFrame(f: UnderlayFrame): Packet {
+  const buf = new Uint8Array(f.off + f.bytes.length);
+  buf.set(f.bytes, f.off);
+  const pkt = new Packet(f.id, buf, f.off, f.bytes.length);
+  pkt.l4Verified = f.l4Verified;
+  pkt.family = f.family;
+  pkt.nh = f.nh;
+  pkt.th = f.th;
+  pkt.l4proto = f.l4proto;
+  return pkt;
+}
