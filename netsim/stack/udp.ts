@@ -10,12 +10,13 @@
  * its headroom (udp_tunnel_xmit_skb), and its socket's `onEncap` (udp_sk->encap_rcv)
  * receives the payload as a packet of its own with the outer headers pulled.
  */
-import { DEFAULT_HEADROOM, Packet, copyBytes, packetFromBytes } from '../packet/packet.ts';
+import { AF_INET, DEFAULT_HEADROOM, Packet, copyBytes, packetFromBytes } from '../packet/packet.ts';
+import { ipv4PacketSum } from '../wire/lco.ts';
 import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
 import { readU16 } from '../wire/field.ts';
-import { onesComplementSum, pseudoHeaderSum } from '../wire/checksum.ts';
+import { foldSum, onesComplementSum, pseudoHeaderSum } from '../wire/checksum.ts';
 import { emitIpv4, Ipv4, IPV4_HEADER_LEN, IpProtocol } from '../wire/ipv4.ts';
 import { emitUdpHeader, UDP_HEADER_LEN } from '../wire/udp.ts';
 import { buildIpv4Udp } from '../wire/build.ts';
@@ -46,7 +47,8 @@ export interface UdpSendOptions {
 
 /**
  * Tunnel datagrams in the packet's headroom (on) or copied out and into a new packet
- * (off), as a userspace read/sendto would. Bytes, ids, traces and captures are the same
+ * (off), as a userspace read/sendto would (and with the outer checksum summed over the
+ * copy, where on uses local checksum offload). Bytes, ids, traces and captures are the same
  * either way (tests/scenarios/encap-headroom.test.ts runs both and compares hashes); the
  * switch exists for that test.
  */
@@ -83,6 +85,21 @@ export class UdpSocket {
     if (!this.closed) this.layer.unbind(this);
     this.closed = true;
   }
+}
+
+/**
+ * The folded sum of a tunnel's payload (`inner`'s bytes) for the outer checksum, by
+ * local checksum offload (lco.ts) when it carries the IPv4 packet of its context with a
+ * checksum known right: the bytes in front of it (VXLAN and inner Ethernet headers)
+ * summed, the packet from its IP header. -1 when the payload must be read (the same sum).
+ */
+function tunnelPayloadSum(inner: Packet): number {
+  if (!inner.l4Verified || inner.family !== AF_INET) return -1;
+  const o = inner.off;
+  const nh = inner.nh;
+  const end = o + inner.len;
+  if (nh < o || ((nh - o) & 1) !== 0 || nh + IPV4_HEADER_LEN > end) return -1;
+  return foldSum(onesComplementSum(inner.buf, o, nh) + ipv4PacketSum(inner.buf, nh, end, true));
 }
 
 export class UdpLayer {
@@ -168,7 +185,7 @@ export class UdpLayer {
     const ulen = UDP_HEADER_LEN + inner.len;
     const o = pkt.push(IPV4_HEADER_LEN + UDP_HEADER_LEN);
     emitIpv4({ src: src >>> 0, dst: dst >>> 0, protocol: IpProtocol.UDP, ttl: opts.ttl ?? ns.sysctl.defaultTtl, payloadLen: ulen, ident, dontFrag: opts.dontFrag ?? true, tos: opts.tos ?? 0 }, pkt.buf, o);
-    emitUdpHeader(sport, dport, pkt.buf, o + IPV4_HEADER_LEN, ulen, src, dst);
+    emitUdpHeader(sport, dport, pkt.buf, o + IPV4_HEADER_LEN, ulen, src, dst, tunnelPayloadSum(inner));
     pkt.l4Verified = true;
     return { result: ns.sendIp(pkt), pkt: pkt.id };
   }

@@ -15,7 +15,7 @@
  * 0xffff (see checksum.ts).
  */
 import type { Ipv4Addr } from './addr.ts';
-import { internetChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.ts';
+import { foldSum, internetChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.ts';
 import { WireError } from './errors.ts';
 import { readU16, writeU16 } from './field.ts';
 
@@ -136,12 +136,16 @@ export function emitUdp(repr: UdpRepr, payload: Uint8Array, buf: Uint8Array, off
  * Writes the 8-byte header at `buf[off..]` in front of a payload already in place at
  * `off + 8` (a tunnel pushing headers into headroom), with the checksum over
  * `buf[off..off + len)` and the pseudo-header (0 → 0xffff). Allocation-free.
+ * `payloadSum`, when given, is the folded sum of the payload (`onesComplementSum` of
+ * `buf[off + 8, off + len)`, e.g. from lco.ts), which the checksum then uses instead of
+ * reading the payload.
  */
-export function emitUdpHeader(srcPort: number, dstPort: number, buf: Uint8Array, off: number, len: number, src: Ipv4Addr, dst: Ipv4Addr): void {
+export function emitUdpHeader(srcPort: number, dstPort: number, buf: Uint8Array, off: number, len: number, src: Ipv4Addr, dst: Ipv4Addr, payloadSum = -1): void {
   writeU16(buf, off + F.SRC_PORT, srcPort);
   writeU16(buf, off + F.DST_PORT, dstPort);
   writeU16(buf, off + F.LENGTH, len);
   writeU16(buf, off + F.CHECKSUM, 0);
-  const c = internetChecksum(buf, off, off + len, pseudoHeaderSum(src, dst, PROTO_UDP, len));
+  const pseudo = pseudoHeaderSum(src, dst, PROTO_UDP, len);
+  const c = payloadSum < 0 ? internetChecksum(buf, off, off + len, pseudo) : ~foldSum(pseudo + srcPort + dstPort + len + payloadSum) & 0xffff;
   writeU16(buf, off + F.CHECKSUM, c === 0 ? 0xffff : c);
 }

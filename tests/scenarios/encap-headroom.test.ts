@@ -2,7 +2,9 @@
  * Tunnels encapsulate in the packet's headroom and decapsulate by a pull
  * (netsim/stack/udp.ts `sendPacketFrom` / `onEncap`, used by flanneld's UDP proxy and
  * the VXLAN device) — an exact optimisation: the same clusters driven the same way
- * with it on and off (off: every datagram copied out and into a new packet, as before)
+ * with it on and off (off: every datagram copied out and into a new packet, as before,
+ * its outer UDP checksum summed over every byte where on takes the inner packet's sum by
+ * local checksum offload, netsim/wire/lco.ts)
  * give identical outputs by hash — trace events with their bytes, pcapng captures,
  * counters, the conntrack table, what the clients got, and experiment results.
  */
