@@ -23,22 +23,72 @@ import { NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC } from '../hook-ops.ts';
 import type { NfHookOps } from '../hook-ops.ts';
 import { CTINFO_DIR_REPLY, describePacket } from '../netfilter-stack.ts';
 import type { NetfilterStack } from '../netfilter-stack.ts';
-import type { NatRequest } from '../eval-types.ts';
+import type { EvalResult, NatRequest } from '../eval-types.ts';
 import { evaluateBaseChain } from '../nftables/evaluate.ts';
 import type { Chain as NftChain, Table } from '../nftables/model.ts';
+import type { NftResult } from '../nftables/evaluate.ts';
 import { NFT_HOOK, nftDrop, nftEnv } from './nft-do-chain.ts';
 
-interface NatLookupResult {
+/** What one nat chain said about a first packet (an iptables or nftables evaluation's result). */
+interface NatAnswer {
   readonly verdict: 'ACCEPT' | 'DROP';
   readonly nat?: NatRequest;
-  /** Where the decision was made (traces). */
-  readonly where: string;
-  /** Trace (and answer, for a reject) the drop. */
-  drop(): NfVerdict;
 }
 
+/**
+ * One nat chain a first packet consults. Built once per ruleset generation, so that a
+ * first packet allocates no closures: the answer is the evaluation's own result, and
+ * the lookup says where it was decided and traces (and answers, for a reject) a drop.
+ */
 interface NatLookup {
-  run(pkt: Packet, state: NfContext): NatLookupResult | undefined;
+  run(pkt: Packet, state: NfContext): NatAnswer | undefined;
+  /** Where `a` was decided (traces). */
+  where(a: NatAnswer): string;
+  drop(a: NatAnswer, pkt: Packet, state: NfContext): NfVerdict;
+}
+
+/** The iptables nat table's chain at this hook. */
+class IptablesNatLookup implements NatLookup {
+  constructor(private readonly op: NfNatIpv4, private readonly nf: NetfilterStack) {}
+
+  run(pkt: Packet, state: NfContext): EvalResult | undefined {
+    const nf = this.nf;
+    const chain = this.op.natChain();
+    const r = chain === undefined ? undefined : nf.iptables.evaluateChain('nat', chain, pkt, nf.evalCtx(this.op.hook, pkt, state));
+    nf.onRulesEvaluated?.(pkt, 'nat', r?.rulesEvaluated ?? 0);
+    return r;
+  }
+
+  where(a: NatAnswer): string {
+    const r = a as EvalResult;
+    return `nat ${r.chain}:${r.rule}`;
+  }
+
+  drop(a: NatAnswer, pkt: Packet, state: NfContext): NfVerdict {
+    this.nf.ns.traceDrop(pkt, 'nf-drop', `${this.where(a)} DROP`, state.inDev?.name ?? state.outDev?.name);
+    return NF_DROP;
+  }
+}
+
+/** An nftables nat base chain at this hook. */
+class NftNatLookup implements NatLookup {
+  constructor(private readonly op: NfNatIpv4, private readonly nf: NetfilterStack, private readonly table: Table, private readonly chain: NftChain) {}
+
+  run(pkt: Packet, state: NfContext): NftResult {
+    const nf = this.nf;
+    const r = evaluateBaseChain(this.table, this.chain, pkt, nftEnv(nf, this.op.hook, pkt, state, this.table));
+    nf.onRulesEvaluated?.(pkt, 'nat', r.rulesEvaluated);
+    return r;
+  }
+
+  where(a: NatAnswer): string {
+    const r = a as NftResult;
+    return `${this.table.family} ${this.table.name} ${r.chain} handle ${r.handle}`;
+  }
+
+  drop(a: NatAnswer, pkt: Packet, state: NfContext): NfVerdict {
+    return nftDrop(this.nf, pkt, state, this.table, a as NftResult);
+  }
 }
 
 const NAMES: Record<NfHook, string> = {
@@ -90,7 +140,8 @@ export class NfNatIpv4 implements NfHookOps {
     return NF_ACCEPT;
   }
 
-  private natChain(): Chain | undefined {
+  /** The nat table's chain for this hook, kept per ruleset generation. */
+  natChain(): Chain | undefined {
     const ipt = this.nf.iptables;
     if (this.chainGen !== ipt.generation) {
       this.chain = ipt.hookChain('nat', this.hook);
@@ -109,10 +160,10 @@ export class NfNatIpv4 implements NfHookOps {
     const nf = this.nf;
     if (this.lookupGen === nf.nft.generation && this.lookupIpt === nf.iptables.generation && this.natLookups !== undefined) return this.natLookups;
     const out: Array<{ prio: number; l: NatLookup }> = [];
-    if (nf.iptables.hasTable('nat')) out.push({ prio: this.priority, l: { run: (pkt, state) => this.iptablesNat(pkt, state) } });
+    if (nf.iptables.hasTable('nat')) out.push({ prio: this.priority, l: new IptablesNatLookup(this, nf) });
     for (const { table, chain } of nf.nft.baseChains(NFT_HOOK[this.hook])) {
       if (chain.base?.type !== 'nat') continue;
-      out.push({ prio: chain.base.priority, l: { run: (pkt, state) => this.nftNat(table, chain, pkt, state) } });
+      out.push({ prio: chain.base.priority, l: new NftNatLookup(this, nf, table, chain) });
     }
     // Stable: equal priorities keep registration order, iptables' table first.
     out.sort((a, b) => a.prio - b.prio);
@@ -126,31 +177,6 @@ export class NfNatIpv4 implements NfHookOps {
   private lookupGen = -1;
   private lookupIpt = -1;
 
-  private iptablesNat(pkt: Packet, state: NfContext): NatLookupResult | undefined {
-    const nf = this.nf;
-    const chain = this.natChain();
-    const r = chain === undefined ? undefined : nf.iptables.evaluateChain('nat', chain, pkt, nf.evalCtx(this.hook, pkt, state));
-    nf.onRulesEvaluated?.(pkt, 'nat', r?.rulesEvaluated ?? 0);
-    if (r === undefined) return undefined;
-    return {
-      verdict: r.verdict, ...(r.nat !== undefined ? { nat: r.nat } : {}), where: `nat ${r.chain}:${r.rule}`,
-      drop: () => {
-        nf.ns.traceDrop(pkt, 'nf-drop', `nat ${r.chain}:${r.rule} DROP`, state.inDev?.name ?? state.outDev?.name);
-        return NF_DROP;
-      },
-    };
-  }
-
-  private nftNat(table: Table, chain: NftChain, pkt: Packet, state: NfContext): NatLookupResult {
-    const nf = this.nf;
-    const r = evaluateBaseChain(table, chain, pkt, nftEnv(nf, this.hook, pkt, state, table));
-    nf.onRulesEvaluated?.(pkt, 'nat', r.rulesEvaluated);
-    return {
-      verdict: r.verdict, ...(r.nat !== undefined ? { nat: r.nat } : {}), where: `${table.family} ${table.name} ${r.chain} handle ${r.handle}`,
-      drop: () => nftDrop(nf, pkt, state, table, r),
-    };
-  }
-
   /** The connection's first packet at this hook: the nat chains decide the mapping. */
   private firstPacket(pkt: Packet, state: NfContext, slot: number): NfVerdict {
     const nf = this.nf;
@@ -158,14 +184,16 @@ export class NfNatIpv4 implements NfHookOps {
     const manip = this.manip;
     const tracing = nf.tracing;
     let mapped = false;
-    for (const lookup of this.lookups()) {
+    const lookups = this.lookups();
+    for (let i = 0; i < lookups.length; i++) {
+      const lookup = lookups[i] as NatLookup;
       const r = lookup.run(pkt, state);
       if (r === undefined) continue;
-      if (r.verdict === 'DROP') return r.drop();
+      if (r.verdict === 'DROP') return lookup.drop(r, pkt, state);
       if (r.nat === undefined) continue;
       const range = resolveNatRequest(r.nat, nf.ns, state.inDev?.name, state.outDev?.name, Ipv4.dst(pkt.buf, pkt.nh));
       if (range === undefined) {
-        nf.ns.traceDrop(pkt, 'nf-drop', `${r.where}: no address for ${r.nat.kind} on ${state.outDev?.name ?? state.inDev?.name ?? 'no device'}`, state.outDev?.name ?? state.inDev?.name);
+        nf.ns.traceDrop(pkt, 'nf-drop', `${lookup.where(r)}: no address for ${r.nat.kind} on ${state.outDev?.name ?? state.inDev?.name ?? 'no device'}`, state.outDev?.name ?? state.inDev?.name);
         return NF_DROP;
       }
       const unique = natSetup(ct, slot, manip, range, nf.rng);
