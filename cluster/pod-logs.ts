@@ -67,6 +67,10 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 /** nginx's `$time_local` in UTC: `07/Dec/2026:06:20:01 +0000`. */
 export function nginxTime(ms: number): string {
   const d = new Date(ms);
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+  return `${twoDigits(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${twoDigits(d.getUTCHours())}:${twoDigits(d.getUTCMinutes())}:${twoDigits(d.getUTCSeconds())} +0000`;
+}
+
+/** Two digits (a top-level function: an arrow inside nginxTime was a closure, and under tsx a name helper call, per log line). */
+function twoDigits(n: number): string {
+  return String(n).padStart(2, '0');
 }

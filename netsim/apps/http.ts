@@ -119,7 +119,7 @@ export function startHttpServer(ns: NetNamespace, opts: HttpServerOptions): Http
         else if (opts.pages?.[path] !== undefined) respond(c, status = 200, 'OK', text = m[1] === 'HEAD' ? '' : opts.pages[path], keepAlive);
         else respond(c, status = 404, 'Not Found', text = '<html><body><h1>404 Not Found</h1></body></html>\n', keepAlive);
         if (opts.onAccess !== undefined) {
-          opts.onAccess({ remoteAddr: c.remoteAddr, request: eol < 0 ? head : head.slice(0, eol), status, bytes: enc.encode(text).length, referer, userAgent });
+          opts.onAccess({ remoteAddr: c.remoteAddr, request: eol < 0 ? head : head.slice(0, eol), status, bytes: text === body ? bodyBytes.length : enc.encode(text).length, referer, userAgent });
         }
         if (!keepAlive) return;
       }
