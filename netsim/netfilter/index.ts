@@ -17,8 +17,9 @@
  * chains register here beside the iptables tables.
  *
  * Not modelled: ip6tables, ebtables/arptables, conntrack helpers
- * and expectations, TCP window tracking; the rule engine reports NOTRACK/CT
- * --notrack and CONNMARK in its result, but conntrack does not act on them.
+ * and expectations, TCP window tracking, CONNMARK's effect on conntrack (the rule
+ * engine reports it; conntrack does not act on it). NOTRACK / CT --notrack make a
+ * packet untracked (no entry, no NAT).
  */
 export * from './eval-types.ts';
 export * from './iptables/index.ts';

@@ -27,9 +27,11 @@
  * (CT_* state bits, direction at bit 7, the entry's tag from bit 8) — no per-packet
  * objects. IPVS traffic keeps its entry (net.ipv4.vs.conntrack=1): IPVS points the
  * entry's reply tuple at the real server, and the re-sent packet gets source NAT
- * and confirmation at POSTROUTING. Not modelled: the raw table's NOTRACK/CT
- * targets, CONNMARK, conntrack zones, per-CPU races, REJECT's RST inheriting the
- * rejected packet's entry (nf_ct_attach).
+ * and confirmation at POSTROUTING. The raw table's NOTRACK (and CT --notrack) marks a
+ * packet untracked (ops/ipt-do-table.ts): conntrack ignores it, it gets no NAT and
+ * `--ctstate UNTRACKED` matches it. Not modelled: the CT target's other options,
+ * CONNMARK, conntrack zones, REJECT's RST inheriting the rejected packet's entry
+ * (nf_ct_attach).
  */
 import type { Packet } from '../packet/packet.ts';
 import { AF_INET, setIpv4Context } from '../packet/packet.ts';
@@ -41,7 +43,7 @@ import type { Ipv4Addr } from '../wire/addr.ts';
 import { Ipv4, L4 } from '../wire/ipv4.ts';
 import { Iptables } from './iptables/iptables.ts';
 import { Conntrack, DIR_ORIGINAL, DIR_REPLY } from './conntrack/conntrack.ts';
-import { CT_INVALID, CT_RELATED } from './eval-types.ts';
+import { CT_INVALID, CT_RELATED, CT_UNTRACKED } from './eval-types.ts';
 import type { AddrType, EvalContext, IpsetLookup, TableName } from './eval-types.ts';
 import { MANIP_DST, MANIP_SRC } from './nat.ts';
 import type { Rng } from '../time/rng.ts';
@@ -252,6 +254,17 @@ export class NetfilterStack implements NetfilterHooks {
     pkt.ctInfo = 0;
   }
 
+  /** Mark the packet untracked (IP_CT_UNTRACKED): no entry, and conntrack leaves it alone. */
+  untrack(pkt: Packet): void {
+    pkt.ct = undefined;
+    pkt.ctInfo = CT_UNTRACKED;
+  }
+
+  /** Whether a raw-table NOTRACK marked the packet untracked. */
+  isUntracked(pkt: Packet): boolean {
+    return pkt.ct === undefined && pkt.ctInfo === CT_UNTRACKED;
+  }
+
   /** A dropped or stolen first packet takes its unconfirmed entry with it. */
   private discardUnconfirmed(pkt: Packet): void {
     const slot = this.slotOf(pkt);
@@ -275,7 +288,7 @@ export class NetfilterStack implements NetfilterHooks {
     e.physIn = ctx.physIn?.name;
     e.physOut = ctx.physOut?.name;
     e.now = this.ns.sim.clock.now();
-    e.ctState = this.slotOf(pkt) < 0 ? CT_INVALID : pkt.ctInfo & CTINFO_STATE_MASK;
+    e.ctState = this.slotOf(pkt) >= 0 ? pkt.ctInfo & CTINFO_STATE_MASK : this.isUntracked(pkt) ? CT_UNTRACKED : CT_INVALID;
     e.ipsets = this.ipsetLookup;
     e.onRuleHit = this.ns.sim.tracer.enabled ? this.ruleTracer(pkt, hook) : undefined;
     return e as EvalContext;

@@ -76,6 +76,10 @@ export class IptDoTable implements NfHookOps {
     const markIn = pkt.mark;
     const r = nf.iptables.evaluateChain(this.table, chain, pkt, nf.evalCtx(this.hook, pkt, state), rec);
     nf.onRulesEvaluated?.(pkt, this.table, r.rulesEvaluated);
+    if (r.notrack === true && r.verdict === 'ACCEPT') {
+      this.untrack(pkt);
+      return NF_ACCEPT;
+    }
     if (rec !== undefined && rec.cacheable && r.verdict === 'ACCEPT') this.remember(key, rec, pkt, state, markIn, r.rulesEvaluated);
     if (r.verdict === 'ACCEPT') return NF_ACCEPT;
     const dev = state.inDev?.name ?? state.outDev?.name;
@@ -89,6 +93,19 @@ export class IptDoTable implements NfHookOps {
       nf.ns.traceDrop(pkt, why?.dropReason ?? 'nf-drop', `${this.table} ${r.chain}:${r.rule} ${r.rule === 0 ? 'policy DROP' : 'DROP'}${said}`, dev);
     }
     return NF_DROP;
+  }
+
+  /**
+   * NOTRACK / CT --notrack (xt_CT's notrack_tg): a packet without an entry is marked
+   * untracked (nf_ct_set(skb, NULL, IP_CT_UNTRACKED)), so conntrack ignores it, NAT never
+   * sees it and `--ctstate UNTRACKED` matches; one that already has an entry (looped
+   * back) keeps it. Its walk is never remembered: the replay would lose the mark.
+   */
+  private untrack(pkt: Packet): void {
+    const nf = this.nf;
+    if (nf.slotOf(pkt) >= 0) return;
+    nf.untrack(pkt);
+    if (nf.tracing) nf.traceCt(pkt, `untracked: ${this.table} ${this.hook} NOTRACK, no conntrack entry (and no NAT) for this packet`);
   }
 
   /** The packet's walk key (`slot * 2 + direction`), or -1 when its walk is never replayed. */

@@ -1,6 +1,7 @@
 /**
  * iptable_raw: the raw table at PREROUTING and OUTPUT, NF_IP_PRI_RAW (-300) — before
- * conntrack, which is what lets NOTRACK keep packets out of it (not acted on here).
+ * conntrack, which is what lets NOTRACK keep packets out of it (ipt-do-table.ts marks
+ * them untracked).
  */
 import { NF_IP_PRI_RAW } from '../hook-ops.ts';
 import type { NfHookOps } from '../hook-ops.ts';

@@ -40,6 +40,11 @@ export class NfConntrackIn implements NfHookOps {
       nf.conntrack.countStat(cpu, 'ignore');
       return NF_ACCEPT;
     }
+    // Untracked by the raw table's NOTRACK: "Previously seen (loopback or untracked)? Ignore." (nf_conntrack_in; 'ignore' counted as 4.19–5.12 do).
+    if (nf.isUntracked(pkt)) {
+      nf.conntrack.countStat(cpu, 'ignore');
+      return NF_ACCEPT;
+    }
     // An ICMP error the stack attached to its offending packet's entry (nf_ct_attach)
     // is not looked up again: nf_conntrack_in leaves a packet that has an entry alone.
     if (hook === 'OUTPUT' && (pkt.ctInfo & CT_RELATED) !== 0 && nf.slotOf(pkt) >= 0) {
