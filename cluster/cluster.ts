@@ -63,6 +63,8 @@ import { cniPodNetwork, dockerPodNetwork } from './pod-network.ts';
 import type { PodNetworkProvider } from './pod-network.ts';
 import type { EmulatedCluster, PodRef, ServiceRef } from './emulated-cluster.ts';
 import { ClusterDns, dnsAddonManifests, dnsServiceIP, unixSeconds } from './dns-addon.ts';
+import { nodeLocalDnsManifests } from './node-local-dns.ts';
+import { KUBE_DNS_UPSTREAM, NodeCache } from '../apps/dns/node-cache.ts';
 import { CoreDnsServer } from '../apps/dns/coredns.ts';
 import { StaticZone } from '../apps/dns/static-zone.ts';
 import type { ResolvConf } from '../apps/dns/resolv-conf.ts';
@@ -165,6 +167,8 @@ export class Cluster implements EmulatedCluster {
    * node's agents, and flannel's lease table is the one subnet manager's.
    */
   readonly iptablesShare: IptablesShare | undefined;
+  /** NodeLocal DNSCache by node, while its node-local-dns pod runs (spec `dns.nodeLocalCache`). */
+  readonly nodeCaches = new Map<string, NodeCache>();
 
   /** With a partition: when the nodes next post their status, and the watch that tells this process of other partitions' writes. */
   private nextHeartbeat = 0;
@@ -240,7 +244,7 @@ export class Cluster implements EmulatedCluster {
     // The DNS add-on once the spec's objects exist (kubeadm installs it at init; installed
     // after them here so the spec's objects keep their names, uids and addresses).
     if (cluster.dns !== undefined && opts.specManifests !== false && leader) {
-      for (const m of dnsAddonManifests(spec)) await control.apply(m);
+      for (const m of [...dnsAddonManifests(spec), ...nodeLocalDnsManifests(spec)]) await control.apply(m);
       await cluster.reconcile();
     }
     for (const cn of cluster.clusterNodes.values()) {
@@ -286,7 +290,9 @@ export class Cluster implements EmulatedCluster {
     const network = spec.runtime === 'docker' ? dockerPodNetwork(ns, subnetEnv, netfilter.iptables) : cniPodNetwork(ns, netfilter.iptables, fs, this.sim.rng.fork(`cni:${name}`));
     const dns = this.dns;
     const appEnv = dns !== undefined ? { dns: (pns: NetNamespace, pod: string) => dns.start(pns, pod) } : {};
-    const kubeletDns = { clusterDNS: dns !== undefined ? [dns.serviceIP] : [], clusterDomain: this.spec.dns.clusterDomain, node: this.nodeResolvConf() };
+    // With NodeLocal DNSCache kubelet's --cluster-dns is the cache's link-local address (node-local-dns.ts).
+    const clusterDNS = dns === undefined ? [] : [spec.dns.nodeLocalCache?.address ?? dns.serviceIP];
+    const kubeletDns = { clusterDNS, clusterDomain: this.spec.dns.clusterDomain, node: this.nodeResolvConf() };
     const agent = new NodeAgent({
       nodeName: name, node: ns, network, api: this.control.api, clock: this.sim.clock, wallClock, apps, appEnv, dns: kubeletDns,
       components: (pod) => this.componentFor(name, pod),
@@ -369,6 +375,24 @@ export class Cluster implements EmulatedCluster {
         },
       };
       case 'flanneld': return { start: () => {}, stop: () => {} };
+      case 'node-cache': return {
+        start: () => {
+          const cn = this.clusterNodes.get(node);
+          const local = this.spec.dns.nodeLocalCache;
+          if (cn === undefined || local === undefined || this.nodeCaches.has(node)) return;
+          const cache = new NodeCache(cn.ns, cn.netfilter.iptables, {
+            localIPs: [local.address], clusterDomain: this.spec.dns.clusterDomain, upstreams: this.nodeResolvConf().nameservers,
+            // `-upstreamsvc kube-dns-upstream`: the Service's ClusterIP, as its environment variable gives it.
+            clusterDns: () => this.services$.items.get(`kube-system/${KUBE_DNS_UPSTREAM}`)?.spec.clusterIP,
+          });
+          cache.start();
+          this.nodeCaches.set(node, cache);
+        },
+        stop: () => {
+          this.nodeCaches.get(node)?.stop();
+          this.nodeCaches.delete(node);
+        },
+      };
       default: return undefined;
     }
   }

@@ -8,6 +8,8 @@
  * - an image named *echo* answers UDP and TCP on its containerPorts (port 7 when none);
  * - an image named coredns runs the cluster DNS server (cluster/dns-addon.ts) when
  *   the cluster has the add-on's record engine;
+ * - a node component's image (kube-proxy, flannel, k8s-dns-node-cache) runs no app:
+ *   the component serves its own ports (system-pods.ts);
  * - any other image serves HTTP on its TCP containerPorts and echoes on its UDP ones;
  *   an image without ports (busybox, curl, netsim/http-client) runs no server.
  *
@@ -25,6 +27,7 @@ import type { Pod } from '../control/api/index.ts';
 import { SECOND } from '../netsim/time/scheduler.ts';
 import { parseDuration } from './spec.ts';
 import { CodedError } from '../netsim/errors.ts';
+import { componentOfImage } from './system-pods.ts';
 
 export type AppKind = 'http' | 'udp-echo' | 'tcp-echo' | 'coredns';
 /** One app on one port, and the container it stands for (whose log it writes). */
@@ -66,6 +69,7 @@ export function planApps(pod: Pod): AppPlan[] {
       const ports = c.ports ?? [];
       const tcp = ports.filter((p) => (p.protocol ?? 'TCP') === 'TCP').map((p) => p.containerPort);
       const udp = ports.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort);
+      if (componentOfImage(image) !== undefined) continue; // a node component (system-pods.ts) serves its own ports
       if (name === 'coredns') plans.push({ kind: 'coredns', port: 53, container: c.name });
       else if (['nginx', 'httpd', 'http-echo'].includes(name) || repo === 'netsim/http') {
         for (const port of tcp.length > 0 ? tcp : [80]) plans.push({ kind: 'http', port, container: c.name });

@@ -34,6 +34,7 @@
  *   clusterDomain: cluster.local
  *   upstream: resolver                 # optional: an outside host CoreDNS forwards other names to
  *   records: { example.com: 203.0.113.10 }  # what that upstream answers (default: each outside host as NAME.example.com)
+ *   nodeLocalCache: { enabled: true, address: 169.254.20.10 }  # NodeLocal DNSCache on every node (default off; cluster/node-local-dns.ts)
  * clients:                            # optional: traffic that runs on its own once the cluster settled
  *   - { name: poll, from: pod:webapp01, to: service:default/backend:80, proto: tcp, every: 2s, path: /hello.html }
  * workloads:                          # optional: N Deployments of M replicas, each behind a Service
@@ -137,6 +138,11 @@ export interface DnsSpec {
   readonly upstream: string | undefined;
   /** What the upstream answers: name → IPv4 address. */
   readonly records: Readonly<Record<string, string>>;
+  /**
+   * NodeLocal DNSCache (k8s.io/dns node-cache) on every node, listening on `address`
+   * (default 169.254.20.10), which kubelet then gives pods as their nameserver; undefined: off.
+   */
+  readonly nodeLocalCache: { readonly address: string } | undefined;
 }
 
 export interface ClientSpec {
@@ -255,6 +261,7 @@ const schema = {
         replicas: { type: 'integer', minimum: 1, maximum: 10 },
         upstream: name,
         records: { type: 'object', additionalProperties: ipString },
+        nodeLocalCache: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, address: ipString } },
       },
     },
     clients: {
@@ -489,7 +496,19 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
   const records: Record<string, string> = {};
   for (const [n, a] of Object.entries((d.records ?? {}) as Record<string, string>)) records[n.replace(/\.$/, '').toLowerCase()] = addr(['dns', 'records', n], a);
   if (d.records === undefined) for (const h of outside?.hosts ?? []) records[`${h.name}.example.com`] = h.address;
-  const dns: DnsSpec = { enabled: d.enabled ?? true, clusterDomain: d.clusterDomain ?? 'cluster.local', replicas: d.replicas ?? 2, upstream, records };
+  const dnsEnabled: boolean = d.enabled ?? true;
+  let nodeLocalCache: DnsSpec['nodeLocalCache'];
+  if (d.nodeLocalCache !== undefined && d.nodeLocalCache.enabled === true) {
+    const at = ['dns', 'nodeLocalCache', 'address'];
+    if (!dnsEnabled) fail(['dns', 'nodeLocalCache', 'enabled'], 'the node-local cache forwards to kube-dns: it needs the DNS add-on (dns.enabled is false)');
+    const address = addr(at, d.nodeLocalCache.address ?? '169.254.20.10');
+    const a = tryParseIpv4(address) as number;
+    // The address must be one no pod, Service, node or outside host has: each node binds it on its own dummy interface.
+    const taken: Array<[string, string | undefined]> = [['clusterCIDR', clusterCIDR], ['serviceCIDR', serviceCIDR], ['underlayCIDR', underlayCIDR], ['outside.cidr', outside?.cidr], ['loopback', '127.0.0.0/8'], ['multicast', '224.0.0.0/3'], ['this network', '0.0.0.0/8']];
+    for (const [what, c] of taken) if (c !== undefined && Ipv4Cidr.parse(c).contains(a)) fail(at, `${address} is inside ${what} ${c}; use an address no pod, Service or host has (upstream's default: 169.254.20.10)`);
+    nodeLocalCache = { address };
+  }
+  const dns: DnsSpec = { enabled: dnsEnabled, clusterDomain: d.clusterDomain ?? 'cluster.local', replicas: d.replicas ?? 2, upstream, records, nodeLocalCache };
   const manifests = r['manifests'] === undefined ? [] : typeof r['manifests'] === 'string' ? parseManifests(r['manifests'], file, blockOffset(doc, lc, text, 'manifests')) : (r['manifests'] as Record<string, unknown>[]);
   manifests.push(...expandWorkloads((r['workloads'] ?? []) as WorkloadInput[], manifests, nodes.length, limit, fail));
   return {

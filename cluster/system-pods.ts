@@ -18,8 +18,8 @@
  */
 import type { Pod } from '../control/api/index.ts';
 
-/** The node components a system pod can be. */
-export type NodeComponentName = 'kube-proxy' | 'flanneld';
+/** The node components a system pod can be (node-cache: NodeLocal DNSCache, cluster/node-local-dns.ts). */
+export type NodeComponentName = 'kube-proxy' | 'flanneld' | 'node-cache';
 
 /** A node component the node agent starts and stops with its pod. */
 export interface NodeComponent {
@@ -30,13 +30,21 @@ export interface NodeComponent {
 const KUBE_VERSION = 'v1.32.4';
 const FLANNEL_VERSION = 'v0.26.1';
 
-/** Which component a pod runs: a container whose image is kube-proxy's or flannel's. */
+/** The component an image runs: kube-proxy's, flannel's or node-cache's. */
+export function componentOfImage(image: string): NodeComponentName | undefined {
+  const repo = image.split('@')[0]!.replace(/:[^/]*$/, '');
+  const name = repo.split('/').pop() ?? '';
+  if (name === 'kube-proxy') return 'kube-proxy';
+  if (name === 'flannel') return 'flanneld';
+  if (name === 'k8s-dns-node-cache') return 'node-cache';
+  return undefined;
+}
+
+/** Which component a pod runs: its first container whose image is a component's. */
 export function componentOf(pod: Pod): NodeComponentName | undefined {
   for (const c of pod.spec.containers ?? []) {
-    const repo = (c.image ?? '').split('@')[0]!.replace(/:[^/]*$/, '');
-    const name = repo.split('/').pop() ?? '';
-    if (name === 'kube-proxy') return 'kube-proxy';
-    if (name === 'flannel') return 'flanneld';
+    const n = componentOfImage(c.image ?? '');
+    if (n !== undefined) return n;
   }
   return undefined;
 }

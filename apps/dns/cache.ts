@@ -8,6 +8,9 @@
  * to what is left of the item's (whole seconds); an item at zero is gone.
  * Truncated replies are not cached.
  *
+ * A block may cap denials lower than answers (`cache { success 9984 30; denial 9984 5 }`,
+ * NodeLocal DNSCache's cluster zone).
+ *
  * Not modelled: the positive/negative capacity limits (9984 each), prefetch,
  * serve_stale, the per-item random eviction.
  */
@@ -36,7 +39,8 @@ const withTtl = (rrs: readonly Answer[], ttl: number): Answer[] => rrs.map((rr) 
 export class DnsCache {
   private readonly items = new Map<string, Item>();
 
-  constructor(private readonly now: () => number, private readonly maxTtl = 30) {}
+  /** `maxTtl`: success's cap (`cache 30`); `denialMaxTtl`: denial's (default the same). */
+  constructor(private readonly now: () => number, private readonly maxTtl = 30, private readonly denialMaxTtl = maxTtl) {}
 
   key(name: string, type: string, dnssecOk: boolean, checkingDisabled: boolean): string {
     return `${name.toLowerCase().replace(/\.$/, '')}|${type}|${dnssecOk ? 1 : 0}|${checkingDisabled ? 1 : 0}`;
@@ -52,12 +56,13 @@ export class DnsCache {
       // dnsutil.MinimalTTL: a denial's TTL is the SOA's (header TTL and MINIMUM), else the smallest record TTL.
       const denial = r.rcode === 3 || r.answers.length === 0;
       const rrs = denial ? r.authorities.filter((a) => a.type === 'SOA') : [...r.answers, ...r.authorities, ...r.additionals];
-      let min = this.maxTtl;
+      const cap = denial ? this.denialMaxTtl : this.maxTtl;
+      let min = cap;
       for (const rr of rrs) {
         min = Math.min(min, ttlOf(rr));
         if (rr.type === 'SOA') min = Math.min(min, (rr as { data: { minimum?: number } }).data.minimum ?? min);
       }
-      ttl = Math.max(CACHE_MIN_TTL, Math.min(this.maxTtl, min));
+      ttl = Math.max(Math.min(CACHE_MIN_TTL, cap), Math.min(cap, min));
     }
     const capped = { ...r, answers: withTtl(r.answers, ttl), authorities: withTtl(r.authorities, ttl), additionals: withTtl(r.additionals, ttl) };
     this.items.set(key, { rcode: r.rcode, answers: capped.answers, authorities: capped.authorities, additionals: capped.additionals, storedAt: this.now(), ttl });

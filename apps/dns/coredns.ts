@@ -16,6 +16,12 @@
  *   buffer size when given, 65535 over TCP) or is truncated with TC, so the client
  *   retries over TCP (RFC 7766).
  *
+ * - Server blocks (a Corefile's `ZONE:53 { … }`): more specific zones may have their
+ *   own forward (with `force_tcp`: upstreams asked over TCP whatever the client used)
+ *   and cache caps; a query goes to the block of the longest zone that holds its name
+ *   (NodeLocal DNSCache's Corefile: the cluster zone and the reverse zones to kube-dns
+ *   over TCP, the rest to the node's resolv.conf). `bind` listens on one address.
+ *
  * Every decision is an `app` trace event (app `coredns`) tagged with the query's
  * packet id, so a traced lookup shows what the server answered and why.
  *
@@ -49,6 +55,32 @@ export interface CoreDnsOptions {
   readonly cacheSeconds?: number;
   /** App name in trace events (default `coredns`). */
   readonly app?: string;
+  /** `bind ADDR`: listen on this address only (default: every address). */
+  readonly bind?: Ipv4Addr;
+  /** Server blocks for zones inside `.`, each with its own forward and cache (the options above are `.`'s). */
+  readonly blocks?: readonly ServerBlock[];
+}
+
+/** A Corefile server block `ZONE:53 { cache …; forward . UPSTREAMS { force_tcp } }`. */
+export interface ServerBlock {
+  /** Its zone, e.g. `cluster.local` or `in-addr.arpa`. */
+  readonly zone: string;
+  /** forward's upstreams, read at each query (a Service's address may come later). */
+  readonly upstreams: () => readonly Ipv4Addr[];
+  /** `force_tcp`. */
+  readonly forceTcp: boolean;
+  /** cache's success cap (`cache 30`) and denial cap (`denial 9984 5`; default the success cap). */
+  readonly cacheSeconds: number;
+  readonly denialSeconds?: number;
+}
+
+/** A block as the server runs it. */
+interface Block {
+  readonly zone: string;
+  readonly records: RecordSource | undefined;
+  readonly upstreams: () => readonly Ipv4Addr[];
+  readonly forceTcp: boolean;
+  readonly cache: DnsCache | undefined;
 }
 
 /** The sections of a reply before it is encoded. */
@@ -65,15 +97,25 @@ interface Reply {
 export class CoreDnsServer {
   readonly udp: UdpSocket;
   readonly tcp: TcpListener;
+  /** The `.` block's cache. */
   readonly cache: DnsCache | undefined;
+  /** Server blocks, most specific zone first; the last is `.`. */
+  private readonly blocks: readonly Block[];
   /** Counters, as CoreDNS's prometheus plugin would name them. */
   readonly stats = { requests: 0, dropped: 0, formerr: 0, forwarded: 0, cacheHits: 0, truncated: 0, servfail: 0 };
   private readonly app: string;
 
   constructor(readonly ns: NetNamespace, private readonly o: CoreDnsOptions) {
     this.app = o.app ?? 'coredns';
-    this.cache = (o.cacheSeconds ?? 30) > 0 ? new DnsCache(() => ns.sim.clock.now(), o.cacheSeconds ?? 30) : undefined;
-    this.udp = ns.udp.bind(DNS_PORT);
+    const now = (): number => ns.sim.clock.now();
+    this.cache = (o.cacheSeconds ?? 30) > 0 ? new DnsCache(now, o.cacheSeconds ?? 30) : undefined;
+    const root: Block = { zone: '.', records: o.records, upstreams: () => o.upstreams, forceTcp: false, cache: this.cache };
+    const zones = (o.blocks ?? []).map((b): Block => ({
+      zone: b.zone.toLowerCase().replace(/\.$/, ''), records: undefined, upstreams: b.upstreams, forceTcp: b.forceTcp,
+      cache: b.cacheSeconds > 0 ? new DnsCache(now, b.cacheSeconds, b.denialSeconds ?? b.cacheSeconds) : undefined,
+    }));
+    this.blocks = [...zones.sort((a, b) => b.zone.length - a.zone.length), root];
+    this.udp = ns.udp.bind(DNS_PORT, o.bind ?? 0);
     this.udp.onMessage = (m) => this.handle(m.data, 'udp', m.pkt, m.src, (bytes) => this.udp.send(m.src, m.sport, bytes));
     this.tcp = ns.tcp.listen(DNS_PORT, (c) => {
       const framer = new TcpFramer();
@@ -83,7 +125,13 @@ export class CoreDnsServer {
         });
       };
       c.onEnd = () => c.end();
-    });
+    }, o.bind ?? 0);
+  }
+
+  /** The block of the longest zone holding `name` (`.` holds every name). */
+  private blockFor(name: string): Block {
+    const n = name.toLowerCase().replace(/\.$/, '');
+    return this.blocks.find((b) => b.zone === '.' || n === b.zone || n.endsWith(`.${b.zone}`)) as Block;
   }
 
   close(): void {
@@ -140,21 +188,23 @@ export class CoreDnsServer {
       this.trace(pkt, `${label}: ${rcodeName(r.rcode)}, ${r.answers.length} answer${r.answers.length === 1 ? '' : 's'}${tc ? `, truncated to ${out.length} bytes (TC)` : ''} — ${how}`);
       send(out);
     };
-    const key = this.cache?.key(question.name, question.type, q.edns?.do === true, q.cd);
-    const hit = key !== undefined ? this.cache?.get(key) : undefined;
+    const block = this.blockFor(question.name);
+    const cache = block.cache;
+    const key = cache?.key(question.name, question.type, q.edns?.do === true, q.cd);
+    const hit = key !== undefined ? cache?.get(key) : undefined;
     if (hit !== undefined) {
       this.stats.cacheHits++;
       finish({ rcode: hit.rcode, aa: true, answers: hit.answers, authorities: hit.authorities, additionals: hit.additionals }, 'cache hit');
       return;
     }
-    this.resolve(q, transport, pkt, (r, how) => finish(key !== undefined && this.cache !== undefined ? this.cache.put(key, r) : r, how));
+    this.resolve(block, q, transport, pkt, (r, how) => finish(key !== undefined && cache !== undefined ? cache.put(key, r) : r, how));
   }
 
-  /** The plugin chain below the cache: kubernetes, then forward. */
-  private resolve(q: DnsMessage, transport: 'udp' | 'tcp', pkt: number, done: (r: Reply, how: string) => void): void {
+  /** The block's plugin chain below the cache: kubernetes (the `.` block's records), then forward. */
+  private resolve(block: Block, q: DnsMessage, transport: 'udp' | 'tcp', pkt: number, done: (r: Reply, how: string) => void): void {
     const question = q.questions[0]!;
     const self = this.ns.primaryAddress('eth0');
-    const k = this.o.records?.serve(question.name, question.type, self !== undefined ? [formatIpv4(self)] : []);
+    const k = block.records?.serve(question.name, question.type, self !== undefined ? [formatIpv4(self)] : []);
     if (k !== undefined && k.kind === 'answer') {
       const r: Reply = { rcode: k.rcode, aa: true, answers: [...k.answers], authorities: k.authorities, additionals: k.additionals };
       if (k.chase === undefined) {
@@ -163,18 +213,19 @@ export class CoreDnsServer {
       }
       // An ExternalName's target outside the zone: CoreDNS's upstream lookup through its own chain.
       const chase = k.chase;
-      this.forward({ ...q, questions: [{ name: chase.name.replace(/\.$/, ''), type: chase.type, class: 'IN' }] }, transport, pkt, (f) => {
+      this.forward(this.blockFor(chase.name), { ...q, questions: [{ name: chase.name.replace(/\.$/, ''), type: chase.type, class: 'IN' }] }, transport, pkt, (f) => {
         if (f.rcode === Rcode.NOERROR) r.answers.push(...f.answers);
         done(r, `kubernetes, CNAME target ${chase.name} forwarded`);
       });
       return;
     }
-    this.forward(q, transport, pkt, (f, how) => done(f, how));
+    this.forward(block, q, transport, pkt, (f, how) => done(f, how));
   }
 
-  /** forward: ask each upstream in turn over the client's transport; SERVFAIL when none answers. */
-  private forward(q: DnsMessage, transport: 'udp' | 'tcp', pkt: number, done: (r: Reply, how: string) => void): void {
-    const ups = this.o.upstreams;
+  /** forward: ask each upstream in turn over the client's transport (TCP with force_tcp); SERVFAIL when none answers. */
+  private forward(block: Block, q: DnsMessage, clientTransport: 'udp' | 'tcp', pkt: number, done: (r: Reply, how: string) => void): void {
+    const ups = block.upstreams();
+    const transport = block.forceTcp ? 'tcp' : clientTransport;
     if (ups.length === 0) {
       this.trace(pkt, `forward: no upstream nameserver for ${q.questions[0]?.name ?? ''}.`);
       done({ rcode: Rcode.SERVFAIL, aa: false, answers: [], authorities: [], additionals: [] }, 'forward: no upstream');
@@ -200,7 +251,7 @@ export class CoreDnsServer {
           attempt(i + 1, [...errors, `${formatIpv4(up)}: bad reply (${(e as Error).message})`]);
           return;
         }
-        done({ rcode: m.rcode, aa: m.aa, tc: m.tc, answers: [...m.answers], authorities: [...m.authorities], additionals: [...m.additionals] }, `forwarded to ${formatIpv4(up)}:53 over ${transport}`);
+        done({ rcode: m.rcode, aa: m.aa, tc: m.tc, answers: [...m.answers], authorities: [...m.authorities], additionals: [...m.additionals] }, `forwarded to ${formatIpv4(up)}:53 over ${transport}${block.forceTcp ? ' (force_tcp)' : ''}`);
       };
       if (transport === 'udp') udpExchange(this.ns, up, DNS_PORT, query, FORWARD_TIMEOUT_NS, got);
       else tcpExchange(this.ns, up, DNS_PORT, query, FORWARD_TIMEOUT_NS, got);

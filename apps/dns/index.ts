@@ -20,3 +20,4 @@ export * from './dig-format.ts';
 export * from './resolv-conf.ts';
 export * from './stub-resolver.ts';
 export * from './tools.ts';
+export * from './node-cache.ts';
