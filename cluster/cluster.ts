@@ -168,7 +168,7 @@ export class Cluster implements EmulatedCluster {
    */
   readonly iptablesShare: IptablesShare | undefined;
   /** NodeLocal DNSCache by node, while its node-local-dns pod runs (spec `dns.nodeLocalCache`). */
-  readonly nodeCaches = new Map<string, NodeCache>();
+  readonly nodeCaches = new Map<string, { readonly owner: string; readonly cache: NodeCache }>();
 
   /** With a partition: when the nodes next post their status, and the watch that tells this process of other partitions' writes. */
   private nextHeartbeat = 0;
@@ -375,24 +375,31 @@ export class Cluster implements EmulatedCluster {
         },
       };
       case 'flanneld': return { start: () => {}, stop: () => {} };
-      case 'node-cache': return {
-        start: () => {
-          const cn = this.clusterNodes.get(node);
-          const local = this.spec.dns.nodeLocalCache;
-          if (cn === undefined || local === undefined || this.nodeCaches.has(node)) return;
-          const cache = new NodeCache(cn.ns, cn.netfilter.iptables, {
-            localIPs: [local.address], clusterDomain: this.spec.dns.clusterDomain, upstreams: this.nodeResolvConf().nameservers,
-            // `-upstreamsvc kube-dns-upstream`: the Service's ClusterIP, as its environment variable gives it.
-            clusterDns: () => this.services$.items.get(`kube-system/${KUBE_DNS_UPSTREAM}`)?.spec.clusterIP,
-          });
-          cache.start();
-          this.nodeCaches.set(node, cache);
-        },
-        stop: () => {
-          this.nodeCaches.get(node)?.stop();
-          this.nodeCaches.delete(node);
-        },
-      };
+      case 'node-cache': {
+        // One node-cache per node: a new pod's process takes over from a terminating one; an old pod's stop leaves the new one alone.
+        const owner = pod.metadata.uid ?? pod.metadata.name ?? '';
+        return {
+          start: () => {
+            const cn = this.clusterNodes.get(node);
+            const local = this.spec.dns.nodeLocalCache;
+            if (cn === undefined || local === undefined) return;
+            this.nodeCaches.get(node)?.cache.stop();
+            const cache = new NodeCache(cn.ns, cn.netfilter.iptables, {
+              localIPs: [local.address], clusterDomain: this.spec.dns.clusterDomain, upstreams: this.nodeResolvConf().nameservers,
+              // `-upstreamsvc kube-dns-upstream`: the Service's ClusterIP, as its environment variable gives it.
+              clusterDns: () => this.services$.items.get(`kube-system/${KUBE_DNS_UPSTREAM}`)?.spec.clusterIP,
+            });
+            cache.start();
+            this.nodeCaches.set(node, { owner, cache });
+          },
+          stop: () => {
+            const running = this.nodeCaches.get(node);
+            if (running?.owner !== owner) return;
+            running.cache.stop();
+            this.nodeCaches.delete(node);
+          },
+        };
+      }
       default: return undefined;
     }
   }
