@@ -89,8 +89,6 @@ export class UdpUnderlayLink implements UnderlayUplink {
   }
 
   private arrive(msg: Buffer, from: string): void {
-    const peer = this.byAddress.get(from);
-    if (peer === undefined) return this.drop('unknown-peer');
     let d;
     try {
       d = parseUnderlayDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
@@ -99,7 +97,9 @@ export class UdpUnderlayLink implements UnderlayUplink {
       this.stats.lastError = e.message;
       return this.drop('malformed');
     }
-    if (d.source !== peer) return this.drop('unknown-peer');
+    // Bytes first (cheap, and what a sender got wrong is worth telling apart), then who sent them.
+    const peer = this.byAddress.get(from);
+    if (peer === undefined || d.source !== peer) return this.drop('unknown-peer');
     const key = this.o.key;
     if (key !== undefined || d.auth) {
       if (key === undefined || d.tag === undefined || d.signed === undefined) return this.drop('unauthenticated');

@@ -97,8 +97,6 @@ export const UNDERLAY_PATH = '/netsim/v1/underlay';
 /** Bind this partition's underlay socket; a bind failure is a CLI error. */
 async function openPartition(plan: PartitionPlan, o: UpOptions, log: Logger): Promise<{ partition: Partition; link: UdpUnderlayLink }> {
   const nodes = specFor(o).nodes.map((n) => n.name);
-  // Checked before the socket is bound: a bad I/N for this spec binds nothing.
-  blockPartition(nodes, plan.index, plan.count);
   let link: UdpUnderlayLink;
   try {
     link = await UdpUnderlayLink.open({ index: plan.index, listen: plan.listen, peers: plan.peers, ...(plan.key !== undefined ? { key: plan.key } : {}) });
@@ -158,10 +156,18 @@ async function openUpStore(o: UpOptions, dir: string, log: Logger): Promise<{ st
   }
 }
 
-/** Whether a store holds no cluster yet (etcd's revision counts other prefixes' writes too). */
-async function isFresh(store: ObjectStore): Promise<boolean> {
+/**
+ * Whether a store holds no cluster yet (etcd's revision counts other prefixes' writes too).
+ * Partitions start together, and the others' API servers and nodes write to /registry/ at
+ * once: for them the mark partition 0 leaves once it applied the spec is what counts.
+ */
+async function isFresh(store: ObjectStore, partitioned: boolean): Promise<boolean> {
+  if (partitioned) return (await store.get(SPEC_APPLIED_KEY)) === undefined;
   return (await store.list('/registry/', { limit: 1 })).items.length === 0;
 }
+
+/** Written by partition 0 after it applied the spec's objects (outside /registry/: no API object). */
+const SPEC_APPLIED_KEY = '/netsim/spec-applied';
 
 function describeCluster(cluster: Cluster, log: Logger): void {
   const s = cluster.spec;
@@ -177,6 +183,8 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const dnsAt = o.dnsListen !== undefined ? parseListen(o.dnsListen) : undefined;
   const { useTls } = checkSecurity(o, host);
   const plan = parsePartitionArgs(o, o.store ?? (o.etcdEndpoints !== undefined ? 'etcd' : 'file'));
+  // An I/N this spec cannot have fails before anything is opened or bound.
+  if (plan !== undefined) blockPartition(specFor(o).nodes.map((n) => n.name), plan.index, plan.count);
   const dir = resolve(o.state);
   prepareStateDir(dir);
   const kubeconfig = resolve(o.kubeconfig ?? join(dir, 'kubeconfig'));
@@ -201,12 +209,13 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
     const epochMs = Date.now();
     // Real time is not reproducible anyway, and a kept store holds uids an earlier run drew from the same seed.
     // A kept store already holds the objects (and whatever kubectl did to them since): the spec's manifests are not re-applied.
-    const fresh = await isFresh(store);
+    const fresh = await isFresh(store, plan !== undefined);
     cluster = await loadCluster(o, {
       store, epochMs, uid: () => crypto.randomUUID(), specManifests: fresh,
       ...(partition !== undefined ? { partition, nodeStatusUpdateNs: (o.nodeStatusUpdateMs ?? 10_000) * MS, ...(o.nodeMonitorGraceMs !== undefined ? { nodeMonitorGraceMs: o.nodeMonitorGraceMs } : {}) } : {}),
       serving: { ...(sec.token !== undefined ? { token: sec.token } : {}), ...(sec.tls !== undefined ? { https: { key: sec.tls.key, cert: sec.tls.cert } } : {}) },
     });
+    if (fresh && plan?.index === 0) await store.create(SPEC_APPLIED_KEY, JSON.stringify({ appliedAt: new Date(epochMs).toISOString() })).catch(() => {});
     log.info(fresh ? `cluster built from the spec: ${cluster.clusterNodes.size} nodes` : `cluster resumed from the store: ${cluster.clusterNodes.size} nodes`);
     describeCluster(cluster, log);
   } catch (e) {
