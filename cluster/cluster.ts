@@ -56,6 +56,7 @@ import { checkClients, startClients } from './clients.ts';
 import type { ClientStats } from './clients.ts';
 import { LoadBalancerRoutes } from './load-balancer-routes.ts';
 import { NodeAgent } from './node-agent.ts';
+import { LazyPods } from './lazy-pods.ts';
 import { componentOf, systemManifests } from './system-pods.ts';
 import type { NodeComponent } from './system-pods.ts';
 import type { AppTap } from './pod-apps.ts';
@@ -78,6 +79,8 @@ export interface ClusterNode {
   readonly fs: MemoryFs;
   readonly flanneld: Flanneld;
   readonly network: PodNetworkProvider;
+  /** The pods the node keeps as records until touched (lazy-pods.ts). */
+  readonly lazyPods: LazyPods;
   readonly agent: NodeAgent;
   readonly kubeProxy: KubeProxy;
   /** The NetworkPolicy enforcer (spec `networkPolicy.enforcer: kube-router`), else undefined. */
@@ -287,7 +290,8 @@ export class Cluster implements EmulatedCluster {
     flanneld.start();
     const subnetEnv = fs.read(SUBNET_FILE);
     if (subnetEnv === undefined) throw new Error(`flanneld on ${name} wrote no ${SUBNET_FILE}`);
-    const network = spec.runtime === 'docker' ? dockerPodNetwork(ns, subnetEnv, netfilter.iptables) : cniPodNetwork(ns, netfilter.iptables, fs, this.sim.rng.fork(`cni:${name}`));
+    const lazyPods = new LazyPods(ns, spec.scale.lazyPods && spec.runtime === 'docker');
+    const network = spec.runtime === 'docker' ? dockerPodNetwork(ns, subnetEnv, netfilter.iptables, lazyPods) : cniPodNetwork(ns, netfilter.iptables, fs, this.sim.rng.fork(`cni:${name}`));
     const dns = this.dns;
     const appEnv = dns !== undefined ? { dns: (pns: NetNamespace, pod: string) => dns.start(pns, pod) } : {};
     // With NodeLocal DNSCache kubelet's --cluster-dns is the cache's link-local address (node-local-dns.ts).
@@ -318,7 +322,7 @@ export class Cluster implements EmulatedCluster {
     this.services$.on({ add: (s) => tell(() => kubeProxy.onServiceAdd(s)), update: (a, b) => tell(() => kubeProxy.onServiceUpdate(a, b)), delete: (s) => tell(() => kubeProxy.onServiceDelete(s)) });
     this.slices$.on({ add: (s) => tell(() => kubeProxy.onEndpointSliceAdd(s)), update: (a, b) => tell(() => kubeProxy.onEndpointSliceUpdate(a, b)), delete: (s) => tell(() => kubeProxy.onEndpointSliceDelete(s)) });
     const networkPolicy = policyOn && ipsets !== undefined ? this.networkPolicyController(name, address, netfilter, ipsets) : undefined;
-    this.clusterNodes.set(name, { name, ns, netfilter, ipvs, ipsets, fs, flanneld, network, agent, kubeProxy, networkPolicy });
+    this.clusterNodes.set(name, { name, ns, netfilter, ipvs, ipsets, fs, flanneld, network, lazyPods, agent, kubeProxy, networkPolicy });
     // kubelet registers its Node; the podCIDR is flannel's lease (flannel with etcd owns pod subnets).
     const podCIDR = flanneld.lease?.subnet.toString();
     const node: Node = {
@@ -576,7 +580,12 @@ export class Cluster implements EmulatedCluster {
   get pods(): ReadonlyMap<string, PodRef> {
     const out = new Map<string, PodRef>();
     for (const cn of this.clusterNodes.values()) {
-      for (const p of cn.agent.pods.values()) if (!p.stopped && p.net.ns !== cn.ns) out.set(p.key, { key: p.key, ns: p.net.ns, ip: p.net.ip, node: cn.name, resolvConf: p.resolvConf, hosts: p.hosts });
+      for (const p of cn.agent.pods.values()) {
+        if (p.stopped || p.net.hostNetwork) continue;
+        const net = p.net;
+        // `ns` is read only by whoever uses the pod's namespace: that builds a pod kept as a record (lazy-pods.ts).
+        out.set(p.key, { key: p.key, get ns(): NetNamespace { return net.ns; }, ip: net.ip, node: cn.name, resolvConf: p.resolvConf, hosts: p.hosts });
+      }
     }
     return new Map([...out].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   }
@@ -626,7 +635,13 @@ export class Cluster implements EmulatedCluster {
 
   nodeView(node: string, view: string): string | undefined {
     const cn = this.clusterNodes.get(node);
+    cn?.lazyPods.materialise();
     return cn === undefined ? undefined : renderNodeView(view, { node: cn, now: this.now(), subnets: this.subnets });
+  }
+
+  /** Build the pods `node` (every node when absent) keeps as records (lazy-pods.ts): before a front end reads the node's devices itself. */
+  materialise(node?: string): void {
+    for (const cn of this.clusterNodes.values()) if (node === undefined || cn.name === node) cn.lazyPods.materialise();
   }
 
   /** The cluster's wall clock: the epoch plus virtual time (what timestamps and logs show). */

@@ -40,4 +40,6 @@ export interface EmulatedCluster {
   startApps(): void;
   /** Text a node shows for views beyond iproute2 (`iptables-save`, `conntrack -L`, `subnet-env`, …); undefined if the node has no such thing. */
   nodeView?(node: string, view: string): string | undefined;
+  /** Build what `node` (every node when absent) keeps as records until touched (cluster/lazy-pods.ts), before reading its devices directly. */
+  materialise?(node?: string): void;
 }

@@ -32,6 +32,7 @@ export * from './node-agent.ts';
 export * from './system-pods.ts';
 export * from './pod-apps.ts';
 export * from './pod-network.ts';
+export * from './lazy-pods.ts';
 export * from './list-informer.ts';
 export * from './emulated-cluster.ts';
 export * from './endpoint.ts';

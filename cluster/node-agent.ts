@@ -27,7 +27,7 @@ import type { Container, ContainerState, Node, Pod, PodCondition, PodStatus } fr
 import type { ControlApi } from '../control/controllers/index.ts';
 import { isNodeReady, readyNodeStatus } from '../control/controllers/index.ts';
 import type { PodNetwork, PodNetworkProvider } from './pod-network.ts';
-import { planApps, planExit, startApps } from './pod-apps.ts';
+import { planApps, planExit, startApps, startAppsWhenBuilt } from './pod-apps.ts';
 import type { AppEnv, AppLog, AppTap, ExitPlan, RunningApps } from './pod-apps.ts';
 import { PodLogs } from './pod-logs.ts';
 import { EventRecorder } from '../control/controllers/event-recorder.ts';
@@ -251,6 +251,7 @@ export class NodeAgent {
     try {
       exit = planExit(pod);
       const portMappings = (pod.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort !== undefined).map((p) => ({ hostPort: p.hostPort as number, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })));
+      const plans = this.o.apps === false ? [] : planApps(pod);
       net = this.o.network.setup({ namespace, name, uid, hostNetwork: pod.spec.hostNetwork === true, portMappings });
       const tap = this.o.appTap;
       const key = `${namespace}/${name}`;
@@ -259,7 +260,7 @@ export class NodeAgent {
         const ms = this.o.wallClock().getTime();
         logs.container(container ?? first ?? '')?.append(ms, line(ms));
       };
-      apps = startApps(net.ns, name, this.o.apps === false ? [] : planApps(pod), tap === undefined ? undefined : (_pod, kind, port, data) => tap(key, kind, port, data), log, this.o.appEnv);
+      apps = startAppsWhenBuilt(plans, net.whenBuilt, (ns) => startApps(ns, name, plans, tap === undefined ? undefined : (_pod, kind, port, data) => tap(key, kind, port, data), log, this.o.appEnv));
     } catch (e) {
       this.failures.set(uid, (e as Error).message);
       this.events.queue(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);

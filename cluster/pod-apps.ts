@@ -159,6 +159,35 @@ export function startApps(ns: NetNamespace, podName: string, plans: readonly App
 }
 
 /**
+ * Apps started by `start` once their namespace exists (`whenBuilt`: now, or when a pod kept
+ * as a record is built, lazy-pods.ts). Until then nothing can reach them, so they have
+ * answered nothing; health set meanwhile carries over.
+ */
+export function startAppsWhenBuilt(plans: readonly AppPlan[], whenBuilt: (f: (ns: NetNamespace) => void) => void, start: (ns: NetNamespace) => RunningApps): RunningApps {
+  let running: RunningApps | undefined;
+  let healthy = true;
+  let stopped = false;
+  whenBuilt((ns) => {
+    if (stopped) return;
+    running = start(ns);
+    running.healthy = healthy;
+  });
+  return {
+    plans,
+    get healthy(): boolean { return running?.healthy ?? healthy; },
+    set healthy(h: boolean) {
+      healthy = h;
+      if (running !== undefined) running.healthy = h;
+    },
+    requests: () => running?.requests() ?? 0,
+    stop: () => {
+      stopped = true;
+      running?.stop();
+    },
+  };
+}
+
+/**
  * nginx's `combined` format without the time, which the log adds as it writes:
  * `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`.
  */

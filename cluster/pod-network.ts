@@ -9,6 +9,8 @@ import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import type { Ipv4Addr } from '../netsim/wire/addr.ts';
 import { Ipv4Interface } from '../netsim/wire/addr.ts';
 import { DockerRuntime } from '../cni/docker/docker-runtime.ts';
+import type { PodSandbox } from '../cni/docker/docker-runtime.ts';
+import type { LazyPods } from './lazy-pods.ts';
 import type { IptablesRestorer, HostFs } from '../cni/host.ts';
 import { createCniHost, createSandbox } from '../cni/node-host.ts';
 import { CniRuntime } from '../cni/runtime.ts';
@@ -28,10 +30,14 @@ export interface PodNetworkRequest {
 }
 
 export interface PodNetwork {
+  /** The pod's namespace (the node's for a host-network pod). Reading it builds a pod kept as a record, with its node's others. */
   readonly ns: NetNamespace;
   readonly ip: Ipv4Addr;
   /** The host-side interface (veth) name, if any. */
   readonly hostVeth: string | undefined;
+  readonly hostNetwork: boolean;
+  /** Run `f` with the namespace once it is built: now, or when the node's kept pods are built (in pod order). */
+  whenBuilt(f: (ns: NetNamespace) => void): void;
   teardown(): void;
 }
 
@@ -41,14 +47,15 @@ export interface PodNetworkProvider {
 }
 
 function hostNetworkPod(node: NetNamespace): PodNetwork {
-  return { ns: node, ip: node.primaryAddress('eth0') ?? 0, hostVeth: undefined, teardown: () => {} };
+  return { ns: node, ip: node.primaryAddress('eth0') ?? 0, hostVeth: undefined, hostNetwork: true, whenBuilt: (f) => f(node), teardown: () => {} };
 }
 
 /** Why a pod with hostPorts does not start on the docker runtime (its sandbox fails with this message). */
 export const DOCKER_HOSTPORT_UNSUPPORTED = (ports: readonly string[]): string =>
   `hostPort ${ports.join(', ')}: the docker runtime's hostPort publishing (the DOCKER chain and docker-proxy) is not modelled; use runtime: cni, whose portmap plugin is`;
 
-export function dockerPodNetwork(node: NetNamespace, subnetEnv: string, iptables: IptablesRestorer): PodNetworkProvider & { readonly runtime: DockerRuntime } {
+/** With `lazy`, pods may be kept as records until the node is touched (lazy-pods.ts). */
+export function dockerPodNetwork(node: NetNamespace, subnetEnv: string, iptables: IptablesRestorer, lazy?: LazyPods): PodNetworkProvider & { readonly runtime: DockerRuntime } {
   const runtime = DockerRuntime.fromSubnetEnv(node, subnetEnv, { iptables });
   return {
     kind: 'docker',
@@ -60,8 +67,23 @@ export function dockerPodNetwork(node: NetNamespace, subnetEnv: string, iptables
       if (req.portMappings.length > 0) throw new Error(DOCKER_HOSTPORT_UNSUPPORTED(req.portMappings.map((m) => `${m.hostPort}/${m.protocol}`)));
       const key = `${req.namespace}/${req.name}`;
       // kubelet turns hairpin mode on for the pod's bridge port (--hairpin-mode=hairpin-veth).
-      const p = runtime.runPod(key, { hairpin: true });
-      return { ns: p.ns, ip: p.ip, hostVeth: p.hostVeth.name, teardown: () => runtime.removePod(key) };
+      if (lazy === undefined) {
+        const p = runtime.runPod(key, { hairpin: true });
+        return { ns: p.ns, ip: p.ip, hostVeth: p.hostVeth.name, hostNetwork: false, whenBuilt: (f) => f(p.ns), teardown: () => runtime.removePod(key) };
+      }
+      const r = runtime.reservePod(key, { hairpin: true });
+      let sandbox: PodSandbox | undefined;
+      lazy.defer(() => { sandbox = runtime.buildPod(r); });
+      return {
+        get ns(): NetNamespace {
+          lazy.materialise();
+          if (sandbox === undefined) throw new Error(`docker: pod ${key} was removed before it was built`);
+          return sandbox.ns;
+        },
+        ip: r.ip, hostVeth: r.hostVethName, hostNetwork: false,
+        whenBuilt: (f) => lazy.defer(() => { if (sandbox !== undefined) f(sandbox.ns); }),
+        teardown: () => runtime.removePod(key),
+      };
     },
   };
 }
@@ -92,7 +114,7 @@ export function cniPodNetwork(node: NetNamespace, iptables: IptablesRestorer, fs
       const addr = result.ips?.[0]?.address;
       if (addr === undefined) throw new Error(`CNI ADD for ${req.namespace}/${req.name} returned no address`);
       const hostVeth = result.interfaces?.find((i) => i.sandbox === undefined && i.name !== 'cni0')?.name;
-      return { ns: sb.ns, ip: Ipv4Interface.parse(addr).addr, hostVeth, teardown: () => runtime.delNetworkList(list, rt) };
+      return { ns: sb.ns, ip: Ipv4Interface.parse(addr).addr, hostVeth, hostNetwork: false, whenBuilt: (f) => f(sb.ns), teardown: () => runtime.delNetworkList(list, rt) };
     },
   };
 }

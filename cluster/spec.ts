@@ -24,7 +24,7 @@
  * networkPolicy: { enforcer: kube-router }  # none (default: flannel alone enforces nothing) | kube-router (as k3s embeds it)
  * underlay: { latency: 50us, bandwidth: 1Gbit, loss: 0 }
  * conntrack: { clashResolution: nat-identical, raceWindow: 5us }   # the insertion race on nodes with cpus > 1
- * scale: { share: true }              # nodes share what they hold alike (identical rulesets: netsim/netfilter/iptables/share.ts); false: each its own
+ * scale: { share: true, lazyPods: true }   # share: nodes share what they hold alike (identical rulesets: netsim/netfilter/iptables/share.ts); lazyPods: pods kept as records until touched (cluster/lazy-pods.ts); false: off
  * outside:
  *   cidr: 203.0.113.0/24
  *   router: { underlay: 192.168.50.1, outside: 203.0.113.1 }
@@ -123,8 +123,10 @@ export interface ClusterSpec {
    * kube-proxy rule line parsed once, each distinct chain body kept and compiled once —
    * with counters, edits and everything a node shows its own. Off only to prove that it
    * changes nothing (tests/scale/share.test.ts) and to measure it (bench/scale-share.bench.ts).
+   * `lazyPods` (default true): a node's pods are records until the node is touched
+   * (cluster/lazy-pods.ts); off to prove it changes nothing (tests/scenarios/lazy-pods.test.ts).
    */
-  readonly scale: { readonly share: boolean };
+  readonly scale: { readonly share: boolean; readonly lazyPods: boolean };
 }
 
 export interface DnsSpec {
@@ -248,7 +250,7 @@ const schema = {
       },
     },
     manifests: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }] },
-    scale: { type: 'object', additionalProperties: false, properties: { share: { type: 'boolean' } } },
+    scale: { type: 'object', additionalProperties: false, properties: { share: { type: 'boolean' }, lazyPods: { type: 'boolean' } } },
     conntrack: {
       type: 'object', additionalProperties: false,
       properties: { clashResolution: { enum: [...CLASH_RESOLUTIONS] }, raceWindow: { type: 'string', pattern: durationPattern } },
@@ -523,7 +525,7 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     outside,
     manifests,
     dns,
-    scale: { share: r['scale']?.share ?? true },
+    scale: { share: r['scale']?.share ?? true, lazyPods: r['scale']?.lazyPods ?? true },
     ...(r['conntrack'] !== undefined ? { conntrack: { clashResolution: r['conntrack'].clashResolution ?? 'nat-identical', raceWindowNs: parseDuration(r['conntrack'].raceWindow ?? '5us') } } : {}),
     clients: ((r['clients'] ?? []) as Array<Record<string, any>>).map((c, i) => { // eslint-disable-line @typescript-eslint/no-explicit-any
       const everyNs = parseDuration(c['every'] ?? '1s');

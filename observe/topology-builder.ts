@@ -52,7 +52,7 @@ export async function buildTopology(cluster: Cluster): Promise<Topology> {
   for (const cn of cluster.clusterNodes.values()) {
     const veths = new Set<string>();
     for (const p of cn.agent.pods.values()) {
-      if (p.stopped || p.net.ns === cn.ns) continue;
+      if (p.stopped || p.net.hostNetwork) continue;
       if (p.net.hostVeth !== undefined) veths.add(p.net.hostVeth);
       pods.push({
         key: p.key, namespace: p.namespace, name: p.name, ip: formatIpv4(p.net.ip), node: cn.name,

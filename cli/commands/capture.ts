@@ -74,7 +74,9 @@ export function openCapture(cluster: EmulatedCluster, o: CaptureSelection): Capt
   for (const n of o.nodes ?? []) if (!cluster.nodes.has(n)) throw new CliError('NETSIM_ERR_RESOURCE', `unknown node "${n}" (nodes: ${[...cluster.nodes.keys()].join(', ')})`);
   const host = o.host !== undefined ? tryParseIpv4(o.host) : undefined;
   if (o.host !== undefined && host === undefined) throw new CliError('NETSIM_ERR_FILTER', `--host must be an IPv4 address, got "${o.host}"`);
-  const all = [...cluster.nodes.values(), ...[...cluster.pods.values()].map((p) => p.ns), ...cluster.external.values()].flatMap((ns) => [...ns.devices.keys()].map((d) => `${ns.name}/${d}`));
+  // The interface names come from the devices themselves: pods kept as records are built first (cluster/lazy-pods.ts).
+  if ((o.interfaces ?? []).length > 0) cluster.materialise?.();
+  const all = (o.interfaces ?? []).length === 0 ? [] : [...cluster.nodes.values(), ...[...cluster.pods.values()].map((p) => p.ns), ...cluster.external.values()].flatMap((ns) => [...ns.devices.keys()].map((d) => `${ns.name}/${d}`));
   for (const g of o.interfaces ?? []) {
     if (!all.some(globMatcher(g))) throw new CliError('NETSIM_ERR_FILTER', `-i ${g}: matches no interface of this cluster (e.g. ${all.slice(0, 4).join(', ')}, …)`);
   }

@@ -153,6 +153,8 @@ function gatewaysVia(ns: NetNamespace, dev: string): Ipv4Addr[] {
 export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
   const nodeNs = cluster.nodes.get(node);
   if (nodeNs === undefined) throw new Error(`no node "${node}" (nodes: ${[...cluster.nodes.keys()].join(', ')})`);
+  // The twin copies the node's devices as they are: its pods kept as records are built first.
+  cluster.materialise?.(node);
   const podLabel = new Map<NetNamespace, string>();
   for (const p of cluster.pods.values()) podLabel.set(p.ns, p.key);
   const notVerifiable: string[] = [];

@@ -15,7 +15,7 @@
  * Not modelled: user-defined networks, published ports (-p) and the userland proxy,
  * ICC=false, IPv6.
  */
-import type { NetNamespace } from '../../netsim/stack/net-namespace.ts';
+import type { NamespaceStreams, NetNamespace } from '../../netsim/stack/net-namespace.ts';
 import { NetNamespace as Netns } from '../../netsim/stack/net-namespace.ts';
 import { Bridge } from '../../netsim/link/bridge.ts';
 import { createVethPair } from '../../netsim/link/veth.ts';
@@ -24,7 +24,7 @@ import { macFromIp } from '../../netsim/topology.ts';
 import type { PodAttachment } from '../../netsim/topology.ts';
 import type { Rng } from '../../netsim/time/rng.ts';
 import { Ipv4Interface, formatIpv4 } from '../../netsim/wire/addr.ts';
-import type { Ipv4Addr } from '../../netsim/wire/addr.ts';
+import type { Ipv4Addr, MacAddr } from '../../netsim/wire/addr.ts';
 import type { IptablesRestorer } from '../host.ts';
 import { NetnsRegistry } from '../host.ts';
 import { deleteVethPair, randomHex, randomMac } from '../plugins/link-util.ts';
@@ -85,6 +85,18 @@ export interface PodSandbox extends PodAttachment {
   readonly containers: Map<string, NetNamespace>;
 }
 
+/** What {@link DockerRuntime.reservePod} took for a pod that is not built yet. */
+export interface PodReservation {
+  readonly name: string;
+  readonly ip: Ipv4Addr;
+  readonly pauseId: string;
+  readonly streams: NamespaceStreams;
+  readonly hostVethName: string;
+  readonly hostVethMac: MacAddr;
+  readonly hostIfindex: number;
+  readonly hairpin: boolean;
+}
+
 export class DockerRuntime {
   readonly bridge: Bridge;
   readonly gateway: Ipv4Interface;
@@ -95,6 +107,8 @@ export class DockerRuntime {
   readonly rules: string;
   private readonly rng: Rng;
   private readonly used = new Set<Ipv4Addr>();
+  /** Pods reserved and not built yet ({@link reservePod}). */
+  private readonly reserved = new Map<string, PodReservation>();
 
   constructor(readonly node: NetNamespace, opts: DockerOptions = {}) {
     this.gateway = Ipv4Interface.parse(opts.bip ?? DOCKER_DEFAULT_BIP);
@@ -129,26 +143,47 @@ export class DockerRuntime {
 
   /** `docker run` of a pod's pause container: the pod's network namespace on docker0. */
   runPod(name: string, opts: { ip?: string; hairpin?: boolean } = {}): PodSandbox {
-    if (this.pods.has(name)) throw new Error(`docker: pod ${name} already running`);
-    const node = this.node;
+    return this.buildPod(this.reservePod(name, opts)) as PodSandbox;
+  }
+
+  /**
+   * The first half of {@link runPod}: everything it takes from a counter or a random stream,
+   * in the order it takes it (the address, the pause id, the namespace's streams, the veth's
+   * name and MAC, its ifindex on the node), without building anything. {@link buildPod}
+   * later builds exactly the pod `runPod` would have built now.
+   */
+  reservePod(name: string, opts: { ip?: string; hairpin?: boolean } = {}): PodReservation {
+    if (this.pods.has(name) || this.reserved.has(name)) throw new Error(`docker: pod ${name} already running`);
     const ip = opts.ip !== undefined ? Ipv4Interface.parse(`${opts.ip}/32`).addr : this.allocate();
     if (this.used.has(ip)) throw new Error(`docker: address ${formatIpv4(ip)} already in use`);
     this.used.add(ip);
     const pauseId = randomHex(this.rng, 64);
-    const ns = new Netns(node.sim, name, node.node);
-    const hostName = this.vethName();
-    const [eth, hostVeth] = createVethPair(node.sim, { name: 'eth0', mac: macFromIp(ip), mtu: this.mtu }, { name: hostName, mac: randomMac(this.rng), mtu: this.mtu });
-    node.addDevice(hostVeth);
-    this.bridge.addPort(hostVeth, { hairpin: opts.hairpin ?? false });
-    node.setUp(hostName, true);
+    const streams = Netns.forkStreams(this.node.sim, name);
+    const hostVethName = this.vethName();
+    const hostVethMac = randomMac(this.rng);
+    const r: PodReservation = { name, ip, pauseId, streams, hostVethName, hostVethMac, hostIfindex: this.node.reserveIfindex(), hairpin: opts.hairpin ?? false };
+    this.reserved.set(name, r);
+    return r;
+  }
+
+  /** The second half of {@link runPod}; undefined when the pod was removed since its reservation. */
+  buildPod(r: PodReservation): PodSandbox | undefined {
+    if (this.reserved.get(r.name) !== r) return undefined;
+    this.reserved.delete(r.name);
+    const node = this.node;
+    const ns = new Netns(node.sim, r.name, node.node, {}, r.streams);
+    const [eth, hostVeth] = createVethPair(node.sim, { name: 'eth0', mac: macFromIp(r.ip), mtu: this.mtu }, { name: r.hostVethName, mac: r.hostVethMac, mtu: this.mtu });
+    node.addDevice(hostVeth, r.hostIfindex);
+    this.bridge.addPort(hostVeth, { hairpin: r.hairpin });
+    node.setUp(r.hostVethName, true);
     ns.addDevice(eth);
-    ns.addAddress('eth0', new Ipv4Interface(ip, this.gateway.prefixLen), { broadcast: true });
+    ns.addAddress('eth0', new Ipv4Interface(r.ip, this.gateway.prefixLen), { broadcast: true });
     ns.setUp('eth0', true);
     ns.addRoute({ dst: 'default', via: this.gateway.addr, dev: 'eth0' });
-    const netnsPath = NetnsRegistry.pathFor(pauseId.slice(0, 12));
+    const netnsPath = NetnsRegistry.pathFor(r.pauseId.slice(0, 12));
     this.netns.add(netnsPath, ns);
-    const pod: PodSandbox = { name, pauseId, netnsPath, ns, eth: eth as VethDevice, hostVeth, ip, containers: new Map([['POD', ns]]) };
-    this.pods.set(name, pod);
+    const pod: PodSandbox = { name: r.name, pauseId: r.pauseId, netnsPath, ns, eth: eth as VethDevice, hostVeth, ip: r.ip, containers: new Map([['POD', ns]]) };
+    this.pods.set(r.name, pod);
     return pod;
   }
 
@@ -162,6 +197,13 @@ export class DockerRuntime {
 
   /** The pod's containers stop and the pause container with them: the veth pair goes, the address is free again. */
   removePod(name: string): void {
+    const r = this.reserved.get(name);
+    if (r !== undefined) {
+      // Never built: only what the reservation took is given back (the address; ifindexes are not reused).
+      this.reserved.delete(name);
+      this.used.delete(r.ip);
+      return;
+    }
     const p = this.pods.get(name);
     if (p === undefined) return;
     deleteVethPair(p.ns, this.node, 'eth0');
@@ -174,7 +216,7 @@ export class DockerRuntime {
   private vethName(): string {
     for (;;) {
       const n = `veth${randomHex(this.rng, 7)}`;
-      if (!this.node.devices.has(n)) return n;
+      if (!this.node.devices.has(n) && ![...this.reserved.values()].some((r) => r.hostVethName === n)) return n;
     }
   }
 }

@@ -110,6 +110,18 @@ export interface RouteSpec {
   onlink?: boolean;
 }
 
+/**
+ * A namespace's own random streams (ip_id_key, the sockets' inet_id, its programs'), forked from the run's
+ * Rng when the namespace is created. Forked ahead of time ({@link NetNamespace.forkStreams})
+ * they let a namespace built later (a lazily kept pod, cluster/lazy-pods.ts) draw the
+ * numbers it would have drawn had it been built then.
+ */
+export interface NamespaceStreams {
+  readonly idKey: Rng;
+  readonly inetId: Rng;
+  readonly user: Rng;
+}
+
 /** Outcome of a local send: 'sent' or why not (the errno a real socket would see, as a drop reason). */
 export type SendResult = 'sent' | DropReason;
 
@@ -133,6 +145,12 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   readonly tcp: TcpLayer;
 
   private nextIfindex = 1;
+  /**
+   * Called once, before the first packet this namespace receives from a device or sends
+   * (deliverFromDevice, sendIp), then cleared: cluster/lazy-pods.ts builds the pods it keeps
+   * as records before anything could see that they were not there.
+   */
+  beforeFirstPacket: (() => void) | undefined = undefined;
   private readonly local = new Map<Ipv4Addr, IfAddr>();
   private routeCache = new Map<Ipv4Addr, RouteResult | undefined>();
   /** ip_id_key (hashed ids) and the stream for sockets' inet_id (ip-ident.ts). */
@@ -146,11 +164,11 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   readonly userRng: Rng;
   private idents: IpIdents | undefined;
 
-  constructor(readonly sim: Sim, readonly name: string, readonly node: string = name, sysctl: Partial<Sysctls> = {}) {
+  constructor(readonly sim: Sim, readonly name: string, readonly node: string = name, sysctl: Partial<Sysctls> = {}, streams: NamespaceStreams = NetNamespace.forkStreams(sim, name)) {
     this.sysctl = { ...DEFAULT_SYSCTLS, ...sysctl, localPortRange: [...(sysctl.localPortRange ?? DEFAULT_SYSCTLS.localPortRange)] };
-    this.idKey = new IpIdKey(sim.rng.fork(`ip_id_key:${name}`));
-    this.inetIdRng = sim.rng.fork(`inet_id:${name}`);
-    this.userRng = sim.rng.fork(`user:${name}`);
+    this.idKey = new IpIdKey(streams.idKey);
+    this.inetIdRng = streams.inetId;
+    this.userRng = streams.user;
     this.tables.set(RT_TABLE_LOCAL, new RoutingTable(RT_TABLE_LOCAL));
     this.tables.set(RT_TABLE_MAIN, new RoutingTable(RT_TABLE_MAIN));
     this.arp = new ArpLayer(this);
@@ -163,17 +181,50 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     this.setUp('lo', true);
   }
 
+  /** The streams a namespace named `name` created now would draw from. */
+  static forkStreams(sim: Sim, name: string): NamespaceStreams {
+    return { idKey: sim.rng.fork(`ip_id_key:${name}`), inetId: sim.rng.fork(`inet_id:${name}`), user: sim.rng.fork(`user:${name}`) };
+  }
+
   // ---------------------------------------------------------------- devices
 
-  addDevice(dev: NetDevice): NetDevice {
+  /** Take the next ifindex now for a device added later with {@link addDevice}`(dev, ifindex)`. */
+  reserveIfindex(): number {
+    return this.nextIfindex++;
+  }
+
+  /**
+   * Add `dev` with the next ifindex, or with one reserved earlier ({@link reserveIfindex}):
+   * then it takes the place in the device list (for_each_netdev order) that it would
+   * have had if added at reservation, since ifindexes are handed out in creation order.
+   */
+  addDevice(dev: NetDevice, reserved?: number): NetDevice {
     if (this.devices.has(dev.name)) throw new NetsimError('NETSIM_ERR_DUPLICATE_DEVICE', `${this.name}: device ${dev.name} already exists`);
     if (dev.owner !== undefined) throw new NetsimError('NETSIM_ERR_BAD_ARGUMENT', `${dev.name} already belongs to namespace ${dev.owner.name}`);
+    if (reserved !== undefined && (reserved >= this.nextIfindex || [...this.devices.values()].some((d) => d.ifindex === reserved))) {
+      throw new NetsimError('NETSIM_ERR_BAD_ARGUMENT', `${this.name}: ifindex ${reserved} was not reserved or is taken`);
+    }
     dev.owner = this;
-    dev.ifindex = this.nextIfindex++;
+    dev.ifindex = reserved ?? this.nextIfindex++;
     this.devices.set(dev.name, dev);
+    if (reserved !== undefined) this.sortDevices();
     if (dev.kind === 'bridge') (dev as Bridge).netfilter = this;
     this.invalidate();
     return dev;
+  }
+
+  /** Keep the device list in ifindex (= creation) order after a device with a reserved ifindex came in late. */
+  private sortDevices(): void {
+    let prev = 0;
+    let sorted = true;
+    for (const d of this.devices.values()) {
+      if (d.ifindex < prev) sorted = false;
+      prev = d.ifindex;
+    }
+    if (sorted) return;
+    const all = [...this.devices.values()].sort((a, b) => a.ifindex - b.ifindex);
+    this.devices.clear();
+    for (const d of all) this.devices.set(d.name, d);
   }
 
   device(name: string): NetDevice {
@@ -408,8 +459,15 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
 
   // ---------------------------------------------------------------- receive
 
+  private firstPacket(): void {
+    const f = this.beforeFirstPacket;
+    this.beforeFirstPacket = undefined;
+    f?.();
+  }
+
   /** Implements {@link DeviceOwner.deliverFromDevice} (netif_receive_skb → protocol handler). */
   deliverFromDevice(dev: NetDevice, pkt: Packet): void {
+    if (this.beforeFirstPacket !== undefined) this.firstPacket();
     if (dev.linkType === 'raw-ip') {
       this.ipRcv(dev, pkt);
       return;
@@ -572,6 +630,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
    * would learn synchronously.
    */
   sendIp(pkt: Packet): SendResult {
+    if (this.beforeFirstPacket !== undefined) this.firstPacket();
     const b = pkt.buf;
     const o = pkt.off;
     const loopbackSrc = Ipv4.src(b, o) >>> 24 === 127;
