@@ -122,6 +122,28 @@ export class Packet {
     return this.off;
   }
 
+  /**
+   * Forget everything the namespace it leaves knew about it (skb_scrub_packet, which
+   * iptunnel_xmit does before pushing a tunnel's outer headers): mark, conntrack, IPVS,
+   * checksum state, ingress device, bridge state and the parsed context. The bytes and
+   * id stay: the fields are those of a new packet over the same bytes.
+   */
+  scrub(): void {
+    this.mark = 0;
+    this.ct = undefined;
+    this.ctInfo = 0;
+    this.ipvs = false;
+    this.l4Verified = false;
+    this.inDev = '';
+    this.brnf = 0;
+    this.brnfPhysIn = undefined;
+    this.brnfSavedSrc = 0;
+    this.family = 0;
+    this.nh = 0;
+    this.th = 0;
+    this.l4proto = 0;
+  }
+
   /** Drop `n` bytes from the front (skb_pull). */
   pull(n: number): void {
     if (n > this.len) throw new RangeError(`packet ${this.id}: pull ${n} > len ${this.len}`);

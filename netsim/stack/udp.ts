@@ -180,12 +180,16 @@ export class UdpLayer {
     const ns = this.ns;
     // iptunnel_xmit: __ip_select_ident whatever DF says.
     const ident = ns.hashedIpId(dst, src, IpProtocol.UDP);
-    // A new skb as far as metadata goes (no mark, conntrack or bridge state), over the inner bytes.
-    const pkt = new Packet(opts.packetId ?? ns.sim.nextPacketId(), inner.buf, inner.off, inner.len);
-    const ulen = UDP_HEADER_LEN + inner.len;
+    const sum = tunnelPayloadSum(inner);
+    // A new skb as far as metadata goes (no mark, conntrack or bridge state) over the inner
+    // bytes: the same object, scrubbed, since the tunnel owns it.
+    const pkt = inner;
+    pkt.scrub();
+    if (opts.packetId !== pkt.id) pkt.id = opts.packetId ?? ns.sim.nextPacketId();
+    const ulen = UDP_HEADER_LEN + pkt.len;
     const o = pkt.push(IPV4_HEADER_LEN + UDP_HEADER_LEN);
     emitIpv4({ src: src >>> 0, dst: dst >>> 0, protocol: IpProtocol.UDP, ttl: opts.ttl ?? ns.sysctl.defaultTtl, payloadLen: ulen, ident, dontFrag: opts.dontFrag ?? true, tos: opts.tos ?? 0 }, pkt.buf, o);
-    emitUdpHeader(sport, dport, pkt.buf, o + IPV4_HEADER_LEN, ulen, src, dst, tunnelPayloadSum(inner));
+    emitUdpHeader(sport, dport, pkt.buf, o + IPV4_HEADER_LEN, ulen, src, dst, sum);
     pkt.l4Verified = true;
     return { result: ns.sendIp(pkt), pkt: pkt.id };
   }
