@@ -26,6 +26,7 @@ const modules: Array<[string, string, string]> = [
   ['dns', './dns.bench.ts', 'benchDns'],
   ['observe', './observe.bench.ts', 'benchObserve'],
   ['web-ui', './web-ui.bench.ts', 'benchWebUi'],
+  ['underlay-link', './underlay-link.bench.ts', 'benchUnderlayLink'],
 ];
 
 const only = process.argv.slice(2);

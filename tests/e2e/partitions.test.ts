@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findEtcd, ETCD_SKIP_REASON, LocalEtcd } from '../../control/store/etcd-harness.ts';
@@ -152,6 +152,9 @@ test('netsim up --partition: bad values and an unreachable etcd exit 2 with a co
   try {
     const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'up', '--spec', SPEC, '--listen', '127.0.0.1:0', '--state', join(dir, 's'), '--anonymous', '--no-tls', ...args], { encoding: 'utf8', timeout: 60_000 });
     const etcdArgs = ['--store', 'etcd', '--etcd-endpoints', 'http://127.0.0.1:9'];
+    const peerArgs = ['--underlay-listen', '127.0.0.1:0', '--underlay-peer', '1=127.0.0.1:7000'];
+    writeFileSync(join(dir, 'key-open'), '0123456789abcdef0123456789abcdef', { mode: 0o644 });
+    writeFileSync(join(dir, 'key-short'), 'short\n', { mode: 0o600 });
     for (const [args, code, what] of [
       [['--partition', '2/2', ...etcdArgs], 'NETSIM_ERR_PARTITION', /0 <= I < N/],
       [['--partition', 'one/2', ...etcdArgs], 'NETSIM_ERR_PARTITION', /I\/N/],
@@ -161,6 +164,9 @@ test('netsim up --partition: bad values and an unreachable etcd exit 2 with a co
       [['--partition', '0/2', ...etcdArgs, '--underlay-listen', '127.0.0.1:0', '--underlay-peer', '0=127.0.0.1:7000'], 'NETSIM_ERR_PARTITION', /that is this partition/],
       [['--partition', '0/3', ...etcdArgs, '--underlay-listen', '127.0.0.1:0', '--underlay-peer', '1=127.0.0.1:7000', '--underlay-peer', '2=127.0.0.1:7001'], 'NETSIM_ERR_PARTITION', /3 partitions for 2 node/],
       [['--underlay-listen', '127.0.0.1:0'], 'NETSIM_ERR_PARTITION', /need --partition/],
+      [['--partition', '0/2', ...etcdArgs, ...peerArgs, '--underlay-key-file', join(dir, 'key-open')], 'NETSIM_ERR_PARTITION', /readable by others; chmod 600/],
+      [['--partition', '0/2', ...etcdArgs, ...peerArgs, '--underlay-key-file', join(dir, 'key-short')], 'NETSIM_ERR_PARTITION', /5 bytes, at least 16/],
+      [['--partition', '0/2', ...etcdArgs, ...peerArgs, '--underlay-key-file', join(dir, 'no-such-key')], 'NETSIM_ERR_PARTITION', /cannot read \(ENOENT\)/],
       [['--partition', '0/2', '--node-monitor-grace-period', 'soon'], 'NETSIM_ERR_ARGUMENT', /duration/],
       // Port 9 (discard) has no etcd: a clear error naming the endpoint, exit 2.
       [['--partition', '0/2', ...etcdArgs, '--underlay-listen', '127.0.0.1:0', '--underlay-peer', '1=127.0.0.1:7000'], 'NETSIM_ERR_STORE_UNAVAILABLE', /127\.0\.0\.1:9/],
