@@ -21,9 +21,14 @@
  *
  * - `netsim node` views are a registry (node-views.ts); `policy-matrix/` measures NetworkPolicy
  *   reachability through the datapath.
+ * - Node partitions (partition.ts): `Cluster.build` with a `partition` runs only its nodes,
+ *   on a store shared with the other partitions' processes (flannel leases there too, nodes
+ *   posting heartbeats, partition 0 alone running controllers), the underlay frames for the
+ *   others leaving through one uplink port (underlay-link.ts: real UDP between processes).
+ *   Real time only; lockstep.ts is the exact, in-process split over workers.
  *
- * Not modelled: the node lifecycle controller's evictions, liveness probes, more than one
- * API server, node partitions across processes, IPv6.
+ * Not modelled: the node lifecycle controller's evictions, liveness probes, leader election
+ * between partitions, IPv6.
  */
 export * from './spec.ts';
 export * from './cluster.ts';
