@@ -121,14 +121,14 @@ test('dns: on by default with cluster.local and 2 replicas; the upstream must be
 });
 
 test('dns.nodeLocalCache: off by default; enabled, its address defaults to 169.254.20.10; bad input is a spec error naming the field', () => {
-  const base = 'nodes: [{name: a, address: 192.168.50.5}]\n';
+  const base = 'nodes: [{name: a, address: 192.168.50.5}]\noutside: { cidr: 203.0.113.0/24, router: { underlay: 192.168.50.1, outside: 203.0.113.1 } }\n';
   assert.equal(parseClusterSpec(base).dns.nodeLocalCache, undefined);
   assert.equal(parseClusterSpec(`${base}dns: { nodeLocalCache: { enabled: false, address: 10.96.0.10 } }\n`).dns.nodeLocalCache, undefined, 'disabled: nothing checked, nothing installed');
   assert.deepEqual(parseClusterSpec(`${base}dns: { nodeLocalCache: { enabled: true } }\n`).dns.nodeLocalCache, { address: '169.254.20.10' });
   assert.deepEqual(parseClusterSpec(`${base}dns: { nodeLocalCache: { enabled: true, address: 169.254.25.10 } }\n`).dns.nodeLocalCache, { address: '169.254.25.10' });
   let e = specError(`${base}dns:\n  nodeLocalCache: { enabled: true, address: 10.96.0.10 }\n`);
   assert.equal(e.code, 'NETSIM_SPEC_VALUE');
-  assert.match(e.message, /^c\.yaml:3:36: dns\.nodeLocalCache\.address: 10\.96\.0\.10 is inside serviceCIDR 10\.96\.0\.0\/12/);
+  assert.match(e.message, /^c\.yaml:4:36: dns\.nodeLocalCache\.address: 10\.96\.0\.10 is inside serviceCIDR 10\.96\.0\.0\/12/);
   e = specError(`${base}dns: { nodeLocalCache: { enabled: true, address: 192.168.50.77 } }\n`);
   assert.match(e.message, /is inside underlayCIDR 192\.168\.50\.0\/24/);
   e = specError(`${base}dns: { nodeLocalCache: { enabled: true, address: 127.0.0.53 } }\n`);
@@ -137,6 +137,8 @@ test('dns.nodeLocalCache: off by default; enabled, its address defaults to 169.2
   assert.match(e.message, /dns\.nodeLocalCache\.address: not an IPv4 address: "169\.254\.20"/);
   e = specError(`${base}dns: { enabled: false, nodeLocalCache: { enabled: true } }\n`);
   assert.match(e.message, /dns\.nodeLocalCache\.enabled: the node-local cache forwards to kube-dns: it needs the DNS add-on/);
+  e = specError('nodes: [{name: a, address: 192.168.50.5}]\ndns: { nodeLocalCache: { enabled: true } }\n');
+  assert.match(e.message, /dns\.nodeLocalCache\.enabled: the node-local cache reaches kube-dns from the node itself, which needs a default route/);
   e = specError(`${base}dns: { nodeLocalCache: { enabled: true, port: 53 } }\n`);
   assert.equal(e.code, 'NETSIM_SPEC_SCHEMA');
   assert.match(e.message, /unknown field "port"/);

@@ -503,6 +503,8 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
   if (d.nodeLocalCache !== undefined && d.nodeLocalCache.enabled === true) {
     const at = ['dns', 'nodeLocalCache', 'address'];
     if (!dnsEnabled) fail(['dns', 'nodeLocalCache', 'enabled'], 'the node-local cache forwards to kube-dns: it needs the DNS add-on (dns.enabled is false)');
+    // node-cache connects to the kube-dns-upstream ClusterIP from the node's own namespace: like any locally generated packet it needs a route before kube-proxy's OUTPUT DNAT.
+    if (outside === undefined) fail(['dns', 'nodeLocalCache', 'enabled'], 'the node-local cache reaches kube-dns from the node itself, which needs a default route: give the spec an outside network (its router is the nodes\' default gateway)');
     const address = addr(at, d.nodeLocalCache.address ?? '169.254.20.10');
     const a = tryParseIpv4(address) as number;
     // The address must be one no pod, Service, node or outside host has: each node binds it on its own dummy interface.

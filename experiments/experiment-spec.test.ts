@@ -149,3 +149,17 @@ test('property: any text gives a spec or an ExperimentSpecError, never another e
     }
   }), { numRuns: 400 });
 });
+
+test('clients[].nameservers (protocol dns): the pods\' resolv.conf nameservers replaced; bad input named', () => {
+  const dns = minimal.replace('service: web, port: 80', 'service: kube-system/kube-dns, port: 53') + 'protocol: dns\nlookup: web\n';
+  const s = parseExperimentSpec(dns.replace('{ count: 10, nodes: [node01] }', '{ count: 10, nodes: [node01], nameservers: [10.96.0.10] }'));
+  assert.deepEqual(s.clients[0]?.nameservers, ['10.96.0.10']);
+  assert.equal(parseExperimentSpec(dns).clients[0]?.nameservers, undefined, 'kubelet\'s by default');
+  let e = specError(dns.replace('{ count: 10, nodes: [node01] }', '{ count: 10, nodes: [node01], nameservers: [10.96.0] }'));
+  assert.equal(e.code, 'NETSIM_EXP_VALUE');
+  assert.match(e.message, /clients\.0\.nameservers\.0: not an IPv4 address: "10\.96\.0"/);
+  e = specError(dns.replace('{ count: 10, nodes: [node01] }', '{ count: 10, nodes: [node01], nameservers: [1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4] }'));
+  assert.equal(e.code, 'NETSIM_EXP_SCHEMA', 'glibc reads three at most');
+  e = specError(minimal.replace('{ count: 10, nodes: [node01] }', '{ count: 10, nodes: [node01], nameservers: [10.96.0.10] }'));
+  assert.match(e.message, /clients\.0\.nameservers: only used with protocol: dns/);
+});

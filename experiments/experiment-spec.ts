@@ -13,6 +13,7 @@
  * clients:                               # at least one group
  *   - { name: pods, count: 20, nodes: [node01, node02] }        # client pods spread over these nodes
  *   - { name: reopen, count: 5, nodes: [node01], resolverOptions: [single-request-reopen] }  # dns: options added to resolv.conf
+ *   - { name: direct, count: 5, nodes: [node01], nameservers: [10.96.0.10] }  # dns: resolv.conf's nameservers replaced (dnsPolicy None + dnsConfig)
  *   - { name: internet, count: 50, outside: client, sourceCIDR: 203.0.113.128/25 }  # from an outside host, one source address each
  * target: { kind: ClusterIP, service: default/nginx-service, port: 80 }
  *   # kind: ClusterIP | NodePort (node: NAME) | LoadBalancer | Pod (pod: NS/NAME instead of service)
@@ -64,6 +65,7 @@ import type { ErrorObject } from 'ajv';
 import { PROXY_MODES } from './results.ts';
 import type { ProxyModeName } from './results.ts';
 import { CodedError } from '../netsim/errors.ts';
+import { tryParseIpv4 } from '../netsim/wire/addr.ts';
 import { parseExperimentDuration } from './duration.ts';
 import { EVENT_ACTIONS, EVENT_KINDS, eventKind, splitName } from './events/index.ts';
 import type { EventAction, ExperimentEvent, NamespacedName, RawEvent } from './events/index.ts';
@@ -90,6 +92,12 @@ export interface ClientGroup {
   readonly sourceCIDR: string | undefined;
   /** protocol dns: options added to the client pods' resolv.conf (`single-request-reopen`, `use-vc`, …). */
   readonly resolverOptions?: readonly string[] | undefined;
+  /**
+   * protocol dns: the client pods' resolv.conf nameservers instead of kubelet's (as `dnsPolicy: None`
+   * with `dnsConfig.nameservers` would give them; e.g. kube-dns's ClusterIP where kubelet points pods
+   * at a node-local cache).
+   */
+  readonly nameservers?: readonly string[] | undefined;
 }
 
 export type ExperimentTarget =
@@ -156,6 +164,8 @@ const schema = {
           name: dns, count: { type: 'integer', minimum: 1, maximum: 1000000 },
           nodes: { type: 'array', minItems: 1, items: dns }, outside: dns, sourceCIDR: { type: 'string', pattern: '^[0-9.]+/[0-9]{1,2}$' },
           resolverOptions: { type: 'array', maxItems: 20, items: { type: 'string', pattern: '^[a-z][a-z0-9-]*(:[0-9]{1,2})?$' } },
+          // glibc reads at most three nameservers (MAXNS).
+          nameservers: { type: 'array', minItems: 1, maxItems: 3, items: { type: 'string' } },
         },
       },
     },
@@ -308,11 +318,19 @@ export function parseExperimentSpec(text: string, file = '<experiment>'): Experi
       sourceCIDR = c['sourceCIDR'];
     }
     const placement: ClientPlacement = hasNodes ? { kind: 'nodes', nodes: c['nodes'] } : { kind: 'outside', host: c['outside'] };
-    if (c['resolverOptions'] !== undefined) {
-      if ((r['protocol'] ?? 'tcp') !== 'dns') fail(['clients', i, 'resolverOptions'], 'only used with protocol: dns');
-      if (!hasNodes) fail(['clients', i, 'resolverOptions'], 'only client pods have a resolv.conf here (use nodes:)');
+    for (const field of ['resolverOptions', 'nameservers']) {
+      if (c[field] === undefined) continue;
+      if ((r['protocol'] ?? 'tcp') !== 'dns') fail(['clients', i, field], 'only used with protocol: dns');
+      if (!hasNodes) fail(['clients', i, field], 'only client pods have a resolv.conf here (use nodes:)');
     }
-    return { name, count: c['count'], placement, sourceCIDR, ...(c['resolverOptions'] !== undefined ? { resolverOptions: c['resolverOptions'] as string[] } : {}) };
+    (c['nameservers'] as string[] | undefined)?.forEach((a, j) => {
+      if (tryParseIpv4(a) === undefined) fail(['clients', i, 'nameservers', j], `not an IPv4 address: "${a}"`);
+    });
+    return {
+      name, count: c['count'], placement, sourceCIDR,
+      ...(c['resolverOptions'] !== undefined ? { resolverOptions: c['resolverOptions'] as string[] } : {}),
+      ...(c['nameservers'] !== undefined ? { nameservers: c['nameservers'] as string[] } : {}),
+    };
   });
 
   const t = r['target'] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

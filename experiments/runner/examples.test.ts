@@ -307,7 +307,7 @@ test('internalTrafficPolicy Local: client pods on each node reach only their own
   assert.notEqual(m.verdict, 'skewed', m.conclusion);
 });
 
-test('dns-conntrack-race: with two CPUs per node a quarter of glibc\'s parallel A/AAAA lookups lose a query to the conntrack insertion race and take 5 s; single-request-reopen and use-vc never do; the same seed gives the same run; the pre-4.19 kernel loses half', async () => {
+test('dns-conntrack-race: with two CPUs per node a quarter of glibc\'s parallel A/AAAA lookups lose a query to the conntrack insertion race and take 5 s; single-request-reopen, use-vc and the node-local cache never do; the same seed gives the same run; the pre-4.19 kernel loses half', async () => {
   const exp = example('dns-conntrack-race.yaml');
   const stalled = (g: { latency: { histogram: ReadonlyArray<{ le: number; count: number }> } | null } | undefined): number =>
     (g?.latency?.histogram ?? []).filter((b) => b.le > 2 * SECOND).reduce((s, b) => s + b.count, 0);
@@ -329,10 +329,12 @@ test('dns-conntrack-race: with two CPUs per node a quarter of glibc\'s parallel 
   // P(the two packets on different CPUs) × P(kube-proxy's random DNAT picks the other CoreDNS pod) = ½ × ½.
   within(stalled(glibc), glibc.connections, 0.25, 'glibc lookups ≥ 5 s');
   assert.ok(glibc.latency!.max >= 5 * SECOND && glibc.latency!.max < 6 * SECOND, `the stall is glibc's 5 s timeout: ${glibc.latency!.max}`);
-  for (const name of ['reopen', 'tcp']) {
+  for (const name of ['reopen', 'tcp', 'nodelocal']) {
     assert.equal(stalled(group(name)), 0, `${name}: no lookup stalls`);
     assert.ok(group(name).latency!.max < SECOND);
   }
+  // The node-local cache: the pods' queries are NOTRACKed and mostly answered from the cache, so they reach no CoreDNS pod of their own.
+  assert.ok(group('nodelocal').connections > 100, `nodelocal: ${group('nodelocal').connections} lookups`);
   assert.equal(m.endpoints.length, 2, 'both CoreDNS pods answer');
   assert.equal(renderJson(await runExperiment(exp)), renderJson(r), 'same seed, same numbers');
   const old = run(await runExperiment({ ...exp, clients: exp.clients.filter((c) => c.name === 'glibc'), connections: 300, cluster: { inline: { ...parseYaml(readFileSync(fileURLToPath(new URL('../../examples/experiments/dns-race-cluster.yaml', import.meta.url)), 'utf8')) as Record<string, unknown>, conntrack: { clashResolution: 'nat-drop' } } } }), 'iptables');

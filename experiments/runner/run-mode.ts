@@ -125,7 +125,7 @@ interface Client {
   readonly ns: NetNamespace;
   /** Its group's name (clients[].name). */
   readonly group: string;
-  /** protocol dns: the pod's resolv.conf with the group's resolverOptions added. */
+  /** protocol dns: the pod's resolv.conf with the group's nameservers and resolverOptions. */
   readonly resolvConf: ResolvConf | undefined;
   /** Source address (outside clients), 0 = the route's. */
   readonly src: Ipv4Addr;
@@ -371,7 +371,7 @@ class ModeRunner {
           const key = `default/${`${this.exp.name}-${g.name}-${i}`.slice(0, 63).replace(/-+$/, '')}`;
           const p = c.pods.get(key);
           if (p === undefined) throw new ExperimentRunError(`client pod ${key} did not start (is node ${g.placement.nodes[i % g.placement.nodes.length] ?? '?'} in the cluster?)`);
-          const resolvConf = p.resolvConf === undefined ? undefined : { ...p.resolvConf, options: [...p.resolvConf.options, ...(g.resolverOptions ?? [])] };
+          const resolvConf = p.resolvConf === undefined ? undefined : { ...p.resolvConf, nameservers: g.nameservers ?? p.resolvConf.nameservers, options: [...p.resolvConf.options, ...(g.resolverOptions ?? [])] };
           clients.push({ ns: p.ns, group: g.name, resolvConf, src: 0, node: p.node, udp: undefined, reached: new Set() });
         }
       } else {
