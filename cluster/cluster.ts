@@ -610,6 +610,10 @@ export class Cluster implements EmulatedCluster {
   /** Apps run from the moment a pod starts; nothing to do. */
   startApps(): void {}
 
+  failedPods(): Array<{ key: string; node: string; message: string }> {
+    return [...this.clusterNodes.values()].flatMap((cn) => [...cn.agent.failures.values()].map((f) => ({ key: f.key, node: cn.name, message: `Failed to create pod sandbox: ${f.message}` })));
+  }
+
   /**
    * IPv4 → name records for captures (Wireshark's `-N n`): pods by name, nodes and
    * outside hosts (the router too) by name on their NICs, a node's bridge and tunnel

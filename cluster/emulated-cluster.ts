@@ -36,6 +36,8 @@ export interface EmulatedCluster {
   readonly external: ReadonlyMap<string, NetNamespace>;
   /** A node's /etc/resolv.conf (nodes and outside hosts resolve with it); absent: no nameserver. */
   nodeResolvConf?(): ResolvConf;
+  /** Pods whose sandbox the node agents could not create (the kubelet's FailedCreatePodSandBox), with its message. */
+  failedPods?(): ReadonlyArray<{ readonly key: string; readonly node: string; readonly message: string }>;
   /** Start the pods' apps (HTTP on their container ports, etc.). */
   startApps(): void;
   /** Text a node shows for views beyond iproute2 (`iptables-save`, `conntrack -L`, `subnet-env`, …); undefined if the node has no such thing. */

@@ -164,8 +164,8 @@ export class NodeAgent {
   private halted = false;
   /** Work the next reconcile must do even if the store did not change (a probe flipped, a shutdown ended). */
   private dirty = false;
-  /** Pods whose start failed, with the reason (reported in status, not retried). */
-  readonly failures = new Map<string, string>();
+  /** Pods whose start failed, by uid: "namespace/name" and the reason (reported in status, not retried). */
+  readonly failures = new Map<string, { readonly key: string; readonly message: string }>();
 
   /** The kubelet's events (Pulled, Created, Started, Killing, Unhealthy, FailedCreatePodSandBox), written at the end of each pass. */
   private readonly events: EventRecorder;
@@ -262,7 +262,7 @@ export class NodeAgent {
       };
       apps = startAppsWhenBuilt(plans, net.whenBuilt, (ns) => startApps(ns, name, plans, tap === undefined ? undefined : (_pod, kind, port, data) => tap(key, kind, port, data), log, this.o.appEnv));
     } catch (e) {
-      this.failures.set(uid, (e as Error).message);
+      this.failures.set(uid, { key: `${namespace}/${name}`, message: (e as Error).message });
       this.events.queue(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
       return undefined;
     }
@@ -454,7 +454,7 @@ export class NodeAgent {
   }
 
   private failedStatus(pod: Pod): PodStatus {
-    const why = this.failures.get(pod.metadata.uid ?? '') ?? 'unknown error';
+    const why = this.failures.get(pod.metadata.uid ?? '')?.message ?? 'unknown error';
     return { ...pod.status, phase: 'Pending', reason: 'FailedCreatePodSandBox', message: `Failed to create pod sandbox: ${why}` };
   }
 

@@ -31,6 +31,8 @@ export interface VerifyCommandOptions {
   readonly pcapDir: string;
   /** The kernel side's waits (defaults: DEFAULT_TWIN_TIMING). */
   readonly timing?: Partial<TwinTiming>;
+  /** Where the cluster came from (the --spec file), for messages. */
+  readonly source?: string;
 }
 
 /** Several nodes' reports as one (the Contract's counters add up; disagreements name their node). */
@@ -75,6 +77,15 @@ async function verifyNodes(build: () => Promise<EmulatedCluster> | EmulatedClust
   const nodes = o.node !== undefined ? [o.node] : [...first.nodes.keys()];
   if (o.node !== undefined && !first.nodes.has(o.node)) {
     err(`netsim verify: NETSIM_ERR_NODE: no node "${o.node}" (nodes: ${[...first.nodes.keys()].join(', ')})\n`);
+    return 2;
+  }
+  // A pod that did not start (hostPort on the docker runtime, …) has no namespace to copy: the twin
+  // would silently lack it and every probe involving it would agree about nothing. Refuse the spec.
+  const failed = first.failedPods?.() ?? [];
+  if (failed.length > 0) {
+    const where = o.source !== undefined ? `${o.source}: ` : '';
+    err(failed.map((p) => `netsim verify: NETSIM_VERIFY_POD_NOT_STARTED: ${where}pod ${p.key} on ${p.node} did not start: ${p.message}\n`).join('')
+      + `(every pod must run for its node to be verified; nothing was verified)\n`);
     return 2;
   }
   const reports: VerifyReport[] = [];
@@ -154,9 +165,9 @@ export function registerVerifyCommands<O extends object>(
     .option('--quiet-ms <n>', 'kernel side: quiet time after a probe\'s last packet that ends its wait', posInt('--quiet-ms'), DEFAULT_TWIN_TIMING.quietMs)
     .option('--max-wait-ms <n>', 'kernel side: longest wait per probe (packets that come later still count for their probe)', posInt('--max-wait-ms'), DEFAULT_TWIN_TIMING.maxMs)
     .option('--late-ms <n>', 'kernel side: after the last probe, how long packets still owed are waited for (ICMP after an ARP failure takes ~3 s)', posInt('--late-ms'), DEFAULT_TWIN_TIMING.lateMs)
-    .action(async (o: O & { node?: string; probes: number; samples: number; output: 'text' | 'json'; pcapDir: string; seed?: number; quietMs: number; maxWaitMs: number; lateMs: number }) => {
+    .action(async (o: O & { node?: string; probes: number; samples: number; output: 'text' | 'json'; pcapDir: string; seed?: number; quietMs: number; maxWaitMs: number; lateMs: number; spec?: string }) => {
       process.exitCode = await verifyCommand(() => load(o), {
-        ...(o.node !== undefined ? { node: o.node } : {}), probes: o.probes, samples: o.samples, seed: o.seed ?? 1, output: o.output, pcapDir: o.pcapDir,
+        ...(o.node !== undefined ? { node: o.node } : {}), ...(o.spec !== undefined ? { source: o.spec } : {}), probes: o.probes, samples: o.samples, seed: o.seed ?? 1, output: o.output, pcapDir: o.pcapDir,
         timing: { quietMs: o.quietMs, maxMs: o.maxWaitMs, lateMs: o.lateMs },
       }, print, err);
     });

@@ -1,0 +1,127 @@
+/**
+ * `netsim verify` on examples/verify-cluster.yaml: one spec with every kind of Service
+ * kube-proxy programs (ClusterIP, NodePort and LoadBalancer with externalTrafficPolicy
+ * Cluster and Local, loadBalancerSourceRanges, internalTrafficPolicy Local, ClientIP
+ * affinity, externalIPs, a UDP Service, headless and ExternalName, no endpoints),
+ * hostPorts, hostNetwork endpoints and a selectorless Service with a hand-written
+ * EndpointSlice — every node of its three agrees with its real twin on every suite, on
+ * the CNI runtime (flannel vxlan) and, hostPorts aside, on the docker runtime (flannel
+ * udp); on docker the spec as it is (with hostPorts) is refused with exit 2.
+ * Needs root, `ip netns`, iptables-restore and the raw-socket addon; skips otherwise.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parseClusterSpec } from '../../cluster/spec.ts';
+import { Cluster } from '../../cluster/cluster.ts';
+import { verifyNode } from '../../cluster/verify/verify.ts';
+import { SUITES, rulesFacts } from '../../cluster/verify/suites.ts';
+import { netnsUnavailableReason, verifyNamespaces } from '../../cluster/verify/raw/netns.ts';
+import { verifyCommand } from '../../cli/commands/verify.ts';
+
+const why = netnsUnavailableReason();
+if (why !== undefined) console.log(`# verify-cluster tests skipped: ${why}`);
+const skip = why ?? false;
+
+const SPEC = 'examples/verify-cluster.yaml';
+const text = readFileSync(SPEC, 'utf8');
+
+/** The example on the docker runtime with flannel udp, its hostPorts taken out (docker does not model them). */
+function dockerText(): string {
+  const hostPorts = 'ports: [{ containerPort: 80, hostPort: 8088 }, { containerPort: 53, hostPort: 5353, protocol: UDP }]';
+  assert.ok(text.includes(hostPorts) && /^ {4}backend: vxlan$/m.test(text));
+  return onDocker(text.replace(hostPorts, 'ports: [{ containerPort: 80 }, { containerPort: 53, protocol: UDP }]').replace(/^ {4}backend: vxlan$/m, '    backend: udp'));
+}
+
+function onDocker(spec: string): string {
+  assert.match(spec, /^runtime: cni$/m);
+  return spec.replace(/^runtime: cni$/m, 'runtime: docker');
+}
+
+function ours(): string[] {
+  return verifyNamespaces().filter((n) => n.startsWith(`nsv-${process.pid}.`));
+}
+
+type Obj = { kind?: string; metadata?: { name?: string }; spec?: Record<string, unknown> };
+
+test('the example covers every Service type, both traffic policies, affinity, external IPs, hostPort, hostNetwork and a selectorless Service with its EndpointSlice', () => {
+  const spec = parseClusterSpec(text, SPEC);
+  assert.equal(spec.nodes.length, 3);
+  assert.equal(spec.runtime, 'cni');
+  assert.equal(spec.proxy.mode, 'iptables');
+  const objs = spec.manifests as Obj[];
+  const services = objs.filter((o) => o.kind === 'Service').map((o) => o.spec ?? {});
+  const has = (f: (s: Record<string, unknown>) => boolean, what: string): void => assert.ok(services.some(f), `no Service with ${what}`);
+  for (const type of ['NodePort', 'LoadBalancer', 'ExternalName']) has((s) => s['type'] === type, `type ${type}`);
+  has((s) => s['type'] === undefined && s['clusterIP'] === undefined && s['selector'] !== undefined, 'type ClusterIP');
+  has((s) => s['clusterIP'] === 'None', 'clusterIP None (headless)');
+  has((s) => s['type'] === 'LoadBalancer' && Array.isArray(s['loadBalancerSourceRanges']), 'loadBalancerSourceRanges');
+  has((s) => s['externalTrafficPolicy'] === 'Local' && s['type'] === 'NodePort', 'a Local NodePort');
+  has((s) => s['externalTrafficPolicy'] === 'Local' && s['type'] === 'LoadBalancer', 'a Local LoadBalancer');
+  has((s) => s['type'] === 'NodePort' && s['externalTrafficPolicy'] === undefined && s['selector'] !== undefined, 'a Cluster NodePort');
+  has((s) => s['internalTrafficPolicy'] === 'Local', 'internalTrafficPolicy Local');
+  has((s) => s['sessionAffinity'] === 'ClientIP', 'ClientIP affinity');
+  has((s) => Array.isArray(s['externalIPs']), 'externalIPs');
+  has((s) => s['selector'] === undefined && s['type'] !== 'ExternalName', 'no selector');
+  assert.ok(objs.some((o) => o.kind === 'EndpointSlice'), 'no hand-written EndpointSlice');
+  assert.match(text, /hostPort: \d+/);
+  assert.match(text, /hostNetwork: true/);
+});
+
+test('every node of the example (three nodes, CNI, flannel vxlan, iptables mode) agrees with its real twin on every suite', { skip, timeout: 600_000 }, async () => {
+  const c = await Cluster.build(parseClusterSpec(text, SPEC), { apps: false });
+  try {
+    assert.deepEqual(c.failedPods(), []);
+    assert.deepEqual([...c.nodes.keys()], ['node01', 'node02', 'node03']);
+    for (const node of c.nodes.keys()) {
+      const facts = rulesFacts(c.nodeView(node, 'iptables-save'));
+      // The headless and ExternalName Services have no ClusterIP: kube-proxy writes nothing for them.
+      assert.ok(![...facts.endpoints.keys()].some((k) => k.startsWith('default/web-headless') || k.startsWith('default/docs')), node);
+      // hostNetwork endpoints are node addresses; the hand-written slice's are an outside host and a node.
+      assert.deepEqual([...(facts.endpoints.get('default/metrics') ?? [])].sort(), ['192.168.50.11', '192.168.50.12', '192.168.50.13'], node);
+      assert.deepEqual([...(facts.endpoints.get('default/legacy') ?? [])].sort(), ['192.168.50.12', '203.0.113.130'], node);
+      // Eight samples a group: an outcome only one side showed is asked for again before it counts.
+      const r = await verifyNode(c, { node, samples: 8, randomProbes: node === 'node01' ? 100 : 30 });
+      const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
+      for (const s of SUITES) assert.ok((bySuite[s] ?? 0) > 0, `${node}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
+      assert.deepEqual(r.disagreements.map((d) => `${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
+      assert.equal(r.agreed, r.probes - r.skipped, node);
+      assert.deepEqual(r.notVerifiable, [], node);
+    }
+  } finally {
+    await c.close();
+  }
+  assert.deepEqual(ours(), [], 'namespaces left behind');
+});
+
+test('every node of the example on the docker runtime (flannel udp, hostPorts taken out) agrees with its real twin', { skip, timeout: 600_000 }, async () => {
+  const c = await Cluster.build(parseClusterSpec(dockerText(), 'verify-cluster-docker.yaml'), { apps: false });
+  try {
+    assert.deepEqual(c.failedPods(), []);
+    assert.ok([...c.nodes.values()].every((ns) => ns.devices.has('docker0') && ns.devices.has('flannel0')));
+    for (const node of c.nodes.keys()) {
+      const r = await verifyNode(c, { node, samples: 8, randomProbes: 30 });
+      const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
+      for (const s of SUITES) if (s !== 'hostport') assert.ok((bySuite[s] ?? 0) > 0, `${node}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
+      assert.deepEqual(r.disagreements.map((d) => `${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
+      assert.equal(r.agreed, r.probes - r.skipped, node);
+    }
+  } finally {
+    await c.close();
+  }
+  assert.deepEqual(ours(), [], 'namespaces left behind');
+});
+
+test('on the docker runtime the example (with hostPorts) is refused: exit 2, NETSIM_VERIFY_POD_NOT_STARTED naming the spec, the pod and why', { skip }, async () => {
+  let out = '';
+  let err = '';
+  const docker = onDocker(text);
+  const code = await verifyCommand(() => Cluster.build(parseClusterSpec(docker, 'docker.yaml'), { apps: false }), { probes: 0, samples: 1, seed: 1, output: 'text', pcapDir: '/tmp/netsim-verify-cluster-test', source: 'docker.yaml' }, (s) => { out += s; }, (s) => { err += s; });
+  assert.equal(code, 2, err);
+  assert.equal(out, '');
+  assert.match(err, /^netsim verify: NETSIM_VERIFY_POD_NOT_STARTED: docker\.yaml: pod default\/edge-\w+ on node01 did not start: .*hostPort 8088\/TCP, 5353\/UDP: .*use runtime: cni/m);
+  assert.equal(err.match(/NETSIM_VERIFY_POD_NOT_STARTED/g)?.length, 3, 'one line per pod (one a node)');
+  assert.match(err, /nothing was verified/);
+  assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
+  assert.deepEqual(ours(), []);
+});
