@@ -52,7 +52,7 @@ export function mergeReports(reports: readonly VerifyReport[]): VerifyReport {
 
 /**
  * Run the verification for one node (`--node`) or every node, each on a freshly built
- * cluster. Returns the exit code: 0 all agree, 1 a disagreement, 3 the harness failed
+ * cluster. Returns the exit code: 0 all agree, 1 a disagreement, 2 a pod did not start (nothing verified), 3 the harness failed
  * (no verdict), 77 no real kernel to ask.
  */
 export async function verifyCommand(build: () => Promise<EmulatedCluster> | EmulatedCluster, o: VerifyCommandOptions, print: (s: string) => void, err: (s: string) => void): Promise<number> {
@@ -153,7 +153,7 @@ export function registerVerifyCommands<O extends object>(
   };
   withCluster(program
     .command('verify')
-    .description('check the emulation of a node against the real Linux kernel: build its twin in network namespaces, send the same probes into both (needs root; exit 0 only when every probe agrees, 1 on a disagreement, 3 when the harness itself failed, 77 when no real kernel can be asked)'))
+    .description('check the emulation of a node against the real Linux kernel: build its twin in network namespaces, send the same probes into both (needs root; exit 0 only when every probe agrees, 1 on a disagreement, 2 when a pod of the cluster did not start, 3 when the harness itself failed, 77 when no real kernel can be asked)'))
     .option('--node <name>', 'node to verify (default: every node)')
     .option('--probes <n>', 'size of the randomised suite', posInt('--probes'), 500)
     .option('--samples <n>', 'probes per service group (random backend choices are judged over these)', posInt('--samples'), 40)
