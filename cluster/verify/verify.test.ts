@@ -21,7 +21,8 @@ import { verifyCommand } from '../../cli/commands/verify.ts';
 import { chiSquareHomogeneity, gammaQ, observationSignature } from './compare.ts';
 import { probeBytes } from './probe.ts';
 import type { Probe } from './probe.ts';
-import { parseIpv4 } from '../../netsim/wire/addr.ts';
+import { formatIpv4, parseIpv4 } from '../../netsim/wire/addr.ts';
+import { rulesFacts } from './suites.ts';
 
 const why = netnsUnavailableReason();
 if (why !== undefined) console.log(`# verify tests skipped: ${why}`);
@@ -240,3 +241,25 @@ for (const backend of ['udp', 'vxlan', 'host-gw'] as const) {
     assert.deepEqual(ours(), [], 'namespaces left behind');
   });
 }
+
+test('an outcome only one side showed is asked for again: three samples of four-endpoint Services agree; an endpoint the emulator cannot reach stays a disagreement', { skip }, async () => {
+  const text = readFileSync(new URL('../../examples/verify-cluster.yaml', import.meta.url), 'utf8');
+  const c = await Cluster.build(parseClusterSpec(text, 'verify-cluster.yaml'), { apps: false });
+  try {
+    const web = [...(rulesFacts(c.nodeView('node03', 'iptables-save')).endpoints.get('default/web') ?? [])];
+    assert.equal(web.length, 4);
+    // Three samples cannot show all four endpoints: the two sides' sets agree only because each side is asked for what the other showed.
+    const ok = await verifyNode(c, { node: 'node03', samples: 3, randomProbes: 0, suites: ['pod-clusterip'] });
+    assert.ok(ok.probes >= 40, `only ${ok.probes} probes`);
+    assert.deepEqual(ok.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
+    // A blackhole route to one remote endpoint, in the emulator only: its share of the picks never leaves there, however often asked.
+    const remote = web.find((ip) => ![...c.pods.values()].some((p) => p.node === 'node03' && formatIpv4(p.ip) === ip)) as string;
+    const bad = await verifyNode(c, { node: 'node03', samples: 10, randomProbes: 0, suites: ['pod-clusterip'], tamper: (cl) => { cl.nodes.get('node03')?.addRoute({ dst: remote, type: 'blackhole' }); } });
+    const reasons = bad.disagreements.map((d) => d.reason);
+    assert.ok(reasons.some((r) => /^the kernel produced an outcome the emulator never did in this group \(nor in 192 more tries\)$/.test(r)), reasons.join('\n'));
+    assert.ok(bad.disagreements.some((d) => d.kind === 'probe' && 'outcome' in d.kernel && d.kernel.outcome.some((l) => l.includes(remote))), 'the disagreement shows the kernel reaching the blackholed endpoint');
+  } finally {
+    await c.close();
+  }
+  assert.deepEqual(ours(), [], 'namespaces left behind');
+});

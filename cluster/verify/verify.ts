@@ -322,7 +322,7 @@ async function askAgain(a: {
     const want = norm(r.twinSig);
     for (let k = 0; k < emuTries && ![...r.emuSet].some((e) => norm(e) === want); k++) r.emuSet.add(a.emuAgain(r.probe, sticky).sig);
   }
-  const pending: Array<{ ex: GroupExtras; run: ProbeRun; obs: Observation[] }> = [];
+  const pending: Array<{ ex: GroupExtras; probe: Probe; obs: Observation[] }> = [];
   let index = a.firstIndex;
   for (const [group, rs] of groupsOf(a.runs)) {
     const first = rs[0] as ProbeRun;
@@ -339,12 +339,13 @@ async function askAgain(a: {
       ex.emu.add(a.emuAgain(first.probe, false).sig);
     }
     const emuOnly = [...emuSet].filter((s) => !twinSet.has(s));
+    const fewest = Math.min(...rs.map((r) => r.emu.length));
     while (ex.kernelTries < 2 * a.samples && emuOnly.some((s) => !ex.kernel.has(s))) {
       ex.kernelTries++;
       const probe: Probe = { ...first.probe, index, sport: 20000 + (index % 20000), ipId: probeIpId(index) };
       index++;
-      const t = await a.ts.run(probe, probeBytes(probe), first.emu.length);
-      pending.push({ ex, run: { ...first, probe }, obs: t.obs });
+      const t = await a.ts.run(probe, probeBytes(probe), fewest);
+      pending.push({ ex, probe, obs: t.obs });
       // Judged now to know when to stop; taken again below, once late packets had their chance.
       ex.kernel.add(outcomeSignature(t.obs, probe, a.known));
     }
@@ -352,7 +353,7 @@ async function askAgain(a: {
   if (pending.length === 0) return;
   await a.ts.drain();
   for (const ex of a.extras.values()) ex.kernel.clear();
-  for (const p of pending) p.ex.kernel.add(outcomeSignature(p.obs, p.run.probe, a.known));
+  for (const p of pending) p.ex.kernel.add(outcomeSignature(p.obs, p.probe, a.known));
 }
 
 function groupsOf(runs: readonly ProbeRun[]): Map<string, ProbeRun[]> {
