@@ -1,7 +1,7 @@
 /**
  * Lazy materialisation of pods (cluster/lazy-pods.ts): build-and-settle wall time, CPU
  * time, the heap after a full GC and the peak RSS of a cluster of N nodes × P pods
- * (one Deployment, 10 Services over it, docker runtime, flannel udp, iptables mode),
+ * (largeSpecText: docker runtime, flannel udp, iptables mode, small rulesets),
  * with spec `scale.lazyPods` on and off. Each build runs in its own process (so RSS is
  * its own); the ratio off / on is the saving. Then one trace from a pod on the first
  * node to a pod on the last, which builds those two nodes only.
@@ -24,11 +24,21 @@ export interface BenchRow { name: string; value: number; unit: string; note?: st
 
 interface ChildResult { buildMs: number; cpuMs: number; heapMB: number; rssMB: number; lazyNodes: number; pods: number; traceMs: number; traced: string }
 
-/** A spec of `nodes` nodes and `nodes × perNode` nginx pods behind 10 Services. */
+const deployment = (name: string, replicas: number): Record<string, unknown> => ({
+  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
+  spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] } } },
+});
+
+/**
+ * A spec of `nodes` nodes and `nodes × perNode` nginx pods: Deployment `front` (one pod
+ * per node) behind 10 Services, Deployment `web` (the rest) behind none — so the nodes'
+ * rulesets stay small and what is measured is the cost of the pods.
+ */
 export function largeSpecText(nodes: number, perNode: number, lazyPods: boolean): string {
   const manifests = [
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: nodes * perNode, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] } } } },
-    ...Array.from({ length: 10 }, (_, i) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: `web-${i}` }, spec: { selector: { app: 'web' }, ports: [{ port: 80 + i, targetPort: 80 }] } })),
+    deployment('front', nodes),
+    deployment('web', nodes * (perNode - 1)),
+    ...Array.from({ length: 10 }, (_, i) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: `front-${i}` }, spec: { selector: { app: 'front' }, ports: [{ port: 80 + i, targetPort: 80 }] } })),
   ];
   return stringify({
     apiVersion: 'netsim/v1', kind: 'Cluster', metadata: { name: 'lazy-bench' }, seed: 1,

@@ -4,8 +4,9 @@
  * hash — the demo's traces (every event with its bytes) and pcapng captures, every
  * node view of every node (`ip link`/`addr`/`route`/`neigh`, `bridge fdb`,
  * `iptables-save -c`, conntrack, ipvsadm, …), the pods' status as the API holds it,
- * with pods deleted and created while their node kept records, experiment numbers,
- * and a `netsim verify` run — while the lazy run did keep pods as records.
+ * with pods deleted and created while their node kept records, a cluster with every
+ * feature (kube-router, DNS lookups, a Local LoadBalancer), experiment numbers, and a
+ * `netsim verify` run — while the lazy run did keep pods as records.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,14 @@ import type { Pod } from '../../control/api/index.ts';
 import { SECOND } from '../../netsim/time/scheduler.ts';
 import { runExperiment, experimentClusterSpec } from '../../experiments/runner/index.ts';
 import { experimentFromArgs } from '../../cli/commands/experiment.ts';
-import { fetchFrom, seedSpec } from '../support/spec-cluster.ts';
+import { fetchFrom, seedSpec, seedSpecText } from '../support/spec-cluster.ts';
+import { parseClusterSpec } from '../../cluster/spec.ts';
+import type { ProxyMode } from '../../cluster/spec.ts';
+import type { Service } from '../../control/api/service.ts';
+import { lookup } from '../../apps/dns/stub-resolver.ts';
+import type { LookupResult } from '../../apps/dns/stub-resolver.ts';
+import { SOLO_LOCAL_LB } from '../support/solo-local-lb.ts';
+import { policy } from '../support/policy-cluster.ts';
 import { netnsUnavailableReason } from '../../cluster/verify/raw/netns.ts';
 import { verifyNode } from '../../cluster/verify/verify.ts';
 import type { SpecVariant } from '../support/spec-cluster.ts';
@@ -96,6 +104,47 @@ async function churn(c: Cluster): Promise<string[]> {
 test('pods deleted and created while their node keeps records: addresses, traces and views identical with lazy pods on and off', async () => {
   await bothWays(seedSpec(), churn);
 });
+
+/**
+ * A cluster with every feature: a third node, kube-router enforcing a policy, cluster DNS,
+ * a LoadBalancer Service with externalTrafficPolicy Local, NodePorts, masquerading.
+ */
+function everyFeature(mode: ProxyMode): ClusterSpec {
+  const t = seedSpecText({ mode, networkExtra: '  loadBalancerPool: [198.51.100.0/28]' })
+    .replace('  - name: node02\n    address: 192.168.50.12\n', '  - name: node02\n    address: 192.168.50.12\n  - name: node03\n    address: 192.168.50.13\n');
+  assert.ok(t.includes('node03'));
+  const i = t.indexOf('manifests: |\n');
+  const spec = parseClusterSpec(`${t.slice(0, i)}networkPolicy: { enforcer: kube-router }\n${t.slice(i)}`, 'every-feature.yaml');
+  const soloPolicy = policy('default', 'solo-from-outside', '{"podSelector":{"matchLabels":{"app":"solo"}},"policyTypes":["Ingress"],"ingress":[{"from":[{"ipBlock":{"cidr":"203.0.113.0/24"}}],"ports":[{"port":80}]}]}');
+  return { ...spec, manifests: [...spec.manifests, ...SOLO_LOCAL_LB, soloPolicy] };
+}
+
+/** The demo's flows, the LoadBalancer (allowed from outside, refused to a pod by the policy), and DNS lookups from a pod. */
+async function everyFeatureDrive(c: Cluster): Promise<string[]> {
+  const lb = (await c.control.api.list<Service>('services')).find((s) => s.metadata.name === 'solo-local')?.status?.loadBalancer?.ingress?.[0]?.ip;
+  assert.ok(lb !== undefined, 'the LoadBalancer Service got an address');
+  const out = [...await demo(c)];
+  for (const f of await runFlows(c, [
+    { title: 'outside → LoadBalancer, Local policy', from: 'external:client', to: `ip:${lb}`, kind: 'http', port: 80 },
+    { title: 'pod → LoadBalancer Service, refused by the policy', from: 'pod:webapp01', to: 'service:default/solo-local:80', kind: 'http', port: 80 },
+  ])) out.push(f.title, f.outcome, sha(JSON.stringify(f.events, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))), sha(f.pcapng));
+  const pod = c.pods.get('default/webapp03');
+  assert.ok(pod !== undefined && pod.resolvConf !== undefined);
+  for (const name of ['nginx-service', 'kubernetes.default', 'nosuch.example.com']) {
+    let r: LookupResult | undefined;
+    lookup(pod.ns, name, { resolvConf: pod.resolvConf, hosts: pod.hosts ?? '' }, (x) => { r = x; });
+    await c.runFor(3 * SECOND);
+    assert.equal(r?.ok, !name.startsWith('nosuch'), `${name}: ${JSON.stringify(r?.error)}`);
+    out.push(JSON.stringify(r));
+  }
+  return out;
+}
+
+for (const mode of ['iptables', 'ipvs'] as const) {
+  test(`a cluster with every feature (${mode}): flows, LoadBalancer, policy, DNS, node views identical with lazy pods on and off`, async () => {
+    await bothWays(everyFeature(mode), everyFeatureDrive);
+  });
+}
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/experiments/', import.meta.url));
 
