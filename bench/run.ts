@@ -27,6 +27,7 @@ const modules: Array<[string, string, string]> = [
   ['observe', './observe.bench.ts', 'benchObserve'],
   ['web-ui', './web-ui.bench.ts', 'benchWebUi'],
   ['underlay-link', './underlay-link.bench.ts', 'benchUnderlayLink'],
+  ['lazy-pods', './lazy-pods.bench.ts', 'benchLazyPods'],
 ];
 
 const only = process.argv.slice(2);
