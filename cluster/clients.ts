@@ -9,7 +9,7 @@
  * keeps counts: sent, answered, failed, and answers per backend (the pod an HTTP
  * page or an echo came from).
  */
-import { SECOND } from '../netsim/time/scheduler.ts';
+import { DRIVER_HOST, SECOND } from '../netsim/time/scheduler.ts';
 import { httpGet } from '../netsim/apps/http.ts';
 import { udpRequest } from '../netsim/apps/echo.ts';
 import { ping } from '../netsim/apps/ping.ts';
@@ -39,6 +39,15 @@ export function checkClients(cluster: EmulatedCluster, specs: readonly ClientSpe
   for (const c of specs) {
     resolveEndpoint(c.from, cluster);
     resolveEndpoint(c.to, cluster);
+  }
+}
+
+/** The host a client runs on: where its `from` end is now ('' — the driver — when it does not resolve). */
+export function clientHost(c: ClientSpec, cluster: EmulatedCluster): string {
+  try {
+    return resolveEndpoint(c.from, cluster).ns?.node ?? '';
+  } catch {
+    return '';
   }
 }
 
@@ -105,7 +114,10 @@ export function startClients(cluster: EmulatedCluster, specs: readonly ClientSpe
       once();
       clock.after(c.everyNs, tick);
     };
-    clock.after(c.startNs, tick);
+    // The client runs on its host (its pod's node, the node, the outside host): its
+    // exchanges are that host's events, whichever worker runs it (cluster/lockstep.ts).
+    const host = clientHost(c, cluster);
+    clock.atOn(clock.now() + c.startNs, host === '' ? DRIVER_HOST : clock.hostKey(host), tick);
     return st;
   });
 }

@@ -26,6 +26,11 @@
  *   posting heartbeats, partition 0 alone running controllers), the underlay frames for the
  *   others leaving through one uplink port (underlay-link.ts: real UDP between processes).
  *   Real time only; lockstep.ts is the exact, in-process split over workers.
+ * - Parallel simulation (lockstep.ts, lockstep-run.ts): worker threads each build an
+ *   identical replica, then run only their hosts' data plane in lower-bound time
+ *   windows of the underlay latency, exchanging underlay frames and switch learnings;
+ *   the result is the serial run's by hash. The control plane is not partitioned (it
+ *   must stay quiet while the data plane runs split; a run where it would act is refused).
  *
  * Not modelled: the node lifecycle controller's evictions, liveness probes, leader election
  * between partitions, IPv6.

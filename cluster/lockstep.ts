@@ -21,6 +21,9 @@
  * - Determinism needs no global counters in the data path: packet ids and every random
  *   stream are per host or per namespace (Sim.nextPacketId, NetNamespace.userRng,
  *   the segment's per-port loss streams).
+ * - The switch learns a source address when its frame reaches it (link latency after
+ *   sending), so a learning is exchanged like a frame: every worker queues every
+ *   learning before it is due ({@link Learning}).
  *
  * What is and is not partitioned
  * - Partitioned: the data plane — events that run on a host (packets through its
@@ -31,15 +34,13 @@
  *   it serially; then only the data plane is split. Driver events keep running in
  *   every worker on its replica; a replica of another worker's host sends nothing
  *   (its owner sends). So the control plane must stay quiet in the partitioned phase:
- *   work it would do there (a write, a controller wake-up) is refused, as is anything
- *   the switch would learn (its MAC table is state every port shares).
+ *   work it would do there (a write, a controller wake-up) is refused.
  * - Refused up front ({@link lockstepRefusal}): zero underlay latency (no lookahead).
  */
 import { Packet } from '../netsim/packet/packet.ts';
 import type { Sim } from '../netsim/sim.ts';
 import type { EtherDevice, Segment, SegmentBoundary } from '../netsim/link/segment.ts';
 import type { MacAddr } from '../netsim/wire/addr.ts';
-import { formatMac } from '../netsim/wire/addr.ts';
 import type { ClusterSpec } from './spec.ts';
 import { PartitionError } from './partition.ts';
 import type { Partition } from './partition.ts';
@@ -75,9 +76,20 @@ export interface UnderlayFrame {
   readonly l4proto: number;
 }
 
+/** A source address the switch learns at `at`: sent to every other worker. */
+export interface Learning {
+  readonly segment: string;
+  readonly mac: number;
+  readonly host: string;
+  readonly dev: string;
+  readonly at: number;
+  readonly key: number;
+}
+
 /** One worker's side of a partitioned run (a {@link SegmentBoundary} for every segment of its replica). */
 export class LockstepPartition implements SegmentBoundary {
   private readonly outbox: UnderlayFrame[] = [];
+  private readonly learnings: Learning[] = [];
   private readonly ports = new Map<string, EtherDevice>();
   private readonly segments = new Map<string, Segment>();
 
@@ -118,18 +130,23 @@ export class LockstepPartition implements SegmentBoundary {
     });
   }
 
-  learned(segment: Segment, mac: MacAddr, port: EtherDevice): void {
-    throw new PartitionError(`${segment.name}: the switch learned ${formatMac(mac)} on ${this.hostOf(port)}/${port.name} during a partitioned run; `
-      + 'learned addresses are shared by every worker, so the run cannot stay exact (run it with one worker)');
+  learned(segment: Segment, mac: MacAddr, port: EtherDevice, at: number, key: number): void {
+    this.learnings.push({ segment: segment.name, mac, host: this.hostOf(port), dev: port.name, at, key });
   }
 
-  /** Frames sent to other workers' ports since the last call. */
-  takeOutbox(): UnderlayFrame[] {
-    return this.outbox.splice(0);
+  /** Frames sent to other workers' ports (each for its port's owner) and learnings (for every other worker) since the last call. */
+  takeOutbox(): { frames: UnderlayFrame[]; learnings: Learning[] } {
+    return { frames: this.outbox.splice(0), learnings: this.learnings.splice(0) };
   }
 
-  /** Queue frames from other workers (each for a port of this worker) at their arrival. */
-  receive(frames: readonly UnderlayFrame[]): void {
+  /** Queue frames for this worker's ports at their arrival, and other workers' learnings. */
+  receive(frames: readonly UnderlayFrame[], learnings: readonly Learning[] = []): void {
+    for (const l of learnings) {
+      const segment = this.segments.get(l.segment);
+      const port = this.ports.get(`${l.segment}|${l.host}|${l.dev}`);
+      if (segment === undefined || port === undefined) throw new Error(`partition ${this.partition.index}: learning for an unknown port ${l.host}/${l.dev} on ${l.segment}`);
+      segment.queueLearn(l.mac, port, l.at, l.key);
+    }
     for (const f of frames) {
       const port = this.ports.get(`${f.segment}|${f.host}|${f.dev}`);
       if (port === undefined || !this.owns(f.host)) throw new Error(`partition ${this.partition.index}: frame for ${f.host}/${f.dev} on ${f.segment}, not a port of this worker`);
@@ -154,4 +171,35 @@ function packetOfFrame(f: UnderlayFrame): Packet {
   pkt.th = f.th;
   pkt.l4proto = f.l4proto;
   return pkt;
+}
+
+/** One partition of a lockstep run in this thread: its replica's scheduler and its boundary. */
+export interface LockstepMember {
+  readonly sim: Sim;
+  readonly partition: LockstepPartition;
+}
+
+/**
+ * Step the members in lower-bound windows until `until`: each window starts at the
+ * earliest event of any member, T, and every member runs what is due before
+ * T + lookahead; then frames go to their ports' owners and learnings to everyone.
+ * Returns the number of windows. (The worker-thread runner does the same across threads.)
+ */
+export function runLockstep(members: readonly LockstepMember[], until: number, lookahead: number): number {
+  if (!(lookahead > 0)) throw new PartitionError(`lockstep: lookahead must be positive, got ${lookahead}`);
+  let windows = 0;
+  for (;;) {
+    const t = Math.min(...members.map((m) => m.sim.clock.nextTime()));
+    if (t > until) break;
+    const end = Math.min(until, t + lookahead - 1);
+    for (const m of members) m.sim.clock.run(end);
+    const out = members.map((m) => m.partition.takeOutbox());
+    members.forEach((m, i) => m.partition.receive(
+      out.flatMap((o) => o.frames.filter((f) => m.partition.owns(f.host))),
+      out.flatMap((o, j) => (j === i ? [] : o.learnings)),
+    ));
+    windows++;
+  }
+  for (const m of members) m.sim.clock.run(until);
+  return windows;
 }

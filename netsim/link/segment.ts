@@ -103,16 +103,25 @@ export interface SegmentBoundary {
   /** Carry `pkt` to `port` (of another worker), arriving at `at` with order key `key`. */
   send(segment: Segment, port: EtherDevice, at: number, key: number, pkt: Packet): void;
   /**
-   * The switch learned a new address or saw one move. Learned state is shared by every
-   * port, so no worker can know it before the others' frames arrive: a partitioned run
-   * refuses (throws) rather than diverge.
+   * The switch will learn `mac` on `port` at `at` (order key `key`). Every port's
+   * lookups depend on it, so every other worker must queue it too ({@link Segment.queueLearn}).
    */
-  learned(segment: Segment, mac: MacAddr, port: EtherDevice): void;
+  learned(segment: Segment, mac: MacAddr, port: EtherDevice, at: number, key: number): void;
 }
 
 export class Segment {
   private readonly ports: EtherDevice[] = [];
   private readonly table = new Map<MacAddr, EtherDevice>();
+  /**
+   * Addresses the switch learns when their frames reach it (arrival time, the sending
+   * event's order key): parallel arrays, applied in (time, key) order once due.
+   */
+  private learnAt: number[] = [];
+  private learnKey: number[] = [];
+  private learnMac: MacAddr[] = [];
+  private learnPort: EtherDevice[] = [];
+  /** The earliest time in learnAt (+Infinity when none). */
+  private learnNext = Number.POSITIVE_INFINITY;
   /** Set by a partitioned run; undefined: every port runs here. */
   boundary: SegmentBoundary | undefined = undefined;
 
@@ -153,14 +162,6 @@ export class Segment {
     const qlimit = from.link.queueLimit ?? this.props.queueLimit;
     const b = pkt.buf;
     const o = pkt.off;
-    if (((b[o + 6] as number) & 1) === 0) {
-      const src = readU48(b, o + 6);
-      if (this.table.get(src) !== from) {
-        boundary?.learned(this, src, from);
-        this.table.set(src, from);
-      }
-    }
-
     let departs = now;
     if (bw > 0) {
       if (from.queuedAt(now) > qlimit) {
@@ -177,6 +178,17 @@ export class Segment {
       return;
     }
     const arrives = departs + latency;
+    // The switch learns the source when the frame reaches it: a learning that no port can
+    // see before the link latency has passed, which is what keeps it exact in partitioned runs.
+    if (((b[o + 6] as number) & 1) === 0) {
+      const src = readU48(b, o + 6);
+      if (this.table.get(src) !== from) {
+        const key = clock.currentKey();
+        this.queueLearn(src, from, arrives, key);
+        boundary?.learned(this, src, from, arrives, key);
+      }
+    }
+    if (this.learnNext <= now) this.applyLearns(now);
     const dst = readU48(b, o);
     const known = ((b[o] as number) & 1) === 0 ? this.table.get(dst) : undefined;
     if (known !== undefined) {
@@ -191,6 +203,31 @@ export class Segment {
     const boundary = this.boundary;
     if (boundary !== undefined && !boundary.local(port)) boundary.send(this, port, at, this.sim.clock.nextKey(), pkt);
     else this.sim.clock.atOn(at, port.host, () => port.receive(pkt));
+  }
+
+  /** Learn `mac` on `port` at `at` (a partitioned run: what another worker's frame taught the switch). */
+  queueLearn(mac: MacAddr, port: EtherDevice, at: number, key: number): void {
+    this.learnAt.push(at);
+    this.learnKey.push(key);
+    this.learnMac.push(mac);
+    this.learnPort.push(port);
+    if (at < this.learnNext) this.learnNext = at;
+  }
+
+  /** Apply the learnings due by `now`, in (time, key) order. */
+  private applyLearns(now: number): void {
+    const n = this.learnAt.length;
+    const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => (this.learnAt[x] as number) - (this.learnAt[y] as number) || (this.learnKey[x] as number) - (this.learnKey[y] as number) || x - y);
+    const keep: number[] = [];
+    for (const i of order) {
+      if ((this.learnAt[i] as number) > now) keep.push(i);
+      else if ((this.learnPort[i] as EtherDevice).segment === this) this.table.set(this.learnMac[i] as MacAddr, this.learnPort[i] as EtherDevice);
+    }
+    this.learnNext = keep.reduce((m, i) => Math.min(m, this.learnAt[i] as number), Number.POSITIVE_INFINITY);
+    this.learnAt = keep.map((i) => this.learnAt[i] as number);
+    this.learnKey = keep.map((i) => this.learnKey[i] as number);
+    this.learnMac = keep.map((i) => this.learnMac[i] as MacAddr);
+    this.learnPort = keep.map((i) => this.learnPort[i] as EtherDevice);
   }
 
   portList(): readonly EtherDevice[] {

@@ -120,6 +120,11 @@ export class Scheduler {
     return this.hostList[key] ?? '';
   }
 
+  /** How many events host `host` has scheduled (a partitioned run compares the driver's across workers). */
+  scheduledBy(host: number): number {
+    return this.hostSeqs[host] ?? 0;
+  }
+
   /** The host whose event is running now ({@link DRIVER_HOST} outside events). */
   currentHost(): number {
     return this.host;
