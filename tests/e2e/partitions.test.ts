@@ -3,7 +3,8 @@
 // to the backend Service (its pod on node02, partition 1) crosses processes and each
 // partition's flows show its half; peers' garbage is dropped and counted while the cluster
 // keeps working and etcd stays readable; killing partition 1 makes node02 NotReady and
-// node01's kube-proxy drops its endpoints. Bad partition options and an unreachable etcd exit 2.
+// node01's kube-proxy drops its endpoints, and starting it again brings them back. Bad
+// partition options and an unreachable etcd exit 2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -139,6 +140,23 @@ test('two partitions on etcd: a curl crosses them over UDP, garbage is counted, 
     } finally {
       await store.close();
     }
+
+    // Partition 1 again, on the same etcd and address: node02 keeps its flannel lease, posts Ready,
+    // restarts its pods; their endpoints come back on node01 and the curl crosses again.
+    p1 = await startUp([...common, '--state', join(dir, 's1'), '--partition', '1/2', '--underlay-listen', `127.0.0.1:${u1}`, '--underlay-peer', `0=127.0.0.1:${u0}`], { timeoutMs: 120_000 });
+    await until('node02 Ready again', async () => {
+      const n = await getJson<Node>(kc0, '/api/v1/nodes/node02');
+      return n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? true : undefined;
+    }, 60_000);
+    const newBackendIp = await until('backend endpoint back on node01', async () => {
+      const ip = (await getJson<Pod>(kc0, '/api/v1/namespaces/default/pods/backend')).status?.podIP;
+      const r = await remoteRequest(kc0, 'GET', '/netsim/v1/nodeview?node=node01&view=iptables-save', {});
+      return ip !== undefined && r.body.includes(`-j DNAT --to-destination ${ip}:80`) ? ip : undefined;
+    }, 60_000);
+    // flanneld reuses the lease its PublicIP holds: the pod's new address is in node02's old subnet.
+    assert.equal(newBackendIp.split('.').slice(0, 3).join('.'), backendIp.split('.').slice(0, 3).join('.'));
+    const back = await runWith(KUBECTL, ['exec', 'webapp01', '--', 'curl', '-s', '-m', '5', `http://${svc.spec.clusterIP}/`], dir, p0.kubeconfig);
+    assert.match(back.stdout, /from backend/);
   } finally {
     await stopUp(p0);
     if (p1 !== undefined) await stopUp(p1);
