@@ -92,11 +92,10 @@ export interface UpOptions extends ClusterArgs, PartitionArgs {
 }
 
 /** The underlay link's counters, beside the API (`netsim up --partition`). */
-export const UNDERLAY_PATH = '/netsim/v1/underlay';
+const UNDERLAY_PATH = '/netsim/v1/underlay';
 
 /** Bind this partition's underlay socket; a bind failure is a CLI error. */
-async function openPartition(plan: PartitionPlan, o: UpOptions, log: Logger): Promise<{ partition: Partition; link: UdpUnderlayLink }> {
-  const nodes = specFor(o).nodes.map((n) => n.name);
+async function openPartition(plan: PartitionPlan, nodes: readonly string[], log: Logger): Promise<{ partition: Partition; link: UdpUnderlayLink }> {
   let link: UdpUnderlayLink;
   try {
     link = await UdpUnderlayLink.open({ index: plan.index, listen: plan.listen, peers: plan.peers, ...(plan.key !== undefined ? { key: plan.key } : {}) });
@@ -184,7 +183,8 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const { useTls } = checkSecurity(o, host);
   const plan = parsePartitionArgs(o, o.store ?? (o.etcdEndpoints !== undefined ? 'etcd' : 'file'));
   // An I/N this spec cannot have fails before anything is opened or bound.
-  if (plan !== undefined) blockPartition(specFor(o).nodes.map((n) => n.name), plan.index, plan.count);
+  const nodeNames = plan !== undefined ? specFor(o).nodes.map((n) => n.name) : [];
+  if (plan !== undefined) blockPartition(nodeNames, plan.index, plan.count);
   const dir = resolve(o.state);
   prepareStateDir(dir);
   const kubeconfig = resolve(o.kubeconfig ?? join(dir, 'kubeconfig'));
@@ -205,7 +205,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   let link: UdpUnderlayLink | undefined;
   try {
     let partition: Partition | undefined;
-    if (plan !== undefined) ({ partition, link } = await openPartition(plan, o, log));
+    if (plan !== undefined) ({ partition, link } = await openPartition(plan, nodeNames, log));
     const epochMs = Date.now();
     // Real time is not reproducible anyway, and a kept store holds uids an earlier run drew from the same seed.
     // A kept store already holds the objects (and whatever kubectl did to them since): the spec's manifests are not re-applied.
