@@ -8,6 +8,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster } from '../../cluster/cluster.ts';
 import { parseClusterSpec } from '../../cluster/spec.ts';
+import type { ProxyMode } from '../../cluster/spec.ts';
+import { lookup } from '../../apps/dns/stub-resolver.ts';
+import type { LookupResult } from '../../apps/dns/stub-resolver.ts';
 import type { DaemonSet, Pod, Service } from '../../control/api/index.ts';
 import { resolveEndpoint } from '../../cluster/endpoint.ts';
 import { runTrace } from '../../cluster/trace-runner.ts';
@@ -20,7 +23,7 @@ import { parseIpv4 } from '../../netsim/wire/addr.ts';
 import { Netns, realToolSkipReason } from '../../netsim/netfilter/iptables/test-support.ts';
 import { seedSpecText } from '../support/spec-cluster.ts';
 
-const withCache = (extra = ''): string => seedSpecText().replace('\nmanifests: |', `\ndns: { nodeLocalCache: { enabled: true${extra} } }\nmanifests: |`);
+const withCache = (extra = '', mode?: ProxyMode): string => seedSpecText(mode !== undefined ? { mode } : {}).replace('\nmanifests: |', `\ndns: { nodeLocalCache: { enabled: true${extra} } }\nmanifests: |`);
 
 const realSkip = realToolSkipReason();
 if (realSkip !== undefined) console.log(`# skipping the real iptables-restore round trip: ${realSkip}`);
@@ -190,3 +193,22 @@ test('node-local DNS: a traced lookup — the query NOTRACKed (no conntrack entr
     await c.close();
   }
 });
+
+for (const mode of ['ipvs', 'nftables'] as const) {
+  test(`node-local DNS in ${mode} mode: the same NOTRACK rules (iptables-nft's raw table), the cache reaches kube-dns-upstream through ${mode === 'ipvs' ? 'IPVS' : 'nftables DNAT'}, names resolve`, async () => {
+    const c = await Cluster.build(parseClusterSpec(withCache(', address: 169.254.25.10', mode), 'seed.yaml'));
+    try {
+      assert.deepEqual(table(c.nodeView('node02', 'iptables-save') ?? '', 'raw'), SAVED_RULES.raw.map((r) => r.replace(/169\.254\.20\.10/g, '169.254.25.10')));
+      const w = c.pods.get('default/webapp01')!;
+      assert.deepEqual(w.resolvConf?.nameservers, ['169.254.25.10']);
+      let out: LookupResult | undefined;
+      lookup(w.ns, 'nginx-service', { resolvConf: w.resolvConf! }, (r) => { out = r; });
+      await c.runFor(3 * SECOND);
+      assert.ok(out?.ok, JSON.stringify(out?.error));
+      assert.deepEqual(out.addresses, ['10.96.63.155']);
+      assert.ok(out.doneAt - out.startedAt < SECOND);
+    } finally {
+      await c.close();
+    }
+  });
+}
