@@ -18,8 +18,8 @@
  *
  * Not modelled: ip6tables, ebtables/arptables, conntrack helpers
  * and expectations, TCP window tracking, CONNMARK's effect on conntrack (the rule
- * engine reports it; conntrack does not act on it). NOTRACK / CT --notrack make a
- * packet untracked (no entry, no NAT).
+ * engine reports it; conntrack does not act on it). NOTRACK / CT --notrack (and nft's
+ * notrack) make a packet untracked (no entry, no NAT).
  */
 export * from './eval-types.ts';
 export * from './iptables/index.ts';

@@ -82,3 +82,13 @@ test('without NOTRACK the same exchange is tracked and REDIRECTed', () => {
   assert.equal(nf.conntrack.size(), 1);
   assert.equal(ruleCounts(nf.iptables.table('filter').chains.get('INPUT')!, 0).packets, 0);
 });
+
+test('nft notrack (nft_notrack_eval) at priority raw: the same — no entry, no NAT', () => {
+  const { sim, nf, ask } = rig(RULES(false));
+  nf.nft.apply('table ip raw {\n  chain pre {\n    type filter hook prerouting priority raw; policy accept;\n    udp dport 53 notrack\n  }\n  chain out {\n    type filter hook output priority raw; policy accept;\n    udp sport 53 notrack\n  }\n}\n');
+  const rec = recordTrace(sim.tracer);
+  assert.deepEqual(ask(), ['53 port 53'], 'the REDIRECT never applied');
+  assert.equal(nf.conntrack.size(), 0);
+  assert.equal(ruleCounts(nf.iptables.table('filter').chains.get('INPUT')!, 0).packets, 1, '--ctstate UNTRACKED');
+  assert.ok(rec.events.some((e) => e.kind === 'ct' && /untracked: ip raw notrack/.test(e.detail)));
+});

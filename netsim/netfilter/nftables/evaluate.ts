@@ -30,6 +30,8 @@ export interface NftEnv {
   ctMark: number;
   /** Sets the connection's mark (`ct mark set`); absent without a connection. */
   setCtMark: ((m: number) => void) | undefined;
+  /** `notrack`: marks the packet untracked (nft_notrack_eval); absent where nothing tracks. */
+  untrack?: ((pkt: Packet) => void) | undefined;
   now: number;
   rng: Rng;
   addrType(a: Ipv4Addr): AddrType;
@@ -308,6 +310,7 @@ export function evaluateBaseChain(table: Table, base: Chain, pkt: Packet, env: N
           break;
         }
         case 'notrack':
+          env.untrack?.(pkt);
           break;
       }
       if (broke || verdict !== undefined) break;

@@ -39,6 +39,12 @@ export function nftEnv(nf: NetfilterStack, hook: NfHook, pkt: Packet, state: NfC
       inDev: undefined, outDev: undefined, ctState: 0, ctStatus: 0, ctMark: 0, now: 0, rng: nf.rng, addrType: () => 'UNSPEC',
       slot: -1, hook: 'PREROUTING', pktId: 0, table: undefined, onRule: undefined, onLog: undefined, trace: undefined,
       setCtMark: (m: number) => { if (made.slot >= 0) nf.conntrack.setMark(made.slot, m); },
+      // nft_notrack_eval: "Previously seen (loopback or untracked)? Ignore." — only a packet without an entry is marked.
+      untrack: (p: Packet) => {
+        if (nf.slotOf(p) >= 0 || nf.isUntracked(p)) return;
+        nf.untrack(p);
+        if (nf.tracing) nf.traceCt(p, `untracked: ${made.table?.family ?? 'ip'} ${made.table?.name ?? ''} notrack, no conntrack entry (and no NAT) for this packet`);
+      },
     };
     const trace = (chain: Chain, rule: Rule | undefined, verdict: string): void => {
       const t = made.table as Table;
