@@ -217,6 +217,14 @@ export class Iptables {
    * error; the failing table block changes nothing, blocks committed before it stay.
    */
   restore(text: string, opts: RestoreOptions = {}): void {
+    try {
+      this.restoreText(text, opts);
+    } finally {
+      this.share?.settle();
+    }
+  }
+
+  private restoreText(text: string, opts: RestoreOptions): void {
     let cur: Block | undefined;
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
@@ -367,7 +375,7 @@ export class Iptables {
     b.kernelChains.delete(name);
     const c = t.chains.get(name);
     if (c !== undefined) flushChain(b, c);
-    else addChain(b, newChain(name, undefined));
+    else addChain(b, newChain(this.share?.name(name) ?? name, undefined));
   }
 
   /** One iptables command inside a table (`-A`, `-I`, `-D`, `-R`, `-E`, `-N`, `-X`, `-F`, `-P`, `-Z`). */
@@ -437,7 +445,7 @@ export class Iptables {
         b.renamed.add(to);
         // Rename in place, keeping chain order in the map irrelevant (save sorts user chains).
         t.chains.delete(c.name);
-        const renamed: Chain = { ...c, name: to };
+        const renamed: Chain = { ...c, name: this.share?.name(to) ?? to };
         t.chains.set(to, renamed);
         if (b.owned.has(c)) b.owned.add(renamed);
         for (const ch of t.chains.values()) {
@@ -457,7 +465,7 @@ export class Iptables {
         if (chainName === undefined) return failLine('IPT_BAD_ARG', 'option "-N" requires an argument', line);
         checkChainName(chainName, line);
         if (t.chains.has(chainName)) failLine('IPT_CHAIN_EXISTS', 'Chain already exists.', line);
-        addChain(b, newChain(chainName, undefined));
+        addChain(b, newChain(this.share?.name(chainName) ?? chainName, undefined));
         b.kernelChains.delete(chainName);
         return;
       }

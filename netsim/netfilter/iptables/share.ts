@@ -10,8 +10,8 @@
  *   `--mode nth`, limit) are not shared: two namespaces, or two places in one, must not
  *   step one counter or bucket.
  * - A chain's rules, once committed, are interned by content (`rules`): every chain
- *   with the same rules holds the same frozen array, so its compiled form (evaluate.ts)
- *   is built once too.
+ *   with the same rules holds the same array (typed readonly; edits copy it first), so
+ *   its compiled form (evaluate.ts) is built once too. Chain names are interned as well.
  * - What stays per namespace: tables and chain objects (names, policies, the policy
  *   counters), each rule's counters (Chain.hits, made when the rule first counts), the
  *   evaluator's state (nth, limit, recent lists, nfacct), and every restore's edits,
@@ -53,6 +53,11 @@ export class IptablesShare {
   private readonly ids = new WeakMap<Rule, number>();
   /** The ids of a chain's rules, joined → the one array of those rules. */
   private readonly lists = new Map<string, readonly Rule[]>();
+  /**
+   * Chain names, one string each: a name read from a restore is a slice of that restore's
+   * text, and would keep the whole text alive in every namespace that holds the chain.
+   */
+  private readonly names = new Map<string, string>();
   private readonly members: Array<{ chains(): Iterable<Chain> }> = [];
   private nextId = 1;
   private sweepAt = MIN_SWEEP;
@@ -78,7 +83,22 @@ export class IptablesShare {
     const id = this.nextId++;
     this.byLine.set(line, { chain, rule, counters, id });
     this.ids.set(rule, id);
-    if (this.byLine.size + this.lists.size >= this.sweepAt) this.sweep();
+  }
+
+  /**
+   * After a restore: sweep when the entries have doubled since the last sweep (not in
+   * the middle of one, whose rules no namespace holds yet).
+   */
+  settle(): void {
+    if (this.size() >= this.sweepAt) this.sweep();
+  }
+
+  /** The one string of a chain name. */
+  name(name: string): string {
+    const had = this.names.get(name);
+    if (had !== undefined) return had;
+    this.names.set(name, name);
+    return name;
   }
 
   /** A namespace's own object for a shared rule (same fields, same id). */
@@ -98,9 +118,12 @@ export class IptablesShare {
     }
     const had = this.lists.get(key);
     if (had !== undefined) return had;
-    Object.freeze(rules);
     this.lists.set(key, rules);
     return rules;
+  }
+
+  private size(): number {
+    return this.byLine.size + this.lists.size + this.names.size;
   }
 
   stats(): ShareStats {
@@ -111,8 +134,10 @@ export class IptablesShare {
   private sweep(): void {
     const liveLists = new Set<readonly Rule[]>();
     const liveIds = new Set<number>();
+    const liveNames = new Set<string>();
     for (const m of this.members) {
       for (const c of m.chains()) {
+        liveNames.add(c.name);
         if (liveLists.has(c.rules)) continue;
         liveLists.add(c.rules);
         for (const r of c.rules) {
@@ -123,7 +148,8 @@ export class IptablesShare {
     }
     for (const [line, s] of this.byLine) if (!liveIds.has(s.id)) this.byLine.delete(line);
     for (const [key, list] of this.lists) if (!liveLists.has(list)) this.lists.delete(key);
-    this.sweepAt = Math.max(MIN_SWEEP, 2 * (this.byLine.size + this.lists.size));
+    for (const name of this.names.keys()) if (!liveNames.has(name)) this.names.delete(name);
+    this.sweepAt = Math.max(MIN_SWEEP, 2 * this.size());
   }
 }
 
