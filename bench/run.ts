@@ -18,6 +18,7 @@ const modules: Array<[string, string, string]> = [
   ['store', './store.bench.ts', 'benchStore'],
   ['kube-proxy', './kube-proxy.bench.ts', 'benchKubeProxy'],
   ['kube-proxy-modes', './kube-proxy-modes.bench.ts', 'benchKubeProxyModes'],
+  ['scale-share', './scale-share.bench.ts', 'benchScaleShare'],
   ['policy', './policy.bench.ts', 'benchPolicy'],
   ['apiserver', './apiserver.bench.ts', 'benchApiserver'],
   ['protobuf', './protobuf.bench.ts', 'benchProtobuf'],

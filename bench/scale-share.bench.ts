@@ -1,0 +1,196 @@
+/**
+ * Sharing between nodes (issue 23; netsim/netfilter/iptables/share.ts, spec
+ * `scale.share`): what one more node costs, and what the first packet costs on one
+ * node, with and without sharing, at 1 000 and 10 000 Services.
+ *
+ * A case is K nodes, each an emulated kernel (Iptables) programmed by its own
+ * kube-proxy (IptablesProxier, iptables mode) from the same Services and
+ * EndpointSlices (proxy/fixtures.ts scaleFixture: every kind of Service, 2 endpoints
+ * each, on node01 and node1: those two nodes get rules of their own for the
+ * externalTrafficPolicy: Local Services, the others the same text). Per case, in its
+ * own process (`--case`, run with --expose-gc so heap figures are after a full GC):
+ * - per-node memory: the heap one more node adds (the slope over nodes 3…K), for the
+ *   kernel alone (each kube-proxy dropped after its sync) and with the kube-proxies kept;
+ * - the CPU time of a node's first sync (kube-proxy builds the text, the kernel
+ *   restores it), the first node against the next ones;
+ * - the first packet of a connection to a ClusterIP on the last node: nat PREROUTING
+ *   to the DNAT, CPU per packet (8 plain TCP Services, as kube-proxy-modes.bench.ts).
+ * Baseline: the same case with sharing off, in the same run.
+ *
+ * `node --import tsx bench/scale-share.bench.ts`; SHARE_NODES sets K (default 6).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Packet, setIpv4Context } from '../netsim/packet/packet.ts';
+import { Rng } from '../netsim/time/rng.ts';
+import { buildIpv4Tcp } from '../netsim/wire/build.ts';
+import { parseIpv4 } from '../netsim/wire/addr.ts';
+import { Iptables } from '../netsim/netfilter/iptables/iptables.ts';
+import { IptablesShare } from '../netsim/netfilter/iptables/share.ts';
+import type { EvalContext } from '../netsim/netfilter/eval-types.ts';
+import { IptablesProxier } from '../proxy/iptables/proxier.ts';
+import { netsimIptablesBackend } from '../proxy/iptables/netsim-backend.ts';
+import { endpointSliceInfoFromApi, serviceInfoFromApi } from '../proxy/service-port.ts';
+import { CLUSTER_CIDR, NODE, scaleFixture } from '../proxy/fixtures.ts';
+
+export interface BenchRow { name: string; value: number; unit: string; note?: string }
+
+interface ShareCase { readonly services: number; readonly share: boolean; readonly nodes: number; readonly keepProxies: boolean }
+
+interface ShareResult {
+  readonly case: ShareCase;
+  /** Heap (MB, after GC) one more node adds: the least-squares slope over nodes 3…K (the second node still grows what is shared). */
+  readonly nodeMb: number;
+  /** Heap of the first node (what is shared is in it). */
+  readonly firstNodeMb: number;
+  readonly firstSyncMs: number;
+  readonly nextSyncMs: number;
+  readonly packetNs: number;
+  readonly rulesWalked: number;
+  readonly rulesPerNode: number;
+}
+
+const PROBES = 100_000;
+const CT_NEW = 1;
+
+const mb = (): number => {
+  (globalThis as { gc?: () => void }).gc?.();
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+};
+const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
+
+/** First packets (SYN from a pod) to 8 plain TCP ClusterIP Services (kinds 0, 7, 8, 9 of scaleFixture). */
+function packets(n: number): Packet[] {
+  const pick = new Rng(2);
+  return Array.from({ length: 8 }, () => {
+    let i = pick.int(n);
+    while (![0, 7, 8, 9].includes(i % 10)) i = (i + 1) % n;
+    const bytes = buildIpv4Tcp({ src: parseIpv4('10.244.1.2'), dst: parseIpv4(`10.96.${i >> 8}.${i & 255}`) }, { srcPort: 40000, dstPort: 80, seq: 1, ack: 0, flags: 2, window: 65535 }, new Uint8Array(0));
+    const p = new Packet(0, bytes, 0, bytes.length);
+    setIpv4Context(p);
+    return p;
+  });
+}
+
+/** Least-squares slope of y against its index. */
+function slope(ys: readonly number[]): number {
+  const n = ys.length;
+  const mx = (n - 1) / 2;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  ys.forEach((y, i) => {
+    num += (i - mx) * (y - my);
+    den += (i - mx) ** 2;
+  });
+  return num / den;
+}
+
+function runCase(c: ShareCase): ShareResult {
+  const { services, slices } = scaleFixture(c.services, 2);
+  const share = c.share ? new IptablesShare() : undefined;
+  const kernels: Iptables[] = [];
+  const proxiers: IptablesProxier[] = [];
+  const syncMs: number[] = [];
+  const heaps = [mb()];
+  for (let k = 0; k < c.nodes; k++) {
+    const nodeName = k === 0 ? NODE : `node${k}`;
+    const ipt = new Iptables(share !== undefined ? { share } : {});
+    const p = new IptablesProxier(netsimIptablesBackend(ipt), { nodeName, nodeIP: `192.168.50.${11 + k}`, clusterCIDR: CLUSTER_CIDR, randomFully: false });
+    for (const s of services) p.onServiceUpdate(undefined, serviceInfoFromApi(s));
+    for (const s of slices) {
+      const info = endpointSliceInfoFromApi(s);
+      if (info !== undefined) p.onEndpointSliceUpdate(info, false);
+    }
+    const t0 = process.cpuUsage();
+    p.sync();
+    syncMs.push(cpuMs(process.cpuUsage(t0)));
+    kernels.push(ipt);
+    if (c.keepProxies) proxiers.push(p);
+    heaps.push(mb());
+  }
+  // The first packet on the last node.
+  const ipt = kernels[kernels.length - 1] as Iptables;
+  const pkts = packets(c.services);
+  const ctx: EvalContext = { hook: 'PREROUTING', inDev: 'cni0', outDev: undefined, now: 0, rng: new Rng(1), ctState: CT_NEW, addrType: () => 'UNICAST', ipsets: undefined };
+  let rules = 0;
+  const once = (k: number): number => {
+    const r = ipt.evaluate('nat', pkts[k & 7] as Packet, ctx);
+    if (r.nat === undefined) throw new Error('no DNAT');
+    return r.rulesEvaluated;
+  };
+  for (let i = 0; i < 20_000; i++) once(i);
+  // The fastest of five rounds: the machine is shared, and load only ever adds time.
+  let packetNs = Infinity;
+  for (let round = 0; round < 5; round++) {
+    rules = 0;
+    const p0 = process.cpuUsage();
+    for (let i = 0; i < PROBES; i++) rules += once(i);
+    packetNs = Math.min(packetNs, (cpuMs(process.cpuUsage(p0)) * 1e6) / PROBES);
+  }
+  let rulesPerNode = 0;
+  for (const ch of ipt.chains()) rulesPerNode += ch.rules.length;
+  return {
+    case: c,
+    nodeMb: slope(heaps.slice(2)),
+    firstNodeMb: (heaps[1] as number) - (heaps[0] as number),
+    firstSyncMs: syncMs[0] as number,
+    nextSyncMs: syncMs.slice(1).reduce((a, b) => a + b, 0) / (syncMs.length - 1),
+    packetNs,
+    rulesWalked: rules / PROBES,
+    rulesPerNode,
+  };
+}
+
+function spawnCase(c: ShareCase): ShareResult | { failed: string } {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=12000', '--import', 'tsx', fileURLToPath(import.meta.url), '--case', JSON.stringify(c)], {
+    encoding: 'utf8', timeout: 900_000, maxBuffer: 1 << 24, killSignal: 'SIGKILL',
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{"case"'));
+  if (line === undefined) return { failed: r.error !== undefined ? r.error.message : `exit ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` };
+  return JSON.parse(line) as ShareResult;
+}
+
+export async function benchScaleShare(): Promise<BenchRow[]> {
+  await Promise.resolve();
+  const nodes = Number(process.env['SHARE_NODES'] ?? 6);
+  const rows: BenchRow[] = [];
+  for (const services of [1000, 10_000]) {
+    const got = new Map<string, ShareResult>();
+    for (const share of [false, true]) {
+      for (const keepProxies of [false, true]) {
+        const r = spawnCase({ services, share, nodes, keepProxies });
+        const label = `${services} Services, sharing ${share ? 'on' : 'off'}`;
+        if ('failed' in r) {
+          rows.push({ name: `per-node memory, ${label}`, value: Number.NaN, unit: 'not measured', note: r.failed });
+          continue;
+        }
+        got.set(`${share} ${keepProxies}`, r);
+        if (keepProxies) {
+          rows.push({ name: `heap one more node adds, kernel + kube-proxy, ${label}`, value: r.nodeMb, unit: 'MB', note: `first node ${r.firstNodeMb.toFixed(1)} MB` });
+          continue;
+        }
+        rows.push({ name: `heap one more node's kernel adds, ${label}`, value: r.nodeMb, unit: 'MB', note: `first node ${r.firstNodeMb.toFixed(1)} MB; ${r.rulesPerNode} rules a node` });
+        rows.push({ name: `first sync of a further node (text + restore), ${label}`, value: r.nextSyncMs, unit: 'ms CPU', note: `first node ${r.firstSyncMs.toFixed(0)} ms` });
+        rows.push({ name: `first packet to a ClusterIP on one node, ${label}`, value: r.packetNs, unit: 'ns/packet (emulator CPU)', note: `a kernel walks ${r.rulesWalked.toFixed(1)} rules` });
+      }
+    }
+    const ratio = (name: string, a: ShareResult | undefined, b: ShareResult | undefined, f: (r: ShareResult) => number, note?: string): void => {
+      if (a !== undefined && b !== undefined) rows.push({ name: `${name}, ${services} Services`, value: f(a) / f(b), unit: 'x', ...(note !== undefined ? { note } : {}) });
+    };
+    ratio('ratio off / on: heap one more node\'s kernel adds', got.get('false false'), got.get('true false'), (r) => r.nodeMb);
+    ratio('ratio off / on: heap one more node adds, kernel + kube-proxy', got.get('false true'), got.get('true true'), (r) => r.nodeMb);
+    ratio('ratio off / on: a further node\'s first sync', got.get('false false'), got.get('true false'), (r) => r.nextSyncMs);
+    ratio('ratio on / off: first packet', got.get('true false'), got.get('false false'), (r) => r.packetNs, 'target ≈ 1: sharing must not slow the datapath');
+  }
+  return rows;
+}
+
+const caseArg = process.argv.indexOf('--case');
+if (caseArg >= 0) {
+  console.log(JSON.stringify(runCase(JSON.parse(process.argv[caseArg + 1] as string) as ShareCase)));
+  process.exit(0);
+} else if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const r of await benchScaleShare()) console.log(`${r.name.padEnd(90)} ${(Number.isNaN(r.value) ? '—' : r.value.toFixed(2)).padStart(10)} ${r.unit}${r.note !== undefined ? `  (${r.note})` : ''}`);
+}
