@@ -20,8 +20,8 @@
 import type { ClusterSpec } from './spec.ts';
 import { KUBE_DNS_UPSTREAM, NODE_CACHE_HEALTH_PORT, NODE_CACHE_METRICS_PORT } from '../apps/dns/node-cache.ts';
 
-/** The image of the addon manifest. */
-export const NODE_CACHE_IMAGE = 'registry.k8s.io/dns/k8s-dns-node-cache:1.26.4';
+/** The image of the addon manifest (system-pods.ts recognises `k8s-dns-node-cache`). */
+const NODE_CACHE_IMAGE = 'registry.k8s.io/dns/k8s-dns-node-cache:1.26.4';
 
 /** The Service and the DaemonSet, in the manifest's order. */
 export function nodeLocalDnsManifests(spec: ClusterSpec): Record<string, unknown>[] {

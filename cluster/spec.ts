@@ -57,6 +57,7 @@ import { Ipv4Cidr, formatIpv4, tryParseIpv4 } from '../netsim/wire/addr.ts';
 import { MS, US, SECOND } from '../netsim/time/scheduler.ts';
 import { parseAddressPool } from '../control/controllers/load-balancer.ts';
 import { CodedError } from '../netsim/errors.ts';
+import { NODE_LOCAL_DNS_ADDRESS } from '../apps/dns/node-cache.ts';
 import { PROXY_MODE_NAMES } from '../proxy/proxier.ts';
 import { addressRange, hasIndex, patternName, workloadManifests, workloadNamespaces, workloadPods } from './spec-generators.ts';
 import type { NodePoolInput, WorkloadInput } from './spec-generators.ts';
@@ -505,11 +506,11 @@ export function parseClusterSpec(text: string, file = '<spec>'): ClusterSpec {
     if (!dnsEnabled) fail(['dns', 'nodeLocalCache', 'enabled'], 'the node-local cache forwards to kube-dns: it needs the DNS add-on (dns.enabled is false)');
     // node-cache connects to the kube-dns-upstream ClusterIP from the node's own namespace: like any locally generated packet it needs a route before kube-proxy's OUTPUT DNAT.
     if (outside === undefined) fail(['dns', 'nodeLocalCache', 'enabled'], 'the node-local cache reaches kube-dns from the node itself, which needs a default route: give the spec an outside network (its router is the nodes\' default gateway)');
-    const address = addr(at, d.nodeLocalCache.address ?? '169.254.20.10');
+    const address = addr(at, d.nodeLocalCache.address ?? NODE_LOCAL_DNS_ADDRESS);
     const a = tryParseIpv4(address) as number;
     // The address must be one no pod, Service, node or outside host has: each node binds it on its own dummy interface.
     const taken: Array<[string, string | undefined]> = [['clusterCIDR', clusterCIDR], ['serviceCIDR', serviceCIDR], ['underlayCIDR', underlayCIDR], ['outside.cidr', outside?.cidr], ['loopback', '127.0.0.0/8'], ['multicast', '224.0.0.0/3'], ['this network', '0.0.0.0/8']];
-    for (const [what, c] of taken) if (c !== undefined && Ipv4Cidr.parse(c).contains(a)) fail(at, `${address} is inside ${what} ${c}; use an address no pod, Service or host has (upstream's default: 169.254.20.10)`);
+    for (const [what, c] of taken) if (c !== undefined && Ipv4Cidr.parse(c).contains(a)) fail(at, `${address} is inside ${what} ${c}; use an address no pod, Service or host has (upstream's default: ${NODE_LOCAL_DNS_ADDRESS})`);
     nodeLocalCache = { address };
   }
   const dns: DnsSpec = { enabled: dnsEnabled, clusterDomain: d.clusterDomain ?? 'cluster.local', replicas: d.replicas ?? 2, upstream, records, nodeLocalCache };
