@@ -43,6 +43,8 @@ test('DNS add-on: kubeadm objects — coredns Deployment (2 replicas, k8s-app=ku
     const pods = (await c.control.api.list<Pod>('pods')).filter((p) => p.metadata.labels?.['k8s-app'] === 'kube-dns');
     assert.equal(pods.length, 2);
     assert.ok(pods.every((p) => p.metadata.namespace === 'kube-system' && p.metadata.name?.startsWith('coredns-') && p.status?.phase === 'Running'));
+    // Lazy pods (cluster/lazy-pods.ts) start a CoreDNS server when its node is first touched.
+    c.materialise();
     assert.equal(c.dns?.servers.size, 2);
   } finally {
     await c.close();
