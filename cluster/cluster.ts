@@ -126,6 +126,8 @@ export interface BuildClusterOptions {
   readonly nodeStatusUpdateNs?: number;
   /** With a partition: the node lifecycle controller's grace period (default 50 s). */
   readonly nodeMonitorGraceMs?: number;
+  /** kube-proxy skips the rebuild of syncs with nothing to do (default true; false for differential tests). */
+  readonly quietProxySyncs?: boolean;
 }
 
 /** What a node's kube-proxy is told of Service/EndpointSlice changes, with an optional hold (a late watch). */
@@ -312,6 +314,7 @@ export class Cluster implements EmulatedCluster {
       scheduler: spec.proxy.scheduler, masqueradeAll: spec.proxy.masqueradeAll, minSyncPeriodMs: spec.proxy.syncPeriodNs / MS, epochMs: this.epochMs,
       // kube-proxy creates its nfacct counters where the kernel has xt_nfacct; verify's twin has no nfacct tool.
       nfacct: apps,
+      ...(this.buildOpts.quietProxySyncs === false ? { quietSyncs: false } : {}),
     });
     const feed: ProxyFeed = { heldUntil: -1, queue: [] };
     this.feeds.set(name, feed);
@@ -481,10 +484,21 @@ export class Cluster implements EmulatedCluster {
     for (let round = 0; round < maxRounds; round++) {
       let writes = await this.control.runControllers();
       const [pods, nodes] = await Promise.all([this.control.api.list<Pod>('pods'), this.control.api.list<Node>('nodes')]);
+      // Each agent gets the pods bound to its node (kubelet's spec.nodeName field selector), in list order:
+      // handing every agent every pod made a round O(nodes × pods).
+      const podsOf = new Map<string, Pod[]>();
+      for (const p of pods) {
+        const n = p.spec.nodeName;
+        if (n === undefined || n === '') continue;
+        const list = podsOf.get(n);
+        if (list === undefined) podsOf.set(n, [p]);
+        else list.push(p);
+      }
+      const nodeByName = new Map(nodes.map((n) => [n.metadata.name, n]));
       for (const cn of this.clusterNodes.values()) {
-        writes += await cn.agent.sync(pods, nodes);
+        writes += await cn.agent.sync(podsOf.get(cn.name) ?? [], nodes);
         // kube-proxy watches its own Node: a deleted or to-be-deleted one fails /healthz.
-        cn.kubeProxy.syncNode(nodes.find((n) => n.metadata.name === cn.name));
+        cn.kubeProxy.syncNode(nodeByName.get(cn.name));
       }
       if (this.spec.networkPolicy.enforcer !== 'none') {
         // After the agents' writes: the pods as they are now (addresses, phases).

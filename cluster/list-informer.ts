@@ -52,7 +52,9 @@ export class ListInformer<T extends Listed> {
   /** Deliver the differences between `list` and the last state (for a list fetched once and shared). */
   deliver(list: readonly T[]): number {
     const next = new Map<string, T>();
-    for (const o of [...list].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0))) next.set(keyOf(o), o);
+    // Keys built once per object, not once per comparison.
+    const keyed = list.map((o) => [keyOf(o), o] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [k, o] of keyed) next.set(k, o);
     let events = 0;
     for (const [k, o] of this.known) {
       const n = next.get(k);

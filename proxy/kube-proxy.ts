@@ -67,6 +67,8 @@ export interface KubeProxyConfig extends IptablesRulesOptions {
   readonly healthzPort?: number;
   /** Wall-clock time (Unix ms) at virtual time zero, for the health servers' timestamps (default 0). */
   readonly epochMs?: number;
+  /** Proxier.quietSyncs (default true: a sync with nothing to do skips the rebuild). */
+  readonly quietSyncs?: boolean;
 }
 
 export type ProxierFactory = (node: KubeProxyNode, config: KubeProxyConfig, nowMs: () => number) => Proxier;
@@ -110,6 +112,7 @@ export class KubeProxy {
 
   constructor(private readonly clock: Scheduler, private readonly node: KubeProxyNode, readonly config: KubeProxyConfig) {
     this.proxier = PROXY_MODES[config.mode](node, config, () => clock.now() / MS);
+    if (config.quietSyncs === false && this.proxier.quietSyncs !== undefined) this.proxier.quietSyncs = false;
     const epochNs = BigInt(config.epochMs ?? 0) * 1_000_000n;
     // server.go: the health timeout is twice the sync period.
     this.healthz = new ProxyHealthServer(2 * (config.syncPeriodMs ?? 30_000) * MS, (v) => epochNs + BigInt(Math.round(v)));

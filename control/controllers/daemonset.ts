@@ -22,8 +22,8 @@
 import type { DaemonSet, DaemonSetStatus, Node, Pod, PodSpec, Toleration } from '../api/index.ts';
 import { isPodReady, scaledValue } from '../api/index.ts';
 import type { ControlApi, Controller } from './types.ts';
+import { byControllerUid } from './indexes.ts';
 import { isRace } from './types.ts';
-import { controllerOf } from './replicaset.ts';
 import { podTemplateHash } from './deployment.ts';
 import { podFitsNode } from './node-fit.ts';
 
@@ -81,11 +81,11 @@ export class DaemonSetController implements Controller {
     const sets = await this.api.list<DaemonSet>('daemonsets');
     if (sets.length === 0) return 0;
     const nodes = (await this.api.list<Node>('nodes')).sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
-    const pods = await this.api.list<Pod>('pods');
+    const ownedBy = byControllerUid(await this.api.list<Pod>('pods'));
     let writes = 0;
     for (const ds of sets) {
       if (ds.metadata.deletionTimestamp) continue;
-      try { writes += await this.syncOne(ds, nodes, pods.filter((p) => controllerOf(p)?.uid === ds.metadata.uid)); } catch (e) { if (!isRace(e)) throw e; }
+      try { writes += await this.syncOne(ds, nodes, ownedBy(ds.metadata.uid)); } catch (e) { if (!isRace(e)) throw e; }
     }
     return writes;
   }

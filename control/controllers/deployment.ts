@@ -10,8 +10,8 @@
 import type { Deployment, DeploymentCondition, PodTemplateSpec, ReplicaSet } from '../api/index.ts';
 import { canonicalJson, fnv32a, safeEncode, scaledValue } from '../api/index.ts';
 import type { ControlApi, Controller } from './types.ts';
+import { byControllerUid } from './indexes.ts';
 import { isRace, rfc3339 } from './types.ts';
-import { controllerOf } from './replicaset.ts';
 import { EventRecorder } from './event-recorder.ts';
 
 export const REVISION = 'deployment.kubernetes.io/revision';
@@ -46,10 +46,10 @@ export class DeploymentController implements Controller {
 
   async sync(): Promise<number> {
     const deps = await this.api.list<Deployment>('deployments');
-    const allRs = await this.api.list<ReplicaSet>('replicasets');
+    const ownedBy = byControllerUid(await this.api.list<ReplicaSet>('replicasets'));
     let writes = 0;
     for (const d of deps) {
-      try { writes += await this.syncOne(d, allRs.filter((rs) => controllerOf(rs)?.uid === d.metadata.uid)); } catch (e) { if (!isRace(e)) throw e; }
+      try { writes += await this.syncOne(d, [...ownedBy(d.metadata.uid)]); } catch (e) { if (!isRace(e)) throw e; }
     }
     return writes;
   }

@@ -13,15 +13,17 @@ import type { EndpointAddress, EndpointPort, Endpoints, EndpointSlice, Endpoint,
 import { canonicalJson, isPodReady, resolveTargetPort, matchesLabels, labelSelectorFromStruct, fnv32a, safeEncode } from '../api/index.ts';
 import type { ControlApi, Controller } from './types.ts';
 import { isRace, rfc3339 } from './types.ts';
+import { LabelIndex } from './indexes.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 export const MANAGED_BY = 'endpointslice-controller.k8s.io';
 const TRIGGER = 'endpoints.kubernetes.io/last-change-trigger-time';
 
-function selects(svc: Service, pod: Pod): boolean {
+/** Whether a Service selects a pod (the selector parsed once per Service, not once per pod). */
+function selector(svc: Service): (pod: Pod) => boolean {
   const sel = labelSelectorFromStruct({ matchLabels: svc.spec.selector ?? {} })!;
-  return matchesLabels(sel, pod.metadata.labels);
+  return (pod) => matchesLabels(sel, pod.metadata.labels);
 }
 
 /** Resolved ports of a service for one pod (undefined entries dropped). */
@@ -49,8 +51,9 @@ function targetRef(pod: Pod): NonNullable<EndpointAddress['targetRef']> {
 
 export function desiredSubsets(svc: Service, pods: readonly Pod[]): EndpointSubset[] {
   const groups = new Map<string, { ports: EndpointPort[]; ready: EndpointAddress[]; notReady: EndpointAddress[] }>();
+  const selects = selector(svc);
   for (const pod of pods) {
-    if (pod.metadata.namespace !== svc.metadata.namespace || !pod.status?.podIP || pod.metadata.deletionTimestamp || !selects(svc, pod)) continue;
+    if (pod.metadata.namespace !== svc.metadata.namespace || !pod.status?.podIP || pod.metadata.deletionTimestamp || !selects(pod)) continue;
     if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') continue;
     const ports = podPorts(svc, pod);
     if ((svc.spec.ports ?? []).length > 0 && ports.length === 0) continue;
@@ -80,6 +83,8 @@ export class EndpointsController implements Controller {
     const services = await this.api.list<Service>('services');
     const pods = await this.api.list<Pod>('pods');
     const existing = await this.api.list<Endpoints>('endpoints');
+    // The pods a Service selects come from a label index: a scan of every pod per Service made a sync O(services × pods).
+    const index = new LabelIndex(pods);
     // Indexed once per sync: a find per Service made a sync O(services²).
     const existingByKey = new Map(existing.map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]));
     let writes = 0;
@@ -89,7 +94,7 @@ export class EndpointsController implements Controller {
       const ns = svc.metadata.namespace!;
       const name = svc.metadata.name!;
       wanted.add(`${ns}/${name}`);
-      const subsets = desiredSubsets(svc, pods);
+      const subsets = desiredSubsets(svc, index.select(ns, { matchLabels: svc.spec.selector }));
       const cur = existingByKey.get(`${ns}/${name}`);
       const labels = { ...(svc.metadata.labels ?? {}) };
       if (svc.spec.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
@@ -117,8 +122,9 @@ export class EndpointsController implements Controller {
 
 export function desiredSliceGroups(svc: Service, pods: readonly Pod[]): { ports: EndpointPort[]; endpoints: Endpoint[] }[] {
   const groups = new Map<string, { ports: EndpointPort[]; endpoints: Endpoint[] }>();
+  const selects = selector(svc);
   for (const pod of pods) {
-    if (pod.metadata.namespace !== svc.metadata.namespace || !pod.status?.podIP || !selects(svc, pod)) continue;
+    if (pod.metadata.namespace !== svc.metadata.namespace || !pod.status?.podIP || !selects(pod)) continue;
     if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') continue;
     const ports = podPorts(svc, pod);
     if ((svc.spec.ports ?? []).length > 0 && ports.length === 0) continue;
@@ -148,6 +154,7 @@ export class EndpointSliceController implements Controller {
     const services = await this.api.list<Service>('services');
     const pods = await this.api.list<Pod>('pods');
     const slices = (await this.api.list<EndpointSlice>('endpointslices')).filter((s) => s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY);
+    const index = new LabelIndex(pods);
     // The slices of each Service, grouped once per sync (a filter per Service made a sync O(services²)).
     const slicesByService = new Map<string, EndpointSlice[]>();
     for (const sl of slices) {
@@ -162,7 +169,7 @@ export class EndpointSliceController implements Controller {
       if (!svc.spec.selector || Object.keys(svc.spec.selector).length === 0 || svc.spec.type === 'ExternalName') continue;
       const ns = svc.metadata.namespace!;
       const name = svc.metadata.name!;
-      const groups = desiredSliceGroups(svc, pods);
+      const groups = desiredSliceGroups(svc, index.select(ns, { matchLabels: svc.spec.selector }));
       if (groups.length === 0) groups.push({ ports: [], endpoints: [] });
       const mine = (slicesByService.get(`${ns}/${name}`) ?? []).filter((s) => s.metadata.ownerReferences?.some((o) => o.uid === svc.metadata.uid));
       const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}), [SERVICE_NAME_LABEL]: name, [MANAGED_BY_LABEL]: MANAGED_BY };

@@ -7,6 +7,7 @@
 import type { OwnerReference, Pod, ReplicaSet } from '../api/index.ts';
 import { isPodReady } from '../api/index.ts';
 import type { ControlApi, Controller } from './types.ts';
+import { byControllerUid } from './indexes.ts';
 import { isRace } from './types.ts';
 import { EventRecorder } from './event-recorder.ts';
 
@@ -31,11 +32,11 @@ export class ReplicaSetController implements Controller {
 
   async sync(): Promise<number> {
     const sets = await this.api.list<ReplicaSet>('replicasets');
-    const pods = await this.api.list<Pod>('pods');
+    const ownedBy = byControllerUid(await this.api.list<Pod>('pods'));
     let writes = 0;
     for (const rs of sets) {
       if (rs.metadata.deletionTimestamp) continue;
-      const owned = pods.filter((p) => controllerOf(p)?.uid === rs.metadata.uid);
+      const owned = ownedBy(rs.metadata.uid);
       const active = owned.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
       const want = rs.spec.replicas ?? 1;
       try {

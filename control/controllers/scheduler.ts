@@ -34,8 +34,21 @@ export class Scheduler implements Controller {
     let writes = 0;
     const pending = pods.filter((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp && (p.spec.schedulerName ?? 'default-scheduler') === 'default-scheduler')
       .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+    // Pods per node and per (owner, node), kept up to date as this pass binds: the spreading
+    // score is two lookups, not a scan of every pod for every node of every pending pod.
+    const onNode = new Map<string, number>();
+    const siblings = new Map<string, number>();
+    const count = (node: string, owner: string): void => {
+      onNode.set(node, (onNode.get(node) ?? 0) + 1);
+      if (owner) siblings.set(`${owner}\u0000${node}`, (siblings.get(`${owner}\u0000${node}`) ?? 0) + 1);
+    };
+    for (const p of pods) if (p.spec.nodeName && !p.metadata.deletionTimestamp) count(p.spec.nodeName, ownerUid(p));
+    // The nodes a pod fits depend only on its nodeSelector, affinity and tolerations: the pods of one template share them.
+    const fitsCache = new Map<string, Node[]>();
     for (const pod of pending) {
-      const fits = nodes.filter((n) => podFitsNode(pod.spec, n));
+      const fitKey = JSON.stringify([pod.spec.nodeSelector, pod.spec.affinity, pod.spec.tolerations]);
+      let fits = fitsCache.get(fitKey);
+      if (fits === undefined) fitsCache.set(fitKey, fits = nodes.filter((n) => podFitsNode(pod.spec, n)));
       if (fits.length === 0) {
         const cond = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
         if (cond?.status === 'False') continue;
@@ -46,16 +59,24 @@ export class Scheduler implements Controller {
         continue;
       }
       const owner = ownerUid(pod);
-      const score = (n: Node): [number, number, string] => {
-        const on = pods.filter((p) => p.spec.nodeName === n.metadata.name && !p.metadata.deletionTimestamp);
-        return [owner ? on.filter((p) => ownerUid(p) === owner).length : 0, on.length, n.metadata.name ?? ''];
-      };
-      const best = fits.map((n) => ({ n, s: score(n) })).sort((a, b) => a.s[0] - b.s[0] || a.s[1] - b.s[1] || a.s[2].localeCompare(b.s[2]))[0]!.n;
+      // Fewest siblings (pods of the same owner), then fewest pods, then the node name.
+      let best: Node | undefined;
+      let bs: [number, number, string] = [0, 0, ''];
+      for (const n of fits) {
+        const name = n.metadata.name ?? '';
+        const s: [number, number, string] = [owner ? siblings.get(`${owner}\u0000${name}`) ?? 0 : 0, onNode.get(name) ?? 0, name];
+        if (best === undefined || s[0] < bs[0] || (s[0] === bs[0] && (s[1] < bs[1] || (s[1] === bs[1] && s[2].localeCompare(bs[2]) < 0)))) {
+          best = n;
+          bs = s;
+        }
+      }
+      const target = best as Node;
       try {
-        await this.api.bind(pod.metadata.namespace!, pod.metadata.name!, best.metadata.name!);
-        pod.spec.nodeName = best.metadata.name!;
+        await this.api.bind(pod.metadata.namespace!, pod.metadata.name!, target.metadata.name!);
+        pod.spec.nodeName = target.metadata.name!;
+        count(pod.spec.nodeName, owner);
         writes++;
-        writes += await this.events.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${best.metadata.name}`);
+        writes += await this.events.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${target.metadata.name}`);
       } catch (e) { if (!isRace(e)) throw e; }
     }
     return writes;

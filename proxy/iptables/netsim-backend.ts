@@ -9,6 +9,7 @@ export function netsimIptablesBackend(ipt: Iptables): IptablesBackend {
   return {
     restore: (text, opts) => ipt.restore(text, { noflush: opts.noflush, ...(opts.counters !== undefined ? { counters: opts.counters } : {}) }),
     save: () => ipt.save(),
+    generation: () => ipt.generation,
     ensureNfacct: (name) => {
       if (!ipt.nfacct.has(name)) ipt.nfacct.set(name, { pkts: 0, bytes: 0 });
       return true;

@@ -14,6 +14,7 @@ import { applyConntrackDeletions, staleConntrackDeletions } from '../conntrack-c
 import type { Proxier, SyncResult } from '../proxier.ts';
 import type { IptablesRulesOptions, JumpRule } from './rules.ts';
 import { buildRuleset, JUMP_RULES, jumpRulesRestore, KUBELET_JUMP_RULES, NFACCT_COUNTERS, nodePortDestinations } from './rules.ts';
+import { isServiceChainName } from './chain-names.ts';
 
 /** The node's iptables as kube-proxy uses it: `iptables-restore` and, when available, `iptables-save`. */
 export interface IptablesBackend {
@@ -21,6 +22,8 @@ export interface IptablesBackend {
   save?(): string;
   /** `nfacct add NAME` unless it exists (upstream ensures its counters at start); false when the kernel has no nfacct. */
   ensureNfacct?(name: string): boolean;
+  /** A number that moves whenever the node's iptables change (lets a sync with nothing to do skip the rebuild). */
+  generation?(): number;
 }
 
 export interface IptablesProxierOptions extends IptablesRulesOptions {
@@ -60,6 +63,23 @@ export function parseSave(text: string): Map<string, { chains: Set<string>; rule
   return out;
 }
 
+/**
+ * `-Z` for every chain a restore of `text` declares that a partial sync with nothing
+ * changed declares too (all but the per-Service chains): what such a restore does to them.
+ */
+export function zeroCountersText(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*') || line === 'COMMIT') out.push(line);
+    else if (line.startsWith(':')) {
+      const chain = line.slice(1, line.indexOf(' '));
+      if (!isServiceChainName(chain)) out.push(`-Z ${chain}`);
+    }
+  }
+  out.push('');
+  return out.join('\n');
+}
+
 export class IptablesProxier implements Proxier {
   readonly mode = 'iptables' as const;
   readonly serviceChanges = new ServiceChangeTracker();
@@ -74,6 +94,10 @@ export class IptablesProxier implements Proxier {
   private lastLargeClusterMode = false;
   /** The last restore input (views and tests). */
   lastText = '';
+  /** The iptables generation our last restore left, whether that sync deleted the stale chains, and the chains a no-change restore rewrites. */
+  private after: { readonly generation: number; readonly cleanedUp: boolean; readonly zeroText: string } | undefined;
+  /** Skip the rebuild of a sync with nothing to do ({@link quietSync}); false: every sync rebuilds (differential tests). */
+  quietSyncs = true;
 
   constructor(private readonly backend: IptablesBackend, readonly opts: IptablesProxierOptions, private readonly deps: IptablesProxierDeps = {}) {
     this.endpointsChanges = new EndpointsChangeTracker(opts.nodeName);
@@ -110,6 +134,24 @@ export class IptablesProxier implements Proxier {
     return text;
   }
 
+  /**
+   * A partial sync with nothing to do (periodic syncs of an idle cluster): no Service or
+   * endpoint changed and the node's iptables are as our last restore left them, with no
+   * stale chain waiting for a cleanup that is due. The restore upstream would write then
+   * rewrites the top-level chains (KUBE-SERVICES, KUBE-NODEPORTS, the filter chains, …)
+   * with the same rules, whose only observable effect is that their counters start from
+   * zero; that is what is done, with `-Z` on those chains, instead of rebuilding every
+   * Service's rules, rendering and parsing the kernel's ruleset and restoring it.
+   */
+  private quietSync(changes: number, cleanupDue: boolean, now: number): SyncResult | undefined {
+    const a = this.after;
+    if (!this.quietSyncs || a === undefined || changes > 0 || this.backend.generation?.() !== a.generation || (cleanupDue && !a.cleanedUp)) return undefined;
+    this.backend.restore(a.zeroText, { noflush: true, counters: true });
+    if (cleanupDue) this.lastCleanupMs = now;
+    this.after = { ...a, generation: this.backend.generation?.() ?? a.generation };
+    return { mode: 'iptables', full: false, updatedServices: [], iptablesText: a.zeroText, conntrack: [], conntrackDeleted: 0, quiet: true };
+  }
+
   sync(opts: { full?: boolean } = {}): SyncResult {
     const full = this.needFullSync || opts.full === true;
     const svcResult = this.svcPortMap.update(this.serviceChanges);
@@ -120,6 +162,8 @@ export class IptablesProxier implements Proxier {
       const now = this.deps.nowMs?.() ?? 0;
       // Stale-chain cleanup needs the kernel's chain list; in large-cluster mode only once per syncPeriod.
       const cleanup = !this.lastLargeClusterMode || now - this.lastCleanupMs > (this.opts.syncPeriodMs ?? 30_000);
+      const quiet = full ? undefined : this.quietSync(changed.size, cleanup, now);
+      if (quiet !== undefined) return quiet;
       let existing: Iterable<string> | undefined;
       if (cleanup) existing = this.backend.save !== undefined ? (parseSave(this.backend.save()).get('nat')?.chains ?? []) : this.kernelNatChains;
       // Crossing the large-cluster threshold does not force a full sync (upstream neither): chains
@@ -132,6 +176,8 @@ export class IptablesProxier implements Proxier {
       for (const c of out.activeNatChains) this.kernelNatChains.add(c);
       for (const c of out.deletedChains) this.kernelNatChains.delete(c);
       this.needFullSync = false;
+      const generation = this.backend.generation?.();
+      this.after = generation === undefined ? undefined : { generation, cleanedUp: cleanup, zeroText: zeroCountersText(out.text) };
       const conntrack = staleConntrackDeletions(this.svcPortMap, svcResult, epResult);
       const conntrackDeleted = applyConntrackDeletions(this.deps.conntrack, conntrack);
       return { mode: 'iptables', full, updatedServices: [...changed].sort(), iptablesText: out.text, conntrack, conntrackDeleted };

@@ -43,6 +43,8 @@ export interface IpsetInterface {
   save(): string;
   /** `ipset list`. */
   list?(): string;
+  /** A number that moves whenever any set changes (lets a sync with nothing to do skip the restore). */
+  generation?(): number;
 }
 
 /** Addresses on kube-ipvs0 and the node's own addresses. */

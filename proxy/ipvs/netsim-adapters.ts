@@ -41,7 +41,7 @@ export function netsimIpvs(ipvs: Ipvs): IpvsInterface {
 }
 
 export function netsimIpsets(sets: Ipsets): IpsetInterface {
-  return { restore: (text) => sets.restore(text), save: () => sets.save(), list: () => sets.list() };
+  return { restore: (text) => sets.restore(text), save: () => sets.save(), list: () => sets.list(), generation: () => sets.generation };
 }
 
 export function netsimNetlink(ns: NetNamespace): NetlinkHandle {
