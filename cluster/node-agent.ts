@@ -466,8 +466,8 @@ export class NodeAgent {
 
   private async writeStatus(pod: Pod, status: PodStatus): Promise<number> {
     try {
-      const updated = await this.o.api.updateStatus<Pod>('pods', pod.metadata.namespace, pod.metadata.name ?? '', { ...pod, status });
-      pod.status = updated.status ?? status;
+      // The listed pod is shared and frozen (the API's list cache): the next list has the new status.
+      await this.o.api.updateStatus<Pod>('pods', pod.metadata.namespace, pod.metadata.name ?? '', { ...pod, status });
       return 1;
     } catch (e) {
       const code = (e as { code?: unknown }).code;

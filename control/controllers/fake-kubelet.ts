@@ -54,6 +54,8 @@ export class FakeKubelet implements Controller {
     }
     const pods = await this.api.list<Pod>('pods');
     const delay = this.opts.terminationDelayMs ?? 1000;
+    // Addresses given in this pass (the listed pods are shared and frozen: their status is not written back).
+    const given = new Map<string, string>();
     for (const pod of pods) {
       if (!this.mine(pod.spec.nodeName)) continue;
       try {
@@ -67,7 +69,7 @@ export class FakeKubelet implements Controller {
         const node = nodes.find((n) => n.metadata.name === pod.spec.nodeName);
         if (!node?.spec?.podCIDR) continue;
         const hostIP = (node.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address;
-        const podIP = pod.spec.hostNetwork ? hostIP : this.allocate(node.spec.podCIDR, pods.filter((p) => p.spec.nodeName === pod.spec.nodeName && p.metadata.uid !== pod.metadata.uid).map((p) => p.status?.podIP).filter((x): x is string => !!x));
+        const podIP = pod.spec.hostNetwork ? hostIP : this.allocate(node.spec.podCIDR, pods.filter((p) => p.spec.nodeName === pod.spec.nodeName && p.metadata.uid !== pod.metadata.uid).map((p) => given.get(p.metadata.uid ?? '') ?? p.status?.podIP).filter((x): x is string => !!x));
         if (!podIP) continue;
         const cond = (type: string): PodCondition => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: now });
         const status = {
@@ -83,7 +85,7 @@ export class FakeKubelet implements Controller {
           })),
         };
         await this.api.updateStatus('pods', pod.metadata.namespace, pod.metadata.name!, { ...pod, status });
-        pod.status = status;
+        given.set(pod.metadata.uid ?? '', podIP);
         writes++;
       } catch (e) { if (!isRace(e)) throw e; }
     }

@@ -14,7 +14,8 @@ export class RegistryControlApi implements ControlApi {
   constructor(private readonly registry: Registry, private readonly fieldManager = 'kube-controller-manager') {}
 
   async list<T = KubeObject>(resource: string, namespace?: string): Promise<T[]> {
-    return (await this.registry.list(res(resource), namespace)).items as T[];
+    // Shared, frozen objects (decoded once per revision): controllers copy what they change.
+    return (await this.registry.list(res(resource), namespace, { shared: true })).items as T[];
   }
   async create<T = KubeObject>(resource: string, namespace: string | undefined, obj: T): Promise<T> {
     return (await this.registry.create(res(resource), namespace, obj, { fieldManager: this.fieldManager })) as T;

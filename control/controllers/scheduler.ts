@@ -73,8 +73,7 @@ export class Scheduler implements Controller {
       const target = best as Node;
       try {
         await this.api.bind(pod.metadata.namespace!, pod.metadata.name!, target.metadata.name!);
-        pod.spec.nodeName = target.metadata.name!;
-        count(pod.spec.nodeName, owner);
+        count(target.metadata.name!, owner);
         writes++;
         writes += await this.events.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${target.metadata.name}`);
       } catch (e) { if (!isRace(e)) throw e; }

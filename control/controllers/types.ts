@@ -5,7 +5,7 @@
 import type { KubeObject } from '../api/index.ts';
 
 export interface ControlApi {
-  /** All objects of a resource (plural name, e.g. `pods`), in one namespace or all. */
+  /** All objects of a resource (plural name, e.g. `pods`), in one namespace or all. They may be shared and frozen: copy before changing. */
   list<T = KubeObject>(resource: string, namespace?: string): Promise<T[]>;
   create<T = KubeObject>(resource: string, namespace: string | undefined, obj: T): Promise<T>;
   update<T = KubeObject>(resource: string, namespace: string | undefined, name: string, obj: T): Promise<T>;

@@ -74,6 +74,12 @@ export interface ListQuery {
   readonly resourceVersion?: string;
   /** `Exact` | `NotOlderThan` (with resourceVersion). */
   readonly resourceVersionMatch?: string;
+  /**
+   * In-process readers (the controllers' ControlApi): items are decoded once per stored
+   * revision and shared between lists, deep-frozen — callers must not mutate them (copy
+   * what they change, as controllers do with spreads).
+   */
+  readonly shared?: boolean;
 }
 
 export interface WatchQuery {
@@ -143,6 +149,13 @@ export class Registry {
   readonly alloc: ServerConfig;
   readonly gracefulPodDeletion: boolean;
   private nameSeq = 0;
+  /**
+   * Decoded objects kept next to their stored bytes (the store's KeyValue of a revision):
+   * `shared` lists decode an object once per revision, not once per list — at 150 000
+   * pods every controller pass lists them all. Frozen, so a caller that mutates one fails
+   * loudly instead of corrupting every other reader's copy.
+   */
+  private readonly decodedCache = new WeakMap<KeyValue, KubeObject>();
   /** Per store event: decoded objects and WatchEvents shared by `shared` watchers. */
   private readonly watchCache = new WeakMap<StoreWatchEvent, { kv?: KubeObject; prevKv?: KubeObject; ADDED?: WatchEvent; MODIFIED?: WatchEvent; DELETED?: WatchEvent }>();
 
@@ -174,6 +187,16 @@ export class Registry {
     try { obj = JSON.parse(kv.value) as KubeObject; } catch { throw new ApiError('InternalError', `stored object at ${kv.key} is not valid JSON`); }
     obj.metadata ??= {};
     obj.metadata.resourceVersion = String(rv);
+    return obj;
+  }
+
+  /** {@link decode}, once per stored revision, frozen (for `shared` lists). */
+  private decodeShared(kv: KeyValue): KubeObject {
+    let obj = this.decodedCache.get(kv);
+    if (obj === undefined) {
+      obj = deepFreeze(this.decode(kv));
+      this.decodedCache.set(kv, obj);
+    }
     return obj;
   }
 
@@ -287,6 +310,7 @@ export class Registry {
       }
     }
     const limit = q.limit && q.limit > 0 ? q.limit : 0;
+    const selective = filter.labels.length > 0 || filter.fields.length > 0;
     const items: KubeObject[] = [];
     let more = false;
     let listRev = 0;
@@ -307,8 +331,13 @@ export class Registry {
       revision ??= res.revision;
       for (const kv of res.items) {
         lastKey = kv.key;
-        const obj = this.decode(kv);
-        if (this.matches(filter, obj)) items.push(obj);
+        if (q.shared === true) {
+          const obj = this.decodeShared(kv);
+          if (this.matches(filter, obj)) items.push(obj);
+        } else if (selective) {
+          // Selectors are checked on the cached decoded object: only the matches are decoded afresh for the caller.
+          if (this.matches(filter, this.decodeShared(kv))) items.push(this.decode(kv));
+        } else items.push(this.decode(kv));
       }
       more = res.more;
       if (!limit || !more || items.length >= limit) break;
@@ -908,4 +937,13 @@ export class Registry {
   static canonical(obj: unknown): string {
     return canonicalJson(obj);
   }
+}
+
+/** Object.freeze all the way down (a decoded JSON value: plain objects and arrays). */
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v;
 }
