@@ -29,6 +29,7 @@ const modules: Array<[string, string, string]> = [
   ['web-ui', './web-ui.bench.ts', 'benchWebUi'],
   ['underlay-link', './underlay-link.bench.ts', 'benchUnderlayLink'],
   ['lazy-pods', './lazy-pods.bench.ts', 'benchLazyPods'],
+  ['scale', './scale.bench.ts', 'benchScale'],
 ];
 
 const only = process.argv.slice(2);

@@ -26,6 +26,13 @@ function selector(svc: Service): (pod: Pod) => boolean {
   return (pod) => matchesLabels(sel, pod.metadata.labels);
 }
 
+/** The uids and resourceVersions of objects, in order: equal exactly when none of them changed, came or went. */
+function revisions(objs: ReadonlyArray<{ metadata: { uid?: string; resourceVersion?: string } }>): string {
+  let out = '';
+  for (const o of objs) out += `${o.metadata.uid ?? ''}@${o.metadata.resourceVersion ?? ''},`;
+  return out;
+}
+
 /** Resolved ports of a service for one pod (undefined entries dropped). */
 function podPorts(svc: Service, pod: Pod): EndpointPort[] {
   const out: EndpointPort[] = [];
@@ -77,9 +84,12 @@ export function desiredSubsets(svc: Service, pods: readonly Pod[]): EndpointSubs
 
 export class EndpointsController implements Controller {
   readonly name = 'endpoints';
+  /** Per Service: the revisions of its inputs (Service, selected pods, Endpoints) at a pass that had nothing to write. */
+  private settled = new Map<string, string>();
   constructor(private readonly api: ControlApi, private readonly clock: () => Date = () => new Date()) {}
 
   async sync(): Promise<number> {
+    const settled = new Map<string, string>();
     const services = await this.api.list<Service>('services');
     const pods = await this.api.list<Pod>('pods');
     const existing = await this.api.list<Endpoints>('endpoints');
@@ -94,8 +104,16 @@ export class EndpointsController implements Controller {
       const ns = svc.metadata.namespace!;
       const name = svc.metadata.name!;
       wanted.add(`${ns}/${name}`);
-      const subsets = desiredSubsets(svc, index.select(ns, { matchLabels: svc.spec.selector }));
+      const selected = index.select(ns, { matchLabels: svc.spec.selector });
       const cur = existingByKey.get(`${ns}/${name}`);
+      // Per changed Service: unchanged inputs since a pass that found nothing to write leave nothing to write.
+      const fp = revisions([svc, ...selected, ...(cur !== undefined ? [cur] : [])]);
+      if (this.settled.get(`${ns}/${name}`) === fp) {
+        settled.set(`${ns}/${name}`, fp);
+        continue;
+      }
+      const before = writes;
+      const subsets = desiredSubsets(svc, selected);
       const labels = { ...(svc.metadata.labels ?? {}) };
       if (svc.spec.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
       try {
@@ -108,8 +126,10 @@ export class EndpointsController implements Controller {
           await this.api.update('endpoints', ns, name, next);
           writes++;
         }
+        if (writes === before) settled.set(`${ns}/${name}`, fp);
       } catch (e) { if (!isRace(e)) throw e; }
     }
+    this.settled = settled;
     // Endpoints this controller wrote for services that are gone.
     for (const e of existing) {
       if (wanted.has(`${e.metadata.namespace}/${e.metadata.name}`) || !e.metadata.annotations?.[TRIGGER]) continue;
@@ -148,9 +168,12 @@ export function desiredSliceGroups(svc: Service, pods: readonly Pod[]): { ports:
 
 export class EndpointSliceController implements Controller {
   readonly name = 'endpointslice';
+  /** Per Service: the revisions of its inputs (Service, selected pods, its slices) at a pass that had nothing to write. */
+  private settled = new Map<string, string>();
   constructor(private readonly api: ControlApi) {}
 
   async sync(): Promise<number> {
+    const settled = new Map<string, string>();
     const services = await this.api.list<Service>('services');
     const pods = await this.api.list<Pod>('pods');
     const slices = (await this.api.list<EndpointSlice>('endpointslices')).filter((s) => s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY);
@@ -169,9 +192,20 @@ export class EndpointSliceController implements Controller {
       if (!svc.spec.selector || Object.keys(svc.spec.selector).length === 0 || svc.spec.type === 'ExternalName') continue;
       const ns = svc.metadata.namespace!;
       const name = svc.metadata.name!;
-      const groups = desiredSliceGroups(svc, index.select(ns, { matchLabels: svc.spec.selector }));
+      const selected = index.select(ns, { matchLabels: svc.spec.selector });
+      const theirs = slicesByService.get(`${ns}/${name}`) ?? [];
+      const mine = theirs.filter((s) => s.metadata.ownerReferences?.some((o) => o.uid === svc.metadata.uid));
+      // Per changed Service: a pass with nothing to write kept every slice of the Service; unchanged inputs keep them again.
+      const fp = revisions([svc, ...selected, ...theirs]);
+      if (this.settled.get(`${ns}/${name}`) === fp) {
+        settled.set(`${ns}/${name}`, fp);
+        for (const sl of theirs) keep.add(sl.metadata.uid!);
+        continue;
+      }
+      const before = writes;
+      let raced = false;
+      const groups = desiredSliceGroups(svc, selected);
       if (groups.length === 0) groups.push({ ports: [], endpoints: [] });
-      const mine = (slicesByService.get(`${ns}/${name}`) ?? []).filter((s) => s.metadata.ownerReferences?.some((o) => o.uid === svc.metadata.uid));
       const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}), [SERVICE_NAME_LABEL]: name, [MANAGED_BY_LABEL]: MANAGED_BY };
       if (svc.spec.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
       const unused = [...mine];
@@ -199,9 +233,12 @@ export class EndpointSliceController implements Controller {
               writes++;
             }
           }
-        } catch (e) { if (!isRace(e)) throw e; }
+        } catch (e) { if (!isRace(e)) throw e; raced = true; }
       }
+      // Nothing written, and every slice of the Service kept (none left for deletion below).
+      if (writes === before && !raced && theirs.every((sl) => keep.has(sl.metadata.uid!))) settled.set(`${ns}/${name}`, fp);
     }
+    this.settled = settled;
     for (const s of slices) {
       if (keep.has(s.metadata.uid!)) continue;
       try { await this.api.delete('endpointslices', s.metadata.namespace, s.metadata.name!); writes++; } catch (e) { if (!isRace(e)) throw e; }
