@@ -3,6 +3,9 @@
  * N nodes, 30 pods per node, S Services (each a Deployment of N·30/S replicas behind a
  * ClusterIP Service) — and the propagation of one Service change to every node's datapath.
  *
+ * The idle case (`:idle`) also runs 31 s of virtual time with nothing changing, every
+ * periodic sync rebuilt and then with syncs that have nothing to do skipped.
+ *
  * Every size runs in its own process (`--case`), so one case's heap and JIT state do
  * not leak into the next and its peak RSS (getrusage maxrss) is its own. Per case:
  * - wall and CPU time (user + system) of `Cluster.build` (spec → settled cluster, 3 s
@@ -21,14 +24,20 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from '../cluster/cluster.ts';
 import { parseClusterSpec } from '../cluster/spec.ts';
-import { MS } from '../netsim/time/scheduler.ts';
+import { MS, SECOND } from '../netsim/time/scheduler.ts';
 import type { Service } from '../control/api/service.ts';
 
 export interface BenchRow { name: string; value: number; unit: string; note?: string }
 
 export const PODS_PER_NODE = 30;
 
-interface ScaleCase { readonly nodes: number; readonly services: number; readonly mode: 'iptables' | 'ipvs' | 'nftables' }
+interface ScaleCase {
+  readonly nodes: number;
+  readonly services: number;
+  readonly mode: 'iptables' | 'ipvs' | 'nftables';
+  /** Also measure 31 s of idle virtual time (periodic syncs only), with kube-proxy's quiet syncs off and on. */
+  readonly idle?: boolean;
+}
 
 interface CaseResult {
   readonly case: ScaleCase;
@@ -39,6 +48,8 @@ interface CaseResult {
   readonly propagationVirtualMs: number | undefined;
   readonly propagationWallMs: number | undefined;
   readonly nodesReached: number;
+  /** Wall ms of 31 s idle virtual time: every sync rebuilt, then syncs with nothing to do skipped. */
+  readonly idleWallMs?: { readonly rebuilt: number; readonly quiet: number };
 }
 
 /**
@@ -47,7 +58,8 @@ interface CaseResult {
  * Service has at least one endpoint.
  */
 export function scaleSpec(c: ScaleCase): string {
-  const replicas = Math.max(1, Math.round((c.nodes * PODS_PER_NODE) / c.services));
+  // At least one pod a Service, unless that would pass 110 pods a node (then Services without endpoints).
+  const replicas = Math.min(Math.max(1, Math.round((c.nodes * PODS_PER_NODE) / c.services)), Math.floor((110 * c.nodes) / c.services));
   return [
     'apiVersion: netsim/v1',
     'kind: Cluster',
@@ -104,8 +116,19 @@ async function runCase(c: ScaleCase): Promise<CaseResult> {
   }
   const propagationWallMs = performance.now() - w1;
   const last = Math.max(...reached.values());
+  let idleWallMs: CaseResult['idleWallMs'];
+  if (c.idle === true) {
+    const idle = async (quiet: boolean): Promise<number> => {
+      for (const cn of cluster.clusterNodes.values()) if (cn.kubeProxy.proxier.quietSyncs !== undefined) cn.kubeProxy.proxier.quietSyncs = quiet;
+      const w = performance.now();
+      await cluster.runFor(31 * SECOND);
+      return performance.now() - w;
+    };
+    idleWallMs = { rebuilt: await idle(false), quiet: await idle(true) };
+  }
   await cluster.close();
   return {
+    ...(idleWallMs !== undefined ? { idleWallMs } : {}),
     case: c, pods, buildWallMs, buildCpuMs: (cpu.user + cpu.system) / 1000, peakRssMb: mb(process.resourceUsage().maxRSS),
     propagationVirtualMs: reached.size > 0 ? (last - t0) / MS : undefined, propagationWallMs, nodesReached: reached.size,
   };
@@ -113,9 +136,9 @@ async function runCase(c: ScaleCase): Promise<CaseResult> {
 
 function parseCases(s: string): ScaleCase[] {
   return s.split(',').map((t) => {
-    const m = /^(\d+)x(\d+)(?::(iptables|ipvs|nftables))?$/.exec(t.trim());
-    if (m === null) throw new RangeError(`bad case "${t}" (use NODESxSERVICES[:mode])`);
-    return { nodes: Number(m[1]), services: Number(m[2]), mode: (m[3] ?? 'iptables') as ScaleCase['mode'] };
+    const m = /^(\d+)x(\d+)(?::(iptables|ipvs|nftables))?(:idle)?$/.exec(t.trim());
+    if (m === null) throw new RangeError(`bad case "${t}" (use NODESxSERVICES[:mode][:idle])`);
+    return { nodes: Number(m[1]), services: Number(m[2]), mode: (m[3] ?? 'iptables') as ScaleCase['mode'], ...(m[4] !== undefined ? { idle: true } : {}) };
   });
 }
 
@@ -146,7 +169,7 @@ export function growthExponent(points: ReadonlyArray<readonly [number, number]>)
   return num / den;
 }
 
-const DEFAULT_CASES = '100x1000,100x1000:ipvs,300x1000,1000x10000';
+const DEFAULT_CASES = '2x10000:ipvs:idle,100x1000,100x1000:ipvs,300x1000,1000x10000';
 
 export async function benchScale(): Promise<BenchRow[]> {
   await Promise.resolve();
@@ -167,6 +190,10 @@ export async function benchScale(): Promise<BenchRow[]> {
       name: `one Service change reaches every node's datapath, ${label}`, value: r.propagationVirtualMs ?? Number.NaN, unit: 'ms virtual',
       note: `${r.nodesReached}/${c.nodes} nodes; ${((r.propagationWallMs ?? 0) / 1000).toFixed(1)} s wall to compute`,
     });
+    if (r.idleWallMs !== undefined) {
+      rows.push({ name: `31 s idle (periodic syncs), ${label}: every sync rebuilt`, value: r.idleWallMs.rebuilt / 1000, unit: 's wall' });
+      rows.push({ name: `31 s idle (periodic syncs), ${label}: syncs with nothing to do skipped`, value: r.idleWallMs.quiet / 1000, unit: 's wall', note: `${(r.idleWallMs.rebuilt / r.idleWallMs.quiet).toFixed(0)}× less` });
+    }
   }
   const fit = done.filter((r) => r.case.mode === 'iptables');
   if (fit.length >= 2) {
