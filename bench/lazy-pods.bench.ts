@@ -55,6 +55,8 @@ async function child(nodes: number, perNode: number, lazyPods: boolean): Promise
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const c = await Cluster.build(spec);
+  // Settled: every pod of the Deployments runs (the ReplicaSets create them in bursts), or 120 s of virtual time.
+  for (let i = 0; i < 120 && c.pods.size < nodes * perNode; i++) await c.runFor(SECOND);
   const buildMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const gc = runInNewContext('gc') as () => void;

@@ -19,6 +19,8 @@
  *   by name (endpoint.ts), traced exchanges (trace-runner.ts), the demo's flows
  *   (demo-flows.ts), and `verify/` (a real-kernel twin of a node).
  *
+ * - Lazy pods (lazy-pods.ts, spec `scale.lazyPods`): with the docker runtime a node's pods are
+ *   records until the node is touched, then built exactly as the eager build would have.
  * - `netsim node` views are a registry (node-views.ts); `policy-matrix/` measures NetworkPolicy
  *   reachability through the datapath.
  * - Node partitions (partition.ts): `Cluster.build` with a `partition` runs only its nodes,

@@ -3,7 +3,8 @@
  * namespace on docker0, configured from flannel's subnet.env, as in the seed
  * articles) or CNI (kube-flannel's `cbr0` conflist: flannel → bridge cni0 +
  * host-local, then portmap), called through the CNI protocol exactly as kubelet's
- * runtime would. Host-network pods use the node's own namespace.
+ * runtime would. Host-network pods use the node's own namespace. With the Docker
+ * runtime a pod may be kept as a record until its node is touched (lazy-pods.ts).
  */
 import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import type { Ipv4Addr } from '../netsim/wire/addr.ts';

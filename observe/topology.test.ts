@@ -32,6 +32,8 @@ test('the seed cluster\'s topology: its nodes and devices, every pod behind its 
     assert.match(n.podSubnet ?? '', /^10\.244\.\d+\.1\/24$/);
   }
   assert.deepEqual(t.pods.map((p) => [p.key, p.ip, p.node]), [...c.pods.values()].map((p) => [p.key, formatIpv4(p.ip), p.node]));
+  // The veths the topology names (from the pods' records, cluster/lazy-pods.ts) are the devices the nodes build.
+  c.materialise();
   for (const p of t.pods) {
     assert.ok(p.ready, `${p.key} ready`);
     assert.ok(p.hostVeth !== undefined && c.nodes.get(p.node)?.device(p.hostVeth) !== undefined, `${p.key}: ${p.hostVeth} on ${p.node}`);
