@@ -78,6 +78,8 @@ spec:
     const run = [...cluster.clusterNodes.get('node02')!.agent.pods.values()].find((r) => r.key === 'default/slow')!;
     const veth = run.net.hostVeth!;
     const node02 = cluster.nodes.get('node02')!;
+    // Read the node's devices directly: build the pods it keeps as records first (cluster/lazy-pods.ts).
+    cluster.materialise('node02');
     assert.doesNotThrow(() => node02.device(veth));
     const webapp01 = cluster.pods.get('default/webapp01')!.ns;
     const vip = cluster.services.get('default/slow')!.clusterIP;
