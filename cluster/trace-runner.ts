@@ -19,6 +19,7 @@ import { udpRequest } from '../netsim/apps/echo.ts';
 import { SECOND } from '../netsim/time/scheduler.ts';
 import { formatIpv4, parseIpv4 } from '../netsim/wire/addr.ts';
 import { lookup } from '../apps/dns/stub-resolver.ts';
+import { UPLINK } from '../netsim/link/remote-port.ts';
 import type { LookupResult, QueryLog } from '../apps/dns/stub-resolver.ts';
 import type { ResolvConf } from '../apps/dns/resolv-conf.ts';
 
@@ -79,7 +80,31 @@ export interface TraceRun {
 /** Longest a lookup may take: glibc's worst case with 3 servers, 5 attempts and 30 s timeouts is far less. */
 const LOOKUP_LIMIT_NS = 600 * SECOND;
 
+/** A probe under way: the caller lets virtual time pass, then asks for the run. */
+export interface StartedTrace {
+  /** The window the exchange gets (virtual ns). */
+  readonly windowNs: number;
+  /** Whether the answer (or the error that stands for it) has been seen. */
+  answered(): boolean;
+  /** Stop recording and build the run from what was seen. */
+  finish(): TraceRun;
+}
+
+/** Start the probe, run its window on the virtual clock at once, and report. */
 export function runTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, toIn: ResolvedEndpoint, opts: TraceOptions): TraceRun {
+  const t = startTrace(cluster, from, toIn, opts);
+  cluster.sim.clock.runFor(t.windowNs);
+  return t.finish();
+}
+
+/**
+ * Send the probe and record what follows, leaving time to the caller: {@link runTrace}
+ * runs the window at once; a live cluster (`netsim up`) lets its driver move virtual
+ * time with the wall clock, so frames that cross to another partition over real UDP
+ * come back within the window (cli/up/live-trace.ts). A `name:` lookup still runs the
+ * clock itself, before the probe.
+ */
+export function startTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, toIn: ResolvedEndpoint, opts: TraceOptions): StartedTrace {
   const src = from.ns;
   if (src === undefined) throw new EndpointError('NETSIM_ERR_ENDPOINT_SYNTAX', `${from.label} cannot send; the source must be a pod, node or external host`);
   const proto = opts.proto ?? defaultProto(toIn);
@@ -104,7 +129,8 @@ export function runTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, toIn:
       stop();
       const detail = `getaddrinfo("${toIn.name}"): ${res.error?.message ?? 'no address'}`;
       const report: TraceReport = { verdict: 'dropped', hops: [], drop: { reason: 'dns', node: src.node, netns: src.name, detail } };
-      return { dns, from, to, proto, port, request: 0, reply: undefined, events, report };
+      const run: TraceRun = { dns, from, to, proto, port, request: 0, reply: undefined, events, report };
+      return { windowNs: 0, answered: () => true, finish: () => run };
     }
     to = { ...toIn, ip: parseIpv4(addr) };
   }
@@ -129,11 +155,33 @@ export function runTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, toIn:
       c.onEnd = () => c.end();
     } else c.onConnect = () => c.abort();
   }
-  sim.clock.runFor(opts.windowNs ?? TRACE_WINDOW_NS);
-  stop();
   // No answer from the peer: an ICMP error about the request (port or host unreachable, time exceeded) is its reply.
-  const reply = replyOf() ?? firstReplyTo(events, request);
-  return { ...(dns !== undefined ? { dns } : {}), from, to, proto, port, request, reply, events, report: buildTraceReport(events, request, reply) };
+  const answer = (): number | undefined => replyOf() ?? firstReplyTo(events, request);
+  return {
+    windowNs: opts.windowNs ?? TRACE_WINDOW_NS,
+    answered: () => answer() !== undefined,
+    finish: () => {
+      stop();
+      const reply = answer();
+      nameUplinkSenders(events);
+      return { ...(dns !== undefined ? { dns } : {}), from, to, proto, port, request, reply, events, report: buildTraceReport(events, request, reply) };
+    },
+  };
+}
+
+/**
+ * A frame that leaves for another partition is delivered to the segment's uplink
+ * (netsim/link/remote-port.ts), which belongs to no node: the hop is named for the node
+ * that last handled that packet here, the one whose eth0 sent it.
+ */
+function nameUplinkSenders(events: TraceEvent[]): void {
+  const lastNode = new Map<number, string>();
+  events.forEach((e, i) => {
+    if (e.kind === 'deliver' && e.to === UPLINK && e.node === '') {
+      const node = lastNode.get(e.pkt);
+      if (node !== undefined) events[i] = { ...e, node };
+    } else if (e.node !== '') lastNode.set(e.pkt, e.node);
+  });
 }
 
 /** The id of the first packet delivered to the request's sender after the request left. */

@@ -6,7 +6,7 @@
 import type { EmulatedCluster } from '../../cluster/emulated-cluster.ts';
 import { resolveEndpoint } from '../../cluster/endpoint.ts';
 import { runTrace } from '../../cluster/trace-runner.ts';
-import type { TraceProto } from '../../cluster/trace-runner.ts';
+import type { TraceOptions, TraceProto, TraceRun } from '../../cluster/trace-runner.ts';
 import { renderTraceReportText } from '../render/trace-report-text.ts';
 import { stdoutStyle } from '../render/hop-lines.ts';
 import { renderTraceEvents } from '../render/trace-text.ts';
@@ -34,7 +34,17 @@ export interface TraceCliOptions {
 export function traceCommand(cluster: EmulatedCluster, o: TraceCliOptions, print: (s: string) => void): number {
   const from = resolveEndpoint(o.from, cluster);
   const to = resolveEndpoint(o.to, cluster);
-  const run = runTrace(cluster, from, to, { ...(o.proto !== undefined ? { proto: o.proto } : {}), ...(o.port !== undefined ? { port: o.port } : {}) });
+  return printTrace(cluster, runTrace(cluster, from, to, traceOptions(o)), o, print);
+}
+
+/** The probe's options from the command's. */
+export function traceOptions(o: Pick<TraceCliOptions, 'proto' | 'port'>): TraceOptions {
+  return { ...(o.proto !== undefined ? { proto: o.proto } : {}), ...(o.port !== undefined ? { port: o.port } : {}) };
+}
+
+/** Print a finished run as `o.output` asks (filters checked against the cluster); the exit code. */
+export function printTrace(cluster: EmulatedCluster, run: TraceRun, o: TraceCliOptions, print: (s: string) => void): number {
+  const { from, to } = run;
   if (o.filter !== undefined) {
     const hops = [...run.report.hops, ...(run.report.reply?.hops ?? [])];
     const seen = new Set([...hops.flatMap((h) => [h.component, h.action]), ...run.events.map((e) => e.kind)]);

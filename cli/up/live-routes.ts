@@ -18,16 +18,17 @@
  *
  * Bad input (unknown node, view or endpoint, a malformed body) is a Kubernetes Status
  * 4xx whose `details.causes[0].reason` is the stable NETSIM_* code the batch command
- * would give, so the CLI exits 2 with the same code. A trace advances virtual time by its
- * window synchronously, so it waits until the driver's tick is over (`idle`); the
- * driver then pauses until the wall clock catches up.
+ * would give, so the CLI exits 2 with the same code. A trace starts its probe once the
+ * driver's tick is over (`idle`), then lets the driver move virtual time with the wall
+ * clock (cli/up/live-trace.ts), so replies over the real underlay arrive in time.
  */
 import type { FastifyReply } from 'fastify';
 import { addNetsimRoute } from '../../control/server/app.ts';
 import type { Cluster } from '../../cluster/cluster.ts';
 import { CodedError } from '../../netsim/errors.ts';
 import { nodeCommand, NODE_VIEW_PATH } from '../commands/node.ts';
-import { traceCommand, TRACE_PATH } from '../commands/trace.ts';
+import { TRACE_PATH } from '../commands/trace.ts';
+import { liveTraceCommand } from './live-trace.ts';
 import { CAPTURE_PATH, openCapture } from '../commands/capture.ts';
 import { isEmptyFilter, parseTraceFilter } from '../trace-filter.ts';
 import { POLICY_MATRIX_PATH } from '../commands/policy.ts';
@@ -128,7 +129,7 @@ export function registerLiveRoutes(cluster: Cluster, idle: () => Promise<void> =
     try {
       const filter = parseTraceFilter(r.filter ?? {});
       await idle();
-      traceCommand(cluster, { from: r.from, to: r.to, output: 'json', ...(r.proto !== undefined ? { proto: r.proto } : {}), ...(r.port !== undefined ? { port: r.port } : {}), ...(isEmptyFilter(filter) ? {} : { filter }) }, (s) => { out += s; });
+      await liveTraceCommand(cluster, { from: r.from, to: r.to, output: 'json', ...(r.proto !== undefined ? { proto: r.proto } : {}), ...(r.port !== undefined ? { port: r.port } : {}), ...(isEmptyFilter(filter) ? {} : { filter }) }, (s) => { out += s; });
     } catch (e) {
       if (e instanceof CodedError) return sendCoded(reply, e);
       throw e;

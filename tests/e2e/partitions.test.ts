@@ -20,6 +20,7 @@ import type { KubeconfigEntry } from '../../cli/up/kubeconfig.ts';
 import { BIN, ROOT, runWith, startUp, stopUp, until } from '../support/netsim-up.ts';
 import type { Up } from '../support/netsim-up.ts';
 import type { Flow } from '../../observe/flow.ts';
+import type { TraceReport } from '../../netsim/trace/report.ts';
 import type { Node, Pod, Service } from '../../control/api/index.ts';
 import { emitUnderlayDatagram } from '../../netsim/wire/underlay-datagram.ts';
 
@@ -87,6 +88,20 @@ test('two partitions on etcd: a curl crosses them over UDP, garbage is counted, 
     assert.equal(half0.verdict, 'FORWARDED');
     const half1 = await until('partition 1 flow', async () => (await flowsOf(kc1)).find((f) => syn(f) && f.node === 'node02' && f.destination.name === 'backend'));
     assert.deepEqual([half1.source.name, half1.source.node, half1.source.port], ['webapp01', 'node01', half0.source.port]);
+    // A live trace from partition 0 crosses too: the probe's ARP and SYN go out over UDP and the
+    // SYN-ACK comes back while the driver moves virtual time with the wall clock (before, the window
+    // ran at once and the peer's ARP reply never arrived). The SYN leaves from node01's eth0 for the
+    // other partition, a hop named for node01; the answer is delivered to webapp01.
+    const tr = spawnSync(process.execPath, [BIN, 'trace', '--kubeconfig', p0.kubeconfig, '--from', 'webapp01', '--to', 'service:default/backend', '-o', 'json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(tr.status, 0, tr.stderr + tr.stdout);
+    const trace = JSON.parse(tr.stdout) as TraceReport;
+    assert.equal(trace.verdict, 'delivered');
+    const uplink = trace.hops.find((h) => h.action === 'deliver' && h.detail === 'uplink');
+    assert.equal(uplink?.node, 'node01', JSON.stringify(trace.hops));
+    assert.ok(trace.hops.some((h) => h.node === 'node01' && h.component === 'nat'), 'kube-proxy on node01 balanced the Service to the backend');
+    const answer = trace.reply?.hops ?? [];
+    assert.equal(answer.at(-1)?.action, 'deliver', JSON.stringify(answer));
+    assert.equal(answer.at(-1)?.node, 'node01');
     const stats0 = await getJson<{ sent: number; received: number }>(kc0, '/netsim/v1/underlay');
     assert.ok(stats0.sent > 0 && stats0.received > 0, JSON.stringify(stats0));
 
