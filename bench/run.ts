@@ -30,6 +30,7 @@ const modules: Array<[string, string, string]> = [
   ['underlay-link', './underlay-link.bench.ts', 'benchUnderlayLink'],
   ['lazy-pods', './lazy-pods.bench.ts', 'benchLazyPods'],
   ['scale', './scale.bench.ts', 'benchScale'],
+  ['lockstep', './lockstep.bench.ts', 'benchLockstep'],
 ];
 
 const only = process.argv.slice(2);

@@ -29,6 +29,7 @@ import { collect, durationMsArg, intInRange, portArg, positiveArg, seedArg } fro
 import type { KubeObject } from '../control/api/index.ts';
 import { registerExperimentCommand } from './commands/experiment.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
+import { registerRunCommand } from './commands/run.ts';
 
 /** --spec, -f (repeatable) and --seed: how every command that needs a cluster builds it. */
 function withCluster(cmd: Command): Command {
@@ -275,6 +276,7 @@ export function buildProgram(print: (s: string) => void): Command {
       await cluster.close();
     });
   registerExperimentCommand(program, print);
+  registerRunCommand(program, print, withCluster, clusterArgs);
   registerPolicyCommands(program, print, { withCluster, withRemote, clusterArgs, remoteArgs });
   registerVerifyCommands(program, print, withCluster, (o: { spec?: string; filename?: string[]; seed?: number }) => loadCluster(clusterArgs(o), { apps: false }));
   return program;
