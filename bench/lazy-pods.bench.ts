@@ -34,7 +34,7 @@ const deployment = (name: string, replicas: number): Record<string, unknown> => 
  * per node) behind 10 Services, Deployment `web` (the rest) behind none — so the nodes'
  * rulesets stay small and what is measured is the cost of the pods.
  */
-export function largeSpecText(nodes: number, perNode: number, lazyPods: boolean): string {
+function largeSpecText(nodes: number, perNode: number, lazyPods: boolean): string {
   const manifests = [
     deployment('front', nodes),
     deployment('web', nodes * (perNode - 1)),
