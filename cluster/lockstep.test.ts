@@ -14,7 +14,7 @@ import { httpGet, startHttpServer } from '../netsim/apps/http.ts';
 import { ping } from '../netsim/apps/ping.ts';
 import { Capture } from '../pcaps/capture.ts';
 import { parseClusterSpec } from './spec.ts';
-import { LockstepPartition, lockstepRefusal, lookaheadNs, runLockstep } from './lockstep.ts';
+import { LockstepPartition, lockstepRefusal, lookaheadNs, runLockstepInProcess } from './lockstep.ts';
 import { blockPartition } from './partition.ts';
 
 const HOSTS = ['h1', 'h2', 'h3', 'h4'];
@@ -81,7 +81,7 @@ function partitioned(seed: number, loss: number, workers: number): Array<{ ev: T
     p.enter([r.segment]);
     return p;
   });
-  runLockstep(replicas.map((r, i) => ({ sim: r.sim, partition: parts[i] as LockstepPartition })), END, LATENCY);
+  runLockstepInProcess(replicas.map((r, i) => ({ sim: r.sim, partition: parts[i] as LockstepPartition })), END, LATENCY);
   const owned = replicas.flatMap((r, i) => r.events.slice(cut[i]).filter((e) => parts[i]?.owns(e.ev.node)));
   owned.sort((a, b) => a.ev.t - b.ev.t || a.key - b.key || a.idx - b.idx);
   return [...(replicas[0] as { events: Array<{ ev: TraceEvent; key: number; idx: number }> }).events.slice(0, cut[0]), ...owned];

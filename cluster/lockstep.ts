@@ -183,9 +183,9 @@ export interface LockstepMember {
  * Step the members in lower-bound windows until `until`: each window starts at the
  * earliest event of any member, T, and every member runs what is due before
  * T + lookahead; then frames go to their ports' owners and learnings to everyone.
- * Returns the number of windows. (The worker-thread runner does the same across threads.)
+ * Returns the number of windows. (lockstep-run.ts does the same across worker threads.)
  */
-export function runLockstep(members: readonly LockstepMember[], until: number, lookahead: number): number {
+export function runLockstepInProcess(members: readonly LockstepMember[], until: number, lookahead: number): number {
   if (!(lookahead > 0)) throw new PartitionError(`lockstep: lookahead must be positive, got ${lookahead}`);
   let windows = 0;
   for (;;) {
