@@ -31,6 +31,7 @@ import type { EvalContext } from '../netsim/netfilter/eval-types.ts';
 import { IptablesProxier } from '../proxy/iptables/proxier.ts';
 import { netsimIptablesBackend } from '../proxy/iptables/netsim-backend.ts';
 import { endpointSliceInfoFromApi, serviceInfoFromApi } from '../proxy/service-port.ts';
+import { SharedProxyObjects } from '../proxy/shared-objects.ts';
 import { CLUSTER_CIDR, NODE, scaleFixture } from '../proxy/fixtures.ts';
 
 export interface BenchRow { name: string; value: number; unit: string; note?: string }
@@ -90,6 +91,10 @@ function slope(ys: readonly number[]): number {
 function runCase(c: ShareCase): ShareResult {
   const { services, slices } = scaleFixture(c.services, 2);
   const share = c.share ? new IptablesShare() : undefined;
+  // As the cluster does: with sharing, kube-proxy's view of each API object is converted once for every node.
+  const objects = c.share ? new SharedProxyObjects() : undefined;
+  const serviceInfo = objects !== undefined ? (s: (typeof services)[number]) => objects.service(s) : serviceInfoFromApi;
+  const sliceInfo = objects !== undefined ? (s: (typeof slices)[number]) => objects.slice(s) : endpointSliceInfoFromApi;
   const kernels: Iptables[] = [];
   const proxiers: IptablesProxier[] = [];
   const syncMs: number[] = [];
@@ -98,9 +103,9 @@ function runCase(c: ShareCase): ShareResult {
     const nodeName = k === 0 ? NODE : `node${k}`;
     const ipt = new Iptables(share !== undefined ? { share } : {});
     const p = new IptablesProxier(netsimIptablesBackend(ipt), { nodeName, nodeIP: `192.168.50.${11 + k}`, clusterCIDR: CLUSTER_CIDR, randomFully: false });
-    for (const s of services) p.onServiceUpdate(undefined, serviceInfoFromApi(s));
+    for (const s of services) p.onServiceUpdate(undefined, serviceInfo(s));
     for (const s of slices) {
-      const info = endpointSliceInfoFromApi(s);
+      const info = sliceInfo(s);
       if (info !== undefined) p.onEndpointSliceUpdate(info, false);
     }
     const t0 = process.cpuUsage();

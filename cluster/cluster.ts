@@ -21,6 +21,7 @@ import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import { NetfilterStack } from '../netsim/netfilter/netfilter-stack.ts';
 import { Iptables } from '../netsim/netfilter/iptables/iptables.ts';
 import { IptablesShare } from '../netsim/netfilter/iptables/share.ts';
+import { SharedProxyObjects } from '../proxy/shared-objects.ts';
 import { Ipvs } from '../netsim/ipvs/ipvs.ts';
 import { Ipsets } from '../netsim/ipset/ipset.ts';
 import { MS, SECOND } from '../netsim/time/scheduler.ts';
@@ -166,12 +167,14 @@ export class Cluster implements EmulatedCluster {
   /** The cluster DNS add-on (spec `dns.enabled`, on by default). */
   dns: ClusterDns | undefined;
   /**
-   * What the nodes' iptables share (spec `scale.share`): rule lines parsed once, chain
-   * bodies kept once. The other state nodes hold alike is one per cluster already: the
-   * Service, EndpointSlice, Pod, Namespace and NetworkPolicy informers above feed every
-   * node's agents, and flannel's lease table is the one subnet manager's.
+   * What the nodes share (spec `scale.share`): their iptables' rule lines parsed once and
+   * chain bodies kept once; kube-proxy's view of each Service and EndpointSlice converted
+   * once. The rest nodes hold alike is one per cluster already: the Service,
+   * EndpointSlice, Pod, Namespace and NetworkPolicy informers above feed every node's
+   * agents, and flannel's lease table is the one subnet manager's.
    */
   readonly iptablesShare: IptablesShare | undefined;
+  private readonly proxyObjects: SharedProxyObjects | undefined;
   /** NodeLocal DNSCache by node, while its node-local-dns pod runs (spec `dns.nodeLocalCache`). */
   readonly nodeCaches = new Map<string, { readonly owner: string; readonly cache: NodeCache }>();
 
@@ -192,6 +195,7 @@ export class Cluster implements EmulatedCluster {
     this.networkPolicies$ = new ListInformer<NetworkPolicy>(control.api, 'networkpolicies');
     this.loadBalancerRoutes = spec.network.loadBalancerPool !== undefined && underlay.router !== undefined ? new LoadBalancerRoutes(underlay.router, spec.nodes) : undefined;
     this.iptablesShare = spec.scale.share ? new IptablesShare() : undefined;
+    this.proxyObjects = spec.scale.share ? new SharedProxyObjects() : undefined;
   }
 
   static async build(spec: ClusterSpec, opts: BuildClusterOptions = {}): Promise<Cluster> {
@@ -315,7 +319,7 @@ export class Cluster implements EmulatedCluster {
       // kube-proxy creates its nfacct counters where the kernel has xt_nfacct; verify's twin has no nfacct tool.
       nfacct: apps,
       ...(this.buildOpts.quietProxySyncs === false ? { quietSyncs: false } : {}),
-    });
+    }, this.proxyObjects);
     const feed: ProxyFeed = { heldUntil: -1, queue: [] };
     this.feeds.set(name, feed);
     const tell = (f: () => void): void => {

@@ -11,6 +11,8 @@ import type { EndpointSlice, Service } from '../control/api/service.ts';
 import type { Scheduler, TimerId } from '../netsim/time/scheduler.ts';
 import { MS } from '../netsim/time/scheduler.ts';
 import { endpointSliceInfoFromApi, serviceInfoFromApi } from './service-port.ts';
+import type { SharedProxyObjects } from './shared-objects.ts';
+import type { EndpointSliceInfo, ServiceInfo } from './service-port.ts';
 import type { Proxier, ProxyMode, SyncResult } from './proxier.ts';
 import type { ConntrackCleaner } from './conntrack-cleanup.ts';
 import { IptablesProxier } from './iptables/proxier.ts';
@@ -110,7 +112,13 @@ export class KubeProxy {
   readonly serviceHealth: ServiceHealthServer;
   private healthzListener: HealthListener | undefined;
 
-  constructor(private readonly clock: Scheduler, private readonly node: KubeProxyNode, readonly config: KubeProxyConfig) {
+  /** Converts the informers' objects (`shared`: once for every node of the cluster). */
+  private readonly serviceInfo: (svc: Service) => ServiceInfo;
+  private readonly sliceInfo: (slice: EndpointSlice) => EndpointSliceInfo | undefined;
+
+  constructor(private readonly clock: Scheduler, private readonly node: KubeProxyNode, readonly config: KubeProxyConfig, shared?: SharedProxyObjects) {
+    this.serviceInfo = shared !== undefined ? (s) => shared.service(s) : serviceInfoFromApi;
+    this.sliceInfo = shared !== undefined ? (s) => shared.slice(s) : endpointSliceInfoFromApi;
     this.proxier = PROXY_MODES[config.mode](node, config, () => clock.now() / MS);
     if (config.quietSyncs === false && this.proxier.quietSyncs !== undefined) this.proxier.quietSyncs = false;
     const epochNs = BigInt(config.epochMs ?? 0) * 1_000_000n;
@@ -129,13 +137,13 @@ export class KubeProxy {
   // ----------------------------------------------------------------- informer sinks
 
   onServiceAdd(svc: Service): void {
-    if (this.proxier.onServiceUpdate(undefined, serviceInfoFromApi(svc))) this.requestSync();
+    if (this.proxier.onServiceUpdate(undefined, this.serviceInfo(svc))) this.requestSync();
   }
   onServiceUpdate(old: Service, svc: Service): void {
-    if (this.proxier.onServiceUpdate(serviceInfoFromApi(old), serviceInfoFromApi(svc))) this.requestSync();
+    if (this.proxier.onServiceUpdate(this.serviceInfo(old), this.serviceInfo(svc))) this.requestSync();
   }
   onServiceDelete(svc: Service): void {
-    if (this.proxier.onServiceUpdate(serviceInfoFromApi(svc), undefined)) this.requestSync();
+    if (this.proxier.onServiceUpdate(this.serviceInfo(svc), undefined)) this.requestSync();
   }
   onEndpointSliceAdd(s: EndpointSlice): void {
     this.slice(s, false);
@@ -147,7 +155,7 @@ export class KubeProxy {
     this.slice(s, true);
   }
   private slice(s: EndpointSlice, remove: boolean): void {
-    const info = endpointSliceInfoFromApi(s);
+    const info = this.sliceInfo(s);
     if (info !== undefined && this.proxier.onEndpointSliceUpdate(info, remove)) this.requestSync();
   }
   /** OnServiceSynced / OnEndpointSlicesSynced: the first sync runs once both have happened. */
