@@ -36,6 +36,7 @@ import { NeighborTable } from './neighbor-table.ts';
 import type { NeighEntry } from './neighbor-table.ts';
 import { NF_ACCEPT, NF_STOLEN } from './netfilter-hooks.ts';
 import type { NetfilterHooks } from './netfilter-hooks.ts';
+import { NfHookCaller } from './nf-hook-call.ts';
 import { ArpLayer } from './arp.ts';
 import { IcmpLayer } from './icmp.ts';
 import { UdpLayer } from './udp.ts';
@@ -138,6 +139,8 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   readonly devRouteLocalnet = new Set<string>();
   /** Filled in by the netfilter layer; absent means every hook accepts. */
   hooks: NetfilterHooks | undefined = undefined;
+  /** Runs {@link hooks} with a reused context per nesting depth (nf-hook-call.ts). */
+  private readonly nfCall = new NfHookCaller();
   readonly lo: LoopbackDevice;
   readonly arp: ArpLayer;
   readonly icmp: IcmpLayer;
@@ -539,7 +542,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     if ((pkt.brnf & BRNF_PREROUTED) !== 0) {
       pkt.brnf = 0;
       pkt.brnfPhysIn = undefined;
-    } else if (this.hooks !== undefined && this.hooks.run('PREROUTING', pkt, { hook: 'PREROUTING', inDev: dev, outDev: undefined }) !== NF_ACCEPT) return;
+    } else if (this.hooks !== undefined && this.nfCall.run(this.hooks, 'PREROUTING', pkt, dev, undefined) !== NF_ACCEPT) return;
     const dst = Ipv4.dst(b, o);
     const res = dst === 0xffffffff ? undefined : this.lookupRoute(dst);
     if (dst === 0xffffffff || (res !== undefined && (res.type === 'local' || res.type === 'broadcast'))) {
@@ -590,13 +593,13 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     }
     const newTtl = ipv4DecrementTtl(b, o);
     if (this.sim.tracer.enabled) this.emitTtl(pkt, ttl, newTtl, 'forward');
-    if (this.hooks !== undefined && this.hooks.run('FORWARD', pkt, { hook: 'FORWARD', inDev, outDev: out }) !== NF_ACCEPT) return;
+    if (this.hooks !== undefined && this.nfCall.run(this.hooks, 'FORWARD', pkt, inDev, out) !== NF_ACCEPT) return;
     this.ipFinishOutput(pkt, res, inDev);
   }
 
   /** ip_local_deliver: INPUT hook, then the transport protocol. */
   ipLocalDeliver(inDev: NetDevice, pkt: Packet): void {
-    if (this.hooks !== undefined && this.hooks.run('INPUT', pkt, { hook: 'INPUT', inDev, outDev: undefined }) !== NF_ACCEPT) return;
+    if (this.hooks !== undefined && this.nfCall.run(this.hooks, 'INPUT', pkt, inDev, undefined) !== NF_ACCEPT) return;
     const proto = Ipv4.protocol(pkt.buf, pkt.off);
     if (proto === IpProtocol.UDP) this.udp.input(inDev, pkt);
     else if (proto === IpProtocol.TCP) this.tcp.input(inDev, pkt);
@@ -650,7 +653,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     const outDev = res.type === 'local' ? this.lo : (res.dev as NetDevice);
     if (loopbackSrc && this.loopbackSourceRefused(pkt, outDev)) return 'martian';
     if (this.hooks !== undefined) {
-      const v = this.hooks.run('OUTPUT', pkt, { hook: 'OUTPUT', inDev: undefined, outDev });
+      const v = this.nfCall.run(this.hooks, 'OUTPUT', pkt, undefined, outDev);
       // Stolen (IPVS took a locally generated packet to a virtual service and sends it on itself).
       if (v === NF_STOLEN) return 'sent';
       if (v !== NF_ACCEPT) return 'nf-drop';
@@ -704,7 +707,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   /** POSTROUTING, then hand to the neighbour layer (ip_finish_output2). */
   private ipFinishOutput(pkt: Packet, res: RouteResult, inDev: NetDevice | undefined): void {
     const dev = res.type === 'local' ? this.lo : (res.dev as NetDevice);
-    if (this.hooks !== undefined && this.hooks.run('POSTROUTING', pkt, { hook: 'POSTROUTING', inDev, outDev: dev }) !== NF_ACCEPT) return;
+    if (this.hooks !== undefined && this.nfCall.run(this.hooks, 'POSTROUTING', pkt, inDev, dev) !== NF_ACCEPT) return;
     const dst = Ipv4.dst(pkt.buf, pkt.off);
     const nexthop = res.gateway ?? dst;
     this.neighOutput(pkt, dev, nexthop, res.type === 'broadcast' || dst === 0xffffffff);
@@ -786,7 +789,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     pkt.brnf = BRNF_PREROUTED;
     pkt.brnfPhysIn = inPort;
     pkt.inDev = bridge.name;
-    if (hooks.run('PREROUTING', pkt, { hook: 'PREROUTING', inDev: bridge, outDev: undefined, physIn: inPort }) !== NF_ACCEPT) return false;
+    if (this.nfCall.run(hooks, 'PREROUTING', pkt, bridge, undefined, inPort) !== NF_ACCEPT) return false;
     const nd = Ipv4.dst(b, o);
     if (nd === daddr) {
       pkt.push(ETHERNET_HEADER_LEN);
@@ -821,8 +824,8 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     const hooks = this.hooks;
     if (hooks === undefined) return true;
     pkt.pull(ETHERNET_HEADER_LEN);
-    if (hooks.run('FORWARD', pkt, { hook: 'FORWARD', inDev: bridge, outDev: bridge, physIn: inPort, physOut: outPort }) !== NF_ACCEPT) return false;
-    if (hooks.run('POSTROUTING', pkt, { hook: 'POSTROUTING', inDev: undefined, outDev: bridge, physIn: inPort, physOut: outPort }) !== NF_ACCEPT) return false;
+    if (this.nfCall.run(hooks, 'FORWARD', pkt, bridge, bridge, inPort, outPort) !== NF_ACCEPT) return false;
+    if (this.nfCall.run(hooks, 'POSTROUTING', pkt, undefined, bridge, inPort, outPort) !== NF_ACCEPT) return false;
     pkt.push(ETHERNET_HEADER_LEN);
     return true;
   }
