@@ -59,12 +59,13 @@ export interface NeighEntry {
 }
 
 export class NeighborTable {
-  private readonly byDev = new Map<string, Map<Ipv4Addr, NeighEntry>>();
+  /** Per device, entries keyed by the address as an int32 (`ip | 0`: small integers, not heap numbers, for addresses from 128.0.0.0 up). */
+  private readonly byDev = new Map<string, Map<number, NeighEntry>>();
 
   constructor(readonly params: NeighParams = { ...DEFAULT_NEIGH_PARAMS }) {}
 
   get(dev: string, ip: Ipv4Addr): NeighEntry | undefined {
-    return this.byDev.get(dev)?.get(ip);
+    return this.byDev.get(dev)?.get(ip | 0);
   }
 
   create(dev: string, ip: Ipv4Addr, state: NeighState, mac: MacAddr | undefined, now: Instant): NeighEntry {
@@ -74,14 +75,14 @@ export class NeighborTable {
       this.byDev.set(dev, m);
     }
     const e: NeighEntry = { ip, dev, mac, state, confirmed: now, queue: [], probes: 0, timer: undefined };
-    m.set(ip, e);
+    m.set(ip | 0, e);
     return e;
   }
 
   remove(dev: string, ip: Ipv4Addr): NeighEntry | undefined {
     const m = this.byDev.get(dev);
-    const e = m?.get(ip);
-    if (e !== undefined) m?.delete(ip);
+    const e = m?.get(ip | 0);
+    if (e !== undefined) m?.delete(ip | 0);
     return e;
   }
 

@@ -154,8 +154,14 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
    * as records before anything could see that they were not there.
    */
   beforeFirstPacket: (() => void) | undefined = undefined;
-  private readonly local = new Map<Ipv4Addr, IfAddr>();
-  private routeCache = new Map<Ipv4Addr, RouteResult | undefined>();
+  /**
+   * Keyed by the address as an int32 (`addr | 0`): addresses from 128.0.0.0 up are
+   * doubles as uint32, which a Map hashes and compares as heap numbers; as int32 they
+   * are small integers. The mapping is one to one, so lookups find the same entries.
+   */
+  private readonly local = new Map<number, IfAddr>();
+  /** Keyed by the destination as an int32, as {@link local}. */
+  private routeCache = new Map<number, RouteResult | undefined>();
   /** ip_id_key (hashed ids) and the stream for sockets' inet_id (ip-ident.ts). */
   private readonly idKey: IpIdKey;
   private readonly inetIdRng: Rng;
@@ -292,7 +298,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     const showBroadcast = broadcast !== undefined && (opts.broadcast ?? dev.kind !== 'loopback');
     const a: IfAddr = { dev: devName, addr: ifc.addr, prefixLen: ifc.prefixLen, broadcast, scope, secondary, showBroadcast };
     this.addrs.push(a);
-    if (!this.local.has(a.addr)) this.local.set(a.addr, a);
+    if (!this.local.has(a.addr | 0)) this.local.set(a.addr | 0, a);
     const localT = this.table(RT_TABLE_LOCAL);
     localT.add({ table: RT_TABLE_LOCAL, type: 'local', dst: Ipv4Cidr.of(a.addr, 32), dev: devName, src: a.addr, scope: 'host', proto: 'kernel', metric: 0, onlink: false });
     if (broadcast !== undefined) {
@@ -309,9 +315,9 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     if (i < 0) throw new NetsimError('NETSIM_ERR_NO_ADDR', `${this.name}: ${ifc.toString()} is not on ${devName}`);
     const a = this.addrs[i] as IfAddr;
     this.addrs.splice(i, 1);
-    this.local.delete(a.addr);
+    this.local.delete(a.addr | 0);
     const other = this.addrs.find((x) => x.addr === a.addr);
-    if (other !== undefined) this.local.set(a.addr, other);
+    if (other !== undefined) this.local.set(a.addr | 0, other);
     for (const t of this.tables.values()) t.delete((r) => r.dev === devName && r.proto === 'kernel' && r.src === a.addr);
     this.invalidate();
   }
@@ -328,7 +334,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
 
   /** Whether `addr` is one of this namespace's own addresses (route type local). */
   isLocalAddress(addr: Ipv4Addr): boolean {
-    if (this.local.has(addr)) return true;
+    if (this.local.has(addr | 0)) return true;
     const r = this.table(RT_TABLE_LOCAL).lookup(addr);
     return r !== undefined && r.type === 'local';
   }
@@ -379,7 +385,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
       const dev = this.device(devName);
       if (!dev.up) throw new NetsimError('NETSIM_ERR_BAD_ARGUMENT', `${this.name}: Network is down (${devName})`);
     }
-    if (src !== undefined && !this.local.has(src)) throw new NetsimError('NETSIM_ERR_BAD_ARGUMENT', `${this.name}: Invalid prefsrc ${formatIpv4(src)}: not a local address`);
+    if (src !== undefined && !this.local.has(src | 0)) throw new NetsimError('NETSIM_ERR_BAD_ARGUMENT', `${this.name}: Invalid prefsrc ${formatIpv4(src)}: not a local address`);
     const table = spec.table ?? (type === 'local' || type === 'broadcast' ? RT_TABLE_LOCAL : RT_TABLE_MAIN);
     const scope: RouteScope = spec.scope ?? (type === 'local' ? 'host' : gateway === undefined && type === 'unicast' ? 'link' : 'global');
     const r: Route = {
@@ -402,11 +408,12 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
 
   /** Route lookup for a destination: local table, then main. Cached until configuration changes. */
   lookupRoute(dst: Ipv4Addr): RouteResult | undefined {
-    const cached = this.routeCache.get(dst);
-    if (cached !== undefined || this.routeCache.has(dst)) return cached;
+    const key = dst | 0;
+    const cached = this.routeCache.get(key);
+    if (cached !== undefined || this.routeCache.has(key)) return cached;
     const res = this.resolveRoute(dst);
     if (this.routeCache.size > 65536) this.routeCache.clear();
-    this.routeCache.set(dst, res);
+    this.routeCache.set(key, res);
     return res;
   }
 
