@@ -29,6 +29,11 @@ export const NF_ACCEPT = 1;
 export const NF_STOLEN = 2;
 export type NfVerdict = typeof NF_DROP | typeof NF_ACCEPT | typeof NF_STOLEN;
 
+/**
+ * Where a hook runs (the kernel's `struct nf_hook_state`). Valid only during the
+ * `run` call it is passed to: the stack refills the same object for the next call at
+ * that nesting depth (nf-hook-call.ts), so an operation copies what it keeps.
+ */
 export interface NfContext {
   readonly hook: NfHook;
   /** Ingress device (PREROUTING, INPUT, FORWARD). */
