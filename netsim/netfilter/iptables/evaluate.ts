@@ -6,7 +6,8 @@
  * calls ctx.onLog; NOTRACK and a changed connection mark are reported in the
  * result). Counters are exact.
  *
- * Speed: each chain is compiled once per ruleset generation. A run of consecutive
+ * Speed: each rule list is compiled once (per rules array: across ruleset generations
+ * that leave the chain alone, and across namespaces that share it). A run of consecutive
  * rules that match only a destination /32, a protocol and a destination port — the
  * shape of kube-proxy's KUBE-SERVICES and KUBE-NODEPORTS chains — becomes one Map
  * lookup that yields the first rule of the run that would match, so a first packet

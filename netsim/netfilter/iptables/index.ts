@@ -17,6 +17,9 @@
  *   xt_statistic's fixed point, `recent` lists on ctx.now); runs of
  *   `-d VIP/32 -p P --dport N` rules are one hash lookup while `rulesEvaluated` stays
  *   what the kernel walks (`indexMinRun: Infinity` gives the plain linear walk).
+ * - Rules are immutable; each namespace's counters live in its chains (`hits`). With
+ *   an IptablesShare (share.ts) namespaces parse each distinct `-A` line once and hold
+ *   each distinct rule list once; nothing a namespace shows changes.
  *
  * Not modelled: ip6tables, `-f`, conntrack options other than --ctstate, CT options
  * other than --notrack, tcp --tcp-option, host and service names in arguments, an
