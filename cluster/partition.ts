@@ -13,10 +13,10 @@ import { CodedError } from '../netsim/errors.ts';
 
 /** Where underlay frames for other partitions' nodes go, and where theirs come in. */
 export interface UnderlayUplink {
-  /** An Ethernet frame for a node of another partition (or a broadcast). */
-  send(frame: Uint8Array): void;
-  /** Frames from other partitions; one receiver. */
-  onFrame(receive: (frame: Uint8Array) => void): void;
+  /** An Ethernet frame for a node of another partition (or a broadcast); `traceId`: its packet is traced. */
+  send(frame: Uint8Array, traceId?: number): void;
+  /** Frames from other partitions (with the trace id they carried); one receiver. */
+  onFrame(receive: (frame: Uint8Array, traceId: number | undefined) => void): void;
 }
 
 export interface Partition {

@@ -82,6 +82,8 @@ const LOOKUP_LIMIT_NS = 600 * SECOND;
 
 /** A probe under way: the caller lets virtual time pass, then asks for the run. */
 export interface StartedTrace {
+  /** The probe's packet id (0 when a name did not resolve and nothing was sent). */
+  readonly request: number;
   /** The window the exchange gets (virtual ns). */
   readonly windowNs: number;
   /** Whether the answer (or the error that stands for it) has been seen. */
@@ -130,7 +132,7 @@ export function startTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, toI
       const detail = `getaddrinfo("${toIn.name}"): ${res.error?.message ?? 'no address'}`;
       const report: TraceReport = { verdict: 'dropped', hops: [], drop: { reason: 'dns', node: src.node, netns: src.name, detail } };
       const run: TraceRun = { dns, from, to, proto, port, request: 0, reply: undefined, events, report };
-      return { windowNs: 0, answered: () => true, finish: () => run };
+      return { request: 0, windowNs: 0, answered: () => true, finish: () => run };
     }
     to = { ...toIn, ip: parseIpv4(addr) };
   }
@@ -158,6 +160,7 @@ export function startTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, toI
   // No answer from the peer: an ICMP error about the request (port or host unreachable, time exceeded) is its reply.
   const answer = (): number | undefined => replyOf() ?? firstReplyTo(events, request);
   return {
+    request,
     windowNs: opts.windowNs ?? TRACE_WINDOW_NS,
     answered: () => answer() !== undefined,
     finish: () => {
@@ -174,7 +177,7 @@ export function startTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, toI
  * (netsim/link/remote-port.ts), which belongs to no node: the hop is named for the node
  * that last handled that packet here, the one whose eth0 sent it.
  */
-function nameUplinkSenders(events: TraceEvent[]): void {
+export function nameUplinkSenders(events: TraceEvent[]): void {
   const lastNode = new Map<number, string>();
   events.forEach((e, i) => {
     if (e.kind === 'deliver' && e.to === UPLINK && e.node === '') {

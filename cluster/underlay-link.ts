@@ -47,7 +47,7 @@ export interface UnderlayStats {
 
 export class UdpUnderlayLink implements UnderlayUplink {
   readonly stats: UnderlayStats = { sent: 0, received: 0, dropped: { 'malformed': 0, 'unknown-peer': 0, 'unauthenticated': 0, 'bad-tag': 0, 'send-failed': 0 }, lastError: undefined };
-  private receiver: ((frame: Uint8Array) => void) | undefined;
+  private receiver: ((frame: Uint8Array, traceId: number | undefined) => void) | undefined;
   /** Source MAC → the peer it was last seen from. */
   private readonly macs = new Map<number, number>();
   private readonly byAddress = new Map<string, number>();
@@ -72,12 +72,12 @@ export class UdpUnderlayLink implements UnderlayUplink {
     });
   }
 
-  onFrame(receive: (frame: Uint8Array) => void): void {
+  onFrame(receive: (frame: Uint8Array, traceId: number | undefined) => void): void {
     this.receiver = receive;
   }
 
-  send(frame: Uint8Array): void {
-    const { bytes, signed, tag } = emitUnderlayDatagram(this.o.index, frame, this.o.key !== undefined);
+  send(frame: Uint8Array, traceId?: number): void {
+    const { bytes, signed, tag } = emitUnderlayDatagram(this.o.index, frame, this.o.key !== undefined, traceId);
     if (this.o.key !== undefined) tag.set(createHmac('sha256', this.o.key).update(signed).digest());
     const dst = ((frame[0] as number) & 1) === 0 ? this.macs.get(readU48(frame, 0)) : undefined;
     const to = dst !== undefined ? [dst] : [...this.o.peers.keys()];
@@ -109,7 +109,7 @@ export class UdpUnderlayLink implements UnderlayUplink {
     const src = readU48(d.frame, 6);
     if ((Math.floor(src / 2 ** 40) & 1) === 0) this.macs.set(src, peer);
     // The frame is a view into the socket's buffer, which Node does not reuse; the port copies it anyway.
-    this.receiver?.(d.frame);
+    this.receiver?.(d.frame, d.traceId);
   }
 
   private drop(reason: UnderlayDropReason): void {

@@ -23,6 +23,8 @@ export interface Underlay {
   readonly router: NetNamespace | undefined;
   readonly outsideSegment: Segment | undefined;
   readonly outsideHosts: ReadonlyMap<string, NetNamespace>;
+  /** With a partition that has an uplink: the segment's port to the other partitions. */
+  readonly uplinkPort?: RemotePort;
 }
 
 export function buildUnderlay(spec: ClusterSpec, sim = new Sim({ seed: spec.seed }), partition?: Partition): Underlay {
@@ -41,9 +43,11 @@ export function buildUnderlay(spec: ClusterSpec, sim = new Sim({ seed: spec.seed
   let outsideSegment: Segment | undefined;
   const outsideHosts = new Map<string, NetNamespace>();
   const uplink = partition?.uplink;
+  let uplinkPort: RemotePort | undefined;
   if (uplink !== undefined) {
-    const port = new RemotePort(sim, segment, (frame) => uplink.send(frame));
-    uplink.onFrame((frame) => port.inject(frame));
+    uplinkPort = new RemotePort(sim, segment, (frame, traceId) => uplink.send(frame, traceId));
+    const port = uplinkPort;
+    uplink.onFrame((frame, traceId) => port.inject(frame, traceId));
   }
   if (spec.outside !== undefined) {
     const o = spec.outside;
@@ -63,5 +67,5 @@ export function buildUnderlay(spec: ClusterSpec, sim = new Sim({ seed: spec.seed
       }
     }
   }
-  return { sim, segment, nodes, router, outsideSegment, outsideHosts };
+  return { sim, segment, nodes, router, outsideSegment, outsideHosts, ...(uplinkPort !== undefined ? { uplinkPort } : {}) };
 }

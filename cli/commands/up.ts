@@ -46,6 +46,10 @@ import { startDnsBridge } from '../dns-bridge.ts';
 import type { DnsBridge } from '../dns-bridge.ts';
 import { servePortForward } from '../../cluster/port-forward.ts';
 import { registerLiveRoutes } from '../up/live-routes.ts';
+import { TRACE_HALF_PATH } from '../up/live-trace.ts';
+import type { Crossing } from '../up/live-trace.ts';
+import { TraceHalves } from '../../cluster/trace-halves.ts';
+import type { TraceReport } from '../../netsim/trace/report.ts';
 import { serveWebUi } from '../up/web-ui.ts';
 import { parsePartitionArgs } from '../up/partition-args.ts';
 import type { PartitionArgs, PartitionPlan } from '../up/partition-args.ts';
@@ -93,6 +97,33 @@ export interface UpOptions extends ClusterArgs, PartitionArgs {
 
 /** The underlay link's counters, beside the API (`netsim up --partition`). */
 const UNDERLAY_PATH = '/netsim/v1/underlay';
+/** Where each partition registers its API URL, so a live trace can ask the others for their half. */
+const PARTITIONS_KEY = '/netsim/partitions/';
+
+async function registerPartition(store: ObjectStore, index: number, url: string): Promise<void> {
+  const value = JSON.stringify({ url });
+  const key = `${PARTITIONS_KEY}${index}`;
+  await store.create(key, value).catch(() => store.update(key, value));
+}
+
+/**
+ * The other partitions' halves of a trace, from the API each registered. The request
+ * carries no token: a peer started with a token (the default) answers 401, which the
+ * report names; --anonymous peers on loopback answer.
+ */
+async function peerHalves(store: ObjectStore, index: number, traceId: number): Promise<Awaited<ReturnType<Crossing['halves']>>> {
+  const peers = (await store.list(PARTITIONS_KEY)).items.map((kv) => ({ partition: Number(kv.key.slice(PARTITIONS_KEY.length)), url: (JSON.parse(kv.value) as { url: string }).url })).filter((p) => p.partition !== index);
+  return Promise.all(peers.map(async ({ partition, url }) => {
+    try {
+      const r = await fetch(`${url}${TRACE_HALF_PATH}?id=${traceId}`, { signal: AbortSignal.timeout(2000) });
+      if (r.status === 404) return { partition };
+      if (r.status !== 200) return { partition, error: `${url} answered ${r.status}` };
+      return { partition, report: (await r.json()) as TraceReport };
+    } catch (e) {
+      return { partition, error: `${url}: ${(e as Error).message}` };
+    }
+  }));
+}
 
 /** Bind this partition's underlay socket; a bind failure is a CLI error. */
 async function openPartition(plan: PartitionPlan, nodes: readonly string[], log: Logger): Promise<{ partition: Partition; link: UdpUnderlayLink }> {
@@ -235,9 +266,20 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const closePortForward = servePortForward(cluster);
   // The driver's tick in progress; a live trace runs virtual time itself, so it waits for the tick to end.
   let tick: Promise<void> | undefined;
+  const uplinkPort = cluster.underlay.uplinkPort;
+  let crossing: Crossing | undefined;
+  if (plan !== undefined && uplinkPort !== undefined) {
+    const halves = new TraceHalves(cluster.sim, uplinkPort);
+    addNetsimRoute(cluster.control.app, 'GET', TRACE_HALF_PATH, (req, reply) => {
+      const id = Number(new URL(req.url, 'http://localhost').searchParams.get('id'));
+      const report = Number.isInteger(id) && id >= 0 ? halves.report(id) : undefined;
+      return report !== undefined ? reply.send(report) : reply.code(404).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'NotFound', code: 404, message: 'no frame of that trace arrived here' });
+    });
+    crossing = { port: uplinkPort, halves: (id) => peerHalves(store, plan.index, id) };
+  }
   registerLiveRoutes(cluster, async () => {
     while (tick !== undefined) await tick;
-  });
+  }, crossing);
   registerTopologyRoute(cluster.control.app, cluster);
   if (link !== undefined) {
     const l = link;
@@ -273,6 +315,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   try {
     writeKubeconfig(kubeconfig, { server: url, ...(sec.token !== undefined ? { token: sec.token } : {}), ...(sec.tls !== undefined ? { caPem: sec.tls.ca } : {}) });
     if (sec.token !== undefined) writePrivateFile(join(dir, 'token'), `${sec.token}\n`);
+    if (plan !== undefined) await registerPartition(store, plan.index, url);
   } catch (e) {
     await closeServing().catch(() => {});
     throw e;

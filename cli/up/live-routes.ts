@@ -29,6 +29,7 @@ import { CodedError } from '../../netsim/errors.ts';
 import { nodeCommand, NODE_VIEW_PATH } from '../commands/node.ts';
 import { TRACE_PATH } from '../commands/trace.ts';
 import { liveTraceCommand } from './live-trace.ts';
+import type { Crossing } from './live-trace.ts';
 import { CAPTURE_PATH, openCapture } from '../commands/capture.ts';
 import { isEmptyFilter, parseTraceFilter } from '../trace-filter.ts';
 import { POLICY_MATRIX_PATH } from '../commands/policy.ts';
@@ -85,7 +86,7 @@ export function parseTraceRequest(body: unknown): TraceRequest | string {
 }
 
 /** Serve the routes on the cluster's API listener. `idle` resolves when no driver tick is running. */
-export function registerLiveRoutes(cluster: Cluster, idle: () => Promise<void> = () => Promise.resolve()): void {
+export function registerLiveRoutes(cluster: Cluster, idle: () => Promise<void> = () => Promise.resolve(), crossing?: Crossing): void {
   const app = cluster.control.app;
   addNetsimRoute(app, 'GET', NODE_VIEW_PATH, (req, reply) => {
     const q = new URL(req.url, 'http://localhost').searchParams;
@@ -129,7 +130,7 @@ export function registerLiveRoutes(cluster: Cluster, idle: () => Promise<void> =
     try {
       const filter = parseTraceFilter(r.filter ?? {});
       await idle();
-      await liveTraceCommand(cluster, { from: r.from, to: r.to, output: 'json', ...(r.proto !== undefined ? { proto: r.proto } : {}), ...(r.port !== undefined ? { port: r.port } : {}), ...(isEmptyFilter(filter) ? {} : { filter }) }, (s) => { out += s; });
+      await liveTraceCommand(cluster, { from: r.from, to: r.to, output: 'json', ...(r.proto !== undefined ? { proto: r.proto } : {}), ...(r.port !== undefined ? { port: r.port } : {}), ...(isEmptyFilter(filter) ? {} : { filter }) }, (s) => { out += s; }, crossing);
     } catch (e) {
       if (e instanceof CodedError) return sendCoded(reply, e);
       throw e;

@@ -10,7 +10,8 @@
  * The port has no latency, bandwidth or loss of its own (the real network between
  * the processes has them), and no namespace: it is the switch's uplink, not a host.
  * What crosses is the frame's bytes only (no conntrack state, mark or packet id —
- * as between two real hosts). Not modelled: flow control; a frame the transport
+ * as between two real hosts), plus a trace id for a packet that `netsim trace` follows
+ * (set with {@link RemotePort.trace}; the other side's {@link RemotePort.watcher} hears of it). Not modelled: flow control; a frame the transport
  * cannot send is simply gone, as on a congested link.
  */
 import type { Sim } from '../sim.ts';
@@ -26,7 +27,12 @@ const UPLINK_MAC = 0x02_6e_73_75_70_6c;
 export const UPLINK = 'uplink';
 
 export class RemotePort extends EtherDevice {
-  constructor(sim: Sim, segment: Segment, private readonly send: (frame: Uint8Array) => void, name = 'uplink') {
+  /** Packets being traced here (packet id → trace id): their frames leave with the id. */
+  private readonly traced = new Map<number, number>();
+  /** Told of every frame that leaves, and of every traced frame that arrives (cluster/trace-halves.ts). */
+  watcher: { leave(pkt: Packet): void; arrive(pkt: Packet, traceId: number): void } | undefined;
+
+  constructor(sim: Sim, segment: Segment, private readonly send: (frame: Uint8Array, traceId: number | undefined) => void, name = 'uplink') {
     super(sim, name, UPLINK_MAC);
     segment.attach(this, { latencyNs: 0, bandwidthBps: 0, loss: 0 });
     this.up = true;
@@ -43,15 +49,27 @@ export class RemotePort extends EtherDevice {
     this.stats.txBytes += pkt.len;
     const tracer = this.sim.tracer;
     if (tracer.enabled) tracer.emit({ kind: 'deliver', t: this.sim.clock.now(), node: '', netns: this.name, pkt: pkt.id, to: UPLINK, detail: `${pkt.len} bytes to another partition` });
-    this.send(pkt.bytes());
+    this.watcher?.leave(pkt);
+    this.send(pkt.bytes(), this.traced.get(pkt.id));
   }
 
-  /** A frame from another partition enters the segment. */
-  inject(frame: Uint8Array): void {
+  /** Frames of packet `pkt` leave carrying `traceId`, until {@link untrace}. */
+  trace(pkt: number, traceId: number): void {
+    this.traced.set(pkt, traceId);
+  }
+
+  untrace(pkt: number): void {
+    this.traced.delete(pkt);
+  }
+
+  /** A frame from another partition enters the segment (`traceId`: its packet is traced there). */
+  inject(frame: Uint8Array, traceId?: number): void {
     const seg = this.segment;
     if (seg === undefined) return;
     this.stats.rxPackets++;
     this.stats.rxBytes += frame.length;
-    seg.carry(this, packetFromBytes(this.sim.nextPacketId(), frame));
+    const pkt = packetFromBytes(this.sim.nextPacketId(), frame);
+    if (traceId !== undefined) this.watcher?.arrive(pkt, traceId);
+    seg.carry(this, pkt);
   }
 }

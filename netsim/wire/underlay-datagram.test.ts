@@ -30,6 +30,18 @@ test('underlay datagram: with a tag, the tag is the last 32 bytes and covers hea
   assert.deepEqual(r.frame, ARP_REQUEST_FRAME);
 });
 
+test('underlay datagram: FLAG_TRACE puts a 4-byte trace id between header and frame', () => {
+  const { bytes } = emitUnderlayDatagram(1, ARP_REQUEST_FRAME, false, 0xdeadbeef);
+  assert.equal(toHex(bytes), toHex(concat(hex(`4e 53 55 4c 01 02 00 01 00 ${ARP_REQUEST_FRAME.length.toString(16).padStart(2, '0')} de ad be ef`), ARP_REQUEST_FRAME)));
+  const r = parseUnderlayDatagram(bytes);
+  assert.equal(r.traceId, 0xdeadbeef);
+  assert.deepEqual(r.frame, ARP_REQUEST_FRAME);
+  assert.equal(parseUnderlayDatagram(DATAGRAM).traceId, undefined);
+  // The flag set without the id's 4 bytes: the length no longer adds up.
+  assert.equal(code(concat(DATAGRAM.subarray(0, 5), hex('02'), DATAGRAM.subarray(6))), 'WIRE_BAD_LENGTH');
+  assert.throws(() => emitUnderlayDatagram(1, ARP_REQUEST_FRAME, false, 2 ** 32), RangeError);
+});
+
 const code = (b: Uint8Array): string => {
   try {
     parseUnderlayDatagram(b);
@@ -61,11 +73,18 @@ test('underlay datagram: property — any bytes parse or throw WireError; emit t
   fc.assert(fc.property(fc.uint8Array({ maxLength: 120 }), (rest) => {
     code(concat(hex('4e 53 55 4c 01'), rest));
   }), { numRuns: 2000 });
-  fc.assert(fc.property(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ minLength: 14, maxLength: 1600 }), fc.boolean(), (source, frame, auth) => {
-    const { bytes } = emitUnderlayDatagram(source, frame, auth);
+  fc.assert(fc.property(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ minLength: 14, maxLength: 1600 }), fc.boolean(), fc.option(fc.nat({ max: 0xffff_ffff }), { nil: undefined }), (source, frame, auth, traceId) => {
+    const { bytes } = emitUnderlayDatagram(source, frame, auth, traceId);
     const r = parseUnderlayDatagram(bytes);
     assert.equal(r.source, source);
     assert.equal(r.auth, auth);
+    assert.equal(r.traceId, traceId);
     assert.deepEqual(r.frame, frame);
+    // Every shorter cut of a datagram is refused, never read as a shorter frame.
+    for (const cut of [1, 4, bytes.length - UNDERLAY_HEADER_LEN]) assert.notEqual(code(bytes.subarray(0, bytes.length - cut)), 'ok');
   }));
+  // Random bytes behind a header with the trace flag reach the length checks too.
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 120 }), (rest) => {
+    code(concat(hex('4e 53 55 4c 01 02 00 01'), rest));
+  }), { numRuns: 2000 });
 });

@@ -12,13 +12,18 @@
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * |  VERSION (1)  |     FLAGS     |       SOURCE PARTITION        |  4
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- * |          FRAME LENGTH         |  frame bytes ...              |  8
- * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+                               |
+ * |          FRAME LENGTH         | (FLAG_TRACE: TRACE ID, 32 bits |  8
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+ then) frame bytes ...         |
  * |  ... then, with FLAG_AUTH, a 32-byte HMAC-SHA256 tag over     |
  * |  every byte before it                                         |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * ```
- * The datagram's length must be exactly header + frame (+ tag): a datagram that a
+ * FLAG_TRACE (0x02) marks a frame of a traced packet (`netsim trace` in a live
+ * cluster): a 4-byte trace id follows the header, and the receiving partition records
+ * that packet's hops under it (cluster/trace-halves.ts). A version-1 reader that
+ * predates the flag refuses such a datagram as "unknown flags", never misreads it.
+ *
+ * The datagram's length must be exactly header (+ trace id) + frame (+ tag): a datagram that a
  * peer truncated or padded is refused, never half-read. The frame must hold at
  * least an Ethernet header. The tag is computed and checked by the transport
  * (this layer holds no keys); here it is only located.
@@ -35,16 +40,21 @@ export const UNDERLAY_VERSION = 1;
 export const UNDERLAY_HEADER_LEN = F.FRAME;
 /** The datagram ends with an HMAC-SHA256 tag. */
 export const UNDERLAY_FLAG_AUTH = 0x01;
+/** A trace id follows the header. */
+export const UNDERLAY_FLAG_TRACE = 0x02;
+const TRACE_ID_LEN = 4;
 /** HMAC-SHA256 output (RFC 2104 with SHA-256: 32 bytes). */
 export const UNDERLAY_TAG_LEN = 32;
 /** Largest frame: a UDP payload over IPv4 is at most 65 507 bytes. */
-export const UNDERLAY_MAX_FRAME = 65_507 - UNDERLAY_HEADER_LEN - UNDERLAY_TAG_LEN;
+export const UNDERLAY_MAX_FRAME = 65_507 - UNDERLAY_HEADER_LEN - TRACE_ID_LEN - UNDERLAY_TAG_LEN;
 
 export interface UnderlayDatagramRepr {
   /** The sending partition's index. */
   readonly source: number;
   /** Whether a tag follows the frame. */
   readonly auth: boolean;
+  /** The trace the frame's packet belongs to, when FLAG_TRACE is set (0 to 2^32-1). */
+  readonly traceId: number | undefined;
   /** The Ethernet frame (a view into the parsed buffer). */
   readonly frame: Uint8Array;
   /** The tag (a view), when `auth`. */
@@ -60,15 +70,17 @@ export function parseUnderlayDatagram(b: Uint8Array): UnderlayDatagramRepr {
   const version = b[F.VERSION] as number;
   if (version !== UNDERLAY_VERSION) throw new WireError('WIRE_BAD_VERSION', 'underlay', `version ${version}, expected ${UNDERLAY_VERSION}`, F.VERSION);
   const flags = b[F.FLAGS] as number;
-  if ((flags & ~UNDERLAY_FLAG_AUTH) !== 0) throw new WireError('WIRE_UNSUPPORTED', 'underlay', `unknown flags 0x${flags.toString(16)}`, F.FLAGS);
+  if ((flags & ~(UNDERLAY_FLAG_AUTH | UNDERLAY_FLAG_TRACE)) !== 0) throw new WireError('WIRE_UNSUPPORTED', 'underlay', `unknown flags 0x${flags.toString(16)}`, F.FLAGS);
   const auth = (flags & UNDERLAY_FLAG_AUTH) !== 0;
+  const traced = (flags & UNDERLAY_FLAG_TRACE) !== 0;
+  const start = UNDERLAY_HEADER_LEN + (traced ? TRACE_ID_LEN : 0);
   const len = readU16(b, F.LENGTH);
-  const want = UNDERLAY_HEADER_LEN + len + (auth ? UNDERLAY_TAG_LEN : 0);
+  const want = start + len + (auth ? UNDERLAY_TAG_LEN : 0);
   if (b.length !== want) throw new WireError('WIRE_BAD_LENGTH', 'underlay', `frame length ${len} makes ${want} bytes, the datagram has ${b.length}`, F.LENGTH);
   if (len < ETHERNET_HEADER_LEN) throw new WireError('WIRE_BAD_LENGTH', 'underlay', `frame of ${len} bytes is shorter than an Ethernet header`, F.LENGTH);
-  const end = UNDERLAY_HEADER_LEN + len;
+  const end = start + len;
   return {
-    source: readU16(b, F.SOURCE), auth, frame: b.subarray(UNDERLAY_HEADER_LEN, end),
+    source: readU16(b, F.SOURCE), auth, traceId: traced ? readU32(b, F.FRAME) : undefined, frame: b.subarray(start, end),
     tag: auth ? b.subarray(end, end + UNDERLAY_TAG_LEN) : undefined,
     signed: auth ? b.subarray(0, end) : undefined,
   };
@@ -78,16 +90,19 @@ export function parseUnderlayDatagram(b: Uint8Array): UnderlayDatagramRepr {
  * A datagram for `frame` from partition `source`: header and frame, and with `auth`
  * room for the tag at the end (zeros; the transport writes it over `signed`).
  */
-export function emitUnderlayDatagram(source: number, frame: Uint8Array, auth: boolean): { bytes: Uint8Array; signed: Uint8Array; tag: Uint8Array } {
+export function emitUnderlayDatagram(source: number, frame: Uint8Array, auth: boolean, traceId?: number): { bytes: Uint8Array; signed: Uint8Array; tag: Uint8Array } {
   if (frame.length > UNDERLAY_MAX_FRAME) throw new RangeError(`underlay: frame of ${frame.length} bytes exceeds ${UNDERLAY_MAX_FRAME}`);
   if (!Number.isInteger(source) || source < 0 || source > 0xffff) throw new RangeError(`underlay: source partition ${source} outside 0-65535`);
-  const end = UNDERLAY_HEADER_LEN + frame.length;
+  if (traceId !== undefined && (!Number.isInteger(traceId) || traceId < 0 || traceId > 0xffff_ffff)) throw new RangeError(`underlay: trace id ${traceId} outside 0-2^32-1`);
+  const start = UNDERLAY_HEADER_LEN + (traceId !== undefined ? TRACE_ID_LEN : 0);
+  const end = start + frame.length;
   const bytes = new Uint8Array(end + (auth ? UNDERLAY_TAG_LEN : 0));
   writeU32(bytes, F.MAGIC, UNDERLAY_MAGIC);
   bytes[F.VERSION] = UNDERLAY_VERSION;
-  bytes[F.FLAGS] = auth ? UNDERLAY_FLAG_AUTH : 0;
+  bytes[F.FLAGS] = (auth ? UNDERLAY_FLAG_AUTH : 0) | (traceId !== undefined ? UNDERLAY_FLAG_TRACE : 0);
   writeU16(bytes, F.SOURCE, source);
   writeU16(bytes, F.LENGTH, frame.length);
-  bytes.set(frame, UNDERLAY_HEADER_LEN);
+  if (traceId !== undefined) writeU32(bytes, F.FRAME, traceId);
+  bytes.set(frame, start);
   return { bytes, signed: bytes.subarray(0, end), tag: bytes.subarray(end) };
 }

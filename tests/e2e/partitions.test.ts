@@ -90,18 +90,31 @@ test('two partitions on etcd: a curl crosses them over UDP, garbage is counted, 
     assert.deepEqual([half1.source.name, half1.source.node, half1.source.port], ['webapp01', 'node01', half0.source.port]);
     // A live trace from partition 0 crosses too: the probe's ARP and SYN go out over UDP and the
     // SYN-ACK comes back while the driver moves virtual time with the wall clock (before, the window
-    // ran at once and the peer's ARP reply never arrived). The SYN leaves from node01's eth0 for the
-    // other partition, a hop named for node01; the answer is delivered to webapp01.
-    const tr = spawnSync(process.execPath, [BIN, 'trace', '--kubeconfig', p0.kubeconfig, '--from', 'webapp01', '--to', 'service:default/backend', '-o', 'json'], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(tr.status, 0, tr.stderr + tr.stdout);
+    // ran at once and the peer's ARP reply never arrived).
+    // Not spawnSync: a blocked event loop would leave this process's kept-alive API connections stale.
+    const tr = await runWith(process.execPath, [BIN, 'trace', '--from', 'webapp01', '--to', 'service:default/backend', '-o', 'json'], dir, p0.kubeconfig);
+    assert.equal(tr.code, 0, tr.stderr + tr.stdout);
     const trace = JSON.parse(tr.stdout) as TraceReport;
     assert.equal(trace.verdict, 'delivered');
-    const uplink = trace.hops.find((h) => h.action === 'deliver' && h.detail === 'uplink');
-    assert.equal(uplink?.node, 'node01', JSON.stringify(trace.hops));
+    const sentOff = trace.hops.findLastIndex((h) => h.node === 'node01');
     assert.ok(trace.hops.some((h) => h.node === 'node01' && h.component === 'nat'), 'kube-proxy on node01 balanced the Service to the backend');
+    // The other half, fetched from partition 1 (its API registered in etcd) under the trace id the
+    // SYN's datagram carried: node02 delivers the SYN to the backend pod, its SYN-ACK's hops on node02
+    // come first in the reply and node01 delivers it to webapp01 — one report, both nodes.
+    const synDelivered = trace.hops.findIndex((h) => h.node === 'node02' && h.action === 'deliver' && h.netns === 'default/backend');
+    assert.ok(sentOff >= 0 && synDelivered > sentOff, `node02 delivers the SYN to the backend after node01 sent it off:\n${trace.hops.map((h) => `${h.node}/${h.netns} ${h.component} ${h.action} ${h.detail}`).join('\n')}`);
     const answer = trace.reply?.hops ?? [];
+    const replyOut = answer.findLastIndex((h) => h.node === 'node02');
+    assert.ok(replyOut >= 0 && answer[0]?.netns === 'default/backend', `the SYN-ACK starts at the backend on node02: ${JSON.stringify(answer)}`);
+    assert.ok(answer.slice(replyOut + 1).length > 0 && answer.slice(replyOut + 1).every((h) => h.node === 'node01'), 'then node01 carries it');
     assert.equal(answer.at(-1)?.action, 'deliver', JSON.stringify(answer));
     assert.equal(answer.at(-1)?.node, 'node01');
+    assert.equal(answer.at(-1)?.netns, 'default/webapp01');
+    // The text report names both nodes.
+    const text = await runWith(process.execPath, [BIN, 'trace', '--from', 'webapp01', '--to', 'service:default/backend'], dir, p0.kubeconfig);
+    assert.equal(text.code, 0, text.stderr + text.stdout);
+    assert.match(text.stdout, /node02/);
+    assert.doesNotMatch(text.stdout, /other half is missing/);
     const stats0 = await getJson<{ sent: number; received: number }>(kc0, '/netsim/v1/underlay');
     assert.ok(stats0.sent > 0 && stats0.received > 0, JSON.stringify(stats0));
 
