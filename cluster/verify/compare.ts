@@ -7,8 +7,8 @@
  * error quotes, payload — plus whether the IPv4 and transport checksums verify.
  * Values that differ from probe to probe by construction are replaced by tokens so
  * probes of one group compare: the probe's own source port / ICMP id (`$sport`), its
- * IP id (`$ipid`; any other id, chosen by the kernel that generated the packet, is
- * `gen`), and ports neither side could predict (a masquerade with --random-fully
+ * IP id (`$ipid`, when the packet is the probe by its content too; any other id, chosen
+ * by the kernel that generated the packet, is `gen`), and ports neither side could predict (a masquerade with --random-fully
  * picks them: `rnd-high` etc., by the range the kernel draws from). With every other
  * field equal, equal checksums is the same thing as both verifying.
  *
@@ -102,6 +102,22 @@ function l4Sig(b: Uint8Array, hl: number, end: number, proto: number, src: numbe
   return `proto ${proto} ${l4.length}B`;
 }
 
+const PROBE_PROTO: Record<Probe['proto'], number> = { icmp: 1, tcp: 6, udp: 17 };
+
+/**
+ * Whether a packet carrying the probe's IP id is the probe (forwarded, NATed) by its
+ * content too: the probe's protocol and an echo request, a SYN with the probe's
+ * sequence number, or UDP with the probe's payload (not visible in a quote). A packet
+ * some kernel generated — an ICMP error, a RST — may draw the same id from its hashed
+ * generator (one in 65 536); it is still `gen`.
+ */
+function carriesProbe(l4: Uint8Array, proto: number, probe: Probe, quoted: boolean): boolean {
+  if (proto !== PROBE_PROTO[probe.proto] || l4.length < 8) return false;
+  if (proto === 1) return l4[0] === 8;
+  if (proto === 6) return u32(l4, 4) === PROBE_SEQ && (l4.length < 14 || l4[13] === 0x02);
+  return quoted || sameBytes(l4.subarray(8), PROBE_PAYLOAD);
+}
+
 function ipSig(b: Uint8Array, probe: Probe, known: ReadonlySet<number>, quoted: boolean): string {
   if (b.length < 20 || (b[0] ?? 0) >> 4 !== 4) return `not-ipv4 ${b.length}B`;
   const hl = ((b[0] ?? 0) & 0x0f) * 4;
@@ -114,7 +130,8 @@ function ipSig(b: Uint8Array, probe: Probe, known: ReadonlySet<number>, quoted: 
   const dst = u32(b, 16);
   const ipOk = hl <= b.length && internetChecksum(b, 0, hl) === 0 ? 'ok' : 'BAD';
   const end = quoted ? b.length : Math.min(total, b.length);
-  return `${formatIpv4(src)}>${formatIpv4(dst)} tos 0x${(b[1] ?? 0).toString(16)} len ${total}${df} ttl ${ttl} id ${id === probe.ipId ? '$ipid' : 'gen'} ipcsum ${ipOk} | ${l4Sig(b, hl, end, proto, src, dst, probe, known, quoted, id === probe.ipId)}`;
+  const isProbe = id === probe.ipId && carriesProbe(b.subarray(hl, end), proto, probe, quoted);
+  return `${formatIpv4(src)}>${formatIpv4(dst)} tos 0x${(b[1] ?? 0).toString(16)} len ${total}${df} ttl ${ttl} id ${isProbe ? '$ipid' : 'gen'} ipcsum ${ipOk} | ${l4Sig(b, hl, end, proto, src, dst, probe, known, quoted, isProbe)}`;
 }
 
 export function observationSignature(o: Observation, probe: Probe, known: ReadonlySet<number>): string {

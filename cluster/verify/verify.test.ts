@@ -19,7 +19,9 @@ import { verifyNode } from './verify.ts';
 import type { SuiteName } from './suites.ts';
 import { verifyCommand } from '../../cli/commands/verify.ts';
 import { chiSquareHomogeneity, gammaQ, observationSignature } from './compare.ts';
-import { probeBytes } from './probe.ts';
+import { probeBytes, PROBE_SEQ } from './probe.ts';
+import { buildIpv4Icmp, buildIpv4Tcp } from '../../netsim/wire/build.ts';
+import { TcpFlags } from '../../netsim/wire/tcp.ts';
 import type { Probe } from './probe.ts';
 import { formatIpv4, parseIpv4 } from '../../netsim/wire/addr.ts';
 import { rulesFacts } from './suites.ts';
@@ -54,6 +56,44 @@ test('signatures: a source port a masquerade drew is a random port even when it 
   const other = probeBytes({ ...probe, ipId: 0x1234 });
   other.set([0x75, 0x30], 20);
   assert.match(observationSignature({ where: 'default/a', bytes: other }, probe, known), / id gen .* \| tcp 30000>80 /);
+});
+
+test('signatures: a packet a kernel generated is `gen` even when its IP id equals the probe\'s (an ICMP error, a RST); the probe forwarded is `$ipid`', () => {
+  const probe: Probe = { suite: 'pod-pod', group: 'pod-pod/0', description: 'udp', from: 'default/a', src: parseIpv4('10.244.49.3'), dst: parseIpv4('10.244.49.2'), proto: 'udp', dport: 53, ttl: 64, index: 7, sport: 20007, ipId: 0xa007 };
+  const sent = probeBytes(probe);
+  assert.match(observationSignature({ where: 'default/b', bytes: sent }, probe, new Set()), /^default\/b: \S+ tos 0x0 len 44 DF ttl 64 id \$ipid /);
+  // Port unreachable from the destination, whose hashed id generator happened to draw the probe's id.
+  const icmp = buildIpv4Icmp({ src: probe.dst, dst: probe.src, ttl: 64, ident: probe.ipId, tos: 0xc0, dontFrag: false }, { type: 'dest-unreachable', code: 3, original: sent });
+  assert.match(observationSignature({ where: 'default/a', bytes: icmp }, probe, new Set()), /^default\/a: 10\.244\.49\.2>10\.244\.49\.3 tos 0xc0 len 72 ttl 64 id gen .* quote 44B \[10\.244\.49\.3>10\.244\.49\.2 .* id \$ipid .*udp \$sport>53/);
+  const tcp: Probe = { ...probe, proto: 'tcp', dport: 80 };
+  const rst = buildIpv4Tcp({ src: tcp.dst, dst: tcp.src, ttl: 64, ident: tcp.ipId, dontFrag: true }, { srcPort: 80, dstPort: tcp.sport, seq: 0, ack: PROBE_SEQ + 1, flags: TcpFlags.RST | TcpFlags.ACK, window: 0 }, new Uint8Array(0));
+  assert.match(observationSignature({ where: 'default/a', bytes: rst }, tcp, new Set([80])), / id gen .*\| tcp 80>\$sport flags 0x14 /);
+  assert.match(observationSignature({ where: 'default/b', bytes: probeBytes(tcp) }, tcp, new Set([80])), / id \$ipid .*\| tcp \$sport>80 flags 0x2 /);
+});
+
+test('facts in nftables mode: endpoints from the endpoint chains, ClientIP affinity from the affinity sets (kube-proxy\'s nft ruleset)', () => {
+  const nft = [
+    'table ip kube-proxy {',
+    '\tset affinity-2QHKH4DZ-default/web-sticky/tcp/__10.244.51.3/80 {',
+    '\t\ttype ipv4_addr',
+    '\t}',
+    '\tchain endpoint-FJLFSHLF-default/web/tcp/__10.244.51.3/80 {',
+    '\t\tmeta l4proto tcp dnat to 10.244.51.3:80',
+    '\t}',
+    '\tchain endpoint-6TGM4QVY-default/web/tcp/__10.244.58.3/80 {',
+    '\t}',
+    '\tchain endpoint-2QHKH4DZ-default/web-sticky/tcp/__10.244.51.3/8080 {',
+    '\t\tupdate @affinity-2QHKH4DZ-default/web-sticky/tcp/__10.244.51.3/80 { ip saddr }',
+    '\t}',
+    '\tchain service-PFISGYVC-default/web/tcp/ {',
+    '\t}',
+    '}',
+  ].join('\n');
+  const f = rulesFacts(undefined, nft);
+  assert.deepEqual([...f.sticky], ['default/web-sticky']);
+  assert.deepEqual([...f.endpoints].map(([k, v]) => [k, [...v]]), [['default/web', ['10.244.51.3', '10.244.58.3']], ['default/web-sticky', ['10.244.51.3']]]);
+  assert.ok(f.ports.has(8080));
+  assert.deepEqual(rulesFacts(undefined, undefined).endpoints.size, 0);
 });
 
 /** The seed scenario built through the whole stack, without apps (the twin runs none), with either runtime. */

@@ -27,7 +27,7 @@ import type { TwinPlan } from './twin.ts';
 import { EmulatorSide } from './emulator-side.ts';
 import { TwinSide } from './twin-side.ts';
 import type { TwinTiming } from './twin-side.ts';
-import { generateProbes, rulesFacts, SUITES } from './suites.ts';
+import { generateProbes, nodeFacts, SUITES } from './suites.ts';
 import type { RulesFacts, SuiteName } from './suites.ts';
 import { probeBytes, describeProbe } from './probe.ts';
 import type { Observation, Probe } from './probe.ts';
@@ -199,7 +199,7 @@ export async function verifyNode(cluster: EmulatedCluster, opts: VerifyOptions):
   const plan = planTwin(cluster, opts.node);
   const templates = generateProbes(cluster, plan, { samples, randomProbes: opts.randomProbes ?? 500, seed: opts.seed ?? 1, ...(opts.suites !== undefined ? { suites: opts.suites } : {}) });
   const probes: Probe[] = templates.map((t, i) => ({ ...t, index: i, sport: 20000 + (i % 20000), ipId: probeIpId(i) }));
-  const facts = rulesFacts(cluster.nodeView?.(opts.node, 'iptables-save'));
+  const facts = nodeFacts(cluster, opts.node);
   const known = new Set<number>([...facts.ports, 53, 80, 443, 8080]);
   for (const s of cluster.services.values()) for (const p of s.ports) {
     known.add(p.port);
