@@ -121,16 +121,25 @@ export class EmulatorSide {
   }
 
   /**
-   * Run as a client ClientIP affinity has never seen: the `-m recent` lists are empty
-   * for this run and put back after, so the outcome is one a fresh client could get.
+   * Run as a client ClientIP affinity has never seen: the `-m recent` lists (iptables
+   * mode) and the elements of `dynamic` nft sets (nftables mode's affinity sets) are
+   * empty for this run and put back after, so the outcome is one a fresh client could get.
    */
   runFresh(probe: Probe, bytes: Uint8Array): { obs: Observation[]; events: TraceEvent[]; injected: number } {
     const saved: Array<[Map<string, Map<number, number[]>>, Map<string, Map<number, number[]>>]> = [];
+    const savedSets: Array<[Map<string, unknown>, Map<string, unknown>]> = [];
     for (const ns of this.stacks.values()) {
       if (!(ns.hooks instanceof NetfilterStack)) continue;
       const recent = ns.hooks.iptables.recent;
       saved.push([recent, new Map([...recent].map(([k, v]) => [k, new Map([...v].map(([a, t]) => [a, [...t]]))]))]);
       recent.clear();
+      for (const t of ns.hooks.nft.ruleset.tables.values()) {
+        for (const set of t.sets.values()) {
+          if (!set.flags.includes('dynamic')) continue;
+          savedSets.push([set.elems, new Map(set.elems)]);
+          set.elems.clear();
+        }
+      }
     }
     try {
       return this.run(probe, bytes);
@@ -138,6 +147,10 @@ export class EmulatorSide {
       for (const [recent, copy] of saved) {
         recent.clear();
         for (const [k, v] of copy) recent.set(k, v);
+      }
+      for (const [elems, copy] of savedSets) {
+        elems.clear();
+        for (const [k, v] of copy) elems.set(k, v);
       }
     }
   }

@@ -17,7 +17,6 @@ import { Cluster } from '../../cluster/cluster.ts';
 import { verifyNode } from '../../cluster/verify/verify.ts';
 import { SUITES, rulesFacts } from '../../cluster/verify/suites.ts';
 import { netnsUnavailableReason, verifyNamespaces } from '../../cluster/verify/raw/netns.ts';
-import { DEFAULT_TWIN_TIMING } from '../../cluster/verify/twin-side.ts';
 import { verifyCommand } from '../../cli/commands/verify.ts';
 
 const why = netnsUnavailableReason();
@@ -38,13 +37,6 @@ function onDocker(spec: string): string {
   assert.match(spec, /^runtime: cni$/m);
   return spec.replace(/^runtime: cni$/m, 'runtime: docker');
 }
-
-/**
- * Shorter per-probe waits than the CLI's: packets are attributed to their probe by
- * content and the run drains late ones at the end, so the wait only paces the probes
- * (the kernel handles an injected packet within the send). Halves the run.
- */
-const timing = { ...DEFAULT_TWIN_TIMING, minMs: 5, quietMs: 5 };
 
 function ours(): string[] {
   return verifyNamespaces().filter((n) => n.startsWith(`nsv-${process.pid}.`));
@@ -89,7 +81,7 @@ test('every node of the example (three nodes, CNI, flannel vxlan, iptables mode)
       assert.deepEqual([...(facts.endpoints.get('default/metrics') ?? [])].sort(), ['192.168.50.11', '192.168.50.12', '192.168.50.13'], node);
       assert.deepEqual([...(facts.endpoints.get('default/legacy') ?? [])].sort(), ['192.168.50.12', '203.0.113.130'], node);
       // Eight samples a group: an outcome only one side showed is asked for again before it counts.
-      const r = await verifyNode(c, { node, samples: 8, randomProbes: node === 'node01' ? 100 : 30, timing });
+      const r = await verifyNode(c, { node, samples: 8, randomProbes: node === 'node01' ? 100 : 30 });
       const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
       for (const s of SUITES) assert.ok((bySuite[s] ?? 0) > 0, `${node}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
       assert.deepEqual(r.disagreements.map((d) => `${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
@@ -108,7 +100,7 @@ test('every node of the example on the docker runtime (flannel udp, hostPorts ta
     assert.deepEqual(c.failedPods(), []);
     assert.ok([...c.nodes.values()].every((ns) => ns.devices.has('docker0') && ns.devices.has('flannel0')));
     for (const node of c.nodes.keys()) {
-      const r = await verifyNode(c, { node, samples: 8, randomProbes: 30, timing });
+      const r = await verifyNode(c, { node, samples: 8, randomProbes: 30 });
       const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
       for (const s of SUITES) if (s !== 'hostport') assert.ok((bySuite[s] ?? 0) > 0, `${node}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
       assert.deepEqual(r.disagreements.map((d) => `${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
