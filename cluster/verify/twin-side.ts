@@ -39,7 +39,10 @@ export const DEFAULT_TWIN_TIMING: TwinTiming = { minMs: 25, quietMs: 20, maxMs: 
 interface Slot {
   readonly probe: Probe;
   readonly obs: Observation[];
+  /** Packets the probe's own wait waits for. */
   expected: number;
+  /** Packets the final drain waits for (up to lateMs). */
+  owed: number;
   lastAt: number;
 }
 
@@ -80,15 +83,17 @@ export class TwinSide {
 
   /**
    * Inject `bytes` and wait until its packets seem complete; `expected` is how many
-   * packets the emulator saw. The returned observations stay live: packets of this
+   * packets to wait for now, `owed` how many the final {@link drain} still waits for
+   * (default `expected`; e.g. the emulator saw two — SYN and RST — where another
+   * backend would give one). The returned observations stay live: packets of this
    * probe that come later (until {@link drain} ends) are added to them.
    */
-  async run(probe: Probe, bytes: Uint8Array, expected = 0): Promise<{ obs: Observation[]; sendError?: string }> {
+  async run(probe: Probe, bytes: Uint8Array, expected = 0, owed = expected): Promise<{ obs: Observation[]; sendError?: string }> {
     const agent = this.agents.get(probe.from);
     if (agent === undefined) throw new Error(`probe source ${probe.from} has no twin namespace`);
     this.collect();
     const sentAt = performance.now();
-    const slot: Slot = { probe, obs: [], expected, lastAt: sentAt };
+    const slot: Slot = { probe, obs: [], expected, owed: Math.max(owed, expected), lastAt: sentAt };
     this.index.add(slot);
     this.slots.push(slot);
     this.lastSendAt = sentAt;
@@ -115,7 +120,7 @@ export class TwinSide {
     const lateMs = this.timing.lateMs ?? 0;
     for (;;) {
       this.collect();
-      const owed = this.slots.some((s) => s.obs.length < s.expected);
+      const owed = this.slots.some((s) => s.obs.length < s.owed);
       if (!owed || performance.now() - this.lastSendAt >= lateMs) break;
       await sleep(10);
     }
