@@ -64,14 +64,8 @@ function commentOf(line: string): string | undefined {
   return m === null ? undefined : (m[1] ?? m[2]);
 }
 
-/**
- * Read what the probes need from an iptables-save text and, in kube-proxy's nftables
- * mode, from its `nft list ruleset` text: there each endpoint has a chain
- * `endpoint-HASH-NS/NAME/PROTO/PORTNAME__IP/PORT`, and a ClientIP-sticky Service an
- * `affinity-HASH-NS/NAME/…` set per endpoint (proxy/nftables). The nft text gives the
- * endpoints and the affinity only; the other facts are read from iptables-save.
- */
-export function rulesFacts(text: string | undefined, nft?: string): RulesFacts {
+/** Read what the probes need from an iptables-save text. */
+export function rulesFacts(text: string | undefined): RulesFacts {
   const endpoints = new Map<string, Set<string>>();
   const rejects: Array<{ service: string; chain: string; dst?: string; proto: ProbeProto; dport: number }> = [];
   const ports = new Set<number>();
@@ -131,25 +125,14 @@ export function rulesFacts(text: string | undefined, nft?: string): RulesFacts {
       if (dport > 0) rejects.push({ service, chain, ...(dst !== undefined ? { dst } : {}), proto, dport });
     }
   }
-  for (const line of (nft ?? '').split('\n')) {
-    const ep = /^\s*chain endpoint-[A-Z0-9]+-([^/\s]+\/[^/\s]+)\/[a-z]+\/[^_\s]*__(\d+\.\d+\.\d+\.\d+)\/(\d+) \{$/.exec(line);
-    if (ep !== null) {
-      const set = endpoints.get(ep[1] as string) ?? new Set<string>();
-      set.add(ep[2] as string);
-      endpoints.set(ep[1] as string, set);
-      ports.add(Number(ep[3]));
-    }
-    const aff = /^\s*set affinity-[A-Z0-9]+-([^/\s]+\/[^/\s]+)\//.exec(line);
-    if (aff !== null) sticky.add(aff[1] as string);
-  }
   // A range that is the LB IP itself (/32) is the node's own allowance (traffic SNATed to the LB IP), not a client range.
   const loadBalancers = lbs.map(({ chain, ...a }) => ({ ...a, ranges: chain.startsWith('KUBE-FW-') ? (fwRanges.get(chain) ?? []).filter((r) => r !== `${a.ip}/32`) : [] }));
   return { endpoints, rejects, ports, sticky, externalIPs, loadBalancers, hostPorts, healthChecks };
 }
 
-/** {@link rulesFacts} of a node of `cluster`, from its iptables-save and nft views. */
+/** {@link rulesFacts} of a node of `cluster`, from its iptables-save view. */
 export function nodeFacts(cluster: EmulatedCluster, node: string): RulesFacts {
-  return rulesFacts(cluster.nodeView?.(node, 'iptables-save'), cluster.nodeView?.(node, 'nft'));
+  return rulesFacts(cluster.nodeView?.(node, 'iptables-save'));
 }
 
 export interface SuiteOptions {

@@ -115,7 +115,12 @@ export class TwinSide {
     return sendError !== undefined ? { obs: slot.obs, sendError } : { obs: slot.obs };
   }
 
-  /** After the last probe: wait (up to lateMs after the last send) until no probe is owed packets. */
+  /**
+   * After the last probe: wait (up to lateMs after the last send) until no probe is owed
+   * packets, then expectMs more — a packet nothing owes can still be on its way (a local
+   * backend's RST where the emulator's pick had none; on a loaded machine a raw-socket
+   * helper can be scheduled 100 ms late), and after the last probe no later wait collects it.
+   */
   async drain(): Promise<void> {
     const lateMs = this.timing.lateMs ?? 0;
     for (;;) {
@@ -124,7 +129,7 @@ export class TwinSide {
       if (!owed || performance.now() - this.lastSendAt >= lateMs) break;
       await sleep(10);
     }
-    await sleep(this.timing.quietMs);
+    await sleep(Math.max(this.timing.quietMs, this.timing.expectMs ?? 0));
     this.collect();
   }
 
