@@ -15,10 +15,9 @@
  *
  * Run alone: `node --import tsx bench/kube-proxy-modes.bench.ts`.
  */
-import { Packet, setIpv4Context } from '../netsim/packet/packet.ts';
+import type { Packet } from '../netsim/packet/packet.ts';
 import { Rng } from '../netsim/time/rng.ts';
-import { buildIpv4Tcp } from '../netsim/wire/build.ts';
-import { parseIpv4 } from '../netsim/wire/addr.ts';
+import { scaleFirstPackets } from './scale-packets.ts';
 import { Iptables } from '../netsim/netfilter/iptables/iptables.ts';
 import type { EvalContext } from '../netsim/netfilter/eval-types.ts';
 import { Nftables } from '../netsim/netfilter/nftables/nftables.ts';
@@ -50,19 +49,6 @@ function feed(p: Proxier, n: number): void {
   p.sync();
 }
 
-/** First packets (SYN from a pod) to 8 plain TCP ClusterIP Services (kinds 0, 7, 8, 9 of scaleFixture). */
-function packets(n: number): Packet[] {
-  const pick = new Rng(2);
-  return Array.from({ length: 8 }, () => {
-    let i = pick.int(n);
-    while (![0, 7, 8, 9].includes(i % 10)) i = (i + 1) % n;
-    const bytes = buildIpv4Tcp({ src: parseIpv4('10.244.1.2'), dst: parseIpv4(`10.96.${i >> 8}.${i & 255}`) }, { srcPort: 40000, dstPort: 80, seq: 1, ack: 0, flags: 2, window: 65535 }, new Uint8Array(0));
-    const p = new Packet(0, bytes, 0, bytes.length);
-    setIpv4Context(p);
-    return p;
-  });
-}
-
 function cpuNs(run: () => number): { ns: number; rules: number } {
   for (let i = 0; i < 20_000; i++) run();
   let rules = 0;
@@ -77,7 +63,7 @@ const opts = { nodeName: NODE, nodeIP: NODE_IP, clusterCIDR: CLUSTER_CIDR };
 function iptablesMode(n: number): { ns: number; rules: number } {
   const ipt = new Iptables();
   feed(new IptablesProxier(netsimIptablesBackend(ipt), { ...opts, randomFully: false }), n);
-  const pkts = packets(n);
+  const pkts = scaleFirstPackets(n);
   const ctx: EvalContext = { hook: 'PREROUTING', inDev: 'cni0', outDev: undefined, now: 0, rng: new Rng(1), ctState: CT_NEW, addrType: () => 'UNICAST', ipsets: undefined };
   let k = 0;
   return cpuNs(() => {
@@ -93,7 +79,7 @@ function nftablesMode(n: number): { ns: number; rules: number } {
   const table = nft.ruleset.tables.get('ip kube-proxy');
   const chain = table?.chains.get('nat-prerouting');
   if (table === undefined || chain === undefined) throw new Error('nftables mode: no kube-proxy table');
-  const pkts = packets(n);
+  const pkts = scaleFirstPackets(n);
   const env: NftEnv = {
     inDev: 'cni0', outDev: undefined, ctState: NFT_CT_NEW, ctStatus: 0, ctMark: 0, setCtMark: undefined, now: 0, rng: new Rng(1),
     addrType: () => 'UNICAST', onRule: undefined, onLog: undefined,

@@ -21,10 +21,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Packet, setIpv4Context } from '../netsim/packet/packet.ts';
+import type { Packet } from '../netsim/packet/packet.ts';
 import { Rng } from '../netsim/time/rng.ts';
-import { buildIpv4Tcp } from '../netsim/wire/build.ts';
-import { parseIpv4 } from '../netsim/wire/addr.ts';
+import { scaleFirstPackets } from './scale-packets.ts';
 import { Iptables } from '../netsim/netfilter/iptables/iptables.ts';
 import { IptablesShare } from '../netsim/netfilter/iptables/share.ts';
 import type { EvalContext } from '../netsim/netfilter/eval-types.ts';
@@ -60,19 +59,6 @@ const mb = (): number => {
   return process.memoryUsage().heapUsed / 2 ** 20;
 };
 const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
-
-/** First packets (SYN from a pod) to 8 plain TCP ClusterIP Services (kinds 0, 7, 8, 9 of scaleFixture). */
-function packets(n: number): Packet[] {
-  const pick = new Rng(2);
-  return Array.from({ length: 8 }, () => {
-    let i = pick.int(n);
-    while (![0, 7, 8, 9].includes(i % 10)) i = (i + 1) % n;
-    const bytes = buildIpv4Tcp({ src: parseIpv4('10.244.1.2'), dst: parseIpv4(`10.96.${i >> 8}.${i & 255}`) }, { srcPort: 40000, dstPort: 80, seq: 1, ack: 0, flags: 2, window: 65535 }, new Uint8Array(0));
-    const p = new Packet(0, bytes, 0, bytes.length);
-    setIpv4Context(p);
-    return p;
-  });
-}
 
 /** Least-squares slope of y against its index. */
 function slope(ys: readonly number[]): number {
@@ -117,7 +103,7 @@ function runCase(c: ShareCase): ShareResult {
   }
   // The first packet on the last node.
   const ipt = kernels[kernels.length - 1] as Iptables;
-  const pkts = packets(c.services);
+  const pkts = scaleFirstPackets(c.services);
   const ctx: EvalContext = { hook: 'PREROUTING', inDev: 'cni0', outDev: undefined, now: 0, rng: new Rng(1), ctState: CT_NEW, addrType: () => 'UNICAST', ipsets: undefined };
   let rules = 0;
   const once = (k: number): number => {
