@@ -23,7 +23,7 @@ import type { Sim } from '../sim.ts';
 import type { Packet } from '../packet/packet.ts';
 import { clonePacket } from '../packet/packet.ts';
 import type { MacAddr } from '../wire/addr.ts';
-import { readU48 } from '../wire/field.ts';
+import { Ether } from '../wire/ethernet.ts';
 import type { Rng } from '../time/rng.ts';
 import { NetDevice } from './net-device.ts';
 
@@ -180,8 +180,8 @@ export class Segment {
     const arrives = departs + latency;
     // The switch learns the source when the frame reaches it: a learning that no port can
     // see before the link latency has passed, which is what keeps it exact in partitioned runs.
-    if (((b[o + 6] as number) & 1) === 0) {
-      const src = readU48(b, o + 6);
+    if (!Ether.srcIsGroup(b, o)) {
+      const src = Ether.src(b, o);
       if (this.table.get(src) !== from) {
         const key = clock.currentKey();
         this.queueLearn(src, from, arrives, key);
@@ -189,8 +189,8 @@ export class Segment {
       }
     }
     if (this.learnNext <= now) this.applyLearns(now);
-    const dst = readU48(b, o);
-    const known = ((b[o] as number) & 1) === 0 ? this.table.get(dst) : undefined;
+    const dst = Ether.dst(b, o);
+    const known = Ether.dstIsGroup(b, o) ? undefined : this.table.get(dst);
     if (known !== undefined) {
       if (known !== from) this.deliver(known, arrives, pkt);
       return;
