@@ -125,13 +125,16 @@ test('kube-proxy in nftables mode: every node\'s twin loads its nf_tables rulese
   assert.deepEqual(ours(), [], 'namespaces left behind');
 });
 
-/** The demo cluster with a DROP of pod UDP/53 in node01's FORWARD chain — in the emulator only; the twin gets the original text. */
-async function brokenCluster(): Promise<EmulatedCluster> {
+/** The demo cluster (docker) with `rules` restored (--noflush) into node01 — in the emulator only; the twin gets the original text. */
+async function tamperedCluster(rules: string): Promise<EmulatedCluster> {
   const c = await demoCluster('docker');
   const text = c.nodeView('node01', 'iptables-save');
-  c.clusterNodes.get('node01')?.netfilter.iptables.restore('*filter\n-I FORWARD 1 -d 10.244.0.0/16 -p udp -m udp --dport 53 -j DROP\nCOMMIT\n', { noflush: true });
+  c.clusterNodes.get('node01')?.netfilter.iptables.restore(rules, { noflush: true });
   return { sim: c.sim, nodes: c.nodes, pods: c.pods, services: c.services, external: c.external, startApps: () => {}, nodeView: (n, v) => (n === 'node01' && v === 'iptables-save' ? text : c.nodeView(n, v)) };
 }
+
+/** A DROP of pod UDP/53 in node01's FORWARD chain. */
+const brokenCluster = (): Promise<EmulatedCluster> => tamperedCluster('*filter\n-I FORWARD 1 -d 10.244.0.0/16 -p udp -m udp --dport 53 -j DROP\nCOMMIT\n');
 
 test('a rule broken in the emulator only is a disagreement, exit code 1, JSON with the Contract fields', { skip }, async () => {
   let out = '';
@@ -150,6 +153,25 @@ test('a rule broken in the emulator only is a disagreement, exit code 1, JSON wi
   const podUdp = ds.find((d) => d.suite === 'pod-pod' && d.emulator.outcome.join() === 'dropped');
   assert.ok(podUdp !== undefined, 'the dropped pod-to-pod UDP probe is not reported');
   assert.ok(podUdp.kernel.outcome.some((l) => l.includes('udp $sport>53')));
+  assert.deepEqual(ours(), [], 'namespaces left behind');
+});
+
+test('a weight changed in the emulator only is a distribution disagreement, also in the fresh sample drawn after the first failed', { skip }, async () => {
+  // nginx-service's first endpoint gets 0.9 + 0.1 × 0.5 of the picks in the emulator, half in the kernel: both endpoints stay possible on both sides.
+  const base = await demoCluster('docker');
+  const svc = (base.nodeView('node01', 'iptables-save') ?? '').split('\n').find((l) => l.includes('"default/nginx-service -> ') && l.includes('--probability'));
+  await base.close();
+  const m = /^-A (KUBE-SVC-\S+) .* -j (KUBE-SEP-\S+)$/.exec(svc ?? '');
+  assert.ok(m !== null, 'nginx-service has no statistic rule');
+  const c = await tamperedCluster(`*nat\n-I ${m[1]} 1 -m statistic --mode random --probability 0.9 -j ${m[2]}\nCOMMIT\n`);
+  const r = await verifyNode(c, { node: 'node01', samples: 40, randomProbes: 0, suites: ['pod-clusterip'] });
+  const dist = r.disagreements.filter((d) => d.kind === 'distribution');
+  assert.ok(dist.length > 0, r.disagreements.map((d) => d.reason).join('\n'));
+  for (const d of dist) {
+    assert.match(d.description, /nginx-service/);
+    assert.match(d.reason, /^distributions differ \(chi-square [\d.]+, df 1, p [\d.e+-]+; in a fresh sample of both sides after the first gave chi-square [\d.]+, df 1, p [\d.e+-]+\)$/);
+  }
+  assert.deepEqual(r.disagreements.filter((d) => !/nginx-service/.test(d.description)).map((d) => d.reason), [], 'kube-dns groups are untouched and agree');
   assert.deepEqual(ours(), [], 'namespaces left behind');
 });
 
