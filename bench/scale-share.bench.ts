@@ -31,11 +31,19 @@ import { IptablesProxier } from '../proxy/iptables/proxier.ts';
 import { netsimIptablesBackend } from '../proxy/iptables/netsim-backend.ts';
 import { endpointSliceInfoFromApi, serviceInfoFromApi } from '../proxy/service-port.ts';
 import { SharedProxyObjects } from '../proxy/shared-objects.ts';
+import type { Proxier } from '../proxy/proxier.ts';
+import { Nftables } from '../netsim/netfilter/nftables/nftables.ts';
+import { NftShare } from '../netsim/netfilter/nftables/share.ts';
+import { evaluateBaseChain } from '../netsim/netfilter/nftables/evaluate.ts';
+import type { NftEnv } from '../netsim/netfilter/nftables/evaluate.ts';
+import type { NftChain, NftTable } from '../netsim/netfilter/nftables/index.ts';
+import { NftablesProxier } from '../proxy/nftables/proxier.ts';
+import { netsimNftablesBackend } from '../proxy/nftables/netsim-backend.ts';
 import { CLUSTER_CIDR, NODE, scaleFixture } from '../proxy/fixtures.ts';
 
 export interface BenchRow { name: string; value: number; unit: string; note?: string }
 
-interface ShareCase { readonly services: number; readonly share: boolean; readonly nodes: number; readonly keepProxies: boolean }
+interface ShareCase { readonly mode: 'iptables' | 'nftables'; readonly services: number; readonly share: boolean; readonly nodes: number; readonly keepProxies: boolean }
 
 interface ShareResult {
   readonly case: ShareCase;
@@ -52,6 +60,8 @@ interface ShareResult {
 
 const PROBES = 100_000;
 const CT_NEW = 1;
+/** ct state new in nft's encoding. */
+const NFT_CT_NEW = 8;
 
 const mb = (): number => {
   (globalThis as { gc?: () => void }).gc?.();
@@ -74,21 +84,75 @@ function slope(ys: readonly number[]): number {
   return num / den;
 }
 
+/** One node's kernel in the case's mode: how kube-proxy programs it, its first packet, the rules it holds. */
+interface ModeKernel {
+  proxier(nodeName: string, nodeIP: string): Proxier;
+  /** One first packet; the rules a kernel evaluates for it. */
+  packet(pkt: Packet): number;
+  rules(): number;
+}
+
+/** The kernels of one case: their share (undefined: sharing off) and a node's kernel. */
+function modeKernels(c: ShareCase): () => ModeKernel {
+  if (c.mode === 'nftables') {
+    const share = c.share ? new NftShare() : undefined;
+    return () => {
+      const nft = new Nftables(() => 0, share);
+      const env: NftEnv = {
+        inDev: 'cni0', outDev: undefined, ctState: NFT_CT_NEW, ctStatus: 0, ctMark: 0, setCtMark: undefined, now: 0, rng: new Rng(1),
+        addrType: () => 'UNICAST', onRule: undefined, onLog: undefined,
+      };
+      return {
+        proxier: (nodeName, nodeIP) => new NftablesProxier(netsimNftablesBackend(nft), { nodeName, nodeIP, clusterCIDR: CLUSTER_CIDR, serviceCIDRs: ['10.96.0.0/12'] }),
+        packet: (pkt) => {
+          const table = nft.ruleset.tables.get('ip kube-proxy') as NftTable;
+          const r = evaluateBaseChain(table, table.chains.get('nat-prerouting') as NftChain, pkt, env);
+          if (r.nat === undefined) throw new Error('no DNAT');
+          return r.rulesEvaluated;
+        },
+        rules: () => {
+          let n = 0;
+          for (const t of nft.ruleset.tables.values()) for (const ch of t.chains.values()) n += ch.rules.length;
+          return n;
+        },
+      };
+    };
+  }
+  const share = c.share ? new IptablesShare() : undefined;
+  return () => {
+    const ipt = new Iptables(share !== undefined ? { share } : {});
+    const ctx: EvalContext = { hook: 'PREROUTING', inDev: 'cni0', outDev: undefined, now: 0, rng: new Rng(1), ctState: CT_NEW, addrType: () => 'UNICAST', ipsets: undefined };
+    return {
+      proxier: (nodeName, nodeIP) => new IptablesProxier(netsimIptablesBackend(ipt), { nodeName, nodeIP, clusterCIDR: CLUSTER_CIDR, randomFully: false }),
+      packet: (pkt) => {
+        const r = ipt.evaluate('nat', pkt, ctx);
+        if (r.nat === undefined) throw new Error('no DNAT');
+        return r.rulesEvaluated;
+      },
+      rules: () => {
+        let n = 0;
+        for (const ch of ipt.chains()) n += ch.rules.length;
+        return n;
+      },
+    };
+  };
+}
+
 function runCase(c: ShareCase): ShareResult {
   const { services, slices } = scaleFixture(c.services, 2);
-  const share = c.share ? new IptablesShare() : undefined;
+  const kernel = modeKernels(c);
   // As the cluster does: with sharing, kube-proxy's view of each API object is converted once for every node.
   const objects = c.share ? new SharedProxyObjects() : undefined;
   const serviceInfo = objects !== undefined ? (s: (typeof services)[number]) => objects.service(s) : serviceInfoFromApi;
   const sliceInfo = objects !== undefined ? (s: (typeof slices)[number]) => objects.slice(s) : endpointSliceInfoFromApi;
-  const kernels: Iptables[] = [];
-  const proxiers: IptablesProxier[] = [];
+  const kernels: ModeKernel[] = [];
+  const proxiers: Proxier[] = [];
   const syncMs: number[] = [];
   const heaps = [mb()];
   for (let k = 0; k < c.nodes; k++) {
     const nodeName = k === 0 ? NODE : `node${k}`;
-    const ipt = new Iptables(share !== undefined ? { share } : {});
-    const p = new IptablesProxier(netsimIptablesBackend(ipt), { nodeName, nodeIP: `192.168.50.${11 + k}`, clusterCIDR: CLUSTER_CIDR, randomFully: false });
+    const node = kernel();
+    const p = node.proxier(nodeName, `192.168.50.${11 + k}`);
     for (const s of services) p.onServiceUpdate(undefined, serviceInfo(s));
     for (const s of slices) {
       const info = sliceInfo(s);
@@ -97,20 +161,15 @@ function runCase(c: ShareCase): ShareResult {
     const t0 = process.cpuUsage();
     p.sync();
     syncMs.push(cpuMs(process.cpuUsage(t0)));
-    kernels.push(ipt);
+    kernels.push(node);
     if (c.keepProxies) proxiers.push(p);
     heaps.push(mb());
   }
   // The first packet on the last node.
-  const ipt = kernels[kernels.length - 1] as Iptables;
+  const node = kernels[kernels.length - 1] as ModeKernel;
   const pkts = scaleFirstPackets(c.services);
-  const ctx: EvalContext = { hook: 'PREROUTING', inDev: 'cni0', outDev: undefined, now: 0, rng: new Rng(1), ctState: CT_NEW, addrType: () => 'UNICAST', ipsets: undefined };
   let rules = 0;
-  const once = (k: number): number => {
-    const r = ipt.evaluate('nat', pkts[k & 7] as Packet, ctx);
-    if (r.nat === undefined) throw new Error('no DNAT');
-    return r.rulesEvaluated;
-  };
+  const once = (k: number): number => node.packet(pkts[k & 7] as Packet);
   for (let i = 0; i < 20_000; i++) once(i);
   // The fastest of five rounds: the machine is shared, and load only ever adds time.
   let packetNs = Infinity;
@@ -120,8 +179,7 @@ function runCase(c: ShareCase): ShareResult {
     for (let i = 0; i < PROBES; i++) rules += once(i);
     packetNs = Math.min(packetNs, (cpuMs(process.cpuUsage(p0)) * 1e6) / PROBES);
   }
-  let rulesPerNode = 0;
-  for (const ch of ipt.chains()) rulesPerNode += ch.rules.length;
+  const rulesPerNode = node.rules();
   return {
     case: c,
     nodeMb: slope(heaps.slice(2)),
@@ -147,12 +205,13 @@ export async function benchScaleShare(): Promise<BenchRow[]> {
   await Promise.resolve();
   const nodes = Number(process.env['SHARE_NODES'] ?? 6);
   const rows: BenchRow[] = [];
-  for (const services of [1000, 10_000]) {
+  const modes = (process.env['SHARE_MODES'] ?? 'iptables,nftables').split(',') as Array<ShareCase['mode']>;
+  for (const mode of modes) for (const services of [1000, 10_000]) {
     const got = new Map<string, ShareResult>();
     for (const share of [false, true]) {
       for (const keepProxies of [false, true]) {
-        const r = spawnCase({ services, share, nodes, keepProxies });
-        const label = `${services} Services, sharing ${share ? 'on' : 'off'}`;
+        const r = spawnCase({ mode, services, share, nodes, keepProxies });
+        const label = `${mode} mode, ${services} Services, sharing ${share ? 'on' : 'off'}`;
         if ('failed' in r) {
           rows.push({ name: `per-node memory, ${label}`, value: Number.NaN, unit: 'not measured', note: r.failed });
           continue;
@@ -168,7 +227,7 @@ export async function benchScaleShare(): Promise<BenchRow[]> {
       }
     }
     const ratio = (name: string, a: ShareResult | undefined, b: ShareResult | undefined, f: (r: ShareResult) => number, note?: string): void => {
-      if (a !== undefined && b !== undefined) rows.push({ name: `${name}, ${services} Services`, value: f(a) / f(b), unit: 'x', ...(note !== undefined ? { note } : {}) });
+      if (a !== undefined && b !== undefined) rows.push({ name: `${name}, ${mode} mode, ${services} Services`, value: f(a) / f(b), unit: 'x', ...(note !== undefined ? { note } : {}) });
     };
     ratio('ratio off / on: heap one more node\'s kernel adds', got.get('false false'), got.get('true false'), (r) => r.nodeMb);
     ratio('ratio off / on: heap one more node adds, kernel + kube-proxy', got.get('false true'), got.get('true true'), (r) => r.nodeMb);

@@ -21,6 +21,8 @@ import type { NetNamespace } from '../netsim/stack/net-namespace.ts';
 import { NetfilterStack } from '../netsim/netfilter/netfilter-stack.ts';
 import { Iptables } from '../netsim/netfilter/iptables/iptables.ts';
 import { IptablesShare } from '../netsim/netfilter/iptables/share.ts';
+import { NftShare } from '../netsim/netfilter/nftables/share.ts';
+import { Nftables } from '../netsim/netfilter/nftables/nftables.ts';
 import { SharedProxyObjects } from '../proxy/shared-objects.ts';
 import { Ipvs } from '../netsim/ipvs/ipvs.ts';
 import { Ipsets } from '../netsim/ipset/ipset.ts';
@@ -168,12 +170,14 @@ export class Cluster implements EmulatedCluster {
   dns: ClusterDns | undefined;
   /**
    * What the nodes share (spec `scale.share`): their iptables' rule lines parsed once and
-   * chain bodies kept once; kube-proxy's view of each Service and EndpointSlice converted
+   * chain bodies kept once; their nf_tables batches' lines parsed once and set elements
+   * typed once (netsim/netfilter/nftables/share.ts); kube-proxy's view of each Service and EndpointSlice converted
    * once. The rest nodes hold alike is one per cluster already: the Service,
    * EndpointSlice, Pod, Namespace and NetworkPolicy informers above feed every node's
    * agents, and flannel's lease table is the one subnet manager's.
    */
   readonly iptablesShare: IptablesShare | undefined;
+  readonly nftShare: NftShare | undefined;
   private readonly proxyObjects: SharedProxyObjects | undefined;
   /** NodeLocal DNSCache by node, while its node-local-dns pod runs (spec `dns.nodeLocalCache`). */
   readonly nodeCaches = new Map<string, { readonly owner: string; readonly cache: NodeCache }>();
@@ -195,6 +199,7 @@ export class Cluster implements EmulatedCluster {
     this.networkPolicies$ = new ListInformer<NetworkPolicy>(control.api, 'networkpolicies');
     this.loadBalancerRoutes = spec.network.loadBalancerPool !== undefined && underlay.router !== undefined ? new LoadBalancerRoutes(underlay.router, spec.nodes) : undefined;
     this.iptablesShare = spec.scale.share ? new IptablesShare() : undefined;
+    this.nftShare = spec.scale.share ? new NftShare() : undefined;
     this.proxyObjects = spec.scale.share ? new SharedProxyObjects() : undefined;
   }
 
@@ -280,7 +285,10 @@ export class Cluster implements EmulatedCluster {
     const spec = this.spec;
     const ns = this.nodes.get(name) as NetNamespace;
     const share = this.iptablesShare;
-    const netfilter = NetfilterStack.install(ns, { iptables: new Iptables(share !== undefined ? { share } : {}) });
+    const netfilter = NetfilterStack.install(ns, {
+      iptables: new Iptables(share !== undefined ? { share } : {}),
+      ...(this.nftShare !== undefined ? { nft: new Nftables(() => ns.sim.clock.now(), this.nftShare) } : {}),
+    });
     // The node's CPUs and its kernel era's clash resolution: conntrack's insertion race (netsim/netfilter/conntrack/conntrack.ts).
     netfilter.conntrack.cpus = spec.nodes.find((n) => n.name === name)?.cpus ?? 1;
     if (spec.conntrack !== undefined) {

@@ -67,6 +67,8 @@ type MutableEvalContext = { -readonly [K in keyof EvalContext]-?: EvalContext[K]
 
 export interface NetfilterStackOptions {
   readonly iptables?: Iptables;
+  /** The namespace's nf_tables (default: its own, on the namespace's clock). */
+  readonly nft?: Nftables;
   readonly conntrack?: Conntrack;
   readonly ipsets?: IpsetLookup;
   readonly ipvs?: Ipvs;
@@ -139,7 +141,7 @@ export class NetfilterStack implements NetfilterHooks {
     this.iptables = opts.iptables ?? new Iptables();
     this.conntrack = opts.conntrack ?? new Conntrack(() => ns.sim.clock.now());
     this.rng = ns.sim.rng.fork(`netfilter:${ns.name}`);
-    this.nft = new Nftables(() => ns.sim.clock.now());
+    this.nft = opts.nft ?? new Nftables(() => ns.sim.clock.now());
     this.nft.onChange = () => { this.builtLayout = -1; };
     this.cpuRng = ns.sim.rng.fork(`cpu:${ns.name}`);
     this.ectx.rng = this.rng;

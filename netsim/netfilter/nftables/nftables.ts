@@ -10,6 +10,7 @@ import { parseNft } from './parse.ts';
 import { applyTransaction } from './transaction.ts';
 import { renderRuleset } from './render.ts';
 import { renderRulesetJson } from './json.ts';
+import type { NftShare } from './share.ts';
 
 export interface BaseChainRef {
   readonly table: Table;
@@ -24,8 +25,12 @@ export class Nftables {
   onChange: (() => void) | undefined = undefined;
   private layout = '';
 
-  /** `now` gives virtual time in ns (element expiry of sets with timeouts). */
-  constructor(private readonly now: () => number = () => 0) {}
+  /**
+   * `now` gives virtual time in ns (element expiry of sets with timeouts). `share`: parse
+   * each distinct line once and type each distinct element once across the namespaces
+   * that use it (share.ts); what the namespace shows is the same.
+   */
+  constructor(private readonly now: () => number = () => 0, private readonly share?: NftShare) {}
 
   get ruleset(): Ruleset {
     return this.rs;
@@ -37,15 +42,30 @@ export class Nftables {
    * changes nothing.
    */
   apply(text: string): void {
-    const cmds = parseNft(text);
-    const next = applyTransaction(this.rs, cmds, this.now());
-    this.rs = next;
+    this.rs = this.transaction(text);
     this.generation++;
     const layout = this.layoutSignature();
     if (layout !== this.layout) {
       this.layout = layout;
       this.onChange?.();
     }
+  }
+
+  /**
+   * The ruleset after `text`. With a share, from the shared parses of its lines; should
+   * that fail, the text is parsed whole and applied again (nothing changed), so the error
+   * and its location are the ones the whole text gives.
+   */
+  private transaction(text: string): Ruleset {
+    const shared = this.share?.commands(text);
+    if (shared !== undefined) {
+      try {
+        return applyTransaction(this.rs, shared, this.now(), this.share);
+      } catch (e) {
+        if (!(e instanceof NftError)) throw e;
+      }
+    }
+    return applyTransaction(this.rs, parseNft(text), this.now());
   }
 
   /** Like {@link apply}, but an error comes back as nft's full report (location line, source line, carets). */

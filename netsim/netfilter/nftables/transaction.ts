@@ -19,6 +19,7 @@ import type { DataType } from './datatypes.ts';
 import type { Chain, Family, HookName, NftSet, Rule, Ruleset, SetElem, Stmt, Table, Verdict } from './model.ts';
 import { tableKey } from './model.ts';
 import { keyText, selectorTypeName, typeElem } from './values.ts';
+import type { NftShare, TypedElem } from './share.ts';
 
 const ENOENT = 'No such file or directory';
 const EEXIST = 'File exists';
@@ -33,9 +34,12 @@ function kernel(errno: string, loc: NftLocation | undefined): NftError {
   return new NftError('NFT_KERNEL', `Could not process rule: ${errno}`, loc);
 }
 
-/** Applies `cmds` to a copy of `rs`; returns the new ruleset or throws NftError leaving `rs` untouched. */
-export function applyTransaction(rs: Ruleset, cmds: readonly Cmd[], now: number): Ruleset {
-  return new Tx(rs, now).run(cmds);
+/**
+ * Applies `cmds` to a copy of `rs`; returns the new ruleset or throws NftError leaving `rs` untouched.
+ * `share`: where elements of shared commands are typed once for every namespace (share.ts).
+ */
+export function applyTransaction(rs: Ruleset, cmds: readonly Cmd[], now: number, share?: NftShare): Ruleset {
+  return new Tx(rs, now, share).run(cmds);
 }
 
 class Tx {
@@ -47,7 +51,7 @@ class Tx {
   /** Where each rule added by this batch came from (validation errors point there). */
   private readonly ruleLoc = new Map<Rule, NftLocation>();
 
-  constructor(rs: Ruleset, private readonly now: number) {
+  constructor(rs: Ruleset, private readonly now: number, private readonly share: NftShare | undefined) {
     this.tables = new Map(rs.tables);
     this.nextTableHandle = rs.nextTableHandle;
   }
@@ -192,7 +196,7 @@ class Tx {
     // Each anonymous set of the rule is a set object of the table, created (and given a handle) before the rule.
     for (const s of c.stmts) if ((s.kind === 'match' && s.rhs.kind === 'set') || (s.kind === 'vmap' && s.map.kind === 'set')) t.nextHandle++;
     // A replaced rule keeps its handle (NFTA_RULE_HANDLE given); a new one takes the next.
-    const rule: Rule = { handle: c.verb === 'replace' ? (c.handle as number) : t.nextHandle++, stmts: c.stmts.map(freshStmt), ...(c.comment !== undefined ? { comment: c.comment } : {}) };
+    const rule: Rule = { handle: c.verb === 'replace' ? (c.handle as number) : t.nextHandle++, stmts: withOwnCounters(c.stmts), ...(c.comment !== undefined ? { comment: c.comment } : {}) };
     this.ruleLoc.set(rule, c.loc);
     if (c.verb === 'replace') {
       ch.rules[at] = rule;
@@ -305,14 +309,17 @@ class Tx {
   private addElems(t: Table, s: NftSet, raws: readonly RawElem[], excl: boolean): void {
     const types = s.keyTypes.map((n) => DATATYPES[n] as DataType);
     const interval = s.flags.includes('interval');
+    const dataType = s.map ? s.dataType : undefined;
+    const sig = `${s.keyTypes.join(' . ')}:${dataType ?? ''}`;
     for (const raw of raws) {
-      const e0 = typeElem(types, s.map ? s.dataType : undefined, raw);
+      const typed = this.typed(types, dataType, sig, raw);
+      const e0 = typed.elem;
       if (!interval && e0.key.some((a) => a.lo !== a.hi)) throw new NftError('NFT_EVAL', `You must add 'flags interval' to your set declaration if you want to add ${raw.key.some((k) => k.text.includes('/')) ? 'prefix' : 'range'} elements`, raw.loc);
       if (e0.timeout !== undefined && !s.flags.includes('timeout')) throw kernel(EINVAL, raw.loc);
       if (typeof e0.data === 'object') this.checkVerdict(t, e0.data, keyLoc(raw));
       const timeout = e0.timeout ?? s.timeout;
       const e: SetElem = timeout !== undefined ? { ...e0, expires: this.now + timeout * 1e6 } : e0;
-      const k = keyText(e.key);
+      const k = typed.key;
       const old = s.elems.get(k);
       if (old !== undefined) {
         const same = JSON.stringify(old.data) === JSON.stringify(e.data);
@@ -328,6 +335,15 @@ class Tx {
       }
       s.elems.set(k, e);
     }
+  }
+
+  /** `raw` typed against the set's types (once for every namespace of a share). */
+  private typed(types: readonly DataType[], dataType: string | undefined, sig: string, raw: RawElem): TypedElem {
+    const make = (): TypedElem => {
+      const elem = typeElem(types, dataType, raw);
+      return { elem, key: keyText(elem.key) };
+    };
+    return this.share !== undefined ? this.share.element(raw, sig, make) : make();
   }
 
   // ------------------------------------------------------------ validation
@@ -379,9 +395,14 @@ function describeType(names: readonly string[]): string {
   return d.length === 1 ? (d[0] as string) : `concatenation of (${d.join(', ')})`;
 }
 
-/** Counters start from zero in a new rule; everything else in a parsed statement is shared. */
-function freshStmt(s: Stmt): Stmt {
-  return s.kind === 'counter' ? { kind: 'counter', packets: s.packets, bytes: s.bytes } : s;
+/**
+ * A new rule's statements: its own counters (they count per rule, from the values the
+ * command gave); everything else in a parsed statement is immutable and shared, and a
+ * rule without a counter holds its command's statements as they are (share.ts).
+ */
+function withOwnCounters(stmts: readonly Stmt[]): readonly Stmt[] {
+  if (!stmts.some((s) => s.kind === 'counter')) return stmts;
+  return stmts.map((s) => (s.kind === 'counter' ? { kind: 'counter', packets: s.packets, bytes: s.bytes } : s));
 }
 
 /** The verdicts a statement may take (jumps, gotos, vmap entries). */
