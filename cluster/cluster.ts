@@ -490,9 +490,14 @@ export class Cluster implements EmulatedCluster {
     return this.buildOpts.epochMs ?? DEFAULT_EPOCH_MS;
   }
 
-  /** Run controllers, node agents and informers until nothing more is written (bounded). */
+  /**
+   * Run controllers, node agents and informers until nothing more is written, at most
+   * `maxRounds` rounds in this turn; when the rounds run out with writes still coming, the
+   * next tick takes another turn (a rollout of thousands of pods stopped here for good).
+   */
   async reconcile(maxRounds = 30): Promise<number> {
     let total = 0;
+    let quiet = false;
     for (let round = 0; round < maxRounds; round++) {
       let writes = await this.control.runControllers();
       const [pods, nodes] = await Promise.all([this.control.api.list<Pod>('pods'), this.control.api.list<Node>('nodes')]);
@@ -523,9 +528,12 @@ export class Cluster implements EmulatedCluster {
       await this.dns?.poll();
       this.loadBalancerRoutes?.sync(this.services$.items.values(), this.slices$.items.values(), new Set([...this.clusterNodes.values()].filter((n) => n.agent.isDown).map((n) => n.name)));
       total += writes;
-      if (writes === 0) break;
+      if (writes === 0) {
+        quiet = true;
+        break;
+      }
     }
-    this.lastRevision = this.control.revision();
+    this.lastRevision = quiet ? this.control.revision() : -1;
     return total;
   }
 

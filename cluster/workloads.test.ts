@@ -4,7 +4,7 @@ import { Cluster } from './cluster.ts';
 import { demoSpec } from './demo-flows.ts';
 import { planExit } from './pod-apps.ts';
 import { SECOND } from '../netsim/time/scheduler.ts';
-import type { Job, Pod } from '../control/api/index.ts';
+import type { Deployment, Job, Pod } from '../control/api/index.ts';
 
 const job = (name: string, command: string[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: 'default' },
@@ -73,5 +73,22 @@ test('restartPolicy Always: a container that exits restarts with kubelet\'s back
   await c.runFor(SECOND);
   cs = await get();
   assert.deepEqual([cs.restartCount, cs.state?.waiting?.message?.startsWith('back-off 20s')], [2, true], 'the back-off doubles');
+  await c.close();
+});
+
+test('reconcile: a turn whose rounds run out with writes still coming leaves the rest to the next tick', async () => {
+  const c = await Cluster.build(demoSpec());
+  await c.control.apply({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'many', namespace: 'default' },
+    spec: { replicas: 40, selector: { matchLabels: { app: 'many' } }, template: { metadata: { labels: { app: 'many' } }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] } } },
+  });
+  // One round writes the ReplicaSet, the pods and their bindings; the Deployment's status is a later round's.
+  assert.ok((await c.reconcile(1)) > 0);
+  const available = async (): Promise<number | undefined> => (await c.control.api.list<Deployment>('deployments', 'default')).find((d) => d.metadata.name === 'many')?.status?.availableReplicas;
+  assert.notEqual(await available(), 40);
+  assert.equal(c.needsReconcile, true, 'the control plane still has work after a cut-short turn');
+  await c.runFor(SECOND);
+  assert.equal(await available(), 40);
+  assert.equal(c.needsReconcile, false);
   await c.close();
 });

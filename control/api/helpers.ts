@@ -54,6 +54,13 @@ export function safeEncode(n: number): string {
   return out;
 }
 
+/** `count` characters of the safe alphabet, the base-27 digits of `n` (utilrand.String's alphabet; 27⁵ < 2³² for five). */
+export function safeDigits(n: number, count: number): string {
+  let out = '';
+  for (let i = 0, v = n; i < count; i++, v = Math.floor(v / SAFE.length)) out += SAFE[v % SAFE.length]!;
+  return out;
+}
+
 /** Deterministic JSON with sorted keys (for hashes and equality). */
 export function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';

@@ -14,7 +14,7 @@ import type {
 } from '../api/index.ts';
 import {
   apiVersionOf, forbidden, notSupported, invalidMessage, fieldErrorCauses, parseLabelSelector, parseFieldSelector, fieldValue,
-  matchesLabels, SelectorError, invalid, labelSelectorStructToString, canonicalJson, safeEncode, fnv32a,
+  matchesLabels, SelectorError, invalid, labelSelectorStructToString, canonicalJson, safeEncode, safeDigits, fnv32a,
 } from '../api/index.ts';
 import type { Admission, KindStrategy, ServerConfig, SmpSchema } from '../resources/index.ts';
 import { resourceByName, strategyOf } from '../resources/index.ts';
@@ -39,6 +39,9 @@ import { MAX_DEPTH, MAX_OBJECT_BYTES, valueDepth } from './limits.ts';
 class StoreRace extends Error {
   constructor(readonly conflict: ApiError) { super(conflict.message); }
 }
+
+/** Creates with `generateName` whose name is taken try this many names in all before a 409 (upstream's RetryGenerateName). */
+const GENERATE_NAME_ATTEMPTS = 8;
 
 /** How often a write retries a lost race before answering 409 (upstream retries without bound). */
 const MAX_RACE_RETRIES = 1000;
@@ -498,9 +501,16 @@ export class Registry {
     return out;
   }
 
-  private generateName(prefix: string): string {
+  /**
+   * A name for a create with `generateName`: the prefix and five characters of the safe
+   * alphabet (names.SimpleNameGenerator). The first attempt spells the leading decimal
+   * digits of a hash, which gives about 10⁵ names, so a ReplicaSet of a few thousand
+   * pods meets a taken one; the apiserver then tries again (upstream's RetryGenerateName,
+   * 8 attempts in all), and the retries draw each character from the whole alphabet (27⁵).
+   */
+  private generateName(prefix: string, attempt: number): string {
     const n = fnv32a(`${prefix}/${this.uidGen()}/${this.nameSeq++}`);
-    return `${prefix}${safeEncode(n).slice(0, 5).padEnd(5, 'x')}`;
+    return `${prefix}${attempt === 0 ? safeEncode(n).slice(0, 5).padEnd(5, 'x') : safeDigits(n, 5)}`;
   }
 
   /** Go's decoder's type errors (wrong JSON types, int32 range, base64): a 400 naming the first, every one a cause. */
@@ -521,7 +531,8 @@ export class Registry {
     this.checkNamespace(r, ns, obj);
     if (operation === 'Update') this.checkFields(r, obj, opts, 'create');
     const meta = obj.metadata!;
-    if (!meta.name && meta.generateName) meta.name = this.generateName(meta.generateName);
+    const generateFrom = !meta.name && meta.generateName ? meta.generateName : undefined;
+    if (generateFrom !== undefined) meta.name = this.generateName(generateFrom, 0);
     for (const k of ['uid', 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink'] as const) delete meta[k as keyof typeof meta];
     meta.uid = this.uidGen();
     meta.creationTimestamp = this.now();
@@ -537,14 +548,21 @@ export class Registry {
       this.recordManaged(r, obj, undefined, opts.fieldManager, operation, undefined, operation === 'Apply' ? (body as Json) : undefined);
       if (opts.dryRun) {
         // A dry run goes as far as the store's own check (kube-apiserver's dry-run storage).
-        if (await this.store.get(this.key(r, ns, meta.name!))) throw errAlreadyExists(r, meta.name!);
+        for (let attempt = 1; await this.store.get(this.key(r, ns, meta.name!)); attempt++) {
+          if (generateFrom === undefined || attempt >= GENERATE_NAME_ATTEMPTS) throw errAlreadyExists(r, meta.name!);
+          meta.name = this.generateName(generateFrom, attempt);
+        }
         return obj;
       }
-      let kv: KeyValue;
-      try {
-        kv = await this.store.create(this.key(r, ns, meta.name!), this.encode(obj));
-      } catch (e) {
-        return this.storeError(e, r, meta.name!);
+      let kv: KeyValue | undefined;
+      for (let attempt = 1; kv === undefined; attempt++) {
+        try {
+          kv = await this.store.create(this.key(r, ns, meta.name!), this.encode(obj));
+        } catch (e) {
+          const taken = e instanceof StoreError && e.code === 'STORE_ALREADY_EXISTS';
+          if (!taken || generateFrom === undefined || attempt >= GENERATE_NAME_ATTEMPTS) return this.storeError(e, r, meta.name!);
+          meta.name = this.generateName(generateFrom, attempt);
+        }
       }
       this.stored(r, kv, obj);
       return this.decode(kv);
