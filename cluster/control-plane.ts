@@ -130,7 +130,8 @@ export class ControlPlane {
       if (created) return `${label} created`;
       return `${label} ${after.metadata?.resourceVersion === before?.metadata?.resourceVersion ? 'unchanged' : 'configured'}`;
     } catch (e) {
-      if (e instanceof ApiError) throw new ManifestError(`${at}${label}: ${e.message}`);
+      // The manifest's fault (4xx) names it; a server-side failure (a 503 from a store that timed out) is not the manifest's.
+      if (e instanceof ApiError && e.code < 500) throw new ManifestError(`${at}${label}: ${e.message}`);
       throw e;
     }
   }

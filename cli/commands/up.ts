@@ -25,7 +25,6 @@ import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { openStore } from '../../control/store/index.ts';
 import type { ObjectStore, StoreKind } from '../../control/store/index.ts';
-import { StoreError } from '../../control/store/object-store.ts';
 import type { Cluster } from '../../cluster/cluster.ts';
 import { MS } from '../../netsim/time/scheduler.ts';
 import type { ClusterArgs } from '../load-cluster.ts';
@@ -35,7 +34,7 @@ import { isLoopback, isWildcard, loadTls, selfSignedTls } from '../up/tls.ts';
 import type { TlsMaterial } from '../up/tls.ts';
 import { writeKubeconfig, writePrivateFile } from '../up/kubeconfig.ts';
 import { prepareStateDir } from '../up/state-dir.ts';
-import { listenError, storeOpenError } from '../up/errors.ts';
+import { listenError, storeFailedError, storeOpenError } from '../up/errors.ts';
 import { createLogger } from '../up/log.ts';
 import { waitForStop } from '../up/stop-signal.ts';
 import { LiveFlows, registerFlowRoutes, registerTopologyRoute } from '../../observe/index.ts';
@@ -167,7 +166,7 @@ function clientUrl(host: string, port: number, tls: boolean): string {
   return `${tls ? 'https' : 'http'}://${h.includes(':') ? `[${h}]` : h}:${port}`;
 }
 
-async function openUpStore(o: UpOptions, dir: string, log: Logger): Promise<{ store: ObjectStore; where: string }> {
+async function openUpStore(o: UpOptions, dir: string, log: Logger): Promise<{ store: ObjectStore; where: string; kind: StoreKind }> {
   const kind: StoreKind = o.store ?? (o.etcdEndpoints !== undefined ? 'etcd' : 'file');
   const endpoint = o.etcdEndpoints?.split(',')[0]?.trim();
   if (kind === 'etcd' && (endpoint === undefined || endpoint === '')) throw new CliError('NETSIM_ERR_STORE_UNAVAILABLE', '--store etcd needs --etcd-endpoints URL (e.g. http://127.0.0.1:2379)');
@@ -176,7 +175,7 @@ async function openUpStore(o: UpOptions, dir: string, log: Logger): Promise<{ st
   try {
     const store = await openStore(kind, { dir: join(dir, 'store'), onWarning: (m) => log.warn(m), ...(endpoint !== undefined ? { endpoint } : {}), ...(o.etcdPrefix !== undefined ? { namespace: o.etcdPrefix } : {}) });
     log.info(`store: ${kind} at ${where}, revision ${store.revision()}`);
-    return { store, where };
+    return { store, where, kind };
   } catch (e) {
     const mapped = storeOpenError(e, where, kind);
     if (mapped instanceof CliError) throw mapped;
@@ -231,7 +230,9 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const sec: Security = { token: o.anonymous === true ? undefined : randomBytes(32).toString('base64url'), tls };
   if (sec.token === undefined) log.warn('--anonymous: every request is allowed without a token');
 
-  const { store } = await openUpStore(o, dir, log);
+  const { store, where, kind } = await openUpStore(o, dir, log);
+  // A store that stops answering later (etcd timing out under load) is the same CLI error, whichever step met it.
+  const failed = (e: unknown): unknown => storeFailedError(e, where, kind);
   let cluster: Cluster;
   let link: UdpUnderlayLink | undefined;
   try {
@@ -252,8 +253,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   } catch (e) {
     await link?.close();
     await store.close().catch(() => {});
-    if (e instanceof StoreError && e.code === 'STORE_UNAVAILABLE') throw new CliError('NETSIM_ERR_STORE_UNAVAILABLE', `the store failed while the cluster was being built: ${e.message}`);
-    throw e;
+    throw failed(e);
   }
 
   const base = cluster.sim.clock.now();
@@ -293,14 +293,14 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
     await cluster.close();
     await link?.close();
   };
-  await flows.refresh();
-  let refreshed = Date.now();
   try {
+    await flows.refresh();
     await serveWebUi(cluster.control.app);
   } catch (e) {
     await closeServing().catch(() => {});
-    throw e;
+    throw failed(e);
   }
+  let refreshed = Date.now();
 
   // Handlers first: a SIGTERM that arrives between "listening" and a later handler would kill the process (no exit 0).
   const stopped = waitForStop();
@@ -318,7 +318,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
     if (plan !== undefined) await registerPartition(store, plan.index, url);
   } catch (e) {
     await closeServing().catch(() => {});
-    throw e;
+    throw failed(e);
   }
   log.info(`pid ${process.pid}: API server listening on ${url} (${sec.tls !== undefined ? 'TLS' : 'plain HTTP, loopback only: kubectl sends no token over it'}, ${sec.token !== undefined ? 'bearer token' : 'anonymous'}); kubeconfig ${kubeconfig}`);
   print(`API server listening on ${url}\n`);

@@ -1,9 +1,14 @@
 /**
  * What can stop `netsim up` from starting, as CLI errors with stable codes (exit 2, one
  * line, no stack trace): the listening address taken or not local, the store held by
- * another process, damaged or unreachable. Each message says what to do next.
+ * another process, damaged or unreachable — when it is opened, and when it stops
+ * answering later (an etcd "request timed out" under load, a refused connection): the
+ * API server turns such a store failure into a `ServiceUnavailable` ApiError whose
+ * `cause` is the StoreError, so the chain of causes is searched, not the outer type.
+ * Each message says what to do next.
  */
 import { StoreError } from '../../control/store/object-store.ts';
+import type { StoreKind } from '../../control/store/index.ts';
 import { CliError } from '../cli-error.ts';
 
 /** A failed `listen()` as a CLI error; anything else is returned unchanged. */
@@ -24,7 +29,7 @@ export function listenError(e: unknown, listen: string): unknown {
 }
 
 /** A store that failed to open as a CLI error; anything else is returned unchanged. */
-export function storeOpenError(e: unknown, where: string, kind: 'file' | 'etcd' | 'memory'): unknown {
+export function storeOpenError(e: unknown, where: string, kind: StoreKind): unknown {
   if (!(e instanceof StoreError)) return e;
   if (e.code === 'STORE_CORRUPT') {
     return new CliError('NETSIM_ERR_STORE_CORRUPT', `the store in ${where} is damaged: ${e.message}. `
@@ -34,4 +39,24 @@ export function storeOpenError(e: unknown, where: string, kind: 'file' | 'etcd' 
   if (e.code === 'STORE_UNAVAILABLE' && kind === 'file') return new CliError('NETSIM_ERR_STORE_LOCKED', `${e.message}`);
   if (e.code === 'STORE_UNAVAILABLE') return new CliError('NETSIM_ERR_STORE_UNAVAILABLE', `cannot reach the ${kind} store at ${where}: ${e.message}; start it, or check --etcd-endpoints`);
   return e;
+}
+
+/** The StoreError that says the store could not answer, anywhere in `e`'s chain of causes. */
+function unavailableStore(e: unknown): StoreError | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 8; c = c.cause, depth++) {
+    if (c instanceof StoreError && (c.code === 'STORE_UNAVAILABLE' || c.code === 'STORE_CLOSED')) return c;
+  }
+  return undefined;
+}
+
+/**
+ * A store that stopped answering after it was opened (while the cluster was built or
+ * served) as NETSIM_ERR_STORE_UNAVAILABLE; anything else is returned unchanged.
+ */
+export function storeFailedError(e: unknown, where: string, kind: StoreKind): unknown {
+  if (e instanceof CliError) return e;
+  const s = unavailableStore(e);
+  if (s === undefined) return e;
+  const next = kind === 'etcd' ? 'check that etcd is healthy (etcdctl endpoint health) and start again' : 'check the state directory and start again';
+  return new CliError('NETSIM_ERR_STORE_UNAVAILABLE', `the ${kind} store at ${where} failed while netsim up was starting: ${s.message}; ${next}`);
 }

@@ -30,8 +30,9 @@ export const REASON_CODES: Readonly<Record<Exclude<StatusReason, ''>, number>> =
 
 export class ApiError extends Error {
   readonly code: number;
-  constructor(readonly reason: Exclude<StatusReason, ''>, message: string, readonly details?: StatusDetails) {
-    super(message);
+  /** `options.cause`: the store failure behind a 503/500, so a front end can still name it. */
+  constructor(readonly reason: Exclude<StatusReason, ''>, message: string, readonly details?: StatusDetails, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'ApiError';
     this.code = REASON_CODES[reason];
   }

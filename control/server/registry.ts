@@ -221,8 +221,8 @@ export class Registry {
         case 'STORE_ALREADY_EXISTS': throw errAlreadyExists(r, name);
         case 'STORE_CONFLICT': throw errConflict(r, name);
         case 'STORE_EXPIRED': throw errExpired(e.message);
-        case 'STORE_UNAVAILABLE': throw new ApiError('ServiceUnavailable', e.message);
-        default: throw new ApiError('InternalError', e.message);
+        case 'STORE_UNAVAILABLE': throw new ApiError('ServiceUnavailable', e.message, undefined, { cause: e });
+        default: throw new ApiError('InternalError', e.message, undefined, { cause: e });
       }
     }
     throw e;

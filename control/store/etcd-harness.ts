@@ -1,9 +1,13 @@
 /**
  * Test support: run a private single-member etcd on free loopback ports with its own
  * data directory, and stop it by pid. Never touches a system etcd (2379/2380, systemd).
+ * `FailingEtcdProxy` stands in front of one and, from its Nth request on, fails the
+ * way a loaded or dying etcd does.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
+import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -89,5 +93,64 @@ export class LocalEtcd {
     const t = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(t);
+  }
+}
+
+/**
+ * How a failing etcd answers: `timeout` is etcd's own answer under load (gRPC Unavailable
+ * "etcdserver: request timed out", which the JSON gateway sends as HTTP 503); `refused`
+ * drops the connection without an answer, as a killed etcd does mid-request.
+ */
+export type EtcdFailure = 'timeout' | 'refused';
+
+/**
+ * An HTTP proxy in front of a real etcd that forwards requests 1..N-1 and fails request
+ * N and every later one (watches keep streaming: a watch is not where a timeout shows).
+ */
+export class FailingEtcdProxy {
+  private served = 0;
+  private readonly server: Server;
+  /** `http://127.0.0.1:PORT` once started. */
+  endpoint = '';
+
+  private constructor(target: string, failFrom: number, how: EtcdFailure) {
+    this.server = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (++this.served >= failFrom && req.url !== '/v3/watch') {
+          if (how === 'refused') { req.socket.destroy(); return; }
+          res.writeHead(503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: 'etcdserver: request timed out', code: 14, message: 'etcdserver: request timed out' }));
+          return;
+        }
+        void (async () => {
+          try {
+            const r = await fetch(target + (req.url ?? '/'), { method: req.method ?? 'POST', body: Buffer.concat(chunks), headers: { 'content-type': 'application/json' } });
+            res.writeHead(r.status, { 'content-type': 'application/json' });
+            if (r.body !== null) for await (const c of r.body) res.write(c);
+            res.end();
+          } catch {
+            res.destroy();
+          }
+        })();
+      });
+    });
+  }
+
+  /** Requests seen so far (forwarded or failed). */
+  get requests(): number { return this.served; }
+
+  static async start(target: string, failFrom: number, how: EtcdFailure): Promise<FailingEtcdProxy> {
+    const p = new FailingEtcdProxy(target, failFrom, how);
+    await new Promise<void>((resolve) => p.server.listen(0, '127.0.0.1', resolve));
+    const addr = p.server.address();
+    p.endpoint = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
+    return p;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
   }
 }

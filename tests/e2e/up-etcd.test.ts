@@ -1,14 +1,16 @@
 // `netsim up --store etcd --etcd-endpoints URL` against a private etcd: the cluster's
 // objects live in etcd (kubectl reads them), an etcd outage answers 503 ServiceUnavailable
 // with Retry-After — never 500 — and the server keeps running and serves again when etcd
-// is back; an unreachable etcd at start is a CLI error with exit 2.
+// is back; an unreachable etcd at start, or one that times out or drops connections while
+// the cluster is being built, is a CLI error with exit 2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findEtcd, ETCD_SKIP_REASON, LocalEtcd } from '../../control/store/etcd-harness.ts';
+import { findEtcd, ETCD_SKIP_REASON, FailingEtcdProxy, LocalEtcd } from '../../control/store/etcd-harness.ts';
+import type { EtcdFailure } from '../../control/store/etcd-harness.ts';
 import { readKubeconfig } from '../../cli/up/kubeconfig.ts';
 import { remoteRequest } from '../../cli/remote.ts';
 import { BIN, startUp } from '../support/netsim-up.ts';
@@ -84,3 +86,33 @@ test('netsim up --store etcd: an unreachable etcd at start is NETSIM_ERR_STORE_U
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// etcd failing part-way through `netsim up`'s start, at requests that land in different
+// steps: the API server's bootstrap (a create's txn), applying the spec's manifests, the
+// controllers' first reconcile (a DaemonSet list). Each once gave exit 70 (an ApiError
+// wrapping the store error) or blamed the manifest (NETSIM_ERR_MANIFEST).
+const FAILURES: ReadonlyArray<[number, EtcdFailure]> = [[10, 'timeout'], [35, 'timeout'], [150, 'timeout'], [600, 'timeout'], [150, 'refused']];
+for (const [failFrom, how] of FAILURES) {
+  test(`netsim up --store etcd: etcd ${how === 'timeout' ? 'timing out' : 'dropping connections'} from request ${failFrom} on is NETSIM_ERR_STORE_UNAVAILABLE, exit 2`, { skip: etcdBin === undefined ? ETCD_SKIP_REASON : false, timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netsim-upetcd-'));
+    const etcd = await LocalEtcd.start(etcdBin as string, dir);
+    const proxy = await FailingEtcdProxy.start(etcd.endpoint, failFrom, how);
+    try {
+      const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', '--anonymous', '--no-tls', '--state', join(dir, 's'), '--etcd-endpoints', proxy.endpoint], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      assert.ok(proxy.requests >= failFrom, `the start made only ${proxy.requests} requests, so etcd never failed (move the failure point): ${stderr}`);
+      assert.doesNotMatch(stdout, /listening/);
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, new RegExp(`^netsim: NETSIM_ERR_STORE_UNAVAILABLE: the etcd store at ${proxy.endpoint.replace(/\./g, '\\.')} failed while netsim up was starting: etcd .*${how === 'timeout' ? 'etcdserver: request timed out' : 'UND_ERR_SOCKET'}.*etcdctl endpoint health`, 'm'));
+      assert.doesNotMatch(stderr, /NETSIM_ERR_INTERNAL|^\s+at /m);
+    } finally {
+      await proxy.close();
+      await etcd.stop('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
