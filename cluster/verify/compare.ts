@@ -17,19 +17,13 @@
  */
 import { formatIpv4 } from '../../netsim/wire/addr.ts';
 import { internetChecksum, pseudoHeaderSum } from '../../netsim/wire/checksum.ts';
+import { Ipv4, L4 } from '../../netsim/wire/ipv4.ts';
 import { formatIpv4Packet } from '../../netsim/wire/pretty.ts';
 import { PROBE_PAYLOAD, PROBE_SEQ } from './probe.ts';
 import type { Observation, Probe } from './probe.ts';
 import { gammaQ } from '../../experiments/stats/gamma.ts';
 
 export const DROPPED = 'dropped';
-
-function u16(b: Uint8Array, o: number): number {
-  return ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
-}
-function u32(b: Uint8Array, o: number): number {
-  return (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -56,7 +50,8 @@ function rangeTok(v: number): string {
 }
 
 /**
- * Signature of the transport part; `quoted` for the 8 bytes an ICMP error quotes (no
+ * Signature of the transport part (wire/'s accessors at offset 0 of `l4`; each read is
+ * behind a length check, as they do not check lengths); `quoted` for the 8 bytes an ICMP error quotes (no
  * checksum check). In the probe itself (`isProbe`: its IP id), a source port other
  * than the probe's own can only be one a source NAT drew, whatever port it happens to
  * equal, so it is tokenized by its range.
@@ -68,32 +63,32 @@ function l4Sig(b: Uint8Array, hl: number, end: number, proto: number, src: numbe
   if (proto === 17 && l4.length >= 8) {
     let ck = 'quoted';
     if (!quoted) {
-      const c = u16(l4, 6);
+      const c = L4.udpChecksum(l4, 0);
       ck = c === 0 ? 'none' : internetChecksum(l4, 0, l4.length, pseudoHeaderSum(src, dst, 17, l4.length)) === 0 ? 'ok' : 'BAD';
     }
-    return `udp ${spt(u16(l4, 0))}>${pt(u16(l4, 2))} ulen ${u16(l4, 4)} csum ${ck}${quoted ? '' : ` data ${payloadTok(l4.subarray(8))}`}`;
+    return `udp ${spt(L4.srcPort(l4, 0))}>${pt(L4.dstPort(l4, 0))} ulen ${L4.udpLength(l4, 0)} csum ${ck}${quoted ? '' : ` data ${payloadTok(l4.subarray(8))}`}`;
   }
   if (proto === 6 && l4.length >= 8) {
-    const seq = u32(l4, 4);
+    const seq = L4.tcpSeq(l4, 0);
     const seqTok = seq === PROBE_SEQ ? '$seq' : String(seq);
-    if (quoted || l4.length < 20) return `tcp ${spt(u16(l4, 0))}>${pt(u16(l4, 2))} seq ${seqTok}`;
-    const ack = u32(l4, 8);
+    if (quoted || l4.length < 20) return `tcp ${spt(L4.srcPort(l4, 0))}>${pt(L4.dstPort(l4, 0))} seq ${seqTok}`;
+    const ack = L4.tcpAck(l4, 0);
     const ackTok = ack === PROBE_SEQ + 1 ? '$seq+1' : String(ack);
-    const doff = ((l4[12] ?? 0) >> 4) * 4;
+    const doff = L4.tcpHeaderLen(l4, 0);
     const ok = internetChecksum(l4, 0, l4.length, pseudoHeaderSum(src, dst, 6, l4.length)) === 0 ? 'ok' : 'BAD';
-    return `tcp ${spt(u16(l4, 0))}>${pt(u16(l4, 2))} flags 0x${(l4[13] ?? 0).toString(16)} seq ${seqTok} ack ${ackTok} win ${u16(l4, 14)} hdr ${doff} csum ${ok} data ${payloadTok(l4.subarray(doff))}`;
+    return `tcp ${spt(L4.srcPort(l4, 0))}>${pt(L4.dstPort(l4, 0))} flags 0x${L4.tcpFlags(l4, 0).toString(16)} seq ${seqTok} ack ${ackTok} win ${L4.tcpWindow(l4, 0)} hdr ${doff} csum ${ok} data ${payloadTok(l4.subarray(doff))}`;
   }
   if (proto === 1 && l4.length >= 8) {
-    const type = l4[0] ?? 0;
-    const code = l4[1] ?? 0;
+    const type = L4.icmpType(l4, 0);
+    const code = L4.icmpCode(l4, 0);
     const ck = quoted ? 'quoted' : internetChecksum(l4, 0, l4.length) === 0 ? 'ok' : 'BAD';
     if (type === 0 || type === 8) {
-      const id = u16(l4, 4);
+      const id = L4.icmpEchoId(l4, 0);
       const idTok = id === probe.sport ? '$sport' : 'rnd-id';
-      return `icmp ${type === 8 ? 'echo-request' : 'echo-reply'} id ${idTok} seq ${u16(l4, 6)} csum ${ck}${quoted ? '' : ` data ${payloadTok(l4.subarray(8))}`}`;
+      return `icmp ${type === 8 ? 'echo-request' : 'echo-reply'} id ${idTok} seq ${L4.icmpEchoSeq(l4, 0)} csum ${ck}${quoted ? '' : ` data ${payloadTok(l4.subarray(8))}`}`;
     }
     if (!quoted && (type === 3 || type === 11 || type === 12 || type === 5)) {
-      const mtu = type === 3 && code === 4 ? ` mtu ${u16(l4, 6)}` : '';
+      const mtu = type === 3 && code === 4 ? ` mtu ${L4.icmpNextHopMtu(l4, 0)}` : '';
       const inner = l4.subarray(8);
       return `icmp ${type}/${code}${mtu} csum ${ck} quote ${inner.length}B [${ipSig(inner, probe, known, true)}]`;
     }
@@ -113,25 +108,26 @@ const PROBE_PROTO: Record<Probe['proto'], number> = { icmp: 1, tcp: 6, udp: 17 }
  */
 function carriesProbe(l4: Uint8Array, proto: number, probe: Probe, quoted: boolean): boolean {
   if (proto !== PROBE_PROTO[probe.proto] || l4.length < 8) return false;
-  if (proto === 1) return l4[0] === 8;
-  if (proto === 6) return u32(l4, 4) === PROBE_SEQ && (l4.length < 14 || l4[13] === 0x02);
+  if (proto === 1) return L4.icmpType(l4, 0) === 8;
+  if (proto === 6) return L4.tcpSeq(l4, 0) === PROBE_SEQ && (l4.length < 14 || L4.tcpFlags(l4, 0) === 0x02);
   return quoted || sameBytes(l4.subarray(8), PROBE_PAYLOAD);
 }
 
 function ipSig(b: Uint8Array, probe: Probe, known: ReadonlySet<number>, quoted: boolean): string {
-  if (b.length < 20 || (b[0] ?? 0) >> 4 !== 4) return `not-ipv4 ${b.length}B`;
-  const hl = ((b[0] ?? 0) & 0x0f) * 4;
-  const total = u16(b, 2);
-  const id = u16(b, 4);
-  const df = ((b[6] ?? 0) & 0x40) !== 0 ? ' DF' : '';
-  const ttl = b[8] ?? 0;
-  const proto = b[9] ?? 0;
-  const src = u32(b, 12);
-  const dst = u32(b, 16);
+  // The fixed header's 20 bytes are there: wire/'s accessors read them unchecked.
+  if (b.length < 20 || Ipv4.version(b, 0) !== 4) return `not-ipv4 ${b.length}B`;
+  const hl = Ipv4.headerLen(b, 0);
+  const total = Ipv4.totalLen(b, 0);
+  const id = Ipv4.ident(b, 0);
+  const df = Ipv4.dontFragment(b, 0) ? ' DF' : '';
+  const ttl = Ipv4.ttl(b, 0);
+  const proto = Ipv4.protocol(b, 0);
+  const src = Ipv4.src(b, 0);
+  const dst = Ipv4.dst(b, 0);
   const ipOk = hl <= b.length && internetChecksum(b, 0, hl) === 0 ? 'ok' : 'BAD';
   const end = quoted ? b.length : Math.min(total, b.length);
   const isProbe = id === probe.ipId && carriesProbe(b.subarray(hl, end), proto, probe, quoted);
-  return `${formatIpv4(src)}>${formatIpv4(dst)} tos 0x${(b[1] ?? 0).toString(16)} len ${total}${df} ttl ${ttl} id ${isProbe ? '$ipid' : 'gen'} ipcsum ${ipOk} | ${l4Sig(b, hl, end, proto, src, dst, probe, known, quoted, isProbe)}`;
+  return `${formatIpv4(src)}>${formatIpv4(dst)} tos 0x${Ipv4.tos(b, 0).toString(16)} len ${total}${df} ttl ${ttl} id ${isProbe ? '$ipid' : 'gen'} ipcsum ${ipOk} | ${l4Sig(b, hl, end, proto, src, dst, probe, known, quoted, isProbe)}`;
 }
 
 export function observationSignature(o: Observation, probe: Probe, known: ReadonlySet<number>): string {

@@ -8,8 +8,10 @@ import {
   emitIpv4,
   icmpSetEchoIdent,
   ipv4DecrementTtl,
+  Ipv4,
   ipv4HeaderLen,
   Ipv4Packet,
+  L4,
   ipv4SetDst,
   ipv4SetSrc,
   IpProtocol,
@@ -19,7 +21,8 @@ import {
 } from './ipv4.ts';
 import type { Ipv4Repr } from './ipv4.ts';
 import { CLASSIC_IPV4_HEADER, concat, DNS_PACKET, hex, IP_WITH_OPTIONS, PING_PACKET, SYN_PACKET, toHex } from './test-support.ts';
-import { TcpSegment } from './tcp.ts';
+import { TcpFlags, TcpSegment } from './tcp.ts';
+import { buildIpv4Icmp, buildIpv4Tcp, buildIpv4Udp } from './build.ts';
 import { UdpDatagram } from './udp.ts';
 import { Icmpv4Packet } from './icmpv4.ts';
 
@@ -289,4 +292,16 @@ test('ipv4: ICMP echo identifier rewrite', () => {
   assert.equal(icmp.echoIdent, 0xbeef);
   assert.ok(icmp.verifyChecksum());
   assert.equal(icmpSetEchoIdent(SYN_PACKET.slice(), 0, 1), false);
+});
+
+test('ipv4: the unchecked accessors read TOS, and UDP length/checksum, TCP window and the ICMP next-hop MTU at their RFC offsets', () => {
+  const udp = buildIpv4Udp({ src: ip('10.0.0.1'), dst: ip('10.0.0.2'), ttl: 64, ident: 1, tos: 0xb8 }, { srcPort: 1000, dstPort: 53 }, new Uint8Array(5));
+  assert.equal(Ipv4.tos(udp, 0), 0xb8);
+  assert.equal(L4.udpLength(udp, 20), 13);
+  assert.equal(L4.udpChecksum(udp, 20), (udp[26]! << 8) | udp[27]!);
+  assert.notEqual(L4.udpChecksum(udp, 20), 0);
+  const tcp = buildIpv4Tcp({ src: ip('10.0.0.1'), dst: ip('10.0.0.2'), ttl: 64, ident: 1 }, { srcPort: 1, dstPort: 2, seq: 3, ack: 4, flags: TcpFlags.ACK, window: 0xbeef }, new Uint8Array(0));
+  assert.equal(L4.tcpWindow(tcp, 20), 0xbeef);
+  const icmp = buildIpv4Icmp({ src: ip('10.0.0.1'), dst: ip('10.0.0.2'), ttl: 64, ident: 1 }, { type: 'dest-unreachable', code: 4, nextHopMtu: 1450, original: udp });
+  assert.equal(L4.icmpNextHopMtu(icmp, 20), 1450);
 });

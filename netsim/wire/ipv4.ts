@@ -488,6 +488,10 @@ export const Ipv4 = {
   headerLen(b: Uint8Array, off: number): number {
     return ((b[off + F.VER_IHL] as number) & 0x0f) * 4;
   },
+  /** The type-of-service byte (DSCP and ECN). */
+  tos(b: Uint8Array, off: number): number {
+    return b[off + F.TOS] as number;
+  },
   totalLen(b: Uint8Array, off: number): number {
     return readU16(b, off + F.LENGTH);
   },
@@ -545,6 +549,17 @@ export const L4 = {
   tcpAck(b: Uint8Array, th: number): number {
     return readU32(b, th + 8);
   },
+  tcpWindow(b: Uint8Array, th: number): number {
+    return readU16(b, th + 14);
+  },
+  /** UDP: the length field (header and data). */
+  udpLength(b: Uint8Array, th: number): number {
+    return readU16(b, th + 4);
+  },
+  /** UDP: the checksum field (0: none sent). */
+  udpChecksum(b: Uint8Array, th: number): number {
+    return readU16(b, th + UDP_CHECKSUM);
+  },
   icmpType(b: Uint8Array, th: number): number {
     return b[th] as number;
   },
@@ -557,6 +572,10 @@ export const L4 = {
   },
   /** ICMP echo request/reply sequence number. */
   icmpEchoSeq(b: Uint8Array, th: number): number {
+    return readU16(b, th + ICMP_ECHO_IDENT + 2);
+  },
+  /** ICMP destination unreachable, fragmentation needed: the next-hop MTU (RFC 1191), where echo has its sequence. */
+  icmpNextHopMtu(b: Uint8Array, th: number): number {
     return readU16(b, th + ICMP_ECHO_IDENT + 2);
   },
 } as const;
