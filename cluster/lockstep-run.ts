@@ -97,7 +97,7 @@ export class Replica {
     const nodes = this.cluster.spec.nodes.map((n) => n.name);
     const p = new LockstepPartition(blockPartition(nodes, index, count), new Set(nodes), this.cluster.sim);
     const u = this.cluster.underlay;
-    p.enter(u.outsideSegment === undefined ? [u.segment] : [u.segment, u.outsideSegment]);
+    p.enter(u.outsideSegment === undefined ? [u.segment] : [u.segment, u.outsideSegment], lookaheadNs(this.cluster.spec));
     this.split = p;
     return p;
   }

@@ -16,6 +16,7 @@ import { Capture } from '../pcaps/capture.ts';
 import { parseClusterSpec } from './spec.ts';
 import { LockstepPartition, lockstepRefusal, lookaheadNs, runLockstepInProcess } from './lockstep.ts';
 import { blockPartition } from './partition.ts';
+import { CodedError } from '../netsim/errors.ts';
 
 const HOSTS = ['h1', 'h2', 'h3', 'h4'];
 const LATENCY = 50 * US;
@@ -78,7 +79,7 @@ function partitioned(seed: number, loss: number, workers: number): Array<{ ev: T
   const cut = replicas.map((r) => r.events.length);
   const parts = replicas.map((r, i) => {
     const p = new LockstepPartition(blockPartition(HOSTS, i, workers), new Set(HOSTS), r.sim);
-    p.enter([r.segment]);
+    p.enter([r.segment], LATENCY);
     return p;
   });
   runLockstepInProcess(replicas.map((r, i) => ({ sim: r.sim, partition: parts[i] as LockstepPartition })), END, LATENCY);
@@ -124,4 +125,20 @@ nodes:
   assert.equal(lookaheadNs(spec), spec.underlay.latencyNs);
   assert.equal(lockstepRefusal(spec), undefined);
   assert.match(lockstepRefusal({ ...spec, underlay: { ...spec.underlay, latencyNs: 0 } }) ?? '', /latency is 0/);
+});
+
+test('a port whose link is faster than the lookahead is refused at the split (NETSIM_ERR_PARTITION), naming the port', () => {
+  const sim = new Sim({ seed: 1 });
+  const segment = new Segment(sim, 'underlay', { latencyNs: LATENCY, bandwidthBps: 0, loss: 0, queueLimit: 1000 });
+  attachNic(new NetNamespace(sim, 'h1', 'h1'), segment, 'eth0', '10.0.0.1/24');
+  const fast = new NetNamespace(sim, 'h2', 'h2');
+  attachNic(fast, segment, 'eth0', '10.0.0.2/24');
+  // Equal to the lookahead is exact: accepted.
+  new LockstepPartition(blockPartition(['h1', 'h2'], 0, 2), new Set(['h1', 'h2']), sim).enter([segment], LATENCY);
+  const nic = segment.portList().find((p) => p.owner?.node === 'h2');
+  assert.ok(nic !== undefined);
+  nic.link = { latencyNs: LATENCY / 2 };
+  const p = new LockstepPartition(blockPartition(['h1', 'h2'], 0, 2), new Set(['h1', 'h2']), sim);
+  assert.throws(() => p.enter([segment], LATENCY), (e: unknown) => e instanceof CodedError && e.code === 'NETSIM_ERR_PARTITION'
+    && /port h2\/eth0 on underlay has a latency of 25000 ns, below the lookahead of 50000 ns/.test(e.message));
 });

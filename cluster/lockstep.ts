@@ -35,9 +35,12 @@
  *   every worker on its replica; a replica of another worker's host sends nothing
  *   (its owner sends). So the control plane must stay quiet in the partitioned phase:
  *   work it would do there (a write, a controller wake-up) is refused.
- * - Refused up front ({@link lockstepRefusal}): zero underlay latency (no lookahead).
+ * - Refused up front ({@link lockstepRefusal}): zero underlay latency (no lookahead); at
+ *   the split ({@link LockstepPartition.enter}): a port whose own link latency is below the
+ *   lookahead (PartitionError, NETSIM_ERR_PARTITION: exit 2).
  */
 import { Packet } from '../netsim/packet/packet.ts';
+import type { WireContext } from '../netsim/packet/packet.ts';
 import type { Sim } from '../netsim/sim.ts';
 import type { EtherDevice, Segment, SegmentBoundary } from '../netsim/link/segment.ts';
 import type { MacAddr } from '../netsim/wire/addr.ts';
@@ -56,8 +59,8 @@ export function lookaheadNs(spec: ClusterSpec): number {
   return spec.underlay.latencyNs;
 }
 
-/** An underlay frame on its way to a port of another worker. */
-export interface UnderlayFrame {
+/** An underlay frame on its way to a port of another worker: the packet's id, bytes and {@link WireContext}. */
+export interface UnderlayFrame extends WireContext {
   readonly segment: string;
   /** The receiving port: its host and device name. */
   readonly host: string;
@@ -65,15 +68,10 @@ export interface UnderlayFrame {
   /** Arrival time (virtual ns) and the order key the sender's host gave it. */
   readonly at: number;
   readonly key: number;
-  /** The packet: id, bytes from `off`, and the metadata that crosses a wire. */
+  /** The packet: id and bytes from `off`. */
   readonly id: number;
   readonly off: number;
   readonly bytes: Uint8Array;
-  readonly l4Verified: boolean;
-  readonly family: number;
-  readonly nh: number;
-  readonly th: number;
-  readonly l4proto: number;
 }
 
 /** A source address the switch learns at `at`: sent to every other worker. */
@@ -101,8 +99,18 @@ export class LockstepPartition implements SegmentBoundary {
     return this.nodes.has(name) ? this.partition.owns(name) : this.partition.index === 0;
   }
 
-  /** Split `segments` of this replica: from now on, only this worker's hosts run here. */
-  enter(segments: readonly Segment[]): void {
+  /**
+   * Split `segments` of this replica: from now on, only this worker's hosts run here.
+   * Refuses (PartitionError) a port whose link is faster than `lookahead`: its frames
+   * could arrive inside a window another worker has already run.
+   */
+  enter(segments: readonly Segment[], lookahead: number): void {
+    for (const s of segments) {
+      for (const p of s.portList()) {
+        const latency = p.link.latencyNs ?? s.props.latencyNs;
+        if (latency < lookahead) throw new PartitionError(`lockstep: port ${this.hostOf(p)}/${p.name} on ${s.name} has a latency of ${latency} ns, below the lookahead of ${lookahead} ns: its frames could arrive inside a window another worker already ran; give it at least the underlay latency, or run with one worker`);
+      }
+    }
     for (const s of segments) {
       this.segments.set(s.name, s);
       for (const p of s.portList()) this.ports.set(`${s.name}|${this.hostOf(p)}|${p.name}`, p);
@@ -126,7 +134,7 @@ export class LockstepPartition implements SegmentBoundary {
     const bytes = pkt.buf.slice(pkt.off, pkt.off + pkt.len);
     this.outbox.push({
       segment: segment.name, host: this.hostOf(port), dev: port.name, at, key,
-      id: pkt.id, off: pkt.off, bytes, l4Verified: pkt.l4Verified, family: pkt.family, nh: pkt.nh, th: pkt.th, l4proto: pkt.l4proto,
+      id: pkt.id, off: pkt.off, bytes, ...pkt.wireContext(),
     });
   }
 
@@ -165,11 +173,7 @@ function packetOfFrame(f: UnderlayFrame): Packet {
   const buf = new Uint8Array(f.off + f.bytes.length);
   buf.set(f.bytes, f.off);
   const pkt = new Packet(f.id, buf, f.off, f.bytes.length);
-  pkt.l4Verified = f.l4Verified;
-  pkt.family = f.family;
-  pkt.nh = f.nh;
-  pkt.th = f.th;
-  pkt.l4proto = f.l4proto;
+  pkt.setWireContext(f);
   return pkt;
 }
 

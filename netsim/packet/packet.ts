@@ -46,6 +46,19 @@ const SLAB_MAX_ITEM = 2048;
 let slab = new ArrayBuffer(SLAB_SIZE);
 let slabOff = 0;
 
+/**
+ * The metadata a frame keeps when it crosses a wire: the checksum state and the parsed
+ * context. (Conntrack, mark and IPVS state never cross: Segment.carry clears them.)
+ * A Packet has these fields; a lockstep frame between workers carries them as data.
+ */
+export interface WireContext {
+  readonly l4Verified: boolean;
+  readonly family: number;
+  readonly nh: number;
+  readonly th: number;
+  readonly l4proto: number;
+}
+
 export class Packet {
   /** Stable id across hops, NAT and encapsulation: the trace id (ns-3 Packet::GetUid). */
   id: number;
@@ -98,6 +111,20 @@ export class Packet {
     this.buf = buf;
     this.off = off;
     this.len = len;
+  }
+
+  /** Its checksum state and parsed context, as data (a lockstep frame for another worker). */
+  wireContext(): WireContext {
+    return { l4Verified: this.l4Verified, family: this.family, nh: this.nh, th: this.th, l4proto: this.l4proto };
+  }
+
+  /** Take `from`'s checksum state and parsed context ({@link clonePacket}; a frame from another lockstep worker). */
+  setWireContext(from: WireContext): void {
+    this.l4Verified = from.l4Verified;
+    this.family = from.family;
+    this.nh = from.nh;
+    this.th = from.th;
+    this.l4proto = from.l4proto;
   }
 
   /** The packet's bytes as a view (allocates a view object; not for the per-packet hot path). */
@@ -173,15 +200,11 @@ export function clonePacket(p: Packet): Packet {
   c.ct = p.ct;
   c.ctInfo = p.ctInfo;
   c.ipvs = p.ipvs;
-  c.l4Verified = p.l4Verified;
   c.inDev = p.inDev;
   c.brnf = p.brnf;
   c.brnfPhysIn = p.brnfPhysIn;
   c.brnfSavedSrc = p.brnfSavedSrc;
-  c.family = p.family;
-  c.nh = p.nh;
-  c.th = p.th;
-  c.l4proto = p.l4proto;
+  c.setWireContext(p);
   return c;
 }
 
