@@ -3,18 +3,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
 import { loadClusterSpec, parseClusterSpec, SpecError } from './spec.ts';
+import { specError } from '../tests/support/spec-error.ts';
 import type { ClusterSpec } from './spec.ts';
 import { patternName } from './spec-generators.ts';
-
-function specError(text: string): SpecError {
-  try {
-    parseClusterSpec(text, 'c.yaml');
-  } catch (e) {
-    assert.ok(e instanceof SpecError, `expected SpecError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected an error');
-}
 
 const names = (s: ClusterSpec): string[] => s.nodes.map((n) => `${n.name}=${n.address}`);
 

@@ -3,18 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { parseClusterSpec, parseManifests, SpecError, parseDuration, parseBandwidth, loadClusterSpec } from './spec.ts';
+import { specError } from '../tests/support/spec-error.ts';
 
 const seedText = readFileSync(new URL('../examples/seed-cluster.yaml', import.meta.url), 'utf8');
-
-function specError(text: string): SpecError {
-  try {
-    parseClusterSpec(text, 'c.yaml');
-  } catch (e) {
-    assert.ok(e instanceof SpecError, `expected SpecError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected an error');
-}
 
 test('the seed example parses with its defaults and manifests', () => {
   const s = parseClusterSpec(seedText, 'seed-cluster.yaml');
