@@ -38,12 +38,19 @@ import { evaluateBaseChain } from '../netsim/netfilter/nftables/evaluate.ts';
 import type { NftEnv } from '../netsim/netfilter/nftables/evaluate.ts';
 import type { NftChain, NftTable } from '../netsim/netfilter/nftables/index.ts';
 import { NftablesProxier } from '../proxy/nftables/proxier.ts';
+import { Ipvs } from '../netsim/ipvs/ipvs.ts';
+import { Ipsets } from '../netsim/ipset/ipset.ts';
+import { IpsetShare } from '../netsim/ipset/share.ts';
+import { Ipv4, L4 } from '../netsim/wire/ipv4.ts';
+import { IpvsProxier } from '../proxy/ipvs/proxier.ts';
+import { netsimIpsets, netsimIpvs } from '../proxy/ipvs/netsim-adapters.ts';
+import type { NetlinkHandle } from '../proxy/ipvs/interfaces.ts';
 import { netsimNftablesBackend } from '../proxy/nftables/netsim-backend.ts';
 import { CLUSTER_CIDR, NODE, scaleFixture } from '../proxy/fixtures.ts';
 
 export interface BenchRow { name: string; value: number; unit: string; note?: string }
 
-interface ShareCase { readonly mode: 'iptables' | 'nftables'; readonly services: number; readonly share: boolean; readonly nodes: number; readonly keepProxies: boolean }
+interface ShareCase { readonly mode: 'iptables' | 'nftables' | 'ipvs'; readonly services: number; readonly share: boolean; readonly nodes: number; readonly keepProxies: boolean }
 
 interface ShareResult {
   readonly case: ShareCase;
@@ -115,6 +122,36 @@ function modeKernels(c: ShareCase): () => ModeKernel {
           for (const t of nft.ruleset.tables.values()) for (const ch of t.chains.values()) n += ch.rules.length;
           return n;
         },
+      };
+    };
+  }
+  if (c.mode === 'ipvs') {
+    const share = c.share ? new IptablesShare() : undefined;
+    const setShare = c.share ? new IpsetShare() : undefined;
+    return () => {
+      const ipt = new Iptables(share !== undefined ? { share } : {});
+      const ipvs = new Ipvs(() => 0);
+      const ipsets = new Ipsets(setShare);
+      ipt.setExists = (n) => ipsets.has(n);
+      const bound = new Set<string>();
+      return {
+        proxier: (nodeName, nodeIP) => {
+          // The node's addresses as netlink shows them; kube-ipvs0's bindings kept as a set (the stack's address tables are not what is measured).
+          const netlink: NetlinkHandle = {
+            ensureDummyDevice: () => undefined,
+            ensureAddressBind: (a) => !bound.has(a) && bound.add(a) !== undefined,
+            unbindAddress: (a) => void bound.delete(a),
+            boundAddresses: () => [...bound],
+            nodeAddresses: () => [nodeIP],
+          };
+          return new IpvsProxier({ ipvs: netsimIpvs(ipvs), ipset: netsimIpsets(ipsets), netlink, iptables: netsimIptablesBackend(ipt) }, { nodeName, nodeIP, clusterCIDR: CLUSTER_CIDR, masqueradeAll: false });
+        },
+        packet: (pkt) => {
+          const vs = ipvs.lookupService('TCP', Ipv4.dst(pkt.buf, pkt.nh), L4.dstPort(pkt.buf, pkt.th));
+          if (vs === undefined || ipvs.schedule(vs, Ipv4.src(pkt.buf, pkt.nh)) === undefined) throw new Error('no real server');
+          return 1;
+        },
+        rules: () => ipvs.listServices().length,
       };
     };
   }

@@ -22,6 +22,7 @@ import { NetfilterStack } from '../netsim/netfilter/netfilter-stack.ts';
 import { Iptables } from '../netsim/netfilter/iptables/iptables.ts';
 import { IptablesShare } from '../netsim/netfilter/iptables/share.ts';
 import { NftShare } from '../netsim/netfilter/nftables/share.ts';
+import { IpsetShare } from '../netsim/ipset/share.ts';
 import { Nftables } from '../netsim/netfilter/nftables/nftables.ts';
 import { SharedProxyObjects } from '../proxy/shared-objects.ts';
 import { Ipvs } from '../netsim/ipvs/ipvs.ts';
@@ -171,13 +172,15 @@ export class Cluster implements EmulatedCluster {
   /**
    * What the nodes share (spec `scale.share`): their iptables' rule lines parsed once and
    * chain bodies kept once; their nf_tables batches' lines parsed once and set elements
-   * typed once (netsim/netfilter/nftables/share.ts); kube-proxy's view of each Service and EndpointSlice converted
+   * typed once (netsim/netfilter/nftables/share.ts); their ipsets restored alike held once
+   * (netsim/ipset/share.ts); kube-proxy's view of each Service and EndpointSlice converted
    * once. The rest nodes hold alike is one per cluster already: the Service,
    * EndpointSlice, Pod, Namespace and NetworkPolicy informers above feed every node's
    * agents, and flannel's lease table is the one subnet manager's.
    */
   readonly iptablesShare: IptablesShare | undefined;
   readonly nftShare: NftShare | undefined;
+  readonly ipsetShare: IpsetShare | undefined;
   private readonly proxyObjects: SharedProxyObjects | undefined;
   /** NodeLocal DNSCache by node, while its node-local-dns pod runs (spec `dns.nodeLocalCache`). */
   readonly nodeCaches = new Map<string, { readonly owner: string; readonly cache: NodeCache }>();
@@ -200,6 +203,7 @@ export class Cluster implements EmulatedCluster {
     this.loadBalancerRoutes = spec.network.loadBalancerPool !== undefined && underlay.router !== undefined ? new LoadBalancerRoutes(underlay.router, spec.nodes) : undefined;
     this.iptablesShare = spec.scale.share ? new IptablesShare() : undefined;
     this.nftShare = spec.scale.share ? new NftShare() : undefined;
+    this.ipsetShare = spec.scale.share ? new IpsetShare() : undefined;
     this.proxyObjects = spec.scale.share ? new SharedProxyObjects() : undefined;
   }
 
@@ -298,7 +302,7 @@ export class Cluster implements EmulatedCluster {
     const ipvsMode = spec.proxy.mode === 'ipvs';
     const ipvs = ipvsMode ? new Ipvs(() => this.sim.clock.now()) : undefined;
     const policyOn = spec.networkPolicy.enforcer === 'kube-router';
-    const ipsets = ipvsMode || policyOn ? new Ipsets() : undefined;
+    const ipsets = ipvsMode || policyOn ? new Ipsets(this.ipsetShare) : undefined;
     const fs = new MemoryFs();
     const flanneld = new Flanneld(ns, this.subnets, { publicIp: parseIpv4(address), ipMasq: spec.network.flannel.ipMasq, iptables: netfilter.iptables, fs });
     flanneld.start();

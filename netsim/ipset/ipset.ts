@@ -20,6 +20,7 @@ import { Ipv4Cidr, formatIpv4, maskOf, tryParseIpv4 } from '../wire/addr.ts';
 import { Ipv4 } from '../wire/ipv4.ts';
 import type { IpsetLookup } from '../netfilter/eval-types.ts';
 import { CodedError } from '../errors.ts';
+import type { IpsetShare } from './share.ts';
 
 export type SetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
 const TYPES: readonly SetType[] = ['hash:ip', 'hash:net', 'hash:ip,port', 'hash:ip,port,ip', 'hash:ip,port,net', 'bitmap:port'];
@@ -139,6 +140,12 @@ export class Ipsets implements IpsetLookup {
   /** Bumped by every change to any set (replayed netfilter walks that tested a set are invalidated by it). */
   generation = 0;
 
+  /**
+   * `share`: sets restored alike in several namespaces are held once (share.ts); what
+   * the namespace shows is the same.
+   */
+  constructor(private readonly share?: IpsetShare) {}
+
   has(name: string): boolean {
     return this.sets.has(name);
   }
@@ -171,6 +178,14 @@ export class Ipsets implements IpsetLookup {
     const s = this.sets.get(name);
     if (s === undefined) throw new IpsetError('IPSET_NO_SET', `The set with the given name does not exist`, line);
     return s;
+  }
+
+  /** The set `name` to change: a shared set is copied into this namespace first (copy on write, share.ts). */
+  private own(s: IpSet): IpSet {
+    if (this.share === undefined || !this.share.shared(s.members)) return s;
+    const c: IpSet = { ...s, members: new Map(s.members), timeouts: new Map(s.timeouts), nomatch: new Set(s.nomatch), prefixes: new Set(s.prefixes), idx: undefined };
+    this.sets.set(s.name, c);
+    return c;
   }
 
   /** Canonical text of an element for a set type (e.g. `10.96.0.10,tcp:80`). */
@@ -220,11 +235,12 @@ export class Ipsets implements IpsetLookup {
 
   add(name: string, elem: string, opts: { comment?: string; timeout?: number; nomatch?: boolean; exist?: boolean } = {}, line?: number): void {
     this.generation++;
-    const s = this.set(name, line);
-    const c = this.canon(s, elem, line);
-    if (s.members.has(c.key) && opts.exist !== true) throw new IpsetError('IPSET_ELEMENT_EXISTS', "Element cannot be added to the set: it's already added", line);
-    if (opts.nomatch === true && s.type !== 'hash:net' && s.type !== 'hash:ip,port,net') throw new IpsetError('IPSET_PARSE', 'Syntax error: Unknown argument: `nomatch\'', line);
-    if (opts.timeout !== undefined && s.timeout === undefined) throw new IpsetError('IPSET_PARSE', 'Kernel error received: ipset protocol error', line);
+    const s0 = this.set(name, line);
+    const c = this.canon(s0, elem, line);
+    if (s0.members.has(c.key) && opts.exist !== true) throw new IpsetError('IPSET_ELEMENT_EXISTS', "Element cannot be added to the set: it's already added", line);
+    if (opts.nomatch === true && s0.type !== 'hash:net' && s0.type !== 'hash:ip,port,net') throw new IpsetError('IPSET_PARSE', 'Syntax error: Unknown argument: `nomatch\'', line);
+    if (opts.timeout !== undefined && s0.timeout === undefined) throw new IpsetError('IPSET_PARSE', 'Kernel error received: ipset protocol error', line);
+    const s = this.own(s0);
     s.members.set(c.key, opts.comment ?? '');
     if (s.timeout !== undefined) s.timeouts.set(c.key, opts.timeout ?? s.timeout);
     if (opts.nomatch === true) s.nomatch.add(c.key);
@@ -235,17 +251,20 @@ export class Ipsets implements IpsetLookup {
 
   del(name: string, elem: string, opts: { exist?: boolean } = {}, line?: number): void {
     this.generation++;
-    const s = this.set(name, line);
-    const c = this.canon(s, elem, line);
+    const s0 = this.set(name, line);
+    const c = this.canon(s0, elem, line);
+    if (!s0.members.has(c.key) && opts.exist !== true) throw new IpsetError('IPSET_NO_ELEMENT', "Element cannot be deleted from the set: it's not added", line);
+    const s = this.own(s0);
     s.idx = undefined;
     s.timeouts.delete(c.key);
     s.nomatch.delete(c.key);
-    if (!s.members.delete(c.key) && opts.exist !== true) throw new IpsetError('IPSET_NO_ELEMENT', "Element cannot be deleted from the set: it's not added", line);
+    s.members.delete(c.key);
   }
 
   flush(name?: string): void {
     this.generation++;
-    for (const s of name === undefined ? this.sets.values() : [this.set(name)]) {
+    for (const s0 of name === undefined ? [...this.sets.values()] : [this.set(name)]) {
+      const s = this.own(s0);
       s.members.clear();
       s.timeouts.clear();
       s.nomatch.clear();
@@ -271,6 +290,42 @@ export class Ipsets implements IpsetLookup {
 
   /** `ipset restore [-exist]`: atomic; errors name the line. */
   restore(text: string, opts: { exist?: boolean } = {}): void {
+    const before = this.share !== undefined ? new Map(this.sets) : undefined;
+    this.restoreOwn(text, opts);
+    if (before !== undefined) this.shareRestored(text, opts, before);
+  }
+
+  /**
+   * After a restore, with a share: each set the restore named, if it started shared
+   * (or absent), becomes the set another namespace made of the same set with the same
+   * lines, or is kept in the share as that for the next namespace (share.ts). Nothing
+   * is shared when a line names no set or two (swap, flush or destroy of all).
+   */
+  private shareRestored(text: string, opts: { exist?: boolean }, before: ReadonlyMap<string, IpSet>): void {
+    const share = this.share as IpsetShare;
+    const bySet = new Map<string, string[]>();
+    for (const raw of text.split('\n')) {
+      const t = raw.trim();
+      if (t === '' || t.startsWith('#') || t === 'COMMIT') continue;
+      const words = t.split(/\s+/);
+      const [cmd, name] = words;
+      if (name === undefined || cmd === 'swap' || cmd === '-W' || cmd === 'destroy' || cmd === '-X') return;
+      let lines = bySet.get(name);
+      if (lines === undefined) bySet.set(name, (lines = []));
+      lines.push(t);
+    }
+    for (const [name, lines] of bySet) {
+      const was = before.get(name);
+      const now = this.sets.get(name);
+      if (now === undefined || !share.startable(was)) continue;
+      const key = `${opts.exist === true ? '-exist\n' : ''}${lines.join('\n')}`;
+      const made = share.after(was, key);
+      if (made !== undefined) this.sets.set(name, made);
+      else share.store(was, key, now);
+    }
+  }
+
+  private restoreOwn(text: string, opts: { exist?: boolean }): void {
     const backup = new Map([...this.sets].map(([k, v]) => [k, { ...v, members: new Map(v.members), timeouts: new Map(v.timeouts), nomatch: new Set(v.nomatch), prefixes: new Set(v.prefixes), idx: undefined }]));
     try {
       text.split('\n').forEach((raw, i) => {
