@@ -25,15 +25,29 @@ export interface FdbEntry {
 
 export class ForwardingDatabase {
   private readonly entries = new Map<MacAddr, FdbEntry>();
+  /**
+   * The last two entries found: a bridge sees a flow's source and destination in turn,
+   * and a MAC is a 48-bit number, which a Map hashes as a heap number. Entries change
+   * in place; the pair is forgotten whenever one is added or removed.
+   */
+  private recentA: FdbEntry | undefined = undefined;
+  private recentB: FdbEntry | undefined = undefined;
 
   constructor(public ageingTime: number = BRIDGE_DEFAULT_AGEING) {}
 
   /** Look up a destination; expired dynamic entries are removed and report a miss. */
   lookup(mac: MacAddr, now: Instant): FdbEntry | undefined {
-    const e = this.entries.get(mac);
-    if (e === undefined) return undefined;
+    const a = this.recentA;
+    const b = this.recentB;
+    let e = a !== undefined && a.mac === mac ? a : b !== undefined && b.mac === mac ? b : undefined;
+    if (e === undefined) {
+      e = this.entries.get(mac);
+      if (e === undefined) return undefined;
+      this.recentB = a;
+      this.recentA = e;
+    }
     if (!e.local && !e.isStatic && now - e.updated > this.ageingTime) {
-      this.entries.delete(mac);
+      this.delete(mac);
       return undefined;
     }
     return e;
@@ -46,7 +60,7 @@ export class ForwardingDatabase {
   learn(mac: MacAddr, port: NetDevice, now: Instant): 'new' | 'moved' | 'refreshed' | 'ignored' {
     const e = this.lookup(mac, now);
     if (e === undefined) {
-      this.entries.set(mac, { mac, port, local: false, isStatic: false, updated: now });
+      this.set({ mac, port, local: false, isStatic: false, updated: now });
       return 'new';
     }
     if (e.local || e.isStatic) return 'ignored';
@@ -59,20 +73,32 @@ export class ForwardingDatabase {
   }
 
   addLocal(mac: MacAddr, port: NetDevice, now: Instant): void {
-    this.entries.set(mac, { mac, port, local: true, isStatic: false, updated: now });
+    this.set({ mac, port, local: true, isStatic: false, updated: now });
   }
 
   addStatic(mac: MacAddr, port: NetDevice, now: Instant): void {
-    this.entries.set(mac, { mac, port, local: false, isStatic: true, updated: now });
+    this.set({ mac, port, local: false, isStatic: true, updated: now });
   }
 
   /** Forget every entry pointing at `port` (port removed from the bridge). */
   flushPort(port: NetDevice): void {
     for (const [mac, e] of this.entries) if (e.port === port) this.entries.delete(mac);
+    this.forgetRecent();
   }
 
   delete(mac: MacAddr): boolean {
+    this.forgetRecent();
     return this.entries.delete(mac);
+  }
+
+  private set(e: FdbEntry): void {
+    this.entries.set(e.mac, e);
+    this.forgetRecent();
+  }
+
+  private forgetRecent(): void {
+    this.recentA = undefined;
+    this.recentB = undefined;
   }
 
   /** Live entries in insertion order. */

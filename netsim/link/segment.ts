@@ -113,6 +113,15 @@ export class Segment {
   private readonly ports: EtherDevice[] = [];
   private readonly table = new Map<MacAddr, EtherDevice>();
   /**
+   * The last two MACs found in {@link table} and their ports (a frame's source and
+   * destination in turn; a MAC is a 48-bit number, which a Map hashes as a heap
+   * number). Forgotten whenever the table changes.
+   */
+  private recentMacA = NaN;
+  private recentPortA: EtherDevice | undefined = undefined;
+  private recentMacB = NaN;
+  private recentPortB: EtherDevice | undefined = undefined;
+  /**
    * Addresses the switch learns when their frames reach it (arrival time, the sending
    * event's order key): parallel arrays, applied in (time, key) order once due.
    */
@@ -141,6 +150,7 @@ export class Segment {
     const i = this.ports.indexOf(nic);
     if (i >= 0) this.ports.splice(i, 1);
     for (const [mac, p] of this.table) if (p === nic) this.table.delete(mac);
+    this.forgetRecent();
     nic.segment = undefined;
   }
 
@@ -182,7 +192,7 @@ export class Segment {
     // see before the link latency has passed, which is what keeps it exact in partitioned runs.
     if (!Ether.srcIsGroup(b, o)) {
       const src = Ether.src(b, o);
-      if (this.table.get(src) !== from) {
+      if (this.portOf(src) !== from) {
         const key = clock.currentKey();
         this.queueLearn(src, from, arrives, key);
         boundary?.learned(this, src, from, arrives, key);
@@ -190,7 +200,7 @@ export class Segment {
     }
     if (this.learnNext <= now) this.applyLearns(now);
     const dst = Ether.dst(b, o);
-    const known = Ether.dstIsGroup(b, o) ? undefined : this.table.get(dst);
+    const known = Ether.dstIsGroup(b, o) ? undefined : this.portOf(dst);
     if (known !== undefined) {
       if (known !== from) this.deliver(known, arrives, pkt);
       return;
@@ -203,6 +213,27 @@ export class Segment {
     const boundary = this.boundary;
     if (boundary !== undefined && !boundary.local(port)) boundary.send(this, port, at, this.sim.clock.nextKey(), pkt);
     else this.sim.clock.atOn(at, port.host, () => port.receive(pkt));
+  }
+
+  /** The port the switch has learned `mac` on (table.get, through the last two found). */
+  private portOf(mac: MacAddr): EtherDevice | undefined {
+    if (mac === this.recentMacA) return this.recentPortA;
+    if (mac === this.recentMacB) return this.recentPortB;
+    const p = this.table.get(mac);
+    if (p !== undefined) {
+      this.recentMacB = this.recentMacA;
+      this.recentPortB = this.recentPortA;
+      this.recentMacA = mac;
+      this.recentPortA = p;
+    }
+    return p;
+  }
+
+  private forgetRecent(): void {
+    this.recentMacA = NaN;
+    this.recentPortA = undefined;
+    this.recentMacB = NaN;
+    this.recentPortB = undefined;
   }
 
   /** Learn `mac` on `port` at `at` (a partitioned run: what another worker's frame taught the switch). */
@@ -221,7 +252,10 @@ export class Segment {
     const keep: number[] = [];
     for (const i of order) {
       if ((this.learnAt[i] as number) > now) keep.push(i);
-      else if ((this.learnPort[i] as EtherDevice).segment === this) this.table.set(this.learnMac[i] as MacAddr, this.learnPort[i] as EtherDevice);
+      else if ((this.learnPort[i] as EtherDevice).segment === this) {
+        this.table.set(this.learnMac[i] as MacAddr, this.learnPort[i] as EtherDevice);
+        this.forgetRecent();
+      }
     }
     this.learnNext = keep.reduce((m, i) => Math.min(m, this.learnAt[i] as number), Number.POSITIVE_INFINITY);
     this.learnAt = keep.map((i) => this.learnAt[i] as number);

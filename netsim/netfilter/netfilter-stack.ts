@@ -114,6 +114,12 @@ export class NetfilterStack implements NetfilterHooks {
   private readonly extraOps: NfHookOps[] = [];
   /** The hook entries (nf_hook_entries), per hook; rebuilt when the layout moves. */
   private entries: Record<NfHook, NfHookOps[]> = { PREROUTING: [], INPUT: [], FORWARD: [], OUTPUT: [], POSTROUTING: [] };
+  /** The same arrays as fields: `run` picks its hook's by comparing the name, not by a keyed load per call. */
+  private pre: NfHookOps[] = [];
+  private input: NfHookOps[] = [];
+  private fwd: NfHookOps[] = [];
+  private out: NfHookOps[] = [];
+  private post: NfHookOps[] = [];
   /** iptables.layoutGeneration the entries were built for (-1: rebuild). */
   private builtLayout = -1;
 
@@ -191,6 +197,11 @@ export class NetfilterStack implements NetfilterHooks {
     const entries: Record<NfHook, NfHookOps[]> = { PREROUTING: [], INPUT: [], FORWARD: [], OUTPUT: [], POSTROUTING: [] };
     for (const h of NF_HOOKS) entries[h] = sortOps(ops.filter((o) => o.hook === h));
     this.entries = entries;
+    this.pre = entries.PREROUTING;
+    this.input = entries.INPUT;
+    this.fwd = entries.FORWARD;
+    this.out = entries.OUTPUT;
+    this.post = entries.POSTROUTING;
     this.builtLayout = this.iptables.layoutGeneration;
   }
 
@@ -203,7 +214,7 @@ export class NetfilterStack implements NetfilterHooks {
     if (this.builtLayout !== this.iptables.layoutGeneration) this.ensureEntries();
     // The stack sets the context at ip_rcv / output; callers that hand a packet in directly get it here.
     if (pkt.family !== AF_INET || pkt.nh !== pkt.off) setIpv4Context(pkt);
-    const ops = this.entries[hook];
+    const ops = hook === 'PREROUTING' ? this.pre : hook === 'POSTROUTING' ? this.post : hook === 'FORWARD' ? this.fwd : hook === 'INPUT' ? this.input : this.out;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i] as NfHookOps;
       if (pkt.ipvs && op.ipvsProperty !== true) continue;

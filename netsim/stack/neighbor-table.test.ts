@@ -29,3 +29,30 @@ test('an address above 2^31 prints as a dotted quad', () => {
   const e = t.create('eth0', 0xc0a80102, 'PERMANENT', undefined, 0);
   assert.equal(formatNeigh(e), '192.168.1.2 dev eth0 PERMANENT');
 });
+
+test('lookups through the remembered last entry agree with a plain map under any mix of adds, removals and flushes (property)', () => {
+  const devs = ['eth0', 'docker0', 'flannel.1'];
+  const op = fc.oneof(
+    fc.record({ k: fc.constant('create' as const), dev: fc.constantFrom(...devs), ip: fc.integer({ min: 0, max: 5 }).map((i) => 0xc0a80100 + i) }),
+    fc.record({ k: fc.constant('remove' as const), dev: fc.constantFrom(...devs), ip: fc.integer({ min: 0, max: 5 }).map((i) => 0xc0a80100 + i) }),
+    fc.record({ k: fc.constant('flush' as const), dev: fc.constantFrom(...devs), ip: fc.constant(0) }),
+    fc.record({ k: fc.constant('get' as const), dev: fc.constantFrom(...devs), ip: fc.integer({ min: 0, max: 5 }).map((i) => 0xc0a80100 + i) }),
+  );
+  fc.assert(fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+    const t = new NeighborTable();
+    const model = new Map<string, unknown>();
+    for (const o of ops) {
+      const key = `${o.dev} ${o.ip}`;
+      if (o.k === 'create') model.set(key, t.create(o.dev, o.ip, 'REACHABLE', undefined, 0));
+      else if (o.k === 'remove') {
+        assert.equal(t.remove(o.dev, o.ip), model.get(key));
+        model.delete(key);
+      } else if (o.k === 'flush') {
+        t.flushDev(o.dev);
+        for (const k of [...model.keys()]) if (k.startsWith(`${o.dev} `)) model.delete(k);
+      }
+      // After every step, the entry of each address is the one the model holds.
+      for (const d of devs) for (let i = 0; i <= 5; i++) assert.equal(t.get(d, 0xc0a80100 + i), model.get(`${d} ${0xc0a80100 + i}`));
+    }
+  }));
+});

@@ -64,8 +64,31 @@ export class NeighborTable {
 
   constructor(readonly params: NeighParams = { ...DEFAULT_NEIGH_PARAMS }) {}
 
+  /**
+   * The last entry found and its key: a namespace sends most packets to one next hop,
+   * so most lookups are two compares instead of two Map probes. Cleared whenever an
+   * entry is added or removed (entries change in place, so the reference stays right).
+   */
+  private lastDev: string | undefined = undefined;
+  private lastIp = NaN;
+  private lastEntry: NeighEntry | undefined = undefined;
+
   get(dev: string, ip: Ipv4Addr): NeighEntry | undefined {
-    return this.byDev.get(dev)?.get(ip | 0);
+    const key = ip | 0;
+    if (key === this.lastIp && dev === this.lastDev) return this.lastEntry;
+    const e = this.byDev.get(dev)?.get(key);
+    if (e !== undefined) {
+      this.lastDev = dev;
+      this.lastIp = key;
+      this.lastEntry = e;
+    }
+    return e;
+  }
+
+  private forgetLast(): void {
+    this.lastDev = undefined;
+    this.lastIp = NaN;
+    this.lastEntry = undefined;
   }
 
   create(dev: string, ip: Ipv4Addr, state: NeighState, mac: MacAddr | undefined, now: Instant): NeighEntry {
@@ -76,6 +99,7 @@ export class NeighborTable {
     }
     const e: NeighEntry = { ip, dev, mac, state, confirmed: now, queue: [], probes: 0, timer: undefined };
     m.set(ip | 0, e);
+    this.forgetLast();
     return e;
   }
 
@@ -83,12 +107,14 @@ export class NeighborTable {
     const m = this.byDev.get(dev);
     const e = m?.get(ip | 0);
     if (e !== undefined) m?.delete(ip | 0);
+    this.forgetLast();
     return e;
   }
 
   flushDev(dev: string): NeighEntry[] {
     const m = this.byDev.get(dev);
     this.byDev.delete(dev);
+    this.forgetLast();
     return m === undefined ? [] : [...m.values()];
   }
 

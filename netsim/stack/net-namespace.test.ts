@@ -193,3 +193,36 @@ test('property: random bytes arriving on any device never throw; they are droppe
   const known = new Set(['malformed', 'bad-checksum', 'not-for-us', 'unsupported-protocol', 'martian', 'no-socket', 'app-drop', 'no-route', 'tcp-invalid', 'not-forwarding', 'neigh-failed', 'ttl-exceeded']);
   for (const r of drops) assert.ok(known.has(r), `unexpected drop reason ${r}`);
 });
+
+test('route lookups through the two remembered results agree with a fresh resolution under any mix of route changes (property)', () => {
+  const dsts = ['10.244.1.7', '10.244.2.9', '192.168.50.20', '8.8.8.8', '10.244.1.1'].map(ip);
+  const op = fc.oneof(
+    fc.record({ k: fc.constant('lookup' as const), i: fc.nat(dsts.length - 1) }),
+    fc.record({ k: fc.constant('add' as const), i: fc.nat(3) }),
+    fc.record({ k: fc.constant('del' as const), i: fc.nat(3) }),
+  );
+  const routes = [
+    { dst: '10.244.2.0/24', via: '10.244.2.0', dev: 'docker0', onlink: true },
+    { dst: '8.8.8.0/24', via: '192.168.50.2' },
+    { dst: '10.244.1.7/32', dev: 'eth0' },
+    { dst: '192.168.50.16/28', via: '192.168.50.3' },
+  ];
+  type Resolver = { resolveRoute(dst: number): { type: string; dev?: { name: string }; gateway?: number; prefsrc?: number } | undefined };
+  fc.assert(fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+    const { ns } = node();
+    const present = new Set<number>();
+    for (const o of ops) {
+      if (o.k === 'add' && !present.has(o.i)) {
+        ns.addRoute(routes[o.i] as (typeof routes)[number]);
+        present.add(o.i);
+      } else if (o.k === 'del' && present.has(o.i)) {
+        ns.delRoute((routes[o.i] as (typeof routes)[number]).dst);
+        present.delete(o.i);
+      }
+      const d = dsts[o.i % dsts.length] as number;
+      const got = ns.lookupRoute(d);
+      const want = (ns as unknown as Resolver).resolveRoute(d);
+      assert.deepEqual(got === undefined ? undefined : [got.type, got.dev?.name, got.gateway, got.prefsrc], want === undefined ? undefined : [want.type, want.dev?.name, want.gateway, want.prefsrc]);
+    }
+  }));
+});

@@ -162,6 +162,16 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   private readonly local = new Map<number, IfAddr>();
   /** Keyed by the destination as an int32, as {@link local}. */
   private routeCache = new Map<number, RouteResult | undefined>();
+  /**
+   * The last two destinations looked up and what the cache gave for them: a forwarded
+   * packet and the tunnel packet it becomes alternate on a node, so most lookups are
+   * a compare instead of a Map probe. Always a copy of cache entries, cleared with
+   * the cache (NaN matches no key).
+   */
+  private routeKeyA = NaN;
+  private routeResA: RouteResult | undefined = undefined;
+  private routeKeyB = NaN;
+  private routeResB: RouteResult | undefined = undefined;
   /** ip_id_key (hashed ids) and the stream for sockets' inet_id (ip-ident.ts). */
   private readonly idKey: IpIdKey;
   private readonly inetIdRng: Rng;
@@ -409,11 +419,23 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   /** Route lookup for a destination: local table, then main. Cached until configuration changes. */
   lookupRoute(dst: Ipv4Addr): RouteResult | undefined {
     const key = dst | 0;
-    const cached = this.routeCache.get(key);
-    if (cached !== undefined || this.routeCache.has(key)) return cached;
-    const res = this.resolveRoute(dst);
-    if (this.routeCache.size > 65536) this.routeCache.clear();
-    this.routeCache.set(key, res);
+    if (key === this.routeKeyA) return this.routeResA;
+    if (key === this.routeKeyB) return this.routeResB;
+    const cache = this.routeCache;
+    let res = cache.get(key);
+    if (res === undefined && !cache.has(key)) {
+      res = this.resolveRoute(dst);
+      if (cache.size > 65536) {
+        cache.clear();
+        this.routeKeyA = NaN;
+      }
+      cache.set(key, res);
+    }
+    // The older of the two goes: A is the most recent.
+    this.routeKeyB = this.routeKeyA;
+    this.routeResB = this.routeResA;
+    this.routeKeyA = key;
+    this.routeResA = res;
     return res;
   }
 
@@ -465,6 +487,10 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
 
   private invalidate(): void {
     if (this.routeCache.size > 0) this.routeCache = new Map();
+    this.routeKeyA = NaN;
+    this.routeResA = undefined;
+    this.routeKeyB = NaN;
+    this.routeResB = undefined;
   }
 
   // ---------------------------------------------------------------- receive

@@ -34,3 +34,16 @@ test('field: write/read round trip (property)', () => {
     }),
   );
 });
+
+test('field: writeU48 writes what v mod 2^32 for the low word wrote, for any safe integer (property)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }), (v) => {
+      const got = new Uint8Array(6);
+      writeU48(got, 0, v);
+      const want = new Uint8Array(6);
+      writeU16(want, 0, Math.floor(v / 2 ** 32));
+      writeU32(want, 2, v % 2 ** 32);
+      assert.deepEqual(got, want);
+    }),
+  );
+});

@@ -46,8 +46,13 @@ export function readU48(b: Uint8Array, off: number): number {
   return readU16(b, off) * TWO_POW_32 + readU32(b, off + 2);
 }
 
-/** Writes a 48-bit unsigned integer (0 ≤ v < 2^48) big-endian at `off`. */
+/**
+ * Writes a 48-bit unsigned integer (0 ≤ v < 2^48) big-endian at `off`. The low word is
+ * `v - hi·2^32` rather than `v % 2^32`: the same integer, without the floating-point
+ * remainder (a C call per use; two per Ethernet header written).
+ */
 export function writeU48(b: Uint8Array, off: number, v: number): void {
-  writeU16(b, off, Math.floor(v / TWO_POW_32));
-  writeU32(b, off + 2, v % TWO_POW_32);
+  const hi = Math.floor(v / TWO_POW_32);
+  writeU16(b, off, hi);
+  writeU32(b, off + 2, v - hi * TWO_POW_32);
 }
