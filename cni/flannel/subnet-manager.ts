@@ -92,15 +92,24 @@ export class KvSubnetManager implements SubnetManager {
         this.kv.put(leaseKey(mine.subnet, this.prefix), leaseValue(attrs), { ttl: LEASE_TTL });
         return { subnet: mine.subnet, attrs, expiration: this.clock.now() + LEASE_TTL };
       }
-      const taken = all.map((l) => l.subnet);
+      // A candidate overlaps a lease when the lease lies inside it (the candidate's block of
+      // the lease's network is taken) or holds it (a lease shorter than subnetLen, rare):
+      // a set lookup, not a scan of every lease for each of the 2^(subnetLen-prefix) candidates.
+      const mask = Ipv4Cidr.of(0, cfg.subnetLen).mask;
+      const takenBlocks = new Set<number>();
+      const wider: Ipv4Cidr[] = [];
+      for (const l of all) {
+        if (l.subnet.prefixLen >= cfg.subnetLen) takenBlocks.add((l.subnet.network & mask) >>> 0);
+        else wider.push(l.subnet);
+      }
       const size = 2 ** (32 - cfg.subnetLen);
-      const free: Ipv4Cidr[] = [];
+      const free: number[] = [];
       for (let n = cfg.subnetMin.network; n <= cfg.subnetMax.network && free.length < this.maxCandidates; n += size) {
-        const c = Ipv4Cidr.of(n, cfg.subnetLen);
-        if (!taken.some((t) => t.overlaps(c))) free.push(c);
+        const c = (n & mask) >>> 0;
+        if (!takenBlocks.has(c) && !wider.some((t) => t.contains(c))) free.push(c);
       }
       if (free.length === 0) throw new SubnetExhaustedError(cfg.network.toString());
-      const subnet = free[this.rng.int(free.length)] as Ipv4Cidr;
+      const subnet = Ipv4Cidr.of(free[this.rng.int(free.length)] as number, cfg.subnetLen);
       if (this.kv.put(leaseKey(subnet, this.prefix), leaseValue(attrs), { ttl: LEASE_TTL, create: true })) {
         return { subnet, attrs, expiration: this.clock.now() + LEASE_TTL };
       }
