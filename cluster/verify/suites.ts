@@ -1,7 +1,8 @@
 /**
  * The probe suites, generated from what the cluster says (pods, services, external
- * hosts) and from the node's iptables text (which pods back which service, which
- * services have no endpoints):
+ * hosts) and from the node's iptables text — and its nft ruleset in kube-proxy's
+ * nftables mode (nft-facts.ts) — (which pods back which service, which services have
+ * no endpoints, which are ClientIP-sticky):
  *
  * - `pod-pod`: every ordered pair of the node's pods, ICMP echo, UDP and TCP SYN;
  * - `pod-remote`: each local pod to one pod of every other node (out through the overlay);
@@ -29,6 +30,7 @@ import type { Ipv4Addr } from '../../netsim/wire/addr.ts';
 import type { EmulatedCluster } from '../emulated-cluster.ts';
 import type { TwinPlan } from './twin.ts';
 import type { ProbeProto, ProbeTemplate } from './probe.ts';
+import { nftRulesFacts } from './nft-facts.ts';
 
 export const SUITES = ['pod-pod', 'pod-remote', 'pod-clusterip', 'node-clusterip', 'external-nodeport', 'hairpin', 'no-endpoint', 'pod-outside', 'external-ip', 'load-balancer', 'nodeport-localhost', 'hostport', 'health-check', 'random'] as const;
 export type SuiteName = (typeof SUITES)[number];
@@ -36,8 +38,8 @@ export type SuiteName = (typeof SUITES)[number];
 export interface RulesFacts {
   /** Service comment ("ns/name" or "ns/name:port") → endpoint IPs. */
   readonly endpoints: ReadonlyMap<string, ReadonlySet<string>>;
-  /** Services without endpoints: where their REJECT applies. */
-  readonly rejects: ReadonlyArray<{ readonly service: string; readonly chain: string; readonly dst?: string; readonly proto: ProbeProto; readonly dport: number }>;
+  /** Services without endpoints: whom their REJECT applies to (pods: the ClusterIP `dst`; the outside: a NodePort on the node, or the external `dst`). */
+  readonly rejects: ReadonlyArray<{ readonly service: string; readonly from: 'pod' | 'outside'; readonly dst?: string; readonly proto: ProbeProto; readonly dport: number }>;
   /** Every port the rules name (service ports, target ports, node ports). */
   readonly ports: ReadonlySet<number>;
   /** Services with ClientIP session affinity (their SVC chains `-m recent --rcheck`). */
@@ -67,7 +69,7 @@ function commentOf(line: string): string | undefined {
 /** Read what the probes need from an iptables-save text. */
 export function rulesFacts(text: string | undefined): RulesFacts {
   const endpoints = new Map<string, Set<string>>();
-  const rejects: Array<{ service: string; chain: string; dst?: string; proto: ProbeProto; dport: number }> = [];
+  const rejects: Array<RulesFacts['rejects'][number]> = [];
   const ports = new Set<number>();
   const sticky = new Set<string>();
   const externalIPs: ServiceAddress[] = [];
@@ -118,11 +120,12 @@ export function rulesFacts(text: string | undefined): RulesFacts {
     }
     if (/-j REJECT/.test(line) && /has no endpoints/.test(line)) {
       const chain = line.split(' ')[1] as string;
+      if (chain !== 'KUBE-SERVICES' && chain !== 'KUBE-EXTERNAL-SERVICES') continue;
       const dst = /-d (\d+\.\d+\.\d+\.\d+)\/32/.exec(line)?.[1];
       const proto = (/-p (tcp|udp)/.exec(line)?.[1] ?? 'tcp') as ProbeProto;
       const dport = Number(/--dport (\d+)/.exec(line)?.[1] ?? '0');
       const service = (commentOf(line) ?? '').replace(/ has no endpoints$/, '');
-      if (dport > 0) rejects.push({ service, chain, ...(dst !== undefined ? { dst } : {}), proto, dport });
+      if (dport > 0) rejects.push({ service, from: chain === 'KUBE-SERVICES' ? 'pod' : 'outside', ...(dst !== undefined ? { dst } : {}), proto, dport });
     }
   }
   // A range that is the LB IP itself (/32) is the node's own allowance (traffic SNATed to the LB IP), not a client range.
@@ -130,9 +133,30 @@ export function rulesFacts(text: string | undefined): RulesFacts {
   return { endpoints, rejects, ports, sticky, externalIPs, loadBalancers, hostPorts, healthChecks };
 }
 
-/** {@link rulesFacts} of a node of `cluster`, from its iptables-save view. */
+/**
+ * {@link rulesFacts} of a node of `cluster`, from its iptables-save view and, when
+ * kube-proxy runs in nftables mode there (its `kube-proxy` table), from its nft
+ * ruleset ({@link nftRulesFacts}); the CNI's hostPorts stay in iptables either way.
+ */
 export function nodeFacts(cluster: EmulatedCluster, node: string): RulesFacts {
-  return rulesFacts(cluster.nodeView?.(node, 'iptables-save'));
+  const ipt = rulesFacts(cluster.nodeView?.(node, 'iptables-save'));
+  const nftText = cluster.nodeView?.(node, 'nft');
+  return nftText !== undefined && /^table ip kube-proxy \{$/m.test(nftText) ? mergeFacts(ipt, nftRulesFacts(nftText)) : ipt;
+}
+
+function mergeFacts(a: RulesFacts, b: RulesFacts): RulesFacts {
+  const endpoints = new Map<string, ReadonlySet<string>>(a.endpoints);
+  for (const [k, v] of b.endpoints) endpoints.set(k, new Set([...(endpoints.get(k) ?? []), ...v]));
+  return {
+    endpoints,
+    rejects: [...a.rejects, ...b.rejects],
+    ports: new Set([...a.ports, ...b.ports]),
+    sticky: new Set([...a.sticky, ...b.sticky]),
+    externalIPs: [...a.externalIPs, ...b.externalIPs],
+    loadBalancers: [...a.loadBalancers, ...b.loadBalancers],
+    hostPorts: [...a.hostPorts, ...b.hostPorts],
+    healthChecks: [...a.healthChecks, ...b.healthChecks],
+  };
 }
 
 export interface SuiteOptions {
@@ -208,9 +232,9 @@ export function generateProbes(cluster: EmulatedCluster, plan: TwinPlan, opts: S
   }
   if (want.has('no-endpoint')) {
     for (const r of facts.rejects) {
-      if (r.chain === 'KUBE-SERVICES' && r.dst !== undefined && pods[0] !== undefined) {
+      if (r.from === 'pod' && r.dst !== undefined && pods[0] !== undefined) {
         add('no-endpoint', `${pods[0].label}>${r.dst}:${r.dport}`, 3, { description: `${pods[0].label} → ${r.service} ${r.dst}:${r.dport} (no endpoints: REJECT)`, from: pods[0].label, src: pods[0].ip, dst: parseIpv4(r.dst), proto: r.proto, dport: r.dport, ttl: 64 });
-      } else if (r.chain === 'KUBE-EXTERNAL-SERVICES' && ext !== undefined && wire !== undefined && nodeIp !== undefined) {
+      } else if (r.from === 'outside' && ext !== undefined && wire !== undefined && nodeIp !== undefined) {
         const dst = r.dst !== undefined ? parseIpv4(r.dst) : nodeIp;
         add('no-endpoint', `${ext.name}>${formatIpv4(dst)}:${r.dport}`, 3, { description: `${ext.name} → ${r.service} ${formatIpv4(dst)}:${r.dport} (no endpoints: REJECT)`, from: wire.label, src: ext.ip, dst, proto: r.proto, dport: r.dport, ttl: 64 });
       }
