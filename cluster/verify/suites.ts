@@ -22,7 +22,10 @@
  * - `random`: a seeded mix of sources, destinations, protocols, ports and TTLs.
  *
  * Service probes come in groups of `samples` (random endpoint choice is judged over
- * the group); the others are one probe per group.
+ * the group); the others are one probe per group. Every probe of a group is the same
+ * probe (source, destination, protocol, port): a group's first probe stands for it
+ * when a side is asked again or the group is drawn again, so a group name carries the
+ * protocol (a Service's UDP and TCP port 53 are two groups).
  */
 import { Rng } from '../../netsim/time/rng.ts';
 import { formatIpv4, parseIpv4 } from '../../netsim/wire/addr.ts';
@@ -207,36 +210,36 @@ export function generateProbes(cluster: EmulatedCluster, plan: TwinPlan, opts: S
     for (const { svc, port } of svcPorts) {
       const src = pods.find((p) => !backs(p.ip, svc.key)) ?? pods[0];
       if (src === undefined) continue;
-      add('pod-clusterip', `${src.label}>${svc.key}:${port.port}`, opts.samples, { service: svc.key, description: `${src.label} → ${svc.key} ClusterIP ${formatIpv4(svc.clusterIP)}:${port.port}/${port.protocol}`, from: src.label, src: src.ip, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
+      add('pod-clusterip', `${src.label}>${svc.key}:${port.port}/${port.protocol}`, opts.samples, { service: svc.key, description: `${src.label} → ${svc.key} ClusterIP ${formatIpv4(svc.clusterIP)}:${port.port}/${port.protocol}`, from: src.label, src: src.ip, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
     }
   }
   if (want.has('node-clusterip') && nodeIp !== undefined) {
     for (const { svc, port } of svcPorts) {
-      add('node-clusterip', `node>${svc.key}:${port.port}`, opts.samples, { service: svc.key, description: `${plan.node} → ${svc.key} ClusterIP ${formatIpv4(svc.clusterIP)}:${port.port}/${port.protocol}`, from: 'node', src: nodeIp, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
+      add('node-clusterip', `node>${svc.key}:${port.port}/${port.protocol}`, opts.samples, { service: svc.key, description: `${plan.node} → ${svc.key} ClusterIP ${formatIpv4(svc.clusterIP)}:${port.port}/${port.protocol}`, from: 'node', src: nodeIp, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
     }
   }
   const ext = externals[0];
   if (want.has('external-nodeport') && wire !== undefined && nodeIp !== undefined && ext !== undefined) {
     for (const { svc, port } of svcPorts) {
       if (port.nodePort === undefined) continue;
-      add('external-nodeport', `${ext.name}>${svc.key}:${port.nodePort}`, opts.samples, { service: svc.key, description: `${ext.name} → ${plan.node} ${formatIpv4(nodeIp)}:${port.nodePort} (NodePort of ${svc.key})`, from: wire.label, src: ext.ip, dst: nodeIp, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.nodePort, ttl: 64, ...svcSkip });
+      add('external-nodeport', `${ext.name}>${svc.key}:${port.nodePort}/${port.protocol}`, opts.samples, { service: svc.key, description: `${ext.name} → ${plan.node} ${formatIpv4(nodeIp)}:${port.nodePort} (NodePort of ${svc.key})`, from: wire.label, src: ext.ip, dst: nodeIp, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.nodePort, ttl: 64, ...svcSkip });
     }
   }
   if (want.has('hairpin')) {
     for (const { svc, port } of svcPorts) {
       for (const p of pods) {
         if (!backs(p.ip, svc.key)) continue;
-        add('hairpin', `${p.label}>${svc.key}:${port.port}`, opts.samples, { service: svc.key, description: `${p.label} → its own service ${svc.key} ${formatIpv4(svc.clusterIP)}:${port.port}`, from: p.label, src: p.ip, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
+        add('hairpin', `${p.label}>${svc.key}:${port.port}/${port.protocol}`, opts.samples, { service: svc.key, description: `${p.label} → its own service ${svc.key} ${formatIpv4(svc.clusterIP)}:${port.port}`, from: p.label, src: p.ip, dst: svc.clusterIP, proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.port, ttl: 64, ...svcSkip });
       }
     }
   }
   if (want.has('no-endpoint')) {
     for (const r of facts.rejects) {
       if (r.from === 'pod' && r.dst !== undefined && pods[0] !== undefined) {
-        add('no-endpoint', `${pods[0].label}>${r.dst}:${r.dport}`, 3, { description: `${pods[0].label} → ${r.service} ${r.dst}:${r.dport} (no endpoints: REJECT)`, from: pods[0].label, src: pods[0].ip, dst: parseIpv4(r.dst), proto: r.proto, dport: r.dport, ttl: 64 });
+        add('no-endpoint', `${pods[0].label}>${r.dst}:${r.dport}/${r.proto}`, 3, { description: `${pods[0].label} → ${r.service} ${r.dst}:${r.dport} (no endpoints: REJECT)`, from: pods[0].label, src: pods[0].ip, dst: parseIpv4(r.dst), proto: r.proto, dport: r.dport, ttl: 64 });
       } else if (r.from === 'outside' && ext !== undefined && wire !== undefined && nodeIp !== undefined) {
         const dst = r.dst !== undefined ? parseIpv4(r.dst) : nodeIp;
-        add('no-endpoint', `${ext.name}>${formatIpv4(dst)}:${r.dport}`, 3, { description: `${ext.name} → ${r.service} ${formatIpv4(dst)}:${r.dport} (no endpoints: REJECT)`, from: wire.label, src: ext.ip, dst, proto: r.proto, dport: r.dport, ttl: 64 });
+        add('no-endpoint', `${ext.name}>${formatIpv4(dst)}:${r.dport}/${r.proto}`, 3, { description: `${ext.name} → ${r.service} ${formatIpv4(dst)}:${r.dport} (no endpoints: REJECT)`, from: wire.label, src: ext.ip, dst, proto: r.proto, dport: r.dport, ttl: 64 });
       }
     }
   }
@@ -248,9 +251,9 @@ export function generateProbes(cluster: EmulatedCluster, plan: TwinPlan, opts: S
   if (want.has('external-ip')) {
     for (const a of facts.externalIPs) {
       const dst = parseIpv4(a.ip);
-      if (ext !== undefined && wire !== undefined) add('external-ip', `${ext.name}>${a.ip}:${a.port}`, opts.samples, { service: a.service, description: `${ext.name} → ${a.service} external IP ${a.ip}:${a.port}`, from: wire.label, src: ext.ip, dst, proto: a.proto, dport: a.port, ttl: 64, ...svcSkip });
+      if (ext !== undefined && wire !== undefined) add('external-ip', `${ext.name}>${a.ip}:${a.port}/${a.proto}`, opts.samples, { service: a.service, description: `${ext.name} → ${a.service} external IP ${a.ip}:${a.port}`, from: wire.label, src: ext.ip, dst, proto: a.proto, dport: a.port, ttl: 64, ...svcSkip });
       const p = pods[0];
-      if (p !== undefined) add('external-ip', `${p.label}>${a.ip}:${a.port}`, opts.samples, { service: a.service, description: `${p.label} → ${a.service} external IP ${a.ip}:${a.port}`, from: p.label, src: p.ip, dst, proto: a.proto, dport: a.port, ttl: 64, ...svcSkip });
+      if (p !== undefined) add('external-ip', `${p.label}>${a.ip}:${a.port}/${a.proto}`, opts.samples, { service: a.service, description: `${p.label} → ${a.service} external IP ${a.ip}:${a.port}`, from: p.label, src: p.ip, dst, proto: a.proto, dport: a.port, ttl: 64, ...svcSkip });
     }
   }
   if (want.has('load-balancer') && wire !== undefined) {
@@ -258,25 +261,25 @@ export function generateProbes(cluster: EmulatedCluster, plan: TwinPlan, opts: S
       const dst = parseIpv4(lb.ip);
       const common = { service: lb.service, dst, proto: lb.proto, dport: lb.port, ttl: 64, ...svcSkip };
       if (lb.ranges.length === 0) {
-        if (ext !== undefined) add('load-balancer', `${ext.name}>${lb.ip}:${lb.port}`, opts.samples, { ...common, description: `${ext.name} → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: wire.label, src: ext.ip });
+        if (ext !== undefined) add('load-balancer', `${ext.name}>${lb.ip}:${lb.port}/${lb.proto}`, opts.samples, { ...common, description: `${ext.name} → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: wire.label, src: ext.ip });
       } else {
         for (const r of lb.ranges) {
           // A client inside the range (its first host), and one outside every range.
           const [base, len] = r.split('/');
           const inside = (parseIpv4(base as string) + (Number(len) < 32 ? 1 : 0)) >>> 0;
-          add('load-balancer', `in ${r}>${lb.ip}:${lb.port}`, opts.samples, { ...common, description: `${formatIpv4(inside)} (inside ${r}) → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: wire.label, src: inside });
+          add('load-balancer', `in ${r}>${lb.ip}:${lb.port}/${lb.proto}`, opts.samples, { ...common, description: `${formatIpv4(inside)} (inside ${r}) → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: wire.label, src: inside });
         }
         const outside = [parseIpv4('198.18.0.99'), parseIpv4('192.0.2.99'), parseIpv4('100.64.0.99')].find((a) => !lb.ranges.some((r) => cidrHas(r, a)));
-        if (outside !== undefined) add('load-balancer', `out>${lb.ip}:${lb.port}`, opts.samples, { ...common, description: `${formatIpv4(outside)} (outside the source ranges) → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: wire.label, src: outside });
+        if (outside !== undefined) add('load-balancer', `out>${lb.ip}:${lb.port}/${lb.proto}`, opts.samples, { ...common, description: `${formatIpv4(outside)} (outside the source ranges) → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: wire.label, src: outside });
       }
       const p = pods[0];
-      if (p !== undefined) add('load-balancer', `${p.label}>${lb.ip}:${lb.port}`, opts.samples, { ...common, description: `${p.label} → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: p.label, src: p.ip });
+      if (p !== undefined) add('load-balancer', `${p.label}>${lb.ip}:${lb.port}/${lb.proto}`, opts.samples, { ...common, description: `${p.label} → ${lb.service} LoadBalancer IP ${lb.ip}:${lb.port}`, from: p.label, src: p.ip });
     }
   }
   if (want.has('nodeport-localhost')) {
     for (const { svc, port } of svcPorts) {
       if (port.nodePort === undefined) continue;
-      add('nodeport-localhost', `node>127.0.0.1:${port.nodePort}`, opts.samples, { service: svc.key, description: `${plan.node} → 127.0.0.1:${port.nodePort} (NodePort of ${svc.key} on localhost)`, from: 'node', src: parseIpv4('127.0.0.1'), dst: parseIpv4('127.0.0.1'), proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.nodePort, ttl: 64, ...svcSkip });
+      add('nodeport-localhost', `node>127.0.0.1:${port.nodePort}/${port.protocol}`, opts.samples, { service: svc.key, description: `${plan.node} → 127.0.0.1:${port.nodePort} (NodePort of ${svc.key} on localhost)`, from: 'node', src: parseIpv4('127.0.0.1'), dst: parseIpv4('127.0.0.1'), proto: port.protocol === 'UDP' ? 'udp' : 'tcp', dport: port.nodePort, ttl: 64, ...svcSkip });
     }
   }
   if (want.has('hostport') && ext !== undefined && wire !== undefined && nodeIp !== undefined) {
