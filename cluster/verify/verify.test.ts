@@ -15,7 +15,7 @@ import { Cluster } from '../cluster.ts';
 import { demoSpec } from '../demo-flows.ts';
 import type { EmulatedCluster } from '../emulated-cluster.ts';
 import { cleanStaleVerifyNamespaces, namespaceOwner, NetnsSession, netnsUnavailableReason, staleVerifyNamespaces, verifyNamespaces } from './raw/netns.ts';
-import { verifyNode } from './verify.ts';
+import { triesToSee, verifyNode } from './verify.ts';
 import type { SuiteName } from './suites.ts';
 import { verifyCommand } from '../../cli/commands/verify.ts';
 import { chiSquareHomogeneity, gammaQ, observationSignature } from './compare.ts';
@@ -43,6 +43,16 @@ test('chi-square homogeneity: equal samples pass, opposite ones fail; Q matches 
   assert.ok(Math.abs(gammaQ(0.5, 3.841458820694124 / 2) - 0.05) < 1e-9);
   assert.ok(chiSquareHomogeneity(new Map([['a', 20], ['b', 20]]), new Map([['a', 19], ['b', 21]])).pValue > 0.5);
   assert.ok(chiSquareHomogeneity(new Map([['a', 40], ['b', 0]]), new Map([['a', 0], ['b', 40]])).pValue < 1e-6);
+});
+
+test('asking a side again: enough tries that one of k equally likely backends is missed less than once in a million groups, and no fewer', () => {
+  assert.equal(triesToSee(1), 0);
+  for (const k of [2, 3, 4, 5, 10]) {
+    const n = triesToSee(k);
+    assert.ok((1 - 1 / k) ** n < 1e-6 && (1 - 1 / k) ** (n - 1) >= 1e-6, `k ${k}: ${n}`);
+  }
+  // Four backends and 8 samples: 2 × 8 more tries were too few ((3/4)^24 ≈ 1e-3).
+  assert.equal(triesToSee(4), 49);
 });
 
 test('signatures: a source port a masquerade drew is a random port even when it equals a known port; a server\'s port stays literal', () => {

@@ -299,15 +299,26 @@ interface GroupExtras {
 }
 
 /**
+ * How many tries make missing one of `k` equally likely outcomes (a backend of k)
+ * a one-in-a-million chance: the least n with (1 − 1/k)^n < 1e-6 (k = 2: 20, 4: 49).
+ */
+export function triesToSee(k: number): number {
+  return k <= 1 ? 0 : Math.ceil(Math.log(1e-6) / Math.log(1 - 1 / k));
+}
+
+/**
  * A backend one side never showed may only be rare: with four endpoints each is a
  * quarter of the picks, and 20 samples miss one of them once in 300 (24 emulator
  * repeats of a random probe, once in 1000) — a false disagreement in most runs of a
  * cluster with many such groups. Before an outcome only one side showed counts, the
  * other side is asked again with fresh source ports until it shows it or the tries
  * are spent: the emulator (cheap) up to 8 × `repeats` times, the kernel up to
- * 2 × `samples` times. A side that truly cannot produce the outcome still never shows
- * it. Extra tries only widen the sets of possible outcomes; the chi-square test stays
- * on the group's own, equal-sized samples.
+ * 2 × `samples` times and at least {@link triesToSee} the group's outcomes (with 8
+ * samples, 8 + 16 kernel probes missed one of four backends once in a thousand groups:
+ * a false disagreement in about one run of the three-node example in four, 3 of 7
+ * here). A side that truly cannot produce the outcome still never shows it. Extra
+ * tries only widen the sets of possible outcomes; the chi-square test stays on the
+ * group's own, equal-sized samples.
  */
 async function askAgain(a: {
   runs: readonly ProbeRun[];
@@ -346,7 +357,8 @@ async function askAgain(a: {
       ex.emu.add(a.emuAgain(first.probe, false).sig);
     }
     const emuOnly = [...emuSet].filter((s) => !twinSet.has(s));
-    while (ex.kernelTries < 2 * a.samples && emuOnly.some((s) => !ex.kernel.has(s))) {
+    const kernelTries = Math.max(2 * a.samples, triesToSee(new Set([...emuSet, ...twinSet]).size));
+    while (ex.kernelTries < kernelTries && emuOnly.some((s) => !ex.kernel.has(s))) {
       ex.kernelTries++;
       const probe = freshProbe(first.probe, a.next);
       const t = await a.ts.run(probe, probeBytes(probe), ...packetsOwed(rs));
