@@ -104,6 +104,14 @@ function tunnelPayloadSum(inner: Packet): number {
 
 export class UdpLayer {
   private readonly sockets = new Map<number, UdpSocket[]>();
+  /**
+   * The last (address, port) a lookup found a socket for, and the socket: a namespace
+   * receives most datagrams for one socket (flanneld's, a server's). Forgotten on
+   * every bind and unbind (NaN matches no port).
+   */
+  private lastDst = NaN;
+  private lastPort = NaN;
+  private lastSocket: UdpSocket | undefined = undefined;
 
   constructor(private readonly ns: NetNamespace) {}
 
@@ -124,6 +132,7 @@ export class UdpLayer {
     const s = new UdpSocket(this, addr, p);
     list.push(s);
     this.sockets.set(p, list);
+    this.forgetLast();
     return s;
   }
 
@@ -133,6 +142,13 @@ export class UdpLayer {
     const rest = list.filter((x) => x !== s);
     if (rest.length === 0) this.sockets.delete(s.localPort);
     else this.sockets.set(s.localPort, rest);
+    this.forgetLast();
+  }
+
+  private forgetLast(): void {
+    this.lastDst = NaN;
+    this.lastPort = NaN;
+    this.lastSocket = undefined;
   }
 
   private ephemeral(): number {
@@ -195,14 +211,23 @@ export class UdpLayer {
   }
 
   private lookup(dst: Ipv4Addr, dport: number): UdpSocket | undefined {
+    if (dport === this.lastPort && dst === this.lastDst) return this.lastSocket;
     const list = this.sockets.get(dport);
     if (list === undefined) return undefined;
-    let wild: UdpSocket | undefined;
+    let found: UdpSocket | undefined;
     for (const s of list) {
-      if (s.localAddr === dst) return s;
-      if (s.localAddr === 0) wild = s;
+      if (s.localAddr === dst) {
+        found = s;
+        break;
+      }
+      if (s.localAddr === 0) found = s;
     }
-    return wild;
+    if (found !== undefined) {
+      this.lastDst = dst;
+      this.lastPort = dport;
+      this.lastSocket = found;
+    }
+    return found;
   }
 
   input(inDev: NetDevice, pkt: Packet): void {

@@ -25,6 +25,8 @@ import { sendReject } from './send-reject.ts';
 export class IptDoTable implements NfHookOps {
   private chain: Chain | undefined = undefined;
   private chainGen = -1;
+  /** Whether {@link chain} has no rule and policy ACCEPT (countEmptyAccept's test), kept with it per generation. */
+  private chainEmpty = false;
   /** Remembered walks of established flows (flow-walks.ts) and the recorder of the current walk. */
   private readonly walks = new FlowWalks();
   private readonly rec = new WalkRecord();
@@ -42,7 +44,9 @@ export class IptDoTable implements NfHookOps {
   hookChain(): Chain | undefined {
     const ipt = this.nf.iptables;
     if (this.chainGen !== ipt.generation) {
-      this.chain = ipt.hookChain(this.table, this.hook);
+      const c = ipt.hookChain(this.table, this.hook);
+      this.chain = c;
+      this.chainEmpty = c !== undefined && c.rules.length === 0 && (c.policy ?? 'ACCEPT') === 'ACCEPT';
       this.chainGen = ipt.generation;
     }
     return this.chain;
@@ -55,7 +59,8 @@ export class IptDoTable implements NfHookOps {
     let key = -1;
     let rec: WalkRecord | undefined;
     if (!nf.tracing) {
-      if (countEmptyAccept(chain, pkt.len)) {
+      // Rules and policies change only by a restore, which moves the generation (chains are of several shapes: one test per generation, not per packet).
+      if (this.chainEmpty && countEmptyAccept(chain, pkt.len)) {
         nf.onRulesEvaluated?.(pkt, this.table, 0);
         return NF_ACCEPT;
       }
