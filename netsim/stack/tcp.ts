@@ -19,7 +19,7 @@ import { TcpFlags, parseTcp, parseTcpAt } from '../wire/tcp.ts';
 import type { TcpRepr } from '../wire/tcp.ts';
 import { buildIpv4Tcp } from '../wire/build.ts';
 import { WireError } from '../wire/errors.ts';
-import { MS, SECOND } from '../time/scheduler.ts';
+import { MS, SECOND, Timer } from '../time/scheduler.ts';
 import { NetsimError } from '../errors.ts';
 import type { NetNamespace } from './net-namespace.ts';
 import type { IcmpErrorInfo } from './icmp.ts';
@@ -68,11 +68,8 @@ export class TcpConnection {
   private twUntil = 0;
   /** TIME_WAIT: id of the layer's compact record (0: none). */
   twId = 0;
-  /** Retransmission deadline (virtual ns; 0: none). The one scheduled timer re-checks it when it fires. */
-  private deadline = 0;
-  private timerAt = 0;
-  /** The timer callback, bound once (assigned in the constructor: a class-field arrow gets a runtime name helper call per instance under tsx). */
-  private readonly onTimerFn: () => void;
+  /** The retransmission timer (icsk_retransmit_timer), assigned in the constructor: a class-field arrow gets a runtime name helper call per instance under tsx. */
+  private readonly rtx: Timer;
   onConnect: (() => void) | undefined = undefined;
   onData: ((data: Uint8Array, pkt: number) => void) | undefined = undefined;
   /** The peer sent FIN (half close): no more data will arrive. */
@@ -96,7 +93,6 @@ export class TcpConnection {
   private srtt = 0;
   private rttvar = 0;
   private retries = 0;
-  private timer: number | undefined = undefined;
   private closedNotified = false;
   /** The socket's IPv4 id counter (inet_id). */
   private inetId: number;
@@ -119,7 +115,7 @@ export class TcpConnection {
     this.sndUna = iss;
     this.sndNxt = iss;
     this.mss = mss;
-    this.onTimerFn = () => this.onTimer();
+    this.rtx = new Timer(() => this.onTimeout());
   }
 
   /** The state; a connection in TIME_WAIT reads CLOSED once its 2MSL ran out. */
@@ -328,7 +324,7 @@ export class TcpConnection {
     this.inflight.push({ seq, flags, data, span, sentAt: this.layer.now(), retransmitted: false });
     this.sndNxt = add(this.sndNxt, span);
     this.emit(seq, (flags & TcpFlags.ACK) !== 0 ? this.rcvNxt : 0, flags, data, options);
-    if (this.deadline === 0) this.rearm();
+    if (!this.rtx.armed) this.rearm();
   }
 
   private emit(seq: number, ack: number, flags: number, data: Uint8Array, options?: Uint8Array): void {
@@ -347,43 +343,18 @@ export class TcpConnection {
   }
 
   /**
-   * (Re)start the retransmission timer at now + RTO, or stop it. Only the deadline
-   * moves: one scheduler event stays queued and, when it fires early, re-arms itself at
-   * the deadline (no cancel and new event for every acknowledgement).
+   * (Re)start the retransmission timer at now + RTO, or clear it when nothing is in
+   * flight (tcp_rearm_rto). Only the deadline moves: the scheduler's Timer keeps one
+   * queued entry and re-queues it at the deadline when it comes up early.
    */
   private rearm(): void {
-    if (this.inflight.length === 0) {
-      this.deadline = 0;
-      return;
-    }
     const clock = this.layer.clock();
-    this.deadline = clock.now() + this.rto;
-    if (this.timer !== undefined && this.deadline < this.timerAt) {
-      clock.cancel(this.timer);
-      this.timer = undefined;
-    }
-    if (this.timer === undefined) {
-      this.timerAt = this.deadline;
-      this.timer = clock.at(this.deadline, this.onTimerFn);
-    }
+    if (this.inflight.length === 0) clock.disarm(this.rtx);
+    else clock.arm(this.rtx, clock.now() + this.rto);
   }
 
   private stopTimer(): void {
-    this.deadline = 0;
-    if (this.timer !== undefined) this.layer.clock().cancel(this.timer);
-    this.timer = undefined;
-  }
-
-  private onTimer(): void {
-    this.timer = undefined;
-    if (this.deadline === 0) return;
-    if (this.deadline > this.timerAt) {
-      this.timerAt = this.deadline;
-      this.timer = this.layer.clock().at(this.deadline, this.onTimerFn);
-      return;
-    }
-    this.deadline = 0;
-    this.onTimeout();
+    this.layer.clock().stop(this.rtx);
   }
 
   private onTimeout(): void {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Scheduler, SECOND, formatInstant } from './scheduler.ts';
+import { Scheduler, SECOND, Timer, formatInstant } from './scheduler.ts';
 import { Rng } from './rng.ts';
 
 test('events run in time order; ties run in scheduling order', () => {
@@ -133,6 +133,133 @@ test('property: bursts of immediate work, timed events and cancellations run as 
     const model = new ModelScheduler();
     assert.deepEqual(drive({ at: (t, f) => real.at(t, f), soonest: (f) => real.soonest(f), cancel: (id) => real.cancel(id), run: (u, b) => real.run(u, b) }, () => real.now()), drive(model, () => model.now));
   }), { numRuns: 300 });
+});
+
+test('property: a Timer runs as one event re-queued at its deadline when it comes up early (instant, order key, host, clock)', () => {
+  // Events on three hosts arm, disarm and stop four timers, schedule events (some on
+  // another host) and immediate work; timers re-arm themselves when they fire. The
+  // reference does what TCP did with plain events: one queued event per timer and a
+  // deadline field; arming earlier than the queued event cancels it and queues a new
+  // one, a stop cancels it, and an event that comes up before its deadline queues
+  // itself again there (or does nothing when disarmed). Both give the same log of
+  // (what, instant, order key, host) and the same clock, run after run, with foreign
+  // hosts. (Runs are not cut by an event budget: there a cancelled event still queued
+  // counts as due and keeps the clock from passing to `until`; a stopped Timer leaves
+  // nothing queued.)
+  const op = fc.record({
+    kind: fc.constantFrom('arm', 'arm', 'arm', 'disarm', 'stop', 'at', 'atOn', 'soon', 'none'),
+    dt: fc.integer({ min: 0, max: 40 }),
+    pick: fc.nat(),
+  });
+  fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 150 }), fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 5 }), fc.boolean(), (ops, spans, foreign) => {
+    type Arming = { arm(j: number, t: number): void; disarm(j: number): void; stop(j: number): void };
+    const drive = (s: Scheduler, mk: (fire: (j: number) => () => void) => Arming): string[] => {
+      const hosts = [s.hostKey('a'), s.hostKey('b'), s.hostKey('c')];
+      const log: string[] = [];
+      let next = 0;
+      const step = (): void => {
+        const o = ops[next++];
+        if (o === undefined) return;
+        const t = s.now() + o.dt + 1;
+        if (o.kind === 'arm') timers.arm(o.pick % 4, t);
+        else if (o.kind === 'disarm') timers.disarm(o.pick % 4);
+        else if (o.kind === 'stop') timers.stop(o.pick % 4);
+        else if (o.kind === 'at') s.at(t - 1, ev(next));
+        else if (o.kind === 'atOn') s.atOn(t - 1, hosts[o.pick % 3] as number, ev(next));
+        else if (o.kind === 'soon') s.soonest(ev(next));
+      };
+      const note = (what: string): void => { log.push(`${what}@${s.now()} k${s.currentKey()} h${s.currentHost()}`); };
+      const ev = (name: number): (() => void) => () => { note(`e${name}`); step(); };
+      const timers = mk((j) => () => { note(`t${j}`); step(); });
+      s.atOn(0, hosts[0] as number, ev(-1));
+      s.atOn(0, hosts[1] as number, ev(-2));
+      timers.arm(0, 5);
+      for (const span of spans) {
+        s.run(s.now() + span);
+        log.push(`| ${s.now()}`);
+        s.at(s.now(), ev(-3));
+      }
+      if (foreign) s.setForeignHosts((h) => h === hosts[2]);
+      s.run();
+      log.push(`end ${s.now()}`);
+      return log;
+    };
+    const real = new Scheduler();
+    const got = drive(real, (fire) => {
+      const ts = [0, 1, 2, 3].map((j) => new Timer(fire(j)));
+      return { arm: (j, t) => real.arm(ts[j] as Timer, t), disarm: (j) => real.disarm(ts[j] as Timer), stop: (j) => real.stop(ts[j] as Timer) };
+    });
+    const ref = new Scheduler();
+    const want = drive(ref, (fire) => {
+      const st = [0, 1, 2, 3].map((j) => ({ id: undefined as number | undefined, at: 0, deadline: 0, f: fire(j) }));
+      const queue = (x: (typeof st)[number], t: number): void => {
+        x.at = t;
+        const come = (): void => {
+          x.id = undefined;
+          if (x.deadline === 0) return;
+          if (x.deadline > x.at) {
+            queue(x, x.deadline);
+            return;
+          }
+          x.deadline = 0;
+          x.f();
+        };
+        x.id = ref.at(t, come);
+      };
+      return {
+        arm: (j, t) => {
+          const x = st[j] as (typeof st)[number];
+          x.deadline = t;
+          if (x.id !== undefined && t < x.at) {
+            ref.cancel(x.id);
+            x.id = undefined;
+          }
+          if (x.id === undefined) queue(x, t);
+        },
+        disarm: (j) => { (st[j] as (typeof st)[number]).deadline = 0; },
+        stop: (j) => {
+          const x = st[j] as (typeof st)[number];
+          x.deadline = 0;
+          if (x.id !== undefined) ref.cancel(x.id);
+          x.id = undefined;
+        },
+      };
+    });
+    assert.deepEqual(got, want);
+  }), { numRuns: 400 });
+});
+
+test('a Timer: moved later it comes up and re-queues; earlier, at once; disarmed it only moves the clock; stopped, nothing', () => {
+  const s = new Scheduler();
+  const log: number[] = [];
+  const tm = new Timer(() => log.push(s.now()));
+  s.arm(tm, 100);
+  assert.equal(tm.armed, true);
+  assert.equal(s.nextTime(), 100);
+  s.arm(tm, 300);
+  assert.equal(s.nextTime(), 100, 'moved later: the entry stays where it was');
+  s.arm(tm, 50);
+  assert.equal(s.nextTime(), 50);
+  assert.equal(s.pending(), 1, 'no cancelled entry left behind');
+  s.run(60);
+  assert.deepEqual(log, [50]);
+  assert.equal(tm.armed, false);
+  s.arm(tm, 200);
+  s.arm(tm, 400);
+  s.run(250);
+  assert.deepEqual(log, [50]);
+  assert.equal(s.pending(), 1, 're-queued at 400');
+  s.disarm(tm);
+  s.run();
+  assert.equal(s.now(), 400, 'a disarmed entry still comes up (as the event it stands for)');
+  assert.deepEqual(log, [50]);
+  s.arm(tm, 500);
+  s.stop(tm);
+  s.stop(tm);
+  assert.equal(s.pending(), 0);
+  s.run();
+  assert.equal(s.now(), 400, 'a stopped timer does not move the clock');
+  assert.throws(() => s.arm(tm, Number.POSITIVE_INFINITY), RangeError);
 });
 
 test('formatInstant prints seconds with nanoseconds', () => {

@@ -20,6 +20,13 @@
  * The event queue is a binary min-heap over parallel arrays (times, sequence
  * numbers, callbacks) rather than an array of objects: push/pop allocate
  * nothing once the arrays have grown (see shared/reference/performance.md §7.5).
+ *
+ * Moving deadlines ({@link Timer}: a socket's retransmission timer) live in a second,
+ * small heap of their own, merged with the first by (time, key) when popping. Arming
+ * one takes the key an event scheduled at that moment would get, so a timer fires
+ * exactly where `at` + `cancel` on every move would have run it; but a moved or
+ * stopped timer leaves no cancelled entry behind in the event heap (a TCP connection
+ * used to leave four, alive for up to a second of virtual time each).
  */
 
 /** Virtual time in nanoseconds since the start of the run. */
@@ -47,6 +54,40 @@ export const MAX_HOSTS = 2 ** 21;
 /** The order key of the `seq`-th event scheduled by host `origin`. */
 export function eventKey(origin: number, seq: number): number {
   return origin * HOST_STRIDE + seq;
+}
+
+/**
+ * A deadline that moves (the kernel's timer_list: sk_reset_timer for a socket's
+ * retransmission timer), run exactly as one queued event that is re-checked when it
+ * comes up: {@link Scheduler.arm} moving the deadline later only writes it; when the
+ * queued entry's instant comes, the entry passes (the clock moves to it, as an event
+ * would) and is queued again at the deadline with the order key an event scheduled
+ * then would get; moving it earlier re-queues it at once with a new key, on the arming
+ * host. {@link Scheduler.disarm} clears the deadline and leaves the entry to pass;
+ * {@link Scheduler.stop} removes it (a cancelled event). The difference from events
+ * and `cancel`: nothing cancelled stays queued — {@link Scheduler.pending} and
+ * {@link Scheduler.nextTime} see only the live entry.
+ */
+/** {@link Timer.pos} of a timer whose entry a partitioned run dropped (it belonged to a foreign host). */
+const DROPPED = -2;
+
+export class Timer {
+  /** When the queued entry comes up (meaningful while queued). */
+  at: Instant = 0;
+  /** The deadline; 0: disarmed. */
+  deadline: Instant = 0;
+  /** Order key of the queued entry. */
+  key = 0;
+  /** The host the entry runs on. */
+  host = DRIVER_HOST;
+  /** Slot in the scheduler's timer heap; -1 when not queued; {@link DROPPED} when its entry was a foreign host's. */
+  pos = -1;
+  constructor(readonly fn: EventCallback) {}
+
+  /** Whether a deadline is set (the timer will fire unless moved, disarmed or stopped). */
+  get armed(): boolean {
+    return this.deadline !== 0;
+  }
 }
 
 export class Scheduler {
@@ -80,6 +121,8 @@ export class Scheduler {
    * frees the backing store so that every burst would grow a new one.
    */
   private readonly soon: EventCallback[] = [];
+  /** Armed {@link Timer}s, a binary min-heap by (at, key); each knows its slot. */
+  private readonly timers: Timer[] = [];
   private readonly soonHosts: number[] = [];
   private soonHead = 0;
   private soonLen = 0;
@@ -96,7 +139,7 @@ export class Scheduler {
 
   /** Number of timed events still queued (cancelled ones included until they surface). */
   pending(): number {
-    return this.times.length + (this.soonLen - this.soonHead);
+    return this.times.length + this.timers.length + (this.soonLen - this.soonHead);
   }
 
   /**
@@ -178,7 +221,9 @@ export class Scheduler {
   /** The earliest time of a queued event (+Infinity when none; immediate work counts as now). */
   nextTime(): Instant {
     if (this.soonHead < this.soonLen) return this.nowNs;
-    return this.times.length === 0 ? Number.POSITIVE_INFINITY : (this.times[0] as number);
+    const t = this.times.length === 0 ? Number.POSITIVE_INFINITY : (this.times[0] as number);
+    const tm = this.timers[0];
+    return tm !== undefined && tm.at < t ? tm.at : t;
   }
 
   /** Run `fn` after `dt` nanoseconds of virtual time. */
@@ -202,12 +247,95 @@ export class Scheduler {
     (this.cancelMarks[id & 0xffff] as number)++;
   }
 
+  /**
+   * Set `tm`'s deadline to `t` (rounded, clamped to now; must be > 0). Not queued: queued
+   * at `t` on the current host with the next key, as `at` would. Queued at or before `t`:
+   * only the deadline moves. Queued after `t`: re-queued at `t` as cancel + `at` would.
+   */
+  arm(tm: Timer, t: Instant): void {
+    if (!Number.isFinite(t)) throw new RangeError(`scheduler: time must be finite, got ${t}`);
+    const when = Math.max(Math.round(t), this.nowNs);
+    tm.deadline = when;
+    if (tm.pos !== -1 && when >= tm.at) return;
+    const origin = this.host;
+    tm.key = origin * HOST_STRIDE + ++(this.hostSeqs[origin] as number);
+    tm.host = origin;
+    tm.at = when;
+    if (tm.pos < 0) {
+      tm.pos = this.timers.length;
+      this.timers.push(tm);
+    }
+    this.timerUp(tm.pos);
+  }
+
+  /** Clear `tm`'s deadline; its queued entry stays and passes when it comes up (an event that finds nothing to do). */
+  disarm(tm: Timer): void {
+    tm.deadline = 0;
+  }
+
+  /** Clear `tm`'s deadline and remove its queued entry (`cancel`). */
+  stop(tm: Timer): void {
+    tm.deadline = 0;
+    this.unqueue(tm);
+  }
+
+  private unqueue(tm: Timer): void {
+    const i = tm.pos;
+    tm.pos = -1;
+    if (i < 0) return;
+    const last = this.timers.pop() as Timer;
+    if (last === tm) return;
+    this.timers[i] = last;
+    last.pos = i;
+    this.timerUp(i);
+    this.timerDown(last.pos);
+  }
+
+  /**
+   * The timer at the top comes up (it is due and first in (time, key) order): what its
+   * queued event would do — drop it for a foreign host; otherwise the clock moves to
+   * it, then it fires, passes (disarmed) or is queued again at its later deadline.
+   */
+  private timerDue(tm: Timer): void {
+    if (this.foreign !== undefined && tm.host !== DRIVER_HOST && this.foreign(tm.host)) {
+      // The event is dropped, not run: nothing re-queues it, and until an earlier arming
+      // or a stop the timer counts as still queued at its instant, as that event's owner would.
+      this.unqueue(tm);
+      tm.pos = DROPPED;
+      return;
+    }
+    this.nowNs = tm.at;
+    this.executed++;
+    if (tm.deadline > tm.at) {
+      tm.key = tm.host * HOST_STRIDE + ++(this.hostSeqs[tm.host] as number);
+      tm.at = tm.deadline;
+      this.timerDown(tm.pos);
+      return;
+    }
+    this.unqueue(tm);
+    if (tm.deadline === 0) return;
+    tm.deadline = 0;
+    this.host = tm.host;
+    this.runningKey = tm.key;
+    try {
+      tm.fn();
+    } finally {
+      this.host = DRIVER_HOST;
+    }
+  }
+
   /** Run until no events remain or virtual time would pass `until`. Returns events run. */
   run(until: Instant = Number.POSITIVE_INFINITY, maxEvents = Number.POSITIVE_INFINITY): number {
     const start = this.executed;
     for (;;) {
       if (this.executed - start >= maxEvents) break;
       if (this.drainSoon(maxEvents - (this.executed - start))) continue;
+      const tm = this.timers[0];
+      if (tm !== undefined && (this.times.length === 0 || tm.at < (this.times[0] as number) || (tm.at === this.times[0] && tm.key < (this.seqs[0] as number)))) {
+        if (tm.at > until) break;
+        this.timerDue(tm);
+        continue;
+      }
       if (this.times.length === 0) break;
       const t = this.times[0] as number;
       if (t > until) break;
@@ -232,7 +360,8 @@ export class Scheduler {
     }
     this.runningKey = -1;
     // Time passes to `until` only when nothing due before it is left (not when maxEvents cut the run).
-    const idle = this.soonHead >= this.soonLen && (this.times.length === 0 || (this.times[0] as number) > until);
+    const tm = this.timers[0];
+    const idle = this.soonHead >= this.soonLen && (this.times.length === 0 || (this.times[0] as number) > until) && (tm === undefined || tm.at > until);
     if (idle && Number.isFinite(until) && until > this.nowNs) this.nowNs = until;
     return this.executed - start;
   }
@@ -300,6 +429,41 @@ export class Scheduler {
     fns[i] = fn;
   }
 
+  private timerUp(i: number): void {
+    const h = this.timers;
+    const tm = h[i] as Timer;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const tp = h[p] as Timer;
+      if (!timerBefore(tm, tp)) break;
+      h[i] = tp;
+      tp.pos = i;
+      i = p;
+    }
+    h[i] = tm;
+    tm.pos = i;
+  }
+
+  private timerDown(i: number): void {
+    const h = this.timers;
+    const n = h.length;
+    const tm = h[i] as Timer;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      let m = l;
+      const r = l + 1;
+      if (r < n && timerBefore(h[r] as Timer, h[l] as Timer)) m = r;
+      const tmm = h[m] as Timer;
+      if (!timerBefore(tmm, tm)) break;
+      h[i] = tmm;
+      tmm.pos = i;
+      i = m;
+    }
+    h[i] = tm;
+    tm.pos = i;
+  }
+
   private popTop(): void {
     const times = this.times;
     const seqs = this.seqs;
@@ -338,6 +502,10 @@ export class Scheduler {
     hosts[i] = host;
     fns[i] = fn;
   }
+}
+
+function timerBefore(a: Timer, b: Timer): boolean {
+  return a.at < b.at || (a.at === b.at && a.key < b.key);
 }
 
 function noop(): void {}
