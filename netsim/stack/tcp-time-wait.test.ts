@@ -57,13 +57,13 @@ test('TIME_WAIT: a retransmitted FIN is ACKed again; the closed peer\'s RST ends
   const { sim, a, b, client, server } = closeFirst();
   const sent: number[] = [];
   const emit = a.ns.tcp.emitSegment.bind(a.ns.tcp);
-  a.ns.tcp.emitSegment = (src, dst, repr, data) => {
-    sent.push(repr.flags);
-    return emit(src, dst, repr, data);
+  a.ns.tcp.emitSegment = (src, dst, sport, dport, seq, ack, flags, window, data, options, ident) => {
+    sent.push(flags);
+    return emit(src, dst, sport, dport, seq, ack, flags, window, data, options, ident);
   };
   // b's FIN again (as if our last ACK had been lost): one below what the record expects.
   const finSeq = ((server as unknown as { sndNxt: number }).sndNxt - 1) >>> 0;
-  b.ns.tcp.emitSegment(server.localAddr, server.remoteAddr, { srcPort: 80, dstPort: client.localPort, seq: finSeq, ack: 0, flags: TcpFlags.FIN | TcpFlags.ACK, window: 1000 }, new Uint8Array(0));
+  b.ns.tcp.emitSegment(server.localAddr, server.remoteAddr, 80, client.localPort, finSeq, 0, TcpFlags.FIN | TcpFlags.ACK, 1000, new Uint8Array(0), undefined);
   sim.clock.runFor(10 * MS);
   assert.deepEqual(sent, [TcpFlags.ACK], 'TIME_WAIT re-ACKs the FIN');
   // b has no socket any more: it answers that ACK with an in-window RST, which ends TIME_WAIT.

@@ -17,7 +17,7 @@ import { formatIpv4 } from '../wire/addr.ts';
 import { Ipv4 } from '../wire/ipv4.ts';
 import { TcpFlags, parseTcp, parseTcpAt } from '../wire/tcp.ts';
 import type { TcpRepr } from '../wire/tcp.ts';
-import { buildIpv4Tcp } from '../wire/build.ts';
+import { buildIpv4TcpSegment } from '../wire/build.ts';
 import { WireError } from '../wire/errors.ts';
 import { MS, SECOND, Timer } from '../time/scheduler.ts';
 import { NetsimError } from '../errors.ts';
@@ -328,9 +328,6 @@ export class TcpConnection {
   }
 
   private emit(seq: number, ack: number, flags: number, data: Uint8Array, options?: Uint8Array): void {
-    const repr: TcpRepr = options !== undefined
-      ? { srcPort: this.localPort, dstPort: this.remotePort, seq, ack, flags, window: WINDOW, options }
-      : { srcPort: this.localPort, dstPort: this.remotePort, seq, ack, flags, window: WINDOW };
     // The SYN-ACK leaves before the socket exists (ip_build_and_send_pkt: DF, id 0); every
     // other segment takes the socket's inet_id (ip_select_ident_segs, one id per segment).
     let ident = 0;
@@ -338,7 +335,7 @@ export class TcpConnection {
       ident = this.inetId;
       this.inetId = (this.inetId + 1) & 0xffff;
     }
-    const id = this.layer.emitSegment(this.localAddr, this.remoteAddr, repr, data, ident);
+    const id = this.layer.emitSegment(this.localAddr, this.remoteAddr, this.localPort, this.remotePort, seq, ack, flags, WINDOW, data, options, ident);
     this.sentPackets.push(id);
   }
 
@@ -456,8 +453,13 @@ function mssFrom(options: Uint8Array | undefined): number | undefined {
 
 export class TcpLayer {
   private readonly listeners = new Map<number, Array<{ addr: Ipv4Addr; onAccept: (c: TcpConnection) => void }>>();
-  // lport → (raddr * 65536 + rport) → connection; the key fits a double exactly.
-  private readonly conns = new Map<number, Map<number, TcpConnection>>();
+  /**
+   * lport → its one connection, or (raddr * 65536 + rport) → connection when several
+   * share the port (a server's): a client's port has one connection, which then costs
+   * no Map of its own and no boxed key per segment. Iteration order is insertion
+   * order either way (`ss` lists in it).
+   */
+  private readonly conns = new Map<number, TcpConnection | Map<number, TcpConnection>>();
   private readonly tw = new TimeWaitTable();
   private twTimer: number | undefined = undefined;
   private readonly sweepFn = (): void => this.sweepTimeWait();
@@ -494,7 +496,7 @@ export class TcpLayer {
     const f = seg.flags;
     const rcv = this.tw.rcvOf(k);
     const ackNow = (): void => {
-      this.emitSegment(dst, src, { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: this.tw.sndOf(k), ack: this.tw.rcvOf(k), flags: TcpFlags.ACK, window: WINDOW }, EMPTY);
+      this.emitSegment(dst, src, seg.dstPort, seg.srcPort, this.tw.sndOf(k), this.tw.rcvOf(k), TcpFlags.ACK, WINDOW, EMPTY, undefined);
     };
     if ((f & TcpFlags.RST) !== 0) {
       if (seg.seq === rcv) this.tw.unindex(k);
@@ -558,31 +560,50 @@ export class TcpLayer {
 
   private ephemeral(dst: Ipv4Addr, dport: number): number {
     const [lo, hi] = this.ns.sysctl.localPortRange;
-    const key = dst * 65536 + dport;
     const now = this.now();
     for (let i = 0; i < 128; i++) {
       const p = this.ns.userRng.range(lo, hi);
-      if (!this.conns.get(p)?.has(key) && !this.listeners.has(p) && this.tw.find(p, dst, dport, now) < 0) return p;
+      if (this.find(p, dst, dport) === undefined && !this.listeners.has(p) && this.tw.find(p, dst, dport, now) < 0) return p;
     }
-    for (let p = lo; p <= hi; p++) if (!this.conns.get(p)?.has(key) && !this.listeners.has(p) && this.tw.find(p, dst, dport, now) < 0) return p;
+    for (let p = lo; p <= hi; p++) if (this.find(p, dst, dport) === undefined && !this.listeners.has(p) && this.tw.find(p, dst, dport, now) < 0) return p;
     throw new NetsimError('NETSIM_ERR_ADDR_IN_USE', `${this.ns.name}: no free TCP port towards ${formatIpv4(dst)}:${dport}`);
   }
 
+  /** The connection on local port `lport` with the remote end `raddr`:`rport`. */
+  private find(lport: number, raddr: Ipv4Addr, rport: number): TcpConnection | undefined {
+    const e = this.conns.get(lport);
+    if (e === undefined) return undefined;
+    if (e instanceof TcpConnection) return e.remoteAddr === raddr && e.remotePort === rport ? e : undefined;
+    return e.get(raddr * 65536 + rport);
+  }
+
+  /** Enter `c` (replacing a connection with the same four-tuple). */
   private add(c: TcpConnection): void {
-    let m = this.conns.get(c.localPort);
-    if (m === undefined) {
-      m = new Map();
-      this.conns.set(c.localPort, m);
+    const e = this.conns.get(c.localPort);
+    if (e === undefined || (e instanceof TcpConnection && e.remoteAddr === c.remoteAddr && e.remotePort === c.remotePort)) {
+      this.conns.set(c.localPort, c);
+      return;
     }
-    m.set(c.remoteAddr * 65536 + c.remotePort, c);
+    if (e instanceof TcpConnection) {
+      const m = new Map<number, TcpConnection>();
+      m.set(e.remoteAddr * 65536 + e.remotePort, e);
+      m.set(c.remoteAddr * 65536 + c.remotePort, c);
+      this.conns.set(c.localPort, m);
+      return;
+    }
+    e.set(c.remoteAddr * 65536 + c.remotePort, c);
   }
 
   remove(c: TcpConnection): void {
-    const m = this.conns.get(c.localPort);
-    if (m === undefined) return;
+    const e = this.conns.get(c.localPort);
+    if (e === undefined) return;
+    if (e instanceof TcpConnection) {
+      if (e === c) this.conns.delete(c.localPort);
+      return;
+    }
     const key = c.remoteAddr * 65536 + c.remotePort;
-    if (m.get(key) === c) m.delete(key);
-    if (m.size === 0) this.conns.delete(c.localPort);
+    if (e.get(key) === c) e.delete(key);
+    if (e.size === 0) this.conns.delete(c.localPort);
   }
 
   /** Listening sockets (`ss -tl`): address (0 = any) and port. */
@@ -595,7 +616,10 @@ export class TcpLayer {
   /** Every open connection (for views and tests). */
   connections(): TcpConnection[] {
     const out: TcpConnection[] = [];
-    for (const m of this.conns.values()) out.push(...m.values());
+    for (const e of this.conns.values()) {
+      if (e instanceof TcpConnection) out.push(e);
+      else out.push(...e.values());
+    }
     return out;
   }
 
@@ -607,11 +631,12 @@ export class TcpLayer {
   /**
    * One segment with DF. `ident` is the connection's inet_id; segments without a
    * connected socket (RSTs and TIME_WAIT ACKs from the control socket, SYN-ACKs built
-   * by ip_build_and_send_pkt) carry 0, as Linux's do.
+   * by ip_build_and_send_pkt) carry 0, as Linux's do. Plain fields, no header objects:
+   * this runs for every segment.
    */
-  emitSegment(src: Ipv4Addr, dst: Ipv4Addr, repr: TcpRepr, data: Uint8Array, ident = 0): number {
+  emitSegment(src: Ipv4Addr, dst: Ipv4Addr, srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number, data: Uint8Array, options: Uint8Array | undefined, ident = 0): number {
     const ns = this.ns;
-    const buf = buildIpv4Tcp({ src, dst, ttl: ns.sysctl.defaultTtl, ident, dontFrag: true }, repr, data, DEFAULT_HEADROOM);
+    const buf = buildIpv4TcpSegment(DEFAULT_HEADROOM, src, dst, ns.sysctl.defaultTtl, ident, srcPort, dstPort, seq, ack, flags, window, options, data);
     const pkt = new Packet(ns.sim.nextPacketId(), buf, DEFAULT_HEADROOM, buf.length - DEFAULT_HEADROOM);
     pkt.l4Verified = true;
     ns.sendIp(pkt);
@@ -620,7 +645,7 @@ export class TcpLayer {
 
   /** RST for a segment nobody wants (RFC 9293 §3.10.7.1). */
   sendReset(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number, seq: number, ack: number, withAck: boolean): number {
-    return this.emitSegment(src, dst, { srcPort: sport, dstPort: dport, seq, ack, flags: TcpFlags.RST | (withAck ? TcpFlags.ACK : 0), window: 0 }, EMPTY);
+    return this.emitSegment(src, dst, sport, dport, seq, ack, TcpFlags.RST | (withAck ? TcpFlags.ACK : 0), 0, EMPTY, undefined);
   }
 
   input(inDev: NetDevice, pkt: Packet): void {
@@ -641,7 +666,7 @@ export class TcpLayer {
       ns.traceDrop(pkt, e.code === 'WIRE_BAD_CHECKSUM' ? 'bad-checksum' : 'malformed', e.message, inDev.name);
       return;
     }
-    const c = this.conns.get(seg.dstPort)?.get(src * 65536 + seg.srcPort);
+    const c = this.find(seg.dstPort, src, seg.srcPort);
     if (c !== undefined && (c.localAddr === dst)) {
       if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, `tcp ${c.toString()}`);
       c.segment(seg, payload, pkt.id);
@@ -682,7 +707,7 @@ export class TcpLayer {
   }
 
   icmpError(info: IcmpErrorInfo, qsrc: Ipv4Addr, qsport: number, qdst: Ipv4Addr, qdport: number): void {
-    const c = this.conns.get(qsport)?.get(qdst * 65536 + qdport);
+    const c = this.find(qsport, qdst, qdport);
     if (c !== undefined && c.localAddr === qsrc) c.icmpError(info);
   }
 }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { parseIpv4 as ip } from './addr.ts';
-import { buildIpv4, buildIpv4Icmp, buildIpv4Tcp, buildIpv4Udp } from './build.ts';
+import { buildIpv4, buildIpv4Icmp, buildIpv4Tcp, buildIpv4TcpSegment, buildIpv4Udp } from './build.ts';
 import { parseIcmpv4 } from './icmpv4.ts';
 import { IpProtocol, Ipv4Packet, parseIpv4 } from './ipv4.ts';
 import { parseTcp, TcpFlags } from './tcp.ts';
@@ -47,4 +48,26 @@ test('build: defaults and verification of every checksum', () => {
   // An Ipv4Repr can be handed straight to buildIpv4.
   const again = buildIpv4(parseIpv4(PING_PACKET), PING_ICMP);
   assert.deepEqual(again, PING_PACKET);
+});
+
+test('property: buildIpv4TcpSegment writes what buildIpv4Tcp writes for a DF header (any fields, options, payload, headroom)', () => {
+  const u32 = fc.integer({ min: 0, max: 0xffffffff });
+  const u16 = fc.integer({ min: 0, max: 0xffff });
+  fc.assert(fc.property(
+    fc.record({ src: u32, dst: u32, ttl: fc.integer({ min: 0, max: 255 }), ident: u16, sport: u16, dport: u16, seq: u32, ack: u32, flags: fc.integer({ min: 0, max: 255 }), window: u16 }),
+    fc.option(fc.uint8Array({ maxLength: 40 }), { nil: undefined }),
+    fc.uint8Array({ maxLength: 300 }),
+    fc.integer({ min: 0, max: 128 }),
+    (f, options, payload, headroom) => {
+      const want = buildIpv4Tcp(
+        { src: f.src, dst: f.dst, ttl: f.ttl, ident: f.ident, dontFrag: true },
+        { srcPort: f.sport, dstPort: f.dport, seq: f.seq, ack: f.ack, flags: f.flags, window: f.window, ...(options !== undefined ? { options } : {}) },
+        payload,
+        headroom,
+      );
+      const got = buildIpv4TcpSegment(headroom, f.src, f.dst, f.ttl, f.ident, f.sport, f.dport, f.seq, f.ack, f.flags, f.window, options, payload);
+      assert.equal(toHex(got), toHex(want));
+    },
+  ), { numRuns: 500 });
+  assert.throws(() => buildIpv4TcpSegment(0, 1, 2, 64, 0, 1, 2, 0, 0, 0, 0, new Uint8Array(41), new Uint8Array(0)), RangeError, 'more than 40 option bytes');
 });

@@ -7,9 +7,9 @@ import type { Ipv4Addr } from './addr.ts';
 import { allocBytes } from '../packet/packet.ts';
 import { emitIcmpv4, icmpv4ReprLen } from './icmpv4.ts';
 import type { Icmpv4Repr } from './icmpv4.ts';
-import { emitIpv4, ipv4HeaderLen, IpProtocol } from './ipv4.ts';
+import { emitIpv4, emitIpv4Fields, ipv4HeaderLen, IpProtocol, IPV4_DF, IPV4_HEADER_LEN } from './ipv4.ts';
 import type { Ipv4Repr } from './ipv4.ts';
-import { emitTcp, tcpHeaderLen } from './tcp.ts';
+import { emitTcp, emitTcpFields, tcpHeaderLen, TCP_HEADER_LEN } from './tcp.ts';
 import type { TcpRepr } from './tcp.ts';
 import { emitUdp, UDP_HEADER_LEN } from './udp.ts';
 import type { UdpRepr } from './udp.ts';
@@ -83,6 +83,18 @@ export function buildIpv4Tcp(ip: Ipv4BuildOptions, tcp: TcpRepr, payload: Uint8A
   const out = allocBytes(headroom + hl + repr.payloadLen);
   emitIpv4(repr, out, headroom);
   emitTcp(tcp, payload, out, headroom + hl, repr.src, repr.dst);
+  return out;
+}
+
+/**
+ * {@link buildIpv4Tcp}'s bytes for a header with DF, TOS 0 and no IP options, from plain
+ * fields: the stack sends every TCP segment this way, with no option or repr objects.
+ */
+export function buildIpv4TcpSegment(headroom: number, src: Ipv4Addr, dst: Ipv4Addr, ttl: number, ident: number, srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number, options: Uint8Array | undefined, payload: Uint8Array): Uint8Array {
+  const tcpLen = (options === undefined ? TCP_HEADER_LEN : TCP_HEADER_LEN + ((options.length + 3) & ~3)) + payload.length;
+  const out = allocBytes(headroom + IPV4_HEADER_LEN + tcpLen);
+  emitIpv4Fields(out, headroom, 0, tcpLen, ident, IPV4_DF, ttl, IpProtocol.TCP, src >>> 0, dst >>> 0);
+  emitTcpFields(out, headroom + IPV4_HEADER_LEN, srcPort, dstPort, seq, ack, flags, window, 0, options, payload, src >>> 0, dst >>> 0);
   return out;
 }
 

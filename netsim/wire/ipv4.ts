@@ -297,30 +297,42 @@ function hex4(v: number): string {
  * The payload is not written; it belongs at `off + ipv4HeaderLen(repr)`.
  */
 export function emitIpv4(repr: Ipv4Repr, buf: Uint8Array, off = 0): void {
-  const hl = ipv4HeaderLen(repr);
-  if (hl > IPV4_MAX_HEADER_LEN) throw new RangeError(`ipv4: ${hl - IPV4_HEADER_LEN} option bytes exceed the 40-byte maximum`);
-  const total = hl + repr.payloadLen;
-  if (total > IPV4_MAX_PACKET_LEN) throw new RangeError(`ipv4: total length ${total} exceeds ${IPV4_MAX_PACKET_LEN}`);
-  if (buf.length < off + hl) throw new RangeError(`ipv4: emit needs ${hl} bytes at offset ${off}, buffer has ${buf.length}`);
-  buf[off + F.VER_IHL] = 0x40 | (hl >>> 2);
-  buf[off + F.TOS] = repr.tos;
-  writeU16(buf, off + F.LENGTH, total);
-  writeU16(buf, off + F.IDENT, repr.ident);
   let flg = (repr.fragOffset ?? 0) >>> 3;
   if (repr.dontFrag) flg |= FLAG_DF;
   if (repr.moreFrags === true) flg |= FLAG_MF;
-  writeU16(buf, off + F.FLG_OFF, flg);
-  buf[off + F.TTL] = repr.ttl;
-  buf[off + F.PROTOCOL] = repr.protocol;
+  emitIpv4Fields(buf, off, repr.tos, repr.payloadLen, repr.ident, flg, repr.ttl, repr.protocol, repr.src, repr.dst, repr.options);
+}
+
+/**
+ * {@link emitIpv4} from plain fields, for senders that build no header object per
+ * packet (TCP's segments). `flagsFrag` is the flags and fragment-offset word (0x4000:
+ * DF); options are padded with EOL.
+ */
+export function emitIpv4Fields(buf: Uint8Array, off: number, tos: number, payloadLen: number, ident: number, flagsFrag: number, ttl: number, protocol: number, src: Ipv4Addr, dst: Ipv4Addr, options?: Uint8Array): void {
+  const hl = options === undefined ? IPV4_HEADER_LEN : IPV4_HEADER_LEN + ((options.length + 3) & ~3);
+  if (hl > IPV4_MAX_HEADER_LEN) throw new RangeError(`ipv4: ${hl - IPV4_HEADER_LEN} option bytes exceed the 40-byte maximum`);
+  const total = hl + payloadLen;
+  if (total > IPV4_MAX_PACKET_LEN) throw new RangeError(`ipv4: total length ${total} exceeds ${IPV4_MAX_PACKET_LEN}`);
+  if (buf.length < off + hl) throw new RangeError(`ipv4: emit needs ${hl} bytes at offset ${off}, buffer has ${buf.length}`);
+  buf[off + F.VER_IHL] = 0x40 | (hl >>> 2);
+  buf[off + F.TOS] = tos;
+  writeU16(buf, off + F.LENGTH, total);
+  writeU16(buf, off + F.IDENT, ident);
+  writeU16(buf, off + F.FLG_OFF, flagsFrag);
+  buf[off + F.TTL] = ttl;
+  buf[off + F.PROTOCOL] = protocol;
   writeU16(buf, off + F.CHECKSUM, 0);
-  writeU32(buf, off + F.SRC, repr.src);
-  writeU32(buf, off + F.DST, repr.dst);
-  if (repr.options !== undefined) {
-    buf.set(repr.options, off + F.OPTIONS);
-    buf.fill(0, off + F.OPTIONS + repr.options.length, off + hl); // EOL padding
+  writeU32(buf, off + F.SRC, src);
+  writeU32(buf, off + F.DST, dst);
+  if (options !== undefined) {
+    buf.set(options, off + F.OPTIONS);
+    buf.fill(0, off + F.OPTIONS + options.length, off + hl); // EOL padding
   }
   writeU16(buf, off + F.CHECKSUM, internetChecksum(buf, off, off + hl));
 }
+
+/** The flags word of {@link emitIpv4Fields} for Don't Fragment. */
+export const IPV4_DF = FLAG_DF;
 
 // ---------------------------------------------------------------------------
 // In-place hot-path helpers. `off` is where the IPv4 header starts in `buf`;

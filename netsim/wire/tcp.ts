@@ -249,22 +249,27 @@ export function parseTcp(bytes: Uint8Array, opts?: { src: Ipv4Addr; dst: Ipv4Add
  * with the checksum over the pseudo-header for `src`/`dst`.
  */
 export function emitTcp(repr: TcpRepr, payload: Uint8Array, buf: Uint8Array, off: number, src: Ipv4Addr, dst: Ipv4Addr): void {
-  const hl = tcpHeaderLen(repr);
+  emitTcpFields(buf, off, repr.srcPort, repr.dstPort, repr.seq, repr.ack, repr.flags, repr.window, repr.urgent ?? 0, repr.options, payload, src, dst);
+}
+
+/** {@link emitTcp} from plain fields, for senders that build no header object per segment. */
+export function emitTcpFields(buf: Uint8Array, off: number, srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number, urgent: number, options: Uint8Array | undefined, payload: Uint8Array, src: Ipv4Addr, dst: Ipv4Addr): void {
+  const hl = options === undefined ? TCP_HEADER_LEN : TCP_HEADER_LEN + ((options.length + 3) & ~3);
   if (hl > TCP_MAX_HEADER_LEN) throw new RangeError(`tcp: ${hl - TCP_HEADER_LEN} option bytes exceed the 40-byte maximum`);
   const len = hl + payload.length;
   if (buf.length < off + len) throw new RangeError(`tcp: emit needs ${len} bytes at offset ${off}, buffer has ${buf.length}`);
-  writeU16(buf, off + F.SRC_PORT, repr.srcPort);
-  writeU16(buf, off + F.DST_PORT, repr.dstPort);
-  writeU32(buf, off + F.SEQ, repr.seq);
-  writeU32(buf, off + F.ACK, repr.ack);
+  writeU16(buf, off + F.SRC_PORT, srcPort);
+  writeU16(buf, off + F.DST_PORT, dstPort);
+  writeU32(buf, off + F.SEQ, seq);
+  writeU32(buf, off + F.ACK, ack);
   buf[off + F.DATA_OFF] = (hl >>> 2) << 4;
-  buf[off + F.FLAGS] = repr.flags;
-  writeU16(buf, off + F.WINDOW, repr.window);
+  buf[off + F.FLAGS] = flags;
+  writeU16(buf, off + F.WINDOW, window);
   writeU16(buf, off + F.CHECKSUM, 0);
-  writeU16(buf, off + F.URGENT, repr.urgent ?? 0);
-  if (repr.options !== undefined) {
-    buf.set(repr.options, off + F.OPTIONS);
-    buf.fill(0, off + F.OPTIONS + repr.options.length, off + hl);
+  writeU16(buf, off + F.URGENT, urgent);
+  if (options !== undefined) {
+    buf.set(options, off + F.OPTIONS);
+    buf.fill(0, off + F.OPTIONS + options.length, off + hl);
   }
   buf.set(payload, off + hl);
   writeU16(buf, off + F.CHECKSUM, internetChecksum(buf, off, off + len, pseudoHeaderSum(src, dst, PROTO_TCP, len)));
