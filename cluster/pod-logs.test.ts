@@ -1,6 +1,7 @@
 // Container logs: bounded like the kubelet's rotation, tail and since as kubectl asks, followers see new lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ContainerLog, nginxTime } from './pod-logs.ts';
 
 test('container log: keeps the newest lines within its bound, tail and since select as kubectl logs does', () => {
@@ -22,4 +23,16 @@ test('container log: keeps the newest lines within its bound, tail and since sel
 
 test('nginx $time_local in UTC', () => {
   assert.equal(nginxTime(Date.UTC(2026, 11, 7, 6, 5, 9)), '07/Dec/2026:06:05:09 +0000');
+});
+
+test('property: nginx $time_local formatted once a second gives what formatting every line gives (any order of instants)', () => {
+  const fresh = (ms: number): string => {
+    const [, mon, day, year, time] = /^\w+, (\d+) (\w+) (-?\d+) (\S+) GMT$/.exec(new Date(ms).toUTCString())?.slice(0, 5) ?? [];
+    return `${String(mon).padStart(2, '0')}/${day}/${year}:${time} +0000`;
+  };
+  const base = Date.UTC(2026, 11, 7, 23, 59, 58);
+  fc.assert(fc.property(fc.array(fc.oneof(fc.double({ min: -3000, max: 3000, noNaN: true }), fc.integer({ min: -3000, max: 3000 })), { minLength: 1, maxLength: 50 }), (offs) => {
+    for (const o of offs) assert.equal(nginxTime(base + o), fresh(base + o));
+    for (const o of offs) assert.equal(nginxTime(o), fresh(o), 'around the epoch');
+  }), { numRuns: 300 });
 });
