@@ -21,6 +21,7 @@ import type { ProbeProto } from './probe.ts';
 import type { RulesFacts, ServiceAddress } from './suites.ts';
 
 const IP = String.raw`\d+\.\d+\.\d+\.\d+`;
+const ENDPOINT_CHAIN = new RegExp(String.raw`^\s*chain (endpoint-\S+__(${IP})\/(\d+)) \{$`);
 
 /** The elements text of `map NAME { … }` (one element a line or several), '' when absent. */
 function mapElements(text: string, name: string): string {
@@ -42,7 +43,7 @@ export function nftRulesFacts(text: string | undefined): RulesFacts {
   const ports = new Set<number>();
   const sticky = new Set<string>();
   for (const line of t.split('\n')) {
-    const ep = new RegExp(String.raw`^\s*chain (endpoint-\S+__(${IP})\/(\d+)) \{$`).exec(line);
+    const ep = ENDPOINT_CHAIN.exec(line);
     const svc = ep === null ? undefined : serviceOf(ep[1] as string);
     if (ep !== null && svc !== undefined) {
       endpoints.set(svc, (endpoints.get(svc) ?? new Set<string>()).add(ep[2] as string));
@@ -76,8 +77,7 @@ export function nftRulesFacts(text: string | undefined): RulesFacts {
     const ranges = [...(rule?.[1] ?? '').matchAll(new RegExp(String.raw`${IP}(?:\/\d+)?`, 'g'))].map((r) => (r[0].includes('/') ? r[0] : `${r[0]}/32`)).filter((r) => r !== `${ip}/32`);
     loadBalancers.push({ ...a, ranges });
   }
-  const nodePort = new RegExp(String.raw`(tcp|udp) \. (\d+)(?: comment "[^"]*")? : goto (\S+?)(?=,|\s|$)`, 'g');
-  for (const m of mapElements(t, 'service-nodeports').matchAll(nodePort)) ports.add(Number(m[2]));
+  for (const m of mapElements(t, 'service-nodeports').matchAll(/(tcp|udp) \. (\d+)/g)) ports.add(Number(m[2]));
 
   const rejects: RulesFacts['rejects'][number][] = [];
   for (const m of mapElements(t, 'no-endpoint-services').matchAll(new RegExp(String.raw`(${IP}) \. (tcp|udp) \. (\d+) comment "([^"]*)" : goto reject-chain`, 'g'))) {

@@ -6,7 +6,8 @@
  * hostPorts, hostNetwork endpoints and a selectorless Service with a hand-written
  * EndpointSlice — every node of its three agrees with its real twin on every suite, on
  * the CNI runtime (flannel vxlan), with kube-proxy in iptables mode and in nftables
- * mode; on docker the spec as it is (with hostPorts) is refused with exit 2.
+ * mode, and on the docker runtime (flannel udp) with its hostPorts taken out; on docker
+ * the spec as it is (with hostPorts) is refused with exit 2.
  * Needs root, `ip netns`, iptables-restore and the raw-socket addon; skips otherwise.
  */
 import { test } from 'node:test';
@@ -31,6 +32,13 @@ const text = readFileSync(SPEC, 'utf8');
 function onDocker(spec: string): string {
   assert.match(spec, /^runtime: cni$/m);
   return spec.replace(/^runtime: cni$/m, 'runtime: docker');
+}
+
+/** The example on the docker runtime with flannel udp, its hostPorts taken out (docker's hostPort publishing is not modelled). */
+function onDockerUdpWithoutHostPorts(spec: string): string {
+  const ports = 'ports: [{ containerPort: 80, hostPort: 8088 }, { containerPort: 53, hostPort: 5353, protocol: UDP }]';
+  assert.ok(spec.includes(ports) && /^ {4}backend: vxlan$/m.test(spec));
+  return onDocker(spec).replace(ports, 'ports: [{ containerPort: 80 }, { containerPort: 53, protocol: UDP }]').replace(/^ {4}backend: vxlan$/m, '    backend: udp');
 }
 
 function inNftablesMode(spec: string): string {
@@ -153,6 +161,26 @@ test('every node of the example in kube-proxy\'s nftables mode (the twin loads e
       const r = await verifyNode(c, { node, samples: 12, randomProbes: node === 'node01' ? 100 : 30 });
       const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
       for (const s of SUITES) if (s !== 'health-check') assert.ok((bySuite[s] ?? 0) > 0, `${node}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
+      assert.deepEqual(r.disagreements.map((d) => `${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
+      assert.equal(r.agreed, r.probes - r.skipped, node);
+      assert.deepEqual(r.notVerifiable, [], node);
+    }
+  } finally {
+    await c.close();
+  }
+  assert.deepEqual(ours(), [], 'namespaces left behind');
+});
+
+test('every node of the example on the docker runtime with flannel udp (hostPorts taken out) agrees with its real twin on every suite but hostport', { skip, timeout: 900_000 }, async () => {
+  const c = await Cluster.build(parseClusterSpec(onDockerUdpWithoutHostPorts(text), SPEC), { apps: false });
+  try {
+    assert.deepEqual(c.failedPods(), []);
+    for (const node of c.nodes.keys()) {
+      const devs = c.nodes.get(node)?.devices;
+      assert.ok(devs?.has('docker0') === true && devs.has('flannel0'), `${node}: ${[...(devs?.keys() ?? [])].join(' ')}`);
+      const r = await verifyNode(c, { node, samples: 8, randomProbes: node === 'node01' ? 100 : 30 });
+      const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
+      for (const s of SUITES) if (s !== 'hostport') assert.ok((bySuite[s] ?? 0) > 0, `${node}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
       assert.deepEqual(r.disagreements.map((d) => `${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
       assert.equal(r.agreed, r.probes - r.skipped, node);
       assert.deepEqual(r.notVerifiable, [], node);
