@@ -5,6 +5,10 @@
  * randomness from an {@link Rng}; nothing reads the wall clock or Math.random()
  * (lint enforces it). The same seed and inputs give the same run.
  *
+ * Events run by (instant, order key); a moving deadline (a socket's retransmission timer)
+ * is a {@link Timer}, which runs exactly where its one re-checked event would and leaves
+ * nothing queued when it is stopped or moved earlier.
+ *
  * Not modelled: clock drift between nodes (all nodes share one virtual clock),
  * CPU time (processing is instantaneous unless a cost model adds delay).
  */

@@ -22,11 +22,10 @@
  * nothing once the arrays have grown (see shared/reference/performance.md §7.5).
  *
  * Moving deadlines ({@link Timer}: a socket's retransmission timer) live in a second,
- * small heap of their own, merged with the first by (time, key) when popping. Arming
- * one takes the key an event scheduled at that moment would get, so a timer fires
- * exactly where `at` + `cancel` on every move would have run it; but a moved or
- * stopped timer leaves no cancelled entry behind in the event heap (a TCP connection
- * used to leave four, alive for up to a second of virtual time each).
+ * small heap of their own, merged with the first by (time, key) when popping. A timer
+ * runs exactly where the one re-checked event it stands for would (same instant, order
+ * key and host), but stopping it or moving it earlier leaves no cancelled entry behind
+ * in the event heap (a TCP connection used to leave four, queued up to a second each).
  */
 
 /** Virtual time in nanoseconds since the start of the run. */
@@ -56,6 +55,9 @@ export function eventKey(origin: number, seq: number): number {
   return origin * HOST_STRIDE + seq;
 }
 
+/** {@link Timer.pos} of a timer whose entry a partitioned run dropped (it belonged to a foreign host). */
+const DROPPED = -2;
+
 /**
  * A deadline that moves (the kernel's timer_list: sk_reset_timer for a socket's
  * retransmission timer), run exactly as one queued event that is re-checked when it
@@ -68,9 +70,6 @@ export function eventKey(origin: number, seq: number): number {
  * and `cancel`: nothing cancelled stays queued — {@link Scheduler.pending} and
  * {@link Scheduler.nextTime} see only the live entry.
  */
-/** {@link Timer.pos} of a timer whose entry a partitioned run dropped (it belonged to a foreign host). */
-const DROPPED = -2;
-
 export class Timer {
   /** When the queued entry comes up (meaningful while queued). */
   at: Instant = 0;
@@ -121,7 +120,7 @@ export class Scheduler {
    * frees the backing store so that every burst would grow a new one.
    */
   private readonly soon: EventCallback[] = [];
-  /** Armed {@link Timer}s, a binary min-heap by (at, key); each knows its slot. */
+  /** Queued {@link Timer}s, a binary min-heap by (at, key); each knows its slot. */
   private readonly timers: Timer[] = [];
   private readonly soonHosts: number[] = [];
   private soonHead = 0;
@@ -137,7 +136,7 @@ export class Scheduler {
     return this.executed;
   }
 
-  /** Number of timed events still queued (cancelled ones included until they surface). */
+  /** Number of timed events still queued (cancelled ones included until they surface; a Timer's entry counts once). */
   pending(): number {
     return this.times.length + this.timers.length + (this.soonLen - this.soonHead);
   }
