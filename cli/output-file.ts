@@ -110,10 +110,10 @@ export function prepareOutputDir(dir: string): () => void {
 
 /**
  * `mkdir -p` one level at a time from the nearest existing ancestor; returns the
- * first directory it made (undefined: none). Not mkdirSync's `recursive`, which
+ * first directory it made (undefined: none); new directories get `mode`. Not mkdirSync's `recursive`, which
  * loops forever where mkdir answers ENOENT for a parent that exists (/proc).
  */
-function mkdirParents(dir: string): string | undefined {
+export function mkdirParents(dir: string, mode?: number): string | undefined {
   const missing: string[] = [];
   for (let d = dir; dirname(d) !== d; d = dirname(d)) {
     try {
@@ -125,7 +125,7 @@ function mkdirParents(dir: string): string | undefined {
       missing.unshift(d);
     }
   }
-  for (const d of missing) mkdirSync(d);
+  for (const d of missing) mkdirSync(d, mode);
   return missing[0];
 }
 

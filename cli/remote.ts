@@ -41,6 +41,7 @@ export interface RemoteStream {
 function send(r: KubeconfigEntry, method: string, path: string, headers: Record<string, string>, onResponse: (res: IncomingMessage) => void, body?: string, signal?: AbortSignal): ClientRequest {
   let url: URL;
   try { url = new URL(r.server + path); } catch { throw new CliError('NETSIM_ERR_SERVER', `not a server URL: ${r.server}`); }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('NETSIM_ERR_SERVER', `not a server URL: ${r.server} (http:// or https://)`);
   const h: Record<string, string> = { ...headers, ...(r.token !== undefined ? { authorization: `Bearer ${r.token}` } : {}) };
   if (body !== undefined) h['content-length'] = String(Buffer.byteLength(body));
   const opts = { method, headers: h, ...(signal !== undefined ? { signal } : {}) };
@@ -78,6 +79,15 @@ export function requireRemote(a: RemoteArgs, command: string): KubeconfigEntry {
   const r = resolveRemote(a) ?? (process.env.KUBECONFIG !== undefined && process.env.KUBECONFIG !== '' ? resolveRemote({ ...a, kubeconfig: process.env.KUBECONFIG.split(':')[0] as string }) : undefined);
   if (r === undefined) throw new CliError('NETSIM_ERR_USAGE', `${command} works on a running cluster: give --kubeconfig FILE (what \`netsim up\` wrote), --server URL, or set KUBECONFIG`);
   return r;
+}
+
+/** The JSON body of a 2xx answer; a body that is no JSON (not a netsim API server) is NETSIM_ERR_SERVER. */
+export function remoteJson<T>(r: KubeconfigEntry, res: RemoteResponse): T {
+  try {
+    return JSON.parse(res.body) as T;
+  } catch {
+    throw new CliError('NETSIM_ERR_SERVER', `${r.server} answered ${res.status} with no JSON (${JSON.stringify(res.body.slice(0, 60))}): is it the API server of a \`netsim up\`?`);
+  }
 }
 
 /** A failure the server reported with a stable code (its Status's first cause), so the CLI exits 2 as the batch command would. */

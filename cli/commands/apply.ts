@@ -12,29 +12,35 @@ import { resourceForKind } from '../../control/resources/index.ts';
 import type { KubeObject } from '../../control/api/index.ts';
 import { renderGet } from './get.ts';
 import { manifestLabel } from '../../cluster/control-plane.ts';
-import { remoteRequest, resolveRemote } from '../remote.ts';
+import { manifestLocation } from '../../cluster/spec.ts';
+import { remoteFailure, remoteJson, remoteRequest, resolveRemote } from '../remote.ts';
 import type { RemoteArgs } from '../remote.ts';
 import type { KubeconfigEntry } from '../up/kubeconfig.ts';
 
+/**
+ * Each manifest in turn, as batch apply does: one the server rejects (a 4xx Status other
+ * than 401/403) is NETSIM_ERR_MANIFEST naming its file and line, and stops the run (the
+ * ones before it stay applied); a refused token, a server error or an answer that is not
+ * the API's is NETSIM_ERR_SERVER. All exit 2.
+ */
 async function applyRemote(remote: KubeconfigEntry, manifests: readonly Record<string, unknown>[], print: (s: string) => void): Promise<number> {
-  let failed = 0;
   for (const m of manifests) {
     const r = resourceForKind(String(m['apiVersion']), String(m['kind']));
     const meta = (m['metadata'] ?? {}) as { name?: string; namespace?: string };
-    if (r === undefined) throw new CliError('NETSIM_ERR_MANIFEST', `no matches for kind "${String(m['kind'])}" in version "${String(m['apiVersion'])}"`);
+    if (r === undefined) throw new CliError('NETSIM_ERR_MANIFEST', `${manifestLocation(m)}no matches for kind "${String(m['kind'])}" in version "${String(m['apiVersion'])}"`);
     const label = manifestLabel(r, meta.name ?? '');
     const path = `${resourcePath(r, r.namespaced ? meta.namespace ?? 'default' : undefined, meta.name)}?fieldManager=netsim&force=true`;
     const res = await remoteRequest(remote, 'PATCH', path, { 'content-type': 'application/apply-patch+yaml', accept: 'application/json' }, JSON.stringify(m));
-    let body: { message?: string } = {};
-    try { body = JSON.parse(res.body) as { message?: string }; } catch { /* not a Status: the HTTP code says enough */ }
-    if (res.status === 201) print(`${label} created\n`);
-    else if (res.status >= 200 && res.status < 300) print(`${label} serverside-applied\n`);
-    else {
-      failed++;
-      process.stderr.write(`Error from server: ${body.message ?? `HTTP ${res.status}`}\n`);
+    if (res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403) {
+      let message = `HTTP ${res.status}`;
+      try { message = (JSON.parse(res.body) as { message?: string }).message ?? message; } catch { /* not a Status: the HTTP code says enough */ }
+      throw new CliError('NETSIM_ERR_MANIFEST', `${manifestLocation(m)}${label}: ${message}`);
     }
+    if (res.status < 200 || res.status >= 300) throw remoteFailure(remote, res);
+    remoteJson<unknown>(remote, res);
+    print(`${label} ${res.status === 201 ? 'created' : 'serverside-applied'}\n`);
   }
-  return failed === 0 ? 0 : 1;
+  return 0;
 }
 
 export async function applyCommand(o: ClusterArgs & RemoteArgs, print: (s: string) => void): Promise<number> {

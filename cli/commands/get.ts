@@ -9,7 +9,7 @@ import type { KubeObject, ResourceInfo, Table } from '../../control/api/index.ts
 import { resourcePath } from '../../control/api/index.ts';
 import { RESOURCES, resourceByName, toTable } from '../../control/resources/index.ts';
 import { CliError } from '../cli-error.ts';
-import { remoteFailure, remoteRequest } from '../remote.ts';
+import { remoteFailure, remoteJson, remoteRequest } from '../remote.ts';
 import type { KubeconfigEntry } from '../up/kubeconfig.ts';
 
 export type GetOutput = 'table' | 'wide' | 'json' | 'yaml';
@@ -77,7 +77,7 @@ export async function getRemoteCommand(remote: KubeconfigEntry, resource: string
   const res = await remoteRequest(remote, 'GET', path, { accept: table ? 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' : 'application/json' });
   if (res.status === 404 && o.name !== undefined) throw notFound(r, o.name);
   if (res.status !== 200) throw remoteFailure(remote, res);
-  const body = JSON.parse(res.body) as Table & { items?: KubeObject[] };
+  const body = remoteJson<Table & { items?: KubeObject[] }>(remote, res);
   if (table) print(renderTable(body, { wide: o.output === 'wide', namespaceColumn: r.namespaced && o.allNamespaces && o.name === undefined }));
   else print(renderObjects(r, o.name !== undefined ? [body as unknown as KubeObject] : body.items ?? [], o.name !== undefined, o.output as 'json' | 'yaml'));
   return 0;

@@ -18,7 +18,7 @@ import { SECOND } from '../../netsim/time/scheduler.ts';
 import { loadManifestFiles, specFor } from '../load-cluster.ts';
 import type { ClusterArgs } from '../load-cluster.ts';
 import { CliError } from '../cli-error.ts';
-import { remoteFailure, remoteRequest, resolveRemote } from '../remote.ts';
+import { remoteFailure, remoteJson, remoteRequest, resolveRemote } from '../remote.ts';
 import type { RemoteArgs } from '../remote.ts';
 import type { KubeconfigEntry } from '../up/kubeconfig.ts';
 
@@ -105,7 +105,7 @@ export async function policyMatrixRemoteCommand(remote: KubeconfigEntry, o: Poli
   const body: MatrixOptions = { namespaces: o.namespaces, ports: o.ports, protocols: o.protocols };
   const res = await remoteRequest(remote, 'POST', POLICY_MATRIX_PATH, { 'content-type': 'application/json', accept: 'application/json' }, JSON.stringify(body));
   if (res.status !== 200) throw remoteFailure(remote, res);
-  return report(matrixFromJson(JSON.parse(res.body) as MatrixJson, o.ports, o.protocols), o.output, print);
+  return report(matrixFromJson(remoteJson<MatrixJson>(remote, res), o.ports, o.protocols), o.output, print);
 }
 
 interface PolicyCliOptions extends RemoteArgs {

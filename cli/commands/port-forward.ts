@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import WebSocket from 'ws';
 import { CliError } from '../cli-error.ts';
-import { requireRemote } from '../remote.ts';
+import { remoteFailure, remoteJson, remoteRequest, requireRemote } from '../remote.ts';
 import type { RemoteArgs } from '../remote.ts';
 
 export interface PortForwardOptions extends RemoteArgs {
@@ -43,6 +43,11 @@ export async function portForwardCommand(o: PortForwardOptions, print: (s: strin
   } catch {
     throw new CliError('NETSIM_ERR_SERVER', `not a server URL: ${remote.server}`);
   }
+  // As kubectl does, the pod is asked for first: a dead server, a refused token or no such pod fails now, before any port listens.
+  const [ns, name] = o.pod.includes('/') ? o.pod.split('/', 2) as [string, string] : ['default', o.pod];
+  const pod = await remoteRequest(remote, 'GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}`, { accept: 'application/json' });
+  if (pod.status !== 200) throw remoteFailure(remote, pod);
+  remoteJson<unknown>(remote, pod);
   const servers: Server[] = [];
   const bound: Array<{ local: number; remote: number }> = [];
   for (const p of pairs) {

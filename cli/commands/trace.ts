@@ -16,7 +16,7 @@ import type { TraceFilter } from '../trace-filter.ts';
 import type { TraceReport } from '../../netsim/trace/report.ts';
 import type { TraceAnswer } from '../../observe/trace-report.ts';
 import { CliError } from '../cli-error.ts';
-import { remoteFailure, remoteRequest } from '../remote.ts';
+import { remoteFailure, remoteJson, remoteRequest } from '../remote.ts';
 import type { KubeconfigEntry } from '../up/kubeconfig.ts';
 
 /** Where a running `netsim up` runs a trace (cli/up/live-routes.ts). */
@@ -78,7 +78,7 @@ export async function traceRemoteCommand(remote: KubeconfigEntry, o: Omit<TraceC
   const body = JSON.stringify({ from: o.from, to: o.to, ...(o.proto !== undefined ? { proto: o.proto } : {}), ...(o.port !== undefined ? { port: o.port } : {}), ...(o.filter !== undefined && Object.keys(o.filter).length > 0 ? { filter: o.filter } : {}) });
   const res = await remoteRequest(remote, 'POST', TRACE_PATH, { 'content-type': 'application/json', accept: 'application/json' }, body);
   if (res.status !== 200) throw remoteFailure(remote, res);
-  const j = JSON.parse(res.body) as TraceJson;
+  const j = remoteJson<TraceJson>(remote, res);
   if (o.output === 'json') print(res.body);
   else {
     const { from, to, proto, port, dns: _dns, ...report } = j;

@@ -136,7 +136,9 @@ export async function replayCommand(file: string, o: { netns: string; interface?
   return r.errors.length > 0 ? 1 : 0;
 }
 
-const posInt = (name: string): ((v: string) => number) => intInRange(name, 0, Number.MAX_SAFE_INTEGER);
+const nonNegInt = (name: string): ((v: string) => number) => intInRange(name, 0, Number.MAX_SAFE_INTEGER);
+/** At least one: a service group judged over no samples never ends. */
+const posInt = (name: string): ((v: string) => number) => intInRange(name, 1, Number.MAX_SAFE_INTEGER);
 
 /**
  * Add `verify` and `replay` to the program. `withCluster` adds the cluster options
@@ -155,16 +157,16 @@ export function registerVerifyCommands<O extends object>(
     .command('verify')
     .description('check the emulation of a node against the real Linux kernel: build its twin in network namespaces, send the same probes into both (needs root; exit 0 only when every probe agrees, 1 on a disagreement, 2 when a pod of the cluster did not start, 3 when the harness itself failed, 77 when no real kernel can be asked)'))
     .option('--node <name>', 'node to verify (default: every node)')
-    .option('--probes <n>', 'size of the randomised suite', posInt('--probes'), 500)
+    .option('--probes <n>', 'size of the randomised suite', nonNegInt('--probes'), 500)
     .option('--samples <n>', 'probes per service group (random backend choices are judged over these)', posInt('--samples'), 40)
     .option('-o, --output <format>', 'text or json', (v: string) => {
       if (v !== 'text' && v !== 'json') throw new InvalidArgumentError(`-o must be text or json, got "${v}"`);
       return v;
     }, 'text')
     .option('--pcap-dir <dir>', 'where the pcapng of each side of a disagreement goes', './netsim-out/verify')
-    .option('--quiet-ms <n>', 'kernel side: quiet time after a probe\'s last packet that ends its wait', posInt('--quiet-ms'), DEFAULT_TWIN_TIMING.quietMs)
-    .option('--max-wait-ms <n>', 'kernel side: longest wait per probe (packets that come later still count for their probe)', posInt('--max-wait-ms'), DEFAULT_TWIN_TIMING.maxMs)
-    .option('--late-ms <n>', 'kernel side: after the last probe, how long packets still owed are waited for (ICMP after an ARP failure takes ~3 s)', posInt('--late-ms'), DEFAULT_TWIN_TIMING.lateMs)
+    .option('--quiet-ms <n>', 'kernel side: quiet time after a probe\'s last packet that ends its wait', nonNegInt('--quiet-ms'), DEFAULT_TWIN_TIMING.quietMs)
+    .option('--max-wait-ms <n>', 'kernel side: longest wait per probe (packets that come later still count for their probe)', nonNegInt('--max-wait-ms'), DEFAULT_TWIN_TIMING.maxMs)
+    .option('--late-ms <n>', 'kernel side: after the last probe, how long packets still owed are waited for (ICMP after an ARP failure takes ~3 s)', nonNegInt('--late-ms'), DEFAULT_TWIN_TIMING.lateMs)
     .action(async (o: O & { node?: string; probes: number; samples: number; output: 'text' | 'json'; pcapDir: string; seed?: number; quietMs: number; maxWaitMs: number; lateMs: number; spec?: string }) => {
       process.exitCode = await verifyCommand(() => load(o), {
         ...(o.node !== undefined ? { node: o.node } : {}), ...(o.spec !== undefined ? { source: o.spec } : {}), probes: o.probes, samples: o.samples, seed: o.seed ?? 1, output: o.output, pcapDir: o.pcapDir,

@@ -7,10 +7,11 @@
  * Not modelled: merging into an existing kubeconfig (the file is netsim's own; point
  * KUBECONFIG at it, or copy the entries), exec/auth-provider users.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import YAML from 'yaml';
 import { CliError } from '../cli-error.ts';
+import { mkdirParents } from '../output-file.ts';
 
 export interface KubeconfigEntry {
   /** `https://127.0.0.1:6443` */
@@ -39,7 +40,7 @@ function renderKubeconfig(e: KubeconfigEntry): string {
 export function writePrivateFile(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    mkdirParents(dirname(file), 0o700);
     writeFileSync(tmp, text, { mode: 0o600 });
     renameSync(tmp, file);
   } catch (e) {

@@ -4,9 +4,10 @@
  * and its files 0600 — also when an older netsim left them world-readable (the modes are
  * tightened at every start, as kubeadm does for /etc/kubernetes/pki).
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError } from '../cli-error.ts';
+import { mkdirParents } from '../output-file.ts';
 
 const why = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
@@ -27,7 +28,7 @@ export function prepareStateDir(dir: string): void {
   try { st = lstatSync(dir); } catch { st = undefined; }
   if (st !== undefined && !st.isDirectory()) throw new CliError('NETSIM_ERR_STATE', `--state ${dir} is not a directory; give a directory (it is created if missing)`);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirParents(dir, 0o700);
     tighten(dir);
   } catch (e) {
     const code = why(e);

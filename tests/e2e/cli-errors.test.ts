@@ -8,6 +8,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,30 @@ const notCapture = spec('not-a-capture.pcap', 'hello, this is not a capture\n');
 const truncated = spec('truncated.pcap', Uint8Array.of(0xd4, 0xc3, 0xb2, 0xa1, 0x02, 0x00));
 const aFile = spec('a-file', 'x');
 const lineOf = (text: string, needle: string): number => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+
+const podManifest = spec('pod.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [{ name: c, image: nginx }] }\n');
+
+/**
+ * A server that is not a working `netsim up`, answering by the bearer token it gets:
+ * `401` refuses the token, `html` is some other web server, `500` fails, `422` rejects
+ * the object as kube-apiserver does.
+ */
+const fake = createServer((req, res) => {
+  const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+  const status = (code: number, reason: string, message: string): void => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason, message, code }));
+  };
+  req.resume();
+  if (token === 'html') { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html>hello</html>'); return; }
+  if (token === '500') { res.writeHead(500); res.end('boom'); return; }
+  if (token === '422') { status(422, 'Invalid', 'Pod "p" is invalid: spec.containers[0].image: Required value'); return; }
+  status(401, 'Unauthorized', 'Unauthorized');
+});
+await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+const FAKE = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
+/** Port 1 on loopback: nothing listens there, the connection is refused at once. */
+const DEAD = 'http://127.0.0.1:1';
 
 const T = ['trace', '--from', 'webapp01', '--to', 'pod:default/backend'];
 const C = ['capture', '--from', 'webapp01', '--to', 'pod:default/backend'];
@@ -82,6 +107,21 @@ const allCases: Array<[string, string[], string, RegExp]> = [
   ['verify --pcap-dir in a read-only place', ['verify', '--node', 'node01', '--pcap-dir', '/proc/netsim-pcaps'], 'NETSIM_ERR_OUTPUT', /cannot write \/proc\/netsim-pcaps/],
   ['replay of a non-capture file', ['replay', notCapture, '--netns', 'nosuch'], 'PCAP_BAD_MAGIC', /neither a pcapng/],
   ['replay of a truncated capture', ['replay', truncated, '--netns', 'nosuch'], 'PCAP_TRUNCATED', /PCAP_TRUNCATED at byte/],
+  ['get --server with a dead URL', ['get', 'pods', '--server', DEAD], 'NETSIM_ERR_SERVER', /cannot reach http:\/\/127\.0\.0\.1:1: connect ECONNREFUSED/],
+  ['get --server that is no http URL', ['get', 'pods', '--server', 'ftp://x'], 'NETSIM_ERR_SERVER', /not a server URL: ftp:\/\/x \(http:\/\/ or https:\/\/\)/],
+  ['get --server answering no JSON', ['get', 'pods', '--server', FAKE, '--token', 'html'], 'NETSIM_ERR_SERVER', /answered 200 with no JSON .*is it the API server of a `netsim up`\?/],
+  ['get --server with a bad token', ['get', 'pods', '--server', FAKE, '--token', 'nope'], 'NETSIM_ERR_SERVER', /answered 401: Unauthorized/],
+  ['trace --server with a bad token', [...T, '--server', FAKE, '--token', 'nope'], 'NETSIM_ERR_SERVER', /answered 401: Unauthorized/],
+  ['observe --server with a bad token', ['observe', '--server', FAKE, '--token', 'nope'], 'NETSIM_ERR_SERVER', /401/],
+  ['apply --server with a bad token', ['apply', '-f', podManifest, '--server', FAKE, '--token', 'nope'], 'NETSIM_ERR_SERVER', /answered 401: Unauthorized/],
+  ['apply --server answering no JSON', ['apply', '-f', podManifest, '--server', FAKE, '--token', 'html'], 'NETSIM_ERR_SERVER', /answered 200 with no JSON/],
+  ['apply --server failing', ['apply', '-f', podManifest, '--server', FAKE, '--token', '500'], 'NETSIM_ERR_SERVER', /answered 500: boom/],
+  ['apply --server rejecting the manifest', ['apply', '-f', podManifest, '--server', FAKE, '--token', '422'], 'NETSIM_ERR_MANIFEST', /pod\.yaml:1:1: pod\/p: Pod "p" is invalid: spec\.containers\[0\]\.image: Required value/],
+  ['apply --server with a dead URL', ['apply', '-f', podManifest, '--server', DEAD], 'NETSIM_ERR_SERVER', /cannot reach/],
+  ['port-forward to a dead URL', ['port-forward', 'web', '8080', '--server', DEAD], 'NETSIM_ERR_SERVER', /cannot reach http:\/\/127\.0\.0\.1:1/],
+  ['port-forward with a bad token', ['port-forward', 'web', '0:80', '--server', FAKE, '--token', 'nope'], 'NETSIM_ERR_SERVER', /answered 401: Unauthorized/],
+  ['up --state where no directory can be made', ['up', '--listen', '127.0.0.1:0', '--state', '/proc/netsim-state'], 'NETSIM_ERR_STATE', /--state \/proc\/netsim-state: cannot create or secure it: ENOENT/],
+  ['verify --samples 0', ['verify', '--samples', '0'], 'NETSIM_ERR_ARGUMENT', /--samples must be at least 1, got 0/],
   ['replay of a missing file', ['replay', join(dir, 'nosuch.pcap'), '--netns', 'nosuch'], 'NETSIM_ERR_INPUT', /cannot read .*ENOENT/],
 ];
 
@@ -152,4 +192,7 @@ test('demo --out creates its directory with parents', async () => {
   assert.ok(existsSync(join(out, 'flow-5.pcapng')));
 });
 
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  fake.close();
+  rmSync(dir, { recursive: true, force: true });
+});
