@@ -1,6 +1,8 @@
 // Property (fast-check): objects of every served kind, mutated (values of the wrong type,
-// out of range, deleted or added fields), posted, put and patched. Every answer is a
-// success or a 4xx Status, never a 500, and a 4xx stores nothing.
+// out of range, deleted or added fields), posted, put and patched with every patch type
+// (JSON patch, merge, strategic merge, apply), and written through the kind's status and
+// scale subresources. Every answer is a success or a 4xx Status, never a 500; a 4xx
+// stores nothing, and the object is never lost.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -77,6 +79,34 @@ function mutate(obj: Json, muts: readonly { pick: number; value: Json | undefine
   return out;
 }
 
+/** One RFC 6902 operation, drawn: an op (or a bogus one), a path into the object (or a broken pointer), a `from` and a value. */
+const jsonPatchOp = fc.record({ op: fc.constantFrom('add', 'remove', 'replace', 'test', 'move', 'copy', 'bogus'), pick: fc.nat(), from: fc.nat(), value: weird, broken: fc.constantFrom<string | undefined>(undefined, undefined, undefined, '', '/', '/-', '/~2x', 'no-slash', '/metadata/name/x') });
+
+/** RFC 6901: `~` is `~0`, `/` is `~1`. */
+const pointer = (p: (string | number)[]): string => p.map((x) => `/${String(x).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+
+function jsonPatch(obj: Json, ops: ReadonlyArray<{ op: string; pick: number; from: number; value: Json | undefined; broken: string | undefined }>): Json {
+  const all = paths(obj);
+  return ops.map((o) => {
+    const op: Record<string, Json> = { op: o.op, path: o.broken ?? pointer(all[o.pick % all.length]!) };
+    if (o.op === 'move' || o.op === 'copy') op['from'] = pointer(all[o.from % all.length]!);
+    if (o.value !== undefined && o.op !== 'remove') op['value'] = o.value;
+    return op;
+  });
+}
+
+/** How a client can write an existing object of kind `r`: the verbs, patch types and subresource writes it serves. */
+function writes(r: ResourceInfo): string[] {
+  const w = ['POST', 'PUT', 'json-patch', 'merge', 'strategic', 'apply'];
+  if (r.subresources.includes('status')) w.push('status-put', 'status-merge', 'status-json-patch');
+  if (r.subresources.includes('scale')) w.push('scale-put', 'scale-merge', 'scale-json-patch', 'scale-strategic');
+  return w;
+}
+
+const PATCH_TYPES: Readonly<Record<string, string>> = {
+  'json-patch': 'application/json-patch+json', merge: 'application/merge-patch+json', strategic: 'application/strategic-merge-patch+json', apply: 'application/apply-patch+yaml',
+};
+
 let app: FastifyInstance;
 let seq = 0;
 before(async () => { app = buildApp({ store: new MemoryStore() }); await app.ready(); });
@@ -100,13 +130,13 @@ test('every served kind has a sample here', () => {
 });
 
 for (const { info: r } of KINDS) {
-  test(`property: mutated ${r.kind} bodies (POST, PUT, PATCH) answer 2xx or a 4xx Status; a 4xx stores nothing`, async () => {
+  test(`property: mutated ${r.kind} bodies (POST, PUT, JSON/merge/strategic/apply PATCH, status and scale subresources) answer 2xx or a 4xx Status; a 4xx stores nothing`, async () => {
     const coll = resourcePath(r, r.namespaced ? 'default' : undefined);
     const base = { ...typeMeta(r), ...SAMPLES[r.kind]!, metadata: { ...(SAMPLES[r.kind]!['metadata'] as object), name: `base-${r.resource}` } } as Json;
     const first = await app.inject({ method: 'POST', url: coll, payload: base as object });
     assert.equal(first.statusCode, 201, first.body);
     const url = resourcePath(r, r.namespaced ? 'default' : undefined, `base-${r.resource}`);
-    await fc.assert(fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.constantFrom('', 'Strict', 'Warn', 'Ignore'), fc.constantFrom('POST', 'PUT', 'merge', 'strategic', 'apply'), async (muts, fv, verb) => {
+    await fc.assert(fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.array(jsonPatchOp, { minLength: 1, maxLength: 3 }), fc.constantFrom('', 'Strict', 'Warn', 'Ignore'), fc.constantFrom(...writes(r)), async (muts, ops, fv, verb) => {
       const name = `m-${seq++}`;
       const q = fv ? `?fieldValidation=${fv}&fieldManager=fuzz` : '?fieldManager=fuzz';
       if (verb === 'POST') {
@@ -121,10 +151,18 @@ for (const { info: r } of KINDS) {
       }
       const before = (await app.inject(url)).body;
       const current = JSON.parse(before) as Json;
-      const body = mutate(verb === 'PUT' ? current : (base as Json), muts);
-      const res = verb === 'PUT'
-        ? await app.inject({ method: 'PUT', url: `${url}${q}`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
-        : await app.inject({ method: 'PATCH', url: `${url}${q}`, payload: JSON.stringify(body), headers: { 'content-type': verb === 'merge' ? 'application/merge-patch+json' : verb === 'strategic' ? 'application/strategic-merge-patch+json' : 'application/apply-patch+yaml' } });
+      // `status-put`, `scale-merge`, …: the write goes to the subresource, with the method or patch type after the dash.
+      const dash = verb.indexOf('-');
+      const sub = verb.startsWith('status-') || verb.startsWith('scale-') ? verb.slice(0, dash) : undefined;
+      const how = sub !== undefined ? verb.slice(dash + 1) : verb;
+      const target = sub !== undefined ? `${url}/${sub}` : url;
+      const got = sub === 'scale' ? await app.inject(target) : undefined;
+      if (got !== undefined) assert.equal(got.statusCode, 200, `GET ${target}: ${got.body}`);
+      const onto = got !== undefined ? JSON.parse(got.body) as Json : current;
+      const body = how === 'json-patch' ? jsonPatch(onto, ops) : mutate(how === 'put' || how === 'PUT' ? onto : sub === 'scale' ? { spec: { replicas: 3 } } : (base as Json), muts);
+      const res = how === 'put' || how === 'PUT'
+        ? await app.inject({ method: 'PUT', url: `${target}${q}`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+        : await app.inject({ method: 'PATCH', url: `${target}${q}`, payload: JSON.stringify(body), headers: { 'content-type': PATCH_TYPES[how]! } });
       assertAnswer(res, `${verb} ${JSON.stringify(body)}`);
       const now = await app.inject(url);
       if (res.statusCode >= 400) assert.equal(now.body, before, `${verb} answered ${res.statusCode} but changed the object`);
