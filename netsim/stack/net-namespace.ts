@@ -26,7 +26,7 @@ import type { DropReason } from '../trace/trace-event.ts';
 import { NetsimError } from '../errors.ts';
 import { Ipv4Cidr, Ipv4Interface, formatIpv4, formatMac, maskOf, MAC_BROADCAST } from '../wire/addr.ts';
 import type { Ipv4Addr, MacAddr } from '../wire/addr.ts';
-import { internetChecksum } from '../wire/checksum.ts';
+import { ipv4HeaderChecksum } from '../wire/checksum.ts';
 import { Ipv4, IPV4_HEADER_LEN, IpProtocol, ipv4DecrementTtl } from '../wire/ipv4.ts';
 import { Ether, ETHERNET_HEADER_LEN } from '../wire/ethernet.ts';
 import { formatIpv4Packet } from '../wire/pretty.ts';
@@ -547,7 +547,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
       this.traceDrop(pkt, 'malformed', `bad IPv4 lengths (ihl ${hl}, total ${total}, have ${len})`, dev.name);
       return false;
     }
-    if (internetChecksum(b, o, o + hl) !== 0) {
+    if (ipv4HeaderChecksum(b, o, hl) !== 0) {
       this.traceDrop(pkt, 'bad-checksum', 'IPv4 header checksum mismatch', dev.name);
       return false;
     }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checksumUpdate16, checksumUpdate32, internetChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.ts';
+import { checksumUpdate16, checksumUpdate32, internetChecksum, ipv4HeaderChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.ts';
 import { readU16, readU32, writeU16, writeU32 } from './field.ts';
 import { CLASSIC_IPV4_HEADER, hex } from './test-support.ts';
 
@@ -91,4 +91,17 @@ test('checksum: TTL decrement example (RFC 1624 style)', () => {
   writeU16(h, 10, 0);
   assert.equal(c, internetChecksum(h, 0, 20));
   assert.equal(c, 0xb961);
+});
+
+test('checksum: ipv4HeaderChecksum equals internetChecksum over the header, any bytes, any header length, any offset (property)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 80, maxLength: 80 }), fc.nat(20), fc.constantFrom(20, 20, 20, 24, 40, 60), (b, o, hl) => {
+      assert.equal(ipv4HeaderChecksum(b, o, hl), internetChecksum(b, o, o + hl));
+    }),
+    { numRuns: 2000 },
+  );
+  // All ones: the largest sum ten words can make.
+  const ones = new Uint8Array(20).fill(0xff);
+  assert.equal(ipv4HeaderChecksum(ones, 0, 20), internetChecksum(ones, 0, 20));
+  assert.equal(ipv4HeaderChecksum(CLASSIC_IPV4_HEADER, 0, 20), 0);
 });

@@ -16,7 +16,7 @@ test('index: re-exports the contract names', () => {
     'readU16', 'writeU16', 'readU32', 'writeU32', 'readU48', 'writeU48',
     'WireError',
     'parseIpv4', 'formatIpv4', 'parseMac', 'formatMac', 'MAC_BROADCAST', 'isBroadcastMac', 'isMulticastMac', 'Ipv4Cidr', 'Ipv4Interface', 'maskOf',
-    'onesComplementSum', 'internetChecksum', 'pseudoHeaderSum', 'checksumUpdate16', 'checksumUpdate32',
+    'onesComplementSum', 'internetChecksum', 'ipv4HeaderChecksum', 'pseudoHeaderSum', 'checksumUpdate16', 'checksumUpdate32',
     'EtherType', 'ETHERNET_HEADER_LEN', 'EthernetFrame', 'parseEthernet', 'emitEthernet', 'buildEthernetFrame',
     'ArpOp', 'ARP_PACKET_LEN', 'ArpPacket', 'parseArp', 'emitArp', 'buildArp',
     'IpProtocol', 'IPV4_HEADER_LEN', 'Ipv4Packet', 'emitIpv4', 'ipv4HeaderLen',

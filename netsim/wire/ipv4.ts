@@ -23,7 +23,7 @@
  * The fragment offset field counts 8-byte units; this API speaks bytes.
  */
 import type { Ipv4Addr } from './addr.ts';
-import { checksumUpdate16, checksumUpdate32, internetChecksum, onesComplementSum } from './checksum.ts';
+import { checksumUpdate16, checksumUpdate32, internetChecksum, ipv4HeaderChecksum, onesComplementSum } from './checksum.ts';
 import { WireError } from './errors.ts';
 import { readU16, readU32, writeU16, writeU32 } from './field.ts';
 
@@ -328,7 +328,7 @@ export function emitIpv4Fields(buf: Uint8Array, off: number, tos: number, payloa
     buf.set(options, off + F.OPTIONS);
     buf.fill(0, off + F.OPTIONS + options.length, off + hl); // EOL padding
   }
-  writeU16(buf, off + F.CHECKSUM, internetChecksum(buf, off, off + hl));
+  writeU16(buf, off + F.CHECKSUM, ipv4HeaderChecksum(buf, off, hl));
 }
 
 /** The flags word of {@link emitIpv4Fields} for Don't Fragment. */
