@@ -1,23 +1,29 @@
 /**
- * Sharing between nodes (issue 23; netsim/netfilter/iptables/share.ts, spec
- * `scale.share`): what one more node costs, and what the first packet costs on one
- * node, with and without sharing, at 1 000 and 10 000 Services.
+ * Sharing between nodes (issue 23; netsim/netfilter/iptables/share.ts,
+ * netsim/netfilter/nftables/share.ts, netsim/ipset/share.ts, netsim/ipvs/share.ts,
+ * spec `scale.share`): what
+ * one more node costs, and what the first packet costs on one node, with and without
+ * sharing, at 1 000 and 10 000 Services, in each kube-proxy mode.
  *
- * A case is K nodes, each an emulated kernel (Iptables) programmed by its own
- * kube-proxy (IptablesProxier, iptables mode) from the same Services and
- * EndpointSlices (proxy/fixtures.ts scaleFixture: every kind of Service, 2 endpoints
- * each, on node01 and node1: those two nodes get rules of their own for the
- * externalTrafficPolicy: Local Services, the others the same text). Per case, in its
- * own process (`--case`, run with --expose-gc so heap figures are after a full GC):
+ * A case is K nodes, each an emulated kernel programmed by its own kube-proxy from the
+ * same Services and EndpointSlices (proxy/fixtures.ts scaleFixture: every kind of
+ * Service, 2 endpoints each, on node01 and node1: those two nodes get rules of their
+ * own for the externalTrafficPolicy: Local Services, the others the same text). The
+ * kernel is the mode's: iptables (Iptables), nftables (Nftables), IPVS (Ipvs, Ipsets
+ * and the constant iptables rules; kube-ipvs0's bindings kept as a set of addresses).
+ * Per case, in its own process (`--case`, run with --expose-gc so heap figures are
+ * after a full GC):
  * - per-node memory: the heap one more node adds (the slope over nodes 3…K), for the
  *   kernel alone (each kube-proxy dropped after its sync) and with the kube-proxies kept;
  * - the CPU time of a node's first sync (kube-proxy builds the text, the kernel
  *   restores it), the first node against the next ones;
- * - the first packet of a connection to a ClusterIP on the last node: nat PREROUTING
- *   to the DNAT, CPU per packet (8 plain TCP Services, as kube-proxy-modes.bench.ts).
+ * - the first packet of a connection to a ClusterIP on the last node (8 plain TCP
+ *   Services, as kube-proxy-modes.bench.ts): iptables and nftables, the nat
+ *   PREROUTING walk to the DNAT; IPVS, the virtual service lookup and its scheduler.
  * Baseline: the same case with sharing off, in the same run.
  *
- * `node --import tsx bench/scale-share.bench.ts`; SHARE_NODES sets K (default 6).
+ * `node --import tsx bench/scale-share.bench.ts`; SHARE_NODES sets K (default 6),
+ * SHARE_MODES the modes (default iptables,nftables,ipvs).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +47,7 @@ import { NftablesProxier } from '../proxy/nftables/proxier.ts';
 import { Ipvs } from '../netsim/ipvs/ipvs.ts';
 import { Ipsets } from '../netsim/ipset/ipset.ts';
 import { IpsetShare } from '../netsim/ipset/share.ts';
+import { IpvsShare } from '../netsim/ipvs/share.ts';
 import { Ipv4, L4 } from '../netsim/wire/ipv4.ts';
 import { IpvsProxier } from '../proxy/ipvs/proxier.ts';
 import { netsimIpsets, netsimIpvs } from '../proxy/ipvs/netsim-adapters.ts';
@@ -128,9 +135,10 @@ function modeKernels(c: ShareCase): () => ModeKernel {
   if (c.mode === 'ipvs') {
     const share = c.share ? new IptablesShare() : undefined;
     const setShare = c.share ? new IpsetShare() : undefined;
+    const vsShare = c.share ? new IpvsShare() : undefined;
     return () => {
       const ipt = new Iptables(share !== undefined ? { share } : {});
-      const ipvs = new Ipvs(() => 0);
+      const ipvs = new Ipvs(() => 0, vsShare);
       const ipsets = new Ipsets(setShare);
       ipt.setExists = (n) => ipsets.has(n);
       const bound = new Set<string>();
@@ -242,7 +250,7 @@ export async function benchScaleShare(): Promise<BenchRow[]> {
   await Promise.resolve();
   const nodes = Number(process.env['SHARE_NODES'] ?? 6);
   const rows: BenchRow[] = [];
-  const modes = (process.env['SHARE_MODES'] ?? 'iptables,nftables').split(',') as Array<ShareCase['mode']>;
+  const modes = (process.env['SHARE_MODES'] ?? 'iptables,nftables,ipvs').split(',') as Array<ShareCase['mode']>;
   for (const mode of modes) for (const services of [1000, 10_000]) {
     const got = new Map<string, ShareResult>();
     for (const share of [false, true]) {

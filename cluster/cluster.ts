@@ -23,6 +23,7 @@ import { Iptables } from '../netsim/netfilter/iptables/iptables.ts';
 import { IptablesShare } from '../netsim/netfilter/iptables/share.ts';
 import { NftShare } from '../netsim/netfilter/nftables/share.ts';
 import { IpsetShare } from '../netsim/ipset/share.ts';
+import { IpvsShare } from '../netsim/ipvs/share.ts';
 import { Nftables } from '../netsim/netfilter/nftables/nftables.ts';
 import { SharedProxyObjects } from '../proxy/shared-objects.ts';
 import { Ipvs } from '../netsim/ipvs/ipvs.ts';
@@ -172,8 +173,9 @@ export class Cluster implements EmulatedCluster {
   /**
    * What the nodes share (spec `scale.share`): their iptables' rule lines parsed once and
    * chain bodies kept once; their nf_tables batches' lines parsed once and set elements
-   * typed once (netsim/netfilter/nftables/share.ts); their ipsets restored alike held once
-   * (netsim/ipset/share.ts); kube-proxy's view of each Service and EndpointSlice converted
+   * typed once (netsim/netfilter/nftables/share.ts); their ipsets restored alike and their virtual
+   * services programmed alike held once (netsim/ipset/share.ts, netsim/ipvs/share.ts);
+   * kube-proxy's view of each Service and EndpointSlice converted
    * once. The rest nodes hold alike is one per cluster already: the Service,
    * EndpointSlice, Pod, Namespace and NetworkPolicy informers above feed every node's
    * agents, and flannel's lease table is the one subnet manager's.
@@ -181,6 +183,7 @@ export class Cluster implements EmulatedCluster {
   readonly iptablesShare: IptablesShare | undefined;
   readonly nftShare: NftShare | undefined;
   readonly ipsetShare: IpsetShare | undefined;
+  readonly ipvsShare: IpvsShare | undefined;
   private readonly proxyObjects: SharedProxyObjects | undefined;
   /** NodeLocal DNSCache by node, while its node-local-dns pod runs (spec `dns.nodeLocalCache`). */
   readonly nodeCaches = new Map<string, { readonly owner: string; readonly cache: NodeCache }>();
@@ -204,6 +207,7 @@ export class Cluster implements EmulatedCluster {
     this.iptablesShare = spec.scale.share ? new IptablesShare() : undefined;
     this.nftShare = spec.scale.share ? new NftShare() : undefined;
     this.ipsetShare = spec.scale.share ? new IpsetShare() : undefined;
+    this.ipvsShare = spec.scale.share ? new IpvsShare() : undefined;
     this.proxyObjects = spec.scale.share ? new SharedProxyObjects() : undefined;
   }
 
@@ -300,7 +304,7 @@ export class Cluster implements EmulatedCluster {
       netfilter.conntrack.raceWindowNs = spec.conntrack.raceWindowNs;
     }
     const ipvsMode = spec.proxy.mode === 'ipvs';
-    const ipvs = ipvsMode ? new Ipvs(() => this.sim.clock.now()) : undefined;
+    const ipvs = ipvsMode ? new Ipvs(() => this.sim.clock.now(), this.ipvsShare) : undefined;
     const policyOn = spec.networkPolicy.enforcer === 'kube-router';
     const ipsets = ipvsMode || policyOn ? new Ipsets(this.ipsetShare) : undefined;
     const fs = new MemoryFs();

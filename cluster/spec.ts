@@ -121,7 +121,8 @@ export interface ClusterSpec {
   readonly conntrack?: { readonly clashResolution: ClashResolution; readonly raceWindowNs: number };
   /**
    * `share` (default true): nodes hold one copy of what they hold alike — each distinct
-   * kube-proxy rule line parsed once, each distinct chain body kept and compiled once —
+   * kube-proxy rule line parsed once, each distinct chain body kept and compiled once,
+   * each distinct `nft` line parsed once, ipsets restored alike held once —
    * with counters, edits and everything a node shows its own. Off only to prove that it
    * changes nothing (tests/scale/share.test.ts) and to measure it (bench/scale-share.bench.ts).
    * `lazyPods` (default true): a node's pods are records until the node is touched

@@ -320,7 +320,7 @@ export class Ipsets implements IpsetLookup {
       if (now === undefined || !share.startable(was)) continue;
       const key = `${opts.exist === true ? '-exist\n' : ''}${lines.join('\n')}`;
       const made = share.after(was, key);
-      if (made !== undefined) this.sets.set(name, made);
+      if (made !== undefined) this.sets.set(name, made as IpSet);
       else share.store(was, key, now);
     }
   }

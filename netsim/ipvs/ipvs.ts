@@ -19,6 +19,7 @@ import { formatIpv4 } from '../wire/addr.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { SECOND } from '../time/scheduler.ts';
 import { CodedError } from '../errors.ts';
+import type { IpvsShare } from './share.ts';
 
 export type IpvsScheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'sh' | 'dh' | 'mh';
 export const IPVS_SCHEDULERS: readonly IpvsScheduler[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
@@ -115,6 +116,14 @@ function vsKey(proto: IpvsProto, addr: Ipv4Addr, port: number): number {
   return PROTO_INDEX[proto] * 281474976710656 + (addr >>> 0) * 65536 + port;
 }
 
+/**
+ * A virtual service's copy with copies of its real servers; the scheduler tables, which
+ * point at real servers, are rebuilt from them when next needed (as after any change).
+ */
+function copyService(vs: VirtualService): VirtualService {
+  return { ...vs, reals: vs.reals.map((r) => ({ ...r })), mhTable: undefined, shTable: undefined };
+}
+
 /** A 32-bit hash (ip_vs_sh_hashkey / ip_vs_dh_hashkey use hash_32 on the address). */
 function hash32(v: number): number {
   return Math.imul(v >>> 0, 0x61c88647) >>> 0;
@@ -196,14 +205,51 @@ export class Ipvs {
 
   readonly timeouts: IpvsTimeouts = { ...IPVS_TIMEOUTS };
 
-  constructor(private readonly now: () => number) {}
+  /**
+   * `share`: virtual services programmed alike in several namespaces are held once until
+   * a packet uses them (share.ts); what the namespace shows is the same.
+   */
+  constructor(private readonly now: () => number, private readonly share?: IpvsShare) {}
+
+  /** This namespace's object for `vs` now (a shared transition may have replaced the one a caller holds). */
+  private current(vs: VirtualService): VirtualService {
+    return this.share === undefined ? vs : (this.services.get(vsKey(vs.proto, vs.addr, vs.port)) ?? vs);
+  }
+
+  /**
+   * A change to a shared virtual service (`op` names it): the object the same change
+   * made of it in another namespace, or a copy changed by `change` and kept for the next
+   * (share.ts). Undefined when `vs` is the namespace's own (it is changed in place).
+   */
+  private sharedChange(vs: VirtualService, op: string, change: (copy: VirtualService) => void): VirtualService | undefined {
+    const share = this.share;
+    if (share === undefined || !share.shared(vs)) return undefined;
+    const next = share.step(vs, op, () => {
+      const c = copyService(vs);
+      change(c);
+      return c;
+    });
+    const k = vsKey(vs.proto, vs.addr, vs.port);
+    if (this.services.get(k) === vs) this.services.set(k, next);
+    return next;
+  }
+
+  /** The namespace's own copy of a shared virtual service, made when a packet first uses it (share.ts). */
+  private own(vs: VirtualService): VirtualService {
+    if (this.share === undefined || !this.share.shared(vs)) return vs;
+    const c = copyService(vs);
+    const k = vsKey(vs.proto, vs.addr, vs.port);
+    if (this.services.get(k) === vs) this.services.set(k, c);
+    return c;
+  }
 
   /** `ipvsadm -A -t|-u VIP:PORT -s SCHED [-p TIMEOUT]`. */
   addService(proto: IpvsProto, addr: Ipv4Addr, port: number, scheduler: IpvsScheduler = 'rr', persistent?: number): VirtualService {
     const k = vsKey(proto, addr, port);
     if (this.services.has(k)) throw new IpvsError('IPVS_EXISTS', 'Service already exists');
     if (!IPVS_SCHEDULERS.includes(scheduler)) throw new IpvsError('IPVS_BAD_ARG', `Scheduler not found: ${scheduler}`);
-    const vs: VirtualService = { proto, addr, port, scheduler, persistent, reals: [], conns: 0, packets: 0, outPackets: 0, inBytes: 0, outBytes: 0, rrIndex: -1, wrrCw: 0, mhTable: undefined, shTable: undefined };
+    const make = (): VirtualService => ({ proto, addr, port, scheduler, persistent, reals: [], conns: 0, packets: 0, outPackets: 0, inBytes: 0, outBytes: 0, rrIndex: -1, wrrCw: 0, mhTable: undefined, shTable: undefined });
+    const vs = this.share !== undefined ? this.share.step(undefined, `A ${k} ${scheduler} ${persistent ?? ''}`, make) : make();
     this.services.set(k, vs);
     return vs;
   }
@@ -211,6 +257,11 @@ export class Ipvs {
   /** `ipvsadm -E`: change scheduler or persistence. */
   editService(proto: IpvsProto, addr: Ipv4Addr, port: number, scheduler: IpvsScheduler, persistent?: number): void {
     const vs = this.service(proto, addr, port);
+    if (this.sharedChange(vs, `E ${scheduler} ${persistent ?? ''}`, (c) => this.applyEdit(c, scheduler, persistent)) !== undefined) return;
+    this.applyEdit(vs, scheduler, persistent);
+  }
+
+  private applyEdit(vs: VirtualService, scheduler: IpvsScheduler, persistent: number | undefined): void {
     vs.scheduler = scheduler;
     vs.persistent = persistent;
     this.invalidate(vs);
@@ -242,7 +293,14 @@ export class Ipvs {
   }
 
   /** `ipvsadm -a ... -r RS:PORT -m -w WEIGHT`. */
-  addReal(vs: VirtualService, addr: Ipv4Addr, port: number, weight = 1): RealServer {
+  addReal(held: VirtualService, addr: Ipv4Addr, port: number, weight = 1): RealServer {
+    const vs = this.current(held);
+    const shared = this.sharedChange(vs, `a ${addr} ${port} ${weight}`, (c) => this.insertReal(c, addr, port, weight));
+    if (shared !== undefined) return shared.reals.find((r) => r.addr === addr && r.port === port) as RealServer;
+    return this.insertReal(vs, addr, port, weight);
+  }
+
+  private insertReal(vs: VirtualService, addr: Ipv4Addr, port: number, weight: number): RealServer {
     if (vs.reals.some((r) => r.addr === addr && r.port === port)) throw new IpvsError('IPVS_EXISTS', 'Destination already exists');
     const rs: RealServer = { addr, port, weight, lastWeight: weight, activeConns: 0, inactConns: 0, conns: 0, packets: 0, outPackets: 0, inBytes: 0, outBytes: 0 };
     // ip_vs_new_dest: list_add_rcu puts a new destination at the head of the list (the
@@ -253,7 +311,13 @@ export class Ipvs {
   }
 
   /** `ipvsadm -e ... -w WEIGHT` (0 quiesces the server). */
-  setWeight(vs: VirtualService, addr: Ipv4Addr, port: number, weight: number): void {
+  setWeight(held: VirtualService, addr: Ipv4Addr, port: number, weight: number): void {
+    const vs = this.current(held);
+    if (this.sharedChange(vs, `e ${addr} ${port} ${weight}`, (c) => this.applyWeight(c, addr, port, weight)) !== undefined) return;
+    this.applyWeight(vs, addr, port, weight);
+  }
+
+  private applyWeight(vs: VirtualService, addr: Ipv4Addr, port: number, weight: number): void {
     const rs = vs.reals.find((r) => r.addr === addr && r.port === port);
     if (rs === undefined) throw new IpvsError('IPVS_NO_DEST', 'No such destination');
     rs.weight = weight;
@@ -261,7 +325,14 @@ export class Ipvs {
     this.invalidate(vs);
   }
 
-  deleteReal(vs: VirtualService, addr: Ipv4Addr, port: number): void {
+  deleteReal(held: VirtualService, addr: Ipv4Addr, port: number): void {
+    const vs = this.current(held);
+    // A shared service's real servers carry no connection (a packet would have made the service the namespace's own).
+    if (this.sharedChange(vs, `d ${addr} ${port}`, (c) => this.removeReal(c, addr, port)) !== undefined) return;
+    this.removeReal(vs, addr, port);
+  }
+
+  private removeReal(vs: VirtualService, addr: Ipv4Addr, port: number): void {
     const i = vs.reals.findIndex((r) => r.addr === addr && r.port === port);
     if (i < 0) throw new IpvsError('IPVS_NO_DEST', 'No such destination');
     const rs = vs.reals[i] as RealServer;
@@ -279,7 +350,8 @@ export class Ipvs {
   // ----------------------------------------------------------------- scheduling
 
   /** Pick a real server for a new connection from `caddr` (no allocation on this path). */
-  schedule(vs: VirtualService, caddr: Ipv4Addr): RealServer | undefined {
+  schedule(held: VirtualService, caddr: Ipv4Addr): RealServer | undefined {
+    const vs = this.share === undefined ? held : this.own(this.current(held));
     const reals = vs.reals;
     const n = reals.length;
     if (n === 0) return undefined;
@@ -446,8 +518,9 @@ export class Ipvs {
    * Returns the real server to DNAT to, or undefined (no service, or no available server).
    */
   inbound(proto: IpvsProto, caddr: Ipv4Addr, cport: number, vaddr: Ipv4Addr, vport: number, tcpFlags: number, bytes = 0): { rs: RealServer; conn: IpvsConn; isNew: boolean } | undefined {
-    const vs = this.services.get(vsKey(proto, vaddr, vport));
-    if (vs === undefined) return undefined;
+    const found = this.services.get(vsKey(proto, vaddr, vport));
+    if (found === undefined) return undefined;
+    const vs = this.share === undefined ? found : this.own(found);
     const now = this.now();
     if (now - this.lastSweep >= SWEEP_NS) this.expire();
     let c = this.find(proto, caddr, cport, vaddr, vport);

@@ -7,7 +7,8 @@
  * node view of every node (iptables-save, iptables -L -v, nft, ipvsadm, ipsets,
  * conntrack, routes, …), `iptables-save -c` with every counter, the trace events and
  * the pcapng bytes of each flow; and `netsim verify` reports the same (where it can run).
- * Each mode checks that its share engaged (iptables chains, nf_tables statements, ipsets).
+ * Each mode checks that its share engaged (iptables chains, nf_tables statements, ipsets,
+ * virtual services).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,7 +45,7 @@ async function build(mode: ProxyMode, share: boolean, apps = true): Promise<Clus
 }
 
 /** Flows (traces and captures), then every view of every node and every counter, as one digest per part. */
-async function drive(mode: ProxyMode, share: boolean): Promise<{ parts: Record<string, string>; shared: number; nftShared: number; ipsetHits: number }> {
+async function drive(mode: ProxyMode, share: boolean): Promise<{ parts: Record<string, string>; shared: number; nftShared: number; ipsetHits: number; ipvsHits: number }> {
   const c = await build(mode, share);
   try {
     const lb = (await c.control.api.list<Service>('services')).find((s) => s.metadata.name === 'solo-local')?.status?.loadBalancer?.ingress?.[0]?.ip;
@@ -77,7 +78,7 @@ async function drive(mode: ProxyMode, share: boolean): Promise<{ parts: Record<s
     const na = c.clusterNodes.get('node01')?.netfilter.nft.ruleset.tables.get('ip kube-proxy');
     const nb = c.clusterNodes.get('node02')?.netfilter.nft.ruleset.tables.get('ip kube-proxy');
     for (const [name, ch] of na?.chains ?? []) ch.rules.forEach((r, i) => { if (nb?.chains.get(name)?.rules[i]?.stmts === r.stmts) nftShared++; });
-    return { parts, shared, nftShared, ipsetHits: c.ipsetShare?.stats().hits ?? 0 };
+    return { parts, shared, nftShared, ipsetHits: c.ipsetShare?.stats().hits ?? 0, ipvsHits: c.ipvsShare?.stats().hits ?? 0 };
   } finally {
     await c.close();
   }
@@ -91,7 +92,7 @@ for (const mode of ['iptables', 'ipvs', 'nftables'] as const) {
     assert.ok(on.shared > 0, 'nodes shared chains');
     assert.equal(off.nftShared, 0);
     if (mode === 'nftables') assert.ok(on.nftShared > 20, `nodes shared nf_tables rules (${on.nftShared})`);
-    if (mode === 'ipvs') assert.ok(on.ipsetHits > 3, `nodes shared ipsets (${on.ipsetHits})`);
+    if (mode === 'ipvs') assert.ok(on.ipsetHits > 3 && on.ipvsHits > 3, `nodes shared ipsets (${on.ipsetHits}) and virtual services (${on.ipvsHits})`);
     assert.ok(Object.keys(on.parts).length > 60);
     assert.match(on.parts['outside → LoadBalancer, Local policy outcome'] ?? '', /HTTP 200/);
     assert.doesNotMatch(on.parts['pod → LoadBalancer Service, refused by the policy outcome'] ?? '', /HTTP 200/);

@@ -15,6 +15,9 @@
  *     (per-table counter shared by chains, sets, anonymous sets and rules).
  *   - `nf.nft.listRulesetJson()`: `nft -j list ruleset`, as nft 1.0.6 writes it.
  *   - `nf.nft.ruleset`: the tables, chains, rules and sets as data (model.ts).
+ *   - `new Nftables(now, share)`: namespaces with one NftShare parse each distinct line
+ *     of their batches once and hold one object per set element (share.ts); what a
+ *     namespace shows is unchanged.
  *
  * Contract: filter and route base chains are hook operations at their own priority
  * (ops/nft-do-chain.ts) beside iptables' tables and conntrack; nat chains run inside
@@ -35,5 +38,6 @@
 export { Nftables } from './nftables.ts';
 export type { BaseChainRef } from './nftables.ts';
 export { NftError } from './errors.ts';
+export { NftShare } from './share.ts';
 export type { NftErrorCode, NftLocation } from './errors.ts';
 export type { Ruleset, Table as NftTable, Chain as NftChain, Rule as NftRule, NftSet, Stmt as NftStmt, Family as NftFamily, HookName as NftHookName } from './model.ts';
