@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +84,25 @@ test('netsim up --store etcd: an unreachable etcd at start is NETSIM_ERR_STORE_U
     assert.match(r.stderr, /^netsim: NETSIM_ERR_STORE_UNAVAILABLE: cannot reach the etcd store at http:\/\/127\.0\.0\.1:1: .*check --etcd-endpoints$/m);
     assert.doesNotMatch(r.stderr, /^\s+at /m);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('netsim up --store etcd: an etcd endpoint that accepts but never answers is NETSIM_ERR_STORE_UNAVAILABLE after the request timeout, exit 2', { timeout: 90_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netsim-upetcd-'));
+  const silent = createNetServer((sock) => { sock.on('error', () => {}); });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const endpoint = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  try {
+    const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', '--state', join(dir, 's'), '--etcd-endpoints', endpoint], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /^netsim: NETSIM_ERR_STORE_UNAVAILABLE: cannot reach the etcd store at http:\/\/127\.0\.0\.1:\d+: .*timeout.*check --etcd-endpoints$/im);
+    assert.doesNotMatch(stderr, /^\s+at /m);
+  } finally {
+    silent.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
