@@ -288,6 +288,19 @@ export async function verifyNode(cluster: EmulatedCluster, opts: VerifyOptions):
   return { ...judge(opts, plan, runs, facts, podOfIp, extras), strays };
 }
 
+/** What asking again and drawing again work from: the first pass, and both sides to ask. */
+interface SecondLook {
+  readonly runs: readonly ProbeRun[];
+  readonly facts: RulesFacts;
+  /** `probe` once more on the emulator with a fresh source port (as a fresh client when `fresh`). */
+  readonly emuAgain: (probe: Probe, fresh: boolean) => { sig: string; count: number };
+  readonly ts: TwinSide;
+  /** The next probe index on the kernel side (each fresh probe gets its own source port and IP id). */
+  readonly next: { index: number };
+  readonly known: ReadonlySet<number>;
+  readonly extras: Map<string, GroupExtras>;
+}
+
 /** What each side showed for a group when asked again (see {@link askAgain}). */
 interface GroupExtras {
   readonly emu: Set<string>;
@@ -320,17 +333,10 @@ export function triesToSee(k: number): number {
  * tries only widen the sets of possible outcomes; the chi-square test stays on the
  * group's own, equal-sized samples.
  */
-async function askAgain(a: {
-  runs: readonly ProbeRun[];
-  facts: RulesFacts;
+async function askAgain(a: SecondLook & {
   podOfIp: ReadonlyMap<string, string>;
   repeats: number;
   samples: number;
-  emuAgain: (probe: Probe, fresh: boolean) => { sig: string; count: number };
-  ts: TwinSide;
-  next: { index: number };
-  known: ReadonlySet<number>;
-  extras: Map<string, GroupExtras>;
 }): Promise<void> {
   const emuTries = 8 * a.repeats;
   for (const r of a.runs) {
@@ -408,15 +414,7 @@ const DISTRIBUTION_ALPHA = 0.001;
  * already disagree on their possible outcomes are not drawn again: that verdict does
  * not rest on chance.
  */
-async function redraw(a: {
-  runs: readonly ProbeRun[];
-  facts: RulesFacts;
-  emuAgain: (probe: Probe, fresh: boolean) => { sig: string; count: number };
-  ts: TwinSide;
-  next: { index: number };
-  known: ReadonlySet<number>;
-  extras: Map<string, GroupExtras>;
-}): Promise<void> {
+async function redraw(a: SecondLook): Promise<void> {
   const pending: Array<{ group: string; emu: string[]; probes: Probe[]; obs: Observation[][]; first: Homogeneity }> = [];
   for (const [group, rs] of groupsOf(a.runs)) {
     const first = rs[0] as ProbeRun;
