@@ -28,10 +28,17 @@ const VERDICTS = ['accept', 'drop', 'return', 'continue', 'jump', 'goto'];
 
 type Ref = { kind: 'set' | 'chain'; name: string; loc: NftLocation };
 
-/** Parses `nft -f` text into commands; throws NftError (never anything else) on bad input. */
-export function parseNft(src: string): Cmd[] {
-  return new Parser(lex(src)).script();
+/**
+ * Parses `nft -f` text into commands; throws NftError (never anything else) on bad input.
+ * `locations: false`: the commands carry no locations (one placeholder), for commands
+ * kept to be applied again whose errors are reported from a parse with them (share.ts).
+ */
+export function parseNft(src: string, opts: { locations?: boolean } = {}): Cmd[] {
+  return new Parser(lex(src), opts.locations ?? true).script();
 }
+
+/** The location of every command parsed without locations. */
+const NOWHERE: NftLocation = Object.freeze({ line: 0, col: 0, endCol: 0 });
 
 /** Parses one duration (`3h`, `10800s`, `1d2h3m`, `500ms`, plain seconds) into milliseconds. */
 function parseDuration(text: string): number | undefined {
@@ -50,7 +57,7 @@ function parseDuration(text: string): number | undefined {
 
 class Parser {
   private pos = 0;
-  constructor(private readonly toks: Token[]) {}
+  constructor(private readonly toks: Token[], private readonly locations: boolean) {}
 
   private peek(k = 0): Token {
     return this.toks[Math.min(this.pos + k, this.toks.length - 1)] as Token;
@@ -63,10 +70,12 @@ class Parser {
   }
 
   private loc(t: Token): NftLocation {
+    if (!this.locations) return NOWHERE;
     return { line: t.line, col: t.col, endCol: t.endCol };
   }
 
   private span(a: Token, b: Token): NftLocation {
+    if (!this.locations) return NOWHERE;
     return a.line === b.line ? { line: a.line, col: a.col, endCol: b.endCol } : this.loc(a);
   }
 

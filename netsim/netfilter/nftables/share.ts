@@ -20,8 +20,9 @@
  *   namespace's own history), sets and their element maps (a packet's `update @set`
  *   adds to them), counter statements, and every batch's copy-on-write edits.
  *
- * Exactness: a line parsed alone carries locations on line 1, which only errors show;
- * a batch that fails with shared commands is parsed again whole and applied again
+ * Exactness: a line kept in the share is parsed without locations (they would be on
+ * line 1 of the line, and only errors show them); a batch that fails with shared
+ * commands is parsed again whole and applied again
  * (it changed nothing), so its error is the one nft reports for the whole text
  * (Nftables.apply). Lines that are not a command on their own (blocks over several
  * lines, continuations) make the batch parse whole, unshared.
@@ -102,7 +103,7 @@ export class NftShare {
     const own = Buffer.from(line, 'utf8').toString('utf8');
     let cmds: Cmd[];
     try {
-      cmds = parseNft(own);
+      cmds = parseNft(own, { locations: false });
     } catch (e) {
       if (e instanceof NftError) return undefined;
       throw e;
