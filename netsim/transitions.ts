@@ -4,7 +4,9 @@
  * of nothing) in one namespace is what it makes of it in the next, so the next takes
  * that result instead of building its own equal copy — no comparison of contents, only
  * of where they came from. Used by ipset/share.ts (a set and the restore lines naming
- * it) and ipvs/share.ts (a virtual service and the ipvsadm operation on it).
+ * it). A chain of results is only found while its links are held: fit for a state
+ * that namespaces hold between steps (a set between restores), not for one a single
+ * step's intermediate objects lead to (IPVS interns its services by content instead).
  *
  * A stored result is shared from then on: no namespace changes it in place (each
  * copies before a change; `shared` tells by the object's body). Results are held
@@ -17,8 +19,8 @@
 const ABSENT = {};
 
 export class Transitions<T extends object> {
-  /** A shared object (or ABSENT) → per operation → the object it made. */
-  private readonly next = new WeakMap<object, Map<string, WeakRef<T>>>();
+  /** A shared object (or ABSENT) → per operation → the object it made; `prune`: the size at which dead results are next dropped. */
+  private readonly next = new WeakMap<object, { readonly ops: Map<string, WeakRef<T>>; prune: number }>();
   /** The bodies of shared objects: what a namespace must copy before changing. */
   private readonly bodies = new WeakSet<object>();
   private hits = 0;
@@ -39,7 +41,7 @@ export class Transitions<T extends object> {
 
   /** What `op` made of `before` in another namespace, if it is still held. */
   after(before: T | undefined, op: string): T | undefined {
-    const got = this.next.get(before ?? ABSENT)?.get(op)?.deref();
+    const got = this.next.get(before ?? ABSENT)?.ops.get(op)?.deref();
     if (got !== undefined) this.hits++;
     return got;
   }
@@ -49,12 +51,16 @@ export class Transitions<T extends object> {
     const key = before ?? ABSENT;
     let m = this.next.get(key);
     if (m === undefined) {
-      m = new Map();
+      m = { ops: new Map(), prune: 16 };
       this.next.set(key, m);
     }
-    // Results nobody holds any more leave their operations behind; drop those when adding.
-    if (m.size >= 16) for (const [k, ref] of m) if (ref.deref() === undefined) m.delete(k);
-    m.set(op, new WeakRef(after));
+    // Results nobody holds any more leave their operations behind: drop those when the
+    // operations have doubled since the last time (ABSENT's creations are many).
+    if (m.ops.size >= m.prune) {
+      for (const [k, ref] of m.ops) if (ref.deref() === undefined) m.ops.delete(k);
+      m.prune = Math.max(16, 2 * m.ops.size);
+    }
+    m.ops.set(op, new WeakRef(after));
     this.bodies.add(this.body(after));
     this.stored++;
   }

@@ -67,6 +67,8 @@ export interface VirtualService {
   wrrCw: number;
   mhTable: number[] | undefined;
   shTable: RealServer[] | undefined;
+  /** Held by several namespaces (share.ts), under this configuration key: never changed in place; a field, so a packet's check costs no lookup. */
+  shared?: string;
 }
 
 export interface IpvsConn {
@@ -121,7 +123,8 @@ function vsKey(proto: IpvsProto, addr: Ipv4Addr, port: number): number {
  * point at real servers, are rebuilt from them when next needed (as after any change).
  */
 function copyService(vs: VirtualService): VirtualService {
-  return { ...vs, reals: vs.reals.map((r) => ({ ...r })), mhTable: undefined, shTable: undefined };
+  const { shared: _shared, ...rest } = vs;
+  return { ...rest, reals: vs.reals.map((r) => ({ ...r })), mhTable: undefined, shTable: undefined };
 }
 
 /** A 32-bit hash (ip_vs_sh_hashkey / ip_vs_dh_hashkey use hash_32 on the address). */
@@ -217,29 +220,37 @@ export class Ipvs {
   }
 
   /**
-   * A change to a shared virtual service (`op` names it): the object the same change
-   * made of it in another namespace, or a copy changed by `change` and kept for the next
-   * (share.ts). Undefined when `vs` is the namespace's own (it is changed in place).
+   * A change to a shared virtual service: made on a copy, which becomes the equal service
+   * another namespace holds, if any (share.ts). Undefined when `vs` is the namespace's
+   * own (it is changed in place).
    */
-  private sharedChange(vs: VirtualService, op: string, change: (copy: VirtualService) => void): VirtualService | undefined {
+  private sharedChange(vs: VirtualService, change: (copy: VirtualService) => void): VirtualService | undefined {
     const share = this.share;
-    if (share === undefined || !share.shared(vs)) return undefined;
-    const next = share.step(vs, op, () => {
-      const c = copyService(vs);
-      change(c);
-      return c;
-    });
+    if (share === undefined || vs.shared === undefined) return undefined;
+    const c = copyService(vs);
+    change(c);
+    const next = share.intern(c);
     const k = vsKey(vs.proto, vs.addr, vs.port);
-    if (this.services.get(k) === vs) this.services.set(k, next);
+    if (this.services.get(k) === vs) this.put(k, next);
     return next;
+  }
+
+  /** The service under `k` becomes `vs` (undefined: none); the share counts who holds its services. */
+  private put(k: number, vs: VirtualService | undefined): void {
+    const old = this.services.get(k);
+    if (old === vs) return;
+    if (vs === undefined) this.services.delete(k);
+    else this.services.set(k, vs);
+    if (old?.shared !== undefined) this.share?.release(old);
+    if (vs?.shared !== undefined) this.share?.retain(vs);
   }
 
   /** The namespace's own copy of a shared virtual service, made when a packet first uses it (share.ts). */
   private own(vs: VirtualService): VirtualService {
-    if (this.share === undefined || !this.share.shared(vs)) return vs;
+    if (vs.shared === undefined) return vs;
     const c = copyService(vs);
     const k = vsKey(vs.proto, vs.addr, vs.port);
-    if (this.services.get(k) === vs) this.services.set(k, c);
+    if (this.services.get(k) === vs) this.put(k, c);
     return c;
   }
 
@@ -249,15 +260,15 @@ export class Ipvs {
     if (this.services.has(k)) throw new IpvsError('IPVS_EXISTS', 'Service already exists');
     if (!IPVS_SCHEDULERS.includes(scheduler)) throw new IpvsError('IPVS_BAD_ARG', `Scheduler not found: ${scheduler}`);
     const make = (): VirtualService => ({ proto, addr, port, scheduler, persistent, reals: [], conns: 0, packets: 0, outPackets: 0, inBytes: 0, outBytes: 0, rrIndex: -1, wrrCw: 0, mhTable: undefined, shTable: undefined });
-    const vs = this.share !== undefined ? this.share.step(undefined, `A ${k} ${scheduler} ${persistent ?? ''}`, make) : make();
-    this.services.set(k, vs);
+    const vs = this.share !== undefined ? this.share.intern(make()) : make();
+    this.put(k, vs);
     return vs;
   }
 
   /** `ipvsadm -E`: change scheduler or persistence. */
   editService(proto: IpvsProto, addr: Ipv4Addr, port: number, scheduler: IpvsScheduler, persistent?: number): void {
     const vs = this.service(proto, addr, port);
-    if (this.sharedChange(vs, `E ${scheduler} ${persistent ?? ''}`, (c) => this.applyEdit(c, scheduler, persistent)) !== undefined) return;
+    if (this.sharedChange(vs, (c) => this.applyEdit(c, scheduler, persistent)) !== undefined) return;
     this.applyEdit(vs, scheduler, persistent);
   }
 
@@ -274,7 +285,7 @@ export class Ipvs {
 
   deleteService(proto: IpvsProto, addr: Ipv4Addr, port: number): void {
     const vs = this.service(proto, addr, port);
-    this.services.delete(vsKey(proto, addr, port));
+    this.put(vsKey(proto, addr, port), undefined);
     for (const c of this.allConns()) if (c.vs === vs) this.dropConn(c);
   }
 
@@ -295,7 +306,7 @@ export class Ipvs {
   /** `ipvsadm -a ... -r RS:PORT -m -w WEIGHT`. */
   addReal(held: VirtualService, addr: Ipv4Addr, port: number, weight = 1): RealServer {
     const vs = this.current(held);
-    const shared = this.sharedChange(vs, `a ${addr} ${port} ${weight}`, (c) => this.insertReal(c, addr, port, weight));
+    const shared = this.sharedChange(vs, (c) => this.insertReal(c, addr, port, weight));
     if (shared !== undefined) return shared.reals.find((r) => r.addr === addr && r.port === port) as RealServer;
     return this.insertReal(vs, addr, port, weight);
   }
@@ -313,7 +324,7 @@ export class Ipvs {
   /** `ipvsadm -e ... -w WEIGHT` (0 quiesces the server). */
   setWeight(held: VirtualService, addr: Ipv4Addr, port: number, weight: number): void {
     const vs = this.current(held);
-    if (this.sharedChange(vs, `e ${addr} ${port} ${weight}`, (c) => this.applyWeight(c, addr, port, weight)) !== undefined) return;
+    if (this.sharedChange(vs, (c) => this.applyWeight(c, addr, port, weight)) !== undefined) return;
     this.applyWeight(vs, addr, port, weight);
   }
 
@@ -328,7 +339,7 @@ export class Ipvs {
   deleteReal(held: VirtualService, addr: Ipv4Addr, port: number): void {
     const vs = this.current(held);
     // A shared service's real servers carry no connection (a packet would have made the service the namespace's own).
-    if (this.sharedChange(vs, `d ${addr} ${port}`, (c) => this.removeReal(c, addr, port)) !== undefined) return;
+    if (this.sharedChange(vs, (c) => this.removeReal(c, addr, port)) !== undefined) return;
     this.removeReal(vs, addr, port);
   }
 
@@ -351,7 +362,7 @@ export class Ipvs {
 
   /** Pick a real server for a new connection from `caddr` (no allocation on this path). */
   schedule(held: VirtualService, caddr: Ipv4Addr): RealServer | undefined {
-    const vs = this.share === undefined ? held : this.own(this.current(held));
+    const vs = held.shared === undefined ? held : this.own(this.current(held));
     const reals = vs.reals;
     const n = reals.length;
     if (n === 0) return undefined;
@@ -520,7 +531,7 @@ export class Ipvs {
   inbound(proto: IpvsProto, caddr: Ipv4Addr, cport: number, vaddr: Ipv4Addr, vport: number, tcpFlags: number, bytes = 0): { rs: RealServer; conn: IpvsConn; isNew: boolean } | undefined {
     const found = this.services.get(vsKey(proto, vaddr, vport));
     if (found === undefined) return undefined;
-    const vs = this.share === undefined ? found : this.own(found);
+    const vs = found.shared === undefined ? found : this.own(found);
     const now = this.now();
     if (now - this.lastSweep >= SWEEP_NS) this.expire();
     let c = this.find(proto, caddr, cport, vaddr, vport);
