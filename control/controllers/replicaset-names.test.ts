@@ -1,6 +1,6 @@
 /**
- * A ReplicaSet of thousands of pods gets all of them (issue 23: a 200-node cluster's
- * Deployment of 5 800 pods stopped at 1 732). Generated names are the prefix and five
+ * A ReplicaSet of thousands of pods gets all of them (issue 23: a 200-node cluster asked
+ * for 6 000 pods ran 1 732). Generated names are the prefix and five
  * characters; the first one tried spells a hash's leading decimal digits (≈10⁵ names),
  * so among a few thousand pods some names are taken. The apiserver tries other names
  * (upstream's RetryGenerateName) instead of answering 409, which stopped the
