@@ -15,6 +15,9 @@
  * program once into bench/.cache/ and says so when it cannot. CPU is the process's
  * user+system time (`process.cpuUsage`) over the timed run only. The sender schedules
  * each datagram from the previous one, as ns-3's UdpClient does.
+ *
+ * Second baseline in the same run: the real kernel (`bench/anchors/kernel-overlay.sh`, see
+ * kernelPerPacket) when root, gcc, ip and iptables are there; skipped with the reason when not.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -136,15 +139,86 @@ export function ns3PerPacket(): { ns: number } | { why: string } {
   }
 }
 
+/** Build bench/anchors/NAME.c into bench/.cache/NAME (once) and return the binary's path. */
+function buildC(name: string, dir: string): string {
+  const bin = `${dir}${name}`;
+  if (!existsSync(bin)) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('gcc', ['-O2', '-o', bin, fileURLToPath(new URL(`./anchors/${name}.c`, import.meta.url))], { stdio: 'pipe' });
+  }
+  return bin;
+}
+
+function hasTool(cmd: string, args: string[]): boolean {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface KernelCost { ns: number; rx: number; tx: number; procsNs: number; ksoftirqdNs: number; load: string }
+
+/**
+ * The real kernel's CPU per delivered packet on the same path (`anchors/kernel-overlay.sh`:
+ * pod → ClusterIP DNAT → veth/bridge/conntrack/routing → flannel udp (TUN + the userspace
+ * forwarder `anchors/tunproxy.c`) or kernel VXLAN → veth underlay → decap → bridge → pod),
+ * `n` 64-byte datagrams of one established flow paced at `rate` per second.
+ *
+ * Counted: user + system CPU (getrusage, which the kernel scales to the task's exact runtime)
+ * of the sender, the receiver and both forwarders, plus the ksoftirqd threads' CPU over the run.
+ * Softirq time: this kernel has no CONFIG_IRQ_TIME_ACCOUNTING, so NET_RX/NET_TX softirqs run
+ * in a task's context (veth/TUN transmit raises them and `local_bh_enable` runs them in the
+ * sending task) are part of that task's system time, hence counted; softirqs deferred to
+ * ksoftirqd are counted through its threads (machine-wide: an upper bound, other sessions'
+ * deferred softirqs count too). Not counted: softirq or interrupt work that runs while a CPU
+ * is idle (the idle task is charged nothing; on this all-virtual path nothing arrives by
+ * hardware interrupt, so that is the rescheduling IPIs' share only), and the setup of
+ * namespaces and rules. Packets lost on the way (the forwarders' socket buffers) cost CPU
+ * but are not delivered, as in the emulator's figure.
+ */
+export function kernelPerPacket(mode: 'udp' | 'vxlan', n: number, rate: number): KernelCost | { why: string } {
+  if (process.getuid?.() !== 0) return { why: 'not root (network namespaces need it)' };
+  if (!hasTool('gcc', ['--version'])) return { why: 'gcc is not installed (Debian: apt-get install gcc)' };
+  if (!hasTool('ip', ['-V'])) return { why: 'ip is not installed (Debian: apt-get install iproute2)' };
+  if (!hasTool('iptables', ['--version'])) return { why: 'iptables is not installed (Debian: apt-get install iptables)' };
+  const dir = fileURLToPath(new URL('./.cache/', import.meta.url));
+  try {
+    for (const name of ['tunproxy', 'udpblast', 'udpsink']) buildC(name, dir);
+    const script = fileURLToPath(new URL('./anchors/kernel-overlay.sh', import.meta.url));
+    const out = execFileSync('bash', [script, mode, String(n), String(rate), dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    const m = /result mode=\S+ tx=(\d+) rx=(\d+) procs_us=(\d+) ksoftirqd_us=(\d+) load=(\S+)/.exec(out);
+    if (m === null) return { why: `kernel-overlay.sh printed no result: ${out.slice(0, 200)}` };
+    const [tx, rx, procsUs, ksoftUs] = [m[1], m[2], m[3], m[4]].map(Number) as [number, number, number, number];
+    if (!(rx > 0)) return { why: `kernel ${mode}: nothing delivered (${tx} sent)` };
+    return { ns: ((procsUs + ksoftUs) * 1000) / rx, rx, tx, procsNs: (procsUs * 1000) / rx, ksoftirqdNs: (ksoftUs * 1000) / rx, load: m[5] ?? '?' };
+  } catch (e) {
+    return { why: `real-kernel anchor failed: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
 export async function benchDatapath(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const n = Number(process.env['NETSIM_BENCH_DATAPATH_N'] ?? 200_000);
   const ns3 = ns3PerPacket();
   if ('ns' in ns3) rows.push({ name: 'baseline: ns-3.37 UdpClient over A→R→B point-to-point, CPU per delivered packet', value: ns3.ns, unit: 'ns' });
   else console.log(`  (no ns-3 baseline: ${ns3.why})`);
+  const rate = Number(process.env['NETSIM_BENCH_KERNEL_RATE'] ?? 40_000);
   for (const backend of ['udp', 'vxlan'] as const) {
+    const kernel = kernelPerPacket(backend, n, rate);
+    if ('ns' in kernel) {
+      rows.push({
+        name: `baseline: real kernel, flannel ${backend === 'udp' ? 'udp (TUN + userspace forwarder)' : 'vxlan (kernel flannel.1)'}, CPU per delivered packet`,
+        value: kernel.ns, unit: 'ns',
+        note: `${kernel.rx}/${kernel.tx} delivered at ${rate}/s; processes ${Math.round(kernel.procsNs)} + ksoftirqd ${Math.round(kernel.ksoftirqdNs)} ns; load ${kernel.load}`,
+      });
+    } else console.log(`  (no real-kernel ${backend} baseline: ${kernel.why})`);
     const est = await udpFlowCost(backend, n);
-    rows.push({ name: `flannel ${backend}: pod → ClusterIP → pod (other node), established UDP flow`, value: est.nsPerPacket, unit: 'ns CPU/packet', ...('ns' in ns3 ? { note: `ns-3 / emulator = ${(ns3.ns / est.nsPerPacket).toFixed(2)}×` } : {}) });
+    const notes: string[] = [];
+    if ('ns' in ns3) notes.push(`ns-3 / emulator = ${(ns3.ns / est.nsPerPacket).toFixed(2)}×`);
+    if ('ns' in kernel) notes.push(`kernel / emulator = ${(kernel.ns / est.nsPerPacket).toFixed(2)}×`);
+    rows.push({ name: `flannel ${backend}: pod → ClusterIP → pod (other node), established UDP flow`, value: est.nsPerPacket, unit: 'ns CPU/packet', ...(notes.length > 0 ? { note: notes.join(', ') } : {}) });
   }
   const cases: Array<[number, boolean]> = [[10, false], [10_000, false], [10, true], [10_000, true]];
   const byCase = new Map<string, number>();
