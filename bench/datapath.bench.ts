@@ -175,8 +175,10 @@ export interface KernelCost { ns: number; rx: number; tx: number; procsNs: numbe
  * deferred softirqs count too). Not counted: softirq or interrupt work that runs while a CPU
  * is idle (the idle task is charged nothing; on this all-virtual path nothing arrives by
  * hardware interrupt, so that is the rescheduling IPIs' share only), and the setup of
- * namespaces and rules. Packets lost on the way (the forwarders' socket buffers) cost CPU
- * but are not delivered, as in the emulator's figure.
+ * namespaces and rules. The forwarders' and the receiver's sockets get 16 MiB buffers and
+ * the TUN queue 20 000 packets, so that a process the loaded machine deschedules queues
+ * rather than drops; a packet still lost costs CPU without being delivered, as in the
+ * emulator's figure, and the row's note says how many arrived.
  */
 export function kernelPerPacket(mode: 'udp' | 'vxlan', n: number, rate: number): KernelCost | { why: string } {
   if (process.getuid?.() !== 0) return { why: 'not root (network namespaces need it)' };

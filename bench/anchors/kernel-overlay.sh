@@ -54,7 +54,7 @@ if [ "$MODE" = udp ]; then
   for i in 1 2; do
     n=${P}n$i
     for _ in $(seq 50); do ip -n "$n" link show flannel0 >/dev/null 2>&1 && break; sleep 0.1; done
-    ip -n "$n" addr add 10.78.$i.0/16 dev flannel0; ip -n "$n" link set flannel0 mtu 1472; ip -n "$n" link set flannel0 up
+    ip -n "$n" addr add 10.78.$i.0/16 dev flannel0; ip -n "$n" link set flannel0 mtu 1472 txqueuelen 20000; ip -n "$n" link set flannel0 up
   done
 elif [ "$MODE" = vxlan ]; then
   for i in 1 2; do

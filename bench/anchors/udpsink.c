@@ -18,7 +18,7 @@ int main(int c, char **v) {
   if (c < 3) { fprintf(stderr, "usage: udpsink PORT SECONDS\n"); return 2; }
   struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_handler = on_term; sigaction(SIGTERM, &sa, 0);
   int s = socket(AF_INET, SOCK_DGRAM, 0);
-  int big = 4 << 20; setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  int big = 16 << 20; setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big); // as tunproxy.c
   struct sockaddr_in a = {0}; a.sin_family = AF_INET; a.sin_port = htons(atoi(v[1]));
   if (bind(s, (void *)&a, sizeof a) < 0) { perror("bind"); return 1; }
   struct timeval tv = {0, 200000}; setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
