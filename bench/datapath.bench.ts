@@ -20,7 +20,7 @@
  * kernelPerPacket) when root, gcc, ip and iptables are there; skipped with the reason when not.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from '../cluster/cluster.ts';
 import { demoSpec } from '../cluster/demo-flows.ts';
@@ -139,12 +139,13 @@ export function ns3PerPacket(): { ns: number } | { why: string } {
   }
 }
 
-/** Build bench/anchors/NAME.c into bench/.cache/NAME (once) and return the binary's path. */
+/** Build bench/anchors/NAME.c into bench/.cache/NAME (again when the source is newer) and return the binary's path. */
 function buildC(name: string, dir: string): string {
   const bin = `${dir}${name}`;
-  if (!existsSync(bin)) {
+  const src = fileURLToPath(new URL(`./anchors/${name}.c`, import.meta.url));
+  if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(src).mtimeMs) {
     mkdirSync(dir, { recursive: true });
-    execFileSync('gcc', ['-O2', '-o', bin, fileURLToPath(new URL(`./anchors/${name}.c`, import.meta.url))], { stdio: 'pipe' });
+    execFileSync('gcc', ['-O2', '-o', bin, src], { stdio: 'pipe' });
   }
   return bin;
 }
