@@ -65,15 +65,6 @@ export class Transitions<T extends object> {
     this.stored++;
   }
 
-  /** What `op` made of the shared `before` elsewhere, or `make()`'s result, kept for the next namespace. */
-  step(before: T | undefined, op: string, make: () => T): T {
-    const had = this.after(before, op);
-    if (had !== undefined) return had;
-    const made = make();
-    this.store(before, op, made);
-    return made;
-  }
-
   stats(): { hits: number; stored: number } {
     return { hits: this.hits, stored: this.stored };
   }
