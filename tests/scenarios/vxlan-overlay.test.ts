@@ -2,9 +2,11 @@
  * Two nodes joined by a VXLAN device programmed the way flannel's vxlan backend
  * does it: flannel.1 (VNI 1, port 8472, MTU 1450), an onlink route per remote
  * subnet, a permanent neighbour for the remote VTEP address, an FDB entry to the
- * remote node's public IP.
+ * remote node's public IP. The outer source port's flow hash is compared with the real
+ * kernel's VXLAN device when root.
  */
-import { test } from 'node:test';
+import { test, after } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { Sim } from '../../netsim/sim.ts';
 import { NetNamespace } from '../../netsim/stack/net-namespace.ts';
@@ -18,6 +20,7 @@ import { parseVxlan } from '../../netsim/wire/vxlan.ts';
 import { parseUdp } from '../../netsim/wire/udp.ts';
 import { parseEthernet } from '../../netsim/wire/ethernet.ts';
 import { ip, rxtx, ipBytes, assertValidChecksums } from '../support/net.ts';
+import { Netns, realToolSkipReason } from '../../netsim/netfilter/iptables/test-support.ts';
 
 function vxlanCluster() {
   const sim = new Sim({ seed: 9 });
@@ -128,5 +131,74 @@ test('the outer UDP source port is a hash of the inner flow, the same for both d
   }
   assert.deepEqual([...byFlow.keys()].sort(), [41000, 41001, 41002], 'requests and replies of three flows crossed the underlay');
   for (const [client, ports] of byFlow) assert.equal(ports.size, 1, `flow ${client}: request and reply leave with one outer port, got ${[...ports].join(', ')}`);
+  assert.ok(new Set([...byFlow.values()].map((p) => [...p][0])).size > 1, 'other flows hash to other ports');
+});
+
+const skip = realToolSkipReason();
+const netns = new Netns('fidvx');
+after(() => netns.cleanup());
+
+test('the real kernel: a VXLAN device\'s outer source port is one per inner flow, the same for request and reply (udp_flow_src_port of the symmetric flow hash), and differs between flows', { skip: skip ?? false }, () => {
+  // Two nodes on a veth underlay, each with a VXLAN device as flannel programs it and a pod behind a routed veth.
+  const [a, b, pa, pb] = [netns.fresh(), netns.fresh(), netns.fresh(), netns.fresh()];
+  const r = (n: string, args: string[]): void => { const x = spawnSync('ip', ['-n', n, ...args], { encoding: 'utf8' }); assert.equal(x.status, 0, `${n}: ip ${args.join(' ')}: ${x.stderr}`); };
+  assert.equal(spawnSync('ip', ['link', 'add', 'u0', 'netns', a, 'type', 'veth', 'peer', 'name', 'u0', 'netns', b]).status, 0);
+  for (const [n, pod, i, o] of [[a, pa, 1, 2], [b, pb, 2, 1]] as const) {
+    for (const x of [n, pod]) r(x, ['link', 'set', 'lo', 'up']);
+    r(n, ['addr', 'add', `192.168.77.${i}/24`, 'dev', 'u0']);
+    r(n, ['link', 'set', 'u0', 'up']);
+    // The address is given at creation: changing it later flushes the device's neighbours (neigh_changeaddr).
+    r(n, ['link', 'add', 'vx', 'address', `02:00:00:00:00:0${i}`, 'type', 'vxlan', 'id', '1', 'local', `192.168.77.${i}`, 'dstport', '8472', 'nolearning']);
+    r(n, ['addr', 'add', `10.99.${i}.0/32`, 'dev', 'vx']);
+    r(n, ['link', 'set', 'vx', 'up']);
+    r(n, ['route', 'add', `10.99.${o}.0/24`, 'via', `10.99.${o}.0`, 'dev', 'vx', 'onlink']);
+    r(n, ['neigh', 'add', `10.99.${o}.0`, 'lladdr', `02:00:00:00:00:0${o}`, 'dev', 'vx']);
+    assert.equal(spawnSync('bridge', ['-n', n, 'fdb', 'append', `02:00:00:00:00:0${o}`, 'dev', 'vx', 'dst', `192.168.77.${o}`]).status, 0);
+    assert.equal(spawnSync('ip', ['link', 'add', 'p0', 'netns', n, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod]).status, 0);
+    r(n, ['addr', 'add', `10.99.${i}.1/24`, 'dev', 'p0']);
+    r(n, ['link', 'set', 'p0', 'up']);
+    r(pod, ['addr', 'add', `10.99.${i}.2/24`, 'dev', 'eth0']);
+    r(pod, ['link', 'set', 'eth0', 'up']);
+    r(pod, ['route', 'add', 'default', 'via', `10.99.${i}.1`]);
+    assert.equal(netns.run(n, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']).status, 0);
+  }
+  // node01's underlay is read with a packet socket while pod b echoes and pod a sends from three ports.
+  const sniff = [
+    'import socket, struct, time',
+    's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); s.bind(("u0", 0)); s.settimeout(0.5)',
+    'end = time.time() + 4',
+    'while time.time() < end:',
+    '  try: f = s.recv(2000)',
+    '  except OSError: continue',
+    '  if f[12:14] != b"\\x08\\x00" or f[23] != 17: continue',
+    '  osport, odport = struct.unpack("!HH", f[34:38])',
+    '  if odport != 8472 or f[62:64] != b"\\x08\\x00" or f[73] != 17: continue',
+    '  isport, idport = struct.unpack("!HH", f[84:88])',
+    '  print(isport if idport == 7 else idport, osport, flush=True)',
+  ].join('\n');
+  const echo = 'import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 7)); s.settimeout(3)\ntry:\n  while True:\n    d, a = s.recvfrom(100); s.sendto(d, a)\nexcept OSError: pass';
+  const send = 'import socket\nfor p in (41000, 41001, 41002):\n  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", p)); s.settimeout(1)\n  s.sendto(b"abc", ("10.99.2.2", 7)); s.recvfrom(100)';
+  const q = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`;
+  const script = [
+    `ip netns exec ${a} python3 -c ${q(sniff)} & S=$!`,
+    `ip netns exec ${pb} python3 -c ${q(echo)} & E=$!`,
+    'sleep 0.5',
+    `ip netns exec ${pa} python3 -c ${q(send)} || echo SEND-FAILED`,
+    'wait $S; kill $E 2>/dev/null; wait $E 2>/dev/null; true',
+  ].join('\n');
+  const out = spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.doesNotMatch(out.stdout, /SEND-FAILED/, out.stderr);
+  const byFlow = new Map<number, Set<number>>();
+  const seen = new Map<number, number>();
+  for (const line of out.stdout.split('\n').filter((l) => l !== '')) {
+    const [client, outer] = line.split(' ').map(Number) as [number, number];
+    byFlow.set(client, (byFlow.get(client) ?? new Set()).add(outer));
+    seen.set(client, (seen.get(client) ?? 0) + 1);
+  }
+  assert.deepEqual([...byFlow.keys()].sort(), [41000, 41001, 41002], out.stdout + out.stderr);
+  for (const [client, ports] of byFlow) {
+    assert.equal(seen.get(client), 2, `flow ${client}: a request and a reply on the underlay`);
+    assert.equal(ports.size, 1, `flow ${client}: request and reply leave with one outer port, got ${[...ports].join(', ')}`);
+  }
   assert.ok(new Set([...byFlow.values()].map((p) => [...p][0])).size > 1, 'other flows hash to other ports');
 });
