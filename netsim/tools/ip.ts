@@ -57,13 +57,16 @@ function linkName(d: NetDevice, ns: NetNamespace): string {
   return d.name;
 }
 
-function linkHeader(d: NetDevice, ns: NetNamespace): string[] {
+function linkHeader(d: NetDevice, ns: NetNamespace, command: 'link' | 'addr'): string[] {
   // txqueuelen: 500 for TUN (tun.c), 1000 for everything else the kernel creates here;
-  // iproute2 prints nothing for 0 (CNI's veths: netlink.LinkAttrs{} carries TxQLen 0).
+  // iproute2 prints nothing for 0 (CNI's veths: netlink.LinkAttrs{} carries TxQLen 0),
+  // after "group %s " — so such a line ends in a space (iproute2 6.1 print_linkinfo).
   const qlen = d.txQueueLen ?? (d.kind === 'tun' ? 500 : 1000);
-  const extra = qlen > 0 ? ` qlen ${qlen}` : '';
+  const extra = qlen > 0 ? `qlen ${qlen}` : '';
   const master = d.master !== undefined ? ` master ${d.master.name}` : '';
-  const lines = [`${d.ifindex}: ${linkName(d, ns)}: ${d.flags()} mtu ${d.mtu} qdisc ${qdisc(d)}${master} state ${operState(d)} group default${extra}`];
+  // `ip link` prints the link mode (IFLA_LINKMODE, always DEFAULT here); `ip addr` does not.
+  const mode = command === 'link' ? ' mode DEFAULT' : '';
+  const lines = [`${d.ifindex}: ${linkName(d, ns)}: ${d.flags()} mtu ${d.mtu} qdisc ${qdisc(d)}${master} state ${operState(d)}${mode} group default ${extra}`];
   if (d.kind === 'loopback') lines.push('    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00');
   else if (d.linkType === 'raw-ip') lines.push('    link/none ');
   else {
@@ -79,7 +82,7 @@ export function ipAddr(ns: NetNamespace, dev?: string): string {
   const out: string[] = [];
   for (const d of sortedDevices(ns)) {
     if (dev !== undefined && d.name !== dev) continue;
-    out.push(...linkHeader(d, ns));
+    out.push(...linkHeader(d, ns, 'addr'));
     for (const a of ns.addressesOf(d.name)) {
       // The kernel configures lo without a broadcast address (its broadcast route exists regardless).
       const brd = a.broadcast !== undefined && a.showBroadcast ? ` brd ${formatIpv4(a.broadcast)}` : '';
@@ -93,7 +96,7 @@ export function ipAddr(ns: NetNamespace, dev?: string): string {
 
 /** `ip link`. */
 export function ipLink(ns: NetNamespace): string {
-  return sortedDevices(ns).flatMap((d) => linkHeader(d, ns)).join('\n') + '\n';
+  return sortedDevices(ns).flatMap((d) => linkHeader(d, ns, 'link')).join('\n') + '\n';
 }
 
 /** `ip -br addr`. */
