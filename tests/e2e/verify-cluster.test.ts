@@ -6,8 +6,8 @@
  * hostPorts, hostNetwork endpoints and a selectorless Service with a hand-written
  * EndpointSlice — every node of its three agrees with its real twin on every suite, on
  * the CNI runtime (flannel vxlan), with kube-proxy in iptables mode and in nftables
- * mode, and on the docker runtime (flannel udp) with its hostPorts taken out; on docker
- * the spec as it is (with hostPorts) is refused with exit 2.
+ * mode, and on the docker runtime (flannel udp, vxlan and host-gw) with its hostPorts
+ * taken out; on docker the spec as it is (with hostPorts) is refused with exit 2.
  * Needs root, `ip netns`, iptables-restore and the raw-socket addon; skips otherwise.
  */
 import { test } from 'node:test';
@@ -39,6 +39,11 @@ function onDockerUdpWithoutHostPorts(spec: string): string {
   const ports = 'ports: [{ containerPort: 80, hostPort: 8088 }, { containerPort: 53, hostPort: 5353, protocol: UDP }]';
   assert.ok(spec.includes(ports) && /^ {4}backend: vxlan$/m.test(spec));
   return onDocker(spec).replace(ports, 'ports: [{ containerPort: 80 }, { containerPort: 53, protocol: UDP }]').replace(/^ {4}backend: vxlan$/m, '    backend: udp');
+}
+
+/** The same, with flannel's vxlan or host-gw backend. */
+function onDockerWithoutHostPorts(spec: string, backend: 'vxlan' | 'host-gw'): string {
+  return onDockerUdpWithoutHostPorts(spec).replace(/^ {4}backend: udp$/m, `    backend: ${backend}`);
 }
 
 function inNftablesMode(spec: string): string {
@@ -187,6 +192,31 @@ test('every node of the example on the docker runtime with flannel udp (hostPort
     }
   } finally {
     await c.close();
+  }
+  assert.deepEqual(ours(), [], 'namespaces left behind');
+});
+
+test('every node of the example on the docker runtime with flannel vxlan and with host-gw (hostPorts taken out) agrees with its real twin on every suite but hostport', { skip, timeout: 1_200_000 }, async () => {
+  // The device each backend adds beside docker0: vxlan's flannel.1; host-gw adds none (routes via the other nodes).
+  for (const [backend, overlay] of [['vxlan', 'flannel.1'], ['host-gw', undefined]] as const) {
+    const c = await Cluster.build(parseClusterSpec(onDockerWithoutHostPorts(text, backend), SPEC), { apps: false });
+    try {
+      assert.deepEqual(c.failedPods(), [], backend);
+      for (const node of c.nodes.keys()) {
+        const devs = [...(c.nodes.get(node)?.devices.keys() ?? [])];
+        assert.ok(devs.includes('docker0') && !devs.includes('flannel0') && !devs.includes('cni0'), `${backend} ${node}: ${devs.join(' ')}`);
+        assert.equal(devs.includes('flannel.1'), overlay !== undefined, `${backend} ${node}: ${devs.join(' ')}`);
+        // Fewer random probes than the udp run: the suites are the same, only the datapath under them differs.
+        const r = await verifyNode(c, { node, samples: 8, randomProbes: 30 });
+        const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
+        for (const s of SUITES) if (s !== 'hostport') assert.ok((bySuite[s] ?? 0) > 0, `${backend} ${node}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
+        assert.deepEqual(r.disagreements.map((d) => `${backend} ${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
+        assert.equal(r.agreed, r.probes - r.skipped, `${backend} ${node}`);
+        assert.deepEqual(r.notVerifiable, [], `${backend} ${node}`);
+      }
+    } finally {
+      await c.close();
+    }
   }
   assert.deepEqual(ours(), [], 'namespaces left behind');
 });
