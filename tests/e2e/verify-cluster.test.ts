@@ -55,6 +55,19 @@ function ours(): string[] {
   return verifyNamespaces().filter((n) => n.startsWith(`nsv-${process.pid}.`));
 }
 
+/**
+ * Verifies `node` and requires agreement: every suite but `except` probed something, no
+ * disagreement, every probe agreed, nothing unverifiable. `label` names the run in messages.
+ */
+async function assertNodeAgrees(c: Cluster, node: string, label: string, opts: { samples: number; randomProbes: number; except?: string }): Promise<void> {
+  const r = await verifyNode(c, { node, samples: opts.samples, randomProbes: opts.randomProbes });
+  const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
+  for (const s of SUITES) if (s !== opts.except) assert.ok((bySuite[s] ?? 0) > 0, `${label}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
+  assert.deepEqual(r.disagreements.map((d) => `${label} ${d.suite}: ${d.description}: ${d.reason}`), []);
+  assert.equal(r.agreed, r.probes - r.skipped, label);
+  assert.deepEqual(r.notVerifiable, [], label);
+}
+
 type Obj = { kind?: string; metadata?: { name?: string }; spec?: Record<string, unknown> };
 
 test('the example covers every Service type, both traffic policies, affinity, external IPs, hostPort, hostNetwork and a selectorless Service with its EndpointSlice', () => {
@@ -94,12 +107,7 @@ test('every node of the example (three nodes, CNI, flannel vxlan, iptables mode)
       assert.deepEqual([...(facts.endpoints.get('default/metrics') ?? [])].sort(), ['192.168.50.11', '192.168.50.12', '192.168.50.13'], node);
       assert.deepEqual([...(facts.endpoints.get('default/legacy') ?? [])].sort(), ['192.168.50.12', '203.0.113.130'], node);
       // Eight samples a group: an outcome only one side showed is asked for again before it counts.
-      const r = await verifyNode(c, { node, samples: 8, randomProbes: node === 'node01' ? 100 : 30 });
-      const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
-      for (const s of SUITES) assert.ok((bySuite[s] ?? 0) > 0, `${node}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
-      assert.deepEqual(r.disagreements.map((d) => `${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
-      assert.equal(r.agreed, r.probes - r.skipped, node);
-      assert.deepEqual(r.notVerifiable, [], node);
+      await assertNodeAgrees(c, node, node, { samples: 8, randomProbes: node === 'node01' ? 100 : 30 });
     }
   } finally {
     await c.close();
@@ -163,12 +171,7 @@ test('every node of the example in kube-proxy\'s nftables mode (the twin loads e
     for (const node of c.nodes.keys()) {
       assert.match(c.nodeView(node, 'nft') ?? '', /^table ip kube-proxy \{$/m);
       // Twelve samples a group: a four-endpoint group asks the kernel 24 more times for a backend only the emulator showed.
-      const r = await verifyNode(c, { node, samples: 12, randomProbes: node === 'node01' ? 100 : 30 });
-      const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
-      for (const s of SUITES) if (s !== 'health-check') assert.ok((bySuite[s] ?? 0) > 0, `${node}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
-      assert.deepEqual(r.disagreements.map((d) => `${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
-      assert.equal(r.agreed, r.probes - r.skipped, node);
-      assert.deepEqual(r.notVerifiable, [], node);
+      await assertNodeAgrees(c, node, node, { samples: 12, randomProbes: node === 'node01' ? 100 : 30, except: 'health-check' });
     }
   } finally {
     await c.close();
@@ -183,12 +186,7 @@ test('every node of the example on the docker runtime with flannel udp (hostPort
     for (const node of c.nodes.keys()) {
       const devs = c.nodes.get(node)?.devices;
       assert.ok(devs?.has('docker0') === true && devs.has('flannel0'), `${node}: ${[...(devs?.keys() ?? [])].join(' ')}`);
-      const r = await verifyNode(c, { node, samples: 8, randomProbes: node === 'node01' ? 100 : 30 });
-      const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
-      for (const s of SUITES) if (s !== 'hostport') assert.ok((bySuite[s] ?? 0) > 0, `${node}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
-      assert.deepEqual(r.disagreements.map((d) => `${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
-      assert.equal(r.agreed, r.probes - r.skipped, node);
-      assert.deepEqual(r.notVerifiable, [], node);
+      await assertNodeAgrees(c, node, node, { samples: 8, randomProbes: node === 'node01' ? 100 : 30, except: 'hostport' });
     }
   } finally {
     await c.close();
@@ -207,12 +205,7 @@ test('every node of the example on the docker runtime with flannel vxlan and wit
         assert.ok(devs.includes('docker0') && !devs.includes('flannel0') && !devs.includes('cni0'), `${backend} ${node}: ${devs.join(' ')}`);
         assert.equal(devs.includes('flannel.1'), overlay !== undefined, `${backend} ${node}: ${devs.join(' ')}`);
         // Fewer random probes than the udp run: the suites are the same, only the datapath under them differs.
-        const r = await verifyNode(c, { node, samples: 8, randomProbes: 30 });
-        const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
-        for (const s of SUITES) if (s !== 'hostport') assert.ok((bySuite[s] ?? 0) > 0, `${backend} ${node}: suite ${s} probed nothing: ${JSON.stringify(bySuite)}`);
-        assert.deepEqual(r.disagreements.map((d) => `${backend} ${node} ${d.suite}: ${d.description}: ${d.reason}`), []);
-        assert.equal(r.agreed, r.probes - r.skipped, `${backend} ${node}`);
-        assert.deepEqual(r.notVerifiable, [], `${backend} ${node}`);
+        await assertNodeAgrees(c, node, `${backend} ${node}`, { samples: 8, randomProbes: 30, except: 'hostport' });
       }
     } finally {
       await c.close();
