@@ -26,7 +26,10 @@ interface Step extends ObjectStep {
 
 interface Case extends Step {
   readonly name: string;
-  readonly options?: Partial<IptablesProxierOptions>;
+  /** `localDetector: false` is upstream's NoOpLocalDetector: no pod CIDR to tell pod traffic by. */
+  readonly options?: Partial<IptablesProxierOptions> & { localDetector?: boolean };
+  /** Per-flow outcomes that differ from `flows` (TestInternalExternalMasquerade's overrides). */
+  readonly flowOverrides?: Readonly<Record<string, { output?: string; masq?: boolean }>>;
   readonly steps?: readonly Step[];
 }
 
@@ -40,7 +43,11 @@ const FAKE_PROXIER: IptablesProxierOptions = {
 function runCase(c: Case): void {
   const ipt = new Iptables();
   for (const n of NFACCT_COUNTERS) ipt.nfacct.set(n, { pkts: 0, bytes: 0 });
-  const p = new IptablesProxier(netsimIptablesBackend(ipt), { ...FAKE_PROXIER, ...c.options });
+  const { localDetector, ...opts } = c.options ?? {};
+  const options: IptablesProxierOptions = { ...FAKE_PROXIER, ...opts };
+  if (localDetector === false) delete (options as { clusterCIDR?: string }).clusterCIDR;
+  const p = new IptablesProxier(netsimIptablesBackend(ipt), options);
+  checkOverrides(c);
   const objects = new UpstreamObjects(p);
   stepsOf(c).forEach((s, i) => {
     const where = `${c.name} step ${i + 1}`;
@@ -51,11 +58,23 @@ function runCase(c: Case): void {
       assert.equal(checkIPTablesRuleJumps(s.expected), undefined, `${where}: expected rules are consistent`);
     }
     for (const e of s.expectChains ?? []) assert.equal(chainRules(text, e.table, e.chain), e.rules, `${where}: ${e.table} ${e.chain}`);
-    for (const f of s.flows ?? []) {
+    for (const f0 of s.flows ?? []) {
+      const f = { ...f0, ...(c.flowOverrides?.[f0.name] ?? {}) };
       const got = tracePacketUpstream(ipt, TEST_NODE_IPS, f);
       assert.deepEqual({ output: got.output, masq: got.masq }, { output: f.output, masq: f.masq ?? false }, `${where}: ${f.name}\n${got.matches.join('\n')}`);
     }
   });
+}
+
+/** As upstream: every override names a flow of the case and changes its outcome. */
+function checkOverrides(c: Case): void {
+  const flows = new Map(stepsOf(c).flatMap((s) => s.flows ?? []).map((f) => [f.name, f]));
+  for (const [name, o] of Object.entries(c.flowOverrides ?? {})) {
+    const base = flows.get(name);
+    assert.ok(base !== undefined, `${c.name}: override "${name}" names no flow`);
+    if (o.masq !== undefined) assert.notEqual(o.masq, base.masq ?? false, `${c.name}: override "${name}" masq is the base value`);
+    if (o.output !== undefined) assert.notEqual(o.output, base.output, `${c.name}: override "${name}" output is the base value`);
+  }
 }
 
 for (const file of ['iptables.yaml', 'semantics.yaml']) {
