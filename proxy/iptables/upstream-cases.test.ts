@@ -26,7 +26,7 @@ interface Step extends ObjectStep {
   readonly kernelRestore?: string;
   /** The sync's restore is refused (upstream: a partial restore failure, so the next sync is full). */
   readonly syncFails?: boolean;
-  /** nat chains that must exist in the kernel after this step. */
+  /** nat chains that must exist in the kernel before this step's sync and, when it fails, after it. */
   readonly kernelChains?: readonly string[];
 }
 
