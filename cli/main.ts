@@ -13,6 +13,7 @@ import { getRemoteCommand, renderGet, resolveResource } from './commands/get.ts'
 import { upCommand } from './commands/up.ts';
 import { LOG_LEVELS } from './up/log.ts';
 import type { LogLevel } from './up/log.ts';
+import { etcdEndpointsArg } from './up/etcd-endpoints.ts';
 import type { StoreKind } from '../control/store/index.ts';
 import { applyCommand } from './commands/apply.ts';
 import { CliError } from './cli-error.ts';
@@ -93,7 +94,7 @@ export function buildProgram(print: (s: string) => void): Command {
     .option('--tls-cert <file>', 'PEM certificate (chain) to serve (default: a self-signed CA and certificate made at start)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .addOption(new Option('--store <kind>', 'where objects live: file (in STATE/store), etcd or memory').choices(['file', 'etcd', 'memory']))
-    .option('--etcd-endpoints <urls>', 'etcd client URL, e.g. http://127.0.0.1:2379 (implies --store etcd)')
+    .option('--etcd-endpoints <urls>', 'etcd client URLs, comma-separated, e.g. http://127.0.0.1:2379 (implies --store etcd; the first is dialled)', etcdEndpointsArg)
     .option('--etcd-prefix <prefix>', 'key prefix of this cluster in etcd')
     .option('--partition <i/n>', 'run only partition I of N of the spec\'s nodes (contiguous blocks), sharing the cluster through etcd with the others; 0 runs the controllers')
     .option('--underlay-listen <host:port>', 'UDP address where the other partitions send this one\'s underlay frames')

@@ -59,7 +59,7 @@ export async function verifyCommand(build: () => Promise<EmulatedCluster> | Emul
   // Without a real kernel to ask nothing else matters (and an unprivileged user may not be able to write --pcap-dir's default).
   const why = netnsUnavailableReason();
   if (why !== undefined) {
-    err(`netsim verify: NETSIM_VERIFY_UNAVAILABLE: cannot build the real twin: ${why}\n`);
+    err(`netsim: NETSIM_VERIFY_UNAVAILABLE: cannot build the real twin: ${why}\n`);
     return EXIT_VERIFY_UNAVAILABLE;
   }
   // --pcap-dir is a directory option (cli/output-file.ts): made, or refused with NETSIM_ERR_OUTPUT, before any work —
@@ -76,7 +76,7 @@ async function verifyNodes(build: () => Promise<EmulatedCluster> | EmulatedClust
   const first = await build();
   const nodes = o.node !== undefined ? [o.node] : [...first.nodes.keys()];
   if (o.node !== undefined && !first.nodes.has(o.node)) {
-    err(`netsim verify: NETSIM_ERR_NODE: no node "${o.node}" (nodes: ${[...first.nodes.keys()].join(', ')})\n`);
+    err(`netsim: NETSIM_ERR_UNKNOWN_NODE: unknown node "${o.node}" (nodes: ${[...first.nodes.keys()].join(', ')})\n`);
     return 2;
   }
   // A pod that did not start (hostPort on the docker runtime, …) has no namespace to copy: the twin
@@ -84,7 +84,7 @@ async function verifyNodes(build: () => Promise<EmulatedCluster> | EmulatedClust
   const failed = first.failedPods?.() ?? [];
   if (failed.length > 0) {
     const where = o.source !== undefined ? `${o.source}: ` : '';
-    err(failed.map((p) => `netsim verify: NETSIM_VERIFY_POD_NOT_STARTED: ${where}pod ${p.key} on ${p.node} did not start: ${p.message}\n`).join('')
+    err(failed.map((p) => `netsim: NETSIM_VERIFY_POD_NOT_STARTED: ${where}pod ${p.key} on ${p.node} did not start: ${p.message}\n`).join('')
       + `(every pod must run for its node to be verified; nothing was verified)\n`);
     return 2;
   }
@@ -100,12 +100,12 @@ async function verifyNodes(build: () => Promise<EmulatedCluster> | EmulatedClust
       } }));
     } catch (e) {
       if (e instanceof VerifyUnavailableError) {
-        err(`netsim verify: ${e.code}: ${e.reason}\n`);
+        err(`netsim: ${e.code}: ${e.reason}\n`);
         return EXIT_VERIFY_UNAVAILABLE;
       }
       if (e instanceof VerifyHarnessError) {
         // The verifier broke, not the emulator: no disagreement is counted, nothing is reported as one.
-        err(`netsim verify: ${e.code}: node ${node}: the harness failed while ${e.stage}: ${e.detail}\n(no verdict about the emulator; exit ${EXIT_VERIFY_HARNESS})\n`);
+        err(`netsim: ${e.code}: node ${node}: the harness failed while ${e.stage}: ${e.detail}\n(no verdict about the emulator; exit ${EXIT_VERIFY_HARNESS})\n`);
         return EXIT_VERIFY_HARNESS;
       }
       throw e;
@@ -127,7 +127,7 @@ export async function replayCommand(file: string, o: { netns: string; interface?
   readCapture(bytes);
   const why = netnsUnavailableReason();
   if (why !== undefined) {
-    err(`netsim replay: NETSIM_VERIFY_UNAVAILABLE: ${why}\n`);
+    err(`netsim: NETSIM_VERIFY_UNAVAILABLE: ${why}\n`);
     return EXIT_VERIFY_UNAVAILABLE;
   }
   const r = await replayCapture(bytes, { netns: o.netns, ...(o.interface !== undefined ? { interface: o.interface } : {}) });

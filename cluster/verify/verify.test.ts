@@ -190,7 +190,7 @@ test('without root, netsim verify says why and exits 77', { skip: skip !== false
   const bin = fileURLToPath(new URL('../../bin/netsim.mjs', import.meta.url));
   const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, bin, 'verify', '--node', 'node01'], { encoding: 'utf8' });
   assert.equal(r.status, 77, r.stderr + r.stdout);
-  assert.match(r.stderr, /NETSIM_VERIFY_UNAVAILABLE: .*needs root/);
+  assert.match(r.stderr, /^netsim: NETSIM_VERIFY_UNAVAILABLE: .*needs root/m);
 });
 
 test('a VXLAN node builds its twin (the sink routes back to flannel.1\'s /32 address onlink) and agrees', { skip }, async () => {

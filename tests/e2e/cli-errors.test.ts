@@ -121,6 +121,13 @@ const allCases: Array<[string, string[], string, RegExp]> = [
   ['port-forward to a dead URL', ['port-forward', 'web', '8080', '--server', DEAD], 'NETSIM_ERR_SERVER', /cannot reach http:\/\/127\.0\.0\.1:1/],
   ['port-forward with a bad token', ['port-forward', 'web', '0:80', '--server', FAKE, '--token', 'nope'], 'NETSIM_ERR_SERVER', /answered 401: Unauthorized/],
   ['up --state where no directory can be made', ['up', '--listen', '127.0.0.1:0', '--state', '/proc/netsim-state'], 'NETSIM_ERR_STATE', /--state \/proc\/netsim-state: cannot create or secure it: ENOENT/],
+  // A malformed --etcd-endpoints is refused while parsing (no state dir, no listener), not reported as an etcd that cannot be reached.
+  ['up --etcd-endpoints that is no URL', ['up', '--state', join(dir, 'etcd-state'), '--etcd-endpoints', 'notaurl'], 'NETSIM_ERR_ARGUMENT', /option '--etcd-endpoints <urls>' argument 'notaurl' is invalid\. .*"notaurl" is not a URL/],
+  ['up --etcd-endpoints host:port without a scheme', ['up', '--etcd-endpoints', 'localhost:2379'], 'NETSIM_ERR_ARGUMENT', /--etcd-endpoints .*"localhost:2379" is not http:\/\/ or https:\/\//],
+  ['up --etcd-endpoints with a port beyond 65535', ['up', '--etcd-endpoints', 'https://127.0.0.1:99999'], 'NETSIM_ERR_ARGUMENT', /--etcd-endpoints .*"https:\/\/127\.0\.0\.1:99999" is not a URL/],
+  ['up --etcd-endpoints with a bad list entry', ['up', '--etcd-endpoints', 'http://127.0.0.1:2379,garbage'], 'NETSIM_ERR_ARGUMENT', /--etcd-endpoints .*"garbage" is not a URL in "http:\/\/127\.0\.0\.1:2379,garbage"/],
+  ['up --etcd-endpoints with an empty list entry', ['up', '--etcd-endpoints', 'http://127.0.0.1:2379,'], 'NETSIM_ERR_ARGUMENT', /--etcd-endpoints .*an empty entry/],
+  ['verify --node that is no node', ['verify', '--node', 'node09'], 'NETSIM_ERR_UNKNOWN_NODE', /unknown node "node09" \(nodes: node01, node02\)/],
   ['verify --samples 0', ['verify', '--samples', '0'], 'NETSIM_ERR_ARGUMENT', /--samples must be at least 1, got 0/],
   ['replay of a missing file', ['replay', join(dir, 'nosuch.pcap'), '--netns', 'nosuch'], 'NETSIM_ERR_INPUT', /cannot read .*ENOENT/],
 ];
@@ -148,6 +155,7 @@ test('every bad input: exit 2, one line with a stable code, no stack trace, no h
     assert.doesNotMatch(r.err, /^\s+at /m, `${what}: no stack trace`);
     assert.doesNotMatch(r.err, /Usage:/, `${what}: not the whole help`);
   }
+  assert.ok(!existsSync(join(dir, 'etcd-state')), 'a malformed --etcd-endpoints is refused before --state is made');
 });
 
 test('ipvsadm and ipset in iptables mode print what the real tools print there', async () => {

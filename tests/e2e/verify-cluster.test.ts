@@ -221,7 +221,7 @@ test('on the docker runtime the example (with hostPorts) is refused: exit 2, NET
   const code = await verifyCommand(() => Cluster.build(parseClusterSpec(docker, 'docker.yaml'), { apps: false }), { probes: 0, samples: 1, seed: 1, output: 'text', pcapDir: '/tmp/netsim-verify-cluster-test', source: 'docker.yaml' }, (s) => { out += s; }, (s) => { err += s; });
   assert.equal(code, 2, err);
   assert.equal(out, '');
-  assert.match(err, /^netsim verify: NETSIM_VERIFY_POD_NOT_STARTED: docker\.yaml: pod default\/edge-\w+ on node01 did not start: .*hostPort 8088\/TCP, 5353\/UDP: .*use runtime: cni/m);
+  assert.match(err, /^netsim: NETSIM_VERIFY_POD_NOT_STARTED: docker\.yaml: pod default\/edge-\w+ on node01 did not start: .*hostPort 8088\/TCP, 5353\/UDP: .*use runtime: cni/m);
   assert.equal(err.match(/NETSIM_VERIFY_POD_NOT_STARTED/g)?.length, 3, 'one line per pod (one a node)');
   assert.match(err, /nothing was verified/);
   assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
