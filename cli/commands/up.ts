@@ -166,11 +166,21 @@ function clientUrl(host: string, port: number, tls: boolean): string {
   return `${tls ? 'https' : 'http'}://${h.includes(':') ? `[${h}]` : h}:${port}`;
 }
 
-async function openUpStore(o: UpOptions, dir: string, log: Logger): Promise<{ store: ObjectStore; where: string; kind: StoreKind }> {
+/**
+ * The store the flags choose and, for etcd, the endpoint dialled (the first of --etcd-endpoints, which
+ * cli/up/etcd-endpoints.ts checked). Flags that contradict each other are the user's argument mistake,
+ * refused before anything is made or bound.
+ */
+function storeChoice(o: UpOptions): { kind: StoreKind; endpoint: string | undefined } {
   const kind: StoreKind = o.store ?? (o.etcdEndpoints !== undefined ? 'etcd' : 'file');
   const endpoint = o.etcdEndpoints?.split(',')[0]?.trim();
-  if (kind === 'etcd' && (endpoint === undefined || endpoint === '')) throw new CliError('NETSIM_ERR_STORE_UNAVAILABLE', '--store etcd needs --etcd-endpoints URL (e.g. http://127.0.0.1:2379)');
-  if (kind !== 'etcd' && o.etcdEndpoints !== undefined) throw new CliError('NETSIM_ERR_STORE_UNAVAILABLE', `--etcd-endpoints needs --store etcd, not --store ${kind}`);
+  if (kind === 'etcd' && (endpoint === undefined || endpoint === '')) throw new CliError('NETSIM_ERR_ARGUMENT', '--store etcd needs --etcd-endpoints URL (e.g. http://127.0.0.1:2379)');
+  if (kind !== 'etcd' && o.etcdEndpoints !== undefined) throw new CliError('NETSIM_ERR_ARGUMENT', `--etcd-endpoints needs --store etcd, not --store ${kind}`);
+  return { kind, endpoint };
+}
+
+async function openUpStore(o: UpOptions, dir: string, log: Logger): Promise<{ store: ObjectStore; where: string; kind: StoreKind }> {
+  const { kind, endpoint } = storeChoice(o);
   const where = kind === 'etcd' ? endpoint as string : kind === 'file' ? join(dir, 'store') : 'memory';
   try {
     const store = await openStore(kind, { dir: join(dir, 'store'), onWarning: (m) => log.warn(m), ...(endpoint !== undefined ? { endpoint } : {}), ...(o.etcdPrefix !== undefined ? { namespace: o.etcdPrefix } : {}) });
@@ -211,7 +221,7 @@ export async function upCommand(o: UpOptions, print: (s: string) => void): Promi
   const { host, port } = parseListen(o.listen);
   const dnsAt = o.dnsListen !== undefined ? parseListen(o.dnsListen) : undefined;
   const { useTls } = checkSecurity(o, host);
-  const plan = parsePartitionArgs(o, o.store ?? (o.etcdEndpoints !== undefined ? 'etcd' : 'file'));
+  const plan = parsePartitionArgs(o, storeChoice(o).kind);
   // An I/N this spec cannot have fails before anything is opened or bound.
   const nodeNames = plan !== undefined ? specFor(o).nodes.map((n) => n.name) : [];
   if (plan !== undefined) blockPartition(nodeNames, plan.index, plan.count);

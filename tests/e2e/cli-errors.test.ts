@@ -127,6 +127,8 @@ const allCases: Array<[string, string[], string, RegExp]> = [
   ['up --etcd-endpoints with a port beyond 65535', ['up', '--etcd-endpoints', 'https://127.0.0.1:99999'], 'NETSIM_ERR_ARGUMENT', /--etcd-endpoints .*"https:\/\/127\.0\.0\.1:99999" is not a URL/],
   ['up --etcd-endpoints with a bad list entry', ['up', '--etcd-endpoints', 'http://127.0.0.1:2379,garbage'], 'NETSIM_ERR_ARGUMENT', /--etcd-endpoints .*"garbage" is not a URL in "http:\/\/127\.0\.0\.1:2379,garbage"/],
   ['up --etcd-endpoints with an empty list entry', ['up', '--etcd-endpoints', 'http://127.0.0.1:2379,'], 'NETSIM_ERR_ARGUMENT', /--etcd-endpoints .*an empty entry/],
+  ['up --etcd-endpoints with --store memory', ['up', '--state', join(dir, 'etcd-state'), '--store', 'memory', '--etcd-endpoints', 'http://127.0.0.1:2379'], 'NETSIM_ERR_ARGUMENT', /--etcd-endpoints needs --store etcd, not --store memory/],
+  ['up --store etcd without --etcd-endpoints', ['up', '--state', join(dir, 'etcd-state'), '--store', 'etcd'], 'NETSIM_ERR_ARGUMENT', /--store etcd needs --etcd-endpoints URL/],
   ['verify --node that is no node', ['verify', '--node', 'node09'], 'NETSIM_ERR_UNKNOWN_NODE', /unknown node "node09" \(nodes: node01, node02\)/],
   ['verify --samples 0', ['verify', '--samples', '0'], 'NETSIM_ERR_ARGUMENT', /--samples must be at least 1, got 0/],
   ['replay of a missing file', ['replay', join(dir, 'nosuch.pcap'), '--netns', 'nosuch'], 'NETSIM_ERR_INPUT', /cannot read .*ENOENT/],
@@ -155,7 +157,7 @@ test('every bad input: exit 2, one line with a stable code, no stack trace, no h
     assert.doesNotMatch(r.err, /^\s+at /m, `${what}: no stack trace`);
     assert.doesNotMatch(r.err, /Usage:/, `${what}: not the whole help`);
   }
-  assert.ok(!existsSync(join(dir, 'etcd-state')), 'a malformed --etcd-endpoints is refused before --state is made');
+  assert.ok(!existsSync(join(dir, 'etcd-state')), 'a malformed or contradicted --etcd-endpoints is refused before --state is made');
 });
 
 test('ipvsadm and ipset in iptables mode print what the real tools print there', async () => {
