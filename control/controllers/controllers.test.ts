@@ -1,29 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryStore } from '../store/memory-store.ts';
-import { Registry } from '../server/registry.ts';
-import { findResource, resourceByName } from '../resources/index.ts';
+import { controllerCluster } from '../../tests/support/controller-cluster.ts';
+import { findResource } from '../resources/index.ts';
 import type { Deployment, EndpointSlice, Endpoints, KubeObject, Node, Pod, ReplicaSet, Service } from '../api/index.ts';
-import { RegistryControlApi } from './registry-api.ts';
 import { ControllerManager } from './manager.ts';
 import { standardControllers } from './standard.ts';
 import { NodeIpam } from './node-ipam.ts';
 import { REVISION } from './deployment.ts';
 
 async function cluster(nodes: { name: string; labels?: Record<string, string> }[] = [{ name: 'node-1' }, { name: 'node-2' }]) {
-  let now = Date.parse('2025-01-01T00:00:00Z');
-  let n = 0;
-  const clock = (): Date => new Date(now);
-  const reg = new Registry({ store: new MemoryStore(), clock, uid: () => `u${++n}`, gracefulPodDeletion: true });
-  const r = (x: string) => resourceByName(x)!;
-  await reg.create(r('namespaces'), undefined, { metadata: { name: 'default' } });
-  for (const [i, nd] of nodes.entries()) {
-    await reg.create(r('nodes'), undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: nd.name, labels: nd.labels ?? {} }, spec: {}, status: { addresses: [{ type: 'InternalIP', address: `192.168.56.${11 + i}` }] } });
-  }
-  const api = new RegistryControlApi(reg);
-  const mgr = new ControllerManager(api, standardControllers(api, { clock, fakeKubelet: { terminationDelayMs: 0 } }));
+  const { reg, api, mgr, r, advance } = await controllerCluster({ nodes });
   const list = async <T>(res: string): Promise<T[]> => (await reg.list(r(res), undefined)).items as T[];
-  return { reg, api, mgr, r, list, advance: (ms: number) => { now += ms; } };
+  return { reg, api, mgr, r, list, advance };
 }
 
 const deployment = (replicas: number, image = 'nginx'): KubeObject => ({

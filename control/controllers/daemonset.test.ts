@@ -1,28 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryStore } from '../store/memory-store.ts';
-import { Registry } from '../server/registry.ts';
-import { resourceByName } from '../resources/index.ts';
+import { controllerCluster } from '../../tests/support/controller-cluster.ts';
+import type { ControllerClusterOptions } from '../../tests/support/controller-cluster.ts';
 import type { DaemonSet, KubeObject, Node, Pod } from '../api/index.ts';
-import { RegistryControlApi } from './registry-api.ts';
-import { ControllerManager } from './manager.ts';
-import { standardControllers } from './standard.ts';
 import { CONTROLLER_REVISION_HASH, daemonPodNode } from './daemonset.ts';
 import { podFitsNode, tolerates } from './node-fit.ts';
 
-async function setup(nodes: { name: string; labels?: Record<string, string>; taints?: Node['spec'] extends infer S ? S extends { taints?: infer T } ? T : never : never }[]) {
-  const now = Date.parse('2025-01-01T00:00:00Z');
-  let n = 0;
-  const clock = (): Date => new Date(now);
-  const reg = new Registry({ store: new MemoryStore(), clock, uid: () => `u${++n}`, gracefulPodDeletion: true });
-  const r = (x: string) => resourceByName(x)!;
-  await reg.create(r('namespaces'), undefined, { metadata: { name: 'default' } });
-  await reg.create(r('namespaces'), undefined, { metadata: { name: 'kube-system' } });
-  for (const [i, nd] of nodes.entries()) {
-    await reg.create(r('nodes'), undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: nd.name, labels: nd.labels ?? {} }, spec: nd.taints ? { taints: nd.taints } : {}, status: { addresses: [{ type: 'InternalIP', address: `192.168.56.${11 + i}` }] } });
-  }
-  const api = new RegistryControlApi(reg);
-  const mgr = new ControllerManager(api, standardControllers(api, { clock, fakeKubelet: { terminationDelayMs: 0 } }));
+async function setup(nodes: NonNullable<ControllerClusterOptions['nodes']>) {
+  const { reg, r, mgr } = await controllerCluster({ nodes, namespaces: ['default', 'kube-system'] });
   const pods = async (): Promise<Pod[]> => (await reg.list(r('pods'), 'kube-system')).items as unknown as Pod[];
   const ds = async (name: string): Promise<DaemonSet> => await reg.get(r('daemonsets'), 'kube-system', name) as unknown as DaemonSet;
   return { reg, r, mgr, pods, ds };

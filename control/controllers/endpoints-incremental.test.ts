@@ -7,14 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { controllerCluster } from '../../tests/support/controller-cluster.ts';
 import fc from 'fast-check';
-import { MemoryStore } from '../store/memory-store.ts';
-import { Registry } from '../server/registry.ts';
-import { resourceByName } from '../resources/index.ts';
 import type { KubeObject, Pod, Service } from '../api/index.ts';
-import { RegistryControlApi } from './registry-api.ts';
-import { ControllerManager } from './manager.ts';
-import { standardControllers } from './standard.ts';
 import { EndpointsController, EndpointSliceController } from './endpoints.ts';
 
 type Step = { op: 'scale'; dep: number; replicas: number } | { op: 'relabel'; pod: number; app: number } | { op: 'deletePod'; pod: number } | { op: 'svcPort'; svc: number; port: number } | { op: 'deleteSvc'; svc: number } | { op: 'createSvc'; svc: number };
@@ -32,15 +27,7 @@ const svcObj = (i: number, port = 80): KubeObject => ({ apiVersion: 'v1', kind: 
 
 test('property: after any churn, controllers that remember nothing find nothing to write', async () => {
   await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
-    let now = Date.parse('2025-01-01T00:00:00Z');
-    let n = 0;
-    const clock = (): Date => new Date(now);
-    const reg = new Registry({ store: new MemoryStore(), clock, uid: () => `u${++n}`, gracefulPodDeletion: false });
-    const r = (x: string) => resourceByName(x)!;
-    await reg.create(r('namespaces'), undefined, { metadata: { name: 'default' } });
-    await reg.create(r('nodes'), undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: {}, status: { addresses: [{ type: 'InternalIP', address: '192.168.56.11' }] } });
-    const api = new RegistryControlApi(reg);
-    const mgr = new ControllerManager(api, standardControllers(api, { clock, fakeKubelet: { terminationDelayMs: 0 } }));
+    const { reg, r, api, mgr, clock, advance } = await controllerCluster({ nodes: [{ name: 'n1' }], gracefulPodDeletion: false });
     for (let i = 0; i < 3; i++) {
       await reg.create(r('deployments'), 'default', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: `d${i}` }, spec: { replicas: 2, selector: { matchLabels: { dep: `d${i}` } }, template: { metadata: { labels: { dep: `d${i}`, app: `a${i}` } }, spec: { containers: [{ name: 'c', image: 'nginx', ports: [{ containerPort: 80 }] }] } } } });
       await reg.create(r('services'), 'default', svcObj(i));
@@ -69,7 +56,7 @@ test('property: after any churn, controllers that remember nothing find nothing 
         // Steps that do not apply (a Service already gone or already there) are no-ops.
         if (![404, 409].includes((e as { code?: number }).code ?? 0)) throw e;
       }
-      now += 1000;
+      advance(1000);
       await mgr.settle();
       const fresh = [new EndpointsController(api, clock), new EndpointSliceController(api)];
       for (const c of fresh) assert.equal(await c.sync(), 0, `${c.name} after ${JSON.stringify(s)}: a controller without memory would still write`);

@@ -1,31 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryStore } from '../store/memory-store.ts';
-import { Registry } from '../server/registry.ts';
-import { resourceByName, JOB_CONTROLLER_UID } from '../resources/index.ts';
+import { JOB_CONTROLLER_UID } from '../resources/index.ts';
+import { controllerCluster } from '../../tests/support/controller-cluster.ts';
 import type { Job, KubeObject, Pod } from '../api/index.ts';
-import { RegistryControlApi } from './registry-api.ts';
-import { ControllerManager } from './manager.ts';
-import { standardControllers } from './standard.ts';
 
 async function setup() {
-  let now = Date.parse('2025-01-01T00:00:00Z');
-  let n = 0;
-  const clock = (): Date => new Date(now);
-  const reg = new Registry({ store: new MemoryStore(), clock, uid: () => `u${++n}`, gracefulPodDeletion: true });
-  const r = (x: string) => resourceByName(x)!;
-  await reg.create(r('namespaces'), undefined, { metadata: { name: 'default' } });
-  await reg.create(r('nodes'), undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, spec: {}, status: { addresses: [{ type: 'InternalIP', address: '192.168.56.11' }] } });
-  const api = new RegistryControlApi(reg);
-  const mgr = new ControllerManager(api, standardControllers(api, { clock, fakeKubelet: { terminationDelayMs: 0 } }));
+  const { reg, r, mgr, clock, advance } = await controllerCluster();
   const pods = async (): Promise<Pod[]> => ((await reg.list(r('pods'), 'default')).items as unknown as Pod[]).sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!));
   const job = async (): Promise<Job> => await reg.get(r('jobs'), 'default', 'pi') as unknown as Job;
   /** What kubelet reports when a container exits. */
   const exit = async (p: Pod, code: number): Promise<void> => {
-    const terminated = { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', finishedAt: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    const terminated = { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', finishedAt: clock().toISOString().replace(/\.\d{3}Z$/, 'Z') };
     await reg.update(r('pods'), 'default', p.metadata.name!, { ...p, status: { ...p.status, phase: code === 0 ? 'Succeeded' : 'Failed', containerStatuses: [{ name: 'pi', ready: false, restartCount: 0, state: { terminated } }] } }, {}, 'status');
   };
-  return { reg, r, mgr, pods, job, exit, advance: (ms: number) => { now += ms; } };
+  return { reg, r, mgr, pods, job, exit, advance };
 }
 
 const JOB = (spec: Record<string, unknown>): KubeObject => ({

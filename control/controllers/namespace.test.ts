@@ -1,26 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryStore } from '../store/memory-store.ts';
-import { Registry } from '../server/registry.ts';
 import type { ApiError } from '../server/errors.ts';
-import { resourceByName } from '../resources/index.ts';
+import { controllerCluster } from '../../tests/support/controller-cluster.ts';
 import type { KubeObject, Namespace, Pod } from '../api/index.ts';
-import { RegistryControlApi } from './registry-api.ts';
-import { ControllerManager } from './manager.ts';
-import { standardControllers } from './standard.ts';
 import { deletionConditions } from './namespace.ts';
 
 async function setup() {
-  let now = Date.parse('2025-01-01T00:00:00Z');
-  let n = 0;
-  const clock = (): Date => new Date(now);
-  const reg = new Registry({ store: new MemoryStore(), clock, uid: () => `u${++n}`, gracefulPodDeletion: true });
-  const r = (x: string) => resourceByName(x)!;
-  await reg.create(r('namespaces'), undefined, { metadata: { name: 'default' } });
-  await reg.create(r('nodes'), undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, spec: {}, status: { addresses: [{ type: 'InternalIP', address: '192.168.56.11' }] } });
-  const api = new RegistryControlApi(reg);
-  const mgr = new ControllerManager(api, standardControllers(api, { clock, fakeKubelet: { terminationDelayMs: 2000 } }));
-  return { reg, r, mgr, advance: (ms: number) => { now += ms; }, get: (ns: string) => reg.getOrUndefined(r('namespaces'), undefined, ns) as Promise<Namespace | undefined> };
+  const { reg, r, mgr, advance } = await controllerCluster({ terminationDelayMs: 2000 });
+  return { reg, r, mgr, advance, get: (ns: string) => reg.getOrUndefined(r('namespaces'), undefined, ns) as Promise<Namespace | undefined> };
 }
 
 const deployment = (ns: string): KubeObject => ({
