@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Netns, realToolSkipReason } from '../../netsim/netfilter/iptables/test-support.ts';
+import { listRealNft } from '../../netsim/netfilter/nftables/test-support.ts';
 import { endpointSliceInfoFromApi, serviceInfoFromApi } from '../service-port.ts';
 import { NODE, NODE_IP, CLUSTER_CIDR, scaleFixture } from '../fixtures.ts';
 import { NftablesProxier } from './proxier.ts';
@@ -31,7 +32,7 @@ if (skip !== undefined) console.log(`# skipping real nft checks: ${skip}`);
 interface NftJson { nftables: Array<Record<string, { name?: string; elem?: unknown[] } | undefined>> }
 
 function kernelObjects(name: string): { chains: string[]; sets: string[]; serviceIps: number } {
-  const r = spawnSync('ip', ['netns', 'exec', name, 'nft', '-j', 'list', 'table', 'ip', 'kube-proxy'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = listRealNft(name, ['-j', 'list', 'table', 'ip', 'kube-proxy']);
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as NftJson;
   const chains: string[] = [];

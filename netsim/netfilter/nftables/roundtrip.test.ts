@@ -12,10 +12,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { Netns } from '../iptables/test-support.ts';
 import { Nftables } from './nftables.ts';
-import { batches, kubeProxyRuleset, realNft, realNftSkipReason } from './test-support.ts';
+import { assertSameText, batches, kubeProxyRuleset, listRealNft, realNft, realNftSkipReason } from './test-support.ts';
 
 const dir = join(import.meta.dirname, 'fixtures');
 const cases: Array<[string, string]> = [
@@ -49,21 +48,22 @@ for (const [name, text] of cases) {
     const listed = emulate(text);
     const direct = realNft(ns, text);
     assert.ok(direct.ok, direct.stderr);
-    assert.equal(listed, direct.listed, 'same listing of the same input');
+    assertSameText(listed, direct.listed, 'same listing of the same input');
     const back = realNft(ns, listed);
     assert.ok(back.ok, back.stderr);
-    assert.equal(back.listed, listed, "the emulator's listing round-trips through the real nft");
+    assertSameText(back.listed, listed, "the emulator's listing round-trips through the real nft");
   });
 
   test(`${name}: handles (nft -a) and JSON (nft -j) are the kernel's, in a fresh namespace`, { skip }, () => {
     const ns = netns.fresh();
     const direct = realNft(ns, text, ['-a']);
     assert.ok(direct.ok, direct.stderr);
-    assert.equal(emulate(text, true), direct.listed);
+    assertSameText(emulate(text, true), direct.listed, 'nft -a');
     const n = new Nftables();
     for (const b of batches(text)) n.apply(b);
-    const json = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset'], { encoding: 'utf8', maxBuffer: 1 << 30 });
-    assert.equal(n.listRulesetJson(), json.stdout);
+    const json = listRealNft(ns, ['-j', 'list', 'ruleset']);
+    assert.equal(json.status, 0, json.stderr);
+    assertSameText(n.listRulesetJson(), json.stdout, 'nft -j');
   });
 }
 
@@ -71,5 +71,5 @@ test('kube-proxy, 10 000 Services: the emulator\'s listing round-trips through t
   const listed = emulate(kubeProxyRuleset({ services: 10_000, endpointsPer: 2, noEndpointsEvery: 11, affinityEvery: 13 }));
   const back = realNft(netns.fresh(), listed);
   assert.ok(back.ok, back.stderr);
-  assert.equal(back.listed, listed);
+  assertSameText(back.listed, listed, "the emulator's listing round-trips through the real nft");
 });

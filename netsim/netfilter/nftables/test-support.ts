@@ -5,6 +5,7 @@
  * `nft` in a fresh network namespace. Test-only; not exported by index.ts.
  */
 import { createHash } from 'node:crypto';
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -169,8 +170,27 @@ export function batches(text: string): string[] {
 }
 
 /**
+ * `nft ARGS` (a listing: `list ruleset` by default) in namespace `ns`, repeated until two in a row
+ * agree. A set's elements live in an rhashtable that the kernel grows by deferred work
+ * after a large load (rht_deferred_worker); a netlink dump that spans a resize can
+ * repeat or skip elements (nft_rhash_walk restarts on -EAGAIN, and each dump part
+ * skips as many elements as it already sent). On a loaded machine the worker runs
+ * late, so a listing taken right after `nft -f` can be wrong once.
+ */
+export function listRealNft(ns: string, args: readonly string[] = ['list', 'ruleset']): { status: number | null; stdout: string; stderr: string } {
+  let last: { status: number | null; stdout: string; stderr: string } | undefined;
+  for (let i = 0; i < 8; i++) {
+    const l = spawnSync('ip', ['netns', 'exec', ns, 'nft', ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const now = { status: l.status, stdout: l.stdout, stderr: l.stderr };
+    if (last !== undefined && last.status === 0 && now.status === 0 && last.stdout === now.stdout) return now;
+    last = now;
+  }
+  return last as { status: number | null; stdout: string; stderr: string };
+}
+
+/**
  * Loads `text` with the real `nft -f -` in namespace `ns` (flushed first), batch by
- * batch; whether every batch applied, `nft [listFlags] list ruleset` and stderr.
+ * batch; whether every batch applied and was listed, the listing and stderr.
  */
 export function realNft(ns: string, text: string, listFlags: readonly string[] = []): { ok: boolean; listed: string; stderr: string } {
   spawnSync('ip', ['netns', 'exec', ns, 'nft', 'flush', 'ruleset']);
@@ -181,6 +201,24 @@ export function realNft(ns: string, text: string, listFlags: readonly string[] =
     ok &&= r.status === 0;
     stderr += r.stderr;
   }
-  const l = spawnSync('ip', ['netns', 'exec', ns, 'nft', ...listFlags, 'list', 'ruleset'], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  return { ok, listed: l.stdout, stderr };
+  const l = listRealNft(ns, [...listFlags, 'list', 'ruleset']);
+  return { ok: ok && l.status === 0, listed: l.stdout, stderr: stderr + l.stderr };
+}
+
+/**
+ * Equal texts, or an assertion that says where they first part (line, and 200
+ * characters either side in both), instead of printing a megabyte listing whole.
+ */
+export function assertSameText(actual: string, expected: string, what: string): void {
+  if (actual === expected) return;
+  let i = 0;
+  while (i < actual.length && i < expected.length && actual[i] === expected[i]) i++;
+  const line = actual.slice(0, i).split('\n').length;
+  const around = (t: string): string => JSON.stringify(t.slice(Math.max(0, i - 200), i + 200));
+  throw new assert.AssertionError({
+    message: `${what}: the texts part at line ${line} (lengths ${actual.length} and ${expected.length} expected)\n actual:   ${around(actual)}\n expected: ${around(expected)}`,
+    actual: actual.slice(i, i + 200),
+    expected: expected.slice(i, i + 200),
+    operator: 'strictEqual',
+  });
 }
