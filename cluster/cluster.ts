@@ -67,7 +67,7 @@ import type { NodeComponent } from './system-pods.ts';
 import type { AppTap } from './pod-apps.ts';
 import { cniPodNetwork, dockerPodNetwork } from './pod-network.ts';
 import type { PodNetworkProvider } from './pod-network.ts';
-import type { EmulatedCluster, PodRef, ServiceRef } from './emulated-cluster.ts';
+import type { EmulatedCluster, KubeProxyView, PodRef, ServiceRef } from './emulated-cluster.ts';
 import { ClusterDns, dnsAddonManifests, dnsServiceIP, unixSeconds } from './dns-addon.ts';
 import { nodeLocalDnsManifests } from './node-local-dns.ts';
 import { KUBE_DNS_UPSTREAM, NodeCache } from '../apps/dns/node-cache.ts';
@@ -683,6 +683,16 @@ export class Cluster implements EmulatedCluster {
     const cn = this.clusterNodes.get(node);
     cn?.lazyPods.materialise();
     return cn === undefined ? undefined : renderNodeView(view, { node: cn, now: this.now(), subnets: this.subnets });
+  }
+
+  kubeProxyView(node: string): KubeProxyView | undefined {
+    const kp = this.clusterNodes.get(node)?.kubeProxy;
+    if (kp === undefined) return undefined;
+    const loadBalancerIPs: Array<KubeProxyView['loadBalancerIPs'][number]> = [];
+    for (const { service, protocol: proto, port, loadBalancerIPs: ips } of kp.proxier.svcPortMap.values()) {
+      if (proto !== 'sctp') for (const ip of ips) loadBalancerIPs.push({ service, ip, proto, port });
+    }
+    return { healthChecks: kp.serviceHealth.list(), loadBalancerIPs };
   }
 
   /** Build the pods `node` (every node when absent) keeps as records (lazy-pods.ts): before a front end reads the node's devices itself. */

@@ -26,6 +26,18 @@ export interface ServiceRef {
   readonly ports: ReadonlyArray<{ readonly name: string; readonly port: number; readonly protocol: 'TCP' | 'UDP'; readonly nodePort?: number }>;
 }
 
+/**
+ * What a node's kube-proxy holds beyond the rules it wrote: in nftables mode nothing in
+ * the ruleset marks a health-check node port, and a LoadBalancer IP without source
+ * ranges is a `service-ips` element like an external IP.
+ */
+export interface KubeProxyView {
+  /** Its health-check node port servers (upstream ServiceHealthServer): "namespace/name", port, local ready endpoints. */
+  readonly healthChecks: ReadonlyArray<{ readonly service: string; readonly port: number; readonly localEndpoints: number }>;
+  /** The LoadBalancer IPs it programs (ingress IPs of mode VIP), per service port. */
+  readonly loadBalancerIPs: ReadonlyArray<{ readonly service: string; readonly ip: string; readonly proto: 'tcp' | 'udp'; readonly port: number }>;
+}
+
 export interface EmulatedCluster {
   readonly sim: Sim;
   /** Node name → the node's root namespace. */
@@ -42,6 +54,8 @@ export interface EmulatedCluster {
   startApps(): void;
   /** Text a node shows for views beyond iproute2 (`iptables-save`, `conntrack -L`, `subnet-env`, …); undefined if the node has no such thing. */
   nodeView?(node: string, view: string): string | undefined;
+  /** What the node's kube-proxy serves and programs (see {@link KubeProxyView}); undefined for an unknown node. */
+  kubeProxyView?(node: string): KubeProxyView | undefined;
   /** Build what `node` (every node when absent) keeps as records until touched (cluster/lazy-pods.ts), before reading its devices directly. */
   materialise?(node?: string): void;
 }

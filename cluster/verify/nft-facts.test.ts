@@ -2,13 +2,16 @@
  * The probes' facts from kube-proxy's nftables ruleset: endpoints from the endpoint
  * chains, ClientIP affinity from the affinity sets, external and LoadBalancer IPs
  * (with their source ranges) from the service-ips and firewall-ips maps, Services
- * without endpoints from the no-endpoint maps. The text is laid out as `nft list
- * ruleset` prints kube-proxy's table (multi-line element lists, tabs).
+ * without endpoints from the no-endpoint maps; what the ruleset cannot show (health-check
+ * node ports, a LoadBalancer IP without source ranges) from the node's kube-proxy. The
+ * text is laid out as `nft list ruleset` prints kube-proxy's table (multi-line element
+ * lists, tabs).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { nftRulesFacts } from './nft-facts.ts';
+import type { KubeProxyView } from '../emulated-cluster.ts';
 
 const RULESET = [
   'table ip kube-proxy {',
@@ -41,7 +44,8 @@ const RULESET = [
   '\t\t\t     10.96.1.2 . tcp . 81 : goto service-MSXTVR3X-default/web-sticky/tcp/,',
   '\t\t\t     198.51.100.1 . tcp . 80 : goto external-YROSY2ZR-default/lb-partners/tcp/,',
   '\t\t\t     198.51.100.2 . tcp . 80 : goto external-AAAAAAAA-default/lb-two/tcp/,',
-  '\t\t\t     192.168.99.4 . tcp . 8080 : goto external-QXUVFTSA-default/web-external/tcp/ }',
+  '\t\t\t     192.168.99.4 . tcp . 8080 : goto external-QXUVFTSA-default/web-external/tcp/,',
+  '\t\t\t     198.51.100.3 . tcp . 80 : goto external-BBBBBBBB-default/lb-open/tcp/ }',
   '\t}',
   '',
   '\tmap service-nodeports {',
@@ -93,11 +97,39 @@ test('nft facts: endpoints from the endpoint chains, affinity from the affinity 
 
 test('nft facts: external IPs and LoadBalancer IPs (source ranges from the firewall chain, one or a set, the LB IP itself left out); ClusterIPs are neither', () => {
   const f = nftRulesFacts(RULESET);
-  assert.deepEqual(f.externalIPs, [{ service: 'default/web-external', ip: '192.168.99.4', proto: 'tcp', port: 8080 }]);
+  // Without kube-proxy's view a LoadBalancer IP without source ranges reads as an external IP.
+  assert.deepEqual(f.externalIPs, [
+    { service: 'default/web-external', ip: '192.168.99.4', proto: 'tcp', port: 8080 },
+    { service: 'default/lb-open', ip: '198.51.100.3', proto: 'tcp', port: 80 },
+  ]);
   assert.deepEqual(f.loadBalancers, [
     { service: 'default/lb-partners', ip: '198.51.100.1', proto: 'tcp', port: 80, ranges: ['203.0.113.128/25'] },
     { service: 'default/lb-two', ip: '198.51.100.2', proto: 'tcp', port: 80, ranges: ['192.168.50.0/24'] },
   ]);
+});
+
+const PROXY: KubeProxyView = {
+  healthChecks: [{ service: 'default/lb-local', port: 31555, localEndpoints: 1 }, { service: 'default/lb-elsewhere', port: 31556, localEndpoints: 0 }],
+  loadBalancerIPs: [
+    { service: 'default/lb-partners', ip: '198.51.100.1', proto: 'tcp', port: 80 },
+    { service: 'default/lb-open', ip: '198.51.100.3', proto: 'tcp', port: 80 },
+    // Another port or protocol of the same IP is not the ruleset's element.
+    { service: 'default/web-external', ip: '192.168.99.4', proto: 'udp', port: 8080 },
+  ],
+};
+
+test('nft facts with the node\'s kube-proxy: its LoadBalancer IPs without source ranges are LoadBalancer IPs, and its health-check servers are the health checks (with or without a local endpoint)', () => {
+  const f = nftRulesFacts(RULESET, PROXY);
+  assert.deepEqual(f.externalIPs, [{ service: 'default/web-external', ip: '192.168.99.4', proto: 'tcp', port: 8080 }]);
+  assert.deepEqual(f.loadBalancers, [
+    { service: 'default/lb-partners', ip: '198.51.100.1', proto: 'tcp', port: 80, ranges: ['203.0.113.128/25'] },
+    { service: 'default/lb-two', ip: '198.51.100.2', proto: 'tcp', port: 80, ranges: ['192.168.50.0/24'] },
+    { service: 'default/lb-open', ip: '198.51.100.3', proto: 'tcp', port: 80, ranges: [] },
+  ]);
+  assert.deepEqual(f.healthChecks, [{ service: 'default/lb-local', port: 31555 }, { service: 'default/lb-elsewhere', port: 31556 }]);
+  // kube-proxy's view never adds an address the ruleset does not program.
+  const none = nftRulesFacts(undefined, PROXY);
+  assert.deepEqual([none.externalIPs.length, none.loadBalancers.length], [0, 0]);
 });
 
 test('nft facts: Services without endpoints — a ClusterIP is rejected for pods, an external IP and a NodePort for the outside', () => {
@@ -112,7 +144,7 @@ test('nft facts: an empty set or map does not lend its neighbour\'s elements; no
   const empty = RULESET.replace(/\t\telements = \{ 10\.96\.1\.0, 10\.96\.1\.2,\n\t\t\t {5}10\.96\.1\.9 \}\n/, '').replace(/\t\telements = \{ tcp \. 30082 [^\n]*\n/, '');
   const f = nftRulesFacts(empty);
   // Without the cluster-ips set every service-ips address is outside the cluster's ClusterIPs: nothing from the next map's elements.
-  assert.equal(f.externalIPs.length, 3);
+  assert.equal(f.externalIPs.length, 4);
   assert.deepEqual(f.rejects.map((r) => `${r.from} ${r.dport}`), ['outside 80', 'outside 53']);
   const none = nftRulesFacts(undefined);
   assert.deepEqual([none.endpoints.size, none.sticky.size, none.externalIPs.length, none.loadBalancers.length, none.rejects.length], [0, 0, 0, 0, 0]);

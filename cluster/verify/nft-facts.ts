@@ -12,13 +12,16 @@
  * - `no-endpoint-services` / `no-endpoint-nodeports` map Services without endpoints
  *   to `reject-chain`, with the Service as the element's comment.
  *
- * The ruleset cannot tell an external IP from a LoadBalancer IP without source ranges
- * (both are a `service-ips` element to the `external-` chain): those count as external
- * IPs, probed from outside and from a pod as the load-balancer suite would. Health-check
- * node ports leave no trace here (nothing in nftables mode filters them): none are read.
+ * Two facts leave no trace in the ruleset, so they come from what the node's kube-proxy
+ * holds ({@link KubeProxyView}) when it is given: a LoadBalancer IP without source ranges
+ * is a `service-ips` element to the `external-` chain like an external IP (kube-proxy's
+ * LoadBalancer IPs tell them apart; without them it counts as an external IP), and
+ * health-check node ports are served but never filtered (upstream's nftables proxier
+ * writes no rule for them: its health-check servers are the source).
  */
 import type { ProbeProto } from './probe.ts';
 import type { RulesFacts, ServiceAddress } from './suites.ts';
+import type { KubeProxyView } from '../emulated-cluster.ts';
 
 const IP = String.raw`\d+\.\d+\.\d+\.\d+`;
 const ENDPOINT_CHAIN = new RegExp(String.raw`^\s*chain (endpoint-\S+__(${IP})\/(\d+)) \{$`);
@@ -37,7 +40,7 @@ function serviceOf(chain: string): string | undefined {
   return m === null ? undefined : m[1];
 }
 
-export function nftRulesFacts(text: string | undefined): RulesFacts {
+export function nftRulesFacts(text: string | undefined, proxy?: KubeProxyView): RulesFacts {
   const t = text ?? '';
   const endpoints = new Map<string, Set<string>>();
   const ports = new Set<number>();
@@ -68,7 +71,8 @@ export function nftRulesFacts(text: string | undefined): RulesFacts {
     const a: ServiceAddress = { service, ip, proto: m[2] as ProbeProto, port: Number(m[3]) };
     const fw = lbChains.get(`${ip} ${a.proto} ${a.port}`);
     if (fw === undefined) {
-      externalIPs.push(a);
+      if (proxy?.loadBalancerIPs.some((l) => l.service === service && l.ip === ip && l.proto === a.proto && l.port === a.port) === true) loadBalancers.push({ ...a, ranges: [] });
+      else externalIPs.push(a);
       continue;
     }
     // The firewall chain's rule: `ip saddr != RANGE drop` or `ip saddr != { R1, R2 } drop`.
@@ -86,5 +90,6 @@ export function nftRulesFacts(text: string | undefined): RulesFacts {
   for (const m of mapElements(t, 'no-endpoint-nodeports').matchAll(/(tcp|udp) \. (\d+) comment "([^"]*)" : goto reject-chain/g)) {
     rejects.push({ service: m[3] as string, from: 'outside', proto: m[1] as ProbeProto, dport: Number(m[2]) });
   }
-  return { endpoints, rejects, ports, sticky, externalIPs, loadBalancers, hostPorts: [], healthChecks: [] };
+  const healthChecks = (proxy?.healthChecks ?? []).map(({ service, port }) => ({ service, port }));
+  return { endpoints, rejects, ports, sticky, externalIPs, loadBalancers, hostPorts: [], healthChecks };
 }

@@ -139,12 +139,13 @@ export function rulesFacts(text: string | undefined): RulesFacts {
 /**
  * {@link rulesFacts} of a node of `cluster`, from its iptables-save view and, when
  * kube-proxy runs in nftables mode there (its `kube-proxy` table), from its nft
- * ruleset ({@link nftRulesFacts}); the CNI's hostPorts stay in iptables either way.
+ * ruleset and its kube-proxy's health-check servers and LoadBalancer IPs
+ * ({@link nftRulesFacts}); the CNI's hostPorts stay in iptables either way.
  */
 export function nodeFacts(cluster: EmulatedCluster, node: string): RulesFacts {
   const ipt = rulesFacts(cluster.nodeView?.(node, 'iptables-save'));
   const nftText = cluster.nodeView?.(node, 'nft');
-  return nftText !== undefined && /^table ip kube-proxy \{$/m.test(nftText) ? mergeFacts(ipt, nftRulesFacts(nftText)) : ipt;
+  return nftText !== undefined && /^table ip kube-proxy \{$/m.test(nftText) ? mergeFacts(ipt, nftRulesFacts(nftText, cluster.kubeProxyView?.(node))) : ipt;
 }
 
 function mergeFacts(a: RulesFacts, b: RulesFacts): RulesFacts {
