@@ -2,8 +2,9 @@
  * cluster/verify — the emulator checked against the real Linux kernel.
  *
  * Contract: {@link verifyNode} builds the real twin of one node of any
- * {@link EmulatedCluster} (read from its NetNamespace objects and its
- * `iptables-save` and `nft` views, never from a particular builder), injects the same probes
+ * {@link EmulatedCluster} (read from its NetNamespace objects, its `iptables-save` and
+ * `nft` views and — for what an nft ruleset does not show — its kube-proxy's view,
+ * never from a particular builder), injects the same probes
  * into both sides and returns a {@link VerifyReport}; {@link replayCapture} sends a
  * capture's IPv4 packets into a real namespace. Both need root, `ip netns`,
  * iptables-restore and the `raw-socket` addon ({@link netnsUnavailableReason} says

@@ -127,6 +127,7 @@ test('nft facts with the node\'s kube-proxy: its LoadBalancer IPs without source
     { service: 'default/lb-open', ip: '198.51.100.3', proto: 'tcp', port: 80, ranges: [] },
   ]);
   assert.deepEqual(f.healthChecks, [{ service: 'default/lb-local', port: 31555 }, { service: 'default/lb-elsewhere', port: 31556 }]);
+  assert.ok(f.ports.has(31555) && f.ports.has(31556) && !nftRulesFacts(RULESET).ports.has(31555));
   // kube-proxy's view never adds an address the ruleset does not program.
   const none = nftRulesFacts(undefined, PROXY);
   assert.deepEqual([none.externalIPs.length, none.loadBalancers.length], [0, 0]);

@@ -91,5 +91,7 @@ export function nftRulesFacts(text: string | undefined, proxy?: KubeProxyView): 
     rejects.push({ service: m[3] as string, from: 'outside', proto: m[1] as ProbeProto, dport: Number(m[2]) });
   }
   const healthChecks = (proxy?.healthChecks ?? []).map(({ service, port }) => ({ service, port }));
+  // As iptables mode's ACCEPT rule names it: a known port, not one a masquerade drew.
+  for (const h of healthChecks) ports.add(h.port);
   return { endpoints, rejects, ports, sticky, externalIPs, loadBalancers, hostPorts: [], healthChecks };
 }

@@ -5,9 +5,10 @@
  * affinity, externalIPs, a UDP Service, headless and ExternalName, no endpoints),
  * hostPorts, hostNetwork endpoints and a selectorless Service with a hand-written
  * EndpointSlice — every node of its three agrees with its real twin on every suite, on
- * the CNI runtime (flannel vxlan), with kube-proxy in iptables mode and in nftables
- * mode, and on the docker runtime (flannel udp, vxlan and host-gw) with its hostPorts
- * taken out; on docker the spec as it is (with hostPorts) is refused with exit 2.
+ * the CNI runtime (flannel vxlan, udp and host-gw), with kube-proxy in iptables mode and
+ * (vxlan) in nftables mode, and on the docker runtime (flannel udp, vxlan and host-gw)
+ * with its hostPorts taken out; on docker the spec as it is (with hostPorts) is refused
+ * with exit 2.
  * Needs root, `ip netns`, iptables-restore and the raw-socket addon; skips otherwise.
  */
 import { test } from 'node:test';
