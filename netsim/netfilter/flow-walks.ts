@@ -80,8 +80,8 @@ export class FlowWalks {
     return key < this.byKey.length && this.ids[key] === id ? this.byKey[key] : undefined;
   }
 
-  /** Remember for `key` (entry `id`) the walk `rec` recorded, `evaluated` rules long, in `ctx`. */
-  remember(key: number, id: number, rec: WalkRecord, evaluated: number, ctx: WalkContext): void {
+  /** Remember for `key` (entry `id`) the walk `rec` recorded, `evaluated` rules long, in `ctx`; returns the (shared) walk stored. */
+  remember(key: number, id: number, rec: WalkRecord, evaluated: number, ctx: WalkContext): FlowWalk {
     if (key >= this.ids.length) {
       let n = this.ids.length * 2;
       while (n <= key) n *= 2;
@@ -92,7 +92,9 @@ export class FlowWalks {
     const byKey = this.byKey;
     while (byKey.length <= key) byKey.push(undefined);
     this.ids[key] = id;
-    byKey[key] = this.shared(rec, evaluated, ctx);
+    const w = this.shared(rec, evaluated, ctx);
+    byKey[key] = w;
+    return w;
   }
 
   /** The stored walk equal to this one, stored now if there is none. */

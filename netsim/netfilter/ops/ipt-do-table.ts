@@ -15,6 +15,8 @@ import type { TableName } from '../eval-types.ts';
 import { WalkRecord } from '../iptables/evaluate.ts';
 import { FlowWalks } from '../flow-walks.ts';
 import type { FlowWalk } from '../flow-walks.ts';
+import { NO_CHAIN } from '../hook-plans.ts';
+import type { TableOutcome } from '../hook-plans.ts';
 import { CTINFO_DIR_REPLY, CTINFO_STATE_MASK } from '../netfilter-stack.ts';
 import { countEmptyAccept } from '../iptables/iptables.ts';
 import type { Chain } from '../iptables/model.ts';
@@ -30,6 +32,12 @@ export class IptDoTable implements NfHookOps {
   /** Remembered walks of established flows (flow-walks.ts) and the recorder of the current walk. */
   private readonly walks = new FlowWalks();
   private readonly rec = new WalkRecord();
+  /**
+   * What the last run did, for the hook's plan (hook-plans.ts): the walk it replayed or
+   * remembered, the empty chain whose policy it counted, NO_CHAIN, or undefined when
+   * it walked without remembering (or dropped).
+   */
+  outcome: TableOutcome = undefined;
 
   constructor(
     private readonly nf: NetfilterStack,
@@ -54,13 +62,17 @@ export class IptDoTable implements NfHookOps {
 
   run(pkt: Packet, state: NfContext): NfVerdict {
     const chain = this.hookChain();
-    if (chain === undefined) return NF_ACCEPT;
+    if (chain === undefined) {
+      this.outcome = NO_CHAIN;
+      return NF_ACCEPT;
+    }
     const nf = this.nf;
     let key = -1;
     let rec: WalkRecord | undefined;
     if (!nf.tracing) {
       // Rules and policies change only by a restore, which moves the generation (chains are of several shapes: one test per generation, not per packet).
       if (this.chainEmpty && countEmptyAccept(chain, pkt.len)) {
+        this.outcome = chain;
         nf.onRulesEvaluated?.(pkt, this.table, 0);
         return NF_ACCEPT;
       }
@@ -71,6 +83,7 @@ export class IptDoTable implements NfHookOps {
           FlowWalks.replay(w, pkt.len);
           pkt.mark = w.markOut;
           nf.fastPathReplays++;
+          this.outcome = w;
           nf.onRulesEvaluated?.(pkt, this.table, w.evaluated);
           return NF_ACCEPT;
         }
@@ -78,6 +91,7 @@ export class IptDoTable implements NfHookOps {
         rec.reset();
       }
     }
+    this.outcome = undefined;
     const markIn = pkt.mark;
     const r = nf.iptables.evaluateChain(this.table, chain, pkt, nf.evalCtx(this.hook, pkt, state), rec);
     nf.onRulesEvaluated?.(pkt, this.table, r.rulesEvaluated);
@@ -85,7 +99,7 @@ export class IptDoTable implements NfHookOps {
       this.untrack(pkt);
       return NF_ACCEPT;
     }
-    if (rec !== undefined && rec.cacheable && r.verdict === 'ACCEPT') this.remember(key, rec, pkt, state, markIn, r.rulesEvaluated);
+    if (rec !== undefined && rec.cacheable && r.verdict === 'ACCEPT') this.outcome = this.remember(key, rec, pkt, state, markIn, r.rulesEvaluated);
     if (r.verdict === 'ACCEPT') return NF_ACCEPT;
     const dev = state.inDev?.name ?? state.outDev?.name;
     // Whoever wrote the rule may say what it stands for (a policy denial): its reason and words go with the drop.
@@ -128,15 +142,15 @@ export class IptDoTable implements NfHookOps {
       && (w.setGen < 0 || w.setGen === nf.ipsets?.generation);
   }
 
-  private remember(key: number, rec: WalkRecord, pkt: Packet, state: NfContext, markIn: number, evaluated: number): void {
+  private remember(key: number, rec: WalkRecord, pkt: Packet, state: NfContext, markIn: number, evaluated: number): FlowWalk | undefined {
     const nf = this.nf;
     let setGen = -1;
     if (rec.usesSets) {
       const g = nf.ipsets?.generation;
-      if (g === undefined) return;
+      if (g === undefined) return undefined;
       setGen = g;
     }
-    this.walks.remember(key, nf.conntrack.idOf(pkt.ct as number), rec, evaluated, {
+    return this.walks.remember(key, nf.conntrack.idOf(pkt.ct as number), rec, evaluated, {
       gen: nf.iptables.generation, setGen, ctState: pkt.ctInfo & CTINFO_STATE_MASK, markIn, markOut: pkt.mark,
       inDev: state.inDev, outDev: state.outDev, physIn: state.physIn, physOut: state.physOut,
     });

@@ -104,7 +104,7 @@ export class NfNatIpv4 implements NfHookOps {
   private chain: Chain | undefined = undefined;
   private chainGen = -1;
 
-  constructor(private readonly nf: NetfilterStack, readonly hook: NfHook, private readonly manip: Manip) {
+  constructor(private readonly nf: NetfilterStack, readonly hook: NfHook, readonly manip: Manip) {
     this.priority = manip === MANIP_DST ? NF_IP_PRI_NAT_DST : NF_IP_PRI_NAT_SRC;
     this.name = NAMES[hook];
     this.ipvsProperty = hook === 'POSTROUTING';
