@@ -258,6 +258,7 @@ export class NetfilterStack implements NetfilterHooks {
       ops = this.out;
       plans = this.outPlans;
     }
+    if (ops.length === 0) return NF_ACCEPT;
     if (plans === undefined || !this.hookPlans || !this.fastPath || pkt.ipvs) return this.runOps(ops, 0, pkt, ctx);
     // Conntrack's lookup (and the raw table before it) runs as itself; what follows may be a plan.
     const start = plans.start;
