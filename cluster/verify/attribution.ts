@@ -12,9 +12,11 @@
  * - it is the probe itself, forwarded, NATed or not: the probe's IP id (forwarding
  *   and NAT keep it) and protocol.
  * Answers are looked at before ids: a packet a kernel generated carries an id of the
- * kernel's choosing, which may equal some probe's.
+ * kernel's choosing, which may equal some probe's. An encapsulated packet on the
+ * underlay (VXLAN, flannel's IP-in-UDP) belongs to the probe its inner packet belongs to.
  */
 import type { Probe } from './probe.ts';
+import { decapsulate } from './underlay.ts';
 import { Ipv4, IPV4_HEADER_LEN, L4 } from '../../netsim/wire/ipv4.ts';
 const PROTO: Record<Probe['proto'], number> = { icmp: 1, tcp: 6, udp: 17 };
 
@@ -31,6 +33,8 @@ export class ProbeIndex<T extends { readonly probe: Probe }> {
   /** The probe slot `bytes` (an IPv4 packet) belongs to, or undefined for a stray. */
   find(bytes: Uint8Array): T | undefined {
     if (bytes.length < IPV4_HEADER_LEN || Ipv4.version(bytes, 0) !== 4) return undefined;
+    const enc = decapsulate(bytes);
+    if (enc !== undefined) return this.find(enc.inner);
     const hl = Ipv4.headerLen(bytes, 0);
     const proto = Ipv4.protocol(bytes, 0);
     const l4 = bytes.subarray(hl);

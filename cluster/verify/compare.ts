@@ -15,12 +15,14 @@
  * A probe's outcome is the sorted list of its packets' signatures; no packet at
  * all is the outcome `dropped`.
  */
-import { formatIpv4 } from '../../netsim/wire/addr.ts';
+import { formatIpv4, formatMac } from '../../netsim/wire/addr.ts';
 import { internetChecksum, pseudoHeaderSum } from '../../netsim/wire/checksum.ts';
 import { Ipv4, L4 } from '../../netsim/wire/ipv4.ts';
 import { formatIpv4Packet } from '../../netsim/wire/pretty.ts';
 import { PROBE_PAYLOAD, PROBE_SEQ } from './probe.ts';
 import type { Observation, Probe } from './probe.ts';
+import { decapsulate } from './underlay.ts';
+import type { Encapsulated } from './underlay.ts';
 import { gammaQ } from '../../experiments/stats/gamma.ts';
 
 export const DROPPED = 'dropped';
@@ -127,7 +129,34 @@ function ipSig(b: Uint8Array, probe: Probe, known: ReadonlySet<number>, quoted: 
   const ipOk = hl <= b.length && internetChecksum(b, 0, hl) === 0 ? 'ok' : 'BAD';
   const end = quoted ? b.length : Math.min(total, b.length);
   const isProbe = id === probe.ipId && carriesProbe(b.subarray(hl, end), proto, probe, quoted);
+  const enc = quoted ? undefined : decapsulate(b.subarray(0, end));
+  if (enc !== undefined) {
+    // The outer header of an encapsulation: its id is the sending kernel's choice (`gen`).
+    return `${formatIpv4(src)}>${formatIpv4(dst)} tos 0x${Ipv4.tos(b, 0).toString(16)} len ${total}${df} ttl ${ttl} id gen ipcsum ${ipOk} | ${encapSig(b, hl, end, src, dst, enc, probe, known)}`;
+  }
   return `${formatIpv4(src)}>${formatIpv4(dst)} tos 0x${Ipv4.tos(b, 0).toString(16)} len ${total}${df} ttl ${ttl} id ${isProbe ? '$ipid' : 'gen'} ipcsum ${ipOk} | ${l4Sig(b, hl, end, proto, src, dst, probe, known, quoted, isProbe)}`;
+}
+
+/**
+ * The UDP header and encapsulation of an underlay packet, then the inner packet's own
+ * signature. The one field masked is a VXLAN source port: both kernels draw it from a
+ * hash of the inner flow (udp_flow_src_port), the real one keyed by a per-boot random
+ * seed (skb_get_hash's hashrnd) no emulator can know, so it is only checked to lie in
+ * the range the kernel draws from (`flow-hash`, 1024 and up). flanneld's IP-in-UDP
+ * leaves from its bound port 8285: compared as is.
+ */
+function encapSig(b: Uint8Array, hl: number, end: number, src: number, dst: number, enc: Encapsulated, probe: Probe, known: ReadonlySet<number>): string {
+  const l4 = b.subarray(hl, end);
+  const c = L4.udpChecksum(l4, 0);
+  // A checksum left to the device (CHECKSUM_PARTIAL: udp4_hwcsum writes the folded pseudo-header
+  // sum and the NIC completes it) is what a real VXLAN device hands a veth: it counts as computed.
+  const pseudo = pseudoHeaderSum(src, dst, 17, l4.length);
+  const ck = c === 0 ? 'none' : internetChecksum(l4, 0, l4.length, pseudo) === 0 || c === pseudo ? 'ok' : 'BAD';
+  const sp = L4.srcPort(l4, 0);
+  const sport = enc.kind === 'vxlan' ? (sp >= 1024 ? 'flow-hash' : `${sp} (below 1024)`) : String(sp);
+  const head = `udp ${sport}>${L4.dstPort(l4, 0)} ulen ${L4.udpLength(l4, 0)} csum ${ck}`;
+  const vx = enc.kind === 'vxlan' ? ` vxlan vni ${enc.vni ?? '?'} eth ${formatMac(enc.innerSrcMac ?? 0)}>${formatMac(enc.innerDstMac ?? 0)}` : ' ip-in-udp';
+  return `${head}${vx} || ${ipSig(enc.inner, probe, known, false)}`;
 }
 
 export function observationSignature(o: Observation, probe: Probe, known: ReadonlySet<number>): string {

@@ -33,6 +33,7 @@ import { NetNamespace } from '../../netsim/stack/net-namespace.ts';
 import type { NetDevice } from '../../netsim/link/net-device.ts';
 import { VethDevice } from '../../netsim/link/veth.ts';
 import { Bridge } from '../../netsim/link/bridge.ts';
+import { VxlanDevice } from '../../netsim/overlay/vxlan-device.ts';
 import { formatRoute, RT_TABLE_LOCAL } from '../../netsim/stack/routing-table.ts';
 import { formatIpv4, formatMac, maskOf } from '../../netsim/wire/addr.ts';
 import type { Ipv4Addr, MacAddr } from '../../netsim/wire/addr.ts';
@@ -56,6 +57,8 @@ export interface TwinNamespace {
   readonly ip: string[];
   /** `ip` commands run after every namespace's `ip` list (routes need the peers up). */
   readonly ipLate: string[];
+  /** `bridge` commands (without `bridge`), run after `ipLate`: a VXLAN device's FDB entries. */
+  readonly bridge?: string[];
   /** iptables-restore input, if any. */
   readonly iptables?: string;
   /** `ipset restore` input (the node's `ipset save`), loaded before the rules that match the sets. */
@@ -149,8 +152,35 @@ function gatewaysVia(ns: NetNamespace, dev: string): Ipv4Addr[] {
   return [...out];
 }
 
+export interface TwinOptions {
+  /**
+   * Reproduce flannel's VXLAN device as a real one (the twin's `flannel.1`: same VNI, port,
+   * local address, MAC and MTU, `nolearning`, with flanneld's permanent neighbour and FDB
+   * entries) instead of a sink, so what leaves the node is the encapsulated packet on the
+   * underlay NIC, compared header by header with the emulator's (compare.ts).
+   */
+  readonly underlay?: boolean;
+}
+
+/**
+ * `ip link add` for the real twin of an emulated VXLAN device (flannel's
+ * pkg/backend/vxlan newVXLANDevice: `nolearning`, `local` = the node's address, `dev` =
+ * the device holding it), and the `bridge fdb` lines of its FDB (flanneld's
+ * `bridge fdb append MAC dev flannel.1 dst PUBLIC_IP self permanent` per remote lease).
+ */
+function vxlanCmds(ns: NetNamespace, d: VxlanDevice): { ip: string[]; bridge: string[] } {
+  const local = formatIpv4(d.local);
+  const under = [...ns.devices.keys()].find((n) => n !== d.name && ns.addressesOf(n).some((a) => a.addr === d.local));
+  const ip = [
+    `link add ${d.name} type vxlan id ${d.vni} local ${local}${under !== undefined ? ` dev ${under}` : ''} dstport ${d.port} ${d.learning ? 'learning' : 'nolearning'}`,
+    `link set ${d.name} address ${formatMac(d.mac)} mtu ${d.mtu}`,
+  ];
+  const bridge = d.fdbEntries().map((e) => `fdb append ${formatMac(e.mac)} dev ${d.name} dst ${formatIpv4(e.dst)} self permanent`);
+  return { ip, bridge };
+}
+
 /** Build the plan for `node` of `cluster`; throws for an unknown node. */
-export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
+export function planTwin(cluster: EmulatedCluster, node: string, opts: TwinOptions = {}): TwinPlan {
   const nodeNs = cluster.nodes.get(node);
   if (nodeNs === undefined) throw new Error(`no node "${node}" (nodes: ${[...cluster.nodes.keys()].join(', ')})`);
   // The twin copies the node's devices as they are: its pods kept as records are built first.
@@ -167,6 +197,9 @@ export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
   const egressMac = new Map<string, MacAddr>();
   const pods: TwinNamespace[] = [];
   const sinks: TwinNamespace[] = [];
+  const nodeBridge: string[] = [];
+  /** Real VXLAN devices, created once every other device (their underlay NIC) exists. */
+  const vxlans: VxlanDevice[] = [];
   // In ifindex order, as the node made them: the kernel's source-address choice for a
   // device without one (inet_select_addr, e.g. MASQUERADE out lo) takes the first device
   // in creation order. Ports are enslaved in a second pass, once every device exists.
@@ -195,6 +228,8 @@ export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
       const label = podLabel.get(podNs) ?? podNs.name;
       pods.push({ short, role: 'pod', label, emu: podNs, sysctls: stackSysctls(podNs, false), ip: podCmds, ipLate: [...routeCmds(podNs), ...neighCmds(podNs, (_d, m) => m)] });
       stacks.push({ ns: podNs, label });
+    } else if (opts.underlay === true && d instanceof VxlanDevice) {
+      vxlans.push(d);
     } else if (d.kind === 'veth' && d instanceof VethDevice && d.peer.owner === nodeNs) {
       // A veth pair inside the node: create it from the end with the lower ifindex.
       if (d.ifindex < d.peer.ifindex) nodeIp.push(`link add ${d.name} type veth peer name ${d.peer.name}`);
@@ -239,6 +274,11 @@ export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
       egress.push({ dev: d, label, sinkMac: mac });
     }
   }
+  for (const v of vxlans) {
+    const c = vxlanCmds(nodeNs, v);
+    nodeIp.push(...c.ip);
+    nodeBridge.push(...c.bridge);
+  }
   // Ports, addresses, up, in a second pass (bridges and veths exist now).
   for (const d of devs) {
     if (d.kind === 'loopback') continue;
@@ -267,6 +307,7 @@ export function planTwin(cluster: EmulatedCluster, node: string): TwinPlan {
   for (const d of nodeNs.devRouteLocalnet) if (nodeNs.devices.has(d)) devSysctls[`net.ipv4.conf.${d}.route_localnet`] = 1;
   namespaces.push({
     short: 'n', role: 'node', label: 'node', emu: nodeNs, sysctls: stackSysctls(nodeNs, hasBridge), ip: nodeIp, ipLate: nodeLate, lateSysctls: devSysctls,
+    ...(nodeBridge.length > 0 ? { bridge: nodeBridge } : {}),
     ...(iptables !== undefined ? { iptables } : {}), ...(ipset !== undefined && ipset !== '' ? { ipset } : {}),
     ...(nft !== undefined ? { nft } : {}),
   }, ...pods, ...sinks);
@@ -292,6 +333,7 @@ export function buildTwin(plan: TwinPlan, session: NetnsSession): Twin {
   const rest = plan.namespaces.filter((n) => n.role !== 'node');
   for (const n of [...node, ...rest]) session.ip(full.get(n.short) as string, n.ip.map(subst));
   for (const n of [...rest, ...node]) session.ip(full.get(n.short) as string, n.ipLate.map(subst));
+  for (const n of plan.namespaces) if (n.bridge !== undefined) session.bridge(full.get(n.short) as string, n.bridge);
   for (const n of plan.namespaces) if (n.lateSysctls !== undefined) session.sysctl(full.get(n.short) as string, n.lateSysctls);
   for (const n of plan.namespaces) if (n.ipset !== undefined) session.ipsetRestore(full.get(n.short) as string, n.ipset);
   for (const n of plan.namespaces) if (n.iptables !== undefined) session.iptablesRestore(full.get(n.short) as string, n.iptables);

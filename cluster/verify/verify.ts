@@ -89,6 +89,11 @@ export interface VerifyOptions {
   readonly timing?: TwinTiming;
   /** Called after each probe (for progress output). */
   readonly onProbe?: (done: number, total: number) => void;
+  /**
+   * Real flannel devices in the twin (twin.ts {@link TwinOptions.underlay}): cross-node
+   * probes are compared as the encapsulated packets each side puts on the underlay.
+   */
+  readonly underlay?: boolean;
   /** Change the emulated side after the twin was built from it (tests: a deliberately broken rule). */
   readonly tamper?: (cluster: EmulatedCluster, plan: TwinPlan) => void;
 }
@@ -198,7 +203,7 @@ export async function verifyNode(cluster: EmulatedCluster, opts: VerifyOptions):
   if (why !== undefined) throw new VerifyUnavailableError(why);
   const samples = opts.samples ?? 40;
   const repeats = opts.emulatorRepeats ?? 24;
-  const plan = planTwin(cluster, opts.node);
+  const plan = planTwin(cluster, opts.node, { underlay: opts.underlay === true });
   const templates = generateProbes(cluster, plan, { samples, randomProbes: opts.randomProbes ?? 500, seed: opts.seed ?? 1, ...(opts.suites !== undefined ? { suites: opts.suites } : {}) });
   const probes: Probe[] = templates.map((t, i) => ({ ...t, index: i, sport: 20000 + (i % 20000), ipId: probeIpId(i) }));
   const facts = nodeFacts(cluster, opts.node);

@@ -120,6 +120,13 @@ export class NetnsSession {
     if (r.code !== 0) throw new NetnsCommandError(ns, `ip -batch (${lines.length} commands)`, r.err || r.out);
   }
 
+  /** Run `bridge` commands (one per line, no leading `bridge`) in the namespace through `bridge -batch`. */
+  bridge(ns: string, lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    const r = sh('ip', ['netns', 'exec', ns, 'bridge', '-batch', '-'], lines.join('\n') + '\n');
+    if (r.code !== 0) throw new NetnsCommandError(ns, `bridge -batch (${lines.length} commands)`, r.err || r.out);
+  }
+
   /** `sysctl -w` each key=value inside the namespace; keys that do not exist are an error. */
   sysctl(ns: string, kv: Readonly<Record<string, string | number>>): void {
     const args = Object.entries(kv).map(([k, v]) => `${k}=${v}`);

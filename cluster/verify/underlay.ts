@@ -1,0 +1,47 @@
+/**
+ * What a node puts on the underlay for a cross-node packet, opened up so it can be
+ * attributed and compared: flannel's two encapsulations, VXLAN (UDP to 8472/4789, an
+ * 8-byte header, an inner Ethernet frame — the kernel's vxlan driver) and the udp
+ * backend's IP-in-UDP (UDP to 8285, the inner IPv4 packet is the whole payload —
+ * flanneld's proxy). The ports are wire/encap.ts's {@link FLANNEL_ENCAP_PORTS}.
+ */
+import { FLANNEL_ENCAP_PORTS } from '../../netsim/wire/encap.ts';
+import { Ipv4, L4 } from '../../netsim/wire/ipv4.ts';
+import { readU16, readU48 } from '../../netsim/wire/field.ts';
+import { VXLAN_HEADER_LEN, vxlanVniAt } from '../../netsim/wire/vxlan.ts';
+
+export interface Encapsulated {
+  readonly kind: 'vxlan' | 'ip-in-udp';
+  /** VXLAN only: the VNI and the inner frame's destination and source MACs. */
+  readonly vni?: number;
+  readonly innerDstMac?: number;
+  readonly innerSrcMac?: number;
+  /** The inner IPv4 packet. */
+  readonly inner: Uint8Array;
+}
+
+/**
+ * The encapsulated packet `ip` (an IPv4 packet, header first) carries, when it is a
+ * first fragment of UDP to one of flannel's encapsulation ports whose payload holds
+ * an IPv4 packet; undefined otherwise. Reads only within `ip`'s bytes.
+ */
+export function decapsulate(ip: Uint8Array): Encapsulated | undefined {
+  if (ip.length < 20 || Ipv4.version(ip, 0) !== 4 || Ipv4.protocol(ip, 0) !== 17 || Ipv4.fragOffset(ip, 0) !== 0) return undefined;
+  const hl = Ipv4.headerLen(ip, 0);
+  const end = Math.min(ip.length, Ipv4.totalLen(ip, 0));
+  if (hl < 20 || end < hl + 8) return undefined;
+  const dport = L4.dstPort(ip, hl);
+  const payload = ip.subarray(hl + 8, end);
+  if (FLANNEL_ENCAP_PORTS.ipInUdp.has(dport)) return isIpv4(payload) ? { kind: 'ip-in-udp', inner: payload } : undefined;
+  if (!FLANNEL_ENCAP_PORTS.vxlan.has(dport)) return undefined;
+  const vni = vxlanVniAt(payload, 0, payload.length);
+  if (vni < 0 || payload.length < VXLAN_HEADER_LEN + 14) return undefined;
+  const eth = VXLAN_HEADER_LEN;
+  if (readU16(payload, eth + 12) !== 0x0800) return undefined;
+  const inner = payload.subarray(eth + 14);
+  return isIpv4(inner) ? { kind: 'vxlan', vni, innerDstMac: readU48(payload, eth), innerSrcMac: readU48(payload, eth + 6), inner } : undefined;
+}
+
+function isIpv4(b: Uint8Array): boolean {
+  return b.length >= 20 && Ipv4.version(b, 0) === 4;
+}
