@@ -9,6 +9,7 @@ import { IPVSADM_LIST_HEADER } from '../netsim/ipvs/ipvs.ts';
 import { ctimeDate } from '../netsim/netfilter/iptables/render.ts';
 import type { TableName } from '../netsim/netfilter/eval-types.ts';
 import { renderSubnetEnv } from '../cni/flannel/flanneld.ts';
+import { UdpBackend } from '../cni/flannel/udp.ts';
 import type { KvSubnetManager } from '../cni/flannel/subnet-manager.ts';
 import type { ClusterNode } from './cluster.ts';
 
@@ -71,4 +72,6 @@ registerNodeView('conntrack-stats', { render: ({ node }) => node.netfilter.connt
 // `nfacct list`: kube-proxy's counters (INVALID packets dropped, localhost NodePort connections accepted).
 registerNodeView('nfacct', { render: ({ node }) => node.netfilter.iptables.nfacctList() });
 registerNodeView('subnet-env', { render: ({ node }) => (node.flanneld.subnetEnv !== undefined ? renderSubnetEnv(node.flanneld.subnetEnv) : undefined) });
+// flanneld's udp-backend proxy: its socket and its userspace routes (the verifier's twin runs a real one from them).
+registerNodeView('flannel-proxy', { render: ({ node }) => (node.flanneld.backend instanceof UdpBackend ? node.flanneld.backend.proxyView() : undefined) });
 registerNodeView('leases', { render: ({ subnets }) => subnets.keyValues().map((kv) => `${kv.key}\n${kv.value}`).join('\n') + '\n' });

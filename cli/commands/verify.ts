@@ -31,6 +31,8 @@ export interface VerifyCommandOptions {
   readonly pcapDir: string;
   /** The kernel side's waits (defaults: DEFAULT_TWIN_TIMING). */
   readonly timing?: Partial<TwinTiming>;
+  /** Real flannel devices in the twin (default true; see VerifyOptions.underlay). */
+  readonly underlay?: boolean;
   /** Where the cluster came from (the --spec file), for messages. */
   readonly source?: string;
 }
@@ -93,7 +95,7 @@ async function verifyNodes(build: () => Promise<EmulatedCluster> | EmulatedClust
   for (const [i, node] of nodes.entries()) {
     const cluster = i === 0 ? first : await build();
     try {
-      reports.push(await verifyNode(cluster, { node, randomProbes: o.probes, samples: o.samples, seed: o.seed, timing, writePcap: (name, bytes) => {
+      reports.push(await verifyNode(cluster, { node, randomProbes: o.probes, samples: o.samples, seed: o.seed, timing, underlay: o.underlay !== false, writePcap: (name, bytes) => {
         const path = join(o.pcapDir, name);
         writeOutputFile(path, bytes);
         return path;
@@ -166,11 +168,12 @@ export function registerVerifyCommands<O extends object>(
     .option('--pcap-dir <dir>', 'where the pcapng of each side of a disagreement goes', './netsim-out/verify')
     .option('--quiet-ms <n>', 'kernel side: quiet time after a probe\'s last packet that ends its wait', nonNegInt('--quiet-ms'), DEFAULT_TWIN_TIMING.quietMs)
     .option('--max-wait-ms <n>', 'kernel side: longest wait per probe (packets that come later still count for their probe)', nonNegInt('--max-wait-ms'), DEFAULT_TWIN_TIMING.maxMs)
+    .option('--no-underlay', 'put sinks behind flannel\'s TUN and VXLAN devices instead of real ones (cross-node packets are then compared before encapsulation, not on the underlay)')
     .option('--late-ms <n>', 'kernel side: after the last probe, how long packets still owed are waited for (ICMP after an ARP failure takes ~3 s)', nonNegInt('--late-ms'), DEFAULT_TWIN_TIMING.lateMs)
-    .action(async (o: O & { node?: string; probes: number; samples: number; output: 'text' | 'json'; pcapDir: string; seed?: number; quietMs: number; maxWaitMs: number; lateMs: number; spec?: string }) => {
+    .action(async (o: O & { node?: string; probes: number; samples: number; output: 'text' | 'json'; pcapDir: string; seed?: number; quietMs: number; maxWaitMs: number; lateMs: number; underlay: boolean; spec?: string }) => {
       process.exitCode = await verifyCommand(() => load(o), {
         ...(o.node !== undefined ? { node: o.node } : {}), ...(o.spec !== undefined ? { source: o.spec } : {}), probes: o.probes, samples: o.samples, seed: o.seed ?? 1, output: o.output, pcapDir: o.pcapDir,
-        timing: { quietMs: o.quietMs, maxMs: o.maxWaitMs, lateMs: o.lateMs },
+        timing: { quietMs: o.quietMs, maxMs: o.maxWaitMs, lateMs: o.lateMs }, underlay: o.underlay,
       }, print, err);
     });
   program

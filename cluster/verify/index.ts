@@ -17,16 +17,17 @@
  * Layout: `raw/` is the only code that touches the host (namespaces, the raw-socket
  * helper process); `twin.ts` plans and builds the twin; `emulator-side.ts` taps the
  * emulated node; `twin-side.ts` drives the agents; `suites.ts` generates probes;
- * `compare.ts` turns packets into comparable signatures and holds the chi-square
+ * `underlay.ts` opens flannel's encapsulations; `compare.ts` turns packets into comparable signatures and holds the chi-square
  * test (cluster/ may not import experiments/); `verify.ts` judges; `report.ts` renders.
  *
  * Not modelled / not compared: link-layer addresses of packets leaving the node
  * (the twin's sinks differ from the emulator's neighbours), IP ids the kernels
  * choose themselves, TCP sessions beyond the first segment and its answer, IPVS
  * (no ip_vs module here), applications and kube-proxy's healthz and health-check
- * servers (the twin runs neither; the emulator is built without them), VXLAN and flannel
- * encapsulation beyond the node (egress is compared before flanneld or the VTEP: the
- * twin has no real TUN + forwarder or VXLAN device yet). On the emulator side a
+ * servers (the twin runs neither; the emulator is built without them), the VXLAN
+ * source port (a flow hash the real kernel keys with a per-boot secret: only its range
+ * is compared) and anything beyond the node's underlay NIC (what other nodes do with
+ * the encapsulated packet; underlay.ts opens it, the twin has real flannel devices). On the emulator side a
  * packet that comes after its probe's 1 s window (an ARP failure's ICMP, ~3 s) still
  * lands in a later probe: only the kernel side attributes by content.
  */

@@ -15,8 +15,11 @@
  *   `nft -f`;
  * - one namespace per pod behind a veth of the node (same names, MACs, addresses,
  *   routes and neighbours);
- * - one *sink* namespace per device that leaves the node (the underlay NIC, the
- *   flannel TUN, a VXLAN device): in the twin each becomes a veth whose peer lives in
+ * - in underlay mode (the default of verify, {@link TwinOptions.underlay}), flannel's
+ *   devices as real ones: a real VXLAN device with flanneld's FDB entries, a real TUN
+ *   read by a real flanneld-like proxy (raw/flannel-proxy.c, started by verify.ts);
+ * - one *sink* namespace per device that leaves the node (the underlay NIC; without
+ *   underlay mode the flannel TUN and VXLAN device too): in the twin each becomes a veth whose peer lives in
  *   the sink, which answers ARP for every address and locally delivers every packet
  *   arriving from the node (policy rule `iif up0 lookup 100` with `local 0.0.0.0/0`),
  *   so a raw socket there sees what left the node; its iptables OUTPUT drops
@@ -39,6 +42,7 @@ import { formatIpv4, formatMac, maskOf } from '../../netsim/wire/addr.ts';
 import type { Ipv4Addr, MacAddr } from '../../netsim/wire/addr.ts';
 import type { EmulatedCluster } from '../emulated-cluster.ts';
 import type { NetnsSession } from './raw/netns.ts';
+import type { FlannelProxySpec } from './raw/flannel-proxy.ts';
 
 export type TwinRole = 'node' | 'pod' | 'sink';
 
@@ -78,6 +82,8 @@ export interface TwinPlan {
   readonly stacks: ReadonlyArray<{ readonly ns: NetNamespace; readonly label: string }>;
   /** Things the twin cannot reproduce on this machine (e.g. IPVS). */
   readonly notVerifiable: string[];
+  /** Underlay mode: the flanneld udp proxies to start in the node namespace once the twin is built. */
+  readonly flannelProxies: readonly FlannelProxySpec[];
 }
 
 /** Sysctls every twin namespace gets before its devices exist (default.* then applies to them). */
@@ -154,10 +160,13 @@ function gatewaysVia(ns: NetNamespace, dev: string): Ipv4Addr[] {
 
 export interface TwinOptions {
   /**
-   * Reproduce flannel's VXLAN device as a real one (the twin's `flannel.1`: same VNI, port,
-   * local address, MAC and MTU, `nolearning`, with flanneld's permanent neighbour and FDB
-   * entries) instead of a sink, so what leaves the node is the encapsulated packet on the
-   * underlay NIC, compared header by header with the emulator's (compare.ts).
+   * Reproduce flannel's devices as real ones instead of sinks, so what leaves the node is
+   * the encapsulated packet on the underlay NIC, compared header by header with the
+   * emulator's (compare.ts): the VXLAN device as a real `flannel.1` (same VNI, port, local
+   * address, MAC and MTU, `nolearning`, with flanneld's permanent neighbour and FDB
+   * entries); the udp backend's TUN as a real `flannel0` (same MTU, addresses and routes)
+   * read by a real flanneld-like proxy (raw/flannel-proxy.c) with the emulated proxy's
+   * socket and lease routes (the `flannel-proxy` node view).
    */
   readonly underlay?: boolean;
 }
@@ -177,6 +186,19 @@ function vxlanCmds(ns: NetNamespace, d: VxlanDevice): { ip: string[]; bridge: st
   ];
   const bridge = d.fdbEntries().map((e) => `fdb append ${formatMac(e.mac)} dev ${d.name} dst ${formatIpv4(e.dst)} self permanent`);
   return { ip, bridge };
+}
+
+/** The `flannel-proxy` node view (`listen A:P`, then `NET/LEN → PEER:P` per lease) as the proxy's arguments. */
+export function parseFlannelProxyView(tun: string, tunAddr: Ipv4Addr, view: string): FlannelProxySpec {
+  const lines = view.split('\n').filter((l) => l !== '');
+  const listen = /^listen ([0-9.]+):(\d+)$/.exec(lines[0] ?? '');
+  if (listen === null) throw new Error(`flannel-proxy view: no listen line in ${JSON.stringify(view)}`);
+  const routes = lines.slice(1).map((l) => {
+    const m = /^([0-9.]+\/\d+) → ([0-9.]+):\d+$/.exec(l);
+    if (m === null) throw new Error(`flannel-proxy view: bad route line ${JSON.stringify(l)}`);
+    return `${m[1]}=${m[2]}`;
+  });
+  return { tun, tunAddr: formatIpv4(tunAddr), bindAddr: listen[1] as string, port: Number(listen[2]), routes };
 }
 
 /** Build the plan for `node` of `cluster`; throws for an unknown node. */
@@ -200,6 +222,8 @@ export function planTwin(cluster: EmulatedCluster, node: string, opts: TwinOptio
   const nodeBridge: string[] = [];
   /** Real VXLAN devices, created once every other device (their underlay NIC) exists. */
   const vxlans: VxlanDevice[] = [];
+  const flannelProxies: FlannelProxySpec[] = [];
+  const proxyView = opts.underlay === true ? cluster.nodeView?.(node, 'flannel-proxy') : undefined;
   // In ifindex order, as the node made them: the kernel's source-address choice for a
   // device without one (inet_select_addr, e.g. MASQUERADE out lo) takes the first device
   // in creation order. Ports are enslaved in a second pass, once every device exists.
@@ -230,6 +254,10 @@ export function planTwin(cluster: EmulatedCluster, node: string, opts: TwinOptio
       stacks.push({ ns: podNs, label });
     } else if (opts.underlay === true && d instanceof VxlanDevice) {
       vxlans.push(d);
+    } else if (d.kind === 'tun' && proxyView !== undefined && nodeNs.primaryAddress(d.name) !== undefined) {
+      // A persistent TUN the proxy attaches to (TUNSETIFF) once the twin is built.
+      nodeIp.push(`tuntap add dev ${d.name} mode tun`, `link set ${d.name} mtu ${d.mtu}`);
+      flannelProxies.push(parseFlannelProxyView(d.name, nodeNs.primaryAddress(d.name) as Ipv4Addr, proxyView));
     } else if (d.kind === 'veth' && d instanceof VethDevice && d.peer.owner === nodeNs) {
       // A veth pair inside the node: create it from the end with the lower ifindex.
       if (d.ifindex < d.peer.ifindex) nodeIp.push(`link add ${d.name} type veth peer name ${d.peer.name}`);
@@ -311,7 +339,7 @@ export function planTwin(cluster: EmulatedCluster, node: string, opts: TwinOptio
     ...(iptables !== undefined ? { iptables } : {}), ...(ipset !== undefined && ipset !== '' ? { ipset } : {}),
     ...(nft !== undefined ? { nft } : {}),
   }, ...pods, ...sinks);
-  return { node, namespaces, egress, stacks, notVerifiable: [...new Set(notVerifiable)] };
+  return { node, namespaces, egress, stacks, notVerifiable: [...new Set(notVerifiable)], flannelProxies };
 }
 
 /** The built twin: full namespace names by label. */

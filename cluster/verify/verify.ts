@@ -24,6 +24,7 @@ import { formatIpv4 } from '../../netsim/wire/addr.ts';
 import type { EmulatedCluster } from '../emulated-cluster.ts';
 import { cleanStaleVerifyNamespaces, NetnsSession, netnsUnavailableReason } from './raw/netns.ts';
 import { planTwin, buildTwin } from './twin.ts';
+import { buildFlannelProxy, startFlannelProxy } from './raw/flannel-proxy.ts';
 import type { TwinPlan } from './twin.ts';
 import { EmulatorSide } from './emulator-side.ts';
 import { TwinSide } from './twin-side.ts';
@@ -92,6 +93,7 @@ export interface VerifyOptions {
   /**
    * Real flannel devices in the twin (twin.ts {@link TwinOptions.underlay}): cross-node
    * probes are compared as the encapsulated packets each side puts on the underlay.
+   * Default true; false puts sinks behind flannel's devices (egress compared before them).
    */
   readonly underlay?: boolean;
   /** Change the emulated side after the twin was built from it (tests: a deliberately broken rule). */
@@ -203,7 +205,13 @@ export async function verifyNode(cluster: EmulatedCluster, opts: VerifyOptions):
   if (why !== undefined) throw new VerifyUnavailableError(why);
   const samples = opts.samples ?? 40;
   const repeats = opts.emulatorRepeats ?? 24;
-  const plan = planTwin(cluster, opts.node, { underlay: opts.underlay === true });
+  const plan = planTwin(cluster, opts.node, { underlay: opts.underlay !== false });
+  let proxyBin: string | undefined;
+  if (plan.flannelProxies.length > 0) {
+    const b = buildFlannelProxy();
+    if ('reason' in b) throw new VerifyUnavailableError(b.reason);
+    proxyBin = b.bin;
+  }
   const templates = generateProbes(cluster, plan, { samples, randomProbes: opts.randomProbes ?? 500, seed: opts.seed ?? 1, ...(opts.suites !== undefined ? { suites: opts.suites } : {}) });
   const probes: Probe[] = templates.map((t, i) => ({ ...t, index: i, sport: 20000 + (i % 20000), ipId: probeIpId(i) }));
   const facts = nodeFacts(cluster, opts.node);
@@ -226,6 +234,8 @@ export async function verifyNode(cluster: EmulatedCluster, opts: VerifyOptions):
   const extras = new Map<string, GroupExtras>();
   try {
     const twin = await harness('building the twin namespaces', () => buildTwin(plan, session));
+    const nodeNs = twin.nsByLabel.get('node') as string;
+    await harness('starting the twin\'s flanneld udp proxy', () => Promise.all(plan.flannelProxies.map((p) => startFlannelProxy(proxyBin as string, session, nodeNs, p))));
     twinSide = await harness('starting the raw-socket agents', () => TwinSide.start(twin, session, opts.timing));
     const ts = twinSide;
     opts.tamper?.(cluster, plan);

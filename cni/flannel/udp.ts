@@ -128,6 +128,11 @@ export class UdpBackend implements Backend {
     return [...this.routes.values()].map((r) => `${r.dst.toString()} → ${formatIpv4(r.nextHop)}:${this.port}`);
   }
 
+  /** The proxy's socket and routes (the `flannel-proxy` node view): `listen 192.168.50.11:8285`, then {@link proxyRoutes}. */
+  proxyView(): string {
+    return [`listen ${formatIpv4(this.ctx.publicIp)}:${this.port}`, ...this.proxyRoutes()].join('\n') + '\n';
+  }
+
   private findRoute(dst: Ipv4Addr): ProxyRoute | undefined {
     if (this.indexMask !== -1) return this.byNet.get(dst & this.indexMask);
     for (const r of this.routes.values()) if (r.dst.contains(dst)) return r;
