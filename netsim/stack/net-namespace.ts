@@ -571,6 +571,15 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
       this.traceDrop(pkt, 'martian', `martian ${formatIpv4(src)} → ${formatIpv4(dst0)} on ${dev.name}`, dev.name);
       return;
     }
+    // fib_validate_source: a packet arriving on a real device from one of this namespace's own
+    // addresses is a martian source (accept_local is off; its fast path with rp_filter 0 since
+    // Linux 5.0, the reverse lookup's RTN_LOCAL otherwise) — e.g. flanneld's udp proxy's net
+    // unreachable, which it writes into flannel0 from flannel0's own address. PREROUTING cannot
+    // change the source of a packet before routing, so checking it first is the same.
+    if (dev.kind !== 'loopback' && src !== 0 && this.local.has(src | 0)) {
+      this.traceDrop(pkt, 'martian', `martian source ${formatIpv4(src)} (a local address) → ${formatIpv4(dst0)} on ${dev.name}: accept_local is off`, dev.name);
+      return;
+    }
     pkt.inDev = dev.name;
     if ((pkt.brnf & BRNF_PREROUTED) !== 0) {
       pkt.brnf = 0;
