@@ -56,7 +56,7 @@ export type TableOutcome = FlowWalk | Chain | typeof NO_CHAIN | undefined;
 export const NO_CHAIN = 'no-chain';
 
 /** The conditions a plan was built under (WalkContext's, at the plan's start). */
-export interface PlanContext {
+interface PlanContext {
   readonly gen: number;
   readonly setGen: number;
   readonly ctState: number;
@@ -171,7 +171,7 @@ export class HookPlans {
       node = next;
     }
     for (const p of node.plans) {
-      if (p.steps.length === steps.length && p.gen === c.gen && p.setGen === c.setGen && p.ctState === c.ctState && p.markIn === c.markIn && p.markOut === c.markOut
+      if (p.gen === c.gen && p.setGen === c.setGen && p.ctState === c.ctState && p.markIn === c.markIn && p.markOut === c.markOut
         && p.inDev === c.inDev && p.outDev === c.outDev && p.physIn === c.physIn && p.physOut === c.physOut) return p;
     }
     const p = new HookPlan(c.gen, c.setGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, steps.slice(), walks);

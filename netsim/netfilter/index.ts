@@ -4,7 +4,9 @@
  * as hook operations with the kernel's priorities (hook-ops.ts, one file per
  * operation in ops/ named after its kernel counterpart) and run by the NetfilterHooks
  * the stack calls (netfilter-stack.ts), with ipset (netsim/ipset) and IPVS
- * (netsim/ipvs) plugged in there. Other engines (nftables, a policy enforcer)
+ * (netsim/ipvs) plugged in there; an established flow's tables are replayed from
+ * remembered walks (flow-walks.ts), and a whole hook after conntrack's lookup from one
+ * plan per hook (hook-plans.ts). Other engines (nftables, a policy enforcer)
  * register their own operations with `NetfilterStack.registerOps`.
  *
  * Contract: rules arrive as iptables-restore text and are printed back as the real

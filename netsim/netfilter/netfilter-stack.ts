@@ -10,6 +10,8 @@
  *   OUTPUT:      iptable_raw (-300) → ipv4_conntrack_local (-200) → iptable_mangle (-150) → nf_nat_ipv4_local_fn (-100) → ip_vs_local_reply4 (-99) → ip_vs_local_request4 (-98) → iptable_filter (0)
  *   POSTROUTING: iptable_mangle (-150) → nf_nat_ipv4_out (100) → ipv4_confirm (last)
  *
+ * For a packet of a confirmed, established entry the operations after conntrack's
+ * lookup run as one remembered plan when their outcome cannot differ (hook-plans.ts).
  * An iptables table is registered only while it is loaded, IPVS only while attached;
  * more operations (nftables base chains, a policy enforcer) plug in with
  * {@link NetfilterStack.registerOps}.
