@@ -258,7 +258,7 @@ export class NodeAgent {
       const first = logs.containerNames[0];
       const log: AppLog = (container, line) => {
         const ms = this.o.wallClock().getTime();
-        logs.container(container ?? first ?? '')?.append(ms, line(ms));
+        logs.container(container ?? first ?? '')?.append(ms, line);
       };
       apps = startAppsWhenBuilt(plans, net.whenBuilt, (ns) => startApps(ns, name, plans, tap === undefined ? undefined : (_pod, kind, port, data) => tap(key, kind, port, data), log, this.o.appEnv));
     } catch (e) {

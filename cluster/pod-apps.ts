@@ -106,7 +106,11 @@ export interface RunningApps {
   stop(): void;
 }
 
-/** Where apps write their log lines: the container (undefined: the pod's first) and the line, given the wall-clock time of the write. */
+/**
+ * Where apps write their log lines: the container (undefined: the pod's first) and the line, given the wall-clock time of the write.
+ * The log calls `line` when the line is first read (cluster/pod-logs.ts), so it must be a pure function of the time and hold
+ * only what it prints (scalars, strings): not a packet's bytes (a slab view keeps its whole slab) nor a connection.
+ */
 export type AppLog = (container: string | undefined, line: (wallMs: number) => string) => void;
 
 /** What the cluster offers the apps beyond their namespace (the DNS add-on's server factory). */
@@ -144,14 +148,23 @@ export function startApps(ns: NetNamespace, podName: string, plans: readonly App
         const echo = s.onMessage;
         s.onMessage = (m) => {
           tap?.(podName, 'udp-echo', p.port, m.data);
-          log?.(p.container, () => `udp-echo: ${m.data.length} bytes from ${formatIpv4(m.src)}:${m.sport} on port ${p.port}`);
+          if (log !== undefined) {
+            const n = m.data.length;
+            const src = m.src;
+            const sport = m.sport;
+            log(p.container, () => `udp-echo: ${n} bytes from ${formatIpv4(src)}:${sport} on port ${p.port}`);
+          }
           echo?.(m);
         };
       }
       stops.push(() => s.close());
     } else {
       const l = startTcpEcho(ns, p.port, tap === undefined ? undefined : (d) => tap(podName, 'tcp-echo', p.port, d),
-        log === undefined ? undefined : (c) => log(p.container, () => `tcp-echo: connection from ${formatIpv4(c.remoteAddr)}:${c.remotePort} on port ${p.port}`));
+        log === undefined ? undefined : (c) => {
+          const raddr = c.remoteAddr;
+          const rport = c.remotePort;
+          log(p.container, () => `tcp-echo: connection from ${formatIpv4(raddr)}:${rport} on port ${p.port}`);
+        });
       stops.push(() => l.close());
     }
   }

@@ -21,6 +21,31 @@ test('container log: keeps the newest lines within its bound, tail and since sel
   assert.deepEqual(seen, ['line 26']);
 });
 
+test('container log: a line given as a function of its time is written when first read, with the text it gives for that time, once', () => {
+  const lazy = new ContainerLog(10);
+  const eager = new ContainerLog(10);
+  const calls: number[] = [];
+  const render = (ms: number): string => {
+    calls.push(ms);
+    return `at ${ms}`;
+  };
+  for (let i = 1; i <= 25; i++) {
+    lazy.append(i * 1000, i % 3 === 0 ? `plain ${i}` : render);
+    eager.append(i * 1000, i % 3 === 0 ? `plain ${i}` : render(i * 1000));
+  }
+  calls.length = 0;
+  assert.deepEqual(lazy.read({ tail: 3 }), eager.read({ tail: 3 }));
+  assert.deepEqual(calls, [23_000, 25_000], 'only the lines read, not the dropped ones');
+  assert.deepEqual(lazy.read(), eager.read());
+  assert.deepEqual(lazy.read({ sinceMs: 20_000 }), eager.read({ sinceMs: 20_000 }));
+  assert.equal(calls.length, lazy.read().filter((l) => l.text.startsWith('at ')).length, 'each line written once');
+  const seen: string[] = [];
+  const stop = lazy.follow((l) => seen.push(`${l.ms} ${l.text}`));
+  lazy.append(26_000, render);
+  stop();
+  assert.deepEqual(seen, ['26000 at 26000'], 'a follower gets the written text');
+});
+
 test('nginx $time_local in UTC', () => {
   assert.equal(nginxTime(Date.UTC(2026, 11, 7, 6, 5, 9)), '07/Dec/2026:06:05:09 +0000');
 });

@@ -15,15 +15,35 @@ export interface LogLine {
   readonly text: string;
 }
 
+/**
+ * A kept line: its text, or until someone reads it, the function that writes it for its
+ * instant (an access log line is written per request and mostly never read: formatting
+ * it only when `kubectl logs` or a follower asks gives the same text).
+ */
+interface KeptLine {
+  readonly ms: number;
+  text: string | undefined;
+  render: ((ms: number) => string) | undefined;
+}
+
+function textOf(l: KeptLine): string {
+  if (l.text === undefined) {
+    l.text = (l.render as (ms: number) => string)(l.ms);
+    l.render = undefined;
+  }
+  return l.text;
+}
+
 export class ContainerLog {
-  private readonly lines: LogLine[] = [];
+  private readonly lines: KeptLine[] = [];
   private dropped = 0;
   private followers: Array<(l: LogLine) => void> = [];
 
   constructor(private readonly max = LOG_LINES_PER_CONTAINER) {}
 
-  append(ms: number, text: string): void {
-    const line = { ms, text };
+  /** Write a line at `ms`: its text, or a pure function of `ms` that gives it (called at most once, when it is first read). */
+  append(ms: number, text: string | ((ms: number) => string)): void {
+    const line: KeptLine = typeof text === 'string' ? { ms, text, render: undefined } : { ms, text: undefined, render: text };
     this.lines.push(line);
     if (this.lines.length > this.max) {
       // Drop in chunks: an array shift per line would make a full log quadratic.
@@ -31,14 +51,16 @@ export class ContainerLog {
       this.lines.splice(0, n);
       this.dropped += n;
     }
-    for (const f of this.followers) f(line);
+    if (this.followers.length === 0) return;
+    const out: LogLine = { ms, text: textOf(line) };
+    for (const f of this.followers) f(out);
   }
 
   /** Lines at or after `sinceMs`, the last `tail` of them (all when undefined). */
   read(opts: { tail?: number; sinceMs?: number } = {}): LogLine[] {
     let out = opts.sinceMs !== undefined ? this.lines.filter((l) => l.ms >= (opts.sinceMs as number)) : this.lines;
     if (opts.tail !== undefined) out = opts.tail === 0 ? [] : out.slice(-opts.tail);
-    return [...out];
+    return out.map((l) => ({ ms: l.ms, text: textOf(l) }));
   }
 
   follow(fn: (l: LogLine) => void): () => void {

@@ -74,6 +74,7 @@ import { lookup } from '../../apps/dns/stub-resolver.ts';
 import type { QueryLog } from '../../apps/dns/stub-resolver.ts';
 import type { ResolvConf } from '../../apps/dns/resolv-conf.ts';
 import { IPPROTO_UDP } from '../../netsim/netfilter/conntrack/tuple.ts';
+import { contentLength, podFrom } from './http-response.ts';
 
 /** How long a connection may take before it counts as black-holed (virtual). */
 export const RESPONSE_TIMEOUT_NS = 2 * SECOND;
@@ -552,13 +553,20 @@ class ModeRunner {
       return;
     }
     this.started++;
-    this.cluster.sim.clock.at(this.t0 + at, () => {
-      this.lastArrival = at;
-      this.startConnection();
-      const gap = exp.arrival === 'constant' ? SECOND / exp.ratePerSecond : -Math.log(1 - this.rng.next()) * SECOND / exp.ratePerSecond;
-      this.scheduleArrival(at + Math.max(1, Math.round(gap)));
-    });
+    this.nextArrival = at;
+    this.cluster.sim.clock.at(this.t0 + at, this.onArrival);
   }
+
+  /** The arrival scheduled for {@link nextArrival} (one at a time: each schedules the next), one callback for all. */
+  private nextArrival = 0;
+  private readonly onArrival = (): void => {
+    const exp = this.exp;
+    const at = this.nextArrival;
+    this.lastArrival = at;
+    this.startConnection();
+    const gap = exp.arrival === 'constant' ? SECOND / exp.ratePerSecond : -Math.log(1 - this.rng.next()) * SECOND / exp.ratePerSecond;
+    this.scheduleArrival(at + Math.max(1, Math.round(gap)));
+  };
 
   private startConnection(): void {
     const client = this.clients[this.clients.length === 1 ? 0 : Math.floor(this.rng.next() * this.clients.length)] as Client;
@@ -620,15 +628,14 @@ class ModeRunner {
       conn.gotBytes = true;
       conn.buf += dec.decode(d);
       for (;;) {
-        const head = conn.buf.indexOf('\r\n\r\n');
+        const buf = conn.buf;
+        const head = buf.indexOf('\r\n\r\n');
         if (head < 0) return;
-        const m = /content-length:\s*(\d+)/i.exec(conn.buf.slice(0, head));
-        const len = m === null ? 0 : Number(m[1]);
-        if (conn.buf.length < head + 4 + len) return; // bodies are ASCII: characters = bytes
-        const body = conn.buf.slice(head + 4, head + 4 + len);
-        conn.buf = conn.buf.slice(head + 4 + len);
-        const from = / from (\S+)\s*$/.exec(body);
-        if (from !== null && conn.pod === undefined) conn.pod = from[1];
+        const len = contentLength(buf, head);
+        const end = head + 4 + len;
+        if (buf.length < end) return; // bodies are ASCII: characters = bytes
+        conn.buf = end === buf.length ? '' : buf.slice(end);
+        if (conn.pod === undefined) conn.pod = podFrom(buf, head + 4, end);
         conn.requests++;
         if (conn.requests >= total) {
           this.finish(conn, 'ok');
@@ -752,7 +759,7 @@ class ModeRunner {
       latencyNs: latency,
       t: conn.t,
       end: c.sim.clock.now() - this.t0,
-      ...(this.exp.clients.length > 1 ? { group: conn.client.group } : {}),
+      group: this.exp.clients.length > 1 ? conn.client.group : undefined,
     });
     this.done++;
   }

@@ -173,7 +173,7 @@ export class TcpConnection {
   }
 
   private mssOption(): Uint8Array {
-    return Uint8Array.of(2, 4, (this.mss >> 8) & 0xff, this.mss & 0xff);
+    return mssOptionBytes(this.mss);
   }
 
   /** Process a segment addressed to this connection. */
@@ -432,6 +432,19 @@ export interface TcpListener {
   readonly addr: Ipv4Addr;
   close(): void;
 }
+
+/**
+ * The MSS option's bytes (kind 2, length 4), one array per MSS value: a connection's
+ * SYN or SYN-ACK copies them into the segment and nothing writes them, and a host
+ * sends only a few distinct values (its routes' MTUs).
+ */
+function mssOptionBytes(mss: number): Uint8Array {
+  let o = MSS_OPTIONS.get(mss);
+  if (o === undefined) MSS_OPTIONS.set(mss, (o = Uint8Array.of(2, 4, (mss >> 8) & 0xff, mss & 0xff)));
+  return o;
+}
+
+const MSS_OPTIONS = new Map<number, Uint8Array>();
 
 function mssFrom(options: Uint8Array | undefined): number | undefined {
   if (options === undefined) return undefined;
