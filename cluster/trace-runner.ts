@@ -148,7 +148,7 @@ export function startTrace(cluster: EmulatedCluster, from: ResolvedEndpoint, toI
     replyOf = () => u.reply?.pkt;
   } else {
     const c = src.tcp.connect(to.ip, port as number);
-    request = c.sentPackets[0] ?? 0;
+    request = c.firstPacket;
     // The reply is the first segment the other side sent back on this connection.
     replyOf = () => firstReplyTo(events, request);
     if (opts.tcp === 'request') {

@@ -15,8 +15,8 @@ import type { NetDevice } from '../link/net-device.ts';
 import type { Ipv4Addr } from '../wire/addr.ts';
 import { formatIpv4 } from '../wire/addr.ts';
 import { Ipv4 } from '../wire/ipv4.ts';
-import { TcpFlags, parseTcp, parseTcpAt } from '../wire/tcp.ts';
-import type { TcpRepr } from '../wire/tcp.ts';
+import { TcpFlags, parseTcp, parseTcpInto, tcpFields } from '../wire/tcp.ts';
+import type { TcpFields } from '../wire/tcp.ts';
 import { buildIpv4TcpSegment } from '../wire/build.ts';
 import { WireError } from '../wire/errors.ts';
 import { MS, SECOND, Timer } from '../time/scheduler.ts';
@@ -75,8 +75,8 @@ export class TcpConnection {
   /** The peer sent FIN (half close): no more data will arrive. */
   onEnd: (() => void) | undefined = undefined;
   onClose: ((reason: TcpCloseReason, detail: string) => void) | undefined = undefined;
-  /** Trace ids of every segment this side sent, in order (for tests and traces). */
-  readonly sentPackets: number[] = [];
+  /** Trace id of the first segment this side sent (its SYN or SYN-ACK; 0 before): what a trace follows. */
+  firstPacket = 0;
   /** Last soft error reported by ICMP. */
   softError: string | undefined = undefined;
 
@@ -177,7 +177,7 @@ export class TcpConnection {
   }
 
   /** Process a segment addressed to this connection. */
-  segment(seg: TcpRepr, payload: Uint8Array, pktId: number): void {
+  segment(seg: Readonly<TcpFields>, payload: Uint8Array, pktId: number): void {
     const f = seg.flags;
     if (this.st === 'SYN_SENT') {
       if ((f & TcpFlags.ACK) !== 0 && seg.ack !== this.sndNxt) {
@@ -336,7 +336,7 @@ export class TcpConnection {
       this.inetId = (this.inetId + 1) & 0xffff;
     }
     const id = this.layer.emitSegment(this.localAddr, this.remoteAddr, this.localPort, this.remotePort, seq, ack, flags, WINDOW, data, options, ident);
-    this.sentPackets.push(id);
+    if (this.firstPacket === 0) this.firstPacket = id;
   }
 
   /**
@@ -464,6 +464,14 @@ function mssFrom(options: Uint8Array | undefined): number | undefined {
   return undefined;
 }
 
+/**
+ * Receive parses each segment's header into one record per layer, reused (no header
+ * object per segment); a segment that arrives while another is being handled (from a
+ * callback) gets a record of its own. Off: a new record per segment, as before — the
+ * differential test (tests/scenarios/tcp-rx-record.test.ts) compares the two by hash.
+ */
+export const tcpRxRecord = { reuse: true };
+
 export class TcpLayer {
   private readonly listeners = new Map<number, Array<{ addr: Ipv4Addr; onAccept: (c: TcpConnection) => void }>>();
   /**
@@ -476,6 +484,9 @@ export class TcpLayer {
   private readonly tw = new TimeWaitTable();
   private twTimer: number | undefined = undefined;
   private readonly sweepFn = (): void => this.sweepTimeWait();
+  /** The received segment's header fields (see {@link tcpRxRecord}), and whether a segment is using it now. */
+  private readonly rx = tcpFields();
+  private rxBusy = false;
 
   constructor(private readonly ns: NetNamespace) {}
 
@@ -505,7 +516,7 @@ export class TcpLayer {
   }
 
   /** A segment for a TIME_WAIT record: what TcpConnection.segment does in that state. */
-  private timeWaitSegment(k: number, dst: Ipv4Addr, src: Ipv4Addr, seg: TcpRepr, payloadLen: number): void {
+  private timeWaitSegment(k: number, dst: Ipv4Addr, src: Ipv4Addr, seg: Readonly<TcpFields>, payloadLen: number): void {
     const f = seg.flags;
     const rcv = this.tw.rcvOf(k);
     const ackNow = (): void => {
@@ -668,10 +679,21 @@ export class TcpLayer {
     const hl = Ipv4.headerLen(b, o);
     const src = Ipv4.src(b, o);
     const dst = Ipv4.dst(b, o);
-    let seg: TcpRepr | undefined = parseTcpAt(b, o + hl, pkt.len - hl, src, dst, !pkt.l4Verified);
+    // The layer's one record unless a segment is being handled already (a delivery inside a callback).
+    const reuse = tcpRxRecord.reuse && !this.rxBusy;
+    const seg = reuse ? this.rx : tcpFields();
     let payload: Uint8Array;
     try {
-      if (seg === undefined) seg = parseTcp(b.subarray(o + hl, o + pkt.len), { src, dst });
+      if (!parseTcpInto(seg, b, o + hl, pkt.len - hl, src, dst, !pkt.l4Verified)) {
+        const r = parseTcp(b.subarray(o + hl, o + pkt.len), { src, dst });
+        seg.srcPort = r.srcPort;
+        seg.dstPort = r.dstPort;
+        seg.seq = r.seq;
+        seg.ack = r.ack;
+        seg.flags = r.flags;
+        seg.window = r.window;
+        seg.options = r.options;
+      }
       const doff = ((b[o + hl + 12] as number) >> 4) * 4;
       payload = doff >= pkt.len - hl ? EMPTY : copyBytes(b, o + hl + doff, o + pkt.len);
     } catch (e) {
@@ -679,6 +701,21 @@ export class TcpLayer {
       ns.traceDrop(pkt, e.code === 'WIRE_BAD_CHECKSUM' ? 'bad-checksum' : 'malformed', e.message, inDev.name);
       return;
     }
+    if (!reuse) {
+      this.dispatch(inDev, pkt, seg, payload, src, dst);
+      return;
+    }
+    this.rxBusy = true;
+    try {
+      this.dispatch(inDev, pkt, seg, payload, src, dst);
+    } finally {
+      this.rxBusy = false;
+    }
+  }
+
+  /** A parsed segment to its connection, TIME_WAIT record or listener, or answered with RST (tcp_v4_rcv). */
+  private dispatch(inDev: NetDevice, pkt: Packet, seg: Readonly<TcpFields>, payload: Uint8Array, src: Ipv4Addr, dst: Ipv4Addr): void {
+    const ns = this.ns;
     const c = this.find(seg.dstPort, src, seg.srcPort);
     if (c !== undefined && (c.localAddr === dst)) {
       if (ns.sim.tracer.enabled) ns.emitDeliver(pkt, `tcp ${c.toString()}`);

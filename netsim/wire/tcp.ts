@@ -191,29 +191,44 @@ export class TcpSegment {
   }
 }
 
+/** The header fields the stack's receive path reads, written in place by {@link parseTcpInto}. */
+export interface TcpFields {
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  window: number;
+  /** The option bytes (a view into the segment); undefined when the header has none. */
+  options: Uint8Array | undefined;
+}
+
+/** A record for {@link parseTcpInto} (all fields present: one shape). */
+export function tcpFields(): TcpFields {
+  return { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, options: undefined };
+}
+
 /**
  * `parseTcp` of the segment at `b[off, off + len)` verified over the pseudo-header,
- * without a view or header object per segment (the stack's receive path). Returns
- * undefined when the segment is malformed or its checksum does not verify: call
- * `parseTcp` on it for the error. `verify` false skips the checksum (a packet whose
- * checksum is known good: Packet.l4Verified).
+ * into `out`, without a view or header object per segment (the stack's receive path;
+ * the urgent pointer is not read). Returns false, leaving `out` partly written, when
+ * the segment is malformed or its checksum does not verify: call `parseTcp` on it for
+ * the error. `verify` false skips the checksum (a packet whose checksum is known good:
+ * Packet.l4Verified).
  */
-export function parseTcpAt(b: Uint8Array, off: number, len: number, src: Ipv4Addr, dst: Ipv4Addr, verify = true): TcpRepr | undefined {
-  if (len < TCP_HEADER_LEN) return undefined;
+export function parseTcpInto(out: TcpFields, b: Uint8Array, off: number, len: number, src: Ipv4Addr, dst: Ipv4Addr, verify = true): boolean {
+  if (len < TCP_HEADER_LEN) return false;
   const hl = ((b[off + F.DATA_OFF] as number) >>> 4) << 2;
-  if (hl < TCP_HEADER_LEN || hl > len) return undefined;
-  if (verify && onesComplementSum(b, off, off + len, pseudoHeaderSum(src, dst, PROTO_TCP, len)) !== 0xffff) return undefined;
-  const urgent = readU16(b, off + F.URGENT);
-  const srcPort = readU16(b, off);
-  const dstPort = readU16(b, off + F.DST_PORT);
-  const seq = readU32(b, off + F.SEQ);
-  const ack = readU32(b, off + F.ACK);
-  const flags = b[off + F.FLAGS] as number;
-  const window = readU16(b, off + F.WINDOW);
-  if (hl === TCP_HEADER_LEN && urgent === 0) return { srcPort, dstPort, seq, ack, flags, window };
-  const options = b.subarray(off + F.OPTIONS, off + hl);
-  if (urgent === 0) return { srcPort, dstPort, seq, ack, flags, window, options };
-  return hl > TCP_HEADER_LEN ? { srcPort, dstPort, seq, ack, flags, window, urgent, options } : { srcPort, dstPort, seq, ack, flags, window, urgent };
+  if (hl < TCP_HEADER_LEN || hl > len) return false;
+  if (verify && onesComplementSum(b, off, off + len, pseudoHeaderSum(src, dst, PROTO_TCP, len)) !== 0xffff) return false;
+  out.srcPort = readU16(b, off);
+  out.dstPort = readU16(b, off + F.DST_PORT);
+  out.seq = readU32(b, off + F.SEQ);
+  out.ack = readU32(b, off + F.ACK);
+  out.flags = b[off + F.FLAGS] as number;
+  out.window = readU16(b, off + F.WINDOW);
+  out.options = hl === TCP_HEADER_LEN ? undefined : b.subarray(off + F.OPTIONS, off + hl);
+  return true;
 }
 
 /** Header length `emitTcp` writes: 20 + options padded to 4. */
