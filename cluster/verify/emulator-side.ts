@@ -4,10 +4,12 @@
  *
  * Taps (instance-level wrappers, removed by {@link EmulatorSide.dispose}; the core
  * has no flag for this):
- * - every egress device (underlay NIC, TUN, VXLAN) is swallowed at transmit: the IPv4
- *   packet is recorded as an `egress:DEV` observation, as the twin's sink records it,
- *   and an ARP request is answered with the sink's MAC for any address (the sink does
- *   the same). Nothing reaches flanneld, the underlay or other nodes;
+ * - every egress device of the plan (the underlay NIC; without underlay mode flannel's
+ *   TUN and VXLAN device too) is swallowed at transmit: the IPv4 packet — on the NIC,
+ *   what flanneld or the VTEP encapsulated — is recorded as an `egress:DEV`
+ *   observation, as the twin's sink records it, and an ARP request is answered with the
+ *   sink's MAC for any address (the sink does the same). Nothing reaches the underlay or
+ *   other nodes;
  * - the ICMP, UDP and TCP input of the node and pod namespaces record what is
  *   delivered locally: the point where Linux hands a copy to raw sockets
  *   (raw_local_deliver, after INPUT).

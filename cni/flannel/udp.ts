@@ -13,9 +13,11 @@
  * Proxy, TUN → UDP (tun_to_udp): find the peer whose subnet holds the destination
  * (a userspace route table fed by lease events); none → ICMP destination unreachable
  * / net unreachable written back into the TUN, TTL 8, from the TUN address, quoting
- * the header + 8 bytes — never about an ICMP packet or a non-first fragment; then the
- * TTL is decremented (RFC 1624 incremental checksum) and a packet whose TTL reaches 0
- * is dropped silently; otherwise the whole IP packet is the payload of a UDP datagram
+ * the header + 8 bytes — never about an ICMP packet or a non-first fragment (the error
+ * comes from the node's own address, so the node drops it as a martian source,
+ * fib_validate_source in NetNamespace.ipRcv, and the sender never sees it, as on a real
+ * node); then the TTL is decremented (RFC 1624 incremental checksum) and a packet whose
+ * TTL reaches 0 is dropped silently; otherwise the whole IP packet is the payload of a UDP datagram
  * from <external IP>:8285 to <peer PublicIP>:8285. No header of flannel's own.
  * UDP → TUN (udp_to_tun): decrement the TTL again (0 → drop), write into the TUN.
  * The proxy's read/sendto copies are not modelled: the datagram's headers go into the
