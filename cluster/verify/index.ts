@@ -18,7 +18,8 @@
  * helper process); `twin.ts` plans and builds the twin; `emulator-side.ts` taps the
  * emulated node; `twin-side.ts` drives the agents; `suites.ts` generates probes;
  * `underlay.ts` opens flannel's encapsulations; `compare.ts` turns packets into comparable signatures and holds the chi-square
- * test (cluster/ may not import experiments/); `verify.ts` judges; `report.ts` renders.
+ * test (cluster/ may not import experiments/); `one-sided.ts` decides which outcomes only one
+ * side can give (confirmed by a fresh draw of the group); `verify.ts` judges; `report.ts` renders.
  *
  * Not modelled / not compared: link-layer addresses of packets leaving the node
  * (the twin's sinks differ from the emulator's neighbours), IP ids the kernels

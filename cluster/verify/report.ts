@@ -33,6 +33,7 @@ export function reportText(r: VerifyReport): string {
   for (const s of r.suites) lines.push(`  ${s.suite.padEnd(18)} ${String(s.probes).padStart(6)} ${String(s.agreed).padStart(6)} ${String(s.skipped).padStart(7)}  ${pct(s.agreed, s.probes - s.skipped)}`);
   lines.push(`  ${'total'.padEnd(18)} ${String(r.probes).padStart(6)} ${String(r.agreed).padStart(6)} ${String(r.skipped).padStart(7)}  ${pct(r.agreed, r.probes - r.skipped)}`);
   for (const n of r.notVerifiable) lines.push(`  not verifiable here: ${n}`);
+  for (const u of r.unconfirmed ?? []) lines.push(`  shown once, not again in a fresh draw (not counted): ${u}`);
   lines.push('');
   if (r.disagreements.length === 0) {
     lines.push(`every probe agrees (${r.agreed} of ${r.probes - r.skipped} checked${r.skipped > 0 ? `, ${r.skipped} skipped` : ''})`);
@@ -54,6 +55,10 @@ export function reportText(r: VerifyReport): string {
       for (const x of e.drops ?? []) lines.push(`  emulator drop: ${x}`);
       for (const x of k.drops ?? []) lines.push(`  kernel: ${x}`);
       if (e.pcap !== undefined) lines.push(`  pcapng: ${e.pcap}  ${k.pcap ?? ''}`);
+      for (const [name, c] of Object.entries(d.draws ?? {})) {
+        lines.push(`  ${name} draw of the group:`);
+        for (const [side, counts] of [['emulator', c.emulator], ['kernel', c.kernel]] as const) for (const [o, n] of Object.entries(counts)) lines.push(`    ${side} ${n}× ${o}`);
+      }
     } else if (!isSide(e) && !isSide(k)) {
       lines.push('  emulator: ' + Object.entries(e.counts).map(([o, n]) => `${n}× ${o}`).join('; '));
       lines.push('  kernel:   ' + Object.entries(k.counts).map(([o, n]) => `${n}× ${o}`).join('; '));

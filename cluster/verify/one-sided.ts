@@ -1,0 +1,55 @@
+/**
+ * Which outcomes of a group of probes only one side can produce, confirmed by a
+ * second, fresh draw of the group.
+ *
+ * An outcome one side showed and the other never did, even when asked again, is a
+ * disagreement only if the same side shows it again in a fresh draw of the group
+ * (and the other side does not show it there either). A real difference — a rule
+ * broken on one side, a route missing — shows in every draw that picks the affected
+ * backend; a one-off of timing on a loaded machine (a packet that came after every
+ * wait, a scheduling hiccup of a raw-socket helper) does not repeat on demand. An
+ * outcome seen only in the second draw is seen once and is not confirmed either.
+ */
+
+/** The outcome signatures of one draw of a group, per side. */
+export interface Draw {
+  readonly emu: readonly string[];
+  readonly kernel: readonly string[];
+}
+
+/** Outcomes each side showed when asked again (askAgain in verify.ts). */
+export interface AskedAgain {
+  readonly emu: ReadonlySet<string>;
+  readonly kernel: ReadonlySet<string>;
+}
+
+export interface OneSided {
+  /** Kernel outcomes of the first draw the emulator never produced, shown again by the kernel in the second draw. */
+  readonly kernelOnly: ReadonlySet<string>;
+  /** Emulator outcomes of the first draw the kernel never produced, shown again by the emulator in the second draw. */
+  readonly emuOnly: ReadonlySet<string>;
+  /** One-sided outcomes of the first draw that the second draw did not show again: not counted. */
+  readonly unconfirmed: ReadonlySet<string>;
+}
+
+/**
+ * The confirmed one-sided outcomes of a group. Without a second draw (none was made)
+ * every one-sided outcome of the first counts, as before there were second draws.
+ */
+export function oneSidedOutcomes(first: Draw, asked: AskedAgain, second?: Draw): OneSided {
+  const emuPossible = new Set([...first.emu, ...asked.emu, ...(second?.emu ?? [])]);
+  const kernelPossible = new Set([...first.kernel, ...asked.kernel, ...(second?.kernel ?? [])]);
+  const again = (side: readonly string[] | undefined, o: string): boolean => side === undefined || side.includes(o);
+  const kernelOnly = new Set<string>();
+  const emuOnly = new Set<string>();
+  const unconfirmed = new Set<string>();
+  for (const o of new Set(first.kernel)) {
+    if (emuPossible.has(o)) continue;
+    (again(second?.kernel, o) ? kernelOnly : unconfirmed).add(o);
+  }
+  for (const o of new Set(first.emu)) {
+    if (kernelPossible.has(o)) continue;
+    (again(second?.emu, o) ? emuOnly : unconfirmed).add(o);
+  }
+  return { kernelOnly, emuOnly, unconfirmed };
+}
