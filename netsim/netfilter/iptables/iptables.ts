@@ -18,6 +18,8 @@ import { RuleCounter, TABLE_CHAINS, isBuiltin, newChain, newTable } from './mode
 import { tokenize } from './tokenize.ts';
 import { MissingChain, parseRuleArgs } from './parse-rule.ts';
 import type { IptablesShare, SharedRule } from './share.ts';
+import { planRestore } from './restore-plan.ts';
+import type { RestorePlan } from './restore-plan.ts';
 import type { RuleContext } from './parse-rule.ts';
 import { IptablesError } from './errors.ts';
 import type { IptablesErrorCode } from './errors.ts';
@@ -217,11 +219,58 @@ export class Iptables {
    * error; the failing table block changes nothing, blocks committed before it stay.
    */
   restore(text: string, opts: RestoreOptions = {}): void {
+    const share = this.share;
     try {
+      // A text another namespace of the share committed whole: its plan, when this namespace passes its checks (restore-plan.ts).
+      const plannable = share !== undefined && opts.noflush === true && opts.test !== true;
+      if (plannable) {
+        const plan = share.plan(text);
+        if (plan !== undefined && this.applyPlan(plan)) return;
+      }
       this.restoreText(text, opts);
+      if (plannable && !share.knows(text)) {
+        share.learn(text, planRestore(text, { rule: (l) => share.peek(l), chain: (t, n) => this.tables.get(t)?.chains.get(n) }));
+      }
     } finally {
-      this.share?.settle();
+      share?.settle();
     }
+  }
+
+  /**
+   * Load a planned text: what restoreText does with it, given the checks the plan names
+   * (restore-plan.ts). False, with nothing changed, when a check fails (the text is then
+   * loaded line by line, which fails the way the real tool does).
+   */
+  private applyPlan(plan: RestorePlan): boolean {
+    for (const b of plan.blocks) {
+      const t = this.tables.get(b.table);
+      for (const n of b.before) {
+        const c = t?.chains.get(n);
+        if (c === undefined || c.policy !== undefined) return false;
+      }
+      if (this.setExists !== undefined) for (const s of b.sets) if (!this.setExists(s)) return false;
+      for (const a of b.nfacct) if (!this.nfacct.has(a)) return false;
+    }
+    const next: Table[] = [];
+    for (const b of plan.blocks) {
+      const t = this.tables.has(b.table) ? cloneTable(this.table(b.table)) : newTable(b.table);
+      for (const pc of b.chains) {
+        // Re-declaring an existing chain flushes it (its rule counters go); a new one is added at the end.
+        const c = t.chains.get(pc.name);
+        if (c !== undefined) {
+          c.rules = pc.rules;
+          c.hits = undefined;
+        } else t.chains.set(pc.name, { ...newChain(pc.name, undefined), rules: pc.rules });
+      }
+      if (!b.closed && hasReachableLoop(t, () => true)) return false;
+      next.push(t);
+    }
+    for (const t of next) {
+      if (!this.tables.has(t.name)) this.layoutGeneration++;
+      this.tables.set(t.name, t);
+      this.generation++;
+    }
+    return true;
   }
 
   private restoreText(text: string, opts: RestoreOptions): void {

@@ -23,11 +23,17 @@ const BLOCKS: readonly string[] = [
   '*filter\n-E KUBE-FW2 KUBE-FW3\nCOMMIT\n',
   '*nat\n-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-A\nCOMMIT\n',
   '*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n',
+  // Texts a plan loads in a further namespace (restore-plan.ts): kube-proxy-shaped chains, closed or naming chains that must exist.
+  '*nat\n:KUBE-SVC-P - [0:0]\n:KUBE-SEP-P1 - [0:0]\n:KUBE-SEP-P2 - [0:0]\n-A KUBE-SVC-P -m statistic --mode random --probability 0.5 -j KUBE-SEP-P1\n-A KUBE-SVC-P -j KUBE-SEP-P2\n-A KUBE-SEP-P1 -p tcp -m tcp -j DNAT --to-destination 10.244.1.6:8080\n-A KUBE-SEP-P2 -p tcp -m tcp -j DNAT --to-destination 10.244.2.6:8080\nCOMMIT\n',
+  '*filter\n:KUBE-FW4 - [0:0]\n-A KUBE-FW4 -p tcp -m tcp --dport 8080 -j ACCEPT\nCOMMIT\n*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -d 10.96.0.3/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-P\n-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-A\nCOMMIT\n',
+  '*nat\n:KUBE-SVC-A - [0:0]\n-A KUBE-SVC-A -j KUBE-LOOP\nCOMMIT\n',
+  '*nat\n:KUBE-SEP-P2 - [0:0]\n-A KUBE-SEP-P2 -j KUBE-MARK-X\n:KUBE-MARK-X - [0:0]\n-A KUBE-MARK-X -p tcp -m tcp -j DNAT --to-destination 10.244.3.6:8080\nCOMMIT\n',
 ];
 const FULL = new Set([13]);
 
 const PACKETS = [
   { hook: 'PREROUTING' as const, table: 'nat' as const, p: { src: '10.0.0.9', dst: '10.96.0.1', dport: 80 } },
+  { hook: 'PREROUTING' as const, table: 'nat' as const, p: { src: '10.0.0.9', dst: '10.96.0.3', dport: 80 } },
   { hook: 'PREROUTING' as const, table: 'nat' as const, p: { src: '10.0.0.9', dst: '10.96.0.2', proto: 'udp' as const, dport: 53 } },
   { hook: 'INPUT' as const, table: 'filter' as const, p: { src: '10.0.0.9', dst: '192.168.0.10', dport: 22 } },
   { hook: 'INPUT' as const, table: 'filter' as const, p: { src: '10.0.0.9', dst: '192.168.0.10', proto: 'udp' as const, dport: 53 } },
@@ -91,6 +97,26 @@ test('namespaces that restore the same text hold one copy of each chain, and cou
   assert.equal(a.chain('nat', 'KUBE-SVC-A')?.rules.length, 2);
   assert.equal(b.chain('nat', 'KUBE-SVC-A')?.rules.length, 1);
   assert.notEqual(a.chain('nat', 'KUBE-SVC-A')?.rules, b.chain('nat', 'KUBE-SVC-A')?.rules);
+});
+
+test('a text restored again in a further namespace is loaded from its plan: the same chains, rule lists and saves; a failing check falls back to the line-by-line load and its error', () => {
+  const share = new IptablesShare();
+  const [a, b, c] = [new Iptables({ share }), new Iptables({ share }), new Iptables({ share })];
+  const alone = new Iptables();
+  const svc = BLOCKS[14] as string;
+  const services = BLOCKS[15] as string;
+  for (const x of [a, b, alone]) {
+    x.restore(BLOCKS[0] as string, { noflush: true });
+    x.restore(svc, { noflush: true });
+    x.restore(services, { noflush: true, counters: true });
+  }
+  assert.equal(share.stats().planned, 2);
+  for (const name of ['KUBE-SVC-P', 'KUBE-SEP-P1', 'KUBE-SERVICES']) assert.equal(a.chain('nat', name)?.rules, b.chain('nat', name)?.rules, name);
+  assert.equal(b.save({ counters: true }), alone.save({ counters: true }));
+  // c lacks KUBE-SVC-A: the plan's check fails, the line-by-line load reports the missing chain at COMMIT as iptables-nft does.
+  c.restore(svc, { noflush: true });
+  assert.throws(() => c.restore(services, { noflush: true }), (e: unknown) => e instanceof IptablesError && e.code === 'IPT_UNKNOWN_TARGET' && e.line === 9);
+  assert.equal(c.chain('filter', 'KUBE-FW4')?.rules.length, 1, 'the filter block committed before the failing one stays');
 });
 
 test('a rule with per-rule state (statistic nth) is not shared: each namespace steps its own counter', () => {

@@ -21,10 +21,16 @@
  * listings, counters, traces and verdicts are the same with and without it (the
  * differential test in tests/scale/share.test.ts).
  *
+ * - A whole restore text, once committed, is kept as its plan (restore-plan.ts): a further
+ *   namespace loading the same text sets each declared chain to the committed rule list
+ *   (`plan`, `learn`). The last few texts are remembered (kube-proxy's nodes write the
+ *   same text one after the other), each with its plan or the fact that it has none.
+ *
  * Memory stays bounded under churn: when the entries have doubled since the last sweep,
  * those no registered namespace holds any more are dropped.
  */
 import type { Chain, Rule } from './model.ts';
+import type { RestorePlan } from './restore-plan.ts';
 
 /** A parsed `-A` line: its chain, the rule and the counters its `-c` gave. */
 export interface SharedRule {
@@ -41,7 +47,12 @@ export interface ShareStats {
   /** `-A` lines served from the share, and parsed. */
   readonly hits: number;
   readonly parsed: number;
+  /** Restores loaded from a plan (restore-plan.ts). */
+  readonly planned: number;
 }
+
+/** How many recent restore texts keep their plan. */
+const PLANS = 4;
 
 /** Sweep no earlier than this many entries. */
 const MIN_SWEEP = 1 << 16;
@@ -63,6 +74,9 @@ export class IptablesShare {
   private sweepAt = MIN_SWEEP;
   private hits = 0;
   private parsed = 0;
+  /** Recent restore texts → their plan (null: the text has none), oldest first. */
+  private readonly plans = new Map<string, RestorePlan | null>();
+  private planned = 0;
 
   /** A namespace whose tables the share must keep (Iptables registers itself). */
   register(member: { chains(): Iterable<Chain> }): void {
@@ -74,6 +88,31 @@ export class IptablesShare {
     const s = this.byLine.get(line);
     if (s !== undefined) this.hits++;
     return s;
+  }
+
+  /** The parse of `line` if kept, without counting a hit (the planner's look-up). */
+  peek(line: string): SharedRule | undefined {
+    return this.byLine.get(line);
+  }
+
+  /** The plan of a restore text seen before (undefined: not seen, or it has none). */
+  plan(text: string): RestorePlan | undefined {
+    const p = this.plans.get(text);
+    if (p === undefined || p === null) return undefined;
+    this.planned++;
+    return p;
+  }
+
+  /** Whether `text` was seen lately (planned or found to have no plan). */
+  knows(text: string): boolean {
+    return this.plans.has(text);
+  }
+
+  /** Remember a restore text that was just committed whole, with its plan or none. */
+  learn(text: string, plan: RestorePlan | undefined): void {
+    this.plans.delete(text);
+    this.plans.set(text, plan ?? null);
+    if (this.plans.size > PLANS) this.plans.delete(this.plans.keys().next().value as string);
   }
 
   /** Keep the parse of `line` (an `-A CHAIN …` line that parsed and checked) for the next namespace. */
@@ -127,7 +166,7 @@ export class IptablesShare {
   }
 
   stats(): ShareStats {
-    return { rules: this.byLine.size, ruleLists: this.lists.size, hits: this.hits, parsed: this.parsed };
+    return { rules: this.byLine.size, ruleLists: this.lists.size, hits: this.hits, parsed: this.parsed, planned: this.planned };
   }
 
   /** Drop the lines and lists no member's chain holds any more. */
@@ -149,6 +188,8 @@ export class IptablesShare {
     for (const [line, s] of this.byLine) if (!liveIds.has(s.id)) this.byLine.delete(line);
     for (const [key, list] of this.lists) if (!liveLists.has(list)) this.lists.delete(key);
     for (const name of this.names.keys()) if (!liveNames.has(name)) this.names.delete(name);
+    // Plans hold rule lists and names of their own: a plan is a cache, made again on the next sight of its text.
+    this.plans.clear();
     this.sweepAt = Math.max(MIN_SWEEP, 2 * this.size());
   }
 }
