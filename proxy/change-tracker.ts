@@ -26,8 +26,29 @@ function portsOf(s: ServiceInfo | undefined): Map<string, ServicePortInfo> {
 }
 
 function sameJSON(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a, mapReplacer) === JSON.stringify(b, mapReplacer);
+  return a === b || JSON.stringify(a, mapReplacer) === JSON.stringify(b, mapReplacer);
 }
+
+/** Two endpoints-per-port maps holding the same arrays (what {@link sliceEndpoints} hands out) are equal without printing them. */
+function sameEndpoints(a: ReadonlyMap<string, EndpointInfo[]>, b: ReadonlyMap<string, EndpointInfo[]>): boolean {
+  if (a.size === b.size) {
+    let same = true;
+    for (const [k, v] of a) if (b.get(k) !== v) same = false;
+    if (same) return true;
+  }
+  return sameJSON(a, b);
+}
+
+/**
+ * A service's endpoints per port from its one slice, as every node none of whose
+ * endpoints are local sees them (isLocal false throughout), and the nodes they are on.
+ * Keyed by the slice's converted object, which with `scale.share` is one object for
+ * every node (proxy/shared-objects.ts): those nodes then hold one array per service
+ * port instead of each its own copy, and a node's sync finds it by identity
+ * (rules.ts derive). A pure function of the slice, so exact; weak, so a dropped
+ * slice takes it along.
+ */
+const sliceEndpoints = new WeakMap<EndpointSliceInfo, { readonly byPort: ReadonlyMap<string, EndpointInfo[]>; readonly nodes: ReadonlySet<string | undefined> }>();
 
 function mapReplacer(_k: string, v: unknown): unknown {
   return v instanceof Map ? [...(v as Map<unknown, unknown>).entries()] : v;
@@ -159,7 +180,7 @@ export class EndpointsChangeTracker {
       if (slices.size === 0) this.applied.delete(svc);
       else this.applied.set(svc, slices);
       const current = this.endpointsOf(slices);
-      if (!sameJSON(previous, current)) out.set(svc, { previous, current });
+      if (!sameEndpoints(previous, current)) out.set(svc, { previous, current });
     }
     this.pendingSlices.clear();
     return out;
@@ -167,32 +188,46 @@ export class EndpointsChangeTracker {
 
   /** Endpoints per service port from a service's slices; the first address of each endpoint, sorted by "ip:port". */
   private endpointsOf(slices: Map<string, EndpointSliceInfo>): Map<string, EndpointInfo[]> {
-    const byPort = new Map<string, Map<string, EndpointInfo>>();
-    const names = [...slices.keys()].sort();
-    for (const n of names) {
-      const s = slices.get(n) as EndpointSliceInfo;
-      for (const p of s.ports) {
-        const key = servicePortKey(servicePortNameString({ namespace: s.namespace, name: s.serviceName, port: p.name }), p.protocol);
-        let eps = byPort.get(key);
-        if (eps === undefined) {
-          eps = new Map();
-          byPort.set(key, eps);
-        }
-        for (const e of s.endpoints) {
-          const ip = e.addresses[0];
-          if (ip === undefined) continue;
-          const k = `${ip}:${p.port}`;
-          const old = eps.get(k);
-          // A duplicate (an endpoint moving between slices) keeps the ready copy.
-          if (old !== undefined && (old.ready || !e.ready)) continue;
-          eps.set(k, { ip, port: p.port, key: k, ready: e.ready, serving: e.serving, terminating: e.terminating, nodeName: e.nodeName, isLocal: e.nodeName === this.nodeName, zone: e.zone });
-        }
+    if (slices.size === 1) {
+      const only = slices.values().next().value as EndpointSliceInfo;
+      let seen = sliceEndpoints.get(only);
+      if (seen === undefined) {
+        seen = { byPort: endpointsByPort(slices, undefined), nodes: new Set(only.endpoints.map((e) => e.nodeName)) };
+        sliceEndpoints.set(only, seen);
+      }
+      if (!seen.nodes.has(this.nodeName)) return new Map(seen.byPort);
+    }
+    return endpointsByPort(slices, this.nodeName);
+  }
+}
+
+/** Endpoints per service port from a service's slices, as node `nodeName` sees them (undefined: a node with none local). */
+function endpointsByPort(slices: ReadonlyMap<string, EndpointSliceInfo>, nodeName: string | undefined): Map<string, EndpointInfo[]> {
+  const byPort = new Map<string, Map<string, EndpointInfo>>();
+  const names = [...slices.keys()].sort();
+  for (const n of names) {
+    const s = slices.get(n) as EndpointSliceInfo;
+    for (const p of s.ports) {
+      const key = servicePortKey(servicePortNameString({ namespace: s.namespace, name: s.serviceName, port: p.name }), p.protocol);
+      let eps = byPort.get(key);
+      if (eps === undefined) {
+        eps = new Map();
+        byPort.set(key, eps);
+      }
+      for (const e of s.endpoints) {
+        const ip = e.addresses[0];
+        if (ip === undefined) continue;
+        const k = `${ip}:${p.port}`;
+        const old = eps.get(k);
+        // A duplicate (an endpoint moving between slices) keeps the ready copy.
+        if (old !== undefined && (old.ready || !e.ready)) continue;
+        eps.set(k, { ip, port: p.port, key: k, ready: e.ready, serving: e.serving, terminating: e.terminating, nodeName: e.nodeName, isLocal: nodeName !== undefined && e.nodeName === nodeName, zone: e.zone });
       }
     }
-    const out = new Map<string, EndpointInfo[]>();
-    for (const [k, eps] of byPort) if (eps.size > 0) out.set(k, [...eps.values()].sort(byEndpoint));
-    return out;
   }
+  const out = new Map<string, EndpointInfo[]>();
+  for (const [k, eps] of byPort) if (eps.size > 0) out.set(k, [...eps.values()].sort(byEndpoint));
+  return out;
 }
 
 /** A UDP endpoint that went away (or stopped serving): conntrack entries DNATed to it are stale. */

@@ -73,10 +73,13 @@ export interface KubeProxyConfig extends IptablesRulesOptions {
   readonly quietSyncs?: boolean;
 }
 
-export type ProxierFactory = (node: KubeProxyNode, config: KubeProxyConfig, nowMs: () => number) => Proxier;
+export type ProxierFactory = (node: KubeProxyNode, config: KubeProxyConfig, nowMs: () => number, shared?: SharedProxyObjects) => Proxier;
 
 export const PROXY_MODES = {
-  iptables: (node, config, nowMs) => new IptablesProxier(node.iptables, config, { ...(node.conntrack !== undefined ? { conntrack: node.conntrack } : {}), ...(node.sysctl !== undefined ? { sysctl: node.sysctl } : {}), nowMs }),
+  iptables: (node, config, nowMs, shared) => new IptablesProxier(node.iptables, config, {
+    ...(node.conntrack !== undefined ? { conntrack: node.conntrack } : {}), ...(node.sysctl !== undefined ? { sysctl: node.sysctl } : {}), nowMs,
+    ...(shared !== undefined ? { fragments: shared.ruleFragments } : {}),
+  }),
   ipvs: (node, config) => {
     if (node.ipvs === undefined || node.ipset === undefined || node.netlink === undefined) throw new Error('kube-proxy: IPVS mode needs the node\'s ipvs, ipset and netlink handles');
     return new IpvsProxier({ ipvs: node.ipvs, ipset: node.ipset, netlink: node.netlink, iptables: node.iptables, ...(node.conntrack !== undefined ? { conntrack: node.conntrack } : {}) }, config);
@@ -119,7 +122,7 @@ export class KubeProxy {
   constructor(private readonly clock: Scheduler, private readonly node: KubeProxyNode, readonly config: KubeProxyConfig, shared?: SharedProxyObjects) {
     this.serviceInfo = shared !== undefined ? (s) => shared.service(s) : serviceInfoFromApi;
     this.sliceInfo = shared !== undefined ? (s) => shared.slice(s) : endpointSliceInfoFromApi;
-    this.proxier = PROXY_MODES[config.mode](node, config, () => clock.now() / MS);
+    this.proxier = PROXY_MODES[config.mode](node, config, () => clock.now() / MS, shared);
     if (config.quietSyncs === false && this.proxier.quietSyncs !== undefined) this.proxier.quietSyncs = false;
     const epochNs = BigInt(config.epochMs ?? 0) * 1_000_000n;
     // server.go: the health timeout is twice the sync period.

@@ -7,15 +7,18 @@
  * every node alike and nobody changes (both results are readonly); what differs per
  * node — whether an endpoint is local, the rules — is made from them by each node's
  * change trackers as before. Weak: an object the informer dropped takes its
- * conversion with it.
+ * conversion with it. In iptables mode the rules written for a service port are kept
+ * for every node too (iptables/rule-fragments.ts).
  */
 import type { EndpointSlice, Service } from '../control/api/service.ts';
 import { endpointSliceInfoFromApi, serviceInfoFromApi } from './service-port.ts';
 import type { EndpointSliceInfo, ServiceInfo } from './service-port.ts';
+import { RuleFragments } from './iptables/rule-fragments.ts';
 
 export class SharedProxyObjects {
   private readonly services = new WeakMap<Service, ServiceInfo>();
   private readonly slices = new WeakMap<EndpointSlice, { info: EndpointSliceInfo | undefined }>();
+  readonly ruleFragments = new RuleFragments();
 
   service(svc: Service): ServiceInfo {
     let info = this.services.get(svc);

@@ -15,6 +15,7 @@ import type { Proxier, SyncResult } from '../proxier.ts';
 import type { IptablesRulesOptions, JumpRule } from './rules.ts';
 import { buildRuleset, JUMP_RULES, jumpRulesRestore, KUBELET_JUMP_RULES, NFACCT_COUNTERS, nodePortDestinations } from './rules.ts';
 import { isServiceChainName } from './chain-names.ts';
+import type { RuleFragments } from './rule-fragments.ts';
 
 /** The node's iptables as kube-proxy uses it: `iptables-restore` and, when available, `iptables-save`. */
 export interface IptablesBackend {
@@ -44,6 +45,8 @@ export interface IptablesProxierDeps {
   readonly nowMs?: () => number;
   /** The node's sysctls (route_localnet for localhost NodePorts). */
   readonly sysctl?: (key: string, value: number) => void;
+  /** Service ports' rules kept for every node of the cluster (`scale.share`: proxy/shared-objects.ts). */
+  readonly fragments?: RuleFragments;
 }
 
 /** upstream sysctlRouteLocalnet. */
@@ -168,7 +171,7 @@ export class IptablesProxier implements Proxier {
       if (cleanup) existing = this.backend.save !== undefined ? (parseSave(this.backend.save()).get('nat')?.chains ?? []) : this.kernelNatChains;
       // Crossing the large-cluster threshold does not force a full sync (upstream neither): chains
       // written from now on lose (or regain) their comments, unchanged ones keep theirs.
-      const out = buildRuleset({ services: this.svcPortMap, endpoints: this.endpointsMap, ...(full ? {} : { changed }), ...(existing !== undefined ? { existingNatChains: [...existing] } : {}) }, this.opts);
+      const out = buildRuleset({ services: this.svcPortMap, endpoints: this.endpointsMap, ...(full ? {} : { changed }), ...(existing !== undefined ? { existingNatChains: [...existing] } : {}), ...(this.deps.fragments !== undefined ? { fragments: this.deps.fragments } : {}) }, this.opts);
       this.backend.restore(out.text, { noflush: true, counters: true });
       if (cleanup) this.lastCleanupMs = now;
       this.lastLargeClusterMode = out.largeClusterMode;

@@ -35,6 +35,7 @@ import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLo
 import type { EndpointsMap, ServicePortMap } from '../change-tracker.ts';
 import { endpointChain, isServiceChainName, servicePortChain } from './chain-names.ts';
 import { canonicalIPv4CIDR } from '../ip-family.ts';
+import type { FragmentOp, RuleFragments } from './rule-fragments.ts';
 
 export interface IptablesRulesOptions {
   /** --cluster-cidr (the ClusterCIDR local-traffic detector); without it and without masqueradeAll, no ClusterIP masquerade rule. */
@@ -169,6 +170,8 @@ export interface RulesInput {
   readonly changed?: ReadonlySet<string>;
   /** nat chains the kernel has now; per-service ones not active any more are deleted. Undefined: no cleanup this sync. */
   readonly existingNatChains?: Iterable<string>;
+  /** Service ports' rules written before, by this node or another (rule-fragments.ts); undefined: each written afresh. */
+  readonly fragments?: RuleFragments;
 }
 
 export interface RulesOutput {
@@ -211,10 +214,16 @@ class Table {
     return r;
   }
   add(chain: string, rule: string): void {
-    this.declare(chain).push(`-A ${chain} ${rule}`);
+    this.addLine(chain, `-A ${chain} ${rule}`);
+  }
+  /** Add a whole `-A CHAIN …` line. */
+  addLine(chain: string, line: string): void {
+    this.declare(chain).push(line);
     this.lines++;
   }
 }
+
+const NO_ENDPOINTS: readonly EndpointInfo[] = Object.freeze([]);
 
 interface Derived {
   readonly eps: readonly EndpointInfo[];
@@ -279,13 +288,35 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
   const active = new Set<string>();
   const perService: string[] = [];
 
+  // What a service port's rules depend on besides the service port, its endpoints and the node IP (see fragmentKey).
+  const optsKey = `${largeClusterMode ? 1 : 0}${opts.masqueradeAll === true ? 1 : 0}${localhostNodePorts ? 1 : 0}${npd.ipv4Loopback ? 1 : 0}${nfacct.has(NFACCT_LOCALHOST_NODEPORTS_ACCEPTED) ? 1 : 0}${opts.clusterCIDR ?? ''}`;
   for (const [key, sp] of sorted) {
-    const eps = input.endpoints.get(key) ?? [];
+    const eps = input.endpoints.get(key) ?? NO_ENDPOINTS;
     const write = input.changed === undefined || input.changed.has(sp.service);
-    writeServicePort(sp, eps, write);
+    // The node IP counts only where LoadBalancer source ranges may admit it.
+    const fkey = `${write ? 1 : 0}${optsKey}${sp.loadBalancerSourceRanges.length > 0 ? `|${opts.nodeIP ?? ''}` : ''}`;
+    let frag = input.fragments?.get(sp, eps, fkey);
+    if (frag === undefined) {
+      const ops: FragmentOp[] = [];
+      const act: string[] = [];
+      writeServicePort(sp, eps, write, ops, act);
+      frag = { ops, active: act };
+      input.fragments?.set(sp, eps, fkey, frag);
+    }
+    for (const op of frag.ops) {
+      if (op[0] === 0) {
+        if (!nat.rules.has(op[1])) perService.push(op[1]);
+        nat.declare(op[1]);
+      } else (op[0] === 1 ? nat : filter).addLine(op[1], op[2]);
+    }
+    for (const c of frag.active) active.add(c);
   }
 
-  function writeServicePort(sp: ServicePortInfo, eps: readonly EndpointInfo[], write: boolean): void {
+  /** Write one service port's rules as steps (`ops`) and the chains it uses (`act`): what the loop above replays. */
+  function writeServicePort(sp: ServicePortInfo, eps: readonly EndpointInfo[], write: boolean, ops: FragmentOp[], act: string[]): void {
+    const nat = { add: (chain: string, rule: string): void => void ops.push([1, chain, `-A ${chain} ${rule}`]) };
+    const filter = { add: (chain: string, rule: string): void => void ops.push([2, chain, `-A ${chain} ${rule}`]) };
+    const active = { add: (chain: string): void => void act.push(chain) };
     const p = sp.protocol;
     const pm = `-m ${p} -p ${p}`;
     const name = sp.name;
@@ -351,10 +382,7 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
     for (const c of d.sepChains) active.add(c);
     if (!write) return;
 
-    const declare = (chain: string): void => {
-      if (!nat.rules.has(chain)) perService.push(chain);
-      nat.declare(chain);
-    };
+    const declare = (chain: string): void => void ops.push([0, chain]);
     if (usesClusterChain) declare(svc);
     if (usesLocalChain) declare(svl);
     if (usesExt) declare(ext);
@@ -384,8 +412,8 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
       if (allowFromNode) for (const ip of sp.loadBalancerIPs) nat.add(fw, `-m comment --comment "${name} loadbalancer IP" -s ${ip} -j ${ext}`);
       nat.add(fw, `-m comment --comment "other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL"`);
     }
-    if (usesClusterChain) writeServiceToEndpointRules(sp, svc, cluster);
-    if (usesLocalChain) writeServiceToEndpointRules(sp, svl, local);
+    if (usesClusterChain) writeServiceToEndpointRules(nat, sp, svc, cluster);
+    if (usesLocalChain) writeServiceToEndpointRules(nat, sp, svl, local);
     for (const e of allReachable) {
       const sep = endpointChain(name, p, e.key);
       declare(sep);
@@ -396,7 +424,7 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
     }
   }
 
-  function writeServiceToEndpointRules(sp: ServicePortInfo, chain: string, eps: readonly EndpointInfo[]): void {
+  function writeServiceToEndpointRules(nat: { add(chain: string, rule: string): void }, sp: ServicePortInfo, chain: string, eps: readonly EndpointInfo[]): void {
     const p = sp.protocol;
     const comment = (e: EndpointInfo): string => (largeClusterMode ? '' : `-m comment --comment "${sp.name} -> ${e.key}" `);
     if (sp.stickyMaxAgeSeconds !== undefined) {

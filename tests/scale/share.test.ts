@@ -7,8 +7,8 @@
  * node view of every node (iptables-save, iptables -L -v, nft, ipvsadm, ipsets,
  * conntrack, routes, …), `iptables-save -c` with every counter, the trace events and
  * the pcapng bytes of each flow; and `netsim verify` reports the same (where it can run).
- * Each mode checks that its share engaged (iptables chains, nf_tables statements, ipsets,
- * virtual services).
+ * Each mode checks that its share engaged (iptables chains and restores loaded from a
+ * plan, nf_tables statements, ipsets, virtual services).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,7 +45,7 @@ async function build(mode: ProxyMode, share: boolean, apps = true): Promise<Clus
 }
 
 /** Flows (traces and captures), then every view of every node and every counter, as one digest per part. */
-async function drive(mode: ProxyMode, share: boolean): Promise<{ parts: Record<string, string>; shared: number; nftShared: number; ipsetHits: number; ipvsHits: number }> {
+async function drive(mode: ProxyMode, share: boolean): Promise<{ parts: Record<string, string>; shared: number; nftShared: number; ipsetHits: number; ipvsHits: number; planned: number }> {
   const c = await build(mode, share);
   try {
     const lb = (await c.control.api.list<Service>('services')).find((s) => s.metadata.name === 'solo-local')?.status?.loadBalancer?.ingress?.[0]?.ip;
@@ -78,7 +78,7 @@ async function drive(mode: ProxyMode, share: boolean): Promise<{ parts: Record<s
     const na = c.clusterNodes.get('node01')?.netfilter.nft.ruleset.tables.get('ip kube-proxy');
     const nb = c.clusterNodes.get('node02')?.netfilter.nft.ruleset.tables.get('ip kube-proxy');
     for (const [name, ch] of na?.chains ?? []) ch.rules.forEach((r, i) => { if (nb?.chains.get(name)?.rules[i]?.stmts === r.stmts) nftShared++; });
-    return { parts, shared, nftShared, ipsetHits: c.ipsetShare?.stats().hits ?? 0, ipvsHits: c.ipvsShare?.stats().hits ?? 0 };
+    return { parts, shared, nftShared, ipsetHits: c.ipsetShare?.stats().hits ?? 0, ipvsHits: c.ipvsShare?.stats().hits ?? 0, planned: c.iptablesShare?.stats().planned ?? 0 };
   } finally {
     await c.close();
   }
@@ -91,6 +91,8 @@ for (const mode of ['iptables', 'ipvs', 'nftables'] as const) {
     assert.equal(off.shared, 0);
     assert.ok(on.shared > 0, 'nodes shared chains');
     assert.equal(off.nftShared, 0);
+    // Nodes whose kube-proxy wrote a text another node had committed loaded it from its plan (restore-plan.ts).
+    if (mode === 'iptables') assert.ok(on.planned > 0, `restores loaded from a plan (${on.planned})`);
     if (mode === 'nftables') assert.ok(on.nftShared > 20, `nodes shared nf_tables rules (${on.nftShared})`);
     if (mode === 'ipvs') assert.ok(on.ipsetHits > 3 && on.ipvsHits > 3, `nodes shared ipsets (${on.ipsetHits}) and virtual services (${on.ipvsHits})`);
     assert.ok(Object.keys(on.parts).length > 60);
