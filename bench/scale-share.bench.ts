@@ -100,7 +100,8 @@ function slope(ys: readonly number[]): number {
 
 /** One node's kernel in the case's mode: how kube-proxy programs it, its first packet, the rules it holds. */
 interface ModeKernel {
-  proxier(nodeName: string, nodeIP: string): Proxier;
+  /** `objects`: kube-proxy's views shared by every node (with sharing on). */
+  proxier(nodeName: string, nodeIP: string, objects: SharedProxyObjects | undefined): Proxier;
   /** One first packet; the rules a kernel evaluates for it. */
   packet(pkt: Packet): number;
   rules(): number;
@@ -168,7 +169,7 @@ function modeKernels(c: ShareCase): () => ModeKernel {
     const ipt = new Iptables(share !== undefined ? { share } : {});
     const ctx: EvalContext = { hook: 'PREROUTING', inDev: 'cni0', outDev: undefined, now: 0, rng: new Rng(1), ctState: CT_NEW, addrType: () => 'UNICAST', ipsets: undefined };
     return {
-      proxier: (nodeName, nodeIP) => new IptablesProxier(netsimIptablesBackend(ipt), { nodeName, nodeIP, clusterCIDR: CLUSTER_CIDR, randomFully: false }),
+      proxier: (nodeName, nodeIP, objects) => new IptablesProxier(netsimIptablesBackend(ipt), { nodeName, nodeIP, clusterCIDR: CLUSTER_CIDR, randomFully: false }, objects !== undefined ? { fragments: objects.ruleFragments } : {}),
       packet: (pkt) => {
         const r = ipt.evaluate('nat', pkt, ctx);
         if (r.nat === undefined) throw new Error('no DNAT');
@@ -197,7 +198,7 @@ function runCase(c: ShareCase): ShareResult {
   for (let k = 0; k < c.nodes; k++) {
     const nodeName = k === 0 ? NODE : `node${k}`;
     const node = kernel();
-    const p = node.proxier(nodeName, `192.168.50.${11 + k}`);
+    const p = node.proxier(nodeName, `192.168.50.${11 + k}`, objects);
     for (const s of services) p.onServiceUpdate(undefined, serviceInfo(s));
     for (const s of slices) {
       const info = sliceInfo(s);

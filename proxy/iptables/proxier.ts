@@ -25,6 +25,14 @@ export interface IptablesBackend {
   ensureNfacct?(name: string): boolean;
   /** A number that moves whenever the node's iptables change (lets a sync with nothing to do skip the rebuild). */
   generation?(): number;
+  /**
+   * What kube-proxy reads back without `iptables-save` when the backend can tell it
+   * directly: a table's chain names (the `:` lines), and whether a chain has a rule
+   * (`iptables -C`, as upstream's EnsureRule asks). A node's tables hold every Service's
+   * rules, which a save prints in full.
+   */
+  chainNames?(table: string): string[];
+  hasRule?(table: string, chain: string, spec: string): boolean;
 }
 
 export interface IptablesProxierOptions extends IptablesRulesOptions {
@@ -126,12 +134,15 @@ export class IptablesProxier implements Proxier {
   }
 
   private ensureJumps(): string {
-    const saved = this.backend.save !== undefined ? parseSave(this.backend.save()) : undefined;
-    if (saved === undefined && this.jumpsInstalled) return '';
-    const text = jumpRulesRestore(this.jumpRules(), {
-      hasChain: (t, c) => saved?.get(t)?.chains.has(c) ?? false,
-      hasRule: (t, c, spec) => saved?.get(t)?.rules.has(`-A ${c} ${spec}`) ?? false,
-    });
+    const b = this.backend;
+    const direct = b.chainNames !== undefined && b.hasRule !== undefined;
+    const saved = !direct && b.save !== undefined ? parseSave(b.save()) : undefined;
+    if (!direct && saved === undefined && this.jumpsInstalled) return '';
+    const names = new Map<string, Set<string>>();
+    const namesOf = (t: string): Set<string> => names.get(t) ?? names.set(t, new Set(b.chainNames?.(t))).get(t) as Set<string>;
+    const text = jumpRulesRestore(this.jumpRules(), direct
+      ? { hasChain: (t, c) => namesOf(t).has(c), hasRule: (t, c, spec) => b.hasRule?.(t, c, spec) ?? false }
+      : { hasChain: (t, c) => saved?.get(t)?.chains.has(c) ?? false, hasRule: (t, c, spec) => saved?.get(t)?.rules.has(`-A ${c} ${spec}`) ?? false });
     if (text !== '') this.backend.restore(text, { noflush: true });
     this.jumpsInstalled = true;
     return text;
@@ -168,7 +179,10 @@ export class IptablesProxier implements Proxier {
       const quiet = full ? undefined : this.quietSync(changed.size, cleanup, now);
       if (quiet !== undefined) return quiet;
       let existing: Iterable<string> | undefined;
-      if (cleanup) existing = this.backend.save !== undefined ? (parseSave(this.backend.save()).get('nat')?.chains ?? []) : this.kernelNatChains;
+      if (cleanup) {
+        const b = this.backend;
+        existing = b.chainNames !== undefined ? b.chainNames('nat') : b.save !== undefined ? (parseSave(b.save()).get('nat')?.chains ?? []) : this.kernelNatChains;
+      }
       // Crossing the large-cluster threshold does not force a full sync (upstream neither): chains
       // written from now on lose (or regain) their comments, unchanged ones keep theirs.
       const out = buildRuleset({ services: this.svcPortMap, endpoints: this.endpointsMap, ...(full ? {} : { changed }), ...(existing !== undefined ? { existingNatChains: [...existing] } : {}), ...(this.deps.fragments !== undefined ? { fragments: this.deps.fragments } : {}) }, this.opts);
