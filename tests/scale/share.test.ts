@@ -2,7 +2,7 @@
  * Sharing between nodes (spec `scale.share`, netsim/netfilter/iptables/share.ts) is
  * unobservable: a cluster with every feature — three nodes, kube-router's NetworkPolicy
  * enforcer, cluster DNS, a LoadBalancer Service with externalTrafficPolicy Local (so
- * the nodes' rulesets differ), NodePorts, masquerading — built and driven the same way
+ * the nodes' rulesets differ), a Service with ClientIP affinity, NodePorts, masquerading — built and driven the same way
  * with sharing on and off gives the same outputs by hash, in each proxy mode: every
  * node view of every node (iptables-save, iptables -L -v, nft, ipvsadm, ipsets,
  * conntrack, routes, …), `iptables-save -c` with every counter, the trace events and
@@ -25,6 +25,7 @@ import { netnsUnavailableReason } from '../../cluster/verify/raw/netns.ts';
 import { seedSpecText } from '../support/spec-cluster.ts';
 import { SOLO_LOCAL_LB } from '../support/solo-local-lb.ts';
 import { policy } from '../support/policy-cluster.ts';
+import { parseManifests } from '../../cluster/spec.ts';
 
 const sha = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex');
 
@@ -40,8 +41,19 @@ function specText(mode: ProxyMode, share: boolean): string {
 /** Only the outside may reach the solo pod, on port 80. */
 const SOLO_POLICY = policy('default', 'solo-from-outside', '{"podSelector":{"matchLabels":{"app":"solo"}},"policyTypes":["Ingress"],"ingress":[{"from":[{"ipBlock":{"cidr":"203.0.113.0/24"}}],"ports":[{"port":80}]}]}');
 
+/** The nginx pods again behind ClientIP affinity (recent lists in iptables mode, affinity sets in nftables, persistence in IPVS). */
+const STICKY = parseManifests(`
+apiVersion: v1
+kind: Service
+metadata: {name: nginx-sticky}
+spec:
+  selector: {app: nginx}
+  sessionAffinity: ClientIP
+  ports: [{port: 80}]
+`);
+
 async function build(mode: ProxyMode, share: boolean, apps = true): Promise<Cluster> {
-  return Cluster.build(parseClusterSpec(specText(mode, share), 'share.yaml'), { manifests: [...SOLO_LOCAL_LB, SOLO_POLICY], apps });
+  return Cluster.build(parseClusterSpec(specText(mode, share), 'share.yaml'), { manifests: [...SOLO_LOCAL_LB, SOLO_POLICY, ...STICKY], apps });
 }
 
 /** Flows (traces and captures), then every view of every node and every counter, as one digest per part. */
@@ -54,6 +66,8 @@ async function drive(mode: ProxyMode, share: boolean): Promise<{ parts: Record<s
       ...seedFlowPlans(c),
       { title: 'outside → LoadBalancer, Local policy', from: 'external:client', to: `ip:${lb}`, kind: 'http', port: 80 },
       { title: 'pod → LoadBalancer Service, refused by the policy', from: 'pod:webapp01', to: 'service:default/solo-local:80', kind: 'http', port: 80 },
+      { title: 'pod → ClientIP-affinity Service', from: 'pod:webapp01', to: 'service:default/nginx-sticky:80', kind: 'http', port: 80 },
+      { title: 'pod → ClientIP-affinity Service again', from: 'pod:webapp01', to: 'service:default/nginx-sticky:80', kind: 'http', port: 80 },
     ]);
     const parts: Record<string, string> = {};
     for (const f of flows) {
@@ -98,6 +112,7 @@ for (const mode of ['iptables', 'ipvs', 'nftables'] as const) {
     assert.ok(Object.keys(on.parts).length > 60);
     assert.match(on.parts['outside → LoadBalancer, Local policy outcome'] ?? '', /HTTP 200/);
     assert.doesNotMatch(on.parts['pod → LoadBalancer Service, refused by the policy outcome'] ?? '', /HTTP 200/);
+    assert.match(on.parts['pod → ClientIP-affinity Service again outcome'] ?? '', /HTTP 200/);
     assert.deepEqual(on.parts, off.parts);
   });
 }
