@@ -21,10 +21,10 @@
  * listings, counters, traces and verdicts are the same with and without it (the
  * differential test in tests/scale/share.test.ts).
  *
- * - A whole restore text, once committed, is kept as its plan (restore-plan.ts): a further
- *   namespace loading the same text sets each declared chain to the committed rule list
- *   (`plan`, `learn`). The last few texts are remembered (kube-proxy's nodes write the
- *   same text one after the other), each with its plan or the fact that it has none.
+ * A whole restore text, once committed, is kept as its plan (restore-plan.ts): a further
+ * namespace loading the same text sets each declared chain to the committed rule list
+ * (`plan`, `learn`). The last few texts are remembered (kube-proxy's nodes write the
+ * same text one after the other), each with its plan or the fact that it has none.
  *
  * Memory stays bounded under churn: when the entries have doubled since the last sweep,
  * those no registered namespace holds any more are dropped.
@@ -47,7 +47,7 @@ export interface ShareStats {
   /** `-A` lines served from the share, and parsed. */
   readonly hits: number;
   readonly parsed: number;
-  /** Restores loaded from a plan (restore-plan.ts). */
+  /** Restores that found their text's plan (restore-plan.ts; loaded from it unless a check failed). */
   readonly planned: number;
 }
 
