@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { oneSidedOutcomes } from './one-sided.ts';
+import { outcomeSignature } from './compare.ts';
+import { probeBytes } from './probe.ts';
+import type { Probe } from './probe.ts';
+import { parseIpv4 } from '../../netsim/wire/addr.ts';
 
 const none = { emu: new Set<string>(), kernel: new Set<string>() };
 const A = 'pod-a: syn';
@@ -33,4 +37,17 @@ test('an outcome only the second draw showed is shown once: not counted; without
   assert.deepEqual([o.kernelOnly.size, o.emuOnly.size, o.unconfirmed.size], [0, 0, 0]);
   const noSecond = oneSidedOutcomes({ emu: [A, B], kernel: [A, X] }, none);
   assert.deepEqual([...noSecond.kernelOnly], [X]);
+});
+
+test('why a second draw is needed: a masquerade with --random-fully that draws the probe\'s own source port (one in 65 536) reads as no NAT at all — a one-sided outcome no fix of the signature can tell apart', () => {
+  // node01 → kube-dns 10.96.0.10:53 leaves eth0 from the node's own address, DNATed; --random-fully draws the port.
+  const probe: Probe = { suite: 'node-clusterip', group: 'g', description: 'd', from: 'node', src: parseIpv4('192.168.50.11'), dst: parseIpv4('10.96.0.10'), proto: 'udp', dport: 53, ttl: 64, index: 7, sport: 20007, ipId: 0xa007 };
+  const left = (sport: number): string => outcomeSignature([{ where: 'egress:eth0', bytes: probeBytes({ ...probe, dst: parseIpv4('10.244.58.4'), sport }) }], probe, new Set([53]));
+  const drawn = left(41234);
+  const own = left(probe.sport);
+  assert.match(drawn, /udp rnd-high>53/);
+  assert.match(own, /udp \$sport>53/);
+  // Seen once by the kernel, never by the emulator (which always showed the drawn port), and not again: not counted.
+  const o = oneSidedOutcomes({ emu: [drawn, drawn, drawn], kernel: [drawn, own, drawn] }, none, { emu: [drawn, drawn, drawn], kernel: [drawn, drawn, drawn] });
+  assert.deepEqual([o.kernelOnly.size, [...o.unconfirmed]], [0, [own]]);
 });
