@@ -6,11 +6,11 @@
  * disagreement only if the same side shows it again in a fresh draw of the group
  * (and the other side does not show it there either). A real difference — a rule
  * broken on one side, a route missing — shows in every draw that picks the affected
- * backend; a one-off does not repeat on demand. The one found (docker host-gw, node01,
- * once in 9 runs of the node): a masquerade with --random-fully drew the probe's own
- * source port (one in 65 536 per such probe, each side's NAT alike), and the signature
- * then reads as if nothing rewrote the port — from the bytes alone the two cannot be
- * told apart. A packet late beyond every wait on a loaded machine would be another.
+ * backend; a one-off does not repeat on demand. The one caught (docker host-gw, node01,
+ * once in 9 runs of the node): the kernel's packet kept the probe's own source port
+ * where a masquerade with --random-fully draws one — which it does by chance one in
+ * 65 536 times per probe, on either side, and which the bytes cannot tell from no NAT.
+ * A packet late beyond every wait on a loaded machine would be another.
  * An outcome seen only in the second draw is seen once and is not confirmed either.
  */
 
