@@ -16,18 +16,16 @@
  * carry other addresses) and IPVS's own packets always walk. With a tracer listening,
  * every packet walks (the trace is the walk).
  *
- * Flows walk alike: a walk is stored once and shared by every flow that took it (a trie
- * over the counters of the rules it counted, then its scalar fields), and per flow only the conntrack
- * entry's id and a reference are kept, in arrays indexed by the key. A walk object per
- * flow lived as long as its conntrack entry (minutes of virtual time), so each was
- * promoted out of the young generation: ~40 % of the bytes that survived a scavenge.
+ * Flows walk alike: a walk is stored once and shared by every flow that took it, keyed
+ * by the counters of the rules it counted (flow-slots.ts).
  */
 import type { NetDevice } from '../link/net-device.ts';
 import type { Chain, RuleCounter } from './iptables/model.ts';
 import type { WalkRecord } from './iptables/evaluate.ts';
+import { FlowSlots, sameConditions, type FlowConditions } from './flow-slots.ts';
 
 /** One remembered walk, shared by the flows that took it; never changed once stored. */
-export class FlowWalk {
+export class FlowWalk implements FlowConditions {
   constructor(
     readonly gen: number,
     readonly setGen: number,
@@ -44,85 +42,30 @@ export class FlowWalk {
   ) {}
 }
 
-/** What a walk is remembered with, besides its record. */
-export interface WalkContext {
-  readonly gen: number;
-  readonly setGen: number;
-  readonly ctState: number;
-  readonly markIn: number;
-  readonly markOut: number;
-  readonly inDev: NetDevice | undefined;
-  readonly outDev: NetDevice | undefined;
-  readonly physIn: NetDevice | undefined;
-  readonly physOut: NetDevice | undefined;
-}
-
-/** A node of the trie over walks' rules: the walks that counted exactly the rules on its path. */
-interface TrieNode {
-  next: Map<RuleCounter, TrieNode> | undefined;
-  walks: FlowWalk[];
-}
-
 /** Stored walks above which the trie starts again (walks of old ipset generations pile up otherwise). */
 const MAX_SHARED_WALKS = 4096;
 
 /** The walks of one table at one hook, by `slot * 2 + direction`. */
-export class FlowWalks {
-  /** Per key: the conntrack entry id its walk was remembered for, and the walk. */
-  private ids = new Float64Array(256);
-  private readonly byKey: Array<FlowWalk | undefined> = [];
-  private root: TrieNode = { next: undefined, walks: [] };
-  private rootGen = -1;
-  private stored = 0;
-
-  /** The walk remembered for `key` while it belonged to the conntrack entry `id`. */
-  get(key: number, id: number): FlowWalk | undefined {
-    return key < this.byKey.length && this.ids[key] === id ? this.byKey[key] : undefined;
+export class FlowWalks extends FlowSlots<RuleCounter, FlowWalk> {
+  constructor() {
+    super(256, MAX_SHARED_WALKS);
   }
 
   /** Remember for `key` (entry `id`) the walk `rec` recorded, `evaluated` rules long, in `ctx`; returns the (shared) walk stored. */
-  remember(key: number, id: number, rec: WalkRecord, evaluated: number, ctx: WalkContext): FlowWalk {
-    if (key >= this.ids.length) {
-      let n = this.ids.length * 2;
-      while (n <= key) n *= 2;
-      const ids = new Float64Array(n);
-      ids.set(this.ids);
-      this.ids = ids;
-    }
-    const byKey = this.byKey;
-    while (byKey.length <= key) byKey.push(undefined);
-    this.ids[key] = id;
+  remember(key: number, id: number, rec: WalkRecord, evaluated: number, ctx: FlowConditions): FlowWalk {
     const w = this.shared(rec, evaluated, ctx);
-    byKey[key] = w;
+    this.setSlot(key, id, w);
     return w;
   }
 
   /** The stored walk equal to this one, stored now if there is none. */
-  private shared(rec: WalkRecord, evaluated: number, c: WalkContext): FlowWalk {
-    if (this.rootGen !== c.gen || this.stored >= MAX_SHARED_WALKS) {
-      this.root = { next: undefined, walks: [] };
-      this.rootGen = c.gen;
-      this.stored = 0;
-    }
-    let node = this.root;
+  private shared(rec: WalkRecord, evaluated: number, c: FlowConditions): FlowWalk {
     const rules = rec.rules;
-    for (let i = 0; i < rules.length; i++) {
-      const r = rules[i] as RuleCounter;
-      let next = node.next?.get(r);
-      if (next === undefined) {
-        next = { next: undefined, walks: [] };
-        (node.next ??= new Map()).set(r, next);
-      }
-      node = next;
+    const stored = this.candidates(rules, c.gen);
+    for (const w of stored) {
+      if (w.policy === rec.policy && w.evaluated === evaluated && sameConditions(w, c)) return w;
     }
-    for (const w of node.walks) {
-      if (w.policy === rec.policy && w.evaluated === evaluated && w.gen === c.gen && w.setGen === c.setGen && w.ctState === c.ctState
-        && w.markIn === c.markIn && w.markOut === c.markOut && w.inDev === c.inDev && w.outDev === c.outDev && w.physIn === c.physIn && w.physOut === c.physOut) return w;
-    }
-    const w = new FlowWalk(c.gen, c.setGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, rules.slice(), rec.policy, evaluated);
-    node.walks.push(w);
-    this.stored++;
-    return w;
+    return this.store(stored, new FlowWalk(c.gen, c.setGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, rules.slice(), rec.policy, evaluated));
   }
 
   /** A remembered walk's effects on the counters (what the walk would have counted). */

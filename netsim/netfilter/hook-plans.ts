@@ -31,6 +31,7 @@ import type { RuleCounter, Chain } from './iptables/model.ts';
 import type { TableName } from './eval-types.ts';
 import type { Manip } from './nat.ts';
 import type { FlowWalk } from './flow-walks.ts';
+import { FlowSlots, sameConditions, type FlowConditions } from './flow-slots.ts';
 
 /** One step of a plan: a table's counters, or NAT's rewrite. */
 export class PlanStep {
@@ -55,20 +56,8 @@ export type TableOutcome = FlowWalk | Chain | typeof NO_CHAIN | undefined;
 /** The table has no chain at this hook: nothing was counted or reported. */
 export const NO_CHAIN = 'no-chain';
 
-/** The conditions a plan was built under (WalkContext's, at the plan's start). */
-interface PlanContext {
-  readonly gen: number;
-  readonly setGen: number;
-  readonly ctState: number;
-  readonly markIn: number;
-  readonly markOut: number;
-  readonly inDev: NetDevice | undefined;
-  readonly outDev: NetDevice | undefined;
-  readonly physIn: NetDevice | undefined;
-  readonly physOut: NetDevice | undefined;
-}
-
-export class HookPlan implements PlanContext {
+/** One plan; its conditions are those at the plan's start. */
+export class HookPlan implements FlowConditions {
   constructor(
     readonly gen: number,
     readonly setGen: number,
@@ -113,70 +102,26 @@ export function natStep(manip: Manip): PlanStep {
   return NAT_STEPS[manip] as PlanStep;
 }
 
-interface TrieNode {
-  next: Map<PlanStep, TrieNode> | undefined;
-  plans: HookPlan[];
-}
-
 /** Stored plans above which the sharing trie starts again. */
 const MAX_SHARED_PLANS = 4096;
 
 /** The plans of one hook (for one set of its operations), by `slot * 2 + direction`. */
-export class HookPlans {
-  private ids = new Float64Array(64);
-  private readonly byKey: Array<HookPlan | undefined> = [];
-  private root: TrieNode = { next: undefined, plans: [] };
-  private rootGen = -1;
-  private stored = 0;
-
+export class HookPlans extends FlowSlots<PlanStep, HookPlan> {
   /** `start`: the index in the hook's operations where plans begin (after conntrack's lookup). */
-  constructor(readonly start: number) {}
-
-  /** The plan remembered for `key` while it belonged to the conntrack entry `id`. */
-  get(key: number, id: number): HookPlan | undefined {
-    return key < this.byKey.length && this.ids[key] === id ? this.byKey[key] : undefined;
+  constructor(readonly start: number) {
+    super(64, MAX_SHARED_PLANS);
   }
 
   /** Remember for `key` (entry `id`) the plan of `steps` under `c`. */
-  remember(key: number, id: number, steps: readonly PlanStep[], c: PlanContext): void {
-    if (key >= this.ids.length) {
-      let n = this.ids.length * 2;
-      while (n <= key) n *= 2;
-      const ids = new Float64Array(n);
-      ids.set(this.ids);
-      this.ids = ids;
-    }
-    const byKey = this.byKey;
-    while (byKey.length <= key) byKey.push(undefined);
-    this.ids[key] = id;
-    byKey[key] = this.shared(steps, c);
+  remember(key: number, id: number, steps: readonly PlanStep[], c: FlowConditions): void {
+    this.setSlot(key, id, this.shared(steps, c));
   }
 
-  private shared(steps: readonly PlanStep[], c: PlanContext): HookPlan {
-    if (this.rootGen !== c.gen || this.stored >= MAX_SHARED_PLANS) {
-      this.root = { next: undefined, plans: [] };
-      this.rootGen = c.gen;
-      this.stored = 0;
-    }
-    let node = this.root;
+  private shared(steps: readonly PlanStep[], c: FlowConditions): HookPlan {
+    const stored = this.candidates(steps, c.gen);
+    for (const p of stored) if (sameConditions(p, c)) return p;
     let walks = 0;
-    for (let i = 0; i < steps.length; i++) {
-      const s = steps[i] as PlanStep;
-      if (s.walk) walks++;
-      let next = node.next?.get(s);
-      if (next === undefined) {
-        next = { next: undefined, plans: [] };
-        (node.next ??= new Map()).set(s, next);
-      }
-      node = next;
-    }
-    for (const p of node.plans) {
-      if (p.gen === c.gen && p.setGen === c.setGen && p.ctState === c.ctState && p.markIn === c.markIn && p.markOut === c.markOut
-        && p.inDev === c.inDev && p.outDev === c.outDev && p.physIn === c.physIn && p.physOut === c.physOut) return p;
-    }
-    const p = new HookPlan(c.gen, c.setGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, steps.slice(), walks);
-    node.plans.push(p);
-    this.stored++;
-    return p;
+    for (const s of steps) if (s.walk) walks++;
+    return this.store(stored, new HookPlan(c.gen, c.setGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, steps.slice(), walks));
   }
 }
