@@ -39,6 +39,9 @@ function ethernet(dst: MacAddr, src: MacAddr, type: number, payload: Uint8Array)
   return f;
 }
 
+/** Seconds a probe's window is extended at most while a neighbour resolution is under way. */
+const MAX_RESOLUTION_WAIT_S = 5;
+
 export class EmulatorSide {
   private readonly sim: Sim;
   private readonly undo: Array<() => void> = [];
@@ -119,7 +122,16 @@ export class EmulatorSide {
       this.sim.enqueue(e.dev, pkt);
     }
     this.sim.clock.runFor(this.windowNs);
+    // Wait on, in virtual time, while a neighbour resolution still holds packets: the
+    // kernel gives up after its probes (neigh_timer_handler, 3 × 1 s) and answers the
+    // queued packets with host unreachable, which belongs to this probe, not the next.
+    for (let s = 0; s < MAX_RESOLUTION_WAIT_S && this.resolving(); s++) this.sim.clock.runFor(SECOND);
     return { obs: this.obs, events: this.events, injected };
+  }
+
+  private resolving(): boolean {
+    for (const ns of this.stacks.values()) if (ns.neigh.holdsPackets()) return true;
+    return false;
   }
 
   /**

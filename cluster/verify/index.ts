@@ -28,9 +28,10 @@
  * servers (the twin runs neither; the emulator is built without them), the VXLAN
  * source port (a flow hash the real kernel keys with a per-boot secret: only its range
  * is compared) and anything beyond the node's underlay NIC (what other nodes do with
- * the encapsulated packet; underlay.ts opens it, the twin has real flannel devices). On the emulator side a
- * packet that comes after its probe's 1 s window (an ARP failure's ICMP, ~3 s) still
- * lands in a later probe: only the kernel side attributes by content.
+ * the encapsulated packet; underlay.ts opens it, the twin has real flannel devices). The emulator's side
+ * runs each probe's window on in virtual time while a neighbour resolution holds
+ * packets, so an ARP failure's host unreachable (~3 s) lands in its own probe; the
+ * kernel's side attributes by content.
  */
 export { verifyNode, VerifyHarnessError, VerifyUnavailableError, EXIT_VERIFY_HARNESS, EXIT_VERIFY_UNAVAILABLE } from './verify.ts';
 export type { VerifyOptions, VerifyReport, Disagreement, SuiteSummary, SideView } from './verify.ts';

@@ -124,6 +124,12 @@ export class NeighborTable {
     return e.state;
   }
 
+  /** Whether some resolution still holds packets (an INCOMPLETE entry's queue); reads nothing else. */
+  holdsPackets(): boolean {
+    for (const m of this.byDev.values()) for (const e of m.values()) if (e.queue.length > 0) return true;
+    return false;
+  }
+
   entries(now: Instant, dev?: string): NeighEntry[] {
     const out: NeighEntry[] = [];
     for (const [d, m] of this.byDev) {
