@@ -7,6 +7,8 @@
  * its conntrack entry and was promoted out of the young generation; shared, they are few.
  */
 import type { NetDevice } from '../link/net-device.ts';
+import type { NfContext } from '../stack/netfilter-hooks.ts';
+import type { Chain, RuleCounter } from './iptables/model.ts';
 
 /** The conditions a remembered walk or plan was made under and replays under. */
 export interface FlowConditions {
@@ -24,6 +26,30 @@ export interface FlowConditions {
 export function sameConditions(a: FlowConditions, b: FlowConditions): boolean {
   return a.gen === b.gen && a.setGen === b.setGen && a.ctState === b.ctState && a.markIn === b.markIn && a.markOut === b.markOut
     && a.inDev === b.inDev && a.outDev === b.outDev && a.physIn === b.physIn && a.physOut === b.physOut;
+}
+
+/**
+ * Whether a walk or plan made under `c` replays for a packet now: ruleset generation
+ * `gen`, ipset generation `setGen` (only if it tested a set), the packet's conntrack
+ * state and mark on entry, and the hook's devices.
+ */
+export function holdsNow(c: FlowConditions, gen: number, setGen: number | undefined, ctState: number, mark: number, ctx: NfContext): boolean {
+  return c.gen === gen && c.ctState === ctState && c.markIn === mark
+    && c.inDev === ctx.inDev && c.outDev === ctx.outDev && c.physIn === ctx.physIn && c.physOut === ctx.physOut
+    && (c.setGen < 0 || c.setGen === setGen);
+}
+
+/** What a remembered walk counted, counted again for a packet of `len` bytes: its rules, then its policy. */
+export function countAgain(rules: readonly RuleCounter[], policy: Chain | undefined, len: number): void {
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i] as RuleCounter;
+    r.packets++;
+    r.bytes += len;
+  }
+  if (policy !== undefined) {
+    policy.packets++;
+    policy.bytes += len;
+  }
 }
 
 interface TrieNode<P, V> {

@@ -22,7 +22,7 @@
 import type { NetDevice } from '../link/net-device.ts';
 import type { Chain, RuleCounter } from './iptables/model.ts';
 import type { WalkRecord } from './iptables/evaluate.ts';
-import { FlowSlots, sameConditions, type FlowConditions } from './flow-slots.ts';
+import { countAgain, FlowSlots, sameConditions, type FlowConditions } from './flow-slots.ts';
 
 /** One remembered walk, shared by the flows that took it; never changed once stored. */
 export class FlowWalk implements FlowConditions {
@@ -70,15 +70,6 @@ export class FlowWalks extends FlowSlots<RuleCounter, FlowWalk> {
 
   /** A remembered walk's effects on the counters (what the walk would have counted). */
   static replay(w: FlowWalk, len: number): void {
-    const rules = w.rules;
-    for (let i = 0; i < rules.length; i++) {
-      const r = rules[i] as RuleCounter;
-      r.packets++;
-      r.bytes += len;
-    }
-    if (w.policy !== undefined) {
-      w.policy.packets++;
-      w.policy.bytes += len;
-    }
+    countAgain(w.rules, w.policy, len);
   }
 }

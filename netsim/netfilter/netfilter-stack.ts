@@ -45,7 +45,6 @@ import type { Ipv4Addr } from '../wire/addr.ts';
 import { Ipv4, L4 } from '../wire/ipv4.ts';
 import { Iptables } from './iptables/iptables.ts';
 import { Conntrack, DIR_ORIGINAL, DIR_REPLY } from './conntrack/conntrack.ts';
-import type { RuleCounter } from './iptables/model.ts';
 import { CT_INVALID, CT_RELATED, CT_UNTRACKED } from './eval-types.ts';
 import type { AddrType, EvalContext, IpsetLookup, TableName } from './eval-types.ts';
 import { MANIP_DST, MANIP_SRC, natNeeded, natPacket } from './nat.ts';
@@ -65,6 +64,7 @@ import type { RuleExplainer, RuleExplanation } from './rule-explain.ts';
 import { nftChainOps } from './ops/nft-do-chain.ts';
 import { IptDoTable } from './ops/ipt-do-table.ts';
 import { FlowWalk } from './flow-walks.ts';
+import { countAgain, holdsNow } from './flow-slots.ts';
 import { HookPlans, NO_CHAIN, emptyChainStep, natStep, walkStep } from './hook-plans.ts';
 import type { HookPlan, PlanStep } from './hook-plans.ts';
 import { Nftables } from './nftables/nftables.ts';
@@ -309,9 +309,7 @@ export class NetfilterStack implements NetfilterHooks {
   }
 
   private planFits(p: HookPlan, pkt: Packet, ctx: NfContext): boolean {
-    return p.gen === this.iptables.generation && p.ctState === (pkt.ctInfo & CTINFO_STATE_MASK) && p.markIn === pkt.mark
-      && p.inDev === ctx.inDev && p.outDev === ctx.outDev && p.physIn === ctx.physIn && p.physOut === ctx.physOut
-      && (p.setGen < 0 || p.setGen === this.ipsetLookup?.generation);
+    return holdsNow(p, this.iptables.generation, this.ipsetLookup?.generation, pkt.ctInfo & CTINFO_STATE_MASK, pkt.mark, ctx);
   }
 
   /** What the plan's operations would do: each table's counters and report, NAT's rewrites, in their order; then the mark. */
@@ -325,17 +323,7 @@ export class NetfilterStack implements NetfilterHooks {
         natPacket(this.conntrack, slot, dir, s.manip as 0 | 1, pkt.buf, pkt.nh);
         continue;
       }
-      const rules = s.rules;
-      for (let j = 0; j < rules.length; j++) {
-        const r = rules[j] as RuleCounter;
-        r.packets++;
-        r.bytes += len;
-      }
-      const pol = s.policy;
-      if (pol !== undefined) {
-        pol.packets++;
-        pol.bytes += len;
-      }
+      countAgain(s.rules, s.policy, len);
       if (report !== undefined) report(pkt, s.table as TableName, s.evaluated);
     }
     pkt.mark = p.markOut;

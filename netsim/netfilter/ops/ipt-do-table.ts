@@ -14,6 +14,7 @@ import { CT_RELATED } from '../eval-types.ts';
 import type { TableName } from '../eval-types.ts';
 import { WalkRecord } from '../iptables/evaluate.ts';
 import { FlowWalks } from '../flow-walks.ts';
+import { holdsNow } from '../flow-slots.ts';
 import type { FlowWalk } from '../flow-walks.ts';
 import { NO_CHAIN } from '../hook-plans.ts';
 import type { TableOutcome } from '../hook-plans.ts';
@@ -137,9 +138,7 @@ export class IptDoTable implements NfHookOps {
 
   private replayable(w: FlowWalk, pkt: Packet, state: NfContext): boolean {
     const nf = this.nf;
-    return w.gen === nf.iptables.generation && w.ctState === (pkt.ctInfo & CTINFO_STATE_MASK) && w.markIn === pkt.mark
-      && w.inDev === state.inDev && w.outDev === state.outDev && w.physIn === state.physIn && w.physOut === state.physOut
-      && (w.setGen < 0 || w.setGen === nf.ipsets?.generation);
+    return holdsNow(w, nf.iptables.generation, nf.ipsets?.generation, pkt.ctInfo & CTINFO_STATE_MASK, pkt.mark, state);
   }
 
   private remember(key: number, rec: WalkRecord, pkt: Packet, state: NfContext, markIn: number, evaluated: number): FlowWalk | undefined {
