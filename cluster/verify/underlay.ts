@@ -6,8 +6,9 @@
  * flanneld's proxy). The ports are wire/encap.ts's {@link FLANNEL_ENCAP_PORTS}.
  */
 import { FLANNEL_ENCAP_PORTS } from '../../netsim/wire/encap.ts';
-import { Ipv4, L4 } from '../../netsim/wire/ipv4.ts';
-import { readU16, readU48 } from '../../netsim/wire/field.ts';
+import { IpProtocol, Ipv4, IPV4_HEADER_LEN, L4 } from '../../netsim/wire/ipv4.ts';
+import { UDP_HEADER_LEN } from '../../netsim/wire/udp.ts';
+import { Ether, ETHERNET_HEADER_LEN, EtherType } from '../../netsim/wire/ethernet.ts';
 import { VXLAN_HEADER_LEN, vxlanVniAt } from '../../netsim/wire/vxlan.ts';
 
 export interface Encapsulated {
@@ -26,22 +27,22 @@ export interface Encapsulated {
  * an IPv4 packet; undefined otherwise. Reads only within `ip`'s bytes.
  */
 export function decapsulate(ip: Uint8Array): Encapsulated | undefined {
-  if (ip.length < 20 || Ipv4.version(ip, 0) !== 4 || Ipv4.protocol(ip, 0) !== 17 || Ipv4.fragOffset(ip, 0) !== 0) return undefined;
+  if (!isIpv4(ip) || Ipv4.protocol(ip, 0) !== IpProtocol.UDP || Ipv4.fragOffset(ip, 0) !== 0) return undefined;
   const hl = Ipv4.headerLen(ip, 0);
   const end = Math.min(ip.length, Ipv4.totalLen(ip, 0));
-  if (hl < 20 || end < hl + 8) return undefined;
+  if (hl < IPV4_HEADER_LEN || end < hl + UDP_HEADER_LEN) return undefined;
   const dport = L4.dstPort(ip, hl);
-  const payload = ip.subarray(hl + 8, end);
+  const payload = ip.subarray(hl + UDP_HEADER_LEN, end);
   if (FLANNEL_ENCAP_PORTS.ipInUdp.has(dport)) return isIpv4(payload) ? { kind: 'ip-in-udp', inner: payload } : undefined;
   if (!FLANNEL_ENCAP_PORTS.vxlan.has(dport)) return undefined;
   const vni = vxlanVniAt(payload, 0, payload.length);
-  if (vni < 0 || payload.length < VXLAN_HEADER_LEN + 14) return undefined;
+  if (vni < 0 || payload.length < VXLAN_HEADER_LEN + ETHERNET_HEADER_LEN) return undefined;
   const eth = VXLAN_HEADER_LEN;
-  if (readU16(payload, eth + 12) !== 0x0800) return undefined;
-  const inner = payload.subarray(eth + 14);
-  return isIpv4(inner) ? { kind: 'vxlan', vni, innerDstMac: readU48(payload, eth), innerSrcMac: readU48(payload, eth + 6), inner } : undefined;
+  if (Ether.etherType(payload, eth) !== EtherType.IPV4) return undefined;
+  const inner = payload.subarray(eth + ETHERNET_HEADER_LEN);
+  return isIpv4(inner) ? { kind: 'vxlan', vni, innerDstMac: Ether.dst(payload, eth), innerSrcMac: Ether.src(payload, eth), inner } : undefined;
 }
 
 function isIpv4(b: Uint8Array): boolean {
-  return b.length >= 20 && Ipv4.version(b, 0) === 4;
+  return b.length >= IPV4_HEADER_LEN && Ipv4.version(b, 0) === 4;
 }
