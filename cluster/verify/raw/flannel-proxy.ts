@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,15 +17,35 @@ const SOURCE = fileURLToPath(new URL('./flannel-proxy.c', import.meta.url));
 
 let built: { bin: string } | undefined;
 
+/**
+ * Owned by this user and writable by no one else. verify runs as root and executes the
+ * cached binary: one that another local user could have put there (a directory they made
+ * first in the shared temporary directory) must never be run.
+ */
+function ownedPrivately(path: string, dir: boolean): boolean {
+  try {
+    const st = lstatSync(path);
+    return (dir ? st.isDirectory() : st.isFile()) && st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** The compiled proxy's path, or why it cannot be built here (no gcc, a compile error). */
 export function buildFlannelProxy(): { bin: string } | { reason: string } {
   if (built !== undefined) return built;
   const src = readFileSync(SOURCE);
-  const dir = join(tmpdir(), 'netsim-verify-bin');
+  const cache = join(tmpdir(), 'netsim-verify-bin');
+  try {
+    mkdirSync(cache, { mode: 0o700 });
+  } catch {
+    // It exists: used below only if it is ours alone.
+  }
+  // A cache directory that is not ours alone is passed over for a fresh private one.
+  const dir = ownedPrivately(cache, true) ? cache : mkdtempSync(join(tmpdir(), 'netsim-verify-bin-'));
   const bin = join(dir, `flannel-proxy-${createHash('sha256').update(src).digest('hex').slice(0, 16)}`);
-  if (existsSync(bin)) return (built = { bin });
+  if (ownedPrivately(bin, false)) return (built = { bin });
   if (sh('gcc', ['--version']).code !== 0) return { reason: 'gcc is not installed (it builds the twin\'s flanneld udp proxy, cluster/verify/raw/flannel-proxy.c)' };
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Built under a private name and renamed: a concurrent run never executes a half-written file.
   const tmp = `${bin}.${process.pid}`;
   const r = sh('gcc', ['-O2', '-Wall', '-o', tmp, SOURCE]);
