@@ -16,7 +16,7 @@
  * underlay (VXLAN, flannel's IP-in-UDP) belongs to the probe its inner packet belongs to.
  */
 import type { Probe } from './probe.ts';
-import { decapsulate } from './underlay.ts';
+import { decapsulate } from '../../netsim/wire/encap.ts';
 import { Ipv4, IPV4_HEADER_LEN, L4 } from '../../netsim/wire/ipv4.ts';
 const PROTO: Record<Probe['proto'], number> = { icmp: 1, tcp: 6, udp: 17 };
 

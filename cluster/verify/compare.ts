@@ -21,8 +21,8 @@ import { Ipv4, L4 } from '../../netsim/wire/ipv4.ts';
 import { formatIpv4Packet } from '../../netsim/wire/pretty.ts';
 import { PROBE_PAYLOAD, PROBE_SEQ } from './probe.ts';
 import type { Observation, Probe } from './probe.ts';
-import { decapsulate } from './underlay.ts';
-import type { Encapsulated } from './underlay.ts';
+import { decapsulate } from '../../netsim/wire/encap.ts';
+import type { Encapsulated } from '../../netsim/wire/encap.ts';
 import { gammaQ } from '../../experiments/stats/gamma.ts';
 
 export const DROPPED = 'dropped';

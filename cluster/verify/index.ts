@@ -17,7 +17,7 @@
  * Layout: `raw/` is the only code that touches the host (namespaces, the raw-socket
  * helper process); `twin.ts` plans and builds the twin; `emulator-side.ts` taps the
  * emulated node; `twin-side.ts` drives the agents; `suites.ts` generates probes;
- * `underlay.ts` opens flannel's encapsulations; `compare.ts` turns packets into comparable signatures and holds the chi-square
+ * `netsim/wire/encap.ts` (`decapsulate`) opens flannel's encapsulations; `compare.ts` turns packets into comparable signatures and holds the chi-square
  * test (cluster/ may not import experiments/); `one-sided.ts` decides which outcomes only one
  * side can give (confirmed by a fresh draw of the group); `verify.ts` judges; `report.ts` renders.
  *
@@ -28,7 +28,7 @@
  * servers (the twin runs neither; the emulator is built without them), the VXLAN
  * source port (a flow hash the real kernel keys with a per-boot secret: only its range
  * is compared) and anything beyond the node's underlay NIC (what other nodes do with
- * the encapsulated packet; underlay.ts opens it, the twin has real flannel devices). The emulator's side
+ * the encapsulated packet; wire/encap.ts opens it, the twin has real flannel devices). The emulator's side
  * runs each probe's window on in virtual time while a neighbour resolution holds
  * packets, so an ARP failure's host unreachable (~3 s) lands in its own probe; the
  * kernel's side attributes by content.

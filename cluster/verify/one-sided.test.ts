@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { oneSidedOutcomes } from './one-sided.ts';
+import { keptInSecondDraw, oneSidedOutcomes } from './one-sided.ts';
 import { outcomeSignature } from './compare.ts';
 import { probeBytes } from './probe.ts';
 import type { Probe } from './probe.ts';
@@ -50,4 +50,14 @@ test('why a second draw is needed: a masquerade with --random-fully that draws t
   // Seen once by the kernel, never by the emulator (which always showed the drawn port), and not again: not counted.
   const o = oneSidedOutcomes({ emu: [drawn, drawn, drawn], kernel: [drawn, own, drawn] }, none, { emu: [drawn, drawn, drawn], kernel: [drawn, drawn, drawn] });
   assert.deepEqual([o.kernelOnly.size, [...o.unconfirmed]], [0, [own]]);
+});
+
+test('ClientIP affinity broken once in a first draw and kept in a second by the same client is a one-off; broken again, or kept on another outcome, it is not', () => {
+  const first = { emu: [A, A, A, A, A, A], kernel: [A, A, X, A, A, A] };
+  assert.deepEqual(keptInSecondDraw(first, { emu: [A, A, A, A, A, A], kernel: [A, A, A, A, A, A] }), { emu: A, kernel: A });
+  assert.equal(keptInSecondDraw(first, { emu: [A, A, A, A, A, A], kernel: [A, B, A, A, A, A] }), undefined, 'the kernel picks again: affinity broken');
+  assert.equal(keptInSecondDraw(first, { emu: [A, B, A, A, A, A], kernel: [A, A, A, A, A, A] }), undefined, 'the emulator picks again');
+  assert.equal(keptInSecondDraw(first, { emu: [A, A, A, A, A, A], kernel: [X, X, X, X, X, X] }), undefined, 'kept on the odd outcome: the majority moved');
+  assert.equal(keptInSecondDraw({ emu: [A, B, A, B], kernel: [A, A, A, A] }, { emu: [A, A, A, A], kernel: [A, A, A, A] }), undefined, 'half and half is no majority to keep');
+  assert.equal(keptInSecondDraw(first, { emu: [], kernel: [] }), undefined);
 });

@@ -56,3 +56,27 @@ export function oneSidedOutcomes(first: Draw, asked: AskedAgain, second?: Draw):
   }
   return { kernelOnly, emuOnly, unconfirmed };
 }
+
+/**
+ * One client of a ClientIP-sticky Service whose first draw showed more than one outcome
+ * on a side: the outcome each side kept, when a second draw by the same client (fresh
+ * source ports, the affinity state left as it was) shows one outcome a side, and that
+ * outcome is what the side showed for most of the first draw. Undefined when affinity
+ * breaks again or the kept outcome moved — a broken `-m recent` rule picks again on
+ * every probe, so eight probes over two backends agree by chance once in 128.
+ */
+export function keptInSecondDraw(first: Draw, second: Draw): { readonly emu: string; readonly kernel: string } | undefined {
+  const emu = onlyOutcome(second.emu);
+  const kernel = onlyOutcome(second.kernel);
+  if (emu === undefined || kernel === undefined) return undefined;
+  return mostOf(first.emu, emu) && mostOf(first.kernel, kernel) ? { emu, kernel } : undefined;
+}
+
+function onlyOutcome(draw: readonly string[]): string | undefined {
+  return draw.length > 0 && draw.every((o) => o === draw[0]) ? draw[0] : undefined;
+}
+
+/** Whether `o` is more than half of `draw`. */
+function mostOf(draw: readonly string[], o: string): boolean {
+  return 2 * draw.filter((x) => x === o).length > draw.length;
+}

@@ -1,5 +1,5 @@
 /**
- * Underlay packets in the verifier: flannel's encapsulations opened up (underlay.ts),
+ * Underlay packets in the verifier: flannel's encapsulations opened up (netsim/wire/encap.ts),
  * attributed to the probe their inner packet is (attribution.ts) and compared field by
  * field with only the VXLAN flow-hash source port masked (compare.ts); the
  * `flannel-proxy` node view read as the twin's proxy arguments (twin.ts).
@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decapsulate } from './underlay.ts';
+import { decapsulate } from '../../netsim/wire/encap.ts';
 import { ProbeIndex } from './attribution.ts';
 import { observationSignature } from './compare.ts';
 import { probeBytes } from './probe.ts';

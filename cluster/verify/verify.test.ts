@@ -138,9 +138,13 @@ test('kube-proxy in nftables mode: every node\'s twin loads its nf_tables rulese
 
 /** The demo cluster (docker) with `rules` restored (--noflush) into node01 — in the emulator only; the twin gets the original text. */
 async function tamperedCluster(rules: string): Promise<EmulatedCluster> {
-  const c = await demoCluster('docker');
+  return tampered(await demoCluster('docker'), () => rules);
+}
+
+/** `c` with `rules(its iptables-save)` restored on node01 in the emulator only: the twin gets node01's rules as they were. */
+function tampered(c: Cluster, rules: (saved: string) => string): EmulatedCluster {
   const text = c.nodeView('node01', 'iptables-save');
-  c.clusterNodes.get('node01')?.netfilter.iptables.restore(rules, { noflush: true });
+  c.clusterNodes.get('node01')?.netfilter.iptables.restore(rules(text ?? ''), { noflush: true });
   return { sim: c.sim, nodes: c.nodes, pods: c.pods, services: c.services, external: c.external, startApps: () => {}, nodeView: (n, v) => (n === 'node01' && v === 'iptables-save' ? text : c.nodeView(n, v)) };
 }
 
@@ -254,6 +258,29 @@ test('LoadBalancer IPs in and out of loadBalancerSourceRanges, external IPs, Nod
     const bySuite = Object.fromEntries(r.suites.map((s) => [s.suite, s.probes - s.skipped]));
     assert.ok((bySuite['external-ip'] ?? 0) >= 40 && (bySuite['load-balancer'] ?? 0) >= 100 && (bySuite['nodeport-localhost'] ?? 0) >= 20, JSON.stringify(bySuite));
     assert.deepEqual(r.disagreements.map((d) => `${d.suite}: ${d.description}: ${d.reason}`), []);
+  } finally {
+    await c.close();
+  }
+  assert.deepEqual(ours(), [], 'namespaces left behind');
+});
+
+test('ClientIP affinity dropped in the emulator only (its `-m recent --rcheck` rules gone) is a disagreement, and again in the fresh draw by the same client', { skip }, async () => {
+  const c = await Cluster.build(parseClusterSpec(lbSpecText(), 'lb-iptables.yaml'), { apps: false });
+  try {
+    let chain = '';
+    const e = tampered(c, (saved) => {
+      const lines = saved.split('\n').filter((l) => l.includes('"default/web-sticky') && /^-A KUBE-SVC-/.test(l));
+      chain = /^-A (KUBE-SVC-\S+) /.exec(lines[0] ?? '')?.[1] ?? '';
+      const kept = lines.filter((l) => l.startsWith(`-A ${chain} `) && !l.includes('--rcheck'));
+      return `*nat\n-F ${chain}\n${kept.join('\n')}\nCOMMIT\n`;
+    });
+    assert.notEqual(chain, '', 'web-sticky has no KUBE-SVC chain');
+    assert.doesNotMatch(c.nodeView('node01', 'iptables-save') ?? '', new RegExp(`-A ${chain} .*--rcheck`), 'the emulator still keeps affinity');
+    const r = await verifyNode(e, { node: 'node01', samples: 8, randomProbes: 0, suites: ['pod-clusterip'] });
+    const sticky = r.disagreements.filter((d) => /web-sticky/.test(d.description));
+    assert.ok(sticky.length > 0, r.disagreements.map((d) => `${d.description}: ${d.reason}`).join('\n'));
+    for (const d of sticky) assert.match(d.reason, /^ClientIP affinity not kept by the emulator: one client got [2-9] different outcomes, and again in a fresh draw of 8$/);
+    assert.deepEqual(r.disagreements.filter((d) => !/web-sticky/.test(d.description)).map((d) => d.reason), [], 'the other Services agree');
   } finally {
     await c.close();
   }
