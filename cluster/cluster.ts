@@ -184,7 +184,7 @@ export class Cluster implements EmulatedCluster {
   readonly nftShare: NftShare | undefined;
   readonly ipsetShare: IpsetShare | undefined;
   readonly ipvsShare: IpvsShare | undefined;
-  private readonly proxyObjects: SharedProxyObjects | undefined;
+  readonly proxyObjects: SharedProxyObjects | undefined;
   /** NodeLocal DNSCache by node, while its node-local-dns pod runs (spec `dns.nodeLocalCache`). */
   readonly nodeCaches = new Map<string, { readonly owner: string; readonly cache: NodeCache }>();
 

@@ -52,6 +52,20 @@ function sameEndpoints(a: ReadonlyMap<string, EndpointInfo[]>, b: ReadonlyMap<st
  */
 const sliceEndpoints = new WeakMap<EndpointSliceInfo, { readonly byPort: ReadonlyMap<string, EndpointInfo[]>; readonly nodes: ReadonlySet<string | undefined> }>();
 
+/**
+ * A node's own endpoint list of a single-slice service port (some endpoint is local) →
+ * the list a node with none local holds: the same endpoints in the same order, isLocal
+ * false throughout. Where locality does not change the rules (no Local traffic policy),
+ * kube-proxy's iptables rules are found by the latter (iptables/rules.ts), so nodes
+ * with local endpoints of a Cluster-policy Service still share its rules and texts.
+ */
+const nonLocalTwins = new WeakMap<readonly EndpointInfo[], readonly EndpointInfo[]>();
+
+/** The list `eps` as a node with no local endpoint holds it, where known (else `eps`): see nonLocalTwins. */
+export function withoutLocality(eps: readonly EndpointInfo[]): readonly EndpointInfo[] {
+  return nonLocalTwins.get(eps) ?? eps;
+}
+
 function mapReplacer(_k: string, v: unknown): unknown {
   return v instanceof Map ? [...(v as Map<unknown, unknown>).entries()] : v;
 }
@@ -198,6 +212,12 @@ export class EndpointsChangeTracker {
         sliceEndpoints.set(only, seen);
       }
       if (!seen.nodes.has(this.nodeName)) return new Map(seen.byPort);
+      const own = endpointsByPort(slices, this.nodeName);
+      for (const [k, list] of own) {
+        const twin = seen.byPort.get(k);
+        if (twin !== undefined) nonLocalTwins.set(list, twin);
+      }
+      return own;
     }
     return endpointsByPort(slices, this.nodeName);
   }

@@ -91,6 +91,18 @@ export function zeroCountersText(text: string): string {
   return out.join('\n');
 }
 
+/** The last few restore texts' `-Z` texts: the nodes of a cluster share their texts (rule-fragments.ts), and so these. */
+const zeroTexts = new Map<string, string>();
+function zeroTextOf(text: string): string {
+  let z = zeroTexts.get(text);
+  if (z === undefined) {
+    z = zeroCountersText(text);
+    zeroTexts.set(text, z);
+    if (zeroTexts.size > 4) zeroTexts.delete(zeroTexts.keys().next().value as string);
+  }
+  return z;
+}
+
 export class IptablesProxier implements Proxier {
   readonly mode = 'iptables' as const;
   readonly serviceChanges = new ServiceChangeTracker();
@@ -105,8 +117,8 @@ export class IptablesProxier implements Proxier {
   private lastLargeClusterMode = false;
   /** The last restore input (views and tests). */
   lastText = '';
-  /** The iptables generation our last restore left, whether that sync deleted the stale chains, and the chains a no-change restore rewrites. */
-  private after: { readonly generation: number; readonly cleanedUp: boolean; readonly zeroText: string } | undefined;
+  /** The iptables generation our last restore left, whether that sync deleted the stale chains, and its text (whose chains a no-change restore rewrites). */
+  private after: { readonly generation: number; readonly cleanedUp: boolean; readonly text: string } | undefined;
   /** Skip the rebuild of a sync with nothing to do ({@link quietSync}); false: every sync rebuilds (differential tests). */
   quietSyncs = true;
 
@@ -160,10 +172,11 @@ export class IptablesProxier implements Proxier {
   private quietSync(changes: number, cleanupDue: boolean, now: number): SyncResult | undefined {
     const a = this.after;
     if (!this.quietSyncs || a === undefined || changes > 0 || this.backend.generation?.() !== a.generation || (cleanupDue && !a.cleanedUp)) return undefined;
-    this.backend.restore(a.zeroText, { noflush: true, counters: true });
+    const zeroText = zeroTextOf(a.text);
+    this.backend.restore(zeroText, { noflush: true, counters: true });
     if (cleanupDue) this.lastCleanupMs = now;
     this.after = { ...a, generation: this.backend.generation?.() ?? a.generation };
-    return { mode: 'iptables', full: false, updatedServices: [], iptablesText: a.zeroText, conntrack: [], conntrackDeleted: 0, quiet: true };
+    return { mode: 'iptables', full: false, updatedServices: [], iptablesText: zeroText, conntrack: [], conntrackDeleted: 0, quiet: true };
   }
 
   sync(opts: { full?: boolean } = {}): SyncResult {
@@ -194,7 +207,7 @@ export class IptablesProxier implements Proxier {
       for (const c of out.deletedChains) this.kernelNatChains.delete(c);
       this.needFullSync = false;
       const generation = this.backend.generation?.();
-      this.after = generation === undefined ? undefined : { generation, cleanedUp: cleanup, zeroText: zeroCountersText(out.text) };
+      this.after = generation === undefined ? undefined : { generation, cleanedUp: cleanup, text: out.text };
       const conntrack = staleConntrackDeletions(this.svcPortMap, svcResult, epResult);
       const conntrackDeleted = applyConntrackDeletions(this.deps.conntrack, conntrack);
       return { mode: 'iptables', full, updatedServices: [...changed].sort(), iptablesText: out.text, conntrack, conntrackDeleted };

@@ -33,9 +33,10 @@
 import type { EndpointInfo, ServicePortInfo } from '../service-port.ts';
 import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../service-port.ts';
 import type { EndpointsMap, ServicePortMap } from '../change-tracker.ts';
+import { withoutLocality } from '../change-tracker.ts';
 import { endpointChain, isServiceChainName, servicePortChain } from './chain-names.ts';
 import { canonicalIPv4CIDR } from '../ip-family.ts';
-import type { FragmentOp, RuleFragments } from './rule-fragments.ts';
+import type { FragmentOp, RuleFragment, RuleFragments } from './rule-fragments.ts';
 
 export interface IptablesRulesOptions {
   /** --cluster-cidr (the ClusterCIDR local-traffic detector); without it and without masqueradeAll, no ClusterIP masquerade rule. */
@@ -288,28 +289,52 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
   const active = new Set<string>();
   const perService: string[] = [];
 
-  // What a service port's rules depend on besides the service port, its endpoints and the node IP (see fragmentKey).
+  // What a service port's rules depend on besides the service port, its endpoints and the node IP (see fkey below).
   const optsKey = `${largeClusterMode ? 1 : 0}${opts.masqueradeAll === true ? 1 : 0}${localhostNodePorts ? 1 : 0}${npd.ipv4Loopback ? 1 : 0}${nfacct.has(NFACCT_LOCALHOST_NODEPORTS_ACCEPTED) ? 1 : 0}${opts.clusterCIDR ?? ''}`;
+  const fragments = input.fragments;
+  const frags: Array<{ readonly ops: readonly FragmentOp[] }> = [];
+  // The text's key (rule-fragments.ts): what the lines outside the fragments depend on, then each fragment's id.
+  let textKey = fragments === undefined ? undefined
+    : JSON.stringify([markValue, opts.randomFully ?? true, localhostNodePorts, npd.matchAll, npd.ips, [...nfacct].sort(), opts.conntrackTCPLiberal === true]);
   for (const [key, sp] of sorted) {
-    const eps = input.endpoints.get(key) ?? NO_ENDPOINTS;
+    const own = input.endpoints.get(key) ?? NO_ENDPOINTS;
+    // Without a Local policy the rules do not depend on which endpoints are local: the list nodes share (change-tracker.ts).
+    const eps = usesLocalEndpoints(sp) ? own : withoutLocality(own);
     const write = input.changed === undefined || input.changed.has(sp.service);
-    // The node IP counts only where LoadBalancer source ranges may admit it.
-    const fkey = `${write ? 1 : 0}${optsKey}${sp.loadBalancerSourceRanges.length > 0 ? `|${opts.nodeIP ?? ''}` : ''}`;
-    let frag = input.fragments?.get(sp, eps, fkey);
+    // The node IP counts only where LoadBalancer source ranges may admit it, and only by whether one does.
+    const nodeIP = opts.nodeIP;
+    const ranges = sp.loadBalancerSourceRanges;
+    const fkey = `${write ? 1 : 0}${optsKey}${ranges.length > 0 ? (nodeIP !== undefined && ranges.some((c) => cidrContains(c, nodeIP)) ? '|1' : '|0') : ''}`;
+    let frag: { readonly ops: readonly FragmentOp[]; readonly active: readonly string[] } | undefined = fragments?.get(sp, eps, fkey);
     if (frag === undefined) {
       const ops: FragmentOp[] = [];
       const act: string[] = [];
       writeServicePort(sp, eps, write, ops, act);
-      frag = { ops, active: act };
-      input.fragments?.set(sp, eps, fkey, frag);
+      frag = fragments !== undefined ? fragments.set(sp, eps, fkey, ops, act) : { ops, active: act };
     }
+    if (textKey !== undefined) textKey += `,${(frag as RuleFragment).id}`;
+    frags.push(frag);
+    for (const c of frag.active) active.add(c);
+  }
+
+  const deletedChains: string[] = [];
+  if (input.existingNatChains !== undefined) {
+    for (const c of input.existingNatChains) if (isServiceChainName(c) && !active.has(c)) deletedChains.push(c);
+    deletedChains.sort();
+  }
+  if (textKey !== undefined) {
+    textKey += `|${deletedChains.join(' ')}`;
+    const had = (fragments as RuleFragments).text(textKey);
+    if (had !== undefined) return { text: had.text, activeNatChains: active, deletedChains, largeClusterMode, totalEndpoints, filterRules: had.filterRules, natRules: had.natRules };
+  }
+
+  for (const frag of frags) {
     for (const op of frag.ops) {
       if (op[0] === 0) {
         if (!nat.rules.has(op[1])) perService.push(op[1]);
         nat.declare(op[1]);
       } else (op[0] === 1 ? nat : filter).addLine(op[1], op[2]);
     }
-    for (const c of frag.active) active.add(c);
   }
 
   /** Write one service port's rules as steps (`ops`) and the chains it uses (`act`): what the loop above replays. */
@@ -442,12 +467,7 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
     }
   }
 
-  const deletedChains: string[] = [];
-  if (input.existingNatChains !== undefined) {
-    for (const c of input.existingNatChains) if (isServiceChainName(c) && !active.has(c)) deletedChains.push(c);
-    deletedChains.sort();
-    for (const c of deletedChains) if (!nat.rules.has(c)) perService.push(c);
-  }
+  for (const c of deletedChains) if (!nat.rules.has(c)) perService.push(c);
 
   const lastRule = '-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain"';
   if (npd.matchAll) nat.add('KUBE-SERVICES', `${lastRule} -m addrtype --dst-type LOCAL ${localhostNodePorts ? '' : '! -d 127.0.0.0/8 '}-j KUBE-NODEPORTS`);
@@ -472,5 +492,7 @@ export function buildRuleset(input: RulesInput, opts: IptablesRulesOptions = {})
   for (const c of natChains) for (const r of nat.rules.get(c) ?? []) out.push(r);
   for (const c of deletedChains) out.push(`-X ${c}`);
   out.push('COMMIT', '');
-  return { text: out.join('\n'), activeNatChains: active, deletedChains, largeClusterMode, totalEndpoints, filterRules: filter.lines, natRules: nat.lines };
+  const text = out.join('\n');
+  if (textKey !== undefined) fragments?.keepText(textKey, { text, filterRules: filter.lines, natRules: nat.lines });
+  return { text, activeNatChains: active, deletedChains, largeClusterMode, totalEndpoints, filterRules: filter.lines, natRules: nat.lines };
 }

@@ -57,7 +57,7 @@ async function build(mode: ProxyMode, share: boolean, apps = true): Promise<Clus
 }
 
 /** Flows (traces and captures), then every view of every node and every counter, as one digest per part. */
-async function drive(mode: ProxyMode, share: boolean): Promise<{ parts: Record<string, string>; shared: number; nftShared: number; ipsetHits: number; ipvsHits: number; planned: number }> {
+async function drive(mode: ProxyMode, share: boolean): Promise<{ parts: Record<string, string>; shared: number; nftShared: number; ipsetHits: number; ipvsHits: number; planned: number; textHits: number }> {
   const c = await build(mode, share);
   try {
     const lb = (await c.control.api.list<Service>('services')).find((s) => s.metadata.name === 'solo-local')?.status?.loadBalancer?.ingress?.[0]?.ip;
@@ -92,7 +92,7 @@ async function drive(mode: ProxyMode, share: boolean): Promise<{ parts: Record<s
     const na = c.clusterNodes.get('node01')?.netfilter.nft.ruleset.tables.get('ip kube-proxy');
     const nb = c.clusterNodes.get('node02')?.netfilter.nft.ruleset.tables.get('ip kube-proxy');
     for (const [name, ch] of na?.chains ?? []) ch.rules.forEach((r, i) => { if (nb?.chains.get(name)?.rules[i]?.stmts === r.stmts) nftShared++; });
-    return { parts, shared, nftShared, ipsetHits: c.ipsetShare?.stats().hits ?? 0, ipvsHits: c.ipvsShare?.stats().hits ?? 0, planned: c.iptablesShare?.stats().planned ?? 0 };
+    return { parts, shared, nftShared, ipsetHits: c.ipsetShare?.stats().hits ?? 0, ipvsHits: c.ipvsShare?.stats().hits ?? 0, planned: c.iptablesShare?.stats().planned ?? 0, textHits: c.proxyObjects?.ruleFragments.textHits ?? 0 };
   } finally {
     await c.close();
   }
@@ -107,6 +107,9 @@ for (const mode of ['iptables', 'ipvs', 'nftables'] as const) {
     assert.equal(off.nftShared, 0);
     // Nodes whose kube-proxy wrote a text another node had committed loaded it from its plan (restore-plan.ts).
     if (mode === 'iptables') assert.ok(on.planned > 0, `restores loaded from a plan (${on.planned})`);
+    // And wrote a text another node had built, by its fragments' ids (proxy/iptables/rule-fragments.ts).
+    if (mode === 'iptables') assert.ok(on.textHits > 0, `restore texts served by key (${on.textHits})`);
+    assert.equal(off.textHits, 0);
     if (mode === 'nftables') assert.ok(on.nftShared > 20, `nodes shared nf_tables rules (${on.nftShared})`);
     if (mode === 'ipvs') assert.ok(on.ipsetHits > 3 && on.ipvsHits > 3, `nodes shared ipsets (${on.ipsetHits}) and virtual services (${on.ipvsHits})`);
     assert.ok(Object.keys(on.parts).length > 60);
