@@ -38,6 +38,13 @@ export interface LinkProps {
   queueLimit: number;
 }
 
+/**
+ * Switch for queuing an arriving frame as the scheduler entry's argument to the port's
+ * prebuilt handler (on) or in a closure per frame (off, as before): for the differential
+ * tests that prove it exact (tests/scenarios/event-shortcuts.test.ts).
+ */
+export const frameAsArgument = { on: true };
+
 export const DEFAULT_LINK: LinkProps = { latencyNs: 0, bandwidthBps: 0, loss: 0, queueLimit: 1000 };
 
 /** A NIC attached to a {@link Segment} (the node's `eth0`). */
@@ -51,33 +58,39 @@ export class EtherDevice extends NetDevice {
   lossRng: Rng | undefined = undefined;
   /** Virtual time at which this port finishes serialising what it has queued. */
   busyUntil = 0;
+  /** A frame arriving off the wire (the scheduler's entry calls it with the frame: no closure per frame). */
+  readonly fromWire = (pkt: Packet): void => this.receive(pkt);
   /**
    * Departure times of the frames still on this port (non-decreasing: one frame at a
-   * time), oldest at `departHead`. Read lazily — a frame whose time has come is gone —
-   * so the queue costs no scheduler event per frame.
+   * time): `departures[departHead, departLen)`. Read lazily — a frame whose time has come
+   * is gone — so the queue costs no scheduler event per frame. Emptied by resetting the
+   * indices, not `length = 0`, which frees the backing store (a new one per frame).
    */
   private readonly departures: number[] = [];
   private departHead = 0;
+  private departLen = 0;
 
   /** Frames being serialised or waiting at `now`. */
   queuedAt(now: number): number {
     const d = this.departures;
+    const n = this.departLen;
     let h = this.departHead;
-    while (h < d.length && (d[h] as number) <= now) h++;
-    if (h === d.length) {
-      d.length = 0;
+    while (h < n && (d[h] as number) <= now) h++;
+    if (h === n) {
+      this.departLen = 0;
       h = 0;
-    } else if (h > 1024 && h * 2 > d.length) {
-      d.splice(0, h);
+    } else if (h > 1024 && h * 2 > n) {
+      d.copyWithin(0, h, n);
+      this.departLen = n - h;
       h = 0;
     }
     this.departHead = h;
-    return d.length - h;
+    return this.departLen - h;
   }
 
   /** A frame leaves the port at `t`. */
   departsAt(t: number): void {
-    this.departures.push(t);
+    this.departures[this.departLen++] = t;
   }
 
   constructor(sim: Sim, name: string, mac: MacAddr, mtu = 1500) {
@@ -212,6 +225,7 @@ export class Segment {
   private deliver(port: EtherDevice, at: number, pkt: Packet): void {
     const boundary = this.boundary;
     if (boundary !== undefined && !boundary.local(port)) boundary.send(this, port, at, this.sim.clock.nextKey(), pkt);
+    else if (frameAsArgument.on) this.sim.clock.atOnWith(at, port.host, port.fromWire, pkt);
     else this.sim.clock.atOn(at, port.host, () => port.receive(pkt));
   }
 

@@ -18,8 +18,18 @@
  * so any fixed order among them is as valid as scheduling order was.
  *
  * The event queue is a binary min-heap over parallel arrays (times, sequence
- * numbers, callbacks) rather than an array of objects: push/pop allocate
- * nothing once the arrays have grown (see shared/reference/performance.md §7.5).
+ * numbers, callbacks, arguments) rather than an array of objects: push/pop allocate
+ * nothing once the arrays have grown (see shared/reference/performance.md §7.5). An
+ * entry may carry one argument for its callback ({@link Scheduler.atOnWith}: the
+ * underlay's frame for the receiving port's prebuilt handler), so a frame in flight
+ * costs no closure.
+ *
+ * Immediate work ({@link Scheduler.soonest}, the receive backlog's drain) is a FIFO run
+ * before the next timed event. The first such entry a timed event queues is held in a
+ * field and run as soon as that event returns, the way the kernel runs pending softirqs
+ * on the way out of an interrupt (irq_exit → invoke_softirq), instead of going through
+ * the queue: it is the queue's head either way, so the order is the same, and it still
+ * counts as an event (budgets, {@link Scheduler.eventsRun}).
  *
  * Moving deadlines ({@link Timer}: a socket's retransmission timer) live in a second,
  * small heap of their own, merged with the first by (time, key) when popping. A timer
@@ -39,9 +49,18 @@ export const MS = 1_000_000;
 export const SECOND = 1_000_000_000;
 
 export type EventCallback = () => void;
+/** A callback that takes the argument its entry was queued with ({@link Scheduler.atOnWith}). */
+export type ArgCallback<T> = (arg: T) => void;
 
 /** Handle of a scheduled event; pass to {@link Scheduler.cancel}. It is also the event's order key (see {@link eventKey}). */
 export type TimerId = number;
+
+/**
+ * Switch for the held head of the immediate queue (see the file's comment), for the
+ * differential tests that prove it exact (tests/scenarios/event-shortcuts.test.ts):
+ * off, every immediate entry goes through the queue as before.
+ */
+export const heldSoonest = { on: true };
 
 /** The driver's host key: work started outside any event (top-level calls, the control plane's ticks). */
 export const DRIVER_HOST = 0;
@@ -101,11 +120,13 @@ export class Scheduler {
   private runningKey = -1;
   /** Partitioned runs: hosts whose events this scheduler leaves to another worker. */
   private foreign: ((host: number) => boolean) | undefined = undefined;
-  // Heap stored as parallel arrays indexed by heap slot: time, order key, executing host, callback.
+  // Heap stored as parallel arrays indexed by heap slot: time, order key, executing host,
+  // callback and its argument (undefined for a plain EventCallback, which ignores it).
   private times: number[] = [];
   private seqs: number[] = [];
   private hosts: number[] = [];
-  private fns: EventCallback[] = [];
+  private fns: Array<ArgCallback<unknown>> = [];
+  private args: unknown[] = [];
   private cancelled = new Set<number>();
   /**
    * Cancelled ids per bucket (id & 0xffff): a popped event whose bucket is 0 was not
@@ -125,6 +146,15 @@ export class Scheduler {
   private readonly soonHosts: number[] = [];
   private soonHead = 0;
   private soonLen = 0;
+  /**
+   * The head of the immediate queue while it is held out of `soon` (see the file's
+   * comment): set when a timed event queues immediate work into an empty queue, run when
+   * that event returns. Anything queued behind it first moves it into `soon`.
+   */
+  private heldFn: EventCallback | undefined = undefined;
+  private heldHost = DRIVER_HOST;
+  /** A timed event is running (its first immediate work may be held). */
+  private inTimed = false;
 
   /** The current virtual time. */
   now(): Instant {
@@ -138,7 +168,7 @@ export class Scheduler {
 
   /** Number of timed events still queued (cancelled ones included until they surface; a Timer's entry counts once). */
   pending(): number {
-    return this.times.length + this.timers.length + (this.soonLen - this.soonHead);
+    return this.times.length + this.timers.length + (this.soonLen - this.soonHead) + (this.heldFn === undefined ? 0 : 1);
   }
 
   /**
@@ -193,12 +223,17 @@ export class Scheduler {
 
   /** Run `fn` at `t` on host `host` (the underlay handing a frame to another node). */
   atOn(t: Instant, host: number, fn: EventCallback): TimerId {
+    return this.atOnWith(t, host, fn, undefined);
+  }
+
+  /** Run `fn(arg)` at `t` on host `host`: {@link atOn} without a closure to carry `arg`. */
+  atOnWith<T>(t: Instant, host: number, fn: ArgCallback<T>, arg: T): TimerId {
     if (!Number.isFinite(t)) throw new RangeError(`scheduler: time must be finite, got ${t}`);
     const when = Math.max(Math.round(t), this.nowNs);
     const origin = this.host;
     const seq = ++(this.hostSeqs[origin] as number);
     const id = origin * HOST_STRIDE + seq;
-    this.push(when, id, host, fn);
+    this.push(when, id, host, fn as ArgCallback<unknown>, arg);
     return id;
   }
 
@@ -214,12 +249,12 @@ export class Scheduler {
   /** Queue `fn` at `t` on `host` with an order key made by another worker's {@link nextKey}. */
   atKey(t: Instant, key: number, host: number, fn: EventCallback): void {
     if (!Number.isFinite(t) || t < this.nowNs) throw new RangeError(`scheduler: keyed event at ${t} is in the past (now ${this.nowNs})`);
-    this.push(t, key, host, fn);
+    this.push(t, key, host, fn, undefined);
   }
 
   /** The earliest time of a queued event (+Infinity when none; immediate work counts as now). */
   nextTime(): Instant {
-    if (this.soonHead < this.soonLen) return this.nowNs;
+    if (this.soonHead < this.soonLen || this.heldFn !== undefined) return this.nowNs;
     const t = this.times.length === 0 ? Number.POSITIVE_INFINITY : (this.times[0] as number);
     const tm = this.timers[0];
     return tm !== undefined && tm.at < t ? tm.at : t;
@@ -236,8 +271,43 @@ export class Scheduler {
    * per-CPU backlog processed in softirq context).
    */
   soonest(fn: EventCallback): void {
+    if (this.heldFn !== undefined) this.unhold();
+    else if (this.inTimed && this.soonHead >= this.soonLen && heldSoonest.on) {
+      this.heldFn = fn;
+      this.heldHost = this.host;
+      return;
+    }
     this.soonHosts[this.soonLen] = this.host;
     this.soon[this.soonLen++] = fn;
+  }
+
+  /** The held head of the immediate queue goes into the queue (ahead of everything, which is behind it). */
+  private unhold(): void {
+    const fn = this.heldFn as EventCallback;
+    this.heldFn = undefined;
+    // The queue is empty whenever an entry is held: nothing was queued after it without this.
+    this.soonHosts[this.soonLen] = this.heldHost;
+    this.soon[this.soonLen++] = fn;
+  }
+
+  /**
+   * A timed event returned: run its held immediate work, as the queue's head would run
+   * next (or leave it queued when the budget is spent).
+   */
+  private runHeld(budget: number): void {
+    const fn = this.heldFn as EventCallback;
+    if (budget <= 0) {
+      this.unhold();
+      return;
+    }
+    this.heldFn = undefined;
+    this.host = this.heldHost;
+    this.executed++;
+    try {
+      fn();
+    } finally {
+      this.host = DRIVER_HOST;
+    }
   }
 
   cancel(id: TimerId): void {
@@ -316,10 +386,12 @@ export class Scheduler {
     tm.deadline = 0;
     this.host = tm.host;
     this.runningKey = tm.key;
+    this.inTimed = true;
     try {
       tm.fn();
     } finally {
       this.host = DRIVER_HOST;
+      this.inTimed = false;
     }
   }
 
@@ -333,6 +405,7 @@ export class Scheduler {
       if (tm !== undefined && (this.times.length === 0 || tm.at < (this.times[0] as number) || (tm.at === this.times[0] && tm.key < (this.seqs[0] as number)))) {
         if (tm.at > until) break;
         this.timerDue(tm);
+        if (this.heldFn !== undefined) this.runHeld(maxEvents - (this.executed - start));
         continue;
       }
       if (this.times.length === 0) break;
@@ -340,7 +413,8 @@ export class Scheduler {
       if (t > until) break;
       const id = this.seqs[0] as number;
       const host = this.hosts[0] as number;
-      const fn = this.fns[0] as EventCallback;
+      const fn = this.fns[0] as ArgCallback<unknown>;
+      const arg = this.args[0];
       this.popTop();
       if (this.cancelMarks[id & 0xffff] !== 0 && this.cancelled.delete(id)) {
         (this.cancelMarks[id & 0xffff] as number)--;
@@ -351,16 +425,19 @@ export class Scheduler {
       this.executed++;
       this.host = host;
       this.runningKey = id;
+      this.inTimed = true;
       try {
-        fn();
+        fn(arg);
       } finally {
         this.host = DRIVER_HOST;
+        this.inTimed = false;
       }
+      if (this.heldFn !== undefined) this.runHeld(maxEvents - (this.executed - start));
     }
     this.runningKey = -1;
     // Time passes to `until` only when nothing due before it is left (not when maxEvents cut the run).
     const tm = this.timers[0];
-    const idle = this.soonHead >= this.soonLen && (this.times.length === 0 || (this.times[0] as number) > until) && (tm === undefined || tm.at > until);
+    const idle = this.soonHead >= this.soonLen && this.heldFn === undefined && (this.times.length === 0 || (this.times[0] as number) > until) && (tm === undefined || tm.at > until);
     if (idle && Number.isFinite(until) && until > this.nowNs) this.nowNs = until;
     return this.executed - start;
   }
@@ -377,6 +454,8 @@ export class Scheduler {
 
   /** Returns true if it ran anything. */
   private drainSoon(budget: number): boolean {
+    // Held work left by an event that threw is still the queue's head.
+    if (this.heldFn !== undefined) this.unhold();
     if (this.soonHead >= this.soonLen) return false;
     let n = 0;
     const outer = this.host;
@@ -402,16 +481,18 @@ export class Scheduler {
 
   // Sift with a hole (each level moves one entry instead of swapping two). Pop order is
   // fixed by the (time, sequence) total order, whatever the heap's internal layout.
-  private push(t: number, id: number, host: number, fn: EventCallback): void {
+  private push(t: number, id: number, host: number, fn: ArgCallback<unknown>, arg: unknown): void {
     const times = this.times;
     const seqs = this.seqs;
     const hosts = this.hosts;
     const fns = this.fns;
+    const args = this.args;
     let i = times.length;
     times.push(t);
     seqs.push(id);
     hosts.push(host);
     fns.push(fn);
+    args.push(arg);
     while (i > 0) {
       const p = (i - 1) >> 1;
       const tp = times[p] as number;
@@ -419,13 +500,15 @@ export class Scheduler {
       times[i] = tp;
       seqs[i] = seqs[p] as number;
       hosts[i] = hosts[p] as number;
-      fns[i] = fns[p] as EventCallback;
+      fns[i] = fns[p] as ArgCallback<unknown>;
+      args[i] = args[p];
       i = p;
     }
     times[i] = t;
     seqs[i] = id;
     hosts[i] = host;
     fns[i] = fn;
+    args[i] = arg;
   }
 
   private timerUp(i: number): void {
@@ -468,10 +551,12 @@ export class Scheduler {
     const seqs = this.seqs;
     const hosts = this.hosts;
     const fns = this.fns;
+    const args = this.args;
     const t = times.pop() as number;
     const id = seqs.pop() as number;
     const host = hosts.pop() as number;
-    const fn = fns.pop() as EventCallback;
+    const fn = fns.pop() as ArgCallback<unknown>;
+    const arg = args.pop();
     const n = times.length;
     if (n === 0) return;
     // Re-insert the former last entry from the root down.
@@ -493,13 +578,15 @@ export class Scheduler {
       times[i] = tm;
       seqs[i] = seqs[m] as number;
       hosts[i] = hosts[m] as number;
-      fns[i] = fns[m] as EventCallback;
+      fns[i] = fns[m] as ArgCallback<unknown>;
+      args[i] = args[m];
       i = m;
     }
     times[i] = t;
     seqs[i] = id;
     hosts[i] = host;
     fns[i] = fn;
+    args[i] = arg;
   }
 }
 

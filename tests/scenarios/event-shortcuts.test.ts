@@ -1,0 +1,160 @@
+/**
+ * Two exact shortcuts in how packets become scheduler work, proved by running the same
+ * clusters and hosts with them on and off and comparing every output by hash:
+ *
+ * - the held head of the immediate queue (netsim/time/scheduler.ts `heldSoonest`): the
+ *   receive backlog's drain that a timed event starts runs as soon as that event
+ *   returns, not through the immediate queue;
+ * - the underlay's frame as the scheduler entry's argument (netsim/link/segment.ts
+ *   `frameAsArgument`), not captured in a closure per frame.
+ *
+ * Compared: the demo's printed flows and written traces and pcapng captures; the seed
+ * cluster (flannel udp and vxlan, kube-proxy iptables and ipvs) — traced flows with
+ * bytes, untraced UDP to a Service, counters, conntrack, device stats, events run and
+ * the end of time; HTTP over lossy, rate-limited links (retransmissions, queue
+ * overflows); and two experiments' results.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Cluster } from '../../cluster/cluster.ts';
+import { demoSpec, runFlows, seedFlowPlans } from '../../cluster/demo-flows.ts';
+import type { ClusterSpec } from '../../cluster/spec.ts';
+import { runDemo } from '../../cli/commands/demo.ts';
+import { experimentFromArgs } from '../../cli/commands/experiment.ts';
+import { runExperiment } from '../../experiments/runner/index.ts';
+import { udpRequest } from '../../netsim/apps/echo.ts';
+import { httpGet, startHttpServer } from '../../netsim/apps/http.ts';
+import { frameAsArgument } from '../../netsim/link/segment.ts';
+import { heldSoonest, MS, SECOND } from '../../netsim/time/scheduler.ts';
+import { ip, segmentPair } from '../support/net.ts';
+
+const sha = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex');
+const bytesAsHex = (_k: string, v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v);
+
+async function withShortcuts<T>(on: boolean, f: () => T | Promise<T>): Promise<T> {
+  const held = heldSoonest.on;
+  const arg = frameAsArgument.on;
+  heldSoonest.on = on;
+  frameAsArgument.on = on;
+  try {
+    return await f();
+  } finally {
+    heldSoonest.on = held;
+    frameAsArgument.on = arg;
+  }
+}
+
+async function bothWays<T>(f: () => T | Promise<T>): Promise<{ on: T; off: T }> {
+  const on = await withShortcuts(true, f);
+  const off = await withShortcuts(false, f);
+  return { on, off };
+}
+
+test('demo: printed flows, trace files and pcapng captures identical with the event shortcuts on and off', async () => {
+  const demo = async (): Promise<string> => {
+    const dir = mkdtempSync(join(tmpdir(), 'netsim-pev-demo-'));
+    try {
+      let printed = '';
+      const code = await runDemo({ out: dir, quiet: false }, (s) => void (printed += s));
+      assert.equal(code, 0);
+      const files = readdirSync(dir).sort().map((f) => `${f} ${sha(readFileSync(join(dir, f)))}`);
+      assert.ok(files.some((f) => f.includes('.pcapng')), files.join('\n'));
+      return sha(printed.split(dir).join('<out>')) + '\n' + files.join('\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const { on, off } = await bothWays(demo);
+  assert.equal(on, off);
+});
+
+function variant(backend: 'udp' | 'vxlan', mode: 'iptables' | 'ipvs'): ClusterSpec {
+  const s = demoSpec();
+  return { ...s, network: { ...s.network, flannel: { ...s.network.flannel, backend } }, proxy: { ...s.proxy, mode } };
+}
+
+async function drive(spec: ClusterSpec): Promise<{ flows: string; rest: string }> {
+  const c = await Cluster.build(spec);
+  try {
+    const flows = await runFlows(c, seedFlowPlans(c));
+    assert.ok(flows.every((f) => f.ok), flows.map((f) => `${f.title}: ${f.outcome}`).join('\n'));
+    const svc = c.services.get('default/nginx-service');
+    assert.ok(svc !== undefined);
+    const udps: Array<[string, ReturnType<typeof udpRequest>]> = [];
+    const t0 = c.sim.clock.now();
+    let i = 0;
+    for (const from of ['default/webapp01', 'default/webapp03', 'default/backend']) {
+      const pod = c.pods.get(from);
+      assert.ok(pod !== undefined, from);
+      // Several sends at one instant, so backlogs of different packets interleave.
+      for (let k = 0; k < 5; k++) c.sim.clock.at(t0 + (i++ % 4) * 3_000_000, () => void udps.push([from, udpRequest(pod.ns, svc.clusterIP, 80, new Uint8Array([k, 1, 2]))]));
+    }
+    c.sim.clock.run(t0 + 5 * SECOND);
+    const out: string[] = udps.map(([from, u]) => `${from} ${JSON.stringify(u.reply?.data)} ${JSON.stringify(u.error)}`);
+    out.push(`events ${c.sim.clock.eventsRun()} now ${c.sim.clock.now()} pending ${c.sim.clock.pending()}`);
+    for (const [name, cn] of c.clusterNodes) {
+      out.push(`${name}\n${cn.netfilter.iptables.save({ counters: true })}\n${JSON.stringify(cn.netfilter.conntrack.entries())}`);
+      for (const d of cn.ns.devices.values()) out.push(`${d.name} ${JSON.stringify(d.stats)}`);
+    }
+    return { flows: sha(JSON.stringify(flows, bytesAsHex)), rest: sha(out.join('\n')) };
+  } finally {
+    await c.close();
+  }
+}
+
+for (const [backend, mode] of [['udp', 'iptables'], ['vxlan', 'iptables'], ['udp', 'ipvs']] as const) {
+  test(`seed cluster (flannel ${backend}, kube-proxy ${mode}): traces, captures, counters, replies and events run identical with the event shortcuts on and off`, async () => {
+    const { on, off } = await bothWays(() => drive(variant(backend, mode)));
+    assert.equal(on.flows, off.flows);
+    assert.equal(on.rest, off.rest);
+  });
+}
+
+/** 16 pairs of hosts over links losing 5–50 % of frames, half of them rate-limited with short queues: one hash of everything seen. */
+function lossyRuns(): { hash: string; events: number; drops: number } {
+  const all = createHash('sha256');
+  let events = 0;
+  let drops = 0;
+  for (let seed = 1; seed <= 16; seed++) {
+    const loss = [0.05, 0.2, 0.35, 0.5][seed % 4] as number;
+    const limited = seed % 2 === 0 ? { bandwidthBps: 2_000_000, queueLimit: 3 } : {};
+    const { sim, a, b } = segmentPair({ loss, latencyNs: ((seed % 3) + 1) * MS, ...limited }, seed);
+    startHttpServer(b, { podName: 'b' });
+    const h = createHash('sha256');
+    sim.tracer.subscribe((e) => {
+      events++;
+      if (e.kind === 'drop') drops++;
+      h.update(JSON.stringify(e, bytesAsHex));
+    }, { bytes: true });
+    const sessions = Array.from({ length: 8 }, (_, i) => httpGet(a, ip('192.168.0.2'), 80, { requests: 1 + (i % 3) }));
+    sim.clock.run(sim.clock.now() + 20 * MS, 500);
+    sim.clock.run();
+    h.update(JSON.stringify(sessions.map((s) => [s.error, s.results.map((r) => [r.status, r.body, r.doneAt])])));
+    h.update(`${sim.clock.now()} ${sim.clock.eventsRun()}`);
+    all.update(h.digest());
+  }
+  return { hash: all.digest('hex'), events, drops };
+}
+
+test('HTTP over lossy, rate-limited links: traces with bytes, replies, events run and the end of time identical with the event shortcuts on and off', async () => {
+  const { on, off } = await bothWays(lossyRuns);
+  assert.ok(on.events > 1000 && on.drops > 50, `traced ${on.events} events, ${on.drops} drops`);
+  assert.equal(on.events, off.events);
+  assert.equal(on.hash, off.hash);
+});
+
+const EXAMPLES = fileURLToPath(new URL('../../examples/experiments/', import.meta.url));
+
+for (const file of ['iptables-vs-ipvs-rr.yaml', 'udp-scale-down-blackhole.yaml']) {
+  test(`experiment ${file}: results identical with the event shortcuts on and off`, async () => {
+    const exp = experimentFromArgs({ file: `${EXAMPLES}${file}`, connections: 1500, output: 'json', progress: false });
+    const run = async (): Promise<string> => sha(JSON.stringify(await runExperiment(exp, {}), (k, v: unknown) => (/^(wall|elapsed|cpu)/i.test(k) ? undefined : v)));
+    const { on, off } = await bothWays(run);
+    assert.equal(on, off);
+  });
+}
