@@ -133,6 +133,8 @@ export interface BuildClusterOptions {
   readonly nodeMonitorGraceMs?: number;
   /** kube-proxy skips the rebuild of syncs with nothing to do (default true; false for differential tests). */
   readonly quietProxySyncs?: boolean;
+  /** kube-proxy's IPVS mode reconciles only the changed service ports (default true; false for differential tests). */
+  readonly partialProxySyncs?: boolean;
 }
 
 /** What a node's kube-proxy is told of Service/EndpointSlice changes, with an optional hold (a late watch). */
@@ -335,6 +337,7 @@ export class Cluster implements EmulatedCluster {
       // kube-proxy creates its nfacct counters where the kernel has xt_nfacct; verify's twin has no nfacct tool.
       nfacct: apps,
       ...(this.buildOpts.quietProxySyncs === false ? { quietSyncs: false } : {}),
+      ...(this.buildOpts.partialProxySyncs === false ? { partialSyncs: false } : {}),
     }, this.proxyObjects);
     const feed: ProxyFeed = { heldUntil: -1, queue: [] };
     this.feeds.set(name, feed);

@@ -38,7 +38,7 @@ test('endpoints: first serving UDP endpoint makes the service newly active; a re
   const r1 = m.update(et);
   assert.deepEqual(r1.newlyActiveUDPServices, [servicePortKey('kube-system/dns:dns', 'udp')]);
   assert.equal(m.get(servicePortKey('kube-system/dns:dns', 'udp'))?.[0]?.isLocal, true);
-  assert.deepEqual(staleConntrackDeletions(svcs, { updatedServices: new Set(), deletedUDPClusterIPs: new Set() }, r1).map((d) => d.filter), [
+  assert.deepEqual(staleConntrackDeletions(svcs, { updatedServices: new Set(), deletedUDPClusterIPs: new Set(), previousPorts: new Map() }, r1).map((d) => d.filter), [
     { proto: 'udp', origDst: '10.96.0.10' }, { proto: 'udp', origDport: 30053 },
   ]);
   assert.equal(et.endpointSliceUpdate(s1, false), false, 'same slice again: no change');
@@ -46,7 +46,7 @@ test('endpoints: first serving UDP endpoint makes the service newly active; a re
   et.endpointSliceUpdate(s2, false);
   const r2 = m.update(et);
   assert.deepEqual(r2.deletedUDPEndpoints.map((e) => e.endpoint.key), ['10.244.2.5:53']);
-  assert.deepEqual(staleConntrackDeletions(svcs, { updatedServices: new Set(), deletedUDPClusterIPs: new Set() }, r2).map((d) => [d.reason, d.filter]), [
+  assert.deepEqual(staleConntrackDeletions(svcs, { updatedServices: new Set(), deletedUDPClusterIPs: new Set(), previousPorts: new Map() }, r2).map((d) => [d.reason, d.filter]), [
     ['ClearEntriesForPortNAT', { proto: 'udp', origDport: 30053, replySrc: '10.244.2.5' }],
     ['ClearEntriesForNAT', { proto: 'udp', origDst: '10.96.0.10', replySrc: '10.244.2.5' }],
   ]);

@@ -109,6 +109,8 @@ export interface UpdateServiceMapResult {
   readonly updatedServices: Set<string>;
   /** ClusterIPs of UDP service ports that went away (their conntrack entries are flushed). */
   readonly deletedUDPClusterIPs: Set<string>;
+  /** Every service port key of the updated services, with what the map held under it before (undefined: nothing). */
+  readonly previousPorts: Map<string, ServicePortInfo | undefined>;
 }
 
 /** upstream ServicePortMap: every service port this proxy serves, keyed by {@link servicePortKey}. */
@@ -116,8 +118,10 @@ export class ServicePortMap extends Map<string, ServicePortInfo> {
   update(tracker: ServiceChangeTracker): UpdateServiceMapResult {
     const updatedServices = new Set<string>();
     const deletedUDPClusterIPs = new Set<string>();
+    const previousPorts = new Map<string, ServicePortInfo | undefined>();
     for (const [svc, change] of tracker.checkout()) {
       updatedServices.add(svc);
+      for (const k of [...change.previous.keys(), ...change.current.keys()]) if (!previousPorts.has(k)) previousPorts.set(k, this.get(k));
       for (const [k, p] of change.previous) {
         if (change.current.has(k)) continue;
         this.delete(k);
@@ -127,7 +131,7 @@ export class ServicePortMap extends Map<string, ServicePortInfo> {
     }
     // A UDP ClusterIP still used by another port keeps its entries.
     for (const p of this.values()) if (p.protocol === 'udp') deletedUDPClusterIPs.delete(p.clusterIP);
-    return { updatedServices, deletedUDPClusterIPs };
+    return { updatedServices, deletedUDPClusterIPs, previousPorts };
   }
 
   /** HealthCheckNodePorts: "namespace/name" → healthCheckNodePort, for the services that have one. */
@@ -139,8 +143,13 @@ export class ServicePortMap extends Map<string, ServicePortInfo> {
 
   /** Service ports in a stable order: by service, then port name, then protocol. */
   sorted(): Array<[string, ServicePortInfo]> {
-    return [...this.entries()].sort(([, a], [, b]) => cmp(a.service, b.service) || cmp(a.portName, b.portName) || cmp(a.protocol, b.protocol));
+    return [...this.entries()].sort(([, a], [, b]) => byServicePort(a, b));
   }
+}
+
+/** The order {@link ServicePortMap.sorted} gives: by service, then port name, then protocol. */
+export function byServicePort(a: ServicePortInfo, b: ServicePortInfo): number {
+  return cmp(a.service, b.service) || cmp(a.portName, b.portName) || cmp(a.protocol, b.protocol);
 }
 
 function cmp(a: string, b: string): number {
@@ -263,6 +272,8 @@ export interface UpdateEndpointsMapResult {
   readonly deletedUDPEndpoints: StaleEndpoint[];
   /** UDP service ports that went from no serving endpoint to some (entries cached while they REJECTed are flushed). */
   readonly newlyActiveUDPServices: string[];
+  /** Every service port key of the updated services' endpoints, with what the map held under it before (undefined: nothing). */
+  readonly previousEndpoints: Map<string, EndpointInfo[] | undefined>;
 }
 
 /** upstream EndpointsMap: endpoints per service port, keyed by {@link servicePortKey}. */
@@ -289,8 +300,10 @@ export class EndpointsMap extends Map<string, EndpointInfo[]> {
     const updatedServices = new Set<string>();
     const deletedUDPEndpoints: StaleEndpoint[] = [];
     const newlyActiveUDPServices: string[] = [];
+    const previousEndpoints = new Map<string, EndpointInfo[] | undefined>();
     for (const [svc, change] of tracker.checkout()) {
       updatedServices.add(svc);
+      for (const k of [...change.previous.keys(), ...change.current.keys()]) if (!previousEndpoints.has(k)) previousEndpoints.set(k, this.get(k));
       for (const k of change.previous.keys()) this.delete(k);
       for (const [k, eps] of change.current) this.set(k, eps);
       // detectStaleConntrackEntries
@@ -309,6 +322,6 @@ export class EndpointsMap extends Map<string, EndpointInfo[]> {
         if (now.some((e) => e.serving) && !before.some((e) => e.serving)) newlyActiveUDPServices.push(k);
       }
     }
-    return { updatedServices, deletedUDPEndpoints, newlyActiveUDPServices };
+    return { updatedServices, deletedUDPEndpoints, newlyActiveUDPServices, previousEndpoints };
   }
 }

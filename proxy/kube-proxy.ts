@@ -71,6 +71,8 @@ export interface KubeProxyConfig extends IptablesRulesOptions {
   readonly epochMs?: number;
   /** Proxier.quietSyncs (default true: a sync with nothing to do skips the rebuild). */
   readonly quietSyncs?: boolean;
+  /** Proxier.partialSyncs (default true: IPVS mode reconciles only the changed service ports). */
+  readonly partialSyncs?: boolean;
 }
 
 export type ProxierFactory = (node: KubeProxyNode, config: KubeProxyConfig, nowMs: () => number, shared?: SharedProxyObjects) => Proxier;
@@ -124,6 +126,7 @@ export class KubeProxy {
     this.sliceInfo = shared !== undefined ? (s) => shared.slice(s) : endpointSliceInfoFromApi;
     this.proxier = PROXY_MODES[config.mode](node, config, () => clock.now() / MS, shared);
     if (config.quietSyncs === false && this.proxier.quietSyncs !== undefined) this.proxier.quietSyncs = false;
+    if (config.partialSyncs === false && this.proxier.partialSyncs !== undefined) this.proxier.partialSyncs = false;
     const epochNs = BigInt(config.epochMs ?? 0) * 1_000_000n;
     // server.go: the health timeout is twice the sync period.
     this.healthz = new ProxyHealthServer(2 * (config.syncPeriodMs ?? 30_000) * MS, (v) => epochNs + BigInt(Math.round(v)));

@@ -46,4 +46,9 @@ export interface Proxier {
    * true). False only for differential tests, which show the skip is unobservable.
    */
   quietSyncs?: boolean;
+  /**
+   * Whether a sync reconciles only the changed service ports where the mode otherwise
+   * redoes them all (IPVS mode; default true). False only for differential tests.
+   */
+  partialSyncs?: boolean;
 }

@@ -207,6 +207,8 @@ export class Ipvs {
   private lastSweep = 0;
 
   readonly timeouts: IpvsTimeouts = { ...IPVS_TIMEOUTS };
+  /** Moves with every configuration change (`ipvsadm -A/-E/-D/-a/-e/-d`), never with traffic: lets kube-proxy tell that only it changed the table. */
+  generation = 0;
 
   /**
    * `share`: virtual services programmed alike in several namespaces are held once until
@@ -256,6 +258,7 @@ export class Ipvs {
 
   /** `ipvsadm -A -t|-u VIP:PORT -s SCHED [-p TIMEOUT]`. */
   addService(proto: IpvsProto, addr: Ipv4Addr, port: number, scheduler: IpvsScheduler = 'rr', persistent?: number): VirtualService {
+    this.generation++;
     const k = vsKey(proto, addr, port);
     if (this.services.has(k)) throw new IpvsError('IPVS_EXISTS', 'Service already exists');
     if (!IPVS_SCHEDULERS.includes(scheduler)) throw new IpvsError('IPVS_BAD_ARG', `Scheduler not found: ${scheduler}`);
@@ -267,6 +270,7 @@ export class Ipvs {
 
   /** `ipvsadm -E`: change scheduler or persistence. */
   editService(proto: IpvsProto, addr: Ipv4Addr, port: number, scheduler: IpvsScheduler, persistent?: number): void {
+    this.generation++;
     const vs = this.service(proto, addr, port);
     if (this.sharedChange(vs, (c) => this.applyEdit(c, scheduler, persistent)) !== undefined) return;
     this.applyEdit(vs, scheduler, persistent);
@@ -284,6 +288,7 @@ export class Ipvs {
   }
 
   deleteService(proto: IpvsProto, addr: Ipv4Addr, port: number): void {
+    this.generation++;
     const vs = this.service(proto, addr, port);
     this.put(vsKey(proto, addr, port), undefined);
     for (const c of this.allConns()) if (c.vs === vs) this.dropConn(c);
@@ -305,6 +310,7 @@ export class Ipvs {
 
   /** `ipvsadm -a ... -r RS:PORT -m -w WEIGHT`. */
   addReal(held: VirtualService, addr: Ipv4Addr, port: number, weight = 1): RealServer {
+    this.generation++;
     const vs = this.current(held);
     const shared = this.sharedChange(vs, (c) => this.insertReal(c, addr, port, weight));
     if (shared !== undefined) return shared.reals.find((r) => r.addr === addr && r.port === port) as RealServer;
@@ -323,6 +329,7 @@ export class Ipvs {
 
   /** `ipvsadm -e ... -w WEIGHT` (0 quiesces the server). */
   setWeight(held: VirtualService, addr: Ipv4Addr, port: number, weight: number): void {
+    this.generation++;
     const vs = this.current(held);
     if (this.sharedChange(vs, (c) => this.applyWeight(c, addr, port, weight)) !== undefined) return;
     this.applyWeight(vs, addr, port, weight);
@@ -337,6 +344,7 @@ export class Ipvs {
   }
 
   deleteReal(held: VirtualService, addr: Ipv4Addr, port: number): void {
+    this.generation++;
     const vs = this.current(held);
     // A shared service's real servers carry no connection (a packet would have made the service the namespace's own).
     if (this.sharedChange(vs, (c) => this.removeReal(c, addr, port)) !== undefined) return;

@@ -34,6 +34,10 @@ export interface IpvsInterface {
   deleteRealServer(vs: Pick<VirtualServerSpec, 'address' | 'port' | 'protocol'>, address: string, port: number): void;
   /** `ipvsadm -Ln`. */
   list?(): string;
+  /** Whether the virtual server is configured (the partial sync asks only about the changed ones). */
+  hasVirtualServer?(vs: Pick<VirtualServerSpec, 'address' | 'port' | 'protocol'>): boolean;
+  /** A number that moves whenever the table's configuration changes (the partial sync needs it unchanged since the last sync). */
+  generation?(): number;
 }
 
 export interface IpsetInterface {
@@ -45,6 +49,8 @@ export interface IpsetInterface {
   list?(): string;
   /** A number that moves whenever any set changes (lets a sync with nothing to do skip the restore). */
   generation?(): number;
+  /** `ipset test SET ENTRY` (false when there is no such set). */
+  testEntry?(set: string, entry: string): boolean;
 }
 
 /** Addresses on kube-ipvs0 and the node's own addresses. */

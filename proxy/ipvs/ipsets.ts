@@ -88,13 +88,24 @@ export function readSetEntries(save: string): Map<string, Set<string>> {
 /** The restore input: every set created (-exist), stale entries deleted, new ones added. */
 export function ipsetRestore(active: ReadonlyMap<string, ReadonlySet<string>>, existingSave: string): string {
   const existing = readSetEntries(existingSave);
-  const lines: string[] = [];
-  for (const s of IPSETS) lines.push(createLine(s));
+  const dels = new Map<string, string[]>();
+  const adds = new Map<string, string[]>();
   for (const s of IPSETS) {
     const want = active.get(s.name) ?? new Set<string>();
     const have = existing.get(s.name) ?? new Set<string>();
-    for (const e of [...have].sort()) if (!want.has(e)) lines.push(`del ${s.name} ${e}`);
-    for (const e of [...want].sort()) if (!have.has(e)) lines.push(`add ${s.name} ${e} -exist`);
+    dels.set(s.name, [...have].filter((e) => !want.has(e)));
+    adds.set(s.name, [...want].filter((e) => !have.has(e)));
+  }
+  return ipsetRestoreDiff(dels, adds);
+}
+
+/** The restore input for known changes: every set created (-exist), then per set its deletions and additions, each sorted. */
+export function ipsetRestoreDiff(dels: ReadonlyMap<string, readonly string[]>, adds: ReadonlyMap<string, readonly string[]>): string {
+  const lines: string[] = [];
+  for (const s of IPSETS) lines.push(createLine(s));
+  for (const s of IPSETS) {
+    for (const e of [...(dels.get(s.name) ?? [])].sort()) lines.push(`del ${s.name} ${e}`);
+    for (const e of [...(adds.get(s.name) ?? [])].sort()) lines.push(`add ${s.name} ${e} -exist`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -37,11 +37,13 @@ export function netsimIpvs(ipvs: Ipvs): IpvsInterface {
       if (s !== undefined && s.reals.some((r) => r.addr === a && r.port === port)) ipvs.deleteReal(s, a, port);
     },
     list: () => ipvs.list(),
+    hasVirtualServer: (vs) => find(vs) !== undefined,
+    generation: () => ipvs.generation,
   };
 }
 
 export function netsimIpsets(sets: Ipsets): IpsetInterface {
-  return { restore: (text) => sets.restore(text), save: () => sets.save(), list: () => sets.list(), generation: () => sets.generation };
+  return { restore: (text) => sets.restore(text), save: () => sets.save(), list: () => sets.list(), generation: () => sets.generation, testEntry: (set, entry) => sets.has(set) && sets.testElement(set, entry) };
 }
 
 export function netsimNetlink(ns: NetNamespace): NetlinkHandle {

@@ -1,16 +1,17 @@
 /**
- * kube-proxy in IPVS mode on one node (upstream pkg/proxy/ipvs): every sync
- * computes the whole desired state — kube-ipvs0 addresses for ClusterIPs, external
- * IPs and LoadBalancer IPs, a virtual server per (VIP, port, protocol) and per node
- * IP for NodePorts, real servers from the endpoints (weight 1), the ipsets, and the
- * constant iptables rules — and reconciles the node to it. A real server that goes
+ * kube-proxy in IPVS mode on one node (upstream pkg/proxy/ipvs): a sync computes the
+ * desired state — kube-ipvs0 addresses for ClusterIPs, external IPs and LoadBalancer
+ * IPs, a virtual server per (VIP, port, protocol) and per node IP for NodePorts, real
+ * servers from the endpoints (weight 1), the ipsets, and the constant iptables rules —
+ * and reconciles the node to it: all of it in a full sync, only the changed service
+ * ports' part in a partial one (same ops on the node, see partialSync). A real server that goes
  * away is removed gracefully (weight 0, deleted by housekeeping once it has no
  * connections; UDP at once), as graceful_termination.go does. ClientIP affinity is
  * IPVS persistence with the affinity timeout.
  */
 import type { EndpointInfo, EndpointSliceInfo, ServiceInfo, ServicePortInfo } from '../service-port.ts';
-import { categorizeEndpoints } from '../service-port.ts';
-import { EndpointsChangeTracker, EndpointsMap, ServiceChangeTracker, ServicePortMap } from '../change-tracker.ts';
+import type { UpdateEndpointsMapResult, UpdateServiceMapResult } from '../change-tracker.ts';
+import { byServicePort, EndpointsChangeTracker, EndpointsMap, ServiceChangeTracker, ServicePortMap } from '../change-tracker.ts';
 import type { ConntrackCleaner } from '../conntrack-cleanup.ts';
 import { applyConntrackDeletions, staleConntrackDeletions } from '../conntrack-cleanup.ts';
 import type { Proxier, SyncResult } from '../proxier.ts';
@@ -18,7 +19,9 @@ import type { IptablesBackend } from '../iptables/proxier.ts';
 import { parseSave } from '../iptables/proxier.ts';
 import { jumpRulesRestore, cidrContains, nodePortDestinations } from '../iptables/rules.ts';
 import type { IpsetInterface, IpvsInterface, IpvsProtocol, NetlinkHandle, VirtualServerSpec } from './interfaces.ts';
-import { IPSETS, ipsetRestore, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL, KUBE_HEALTH_CHECK_NODE_PORT, KUBE_IPVS_IPS, KUBE_LOAD_BALANCER, KUBE_LOAD_BALANCER_FW, KUBE_LOAD_BALANCER_LOCAL, KUBE_LOAD_BALANCER_SOURCE_CIDR, KUBE_LOAD_BALANCER_SOURCE_IP, KUBE_LOOP_BACK, KUBE_NODE_PORT_LOCAL_SCTP, KUBE_NODE_PORT_LOCAL_TCP, KUBE_NODE_PORT_LOCAL_UDP, KUBE_NODE_PORT_SCTP, KUBE_NODE_PORT_TCP, KUBE_NODE_PORT_UDP } from './ipsets.ts';
+import { IPSETS, ipsetRestore, ipsetRestoreDiff, KUBE_IPVS_IPS } from './ipsets.ts';
+import type { DesiredOptions, DesiredServer, PortDesired, VsKey } from './desired.ts';
+import { portDesired, splitToken, vsKey } from './desired.ts';
 import type { IpvsRulesOptions } from './rules.ts';
 import { buildIpvsRuleset, IPVS_JUMP_RULES } from './rules.ts';
 
@@ -47,25 +50,35 @@ export interface IpvsProxierDeps {
   readonly conntrack?: ConntrackCleaner;
 }
 
-type VsKey = string;
-function vsKey(v: Pick<VirtualServerSpec, 'address' | 'port' | 'protocol'>): VsKey {
-  return `${v.protocol}/${v.address}:${v.port}`;
-}
-
 export class IpvsProxier implements Proxier {
   readonly mode = 'ipvs' as const;
   readonly serviceChanges = new ServiceChangeTracker();
   readonly endpointsChanges: EndpointsChangeTracker;
   readonly svcPortMap = new ServicePortMap();
   readonly endpointsMap = new EndpointsMap();
-  /** Real servers being drained: "vsKey|ip:port". */
-  readonly gracefulDeletes = new Map<string, { vs: VirtualServerSpec; address: string; port: number }>();
+  /** Real servers being drained: "vsKey|ip:port", with the service port whose virtual server it is. */
+  readonly gracefulDeletes = new Map<string, { vs: VirtualServerSpec; address: string; port: number; owner: string }>();
   private initialSync = true;
   lastText = '';
-  /** What the last complete sync saw of the node: its NodePort addresses and the ipsets' generation after it. */
-  private synced: { readonly nodeIPs: string; readonly ipsetGeneration: number | undefined } | undefined;
+  /**
+   * What the last complete sync saw of the node and left there: its NodePort addresses,
+   * the ipsets' and the IPVS table's generations after it. Undefined before the first
+   * sync and while a sync runs (one that throws leaves the next to do the whole reconcile).
+   */
+  private synced: { readonly nodeIPs: string; readonly ipsetGeneration: number | undefined; ipvsGeneration: number | undefined } | undefined;
+  /**
+   * How many service ports beyond the first want each ipset entry (`set entry`), for the
+   * entries more than one wants; whether one wants it at all is the set's own membership.
+   */
+  private readonly extraWants = new Map<string, number>();
+  /** Entries per set after the last sync (which constant rules are written). */
+  private readonly setSizes = new Map<string, number>();
+  /** Virtual servers the last full sync found wanted by two service ports (the partial sync then stands aside). */
+  private sharedServers = 0;
   /** Skip the reconcile of a sync with nothing to do ({@link quietSync}); false: every sync reconciles (differential tests). */
   quietSyncs = true;
+  /** Reconcile only the changed service ports ({@link partialSync}); false: every change reconciles all (differential tests). */
+  partialSyncs = true;
 
   constructor(private readonly deps: IpvsProxierDeps, readonly opts: IpvsProxierOptions) {
     this.endpointsChanges = new EndpointsChangeTracker(opts.nodeName);
@@ -79,103 +92,203 @@ export class IpvsProxier implements Proxier {
     return this.endpointsChanges.endpointSliceUpdate(slice, remove);
   }
 
+  private get desiredOptions(): DesiredOptions {
+    return { scheduler: this.opts.scheduler ?? 'rr', nodeIP: this.opts.nodeIP };
+  }
+
   sync(opts: { full?: boolean } = {}): SyncResult {
-    const { ipvs, ipset, netlink, iptables } = this.deps;
+    const { ipvs, ipset, netlink } = this.deps;
     const svcResult = this.svcPortMap.update(this.serviceChanges);
     const epResult = this.endpointsMap.update(this.endpointsChanges);
     netlink.ensureDummyDevice(DUMMY_DEVICE);
     const nodeIPs = this.nodePortIPs(netlink.nodeAddresses(DUMMY_DEVICE));
     const quiet = this.quietSync(opts, svcResult.updatedServices.size + epResult.updatedServices.size, nodeIPs);
     if (quiet !== undefined) return quiet;
-    const entries = new Map<string, Set<string>>(IPSETS.map((s) => [s.name, new Set<string>()]));
-    const add = (set: string, e: string): void => void entries.get(set)?.add(e);
-    const activeVS = new Map<VsKey, VirtualServerSpec>();
-    const activeBind = new Set<string>();
-    const desiredReals = new Map<VsKey, EndpointInfo[]>();
-    const scheduler = this.opts.scheduler ?? 'rr';
+    const partial = this.partialSync(opts, svcResult, epResult, nodeIPs);
+    this.synced = undefined;
+    const text = partial?.() ?? this.fullSync(nodeIPs);
+    this.initialSync = false;
+    this.synced = { nodeIPs: nodeIPs.join(','), ipsetGeneration: ipset.generation?.(), ipvsGeneration: ipvs.generation?.() };
 
+    const conntrack = staleConntrackDeletions(this.svcPortMap, svcResult, epResult);
+    const conntrackDeleted = applyConntrackDeletions(this.deps.conntrack, conntrack);
+    const updated = new Set([...svcResult.updatedServices, ...epResult.updatedServices]);
+    return { mode: 'ipvs', full: partial === undefined, updatedServices: [...updated].sort(), iptablesText: text, conntrack, conntrackDeleted };
+  }
+
+  /** The whole desired state from every service port, reconciled with the node (upstream syncProxyRules). Returns the iptables text. */
+  private fullSync(nodeIPs: readonly string[]): string {
+    const { ipvs, ipset, netlink } = this.deps;
+    const wants = new Map<string, number>();
+    const activeVS = new Map<VsKey, DesiredServer & { readonly owner: string }>();
+    let shared = 0;
+    const dopts = this.desiredOptions;
     for (const [key, sp] of this.svcPortMap.sorted()) {
-      const eps = this.endpointsMap.get(key) ?? [];
-      const proto = sp.protocol === 'udp' ? 'UDP' : sp.protocol === 'sctp' ? 'SCTP' : 'TCP';
-      const ipPort = (ip: string): string => `${ip},${sp.protocol}:${sp.port}`;
-      for (const e of eps) if (e.isLocal) add(KUBE_LOOP_BACK, `${e.ip},${sp.protocol}:${e.port},${e.ip}`);
-      const vsFor = (address: string, port: number): VirtualServerSpec => ({ address, port, protocol: proto, scheduler, ...(sp.stickyMaxAgeSeconds !== undefined ? { persistentTimeout: sp.stickyMaxAgeSeconds } : {}) });
-      const want = (vs: VirtualServerSpec, bind: boolean, onlyLocal: boolean): void => {
-        activeVS.set(vsKey(vs), vs);
-        if (bind) activeBind.add(vs.address);
-        desiredReals.set(vsKey(vs), this.endpointsFor(sp, eps, onlyLocal));
-      };
-      add(KUBE_CLUSTER_IP, ipPort(sp.clusterIP));
-      want(vsFor(sp.clusterIP, sp.port), true, sp.internalPolicyLocal);
-      for (const ip of sp.externalIPs) {
-        add(sp.externalPolicyLocal ? KUBE_EXTERNAL_IP_LOCAL : KUBE_EXTERNAL_IP, ipPort(ip));
-        want(vsFor(ip, sp.port), true, sp.externalPolicyLocal);
+      const d = portDesired(sp, this.endpointsMap.get(key) ?? [], nodeIPs, dopts);
+      for (const t of d.entries) wants.set(t, (wants.get(t) ?? 0) + 1);
+      for (const [k, s] of d.servers) {
+        // Two service ports wanting one virtual server: the later one's real servers win, at the first one's place.
+        if (activeVS.has(k)) shared++;
+        activeVS.set(k, { ...s, owner: key });
       }
-      for (const ip of sp.loadBalancerIPs) {
-        add(KUBE_LOAD_BALANCER, ipPort(ip));
-        if (sp.externalPolicyLocal) add(KUBE_LOAD_BALANCER_LOCAL, ipPort(ip));
-        if (sp.loadBalancerSourceRanges.length > 0) {
-          add(KUBE_LOAD_BALANCER_FW, ipPort(ip));
-          let allowFromNode = false;
-          for (const cidr of sp.loadBalancerSourceRanges) {
-            add(KUBE_LOAD_BALANCER_SOURCE_CIDR, `${ipPort(ip)},${cidr}`);
-            if (this.opts.nodeIP !== undefined && cidrContains(cidr, this.opts.nodeIP)) allowFromNode = true;
-          }
-          if (allowFromNode) add(KUBE_LOAD_BALANCER_SOURCE_IP, `${ipPort(ip)},${ip}`);
-        }
-        want(vsFor(ip, sp.port), true, sp.externalPolicyLocal);
-      }
-      if (sp.nodePort !== 0) {
-        if (proto === 'SCTP') {
-          // SCTP NodePorts are hash:ip,port entries, one per node IP (upstream: bitmap:port cannot hold the protocol).
-          for (const ip of nodeIPs) {
-            add(KUBE_NODE_PORT_SCTP, `${ip},sctp:${sp.nodePort}`);
-            if (sp.externalPolicyLocal) add(KUBE_NODE_PORT_LOCAL_SCTP, `${ip},sctp:${sp.nodePort}`);
-          }
-        } else {
-          add(proto === 'TCP' ? KUBE_NODE_PORT_TCP : KUBE_NODE_PORT_UDP, String(sp.nodePort));
-          if (sp.externalPolicyLocal) add(proto === 'TCP' ? KUBE_NODE_PORT_LOCAL_TCP : KUBE_NODE_PORT_LOCAL_UDP, String(sp.nodePort));
-        }
-        for (const ip of nodeIPs) want(vsFor(ip, sp.nodePort), false, sp.externalPolicyLocal);
-      }
-      if (sp.healthCheckNodePort !== 0) add(KUBE_HEALTH_CHECK_NODE_PORT, String(sp.healthCheckNodePort));
     }
-
-    // Every address kube-ipvs0 will hold (KUBE-IPVS-FILTER rejects new connections to their other ports).
-    for (const a of activeBind) add(KUBE_IPVS_IPS, a);
+    const entries = new Map<string, Set<string>>(IPSETS.map((s) => [s.name, new Set<string>()]));
+    this.extraWants.clear();
+    for (const [t, n] of wants) {
+      const [set, e] = splitToken(t);
+      entries.get(set)?.add(e);
+      if (n > 1) this.extraWants.set(t, n - 1);
+    }
+    this.sharedServers = shared;
+    this.setSizes.clear();
+    for (const [set, es] of entries) this.setSizes.set(set, es.size);
+    const activeBind = entries.get(KUBE_IPVS_IPS) as Set<string>;
     // ipsets first: the iptables rules below name them.
     ipset.restore(ipsetRestore(entries, ipset.save()));
-    // Hook jumps, then the constant ruleset.
+    const text = this.writeIptables();
+
+    // Virtual servers and their real servers.
+    for (const [k, s] of activeVS) this.program(k, s, s.owner, activeBind.has(s.vs.address));
+    for (const vs of ipvs.listVirtualServers()) {
+      if (activeVS.has(vsKey(vs))) continue;
+      // upstream cleanLegacyService: addresses in --ipvs-exclude-cidrs are not kube-proxy's.
+      if (this.excluded(vs.address)) continue;
+      this.deleteServer(vs);
+    }
+    for (const a of netlink.boundAddresses(DUMMY_DEVICE)) if (!activeBind.has(a)) netlink.unbindAddress(a, DUMMY_DEVICE);
+    return text;
+  }
+
+  /**
+   * The partial sync: upstream rebuilds the whole desired state every sync and hands the
+   * kernel only the differences (ipset restore of the changed entries, ipvsadm ops on the
+   * virtual servers that differ); here the rebuild, too, covers only the service ports
+   * that changed. A service port's wants are a pure function of it, its endpoints and the
+   * node's NodePort addresses ({@link portDesired}), so its wants before the change (from
+   * what the maps held) and after give the differences exactly, in the full sync's order
+   * (service ports sorted; deletions and unbindings, whose order leaves nothing
+   * different, after). The node's sets and table are the record of what is wanted: an
+   * entry or virtual server is there iff some service port wants it, and
+   * {@link extraWants} counts the second and further wanters.
+   *
+   * Stands aside (undefined: the full sync runs) when that record cannot be trusted or
+   * the order could differ: a forced full sync, the first one, a node address moved, the
+   * ipsets or IPVS table changed since the last sync by someone else, a virtual server
+   * two ports want, one in --ipvs-exclude-cidrs, or an address newly bound that a
+   * NodePort virtual server also uses. Returns the step that applies it (and the
+   * iptables text) once it has checked everything, before changing anything.
+   */
+  private partialSync(opts: { full?: boolean }, svcResult: UpdateServiceMapResult, epResult: UpdateEndpointsMapResult, nodeIPs: readonly string[]): (() => string) | undefined {
+    const { ipvs, ipset } = this.deps;
+    const last = this.synced;
+    const hasVS = ipvs.hasVirtualServer?.bind(ipvs);
+    const testEntry = ipset.testEntry?.bind(ipset);
+    if (!this.partialSyncs || last === undefined || opts.full === true || this.sharedServers > 0 || hasVS === undefined || testEntry === undefined) return undefined;
+    const ipsetGen = ipset.generation?.();
+    const ipvsGen = ipvs.generation?.();
+    if (ipsetGen === undefined || ipsetGen !== last.ipsetGeneration || ipvsGen === undefined || ipvsGen !== last.ipvsGeneration || nodeIPs.join(',') !== last.nodeIPs) return undefined;
+
+    const dopts = this.desiredOptions;
+    const desired = (sp: ServicePortInfo | undefined, eps: readonly EndpointInfo[] | undefined): PortDesired => (sp === undefined ? NOTHING : portDesired(sp, eps ?? [], nodeIPs, dopts));
+    const entryDelta = new Map<string, number>();
+    const serverDelta = new Map<VsKey, number>();
+    const bump = (m: Map<string, number>, k: string, by: number): void => void m.set(k, (m.get(k) ?? 0) + by);
+    const now = new Map<string, { readonly sp: ServicePortInfo; readonly d: PortDesired }>();
+    for (const key of new Set([...svcResult.previousPorts.keys(), ...epResult.previousEndpoints.keys()])) {
+      const before = desired(svcResult.previousPorts.has(key) ? svcResult.previousPorts.get(key) : this.svcPortMap.get(key), epResult.previousEndpoints.has(key) ? epResult.previousEndpoints.get(key) : this.endpointsMap.get(key));
+      const sp = this.svcPortMap.get(key);
+      const after = desired(sp, this.endpointsMap.get(key));
+      if (sp !== undefined) now.set(key, { sp, d: after });
+      for (const t of before.entries) if (!after.entries.has(t)) bump(entryDelta, t, -1);
+      for (const t of after.entries) if (!before.entries.has(t)) bump(entryDelta, t, 1);
+      for (const [k, s] of before.servers) {
+        if (this.excluded(s.vs.address)) return undefined;
+        if (!after.servers.has(k)) bump(serverDelta, k, -1);
+      }
+      for (const [k, s] of after.servers) {
+        if (this.excluded(s.vs.address)) return undefined;
+        if (!before.servers.has(k)) bump(serverDelta, k, 1);
+      }
+    }
+    const gone: Array<Pick<VirtualServerSpec, 'address' | 'port' | 'protocol'>> = [];
+    for (const [k, by] of serverDelta) {
+      if (by === 0) continue;
+      const had = hasVS(parseVsKey(k)) ? 1 : 0;
+      const wanted = had + by;
+      if (wanted < 0 || wanted > 1) return undefined;
+      if (wanted === 0) gone.push(parseVsKey(k));
+    }
+    const dels = new Map<string, string[]>();
+    const adds = new Map<string, string[]>();
+    const extra = new Map<string, number>();
+    for (const [t, by] of entryDelta) {
+      if (by === 0) continue;
+      const [set, e] = splitToken(t);
+      const had = testEntry(set, e) ? 1 + (this.extraWants.get(t) ?? 0) : 0;
+      const wanted = had + by;
+      if (wanted < 0) return undefined;
+      extra.set(t, Math.max(0, wanted - 1));
+      if (had === 0 && wanted > 0) {
+        // An address newly bound that a NodePort virtual server of another port also has: the full sync would bind it there, earlier.
+        if (set === KUBE_IPVS_IPS && nodeIPs.includes(e)) return undefined;
+        pushTo(adds, set, e);
+      } else if (had > 0 && wanted === 0) pushTo(dels, set, e);
+    }
+    // Service ports with real servers draining are re-checked, as the full sync re-checks every virtual server.
+    for (const g of this.gracefulDeletes.values()) {
+      if (now.has(g.owner)) continue;
+      const sp = this.svcPortMap.get(g.owner);
+      if (sp === undefined) return undefined;
+      now.set(g.owner, { sp, d: desired(sp, this.endpointsMap.get(g.owner)) });
+    }
+
+    return () => {
+      const { netlink } = this.deps;
+      for (const [t, n] of extra) {
+        if (n > 0) this.extraWants.set(t, n);
+        else this.extraWants.delete(t);
+      }
+      for (const [set, es] of dels) this.setSizes.set(set, (this.setSizes.get(set) ?? 0) - es.length);
+      for (const [set, es] of adds) this.setSizes.set(set, (this.setSizes.get(set) ?? 0) + es.length);
+      ipset.restore(ipsetRestoreDiff(dels, adds));
+      const text = this.writeIptables();
+      const unbound = new Set(dels.get(KUBE_IPVS_IPS) ?? []);
+      const bound = (a: string): boolean => !unbound.has(a) && (adds.get(KUBE_IPVS_IPS)?.includes(a) === true || testEntry(KUBE_IPVS_IPS, a));
+      for (const [key, { d }] of [...now].sort(([, a], [, b]) => byServicePort(a.sp, b.sp))) for (const [k, s] of d.servers) this.program(k, s, key, bound(s.vs.address));
+      for (const vs of gone.sort((a, b) => (vsKey(a) < vsKey(b) ? -1 : 1))) this.deleteServer(vs);
+      for (const a of unbound) netlink.unbindAddress(a, DUMMY_DEVICE);
+      return text;
+    };
+  }
+
+  /** The hook jumps, then the constant ruleset (its set-matching rules present while their sets have entries). Returns the ruleset's text. */
+  private writeIptables(): string {
+    const { iptables } = this.deps;
     const saved = iptables.save !== undefined ? parseSave(iptables.save()) : undefined;
     if (saved !== undefined || this.initialSync) {
       const jt = jumpRulesRestore(IPVS_JUMP_RULES, { hasChain: (t, ch) => saved?.get(t)?.chains.has(ch) ?? false, hasRule: (t, ch, spec) => saved?.get(t)?.rules.has(`-A ${ch} ${spec}`) ?? false });
       if (jt !== '') iptables.restore(jt, { noflush: true });
     }
-    const text = buildIpvsRuleset((s) => (entries.get(s)?.size ?? 0) > 0, this.opts);
+    const text = buildIpvsRuleset((s) => (this.setSizes.get(s) ?? 0) > 0, this.opts);
     iptables.restore(text, { noflush: true, counters: true });
     this.lastText = text;
+    return text;
+  }
 
-    // Virtual servers and their real servers.
-    for (const [k, vs] of activeVS) {
-      ipvs.ensureVirtualServer(vs);
-      if (activeBind.has(vs.address)) netlink.ensureAddressBind(vs.address, DUMMY_DEVICE);
-      this.syncRealServers(vs, desiredReals.get(k) ?? []);
-    }
-    for (const vs of ipvs.listVirtualServers()) {
-      if (activeVS.has(vsKey(vs))) continue;
-      // upstream cleanLegacyService: addresses in --ipvs-exclude-cidrs are not kube-proxy's.
-      if ((this.opts.excludeCIDRs ?? []).some((c) => cidrContains(c, vs.address))) continue;
-      ipvs.deleteVirtualServer(vs);
-      for (const g of [...this.gracefulDeletes.keys()]) if (g.startsWith(`${vsKey(vs)}|`)) this.gracefulDeletes.delete(g);
-    }
-    for (const a of netlink.boundAddresses(DUMMY_DEVICE)) if (!activeBind.has(a)) netlink.unbindAddress(a, DUMMY_DEVICE);
-    this.initialSync = false;
-    this.synced = { nodeIPs: nodeIPs.join(','), ipsetGeneration: ipset.generation?.() };
+  /** One wanted virtual server onto the node: created or edited, its address bound, its real servers synced. */
+  private program(k: VsKey, s: DesiredServer, owner: string, bind: boolean): void {
+    this.deps.ipvs.ensureVirtualServer(s.vs);
+    if (bind) this.deps.netlink.ensureAddressBind(s.vs.address, DUMMY_DEVICE);
+    this.syncRealServers(k, s.vs, s.reals, owner);
+  }
 
-    const conntrack = staleConntrackDeletions(this.svcPortMap, svcResult, epResult);
-    const conntrackDeleted = applyConntrackDeletions(this.deps.conntrack, conntrack);
-    const updated = new Set([...svcResult.updatedServices, ...epResult.updatedServices]);
-    return { mode: 'ipvs', full: true, updatedServices: [...updated].sort(), iptablesText: text, conntrack, conntrackDeleted };
+  private deleteServer(vs: Pick<VirtualServerSpec, 'address' | 'port' | 'protocol'>): void {
+    this.deps.ipvs.deleteVirtualServer(vs);
+    for (const g of [...this.gracefulDeletes.keys()]) if (g.startsWith(`${vsKey(vs)}|`)) this.gracefulDeletes.delete(g);
+  }
+
+  private excluded(address: string): boolean {
+    return (this.opts.excludeCIDRs ?? []).some((c) => cidrContains(c, address));
   }
 
   /**
@@ -214,19 +327,12 @@ export class IpvsProxier implements Proxier {
     return d.matchAll ? [...local] : d.ips;
   }
 
-  /** upstream syncEndpoint's choice: Local policy uses local endpoints, falling back to cluster ones (kubernetes#97081). */
-  private endpointsFor(sp: ServicePortInfo, eps: readonly EndpointInfo[], onlyLocal: boolean): EndpointInfo[] {
-    const { cluster, local } = categorizeEndpoints(eps, sp);
-    if (onlyLocal) return local.length > 0 ? local : cluster;
-    return cluster;
-  }
-
-  private syncRealServers(vs: VirtualServerSpec, want: readonly EndpointInfo[]): void {
+  private syncRealServers(k: VsKey, vs: VirtualServerSpec, want: readonly EndpointInfo[], owner: string): void {
     const { ipvs } = this.deps;
     const cur = ipvs.listRealServers(vs);
     const wantKeys = new Set(want.map((e) => e.key));
     for (const e of want) {
-      const g = `${vsKey(vs)}|${e.key}`;
+      const g = `${k}|${e.key}`;
       const have = cur.find((r) => r.address === e.ip && r.port === e.port);
       if (have !== undefined && have.weight === 1 && !this.gracefulDeletes.has(g)) continue;
       // New, coming back from a graceful deletion, or (first sync) with a stale weight.
@@ -236,7 +342,7 @@ export class IpvsProxier implements Proxier {
     for (const r of cur) {
       const key = `${r.address}:${r.port}`;
       if (wantKeys.has(key)) continue;
-      const g = `${vsKey(vs)}|${key}`;
+      const g = `${k}|${key}`;
       if (vs.protocol === 'UDP') {
         // UDP (and SCTP) real servers go at once; expire_nodest_conn drops their connections.
         ipvs.deleteRealServer(vs, r.address, r.port);
@@ -247,7 +353,7 @@ export class IpvsProxier implements Proxier {
         this.gracefulDeletes.delete(g);
       } else if (!this.gracefulDeletes.has(g)) {
         ipvs.ensureRealServer(vs, r.address, r.port, 0);
-        this.gracefulDeletes.set(g, { vs, address: r.address, port: r.port });
+        this.gracefulDeletes.set(g, { vs, address: r.address, port: r.port, owner });
       }
     }
   }
@@ -255,6 +361,8 @@ export class IpvsProxier implements Proxier {
   /** The graceful-termination check (every {@link RS_CHECK_DELETE_INTERVAL_MS}): drained real servers with no connections are deleted. */
   housekeeping(): void {
     const { ipvs } = this.deps;
+    // Its own deletions leave the table as the partial sync's record says.
+    const ours = this.synced !== undefined && ipvs.generation?.() === this.synced.ipvsGeneration;
     for (const [g, d] of [...this.gracefulDeletes]) {
       const rs = ipvs.listRealServers(d.vs).find((r) => r.address === d.address && r.port === d.port);
       if (rs === undefined) {
@@ -266,7 +374,23 @@ export class IpvsProxier implements Proxier {
         this.gracefulDeletes.delete(g);
       }
     }
+    if (ours && this.synced !== undefined) this.synced.ipvsGeneration = ipvs.generation?.();
   }
+}
+
+/** The wants of a service port that is not there. */
+const NOTHING: PortDesired = { entries: new Set(), servers: new Map() };
+
+function parseVsKey(k: VsKey): Pick<VirtualServerSpec, 'address' | 'port' | 'protocol'> {
+  const slash = k.indexOf('/');
+  const colon = k.lastIndexOf(':');
+  return { protocol: k.slice(0, slash) as IpvsProtocol, address: k.slice(slash + 1, colon), port: Number(k.slice(colon + 1)) };
+}
+
+function pushTo(m: Map<string, string[]>, k: string, v: string): void {
+  const l = m.get(k);
+  if (l === undefined) m.set(k, [v]);
+  else l.push(v);
 }
 
 export type { IpvsProtocol };
