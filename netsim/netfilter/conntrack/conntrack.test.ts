@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Conntrack, CT_VERDICT_INVALID, DIR_ORIGINAL, DIR_REPLY, IPS_ASSURED, IPS_SEEN_REPLY, ctInCreated, ctInRef } from './conntrack.ts';
+import { Conntrack, CT_VERDICT_INVALID, DIR_ORIGINAL, DIR_REPLY, CtInResult, IPS_ASSURED, IPS_SEEN_REPLY } from './conntrack.ts';
 import { formatEntry, listSummary } from './format.ts';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, invertTuple, icmpTuple } from './tuple.ts';
 import { TCP_STATE_NAMES } from './tcp-state.ts';
@@ -101,9 +101,10 @@ test('TCP: new entries only from SYN or (loose pickup) ACK; RST before a reply k
   }
   assert.equal(TCP_STATE_NAMES[ct.tcpStateOf(t)], 'TIME_WAIT');
   const oldId = ct.idOf(t);
-  const r = ct.conntrackIn(IPPROTO_TCP, a, b, 4, 80, SYN);
-  assert.ok(ctInCreated(r), 'the port is reused: a new entry');
-  const again = ctInRef(r);
+  const out = new CtInResult();
+  const again = ct.conntrackIn(IPPROTO_TCP, a, b, 4, 80, SYN, 0, out);
+  assert.ok(out.created, 'the port is reused: a new entry');
+  assert.equal(TCP_STATE_NAMES[out.oldState], 'NONE', 'the new entry had no state before the SYN');
   assert.notEqual(ct.idOf(again >>> 1), oldId);
   assert.equal(TCP_STATE_NAMES[ct.tcpStateOf(again >>> 1)], 'SYN_SENT');
 });
@@ -204,10 +205,10 @@ test('property: the table agrees with a Map model under random inserts, kills an
     for (const [op, k] of ops) {
       const src = 0x0a000000 + k;
       if (op === 'add') {
-        const res = ct.conntrackIn(IPPROTO_UDP, src, 0x0a600001, 1000 + k, 53, 0);
-        const r = ctInRef(res);
+        const out = new CtInResult();
+        const r = ct.conntrackIn(IPPROTO_UDP, src, 0x0a600001, 1000 + k, 53, 0, 0, out);
+        assert.equal(out.created, !model.has(k));
         if (!model.has(k)) {
-          assert.ok(ctInCreated(res));
           ct.confirm(r >>> 1);
           model.set(k, r >>> 1);
         } else assert.equal(r >>> 1, model.get(k));

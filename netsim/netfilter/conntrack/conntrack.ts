@@ -125,20 +125,16 @@ export type DeleteFilter = ConntrackFilter;
 /** What the protocol handler made of a packet (packetIn returns a ref, or one of these). */
 export const CT_VERDICT_INVALID = -1;
 
-/** The packing of {@link Conntrack.conntrackIn}'s result: the ref times this, plus the bits below. */
-export const CT_IN_SCALE = 32;
-/** The packet opened the entry. */
-export const CT_IN_CREATED = 16;
-/** The entry's `slot * 2 + dir`. */
-export function ctInRef(r: number): number {
-  return Math.floor(r / CT_IN_SCALE);
-}
-export function ctInCreated(r: number): boolean {
-  return (r & CT_IN_CREATED) !== 0;
-}
-/** The TCP conntrack state before the packet (tcp-state.ts numbering). */
-export function ctInOldState(r: number): number {
-  return r & 0x0f;
+/**
+ * What {@link Conntrack.conntrackIn} did besides finding the entry, written into a record
+ * the caller owns and passes in (as nf_conntrack_in leaves it in the skb's ctinfo and the
+ * entry): no field of the table carries it, and the returned reference is a plain number.
+ */
+export class CtInResult {
+  /** The packet opened the entry. */
+  created = false;
+  /** The TCP conntrack state before the packet (tcp-state.ts numbering). */
+  oldState = 0;
 }
 
 export interface ConntrackOptions {
@@ -347,16 +343,15 @@ export class Conntrack {
    * `--ctstate INVALID` matches). {@link conntrackIn} also says what changed.
    */
   packetIn(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number, tcpFlags: number): number {
-    const r = this.conntrackIn(proto, src, dst, sport, dport, tcpFlags);
-    return r < 0 ? r : ctInRef(r);
+    return this.conntrackIn(proto, src, dst, sport, dport, tcpFlags);
   }
 
   /**
-   * {@link packetIn} with what happened as part of the result (no side-channel fields):
-   * `ref * CT_IN_SCALE + (CT_IN_CREATED if this packet opened the entry) + the TCP state
-   * before it` — read it with ctInRef / ctInCreated / ctInOldState — or CT_VERDICT_INVALID.
+   * {@link packetIn} on `cpu`, with what else happened written into `out` when given:
+   * whether this packet opened the entry and the TCP state before it. Returns
+   * `slot * 2 + dir`, or CT_VERDICT_INVALID (then `out` is left as it was).
    */
-  conntrackIn(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number, tcpFlags: number, cpu = 0): number {
+  conntrackIn(proto: number, src: Ipv4Addr, dst: Ipv4Addr, sport: number, dport: number, tcpFlags: number, cpu = 0, out?: CtInResult): number {
     let created = false;
     let ref = this.find(proto, src, dst, sport, dport);
     // The insertion race (see the header): on another CPU, within the window, the entry is not yet there.
@@ -374,14 +369,18 @@ export class Conntrack {
     if (r === UPDATE_REOPEN) {
       // A new SYN on a closed connection: the old entry goes, the packet starts a new one.
       this.kill(slot);
-      return this.conntrackIn(proto, src, dst, sport, dport, tcpFlags, cpu);
+      return this.conntrackIn(proto, src, dst, sport, dport, tcpFlags, cpu, out);
     }
     if (r === UPDATE_INVALID) {
       if (created) this.kill(slot);
       return this.invalid(cpu);
     }
     if (dir === DIR_REPLY) this.setSt(slot, this.st(slot) | IPS_SEEN_REPLY);
-    return ref * CT_IN_SCALE + (created ? CT_IN_CREATED : 0) + oldState;
+    if (out !== undefined) {
+      out.created = created;
+      out.oldState = oldState;
+    }
+    return ref;
   }
 
   private sameOriginal(a: number, b: number): boolean {

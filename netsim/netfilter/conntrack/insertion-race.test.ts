@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { Conntrack, IPS_DST_NAT, IPS_DST_NAT_DONE, ctInCreated, ctInRef } from './conntrack.ts';
+import { Conntrack, CtInResult, IPS_DST_NAT, IPS_DST_NAT_DONE } from './conntrack.ts';
 import type { ClashResolution } from './conntrack.ts';
 import { IPPROTO_TCP, IPPROTO_UDP } from './tuple.ts';
 import { parseIpv4 } from '../../wire/addr.ts';
@@ -26,9 +26,9 @@ function table(cpus: number, clash: ClashResolution = 'nat-identical'): { c: { n
 
 /** One DNS query through kube-proxy's DNAT: nf_conntrack_in on `cpu`, DNAT to `backend`, confirm. Returns the slot and whether it confirmed. */
 function query(ct: Conntrack, cpu: number, backend: number): { slot: number; created: boolean; confirmed: boolean } {
-  const r = ct.conntrackIn(IPPROTO_UDP, POD, VIP, 40000, 53, 0, cpu);
-  const slot = ctInRef(r) >>> 1;
-  const created = ctInCreated(r);
+  const out = new CtInResult();
+  const slot = ct.conntrackIn(IPPROTO_UDP, POD, VIP, 40000, 53, 0, cpu, out) >>> 1;
+  const created = out.created;
   if (!created) return { slot, created, confirmed: true };
   ct.setReply(slot, backend, POD, 53, 40000);
   ct.setStatus(slot, IPS_DST_NAT | IPS_DST_NAT_DONE);
@@ -66,14 +66,14 @@ test('clash resolution by kernel era: nat-identical (4.19–5.5) lets the same m
   // Without NAT a UDP clash is resolved in both eras; TCP never.
   for (const era of ['nat-drop', 'nat-identical'] as const) {
     const { ct } = table(2, era);
-    const s1 = ctInRef(ct.conntrackIn(IPPROTO_UDP, POD, DNS_A, 1, 53, 0, 0)) >>> 1;
+    const s1 = ct.conntrackIn(IPPROTO_UDP, POD, DNS_A, 1, 53, 0, 0) >>> 1;
     assert.ok(ct.confirm(s1));
-    const s2 = ctInRef(ct.conntrackIn(IPPROTO_UDP, POD, DNS_A, 1, 53, 0, 1)) >>> 1;
+    const s2 = ct.conntrackIn(IPPROTO_UDP, POD, DNS_A, 1, 53, 0, 1) >>> 1;
     assert.equal(ct.confirm(s2), false);
     assert.equal(ct.resolveClash(s2), s1, `${era}: no NAT, resolved`);
-    const t1 = ctInRef(ct.conntrackIn(IPPROTO_TCP, POD, DNS_A, 2, 53, 0x02, 0)) >>> 1;
+    const t1 = ct.conntrackIn(IPPROTO_TCP, POD, DNS_A, 2, 53, 0x02, 0) >>> 1;
     assert.ok(ct.confirm(t1));
-    const t2 = ctInRef(ct.conntrackIn(IPPROTO_TCP, POD, DNS_A, 2, 53, 0x02, 1)) >>> 1;
+    const t2 = ct.conntrackIn(IPPROTO_TCP, POD, DNS_A, 2, 53, 0x02, 1) >>> 1;
     assert.equal(ct.confirm(t2), false);
     assert.equal(ct.resolveClash(t2), -1, `${era}: TCP does not allow clashes`);
   }

@@ -9,7 +9,7 @@ import type { Packet } from '../../packet/packet.ts';
 import { NF_ACCEPT } from '../../stack/netfilter-hooks.ts';
 import type { NfContext, NfHook, NfVerdict } from '../../stack/netfilter-hooks.ts';
 import { Ipv4, L4 } from '../../wire/ipv4.ts';
-import { DIR_REPLY, IPS_DST_NAT, IPS_SEEN_REPLY, IPS_SRC_NAT, ctInCreated, ctInOldState, ctInRef } from '../conntrack/conntrack.ts';
+import { CtInResult, DIR_REPLY, IPS_DST_NAT, IPS_SEEN_REPLY, IPS_SRC_NAT } from '../conntrack/conntrack.ts';
 import { TCP_STATE_NAMES } from '../conntrack/tcp-state.ts';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, describeTuple } from '../conntrack/tuple.ts';
 import { CT_DNAT, CT_ESTABLISHED, CT_NEW, CT_RELATED, CT_SNAT } from '../eval-types.ts';
@@ -26,6 +26,8 @@ function isIcmpError(type: number): boolean {
 export class NfConntrackIn implements NfHookOps {
   readonly priority = NF_IP_PRI_CONNTRACK;
   readonly name: string;
+  /** What the lookup did besides finding the entry (read right after it; nothing between can run the op again). */
+  private readonly res = new CtInResult();
 
   constructor(private readonly nf: NetfilterStack, readonly hook: NfHook) {
     this.name = hook === 'OUTPUT' ? 'ipv4_conntrack_local' : 'ipv4_conntrack_in';
@@ -83,12 +85,12 @@ export class NfConntrackIn implements NfHookOps {
     const ct = nf.conntrack;
     const src = Ipv4.src(b, o);
     const dst = Ipv4.dst(b, o);
-    const res = ct.conntrackIn(proto, src, dst, sport, dport, flags, cpu);
-    if (res < 0) {
+    const out = this.res;
+    const ref = ct.conntrackIn(proto, src, dst, sport, dport, flags, cpu, out);
+    if (ref < 0) {
       if (nf.tracing) nf.traceCt(pkt, `invalid: ${describeTuple({ proto, src, dst, sport, dport })}${proto === IPPROTO_TCP ? ` (flags 0x${flags.toString(16).padStart(2, '0')} fit no state)` : ''}`);
       return NF_ACCEPT;
     }
-    const ref = ctInRef(res);
     const slot = ref >>> 1;
     const dir = ref & 1;
     const status = ct.statusOf(slot);
@@ -97,10 +99,10 @@ export class NfConntrackIn implements NfHookOps {
     if ((status & IPS_SRC_NAT) !== 0) st |= CT_SNAT;
     nf.attach(pkt, slot, dir, st);
     if (!nf.tracing) return NF_ACCEPT;
-    if (ctInCreated(res)) nf.traceCt(pkt, `new ${describeTuple(ct.tuple(slot, 0))}${proto === IPPROTO_TCP ? ` ${TCP_STATE_NAMES[ct.tcpStateOf(slot)]}` : ''}`);
+    if (out.created) nf.traceCt(pkt, `new ${describeTuple(ct.tuple(slot, 0))}${proto === IPPROTO_TCP ? ` ${TCP_STATE_NAMES[ct.tcpStateOf(slot)]}` : ''}`);
     else if (!ct.isLive(slot)) nf.traceCt(pkt, `destroyed ${describeTuple(ct.tuple(slot, 0))} (reset before any reply)`);
-    else if (proto === IPPROTO_TCP && ct.tcpStateOf(slot) !== ctInOldState(res)) {
-      nf.traceCt(pkt, `${describeTuple(ct.tuple(slot, 0))} ${TCP_STATE_NAMES[ctInOldState(res)]} → ${TCP_STATE_NAMES[ct.tcpStateOf(slot)]}`);
+    else if (proto === IPPROTO_TCP && ct.tcpStateOf(slot) !== out.oldState) {
+      nf.traceCt(pkt, `${describeTuple(ct.tuple(slot, 0))} ${TCP_STATE_NAMES[out.oldState]} → ${TCP_STATE_NAMES[ct.tcpStateOf(slot)]}`);
     }
     return NF_ACCEPT;
   }
