@@ -41,6 +41,13 @@ export function copyBytes(src: Uint8Array, start: number, end: number): Uint8Arr
   return out;
 }
 
+/**
+ * Whether IP receives skip the header checksum of a header known right
+ * ({@link Packet.ipHdrOk}). Off only to prove that it changes nothing (the differential
+ * test runs clusters and experiments both ways).
+ */
+export const ipHeaderKnownGood = { on: true };
+
 const SLAB_SIZE = 64 * 1024;
 const SLAB_MAX_ITEM = 2048;
 let slab = new ArrayBuffer(SLAB_SIZE);
@@ -81,6 +88,17 @@ export class Packet {
    * a TUN write, fragments) start without it and are verified.
    */
   l4Verified = false;
+  /**
+   * Absolute offset in `buf` of an IPv4 header whose checksum is known right, or -1: one
+   * that an IP receive verified or that the stack emitted whole (emitIpv4 sums it), and
+   * that has since been written only by the incremental rewrites of wire/ipv4.ts (NAT's
+   * addresses, the forwarding TTL: RFC 1624, which keep a right checksum right). The next
+   * receive of that header (ip_rcv_core's ip_fast_csum) has nothing to find and skips the
+   * sum; lengths and version are still checked. Anything else that writes header bytes
+   * must leave it -1 (a new packet, a scrubbed or reallocated one, a clone, a frame from
+   * another worker). Off with {@link ipHeaderKnownGood}.on = false.
+   */
+  ipHdrOk = -1;
   /** Name of the device the packet arrived on in the current namespace ('' when locally generated). */
   inDev = '';
   /**
@@ -141,6 +159,7 @@ export class Packet {
       // pskb_expand_head: the header offsets move with the data.
       this.nh += head - this.off;
       this.th += head - this.off;
+      this.ipHdrOk = -1;
       this.buf = nb;
       this.off = head;
     }
@@ -161,6 +180,7 @@ export class Packet {
     this.ctInfo = 0;
     this.ipvs = false;
     this.l4Verified = false;
+    this.ipHdrOk = -1;
     this.inDev = '';
     this.brnf = 0;
     this.brnfPhysIn = undefined;

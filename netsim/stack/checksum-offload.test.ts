@@ -1,16 +1,18 @@
 /**
  * Checksum offload (skb->ip_summed): a receiver skips the TCP/UDP checksum of a
  * packet an emulated stack built (Packet.l4Verified), and verifies everything else —
- * bytes from outside, and what a TUN reader writes back.
+ * bytes from outside, and what a TUN reader writes back. Likewise the IPv4 header's
+ * checksum: summed at a receive unless the header is known right (Packet.ipHdrOk).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Sim } from '../sim.ts';
 import type { NetNamespace } from './net-namespace.ts';
 import { TunDevice } from '../link/tun.ts';
-import { packetFromBytes } from '../packet/packet.ts';
+import { ipHeaderKnownGood, packetFromBytes } from '../packet/packet.ts';
 import type { Packet } from '../packet/packet.ts';
 import { buildIpv4Tcp, buildIpv4Udp } from '../wire/build.ts';
+import { ipv4HeaderChecksum } from '../wire/checksum.ts';
 import { recordTrace } from '../trace/tracer.ts';
 import { ip, segmentPair } from '../../tests/support/net.ts';
 
@@ -78,4 +80,71 @@ test('a segment a TUN reader writes back is verified (CHECKSUM_NONE): a bad TCP 
   sim.clock.run();
   const drops = rec.events.filter((e) => e.kind === 'drop').map((e) => e.kind === 'drop' && e.reason);
   assert.deepEqual(drops, ['bad-checksum']);
+});
+
+/** A UDP datagram to b:9 from outside bytes, with its IPv4 header's TTL byte flipped after the header checksum was set when `bad`. */
+function datagramFromOutside(sim: Sim, b: NetNamespace, bad: boolean): Packet {
+  const bytes = buildIpv4Udp({ src: ip('192.168.0.1'), dst: ip('192.168.0.2'), ident: 2 }, { srcPort: 1000, dstPort: 9 }, new Uint8Array([5]));
+  if (bad) (bytes[8] as number) ^= 0x10;
+  const pkt = packetFromBytes(sim.nextPacketId(), bytes);
+  b.pushEthernet(pkt, b.device('eth0'), b.device('eth0').mac, 0x0800);
+  return pkt;
+}
+
+test('an IPv4 header from outside bytes is summed: a flipped header byte is dropped as bad-checksum; a right one is then known right', () => {
+  const { sim, b } = pair();
+  const got: number[] = [];
+  b.udp.bind(9).onMessage = (m) => got.push(m.data.length);
+  const rec = recordTrace(sim.tracer);
+  const bad = datagramFromOutside(sim, b, true);
+  assert.equal(bad.ipHdrOk, -1);
+  b.device('eth0').receive(bad);
+  const good = datagramFromOutside(sim, b, false);
+  b.device('eth0').receive(good);
+  sim.clock.run();
+  assert.deepEqual(rec.events.filter((e) => e.kind === 'drop').map((e) => e.kind === 'drop' && e.reason), ['bad-checksum']);
+  assert.deepEqual(got, [1]);
+  assert.equal(bad.ipHdrOk, -1, 'a header that failed is not marked');
+  assert.equal(good.ipHdrOk, good.off, 'the verified header is marked at its offset');
+});
+
+test('a header known right is not summed again (switch on), and is with the switch off', () => {
+  for (const on of [true, false]) {
+    const { sim, b } = pair();
+    const got: number[] = [];
+    b.udp.bind(9).onMessage = (m) => got.push(m.data.length);
+    // Marked as if verified before, but its bytes are wrong: only a writer breaking the contract could do this.
+    const pkt = datagramFromOutside(sim, b, true);
+    pkt.ipHdrOk = pkt.off + 14;
+    const prev = ipHeaderKnownGood.on;
+    ipHeaderKnownGood.on = on;
+    try {
+      b.device('eth0').receive(pkt);
+      sim.clock.run();
+    } finally {
+      ipHeaderKnownGood.on = prev;
+    }
+    assert.deepEqual(got, on ? [1] : [], `switch ${on ? 'on' : 'off'}`);
+  }
+});
+
+test('what a stack emits is marked right, and the mark goes with a scrub or a reallocating push', () => {
+  const { sim, a, b } = pair();
+  const seen: Array<[number, number, number]> = [];
+  const nic = b.device('eth0');
+  const receive = nic.receive.bind(nic);
+  nic.receive = (p: Packet) => {
+    seen.push([p.ipHdrOk, p.off + 14, ipv4HeaderChecksum(p.buf, p.off + 14, 20)]);
+    receive(p);
+  };
+  a.udp.bind(1000).send(ip('192.168.0.2'), 9, new Uint8Array([1]));
+  sim.clock.run();
+  assert.deepEqual(seen.map(([mark, at, sum]) => [mark === at, sum]), [[true, 0]]);
+  const p = datagramFromOutside(sim, b, false);
+  p.ipHdrOk = p.off;
+  p.scrub();
+  assert.equal(p.ipHdrOk, -1);
+  p.ipHdrOk = p.off;
+  p.push(p.off + 1);
+  assert.equal(p.ipHdrOk, -1);
 });

@@ -17,7 +17,7 @@ import type { Sim } from '../sim.ts';
 import type { Rng } from '../time/rng.ts';
 import { IpIdKey, ipIdentsOf } from './ip-ident.ts';
 import type { IpIdents } from './ip-ident.ts';
-import { Packet, DEFAULT_HEADROOM, allocBytes, setIpv4Context } from '../packet/packet.ts';
+import { Packet, DEFAULT_HEADROOM, allocBytes, ipHeaderKnownGood, setIpv4Context } from '../packet/packet.ts';
 import type { NetDevice, DeviceOwner } from '../link/net-device.ts';
 import { LoopbackDevice } from '../link/loopback.ts';
 import { BRNF_PREROUTED, BRNF_BRIDGED_DNAT } from '../link/bridge.ts';
@@ -547,9 +547,13 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
       this.traceDrop(pkt, 'malformed', `bad IPv4 lengths (ihl ${hl}, total ${total}, have ${len})`, dev.name);
       return false;
     }
-    if (ipv4HeaderChecksum(b, o, hl) !== 0) {
-      this.traceDrop(pkt, 'bad-checksum', 'IPv4 header checksum mismatch', dev.name);
-      return false;
+    // A header this packet already proved right and that only checksum-keeping writers touched since is not summed again (Packet.ipHdrOk).
+    if (pkt.ipHdrOk !== o || !ipHeaderKnownGood.on) {
+      if (ipv4HeaderChecksum(b, o, hl) !== 0) {
+        this.traceDrop(pkt, 'bad-checksum', 'IPv4 header checksum mismatch', dev.name);
+        return false;
+      }
+      pkt.ipHdrOk = o;
     }
     pkt.trim(total);
     setIpv4Context(pkt);

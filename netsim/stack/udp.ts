@@ -183,6 +183,7 @@ export class UdpLayer {
     );
     const pkt = new Packet(opts.packetId ?? ns.sim.nextPacketId(), bytes, DEFAULT_HEADROOM, bytes.length - DEFAULT_HEADROOM);
     pkt.l4Verified = true;
+    pkt.ipHdrOk = DEFAULT_HEADROOM; // emitted whole, checksum summed
     return { result: ns.sendIp(pkt), pkt: pkt.id };
   }
 
@@ -207,6 +208,7 @@ export class UdpLayer {
     emitIpv4({ src: src >>> 0, dst: dst >>> 0, protocol: IpProtocol.UDP, ttl: opts.ttl ?? ns.sysctl.defaultTtl, payloadLen: ulen, ident, dontFrag: opts.dontFrag ?? true, tos: opts.tos ?? 0 }, pkt.buf, o);
     emitUdpHeader(sport, dport, pkt.buf, o + IPV4_HEADER_LEN, ulen, src, dst, sum);
     pkt.l4Verified = true;
+    pkt.ipHdrOk = o; // emitted whole, checksum summed
     return { result: ns.sendIp(pkt), pkt: pkt.id };
   }
 

@@ -1,0 +1,80 @@
+/**
+ * Drivers for the differential tests of exact optimisations (a switch that must change
+ * nothing): the same seed-shaped cluster or experiment run the same way, reduced to
+ * sha256 digests of everything observable — trace events with their bytes and pcapng
+ * captures of the seed's flows, what untraced UDP clients got, every node's
+ * `iptables-save -c`, conntrack table and device statistics, experiment results.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Cluster } from '../../cluster/cluster.ts';
+import { demoSpec, runFlows, seedFlowPlans } from '../../cluster/demo-flows.ts';
+import type { ClusterSpec } from '../../cluster/spec.ts';
+import { udpRequest } from '../../netsim/apps/echo.ts';
+import { SECOND } from '../../netsim/time/scheduler.ts';
+import { runExperiment } from '../../experiments/runner/index.ts';
+import { experimentFromArgs } from '../../cli/commands/experiment.ts';
+
+export const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+const bytesAsHex = (_k: string, v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v);
+
+/** Run `f` with `sw.on` set to `on`, restoring it after. */
+export async function withSwitch<T>(sw: { on: boolean }, on: boolean, f: () => Promise<T>): Promise<T> {
+  const before = sw.on;
+  sw.on = on;
+  try {
+    return await f();
+  } finally {
+    sw.on = before;
+  }
+}
+
+/** The seed cluster with another flannel backend and kube-proxy mode. */
+export function seedVariant(backend: 'udp' | 'vxlan', mode: 'iptables' | 'ipvs'): ClusterSpec {
+  const s = demoSpec();
+  return { ...s, network: { ...s.network, flannel: { ...s.network.flannel, backend } }, proxy: { ...s.proxy, mode } };
+}
+
+/** The seed's traced flows (events with bytes, pcapng), then untraced UDP to the Service from every client pod, counters, conntrack and device stats. */
+export async function driveSeed(spec: ClusterSpec): Promise<{ flows: string; rest: string }> {
+  const c = await Cluster.build(spec);
+  try {
+    const flows = await runFlows(c, seedFlowPlans(c));
+    assert.ok(flows.every((f) => f.ok), flows.map((f) => `${f.title}: ${f.outcome}`).join('\n'));
+    const svc = c.services.get('default/nginx-service');
+    assert.ok(svc !== undefined);
+    const udps: Array<[string, ReturnType<typeof udpRequest>]> = [];
+    const t0 = c.sim.clock.now();
+    let i = 0;
+    for (const from of ['default/webapp01', 'default/webapp03', 'default/backend']) {
+      const pod = c.pods.get(from);
+      assert.ok(pod !== undefined, from);
+      for (let k = 0; k < 5; k++) c.sim.clock.at(t0 + (i++) * 3_000_000, () => void udps.push([from, udpRequest(pod.ns, svc.clusterIP, 80, new Uint8Array([k, 1, 2]))]));
+    }
+    c.sim.clock.run(t0 + i * 3_000_000 + 5 * SECOND);
+    const out: string[] = udps.map(([from, u]) => `${from} ${JSON.stringify(u.reply?.data)} ${JSON.stringify(u.error)}`);
+    for (const [name, cn] of c.clusterNodes) {
+      out.push(`${name}\n${cn.netfilter.iptables.save({ counters: true })}\n${JSON.stringify(cn.netfilter.conntrack.entries())}`);
+      for (const d of cn.ns.devices.values()) out.push(`${d.name} ${JSON.stringify(d.stats)}`);
+    }
+    return { flows: sha(JSON.stringify(flows, bytesAsHex)), rest: sha(out.join('\n')) };
+  } finally {
+    await c.close();
+  }
+}
+
+/** The seed cluster variants the differential tests run. */
+export const SEED_VARIANTS = [['udp', 'iptables'], ['vxlan', 'iptables'], ['udp', 'ipvs']] as const;
+
+const EXAMPLES = fileURLToPath(new URL('../../examples/experiments/', import.meta.url));
+
+/** Experiments the differential tests run. */
+export const EXPERIMENT_FILES = ['iptables-vs-ipvs-rr.yaml', 'udp-scale-down-blackhole.yaml'] as const;
+
+/** An example experiment's results at `connections` connections, as a digest (wall-clock and CPU fields left out). */
+export async function experimentDigest(file: string, connections = 1500): Promise<string> {
+  const exp = experimentFromArgs({ file: `${EXAMPLES}${file}`, connections, output: 'json', progress: false });
+  const r = await runExperiment(exp, {});
+  return sha(JSON.stringify(r, (k, v: unknown) => (/^(wall|elapsed|cpu)/i.test(k) ? undefined : v)));
+}
