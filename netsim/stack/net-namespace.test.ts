@@ -226,3 +226,31 @@ test('route lookups through the two remembered results agree with a fresh resolu
     }
   }));
 });
+
+test('the local-address filter answers as the address map under any adds and removals, low bits shared or not (property)', () => {
+  // Addresses 1024 apart share their low ten bits (the filter's index); two devices may hold the same address.
+  const pool = ['10.0.0.5', '10.0.4.5', '10.0.8.5', '192.168.1.5', '10.0.0.6', '172.16.0.1'].map(ip);
+  const op = fc.record({ add: fc.boolean(), i: fc.nat(pool.length - 1), dev: fc.constantFrom('eth0', 'dum0') });
+  type Assigned = { isAssigned(a: number): boolean; local: Map<number, unknown> };
+  fc.assert(fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+    const sim = new Sim({ seed: 1 });
+    const ns = new NetNamespace(sim, 'n');
+    ns.addDevice(new DummyDevice(sim, 'dum0'));
+    ns.addDevice(new DummyDevice(sim, 'eth0'));
+    const held = new Set<string>();
+    for (const o of ops) {
+      const a = pool[o.i] as number;
+      const key = `${o.dev} ${a}`;
+      const cidr = `${[a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.')}/32`;
+      if (o.add && !held.has(key)) {
+        ns.addAddress(o.dev, cidr);
+        held.add(key);
+      } else if (!o.add && held.has(key)) {
+        ns.delAddress(o.dev, cidr);
+        held.delete(key);
+      }
+      const x = ns as unknown as Assigned;
+      for (const p of pool) assert.equal(x.isAssigned(p), x.local.has(p | 0), `${p} after ${JSON.stringify(o)}`);
+    }
+  }));
+});

@@ -160,6 +160,14 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
    * are small integers. The mapping is one to one, so lookups find the same entries.
    */
   private readonly local = new Map<number, IfAddr>();
+  /**
+   * A 1024-bit filter of {@link local}'s keys by their low ten bits, rebuilt whenever the
+   * map changes: an address whose bit is clear is not local without probing the map.
+   * Every IP receive asks it of the packet's source (fib_validate_source's accept_local
+   * test), and a namespace's few addresses rarely share low bits with its peers'. Exact:
+   * a local address always has its bit set, so a clear bit only ever answers "no".
+   */
+  private readonly localBits = new Int32Array(32);
   /** Keyed by the destination as an int32, as {@link local}. */
   private routeCache = new Map<number, RouteResult | undefined>();
   /**
@@ -309,6 +317,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     const a: IfAddr = { dev: devName, addr: ifc.addr, prefixLen: ifc.prefixLen, broadcast, scope, secondary, showBroadcast };
     this.addrs.push(a);
     if (!this.local.has(a.addr | 0)) this.local.set(a.addr | 0, a);
+    this.indexLocal();
     const localT = this.table(RT_TABLE_LOCAL);
     localT.add({ table: RT_TABLE_LOCAL, type: 'local', dst: Ipv4Cidr.of(a.addr, 32), dev: devName, src: a.addr, scope: 'host', proto: 'kernel', metric: 0, onlink: false });
     if (broadcast !== undefined) {
@@ -328,6 +337,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     this.local.delete(a.addr | 0);
     const other = this.addrs.find((x) => x.addr === a.addr);
     if (other !== undefined) this.local.set(a.addr | 0, other);
+    this.indexLocal();
     for (const t of this.tables.values()) t.delete((r) => r.dev === devName && r.proto === 'kernel' && r.src === a.addr);
     this.invalidate();
   }
@@ -342,9 +352,21 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     return this.addrs.filter((a) => a.dev === devName);
   }
 
+  /** Rebuild {@link localBits} from {@link local}. */
+  private indexLocal(): void {
+    const bits = this.localBits;
+    bits.fill(0);
+    for (const k of this.local.keys()) bits[(k & 1023) >>> 5] = (bits[(k & 1023) >>> 5] as number) | (1 << (k & 31));
+  }
+
+  /** Whether `addr` is assigned to one of this namespace's devices (the filter first, then the map). */
+  private isAssigned(addr: Ipv4Addr): boolean {
+    return (((this.localBits[(addr & 1023) >>> 5] as number) >>> (addr & 31)) & 1) !== 0 && this.local.has(addr | 0);
+  }
+
   /** Whether `addr` is one of this namespace's own addresses (route type local). */
   isLocalAddress(addr: Ipv4Addr): boolean {
-    if (this.local.has(addr | 0)) return true;
+    if (this.isAssigned(addr)) return true;
     const r = this.table(RT_TABLE_LOCAL).lookup(addr);
     return r !== undefined && r.type === 'local';
   }
@@ -580,7 +602,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
     // Linux 5.0, the reverse lookup's RTN_LOCAL otherwise) — e.g. flanneld's udp proxy's net
     // unreachable, which it writes into flannel0 from flannel0's own address. PREROUTING cannot
     // change the source of a packet before routing, so checking it first is the same.
-    if (dev.kind !== 'loopback' && src !== 0 && this.local.has(src | 0)) {
+    if (dev.kind !== 'loopback' && src !== 0 && this.isAssigned(src)) {
       this.traceDrop(pkt, 'martian', `martian source ${formatIpv4(src)} (a local address) → ${formatIpv4(dst0)} on ${dev.name}: accept_local is off`, dev.name);
       return;
     }
