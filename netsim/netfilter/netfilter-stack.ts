@@ -37,6 +37,7 @@
  */
 import type { Packet } from '../packet/packet.ts';
 import { AF_INET, setIpv4Context } from '../packet/packet.ts';
+import type { Tracer } from '../trace/tracer.ts';
 import type { NetNamespace } from '../stack/net-namespace.ts';
 import { NF_ACCEPT, NF_DROP } from '../stack/netfilter-hooks.ts';
 import type { NetfilterHooks, NfContext, NfHook, NfVerdict } from '../stack/netfilter-hooks.ts';
@@ -107,6 +108,8 @@ export class NetfilterStack implements NetfilterHooks {
    */
   onRulesEvaluated: ((pkt: Packet, table: TableName, rules: number) => void) | undefined = undefined;
   readonly rng: Rng;
+  /** The simulation's tracer (a plan is replayed only while nobody traces). */
+  private readonly tracer: Tracer;
   /** Which CPU handles each packet, when the node has more than one (a stream of its own: one CPU draws nothing). */
   private readonly cpuRng: Rng;
   /**
@@ -170,6 +173,7 @@ export class NetfilterStack implements NetfilterHooks {
     this.iptables = opts.iptables ?? new Iptables();
     this.conntrack = opts.conntrack ?? new Conntrack(() => ns.sim.clock.now());
     this.rng = ns.sim.rng.fork(`netfilter:${ns.name}`);
+    this.tracer = ns.sim.tracer;
     this.nft = opts.nft ?? new Nftables(() => ns.sim.clock.now());
     this.nft.onChange = () => { this.builtLayout = -1; };
     this.cpuRng = ns.sim.rng.fork(`cpu:${ns.name}`);
@@ -268,11 +272,13 @@ export class NetfilterStack implements NetfilterHooks {
       const v = this.runOps(ops, 0, pkt, ctx, start);
       if (v !== NF_ACCEPT) return v;
     }
-    const slot = this.planSlot(pkt);
-    if (slot < 0) return this.runOps(ops, start, pkt, ctx);
+    // Untraced, with a confirmed entry (the reference not stale), not RELATED: the hook may run from a plan.
+    const slot = pkt.ct;
+    if (typeof slot !== 'number' || (pkt.ctInfo & CT_RELATED) !== 0 || this.tracer.enabled) return this.runOps(ops, start, pkt, ctx);
+    const id = this.conntrack.confirmedIdOf(slot, pkt.ctInfo >>> 8);
+    if (id < 0) return this.runOps(ops, start, pkt, ctx);
     const dir = (pkt.ctInfo & CTINFO_DIR_REPLY) !== 0 ? DIR_REPLY : DIR_ORIGINAL;
     const key = slot * 2 + dir;
-    const id = this.conntrack.idOf(slot);
     const p = plans.get(key, id);
     if (p !== undefined && this.planFits(p, pkt, ctx)) {
       this.replayPlan(p, pkt, slot, dir);
@@ -300,13 +306,6 @@ export class NetfilterStack implements NetfilterHooks {
   }
 
   // ------------------------------------------------------------ plans of established flows (hook-plans.ts)
-
-  /** The packet's entry slot when its hook may run from a plan: untraced, confirmed, not RELATED; else -1. */
-  private planSlot(pkt: Packet): number {
-    if ((pkt.ctInfo & CT_RELATED) !== 0 || this.ns.sim.tracer.enabled) return -1;
-    const slot = this.slotOf(pkt);
-    return slot >= 0 && this.conntrack.isConfirmed(slot) ? slot : -1;
-  }
 
   private planFits(p: HookPlan, pkt: Packet, ctx: NfContext): boolean {
     return holdsNow(p, this.iptables.generation, this.ipsetLookup?.generation, pkt.ctInfo & CTINFO_STATE_MASK, pkt.mark, ctx);
@@ -462,7 +461,7 @@ export class NetfilterStack implements NetfilterHooks {
   // ------------------------------------------------------------ tracing
 
   get tracing(): boolean {
-    return this.ns.sim.tracer.enabled;
+    return this.tracer.enabled;
   }
 
   private traceRule(pkt: Packet, hook: NfHook, table: TableName, chain: string, rule: number, target: string): void {

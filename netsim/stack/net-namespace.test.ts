@@ -235,8 +235,8 @@ test('the local-address filter answers as the address map under any adds and rem
   fc.assert(fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
     const sim = new Sim({ seed: 1 });
     const ns = new NetNamespace(sim, 'n');
-    ns.addDevice(new DummyDevice(sim, 'dum0'));
-    ns.addDevice(new DummyDevice(sim, 'eth0'));
+    ns.addDevice(new DummyDevice(sim, 'dum0', 1));
+    ns.addDevice(new DummyDevice(sim, 'eth0', 2));
     const held = new Set<string>();
     for (const o of ops) {
       const a = pool[o.i] as number;

@@ -606,6 +606,19 @@ export class Conntrack {
     return slot < this.hiWater && (this.st(slot) & ALLOCATED) !== 0 && ((this.u32[slot * W + R_ID] as number) & 0x7fffff) === tag;
   }
 
+  /**
+   * The id of the entry in `slot` when it is still the one tagged `tag` (as {@link holds})
+   * and confirmed (as {@link isConfirmed}), else -1: both tests and the id in one read of
+   * the record, for the hook plans' per-packet check.
+   */
+  confirmedIdOf(slot: number, tag: number): number {
+    if (slot >= this.hiWater) return -1;
+    const b = slot * W;
+    const st = (this.u32[b + R_META] as number) >>> 16;
+    const id = this.u32[b + R_ID] as number;
+    return (st & (ALLOCATED | IPS_CONFIRMED)) === (ALLOCATED | IPS_CONFIRMED) && (id & 0x7fffff) === tag ? id : -1;
+  }
+
   /** Whether the entry has been confirmed (it may since have been killed). */
   isConfirmed(slot: number): boolean {
     return (this.st(slot) & IPS_CONFIRMED) !== 0;
