@@ -9,7 +9,8 @@
  * MAC, or every other port for broadcast and unknown unicast. Loss is drawn from the
  * sending port's own seeded stream, so the same seed loses the same frames whatever
  * the other ports send. A frame arrives as an event on the receiving port's host
- * (Scheduler.atOn): the underlay is where one host's work becomes another's.
+ * (Scheduler.atOnWith, the frame as the entry's argument for the port's `fromWire`): the
+ * underlay is where one host's work becomes another's.
  *
  * A {@link SegmentBoundary} (set by cluster/lockstep.ts) splits the ports over
  * workers: frames for ports of other workers leave through it with their arrival time
