@@ -179,6 +179,14 @@ export class KubeClient {
 export function controlApiOf(c: KubeClient): ControlApi {
   return {
     list: (r, ns) => c.listItems(r, ns),
+    get: async (r, ns, name) => {
+      try {
+        return await c.get(r, ns, name);
+      } catch (e) {
+        if (e instanceof ApiStatusError && e.code === 404) return undefined;
+        throw e;
+      }
+    },
     create: (r, ns, obj) => c.create(r, ns, obj),
     update: (r, ns, name, obj) => c.update(r, ns, name, obj),
     updateStatus: (r, ns, name, obj) => c.updateStatus(r, ns, name, obj),

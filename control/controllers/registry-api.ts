@@ -17,6 +17,9 @@ export class RegistryControlApi implements ControlApi {
     // Shared, frozen objects (decoded once per revision): controllers copy what they change.
     return (await this.registry.list(res(resource), namespace, { shared: true })).items as T[];
   }
+  async get<T = KubeObject>(resource: string, namespace: string | undefined, name: string): Promise<T | undefined> {
+    return (await this.registry.getOrUndefined(res(resource), namespace, name)) as T | undefined;
+  }
   async create<T = KubeObject>(resource: string, namespace: string | undefined, obj: T): Promise<T> {
     return (await this.registry.create(res(resource), namespace, obj, { fieldManager: this.fieldManager })) as T;
   }

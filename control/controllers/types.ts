@@ -7,6 +7,8 @@ import type { KubeObject } from '../api/index.ts';
 export interface ControlApi {
   /** All objects of a resource (plural name, e.g. `pods`), in one namespace or all. They may be shared and frozen: copy before changing. */
   list<T = KubeObject>(resource: string, namespace?: string): Promise<T[]>;
+  /** One object, a fresh copy the caller may change; undefined when there is none. */
+  get<T = KubeObject>(resource: string, namespace: string | undefined, name: string): Promise<T | undefined>;
   create<T = KubeObject>(resource: string, namespace: string | undefined, obj: T): Promise<T>;
   update<T = KubeObject>(resource: string, namespace: string | undefined, name: string, obj: T): Promise<T>;
   updateStatus<T = KubeObject>(resource: string, namespace: string | undefined, name: string, obj: T): Promise<T>;
