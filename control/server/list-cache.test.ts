@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { KubeObject } from '../api/index.ts';
 import { resourceByName } from '../resources/index.ts';
 import { MemoryStore } from '../store/memory-store.ts';
-import { Registry } from './registry.ts';
+import { deepFreeze, FROZEN_EMPTY, Registry } from './registry.ts';
 import { RegistryControlApi } from '../controllers/registry-api.ts';
 
 const PODS = resourceByName('pods')!;
@@ -47,6 +47,27 @@ test('shared lists: one frozen object per stored revision, a new one once it cha
   // Plain lists stay the caller's own (HTTP handlers may change them).
   const plain = (await reg.list(PODS, 'default')).items;
   assert.ok(!Object.isFrozen(plain[0]) && plain[0] !== c[0]);
+});
+
+test('shared lists: every empty object of a frozen copy is the one FROZEN_EMPTY (managedFields leaves); the copy equals a plain decode', async () => {
+  const reg = await registryWith(3);
+  const [a, b] = (await reg.list(PODS, 'default', { shared: true })).items;
+  const fields = (o: KubeObject) => (o.metadata!.managedFields![0]!.fieldsV1 as { 'f:spec': { 'f:containers': Record<string, Record<string, unknown>> } })['f:spec']['f:containers'];
+  const leafA = Object.values(fields(a!))[0]!['f:image'];
+  assert.equal(leafA, FROZEN_EMPTY);
+  assert.equal(Object.values(fields(b!))[0]!['f:image'], leafA, 'one object for every {} of every copy');
+  assert.deepEqual(a, (await reg.list(PODS, 'default')).items[0]);
+  assert.equal(JSON.stringify(a), JSON.stringify((await reg.list(PODS, 'default')).items[0]));
+});
+
+test('property: deepFreeze keeps the value (as JSON) and freezes every object in it', () => {
+  const everyFrozen = (v: unknown): boolean => typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(everyFrozen));
+  fc.assert(fc.property(fc.jsonValue(), (v) => {
+    const text = JSON.stringify(v);
+    const frozen = deepFreeze(JSON.parse(text) as unknown);
+    assert.equal(JSON.stringify(frozen), text);
+    assert.ok(everyFrozen(frozen));
+  }), { numRuns: 300 });
 });
 
 test('property: a selector list gives what filtering a plain list gives, whatever changed in between', async () => {

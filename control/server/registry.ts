@@ -957,11 +957,31 @@ export class Registry {
   }
 }
 
-/** Object.freeze all the way down (a decoded JSON value: plain objects and arrays). */
-function deepFreeze<T>(v: T): T {
+/** The one empty object every frozen decoded copy holds in place of its own `{}`s. */
+export const FROZEN_EMPTY: Readonly<Record<string, never>> = Object.freeze({});
+
+function isEmptyObject(v: object): boolean {
+  if (Array.isArray(v)) return false;
+  for (const _ in v) return false;
+  return true;
+}
+
+/**
+ * Object.freeze all the way down (a decoded JSON value: plain objects and arrays). Every
+ * empty object becomes {@link FROZEN_EMPTY}: managedFields' field sets are mostly `{}`
+ * leaves (about 30 a Pod, 45 a ReplicaSet), each a whole object in a decoded copy, and a
+ * frozen `{}` cannot be told from another but by identity.
+ */
+export function deepFreeze<T>(v: T): T {
   if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const c = o[k];
+      if (typeof c !== 'object' || c === null) continue;
+      if (isEmptyObject(c)) o[k] = FROZEN_EMPTY;
+      else deepFreeze(c);
+    }
     Object.freeze(v);
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
   }
   return v;
 }
