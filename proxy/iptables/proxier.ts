@@ -111,7 +111,7 @@ export class IptablesProxier implements Proxier {
   readonly endpointsMap = new EndpointsMap();
   private needFullSync = true;
   private jumpsInstalled = false;
-  /** nat chains the kernel holds, as far as our own restores tell (used without iptables-save). */
+  /** nat chains the kernel holds, as far as our own restores tell (kept only for a backend with neither chainNames nor save). */
   private readonly kernelNatChains = new Set<string>();
   private lastCleanupMs = Number.NEGATIVE_INFINITY;
   private lastLargeClusterMode = false;
@@ -203,8 +203,11 @@ export class IptablesProxier implements Proxier {
       if (cleanup) this.lastCleanupMs = now;
       this.lastLargeClusterMode = out.largeClusterMode;
       this.lastText = out.text;
-      for (const c of out.activeNatChains) this.kernelNatChains.add(c);
-      for (const c of out.deletedChains) this.kernelNatChains.delete(c);
+      // Only a backend that cannot tell its chains needs them remembered (a Set per node of every Service's chains).
+      if (this.backend.chainNames === undefined && this.backend.save === undefined) {
+        for (const c of out.activeNatChains) this.kernelNatChains.add(c);
+        for (const c of out.deletedChains) this.kernelNatChains.delete(c);
+      }
       this.needFullSync = false;
       const generation = this.backend.generation?.();
       this.after = generation === undefined ? undefined : { generation, cleanedUp: cleanup, text: out.text };

@@ -253,14 +253,12 @@ export class Iptables {
     }
     const next: Table[] = [];
     for (const b of plan.blocks) {
-      const t = this.tables.has(b.table) ? cloneTable(this.table(b.table)) : newTable(b.table);
+      // The chains the block does not declare stay the live table's objects (nothing here edits one in place): only the Map is copied.
+      const t: Table = this.tables.has(b.table) ? { name: b.table, chains: new Map(this.table(b.table).chains) } : newTable(b.table);
       for (const pc of b.chains) {
         // Re-declaring an existing chain flushes it (its rule counters go); a new one is added at the end.
         const c = t.chains.get(pc.name);
-        if (c !== undefined) {
-          c.rules = pc.rules;
-          c.hits = undefined;
-        } else t.chains.set(pc.name, { ...newChain(pc.name, undefined), rules: pc.rules });
+        t.chains.set(pc.name, c !== undefined ? { ...c, rules: pc.rules, hits: undefined } : { ...newChain(pc.name, undefined), rules: pc.rules });
       }
       if (!b.closed && hasReachableLoop(t, () => true)) return false;
       next.push(t);
