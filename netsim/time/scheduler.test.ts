@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { heldSoonest, Scheduler, SECOND, Timer, formatInstant } from './scheduler.ts';
+import { DRIVER_HOST, heldSoonest, Scheduler, SECOND, Timer, formatInstant } from './scheduler.ts';
 import { Rng } from './rng.ts';
 
 test('events run in time order; ties run in scheduling order', () => {
@@ -359,4 +359,18 @@ test('hosts: ties run by (origin host, its own sequence); atOn hands work to a h
   f.run();
   assert.deepEqual(ran, ['driver']);
   assert.throws(() => f.atKey(0, 5, x, () => {}), RangeError, 'a keyed event may not be in the past');
+});
+
+test('keysGiven counts the timed entries queued by every host, not immediate work', () => {
+  const s = new Scheduler();
+  const h = s.hostKey('node01');
+  s.at(10, () => {
+    s.soonest(() => {});
+    s.atOn(20, h, () => s.after(5, () => {}));
+  });
+  s.arm(new Timer(() => {}), 50);
+  assert.equal(s.keysGiven(), 2);
+  s.run();
+  assert.equal(s.keysGiven(), 4);
+  assert.equal(s.scheduledBy(DRIVER_HOST) + s.scheduledBy(h), 4);
 });

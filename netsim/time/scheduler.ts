@@ -197,6 +197,16 @@ export class Scheduler {
     return this.hostSeqs[host] ?? 0;
   }
 
+  /**
+   * Order keys given out so far by all hosts: every timed event and timer entry queued
+   * (immediate work takes none). The datapath bench divides it by the packets delivered.
+   */
+  keysGiven(): number {
+    let n = 0;
+    for (const k of this.hostSeqs) n += k;
+    return n;
+  }
+
   /** The host whose event is running now ({@link DRIVER_HOST} outside events). */
   currentHost(): number {
     return this.host;
