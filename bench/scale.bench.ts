@@ -50,6 +50,8 @@ interface CaseResult {
   readonly nodesReached: number;
   /** Wall ms of 31 s idle virtual time: every sync rebuilt, then syncs with nothing to do skipped. */
   readonly idleWallMs?: { readonly rebuilt: number; readonly quiet: number };
+  /** Further Service changes, each its own port, with the proxier's partial syncs off and on in turn (off, on, off, on): wall ms to reach every node. */
+  readonly changeWallMs?: { readonly full: readonly number[]; readonly partial: readonly number[] };
 }
 
 /**
@@ -92,29 +94,38 @@ async function runCase(c: ScaleCase): Promise<CaseResult> {
   const buildWallMs = performance.now() - w0;
   const cpu = process.cpuUsage(c0);
   const pods = cluster.pods.size;
-  // One Service change: a second port on the first generated Service.
+  // One Service change: another port on the first generated Service.
   const svcKey = 'default/svc00001';
   const svc = cluster.services$.items.get(svcKey) as Service;
-  // Each node's last sync before the change: the ones after it in its (bounded) list are new.
-  const before = new Map([...cluster.clusterNodes].map(([n, cn]) => [n, cn.kubeProxy.syncs.at(-1)]));
-  const reached = new Map<string, number>();
-  const t0 = cluster.sim.clock.now();
-  const w1 = performance.now();
-  await cluster.control.apply({
-    apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc00001', namespace: 'default' },
-    spec: { selector: svc.spec.selector, ports: [...(svc.spec.ports ?? []).map((p) => ({ name: p.name ?? 'http', port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol ?? 'TCP' })), { name: 'alt', port: 8080, targetPort: 80, protocol: 'TCP' }] },
-  });
-  for (let step = 0; step < 5000 && reached.size < cluster.clusterNodes.size; step++) {
-    await cluster.runFor(MS);
-    for (const [n, cn] of cluster.clusterNodes) {
-      if (reached.has(n)) continue;
-      const syncs = cn.kubeProxy.syncs;
-      const old = before.get(n);
-      const fresh = old === undefined ? syncs : syncs.slice(syncs.indexOf(old) + 1);
-      if (fresh.some((r) => r.updatedServices.includes(svcKey) || r.full)) reached.set(n, cluster.sim.clock.now());
+  const basePorts = (svc.spec.ports ?? []).map((p) => ({ name: p.name ?? 'http', port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol ?? 'TCP' }));
+  let extraPorts = 0;
+  /** Applies the change and runs until every node's kube-proxy synced it: when each did, virtual time, and the wall ms it took. */
+  const change = async (): Promise<{ reached: Map<string, number>; t0: number; wallMs: number }> => {
+    // Past minSyncPeriod since the last sync, so every change is timed alike.
+    await cluster.runFor(1100 * MS);
+    // Each node's last sync before the change: the ones after it in its (bounded) list are new.
+    const before = new Map([...cluster.clusterNodes].map(([n, cn]) => [n, cn.kubeProxy.syncs.at(-1)]));
+    const reached = new Map<string, number>();
+    extraPorts++;
+    const ports = [...basePorts, ...Array.from({ length: extraPorts }, (_, i) => ({ name: `alt${i}`, port: 8080 + i, targetPort: 80, protocol: 'TCP' }))];
+    const t0 = cluster.sim.clock.now();
+    const w1 = performance.now();
+    await cluster.control.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc00001', namespace: 'default' }, spec: { selector: svc.spec.selector, ports } });
+    for (let step = 0; step < 5000 && reached.size < cluster.clusterNodes.size; step++) {
+      await cluster.runFor(MS);
+      for (const [n, cn] of cluster.clusterNodes) {
+        if (reached.has(n)) continue;
+        const syncs = cn.kubeProxy.syncs;
+        const old = before.get(n);
+        const fresh = old === undefined ? syncs : syncs.slice(syncs.indexOf(old) + 1);
+        if (fresh.some((r) => r.updatedServices.includes(svcKey) || (r.full && r.quiet !== true))) reached.set(n, cluster.sim.clock.now());
+      }
     }
-  }
-  const propagationWallMs = performance.now() - w1;
+    return { reached, t0, wallMs: performance.now() - w1 };
+  };
+  const first = await change();
+  const { reached, t0 } = first;
+  const propagationWallMs = first.wallMs;
   const last = Math.max(...reached.values());
   let idleWallMs: CaseResult['idleWallMs'];
   if (c.idle === true) {
@@ -126,8 +137,23 @@ async function runCase(c: ScaleCase): Promise<CaseResult> {
     };
     idleWallMs = { rebuilt: await idle(false), quiet: await idle(true) };
   }
+  let changeWallMs: CaseResult['changeWallMs'];
+  if (c.mode === 'ipvs') {
+    const setPartial = (on: boolean): void => {
+      for (const cn of cluster.clusterNodes.values()) if (cn.kubeProxy.proxier.partialSyncs !== undefined) cn.kubeProxy.proxier.partialSyncs = on;
+    };
+    const full: number[] = [];
+    const partial: number[] = [];
+    for (const on of [false, true, false, true]) {
+      setPartial(on);
+      (on ? partial : full).push((await change()).wallMs);
+    }
+    setPartial(true);
+    changeWallMs = { full, partial };
+  }
   await cluster.close();
   return {
+    ...(changeWallMs !== undefined ? { changeWallMs } : {}),
     ...(idleWallMs !== undefined ? { idleWallMs } : {}),
     case: c, pods, buildWallMs, buildCpuMs: (cpu.user + cpu.system) / 1000, peakRssMb: mb(process.resourceUsage().maxRSS),
     propagationVirtualMs: reached.size > 0 ? (last - t0) / MS : undefined, propagationWallMs, nodesReached: reached.size,
@@ -190,6 +216,12 @@ export async function benchScale(): Promise<BenchRow[]> {
       name: `one Service change reaches every node's datapath, ${label}`, value: r.propagationVirtualMs ?? Number.NaN, unit: 'ms virtual',
       note: `${r.nodesReached}/${c.nodes} nodes; ${((r.propagationWallMs ?? 0) / 1000).toFixed(1)} s wall to compute`,
     });
+    if (r.changeWallMs !== undefined) {
+      const med = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+      const fmt = (xs: readonly number[]): string => xs.map((x) => (x / 1000).toFixed(2)).join(', ');
+      rows.push({ name: `one more Service change, ${label}: every service port reconciled`, value: med(r.changeWallMs.full) / 1000, unit: 's wall', note: `runs ${fmt(r.changeWallMs.full)}` });
+      rows.push({ name: `one more Service change, ${label}: changed service ports only`, value: med(r.changeWallMs.partial) / 1000, unit: 's wall', note: `runs ${fmt(r.changeWallMs.partial)}` });
+    }
     if (r.idleWallMs !== undefined) {
       rows.push({ name: `31 s idle (periodic syncs), ${label}: every sync rebuilt`, value: r.idleWallMs.rebuilt / 1000, unit: 's wall' });
       rows.push({ name: `31 s idle (periodic syncs), ${label}: syncs with nothing to do skipped`, value: r.idleWallMs.quiet / 1000, unit: 's wall', note: `${(r.idleWallMs.rebuilt / r.idleWallMs.quiet).toFixed(0)}× less` });

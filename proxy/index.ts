@@ -11,7 +11,9 @@
  *   probabilities, comments; the canonical chain order of upstream's tests); partial
  *   syncs write only changed services' chains; stale chains are deleted with -X.
  * - IPVS mode (ipvs/): kube-ipvs0 addresses, virtual/real servers, the ipsets and the
- *   constant iptables rules; graceful real-server removal.
+ *   constant iptables rules; graceful real-server removal. A sync after a change
+ *   rebuilds and reconciles only the changed service ports' part (ipvs/desired.ts), with
+ *   the kernel ops and their order a full sync would make.
  * - nftables mode (nftables/): the `ip kube-proxy` table in upstream's layout (hashed
  *   "HASH-ns/svc/proto/port" chain names, verdict maps, numgen endpoint selection), one
  *   `nft -f` transaction per sync; partial syncs write only changed services' chains and
