@@ -129,8 +129,8 @@ export class ServicePortMap extends Map<string, ServicePortInfo> {
       }
       for (const [k, p] of change.current) this.set(k, p);
     }
-    // A UDP ClusterIP still used by another port keeps its entries.
-    for (const p of this.values()) if (p.protocol === 'udp') deletedUDPClusterIPs.delete(p.clusterIP);
+    // A UDP ClusterIP still used by another port keeps its entries (a scan of every port, so only when one went).
+    if (deletedUDPClusterIPs.size > 0) for (const p of this.values()) if (p.protocol === 'udp') deletedUDPClusterIPs.delete(p.clusterIP);
     return { updatedServices, deletedUDPClusterIPs, previousPorts };
   }
 
@@ -284,12 +284,16 @@ export class EndpointsMap extends Map<string, EndpointInfo[]> {
    */
   localReadyEndpoints(): Map<string, number> {
     const ips = new Map<string, Set<string>>();
+    // Every kube-proxy sync asks (the health servers): the service's name is cut from the key only for a port with a local ready endpoint.
     for (const [key, eps] of this) {
-      const svc = key.slice(0, key.lastIndexOf('/')).split(':')[0] as string;
+      let s: Set<string> | undefined;
       for (const e of eps) {
         if (!e.ready || !e.isLocal) continue;
-        let s = ips.get(svc);
-        if (s === undefined) ips.set(svc, (s = new Set()));
+        if (s === undefined) {
+          const svc = key.slice(0, key.lastIndexOf('/')).split(':')[0] as string;
+          s = ips.get(svc);
+          if (s === undefined) ips.set(svc, (s = new Set()));
+        }
         s.add(e.ip);
       }
     }
