@@ -58,6 +58,11 @@ export class FlowWalks extends FlowSlots<RuleCounter, FlowWalk> {
     return w;
   }
 
+  /** Remember for `key` (entry `id`) a walk another flow took (flow-classes.ts). */
+  adopt(key: number, id: number, w: FlowWalk): void {
+    this.setSlot(key, id, w);
+  }
+
   /** The stored walk equal to this one, stored now if there is none. */
   private shared(rec: WalkRecord, evaluated: number, c: FlowConditions): FlowWalk {
     const rules = rec.rules;

@@ -120,6 +120,8 @@ export class NetfilterStack implements NetfilterHooks {
   fastPath = fastPathDefault.on;
   /** Walks replayed by the fast path (observation: the differential test checks it engaged). */
   fastPathReplays = 0;
+  /** Of those, walks another flow took, replayed for a flow's first packet at a table (flow-classes.ts; observation). */
+  classReplays = 0;
   /**
    * With the fast path on, replay an established flow's whole hook after conntrack's
    * lookup as one plan (hook-plans.ts) instead of one operation call per table, NAT and

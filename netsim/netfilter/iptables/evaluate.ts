@@ -19,6 +19,7 @@ import { Ipv4, L4 } from '../../wire/ipv4.ts';
 import type { Chain, IfaceMatch, Match, Rule, Table, TableName, Target } from './model.ts';
 import { RuleCounter, XT_LIMIT_SCALE } from './model.ts';
 import type { EvalContext, EvalResult, NatRequest } from '../eval-types.ts';
+import { F_ALL, F_DADDR, F_DPORT, F_SADDR, F_SPORT } from '../flow-classes.ts';
 
 interface Run {
   readonly start: number;
@@ -68,6 +69,13 @@ class FastRule {
    */
   readonly firstVariant: number;
   readonly usesSet: boolean;
+  /** The header fields any of the rule's tests can read (F_* of flow-classes.ts; the protocol is always keyed there). */
+  readonly fields: number;
+  /**
+   * The fields read when the rule fails: [0] at the address, device or protocol tests
+   * (the addresses it tests), [k + 1] at `matches[k]` (those and the matches up to k).
+   */
+  readonly failFields: readonly number[];
 
   constructor(r: Rule) {
     this.srcTest = r.src === undefined ? 0 : r.src.invert ? 2 : 1;
@@ -86,6 +94,11 @@ class FastRule {
     const v = r.matches.findIndex((m) => !flowInvariantMatch(m));
     this.firstVariant = v < 0 ? r.matches.length : v;
     this.usesSet = r.matches.some((m) => m.kind === 'set');
+    let fields = (r.src !== undefined ? F_SADDR : 0) | (r.dst !== undefined ? F_DADDR : 0);
+    const failFields = [fields];
+    for (const m of r.matches) failFields.push(fields |= matchFields(m));
+    this.fields = fields;
+    this.failFields = failFields;
   }
 }
 
@@ -110,6 +123,31 @@ function flowInvariantMatch(m: Match): boolean {
   }
 }
 
+/**
+ * The header fields a test can read besides the protocol (flow-classes.ts keys shared
+ * walks by them): ports of port matches, both addresses and ports of a set (its type
+ * decides), addresses of the address-type and recent tests. Marks, conntrack states and
+ * devices are conditions of every remembered walk already; ICMP tests read the protocol
+ * first and never match the TCP and UDP packets classes serve.
+ */
+function matchFields(m: Match): number {
+  switch (m.kind) {
+    case 'tcp':
+    case 'udp':
+    case 'sctp':
+      return (m.sport !== undefined ? F_SPORT : 0) | (m.dport !== undefined ? F_DPORT : 0);
+    case 'multiport':
+      return m.dir === 'dports' ? F_DPORT : m.dir === 'sports' ? F_SPORT : F_SPORT | F_DPORT;
+    case 'set':
+      return F_ALL;
+    case 'addrtype':
+    case 'recent':
+      return F_SADDR | F_DADDR;
+    default:
+      return 0;
+  }
+}
+
 /** Targets with effects beyond the verdict, the counters and the packet mark end a replayable walk. */
 function flowInvariantTarget(t: Target): boolean {
   return t.kind !== 'CONNMARK' && t.kind !== 'LOG' && t.kind !== 'NFLOG' && t.kind !== 'NOTRACK';
@@ -123,6 +161,8 @@ function flowInvariantTarget(t: Target): boolean {
 export class WalkRecord {
   cacheable = true;
   usesSets = false;
+  /** The header fields its evaluated tests can read (F_* of flow-classes.ts). */
+  fields = 0;
   /** The counters of the rules it counted (a rule's counter is its own in this namespace, even when the rule is shared). */
   readonly rules: RuleCounter[] = [];
   policy: Chain | undefined = undefined;
@@ -130,6 +170,7 @@ export class WalkRecord {
   reset(): void {
     this.cacheable = true;
     this.usesSets = false;
+    this.fields = 0;
     this.rules.length = 0;
     this.policy = undefined;
   }
@@ -305,6 +346,7 @@ export class TableEvaluator {
       }
       const run = cur.runAt[i];
       if (run !== undefined) {
+        if (rec !== undefined) rec.fields |= F_DADDR | F_DPORT;
         const hit = hasPorts ? runLookup(run, dst, pp) : undefined;
         if (hit === undefined) {
           evaluated += run.end - run.start;
@@ -318,11 +360,17 @@ export class TableEvaluator {
         const f = cur.fast[i] as FastRule;
         if (rec !== undefined && f.usesSet) rec.usesSets = true;
         if (!this.matches(f, pkt, ctx, b, o, hl, proto, hasPorts)) {
-          if (rec !== undefined && !f.flowInvariant && this.failedAt >= f.firstVariant) rec.cacheable = false;
+          if (rec !== undefined) {
+            rec.fields |= f.failFields[this.failedAt + 1] as number;
+            if (!f.flowInvariant && this.failedAt >= f.firstVariant) rec.cacheable = false;
+          }
           i++;
           continue;
         }
-        if (rec !== undefined && !f.flowInvariant) rec.cacheable = false;
+        if (rec !== undefined) {
+          rec.fields |= f.fields;
+          if (!f.flowInvariant) rec.cacheable = false;
+        }
       }
       const r = cur.rules[i] as Rule;
       const hits = (cur.chain.hits ??= []);

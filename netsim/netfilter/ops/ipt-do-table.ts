@@ -4,7 +4,9 @@
  * these per hook they serve; the nat table is walked by NAT itself (nf-nat-ipv4.ts).
  * The hook chain is looked up once per ruleset generation; an empty ACCEPT chain is
  * counted without building an evaluation when nobody traces, and an established
- * flow's walk is replayed when it provably cannot differ (flow-walks.ts). A DROP is
+ * flow's walk is replayed when it provably cannot differ (flow-walks.ts), and a flow's
+ * first packet here replays another flow's walk that read the same header fields
+ * (flow-classes.ts). A DROP is
  * traced, a REJECT answered (ipt_REJECT: an ICMP error or a TCP reset) and traced.
  */
 import type { Packet } from '../../packet/packet.ts';
@@ -15,6 +17,8 @@ import type { TableName } from '../eval-types.ts';
 import { WalkRecord } from '../iptables/evaluate.ts';
 import { FlowWalks } from '../flow-walks.ts';
 import { holdsNow } from '../flow-slots.ts';
+import { FlowClasses, classifiable } from '../flow-classes.ts';
+import { Ipv4 } from '../../wire/ipv4.ts';
 import type { FlowWalk } from '../flow-walks.ts';
 import { NO_CHAIN } from '../hook-plans.ts';
 import type { TableOutcome } from '../hook-plans.ts';
@@ -33,6 +37,8 @@ export class IptDoTable implements NfHookOps {
   /** Remembered walks of established flows (flow-walks.ts) and the recorder of the current walk. */
   private readonly walks = new FlowWalks();
   private readonly rec = new WalkRecord();
+  /** The same walks shared across flows by the header fields they read (flow-classes.ts). */
+  private readonly classes = new FlowClasses<FlowWalk>();
   /**
    * What the last run did, for the hook's plan (hook-plans.ts): the walk it replayed or
    * remembered, the empty chain whose policy it counted, NO_CHAIN, or undefined when
@@ -79,8 +85,17 @@ export class IptDoTable implements NfHookOps {
       }
       key = nf.fastPath ? this.flowKey(pkt) : -1;
       if (key >= 0) {
-        const w = this.walks.get(key, nf.conntrack.idOf(pkt.ct as number));
-        if (w !== undefined && this.replayable(w, pkt, state)) {
+        const id = nf.conntrack.idOf(pkt.ct as number);
+        let w = this.walks.get(key, id);
+        if (w === undefined || !this.replayable(w, pkt, state)) {
+          // This flow's first packet here (or its state moved on): another flow's walk, if it read the same fields.
+          w = classifiable(pkt.buf, pkt.off, pkt.len) ? this.sharedWalk(pkt, state) : undefined;
+          if (w !== undefined) {
+            this.walks.adopt(key, id, w);
+            nf.classReplays++;
+          }
+        }
+        if (w !== undefined) {
           FlowWalks.replay(w, pkt.len);
           pkt.mark = w.markOut;
           nf.fastPathReplays++;
@@ -100,7 +115,11 @@ export class IptDoTable implements NfHookOps {
       this.untrack(pkt);
       return NF_ACCEPT;
     }
-    if (rec !== undefined && rec.cacheable && r.verdict === 'ACCEPT') this.outcome = this.remember(key, rec, pkt, state, markIn, r.rulesEvaluated);
+    if (rec !== undefined && rec.cacheable && r.verdict === 'ACCEPT') {
+      const w = this.remember(key, rec, pkt, state, markIn, r.rulesEvaluated);
+      this.outcome = w;
+      if (w !== undefined && classifiable(pkt.buf, pkt.off, pkt.len)) this.classes.add(pkt.buf, pkt.off, Ipv4.headerLen(pkt.buf, pkt.off), Ipv4.protocol(pkt.buf, pkt.off), nf.iptables.generation, rec.fields, w);
+    }
     if (r.verdict === 'ACCEPT') return NF_ACCEPT;
     const dev = state.inDev?.name ?? state.outDev?.name;
     // Whoever wrote the rule may say what it stands for (a policy denial): its reason and words go with the drop.
@@ -134,6 +153,14 @@ export class IptDoTable implements NfHookOps {
     const slot = this.nf.slotOf(pkt);
     if (slot < 0) return -1;
     return slot * 2 + ((pkt.ctInfo & CTINFO_DIR_REPLY) !== 0 ? 1 : 0);
+  }
+
+  /** The walk another flow took that this packet would take too (flow-classes.ts), when it is replayable now. */
+  private sharedWalk(pkt: Packet, state: NfContext): FlowWalk | undefined {
+    const nf = this.nf;
+    const b = pkt.buf;
+    const o = pkt.off;
+    return this.classes.find(b, o, Ipv4.headerLen(b, o), Ipv4.protocol(b, o), nf.iptables.generation, nf.ipsets?.generation, pkt.ctInfo & CTINFO_STATE_MASK, pkt.mark, state);
   }
 
   private replayable(w: FlowWalk, pkt: Packet, state: NfContext): boolean {

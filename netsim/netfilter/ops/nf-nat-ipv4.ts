@@ -3,7 +3,8 @@
  * (nf_nat_ipv4_pre_routing) and OUTPUT (nf_nat_ipv4_local_fn) at NF_IP_PRI_NAT_DST,
  * source NAT at POSTROUTING (nf_nat_ipv4_out) and INPUT (nf_nat_ipv4_local_in) at
  * NF_IP_PRI_NAT_SRC. A connection's first packet asks the nat table for this hook's
- * mapping (nf_nat_inet_fn → iptable_nat_do_chain), without a rule a source "null
+ * mapping (nf_nat_inet_fn → iptable_nat_do_chain; a walk another first packet took is
+ * replayed when this one agrees on every header field it read, flow-classes.ts), without a rule a source "null
  * binding" still avoids a clashing reply tuple; every packet is then rewritten from
  * the entry (nf_nat_packet), ICMP errors inside and out.
  */
@@ -21,7 +22,12 @@ import { MANIP_DST, MANIP_SRC, natIcmpError, natNullBinding, natPacket, natSetup
 import type { Manip } from '../nat.ts';
 import { NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC } from '../hook-ops.ts';
 import type { NfHookOps } from '../hook-ops.ts';
-import { CTINFO_DIR_REPLY, describePacket } from '../netfilter-stack.ts';
+import { CTINFO_DIR_REPLY, CTINFO_STATE_MASK, describePacket } from '../netfilter-stack.ts';
+import { FlowWalk } from '../flow-walks.ts';
+import { countAgain } from '../flow-slots.ts';
+import type { FlowConditions } from '../flow-slots.ts';
+import { FlowClasses, classifiable } from '../flow-classes.ts';
+import { WalkRecord } from '../iptables/evaluate.ts';
 import type { NetfilterStack } from '../netfilter-stack.ts';
 import type { EvalResult, NatRequest } from '../eval-types.ts';
 import { evaluateBaseChain } from '../nftables/evaluate.ts';
@@ -47,15 +53,56 @@ interface NatLookup {
   drop(a: NatAnswer, pkt: Packet, state: NfContext): NfVerdict;
 }
 
+/** A nat walk another first packet took, with the answer it gave (flow-classes.ts). */
+class NatWalk extends FlowWalk {
+  constructor(c: FlowConditions, rec: WalkRecord, evaluated: number, readonly result: EvalResult) {
+    super(c.gen, c.setGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, rec.rules.slice(), rec.policy, evaluated);
+  }
+}
+
 /** The iptables nat table's chain at this hook. */
 class IptablesNatLookup implements NatLookup {
+  /** First packets' walks shared across connections by the header fields they read. */
+  private readonly classes = new FlowClasses<NatWalk>();
+  private readonly rec = new WalkRecord();
+
   constructor(private readonly op: NfNatIpv4, private readonly nf: NetfilterStack) {}
 
   run(pkt: Packet, state: NfContext): EvalResult | undefined {
     const nf = this.nf;
     const chain = this.op.natChain();
-    const r = chain === undefined ? undefined : nf.iptables.evaluateChain('nat', chain, pkt, nf.evalCtx(this.op.hook, pkt, state));
-    nf.onRulesEvaluated?.(pkt, 'nat', r?.rulesEvaluated ?? 0);
+    if (chain === undefined) {
+      nf.onRulesEvaluated?.(pkt, 'nat', 0);
+      return undefined;
+    }
+    const b = pkt.buf;
+    const o = pkt.off;
+    const shared = nf.fastPath && !nf.tracing && classifiable(b, o, pkt.len);
+    const gen = nf.iptables.generation;
+    const ctState = pkt.ctInfo & CTINFO_STATE_MASK;
+    const markIn = pkt.mark;
+    if (shared) {
+      const w = this.classes.find(b, o, Ipv4.headerLen(b, o), Ipv4.protocol(b, o), gen, nf.ipsets?.generation, ctState, markIn, state);
+      if (w !== undefined) {
+        countAgain(w.rules, w.policy, pkt.len);
+        pkt.mark = w.markOut;
+        nf.fastPathReplays++;
+        nf.classReplays++;
+        nf.onRulesEvaluated?.(pkt, 'nat', w.evaluated);
+        return w.result;
+      }
+      this.rec.reset();
+    }
+    const rec = shared ? this.rec : undefined;
+    const r = nf.iptables.evaluateChain('nat', chain, pkt, nf.evalCtx(this.op.hook, pkt, state), rec);
+    nf.onRulesEvaluated?.(pkt, 'nat', r.rulesEvaluated);
+    if (rec !== undefined && rec.cacheable && r.verdict === 'ACCEPT' && r.notrack !== true && r.ctMark === undefined) {
+      const setGen = rec.usesSets ? nf.ipsets?.generation : -1;
+      if (setGen !== undefined) {
+        const c = { gen, setGen, ctState, markIn, markOut: pkt.mark, inDev: state.inDev, outDev: state.outDev, physIn: state.physIn, physOut: state.physOut };
+        this.classes.add(b, o, Ipv4.headerLen(b, o), Ipv4.protocol(b, o), gen, rec.fields, new NatWalk(c, rec, r.rulesEvaluated, r));
+      }
+    }
     return r;
   }
 
