@@ -3,12 +3,12 @@
  * with the fast path (per-flow walks, shared walks, plans) and one walking every packet,
  * get the same random sequences of UDP and TCP packets of many flows — addresses, both
  * ports, protocols, marks on arrival, replies — with ipset and ruleset changes between
- * them, and must agree after every packet on the verdict, the mark, the bytes (NAT
+ * them and local addresses added and removed, and must agree after every packet on the verdict, the mark, the bytes (NAT
  * applied), every rule and policy counter, the conntrack table and the `rulesEvaluated`
  * reports. The rules make walks that read different fields take different ways (a
  * source-port test behind a shared prefix, a multiport source test, a set of
  * address,port pairs, a mark test after a MARK, a statistic branch the nat table must
- * never share, DNAT and MASQUERADE answers, an indexed run of KUBE-SERVICES' shape), so a field missing from a rule's read set
+ * never share, an address-type test, DNAT and MASQUERADE answers, an indexed run of KUBE-SERVICES' shape), so a field missing from a rule's read set
  * shows up as a different counter or verdict.
  */
 import { test } from 'node:test';
@@ -40,6 +40,7 @@ const RULES = `*nat
 -A PREROUTING -d 10.0.3.3/32 -p tcp -m tcp --dport 80 -j TAG
 -A PREROUTING -d 10.0.3.4/32 -p tcp -m tcp --dport 80 -j TAG
 -A PREROUTING -p udp -d 10.0.9.9 --dport 80 -j SVC
+-A PREROUTING -m addrtype --dst-type LOCAL -j MARK --set-xmark 0x20/0x20
 -A PREROUTING -p tcp -m tcp --sport 1001 -j MARK --set-xmark 0x8/0x8
 -A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.2.3:80
 -A SVC -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.0.2.2:53
@@ -72,7 +73,7 @@ const SPORTS = [1000, 1001, 2000, 3000, 3001, 3002, 3003, 3004];
 const DPORTS = [53, 80, 8080];
 
 interface Pkt { readonly tcp: boolean; readonly src: number; readonly dst: number; readonly sport: number; readonly dport: number; readonly reply: boolean; readonly mark: number }
-type Step = { readonly kind: 'pkt'; readonly p: Pkt } | { readonly kind: 'set'; readonly add: boolean } | { readonly kind: 'rules' };
+type Step = { readonly kind: 'pkt'; readonly p: Pkt } | { readonly kind: 'set'; readonly add: boolean } | { readonly kind: 'rules' } | { readonly kind: 'addr'; readonly add: boolean };
 
 function node(fast: boolean) {
   const sim = new Sim({ seed: 7 });
@@ -87,6 +88,8 @@ function node(fast: boolean) {
   nf.onRulesEvaluated = (_p, table, n) => void reports.push(`${table}:${n}`);
   const a = new DummyDevice(sim, 'eth0', 0x020000000001);
   const b = new DummyDevice(sim, 'eth1', 0x020000000002);
+  ns.addDevice(a);
+  let local = false;
   let id = 1;
   const send = (p: Pkt): string => {
     let [src, dst, sport, dport] = [ADDRS[p.src] as string, DSTS[p.dst] as string, SPORTS[p.sport] as number, DPORTS[p.dport] as number];
@@ -111,6 +114,13 @@ function node(fast: boolean) {
   };
   const apply = (s: Step): string => {
     if (s.kind === 'pkt') return send(s.p);
+    if (s.kind === 'addr') {
+      // 10.0.2.3 becomes (or stops being) a local address: `--dst-type LOCAL` changes its answer.
+      if (s.add && !local) ns.addAddress('eth0', '10.0.2.3/32');
+      if (!s.add && local) ns.delAddress('eth0', '10.0.2.3/32');
+      local = s.add;
+      return 'addr';
+    }
     if (s.kind === 'set') {
       if (s.add) ipsets.add('pairs', '10.0.2.3,udp:53', { exist: true });
       else ipsets.del('pairs', '10.0.2.3,udp:53', { exist: true });
@@ -130,6 +140,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 30, arbitrary: pkt },
   { weight: 1, arbitrary: fc.boolean().map((add) => ({ kind: 'set' as const, add })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'rules' as const }) },
+  { weight: 1, arbitrary: fc.boolean().map((add) => ({ kind: 'addr' as const, add })) },
 );
 
 test('walks shared across flows agree with full walks packet by packet (random flows, ipset and ruleset changes)', () => {

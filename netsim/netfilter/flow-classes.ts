@@ -5,8 +5,8 @@
  * of Open vSwitch's megaflow cache (a flow entry keyed only by the fields its lookup
  * consulted, with a mask per entry), made exact for iptables: a walk is a deterministic
  * function of the fields its evaluated tests read and of the conditions a remembered
- * walk already records (flow-walks.ts: ruleset and ipset generation, conntrack state,
- * mark on entry, devices). So a packet equal on those fields and conditions takes the
+ * walk already records (flow-walks.ts: ruleset, ipset and route generations, conntrack
+ * state, mark on entry, devices). So a packet equal on those fields and conditions takes the
  * same walk — the same rules counted in the same order, the same policy, the same
  * `rulesEvaluated`, the same mark out, ACCEPT — and the replay is indistinguishable.
  *
@@ -17,8 +17,8 @@
  * destination and its port. The protocol is always part of the
  * key, and only TCP and UDP packets whose ports the evaluator reads (unfragmented, long
  * enough) use classes, so the evaluator's `hasPorts` is the same for all of them. A walk
- * that evaluated a test that is not flow-invariant (statistic, recent, addrtype, nfacct,
- * limit, TCP flags) or a CONNMARK, LOG or NOTRACK target is never remembered at all.
+ * that evaluated a test that is not flow-invariant (statistic, recent, nfacct, limit,
+ * TCP flags) or a CONNMARK, LOG or NOTRACK target is never remembered at all.
  *
  * Used by the table operations (ops/ipt-do-table.ts) for packets whose own flow has no
  * remembered walk yet, and by NAT for a connection's first packet at the nat table
@@ -77,7 +77,7 @@ export class FlowClasses<V extends FlowConditions> {
    * The walk a TCP or UDP packet with ports at `o` (header length `hl`, protocol
    * `proto`) takes under these conditions, if one is remembered.
    */
-  find(b: Uint8Array, o: number, hl: number, proto: number, gen: number, setGen: number | undefined, ctState: number, mark: number, ctx: NfContext): V | undefined {
+  find(b: Uint8Array, o: number, hl: number, proto: number, gen: number, setGen: number | undefined, routeGen: number, ctState: number, mark: number, ctx: NfContext): V | undefined {
     if (gen !== this.gen || this.masks.length === 0) return undefined;
     const saddr = Ipv4.src(b, o);
     const daddr = Ipv4.dst(b, o);
@@ -92,7 +92,7 @@ export class FlowClasses<V extends FlowConditions> {
       const dp = (m & F_DPORT) !== 0 ? dport : 0;
       for (let e = this.byHash.get(hashOf(m, proto, s, d, sp, dp)); e !== undefined; e = e.next) {
         if (e.fields === m && e.proto === proto && e.saddr === s && e.daddr === d && e.sport === sp && e.dport === dp
-          && holdsNow(e.walk, gen, setGen, ctState, mark, ctx)) return e.walk;
+          && holdsNow(e.walk, gen, setGen, routeGen, ctState, mark, ctx)) return e.walk;
       }
     }
     return undefined;

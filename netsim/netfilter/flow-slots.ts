@@ -14,6 +14,8 @@ import type { Chain, RuleCounter } from './iptables/model.ts';
 export interface FlowConditions {
   readonly gen: number;
   readonly setGen: number;
+  /** The namespace's route generation when a walk tested an address type (NetNamespace.routeGeneration), else -1. */
+  readonly routeGen: number;
   readonly ctState: number;
   readonly markIn: number;
   readonly markOut: number;
@@ -24,19 +26,20 @@ export interface FlowConditions {
 }
 
 export function sameConditions(a: FlowConditions, b: FlowConditions): boolean {
-  return a.gen === b.gen && a.setGen === b.setGen && a.ctState === b.ctState && a.markIn === b.markIn && a.markOut === b.markOut
+  return a.gen === b.gen && a.setGen === b.setGen && a.routeGen === b.routeGen && a.ctState === b.ctState && a.markIn === b.markIn && a.markOut === b.markOut
     && a.inDev === b.inDev && a.outDev === b.outDev && a.physIn === b.physIn && a.physOut === b.physOut;
 }
 
 /**
  * Whether a walk or plan made under `c` replays for a packet now: ruleset generation
- * `gen`, ipset generation `setGen` (only if it tested a set), the packet's conntrack
- * state and mark on entry, and the hook's devices.
+ * `gen`, ipset generation `setGen` (only if it tested a set), route generation
+ * `routeGen` (only if it tested an address type), the packet's conntrack state and
+ * mark on entry, and the hook's devices.
  */
-export function holdsNow(c: FlowConditions, gen: number, setGen: number | undefined, ctState: number, mark: number, ctx: NfContext): boolean {
+export function holdsNow(c: FlowConditions, gen: number, setGen: number | undefined, routeGen: number, ctState: number, mark: number, ctx: NfContext): boolean {
   return c.gen === gen && c.ctState === ctState && c.markIn === mark
     && c.inDev === ctx.inDev && c.outDev === ctx.outDev && c.physIn === ctx.physIn && c.physOut === ctx.physOut
-    && (c.setGen < 0 || c.setGen === setGen);
+    && (c.setGen < 0 || c.setGen === setGen) && (c.routeGen < 0 || c.routeGen === routeGen);
 }
 
 /** What a remembered walk counted, counted again for a packet of `len` bytes: its rules, then its policy. */

@@ -12,7 +12,8 @@
  * and replayed only for a packet of the same entry (its unique id, not the reused
  * slot) and direction, in the same conntrack state, with the same devices (in, out,
  * bridge ports) and the same mark on entry, while the ruleset generation and (when the
- * walk tested a set) the ipset generation are unchanged. RELATED packets (ICMP errors
+ * walk tested a set) the ipset generation and (when it tested an address type) the
+ * namespace's route generation are unchanged. RELATED packets (ICMP errors
  * carry other addresses) and IPVS's own packets always walk. With a tracer listening,
  * every packet walks (the trace is the walk).
  *
@@ -29,6 +30,7 @@ export class FlowWalk implements FlowConditions {
   constructor(
     readonly gen: number,
     readonly setGen: number,
+    readonly routeGen: number,
     readonly ctState: number,
     readonly markIn: number,
     readonly markOut: number,
@@ -70,7 +72,7 @@ export class FlowWalks extends FlowSlots<RuleCounter, FlowWalk> {
     for (const w of stored) {
       if (w.policy === rec.policy && w.evaluated === evaluated && sameConditions(w, c)) return w;
     }
-    return this.store(stored, new FlowWalk(c.gen, c.setGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, rules.slice(), rec.policy, evaluated));
+    return this.store(stored, new FlowWalk(c.gen, c.setGen, c.routeGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, rules.slice(), rec.policy, evaluated));
   }
 
   /** A remembered walk's effects on the counters (what the walk would have counted). */

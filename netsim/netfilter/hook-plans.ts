@@ -17,8 +17,8 @@
  * registered from outside always run as themselves. It is replayed for a packet of
  * the same entry (its unique id) and direction, confirmed and not RELATED, nor IPVS's,
  * in the same conntrack state, with the same devices and the same mark when the plan
- * starts, while the ruleset generation and (when a walk tested a set) the ipset
- * generation are unchanged — the conditions under which each of its walks would
+ * starts, while the ruleset generation, (when a walk tested a set) the ipset
+ * generation and (when one tested an address type) the route generation are unchanged — the conditions under which each of its walks would
  * replay — and, since the plans of a hook are dropped with its operations, while the
  * hook's operations are the same. Nobody tracing, and the fast path on
  * (`NetfilterStack.hookPlans`; the differential test runs with it off).
@@ -61,6 +61,7 @@ export class HookPlan implements FlowConditions {
   constructor(
     readonly gen: number,
     readonly setGen: number,
+    readonly routeGen: number,
     readonly ctState: number,
     readonly markIn: number,
     readonly markOut: number,
@@ -122,6 +123,6 @@ export class HookPlans extends FlowSlots<PlanStep, HookPlan> {
     for (const p of stored) if (sameConditions(p, c)) return p;
     let walks = 0;
     for (const s of steps) if (s.walk) walks++;
-    return this.store(stored, new HookPlan(c.gen, c.setGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, steps.slice(), walks));
+    return this.store(stored, new HookPlan(c.gen, c.setGen, c.routeGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, steps.slice(), walks));
   }
 }

@@ -310,7 +310,7 @@ export class NetfilterStack implements NetfilterHooks {
   // ------------------------------------------------------------ plans of established flows (hook-plans.ts)
 
   private planFits(p: HookPlan, pkt: Packet, ctx: NfContext): boolean {
-    return holdsNow(p, this.iptables.generation, this.ipsetLookup?.generation, pkt.ctInfo & CTINFO_STATE_MASK, pkt.mark, ctx);
+    return holdsNow(p, this.iptables.generation, this.ipsetLookup?.generation, this.ns.routeGeneration, pkt.ctInfo & CTINFO_STATE_MASK, pkt.mark, ctx);
   }
 
   /** What the plan's operations would do: each table's counters and report, NAT's rewrites, in their order; then the mark. */
@@ -336,6 +336,7 @@ export class NetfilterStack implements NetfilterHooks {
   private rememberPlan(plans: HookPlans, ops: readonly NfHookOps[], pkt: Packet, key: number, id: number, dir: number, markIn: number, ctState: number, ctx: NfContext): void {
     const steps: PlanStep[] = [];
     let setGen = -1;
+    let routeGen = -1;
     const status = this.conntrack.statusOf(key >>> 1);
     for (let i = plans.start; i < ops.length; i++) {
       const op = ops[i];
@@ -345,6 +346,7 @@ export class NetfilterStack implements NetfilterHooks {
         if (o === NO_CHAIN) continue;
         if (o instanceof FlowWalk) {
           if (o.setGen >= 0) setGen = o.setGen;
+          if (o.routeGen >= 0) routeGen = o.routeGen;
           steps.push(walkStep(op.table, o));
         } else steps.push(emptyChainStep(op.table, o));
       } else if (op instanceof NfNatIpv4) {
@@ -352,7 +354,7 @@ export class NetfilterStack implements NetfilterHooks {
       } else if (!(op instanceof NfConntrackConfirm)) return;
     }
     plans.remember(key, id, steps, {
-      gen: this.iptables.generation, setGen, ctState, markIn, markOut: pkt.mark,
+      gen: this.iptables.generation, setGen, routeGen, ctState, markIn, markOut: pkt.mark,
       inDev: ctx.inDev, outDev: ctx.outDev, physIn: ctx.physIn, physOut: ctx.physOut,
     });
   }

@@ -171,6 +171,12 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   /** Keyed by the destination as an int32, as {@link local}. */
   private routeCache = new Map<number, RouteResult | undefined>();
   /**
+   * Moves with every address, route or device change (whatever clears the route cache):
+   * netfilter replays a remembered walk that tested an address type only in the
+   * generation it was taken in (flow-walks.ts).
+   */
+  routeGeneration = 0;
+  /**
    * The last two destinations looked up and what the cache gave for them: a forwarded
    * packet and the tunnel packet it becomes alternate on a node, so most lookups are
    * a compare instead of a Map probe. Always a copy of cache entries, cleared with
@@ -508,6 +514,7 @@ export class NetNamespace implements DeviceOwner, BridgeNetfilter {
   }
 
   private invalidate(): void {
+    this.routeGeneration++;
     if (this.routeCache.size > 0) this.routeCache = new Map();
     this.routeKeyA = NaN;
     this.routeResA = undefined;

@@ -69,6 +69,8 @@ class FastRule {
    */
   readonly firstVariant: number;
   readonly usesSet: boolean;
+  /** Whether a test asks the namespace's routes and addresses (addrtype). */
+  readonly usesRoutes: boolean;
   /** The header fields any of the rule's tests can read (F_* of flow-classes.ts; the protocol is always keyed there). */
   readonly fields: number;
   /**
@@ -94,6 +96,7 @@ class FastRule {
     const v = r.matches.findIndex((m) => !flowInvariantMatch(m));
     this.firstVariant = v < 0 ? r.matches.length : v;
     this.usesSet = r.matches.some((m) => m.kind === 'set');
+    this.usesRoutes = r.matches.some((m) => m.kind === 'addrtype');
     let fields = (r.src !== undefined ? F_SADDR : 0) | (r.dst !== undefined ? F_DADDR : 0);
     const failFields = [fields];
     for (const m of r.matches) failFields.push(fields |= matchFields(m));
@@ -104,9 +107,9 @@ class FastRule {
 
 /**
  * Tests whose outcome is fixed for a conntrack direction at a hook (given the walk's
- * devices, state, starting mark and ipset generation): not TCP flags, not the
- * random or nth statistic, not `recent` lists, not address types (routes and
- * addresses may change), not nfacct (it counts).
+ * devices, state, starting mark, ipset generation and — for address types — the
+ * namespace's route generation, which moves with every address or route change): not
+ * TCP flags, not the random or nth statistic, not `recent` lists, not nfacct (it counts).
  */
 function flowInvariantMatch(m: Match): boolean {
   switch (m.kind) {
@@ -114,7 +117,6 @@ function flowInvariantMatch(m: Match): boolean {
       return m.tcpFlags === undefined;
     case 'statistic':
     case 'recent':
-    case 'addrtype':
     case 'nfacct':
     case 'limit':
       return false;
@@ -161,6 +163,8 @@ function flowInvariantTarget(t: Target): boolean {
 export class WalkRecord {
   cacheable = true;
   usesSets = false;
+  /** Whether it evaluated a rule with an address-type test (its replay needs the same route generation). */
+  usesRoutes = false;
   /** The header fields its evaluated tests can read (F_* of flow-classes.ts). */
   fields = 0;
   /** The counters of the rules it counted (a rule's counter is its own in this namespace, even when the rule is shared). */
@@ -170,6 +174,7 @@ export class WalkRecord {
   reset(): void {
     this.cacheable = true;
     this.usesSets = false;
+    this.usesRoutes = false;
     this.fields = 0;
     this.rules.length = 0;
     this.policy = undefined;
@@ -358,7 +363,10 @@ export class TableEvaluator {
       } else {
         evaluated++;
         const f = cur.fast[i] as FastRule;
-        if (rec !== undefined && f.usesSet) rec.usesSets = true;
+        if (rec !== undefined) {
+          if (f.usesSet) rec.usesSets = true;
+          if (f.usesRoutes) rec.usesRoutes = true;
+        }
         if (!this.matches(f, pkt, ctx, b, o, hl, proto, hasPorts)) {
           if (rec !== undefined) {
             rec.fields |= f.failFields[this.failedAt + 1] as number;

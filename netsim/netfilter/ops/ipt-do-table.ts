@@ -160,12 +160,12 @@ export class IptDoTable implements NfHookOps {
     const nf = this.nf;
     const b = pkt.buf;
     const o = pkt.off;
-    return this.classes.find(b, o, Ipv4.headerLen(b, o), Ipv4.protocol(b, o), nf.iptables.generation, nf.ipsets?.generation, pkt.ctInfo & CTINFO_STATE_MASK, pkt.mark, state);
+    return this.classes.find(b, o, Ipv4.headerLen(b, o), Ipv4.protocol(b, o), nf.iptables.generation, nf.ipsets?.generation, nf.ns.routeGeneration, pkt.ctInfo & CTINFO_STATE_MASK, pkt.mark, state);
   }
 
   private replayable(w: FlowWalk, pkt: Packet, state: NfContext): boolean {
     const nf = this.nf;
-    return holdsNow(w, nf.iptables.generation, nf.ipsets?.generation, pkt.ctInfo & CTINFO_STATE_MASK, pkt.mark, state);
+    return holdsNow(w, nf.iptables.generation, nf.ipsets?.generation, nf.ns.routeGeneration, pkt.ctInfo & CTINFO_STATE_MASK, pkt.mark, state);
   }
 
   private remember(key: number, rec: WalkRecord, pkt: Packet, state: NfContext, markIn: number, evaluated: number): FlowWalk | undefined {
@@ -177,7 +177,7 @@ export class IptDoTable implements NfHookOps {
       setGen = g;
     }
     return this.walks.remember(key, nf.conntrack.idOf(pkt.ct as number), rec, evaluated, {
-      gen: nf.iptables.generation, setGen, ctState: pkt.ctInfo & CTINFO_STATE_MASK, markIn, markOut: pkt.mark,
+      gen: nf.iptables.generation, setGen, routeGen: rec.usesRoutes ? nf.ns.routeGeneration : -1, ctState: pkt.ctInfo & CTINFO_STATE_MASK, markIn, markOut: pkt.mark,
       inDev: state.inDev, outDev: state.outDev, physIn: state.physIn, physOut: state.physOut,
     });
   }

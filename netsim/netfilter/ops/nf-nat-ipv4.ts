@@ -56,7 +56,7 @@ interface NatLookup {
 /** A nat walk another first packet took, with the answer it gave (flow-classes.ts). */
 class NatWalk extends FlowWalk {
   constructor(c: FlowConditions, rec: WalkRecord, evaluated: number, readonly result: EvalResult) {
-    super(c.gen, c.setGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, rec.rules.slice(), rec.policy, evaluated);
+    super(c.gen, c.setGen, c.routeGen, c.ctState, c.markIn, c.markOut, c.inDev, c.outDev, c.physIn, c.physOut, rec.rules.slice(), rec.policy, evaluated);
   }
 }
 
@@ -82,7 +82,7 @@ class IptablesNatLookup implements NatLookup {
     const ctState = pkt.ctInfo & CTINFO_STATE_MASK;
     const markIn = pkt.mark;
     if (shared) {
-      const w = this.classes.find(b, o, Ipv4.headerLen(b, o), Ipv4.protocol(b, o), gen, nf.ipsets?.generation, ctState, markIn, state);
+      const w = this.classes.find(b, o, Ipv4.headerLen(b, o), Ipv4.protocol(b, o), gen, nf.ipsets?.generation, nf.ns.routeGeneration, ctState, markIn, state);
       if (w !== undefined) {
         countAgain(w.rules, w.policy, pkt.len);
         pkt.mark = w.markOut;
@@ -99,7 +99,7 @@ class IptablesNatLookup implements NatLookup {
     if (rec !== undefined && rec.cacheable && r.verdict === 'ACCEPT' && r.notrack !== true && r.ctMark === undefined) {
       const setGen = rec.usesSets ? nf.ipsets?.generation : -1;
       if (setGen !== undefined) {
-        const c = { gen, setGen, ctState, markIn, markOut: pkt.mark, inDev: state.inDev, outDev: state.outDev, physIn: state.physIn, physOut: state.physOut };
+        const c = { gen, setGen, routeGen: rec.usesRoutes ? nf.ns.routeGeneration : -1, ctState, markIn, markOut: pkt.mark, inDev: state.inDev, outDev: state.outDev, physIn: state.physIn, physOut: state.physOut };
         this.classes.add(b, o, Ipv4.headerLen(b, o), Ipv4.protocol(b, o), gen, rec.fields, new NatWalk(c, rec, r.rulesEvaluated, r));
       }
     }
