@@ -98,8 +98,14 @@ export class FlowClasses<V extends FlowConditions> {
     return undefined;
   }
 
-  /** Remember `walk`, which read `fields` of the packet at `o` (as for {@link find}), in ruleset generation `gen`. */
+  /**
+   * Remember `walk`, which read `fields` of the packet at `o` (as for {@link find}), in
+   * ruleset generation `gen`. A walk that read the source port is not kept: clients'
+   * ports are ephemeral, so it would hardly serve another flow and would crowd out those
+   * that do (kube-proxy's IPVS mode tests `dst,dst` sets on every first packet).
+   */
   add(b: Uint8Array, o: number, hl: number, proto: number, gen: number, fields: number, walk: V): void {
+    if ((fields & F_SPORT) !== 0) return;
     if (gen !== this.gen || this.stored >= MAX_ENTRIES) {
       this.byHash.clear();
       this.masks.length = 0;

@@ -6,7 +6,8 @@
  * the stack calls (netfilter-stack.ts), with ipset (netsim/ipset) and IPVS
  * (netsim/ipvs) plugged in there; an established flow's tables are replayed from
  * remembered walks (flow-walks.ts), and a whole hook after conntrack's lookup from one
- * plan per hook (hook-plans.ts). Other engines (nftables, a policy enforcer)
+ * plan per hook (hook-plans.ts); a flow's first packet at a table replays another
+ * flow's walk that read the same header fields (flow-classes.ts). Other engines (nftables, a policy enforcer)
  * register their own operations with `NetfilterStack.registerOps`.
  *
  * Contract: rules arrive as iptables-restore text and are printed back as the real
