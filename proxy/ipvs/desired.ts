@@ -41,7 +41,7 @@ export interface DesiredOptions {
 }
 
 /** An ipset entry as one string: the set's name, a space, the entry (neither holds a space). */
-export function entryToken(set: string, entry: string): string {
+function entryToken(set: string, entry: string): string {
   return `${set} ${entry}`;
 }
 
