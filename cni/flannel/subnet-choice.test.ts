@@ -44,3 +44,20 @@ test('acquireLease picks what a scan of every lease for overlaps would pick (pro
     },
   ), { numRuns: 300 });
 });
+
+test('leases read the store as it is now: a lease written again with other attributes, deleted, or written unparseable is read as such (parses are kept only while a key keeps its text)', () => {
+  fc.assert(fc.property(
+    fc.array(fc.record({ slot: fc.integer({ min: 0, max: 3 }), op: fc.constantFrom('put', 'delete', 'garbage'), host: fc.integer({ min: 1, max: 250 }), vxlan: fc.boolean() }), { maxLength: 30 }),
+    (ops) => {
+      const sm = new MemorySubnetManager(CONFIG, new Scheduler(), new Rng(1));
+      const key = (slot: number): string => leaseKey(Ipv4Cidr.of(parseIpv4(`10.244.${slot + 1}.0`), 26));
+      for (const o of ops) {
+        if (o.op === 'delete') sm.kv.delete(key(o.slot));
+        else sm.kv.put(key(o.slot), o.op === 'garbage' ? `{"PublicIP":"192.168.1.${o.host}"` : leaseValue({ publicIp: parseIpv4(`192.168.1.${o.host}`), backendType: o.vxlan ? 'vxlan' : 'udp', backendData: null }));
+        const fresh = new MemorySubnetManager(CONFIG, new Scheduler(), new Rng(1));
+        for (const e of sm.keyValues()) fresh.kv.put(e.key, e.value);
+        assert.deepEqual(sm.leases(), fresh.leases());
+      }
+    },
+  ), { numRuns: 200 });
+});

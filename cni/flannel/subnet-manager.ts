@@ -55,6 +55,12 @@ export interface SubnetManagerOptions {
 export class KvSubnetManager implements SubnetManager {
   readonly prefix: string;
   private readonly maxCandidates: number;
+  /**
+   * Each lease key's last parse, kept while its stored text is the same. Every new node's
+   * flanneld lists every lease (upstream's allocateSubnet does too), and parsing them all
+   * again per node made a cluster's build allocate with the square of its nodes.
+   */
+  private readonly parsed = new Map<string, { readonly value: string; readonly subnet: Ipv4Cidr | undefined; readonly attrs: LeaseAttrs | undefined }>();
 
   constructor(readonly kv: LeaseKV, private readonly clock: Scheduler, private readonly rng: Rng, opts: SubnetManagerOptions = {}) {
     this.prefix = opts.prefix ?? DEFAULT_PREFIX;
@@ -68,9 +74,12 @@ export class KvSubnetManager implements SubnetManager {
   }
 
   private toLease(key: string, value: string): Lease | undefined {
-    const subnet = parseLeaseKey(key, this.prefix);
-    const attrs = parseLeaseValue(value);
-    return subnet === undefined || attrs === undefined ? undefined : { subnet, attrs, expiration: Number.NaN };
+    let p = this.parsed.get(key);
+    if (p === undefined || p.value !== value) {
+      p = { value, subnet: parseLeaseKey(key, this.prefix), attrs: parseLeaseValue(value) };
+      this.parsed.set(key, p);
+    }
+    return p.subnet === undefined || p.attrs === undefined ? undefined : { subnet: p.subnet, attrs: p.attrs, expiration: Number.NaN };
   }
 
   leases(): Lease[] {
