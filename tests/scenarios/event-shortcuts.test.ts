@@ -20,21 +20,13 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Cluster } from '../../cluster/cluster.ts';
-import { demoSpec, runFlows, seedFlowPlans } from '../../cluster/demo-flows.ts';
-import type { ClusterSpec } from '../../cluster/spec.ts';
 import { runDemo } from '../../cli/commands/demo.ts';
-import { experimentFromArgs } from '../../cli/commands/experiment.ts';
-import { runExperiment } from '../../experiments/runner/index.ts';
-import { udpRequest } from '../../netsim/apps/echo.ts';
 import { httpGet, startHttpServer } from '../../netsim/apps/http.ts';
 import { frameAsArgument } from '../../netsim/link/segment.ts';
-import { heldSoonest, MS, SECOND } from '../../netsim/time/scheduler.ts';
+import { heldSoonest, MS } from '../../netsim/time/scheduler.ts';
 import { ip, segmentPair } from '../support/net.ts';
+import { bytesAsHex, driveSeed, experimentDigest, EXPERIMENT_FILES, SEED_VARIANTS, seedVariant, sha } from '../support/exact-switch.ts';
 
-const sha = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex');
-const bytesAsHex = (_k: string, v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v);
 
 async function withShortcuts<T>(on: boolean, f: () => T | Promise<T>): Promise<T> {
   const held = heldSoonest.on;
@@ -73,43 +65,9 @@ test('demo: printed flows, trace files and pcapng captures identical with the ev
   assert.equal(on, off);
 });
 
-function variant(backend: 'udp' | 'vxlan', mode: 'iptables' | 'ipvs'): ClusterSpec {
-  const s = demoSpec();
-  return { ...s, network: { ...s.network, flannel: { ...s.network.flannel, backend } }, proxy: { ...s.proxy, mode } };
-}
-
-async function drive(spec: ClusterSpec): Promise<{ flows: string; rest: string }> {
-  const c = await Cluster.build(spec);
-  try {
-    const flows = await runFlows(c, seedFlowPlans(c));
-    assert.ok(flows.every((f) => f.ok), flows.map((f) => `${f.title}: ${f.outcome}`).join('\n'));
-    const svc = c.services.get('default/nginx-service');
-    assert.ok(svc !== undefined);
-    const udps: Array<[string, ReturnType<typeof udpRequest>]> = [];
-    const t0 = c.sim.clock.now();
-    let i = 0;
-    for (const from of ['default/webapp01', 'default/webapp03', 'default/backend']) {
-      const pod = c.pods.get(from);
-      assert.ok(pod !== undefined, from);
-      // Several sends at one instant, so backlogs of different packets interleave.
-      for (let k = 0; k < 5; k++) c.sim.clock.at(t0 + (i++ % 4) * 3_000_000, () => void udps.push([from, udpRequest(pod.ns, svc.clusterIP, 80, new Uint8Array([k, 1, 2]))]));
-    }
-    c.sim.clock.run(t0 + 5 * SECOND);
-    const out: string[] = udps.map(([from, u]) => `${from} ${JSON.stringify(u.reply?.data)} ${JSON.stringify(u.error)}`);
-    out.push(`events ${c.sim.clock.eventsRun()} now ${c.sim.clock.now()} pending ${c.sim.clock.pending()}`);
-    for (const [name, cn] of c.clusterNodes) {
-      out.push(`${name}\n${cn.netfilter.iptables.save({ counters: true })}\n${JSON.stringify(cn.netfilter.conntrack.entries())}`);
-      for (const d of cn.ns.devices.values()) out.push(`${d.name} ${JSON.stringify(d.stats)}`);
-    }
-    return { flows: sha(JSON.stringify(flows, bytesAsHex)), rest: sha(out.join('\n')) };
-  } finally {
-    await c.close();
-  }
-}
-
-for (const [backend, mode] of [['udp', 'iptables'], ['vxlan', 'iptables'], ['udp', 'ipvs']] as const) {
+for (const [backend, mode] of SEED_VARIANTS) {
   test(`seed cluster (flannel ${backend}, kube-proxy ${mode}): traces, captures, counters, replies and events run identical with the event shortcuts on and off`, async () => {
-    const { on, off } = await bothWays(() => drive(variant(backend, mode)));
+    const { on, off } = await bothWays(() => driveSeed(seedVariant(backend, mode)));
     assert.equal(on.flows, off.flows);
     assert.equal(on.rest, off.rest);
   });
@@ -148,13 +106,9 @@ test('HTTP over lossy, rate-limited links: traces with bytes, replies, events ru
   assert.equal(on.hash, off.hash);
 });
 
-const EXAMPLES = fileURLToPath(new URL('../../examples/experiments/', import.meta.url));
-
-for (const file of ['iptables-vs-ipvs-rr.yaml', 'udp-scale-down-blackhole.yaml']) {
+for (const file of EXPERIMENT_FILES) {
   test(`experiment ${file}: results identical with the event shortcuts on and off`, async () => {
-    const exp = experimentFromArgs({ file: `${EXAMPLES}${file}`, connections: 1500, output: 'json', progress: false });
-    const run = async (): Promise<string> => sha(JSON.stringify(await runExperiment(exp, {}), (k, v: unknown) => (/^(wall|elapsed|cpu)/i.test(k) ? undefined : v)));
-    const { on, off } = await bothWays(run);
+    const { on, off } = await bothWays(() => experimentDigest(file));
     assert.equal(on, off);
   });
 }

@@ -16,8 +16,8 @@ import { SECOND } from '../../netsim/time/scheduler.ts';
 import { runExperiment } from '../../experiments/runner/index.ts';
 import { experimentFromArgs } from '../../cli/commands/experiment.ts';
 
-export const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
-const bytesAsHex = (_k: string, v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v);
+export const sha = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex');
+export const bytesAsHex = (_k: string, v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v);
 
 /** Run `f` with `sw.on` set to `on`, restoring it after. */
 export async function withSwitch<T>(sw: { on: boolean }, on: boolean, f: () => Promise<T>): Promise<T> {
@@ -36,7 +36,7 @@ export function seedVariant(backend: 'udp' | 'vxlan', mode: 'iptables' | 'ipvs')
   return { ...s, network: { ...s.network, flannel: { ...s.network.flannel, backend } }, proxy: { ...s.proxy, mode } };
 }
 
-/** The seed's traced flows (events with bytes, pcapng), then untraced UDP to the Service from every client pod, counters, conntrack and device stats. */
+/** The seed's traced flows (events with bytes, pcapng), then untraced UDP to the Service from every client pod, counters, conntrack, device stats, events run and the end of time. */
 export async function driveSeed(spec: ClusterSpec): Promise<{ flows: string; rest: string }> {
   const c = await Cluster.build(spec);
   try {
@@ -50,10 +50,12 @@ export async function driveSeed(spec: ClusterSpec): Promise<{ flows: string; res
     for (const from of ['default/webapp01', 'default/webapp03', 'default/backend']) {
       const pod = c.pods.get(from);
       assert.ok(pod !== undefined, from);
-      for (let k = 0; k < 5; k++) c.sim.clock.at(t0 + (i++) * 3_000_000, () => void udps.push([from, udpRequest(pod.ns, svc.clusterIP, 80, new Uint8Array([k, 1, 2]))]));
+      // Several sends at one instant, so backlogs of different packets interleave.
+      for (let k = 0; k < 5; k++) c.sim.clock.at(t0 + (i++ % 4) * 3_000_000, () => void udps.push([from, udpRequest(pod.ns, svc.clusterIP, 80, new Uint8Array([k, 1, 2]))]));
     }
-    c.sim.clock.run(t0 + i * 3_000_000 + 5 * SECOND);
+    c.sim.clock.run(t0 + 5 * SECOND);
     const out: string[] = udps.map(([from, u]) => `${from} ${JSON.stringify(u.reply?.data)} ${JSON.stringify(u.error)}`);
+    out.push(`events ${c.sim.clock.eventsRun()} now ${c.sim.clock.now()} pending ${c.sim.clock.pending()}`);
     for (const [name, cn] of c.clusterNodes) {
       out.push(`${name}\n${cn.netfilter.iptables.save({ counters: true })}\n${JSON.stringify(cn.netfilter.conntrack.entries())}`);
       for (const d of cn.ns.devices.values()) out.push(`${d.name} ${JSON.stringify(d.stats)}`);
