@@ -16,16 +16,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDemo } from '../../cli/commands/demo.ts';
-import { httpGet, startHttpServer } from '../../netsim/apps/http.ts';
 import { frameAsArgument } from '../../netsim/link/segment.ts';
-import { heldSoonest, MS } from '../../netsim/time/scheduler.ts';
-import { ip, segmentPair } from '../support/net.ts';
-import { bytesAsHex, driveSeed, experimentDigest, EXPERIMENT_FILES, SEED_VARIANTS, seedVariant, sha } from '../support/exact-switch.ts';
+import { heldSoonest } from '../../netsim/time/scheduler.ts';
+import { driveSeed, experimentDigest, EXPERIMENT_FILES, lossyHttpRuns, SEED_VARIANTS, seedVariant, sha } from '../support/exact-switch.ts';
 
 
 async function withShortcuts<T>(on: boolean, f: () => T | Promise<T>): Promise<T> {
@@ -73,34 +70,8 @@ for (const [backend, mode] of SEED_VARIANTS) {
   });
 }
 
-/** 16 pairs of hosts over links losing 5–50 % of frames, half of them rate-limited with short queues: one hash of everything seen. */
-function lossyRuns(): { hash: string; events: number; drops: number } {
-  const all = createHash('sha256');
-  let events = 0;
-  let drops = 0;
-  for (let seed = 1; seed <= 16; seed++) {
-    const loss = [0.05, 0.2, 0.35, 0.5][seed % 4] as number;
-    const limited = seed % 2 === 0 ? { bandwidthBps: 2_000_000, queueLimit: 3 } : {};
-    const { sim, a, b } = segmentPair({ loss, latencyNs: ((seed % 3) + 1) * MS, ...limited }, seed);
-    startHttpServer(b, { podName: 'b' });
-    const h = createHash('sha256');
-    sim.tracer.subscribe((e) => {
-      events++;
-      if (e.kind === 'drop') drops++;
-      h.update(JSON.stringify(e, bytesAsHex));
-    }, { bytes: true });
-    const sessions = Array.from({ length: 8 }, (_, i) => httpGet(a, ip('192.168.0.2'), 80, { requests: 1 + (i % 3) }));
-    sim.clock.run(sim.clock.now() + 20 * MS, 500);
-    sim.clock.run();
-    h.update(JSON.stringify(sessions.map((s) => [s.error, s.results.map((r) => [r.status, r.body, r.doneAt])])));
-    h.update(`${sim.clock.now()} ${sim.clock.eventsRun()}`);
-    all.update(h.digest());
-  }
-  return { hash: all.digest('hex'), events, drops };
-}
-
 test('HTTP over lossy, rate-limited links: traces with bytes, replies, events run and the end of time identical with the event shortcuts on and off', async () => {
-  const { on, off } = await bothWays(lossyRuns);
+  const { on, off } = await bothWays(() => lossyHttpRuns(16, true));
   assert.ok(on.events > 1000 && on.drops > 50, `traced ${on.events} events, ${on.drops} drops`);
   assert.equal(on.events, off.events);
   assert.equal(on.hash, off.hash);

@@ -12,7 +12,9 @@ import { Cluster } from '../../cluster/cluster.ts';
 import { demoSpec, runFlows, seedFlowPlans } from '../../cluster/demo-flows.ts';
 import type { ClusterSpec } from '../../cluster/spec.ts';
 import { udpRequest } from '../../netsim/apps/echo.ts';
-import { SECOND } from '../../netsim/time/scheduler.ts';
+import { httpGet, startHttpServer } from '../../netsim/apps/http.ts';
+import { MS, SECOND } from '../../netsim/time/scheduler.ts';
+import { ip, segmentPair } from './net.ts';
 import { runExperiment } from '../../experiments/runner/index.ts';
 import { experimentFromArgs } from '../../cli/commands/experiment.ts';
 
@@ -79,4 +81,35 @@ export async function experimentDigest(file: string, connections = 1500): Promis
   const exp = experimentFromArgs({ file: `${EXAMPLES}${file}`, connections, output: 'json', progress: false });
   const r = await runExperiment(exp, {});
   return sha(JSON.stringify(r, (k, v: unknown) => (/^(wall|elapsed|cpu)/i.test(k) ? undefined : v)));
+}
+
+/**
+ * `pairs` pairs of hosts over links losing 5–50 % of frames (retransmissions, duplicate
+ * and late segments, TIME_WAIT answers, resets), 8 HTTP clients each; with
+ * `rateLimited`, every second link is rate-limited with a short queue (overflows). One
+ * hash of every trace event with its bytes, the replies, events run and the end of time.
+ */
+export function lossyHttpRuns(pairs: number, rateLimited: boolean): { hash: string; events: number; drops: number } {
+  const all = createHash('sha256');
+  let events = 0;
+  let drops = 0;
+  for (let seed = 1; seed <= pairs; seed++) {
+    const loss = [0.05, 0.2, 0.35, 0.5][seed % 4] as number;
+    const limited = rateLimited && seed % 2 === 0 ? { bandwidthBps: 2_000_000, queueLimit: 3 } : {};
+    const { sim, a, b } = segmentPair({ loss, latencyNs: ((seed % 3) + 1) * MS, ...limited }, seed);
+    startHttpServer(b, { podName: 'b' });
+    const h = createHash('sha256');
+    sim.tracer.subscribe((e) => {
+      events++;
+      if (e.kind === 'drop') drops++;
+      h.update(JSON.stringify(e, bytesAsHex));
+    }, { bytes: true });
+    const sessions = Array.from({ length: 8 }, (_, i) => httpGet(a, ip('192.168.0.2'), 80, { requests: 1 + (i % 3) }));
+    sim.clock.run(sim.clock.now() + 20 * MS, 500);
+    sim.clock.run();
+    h.update(JSON.stringify(sessions.map((s) => [s.error, s.results.map((r) => [r.status, r.body, r.doneAt])])));
+    h.update(`${sim.clock.now()} ${sim.clock.eventsRun()}`);
+    all.update(h.digest());
+  }
+  return { hash: all.digest('hex'), events, drops };
 }
