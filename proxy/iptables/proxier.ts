@@ -115,8 +115,6 @@ export class IptablesProxier implements Proxier {
   private readonly kernelNatChains = new Set<string>();
   private lastCleanupMs = Number.NEGATIVE_INFINITY;
   private lastLargeClusterMode = false;
-  /** The last restore input (views and tests). */
-  lastText = '';
   /** The iptables generation our last restore left, whether that sync deleted the stale chains, and its text (whose chains a no-change restore rewrites). */
   private after: { readonly generation: number; readonly cleanedUp: boolean; readonly text: string } | undefined;
   /** Skip the rebuild of a sync with nothing to do ({@link quietSync}); false: every sync rebuilds (differential tests). */
@@ -202,7 +200,6 @@ export class IptablesProxier implements Proxier {
       this.backend.restore(out.text, { noflush: true, counters: true });
       if (cleanup) this.lastCleanupMs = now;
       this.lastLargeClusterMode = out.largeClusterMode;
-      this.lastText = out.text;
       // Only a backend that cannot tell its chains needs them remembered (a Set per node of every Service's chains).
       if (this.backend.chainNames === undefined && this.backend.save === undefined) {
         for (const c of out.activeNatChains) this.kernelNatChains.add(c);
