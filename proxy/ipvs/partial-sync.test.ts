@@ -10,31 +10,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Sim } from '../../netsim/sim.ts';
-import { NetNamespace } from '../../netsim/stack/net-namespace.ts';
-import { Ipvs } from '../../netsim/ipvs/ipvs.ts';
-import { Ipsets } from '../../netsim/ipset/ipset.ts';
-import { Iptables } from '../../netsim/netfilter/iptables/iptables.ts';
-import { DummyDevice } from '../../netsim/link/dummy.ts';
 import { formatIpv4 } from '../../netsim/wire/addr.ts';
 import type { EndpointSlice, Service } from '../../control/api/service.ts';
-import { IpvsProxier, DUMMY_DEVICE } from './proxier.ts';
-import { netsimIpsets, netsimIpvs, netsimNetlink } from './netsim-adapters.ts';
-import { netsimIptablesBackend } from '../iptables/netsim-backend.ts';
+import { DUMMY_DEVICE } from './proxier.ts';
+import type { IpvsProxier } from './proxier.ts';
+import { ipvsFixtureNode } from './fixture-node.ts';
 import { endpointSliceInfoFromApi, serviceInfoFromApi } from '../service-port.ts';
 import type { ServiceInfo } from '../service-port.ts';
-import { services, slices, NODE, NODE_IP, CLUSTER_CIDR } from '../fixtures.ts';
+import { services, slices } from '../fixtures.ts';
 
 function node(partial: boolean) {
-  const sim = new Sim({ seed: 1 });
-  const ns = new NetNamespace(sim, NODE, NODE);
-  ns.addDevice(new DummyDevice(sim, 'eth0', 0x0a0000000001));
-  ns.addAddress('eth0', `${NODE_IP}/24`);
-  const ipvs = new Ipvs(() => sim.clock.now());
-  const sets = new Ipsets();
-  const ipt = new Iptables();
-  ipt.setExists = (n) => sets.has(n);
-  const p = new IpvsProxier({ ipvs: netsimIpvs(ipvs), ipset: netsimIpsets(sets), netlink: netsimNetlink(ns), iptables: netsimIptablesBackend(ipt) }, { nodeName: NODE, nodeIP: NODE_IP, clusterCIDR: CLUSTER_CIDR });
+  const { ns, ipvs, sets, ipt, p } = ipvsFixtureNode();
   p.partialSyncs = partial;
   const state = (): string => [ipvs.list(), sets.save(), ipt.save(), ns.addressesOf(DUMMY_DEVICE).map((a) => formatIpv4(a.addr)).join(' ')].join('\n----\n');
   return { p, state };

@@ -9,21 +9,14 @@ import { Iptables } from '../../netsim/netfilter/iptables/iptables.ts';
 import { DummyDevice } from '../../netsim/link/dummy.ts';
 import { parseIpv4 } from '../../netsim/wire/addr.ts';
 import { IpvsProxier, DUMMY_DEVICE } from './proxier.ts';
+import { ipvsFixtureNode } from './fixture-node.ts';
 import { netsimIpsets, netsimIpvs, netsimNetlink } from './netsim-adapters.ts';
 import { netsimIptablesBackend } from '../iptables/netsim-backend.ts';
 import { endpointSliceInfoFromApi, serviceInfoFromApi } from '../service-port.ts';
 import { services, slices, slice, NODE, NODE_IP, CLUSTER_CIDR } from '../fixtures.ts';
 
 function node() {
-  const sim = new Sim({ seed: 1 });
-  const ns = new NetNamespace(sim, NODE, NODE);
-  ns.addDevice(new DummyDevice(sim, 'eth0', 0x0a0000000001));
-  ns.addAddress('eth0', `${NODE_IP}/24`);
-  const ipvs = new Ipvs(() => sim.clock.now());
-  const sets = new Ipsets();
-  const ipt = new Iptables();
-  ipt.setExists = (n) => sets.has(n);
-  const p = new IpvsProxier({ ipvs: netsimIpvs(ipvs), ipset: netsimIpsets(sets), netlink: netsimNetlink(ns), iptables: netsimIptablesBackend(ipt) }, { nodeName: NODE, nodeIP: NODE_IP, clusterCIDR: CLUSTER_CIDR });
+  const { sim, ns, ipvs, sets, ipt, p } = ipvsFixtureNode();
   for (const s of services) p.onServiceUpdate(undefined, serviceInfoFromApi(s));
   for (const s of slices) p.onEndpointSliceUpdate(endpointSliceInfoFromApi(s)!, false);
   return { sim, ns, ipvs, sets, ipt, p };
