@@ -106,7 +106,7 @@ test('kubectl exec nc -zv to a port nobody serves fails with netcat\'s message a
 test('kubectl exec sh -c runs a list with && and ||; an unknown program is "not found" with status 127', { skip: skipWhy }, async () => {
   // A construct the shell does not model (a pipe) refuses the whole list, as a syntax error does (status 2).
   const r = await kubectl('exec', 'webapp01', '--', 'sh', '-c', 'cat /etc/hosts | head -1');
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 2, r.stderr);
   const r2 = await kubectl('exec', 'webapp01', '--', 'sh', '-c', 'cat /etc/hosts && nosuchtool || echo fallback');
   assert.equal(r2.code, 0, r2.stderr);
   assert.match(r2.stdout, new RegExp(`^# Kubernetes-managed hosts file\\.\\n[\\s\\S]*\\n${podIp('default/webapp01').replace(/\./g, '\\.')}\\twebapp01\\nfallback\\n$`));
