@@ -81,6 +81,9 @@ export function podEnvironment(pod: PodSpecLike, running: PodRef, clusterDomain 
   };
 }
 
+/** How long an exec waits after the upgrade before its command runs (see the handler). */
+const STREAM_SETUP_GRACE_MS = 50;
+
 /**
  * Serve exec on the cluster's API listener. `environment` gives a pod's files and
  * resolver (default: {@link podEnvironment}). Returns a function that closes open sessions.
@@ -132,16 +135,26 @@ export function serveExec(cluster: Cluster, environment?: (pod: PodSpecLike, run
           stdout: (t) => { if (url.searchParams.get('stdout') !== 'false') send(Channel.Stdout, t); },
           stderr: (t) => { if (url.searchParams.get('stderr') !== 'false') send(Channel.Stderr, t); },
         };
-        void runCommand(ctx, { programs: PROGRAMS, hostname: pod.spec?.hostname ?? name })
-          .catch((e: unknown) => {
-            // A fault in a program is ours, not the user's: say so on stderr, exit as a crashed program.
-            send(Channel.Stderr, `netsim: internal error running ${command[0]}: ${(e as Error).message}\n`);
-            return 255;
-          })
-          .then((code) => {
-            send(Channel.Error, JSON.stringify(status(code)));
-            ws.close(1000);
-          });
+        // kubectl creates its streams only after its read loop has started (client-go
+        // remotecommand websocket.go: StreamWithContext runs readDemuxLoop and the stream
+        // setup concurrently). A frame that arrives first is discarded as an unknown stream,
+        // and a close that arrives first fails the setup ("closed all streams", exit 1) —
+        // which an emulated command answering at once did, once in a loaded CI run. The
+        // command starts after a grace a real container runtime's latency gives as well.
+        const start = setTimeout(() => {
+          if (ws.readyState !== ws.OPEN) return;
+          void runCommand(ctx, { programs: PROGRAMS, hostname: pod.spec?.hostname ?? name })
+            .catch((e: unknown) => {
+              // A fault in a program is ours, not the user's: say so on stderr, exit as a crashed program.
+              send(Channel.Stderr, `netsim: internal error running ${command[0]}: ${(e as Error).message}\n`);
+              return 255;
+            })
+            .then((code) => {
+              send(Channel.Error, JSON.stringify(status(code)));
+              ws.close(1000);
+            });
+        }, STREAM_SETUP_GRACE_MS);
+        ws.on('close', () => clearTimeout(start));
       });
     })().catch((e: unknown) => refuse(socket, 500, 'InternalError', (e as Error).message));
   };
